@@ -1,0 +1,435 @@
+//! Typed, layered configuration.
+//!
+//! Layers, later wins: the built-in `config/default.toml`, an optional file given with
+//! `--config` (or `ATENDE_CONFIG`), then `ATENDE_<SECTION>__<KEY>` environment variables.
+//! `DATABASE_URL` and `REDIS_URL` are honoured as the conventional shortcuts.
+//! Secrets are wrapped in [`Secret`] so they never reach a log line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+
+/// The defaults shipped inside the binary, so a bare `atende serve` needs no files.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+    /// Access the secret value. Call sites are easy to grep for.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub data: DataSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub security: SecuritySettings,
+    pub lgpd: LgpdSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: String,
+    pub trust_proxy_headers: bool,
+    pub json_limit_bytes: usize,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSettings {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// May carry a password, hence secret.
+    pub url: Secret<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: Secret<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub jwt_secret: Secret<String>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    pub encryption_active_key: String,
+    pub encryption_keys: BTreeMap<String, Secret<String>>,
+    pub login_throttle: ThrottleSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSettings {
+    pub max_failures_per_account: u32,
+    pub account_window_secs: u64,
+    pub max_attempts_per_ip: u32,
+    pub ip_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LgpdSettings {
+    /// Version of the terms of use and privacy policy a patient must accept at sign-up.
+    pub terms_version: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A start-up configuration problem, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration error: {0}")]
+    Invalid(String),
+    #[error("could not read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Settings {
+    /// Load defaults, an optional file, and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// Load defaults, an optional file and the given environment (tests pass their own).
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let mut overrides: BTreeMap<String, String> = BTreeMap::new();
+        for (key, value) in env {
+            if let Some(rest) = key.strip_prefix("ATENDE_") {
+                if rest == "CONFIG" {
+                    continue;
+                }
+                let path = rest
+                    .split("__")
+                    .map(str::to_ascii_lowercase)
+                    .collect::<Vec<_>>()
+                    .join(".");
+                overrides.insert(path, value.clone());
+            }
+        }
+        let shortcut = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if let Some(url) = shortcut("DATABASE_URL") {
+            overrides.entry("database.url".into()).or_insert(url);
+        }
+        if let Some(url) = shortcut("REDIS_URL") {
+            overrides.entry("redis.url".into()).or_insert(url);
+        }
+        for (key, value) in overrides {
+            builder = builder
+                .set_override(key.as_str(), typed_value(&value))
+                .map_err(|e| ConfigError::Invalid(format!("{key}: {e}")))?;
+        }
+        let cfg = builder
+            .build()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let settings: Settings = cfg
+            .try_deserialize()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if self.security.access_token_ttl_secs == 0 {
+            return bad("security.access_token_ttl_secs", "must be greater than 0");
+        }
+        if self.security.refresh_token_ttl_days == 0 {
+            return bad("security.refresh_token_ttl_days", "must be greater than 0");
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections", "must be greater than 0");
+        }
+        if self.lgpd.terms_version.trim().is_empty() {
+            return bad("lgpd.terms_version", "must not be empty");
+        }
+        let url = self.database.url.expose();
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return bad(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        for (id, key) in &self.security.encryption_keys {
+            match B64.decode(key.expose()) {
+                Ok(bytes) if bytes.len() == 32 => {}
+                _ => {
+                    return bad(
+                        &format!("security.encryption_keys.{id}"),
+                        "must be base64 of exactly 32 bytes",
+                    );
+                }
+            }
+        }
+        if !self.security.encryption_active_key.is_empty()
+            && !self
+                .security
+                .encryption_keys
+                .contains_key(&self.security.encryption_active_key)
+        {
+            return bad(
+                "security.encryption_active_key",
+                "names a key that is not in security.encryption_keys",
+            );
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to an SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        let url = self.database.url.expose();
+        if url.is_empty() {
+            format!("sqlite://{}", self.data.dir.join("atende.db").display())
+        } else {
+            url.clone()
+        }
+    }
+
+    pub fn uses_sqlite(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+
+    /// Fill in missing secrets from `<data.dir>/secrets.toml`, generating and saving them
+    /// on first start. Returns a sentence for the log when something was generated.
+    pub fn ensure_secrets(&mut self) -> Result<Option<String>, ConfigError> {
+        let needs_jwt = self.security.jwt_secret.expose().is_empty();
+        let needs_keys = self.security.encryption_keys.is_empty();
+        if !needs_jwt && !needs_keys {
+            return Ok(None);
+        }
+        let path = self.data.dir.join("secrets.toml");
+        let io = |source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut stored: StoredSecrets = if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            toml::from_str(&text).map_err(|e| {
+                ConfigError::Invalid(format!("{} is not valid: {e}", path.display()))
+            })?
+        } else {
+            StoredSecrets::default()
+        };
+        let mut generated = false;
+        if stored.jwt_secret.is_empty() {
+            stored.jwt_secret = random_b64(48);
+            generated = true;
+        }
+        if stored.encryption_keys.is_empty() {
+            stored.encryption_keys.insert("k1".into(), random_b64(32));
+            stored.encryption_active_key = "k1".into();
+            generated = true;
+        }
+        if generated {
+            std::fs::create_dir_all(&self.data.dir).map_err(|source| ConfigError::Io {
+                path: self.data.dir.clone(),
+                source,
+            })?;
+            let text = toml::to_string(&stored)
+                .map_err(|e| ConfigError::Invalid(format!("cannot encode secrets: {e}")))?;
+            write_private(&path, &text).map_err(io)?;
+        }
+        if needs_jwt {
+            self.security.jwt_secret = Secret::new(stored.jwt_secret.clone());
+        }
+        if needs_keys {
+            self.security.encryption_keys = stored
+                .encryption_keys
+                .iter()
+                .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+                .collect();
+            self.security.encryption_active_key = stored.encryption_active_key.clone();
+        }
+        self.validate()?;
+        Ok(Some(if generated {
+            format!(
+                "generated new secrets and saved them in {} (keep this file safe and backed up)",
+                path.display()
+            )
+        } else {
+            format!("using secrets from {}", path.display())
+        }))
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StoredSecrets {
+    #[serde(default)]
+    jwt_secret: String,
+    #[serde(default)]
+    encryption_active_key: String,
+    #[serde(default)]
+    encryption_keys: BTreeMap<String, String>,
+}
+
+fn random_b64(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand::rng().fill_bytes(&mut bytes);
+    B64.encode(bytes)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Environment values are strings; give numbers and booleans their type so that
+/// `ATENDE_SERVER__PORT=9000` fills a `u16`. A string field still accepts them.
+fn typed_value(raw: &str) -> config::Value {
+    if let Ok(v) = raw.parse::<i64>() {
+        return v.into();
+    }
+    if raw == "true" || raw == "false" {
+        return (raw == "true").into();
+    }
+    raw.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_without_any_file_or_variable() {
+        let s = Settings::load_from(None, &[]).expect("defaults load");
+        assert_eq!(s.server.port, 8080);
+        assert!(s.uses_sqlite());
+        assert_eq!(s.lgpd.terms_version, "2026-01");
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("ATENDE_SERVER__PORT", "9001"),
+                ("ATENDE_SECURITY__LOGIN_THROTTLE__MAX_ATTEMPTS_PER_IP", "3"),
+                ("DATABASE_URL", "postgres://u@h/db"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.server.port, 9001);
+        assert_eq!(s.security.login_throttle.max_attempts_per_ip, 3);
+        assert!(!s.uses_sqlite());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = Settings::load_from(None, &env(&[("ATENDE_SERVER__PORT", "lots")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("port"), "{err}");
+        let err = Settings::load_from(None, &env(&[("ATENDE_SERVER__PROT", "1")]))
+            .expect_err("unknown key must fail");
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2".to_string());
+        assert_eq!(format!("{s:?}"), "[redacted]");
+        let settings = Settings::load_from(
+            None,
+            &env(&[("ATENDE_SECURITY__JWT_SECRET", "super-secret-value")]),
+        )
+        .expect("loads");
+        assert!(!format!("{settings:?}").contains("super-secret-value"));
+    }
+
+    #[test]
+    fn secrets_are_generated_once_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dir_s = dir.path().display().to_string();
+        let load = || {
+            let mut s = Settings::load_from(None, &env(&[("ATENDE_DATA__DIR", dir_s.as_str())]))
+                .expect("loads");
+            s.ensure_secrets().expect("secrets");
+            s
+        };
+        let first = load();
+        let second = load();
+        assert!(!first.security.jwt_secret.expose().is_empty());
+        assert_eq!(first.security.jwt_secret, second.security.jwt_secret);
+        assert_eq!(first.security.encryption_active_key, "k1");
+    }
+}

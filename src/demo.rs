@@ -1,0 +1,318 @@
+//! Demo data for `atende serve --demo`: two clinics, a doctor who works in both, a
+//! dentist, an admin and a receptionist per clinic, a platform admin and a few patients.
+//! Seeding is idempotent: a second start finds the data and only prints the logins.
+
+use chrono::NaiveDate;
+
+use crate::domain::{PatientId, Role, UserId};
+use crate::error::AppError;
+use crate::http::clinics::{
+    Address, NewClinicRequest, NewProfessionalRequest, NewStaffRequest, add_professional,
+    add_staff, create_clinic,
+};
+use crate::http::patients::{NewPatientRequest, create_patient};
+use crate::security::audit::AuditEvent;
+use crate::security::password;
+use crate::state::AppState;
+use crate::store;
+use crate::store::patients::PatientRow;
+use crate::store::users::UserRow;
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "atende-demo";
+
+/// (e-mail, what the account is) for the printed list.
+pub const DEMO_LOGINS: &[(&str, &str)] = &[
+    ("plataforma@atende.demo", "administrador da plataforma"),
+    (
+        "admin@aurora.demo",
+        "administradora da Clínica Aurora (São Paulo)",
+    ),
+    (
+        "admin@boavista.demo",
+        "administrador da Clínica Boa Vista (Recife)",
+    ),
+    (
+        "dra.helena@atende.demo",
+        "médica (CRM/SP), atende nas duas clínicas",
+    ),
+    ("dr.rafael@atende.demo", "dentista (CRO/SP), Clínica Aurora"),
+    ("recepcao@aurora.demo", "recepcionista da Clínica Aurora"),
+    (
+        "recepcao@boavista.demo",
+        "recepcionista da Clínica Boa Vista",
+    ),
+    ("joao@paciente.demo", "paciente"),
+    ("maria@paciente.demo", "paciente"),
+];
+
+const AURORA_CNPJ: &str = "11222333000181";
+
+/// Seed the demo data unless it is already there. Returns true when it seeded.
+pub async fn seed(state: &AppState) -> Result<bool, AppError> {
+    if state.store.clinic_by_cnpj(AURORA_CNPJ).await?.is_some() {
+        return Ok(false);
+    }
+    let root = create_user(state, "plataforma@atende.demo", "Equipe atende", true).await?;
+    let aurora = create_clinic(
+        state,
+        Some(root),
+        None,
+        &NewClinicRequest {
+            name: "Clínica Aurora".into(),
+            cnpj: AURORA_CNPJ.into(),
+            address: Address {
+                street: "Avenida Paulista".into(),
+                number: "1578".into(),
+                complement: Some("conjunto 42".into()),
+                district: "Bela Vista".into(),
+                city: "São Paulo".into(),
+                uf: "SP".into(),
+                postal_code: "01310-200".into(),
+            },
+            time_zone: Some("America/Sao_Paulo".into()),
+        },
+    )
+    .await?;
+    let boavista = create_clinic(
+        state,
+        Some(root),
+        None,
+        &NewClinicRequest {
+            name: "Clínica Boa Vista".into(),
+            cnpj: "11.444.777/0001-61".into(),
+            address: Address {
+                street: "Rua da Aurora".into(),
+                number: "325".into(),
+                complement: None,
+                district: "Boa Vista".into(),
+                city: "Recife".into(),
+                uf: "PE".into(),
+                postal_code: "50050-000".into(),
+            },
+            time_zone: Some("America/Recife".into()),
+        },
+    )
+    .await?;
+    let staff = |email: &str, name: &str, role: Role| NewStaffRequest {
+        email: email.into(),
+        full_name: name.into(),
+        password: Some(DEMO_PASSWORD.into()),
+        role: role.as_str().into(),
+    };
+    add_staff(
+        state,
+        Some(root),
+        None,
+        aurora.id,
+        &staff("admin@aurora.demo", "Beatriz Almeida", Role::ClinicAdmin),
+    )
+    .await?;
+    add_staff(
+        state,
+        Some(root),
+        None,
+        boavista.id,
+        &staff("admin@boavista.demo", "Carlos Menezes", Role::ClinicAdmin),
+    )
+    .await?;
+    add_staff(
+        state,
+        Some(root),
+        None,
+        aurora.id,
+        &staff("recepcao@aurora.demo", "Juliana Costa", Role::Receptionist),
+    )
+    .await?;
+    add_staff(
+        state,
+        Some(root),
+        None,
+        boavista.id,
+        &staff(
+            "recepcao@boavista.demo",
+            "Severino Araújo",
+            Role::Receptionist,
+        ),
+    )
+    .await?;
+    let helena = NewProfessionalRequest {
+        email: "dra.helena@atende.demo".into(),
+        full_name: "Helena Duarte".into(),
+        password: Some(DEMO_PASSWORD.into()),
+        profession: "doctor".into(),
+        council: "CRM".into(),
+        council_number: "123456".into(),
+        council_uf: "SP".into(),
+        specialty: Some("Clínica Médica".into()),
+        rqe: Some("54321".into()),
+    };
+    add_professional(state, Some(root), None, aurora.id, &helena).await?;
+    add_professional(state, Some(root), None, boavista.id, &helena).await?;
+    add_professional(
+        state,
+        Some(root),
+        None,
+        aurora.id,
+        &NewProfessionalRequest {
+            email: "dr.rafael@atende.demo".into(),
+            full_name: "Rafael Nogueira".into(),
+            password: Some(DEMO_PASSWORD.into()),
+            profession: "dentist".into(),
+            council: "CRO".into(),
+            council_number: "98765".into(),
+            council_uf: "SP".into(),
+            specialty: Some("Ortodontia".into()),
+            rqe: None,
+        },
+    )
+    .await?;
+
+    // Patients with their own accounts (as if they had signed up), then registered.
+    let joao = patient_account(
+        state,
+        "joao@paciente.demo",
+        "João Pereira da Silva",
+        None,
+        "52998224725",
+        (1958, 3, 14),
+    )
+    .await?;
+    let maria = patient_account(
+        state,
+        "maria@paciente.demo",
+        "Maria Aparecida Santos",
+        Some("Maria"),
+        "11144477735",
+        (1991, 8, 2),
+    )
+    .await?;
+    let _ = (joao, maria);
+    let register =
+        |name: &str, cpf: &str, birth: &str, allergies: Option<&str>| NewPatientRequest {
+            full_name: name.into(),
+            social_name: None,
+            cpf: cpf.into(),
+            birth_date: birth.into(),
+            phone: Some("(11) 91234-5678".into()),
+            email: None,
+            allergies: allergies.map(Into::into),
+            notes: Some("Paciente de demonstração.".into()),
+        };
+    create_patient(
+        state,
+        None,
+        aurora.id,
+        &register(
+            "João Pereira da Silva",
+            "529.982.247-25",
+            "1958-03-14",
+            Some("Dipirona"),
+        ),
+    )
+    .await?;
+    create_patient(
+        state,
+        None,
+        aurora.id,
+        &register(
+            "Maria Aparecida Santos",
+            "111.444.777-35",
+            "1991-08-02",
+            None,
+        ),
+    )
+    .await?;
+    create_patient(
+        state,
+        None,
+        boavista.id,
+        &register(
+            "Maria Aparecida Santos",
+            "111.444.777-35",
+            "1991-08-02",
+            Some("Penicilina"),
+        ),
+    )
+    .await?;
+    create_patient(
+        state,
+        None,
+        aurora.id,
+        &register("Ana Clara Ribeiro", "390.533.447-05", "2015-11-30", None),
+    )
+    .await?;
+    create_patient(
+        state,
+        None,
+        boavista.id,
+        &register(
+            "Francisco das Chagas Lima",
+            "153.509.460-56",
+            "1940-06-21",
+            Some("Látex"),
+        ),
+    )
+    .await?;
+    Ok(true)
+}
+
+async fn create_user(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    platform_admin: bool,
+) -> Result<UserId, AppError> {
+    let user = UserRow {
+        id: UserId::new(),
+        email: email.into(),
+        password_hash: password::hash(DEMO_PASSWORD.into()).await?,
+        full_name: name.into(),
+        platform_admin,
+        created_at: store::now(),
+        disabled_at: None,
+    };
+    let mut tx = state.store.begin().await?;
+    state.store.insert_user(&mut tx, &user).await?;
+    tx.commit().await?;
+    Ok(user.id)
+}
+
+async fn patient_account(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    social_name: Option<&str>,
+    cpf: &str,
+    (y, m, d): (i32, u32, u32),
+) -> Result<PatientId, AppError> {
+    let user = create_user(state, email, name, false).await?;
+    let now = store::now();
+    let patient = PatientRow {
+        id: PatientId::new(),
+        user_id: Some(user),
+        full_name: name.into(),
+        social_name: social_name.map(Into::into),
+        cpf: cpf.into(),
+        birth_date: NaiveDate::from_ymd_opt(y, m, d).ok_or(AppError::NotFound)?,
+        phone: None,
+        email: Some(email.into()),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = state.store.begin().await?;
+    state.store.insert_patient(&mut tx, &patient).await?;
+    state
+        .store
+        .insert_consent(&mut tx, user, &state.settings.lgpd.terms_version, None)
+        .await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(user), "auth.signup", "patient").entity_id(patient.id),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(patient.id)
+}

@@ -1,0 +1,154 @@
+//! One error type for HTTP and WebSocket replies, mapped once to a status and a stable
+//! snake_case code. The cause chain of unexpected errors goes to the log, never to the client.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::domain::ValidationError;
+use crate::security::crypto::CryptoError;
+use crate::security::password::PasswordError;
+use crate::store::StoreError;
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable snake_case code, e.g. `invalid_cpf`, `forbidden`, `slot_taken`.
+    pub code: String,
+    /// A human-readable message in Portuguese.
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Well-formed input that breaks a domain rule (422).
+    #[error("{0}")]
+    Validation(#[from] ValidationError),
+    /// Input that could not be read at all: bad JSON, wrong types (400).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("too many attempts")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("service unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(v) => v.code,
+            AppError::BadRequest { code, .. }
+            | AppError::Unauthorized { code, .. }
+            | AppError::Conflict { code, .. } => code,
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::TooManyRequests { .. } => "too_many_attempts",
+            AppError::Unavailable => "unavailable",
+            AppError::Unexpected(_) => "internal_error",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Validation(v) => v.message.clone(),
+            AppError::BadRequest { message, .. }
+            | AppError::Unauthorized { message, .. }
+            | AppError::Conflict { message, .. } => message.clone(),
+            AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
+            AppError::NotFound => "não encontrado".into(),
+            AppError::TooManyRequests { retry_after_secs } => {
+                format!("muitas tentativas; tente novamente em {retry_after_secs} s")
+            }
+            AppError::Unavailable => "serviço temporariamente indisponível".into(),
+            AppError::Unexpected(_) => "erro interno; tente novamente".into(),
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code().to_string(),
+            message: self.message(),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Unexpected(e) = self {
+            tracing::error!(error = ?e, "unexpected error");
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            resp.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if let AppError::Unauthorized { .. } = self {
+            resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        resp.json(self.body())
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Unexpected(anyhow::Error::new(e))
+    }
+}
+
+impl From<CryptoError> for AppError {
+    fn from(e: CryptoError) -> Self {
+        AppError::Unexpected(anyhow::Error::new(e))
+    }
+}
+
+impl From<PasswordError> for AppError {
+    fn from(e: PasswordError) -> Self {
+        AppError::Unexpected(anyhow::Error::new(e))
+    }
+}

@@ -1,0 +1,84 @@
+//! HTTP: routes by resource, the auth extractor, JSON error mapping, static web files.
+
+pub mod auth;
+pub mod clinics;
+pub mod extract;
+pub mod health;
+pub mod me;
+pub mod openapi;
+pub mod patients;
+pub mod web_assets;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::AppError;
+
+/// Register every route. `json_limit` bounds request bodies.
+pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(json_limit)
+            .error_handler(json_error),
+    )
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .route("/health", web::get().to(health::health))
+    .route("/metrics", web::get().to(health::metrics))
+    .service(
+        web::scope("/api")
+            .route("/openapi.json", web::get().to(openapi::openapi_json))
+            .configure(auth::routes)
+            .configure(me::routes)
+            .configure(clinics::routes)
+            .configure(patients::routes)
+            .default_service(web::to(api_not_found)),
+    )
+    .default_service(web::get().to(web_assets::serve));
+}
+
+async fn api_not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let app = match &err {
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            AppError::bad_request("invalid_body", format!("corpo inválido: {e}"))
+        }
+        JsonPayloadError::Deserialize(_) | JsonPayloadError::Serialize(_) => {
+            AppError::bad_request("malformed_json", "o corpo da requisição não é JSON válido")
+        }
+        JsonPayloadError::ContentType => AppError::bad_request(
+            "unsupported_media_type",
+            "envie o corpo como application/json",
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            AppError::bad_request("body_too_large", "corpo da requisição grande demais")
+        }
+        _ => AppError::bad_request("invalid_body", "corpo da requisição inválido"),
+    };
+    actix_web::error::InternalError::from_response(
+        err,
+        actix_web::ResponseError::error_response(&app),
+    )
+    .into()
+}
+
+fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    let app = AppError::bad_request("invalid_path", "identificador inválido no caminho");
+    actix_web::error::InternalError::from_response(
+        err,
+        actix_web::ResponseError::error_response(&app),
+    )
+    .into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let app = AppError::bad_request("invalid_query", "parâmetros de busca inválidos");
+    actix_web::error::InternalError::from_response(
+        err,
+        actix_web::ResponseError::error_response(&app),
+    )
+    .into()
+}

@@ -1,0 +1,56 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{auth, clinics, health, me, patients};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "atende API",
+        description = "Real-time clinic platform. Errors are always `{\"code\", \"message\"}` with a stable snake_case code; \
+malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`, a bad path parameter 400 `invalid_path`.",
+    ),
+    paths(
+        auth::signup, auth::login, auth::refresh, auth::logout, auth::terms,
+        me::me, me::consents, me::withdraw_consent, me::accept_consent,
+        clinics::list_clinics, clinics::create_clinic_handler, clinics::get_clinic,
+        clinics::list_members, clinics::add_professional_handler, clinics::add_staff_handler,
+        patients::list_patients, patients::create_patient_handler, patients::get_clinic_patient,
+        patients::update_clinic_patient, patients::my_record, patients::get_patient,
+        health::health, health::metrics,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, login, tokens"),
+        (name = "me", description = "The caller's account and LGPD consents"),
+        (name = "clinics", description = "Clinics, professionals and staff"),
+        (name = "patients", description = "Patient records (audited)"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

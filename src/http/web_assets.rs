@@ -1,0 +1,38 @@
+//! The browser app in `web/`, embedded in the binary (read from disk in debug builds, so
+//! editing a page needs no rebuild).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "web/"]
+struct WebAssets;
+
+/// Serve `GET /<path>` from `web/`; `/` is `index.html`.
+pub async fn serve(req: HttpRequest) -> HttpResponse {
+    let path = req.path().trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    match WebAssets::get(path) {
+        Some(file) => {
+            let mime = file.metadata.mimetype();
+            let mime = if mime.starts_with("text/") || mime.ends_with("javascript") || mime.ends_with("json") {
+                format!("{mime}; charset=utf-8")
+            } else {
+                mime.to_string()
+            };
+            let cache = if path.ends_with(".html") {
+                "no-cache"
+            } else {
+                "public, max-age=300"
+            };
+            HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, mime))
+                .insert_header((header::CACHE_CONTROL, cache))
+                .body(file.data.into_owned())
+        }
+        None => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("página não encontrada"),
+    }
+}

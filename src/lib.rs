@@ -1,0 +1,16 @@
+//! atende: a real-time clinic platform for Brazilian clinics.
+//!
+//! [`startup::Application::build`] turns [`config::Settings`] into a running server with its
+//! bound port; production (`atende serve`) and the integration tests start it the same way.
+
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod media;
+pub mod security;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

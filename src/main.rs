@@ -1,0 +1,204 @@
+//! The `atende` command: serve, migrate, demo data and admin tasks. All work lives in the
+//! library; this file only parses arguments.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use atende::config::Settings;
+use atende::domain::{Email, Password, PersonName, UserId};
+use atende::security::audit::{ChainReport, verify_chain};
+use atende::startup::Application;
+use atende::store::Store;
+use atende::store::users::UserRow;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "atende",
+    version,
+    about = "Plataforma de clínicas em tempo real"
+)]
+struct Cli {
+    /// Extra configuration file (TOML), layered over the defaults.
+    #[arg(long, global = true, env = "ATENDE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Seed demo clinics, staff and patients (idempotent) and print their logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Audit log tasks.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user account (the password is read from standard input).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// May create clinics and manage every clinic's members.
+        #[arg(long)]
+        platform_admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first changed or missing row.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("atende: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    atende::telemetry::init_logging(&settings.log);
+    let result = actix_web::rt::System::new().block_on(run(cli.command, settings));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("atende: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { demo } => {
+            let app = Application::build(settings).await?;
+            let state = app.state();
+            let url = public_url(&state.settings, app.port());
+            if demo {
+                let seeded = atende::demo::seed(&state).await?;
+                print_demo(&url, seeded);
+            }
+            println!("atende está no ar em {url}");
+            tracing::info!(%url, backend = state.store.backend(), "serving");
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = open_store(&mut settings).await?;
+            store.migrate().await?;
+            println!("migrations applied ({})", store.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    email,
+                    name,
+                    platform_admin,
+                },
+        } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let name = PersonName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let mut raw = String::new();
+            std::io::stdin().read_to_string(&mut raw)?;
+            let password = Password::parse(raw.trim_end_matches(['\n', '\r']))
+                .map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let store = open_store(&mut settings).await?;
+            store.migrate().await?;
+            let user = UserRow {
+                id: UserId::new(),
+                email: email.into_inner(),
+                password_hash: atende::security::password::hash(password.expose().to_owned())
+                    .await?,
+                full_name: name.into_inner(),
+                platform_admin,
+                created_at: atende::store::now(),
+                disabled_at: None,
+            };
+            let mut tx = store.begin().await?;
+            store.insert_user(&mut tx, &user).await?;
+            store
+                .append_audit(
+                    &mut tx,
+                    &atende::security::audit::AuditEvent::new(None, "user.created_by_cli", "user")
+                        .entity_id(user.id)
+                        .details(serde_json::json!({"platform_admin": platform_admin})),
+                )
+                .await?;
+            tx.commit().await?;
+            println!("created user {} ({})", user.email, user.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let store = open_store(&mut settings).await?;
+            match verify_chain(&store).await? {
+                ChainReport::Intact { rows, head } => {
+                    println!("audit chain intact: {rows} rows, head {head}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                ChainReport::Broken { seq, reason } => {
+                    println!("audit chain BROKEN at row {seq}: {reason}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+async fn open_store(settings: &mut Settings) -> anyhow::Result<Store> {
+    if settings.uses_sqlite() {
+        std::fs::create_dir_all(&settings.data.dir)?;
+    }
+    Ok(Store::connect(&settings.database_url(), settings.database.max_connections).await?)
+}
+
+fn public_url(settings: &Settings, port: u16) -> String {
+    if !settings.server.public_url.is_empty() {
+        return settings.server.public_url.trim_end_matches('/').to_string();
+    }
+    let host = match settings.server.host.as_str() {
+        "0.0.0.0" | "::" => "localhost",
+        h => h,
+    };
+    format!("http://{host}:{port}")
+}
+
+fn print_demo(url: &str, seeded: bool) {
+    println!();
+    if seeded {
+        println!("Dados de demonstração criados.");
+    } else {
+        println!("Dados de demonstração já existem.");
+    }
+    println!(
+        "Abra {url} e entre com um destes logins (senha de todos: {}):",
+        atende::demo::DEMO_PASSWORD
+    );
+    for (email, what) in atende::demo::DEMO_LOGINS {
+        println!("  {email:<26} {what}");
+    }
+    println!();
+}

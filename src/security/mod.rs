@@ -1,0 +1,7 @@
+//! Passwords, tokens, field encryption, the audit chain and rate limits.
+
+pub mod audit;
+pub mod crypto;
+pub mod password;
+pub mod throttle;
+pub mod tokens;

@@ -1,0 +1,144 @@
+//! Sliding-window limits for login attempts, per account and per client address.
+//!
+//! Kept in memory on each node: with several nodes behind a balancer an attacker gets at
+//! most `nodes ×` the configured budget. (Moving the counters to Redis is a small change
+//! behind this same type.)
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::ThrottleSettings;
+
+/// Sliding windows of recent events per key.
+#[derive(Debug)]
+struct Windows {
+    max: u32,
+    window: Duration,
+    events: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl Windows {
+    fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max,
+            window,
+            events: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
+        while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            q.pop_front();
+        }
+    }
+
+    /// Seconds until another event is allowed, if the key is over its budget now.
+    fn blocked_for(&self, key: &str, now: Instant) -> Option<u64> {
+        let mut map = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let q = map.get_mut(key)?;
+        Self::prune(q, now, self.window);
+        if q.len() as u32 >= self.max {
+            let oldest = *q.front()?;
+            let wait = self.window.saturating_sub(now.duration_since(oldest));
+            Some(wait.as_secs().max(1))
+        } else {
+            None
+        }
+    }
+
+    fn record(&self, key: &str, now: Instant) {
+        let mut map = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            // Bound memory under a spray of distinct keys: forget expired windows.
+            let window = self.window;
+            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let q = map.entry(key.to_string()).or_default();
+        Self::prune(q, now, self.window);
+        q.push_back(now);
+    }
+
+    fn clear(&self, key: &str) {
+        let mut map = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key);
+    }
+}
+
+/// Login throttle: failed attempts per account, all attempts per address.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    accounts: Windows,
+    addresses: Windows,
+}
+
+impl LoginThrottle {
+    pub fn new(s: &ThrottleSettings) -> Self {
+        Self {
+            accounts: Windows::new(
+                s.max_failures_per_account,
+                Duration::from_secs(s.account_window_secs),
+            ),
+            addresses: Windows::new(s.max_attempts_per_ip, Duration::from_secs(s.ip_window_secs)),
+        }
+    }
+
+    /// Called before checking a password. `Err(seconds)` means refuse with 429.
+    pub fn check(&self, account: &str, address: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        if let Some(wait) = self.addresses.blocked_for(address, now) {
+            return Err(wait);
+        }
+        self.addresses.record(address, now);
+        if let Some(wait) = self.accounts.blocked_for(account, now) {
+            return Err(wait);
+        }
+        Ok(())
+    }
+
+    pub fn failed(&self, account: &str) {
+        self.accounts.record(account, Instant::now());
+    }
+
+    pub fn succeeded(&self, account: &str) {
+        self.accounts.clear(account);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> ThrottleSettings {
+        ThrottleSettings {
+            max_failures_per_account: 3,
+            account_window_secs: 60,
+            max_attempts_per_ip: 5,
+            ip_window_secs: 60,
+        }
+    }
+
+    #[test]
+    fn an_account_is_blocked_after_repeated_failures_and_freed_by_success() {
+        let t = LoginThrottle::new(&settings());
+        for _ in 0..3 {
+            assert!(t.check("ana@x.com", "a").is_ok());
+            t.failed("ana@x.com");
+        }
+        let wait = t.check("ana@x.com", "b").expect_err("blocked");
+        assert!((1..=60).contains(&wait));
+        assert!(t.check("bia@x.com", "c").is_ok());
+        t.succeeded("ana@x.com");
+        assert!(t.check("ana@x.com", "d").is_ok());
+    }
+
+    #[test]
+    fn an_address_is_blocked_after_too_many_attempts() {
+        let t = LoginThrottle::new(&settings());
+        for i in 0..5 {
+            assert!(t.check(&format!("u{i}@x.com"), "1.2.3.4").is_ok());
+        }
+        assert!(t.check("other@x.com", "1.2.3.4").is_err());
+        assert!(t.check("other@x.com", "5.6.7.8").is_ok());
+    }
+}

@@ -1,0 +1,54 @@
+//! What every request handler and actor shares.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::Settings;
+use crate::security::crypto::FieldCipher;
+use crate::security::throttle::LoginThrottle;
+use crate::security::tokens::TokenKeys;
+use crate::store::Store;
+
+/// Shared application state, cloned into every worker as `web::Data<AppState>`.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub tokens: TokenKeys,
+    pub cipher: FieldCipher,
+    pub throttle: LoginThrottle,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Build the shared state from settings whose secrets are already filled in.
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        metrics: PrometheusHandle,
+    ) -> anyhow::Result<Self> {
+        let keys: Vec<(String, String)> = settings
+            .security
+            .encryption_keys
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().clone()))
+            .collect();
+        let cipher = FieldCipher::new(
+            &settings.security.encryption_active_key,
+            keys.iter().map(|(k, v)| (k, v)),
+        )?;
+        let tokens = TokenKeys::new(
+            settings.security.jwt_secret.expose().as_bytes(),
+            settings.security.access_token_ttl_secs,
+        );
+        let throttle = LoginThrottle::new(&settings.security.login_throttle);
+        Ok(Self {
+            settings: Arc::new(settings),
+            store,
+            tokens,
+            cipher,
+            throttle,
+            metrics,
+        })
+    }
+}

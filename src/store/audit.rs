@@ -1,0 +1,100 @@
+//! The audit log table: append under a lock that serializes the chain, read back in order.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::{ClinicId, UserId};
+use crate::security::audit::{AuditEvent, GENESIS_HASH, chain_hash};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<UserId>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub clinic_id: Option<ClinicId>,
+    pub ip: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Arbitrary constant naming the PostgreSQL advisory lock that serializes audit appends.
+const AUDIT_LOCK_KEY: i64 = 0x0061_7465_6e64_6501;
+
+impl Store {
+    /// Append one event to the chain inside the caller's transaction, so the audit row
+    /// commits or rolls back with the change it describes.
+    pub async fn append_audit(&self, tx: &mut Tx, event: &AuditEvent) -> Result<i64, StoreError> {
+        let at = super::now();
+        let last: Option<(i64, String)> = match tx {
+            // SQLite write transactions are BEGIN IMMEDIATE: already serialized.
+            Tx::Sqlite(t) => {
+                sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(AUDIT_LOCK_KEY)
+                    .execute(&mut **t)
+                    .await?;
+                sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+        };
+        let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS_HASH.to_string()));
+        let seq = prev_seq + 1;
+        let row = AuditRow {
+            seq,
+            at,
+            actor_user_id: event.actor,
+            action: event.action.to_string(),
+            entity: event.entity.to_string(),
+            entity_id: event.entity_id.clone(),
+            clinic_id: event.clinic,
+            ip: event.ip.clone(),
+            details: event.details.to_string(),
+            prev_hash,
+            hash: String::new(),
+        };
+        let hash = chain_hash(&row);
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor_user_id, action, entity, entity_id, clinic_id, ip,
+                                        details, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(row.seq)
+            .bind(row.at)
+            .bind(row.actor_user_id)
+            .bind(&row.action)
+            .bind(&row.entity)
+            .bind(&row.entity_id)
+            .bind(row.clinic_id)
+            .bind(&row.ip)
+            .bind(&row.details)
+            .bind(&row.prev_hash)
+            .bind(&hash)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(seq)
+    }
+
+    /// Audit rows with `seq > after`, in order, at most `limit`.
+    pub async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AuditRow>(
+                "SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+}

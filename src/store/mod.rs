@@ -1,0 +1,194 @@
+//! The one place that knows SQL.
+//!
+//! Two backends, one repository layer: every query is written once, with `$1`-style
+//! placeholders (SQLite accepts them and sqlx binds them by number), and runs on either
+//! pool through the [`on_pool!`] and [`on_tx!`] macros, which expand the same body once per
+//! backend. Where the backends need different idioms (locks, transaction modes) the code
+//! says so next to the `match`.
+
+pub mod audit;
+pub mod clinics;
+pub mod patients;
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::Transaction;
+use sqlx::postgres::{PgPool, PgPoolOptions, Postgres};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+
+/// Run `$body` with `$p` bound to the concrete pool (`&SqlitePool` or `&PgPool`).
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match $store.pool() {
+            $crate::store::Pool::Sqlite($p) => $body,
+            $crate::store::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Run `$body` with `$t` bound to the concrete transaction; use `&mut **$t` as executor.
+macro_rules! on_tx {
+    ($tx:expr, $t:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite($t) => $body,
+            $crate::store::Tx::Postgres($t) => $body,
+        }
+    };
+}
+pub(crate) use on_tx;
+
+/// A connection pool on one of the two backends.
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open write transaction on one of the two backends.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Storage failures. `Conflict` carries the column whose uniqueness was violated.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated on {0}")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Turn a unique violation on one of `columns` into `Conflict(column)`.
+    pub fn unique_on(self, columns: &[&'static str]) -> Self {
+        if let StoreError::Database(sqlx::Error::Database(db)) = &self
+            && db.is_unique_violation()
+        {
+            let text = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
+            for col in columns {
+                if text.contains(col) {
+                    return StoreError::Conflict(col);
+                }
+            }
+        }
+        self
+    }
+}
+
+struct Inner {
+    pool: Pool,
+}
+
+/// The application's storage handle: cheap to clone, shared by every request and actor.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// The current time, truncated to microseconds so it round-trips through both backends
+/// unchanged (PostgreSQL keeps microseconds; hashes over times must match after reading).
+pub fn now() -> DateTime<Utc> {
+    let t = Utc::now();
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+impl Store {
+    /// Connect to `url` (`sqlite:` or `postgres://`), creating an SQLite file if needed.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(15));
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(20))
+                    .connect_with(opts)
+                    .await?,
+            )
+        } else {
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(20))
+                    .connect(url)
+                    .await?,
+            )
+        };
+        Ok(Self {
+            inner: Arc::new(Inner { pool }),
+        })
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// "sqlite" or "postgres", for logs and health output.
+    pub fn backend(&self) -> &'static str {
+        match self.pool() {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Apply the embedded migrations for this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.pool() {
+            Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// A round trip to the database, for `/health`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("SELECT 1").execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Begin a write transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the write
+    /// lock at once, so read-then-write sequences (audit chain, later slot booking) are
+    /// serialized instead of failing on lock upgrade.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self.pool() {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        match self.pool() {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}

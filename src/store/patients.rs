@@ -1,0 +1,222 @@
+//! Patients: one identity record per person (unique CPF), registered with any number of
+//! clinics; each clinic keeps its own encrypted clinical text in `clinic_patients`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::{ClinicId, PatientId, UserId};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PatientRow {
+    pub id: PatientId,
+    pub user_id: Option<UserId>,
+    pub full_name: String,
+    pub social_name: Option<String>,
+    pub cpf: String,
+    pub birth_date: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A patient as one clinic sees them: identity plus that clinic's (still encrypted) text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClinicPatientRow {
+    #[sqlx(flatten)]
+    pub patient: PatientRow,
+    pub allergies_enc: Option<String>,
+    pub notes_enc: Option<String>,
+}
+
+const CLINIC_PATIENT_SELECT: &str =
+    "SELECT p.id, p.user_id, p.full_name, p.social_name, p.cpf, p.birth_date, p.phone, p.email,
+        p.created_at, p.updated_at, cp.allergies_enc, cp.notes_enc
+ FROM clinic_patients cp JOIN patients p ON p.id = cp.patient_id";
+
+impl Store {
+    pub async fn insert_patient(&self, tx: &mut Tx, p: &PatientRow) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO patients (id, user_id, full_name, social_name, cpf, birth_date, phone, email,
+                                       created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(p.id)
+            .bind(p.user_id)
+            .bind(&p.full_name)
+            .bind(&p.social_name)
+            .bind(&p.cpf)
+            .bind(p.birth_date)
+            .bind(&p.phone)
+            .bind(&p.email)
+            .bind(p.created_at)
+            .bind(p.updated_at)
+            .execute(&mut **t)
+            .await
+            .map_err(|e| StoreError::from(e).unique_on(&["cpf", "user_id"]))?;
+        });
+        Ok(())
+    }
+
+    pub async fn patient_by_cpf_tx(
+        &self,
+        tx: &mut Tx,
+        cpf: &str,
+    ) -> Result<Option<PatientRow>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE cpf = $1")
+                .bind(cpf)
+                .fetch_optional(&mut **t)
+                .await?
+        }))
+    }
+
+    pub async fn patient_by_id(&self, id: PatientId) -> Result<Option<PatientRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    pub async fn patient_by_user(&self, user: UserId) -> Result<Option<PatientRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE user_id = $1")
+                .bind(user)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// Register a patient with a clinic. Returns false if they already were.
+    pub async fn link_patient_to_clinic(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        patient: PatientId,
+        allergies_enc: Option<&str>,
+        notes_enc: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = super::now();
+        Ok(on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO clinic_patients (clinic_id, patient_id, allergies_enc, notes_enc, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(clinic)
+            .bind(patient)
+            .bind(allergies_enc)
+            .bind(notes_enc)
+            .bind(now)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
+    pub async fn clinic_patient(
+        &self,
+        clinic: ClinicId,
+        patient: PatientId,
+    ) -> Result<Option<ClinicPatientRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{CLINIC_PATIENT_SELECT} WHERE cp.clinic_id = $1 AND cp.patient_id = $2"
+        ));
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ClinicPatientRow>(sql)
+                .bind(clinic)
+                .bind(patient)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// Patients of a clinic whose name, social name or CPF digits contain `query`
+    /// (case-insensitive for the name), at most `limit`, by name.
+    pub async fn search_clinic_patients(
+        &self,
+        clinic: ClinicId,
+        query: &str,
+        limit: i64,
+    ) -> Result<Vec<ClinicPatientRow>, StoreError> {
+        let pattern = format!(
+            "%{}%",
+            query
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+        let cpf_pattern = if digits.is_empty() {
+            "-".to_string()
+        } else {
+            format!("%{digits}%")
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{CLINIC_PATIENT_SELECT} WHERE cp.clinic_id = $1
+               AND (lower(p.full_name) LIKE $2 ESCAPE '\\' OR lower(coalesce(p.social_name, '')) LIKE $2 ESCAPE '\\'
+                    OR p.cpf LIKE $3)
+             ORDER BY p.full_name LIMIT $4"
+        ));
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ClinicPatientRow>(sql)
+                .bind(clinic)
+                .bind(&pattern)
+                .bind(&cpf_pattern)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// Clinics a patient is registered with.
+    pub async fn clinics_of_patient(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<ClinicId>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, ClinicId>(
+                "SELECT clinic_id FROM clinic_patients WHERE patient_id = $1",
+            )
+            .bind(patient)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Update contact data on the identity record and the clinic's clinical text.
+    pub async fn update_clinic_patient(
+        &self,
+        tx: &mut Tx,
+        row: &ClinicPatientRow,
+        clinic: ClinicId,
+    ) -> Result<(), StoreError> {
+        let now = super::now();
+        on_tx!(tx, t => {
+            sqlx::query("UPDATE patients SET phone = $1, email = $2, social_name = $3, updated_at = $4 WHERE id = $5")
+                .bind(&row.patient.phone)
+                .bind(&row.patient.email)
+                .bind(&row.patient.social_name)
+                .bind(now)
+                .bind(row.patient.id)
+                .execute(&mut **t)
+                .await?;
+            sqlx::query(
+                "UPDATE clinic_patients SET allergies_enc = $1, notes_enc = $2, updated_at = $3
+                 WHERE clinic_id = $4 AND patient_id = $5",
+            )
+            .bind(&row.allergies_enc)
+            .bind(&row.notes_enc)
+            .bind(now)
+            .bind(clinic)
+            .bind(row.patient.id)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+}

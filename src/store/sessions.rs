@@ -1,0 +1,125 @@
+//! Login sessions and their rotating refresh tokens (stored only as SHA-256 hashes).
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::{SessionId, UserId};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshTokenRow {
+    pub id: uuid::Uuid,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub session_revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    pub async fn insert_session(
+        &self,
+        tx: &mut Tx,
+        id: SessionId,
+        user: UserId,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query("INSERT INTO auth_sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(user)
+                .bind(super::now())
+                .execute(&mut **t)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn insert_refresh_token(
+        &self,
+        tx: &mut Tx,
+        session: SessionId,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(session)
+            .bind(token_hash)
+            .bind(super::now())
+            .bind(expires_at)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn refresh_token_by_hash(
+        &self,
+        tx: &mut Tx,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRow>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, RefreshTokenRow>(
+                "SELECT r.id, r.session_id, s.user_id, r.expires_at, r.used_at, s.revoked_at AS session_revoked_at
+                 FROM refresh_tokens r JOIN auth_sessions s ON s.id = r.session_id
+                 WHERE r.token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(&mut **t)
+            .await?
+        }))
+    }
+
+    /// Mark a refresh token used. False when it already was (a concurrent or replayed use).
+    pub async fn mark_refresh_token_used(
+        &self,
+        tx: &mut Tx,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                .bind(super::now())
+                .bind(id)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }
+
+    pub async fn revoke_session(
+        &self,
+        tx: &mut Tx,
+        id: SessionId,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query(
+                "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2
+                 WHERE id = $3 AND revoked_at IS NULL",
+            )
+            .bind(super::now())
+            .bind(reason)
+            .bind(id)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Whether a session exists and is still live (access tokens carry the session id).
+    pub async fn session_is_live(&self, id: SessionId) -> Result<bool, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM auth_sessions WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .fetch_one(p)
+            .await?
+                == 1
+        }))
+    }
+}
