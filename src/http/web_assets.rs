@@ -16,7 +16,10 @@ pub async fn serve(req: HttpRequest) -> HttpResponse {
     match WebAssets::get(path) {
         Some(file) => {
             let mime = file.metadata.mimetype();
-            let mime = if mime.starts_with("text/") || mime.ends_with("javascript") || mime.ends_with("json") {
+            let mime = if mime.starts_with("text/")
+                || mime.ends_with("javascript")
+                || mime.ends_with("json")
+            {
                 format!("{mime}; charset=utf-8")
             } else {
                 mime.to_string()

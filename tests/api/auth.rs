@@ -1,0 +1,331 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn signing_up_with_consent_creates_a_logged_in_patient_with_a_recorded_consent() {
+    let app = spawn_app().await;
+    let resp = app
+        .post(
+            "/api/auth/signup",
+            None,
+            &signup_body("paula@exemplo.com.br", "529.982.247-25"),
+        )
+        .await;
+    let (status, body) = json_of(resp).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let s = session_of(&body);
+    assert_eq!(s.me["patient"]["cpf"], "529.982.247-25");
+    assert_eq!(s.me["consent_active"], true);
+    assert!(s.me["memberships"].as_array().expect("array").is_empty());
+
+    let (status, consents) = json_of(app.get("/api/me/consents", Some(&s.access)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(consents.as_array().expect("array").len(), 1);
+    assert_eq!(consents[0]["terms_version"], "2026-01");
+    assert!(consents[0]["accepted_at"].is_string());
+    assert!(consents[0]["withdrawn_at"].is_null());
+
+    // The new account can log in with its password.
+    let again = app.login("paula@exemplo.com.br", "uma senha boa").await;
+    assert_eq!(again.me["patient"]["full_name"], "Paula Teixeira");
+}
+
+#[actix_web::test]
+async fn signing_up_without_accepting_the_current_terms_is_refused() {
+    let app = spawn_app().await;
+    let mut body = signup_body("paula@exemplo.com.br", "529.982.247-25");
+    body["accepted_terms_version"] = json!("2019-01");
+    assert_error(
+        app.post("/api/auth/signup", None, &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "terms_not_accepted",
+    )
+    .await;
+    // Nothing was created.
+    assert_error(
+        app.login_response("paula@exemplo.com.br", "uma senha boa")
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn signing_up_with_bad_fields_names_the_problem() {
+    let app = spawn_app().await;
+    let cases = [
+        ("cpf", json!("529.982.247-24"), "invalid_cpf"),
+        ("email", json!("sem-arroba"), "invalid_email"),
+        ("password", json!("curta"), "weak_password"),
+        ("birth_date", json!("2090-01-01"), "invalid_birth_date"),
+        ("phone", json!("123"), "invalid_phone"),
+    ];
+    for (field, value, code) in cases {
+        let mut body = signup_body("paula@exemplo.com.br", "529.982.247-25");
+        body[field] = value;
+        assert_error(
+            app.post("/api/auth/signup", None, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+        )
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn a_second_account_with_the_same_email_or_cpf_is_a_conflict() {
+    let app = spawn_app().await;
+    let first = app
+        .post(
+            "/api/auth/signup",
+            None,
+            &signup_body("paula@exemplo.com.br", "529.982.247-25"),
+        )
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_error(
+        app.post(
+            "/api/auth/signup",
+            None,
+            &signup_body("PAULA@exemplo.com.br", "111.444.777-35"),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/auth/signup",
+            None,
+            &signup_body("outra@exemplo.com.br", "52998224725"),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "cpf_taken",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn logging_in_with_a_wrong_password_or_unknown_email_is_the_same_401() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let s = app.login("admin@aurora.demo", PW).await;
+    assert_eq!(s.me["memberships"][0]["role"], "clinic_admin");
+    assert_error(
+        app.login_response("admin@aurora.demo", "errada123").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_error(
+        app.login_response("ninguem@aurora.demo", PW).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_error(
+        app.get("/api/me", None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+    assert_error(
+        app.get("/api/me", Some("not-a-jwt")).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn refreshing_rotates_the_pair_and_a_replayed_refresh_token_revokes_the_whole_session() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let first = app.login("recepcao@aurora.demo", PW).await;
+
+    let (status, body) = json_of(
+        app.post(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": first.refresh}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = session_of(&body);
+    assert_ne!(second.refresh, first.refresh);
+    assert_eq!(
+        app.get("/api/me", Some(&second.access)).await.status(),
+        StatusCode::OK
+    );
+
+    // The spent token comes back (stolen copy): refused, and the family is revoked.
+    assert_error(
+        app.post(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": first.refresh}),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": second.refresh}),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+    assert_error(
+        app.get("/api/me", Some(&second.access)).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
+
+    // Other sessions of the same user are untouched.
+    let other = app.login("recepcao@aurora.demo", PW).await;
+    assert_eq!(
+        app.get("/api/me", Some(&other.access)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn concurrent_refreshes_with_one_token_yield_at_most_one_new_pair() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let s = app.login("recepcao@aurora.demo", PW).await;
+    let body = json!({"refresh_token": s.refresh});
+    let attempts = (0..8).map(|_| app.post("/api/auth/refresh", None, &body));
+    let results = futures_util::future::join_all(attempts).await;
+    let ok = results
+        .iter()
+        .filter(|r| r.status() == StatusCode::OK)
+        .count();
+    assert!(ok <= 1, "{ok} refreshes succeeded with one token");
+}
+
+#[actix_web::test]
+async fn logging_out_ends_the_session_for_both_tokens() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let s = app.login("joao@paciente.demo", PW).await;
+    let resp = app
+        .post(
+            "/api/auth/logout",
+            Some(&s.access),
+            &json!({"refresh_token": s.refresh}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_error(
+        app.get("/api/me", Some(&s.access)).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": s.refresh}),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.security.login_throttle.max_failures_per_account = 3;
+        s.security.login_throttle.max_attempts_per_ip = 1000;
+    })
+    .await;
+    app.seed_demo().await;
+    for _ in 0..3 {
+        assert_error(
+            app.login_response("admin@aurora.demo", "chute-errado")
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    // Even the right password is refused while the account is locked.
+    let resp = app.login_response("admin@aurora.demo", PW).await;
+    let retry: u64 = resp
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After header")
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(retry >= 1);
+    assert_error(resp, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    // Another account is not affected.
+    app.login("recepcao@aurora.demo", PW).await;
+}
+
+#[actix_web::test]
+async fn too_many_attempts_from_one_address_are_throttled() {
+    let app = spawn_app_with(|s| {
+        s.security.login_throttle.max_attempts_per_ip = 4;
+    })
+    .await;
+    for i in 0..4 {
+        let resp = app
+            .login_response(&format!("u{i}@exemplo.com"), "qualquer-coisa")
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    let resp = app.login_response("u9@exemplo.com", "qualquer-coisa").await;
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_error(resp, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+}
+
+#[actix_web::test]
+async fn a_patient_can_withdraw_and_give_consent_again() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let s = app.login("maria@paciente.demo", PW).await;
+    assert_eq!(s.me["consent_active"], true);
+    let (status, list) = json_of(
+        app.post("/api/me/consents/withdraw", Some(&s.access), &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list[0]["withdrawn_at"].is_string(), "{list}");
+    let (_, me) = json_of(app.get("/api/me", Some(&s.access)).await).await;
+    assert_eq!(me["consent_active"], false);
+    let (status, list) = json_of(
+        app.post(
+            "/api/me/consents",
+            Some(&s.access),
+            &json!({"terms_version": "2026-01"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().expect("array").len(), 2);
+    let (_, me) = json_of(app.get("/api/me", Some(&s.access)).await).await;
+    assert_eq!(me["consent_active"], true);
+}

@@ -1,0 +1,232 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn malformed_json_and_wrong_types_get_400_with_a_code() {
+    let app = spawn_app().await;
+    let raw = |body: &'static str| {
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_error(
+        raw("{\"email\": ").await.expect("send"),
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+    assert_error(
+        raw("not json at all").await.expect("send"),
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+    assert_error(
+        raw("{\"email\": 42, \"password\": []}")
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    assert_error(
+        raw("{\"email\": \"a@b.com\"}").await.expect("send"),
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    assert_error(
+        raw("{\"email\": \"a@b.com\", \"password\": \"x\", \"admin\": true}")
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    let wrong_type = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("send");
+    assert_error(
+        wrong_type,
+        StatusCode::BAD_REQUEST,
+        "unsupported_media_type",
+    )
+    .await;
+    let huge = format!(
+        "{{\"email\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(100_000)
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("send");
+    assert_error(resp, StatusCode::BAD_REQUEST, "body_too_large").await;
+    // The server is still fine afterwards.
+    assert_eq!(app.get("/health", None).await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn bad_path_ids_and_unknown_api_routes_get_json_errors() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let s = app.login("admin@aurora.demo", PW).await;
+    assert_error(
+        app.get("/api/clinics/not-a-uuid", Some(&s.access)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+    )
+    .await;
+    assert_error(
+        app.get("/api/nothing-here", Some(&s.access)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let unknown = uuid::Uuid::now_v7();
+    // Not a member of an unknown clinic: forbidden, without revealing whether it exists.
+    assert_error(
+        app.get(&format!("/api/clinics/{unknown}"), Some(&s.access))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let clinic = s.clinic("clinic_admin");
+    assert_error(
+        app.get(
+            &format!("/api/clinics/{clinic}/patients/{unknown}"),
+            Some(&s.access),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn health_checks_the_database_and_metrics_count_requests() {
+    let app = spawn_app().await;
+    let (status, body) = json_of(app.get("/health", None).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["database_ok"], true);
+    assert_eq!(
+        body["database"],
+        if app.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
+    let metrics = app.get("/metrics", None).await.text().await.expect("text");
+    assert!(metrics.contains("atende_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/health\""), "{metrics}");
+}
+
+#[actix_web::test]
+async fn every_route_is_in_the_openapi_document() {
+    let app = spawn_app().await;
+    let (status, doc) = json_of(app.get("/api/openapi.json", None).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().expect("paths");
+    let expected = [
+        ("/api/auth/signup", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/refresh", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/terms", "get"),
+        ("/api/me", "get"),
+        ("/api/me/consents", "get"),
+        ("/api/me/consents", "post"),
+        ("/api/me/consents/withdraw", "post"),
+        ("/api/clinics", "get"),
+        ("/api/clinics", "post"),
+        ("/api/clinics/{clinic_id}", "get"),
+        ("/api/clinics/{clinic_id}/members", "get"),
+        ("/api/clinics/{clinic_id}/professionals", "post"),
+        ("/api/clinics/{clinic_id}/staff", "post"),
+        ("/api/clinics/{clinic_id}/patients", "get"),
+        ("/api/clinics/{clinic_id}/patients", "post"),
+        ("/api/clinics/{clinic_id}/patients/{patient_id}", "get"),
+        ("/api/clinics/{clinic_id}/patients/{patient_id}", "patch"),
+        ("/api/patients/me", "get"),
+        ("/api/patients/{patient_id}", "get"),
+        ("/health", "get"),
+        ("/metrics", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from OpenAPI"
+        );
+    }
+    let documented: usize = paths
+        .values()
+        .map(|p| p.as_object().map_or(0, |o| o.len()))
+        .sum();
+    assert_eq!(
+        documented,
+        expected.len(),
+        "a route is documented that this test does not know: update both"
+    );
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[actix_web::test]
+async fn pages_carry_security_headers() {
+    let app = spawn_app().await;
+    let resp = app.get("/", None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers();
+    let csp = h
+        .get("content-security-policy")
+        .expect("CSP")
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(h.get("x-content-type-options").expect("nosniff"), "nosniff");
+    assert!(
+        h.get("content-type")
+            .expect("type")
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let body = resp.text().await.expect("html");
+    assert!(body.contains("lang=\"pt-BR\""));
+    let _ = json!({});
+}
+
+#[actix_web::test]
+async fn responses_are_compressed_when_the_client_accepts_it() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        resp.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap_or("")),
+        Some("gzip")
+    );
+}

@@ -1,0 +1,210 @@
+use std::collections::BTreeMap;
+
+use actix_web::web;
+use atende::config::{Secret, Settings};
+use atende::startup::Application;
+use atende::state::AppState;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+/// Every demo account's password.
+pub const PW: &str = atende::demo::DEMO_PASSWORD;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: web::Data<AppState>,
+    pub db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A logged-in caller.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub me: Value,
+}
+
+impl Session {
+    /// The id of the first clinic this user has the given role in.
+    pub fn clinic(&self, role: &str) -> String {
+        self.me["memberships"]
+            .as_array()
+            .and_then(|ms| ms.iter().find(|m| m["role"] == role))
+            .and_then(|m| m["clinic_id"].as_str())
+            .unwrap_or_else(|| panic!("no {role} membership in {}", self.me))
+            .to_string()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Start the app with test settings, adjusted by `tweak`.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings::load_from(None, &[]).expect("default settings");
+    settings.server.port = 0;
+    settings.server.workers = 1;
+    settings.data.dir = dir.path().to_path_buf();
+    settings.log.level = "warn".into();
+    settings.security.jwt_secret = Secret::new("test-jwt-secret-0123456789-abcdefghijkl".into());
+    settings.security.encryption_active_key = "t1".into();
+    settings.security.encryption_keys = BTreeMap::from([(
+        "t1".to_string(),
+        Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
+    )]);
+    let db_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => fresh_postgres_database(&admin_url).await,
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true")
+                && std::env::var("ATENDE_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1")
+            {
+                panic!("ATENDE_TEST_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set");
+            }
+            format!("sqlite://{}", dir.path().join("test.db").display())
+        }
+    };
+    settings.database.url = Secret::new(db_url.clone());
+    settings.database.max_connections = 5;
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        state,
+        db_url,
+        _dir: dir,
+    }
+}
+
+/// Create an empty database named after a fresh UUID next to the admin URL's database.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
+    let name = format!("atende_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = admin_url
+        .split_once('?')
+        .map_or((admin_url, ""), |(b, q)| (b, q));
+    let cut = base.rfind('/').expect("database url has a path");
+    format!("{}/{name}", &base[..cut])
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db_url.starts_with("postgres")
+    }
+
+    pub async fn seed_demo(&self) {
+        atende::demo::seed(&self.state).await.expect("demo seed");
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.client.patch(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn login_response(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post(
+            "/api/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let resp = self.login_response(email, password).await;
+        let (status, body) = json_of(resp).await;
+        assert_eq!(status, StatusCode::OK, "login {email}: {body}");
+        session_of(&body)
+    }
+
+    /// Walk the audit chain.
+    pub async fn verify_audit(&self) -> atende::security::audit::ChainReport {
+        atende::security::audit::verify_chain(&self.state.store)
+            .await
+            .expect("verify")
+    }
+}
+
+pub fn session_of(body: &Value) -> Session {
+    Session {
+        access: body["access_token"].as_str().expect("access").to_string(),
+        refresh: body["refresh_token"].as_str().expect("refresh").to_string(),
+        me: body["user"].clone(),
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+    };
+    (status, value)
+}
+
+/// Assert an error response's status and stable code.
+pub async fn assert_error(resp: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    let (got, body) = json_of(resp).await;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+pub fn signup_body(email: &str, cpf: &str) -> Value {
+    json!({
+        "email": email,
+        "password": "uma senha boa",
+        "full_name": "Paula Teixeira",
+        "cpf": cpf,
+        "birth_date": "1988-04-09",
+        "phone": "(21) 99876-5432",
+        "accepted_terms_version": "2026-01"
+    })
+}

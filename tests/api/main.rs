@@ -1,0 +1,10 @@
+//! Integration tests: each starts the real application on port 0 with a fresh database
+//! (SQLite by default; a new PostgreSQL database per test when TEST_DATABASE_URL is set)
+//! and talks HTTP to it.
+
+mod audit;
+mod auth;
+mod clinics;
+mod errors;
+mod helpers;
+mod patients;
