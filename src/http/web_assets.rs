@@ -24,14 +24,23 @@ pub async fn serve(req: HttpRequest) -> HttpResponse {
             } else {
                 mime.to_string()
             };
-            let cache = if path.ends_with(".html") {
-                "no-cache"
-            } else {
-                "public, max-age=300"
-            };
+            // Revalidate every time: after a deploy no browser mixes old and new modules,
+            // and an unchanged file costs a 304 with no body.
+            let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+            let matches = req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+            if matches {
+                return HttpResponse::NotModified()
+                    .insert_header((header::ETAG, etag))
+                    .finish();
+            }
             HttpResponse::Ok()
                 .insert_header((header::CONTENT_TYPE, mime))
-                .insert_header((header::CACHE_CONTROL, cache))
+                .insert_header((header::CACHE_CONTROL, "no-cache"))
+                .insert_header((header::ETAG, etag))
                 .body(file.data.into_owned())
         }
         None => HttpResponse::NotFound()

@@ -1,3 +1,5 @@
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 //! Integration tests: each starts the real application on port 0 with a fresh database
 //! (SQLite by default; a new PostgreSQL database per test when TEST_DATABASE_URL is set)
 //! and talks HTTP to it.

@@ -1,0 +1,322 @@
+// Shared HTTP client for the atende API.
+//
+// - Sends and receives JSON, with `Authorization: Bearer <access token>`.
+// - Access token lives in memory and in sessionStorage (per tab); the refresh
+//   token lives in localStorage under `atende.refresh` (shared across tabs).
+// - A 401 with code `token_expired` triggers ONE refresh (concurrent callers
+//   share the same promise) and the request is retried once.
+// - When the refresh is rejected by the server, or any other 401 answers a
+//   request that carried a token (e.g. `session_revoked`), tokens are cleared
+//   and a `logout` event is emitted on `authEvents`. Network failures and 5xx/429
+//   answers during a refresh keep the session (the user may simply be offline).
+// - Every failure is thrown as an `ApiError {status, code, message}`.
+
+const ACCESS_KEY = 'atende.access';
+const ACCESS_EXPIRES_KEY = 'atende.access_expires_at';
+const REFRESH_KEY = 'atende.refresh';
+const REFRESH_LOCK = 'atende.refresh-lock';
+// Refresh proactively when the access token is this close to expiring
+// (at most a quarter of its lifetime).
+const EXPIRY_MARGIN_MS = 10_000;
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 for network failures)
+   * @param {string} code machine-readable snake_case code
+   * @param {string} message human-readable message (pt-BR)
+   * @param {{retryAfter?: number|null, body?: unknown}} [extra]
+   */
+  constructor(status, code, message, extra = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = extra.retryAfter ?? null;
+    this.body = extra.body ?? null;
+  }
+}
+
+/** Emits `login`, `refresh` and `logout` (detail: {reason}) events. */
+export const authEvents = new EventTarget();
+
+function storageGet(storage, key) {
+  try {
+    return storage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function storageSet(storage, key, value) {
+  try {
+    storage.setItem(key, value);
+  } catch {
+    // Storage may be unavailable (private mode, quota); memory still works.
+  }
+}
+
+function storageRemove(storage, key) {
+  try {
+    storage.removeItem(key);
+  } catch {
+    // ignore
+  }
+}
+
+let accessToken = storageGet(sessionStorage, ACCESS_KEY);
+let accessExpiresAt = Number(storageGet(sessionStorage, ACCESS_EXPIRES_KEY)) || 0;
+/** @type {Promise<unknown>|null} */
+let refreshInFlight = null;
+
+function getRefreshToken() {
+  return storageGet(localStorage, REFRESH_KEY);
+}
+
+function storeSession(data) {
+  if (!data || typeof data.access_token !== 'string') {
+    throw new ApiError(0, 'bad_response', 'Resposta inesperada do servidor.');
+  }
+  accessToken = data.access_token;
+  const ttlMs = typeof data.expires_in === 'number' && data.expires_in > 0 ? data.expires_in * 1000 : 0;
+  // 0 = unknown: rely on the server's `token_expired` answers alone.
+  accessExpiresAt = ttlMs ? Date.now() + ttlMs - Math.min(EXPIRY_MARGIN_MS, ttlMs / 4) : 0;
+  storageSet(sessionStorage, ACCESS_KEY, accessToken);
+  storageSet(sessionStorage, ACCESS_EXPIRES_KEY, String(accessExpiresAt));
+  if (typeof data.refresh_token === 'string') {
+    storageSet(localStorage, REFRESH_KEY, data.refresh_token);
+  }
+}
+
+/** Forget every token held by this tab (and the shared refresh token). */
+export function clearTokens() {
+  accessToken = null;
+  accessExpiresAt = 0;
+  storageRemove(sessionStorage, ACCESS_KEY);
+  storageRemove(sessionStorage, ACCESS_EXPIRES_KEY);
+  storageRemove(localStorage, REFRESH_KEY);
+}
+
+function emit(type, detail) {
+  authEvents.dispatchEvent(new CustomEvent(type, { detail }));
+}
+
+function endSession(reason) {
+  clearTokens();
+  emit('logout', { reason });
+}
+
+function sessionExpiredError() {
+  return new ApiError(401, 'session_expired', 'Sua sessão expirou. Entre novamente.');
+}
+
+function fallbackMessage(status) {
+  if (status === 400) return 'Requisição inválida.';
+  if (status === 401) return 'Não autenticado. Entre novamente.';
+  if (status === 403) return 'Você não tem permissão para esta ação.';
+  if (status === 404) return 'Não encontrado.';
+  if (status === 409) return 'Conflito com dados existentes.';
+  if (status === 422) return 'Dados inválidos.';
+  if (status === 429) return 'Muitas tentativas. Aguarde e tente novamente.';
+  if (status >= 500) return 'O servidor encontrou um erro. Tente novamente em instantes.';
+  return `Erro inesperado (HTTP ${status}).`;
+}
+
+function parseRetryAfter(value) {
+  if (!value) return null;
+  const seconds = Number.parseInt(value, 10);
+  if (Number.isFinite(seconds) && String(seconds) === value.trim()) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return null;
+}
+
+async function send(method, path, body, token) {
+  const headers = { Accept: 'application/json' };
+  /** @type {RequestInit} */
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (token) headers.Authorization = `Bearer ${token}`;
+  try {
+    return await fetch(path, init);
+  } catch {
+    throw new ApiError(
+      0,
+      'network_error',
+      'Não foi possível conectar ao servidor. Verifique sua conexão e tente novamente.',
+    );
+  }
+}
+
+async function readBody(res) {
+  if (res.status === 204 || res.status === 205) return null;
+  let text = '';
+  try {
+    text = await res.text();
+  } catch {
+    return null;
+  }
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function toError(res, data) {
+  const code = data && typeof data.code === 'string' ? data.code : `http_${res.status}`;
+  const message =
+    data && typeof data.message === 'string' && data.message
+      ? data.message
+      : fallbackMessage(res.status);
+  return new ApiError(res.status, code, message, {
+    retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
+    body: data,
+  });
+}
+
+async function parse(res) {
+  const data = await readBody(res);
+  if (res.ok) return data;
+  throw toError(res, data);
+}
+
+// Serialise refreshes across tabs: refresh tokens rotate, and two tabs
+// presenting the same one would look like token theft to the server.
+function withRefreshLock(fn) {
+  if (typeof navigator !== 'undefined' && navigator.locks && navigator.locks.request) {
+    return navigator.locks.request(REFRESH_LOCK, fn);
+  }
+  return fn();
+}
+
+async function doRefresh() {
+  const refreshToken = getRefreshToken();
+  if (!refreshToken) {
+    endSession('no_refresh_token');
+    throw sessionExpiredError();
+  }
+  const res = await send('POST', '/api/auth/refresh', { refresh_token: refreshToken });
+  const data = await readBody(res);
+  if (!res.ok) {
+    if (res.status >= 500 || res.status === 429) throw toError(res, data);
+    endSession((data && data.code) || 'refresh_failed');
+    throw sessionExpiredError();
+  }
+  storeSession(data);
+  emit('refresh', data);
+  return data;
+}
+
+/** Refresh the session; concurrent calls share one request. */
+export function refreshSession() {
+  if (!refreshInFlight) {
+    refreshInFlight = withRefreshLock(doRefresh).finally(() => {
+      refreshInFlight = null;
+    });
+  }
+  return refreshInFlight;
+}
+
+function accessLooksExpired() {
+  return accessExpiresAt > 0 && Date.now() > accessExpiresAt;
+}
+
+async function request(method, path, body) {
+  // A new tab has no access token but may share the refresh token; an access
+  // token we know to be expired would only earn a 401 round trip.
+  if ((!accessToken || accessLooksExpired()) && getRefreshToken()) {
+    await refreshSession();
+  }
+  const sentToken = accessToken;
+  let res = await send(method, path, body, sentToken);
+  if (res.status !== 401 || !sentToken) return parse(res);
+
+  const data = await readBody(res);
+  const code = data && data.code;
+  if (code !== 'token_expired') {
+    // Any other 401 to a request that carried a token (`session_revoked`,
+    // `invalid_token`…) means the session is gone for good.
+    endSession(code || 'unauthorized');
+    throw sessionExpiredError();
+  }
+
+  // Another request may already have refreshed while this one was in flight.
+  if (accessToken === sentToken) await refreshSession();
+  res = await send(method, path, body, accessToken);
+  return parse(res);
+}
+
+export const api = {
+  get: (path) => request('GET', path),
+  post: (path, body) => request('POST', path, body === undefined ? {} : body),
+  patch: (path, body) => request('PATCH', path, body === undefined ? {} : body),
+  del: (path, body) => request('DELETE', path, body),
+};
+
+/** Build a query string, skipping empty values: qs({q: 'ana'}) → "?q=ana". */
+export function qs(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  }
+  const s = search.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Encode one path segment (ids coming from the server or the URL). */
+export function seg(value) {
+  return encodeURIComponent(String(value));
+}
+
+async function startSession(path, body) {
+  const res = await send('POST', path, body);
+  const data = await parse(res);
+  storeSession(data);
+  emit('login', data.user ?? null);
+  return data.user ?? null;
+}
+
+/** Log in; resolves to the `Me` object. Throws ApiError (401, 429 with retryAfter…). */
+export function login(email, password) {
+  return startSession('/api/auth/login', { email, password });
+}
+
+/** Patient sign-up; resolves to the `Me` object of the new account. */
+export function signup(payload) {
+  return startSession('/api/auth/signup', payload);
+}
+
+/** Revoke the refresh token (best effort) and forget the session. */
+export async function logout() {
+  const refreshToken = getRefreshToken();
+  const bearer = accessToken;
+  clearTokens();
+  if (refreshToken) {
+    try {
+      await send('POST', '/api/auth/logout', { refresh_token: refreshToken }, bearer);
+    } catch {
+      // Offline: the tokens are gone from this browser anyway.
+    }
+  }
+  emit('logout', { reason: 'user' });
+}
+
+/** Current user (`GET /api/me`). */
+export function me() {
+  return api.get('/api/me');
+}
+
+export function isLoggedIn() {
+  return Boolean(accessToken || getRefreshToken());
+}
+
+// Logging out in another tab removes the shared refresh token: follow suit.
+window.addEventListener('storage', (event) => {
+  if ((event.key === REFRESH_KEY || event.key === null) && !getRefreshToken() && accessToken) {
+    endSession('other_tab');
+  }
+});

@@ -1,0 +1,305 @@
+// atende browser app: hash router, header and per-role homes.
+//
+// Routes:
+//   #/entrar                          login
+//   #/cadastro                        patient sign-up
+//   #/                                home (chosen from /api/me)
+//   #/clinica/{id}[?papel=…]          staff home for one clinic membership
+//   #/clinica/{id}/paciente/{pid}     patient record (staff)
+//   #/plataforma                      platform admin
+//   #/meus-dados                      patient home
+
+import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
+import { h, alertNode, displayName, errorMessage, loadingNode } from './ui.js';
+import { renderLogin, renderSignup } from './views/login.js';
+import { renderPatientHome } from './views/patient.js';
+import { renderPlatformHome } from './views/platform.js';
+import { renderPatientDetail } from './views/patients.js';
+import { clinicHref, findMembership, renderStaffHome, sortedMemberships } from './views/staff.js';
+
+const CLINIC_KEY = 'atende.clinic';
+
+const main = document.getElementById('main');
+const headerNav = document.getElementById('header-nav');
+const headerUser = document.getElementById('header-user');
+const headerUserName = document.getElementById('header-user-name');
+const logoutButton = document.getElementById('logout-button');
+const skipLink = document.getElementById('skip-link');
+
+const state = {
+  me: null,
+  seq: 0,
+  notice: null,
+  focusOnMount: false,
+};
+
+// ---------------------------------------------------------------- routing ---
+
+function parseHash() {
+  const raw = location.hash.startsWith('#/') ? location.hash.slice(1) : '/';
+  const [pathPart, query = ''] = raw.split('?');
+  const parts = pathPart.split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  return { parts, params: new URLSearchParams(query) };
+}
+
+function navigate(hash, { replace = false } = {}) {
+  if (replace) {
+    history.replaceState(null, '', hash);
+    render();
+  } else if (location.hash === hash) {
+    render();
+  } else {
+    location.hash = hash;
+  }
+}
+
+function replaceHash(hash) {
+  history.replaceState(null, '', hash);
+}
+
+function storageGet(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function storageSet(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    // ignore
+  }
+}
+
+function rememberClinic(membership) {
+  storageSet(CLINIC_KEY, `${membership.clinic_id}|${membership.role}`);
+}
+
+function preferredMembership(me) {
+  const memberships = sortedMemberships(me);
+  const saved = storageGet(CLINIC_KEY);
+  if (saved) {
+    const found = memberships.find((m) => `${m.clinic_id}|${m.role}` === saved);
+    if (found) return found;
+  }
+  return memberships[0];
+}
+
+function mount(view) {
+  main.replaceChildren(view);
+  main.removeAttribute('aria-busy');
+  if (state.focusOnMount) {
+    // Move focus to the new page's heading so screen readers announce it.
+    const heading = view.querySelector('h1');
+    if (heading) {
+      if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+      heading.focus();
+    }
+    window.scrollTo(0, 0);
+  }
+  state.focusOnMount = true;
+}
+
+function showLoading() {
+  main.setAttribute('aria-busy', 'true');
+  main.replaceChildren(loadingNode());
+}
+
+function takeNotice() {
+  const notice = state.notice;
+  state.notice = null;
+  return notice;
+}
+
+function onLoggedIn(user) {
+  state.me = user && typeof user === 'object' && Array.isArray(user.memberships) ? user : null;
+  navigate('#/', { replace: true });
+}
+
+async function render() {
+  state.seq += 1;
+  const seq = state.seq;
+  const ctx = { isCurrent: () => seq === state.seq, navigate, rememberClinic };
+  const { parts, params } = parseHash();
+  const top = parts[0] || '';
+
+  if (!isLoggedIn()) {
+    state.me = null;
+    updateHeader();
+    if (top === 'cadastro') {
+      mount(renderSignup(ctx, { onLoggedIn }));
+      return;
+    }
+    if (top !== 'entrar') replaceHash('#/entrar');
+    mount(renderLogin(ctx, { notice: takeNotice(), onLoggedIn }));
+    return;
+  }
+
+  if (top === 'entrar' || top === 'cadastro') {
+    replaceHash('#/');
+    parts.length = 0;
+  }
+
+  if (!state.me) {
+    showLoading();
+    try {
+      state.me = await fetchMe();
+    } catch (err) {
+      if (!ctx.isCurrent()) return;
+      if (err.status === 401) {
+        clearTokens();
+        state.notice = 'Sua sessão expirou. Entre novamente.';
+        navigate('#/entrar', { replace: true });
+        return;
+      }
+      mount(errorView(err));
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+  }
+  const me = state.me;
+  updateHeader();
+
+  const section = parts[0] || '';
+  if (section === '') {
+    renderHome(ctx, me);
+    return;
+  }
+  if (section === 'clinica' && parts[1]) {
+    const membership = findMembership(me, parts[1], params.get('papel'));
+    if (!membership) {
+      mount(notFoundView('Você não tem acesso a esta clínica.'));
+      return;
+    }
+    if (parts.length === 2) {
+      mount(renderStaffHome(ctx, me, membership));
+      return;
+    }
+    if (parts.length === 4 && parts[2] === 'paciente') {
+      mount(renderPatientDetail(ctx, {
+        me,
+        membership,
+        patientId: parts[3],
+        roleParam: params.get('papel'),
+      }));
+      return;
+    }
+  }
+  if (section === 'plataforma' && me.platform_admin) {
+    mount(renderPlatformHome(ctx, me));
+    return;
+  }
+  if (section === 'meus-dados' && me.patient) {
+    mount(renderPatientHome(ctx, me));
+    return;
+  }
+  mount(notFoundView());
+}
+
+function renderHome(ctx, me) {
+  if (me.memberships && me.memberships.length) {
+    navigate(clinicHref(me, preferredMembership(me)), { replace: true });
+  } else if (me.patient) {
+    mount(renderPatientHome(ctx, me));
+  } else if (me.platform_admin) {
+    mount(renderPlatformHome(ctx, me));
+  } else {
+    mount(noAccessView(me));
+  }
+}
+
+// ------------------------------------------------------------ misc views ---
+
+function notFoundView(message = 'A página que você procurou não existe.') {
+  document.title = 'Página não encontrada — atende';
+  return h('div', { class: 'view view-narrow', dataset: { view: 'not-found' } },
+    h('h1', { tabindex: '-1', text: 'Página não encontrada' }),
+    h('p', { text: message }),
+    h('p', null, h('a', { href: '#/', text: 'Ir para o início' })));
+}
+
+function noAccessView(me) {
+  document.title = 'Sem acesso — atende';
+  return h('div', { class: 'view view-narrow', dataset: { view: 'no-access' } },
+    h('h1', { tabindex: '-1', text: `Olá, ${displayName(me)}` }),
+    h('p', { text: 'Sua conta ainda não está vinculada a nenhuma clínica. Peça à administração da clínica para adicionar você à equipe.' }));
+}
+
+function errorView(err) {
+  document.title = 'Erro — atende';
+  return h('div', { class: 'view view-narrow', dataset: { view: 'error' } },
+    h('h1', { tabindex: '-1', text: 'Não foi possível carregar' }),
+    alertNode(errorMessage(err)),
+    h('button', { type: 'button', class: 'btn btn-primary', text: 'Tentar novamente', onclick: () => render() }));
+}
+
+// ---------------------------------------------------------------- header ---
+
+function updateHeader() {
+  const me = state.me;
+  if (!me) {
+    headerUser.hidden = true;
+    headerNav.hidden = true;
+    headerNav.replaceChildren();
+    headerUserName.textContent = '';
+    return;
+  }
+  headerUserName.textContent = displayName(me.patient) || displayName(me) || me.email || '';
+  headerUser.hidden = false;
+
+  const links = [];
+  if (me.memberships && me.memberships.length) links.push(['#/', 'Clínicas', 'clinica']);
+  if (me.patient) links.push(['#/meus-dados', 'Minha conta', 'meus-dados']);
+  if (me.platform_admin) links.push(['#/plataforma', 'Plataforma', 'plataforma']);
+  if (links.length < 2) {
+    headerNav.hidden = true;
+    headerNav.replaceChildren();
+    return;
+  }
+  const current = parseHash().parts[0] || 'clinica';
+  const ul = h('ul', null, links.map(([href, label, key]) =>
+    h('li', null, h('a', { href, text: label, 'aria-current': key === current ? 'page' : null }))));
+  headerNav.replaceChildren(ul);
+  headerNav.hidden = false;
+}
+
+// ---------------------------------------------------------------- events ---
+
+logoutButton.addEventListener('click', async () => {
+  logoutButton.disabled = true;
+  try {
+    await logout();
+  } finally {
+    logoutButton.disabled = false;
+  }
+});
+
+authEvents.addEventListener('logout', (event) => {
+  const reason = event.detail && event.detail.reason;
+  state.me = null;
+  storageSet(CLINIC_KEY, null);
+  if (reason === 'user') state.notice = 'Você saiu do atende.';
+  else if (reason === 'invalid_refresh_token' || reason === 'no_refresh_token') {
+    state.notice = 'Sua sessão expirou. Entre novamente.';
+  } else state.notice = 'Sua sessão foi encerrada. Entre novamente.';
+  navigate('#/entrar', { replace: true });
+});
+
+skipLink.addEventListener('click', (event) => {
+  event.preventDefault();
+  const heading = main.querySelector('h1');
+  (heading || main).focus();
+});
+
+window.addEventListener('hashchange', () => render());
+
+render();

@@ -1,0 +1,577 @@
+// DOM helpers, formatting, pt-BR labels and a small form controller.
+// Everything that comes from the server is inserted as text (never as HTML).
+
+import { ApiError } from './api.js';
+
+const PROPERTY_KEYS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden', 'open']);
+
+/**
+ * Create an element. `props`: class, text, dataset, on<event> (functions),
+ * value/checked/selected/disabled/hidden/open as properties, anything else as
+ * an attribute (true → empty attribute; false/null/undefined → omitted).
+ */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  if (props) {
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === 'class') el.className = value;
+      else if (key === 'text') el.textContent = String(value);
+      else if (key === 'dataset') Object.assign(el.dataset, value);
+      else if (key.startsWith('on') && typeof value === 'function') {
+        el.addEventListener(key.slice(2).toLowerCase(), value);
+      } else if (PROPERTY_KEYS.has(key)) el[key] = value;
+      else el.setAttribute(key, value === true ? '' : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/** Append children (nodes, strings as text, arrays; null/false skipped). */
+export function append(parent, children) {
+  for (const child of [children].flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return parent;
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+let idCounter = 0;
+export function uid(prefix = 'id') {
+  idCounter += 1;
+  return `${prefix}-${idCounter}`;
+}
+
+// ---------------------------------------------------------------- labels ---
+
+export const PROFESSIONS = {
+  doctor: 'Médico(a)',
+  dentist: 'Dentista',
+  physiotherapist: 'Fisioterapeuta',
+  psychologist: 'Psicólogo(a)',
+  nutritionist: 'Nutricionista',
+  nurse: 'Enfermeiro(a)',
+};
+
+export const COUNCIL_FOR_PROFESSION = {
+  doctor: 'CRM',
+  dentist: 'CRO',
+  physiotherapist: 'CREFITO',
+  psychologist: 'CRP',
+  nutritionist: 'CRN',
+  nurse: 'COREN',
+};
+
+export const COUNCILS = ['CRM', 'CRO', 'CREFITO', 'CRP', 'CRN', 'COREN'];
+
+export const ROLES = {
+  clinic_admin: 'Administrador(a)',
+  professional: 'Profissional',
+  receptionist: 'Recepcionista',
+};
+
+export const UFS = [
+  'AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA',
+  'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO',
+];
+
+export const TIME_ZONES = [
+  ['America/Sao_Paulo', 'America/Sao_Paulo (Brasília)'],
+  ['America/Recife', 'America/Recife (PE)'],
+  ['America/Fortaleza', 'America/Fortaleza (CE, RN, PB, PI, MA)'],
+  ['America/Bahia', 'America/Bahia (BA)'],
+  ['America/Maceio', 'America/Maceio (AL, SE)'],
+  ['America/Belem', 'America/Belem (PA, AP)'],
+  ['America/Araguaina', 'America/Araguaina (TO)'],
+  ['America/Manaus', 'America/Manaus (AM)'],
+  ['America/Cuiaba', 'America/Cuiaba (MT)'],
+  ['America/Campo_Grande', 'America/Campo_Grande (MS)'],
+  ['America/Porto_Velho', 'America/Porto_Velho (RO)'],
+  ['America/Boa_Vista', 'America/Boa_Vista (RR)'],
+  ['America/Rio_Branco', 'America/Rio_Branco (AC)'],
+  ['America/Noronha', 'America/Noronha (Fernando de Noronha)'],
+];
+
+export function professionLabel(code) {
+  return PROFESSIONS[code] || code || '';
+}
+
+export function roleLabel(code) {
+  return ROLES[code] || code || '';
+}
+
+/** "CRM 123456/SP" */
+export function councilText(prof) {
+  if (!prof) return '';
+  const uf = prof.council_uf ? `/${prof.council_uf}` : '';
+  return `${prof.council || ''} ${prof.council_number || ''}${uf}`.trim();
+}
+
+// ------------------------------------------------------------ formatting ---
+
+/** Name to show for a person: the social name wins when present. */
+export function displayName(person) {
+  if (!person) return '';
+  const social = typeof person.social_name === 'string' ? person.social_name.trim() : '';
+  return social || person.full_name || '';
+}
+
+export function hasSocialName(person) {
+  return Boolean(person && typeof person.social_name === 'string' && person.social_name.trim());
+}
+
+/** Name node: "Ana" + a muted "(nome social)" marker when it is a social name. */
+export function nameNode(person) {
+  const frag = document.createDocumentFragment();
+  frag.append(displayName(person));
+  if (hasSocialName(person)) {
+    // NBSP inside the inline-block tag: a link's underline stops at the name.
+    frag.append(h('span', { class: 'social-tag', text: '\u00a0(nome social)' }));
+  }
+  return frag;
+}
+
+/** "1990-05-07" → "07/05/1990" (no time-zone shifting). */
+export function formatDate(isoDate) {
+  if (!isoDate) return '';
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDate);
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : String(isoDate);
+}
+
+export function ageFrom(isoDate, now = new Date()) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDate || '');
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  let age = now.getFullYear() - year;
+  if (now.getMonth() + 1 < month || (now.getMonth() + 1 === month && now.getDate() < day)) age -= 1;
+  return age >= 0 ? age : null;
+}
+
+/** "07/05/1990 (35 anos)" */
+export function formatBirth(isoDate) {
+  const age = ageFrom(isoDate);
+  const date = formatDate(isoDate);
+  if (age === null) return date;
+  return `${date} (${age} ${age === 1 ? 'ano' : 'anos'})`;
+}
+
+export function formatDateTime(iso, timeZone) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  const options = { dateStyle: 'short', timeStyle: 'short' };
+  try {
+    return new Intl.DateTimeFormat('pt-BR', timeZone ? { ...options, timeZone } : options).format(date);
+  } catch {
+    return new Intl.DateTimeFormat('pt-BR', options).format(date);
+  }
+}
+
+export function digits(value) {
+  return String(value || '').replace(/\D+/g, '');
+}
+
+function maskWith(chars, pattern) {
+  let out = '';
+  let i = 0;
+  for (const ch of pattern) {
+    if (i >= chars.length) break;
+    if (ch === '#') {
+      out += chars[i];
+      i += 1;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+export const masks = {
+  cpf: (v) => maskWith(digits(v), '###.###.###-##'),
+  // CNPJ may be alphanumeric (Receita Federal, 2026): letters allowed in the first 12.
+  cnpj: (v) => maskWith(String(v || '').toUpperCase().replace(/[^0-9A-Z]+/g, ''), '##.###.###/####-##'),
+  cep: (v) => maskWith(digits(v), '#####-###'),
+  phone: (v) => {
+    const d = digits(v);
+    if (d.length === 0) return '';
+    if (d.length <= 10) return maskWith(d, '(##) ####-####');
+    return maskWith(d, '(##) #####-####');
+  },
+};
+
+/** "+5511912345678" (as stored) or "11912345678" → "(11) 91234-5678". */
+export function formatPhone(value) {
+  if (!value) return '';
+  let d = digits(value);
+  if (d.startsWith('55') && (d.length === 12 || d.length === 13)) d = d.slice(2);
+  if (d.length === 10 || d.length === 11) return masks.phone(d);
+  return String(value);
+}
+
+export function formatAddress(address) {
+  if (!address) return '';
+  const line1 = [address.street, address.number].filter(Boolean).join(', ');
+  const withComplement = address.complement ? `${line1} — ${address.complement}` : line1;
+  const city = [address.city, address.uf].filter(Boolean).join('/');
+  return [withComplement, address.district, city, address.postal_code ? `CEP ${address.postal_code}` : '']
+    .filter(Boolean)
+    .join(', ');
+}
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+// ------------------------------------------------------------ components ---
+
+/** A definition list from [label, value] pairs; empty values show "—". */
+export function detailsList(rows, className = 'details') {
+  const dl = h('dl', { class: className });
+  for (const [label, value] of rows) {
+    const empty = value === null || value === undefined || value === '';
+    dl.append(
+      h('div', { class: 'details-row' },
+        h('dt', { text: label }),
+        h('dd', { class: empty ? 'muted' : null }, empty ? '—' : value)),
+    );
+  }
+  return dl;
+}
+
+/** A section that shows "Carregando…" while `aria-busy` is set. */
+export function loadingNode(text = 'Carregando…') {
+  return h('p', { class: 'loading', role: 'status' }, text);
+}
+
+export function alertNode(message) {
+  return h('p', { class: 'alert alert-error', role: 'alert', text: message });
+}
+
+/** Server messages come in lower case without a final period: tidy them up. */
+export function sentence(text) {
+  const t = String(text || '').trim();
+  if (!t) return t;
+  const first = t.charAt(0).toLocaleUpperCase('pt-BR') + t.slice(1);
+  return /[.!?…]$/.test(first) ? first : `${first}.`;
+}
+
+export function errorMessage(err) {
+  if (err instanceof ApiError) return sentence(err.message);
+  // A bug, not an API answer: keep it visible to developers (and to the smoke test).
+  console.error(err);
+  return 'Ocorreu um erro inesperado. Tente novamente.';
+}
+
+/**
+ * Load data into `container` (marked aria-busy while loading). `render(data)`
+ * returns the nodes to show. Errors are shown in an alert with a retry button.
+ */
+export async function loadInto(container, loader, render) {
+  container.setAttribute('aria-busy', 'true');
+  clear(container).append(loadingNode());
+  try {
+    const data = await loader();
+    clear(container);
+    append(container, render(data));
+  } catch (err) {
+    clear(container).append(
+      alertNode(errorMessage(err)),
+      h('button', {
+        type: 'button',
+        class: 'btn btn-secondary',
+        text: 'Tentar novamente',
+        onclick: () => loadInto(container, loader, render),
+      }),
+    );
+  } finally {
+    container.removeAttribute('aria-busy');
+  }
+}
+
+/** Disclosure panel (<details>) used for secondary forms. */
+export function disclosure(summaryText, content, { open = false, className = '' } = {}) {
+  return h('details', { class: `disclosure ${className}`.trim(), open },
+    h('summary', { text: summaryText }),
+    h('div', { class: 'disclosure-body' }, content));
+}
+
+// ------------------------------------------------------------------ forms ---
+
+/**
+ * Build a labelled field.
+ * opts: name, label, type (text|email|password|date|tel|search|select|textarea|checkbox),
+ * required, autocomplete, inputmode, hint, options ([value, label] pairs), value,
+ * rows, minlength, maxlength, mask (key of `masks`), pattern (RegExp),
+ * patternMessage, placeholder.
+ */
+export function field(opts) {
+  const id = uid(`f-${opts.name}`);
+  const hintId = opts.hint ? `${id}-hint` : null;
+  const errorId = `${id}-error`;
+  const describedBy = [hintId, errorId].filter(Boolean).join(' ');
+  const type = opts.type || 'text';
+  let input;
+
+  if (type === 'select') {
+    input = h('select', { id, name: opts.name, required: opts.required, 'aria-describedby': describedBy });
+    if (opts.placeholder) input.append(h('option', { value: '', text: opts.placeholder }));
+    for (const [value, label] of opts.options || []) {
+      const option = h('option', { value, text: label });
+      // defaultSelected, so that form.reset() goes back to it.
+      if (opts.value !== undefined && String(value) === String(opts.value)) option.defaultSelected = true;
+      input.append(option);
+    }
+  } else if (type === 'textarea') {
+    input = h('textarea', {
+      id,
+      name: opts.name,
+      rows: opts.rows || 3,
+      required: opts.required,
+      maxlength: opts.maxlength,
+      'aria-describedby': describedBy,
+    });
+    input.defaultValue = opts.value || '';
+  } else {
+    input = h('input', {
+      id,
+      name: opts.name,
+      type,
+      required: opts.required,
+      autocomplete: opts.autocomplete,
+      inputmode: opts.inputmode,
+      minlength: opts.minlength,
+      maxlength: opts.maxlength,
+      placeholder: opts.placeholder,
+      'aria-describedby': describedBy,
+    });
+    if (type === 'checkbox') input.defaultChecked = Boolean(opts.value);
+    else if (opts.value !== undefined && opts.value !== null) input.defaultValue = opts.value;
+  }
+
+  if (opts.mask && masks[opts.mask]) {
+    const mask = masks[opts.mask];
+    input.addEventListener('input', () => {
+      // Only reformat while typing at the end, so mid-string edits keep the caret.
+      if (input.selectionStart === input.value.length) input.value = mask(input.value);
+    });
+    input.addEventListener('blur', () => {
+      input.value = mask(input.value);
+    });
+  }
+
+  const error = h('p', { class: 'field-error', id: errorId, hidden: true });
+  const hint = hintId ? h('p', { class: 'field-hint', id: hintId, text: opts.hint }) : null;
+  const optional = !opts.required && type !== 'checkbox' && !opts.noOptionalTag
+    ? h('span', { class: 'optional', text: ' (opcional)' })
+    : null;
+
+  let wrap;
+  if (type === 'checkbox') {
+    wrap = h('div', { class: 'field field-checkbox' },
+      h('div', { class: 'checkbox-row' }, input, h('label', { for: id, text: opts.label })),
+      hint, error);
+  } else {
+    wrap = h('div', { class: `field${opts.wide ? ' field-wide' : ''}` },
+      h('label', { for: id }, opts.label, optional), hint, input, error);
+  }
+
+  return { name: opts.name, opts, input, error, wrap };
+}
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function validateField(f) {
+  const { input, opts } = f;
+  if (opts.type === 'checkbox') {
+    return opts.required && !input.checked ? 'É necessário marcar esta opção.' : null;
+  }
+  const value = input.value.trim();
+  if (!value) return opts.required ? 'Preencha este campo.' : null;
+  if (opts.type === 'email' && !EMAIL_RE.test(value)) return 'Informe um e-mail válido.';
+  if (opts.minlength && value.length < opts.minlength) {
+    return `Use pelo menos ${opts.minlength} caracteres.`;
+  }
+  if (opts.type === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) return 'Informe uma data válida.';
+  if (opts.pattern && !opts.pattern.test(value)) return opts.patternMessage || 'Valor inválido.';
+  if (opts.validate) return opts.validate(value);
+  return null;
+}
+
+/**
+ * A form with client-side validation, an error summary (role=alert), a
+ * success status (role=status) and mapping of API error codes to fields.
+ *
+ * config: { label, fields: [field opts], submitLabel, busyLabel, codeToField,
+ *           onSubmit(values, ctrl) → string|void (success message), className }
+ */
+export function createForm(config) {
+  const fields = config.fields.map((opts) => (opts instanceof Node ? opts : field(opts)));
+  const byName = new Map();
+  for (const f of fields) if (!(f instanceof Node)) byName.set(f.name, f);
+
+  const errorBox = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const statusBox = h('p', { class: 'form-status', role: 'status' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: config.submitLabel });
+  const form = h('form', {
+    class: `form ${config.className || ''}`.trim(),
+    novalidate: true,
+    'aria-label': config.label,
+  },
+  errorBox,
+  h('div', { class: 'form-fields' }, fields.map((f) => (f instanceof Node ? f : f.wrap))),
+  h('div', { class: 'form-actions' }, submit, config.extraActions || null),
+  statusBox);
+
+  const ctrl = {
+    form,
+    fields: byName,
+    submit,
+    get(name) {
+      return byName.get(name);
+    },
+    values() {
+      const out = {};
+      for (const [name, f] of byName) {
+        if (f.opts.type === 'checkbox') out[name] = f.input.checked;
+        else {
+          const v = f.input.value.trim();
+          out[name] = v === '' ? undefined : v;
+        }
+      }
+      return out;
+    },
+    setFieldError(name, message) {
+      const f = byName.get(name);
+      if (!f) return false;
+      f.error.textContent = message;
+      f.error.hidden = false;
+      f.input.setAttribute('aria-invalid', 'true');
+      return true;
+    },
+    clearErrors() {
+      errorBox.hidden = true;
+      errorBox.textContent = '';
+      for (const f of byName.values()) {
+        f.error.hidden = true;
+        f.error.textContent = '';
+        f.input.removeAttribute('aria-invalid');
+      }
+    },
+    showError(message) {
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+    },
+    /** Success message: a string, a node or an array of both. */
+    setStatus(message) {
+      clear(statusBox);
+      if (message) append(statusBox, message);
+    },
+    reset() {
+      form.reset();
+      ctrl.clearErrors();
+    },
+    focusFirstInvalid() {
+      for (const f of byName.values()) {
+        if (f.input.getAttribute('aria-invalid') === 'true') {
+          f.input.focus();
+          return;
+        }
+      }
+      errorBox.setAttribute('tabindex', '-1');
+      errorBox.focus();
+    },
+  };
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    ctrl.clearErrors();
+    ctrl.setStatus('');
+    let invalid = 0;
+    for (const f of byName.values()) {
+      const message = validateField(f);
+      if (message) {
+        ctrl.setFieldError(f.name, message);
+        invalid += 1;
+      }
+    }
+    if (invalid) {
+      ctrl.showError(invalid === 1 ? 'Corrija o campo destacado.' : `Corrija os ${invalid} campos destacados.`);
+      ctrl.focusFirstInvalid();
+      return;
+    }
+    // Disabling the focused button drops focus to <body>: give it back afterwards.
+    const hadFocus = document.activeElement === submit;
+    submit.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    if (config.busyLabel) submit.textContent = config.busyLabel;
+    let failed = false;
+    try {
+      const message = await config.onSubmit(ctrl.values(), ctrl);
+      if (message) ctrl.setStatus(message);
+    } catch (err) {
+      failed = true;
+      handleFormError(ctrl, err, config.codeToField || {});
+    } finally {
+      submit.disabled = false;
+      form.removeAttribute('aria-busy');
+      submit.textContent = config.submitLabel;
+    }
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (!failed && hadFocus && lost && submit.isConnected) submit.focus();
+  });
+
+  return ctrl;
+}
+
+function handleFormError(ctrl, err, codeToField) {
+  const message = errorMessage(err);
+  if (err instanceof ApiError) {
+    const body = err.body && typeof err.body === 'object' ? err.body : {};
+    const target = codeToField[err.code] || (typeof body.field === 'string' ? body.field : null);
+    if (target && ctrl.setFieldError(target, message)) {
+      ctrl.showError(message);
+      ctrl.focusFirstInvalid();
+      return;
+    }
+  }
+  ctrl.showError(message);
+  ctrl.focusFirstInvalid();
+}
+
+/** Field sets shared by several views. */
+export const commonCodeToField = {
+  invalid_email: 'email',
+  email_taken: 'email',
+  invalid_cpf: 'cpf',
+  cpf_taken: 'cpf',
+  weak_password: 'password',
+  invalid_password: 'password',
+  invalid_birth_date: 'birth_date',
+  invalid_phone: 'phone',
+  invalid_full_name: 'full_name',
+  invalid_name: 'full_name',
+  terms_not_accepted: 'accepted_terms',
+  invalid_cnpj: 'cnpj',
+  cnpj_taken: 'cnpj',
+  invalid_postal_code: 'postal_code',
+  invalid_uf: 'uf',
+  invalid_time_zone: 'time_zone',
+  invalid_council: 'council',
+  invalid_council_number: 'council_number',
+  invalid_council_uf: 'council_uf',
+  invalid_profession: 'profession',
+  invalid_role: 'role',
+  password_required: 'password',
+  invalid_rqe: 'rqe',
+  council_mismatch: 'council',
+};
+
+/** Standard validation for a CPF typed with or without punctuation. */
+export const CPF_PATTERN = /^(\d{3}\.?\d{3}\.?\d{3}-?\d{2})$/;

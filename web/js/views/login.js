@@ -1,0 +1,194 @@
+// Login and patient sign-up views.
+
+import { api, login, signup, ApiError } from '../api.js';
+import {
+  h, clear, alertNode, createForm, commonCodeToField, CPF_PATTERN, errorMessage, loadingNode,
+} from '../ui.js';
+
+function tooManyAttemptsMessage(seconds) {
+  return seconds
+    ? `Muitas tentativas. Tente novamente em ${seconds} s.`
+    : 'Muitas tentativas. Tente novamente em instantes.';
+}
+
+/** View "login". `onLoggedIn(me)` is called after a successful login. */
+export function renderLogin(ctx, { notice, onLoggedIn }) {
+  document.title = 'Entrar — atende';
+  let countdown = 0;
+
+  const ctrl = createForm({
+    label: 'Entrar no atende',
+    submitLabel: 'Entrar',
+    busyLabel: 'Entrando…',
+    fields: [
+      {
+        name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'username',
+        inputmode: 'email', maxlength: 254, noOptionalTag: true,
+      },
+      {
+        name: 'password', label: 'Senha', type: 'password', required: true,
+        autocomplete: 'current-password', noOptionalTag: true,
+      },
+    ],
+    onSubmit: async (values) => {
+      try {
+        const user = await login(values.email, values.password);
+        onLoggedIn(user);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 429) {
+          const seconds = err.retryAfter;
+          // Disable the button once the form controller has re-enabled it.
+          if (seconds) window.setTimeout(() => startCountdown(seconds), 0);
+          throw new ApiError(429, err.code, tooManyAttemptsMessage(seconds));
+        }
+        if (err instanceof ApiError && err.status === 401) ctrl.get('password').input.value = '';
+        throw err;
+      }
+      return undefined;
+    },
+  });
+
+  function waitLabel(left) {
+    if (left < 60) return `Aguarde ${left} s`;
+    const seconds = String(left % 60).padStart(2, '0');
+    return `Aguarde ${Math.floor(left / 60)}:${seconds}`;
+  }
+
+  function stopCountdown() {
+    window.clearInterval(countdown);
+    countdown = 0;
+    ctrl.submit.disabled = false;
+    ctrl.submit.textContent = 'Entrar';
+  }
+
+  function startCountdown(seconds) {
+    window.clearInterval(countdown);
+    let left = seconds;
+    const button = ctrl.submit;
+    button.disabled = true;
+    button.textContent = waitLabel(left);
+    countdown = window.setInterval(() => {
+      left -= 1;
+      if (left <= 0 || !button.isConnected) {
+        stopCountdown();
+        return;
+      }
+      button.textContent = waitLabel(left);
+    }, 1000);
+  }
+
+  // The lock is per account: another e-mail may be tried right away.
+  ctrl.get('email').input.addEventListener('input', () => {
+    if (countdown) stopCountdown();
+  });
+
+  return h('div', { class: 'view view-narrow', dataset: { view: 'login' } },
+    h('h1', { tabindex: '-1', text: 'Entrar no atende' }),
+    h('p', { class: 'lead', text: 'Agenda, sala de espera e atendimento da sua clínica em um só lugar.' }),
+    notice ? h('p', { class: 'alert alert-info', role: 'status', text: notice }) : null,
+    h('section', { class: 'panel' },
+      ctrl.form,
+      h('p', { class: 'form-footer' },
+        'É paciente e ainda não tem conta? ',
+        h('a', { href: '#/cadastro', text: 'Criar conta de paciente' }))));
+}
+
+/** View "signup": patient self sign-up with terms acceptance. */
+export function renderSignup(ctx, { onLoggedIn }) {
+  document.title = 'Criar conta de paciente — atende';
+  const body = h('div', { class: 'stack' });
+  const root = h('div', { class: 'view view-narrow', dataset: { view: 'signup' } },
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/entrar', text: '← Voltar para o login' })),
+    h('h1', { tabindex: '-1', text: 'Criar conta de paciente' }),
+    h('p', { class: 'lead', text: 'Com sua conta você acompanha seus atendimentos e controla o uso dos seus dados.' }),
+    body);
+
+  function load() {
+    body.setAttribute('aria-busy', 'true');
+    clear(body).append(loadingNode('Carregando os termos de uso…'));
+    api.get('/api/terms').then((terms) => {
+      if (!ctx.isCurrent()) return;
+      body.removeAttribute('aria-busy');
+      clear(body).append(...signupForm(terms || {}, onLoggedIn));
+    }).catch((err) => {
+      if (!ctx.isCurrent()) return;
+      body.removeAttribute('aria-busy');
+      clear(body).append(
+        alertNode(errorMessage(err)),
+        h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: load }),
+      );
+    });
+  }
+  load();
+  return root;
+}
+
+function signupForm(terms, onLoggedIn) {
+  const version = terms.version ? String(terms.version) : '';
+  const termsId = 'terms-text';
+  const ctrl = createForm({
+    label: 'Criar conta de paciente',
+    submitLabel: 'Criar conta',
+    busyLabel: 'Criando conta…',
+    codeToField: commonCodeToField,
+    fields: [
+      { name: 'full_name', label: 'Nome completo (civil)', required: true, autocomplete: 'name', maxlength: 200 },
+      {
+        name: 'social_name',
+        label: 'Nome social',
+        autocomplete: 'nickname',
+        maxlength: 200,
+        hint: 'Se você usa um nome social, ele será usado no seu atendimento.',
+      },
+      {
+        name: 'cpf', label: 'CPF', required: true, inputmode: 'numeric', mask: 'cpf', maxlength: 14,
+        autocomplete: 'off', placeholder: '000.000.000-00',
+        pattern: CPF_PATTERN, patternMessage: 'Informe os 11 dígitos do CPF.',
+      },
+      { name: 'birth_date', label: 'Data de nascimento', type: 'date', required: true, autocomplete: 'bday' },
+      { name: 'phone', label: 'Celular', type: 'tel', inputmode: 'tel', mask: 'phone', autocomplete: 'tel-national', maxlength: 15 },
+      { name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'email', inputmode: 'email', maxlength: 254 },
+      {
+        name: 'password', label: 'Senha', type: 'password', required: true, autocomplete: 'new-password',
+        minlength: 8, hint: 'Mínimo de 8 caracteres.',
+      },
+      {
+        name: 'accepted_terms',
+        type: 'checkbox',
+        required: true,
+        label: `Li e aceito os termos de uso e a política de privacidade (versão ${version || '—'})`,
+      },
+    ],
+    onSubmit: async (v) => {
+      const user = await signup({
+        email: v.email,
+        password: v.password,
+        full_name: v.full_name,
+        social_name: v.social_name,
+        cpf: v.cpf,
+        birth_date: v.birth_date,
+        phone: v.phone,
+        accepted_terms_version: v.accepted_terms ? version : undefined,
+      });
+      onLoggedIn(user);
+      return undefined;
+    },
+  });
+
+  const termsBox = h('div', {
+    class: 'terms',
+    id: termsId,
+    tabindex: '0',
+    role: 'region',
+    'aria-label': `Termos de uso e política de privacidade, versão ${version || '—'}`,
+    text: terms.text || 'Termos indisponíveis.',
+  });
+  const checkbox = ctrl.get('accepted_terms');
+  // Put the terms right before the acceptance checkbox.
+  checkbox.wrap.before(h('div', { class: 'field field-wide' },
+    h('h2', { class: 'h3', text: `Termos de uso e política de privacidade (versão ${version || '—'})` }),
+    termsBox));
+
+  return [h('section', { class: 'panel' }, ctrl.form,
+    h('p', { class: 'form-footer' }, 'Já tem conta? ', h('a', { href: '#/entrar', text: 'Entrar' })))];
+}

@@ -1,0 +1,336 @@
+// Staff homes for one selected clinic: clinic_admin, receptionist, professional.
+
+import { api, seg } from '../api.js';
+import {
+  h, createForm, commonCodeToField, councilText, detailsList, disclosure,
+  formatAddress, loadInto, plural, professionLabel, roleLabel, COUNCILS,
+  COUNCIL_FOR_PROFESSION, PROFESSIONS, UFS,
+} from '../ui.js';
+import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.js';
+
+const ROLE_ORDER = ['clinic_admin', 'professional', 'receptionist'];
+
+const ROLE_SLUG = { clinic_admin: 'admin', professional: 'profissional', receptionist: 'recepcao' };
+const SLUG_ROLE = Object.fromEntries(Object.entries(ROLE_SLUG).map(([k, v]) => [v, k]));
+
+export function roleFromSlug(slug) {
+  return SLUG_ROLE[slug] || null;
+}
+
+/** Memberships sorted for display: by clinic name, then role priority. */
+export function sortedMemberships(me) {
+  return [...(me.memberships || [])].sort((a, b) =>
+    a.clinic_name.localeCompare(b.clinic_name, 'pt-BR')
+    || ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
+}
+
+/**
+ * The membership a clinic route refers to. With several roles in the same
+ * clinic, `?papel=` picks one; otherwise the most privileged role wins.
+ */
+export function findMembership(me, clinicId, roleSlug) {
+  const inClinic = sortedMemberships(me).filter((m) => String(m.clinic_id) === String(clinicId));
+  if (!inClinic.length) return null;
+  const role = roleFromSlug(roleSlug);
+  return inClinic.find((m) => m.role === role) || inClinic[0];
+}
+
+/** Route params for a membership: the `papel` is only needed when ambiguous. */
+export function roleParamFor(me, membership) {
+  const sameClinic = (me.memberships || []).filter((m) => m.clinic_id === membership.clinic_id);
+  return sameClinic.length > 1 ? ROLE_SLUG[membership.role] : null;
+}
+
+export function clinicHref(me, membership) {
+  const param = roleParamFor(me, membership);
+  const base = `#/clinica/${seg(membership.clinic_id)}`;
+  return param ? `${base}?papel=${param}` : base;
+}
+
+const HEADINGS = {
+  clinic_admin: 'Administração',
+  receptionist: 'Recepção',
+  professional: 'Agenda profissional',
+};
+
+const VIEW_NAMES = {
+  clinic_admin: 'home-admin',
+  receptionist: 'home-receptionist',
+  professional: 'home-professional',
+};
+
+function clinicSelector(me, current, navigate) {
+  const memberships = sortedMemberships(me);
+  if (memberships.length < 2) return null;
+  const clinicCount = new Set(memberships.map((m) => m.clinic_id)).size;
+  const select = h('select', { id: 'clinic-select', name: 'clinic' });
+  for (const m of memberships) {
+    const sameClinic = memberships.filter((x) => x.clinic_id === m.clinic_id).length > 1;
+    const label = sameClinic ? `${m.clinic_name} — ${roleLabel(m.role)}` : m.clinic_name;
+    const option = h('option', { value: clinicHref(me, m), text: label });
+    if (m === current || (m.clinic_id === current.clinic_id && m.role === current.role)) {
+      option.selected = true;
+    }
+    select.append(option);
+  }
+  select.addEventListener('change', () => navigate(select.value));
+  return h('div', { class: 'clinic-select' },
+    h('label', { for: 'clinic-select', text: clinicCount > 1 ? 'Clínica' : 'Clínica e função' }),
+    select);
+}
+
+/** Home for a staff membership. `ctx`: {isCurrent, navigate, rememberClinic}. */
+export function renderStaffHome(ctx, me, membership) {
+  const { role } = membership;
+  const roleParam = roleParamFor(me, membership);
+  const heading = h('h1', { tabindex: '-1', text: `${HEADINGS[role] || 'Clínica'} — ${membership.clinic_name}` });
+  document.title = `${HEADINGS[role] || 'Clínica'} — ${membership.clinic_name} — atende`;
+  ctx.rememberClinic(membership);
+
+  const root = h('div', { class: 'view', dataset: { view: VIEW_NAMES[role] || 'home-staff' } },
+    h('div', { class: 'view-header' }, heading, clinicSelector(me, membership, ctx.navigate)));
+
+  const clinicId = membership.clinic_id;
+  if (role === 'clinic_admin') {
+    root.append(...adminContent(me, clinicId, roleParam));
+  } else if (role === 'receptionist') {
+    root.append(...receptionistContent(me, clinicId, roleParam));
+  } else if (role === 'professional') {
+    root.append(...professionalContent(me, clinicId, roleParam));
+  } else {
+    root.append(h('p', { class: 'muted', text: `Função desconhecida: ${role}` }));
+  }
+  return root;
+}
+
+// --------------------------------------------------------------- admin ---
+
+function adminContent(me, clinicId, roleParam) {
+  const clinicInfo = h('div', { class: 'clinic-info' });
+  loadInto(clinicInfo, () => api.get(`/api/clinics/${seg(clinicId)}`), (clinic) => [
+    h('p', { class: 'muted' },
+      `CNPJ ${clinic.cnpj || '—'}`, h('span', { class: 'sep', 'aria-hidden': 'true', text: ' · ' }),
+      formatAddress(clinic.address)),
+  ]);
+
+  const membersBox = h('div', { class: 'members' });
+  // Who is already on the team: adding them again succeeds without changes.
+  const known = new Set();
+  const loadMembers = () => loadInto(
+    membersBox,
+    () => api.get(`/api/clinics/${seg(clinicId)}/members`),
+    (members) => {
+      const list = Array.isArray(members) ? members : [];
+      known.clear();
+      for (const m of list) known.add(memberKey(m));
+      return membersList(list);
+    },
+  );
+  loadMembers();
+
+  const team = h('section', { class: 'panel', 'aria-labelledby': 'team-heading' },
+    h('h2', { id: 'team-heading', text: 'Equipe' }),
+    membersBox);
+
+  const add = h('section', { class: 'panel', 'aria-labelledby': 'add-heading' },
+    h('h2', { id: 'add-heading', text: 'Adicionar à equipe' }),
+    disclosure('Adicionar profissional', professionalForm(clinicId, known, loadMembers).form),
+    disclosure('Adicionar recepcionista/administrador', staffForm(clinicId, known, loadMembers).form));
+
+  const patients = patientSearch({ clinicId, roleParam });
+  const patientsSection = patients.section;
+  patientsSection.insertBefore(
+    patientCreatePanel({ clinicId, roleParam, clinical: isProfessionalIn(me, clinicId), onCreated: () => patients.reload() }),
+    patientsSection.querySelector('form'),
+  );
+
+  return [clinicInfo, h('div', { class: 'grid-2' }, team, add), patientsSection];
+}
+
+function memberKey(member) {
+  return `${member.user_id}|${member.role}`;
+}
+
+/** Success message for an add: new member, or someone who was already there. */
+function addedMessage(member, values, known, roleText) {
+  const name = (member && member.full_name) || values.full_name;
+  if (member && known.has(memberKey(member))) return `${name} já fazia parte da equipe como ${roleText}.`;
+  return `${name} foi adicionado(a) à equipe como ${roleText}.`;
+}
+
+function membersList(members) {
+  if (!members.length) return [h('p', { class: 'empty', text: 'Nenhum membro na equipe.' })];
+  const sorted = [...members].sort((a, b) =>
+    ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role)
+    || String(a.full_name).localeCompare(String(b.full_name), 'pt-BR'));
+  const ul = h('ul', { class: 'card-list member-list' });
+  for (const m of sorted) {
+    const prof = m.professional;
+    ul.append(h('li', { class: 'card' },
+      h('div', { class: 'card-head' },
+        h('span', { class: 'card-title', text: m.full_name }),
+        h('span', { class: `badge badge-role-${m.role}`, text: roleLabel(m.role) })),
+      h('span', { class: 'card-meta' },
+        h('span', { class: 'break', text: m.email }),
+        prof ? h('span', { text: `${professionLabel(prof.profession)} · ${councilText(prof)}` }) : null,
+        prof && prof.specialty ? h('span', { text: prof.specialty }) : null)));
+  }
+  return [h('p', { class: 'muted', text: plural(members.length, 'pessoa', 'pessoas') }), ul];
+}
+
+function professionalForm(clinicId, known, onAdded) {
+  const ctrl = createForm({
+    label: 'Adicionar profissional',
+    submitLabel: 'Adicionar profissional',
+    busyLabel: 'Adicionando…',
+    codeToField: { ...commonCodeToField, invalid_uf: 'council_uf' },
+    fields: [
+      { name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'off', maxlength: 254 },
+      { name: 'full_name', label: 'Nome completo', required: true, autocomplete: 'off', maxlength: 200 },
+      {
+        name: 'password',
+        label: 'Senha inicial',
+        type: 'password',
+        autocomplete: 'new-password',
+        minlength: 8,
+        hint: 'Mínimo de 8 caracteres. Deixe em branco se o profissional já tem conta no atende: ele só será vinculado a esta clínica.',
+      },
+      {
+        name: 'profession',
+        label: 'Profissão',
+        type: 'select',
+        required: true,
+        placeholder: 'Selecione…',
+        options: Object.entries(PROFESSIONS),
+      },
+      {
+        name: 'council',
+        label: 'Conselho',
+        type: 'select',
+        required: true,
+        placeholder: 'Selecione…',
+        options: COUNCILS.map((c) => [c, c]),
+      },
+      {
+        name: 'council_number', label: 'Número do registro', required: true, autocomplete: 'off', maxlength: 20,
+        hint: 'Somente o número, por exemplo 123456 (CRP: 06/12345; CREFITO: 12345-F).',
+      },
+      {
+        name: 'council_uf',
+        label: 'UF do conselho',
+        type: 'select',
+        required: true,
+        placeholder: 'Selecione…',
+        options: UFS.map((uf) => [uf, uf]),
+      },
+      { name: 'specialty', label: 'Especialidade', autocomplete: 'off', maxlength: 120 },
+      { name: 'rqe', label: 'RQE', inputmode: 'numeric', autocomplete: 'off', maxlength: 20, hint: 'Registro de Qualificação de Especialista (médicos).' },
+    ],
+    onSubmit: async (values) => {
+      const member = await api.post(`/api/clinics/${seg(clinicId)}/professionals`, values);
+      ctrl.reset();
+      const message = addedMessage(member, values, known, 'profissional');
+      onAdded();
+      const prof = member && member.professional;
+      // An existing professional keeps their registration: say so when it differs.
+      if (prof && (prof.council !== values.council || prof.council_uf !== values.council_uf
+        || prof.profession !== values.profession)) {
+        return `${message} O registro já cadastrado foi mantido: ${professionLabel(prof.profession)}, ${councilText(prof)}.`;
+      }
+      return message;
+    },
+  });
+  // The council follows the profession (still editable).
+  const profession = ctrl.get('profession').input;
+  const council = ctrl.get('council').input;
+  profession.addEventListener('change', () => {
+    const c = COUNCIL_FOR_PROFESSION[profession.value];
+    if (c) council.value = c;
+  });
+  return ctrl;
+}
+
+function staffForm(clinicId, known, onAdded) {
+  const ctrl = createForm({
+    label: 'Adicionar recepcionista/administrador',
+    submitLabel: 'Adicionar à equipe',
+    busyLabel: 'Adicionando…',
+    codeToField: commonCodeToField,
+    fields: [
+      { name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'off', maxlength: 254 },
+      { name: 'full_name', label: 'Nome completo', required: true, autocomplete: 'off', maxlength: 200 },
+      {
+        name: 'password',
+        label: 'Senha inicial',
+        type: 'password',
+        autocomplete: 'new-password',
+        minlength: 8,
+        hint: 'Mínimo de 8 caracteres. Deixe em branco se a pessoa já tem conta no atende.',
+      },
+      {
+        name: 'role',
+        label: 'Função',
+        type: 'select',
+        required: true,
+        options: [['receptionist', 'Recepcionista'], ['clinic_admin', 'Administrador(a) da clínica']],
+        value: 'receptionist',
+      },
+    ],
+    onSubmit: async (values) => {
+      const member = await api.post(`/api/clinics/${seg(clinicId)}/staff`, values);
+      ctrl.reset();
+      const message = addedMessage(member, values, known, roleLabel(values.role).toLowerCase());
+      onAdded();
+      return message;
+    },
+  });
+  return ctrl;
+}
+
+// -------------------------------------------------------- receptionist ---
+
+function receptionistContent(me, clinicId, roleParam) {
+  const patients = patientSearch({
+    clinicId,
+    roleParam,
+    intro: 'Encontre o paciente pelo nome, nome social ou CPF, ou cadastre um novo.',
+  });
+  const section = patients.section;
+  section.insertBefore(
+    patientCreatePanel({ clinicId, roleParam, clinical: isProfessionalIn(me, clinicId), onCreated: () => patients.reload() }),
+    section.querySelector('form'),
+  );
+  return [section];
+}
+
+// -------------------------------------------------------- professional ---
+
+function professionalContent(me, clinicId, roleParam) {
+  const prof = me.professional;
+  const mine = h('section', { class: 'panel', 'aria-labelledby': 'prof-heading' },
+    h('h2', { id: 'prof-heading', text: 'Meus dados profissionais' }),
+    prof
+      ? detailsList([
+        ['Nome', me.full_name],
+        ['Profissão', professionLabel(prof.profession)],
+        ['Registro', councilText(prof)],
+        ['Especialidade', prof.specialty],
+        ['RQE', prof.rqe],
+      ])
+      : h('p', { class: 'muted', text: 'Dados profissionais não encontrados.' }));
+
+  const agenda = h('section', { class: 'panel', 'aria-labelledby': 'agenda-heading' },
+    h('h2', { id: 'agenda-heading', text: 'Agenda' }),
+    h('p', { class: 'muted', text: 'A agenda de atendimentos ainda não está disponível nesta versão do atende.' }));
+
+  const patients = patientSearch({
+    clinicId,
+    roleParam,
+    intro: 'Abra a ficha de um paciente para ver alergias e observações clínicas.',
+  });
+  const section = patients.section;
+  section.append(
+    patientCreatePanel({ clinicId, roleParam, clinical: isProfessionalIn(me, clinicId), onCreated: () => patients.reload() }),
+  );
+  return [h('div', { class: 'grid-2' }, mine, agenda), section];
+}
