@@ -45,6 +45,7 @@ pub struct Settings {
     pub data: DataSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
+    pub realtime: RealtimeSettings,
     pub security: SecuritySettings,
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
@@ -79,6 +80,21 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: Secret<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealtimeSettings {
+    pub heartbeat_interval_secs: u64,
+    pub client_timeout_secs: u64,
+    pub auth_timeout_secs: u64,
+    pub max_frame_bytes: usize,
+    pub outbound_buffer: usize,
+    pub rate_per_sec: u32,
+    pub rate_burst: u32,
+    pub replay_limit: i64,
+    pub entity_idle_secs: u64,
+    pub ticket_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,6 +213,19 @@ impl Settings {
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be greater than 0");
         }
+        let rt = &self.realtime;
+        if rt.heartbeat_interval_secs == 0 || rt.client_timeout_secs <= rt.heartbeat_interval_secs {
+            return bad(
+                "realtime.client_timeout_secs",
+                "must be greater than realtime.heartbeat_interval_secs (> 0)",
+            );
+        }
+        if rt.outbound_buffer == 0 || rt.max_frame_bytes < 1024 || rt.rate_burst == 0 {
+            return bad(
+                "realtime",
+                "outbound_buffer and rate_burst must be > 0 and max_frame_bytes >= 1024",
+            );
+        }
         if self.lgpd.terms_version.trim().is_empty() {
             return bad("lgpd.terms_version", "must not be empty");
         }
@@ -222,7 +251,7 @@ impl Settings {
                 }
             }
         }
-        if !self.security.encryption_active_key.is_empty()
+        if !self.security.encryption_keys.is_empty()
             && !self
                 .security
                 .encryption_keys

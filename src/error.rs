@@ -28,6 +28,12 @@ pub enum AppError {
     /// Input that could not be read at all: bad JSON, wrong types (400).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// The body is not JSON (415).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body exceeds the configured limit (413).
+    #[error("payload too large")]
+    PayloadTooLarge,
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
     #[error("forbidden")]
@@ -74,6 +80,8 @@ impl AppError {
             | AppError::Unauthorized { code, .. }
             | AppError::Conflict { code, .. } => code,
             AppError::Forbidden => "forbidden",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::PayloadTooLarge => "body_too_large",
             AppError::NotFound => "not_found",
             AppError::TooManyRequests { .. } => "too_many_attempts",
             AppError::Unavailable => "unavailable",
@@ -88,6 +96,8 @@ impl AppError {
             | AppError::Unauthorized { message, .. }
             | AppError::Conflict { message, .. } => message.clone(),
             AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
+            AppError::UnsupportedMediaType => "envie o corpo como application/json".into(),
+            AppError::PayloadTooLarge => "corpo da requisição grande demais".into(),
             AppError::NotFound => "não encontrado".into(),
             AppError::TooManyRequests { retry_after_secs } => {
                 format!("muitas tentativas; tente novamente em {retry_after_secs} s")
@@ -112,6 +122,8 @@ impl ResponseError for AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -3,6 +3,8 @@
 //! [`startup::Application::build`] turns [`config::Settings`] into a running server with its
 //! bound port; production (`atende serve`) and the integration tests start it the same way.
 
+pub mod actors;
+pub mod bus;
 pub mod config;
 pub mod demo;
 pub mod domain;

@@ -101,6 +101,11 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             }
             println!("atende está no ar em {url}");
             tracing::info!(%url, backend = state.store.backend(), "serving");
+            let shutdown = app.shutdown_handle();
+            actix_web::rt::spawn(async move {
+                atende::startup::wait_for_signal().await;
+                shutdown.shutdown().await;
+            });
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
         }

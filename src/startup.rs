@@ -9,6 +9,10 @@ use actix_web::middleware::{self, Next};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::actors::hub::Hub;
+use crate::actors::protocol::close;
+use crate::bus::redis::RedisBus;
+use crate::bus::{EventBus, LocalBus};
 use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::Store;
@@ -46,7 +50,24 @@ impl Application {
             n => n,
         };
         let json_limit = settings.server.json_limit_bytes;
-        let state = web::Data::new(AppState::new(settings, store, metrics_handle())?);
+        let node_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
+        let hub = std::sync::Arc::new(Hub::new(node_id));
+        let redis_url = settings.redis.url.expose().clone();
+        let bus: std::sync::Arc<dyn EventBus> = if redis_url.is_empty() {
+            std::sync::Arc::new(LocalBus::new(hub.clone()))
+        } else {
+            std::sync::Arc::new(
+                RedisBus::start(&redis_url, hub.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("redis.url: cannot connect to Redis: {e}"))?,
+            )
+        };
+        tracing::info!(
+            engine = bus.engine(),
+            node = hub.node_id(),
+            "event bus ready"
+        );
+        let state = web::Data::new(AppState::new(settings, store, metrics_handle(), hub, bus)?);
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -59,6 +80,9 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "no-referrer"))
+                        // API answers carry personal data: never cache them. Static files
+                        // set their own Cache-Control.
+                        .add(("Cache-Control", "no-store"))
                         .add((
                             "Permissions-Policy",
                             "camera=(self), microphone=(self), geolocation=()",
@@ -69,6 +93,7 @@ impl Application {
         })
         .workers(workers)
         .shutdown_timeout(10)
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Self {
@@ -86,9 +111,12 @@ impl Application {
         self.state.clone()
     }
 
-    /// A handle that can stop the server (graceful: in-flight requests finish).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    /// A handle that stops this node gracefully (see [`Shutdown::shutdown`]).
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown {
+            server: self.server.handle(),
+            state: self.state.clone(),
+        }
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -115,4 +143,58 @@ async fn record_metrics(
     metrics::histogram!("atende_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     Ok(res)
+}
+
+/// Stops a node on purpose: WebSocket clients are told to reconnect elsewhere (close code
+/// 1012, service restart), then the HTTP server stops accepting, lets in-flight requests
+/// finish (up to 10 s) and exits.
+#[derive(Clone)]
+pub struct Shutdown {
+    server: actix_web::dev::ServerHandle,
+    state: web::Data<AppState>,
+}
+
+impl Shutdown {
+    pub async fn shutdown(&self) {
+        let n = self
+            .state
+            .hub
+            .close_all(close::SERVICE_RESTART, "service restart");
+        tracing::info!(
+            connections = n,
+            "shutting down: closing websocket sessions with 1012"
+        );
+        // Give the writers a moment to put the close frames on the wire.
+        for _ in 0..50 {
+            if self.state.hub.connection_count() == 0 {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.server.stop(true).await;
+        self.state.store.close().await;
+    }
+}
+
+/// Wait for SIGTERM or Ctrl-C.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

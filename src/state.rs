@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::actors::EntityDeps;
+use crate::actors::hub::Hub;
+use crate::actors::registry::Registry;
+use crate::bus::EventBus;
 use crate::config::Settings;
 use crate::security::crypto::FieldCipher;
 use crate::security::throttle::LoginThrottle;
@@ -18,6 +22,12 @@ pub struct AppState {
     pub cipher: FieldCipher,
     pub throttle: LoginThrottle,
     pub metrics: PrometheusHandle,
+    /// This node's topic subscriptions and presence.
+    pub hub: Arc<Hub>,
+    /// Carries events to every node's hub.
+    pub bus: Arc<dyn EventBus>,
+    /// Live entity actors (chat rooms, …).
+    pub registry: Registry,
 }
 
 impl AppState {
@@ -26,6 +36,8 @@ impl AppState {
         settings: Settings,
         store: Store,
         metrics: PrometheusHandle,
+        hub: Arc<Hub>,
+        bus: Arc<dyn EventBus>,
     ) -> anyhow::Result<Self> {
         let keys: Vec<(String, String)> = settings
             .security
@@ -42,6 +54,12 @@ impl AppState {
             settings.security.access_token_ttl_secs,
         );
         let throttle = LoginThrottle::new(&settings.security.login_throttle);
+        let registry = Registry::new(EntityDeps {
+            store: store.clone(),
+            cipher: cipher.clone(),
+            bus: bus.clone(),
+            idle: std::time::Duration::from_secs(settings.realtime.entity_idle_secs),
+        });
         Ok(Self {
             settings: Arc::new(settings),
             store,
@@ -49,6 +67,9 @@ impl AppState {
             cipher,
             throttle,
             metrics,
+            hub,
+            bus,
+            registry,
         })
     }
 }

@@ -60,3 +60,7 @@ id_type!(
     /// A login session: the family of rotating refresh tokens issued from one login.
     SessionId
 );
+id_type!(
+    /// A chat room: one patient–professional pair in a clinic, or a clinic's staff room.
+    ChatRoomId
+);

@@ -126,12 +126,19 @@ async fn token_response(
         (status = 201, description = "Patient account created and logged in", body = TokenResponse),
         (status = 409, description = "`email_taken` or `cpf_taken`", body = ErrorBody),
         (status = 422, description = "Invalid field (`invalid_cpf`, `weak_password`, `terms_not_accepted`, …)", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts` from this address, with Retry-After", body = ErrorBody),
     ))]
 pub async fn signup(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<SignupRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
+    // Sign-up costs an Argon2 hash: it shares the per-address budget with login.
+    state
+        .throttle
+        .check_address(ip.as_deref().unwrap_or("unknown"))
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let body = body.into_inner();
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
@@ -160,7 +167,6 @@ pub async fn signup(
         )
         .into());
     }
-    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
     let hash = password::hash(password.expose().to_owned()).await?;
     let now = store::now();
     let user = UserRow {

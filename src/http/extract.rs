@@ -95,7 +95,18 @@ pub async fn authenticate(
         TokenError::Expired => AppError::unauthorized("token_expired", "sessão expirada"),
         TokenError::Invalid => AppError::unauthorized("invalid_token", "token inválido"),
     })?;
-    if !state.store.session_is_live(claims.sid).await? {
+    load_auth(state, claims.sub, claims.sid, ip).await
+}
+
+/// Resolve a user and login session to an [`Auth`], checking the session is still live and
+/// reading the user's current roles. WebSocket sessions call this again on every join.
+pub async fn load_auth(
+    state: &AppState,
+    user_id: UserId,
+    session_id: SessionId,
+    ip: Option<String>,
+) -> Result<Auth, AppError> {
+    if !state.store.session_is_live(session_id).await? {
         return Err(AppError::unauthorized(
             "session_revoked",
             "sessão encerrada; entre novamente",
@@ -103,7 +114,7 @@ pub async fn authenticate(
     }
     let user = state
         .store
-        .user_by_id(claims.sub)
+        .user_by_id(user_id)
         .await?
         .filter(|u| u.disabled_at.is_none())
         .ok_or_else(|| AppError::unauthorized("invalid_token", "usuário inativo"))?;
@@ -117,7 +128,7 @@ pub async fn authenticate(
     let patient_id = state.store.patient_by_user(user.id).await?.map(|p| p.id);
     Ok(Auth {
         user_id: user.id,
-        session_id: claims.sid,
+        session_id,
         email: user.email,
         full_name: user.full_name,
         platform_admin: user.platform_admin,

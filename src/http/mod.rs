@@ -1,6 +1,7 @@
 //! HTTP: routes by resource, the auth extractor, JSON error mapping, static web files.
 
 pub mod auth;
+pub mod chat;
 pub mod clinics;
 pub mod extract;
 pub mod health;
@@ -8,6 +9,7 @@ pub mod me;
 pub mod openapi;
 pub mod patients;
 pub mod web_assets;
+pub mod ws;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -25,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .app_data(web::QueryConfig::default().error_handler(query_error))
     .route("/health", web::get().to(health::health))
     .route("/metrics", web::get().to(health::metrics))
+    .route("/ws", web::get().to(ws::connect))
     .service(
         web::scope("/api")
             .route("/openapi.json", web::get().to(openapi::openapi_json))
@@ -32,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(me::routes)
             .configure(clinics::routes)
             .configure(patients::routes)
+            .configure(chat::routes)
+            .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )
     .default_service(web::get().to(web_assets::serve));
@@ -49,12 +54,9 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::Deserialize(_) | JsonPayloadError::Serialize(_) => {
             AppError::bad_request("malformed_json", "o corpo da requisição não é JSON válido")
         }
-        JsonPayloadError::ContentType => AppError::bad_request(
-            "unsupported_media_type",
-            "envie o corpo como application/json",
-        ),
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType,
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            AppError::bad_request("body_too_large", "corpo da requisição grande demais")
+            AppError::PayloadTooLarge
         }
         _ => AppError::bad_request("invalid_body", "corpo da requisição inválido"),
     };

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, clinics, health, me, patients};
+use super::{auth, chat, clinics, health, me, patients, ws};
 
 struct BearerAuth;
 
@@ -29,7 +29,7 @@ impl Modify for BearerAuth {
     info(
         title = "atende API",
         description = "Real-time clinic platform. Errors are always `{\"code\", \"message\"}` with a stable snake_case code; \
-malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`, a bad path parameter 400 `invalid_path`.",
+malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`, a bad path parameter 400 `invalid_path`, a non-JSON body 415 `unsupported_media_type`, an oversized body 413 `body_too_large`.",
     ),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout, auth::terms,
@@ -38,6 +38,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         clinics::list_members, clinics::add_professional_handler, clinics::add_staff_handler,
         patients::list_patients, patients::create_patient_handler, patients::get_clinic_patient,
         patients::update_clinic_patient, patients::my_record, patients::get_patient,
+        chat::my_rooms, chat::open_room, ws::ticket, ws::connect,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),
@@ -46,6 +47,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "me", description = "The caller's account and LGPD consents"),
         (name = "clinics", description = "Clinics, professionals and staff"),
         (name = "patients", description = "Patient records (audited)"),
+        (name = "chat", description = "Chat rooms (messages travel over the WebSocket)"),
+        (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -77,7 +77,7 @@ pub struct PatientView {
     pub identity: PatientIdentityView,
     /// Allergies recorded by this clinic (visible to all its staff).
     pub allergies: Option<String>,
-    /// Clinical notes of this clinic: only professionals see them; null for other roles.
+    /// Clinical notes of this clinic: only professionals see and write them; null for other roles.
     pub notes: Option<String>,
 }
 
@@ -183,6 +183,10 @@ pub async fn create_patient(
         .transpose()?;
     let allergies = clinical_text(req.allergies.as_deref())?;
     let notes = clinical_text(req.notes.as_deref())?;
+    if notes.is_some() && auth.is_some_and(|a| !a.has_role(clinic, &[Role::Professional])) {
+        // Clinical notes are written by professionals only (allergies by any staff).
+        return Err(AppError::Forbidden);
+    }
     let allergies_enc = state.cipher.encrypt_opt(allergies.as_deref())?;
     let notes_enc = state.cipher.encrypt_opt(notes.as_deref())?;
     let now = store::now();
@@ -368,7 +372,7 @@ pub async fn get_clinic_patient(
     params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
     request_body = UpdatePatientRequest,
     responses((status = 200, body = PatientView),
-              (status = 403, description = "Not staff here, or clinical text changed by someone who is not a professional", body = ErrorBody),
+              (status = 403, description = "Not staff here, or notes changed by someone who is not a professional", body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn update_clinic_patient(
     state: web::Data<AppState>,
@@ -382,7 +386,7 @@ pub async fn update_clinic_patient(
     } = path.into_inner();
     auth.require_staff(clinic_id)?;
     let is_professional = auth.has_role(clinic_id, &[Role::Professional]);
-    if (body.allergies.is_some() || body.notes.is_some()) && !is_professional {
+    if body.notes.is_some() && !is_professional {
         return Err(AppError::Forbidden);
     }
     let mut row = state

@@ -96,6 +96,16 @@ impl LoginThrottle {
         Ok(())
     }
 
+    /// Count an attempt from `address` that has no account to lock (sign-up).
+    pub fn check_address(&self, address: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        if let Some(wait) = self.addresses.blocked_for(address, now) {
+            return Err(wait);
+        }
+        self.addresses.record(address, now);
+        Ok(())
+    }
+
     pub fn failed(&self, account: &str) {
         self.accounts.record(account, Instant::now());
     }

@@ -7,7 +7,9 @@
 //! says so next to the `match`.
 
 pub mod audit;
+pub mod chat;
 pub mod clinics;
+pub mod events;
 pub mod patients;
 pub mod sessions;
 pub mod users;

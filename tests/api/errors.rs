@@ -57,7 +57,7 @@ async fn malformed_json_and_wrong_types_get_400_with_a_code() {
         .expect("send");
     assert_error(
         wrong_type,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
     )
     .await;
@@ -73,7 +73,7 @@ async fn malformed_json_and_wrong_types_get_400_with_a_code() {
         .send()
         .await
         .expect("send");
-    assert_error(resp, StatusCode::BAD_REQUEST, "body_too_large").await;
+    assert_error(resp, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
     // The server is still fine afterwards.
     assert_eq!(app.get("/health", None).await.status(), StatusCode::OK);
 }
@@ -166,6 +166,10 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/patients/{patient_id}", "get"),
         ("/health", "get"),
         ("/metrics", "get"),
+        ("/api/chat/rooms", "get"),
+        ("/api/clinics/{clinic_id}/chat/rooms", "post"),
+        ("/api/ws/ticket", "post"),
+        ("/ws", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -12,6 +12,7 @@ use sqlx::Connection as _;
 pub const PW: &str = atende::demo::DEMO_PASSWORD;
 
 pub struct TestApp {
+    pub shutdown: atende::startup::Shutdown,
     pub address: String,
     pub client: reqwest::Client,
     pub state: web::Data<AppState>,
@@ -45,6 +46,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start the app with test settings, adjusted by `tweak`.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_node(None, tweak).await
+}
+
+/// Start a node; with `shared_db` it joins an existing database (multi-node tests).
+pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::load_from(None, &[]).expect("default settings");
     settings.server.port = 0;
@@ -57,8 +63,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         "t1".to_string(),
         Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
     )]);
-    let db_url = match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => fresh_postgres_database(&admin_url).await,
+    let db_url = match (shared_db, std::env::var("TEST_DATABASE_URL")) {
+        (Some(url), _) => url,
+        (None, Ok(admin_url)) if !admin_url.is_empty() => fresh_postgres_database(&admin_url).await,
         _ => {
             if std::env::var("CI").as_deref() == Ok("true")
                 && std::env::var("ATENDE_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1")
@@ -74,8 +81,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
+    let shutdown = app.shutdown_handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
+        shutdown,
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -107,6 +116,29 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    pub fn ws_url(&self, query: &str) -> String {
+        format!("{}/ws{query}", self.address.replacen("http://", "ws://", 1))
+    }
+
+    /// A single-use WebSocket ticket for this session.
+    pub async fn ticket(&self, s: &Session) -> String {
+        let (status, body) = json_of(
+            self.post("/api/ws/ticket", Some(&s.access), &json!({}))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["ticket"].as_str().expect("ticket").to_string()
+    }
+
+    /// An authenticated WebSocket (via a ticket).
+    pub async fn ws(&self, s: &Session) -> crate::ws_client::WsClient {
+        let ticket = self.ticket(s).await;
+        crate::ws_client::WsClient::connect(&self.ws_url(&format!("?ticket={ticket}")))
+            .await
+            .expect("websocket connects")
     }
 
     pub fn is_postgres(&self) -> bool {

@@ -9,4 +9,7 @@ mod auth;
 mod clinics;
 mod errors;
 mod helpers;
+mod multinode;
 mod patients;
+mod ws;
+mod ws_client;

@@ -62,17 +62,18 @@ async fn staff_register_patients_and_only_professionals_see_and_change_clinical_
     app.seed_demo().await;
     let recep = app.login("recepcao@aurora.demo", PW).await;
     let clinic = recep.clinic("receptionist");
-    let body = json!({"full_name": "Rita de Cássia Moura", "social_name": "Rita", "cpf": "271.828.182-05", "birth_date": "1940-06-21",
+    let mut body = json!({"full_name": "Rita de Cássia Moura", "social_name": "Rita", "cpf": "271.828.182-05", "birth_date": "1940-06-21",
         "phone": "(11) 3333-4444", "allergies": "Sulfa", "notes": "Hipertensa, usa losartana."});
-    let (status, created) = json_of(
-        app.post(
-            &format!("/api/clinics/{clinic}/patients"),
-            Some(&recep.access),
-            &body,
-        )
-        .await,
+    let path = format!("/api/clinics/{clinic}/patients");
+    // A receptionist records allergies at intake but cannot write clinical notes.
+    assert_error(
+        app.post(&path, Some(&recep.access), &body).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
     )
     .await;
+    body.as_object_mut().expect("object").remove("notes");
+    let (status, created) = json_of(app.post(&path, Some(&recep.access), &body).await).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["allergies"], "Sulfa");
     assert!(
@@ -95,6 +96,17 @@ async fn staff_register_patients_and_only_professionals_see_and_change_clinical_
     .await;
 
     let helena = app.login("dra.helena@atende.demo", PW).await;
+    let first_note = json!({"notes": "Hipertensa, usa losartana."});
+    let note_path = format!("/api/clinics/{clinic}/patients/{pid}");
+    let (status, _) = json_of(
+        app.patch(&note_path, Some(&helena.access), &first_note)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, seen_by_recep) = json_of(app.get(&note_path, Some(&recep.access)).await).await;
+    assert!(seen_by_recep["notes"].is_null(), "{seen_by_recep}");
+    assert_eq!(seen_by_recep["allergies"], "Sulfa");
     let (status, seen) = json_of(
         app.get(
             &format!("/api/clinics/{clinic}/patients/{pid}"),

@@ -1,0 +1,187 @@
+//! This node's fan-out point: which connection listens to which topic, and who is present.
+//!
+//! Not an actor on purpose: delivery is a read-locked map lookup followed by `do_send` to
+//! each subscribed session, and any thread (the bus subscriber, an entity actor) may call
+//! it. Every push frame is serialized once and shared by all its recipients.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use actix::{Message, Recipient};
+use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
+
+use crate::bus::TopicEvent;
+use crate::domain::UserId;
+
+/// Identifies one WebSocket connection on this node.
+pub type ConnId = u64;
+
+/// Sessions listening to each topic.
+type Subscribers = HashMap<Arc<str>, HashMap<ConnId, Recipient<Deliver>>>;
+
+/// A push for one session: the already-serialized frame and what the session needs to
+/// keep its per-topic order (the seq).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    pub topic: Arc<str>,
+    pub seq: Option<i64>,
+    pub frame: ByteString,
+}
+
+/// Ask a session to close (graceful shutdown, admin action).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct CloseSession {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+/// Someone online on a topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresenceEntry {
+    /// `<node>:<connection>`: unique per connection across nodes.
+    pub key: String,
+    pub user_id: UserId,
+    pub name: String,
+    /// `patient`, `professional`, `receptionist`, `clinic_admin`.
+    pub role: String,
+}
+
+pub const PRESENCE_JOIN: &str = "presence.join";
+pub const PRESENCE_LEAVE: &str = "presence.leave";
+
+#[derive(Default)]
+pub struct Hub {
+    node_id: String,
+    subs: RwLock<Subscribers>,
+    conns: Mutex<HashMap<ConnId, Recipient<CloseSession>>>,
+    presence: Mutex<HashMap<String, HashMap<String, PresenceEntry>>>,
+    next_conn: std::sync::atomic::AtomicU64,
+}
+
+impl Hub {
+    pub fn new(node_id: String) -> Self {
+        Self {
+            node_id,
+            ..Default::default()
+        }
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Register a new connection; returns its id.
+    pub fn register(&self, close: Recipient<CloseSession>) -> ConnId {
+        let id = self
+            .next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        lock(&self.conns).insert(id, close);
+        metrics::gauge!("atende_ws_connections").increment(1.0);
+        id
+    }
+
+    pub fn deregister(&self, conn: ConnId) {
+        if lock(&self.conns).remove(&conn).is_some() {
+            metrics::gauge!("atende_ws_connections").decrement(1.0);
+        }
+        let mut subs = self.subs.write().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|_, m| {
+            m.remove(&conn);
+            !m.is_empty()
+        });
+    }
+
+    pub fn connection_count(&self) -> usize {
+        lock(&self.conns).len()
+    }
+
+    pub fn subscribe(&self, topic: Arc<str>, conn: ConnId, to: Recipient<Deliver>) {
+        let mut subs = self.subs.write().unwrap_or_else(|e| e.into_inner());
+        subs.entry(topic).or_default().insert(conn, to);
+    }
+
+    pub fn unsubscribe(&self, topic: &str, conn: ConnId) {
+        let mut subs = self.subs.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = subs.get_mut(topic) {
+            m.remove(&conn);
+            if m.is_empty() {
+                subs.remove(topic);
+            }
+        }
+    }
+
+    /// Deliver an event from the bus to this node's subscribers of its topic.
+    pub fn dispatch(&self, ev: &TopicEvent) {
+        if ev.event == PRESENCE_JOIN || ev.event == PRESENCE_LEAVE {
+            self.track_presence(ev);
+        }
+        let subs = self.subs.read().unwrap_or_else(|e| e.into_inner());
+        let Some((topic, listeners)) = subs.get_key_value(ev.topic.as_str()) else {
+            return;
+        };
+        let frame = match serde_json::to_string(ev) {
+            Ok(s) => ByteString::from(s),
+            Err(_) => return,
+        };
+        let msg = Deliver {
+            topic: topic.clone(),
+            seq: ev.seq,
+            frame,
+        };
+        for to in listeners.values() {
+            to.do_send(msg.clone());
+        }
+        metrics::counter!("atende_ws_deliveries_total").increment(listeners.len() as u64);
+    }
+
+    fn track_presence(&self, ev: &TopicEvent) {
+        let Ok(entry) = serde_json::from_value::<PresenceEntry>(ev.payload.clone()) else {
+            return;
+        };
+        let mut p = lock(&self.presence);
+        if ev.event == PRESENCE_JOIN {
+            p.entry(ev.topic.clone())
+                .or_default()
+                .insert(entry.key.clone(), entry);
+        } else if let Some(m) = p.get_mut(&ev.topic) {
+            m.remove(&entry.key);
+            if m.is_empty() {
+                p.remove(&ev.topic);
+            }
+        }
+    }
+
+    /// Who is on a topic, one entry per user.
+    pub fn presence(&self, topic: &str) -> Vec<PresenceEntry> {
+        let p = lock(&self.presence);
+        let mut seen = std::collections::HashSet::new();
+        let mut out: Vec<PresenceEntry> = p
+            .get(topic)
+            .map(|m| {
+                m.values()
+                    .filter(|e| seen.insert(e.user_id))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Ask every connection on this node to close (graceful shutdown: 1012).
+    pub fn close_all(&self, code: u16, reason: &'static str) -> usize {
+        let conns: Vec<Recipient<CloseSession>> = lock(&self.conns).values().cloned().collect();
+        for c in &conns {
+            c.do_send(CloseSession { code, reason });
+        }
+        conns.len()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,80 @@
+//! Long-lived actors: one per live thing (chat room; agenda, queue and consultation to
+//! come), one per WebSocket connection, and the registry that starts, supervises and
+//! retires the entity actors.
+//!
+//! Every state change goes: validate → write in one database transaction (including the
+//! topic event with its seq) → publish on the bus after commit. An actor never holds the
+//! only copy of anything.
+
+pub mod chat;
+pub mod hub;
+pub mod protocol;
+pub mod registry;
+pub mod ws_session;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt as _;
+
+use crate::bus::{EventBus, TopicEvent};
+use crate::security::crypto::FieldCipher;
+use crate::store::{Store, Tx};
+use protocol::WsError;
+
+/// What entity actors need: storage, encryption, the bus. (Deliberately not the whole
+/// `AppState`, which would make a reference cycle through the registry.)
+#[derive(Clone)]
+pub struct EntityDeps {
+    pub store: Store,
+    pub cipher: FieldCipher,
+    pub bus: Arc<dyn EventBus>,
+    pub idle: std::time::Duration,
+}
+
+/// Allocate the topic's next seq and store the event inside `tx`; publish the returned
+/// event after the transaction commits.
+pub async fn persist_event(
+    deps: &EntityDeps,
+    tx: &mut Tx,
+    topic: &str,
+    event: &str,
+    payload: serde_json::Value,
+) -> Result<TopicEvent, WsError> {
+    let seq = deps.store.next_topic_seq(tx, topic).await?;
+    let payload_enc = deps.cipher.encrypt(&payload.to_string()).map_err(|e| {
+        tracing::error!(error = %e, "cannot encrypt event payload");
+        WsError::internal()
+    })?;
+    deps.store
+        .insert_topic_event(tx, topic, seq, event, &payload_enc)
+        .await?;
+    Ok(TopicEvent {
+        topic: topic.to_string(),
+        event: event.to_string(),
+        seq: Some(seq),
+        payload,
+    })
+}
+
+/// Run an entity's work and turn a panic inside it into an `internal_error` reply plus a
+/// `true` flag, so the actor can stop itself and the registry restarts it fresh (state
+/// reloaded from the database) on next use.
+pub async fn catch_panic<T>(
+    fut: impl Future<Output = Result<T, WsError>>,
+) -> (Result<T, WsError>, bool) {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(r) => (r, false),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %what, "entity actor panicked; it will be restarted");
+            metrics::counter!("atende_entity_panics_total").increment(1);
+            (Err(WsError::internal()), true)
+        }
+    }
+}

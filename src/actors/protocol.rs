@@ -1,0 +1,163 @@
+//! The WebSocket protocol's frames and topics (see docs/protocol.md).
+//!
+//! client → server: `{"ref":"7","topic":"chat:<id>","event":"join","payload":{"since":41}}`
+//! reply:           `{"ref":"7","topic":"…","event":"reply","payload":{"status":"ok","response":{…}}}`
+//!                  `{"ref":"7","topic":"…","event":"reply","payload":{"status":"error","code":"forbidden","message":"…"}}`
+//! push:            `{"topic":"…","event":"chat.message","seq":42,"payload":{…}}`
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::{ChatRoomId, ClinicId, UserId};
+
+/// The pseudo-topic for connection-level events (auth, heartbeat).
+pub const SYSTEM_TOPIC: &str = "system";
+
+/// A frame from the client, as far as it could be read.
+#[derive(Debug, Deserialize)]
+pub struct ClientFrame {
+    /// Echoed in the reply; any JSON scalar.
+    #[serde(rename = "ref", default)]
+    pub reference: Value,
+    pub topic: String,
+    pub event: String,
+    #[serde(default = "empty_object")]
+    pub payload: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// Errors a reply can carry; the code is stable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl WsError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn forbidden() -> Self {
+        Self::new("forbidden", "sem permissão para este tópico")
+    }
+    pub fn internal() -> Self {
+        Self::new("internal_error", "erro interno; tente novamente")
+    }
+}
+
+impl From<crate::store::StoreError> for WsError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = ?e, "storage error in websocket handler");
+        Self::internal()
+    }
+}
+
+/// The topics a client may join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    ClinicAgenda(ClinicId),
+    ClinicQueue(ClinicId),
+    Chat(ChatRoomId),
+    Consult(uuid::Uuid),
+    User(UserId),
+}
+
+impl FromStr for Topic {
+    type Err = WsError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || WsError::new("unknown_topic", format!("tópico desconhecido: {s}"));
+        let parts: Vec<&str> = s.split(':').collect();
+        let uuid = |p: &str| p.parse::<uuid::Uuid>().map_err(|_| unknown());
+        match parts.as_slice() {
+            ["clinic", id, "agenda"] => Ok(Topic::ClinicAgenda(ClinicId(uuid(id)?))),
+            ["clinic", id, "queue"] => Ok(Topic::ClinicQueue(ClinicId(uuid(id)?))),
+            ["chat", id] => Ok(Topic::Chat(ChatRoomId(uuid(id)?))),
+            ["consult", id] => Ok(Topic::Consult(uuid(id)?)),
+            ["user", id] => Ok(Topic::User(UserId(uuid(id)?))),
+            _ => Err(unknown()),
+        }
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Topic::ClinicAgenda(c) => write!(f, "clinic:{c}:agenda"),
+            Topic::ClinicQueue(c) => write!(f, "clinic:{c}:queue"),
+            Topic::Chat(r) => write!(f, "chat:{r}"),
+            Topic::Consult(c) => write!(f, "consult:{c}"),
+            Topic::User(u) => write!(f, "user:{u}"),
+        }
+    }
+}
+
+pub fn reply_ok(reference: &Value, topic: &str, response: Value) -> String {
+    json!({"ref": reference, "topic": topic, "event": "reply",
+           "payload": {"status": "ok", "response": response}})
+    .to_string()
+}
+
+pub fn reply_error(reference: &Value, topic: &str, err: &WsError) -> String {
+    json!({"ref": reference, "topic": topic, "event": "reply",
+           "payload": {"status": "error", "code": err.code, "message": err.message}})
+    .to_string()
+}
+
+/// Close codes used by the server.
+pub mod close {
+    /// The server is restarting; reconnect (possibly to another node).
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// Policy violation: authentication failed or timed out, flood, slow consumer.
+    pub const POLICY: u16 = 1008;
+    /// A frame larger than `realtime.max_frame_bytes`.
+    pub const TOO_BIG: u16 = 1009;
+    /// The client stopped answering heartbeats.
+    pub const HEARTBEAT_TIMEOUT: u16 = 4000;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_round_trip_and_junk_is_unknown() {
+        let id = uuid::Uuid::now_v7();
+        for s in [
+            format!("clinic:{id}:agenda"),
+            format!("clinic:{id}:queue"),
+            format!("chat:{id}"),
+            format!("consult:{id}"),
+            format!("user:{id}"),
+        ] {
+            assert_eq!(s.parse::<Topic>().expect("parses").to_string(), s);
+        }
+        for bad in [
+            "",
+            "chat",
+            "chat:xyz",
+            "clinic:{id}:billing",
+            "user:1:2",
+            "system",
+        ] {
+            assert_eq!(bad.parse::<Topic>().expect_err(bad).code, "unknown_topic");
+        }
+    }
+
+    #[test]
+    fn replies_echo_the_ref() {
+        let r = reply_error(&json!(7), "chat:x", &WsError::forbidden());
+        let v: Value = serde_json::from_str(&r).expect("json");
+        assert_eq!(v["ref"], 7);
+        assert_eq!(v["payload"]["code"], "forbidden");
+    }
+}

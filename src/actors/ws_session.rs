@@ -1,0 +1,764 @@
+//! One actor per WebSocket connection, carrying many topics.
+//!
+//! Incoming frames arrive as a stream on the actor; outgoing frames go through a bounded
+//! queue to a writer task that owns the socket. A client that does not read fills the
+//! queue and is dropped as a slow consumer: memory per connection stays bounded.
+//!
+//! Per topic the session remembers the last seq it delivered. Pushes arrive from the hub
+//! in bus order; a duplicate is dropped, a gap is filled from the database before anything
+//! after it is delivered. So a client sees every persisted event of a topic exactly once,
+//! in seq order, whichever node published it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::web;
+use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
+use bytestring::ByteString;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use super::chat::{PostMessage, is_member};
+use super::hub::{CloseSession, ConnId, Deliver, PRESENCE_JOIN, PRESENCE_LEAVE, PresenceEntry};
+use super::protocol::{ClientFrame, SYSTEM_TOPIC, Topic, WsError, close, reply_error, reply_ok};
+use crate::bus::TopicEvent;
+use crate::domain::{Role, SessionId, UserId};
+use crate::error::AppError;
+use crate::http::extract::{Auth, authenticate, load_auth};
+use crate::state::AppState;
+
+/// What the writer task sends on the socket.
+pub enum Outgoing {
+    Text(ByteString),
+    Ping,
+    Pong(actix_web::web::Bytes),
+}
+
+/// Per joined topic.
+struct Joined {
+    topic: Topic,
+    /// Highest seq delivered to the client.
+    last_seq: i64,
+    /// While the session is catching up from the database, live pushes wait here.
+    pending: Option<Vec<Deliver>>,
+}
+
+/// A simple token bucket for incoming frames.
+struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+pub struct WsSession {
+    conn: ConnId,
+    state: web::Data<AppState>,
+    ip: Option<String>,
+    /// Who is connected, once authenticated (ticket or `auth` frame).
+    user: Option<(UserId, SessionId, String)>,
+    out: mpsc::Sender<Outgoing>,
+    close_tx: Option<oneshot::Sender<CloseReason>>,
+    topics: HashMap<Arc<str>, Joined>,
+    last_heard: Instant,
+    bucket: Bucket,
+    over_limit: u32,
+}
+
+impl WsSession {
+    /// Start a session for an upgraded connection. `user` is set when a ticket already
+    /// authenticated it.
+    pub fn start(
+        state: web::Data<AppState>,
+        ip: Option<String>,
+        user: Option<(UserId, SessionId, String)>,
+        ws: actix_ws::Session,
+        stream: actix_ws::MessageStream,
+    ) {
+        let rt = &state.settings.realtime;
+        let (out, out_rx) = mpsc::channel(rt.outbound_buffer);
+        let (close_tx, close_rx) = oneshot::channel();
+        actix_web::rt::spawn(writer(ws, out_rx, close_rx));
+        let bucket = Bucket {
+            tokens: f64::from(rt.rate_burst),
+            rate: f64::from(rt.rate_per_sec),
+            burst: f64::from(rt.rate_burst),
+            at: Instant::now(),
+        };
+        let stream = stream.max_frame_size(rt.max_frame_bytes);
+        WsSession::create(move |ctx| {
+            ctx.add_stream(stream);
+            WsSession {
+                conn: 0,
+                state,
+                ip,
+                user,
+                out,
+                close_tx: Some(close_tx),
+                topics: HashMap::new(),
+                last_heard: Instant::now(),
+                bucket,
+                over_limit: 0,
+            }
+        });
+    }
+
+    fn send(&mut self, ctx: &mut Context<Self>, frame: ByteString) {
+        match self.out.try_send(Outgoing::Text(frame)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("atende_ws_slow_consumers_total").increment(1);
+                self.close(ctx, close::POLICY, "slow consumer");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),
+        }
+    }
+
+    fn reply(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reference: &Value,
+        topic: &str,
+        result: Result<Value, WsError>,
+    ) {
+        let text = match result {
+            Ok(v) => reply_ok(reference, topic, v),
+            Err(e) => reply_error(reference, topic, &e),
+        };
+        self.send(ctx, ByteString::from(text));
+    }
+
+    /// Send a close frame with `code` and stop.
+    fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: &str) {
+        if let Some(tx) = self.close_tx.take() {
+            let _ = tx.send(CloseReason {
+                code: CloseCode::from(code),
+                description: Some(reason.to_string()),
+            });
+        }
+        ctx.stop();
+    }
+
+    fn presence_entry(&self, topic: &Topic) -> Option<PresenceEntry> {
+        let (user_id, _, name) = self.user.as_ref()?;
+        let role = match topic {
+            Topic::User(_) => return None,
+            _ => "online",
+        };
+        Some(PresenceEntry {
+            key: format!("{}:{}", self.state.hub.node_id(), self.conn),
+            user_id: *user_id,
+            name: name.clone(),
+            role: role.to_string(),
+        })
+    }
+
+    fn publish_presence(&self, topic: &Topic, event: &str) {
+        if let Some(entry) = self.presence_entry(topic) {
+            self.state.bus.publish(TopicEvent {
+                topic: topic.to_string(),
+                event: event.to_string(),
+                seq: None,
+                payload: serde_json::to_value(entry).unwrap_or(Value::Null),
+            });
+        }
+    }
+
+    fn handle_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        if !self.bucket.take() {
+            self.over_limit += 1;
+            let burst = self.state.settings.realtime.rate_burst;
+            if self.over_limit > burst.saturating_mul(5) {
+                metrics::counter!("atende_ws_flood_disconnects_total").increment(1);
+                self.close(ctx, close::POLICY, "flood");
+            } else if self.over_limit == 1 || self.over_limit.is_multiple_of(20) {
+                let err = WsError::new("rate_limited", "muitas mensagens; diminua o ritmo");
+                self.reply(ctx, &Value::Null, SYSTEM_TOPIC, Err(err));
+            }
+            return;
+        }
+        self.over_limit = 0;
+        let frame: ClientFrame = match serde_json::from_str::<Value>(text) {
+            Err(_) => {
+                let err = WsError::new("malformed_frame", "o quadro não é JSON válido");
+                return self.reply(ctx, &Value::Null, "", Err(err));
+            }
+            Ok(v) => {
+                let reference = v.get("ref").cloned().unwrap_or(Value::Null);
+                match serde_json::from_value::<ClientFrame>(v) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let err = WsError::new("malformed_frame", format!("quadro inválido: {e}"));
+                        return self.reply(ctx, &reference, "", Err(err));
+                    }
+                }
+            }
+        };
+        if !frame.payload.is_object() {
+            let err = WsError::new("invalid_payload", "payload deve ser um objeto");
+            return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+        }
+        if frame.topic == SYSTEM_TOPIC {
+            return match frame.event.as_str() {
+                "heartbeat" => self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Ok(json!({}))),
+                "auth" => self.authenticate(frame, ctx),
+                _ => {
+                    let err = WsError::new(
+                        "unknown_event",
+                        format!("evento desconhecido: {}", frame.event),
+                    );
+                    self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err))
+                }
+            };
+        }
+        if self.user.is_none() {
+            let err = WsError::new(
+                "unauthenticated",
+                "autentique-se antes de entrar em tópicos",
+            );
+            return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+        }
+        match frame.event.as_str() {
+            "join" => self.join(frame, ctx),
+            "leave" => self.leave(frame, ctx),
+            _ => self.topic_event(frame, ctx),
+        }
+    }
+
+    fn authenticate(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        if self.user.is_some() {
+            let err = WsError::new("already_authenticated", "conexão já autenticada");
+            return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err));
+        }
+        let Some(token) = frame
+            .payload
+            .get("token")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            let err = WsError::new("invalid_payload", "informe payload.token");
+            return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err));
+        };
+        let state = self.state.clone();
+        let ip = self.ip.clone();
+        let reference = frame.reference;
+        ctx.spawn(
+            async move { authenticate(&state, &token, ip).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| match res {
+                    Ok(auth) => {
+                        let user_id = auth.user_id;
+                        act.user = Some((auth.user_id, auth.session_id, auth.full_name));
+                        act.reply(
+                            ctx,
+                            &reference,
+                            SYSTEM_TOPIC,
+                            Ok(json!({"user_id": user_id})),
+                        );
+                    }
+                    Err(e) => act.reply(ctx, &reference, SYSTEM_TOPIC, Err(app_to_ws(&e))),
+                }),
+        );
+    }
+
+    fn join(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        let reference = frame.reference.clone();
+        let topic_name = frame.topic.clone();
+        let topic: Topic = match frame.topic.parse() {
+            Ok(t) => t,
+            Err(e) => return self.reply(ctx, &reference, &topic_name, Err(e)),
+        };
+        let since = match frame.payload.get("since") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64().filter(|n| *n >= 0) {
+                Some(n) => Some(n),
+                None => {
+                    let err = WsError::new("invalid_payload", "since deve ser um inteiro >= 0");
+                    return self.reply(ctx, &reference, &topic_name, Err(err));
+                }
+            },
+        };
+        if self.topics.contains_key(topic_name.as_str()) {
+            let err = WsError::new("already_joined", "já inscrito neste tópico");
+            return self.reply(ctx, &reference, &topic_name, Err(err));
+        }
+        let Some((user_id, session_id, _)) = self.user.clone() else {
+            return;
+        };
+        let state = self.state.clone();
+        let ip = self.ip.clone();
+        // Step 1: authorize with the user's current roles.
+        ctx.spawn(
+            async move {
+                let auth = load_auth(&state, user_id, session_id, ip)
+                    .await
+                    .map_err(|e| app_to_ws(&e))?;
+                authorize(&state, &auth, &topic).await
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                if let Err(e) = res {
+                    return act.reply(ctx, &reference, &topic_name, Err(e));
+                }
+                if act.topics.contains_key(topic_name.as_str()) {
+                    return;
+                }
+                // Step 2: subscribe first, then read the head, so nothing falls in between.
+                let key: Arc<str> = Arc::from(topic_name.as_str());
+                act.state
+                    .hub
+                    .subscribe(key.clone(), act.conn, ctx.address().recipient());
+                act.topics.insert(
+                    key.clone(),
+                    Joined {
+                        topic,
+                        last_seq: 0,
+                        pending: Some(Vec::new()),
+                    },
+                );
+                act.catch_up(ctx, key, reference, since);
+            }),
+        );
+    }
+
+    /// Read the topic head and, with `since`, the missed events; reply; replay; then
+    /// release live pushes that arrived meanwhile.
+    fn catch_up(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: Arc<str>,
+        reference: Value,
+        since: Option<i64>,
+    ) {
+        let state = self.state.clone();
+        let limit = self.state.settings.realtime.replay_limit;
+        let topic_name = key.to_string();
+        ctx.spawn(
+            async move {
+                let head = state.store.topic_head(&topic_name).await?;
+                let events = match since {
+                    Some(s) if s < head => {
+                        state
+                            .store
+                            .topic_events(&topic_name, s, head, limit + 1)
+                            .await?
+                    }
+                    _ => Vec::new(),
+                };
+                Ok::<_, WsError>((head, events))
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                let Some(joined) = act.topics.get(&key) else {
+                    return;
+                };
+                let topic = joined.topic;
+                let (head, events) = match res {
+                    Ok(x) => x,
+                    Err(e) => {
+                        act.state.hub.unsubscribe(&key, act.conn);
+                        act.topics.remove(&key);
+                        return act.reply(ctx, &reference, &key, Err(e));
+                    }
+                };
+                let resync = events.len() as i64 > limit || since.is_some_and(|s| s > head);
+                let start = match since {
+                    Some(s) if !resync => s,
+                    _ => head,
+                };
+                let presence = act.state.hub.presence(&key);
+                act.reply(
+                    ctx,
+                    &reference,
+                    &key,
+                    Ok(json!({"seq": head, "resync": resync, "presence": presence})),
+                );
+                if let Some(j) = act.topics.get_mut(&key) {
+                    j.last_seq = start;
+                }
+                if !resync {
+                    act.deliver_rows(ctx, &key, events);
+                }
+                act.drain_pending(ctx, key.clone(), false);
+                act.publish_presence(&topic, PRESENCE_JOIN);
+            }),
+        );
+    }
+
+    /// Send stored events (decrypting payloads) that continue the topic's sequence.
+    fn deliver_rows(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: &Arc<str>,
+        rows: Vec<crate::store::events::EventRow>,
+    ) {
+        for row in rows {
+            let Some(last) = self.topics.get(key).map(|j| j.last_seq) else {
+                return;
+            };
+            if row.seq != last + 1 {
+                continue;
+            }
+            let payload = self
+                .state
+                .cipher
+                .decrypt(&row.payload_enc)
+                .ok()
+                .and_then(|p| serde_json::from_str::<Value>(&p).ok())
+                .unwrap_or(Value::Null);
+            let ev = TopicEvent {
+                topic: key.to_string(),
+                event: row.event,
+                seq: Some(row.seq),
+                payload,
+            };
+            if let Ok(text) = serde_json::to_string(&ev) {
+                self.send(ctx, ByteString::from(text));
+            }
+            if let Some(j) = self.topics.get_mut(key) {
+                j.last_seq = row.seq;
+            }
+        }
+    }
+
+    /// Deliver buffered pushes in seq order; on a gap, fetch the missing events first.
+    fn drain_pending(&mut self, ctx: &mut Context<Self>, key: Arc<str>, after_fill: bool) {
+        let Some(j) = self.topics.get_mut(&key) else {
+            return;
+        };
+        let mut pending = j.pending.take().unwrap_or_default();
+        pending.sort_by_key(|d| d.seq.unwrap_or(i64::MIN));
+        let mut rest = pending.into_iter();
+        while let Some(d) = rest.next() {
+            let Some(j) = self.topics.get_mut(&key) else {
+                return;
+            };
+            match d.seq {
+                None => self.send(ctx, d.frame),
+                Some(s) if s <= j.last_seq => {}
+                Some(s) if s == j.last_seq + 1 || after_fill => {
+                    if s != j.last_seq + 1 {
+                        tracing::warn!(topic = %key, from = j.last_seq, to = s, "events missing from the database; skipping");
+                    }
+                    j.last_seq = s;
+                    self.send(ctx, d.frame);
+                }
+                Some(s) => {
+                    let from = j.last_seq;
+                    j.pending = Some(std::iter::once(d).chain(rest).collect());
+                    return self.fill_gap(ctx, key, from, s - 1);
+                }
+            }
+        }
+    }
+
+    fn fill_gap(&mut self, ctx: &mut Context<Self>, key: Arc<str>, after: i64, upto: i64) {
+        metrics::counter!("atende_ws_gap_fills_total").increment(1);
+        let state = self.state.clone();
+        let topic = key.to_string();
+        ctx.spawn(
+            async move {
+                state
+                    .store
+                    .topic_events(&topic, after, upto, upto - after)
+                    .await
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                match res {
+                    Ok(rows) => act.deliver_rows(ctx, &key, rows),
+                    Err(e) => tracing::error!(error = %e, "gap fill failed"),
+                }
+                act.drain_pending(ctx, key, true);
+            }),
+        );
+    }
+
+    fn leave(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        let removed = self.topics.remove(frame.topic.as_str());
+        match removed {
+            Some(j) => {
+                self.state.hub.unsubscribe(&frame.topic, self.conn);
+                self.publish_presence(&j.topic, PRESENCE_LEAVE);
+                self.reply(ctx, &frame.reference, &frame.topic, Ok(json!({})));
+            }
+            None => {
+                let err = WsError::new("not_joined", "não inscrito neste tópico");
+                self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+            }
+        }
+    }
+
+    /// An event a client sends to a joined topic.
+    fn topic_event(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        let Some(joined) = self.topics.get(frame.topic.as_str()) else {
+            let err = match frame.topic.parse::<Topic>() {
+                Err(e) => e,
+                Ok(_) => WsError::new("not_joined", "entre no tópico antes de enviar eventos"),
+            };
+            return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+        };
+        let Some((user_id, _, name)) = self.user.clone() else {
+            return;
+        };
+        match (joined.topic, frame.event.as_str()) {
+            (Topic::Chat(room), "message.send") => {
+                let client_id = frame
+                    .payload
+                    .get("client_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<uuid::Uuid>().ok());
+                let body = frame
+                    .payload
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let (Some(client_id), Some(body)) = (client_id, body) else {
+                    let err =
+                        WsError::new("invalid_payload", "informe client_id (UUID) e body (texto)");
+                    return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+                };
+                let addr = self.state.registry.chat(room);
+                let reference = frame.reference;
+                let topic = frame.topic;
+                ctx.spawn(
+                    async move {
+                        addr.send(PostMessage { sender: user_id, sender_name: name, client_id, body })
+                            .await
+                            .map_err(|_| WsError::new("unavailable", "conversa reiniciando; tente de novo"))?
+                    }
+                    .into_actor(self)
+                    .map(move |res, act, ctx| {
+                        let res = res.map(|p| {
+                            json!({"seq": p.seq, "id": p.id, "created_at": p.created_at, "duplicate": p.duplicate})
+                        });
+                        act.reply(ctx, &reference, &topic, res);
+                    }),
+                );
+            }
+            (Topic::Chat(_), "typing") => {
+                self.state.bus.publish(TopicEvent {
+                    topic: frame.topic.clone(),
+                    event: "chat.typing".into(),
+                    seq: None,
+                    payload: json!({"user_id": user_id, "name": name}),
+                });
+                self.reply(ctx, &frame.reference, &frame.topic, Ok(json!({})));
+            }
+            _ => {
+                let err = WsError::new(
+                    "unknown_event",
+                    format!("evento desconhecido: {}", frame.event),
+                );
+                self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+            }
+        }
+    }
+}
+
+/// May this user join this topic?
+async fn authorize(state: &AppState, auth: &Auth, topic: &Topic) -> Result<(), WsError> {
+    match topic {
+        Topic::User(u) if *u == auth.user_id => Ok(()),
+        Topic::User(_) => Err(WsError::forbidden()),
+        Topic::ClinicAgenda(c) | Topic::ClinicQueue(c) => {
+            if auth.has_role(
+                *c,
+                &[Role::ClinicAdmin, Role::Professional, Role::Receptionist],
+            ) {
+                Ok(())
+            } else {
+                Err(WsError::forbidden())
+            }
+        }
+        Topic::Chat(room) => {
+            let room = state
+                .store
+                .chat_room(*room)
+                .await?
+                .ok_or_else(|| WsError::new("not_found", "conversa não encontrada"))?;
+            if is_member(&state.store, &room, auth.user_id).await? {
+                Ok(())
+            } else {
+                Err(WsError::forbidden())
+            }
+        }
+        Topic::Consult(_) => Err(WsError::new("not_found", "teleconsulta não encontrada")),
+    }
+}
+
+fn app_to_ws(e: &AppError) -> WsError {
+    WsError::new(e.code(), e.message())
+}
+
+impl Actor for WsSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.conn = self.state.hub.register(ctx.address().recipient());
+        let rt = &self.state.settings.realtime;
+        let timeout = Duration::from_secs(rt.client_timeout_secs);
+        ctx.run_interval(
+            Duration::from_secs(rt.heartbeat_interval_secs),
+            move |act, ctx| {
+                if act.last_heard.elapsed() > timeout {
+                    metrics::counter!("atende_ws_heartbeat_timeouts_total").increment(1);
+                    act.close(ctx, close::HEARTBEAT_TIMEOUT, "heartbeat timeout");
+                } else if act.out.try_send(Outgoing::Ping).is_err() {
+                    act.close(ctx, close::POLICY, "slow consumer");
+                }
+            },
+        );
+        ctx.run_later(Duration::from_secs(rt.auth_timeout_secs), |act, ctx| {
+            if act.user.is_none() {
+                act.close(ctx, close::POLICY, "authentication timeout");
+            }
+        });
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        let joined: Vec<Topic> = self.topics.drain().map(|(_, j)| j.topic).collect();
+        for topic in joined {
+            if let Some(entry) = self.presence_entry(&topic) {
+                self.state.bus.publish(TopicEvent {
+                    topic: topic.to_string(),
+                    event: PRESENCE_LEAVE.into(),
+                    seq: None,
+                    payload: serde_json::to_value(entry).unwrap_or(Value::Null),
+                });
+            }
+        }
+        self.state.hub.deregister(self.conn);
+        Running::Stop
+    }
+}
+
+impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
+    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match item {
+            Ok(Message::Text(text)) => self.handle_text(&text, ctx),
+            Ok(Message::Ping(bytes)) => {
+                let _ = self.out.try_send(Outgoing::Pong(bytes));
+            }
+            Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
+            Ok(Message::Binary(_)) | Ok(Message::Continuation(_)) => {
+                let err = WsError::new("unsupported_frame", "use quadros de texto com JSON");
+                self.reply(ctx, &Value::Null, "", Err(err));
+            }
+            Ok(Message::Close(_)) => {
+                if let Some(tx) = self.close_tx.take() {
+                    let _ = tx.send(CloseReason {
+                        code: CloseCode::Normal,
+                        description: None,
+                    });
+                }
+                ctx.stop();
+            }
+            Err(ProtocolError::Overflow) => self.close(ctx, close::TOO_BIG, "frame too large"),
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket protocol error");
+                self.close(ctx, 1002, "protocol error");
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Deliver> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
+        let Some(j) = self.topics.get_mut(&d.topic) else {
+            return;
+        };
+        let Some(seq) = d.seq else {
+            return self.send(ctx, d.frame);
+        };
+        if let Some(p) = j.pending.as_mut() {
+            p.push(d);
+            return;
+        }
+        if seq <= j.last_seq {
+            return;
+        }
+        if seq == j.last_seq + 1 {
+            j.last_seq = seq;
+            return self.send(ctx, d.frame);
+        }
+        let (key, from) = (d.topic.clone(), j.last_seq);
+        j.pending = Some(vec![d]);
+        self.fill_gap(ctx, key, from, seq - 1);
+    }
+}
+
+impl Handler<CloseSession> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseSession, ctx: &mut Self::Context) {
+        self.close(ctx, msg.code, msg.reason);
+    }
+}
+
+/// Owns the socket: writes queued frames in order; on a close signal sends the close frame.
+async fn writer(
+    mut ws: actix_ws::Session,
+    mut rx: mpsc::Receiver<Outgoing>,
+    mut close_rx: oneshot::Receiver<CloseReason>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            reason = &mut close_rx => {
+                // Flush what is already queued (e.g. the reply explaining the close).
+                while let Ok(Outgoing::Text(t)) = rx.try_recv() {
+                    if tokio::time::timeout(Duration::from_millis(200), ws.text(t)).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(reason.ok())).await;
+                return;
+            }
+            msg = rx.recv() => {
+                let sent = match msg {
+                    Some(Outgoing::Text(t)) => tokio::select! {
+                        r = ws.text(t) => r.is_ok(),
+                        reason = &mut close_rx => {
+                            let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(reason.ok())).await;
+                            return;
+                        }
+                    },
+                    Some(Outgoing::Ping) => ws.ping(b"").await.is_ok(),
+                    Some(Outgoing::Pong(b)) => ws.pong(&b).await.is_ok(),
+                    None => {
+                        let _ = ws.close(None).await;
+                        return;
+                    }
+                };
+                if !sent {
+                    return;
+                }
+            }
+        }
+    }
+}
