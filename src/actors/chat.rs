@@ -234,6 +234,12 @@ mod tests {
     use crate::store::users::UserRow;
 
     async fn setup() -> (tempfile::TempDir, Registry, Store, ChatRoomId, UserId) {
+        setup_with_idle(Duration::from_secs(600)).await
+    }
+
+    async fn setup_with_idle(
+        idle: Duration,
+    ) -> (tempfile::TempDir, Registry, Store, ChatRoomId, UserId) {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = Store::connect(&url, 2).await.expect("connect");
@@ -287,12 +293,18 @@ mod tests {
             store: store.clone(),
             cipher,
             bus: Arc::new(LocalBus::new(Arc::new(Hub::new("test".into())))),
-            idle: Duration::from_secs(600),
+            idle,
         };
         (dir, Registry::new(deps), store, room.id, user.id)
     }
 
-    fn post(sender: UserId, body: &str) -> PostMessage {
+    pub async fn idle_setup(
+        idle: Duration,
+    ) -> (tempfile::TempDir, Registry, Store, ChatRoomId, UserId) {
+        setup_with_idle(idle).await
+    }
+
+    pub fn post(sender: UserId, body: &str) -> PostMessage {
         PostMessage {
             sender,
             sender_name: "Recepção".into(),
@@ -373,4 +385,37 @@ mod tests {
             .expect_err("empty");
         assert_eq!(err.code, "invalid_payload");
     }
+}
+
+#[cfg(test)]
+mod idle_tests {
+    use std::time::Duration;
+
+    use super::tests_support::*;
+
+    #[actix_web::test]
+    async fn an_idle_room_stops_and_restarts_on_next_use() {
+        let (_dir, registry, _store, room, user) = idle_setup(Duration::from_millis(200)).await;
+        let first = registry
+            .chat(room)
+            .send(post(user, "um"))
+            .await
+            .expect("mailbox")
+            .expect("ok");
+        assert_eq!(registry.live_chats(), 1);
+        actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(registry.live_chats(), 0, "idle actor should have stopped");
+        let second = registry
+            .chat(room)
+            .send(post(user, "dois"))
+            .await
+            .expect("mailbox")
+            .expect("ok");
+        assert_eq!((first.seq, second.seq), (1, 2));
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    pub use super::tests::{idle_setup, post};
 }

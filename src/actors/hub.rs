@@ -41,7 +41,7 @@ pub struct CloseSession {
 /// Someone online on a topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PresenceEntry {
-    /// `<node>:<connection>`: unique per connection across nodes.
+    /// `<node>:<user>`: one entry per user per node, however many tabs they have open.
     pub key: String,
     pub user_id: UserId,
     pub name: String,
@@ -58,6 +58,10 @@ pub struct Hub {
     subs: RwLock<Subscribers>,
     conns: Mutex<HashMap<ConnId, Recipient<CloseSession>>>,
     presence: Mutex<HashMap<String, HashMap<String, PresenceEntry>>>,
+    /// Connections per (topic, user) on this node: presence is announced when the first
+    /// joins and withdrawn when the last leaves, so a broadcast topic with thousands of
+    /// connections of few users does not turn every join into a broadcast.
+    local_presence: Mutex<HashMap<(String, UserId), usize>>,
     next_conn: std::sync::atomic::AtomicU64,
 }
 
@@ -152,6 +156,31 @@ impl Hub {
             if m.is_empty() {
                 p.remove(&ev.topic);
             }
+        }
+    }
+
+    /// Count a connection of `user` on `topic`; true when it is the user's first here.
+    pub fn presence_local_join(&self, topic: &str, user: UserId) -> bool {
+        let mut m = lock(&self.local_presence);
+        let n = m.entry((topic.to_string(), user)).or_insert(0);
+        *n += 1;
+        *n == 1
+    }
+
+    /// Uncount a connection; true when it was the user's last one on this node.
+    pub fn presence_local_leave(&self, topic: &str, user: UserId) -> bool {
+        let mut m = lock(&self.local_presence);
+        let key = (topic.to_string(), user);
+        match m.get_mut(&key) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => {
+                m.remove(&key);
+                true
+            }
+            None => false,
         }
     }
 

@@ -43,6 +43,8 @@ struct Joined {
     last_seq: i64,
     /// While the session is catching up from the database, live pushes wait here.
     pending: Option<Vec<Deliver>>,
+    /// Whether this connection's presence was announced (the join completed).
+    announced: bool,
 }
 
 /// A simple token bucket for incoming frames.
@@ -163,14 +165,28 @@ impl WsSession {
             _ => "online",
         };
         Some(PresenceEntry {
-            key: format!("{}:{}", self.state.hub.node_id(), self.conn),
+            key: format!("{}:{}", self.state.hub.node_id(), user_id),
             user_id: *user_id,
             name: name.clone(),
             role: role.to_string(),
         })
     }
 
+    /// Announce arrival (first connection of this user on the topic, on this node) or
+    /// departure (last one).
     fn publish_presence(&self, topic: &Topic, event: &str) {
+        let Some((user_id, _, _)) = self.user.as_ref() else {
+            return;
+        };
+        let name = topic.to_string();
+        let changed = if event == PRESENCE_JOIN {
+            self.state.hub.presence_local_join(&name, *user_id)
+        } else {
+            self.state.hub.presence_local_leave(&name, *user_id)
+        };
+        if !changed {
+            return;
+        }
         if let Some(entry) = self.presence_entry(topic) {
             self.state.bus.publish(TopicEvent {
                 topic: topic.to_string(),
@@ -331,6 +347,7 @@ impl WsSession {
                         topic,
                         last_seq: 0,
                         pending: Some(Vec::new()),
+                        announced: false,
                     },
                 );
                 act.catch_up(ctx, key, reference, since);
@@ -398,6 +415,9 @@ impl WsSession {
                 }
                 act.drain_pending(ctx, key.clone(), false);
                 act.publish_presence(&topic, PRESENCE_JOIN);
+                if let Some(j) = act.topics.get_mut(&key) {
+                    j.announced = true;
+                }
             }),
         );
     }
@@ -496,7 +516,9 @@ impl WsSession {
         match removed {
             Some(j) => {
                 self.state.hub.unsubscribe(&frame.topic, self.conn);
-                self.publish_presence(&j.topic, PRESENCE_LEAVE);
+                if j.announced {
+                    self.publish_presence(&j.topic, PRESENCE_LEAVE);
+                }
                 self.reply(ctx, &frame.reference, &frame.topic, Ok(json!({})));
             }
             None => {
@@ -634,15 +656,14 @@ impl Actor for WsSession {
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
-        let joined: Vec<Topic> = self.topics.drain().map(|(_, j)| j.topic).collect();
-        for topic in joined {
-            if let Some(entry) = self.presence_entry(&topic) {
-                self.state.bus.publish(TopicEvent {
-                    topic: topic.to_string(),
-                    event: PRESENCE_LEAVE.into(),
-                    seq: None,
-                    payload: serde_json::to_value(entry).unwrap_or(Value::Null),
-                });
+        let joined: Vec<(Topic, bool)> = self
+            .topics
+            .drain()
+            .map(|(_, j)| (j.topic, j.announced))
+            .collect();
+        for (topic, announced) in joined {
+            if announced {
+                self.publish_presence(&topic, PRESENCE_LEAVE);
             }
         }
         self.state.hub.deregister(self.conn);
