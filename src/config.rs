@@ -220,6 +220,17 @@ impl Settings {
                 "must be greater than realtime.heartbeat_interval_secs (> 0)",
             );
         }
+        if rt.ticket_ttl_secs == 0
+            || rt.auth_timeout_secs == 0
+            || rt.rate_per_sec == 0
+            || rt.replay_limit <= 0
+            || rt.entity_idle_secs == 0
+        {
+            return bad(
+                "realtime",
+                "ticket_ttl_secs, auth_timeout_secs, rate_per_sec, replay_limit and entity_idle_secs must be > 0",
+            );
+        }
         if rt.outbound_buffer == 0 || rt.max_frame_bytes < 1024 || rt.rate_burst == 0 {
             return bad(
                 "realtime",

@@ -12,7 +12,7 @@ use super::protocol::{Topic, WsError};
 use super::{EntityDeps, catch_panic, persist_event};
 use crate::domain::{ChatRoomId, UserId};
 use crate::store::chat::{ChatRoomRow, NewChatMessage};
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError};
 
 /// Longest message body, in characters.
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -151,7 +151,8 @@ impl Handler<PostMessage> for ChatRoom {
                 .cipher
                 .encrypt(&body)
                 .map_err(|_| WsError::internal())?;
-            deps.store
+            let inserted = deps
+                .store
                 .insert_chat_message(
                     &mut tx,
                     &NewChatMessage {
@@ -163,7 +164,31 @@ impl Handler<PostMessage> for ChatRoom {
                         at: now,
                     },
                 )
-                .await?;
+                .await;
+            if let Err(e) = inserted {
+                // The same client id stored meanwhile by another node's actor: a retry.
+                if let StoreError::Conflict(_) = e.unique_on(&["chat_messages"]) {
+                    drop(tx);
+                    let mut tx = deps.store.begin().await?;
+                    if let Some((seq, created_at)) = deps
+                        .store
+                        .chat_message_seq(&mut tx, id, msg.client_id)
+                        .await?
+                    {
+                        return Ok((
+                            room,
+                            Posted {
+                                seq,
+                                id: msg.client_id,
+                                created_at,
+                                duplicate: true,
+                            },
+                            None,
+                        ));
+                    }
+                }
+                return Err(WsError::internal());
+            }
             tx.commit().await?;
             Ok((
                 room,

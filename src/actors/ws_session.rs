@@ -29,6 +29,20 @@ use crate::error::AppError;
 use crate::http::extract::{Auth, authenticate, load_auth};
 use crate::state::AppState;
 
+/// Internal hub topic `session:<id>`: a `session.revoked` event on it closes every
+/// connection opened with that login session, on every node. Clients cannot join it.
+pub const SESSION_TOPIC_PREFIX: &str = "session:";
+
+/// Tell every node to drop the WebSocket connections of a revoked login session.
+pub fn publish_session_revoked(bus: &dyn crate::bus::EventBus, session: SessionId) {
+    bus.publish(TopicEvent {
+        topic: format!("{SESSION_TOPIC_PREFIX}{session}"),
+        event: "session.revoked".into(),
+        seq: None,
+        payload: Value::Null,
+    });
+}
+
 /// What the writer task sends on the socket.
 pub enum Outgoing {
     Text(ByteString),
@@ -45,6 +59,8 @@ struct Joined {
     pending: Option<Vec<Deliver>>,
     /// Whether this connection's presence was announced (the join completed).
     announced: bool,
+    /// How the user appears in this topic's presence (`professional`, `patient`, …).
+    role: &'static str,
 }
 
 /// A simple token bucket for incoming frames.
@@ -79,6 +95,8 @@ pub struct WsSession {
     out: mpsc::Sender<Outgoing>,
     close_tx: Option<oneshot::Sender<CloseReason>>,
     topics: HashMap<Arc<str>, Joined>,
+    /// Topics whose join is being authorized.
+    joining: std::collections::HashSet<String>,
     last_heard: Instant,
     bucket: Bucket,
     over_limit: u32,
@@ -115,11 +133,19 @@ impl WsSession {
                 out,
                 close_tx: Some(close_tx),
                 topics: HashMap::new(),
+                joining: std::collections::HashSet::new(),
                 last_heard: Instant::now(),
                 bucket,
                 over_limit: 0,
             }
         });
+    }
+
+    fn watch_session(&mut self, ctx: &mut Context<Self>, session: SessionId) {
+        let topic: Arc<str> = Arc::from(format!("{SESSION_TOPIC_PREFIX}{session}"));
+        self.state
+            .hub
+            .subscribe(topic, self.conn, ctx.address().recipient());
     }
 
     fn send(&mut self, ctx: &mut Context<Self>, frame: ByteString) {
@@ -158,12 +184,11 @@ impl WsSession {
         ctx.stop();
     }
 
-    fn presence_entry(&self, topic: &Topic) -> Option<PresenceEntry> {
+    fn presence_entry(&self, topic: &Topic, role: &str) -> Option<PresenceEntry> {
         let (user_id, _, name) = self.user.as_ref()?;
-        let role = match topic {
-            Topic::User(_) => return None,
-            _ => "online",
-        };
+        if let Topic::User(_) = topic {
+            return None;
+        }
         Some(PresenceEntry {
             key: format!("{}:{}", self.state.hub.node_id(), user_id),
             user_id: *user_id,
@@ -174,7 +199,7 @@ impl WsSession {
 
     /// Announce arrival (first connection of this user on the topic, on this node) or
     /// departure (last one).
-    fn publish_presence(&self, topic: &Topic, event: &str) {
+    fn publish_presence(&self, topic: &Topic, role: &str, event: &str) {
         let Some((user_id, _, _)) = self.user.as_ref() else {
             return;
         };
@@ -187,7 +212,7 @@ impl WsSession {
         if !changed {
             return;
         }
-        if let Some(entry) = self.presence_entry(topic) {
+        if let Some(entry) = self.presence_entry(topic, role) {
             self.state.bus.publish(TopicEvent {
                 topic: topic.to_string(),
                 event: event.to_string(),
@@ -197,7 +222,9 @@ impl WsSession {
         }
     }
 
-    fn handle_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+    /// Spend a token for an incoming frame; false (and maybe an error reply or a close)
+    /// when the client is over its rate.
+    fn within_rate(&mut self, ctx: &mut Context<Self>) -> bool {
         if !self.bucket.take() {
             self.over_limit += 1;
             let burst = self.state.settings.realtime.rate_burst;
@@ -208,9 +235,13 @@ impl WsSession {
                 let err = WsError::new("rate_limited", "muitas mensagens; diminua o ritmo");
                 self.reply(ctx, &Value::Null, SYSTEM_TOPIC, Err(err));
             }
-            return;
+            return false;
         }
         self.over_limit = 0;
+        true
+    }
+
+    fn handle_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         let frame: ClientFrame = match serde_json::from_str::<Value>(text) {
             Err(_) => {
                 let err = WsError::new("malformed_frame", "o quadro não é JSON válido");
@@ -281,6 +312,7 @@ impl WsSession {
                 .map(move |res, act, ctx| match res {
                     Ok(auth) => {
                         let user_id = auth.user_id;
+                        act.watch_session(ctx, auth.session_id);
                         act.user = Some((auth.user_id, auth.session_id, auth.full_name));
                         act.reply(
                             ctx,
@@ -311,10 +343,11 @@ impl WsSession {
                 }
             },
         };
-        if self.topics.contains_key(topic_name.as_str()) {
+        if self.topics.contains_key(topic_name.as_str()) || self.joining.contains(&topic_name) {
             let err = WsError::new("already_joined", "já inscrito neste tópico");
             return self.reply(ctx, &reference, &topic_name, Err(err));
         }
+        self.joining.insert(topic_name.clone());
         let Some((user_id, session_id, _)) = self.user.clone() else {
             return;
         };
@@ -330,11 +363,14 @@ impl WsSession {
             }
             .into_actor(self)
             .map(move |res, act, ctx| {
-                if let Err(e) = res {
-                    return act.reply(ctx, &reference, &topic_name, Err(e));
-                }
-                if act.topics.contains_key(topic_name.as_str()) {
-                    return;
+                let still_wanted = act.joining.remove(topic_name.as_str());
+                let role = match res {
+                    Ok(role) => role,
+                    Err(e) => return act.reply(ctx, &reference, &topic_name, Err(e)),
+                };
+                if !still_wanted || act.topics.contains_key(topic_name.as_str()) {
+                    let err = WsError::new("not_joined", "a inscrição foi cancelada");
+                    return act.reply(ctx, &reference, &topic_name, Err(err));
                 }
                 // Step 2: subscribe first, then read the head, so nothing falls in between.
                 let key: Arc<str> = Arc::from(topic_name.as_str());
@@ -348,6 +384,7 @@ impl WsSession {
                         last_seq: 0,
                         pending: Some(Vec::new()),
                         announced: false,
+                        role,
                     },
                 );
                 act.catch_up(ctx, key, reference, since);
@@ -414,7 +451,8 @@ impl WsSession {
                     act.deliver_rows(ctx, &key, events);
                 }
                 act.drain_pending(ctx, key.clone(), false);
-                act.publish_presence(&topic, PRESENCE_JOIN);
+                let role = act.topics.get(&key).map_or("online", |j| j.role);
+                act.publish_presence(&topic, role, PRESENCE_JOIN);
                 if let Some(j) = act.topics.get_mut(&key) {
                     j.announced = true;
                 }
@@ -517,8 +555,12 @@ impl WsSession {
             Some(j) => {
                 self.state.hub.unsubscribe(&frame.topic, self.conn);
                 if j.announced {
-                    self.publish_presence(&j.topic, PRESENCE_LEAVE);
+                    self.publish_presence(&j.topic, j.role, PRESENCE_LEAVE);
                 }
+                self.reply(ctx, &frame.reference, &frame.topic, Ok(json!({})));
+            }
+            None if self.joining.remove(frame.topic.as_str()) => {
+                // Leaving while the join is still being authorized: the join is cancelled.
                 self.reply(ctx, &frame.reference, &frame.topic, Ok(json!({})));
             }
             None => {
@@ -595,20 +637,18 @@ impl WsSession {
     }
 }
 
-/// May this user join this topic?
-async fn authorize(state: &AppState, auth: &Auth, topic: &Topic) -> Result<(), WsError> {
+/// May this user join this topic? On success, the role they appear with in presence.
+async fn authorize(state: &AppState, auth: &Auth, topic: &Topic) -> Result<&'static str, WsError> {
     match topic {
-        Topic::User(u) if *u == auth.user_id => Ok(()),
+        Topic::User(u) if *u == auth.user_id => Ok("self"),
         Topic::User(_) => Err(WsError::forbidden()),
         Topic::ClinicAgenda(c) | Topic::ClinicQueue(c) => {
-            if auth.has_role(
-                *c,
-                &[Role::ClinicAdmin, Role::Professional, Role::Receptionist],
-            ) {
-                Ok(())
-            } else {
-                Err(WsError::forbidden())
-            }
+            // The most clinical role first: a doctor who also administers shows as professional.
+            [Role::Professional, Role::ClinicAdmin, Role::Receptionist]
+                .into_iter()
+                .find(|r| auth.has_role(*c, &[*r]))
+                .map(Role::as_str)
+                .ok_or_else(WsError::forbidden)
         }
         Topic::Chat(room) => {
             let room = state
@@ -616,11 +656,16 @@ async fn authorize(state: &AppState, auth: &Auth, topic: &Topic) -> Result<(), W
                 .chat_room(*room)
                 .await?
                 .ok_or_else(|| WsError::new("not_found", "conversa não encontrada"))?;
-            if is_member(&state.store, &room, auth.user_id).await? {
-                Ok(())
-            } else {
-                Err(WsError::forbidden())
+            if !is_member(&state.store, &room, auth.user_id).await? {
+                return Err(WsError::forbidden());
             }
+            Ok(if room.professional_user_id == Some(auth.user_id) {
+                "professional"
+            } else if room.kind == "patient" {
+                "patient"
+            } else {
+                "staff"
+            })
         }
         Topic::Consult(_) => Err(WsError::new("not_found", "teleconsulta não encontrada")),
     }
@@ -635,6 +680,9 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.conn = self.state.hub.register(ctx.address().recipient());
+        if let Some((_, session, _)) = self.user.clone() {
+            self.watch_session(ctx, session);
+        }
         let rt = &self.state.settings.realtime;
         let timeout = Duration::from_secs(rt.client_timeout_secs);
         ctx.run_interval(
@@ -656,14 +704,14 @@ impl Actor for WsSession {
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
-        let joined: Vec<(Topic, bool)> = self
+        let joined: Vec<(Topic, bool, &'static str)> = self
             .topics
             .drain()
-            .map(|(_, j)| (j.topic, j.announced))
+            .map(|(_, j)| (j.topic, j.announced, j.role))
             .collect();
-        for (topic, announced) in joined {
+        for (topic, announced, role) in joined {
             if announced {
-                self.publish_presence(&topic, PRESENCE_LEAVE);
+                self.publish_presence(&topic, role, PRESENCE_LEAVE);
             }
         }
         self.state.hub.deregister(self.conn);
@@ -675,12 +723,19 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
     fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
         match item {
-            Ok(Message::Text(text)) => self.handle_text(&text, ctx),
+            Ok(Message::Text(text)) => {
+                if self.within_rate(ctx) {
+                    self.handle_text(&text, ctx);
+                }
+            }
             Ok(Message::Ping(bytes)) => {
                 let _ = self.out.try_send(Outgoing::Pong(bytes));
             }
             Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
             Ok(Message::Binary(_)) | Ok(Message::Continuation(_)) => {
+                if !self.within_rate(ctx) {
+                    return;
+                }
                 let err = WsError::new("unsupported_frame", "use quadros de texto com JSON");
                 self.reply(ctx, &Value::Null, "", Err(err));
             }
@@ -710,6 +765,10 @@ impl Handler<Deliver> for WsSession {
     type Result = ();
 
     fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
+        if d.topic.starts_with(SESSION_TOPIC_PREFIX) {
+            // The login session behind this connection was revoked (logout, token reuse).
+            return self.close(ctx, close::POLICY, "session revoked");
+        }
         let Some(j) = self.topics.get_mut(&d.topic) else {
             return;
         };

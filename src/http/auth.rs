@@ -340,6 +340,7 @@ pub async fn refresh(
             )
             .await?;
         tx.commit().await?;
+        crate::actors::ws_session::publish_session_revoked(state.bus.as_ref(), row.session_id);
         tracing::warn!(session = %row.session_id, "refresh token reuse detected; session revoked");
         return Err(AppError::unauthorized(
             "refresh_token_reused",
@@ -401,6 +402,9 @@ pub async fn logout(
             .await?;
     }
     tx.commit().await?;
+    if let Some((session, _)) = target {
+        crate::actors::ws_session::publish_session_revoked(state.bus.as_ref(), session);
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

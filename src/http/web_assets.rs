@@ -35,6 +35,7 @@ pub async fn serve(req: HttpRequest) -> HttpResponse {
             if matches {
                 return HttpResponse::NotModified()
                     .insert_header((header::ETAG, etag))
+                    .insert_header((header::CACHE_CONTROL, "no-cache"))
                     .finish();
             }
             HttpResponse::Ok()

@@ -93,14 +93,14 @@ impl Store {
     pub async fn chat_rooms_of(&self, user: UserId) -> Result<Vec<ChatRoomListRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, ChatRoomListRow>(
-                "SELECT r.*, c.name AS clinic_name, pa.full_name AS patient_name, u.full_name AS professional_name
+                "SELECT r.*, c.name AS clinic_name, COALESCE(pa.social_name, pa.full_name) AS patient_name, u.full_name AS professional_name
                  FROM chat_rooms r
                  JOIN clinics c ON c.id = r.clinic_id
                  LEFT JOIN patients pa ON pa.id = r.patient_id
                  LEFT JOIN users u ON u.id = r.professional_user_id
                  WHERE (r.kind = 'patient' AND (r.professional_user_id = $1 OR pa.user_id = $1))
                     OR (r.kind = 'staff' AND r.clinic_id IN (SELECT clinic_id FROM memberships WHERE user_id = $1))
-                 ORDER BY c.name, r.kind DESC, pa.full_name",
+                 ORDER BY c.name, r.kind DESC, patient_name",
             )
             .bind(user)
             .fetch_all(p)

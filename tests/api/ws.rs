@@ -362,6 +362,7 @@ async fn presence_shows_who_is_online_on_a_clinic_topic() {
     assert_eq!(own["payload"]["name"], "Juliana Costa");
     let p = r.push("presence.join").await;
     assert_eq!(p["payload"]["name"], "Helena Duarte");
+    assert_eq!(p["payload"]["role"], "professional");
     assert!(p.get("seq").is_none(), "presence is ephemeral: {p}");
     h.close().await;
     let p = r.push("presence.leave").await;
@@ -389,18 +390,28 @@ async fn shutting_down_closes_sessions_with_1012() {
 }
 
 #[actix_web::test]
-async fn revoked_sessions_cannot_join_topics_anymore() {
+async fn logging_out_closes_the_sessions_live_connections() {
     let app = spawn_app().await;
     app.seed_demo().await;
     let s = app.login("recepcao@aurora.demo", PW).await;
+    let other = app.login("recepcao@aurora.demo", PW).await;
     let mut ws = app.ws(&s).await;
+    let mut ws_other = app.ws(&other).await;
     let me = format!("user:{}", s.me["id"].as_str().expect("id"));
-    app.post(
-        "/api/auth/logout",
-        Some(&s.access),
-        &json!({"refresh_token": s.refresh}),
-    )
-    .await;
-    let r = ws.request(&me, "join", json!({})).await;
-    assert_eq!(code(&r), "session_revoked");
+    ws.join(&me, None).await;
+    let resp = app
+        .post(
+            "/api/auth/logout",
+            Some(&s.access),
+            &json!({"refresh_token": s.refresh}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        ws.ended(Duration::from_secs(5)).await,
+        Ended::Closed(Some(1008))
+    );
+    // Another login session of the same person is untouched.
+    let r = ws_other.request(&me, "join", json!({})).await;
+    assert_eq!(r["payload"]["status"], "ok", "{r}");
 }
