@@ -816,7 +816,7 @@ async fn writer(
                         break;
                     }
                 }
-                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(reason.ok())).await;
+                close_socket(ws, reason.ok()).await;
                 return;
             }
             msg = rx.recv() => {
@@ -824,7 +824,7 @@ async fn writer(
                     Some(Outgoing::Text(t)) => tokio::select! {
                         r = ws.text(t) => r.is_ok(),
                         reason = &mut close_rx => {
-                            let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(reason.ok())).await;
+                            close_socket(ws, reason.ok()).await;
                             return;
                         }
                     },
@@ -841,4 +841,10 @@ async fn writer(
             }
         }
     }
+}
+
+/// Queue the close frame. A client that is not reading (slow consumer) gets it once it
+/// reads what is already buffered; one that never reads again is let go after 30 s.
+async fn close_socket(ws: actix_ws::Session, reason: Option<CloseReason>) {
+    let _ = tokio::time::timeout(Duration::from_secs(30), ws.close(reason)).await;
 }

@@ -415,3 +415,49 @@ async fn logging_out_closes_the_sessions_live_connections() {
     let r = ws_other.request(&me, "join", json!({})).await;
     assert_eq!(r["payload"]["status"], "ok", "{r}");
 }
+
+#[actix_web::test]
+async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
+    let app = spawn_app_with(|s| {
+        s.realtime.outbound_buffer = 8;
+        s.realtime.rate_per_sec = 10_000;
+        s.realtime.rate_burst = 10_000;
+    })
+    .await;
+    let (joao, helena, _, topic) = chat_setup(&app).await;
+    let mut slow = app.ws(&joao).await;
+    slow.join(&topic, None).await;
+    let mut fast = app.ws(&helena).await;
+    fast.join(&topic, None).await;
+    // ~3.9 KB per push; the socket buffers fill, then the 8-frame queue, then the server
+    // gives up on the reader that never reads.
+    let body = "x".repeat(3900);
+    let mut dropped = false;
+    for round in 0..60 {
+        // One at a time, reading every reply: the sender is never the slow one.
+        for _ in 0..50 {
+            fast.say(&topic, &body).await;
+        }
+        fast.clear_inbox();
+        let metrics = app
+            .get("/metrics", None)
+            .await
+            .text()
+            .await
+            .expect("metrics");
+        if metrics
+            .lines()
+            .any(|l| l.starts_with("atende_ws_slow_consumers_total") && !l.ends_with(" 0"))
+        {
+            dropped = true;
+            break;
+        }
+        assert!(round < 59, "the non-reading client was never dropped");
+    }
+    assert!(dropped);
+    // The reader finally looks: after what was buffered, it finds the reason it was dropped.
+    assert_eq!(
+        slow.ended(Duration::from_secs(20)).await,
+        Ended::Closed(Some(1008))
+    );
+}

@@ -160,6 +160,11 @@ impl WsClient {
             .await;
     }
 
+    /// Forget frames received so far.
+    pub fn clear_inbox(&mut self) {
+        self.inbox.clear();
+    }
+
     /// Do not read for a while (so no pong answers the server's pings).
     pub async fn go_silent(&mut self, d: Duration) {
         tokio::time::sleep(d).await;

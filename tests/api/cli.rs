@@ -1,0 +1,156 @@
+//! The `atende` binary itself: migrate, admin create-user, audit verify, and a graceful
+//! stop on SIGTERM that tells WebSocket clients to reconnect (1012).
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::ws_client::{Ended, WsClient};
+
+fn atende(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_atende"));
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ATENDE_LOG__LEVEL", "warn");
+    c
+}
+
+#[test]
+fn migrate_create_user_and_audit_verify_work_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = atende(dir.path()).arg("migrate").output().expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("data/atende.db").exists());
+
+    let mut child = atende(dir.path())
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            "ops@clinica.com.br",
+            "--name",
+            "Operações",
+            "--platform-admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"uma-senha-forte\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user ops@clinica.com.br"));
+
+    let out = atende(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("audit chain intact: 1 rows"));
+
+    // A bad setting names its key and exits with status 2.
+    let out = atende(dir.path())
+        .arg("migrate")
+        .env("ATENDE_SERVER__PORT", "muitos")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("port"));
+}
+
+#[actix_web::test]
+async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut child = atende(dir.path())
+        .args(["serve", "--demo"])
+        .env("ATENDE_SERVER__PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..300 {
+        if client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not come up");
+    // Demo data is seeded right after the port opens; wait for a demo login to work.
+    let mut token = String::new();
+    for _ in 0..100 {
+        let r = client
+            .post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({"email": "recepcao@aurora.demo", "password": crate::helpers::PW}))
+            .send()
+            .await
+            .expect("login");
+        if r.status().is_success() {
+            let v: serde_json::Value = r.json().await.expect("json");
+            token = v["access_token"].as_str().expect("token").to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!token.is_empty(), "demo login never worked");
+    let mut ws = WsClient::connect(&format!("ws://127.0.0.1:{port}/ws"))
+        .await
+        .expect("ws");
+    let r = ws
+        .request("system", "auth", serde_json::json!({"token": token}))
+        .await;
+    assert_eq!(r["payload"]["status"], "ok");
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert_eq!(
+        ws.ended(Duration::from_secs(10)).await,
+        Ended::Closed(Some(1012))
+    );
+    let mut exited = None;
+    for _ in 0..150 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("server did not exit after SIGTERM");
+    });
+    assert!(status.success(), "exit status {status}");
+}
