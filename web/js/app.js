@@ -8,9 +8,12 @@
 //   #/clinica/{id}/paciente/{pid}     patient record (staff)
 //   #/plataforma                      platform admin
 //   #/meus-dados                      patient home
+//   #/mensagens[/{room_id}]            chat (every role)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
+import { realtime } from './realtime.js';
 import { h, alertNode, displayName, errorMessage, loadingNode } from './ui.js';
+import { canChat, renderChat } from './views/chat.js';
 import { renderLogin, renderSignup } from './views/login.js';
 import { renderPatientHome } from './views/patient.js';
 import { renderPlatformHome } from './views/platform.js';
@@ -25,13 +28,36 @@ const headerUser = document.getElementById('header-user');
 const headerUserName = document.getElementById('header-user-name');
 const logoutButton = document.getElementById('logout-button');
 const skipLink = document.getElementById('skip-link');
+const rtStatus = document.getElementById('rt-status');
+const rtStatusText = document.getElementById('rt-status-text');
+
+const PILL_TEXT = {
+  connecting: 'Conectando…',
+  connected: 'Ao vivo',
+  reconnecting: 'Reconectando…',
+  disconnected: 'Desconectado',
+};
 
 const state = {
   me: null,
   seq: 0,
   notice: null,
   focusOnMount: false,
+  /** Run before the next view renders (leave real-time topics, stop timers). */
+  cleanups: [],
 };
+
+function runCleanups() {
+  const fns = state.cleanups;
+  state.cleanups = [];
+  for (const fn of fns) {
+    try {
+      fn();
+    } catch (err) {
+      console.error(err);
+    }
+  }
+}
 
 // ---------------------------------------------------------------- routing ---
 
@@ -128,7 +154,17 @@ function onLoggedIn(user) {
 async function render() {
   state.seq += 1;
   const seq = state.seq;
-  const ctx = { isCurrent: () => seq === state.seq, navigate, rememberClinic };
+  runCleanups();
+  const ctx = {
+    isCurrent: () => seq === state.seq,
+    navigate,
+    rememberClinic,
+    /** Register `fn` to run when this view is replaced. */
+    onCleanup: (fn) => {
+      if (seq === state.seq) state.cleanups.push(fn);
+      else fn();
+    },
+  };
   const { parts, params } = parseHash();
   const top = parts[0] || '';
 
@@ -168,6 +204,7 @@ async function render() {
   }
   const me = state.me;
   updateHeader();
+  realtime.connect();
 
   const section = parts[0] || '';
   if (section === '') {
@@ -200,6 +237,10 @@ async function render() {
   }
   if (section === 'meus-dados' && me.patient) {
     mount(renderPatientHome(ctx, me));
+    return;
+  }
+  if (section === 'mensagens' && canChat(me) && parts.length <= 2) {
+    mount(renderChat(ctx, me, parts[1] || null));
     return;
   }
   mount(notFoundView());
@@ -260,6 +301,7 @@ function updateHeader() {
   if (me.memberships && me.memberships.length) links.push(['#/', 'Clínicas', 'clinica']);
   if (me.patient) links.push(['#/meus-dados', 'Minha conta', 'meus-dados']);
   if (me.platform_admin) links.push(['#/plataforma', 'Plataforma', 'plataforma']);
+  if (canChat(me)) links.push(['#/mensagens', 'Mensagens', 'mensagens']);
   if (links.length < 2) {
     headerNav.hidden = true;
     headerNav.replaceChildren();
@@ -292,6 +334,11 @@ authEvents.addEventListener('logout', (event) => {
     state.notice = 'Sua sessão expirou. Entre novamente.';
   } else state.notice = 'Sua sessão foi encerrada. Entre novamente.';
   navigate('#/entrar', { replace: true });
+});
+
+realtime.onStatus((status) => {
+  rtStatus.dataset.state = status;
+  rtStatusText.textContent = PILL_TEXT[status] || status;
 });
 
 skipLink.addEventListener('click', (event) => {

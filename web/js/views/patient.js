@@ -5,6 +5,7 @@ import {
   h, clear, alertNode, createForm, detailsList, disclosure, displayName, errorMessage,
   formatBirth, formatDateTime, formatPhone, hasSocialName, loadingNode,
 } from '../ui.js';
+import { messagesPanel } from './chat.js';
 
 export function renderPatientHome(ctx, me) {
   const patient = me.patient || {};
@@ -25,6 +26,7 @@ export function renderPatientHome(ctx, me) {
 
   return h('div', { class: 'view', dataset: { view: 'home-patient' } },
     h('h1', { tabindex: '-1', text: `Olá, ${name}` }),
+    messagesPanel('Converse com os profissionais que atendem você.'),
     h('div', { class: 'grid-2' }, data, privacySection(ctx)));
 }
 

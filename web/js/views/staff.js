@@ -6,7 +6,9 @@ import {
   formatAddress, loadInto, plural, professionLabel, roleLabel, COUNCILS,
   COUNCIL_FOR_PROFESSION, PROFESSIONS, UFS,
 } from '../ui.js';
+import { messagesPanel } from './chat.js';
 import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.js';
+import { presencePanel } from './presence.js';
 
 const ROLE_ORDER = ['clinic_admin', 'professional', 'receptionist'];
 
@@ -53,6 +55,12 @@ const HEADINGS = {
   professional: 'Agenda profissional',
 };
 
+const MESSAGES_INTRO = {
+  clinic_admin: 'Converse com a equipe e abra conversas entre pacientes e profissionais.',
+  receptionist: 'Converse com a equipe e abra conversas entre pacientes e profissionais.',
+  professional: 'Converse com seus pacientes e com a equipe da clínica.',
+};
+
 const VIEW_NAMES = {
   clinic_admin: 'home-admin',
   receptionist: 'home-receptionist',
@@ -91,6 +99,9 @@ export function renderStaffHome(ctx, me, membership) {
     h('div', { class: 'view-header' }, heading, clinicSelector(me, membership, ctx.navigate)));
 
   const clinicId = membership.clinic_id;
+  root.append(h('div', { class: 'grid-2' },
+    presencePanel(ctx, me, clinicId),
+    messagesPanel(MESSAGES_INTRO[role] || 'Converse com a equipe da clínica.')));
   if (role === 'clinic_admin') {
     root.append(...adminContent(me, clinicId, roleParam));
   } else if (role === 'receptionist') {

@@ -1,0 +1,634 @@
+// Real-time client: one WebSocket per tab, shared by every view.
+//
+//   import { realtime } from './realtime.js';
+//   realtime.connect();                       // app.js does this once logged in
+//   const room = realtime.join('chat:<id>', {
+//     since: 0,                               // replay history (omit: only new events)
+//     events: { 'chat.message': (payload, frame) => … },
+//     onEvent: (event, payload, frame) => …,  // every push of the topic
+//     onPresence: (people) => …,              // [{user_id, name, key, role}], one per user
+//     onJoin: ({seq, resync, rejoin, presence}) => …,
+//     onError: (err) => …,                    // the join was refused for good ({code, message})
+//     onStatus: (state, label) => …,          // connection status (see STATUS_LABELS)
+//   });
+//   await room.ready;                         // first successful join (rejects like onError)
+//   await room.push('message.send', {…});     // resolves with the reply's `response`
+//   room.on('chat.typing', fn);               // → unsubscribe function
+//   room.leave();
+//
+// Protocol (docs in src/actors/protocol.rs and ws_session.rs):
+// - A fresh single-use ticket (POST /api/ws/ticket) authenticates every connection
+//   attempt. The browser cannot see why an upgrade failed (a spent ticket answers
+//   401), so each attempt simply asks for a new ticket; api.js refreshes the access
+//   token and emits `logout` when the session is gone.
+// - Per topic the last seq seen is kept; pushes with seq <= last are dropped and a
+//   rejoin sends `since` so the server replays exactly what was missed (or answers
+//   `resync: true` when it cannot).
+// - An app-level heartbeat every 25 s; no reply within 10 s means the link is dead.
+// - Reconnects use exponential backoff with full jitter (500 ms base, 15 s cap),
+//   reset once a connection has stayed up for a while. The browser's `offline`
+//   event drops the socket at once (a socket over a vanished network may stay
+//   "open" for a long time) and `online` reconnects right away.
+// - A join refused for good (forbidden, not_found…) is reported and never retried;
+//   transient failures are retried a few times.
+
+import { api, authEvents, isLoggedIn } from './api.js';
+
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 15_000;
+const STABLE_AFTER_MS = 10_000;
+const HEARTBEAT_EVERY_MS = 25_000;
+const HEARTBEAT_TIMEOUT_MS = 10_000;
+const OPEN_TIMEOUT_MS = 10_000;
+const TICKET_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+const JOIN_RETRIES = 5;
+
+/** Join errors worth retrying (the server or the room actor was busy or restarting). */
+const TRANSIENT_CODES = new Set(['internal_error', 'unavailable', 'rate_limited', 'timeout']);
+/** Join errors that mean the login session is gone: reconnecting makes the ticket request
+ * answer 401, and api.js then ends the session (logout event). */
+const SESSION_CODES = new Set(['session_revoked', 'invalid_token', 'unauthenticated', 'token_expired']);
+
+/** Connection states and their pt-BR labels. */
+export const STATUS_LABELS = {
+  connecting: 'conectando…',
+  connected: 'conectado',
+  reconnecting: 'reconectando…',
+  disconnected: 'desconectado',
+};
+
+/** An error reply (or a local failure such as `not_connected`): `{code, message}`. */
+export class RealtimeError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.name = 'RealtimeError';
+    this.code = code;
+  }
+}
+
+const LOCAL_MESSAGES = {
+  not_connected: 'Sem conexão com o servidor no momento.',
+  disconnected: 'A conexão caiu antes da resposta.',
+  timeout: 'O servidor não respondeu a tempo.',
+  left: 'Você saiu deste canal.',
+};
+
+function localError(code) {
+  return new RealtimeError(code, LOCAL_MESSAGES[code] || code);
+}
+
+/** A v4 UUID; `crypto.randomUUID` only exists in secure contexts (https, localhost). */
+export function uuidv4() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function safeCall(fn, ...args) {
+  if (typeof fn !== 'function') return;
+  try {
+    fn(...args);
+  } catch (err) {
+    // A bug in a view must not break the socket loop; keep it visible.
+    console.error(err);
+  }
+}
+
+/** Presence entries (one per connection) → one per user, sorted by name. */
+function peopleOf(presence) {
+  const byUser = new Map();
+  for (const entry of presence.values()) {
+    if (entry && entry.user_id && !byUser.has(entry.user_id)) byUser.set(entry.user_id, entry);
+  }
+  return [...byUser.values()].sort((a, b) => String(a.name).localeCompare(String(b.name), 'pt-BR'));
+}
+
+class Topic {
+  constructor(name, since) {
+    this.name = name;
+    /** Last seq seen (null: not known yet; the join reply's head is used). */
+    this.lastSeq = typeof since === 'number' && since >= 0 ? since : null;
+    this.handles = new Set();
+    this.joined = false;
+    this.joining = false;
+    this.everJoined = false;
+    this.failures = 0;
+    this.retryTimer = 0;
+    /** key → {key, user_id, name, role} */
+    this.presence = new Map();
+    this.lastJoin = null;
+  }
+}
+
+class Handle {
+  constructor(client, topic, opts) {
+    this.client = client;
+    this.topic = topic;
+    this.opts = opts;
+    this.listeners = new Map();
+    this.dead = false;
+    this.offStatus = null;
+    for (const [event, fn] of Object.entries(opts.events || {})) this.on(event, fn);
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // Callers that only use onError must not see "unhandled rejection".
+    this.ready.catch(() => {});
+  }
+
+  get name() {
+    return this.topic.name;
+  }
+
+  /** Joined right now (pushes can be sent). */
+  get joined() {
+    return !this.dead && this.topic.joined && this.client.isOpen();
+  }
+
+  get lastSeq() {
+    return this.topic.lastSeq;
+  }
+
+  /** People online on the topic, one entry per user. */
+  get presence() {
+    return peopleOf(this.topic.presence);
+  }
+
+  /** Listen to one event of this topic; returns an unsubscribe function. */
+  on(event, fn) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(fn);
+    return () => this.listeners.get(event)?.delete(fn);
+  }
+
+  /** Send `event` on the topic; resolves with the reply's response. */
+  push(event, payload = {}, { timeout = REQUEST_TIMEOUT_MS } = {}) {
+    if (this.dead) return Promise.reject(localError('left'));
+    if (!this.topic.joined || !this.client.isOpen()) return Promise.reject(localError('not_connected'));
+    return this.client.request(this.topic.name, event, payload, timeout);
+  }
+
+  leave() {
+    if (this.dead) return;
+    this.kill();
+    this.client.release(this);
+  }
+
+  kill() {
+    this.dead = true;
+    this.listeners.clear();
+    if (this.offStatus) this.offStatus();
+    this.offStatus = null;
+  }
+
+  emit(event, payload, frame) {
+    if (this.dead) return;
+    for (const fn of this.listeners.get(event) || []) safeCall(fn, payload, frame);
+    safeCall(this.opts.onEvent, event, payload, frame);
+  }
+}
+
+class RealtimeClient {
+  constructor() {
+    this.state = 'disconnected';
+    this.wanted = false;
+    /** Whether this session ever got a connection ("reconectando…" vs "conectando…"). */
+    this.everConnected = false;
+    this.ws = null;
+    this.generation = 0;
+    this.attempt = 0;
+    this.nextRef = 1;
+    /** ref → {resolve, reject, timer} */
+    this.replies = new Map();
+    /** name → Topic */
+    this.topics = new Map();
+    this.statusListeners = new Set();
+    this.timers = { reconnect: 0, stable: 0, heartbeat: 0, open: 0 };
+
+    authEvents.addEventListener('logout', () => this.disconnect());
+    window.addEventListener('offline', () => this.handleOffline());
+    window.addEventListener('online', () => this.handleOnline());
+    document.addEventListener('visibilitychange', () => {
+      // Back to a tab whose reconnect is waiting on a long backoff: try now.
+      if (document.visibilityState === 'visible' && this.wanted && !this.ws && this.timers.reconnect) {
+        this.reconnectNow();
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ public ---
+
+  get statusLabel() {
+    return STATUS_LABELS[this.state];
+  }
+
+  /** Start (idempotent). Needs a logged-in session. */
+  connect() {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.attempt = 0;
+    this.setState('connecting');
+    this.open();
+  }
+
+  /** Close the connection and forget every topic (logout). */
+  disconnect() {
+    this.wanted = false;
+    this.generation += 1;
+    this.clearTimer('reconnect');
+    this.dropSocket(1000, 'logout');
+    for (const topic of this.topics.values()) {
+      clearTimeout(topic.retryTimer);
+      for (const handle of topic.handles) handle.kill();
+    }
+    this.topics.clear();
+    this.everConnected = false;
+    this.setState('disconnected');
+  }
+
+  /** Listen to connection status: fn(state, label), called now and on each change. */
+  onStatus(fn) {
+    this.statusListeners.add(fn);
+    safeCall(fn, this.state, this.statusLabel);
+    return () => this.statusListeners.delete(fn);
+  }
+
+  /** Join `topic` (see the top of this file). Returns a handle. */
+  join(name, opts = {}) {
+    let topic = this.topics.get(name);
+    const isNew = !topic;
+    if (isNew) {
+      topic = new Topic(name, opts.since);
+      this.topics.set(name, topic);
+    } else if (!topic.handles.size && !topic.everJoined && typeof opts.since === 'number') {
+      // Left and joined again while the first join was in flight: reuse it (a second join
+      // of the same topic would get no reply), with the new starting point.
+      topic.lastSeq = opts.since;
+    }
+    const handle = new Handle(this, topic, opts);
+    topic.handles.add(handle);
+    if (opts.onStatus) {
+      // Deferred: the caller has not stored the handle yet while join() runs.
+      queueMicrotask(() => {
+        if (!handle.dead) handle.offStatus = this.onStatus(opts.onStatus);
+      });
+    }
+    if (isNew) {
+      if (this.isOpen()) this.sendJoin(topic);
+    } else if (topic.joined && topic.lastJoin) {
+      // The topic is already joined for another view: this one starts from now.
+      const info = { ...topic.lastJoin, presence: handle.presence, rejoin: false };
+      queueMicrotask(() => {
+        if (handle.dead) return;
+        handle.resolveReady(info);
+        safeCall(opts.onJoin, info);
+        safeCall(opts.onPresence, handle.presence);
+      });
+    }
+    return handle;
+  }
+
+  // ---------------------------------------------------------- internals ---
+
+  isOpen() {
+    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    for (const fn of [...this.statusListeners]) safeCall(fn, state, STATUS_LABELS[state]);
+  }
+
+  clearTimer(name) {
+    clearTimeout(this.timers[name]);
+    clearInterval(this.timers[name]);
+    this.timers[name] = 0;
+  }
+
+  async open() {
+    this.clearTimer('reconnect');
+    const gen = ++this.generation;
+    if (!this.wanted) return;
+    if (!isLoggedIn()) {
+      this.disconnect();
+      return;
+    }
+    if (navigator.onLine === false) {
+      // Wait for the `online` event; retry later anyway in case onLine is wrong.
+      this.setState(this.everConnected ? 'reconnecting' : 'connecting');
+      this.timers.reconnect = setTimeout(() => this.open(), MAX_DELAY_MS);
+      return;
+    }
+
+    let ticket;
+    try {
+      // fetch() has no deadline of its own: a server that hangs must not stall reconnecting.
+      let timer = 0;
+      const res = await Promise.race([
+        api.post('/api/ws/ticket'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(localError('timeout')), TICKET_TIMEOUT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      ticket = res && res.ticket;
+      if (typeof ticket !== 'string' || !ticket) throw localError('bad_ticket');
+    } catch (err) {
+      if (gen !== this.generation || !this.wanted) return;
+      if (!isLoggedIn()) {
+        // api.js ended the session (and emitted `logout`).
+        this.disconnect();
+        return;
+      }
+      const retryAfter = err && typeof err.retryAfter === 'number' ? err.retryAfter * 1000 : 0;
+      this.scheduleReconnect(retryAfter);
+      return;
+    }
+    if (gen !== this.generation || !this.wanted) return;
+
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let ws;
+    try {
+      ws = new WebSocket(`${scheme}//${location.host}/ws?ticket=${encodeURIComponent(ticket)}`);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    this.timers.open = setTimeout(() => {
+      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) this.dropSocket(4000, 'open timeout');
+    }, OPEN_TIMEOUT_MS);
+    ws.onopen = () => {
+      if (this.ws === ws) this.handleOpen();
+    };
+    ws.onmessage = (event) => {
+      if (this.ws === ws) this.handleFrame(event.data);
+    };
+    ws.onclose = (event) => {
+      if (this.ws === ws) this.handleClose(event.code);
+    };
+    ws.onerror = () => {
+      // `close` always follows.
+    };
+  }
+
+  handleOpen() {
+    this.clearTimer('open');
+    this.everConnected = true;
+    this.setState('connected');
+    // Only a connection that stays up resets the backoff (no tight flapping loop).
+    this.timers.stable = setTimeout(() => {
+      this.attempt = 0;
+    }, STABLE_AFTER_MS);
+    this.timers.heartbeat = setInterval(() => this.heartbeat(), HEARTBEAT_EVERY_MS);
+    for (const topic of this.topics.values()) this.sendJoin(topic);
+  }
+
+  heartbeat() {
+    const ws = this.ws;
+    if (!this.isOpen()) return;
+    this.request('system', 'heartbeat', {}, HEARTBEAT_TIMEOUT_MS).catch((err) => {
+      if (err.code === 'timeout' && this.ws === ws) this.dropSocket(4000, 'heartbeat timeout');
+    });
+  }
+
+  /** The socket is gone (closed by the server, the network or us). */
+  handleClose(code) {
+    this.ws = null;
+    this.clearTimer('open');
+    this.clearTimer('stable');
+    this.clearTimer('heartbeat');
+    for (const [, pending] of this.replies) {
+      clearTimeout(pending.timer);
+      pending.reject(localError('disconnected'));
+    }
+    this.replies.clear();
+    for (const topic of [...this.topics.values()]) {
+      topic.joined = false;
+      topic.joining = false;
+      clearTimeout(topic.retryTimer);
+      if (!topic.handles.size) this.topics.delete(topic.name);
+    }
+    if (!this.wanted) return;
+    this.setState(this.everConnected ? 'reconnecting' : 'connecting');
+    if (navigator.onLine === false) {
+      this.open(); // waits for `online`
+      return;
+    }
+    // 1012: the server is restarting (maybe behind a balancer): come back soon.
+    // 1008 (policy) and others: plain backoff.
+    this.scheduleReconnect(code === 1008 ? 1000 : 0);
+  }
+
+  /** Close our socket now, without waiting for a closing handshake that may never come. */
+  dropSocket(code, reason) {
+    const ws = this.ws;
+    if (!ws) return;
+    ws.onopen = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    ws.onerror = null;
+    try {
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
+      else if (ws.readyState === WebSocket.CONNECTING) {
+        // Closing a connecting socket logs a browser error: let it finish, then close.
+        ws.onopen = () => ws.close(code, reason);
+      }
+    } catch {
+      // already closing
+    }
+    this.handleClose(code);
+  }
+
+  scheduleReconnect(minDelay = 0) {
+    this.clearTimer('reconnect');
+    if (!this.wanted) return;
+    this.attempt += 1;
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
+    const delay = Math.max(minDelay, Math.random() * ceiling);
+    this.timers.reconnect = setTimeout(() => {
+      this.timers.reconnect = 0;
+      this.open();
+    }, delay);
+  }
+
+  reconnectNow() {
+    this.clearTimer('reconnect');
+    this.open();
+  }
+
+  handleOffline() {
+    if (!this.wanted) return;
+    this.clearTimer('reconnect');
+    if (this.ws) this.dropSocket(4000, 'offline');
+    else this.setState(this.everConnected ? 'reconnecting' : 'connecting');
+  }
+
+  handleOnline() {
+    if (!this.wanted || this.ws) return;
+    this.attempt = 0;
+    this.reconnectNow();
+  }
+
+  send(frame) {
+    if (!this.isOpen()) return false;
+    try {
+      this.ws.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Send a frame expecting a reply; resolves with `response`, rejects with RealtimeError. */
+  request(topic, event, payload, timeout = REQUEST_TIMEOUT_MS) {
+    return new Promise((resolve, reject) => {
+      const ref = String(this.nextRef++);
+      const timer = setTimeout(() => {
+        this.replies.delete(ref);
+        reject(localError('timeout'));
+      }, timeout);
+      this.replies.set(ref, { resolve, reject, timer });
+      if (!this.send({ ref, topic, event, payload })) {
+        clearTimeout(timer);
+        this.replies.delete(ref);
+        reject(localError('not_connected'));
+      }
+    });
+  }
+
+  handleFrame(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!frame || typeof frame !== 'object') return;
+    if (frame.event === 'reply') {
+      const pending = frame.ref !== null && frame.ref !== undefined ? this.replies.get(String(frame.ref)) : null;
+      if (!pending) return; // e.g. a rate_limited notice with ref null
+      this.replies.delete(String(frame.ref));
+      clearTimeout(pending.timer);
+      const p = frame.payload || {};
+      if (p.status === 'ok') pending.resolve(p.response ?? {});
+      else pending.reject(new RealtimeError(p.code || 'error', p.message || 'Erro no servidor.'));
+      return;
+    }
+    const topic = this.topics.get(frame.topic);
+    if (!topic || !topic.joined) return;
+    if (typeof frame.seq === 'number') {
+      if (topic.lastSeq !== null && frame.seq <= topic.lastSeq) return; // already seen
+      topic.lastSeq = frame.seq;
+    }
+    const payload = frame.payload ?? {};
+    if (frame.event === 'presence.join' || frame.event === 'presence.leave') {
+      if (payload.key) {
+        if (frame.event === 'presence.join') topic.presence.set(payload.key, payload);
+        else topic.presence.delete(payload.key);
+        const people = peopleOf(topic.presence);
+        for (const handle of topic.handles) safeCall(handle.opts.onPresence, people);
+      }
+    }
+    for (const handle of [...topic.handles]) handle.emit(frame.event, payload, frame);
+  }
+
+  sendJoin(topic) {
+    if (topic.joining || topic.joined || !this.isOpen()) return;
+    clearTimeout(topic.retryTimer);
+    topic.joining = true;
+    const ws = this.ws;
+    const payload = topic.lastSeq !== null ? { since: topic.lastSeq } : {};
+    this.request(topic.name, 'join', payload).then((res) => {
+      topic.joining = false;
+      if (this.ws !== ws) return;
+      if (this.topics.get(topic.name) !== topic) {
+        // Left while the join was in flight.
+        this.request(topic.name, 'leave', {}).catch(() => {});
+        return;
+      }
+      if (!topic.handles.size) {
+        // Every view left while the join was in flight.
+        this.topics.delete(topic.name);
+        this.request(topic.name, 'leave', {}).catch(() => {});
+        return;
+      }
+      const head = typeof res.seq === 'number' ? res.seq : 0;
+      const resync = Boolean(res.resync);
+      // Without `since`, or when the server cannot replay, live events start after the head.
+      if (resync || topic.lastSeq === null) topic.lastSeq = head;
+      topic.joined = true;
+      topic.failures = 0;
+      topic.presence = new Map((Array.isArray(res.presence) ? res.presence : [])
+        .filter((p) => p && p.key).map((p) => [p.key, p]));
+      const rejoin = topic.everJoined;
+      topic.everJoined = true;
+      topic.lastJoin = { seq: head, resync };
+      const people = peopleOf(topic.presence);
+      const info = { seq: head, resync, rejoin, presence: people };
+      for (const handle of [...topic.handles]) {
+        handle.resolveReady(info);
+        safeCall(handle.opts.onJoin, info);
+        safeCall(handle.opts.onPresence, people);
+      }
+    }, (err) => {
+      topic.joining = false;
+      if (this.topics.get(topic.name) !== topic) return;
+      if (err.code === 'disconnected' || err.code === 'not_connected') return; // rejoined on reconnect
+      if (!topic.handles.size) {
+        this.topics.delete(topic.name);
+        return;
+      }
+      if (err.code === 'already_joined') {
+        topic.joined = true;
+        return;
+      }
+      if (SESSION_CODES.has(err.code) && this.ws === ws) {
+        this.dropSocket(4000, 'session check');
+        return;
+      }
+      if (err.code === 'timeout' && this.ws === ws) {
+        // The server stopped answering: treat the connection as dead.
+        this.dropSocket(4000, 'join timeout');
+        return;
+      }
+      if (TRANSIENT_CODES.has(err.code) && topic.failures < JOIN_RETRIES) {
+        topic.failures += 1;
+        const delay = Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** topic.failures);
+        topic.retryTimer = setTimeout(() => this.sendJoin(topic), delay);
+        return;
+      }
+      // Refused for good (forbidden, not_found, unknown_topic…): report, never retry.
+      this.topics.delete(topic.name);
+      for (const handle of [...topic.handles]) {
+        handle.kill();
+        handle.rejectReady(err);
+        safeCall(handle.opts.onError, err);
+      }
+      topic.handles.clear();
+    });
+  }
+
+  /** A handle left: leave the topic when nobody else listens to it. */
+  release(handle) {
+    const topic = handle.topic;
+    topic.handles.delete(handle);
+    if (topic.handles.size || this.topics.get(topic.name) !== topic) return;
+    clearTimeout(topic.retryTimer);
+    // Still joining: keep it until the reply, which then sends the leave (or a new view
+    // joining meanwhile takes it over).
+    if (topic.joining) return;
+    this.topics.delete(topic.name);
+    if (topic.joined && this.isOpen()) {
+      this.request(topic.name, 'leave', {}).catch(() => {});
+    }
+  }
+}
+
+/** The tab's one real-time client. */
+export const realtime = new RealtimeClient();
