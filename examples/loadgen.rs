@@ -21,7 +21,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 struct Args {
@@ -160,8 +159,11 @@ async fn main() {
     let rss_before = args.server_pid.and_then(rss_kib);
     println!("topic {topic}; opening {} connections", args.connections);
 
-    let (lat_tx, mut lat_rx) = mpsc::unbounded_channel::<u64>();
+    // Each reader keeps its own samples (no shared channel on the hot path) and hands them
+    // back when it has seen every event.
     let received = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::with_capacity(args.connections);
+    let events = args.events;
     let setup_start = Instant::now();
     let mut opened = 0usize;
     while opened < args.connections {
@@ -174,22 +176,27 @@ async fn main() {
             .collect();
         for h in batch {
             let mut ws = h.await.expect("task");
-            let tx = lat_tx.clone();
             let received = received.clone();
-            tokio::spawn(async move {
-                while let Some(Ok(msg)) = ws.next().await {
+            readers.push(tokio::spawn(async move {
+                let mut samples = Vec::with_capacity(events);
+                while samples.len() < events {
+                    let Some(Ok(msg)) = ws.next().await else {
+                        break;
+                    };
                     if let Message::Text(t) = msg
                         && let Some(i) = t.find("\"body\":\"t=")
                     {
                         let rest = &t[i + 10..];
                         let end = rest.find('"').unwrap_or(rest.len());
                         if let Ok(sent) = rest[..end].parse::<u64>() {
-                            let _ = tx.send(now_ns().saturating_sub(sent));
+                            samples.push(now_ns().saturating_sub(sent));
                             received.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 }
-            });
+                // Keep the connection open until the end of the run.
+                (samples, ws)
+            }));
         }
         opened += n;
         if opened.is_multiple_of(2000) || opened == args.connections {
@@ -199,7 +206,6 @@ async fn main() {
             );
         }
     }
-    drop(lat_tx);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_idle = args.server_pid.and_then(rss_kib);
 
@@ -221,8 +227,15 @@ async fn main() {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let mut lat: Vec<u64> = Vec::with_capacity(expected as usize);
-    while let Ok(v) = lat_rx.try_recv() {
-        lat.push(v);
+    let mut sockets = Vec::with_capacity(args.connections);
+    for r in readers {
+        if r.is_finished() {
+            let (samples, ws) = r.await.expect("reader");
+            lat.extend(samples);
+            sockets.push(ws);
+        } else {
+            r.abort();
+        }
     }
     lat.sort_unstable();
     let pct = |p: f64| -> f64 {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use actix::{Message, Recipient};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::bus::TopicEvent;
 use crate::domain::UserId;
@@ -18,7 +19,46 @@ use crate::domain::UserId;
 pub type ConnId = u64;
 
 /// Sessions listening to each topic.
-type Subscribers = HashMap<Arc<str>, HashMap<ConnId, Recipient<Deliver>>>;
+type Subscribers = HashMap<Arc<str>, HashMap<ConnId, Subscriber>>;
+
+/// What a connection's writer sends on the socket.
+pub enum Outgoing {
+    Text(ByteString),
+    Ping,
+    Pong(actix_web::web::Bytes),
+}
+
+/// Delivery state of one topic on one connection, shared by the session actor and the
+/// hub's fast path: the last seq delivered, and while catching up from the database the
+/// pushes waiting their turn.
+#[derive(Default)]
+pub struct Cursor {
+    pub last_seq: i64,
+    pub pending: Option<Vec<Deliver>>,
+}
+
+pub type SharedCursor = Arc<Mutex<Cursor>>;
+
+/// One connection's subscription to a topic.
+///
+/// The common case — the next seq, nothing pending — is handled right here: the frame goes
+/// straight into the connection's outbound queue without waking its actor. Anything else
+/// (a gap to fill from the database, a catch-up in progress, an internal topic) goes to the
+/// actor as a [`Deliver`]. The cursor lock orders the two paths.
+#[derive(Clone)]
+pub struct Subscriber {
+    pub cursor: SharedCursor,
+    pub out: mpsc::Sender<Outgoing>,
+    pub actor: Recipient<Deliver>,
+    pub overflow: Recipient<Overflow>,
+    /// False for internal topics whose events are for the actor, not the client.
+    pub direct: bool,
+}
+
+/// The connection's outbound queue is full: it is a slow consumer.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Overflow;
 
 /// A push for one session: the already-serialized frame and what the session needs to
 /// keep its per-topic order (the seq).
@@ -103,7 +143,7 @@ impl Hub {
         lock(&self.conns).len()
     }
 
-    pub fn subscribe(&self, topic: Arc<str>, conn: ConnId, to: Recipient<Deliver>) {
+    pub fn subscribe(&self, topic: Arc<str>, conn: ConnId, to: Subscriber) {
         let mut subs = self.subs.write().unwrap_or_else(|e| e.into_inner());
         subs.entry(topic).or_default().insert(conn, to);
     }
@@ -131,13 +171,39 @@ impl Hub {
             Ok(s) => ByteString::from(s),
             Err(_) => return,
         };
-        let msg = Deliver {
-            topic: topic.clone(),
-            seq: ev.seq,
-            frame,
-        };
-        for to in listeners.values() {
-            to.do_send(msg.clone());
+        for sub in listeners.values() {
+            let fast = sub.direct && {
+                let mut c = lock(&sub.cursor);
+                match ev.seq {
+                    None => true,
+                    Some(_) if c.pending.is_some() => false,
+                    Some(s) if s <= c.last_seq => continue,
+                    Some(s) if s == c.last_seq + 1 => {
+                        // Sent under the lock, so the actor's catch-up sends cannot interleave.
+                        c.last_seq = s;
+                        if let Err(mpsc::error::TrySendError::Full(_)) =
+                            sub.out.try_send(Outgoing::Text(frame.clone()))
+                        {
+                            sub.overflow.do_send(Overflow);
+                        }
+                        continue;
+                    }
+                    Some(_) => false,
+                }
+            };
+            if fast {
+                if let Err(mpsc::error::TrySendError::Full(_)) =
+                    sub.out.try_send(Outgoing::Text(frame.clone()))
+                {
+                    sub.overflow.do_send(Overflow);
+                }
+            } else {
+                sub.actor.do_send(Deliver {
+                    topic: topic.clone(),
+                    seq: ev.seq,
+                    frame: frame.clone(),
+                });
+            }
         }
         metrics::counter!("atende_ws_deliveries_total").increment(listeners.len() as u64);
     }

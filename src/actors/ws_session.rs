@@ -21,7 +21,11 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::chat::{PostMessage, is_member};
-use super::hub::{CloseSession, ConnId, Deliver, PRESENCE_JOIN, PRESENCE_LEAVE, PresenceEntry};
+pub use super::hub::Outgoing;
+use super::hub::{
+    CloseSession, ConnId, Cursor, Deliver, Overflow, PRESENCE_JOIN, PRESENCE_LEAVE, PresenceEntry,
+    SharedCursor, Subscriber,
+};
 use super::protocol::{ClientFrame, SYSTEM_TOPIC, Topic, WsError, close, reply_error, reply_ok};
 use crate::bus::TopicEvent;
 use crate::domain::{Role, SessionId, UserId};
@@ -43,20 +47,11 @@ pub fn publish_session_revoked(bus: &dyn crate::bus::EventBus, session: SessionI
     });
 }
 
-/// What the writer task sends on the socket.
-pub enum Outgoing {
-    Text(ByteString),
-    Ping,
-    Pong(actix_web::web::Bytes),
-}
-
 /// Per joined topic.
 struct Joined {
     topic: Topic,
-    /// Highest seq delivered to the client.
-    last_seq: i64,
-    /// While the session is catching up from the database, live pushes wait here.
-    pending: Option<Vec<Deliver>>,
+    /// Last seq delivered and pushes waiting during catch-up (shared with the hub).
+    cursor: SharedCursor,
     /// Whether this connection's presence was announced (the join completed).
     announced: bool,
     /// How the user appears in this topic's presence (`professional`, `patient`, …).
@@ -143,9 +138,23 @@ impl WsSession {
 
     fn watch_session(&mut self, ctx: &mut Context<Self>, session: SessionId) {
         let topic: Arc<str> = Arc::from(format!("{SESSION_TOPIC_PREFIX}{session}"));
-        self.state
-            .hub
-            .subscribe(topic, self.conn, ctx.address().recipient());
+        let sub = self.subscriber(ctx, Arc::default(), false);
+        self.state.hub.subscribe(topic, self.conn, sub);
+    }
+
+    fn subscriber(
+        &self,
+        ctx: &mut Context<Self>,
+        cursor: SharedCursor,
+        direct: bool,
+    ) -> Subscriber {
+        Subscriber {
+            cursor,
+            out: self.out.clone(),
+            actor: ctx.address().recipient(),
+            overflow: ctx.address().recipient(),
+            direct,
+        }
     }
 
     fn send(&mut self, ctx: &mut Context<Self>, frame: ByteString) {
@@ -374,15 +383,17 @@ impl WsSession {
                 }
                 // Step 2: subscribe first, then read the head, so nothing falls in between.
                 let key: Arc<str> = Arc::from(topic_name.as_str());
-                act.state
-                    .hub
-                    .subscribe(key.clone(), act.conn, ctx.address().recipient());
+                let cursor: SharedCursor = Arc::new(std::sync::Mutex::new(Cursor {
+                    last_seq: 0,
+                    pending: Some(Vec::new()),
+                }));
+                let sub = act.subscriber(ctx, cursor.clone(), true);
+                act.state.hub.subscribe(key.clone(), act.conn, sub);
                 act.topics.insert(
                     key.clone(),
                     Joined {
                         topic,
-                        last_seq: 0,
-                        pending: Some(Vec::new()),
+                        cursor,
                         announced: false,
                         role,
                     },
@@ -444,8 +455,8 @@ impl WsSession {
                     &key,
                     Ok(json!({"seq": head, "resync": resync, "presence": presence})),
                 );
-                if let Some(j) = act.topics.get_mut(&key) {
-                    j.last_seq = start;
+                if let Some(j) = act.topics.get(&key) {
+                    lock(&j.cursor).last_seq = start;
                 }
                 if !resync {
                     act.deliver_rows(ctx, &key, events);
@@ -467,20 +478,21 @@ impl WsSession {
         key: &Arc<str>,
         rows: Vec<crate::store::events::EventRow>,
     ) {
+        let Some(cursor) = self.topics.get(key).map(|j| j.cursor.clone()) else {
+            return;
+        };
+        let mut c = lock(&cursor);
         for row in rows {
-            let Some(last) = self.topics.get(key).map(|j| j.last_seq) else {
-                return;
-            };
-            if row.seq != last + 1 {
+            if row.seq != c.last_seq + 1 {
                 continue;
             }
-            let payload = self
-                .state
-                .cipher
-                .decrypt(&row.payload_enc)
-                .ok()
-                .and_then(|p| serde_json::from_str::<Value>(&p).ok())
-                .unwrap_or(Value::Null);
+            let payload = match self.state.cipher.decrypt(&row.payload_enc) {
+                Ok(p) => serde_json::from_str::<Value>(&p).unwrap_or(Value::Null),
+                Err(e) => {
+                    tracing::error!(topic = %key, seq = row.seq, error = %e, "cannot decrypt stored event");
+                    Value::Null
+                }
+            };
             let ev = TopicEvent {
                 topic: key.to_string(),
                 event: row.event,
@@ -490,37 +502,35 @@ impl WsSession {
             if let Ok(text) = serde_json::to_string(&ev) {
                 self.send(ctx, ByteString::from(text));
             }
-            if let Some(j) = self.topics.get_mut(key) {
-                j.last_seq = row.seq;
-            }
+            c.last_seq = row.seq;
         }
     }
 
     /// Deliver buffered pushes in seq order; on a gap, fetch the missing events first.
+    /// Runs under the cursor lock, so the hub's fast path waits until the backlog is out.
     fn drain_pending(&mut self, ctx: &mut Context<Self>, key: Arc<str>, after_fill: bool) {
-        let Some(j) = self.topics.get_mut(&key) else {
+        let Some(cursor) = self.topics.get(&key).map(|j| j.cursor.clone()) else {
             return;
         };
-        let mut pending = j.pending.take().unwrap_or_default();
+        let mut c = lock(&cursor);
+        let mut pending = c.pending.take().unwrap_or_default();
         pending.sort_by_key(|d| d.seq.unwrap_or(i64::MIN));
         let mut rest = pending.into_iter();
         while let Some(d) = rest.next() {
-            let Some(j) = self.topics.get_mut(&key) else {
-                return;
-            };
             match d.seq {
                 None => self.send(ctx, d.frame),
-                Some(s) if s <= j.last_seq => {}
-                Some(s) if s == j.last_seq + 1 || after_fill => {
-                    if s != j.last_seq + 1 {
-                        tracing::warn!(topic = %key, from = j.last_seq, to = s, "events missing from the database; skipping");
+                Some(s) if s <= c.last_seq => {}
+                Some(s) if s == c.last_seq + 1 || after_fill => {
+                    if s != c.last_seq + 1 {
+                        tracing::warn!(topic = %key, from = c.last_seq, to = s, "events missing from the database; skipping");
                     }
-                    j.last_seq = s;
+                    c.last_seq = s;
                     self.send(ctx, d.frame);
                 }
                 Some(s) => {
-                    let from = j.last_seq;
-                    j.pending = Some(std::iter::once(d).chain(rest).collect());
+                    let from = c.last_seq;
+                    c.pending = Some(std::iter::once(d).chain(rest).collect());
+                    drop(c);
                     return self.fill_gap(ctx, key, from, s - 1);
                 }
             }
@@ -764,31 +774,43 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
 impl Handler<Deliver> for WsSession {
     type Result = ();
 
+    /// The slow path from the hub: gaps, catch-ups, internal topics.
     fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
         if d.topic.starts_with(SESSION_TOPIC_PREFIX) {
             // The login session behind this connection was revoked (logout, token reuse).
             return self.close(ctx, close::POLICY, "session revoked");
         }
-        let Some(j) = self.topics.get_mut(&d.topic) else {
+        let Some(cursor) = self.topics.get(&d.topic).map(|j| j.cursor.clone()) else {
             return;
         };
+        let mut c = lock(&cursor);
         let Some(seq) = d.seq else {
             return self.send(ctx, d.frame);
         };
-        if let Some(p) = j.pending.as_mut() {
+        if let Some(p) = c.pending.as_mut() {
             p.push(d);
             return;
         }
-        if seq <= j.last_seq {
+        if seq <= c.last_seq {
             return;
         }
-        if seq == j.last_seq + 1 {
-            j.last_seq = seq;
+        if seq == c.last_seq + 1 {
+            c.last_seq = seq;
             return self.send(ctx, d.frame);
         }
-        let (key, from) = (d.topic.clone(), j.last_seq);
-        j.pending = Some(vec![d]);
+        let (key, from) = (d.topic.clone(), c.last_seq);
+        c.pending = Some(vec![d]);
+        drop(c);
         self.fill_gap(ctx, key, from, seq - 1);
+    }
+}
+
+impl Handler<Overflow> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, _: Overflow, ctx: &mut Self::Context) {
+        metrics::counter!("atende_ws_slow_consumers_total").increment(1);
+        self.close(ctx, close::POLICY, "slow consumer");
     }
 }
 
@@ -847,4 +869,8 @@ async fn writer(
 /// reads what is already buffered; one that never reads again is let go after 30 s.
 async fn close_socket(ws: actix_ws::Session, reason: Option<CloseReason>) {
     let _ = tokio::time::timeout(Duration::from_secs(30), ws.close(reason)).await;
+}
+
+fn lock(c: &SharedCursor) -> std::sync::MutexGuard<'_, Cursor> {
+    c.lock().unwrap_or_else(|e| e.into_inner())
 }
