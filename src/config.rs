@@ -46,6 +46,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub realtime: RealtimeSettings,
+    pub chat: ChatSettings,
     pub security: SecuritySettings,
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
@@ -95,6 +96,14 @@ pub struct RealtimeSettings {
     pub replay_limit: i64,
     pub entity_idle_secs: u64,
     pub ticket_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    pub edit_window_secs: u64,
+    pub max_attachment_bytes: usize,
+    pub max_messages_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -235,6 +244,12 @@ impl Settings {
             return bad(
                 "realtime",
                 "outbound_buffer and rate_burst must be > 0 and max_frame_bytes >= 1024",
+            );
+        }
+        if self.chat.max_messages_per_minute == 0 || self.chat.max_attachment_bytes == 0 {
+            return bad(
+                "chat",
+                "max_messages_per_minute and max_attachment_bytes must be > 0",
             );
         }
         if self.lgpd.terms_version.trim().is_empty() {

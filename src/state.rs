@@ -59,6 +59,7 @@ impl AppState {
             cipher: cipher.clone(),
             bus: bus.clone(),
             idle: std::time::Duration::from_secs(settings.realtime.entity_idle_secs),
+            chat: settings.chat.clone(),
         });
         Ok(Self {
             settings: Arc::new(settings),

@@ -2,17 +2,21 @@
 //! (body encrypted) before acknowledging it, then publishes it. A retried send with the
 //! same client-generated id returns the stored message instead of duplicating it.
 
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
 use super::{EntityDeps, catch_panic, persist_event};
+use crate::bus::TopicEvent;
 use crate::domain::{ChatRoomId, UserId};
-use crate::store::chat::{ChatRoomRow, NewChatMessage};
-use crate::store::{self, Store, StoreError};
+use crate::security::audit::AuditEvent;
+use crate::store::chat::{ChatMessageRow, ChatRoomRow, NewChatMessage};
+use crate::store::{self, Store, StoreError, Tx};
 
 /// Longest message body, in characters.
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -23,6 +27,8 @@ pub struct ChatRoom {
     /// Loaded from the database on first use (and again after a restart).
     room: Option<ChatRoomRow>,
     last_active: Instant,
+    /// Recent sends per person, for the per-sender rate limit.
+    recent: HashMap<UserId, VecDeque<Instant>>,
 }
 
 impl ChatRoom {
@@ -32,7 +38,50 @@ impl ChatRoom {
             deps,
             room: None,
             last_active: Instant::now(),
+            recent: HashMap::new(),
         }
+    }
+
+    /// Run a piece of work that may change the room; on success cache the room and publish
+    /// its events (after the work's transaction committed); on panic stop, to be restarted.
+    fn supervised<T: 'static>(
+        &mut self,
+        work: impl Future<Output = Result<(ChatRoomRow, T, Vec<TopicEvent>), WsError>> + 'static,
+    ) -> AtomicResponse<Self, Result<T, WsError>> {
+        self.last_active = Instant::now();
+        let bus = self.deps.bus.clone();
+        AtomicResponse::new(Box::pin(catch_panic(work).into_actor(self).map(
+            move |(result, panicked), act, ctx| {
+                if panicked {
+                    act.room = None;
+                    ctx.stop();
+                }
+                result.map(|(room, value, events)| {
+                    act.room = Some(room);
+                    for ev in events {
+                        bus.publish(ev);
+                    }
+                    value
+                })
+            },
+        )))
+    }
+
+    /// The per-sender budget: `max_messages_per_minute` in any sliding minute.
+    fn within_rate(&mut self, sender: UserId) -> bool {
+        let now = Instant::now();
+        let q = self.recent.entry(sender).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            q.pop_front();
+        }
+        if q.len() as u32 >= self.deps.chat.max_messages_per_minute {
+            return false;
+        }
+        q.push_back(now);
+        true
     }
 }
 
@@ -62,6 +111,8 @@ pub struct PostMessage {
     /// Client-generated id: a retry with the same id is not stored twice.
     pub client_id: uuid::Uuid,
     pub body: String,
+    /// A file uploaded to this room by the sender and not yet sent.
+    pub attachment_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +122,23 @@ pub struct Posted {
     pub created_at: DateTime<Utc>,
     /// True when this id had already been stored (a retried send).
     pub duplicate: bool,
+}
+
+/// Change the text of one's own message, within the edit window.
+#[derive(Message)]
+#[rtype(result = "Result<DateTime<Utc>, WsError>")]
+pub struct EditMessage {
+    pub editor: UserId,
+    pub id: uuid::Uuid,
+    pub body: String,
+}
+
+/// Withdraw one's own message, within the edit window (soft delete, audited).
+#[derive(Message)]
+#[rtype(result = "Result<DateTime<Utc>, WsError>")]
+pub struct DeleteMessage {
+    pub editor: UserId,
+    pub id: uuid::Uuid,
 }
 
 /// Whether `user` belongs to `room`: the patient or the professional of a patient room;
@@ -92,30 +160,82 @@ pub async fn is_member(store: &Store, room: &ChatRoomRow, user: UserId) -> Resul
     }
 }
 
+async fn load_room(
+    deps: &EntityDeps,
+    id: ChatRoomId,
+    cached: Option<ChatRoomRow>,
+) -> Result<ChatRoomRow, WsError> {
+    match cached {
+        Some(r) => Ok(r),
+        None => deps
+            .store
+            .chat_room(id)
+            .await?
+            .ok_or_else(|| WsError::new("not_found", "conversa não encontrada")),
+    }
+}
+
+fn check_body(body: &str, allow_empty: bool) -> Result<String, WsError> {
+    let body = body.trim().to_string();
+    let n = body.chars().count();
+    if (n == 0 && !allow_empty) || n > MAX_BODY_CHARS {
+        return Err(WsError::new(
+            "invalid_payload",
+            format!("a mensagem deve ter de 1 a {MAX_BODY_CHARS} caracteres"),
+        ));
+    }
+    Ok(body)
+}
+
+/// The payload of a `chat.message` push as the message is now.
+pub fn message_payload(room: ChatRoomId, m: &ChatMessageRow, body: Option<&str>) -> Value {
+    let attachment = m.attachment_id.map(|id| {
+        json!({"id": id, "filename": m.attachment_filename, "content_type": m.attachment_content_type,
+               "size": m.attachment_size})
+    });
+    json!({
+        "id": m.id,
+        "room_id": room,
+        "sender": {"user_id": m.sender_user_id, "name": m.sender_name},
+        "body": if m.deleted_at.is_some() { None } else { body },
+        "created_at": m.created_at,
+        "edited_at": m.edited_at,
+        "deleted": m.deleted_at.is_some(),
+        "attachment": attachment,
+    })
+}
+
+/// Push everyone else's new unread count to their `user:<id>` topic (ephemeral).
+fn notify_unread(deps: &EntityDeps, room: ChatRoomRow, sender: UserId, last_seq: i64) {
+    let deps = deps.clone();
+    actix::spawn(async move {
+        let Ok(members) = deps.store.chat_room_members(&room).await else {
+            return;
+        };
+        for member in members.into_iter().filter(|m| *m != sender) {
+            if let Ok(unread) = deps.store.chat_unread(room.id, member).await {
+                deps.bus.publish(TopicEvent {
+                    topic: Topic::User(member).to_string(),
+                    event: "chat.unread".into(),
+                    seq: None,
+                    payload: json!({"room_id": room.id, "unread": unread, "last_seq": last_seq}),
+                });
+            }
+        }
+    });
+}
+
 impl Handler<PostMessage> for ChatRoom {
     type Result = AtomicResponse<Self, Result<Posted, WsError>>;
 
     fn handle(&mut self, msg: PostMessage, _ctx: &mut Self::Context) -> Self::Result {
-        self.last_active = Instant::now();
         let deps = self.deps.clone();
         let id = self.id;
         let cached = self.room.clone();
+        let allowed = self.within_rate(msg.sender);
         let work = async move {
-            let body = msg.body.trim().to_string();
-            if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
-                return Err(WsError::new(
-                    "invalid_payload",
-                    format!("a mensagem deve ter de 1 a {MAX_BODY_CHARS} caracteres"),
-                ));
-            }
-            let room = match cached {
-                Some(r) => r,
-                None => deps
-                    .store
-                    .chat_room(id)
-                    .await?
-                    .ok_or_else(|| WsError::new("not_found", "conversa não encontrada"))?,
-            };
+            let body = check_body(&msg.body, msg.attachment_id.is_some())?;
+            let room = load_room(&deps, id, cached).await?;
             if !is_member(&deps.store, &room, msg.sender).await? {
                 return Err(WsError::forbidden());
             }
@@ -134,17 +254,47 @@ impl Handler<PostMessage> for ChatRoom {
                         created_at,
                         duplicate: true,
                     },
-                    None,
+                    vec![],
                 ));
             }
+            if !allowed {
+                return Err(WsError::new(
+                    "rate_limited",
+                    "muitas mensagens nesta conversa; aguarde um minuto",
+                ));
+            }
+            let attachment = match msg.attachment_id {
+                None => None,
+                Some(aid) => {
+                    let meta = deps.store.chat_attachment_meta(aid).await?;
+                    let valid = meta
+                        .as_ref()
+                        .is_some_and(|m| m.room_id == id && m.uploader_user_id == msg.sender);
+                    if !valid || deps.store.chat_attachment_used(&mut tx, aid).await? {
+                        return Err(WsError::new(
+                            "invalid_attachment",
+                            "anexo inválido ou já enviado",
+                        ));
+                    }
+                    meta
+                }
+            };
             let now = store::now();
-            let payload = json!({
-                "id": msg.client_id,
-                "room_id": id,
-                "sender": {"user_id": msg.sender, "name": msg.sender_name},
-                "body": body,
-                "created_at": now,
-            });
+            let row = ChatMessageRow {
+                seq: 0,
+                id: msg.client_id,
+                sender_user_id: msg.sender,
+                sender_name: msg.sender_name.clone(),
+                body_enc: String::new(),
+                created_at: now,
+                edited_at: None,
+                deleted_at: None,
+                attachment_id: attachment.as_ref().map(|a| a.id),
+                attachment_filename: attachment.as_ref().map(|a| a.filename.clone()),
+                attachment_content_type: attachment.as_ref().map(|a| a.content_type.clone()),
+                attachment_size: attachment.as_ref().map(|a| a.size_bytes),
+            };
+            let payload = message_payload(id, &row, Some(&body));
             let event = persist_event(&deps, &mut tx, &topic, "chat.message", payload).await?;
             let seq = event.seq.unwrap_or_default();
             let body_enc = deps
@@ -162,6 +312,7 @@ impl Handler<PostMessage> for ChatRoom {
                         sender: msg.sender,
                         body_enc: &body_enc,
                         at: now,
+                        attachment_id: row.attachment_id,
                     },
                 )
                 .await;
@@ -183,13 +334,14 @@ impl Handler<PostMessage> for ChatRoom {
                                 created_at,
                                 duplicate: true,
                             },
-                            None,
+                            vec![],
                         ));
                     }
                 }
                 return Err(WsError::internal());
             }
             tx.commit().await?;
+            notify_unread(&deps, room.clone(), msg.sender, seq);
             Ok((
                 room,
                 Posted {
@@ -198,25 +350,147 @@ impl Handler<PostMessage> for ChatRoom {
                     created_at: now,
                     duplicate: false,
                 },
-                Some(event),
+                vec![event],
             ))
         };
-        let bus = self.deps.bus.clone();
-        AtomicResponse::new(Box::pin(catch_panic(work).into_actor(self).map(
-            move |(result, panicked), act, ctx| {
-                if panicked {
-                    act.room = None;
-                    ctx.stop();
-                }
-                result.map(|(room, posted, event)| {
-                    act.room = Some(room);
-                    if let Some(ev) = event {
-                        bus.publish(ev);
-                    }
-                    posted
-                })
-            },
-        )))
+        self.supervised(work)
+    }
+}
+
+/// Load a message for a change by its sender within the window.
+async fn editable(
+    deps: &EntityDeps,
+    tx: &mut Tx,
+    room: ChatRoomId,
+    id: uuid::Uuid,
+    editor: UserId,
+) -> Result<ChatMessageRow, WsError> {
+    let m = deps
+        .store
+        .chat_message_tx(tx, room, id)
+        .await?
+        .ok_or_else(|| WsError::new("not_found", "mensagem não encontrada"))?;
+    if m.sender_user_id != editor {
+        return Err(WsError::forbidden());
+    }
+    if m.deleted_at.is_some() {
+        return Err(WsError::new("message_deleted", "mensagem já apagada"));
+    }
+    let window = chrono::Duration::seconds(deps.chat.edit_window_secs as i64);
+    if store::now() > m.created_at + window {
+        return Err(WsError::new(
+            "edit_window_expired",
+            "o prazo para editar ou apagar esta mensagem terminou",
+        ));
+    }
+    Ok(m)
+}
+
+impl Handler<EditMessage> for ChatRoom {
+    type Result = AtomicResponse<Self, Result<DateTime<Utc>, WsError>>;
+
+    fn handle(&mut self, msg: EditMessage, _ctx: &mut Self::Context) -> Self::Result {
+        let deps = self.deps.clone();
+        let id = self.id;
+        let cached = self.room.clone();
+        let work = async move {
+            let body = check_body(&msg.body, false)?;
+            let room = load_room(&deps, id, cached).await?;
+            if !is_member(&deps.store, &room, msg.editor).await? {
+                return Err(WsError::forbidden());
+            }
+            let topic = Topic::Chat(id).to_string();
+            let mut tx = deps.store.begin().await?;
+            let mut m = editable(&deps, &mut tx, id, msg.id, msg.editor).await?;
+            let now = store::now();
+            let body_enc = deps
+                .cipher
+                .encrypt(&body)
+                .map_err(|_| WsError::internal())?;
+            deps.store
+                .edit_chat_message(&mut tx, id, msg.id, &body_enc, now)
+                .await?;
+            m.edited_at = Some(now);
+            let original = deps
+                .cipher
+                .encrypt(&message_payload(id, &m, Some(&body)).to_string())
+                .map_err(|_| WsError::internal())?;
+            deps.store
+                .set_topic_event_payload(&mut tx, &topic, m.seq, &original)
+                .await?;
+            let event = persist_event(
+                &deps,
+                &mut tx,
+                &topic,
+                "chat.message_edited",
+                json!({"id": msg.id, "seq": m.seq, "body": body, "edited_at": now}),
+            )
+            .await?;
+            deps.store
+                .append_audit(
+                    &mut tx,
+                    &AuditEvent::new(Some(msg.editor), "chat.message_edited", "chat_message")
+                        .entity_id(msg.id)
+                        .clinic(room.clinic_id)
+                        .details(json!({"room_id": id, "seq": m.seq})),
+                )
+                .await?;
+            tx.commit().await?;
+            Ok((room, now, vec![event]))
+        };
+        self.supervised(work)
+    }
+}
+
+impl Handler<DeleteMessage> for ChatRoom {
+    type Result = AtomicResponse<Self, Result<DateTime<Utc>, WsError>>;
+
+    fn handle(&mut self, msg: DeleteMessage, _ctx: &mut Self::Context) -> Self::Result {
+        let deps = self.deps.clone();
+        let id = self.id;
+        let cached = self.room.clone();
+        let work = async move {
+            let room = load_room(&deps, id, cached).await?;
+            if !is_member(&deps.store, &room, msg.editor).await? {
+                return Err(WsError::forbidden());
+            }
+            let topic = Topic::Chat(id).to_string();
+            let mut tx = deps.store.begin().await?;
+            let mut m = editable(&deps, &mut tx, id, msg.id, msg.editor).await?;
+            let now = store::now();
+            deps.store
+                .delete_chat_message(&mut tx, id, msg.id, now)
+                .await?;
+            m.deleted_at = Some(now);
+            // The original event replays without its text from now on.
+            let redacted = deps
+                .cipher
+                .encrypt(&message_payload(id, &m, None).to_string())
+                .map_err(|_| WsError::internal())?;
+            deps.store
+                .set_topic_event_payload(&mut tx, &topic, m.seq, &redacted)
+                .await?;
+            let event = persist_event(
+                &deps,
+                &mut tx,
+                &topic,
+                "chat.message_deleted",
+                json!({"id": msg.id, "seq": m.seq, "deleted_at": now}),
+            )
+            .await?;
+            deps.store
+                .append_audit(
+                    &mut tx,
+                    &AuditEvent::new(Some(msg.editor), "chat.message_deleted", "chat_message")
+                        .entity_id(msg.id)
+                        .clinic(room.clinic_id)
+                        .details(json!({"room_id": id, "seq": m.seq})),
+                )
+                .await?;
+            tx.commit().await?;
+            Ok((room, now, vec![event]))
+        };
+        self.supervised(work)
     }
 }
 
@@ -231,16 +505,13 @@ impl Handler<Explode> for ChatRoom {
     type Result = AtomicResponse<Self, Result<(), WsError>>;
 
     fn handle(&mut self, _: Explode, _ctx: &mut Self::Context) -> Self::Result {
-        let work = async { panic!("injected fault") };
-        AtomicResponse::new(Box::pin(catch_panic::<()>(work).into_actor(self).map(
-            |(result, panicked), act, ctx| {
-                if panicked {
-                    act.room = None;
-                    ctx.stop();
-                }
-                result
-            },
-        )))
+        let work = async {
+            if true {
+                panic!("injected fault");
+            }
+            Err(WsError::internal())
+        };
+        self.supervised::<()>(work)
     }
 }
 
@@ -319,6 +590,9 @@ mod tests {
             cipher,
             bus: Arc::new(LocalBus::new(Arc::new(Hub::new("test".into())))),
             idle,
+            chat: crate::config::Settings::load_from(None, &[])
+                .expect("defaults")
+                .chat,
         };
         (dir, Registry::new(deps), store, room.id, user.id)
     }
@@ -335,6 +609,7 @@ mod tests {
             sender_name: "Recepção".into(),
             client_id: uuid::Uuid::now_v7(),
             body: body.into(),
+            attachment_id: None,
         }
     }
 

@@ -31,6 +31,7 @@ pub struct EntityDeps {
     pub cipher: FieldCipher,
     pub bus: Arc<dyn EventBus>,
     pub idle: std::time::Duration,
+    pub chat: crate::config::ChatSettings,
 }
 
 /// Allocate the topic's next seq and store the event inside `tx`; publish the returned

@@ -20,7 +20,7 @@ use bytestring::ByteString;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::chat::{PostMessage, is_member};
+use super::chat::{DeleteMessage, EditMessage, PostMessage, is_member};
 pub use super::hub::Outgoing;
 use super::hub::{
     CloseSession, ConnId, Cursor, Deliver, Overflow, PRESENCE_JOIN, PRESENCE_LEAVE, PresenceEntry,
@@ -580,6 +580,19 @@ impl WsSession {
         }
     }
 
+    /// Run `work` and reply to `reference` with its result.
+    fn ask(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reference: Value,
+        topic: String,
+        work: impl std::future::Future<Output = Result<Value, WsError>> + 'static,
+    ) {
+        ctx.spawn(work.into_actor(self).map(move |res, act, ctx| {
+            act.reply(ctx, &reference, &topic, res);
+        }));
+    }
+
     /// An event a client sends to a joined topic.
     fn topic_event(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
         let Some(joined) = self.topics.get(frame.topic.as_str()) else {
@@ -594,38 +607,110 @@ impl WsSession {
         };
         match (joined.topic, frame.event.as_str()) {
             (Topic::Chat(room), "message.send") => {
-                let client_id = frame
-                    .payload
-                    .get("client_id")
+                let p = &frame.payload;
+                let client_id = uuid_field(p, "client_id");
+                let body = p
+                    .get("body")
                     .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<uuid::Uuid>().ok());
+                    .unwrap_or("")
+                    .to_owned();
+                let attachment_id = uuid_field(p, "attachment_id");
+                let bad_attachment =
+                    p.get("attachment_id").is_some_and(|v| !v.is_null()) && attachment_id.is_none();
+                let Some(client_id) = client_id.filter(|_| !bad_attachment) else {
+                    let err = WsError::new(
+                        "invalid_payload",
+                        "informe client_id (UUID), body (texto) e, se houver, attachment_id (UUID)",
+                    );
+                    return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+                };
+                let msg = PostMessage {
+                    sender: user_id,
+                    sender_name: name,
+                    client_id,
+                    body,
+                    attachment_id,
+                };
+                let addr = self.state.registry.chat(room);
+                self.ask(ctx, frame.reference, frame.topic, async move {
+                    let p = addr.send(msg).await.map_err(|_| restarting())??;
+                    Ok(json!({"seq": p.seq, "id": p.id, "created_at": p.created_at, "duplicate": p.duplicate}))
+                });
+            }
+            (Topic::Chat(room), "message.edit") => {
+                let id = uuid_field(&frame.payload, "id");
                 let body = frame
                     .payload
                     .get("body")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                let (Some(client_id), Some(body)) = (client_id, body) else {
-                    let err =
-                        WsError::new("invalid_payload", "informe client_id (UUID) e body (texto)");
+                let (Some(id), Some(body)) = (id, body) else {
+                    let err = WsError::new("invalid_payload", "informe id (UUID) e body (texto)");
                     return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
                 };
                 let addr = self.state.registry.chat(room);
-                let reference = frame.reference;
-                let topic = frame.topic;
-                ctx.spawn(
-                    async move {
-                        addr.send(PostMessage { sender: user_id, sender_name: name, client_id, body })
-                            .await
-                            .map_err(|_| WsError::new("unavailable", "conversa reiniciando; tente de novo"))?
-                    }
-                    .into_actor(self)
-                    .map(move |res, act, ctx| {
-                        let res = res.map(|p| {
-                            json!({"seq": p.seq, "id": p.id, "created_at": p.created_at, "duplicate": p.duplicate})
-                        });
-                        act.reply(ctx, &reference, &topic, res);
-                    }),
-                );
+                self.ask(ctx, frame.reference, frame.topic, async move {
+                    let at = addr
+                        .send(EditMessage {
+                            editor: user_id,
+                            id,
+                            body,
+                        })
+                        .await
+                        .map_err(|_| restarting())??;
+                    Ok(json!({"edited_at": at}))
+                });
+            }
+            (Topic::Chat(room), "message.delete") => {
+                let Some(id) = uuid_field(&frame.payload, "id") else {
+                    let err = WsError::new("invalid_payload", "informe id (UUID)");
+                    return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+                };
+                let addr = self.state.registry.chat(room);
+                self.ask(ctx, frame.reference, frame.topic, async move {
+                    let at = addr
+                        .send(DeleteMessage {
+                            editor: user_id,
+                            id,
+                        })
+                        .await
+                        .map_err(|_| restarting())??;
+                    Ok(json!({"deleted_at": at}))
+                });
+            }
+            (Topic::Chat(room), "read") => {
+                let Some(seq) = frame
+                    .payload
+                    .get("seq")
+                    .and_then(Value::as_i64)
+                    .filter(|s| *s >= 0)
+                else {
+                    let err = WsError::new("invalid_payload", "informe seq (inteiro >= 0)");
+                    return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+                };
+                let state = self.state.clone();
+                let topic = frame.topic.clone();
+                self.ask(ctx, frame.reference, frame.topic, async move {
+                    let head = state.store.topic_head(&topic).await?;
+                    let last = state
+                        .store
+                        .mark_chat_read(room, user_id, seq.min(head))
+                        .await?;
+                    let unread = state.store.chat_unread(room, user_id).await?;
+                    state.bus.publish(TopicEvent {
+                        topic: topic.clone(),
+                        event: "chat.read".into(),
+                        seq: None,
+                        payload: json!({"user_id": user_id, "seq": last}),
+                    });
+                    state.bus.publish(TopicEvent {
+                        topic: Topic::User(user_id).to_string(),
+                        event: "chat.unread".into(),
+                        seq: None,
+                        payload: json!({"room_id": room, "unread": unread, "last_seq": head}),
+                    });
+                    Ok(json!({"last_read_seq": last, "unread": unread}))
+                });
             }
             (Topic::Chat(_), "typing") => {
                 self.state.bus.publish(TopicEvent {
@@ -645,6 +730,17 @@ impl WsSession {
             }
         }
     }
+}
+
+fn uuid_field(payload: &Value, name: &str) -> Option<uuid::Uuid> {
+    payload
+        .get(name)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+fn restarting() -> WsError {
+    WsError::new("unavailable", "conversa reiniciando; tente de novo")
 }
 
 /// May this user join this topic? On success, the role they appear with in presence.

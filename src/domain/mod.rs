@@ -3,6 +3,7 @@
 
 pub mod documents_br;
 pub mod ids;
+pub mod office_hours;
 pub mod person;
 pub mod professional;
 pub mod role;

@@ -35,7 +35,45 @@ pub struct NewChatMessage<'a> {
     pub sender: UserId,
     pub body_enc: &'a str,
     pub at: DateTime<Utc>,
+    pub attachment_id: Option<uuid::Uuid>,
 }
+
+/// A stored message with its sender's name and attachment metadata.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChatMessageRow {
+    pub seq: i64,
+    pub id: uuid::Uuid,
+    pub sender_user_id: UserId,
+    pub sender_name: String,
+    pub body_enc: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub attachment_id: Option<uuid::Uuid>,
+    pub attachment_filename: Option<String>,
+    pub attachment_content_type: Option<String>,
+    pub attachment_size: Option<i64>,
+}
+
+/// An uploaded file, without its bytes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachmentMeta {
+    pub id: uuid::Uuid,
+    pub room_id: ChatRoomId,
+    pub uploader_user_id: UserId,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const MESSAGE_SELECT: &str =
+    "SELECT m.seq, m.id, m.sender_user_id, u.full_name AS sender_name, m.body_enc, m.created_at,
+        m.edited_at, m.deleted_at, m.attachment_id, a.filename AS attachment_filename,
+        a.content_type AS attachment_content_type, a.size_bytes AS attachment_size
+ FROM chat_messages m JOIN users u ON u.id = m.sender_user_id
+ LEFT JOIN chat_attachments a ON a.id = m.attachment_id";
 
 impl Store {
     /// Insert a room, or return the existing one for the same pair / clinic staff room.
@@ -133,8 +171,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_tx!(tx, t => {
             sqlx::query(
-                "INSERT INTO chat_messages (room_id, seq, id, sender_user_id, body_enc, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO chat_messages (room_id, seq, id, sender_user_id, body_enc, created_at, attachment_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(m.room)
             .bind(m.seq)
@@ -142,6 +180,7 @@ impl Store {
             .bind(m.sender)
             .bind(m.body_enc)
             .bind(m.at)
+            .bind(m.attachment_id)
             .execute(&mut **t)
             .await?;
         });
@@ -154,6 +193,269 @@ impl Store {
                 .bind(room)
                 .fetch_one(p)
                 .await?
+        }))
+    }
+
+    /// A page of messages with `seq < before`, oldest first.
+    pub async fn chat_history(
+        &self,
+        room: ChatRoomId,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<ChatMessageRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{MESSAGE_SELECT} WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+        ));
+        let mut rows = on_pool!(self, p => {
+            sqlx::query_as::<_, ChatMessageRow>(sql)
+                .bind(room)
+                .bind(before)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        });
+        rows.reverse();
+        Ok(rows)
+    }
+
+    pub async fn chat_message_tx(
+        &self,
+        tx: &mut Tx,
+        room: ChatRoomId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ChatMessageRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{MESSAGE_SELECT} WHERE m.room_id = $1 AND m.id = $2"
+        ));
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, ChatMessageRow>(sql)
+                .bind(room)
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }))
+    }
+
+    pub async fn edit_chat_message(
+        &self,
+        tx: &mut Tx,
+        room: ChatRoomId,
+        id: uuid::Uuid,
+        body_enc: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query("UPDATE chat_messages SET body_enc = $1, edited_at = $2 WHERE room_id = $3 AND id = $4")
+                .bind(body_enc)
+                .bind(at)
+                .bind(room)
+                .bind(id)
+                .execute(&mut **t)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Soft delete: the row stays (audited) but its body is no longer served.
+    pub async fn delete_chat_message(
+        &self,
+        tx: &mut Tx,
+        room: ChatRoomId,
+        id: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query("UPDATE chat_messages SET deleted_at = $1 WHERE room_id = $2 AND id = $3")
+                .bind(at)
+                .bind(room)
+                .bind(id)
+                .execute(&mut **t)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Rewrite a stored event's payload (an edited or deleted message replays as it is now).
+    pub async fn set_topic_event_payload(
+        &self,
+        tx: &mut Tx,
+        topic: &str,
+        seq: i64,
+        payload_enc: &str,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query("UPDATE topic_events SET payload_enc = $1 WHERE topic = $2 AND seq = $3")
+                .bind(payload_enc)
+                .bind(topic)
+                .bind(seq)
+                .execute(&mut **t)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Move a reader's position forward (never back); returns the position now stored.
+    pub async fn mark_chat_read(
+        &self,
+        room: ChatRoomId,
+        user: UserId,
+        seq: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO chat_reads (room_id, user_id, last_read_seq, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (room_id, user_id) DO UPDATE SET
+                   last_read_seq = CASE WHEN excluded.last_read_seq > chat_reads.last_read_seq
+                                        THEN excluded.last_read_seq ELSE chat_reads.last_read_seq END,
+                   updated_at = excluded.updated_at
+                 RETURNING last_read_seq",
+            )
+            .bind(room)
+            .bind(user)
+            .bind(seq)
+            .bind(super::now())
+            .fetch_one(p)
+            .await?
+        }))
+    }
+
+    pub async fn chat_reads(&self, room: ChatRoomId) -> Result<Vec<(UserId, i64)>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, (UserId, i64)>(
+                "SELECT user_id, last_read_seq FROM chat_reads WHERE room_id = $1",
+            )
+            .bind(room)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Messages from others after the user's read position (deleted ones not counted).
+    pub async fn chat_unread(&self, room: ChatRoomId, user: UserId) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM chat_messages m
+                 WHERE m.room_id = $1 AND m.sender_user_id <> $2 AND m.deleted_at IS NULL
+                   AND m.seq > coalesce((SELECT last_read_seq FROM chat_reads WHERE room_id = $1 AND user_id = $2), 0)",
+            )
+            .bind(room)
+            .bind(user)
+            .fetch_one(p)
+            .await?
+        }))
+    }
+
+    /// Users who belong to a room (see `actors::chat::is_member`).
+    pub async fn chat_room_members(&self, room: &ChatRoomRow) -> Result<Vec<UserId>, StoreError> {
+        if room.kind == "staff" {
+            return Ok(on_pool!(self, p => {
+                sqlx::query_scalar::<_, UserId>(
+                    "SELECT DISTINCT user_id FROM memberships WHERE clinic_id = $1",
+                )
+                .bind(room.clinic_id)
+                .fetch_all(p)
+                .await?
+            }));
+        }
+        let mut members: Vec<UserId> = room.professional_user_id.into_iter().collect();
+        if let Some(pid) = room.patient_id
+            && let Some(patient) = self.patient_by_id(pid).await?
+            && let Some(u) = patient.user_id
+        {
+            members.push(u);
+        }
+        Ok(members)
+    }
+
+    pub async fn insert_chat_attachment(
+        &self,
+        meta: &AttachmentMeta,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO chat_attachments (id, room_id, uploader_user_id, filename, content_type, size_bytes, sha256, data, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(meta.id)
+            .bind(meta.room_id)
+            .bind(meta.uploader_user_id)
+            .bind(&meta.filename)
+            .bind(&meta.content_type)
+            .bind(meta.size_bytes)
+            .bind(&meta.sha256)
+            .bind(data)
+            .bind(meta.created_at)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn chat_attachment_meta(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<AttachmentMeta>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AttachmentMeta>(
+                "SELECT id, room_id, uploader_user_id, filename, content_type, size_bytes, sha256, created_at
+                 FROM chat_attachments WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    pub async fn chat_attachment_data(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM chat_attachments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// Whether a message already carries this attachment.
+    pub async fn chat_attachment_used(
+        &self,
+        tx: &mut Tx,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM chat_messages WHERE attachment_id = $1")
+                .bind(id)
+                .fetch_one(&mut **t)
+                .await?
+                > 0
+        }))
+    }
+
+    pub async fn set_office_hours(
+        &self,
+        user: UserId,
+        json: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE professionals SET office_hours = $1 WHERE user_id = $2")
+                .bind(json)
+                .bind(user)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn office_hours(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, Option<String>>("SELECT office_hours FROM professionals WHERE user_id = $1")
+                .bind(user)
+                .fetch_optional(p)
+                .await?
+                .flatten()
         }))
     }
 }

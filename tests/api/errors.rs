@@ -170,6 +170,11 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/chat/rooms", "post"),
         ("/api/ws/ticket", "post"),
         ("/ws", "get"),
+        ("/api/chat/rooms/{room_id}/messages", "get"),
+        ("/api/chat/rooms/{room_id}/attachments", "post"),
+        ("/api/chat/attachments/{attachment_id}", "get"),
+        ("/api/me/office-hours", "get"),
+        ("/api/me/office-hours", "put"),
     ];
     for (path, method) in expected {
         assert!(

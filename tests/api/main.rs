@@ -6,6 +6,7 @@
 
 mod audit;
 mod auth;
+mod chat;
 mod cli;
 mod clinics;
 mod errors;

@@ -422,6 +422,7 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
         s.realtime.outbound_buffer = 8;
         s.realtime.rate_per_sec = 10_000;
         s.realtime.rate_burst = 10_000;
+        s.chat.max_messages_per_minute = 100_000;
     })
     .await;
     let (joao, helena, _, topic) = chat_setup(&app).await;
