@@ -12,6 +12,13 @@
 //!     --connections 10000 --events 20 --server-pid $(pgrep -f 'atende serve')
 //! ```
 //! Loopback only: the target must be this machine.
+//!
+//! `--mode rooms` measures chat instead: it registers `--rooms` patients, opens a chat room
+//! between each and Dra. Helena (demo data), connects one receiver per room and `--senders`
+//! sender connections, and sends `--rate` messages per second spread over the rooms for
+//! `--duration` seconds, reporting sustained messages/s and send-to-receive latency.
+//! With `--rooms 1` it is the one-busy-room case. Run the server with the per-sender and
+//! per-connection limits raised (see docs/performance.md).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -32,6 +39,12 @@ struct Args {
     interval_ms: u64,
     server_pid: Option<u32>,
     batch: usize,
+    mode: String,
+    rooms: usize,
+    senders: usize,
+    rate: u64,
+    duration: u64,
+    receivers_per_room: usize,
 }
 
 fn parse_args() -> Args {
@@ -44,6 +57,12 @@ fn parse_args() -> Args {
         interval_ms: 500,
         server_pid: None,
         batch: 200,
+        mode: "broadcast".into(),
+        rooms: 1000,
+        senders: 20,
+        rate: 200,
+        duration: 20,
+        receivers_per_room: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +76,12 @@ fn parse_args() -> Args {
             "--interval-ms" => a.interval_ms = val().parse().expect("number"),
             "--server-pid" => a.server_pid = Some(val().parse().expect("pid")),
             "--batch" => a.batch = val().parse().expect("number"),
+            "--mode" => a.mode = val(),
+            "--rooms" => a.rooms = val().parse().expect("number"),
+            "--senders" => a.senders = val().parse().expect("number"),
+            "--rate" => a.rate = val().parse().expect("number"),
+            "--duration" => a.duration = val().parse().expect("seconds"),
+            "--receivers-per-room" => a.receivers_per_room = val().parse().expect("number"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -126,6 +151,9 @@ async fn open(ws_url: &str, token: &str, topic: &str) -> Ws {
 #[tokio::main]
 async fn main() {
     let args = parse_args();
+    if args.mode == "rooms" {
+        return rooms_mode(args).await;
+    }
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{}/api/auth/login", args.url))
@@ -271,4 +299,235 @@ async fn main() {
             idle.saturating_sub(before) as f64 / args.connections as f64
         );
     }
+}
+
+/// A valid CPF derived from `n` (check digits computed).
+fn cpf_for(n: usize) -> String {
+    let base = format!("{:09}", 200_000_000 + n);
+    let d: Vec<u32> = base.bytes().map(|b| u32::from(b - b'0')).collect();
+    let check = |d: &[u32]| {
+        let len = d.len() as u32;
+        let sum: u32 = d
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x * (len + 1 - i as u32))
+            .sum();
+        let r = (sum * 10) % 11;
+        if r == 10 { 0 } else { r }
+    };
+    let mut all = d.clone();
+    all.push(check(&d));
+    let c2 = check(&all);
+    all.push(c2);
+    all.iter().map(|x| char::from(b'0' + *x as u8)).collect()
+}
+
+async fn login(http: &reqwest::Client, url: &str, email: &str, password: &str) -> Value {
+    http.post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login json")
+}
+
+/// Chat load: many rooms, one receiver each, senders spread over the rooms.
+async fn rooms_mode(args: Args) {
+    let http = reqwest::Client::new();
+    let recep = login(&http, &args.url, "recepcao@aurora.demo", &args.password).await;
+    let helena = login(&http, &args.url, "dra.helena@atende.demo", &args.password).await;
+    let recep_token = recep["access_token"].as_str().expect("token").to_string();
+    let token = helena["access_token"].as_str().expect("token").to_string();
+    let clinic = recep["user"]["memberships"][0]["clinic_id"]
+        .as_str()
+        .expect("clinic")
+        .to_string();
+    let helena_id = helena["user"]["id"].clone();
+    println!("setting up {} rooms", args.rooms);
+    let setup = Instant::now();
+    let mut topics = Vec::with_capacity(args.rooms);
+    for i in 0..args.rooms {
+        let patient: Value = http
+            .post(format!("{}/api/clinics/{clinic}/patients", args.url))
+            .bearer_auth(&recep_token)
+            .json(&json!({"full_name": format!("Paciente de Carga {i}"), "cpf": cpf_for(i), "birth_date": "1980-01-01"}))
+            .send()
+            .await
+            .expect("patient")
+            .json()
+            .await
+            .expect("patient json");
+        let patient_id = match patient["id"].as_str() {
+            Some(id) => id.to_string(),
+            None => {
+                // Already registered by an earlier run: find it.
+                let found: Value = http
+                    .get(format!(
+                        "{}/api/clinics/{clinic}/patients?q={}",
+                        args.url,
+                        cpf_for(i)
+                    ))
+                    .bearer_auth(&recep_token)
+                    .send()
+                    .await
+                    .expect("search")
+                    .json()
+                    .await
+                    .expect("search json");
+                found[0]["id"]
+                    .as_str()
+                    .expect("existing patient")
+                    .to_string()
+            }
+        };
+        let room: Value = http
+            .post(format!("{}/api/clinics/{clinic}/chat/rooms", args.url))
+            .bearer_auth(&recep_token)
+            .json(&json!({"patient_id": patient_id, "professional_user_id": helena_id}))
+            .send()
+            .await
+            .expect("room")
+            .json()
+            .await
+            .expect("room json");
+        topics.push(room["topic"].as_str().expect("topic").to_string());
+    }
+    let ws_url = format!("{}/ws", args.url.replacen("http://", "ws://", 1));
+    let received = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut readers = Vec::new();
+    for topic in &topics {
+        for _ in 0..args.receivers_per_room {
+            let mut ws = open(&ws_url, &token, topic).await;
+            let received = received.clone();
+            let mut stop = stop_rx.clone();
+            readers.push(tokio::spawn(async move {
+                let mut samples = Vec::new();
+                loop {
+                    let msg = tokio::select! {
+                        m = ws.next() => m,
+                        _ = stop.changed() => break,
+                    };
+                    let Some(Ok(msg)) = msg else { break };
+                    if let Message::Text(t) = msg
+                        && t.contains("\"event\":\"chat.message\"")
+                        && let Some(i) = t.find("\"body\":\"t=")
+                    {
+                        let rest = &t[i + 10..];
+                        let end = rest.find('"').unwrap_or(rest.len());
+                        if let Ok(sent) = rest[..end].parse::<u64>() {
+                            samples.push(now_ns().saturating_sub(sent));
+                            received.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                samples
+            }));
+        }
+    }
+    // Senders: each owns a slice of the rooms and joins them all on one connection.
+    let mut senders = Vec::new();
+    for s in 0..args.senders {
+        let mine: Vec<String> = topics
+            .iter()
+            .skip(s)
+            .step_by(args.senders)
+            .cloned()
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut ws = open(&ws_url, &token, &mine[0]).await;
+        for (k, t) in mine.iter().enumerate().skip(1) {
+            let f = json!({"ref": format!("j{k}"), "topic": t, "event": "join", "payload": {}});
+            ws.send(Message::Text(f.to_string().into()))
+                .await
+                .expect("join");
+        }
+        senders.push((ws, mine));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    println!(
+        "ready in {:.1} s: {} rooms, {} receivers, {} sender connections; sending {} msg/s for {} s",
+        setup.elapsed().as_secs_f64(),
+        topics.len(),
+        readers.len(),
+        senders.len(),
+        args.rate,
+        args.duration
+    );
+    let per_sender = (args.rate as f64 / senders.len() as f64).max(0.001);
+    let total = args.rate * args.duration;
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for (ws, mine) in senders {
+        let count = (total as f64 / args.rate as f64 * per_sender).round() as usize;
+        handles.push(tokio::spawn(async move {
+            let gap = Duration::from_secs_f64(1.0 / per_sender);
+            let mut next = Instant::now();
+            let mut acks = 0usize;
+            let mut errors = 0usize;
+            let (mut sink, mut stream) = ws.split();
+            let reader = tokio::spawn(async move {
+                while let Some(Ok(Message::Text(t))) = stream.next().await {
+                    if t.contains("\"ref\":\"m") {
+                        if t.contains("\"status\":\"ok\"") { acks += 1 } else { errors += 1 }
+                    }
+                }
+                (acks, errors)
+            });
+            for i in 0..count {
+                let topic = &mine[i % mine.len()];
+                let frame = json!({"ref": format!("m{i}"), "topic": topic, "event": "message.send",
+                    "payload": {"client_id": uuid::Uuid::new_v4(), "body": format!("t={}", now_ns())}});
+                sink.send(Message::Text(frame.to_string().into())).await.expect("send");
+                next += gap;
+                tokio::time::sleep_until(next.into()).await;
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            reader.abort();
+            count
+        }));
+    }
+    let mut sent = 0usize;
+    for h in handles {
+        sent += h.await.expect("sender");
+    }
+    let elapsed = start.elapsed().as_secs_f64() - 3.0;
+    let expected = (sent * args.receivers_per_room) as u64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop_tx.send(true);
+    let mut lat = Vec::new();
+    for r in readers {
+        if let Ok(samples) = r.await {
+            lat.extend(samples);
+        }
+    }
+    let got = received.load(Ordering::Relaxed);
+    lat.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if lat.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
+        lat[i] as f64 / 1e6
+    };
+    println!();
+    println!("rooms:                   {}", topics.len());
+    println!(
+        "messages sent:           {sent} in {elapsed:.1} s ({:.0} msg/s)",
+        sent as f64 / elapsed
+    );
+    println!("delivered:               {got} of {expected} expected");
+    println!(
+        "latency p50 / p99 / max: {:.1} / {:.1} / {:.1} ms",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
 }

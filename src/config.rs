@@ -246,6 +246,9 @@ impl Settings {
                 "outbound_buffer and rate_burst must be > 0 and max_frame_bytes >= 1024",
             );
         }
+        if self.chat.edit_window_secs > 30 * 24 * 3600 {
+            return bad("chat.edit_window_secs", "must be at most 30 days (2592000)");
+        }
         if self.chat.max_messages_per_minute == 0 || self.chat.max_attachment_bytes == 0 {
             return bad(
                 "chat",

@@ -26,3 +26,6 @@ CREATE TABLE chat_attachments (
 CREATE INDEX chat_attachments_by_room ON chat_attachments (room_id);
 
 ALTER TABLE professionals ADD COLUMN office_hours text;
+
+CREATE UNIQUE INDEX chat_messages_one_per_attachment ON chat_messages (attachment_id)
+    WHERE attachment_id IS NOT NULL;

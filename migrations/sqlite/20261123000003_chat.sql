@@ -29,3 +29,7 @@ CREATE INDEX chat_attachments_by_room ON chat_attachments (room_id);
 
 -- A professional's office hours for chat, JSON: {"time_zone": "...", "weekly": [...], "note": "..."}.
 ALTER TABLE professionals ADD COLUMN office_hours TEXT;
+
+-- One attachment goes out with one message, even across nodes.
+CREATE UNIQUE INDEX chat_messages_one_per_attachment ON chat_messages (attachment_id)
+    WHERE attachment_id IS NOT NULL;

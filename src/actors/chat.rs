@@ -59,6 +59,17 @@ impl ChatRoom {
                 result.map(|(room, value, events)| {
                     act.room = Some(room);
                     for ev in events {
+                        if ev.event == "chat.message"
+                            && let Some(sender) = ev.payload["sender"]["user_id"]
+                                .as_str()
+                                .and_then(|u| u.parse().ok())
+                        {
+                            // Only messages actually stored spend the sender's budget.
+                            act.recent
+                                .entry(UserId(sender))
+                                .or_default()
+                                .push_back(Instant::now());
+                        }
                         bus.publish(ev);
                     }
                     value
@@ -67,7 +78,8 @@ impl ChatRoom {
         )))
     }
 
-    /// The per-sender budget: `max_messages_per_minute` in any sliding minute.
+    /// Whether the sender is within `max_messages_per_minute` stored messages in the last
+    /// sliding minute (spent when a message is stored, see `supervised`).
     fn within_rate(&mut self, sender: UserId) -> bool {
         let now = Instant::now();
         let q = self.recent.entry(sender).or_default();
@@ -77,11 +89,7 @@ impl ChatRoom {
         {
             q.pop_front();
         }
-        if q.len() as u32 >= self.deps.chat.max_messages_per_minute {
-            return false;
-        }
-        q.push_back(now);
-        true
+        (q.len() as u32) < self.deps.chat.max_messages_per_minute
     }
 }
 
@@ -189,7 +197,7 @@ fn check_body(body: &str, allow_empty: bool) -> Result<String, WsError> {
 
 /// The payload of a `chat.message` push as the message is now.
 pub fn message_payload(room: ChatRoomId, m: &ChatMessageRow, body: Option<&str>) -> Value {
-    let attachment = m.attachment_id.map(|id| {
+    let attachment = m.attachment_id.filter(|_| m.deleted_at.is_none()).map(|id| {
         json!({"id": id, "filename": m.attachment_filename, "content_type": m.attachment_content_type,
                "size": m.attachment_size})
     });
@@ -337,6 +345,11 @@ impl Handler<PostMessage> for ChatRoom {
                             vec![],
                         ));
                     }
+                    // Not our id: the attachment went out with another message meanwhile.
+                    return Err(WsError::new(
+                        "invalid_attachment",
+                        "anexo inválido ou já enviado",
+                    ));
                 }
                 return Err(WsError::internal());
             }
@@ -470,6 +483,32 @@ impl Handler<DeleteMessage> for ChatRoom {
             deps.store
                 .set_topic_event_payload(&mut tx, &topic, m.seq, &redacted)
                 .await?;
+            // Earlier edits of it must not replay its text either.
+            let edits = deps
+                .store
+                .topic_events_named(&mut tx, &topic, "chat.message_edited", m.seq)
+                .await?;
+            for e in edits {
+                let same = deps
+                    .cipher
+                    .decrypt(&e.payload_enc)
+                    .ok()
+                    .and_then(|p| serde_json::from_str::<Value>(&p).ok())
+                    .is_some_and(|p| p["id"] == json!(msg.id));
+                if same {
+                    let blank = json!({"id": msg.id, "seq": m.seq, "body": null, "deleted": true});
+                    let enc = deps
+                        .cipher
+                        .encrypt(&blank.to_string())
+                        .map_err(|_| WsError::internal())?;
+                    deps.store
+                        .set_topic_event_payload(&mut tx, &topic, e.seq, &enc)
+                        .await?;
+                }
+            }
+            if let Some(att) = m.attachment_id {
+                deps.store.delete_chat_attachment(&mut tx, att).await?;
+            }
             let event = persist_event(
                 &deps,
                 &mut tx,
@@ -488,6 +527,8 @@ impl Handler<DeleteMessage> for ChatRoom {
                 )
                 .await?;
             tx.commit().await?;
+            // Others' unread counts may have dropped.
+            notify_unread(&deps, room.clone(), msg.editor, m.seq);
             Ok((room, now, vec![event]))
         };
         self.supervised(work)

@@ -459,6 +459,13 @@ impl WsSession {
                     lock(&j.cursor).last_seq = start;
                 }
                 if !resync {
+                    let role = act.topics.get(&key).map_or("", |j| j.role);
+                    if let (Topic::Chat(room), false, true) =
+                        (topic, events.is_empty(), role != "patient")
+                    {
+                        // Staff reading a conversation's past is audited, as over HTTP.
+                        act.audit_chat_replay(room, events.len());
+                    }
                     act.deliver_rows(ctx, &key, events);
                 }
                 act.drain_pending(ctx, key.clone(), false);
@@ -578,6 +585,40 @@ impl WsSession {
                 self.reply(ctx, &frame.reference, &frame.topic, Err(err));
             }
         }
+    }
+
+    fn audit_chat_replay(&self, room: crate::domain::ChatRoomId, count: usize) {
+        let Some((user_id, _, _)) = self.user.clone() else {
+            return;
+        };
+        let state = self.state.clone();
+        let ip = self.ip.clone();
+        actix::spawn(async move {
+            let Ok(Some(r)) = state.store.chat_room(room).await else {
+                return;
+            };
+            if r.kind != "patient" {
+                return;
+            }
+            let event = crate::security::audit::AuditEvent::new(
+                Some(user_id),
+                "chat.history_read",
+                "chat_room",
+            )
+            .entity_id(room)
+            .clinic(r.clinic_id)
+            .ip(ip)
+            .details(json!({"messages": count, "via": "websocket_replay"}));
+            let result = async {
+                let mut tx = state.store.begin().await?;
+                state.store.append_audit(&mut tx, &event).await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "cannot audit chat replay");
+            }
+        });
     }
 
     /// Run `work` and reply to `reference` with its result.

@@ -31,7 +31,7 @@ impl Store {
         let at = super::now();
         let last: Option<(i64, String)> = match tx {
             // SQLite write transactions are BEGIN IMMEDIATE: already serialized.
-            Tx::Sqlite(t) => {
+            Tx::Sqlite(crate::store::SqliteTx { tx: t, .. }) => {
                 sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                     .fetch_optional(&mut **t)
                     .await?

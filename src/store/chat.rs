@@ -458,4 +458,39 @@ impl Store {
                 .flatten()
         }))
     }
+
+    /// Stored events of one name on a topic after `after`, for rewriting (still encrypted).
+    pub async fn topic_events_named(
+        &self,
+        tx: &mut Tx,
+        topic: &str,
+        event: &str,
+        after: i64,
+    ) -> Result<Vec<super::events::EventRow>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, super::events::EventRow>(
+                "SELECT seq, event, payload_enc FROM topic_events WHERE topic = $1 AND event = $2 AND seq > $3 ORDER BY seq",
+            )
+            .bind(topic)
+            .bind(event)
+            .bind(after)
+            .fetch_all(&mut **t)
+            .await?
+        }))
+    }
+
+    /// Remove an attachment's bytes (its message was deleted).
+    pub async fn delete_chat_attachment(
+        &self,
+        tx: &mut Tx,
+        id: uuid::Uuid,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query("DELETE FROM chat_attachments WHERE id = $1")
+                .bind(id)
+                .execute(&mut **t)
+                .await?;
+        });
+        Ok(())
+    }
 }

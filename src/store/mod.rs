@@ -41,7 +41,7 @@ pub(crate) use on_pool;
 macro_rules! on_tx {
     ($tx:expr, $t:ident => $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite($t) => $body,
+            $crate::store::Tx::Sqlite($crate::store::SqliteTx { tx: $t, .. }) => $body,
             $crate::store::Tx::Postgres($t) => $body,
         }
     };
@@ -56,14 +56,22 @@ pub enum Pool {
 
 /// An open write transaction on one of the two backends.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// An SQLite write transaction and this process's writer slot. SQLite has one writer at a
+/// time; queueing writers here (first come, first served) instead of in SQLite's busy
+/// handler, which sleeps and retries, keeps write latency flat under concurrency.
+pub struct SqliteTx {
+    pub tx: Transaction<'static, Sqlite>,
+    _writer: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t) => t.tx.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -102,6 +110,8 @@ impl StoreError {
 
 struct Inner {
     pool: Pool,
+    /// The single SQLite writer slot (unused on PostgreSQL).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The application's storage handle: cheap to clone, shared by every request and actor.
@@ -144,7 +154,10 @@ impl Store {
             )
         };
         Ok(Self {
-            inner: Arc::new(Inner { pool }),
+            inner: Arc::new(Inner {
+                pool,
+                writer: Arc::new(tokio::sync::Mutex::new(())),
+            }),
         })
     }
 
@@ -182,7 +195,13 @@ impl Store {
     /// serialized instead of failing on lock upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self.pool() {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => {
+                let writer = self.inner.writer.clone().lock_owned().await;
+                Tx::Sqlite(SqliteTx {
+                    tx: p.begin_with("BEGIN IMMEDIATE").await?,
+                    _writer: writer,
+                })
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

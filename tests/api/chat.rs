@@ -494,3 +494,57 @@ async fn non_members_cannot_read_history_and_staff_reads_are_audited() {
                 && a.entity_id.as_deref() == Some(room.as_str()))
     );
 }
+
+#[actix_web::test]
+async fn deleting_a_message_removes_its_text_from_every_replay_and_its_file() {
+    let app = spawn_app().await;
+    let (joao, helena, _, _room, topic) = setup(&app).await;
+    let room_id = topic.trim_start_matches("chat:").to_string();
+    let (_, att) = json_of(upload(&app, &joao, &room_id, "receita.png", PNG.to_vec()).await).await;
+    let mut j = app.ws(&joao).await;
+    j.join(&topic, None).await;
+    let r = j.request(&topic, "message.send", json!({"client_id": uuid::Uuid::now_v7(), "body": "segredo v1", "attachment_id": att["id"]})).await;
+    let id = r["payload"]["response"]["id"].clone();
+    let r = j
+        .request(
+            &topic,
+            "message.edit",
+            json!({"id": id, "body": "segredo v2"}),
+        )
+        .await;
+    assert_eq!(r["payload"]["status"], "ok", "{r}");
+    let r = j.request(&topic, "message.delete", json!({"id": id})).await;
+    assert_eq!(r["payload"]["status"], "ok", "{r}");
+
+    let mut h = app.ws(&helena).await;
+    h.join(&topic, Some(0)).await;
+    let mut frames = Vec::new();
+    for event in [
+        "chat.message",
+        "chat.message_edited",
+        "chat.message_deleted",
+    ] {
+        frames.push(h.push(event).await);
+    }
+    let all = serde_json::to_string(&frames).expect("json");
+    assert!(!all.contains("segredo"), "deleted text replayed: {all}");
+    assert!(frames[0]["payload"]["attachment"].is_null(), "{all}");
+    assert_error(
+        app.get(
+            &format!("/api/chat/attachments/{}", att["id"].as_str().expect("id")),
+            Some(&helena.access),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // Helena is staff reading a patient conversation's past over the socket: audited.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let audit = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "chat.history_read" && a.details.contains("websocket_replay"))
+    );
+}
