@@ -221,12 +221,16 @@ fn notify_unread(deps: &EntityDeps, room: ChatRoomRow, sender: UserId, last_seq:
             return;
         };
         for member in members.into_iter().filter(|m| *m != sender) {
+            let read = deps.store.chat_read_position(room.id, member).await.unwrap_or(0);
             if let Ok(unread) = deps.store.chat_unread(room.id, member).await {
                 deps.bus.publish(TopicEvent {
                     topic: Topic::User(member).to_string(),
                     event: "chat.unread".into(),
                     seq: None,
-                    payload: json!({"room_id": room.id, "unread": unread, "last_seq": last_seq}),
+                    // With the reader's position, so a client can drop a count that a later
+                    // `read` of theirs already made stale (the two pushes may cross).
+                    payload: json!({"room_id": room.id, "unread": unread, "last_seq": last_seq,
+                                    "last_read_seq": read}),
                 });
             }
         }

@@ -748,7 +748,8 @@ impl WsSession {
                         topic: Topic::User(user_id).to_string(),
                         event: "chat.unread".into(),
                         seq: None,
-                        payload: json!({"room_id": room, "unread": unread, "last_seq": head}),
+                        payload: json!({"room_id": room, "unread": unread, "last_seq": head,
+                                        "last_read_seq": last}),
                     });
                     Ok(json!({"last_read_seq": last, "unread": unread}))
                 });

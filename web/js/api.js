@@ -130,11 +130,15 @@ function parseRetryAfter(value) {
   return null;
 }
 
-async function send(method, path, body, token) {
-  const headers = { Accept: 'application/json' };
+async function send(method, path, body, token, opts = {}) {
+  const headers = { Accept: opts.as === 'blob' ? '*/*' : 'application/json' };
   /** @type {RequestInit} */
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
-  if (body !== undefined) {
+  if (opts.raw) {
+    // A file's bytes as they are (a Blob can be sent again after a token refresh).
+    headers['Content-Type'] = 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -184,6 +188,15 @@ async function parse(res) {
   throw toError(res, data);
 }
 
+async function parseBlob(res) {
+  if (!res.ok) throw toError(res, await readBody(res));
+  try {
+    return await res.blob();
+  } catch {
+    throw new ApiError(0, 'network_error', 'O download foi interrompido. Tente novamente.');
+  }
+}
+
 // Serialise refreshes across tabs: refresh tokens rotate, and two tabs
 // presenting the same one would look like token theft to the server.
 function withRefreshLock(fn) {
@@ -225,15 +238,17 @@ function accessLooksExpired() {
   return accessExpiresAt > 0 && Date.now() > accessExpiresAt;
 }
 
-async function request(method, path, body) {
+/** opts: `raw` (send `body`, a Blob, as octet-stream), `as: 'blob'` (resolve with a Blob). */
+async function request(method, path, body, opts = {}) {
+  const finish = opts.as === 'blob' ? parseBlob : parse;
   // A new tab has no access token but may share the refresh token; an access
   // token we know to be expired would only earn a 401 round trip.
   if ((!accessToken || accessLooksExpired()) && getRefreshToken()) {
     await refreshSession();
   }
   const sentToken = accessToken;
-  let res = await send(method, path, body, sentToken);
-  if (res.status !== 401 || !sentToken) return parse(res);
+  let res = await send(method, path, body, sentToken, opts);
+  if (res.status !== 401 || !sentToken) return finish(res);
 
   const data = await readBody(res);
   const code = data && data.code;
@@ -246,15 +261,21 @@ async function request(method, path, body) {
 
   // Another request may already have refreshed while this one was in flight.
   if (accessToken === sentToken) await refreshSession();
-  res = await send(method, path, body, accessToken);
-  return parse(res);
+  res = await send(method, path, body, accessToken, opts);
+  return finish(res);
 }
 
 export const api = {
   get: (path) => request('GET', path),
   post: (path, body) => request('POST', path, body === undefined ? {} : body),
+  /** PUT a JSON body; `null` is sent as JSON `null` (e.g. to clear a setting). */
+  put: (path, body) => request('PUT', path, body === undefined ? null : body),
   patch: (path, body) => request('PATCH', path, body === undefined ? {} : body),
   del: (path, body) => request('DELETE', path, body),
+  /** POST a file's raw bytes (application/octet-stream); resolves with the JSON answer. */
+  upload: (path, blob) => request('POST', path, blob, { raw: true }),
+  /** GET a file (with the Bearer token); resolves with a Blob. */
+  download: (path) => request('GET', path, undefined, { as: 'blob' }),
 };
 
 /** Build a query string, skipping empty values: qs({q: 'ana'}) → "?q=ana". */

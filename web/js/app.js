@@ -13,6 +13,7 @@
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
 import { h, alertNode, displayName, errorMessage, loadingNode } from './ui.js';
+import { badgeText, unread, unreadText } from './unread.js';
 import { canChat, renderChat } from './views/chat.js';
 import { renderLogin, renderSignup } from './views/login.js';
 import { renderPatientHome } from './views/patient.js';
@@ -205,6 +206,7 @@ async function render() {
   const me = state.me;
   updateHeader();
   realtime.connect();
+  if (canChat(me)) unread.start(me);
 
   const section = parts[0] || '';
   if (section === '') {
@@ -308,10 +310,31 @@ function updateHeader() {
     return;
   }
   const current = parseHash().parts[0] || 'clinica';
-  const ul = h('ul', null, links.map(([href, label, key]) =>
-    h('li', null, h('a', { href, text: label, 'aria-current': key === current ? 'page' : null }))));
+  const ul = h('ul', null, links.map(([href, label, key]) => {
+    const link = h('a', { href, text: label, 'aria-current': key === current ? 'page' : null });
+    if (key === 'mensagens') {
+      // The count is the link's description (outside it): its name stays "Mensagens".
+      link.classList.add('nav-messages');
+      link.setAttribute('aria-describedby', 'nav-unread-text');
+      link.append(h('span', { class: 'nav-badge', id: 'nav-unread-badge', 'aria-hidden': 'true', hidden: true }));
+      return h('li', null, link, h('span', { class: 'visually-hidden', id: 'nav-unread-text' }));
+    }
+    return h('li', null, link);
+  }));
   headerNav.replaceChildren(ul);
   headerNav.hidden = false;
+  updateUnreadBadge();
+}
+
+/** The total of unread messages on the header's "Mensagens" link. */
+function updateUnreadBadge() {
+  const badge = document.getElementById('nav-unread-badge');
+  const text = document.getElementById('nav-unread-text');
+  if (!badge || !text) return;
+  const n = state.me ? unread.total() : 0;
+  badge.textContent = n ? badgeText(n) : '';
+  badge.hidden = !n;
+  text.textContent = n ? unreadText(n) : '';
 }
 
 // ---------------------------------------------------------------- events ---
@@ -335,6 +358,8 @@ authEvents.addEventListener('logout', (event) => {
   } else state.notice = 'Sua sessão foi encerrada. Entre novamente.';
   navigate('#/entrar', { replace: true });
 });
+
+unread.onChange(updateUnreadBadge);
 
 realtime.onStatus((status) => {
   rtStatus.dataset.state = status;

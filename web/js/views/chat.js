@@ -1,27 +1,53 @@
-// Chat ("Mensagens"): room list, conversation over the WebSocket, and, for
-// receptionists and clinic admins, opening a conversation between a patient and a
-// professional of the clinic.
+// Chat ("Mensagens"): room list with unread counts, conversation over the WebSocket,
+// and, for receptionists and clinic admins, opening a conversation between a patient
+// and a professional of the clinic.
 //
-// Messages travel on the `chat:<room>` topic. History comes from joining with
-// `since: 0` (the server replays up to 1000 events). Sent messages wait in an
-// outbox (per room, kept across navigation until logout) and are re-sent with the
-// same `client_id` after every (re)join: the server never stores a retry twice.
+// Opening a conversation loads its latest page over HTTP
+// (`GET /api/chat/rooms/{id}/messages`), then joins the `chat:<room>` topic with
+// `since: last_seq`, so the socket only brings what is new. Older pages load on
+// scroll-up or with "Mensagens anteriores". Sent messages wait in an outbox (per
+// room, kept across navigation until logout) and are re-sent with the same
+// `client_id` after every (re)join: the server never stores a retry twice.
+//
+// Also here: read receipts (`read` → `chat.read`), editing and deleting one's own
+// messages within the server's window (`message.edit` / `message.delete`), and
+// attachments (uploaded over HTTP, then sent with `attachment_id`; downloaded with
+// the Bearer token). The CSP allows `img-src 'self' data:` only, so image thumbnails
+// are data: URLs made from the downloaded bytes (never blob: URLs).
 
 import { api, authEvents, qs, seg } from '../api.js';
 import { realtime, uuidv4 } from '../realtime.js';
 import {
-  h, clear, alertNode, displayName, errorMessage, loadingNode, professionLabel, sentence, uid,
+  h, clear, alertNode, displayName, errorMessage, loadingNode, plural, professionLabel, sentence, uid,
 } from '../ui.js';
+import { badgeText, unread, unreadText } from '../unread.js';
 
 const MAX_BODY_CHARS = 4000;
 const COUNTER_FROM = 3500;
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 5000;
 const RETRY_SEND_MS = 3000;
-const HISTORY_WAIT_MS = 8000;
+const RATE_LIMIT_WAIT_MS = 60_000;
+const PAGE_SIZE = 50;
+/** At most one `read` per this interval. */
+const READ_EVERY_MS = 1000;
+/** The server's default edit window; the server has the last word. */
+const EDIT_WINDOW_MS = 15 * 60 * 1000;
+const ACTIONS_REFRESH_MS = 20_000;
+const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
+/** Images up to this size show as a thumbnail at once; larger ones on request. */
+const AUTO_THUMB_BYTES = 2 * 1024 * 1024;
+const ATTACHMENT_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'webp', 'pdf']);
+const ATTACHMENT_ACCEPT = '.png,.jpg,.jpeg,.webp,.pdf,image/png,image/jpeg,image/webp,application/pdf';
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
+const RATE_LIMIT_MESSAGE = 'Muitas mensagens em pouco tempo; aguarde um minuto.';
 
 /** Send errors that a retry cannot fix. */
-const PERMANENT_SEND_ERRORS = new Set(['invalid_payload', 'forbidden', 'not_found', 'unknown_event']);
+const PERMANENT_SEND_ERRORS = new Set([
+  'invalid_payload', 'forbidden', 'not_found', 'unknown_event', 'invalid_attachment',
+]);
+/** Edit/delete errors after which the message cannot be changed any more. */
+const LOCKING_ERRORS = new Set(['edit_window_expired', 'message_deleted', 'forbidden', 'not_found']);
 
 /** room id → Map(message id → message) of messages not yet acknowledged. */
 const outboxes = new Map();
@@ -76,12 +102,64 @@ function roomSubtitle(room, me) {
   return room.clinic_name;
 }
 
-/** "Mensagens" panel for the homes. */
+// ----------------------------------------------------------------- icons ---
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const ICONS = {
+  clip: ['M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48'],
+  file: ['M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z', 'M14 2v6h6', 'M8 13h8', 'M8 17h5'],
+  image: ['M5 3h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z', 'M21 15l-5-5L5 21',
+    'M8.5 10a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3z'],
+  download: ['M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4', 'M7 10l5 5 5-5', 'M12 15V3'],
+};
+
+/** A decorative stroke icon (SVG built with the DOM: no markup strings). */
+function icon(name) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('class', `icon icon-${name}`);
+  for (const d of ICONS[name] || []) {
+    const path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+/** "68 bytes", "12 KB", "1,4 MB" */
+export function formatSize(bytes) {
+  const n = Number(bytes) || 0;
+  const fmt = (v) => new Intl.NumberFormat('pt-BR', { maximumFractionDigits: 1 }).format(v);
+  if (n < 1024) return n === 1 ? '1 byte' : `${n} bytes`;
+  if (n < 1024 * 1024) return `${fmt(n / 1024)} KB`;
+  return `${fmt(n / (1024 * 1024))} MB`;
+}
+
+/** "Mensagens" panel for the homes, with the unread total (live). */
 export function messagesPanel(intro) {
-  return h('section', { class: 'panel', 'aria-labelledby': 'messages-heading' },
+  const count = h('p', { class: 'messages-unread', hidden: true });
+  const section = h('section', { class: 'panel', 'aria-labelledby': 'messages-heading' },
     h('h2', { id: 'messages-heading', text: 'Mensagens' }),
     h('p', { class: 'muted', text: intro }),
+    count,
     h('a', { class: 'btn btn-secondary', href: '#/mensagens', text: 'Abrir mensagens' }));
+  const update = () => {
+    const n = unread.total();
+    count.hidden = !n;
+    count.textContent = n ? `Você tem ${unreadText(n)}.` : '';
+  };
+  update();
+  // The homes have no cleanup hook for this panel: stop listening once it is gone.
+  const off = unread.onChange(() => {
+    if (!section.isConnected) {
+      off();
+      return;
+    }
+    update();
+  });
+  return section;
 }
 
 // ------------------------------------------------------------------- view ---
@@ -115,8 +193,21 @@ export function renderChat(ctx, me, roomId) {
     }
   }
 
+  /** room id → {badge, text} of the list's unread markers */
+  const badges = new Map();
+
+  function updateBadges() {
+    for (const [id, { badge, text }] of badges) {
+      const n = unread.of(id);
+      badge.hidden = !n;
+      badge.textContent = n ? badgeText(n) : '';
+      text.textContent = n ? `, ${unreadText(n)}` : '';
+    }
+  }
+
   function renderRooms(rooms) {
     clear(listBox);
+    badges.clear();
     if (!rooms.length) {
       listBox.append(h('p', { class: 'empty', text: 'Nenhuma conversa ainda.' }));
       if (me.patient) {
@@ -130,6 +221,9 @@ export function renderChat(ctx, me, roomId) {
     const ul = h('ul', { class: 'card-list chat-room-list' });
     for (const room of rooms) {
       const current = roomId && String(room.id) === String(roomId);
+      const badge = h('span', { class: 'chat-unread', 'aria-hidden': 'true', hidden: true });
+      const text = h('span', { class: 'visually-hidden' });
+      badges.set(String(room.id), { badge, text });
       ul.append(h('li', null,
         h('a', {
           class: `card-link chat-room-link${room.kind === 'staff' ? ' chat-room-staff' : ''}`,
@@ -137,19 +231,22 @@ export function renderChat(ctx, me, roomId) {
           'aria-current': current ? 'page' : null,
           dataset: { roomId: room.id },
         },
-        h('span', { class: 'card-title', text: roomTitle(room, me) }),
-        h('span', { class: 'card-meta' }, h('span', { text: roomSubtitle(room, me) })))));
+        h('span', { class: 'chat-room-head' }, h('span', { class: 'card-title', text: roomTitle(room, me) }), badge),
+        h('span', { class: 'card-meta' }, h('span', { text: roomSubtitle(room, me) })),
+        text)));
     }
     listBox.append(ul);
+    updateBadges();
   }
+
+  ctx.onCleanup(unread.onChange(updateBadges));
 
   let conversationOpened = false;
   function loadRooms() {
     listBox.setAttribute('aria-busy', 'true');
     if (!listBox.firstChild) listBox.append(loadingNode());
-    api.get('/api/chat/rooms').then((data) => {
+    unread.fetchRooms().then((rooms) => {
       if (!ctx.isCurrent()) return;
-      const rooms = Array.isArray(data) ? data : [];
       listBox.removeAttribute('aria-busy');
       renderRooms(rooms);
       if (!roomId || conversationOpened) return;
@@ -201,18 +298,72 @@ function fullTime(iso) {
   return new Intl.DateTimeFormat('pt-BR', { dateStyle: 'full', timeStyle: 'short' }).format(date);
 }
 
+/** A Blob as a data: URL of the given type (the CSP allows data: images only). */
+function dataUrl(blob, type) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(type && blob.type !== type ? new Blob([blob], { type }) : blob);
+  });
+}
+
+function extensionOf(name) {
+  const i = name.lastIndexOf('.');
+  return i > 0 ? name.slice(i + 1).toLowerCase() : '';
+}
+
+/** pt-BR message for a refused upload. */
+function uploadErrorMessage(name, err) {
+  const prefix = `Não foi possível anexar “${name}”`;
+  if (err && err.code === 'unsupported_attachment_type') {
+    return `${prefix}: o arquivo não é uma imagem (PNG, JPEG ou WebP) nem um PDF.`;
+  }
+  if (err && err.code === 'attachment_type_mismatch') {
+    return `${prefix}: o conteúdo do arquivo não corresponde à extensão do nome.`;
+  }
+  if (err && (err.code === 'body_too_large' || err.status === 413)) {
+    return `${prefix}: o arquivo passa do limite de 10 MB.`;
+  }
+  if (err && err.code === 'invalid_filename') {
+    return `${prefix}: o nome do arquivo não é aceito. Renomeie o arquivo e tente de novo.`;
+  }
+  return `${prefix}. ${errorMessage(err)}`;
+}
+
 function conversation(ctx, me, room, heading) {
+  const myId = String(me.id);
   const myName = displayName(me.patient) || me.full_name || '';
+  const base = `/api/chat/rooms/${seg(room.id)}`;
   const outbox = outboxFor(String(room.id));
-  /** id → {id, seq, body, sender, created_at, state, node, statusNode} */
+  /**
+   * id → {id, seq, body, sender, created_at, edited_at, deleted, attachment, state,
+   *       error, retryAt, locked, editing, busy, …nodes}
+   */
   const messages = new Map();
+  /** user id → last read seq (read receipts) */
+  const reads = new Map();
+  /** attachment id → Promise<Blob> (downloaded once per visit) */
+  const blobs = new Map();
   let disposed = false;
   let historyDone = false;
-  let headAtJoin = 0;
+  let nextBefore = null;
+  let loadingOlder = false;
+  let handle = null;
   let retryTimer = 0;
+  let rateTimer = 0;
+  let readTimer = 0;
+  let lastReadPush = 0;
+  /** Highest seq this view told the server it read. */
+  let readSent = 0;
+  /** Highest seq of a message from someone else. */
+  let lastOtherSeq = 0;
   let lastTypingSent = 0;
   /** user_id → {name, timer} */
   const typers = new Map();
+  /** The uploaded file waiting to be sent: {id, filename, content_type, size, file}. */
+  let attachment = null;
+  let uploading = false;
 
   const list = h('ol', {
     class: 'chat-messages',
@@ -220,22 +371,32 @@ function conversation(ctx, me, room, heading) {
     'aria-live': 'polite',
     'aria-relevant': 'additions',
     'aria-label': 'Mensagens',
-    // Busy while the history replays: screen readers wait instead of reading it all.
+    // Busy while the history loads: screen readers wait instead of reading it all.
     'aria-busy': 'true',
   });
   const empty = h('p', { class: 'chat-empty', text: 'Carregando mensagens…' });
+  const olderButton = h('button', {
+    type: 'button', class: 'btn btn-secondary chat-older', text: 'Mensagens anteriores', hidden: true,
+  });
+  const olderStatus = h('p', { class: 'chat-older-status muted small', role: 'status' });
+  const startNote = h('p', { class: 'chat-start muted small', text: 'Início da conversa', hidden: true });
   const scroller = h('div', {
     class: 'chat-scroll',
     tabindex: '0',
     role: 'region',
     'aria-label': `Histórico da conversa: ${roomTitle(room, me)}`,
-  }, empty, list);
+  }, h('div', { class: 'chat-older-box' }, olderButton, olderStatus, startNote), empty, list);
   const newBelow = h('button', {
     type: 'button', class: 'btn btn-secondary chat-new-below', hidden: true, text: '↓ Novas mensagens',
   });
   const notes = h('div', { class: 'chat-notes' });
   const presenceLine = h('p', { class: 'chat-presence muted small' });
   const typingLine = h('p', { class: 'chat-typing', 'aria-live': 'polite' });
+  const hoursNote = isPatientOf(me, room) && room.professional_available === false
+    ? h('div', { class: 'chat-hours', role: 'note' },
+      h('p', { class: 'chat-hours-title', text: 'Fora do horário de atendimento — as respostas podem demorar.' }),
+      room.office_hours_note ? h('p', { class: 'chat-hours-note', text: room.office_hours_note }) : null)
+    : null;
 
   const inputId = uid('chat-input');
   const hintId = `${inputId}-hint`;
@@ -249,20 +410,34 @@ function conversation(ctx, me, room, heading) {
     'aria-describedby': `${hintId} ${counterId}`,
   });
   const sendButton = h('button', { type: 'submit', class: 'btn btn-primary chat-send', text: 'Enviar' });
+  const fileInput = h('input', { type: 'file', name: 'attachment', accept: ATTACHMENT_ACCEPT, hidden: true });
+  const attachButton = h('button', {
+    type: 'button', class: 'btn btn-secondary chat-attach', title: 'Anexar imagem ou PDF',
+  }, icon('clip'), h('span', { class: 'chat-attach-label', text: 'Anexar' }));
+  const attachBox = h('div', { class: 'chat-attachment', hidden: true });
+  const attachStatus = h('p', { class: 'field-hint chat-attach-status', role: 'status' });
   const counter = h('p', { class: 'field-hint chat-counter', id: counterId, hidden: true });
   const composerError = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const composer = h('form', { class: 'chat-composer', novalidate: true, 'aria-label': 'Enviar mensagem' },
     h('label', { class: 'visually-hidden', for: inputId, text: `Mensagem para ${roomTitle(room, me)}` }),
-    h('div', { class: 'chat-compose-row' }, textarea, sendButton),
-    h('p', { class: 'field-hint chat-hint', id: hintId, text: 'Enter envia · Shift+Enter quebra a linha' }),
-    counter, composerError);
+    attachBox,
+    h('div', { class: 'chat-compose-row' }, attachButton, textarea, sendButton),
+    fileInput,
+    h('p', {
+      class: 'field-hint chat-hint',
+      id: hintId,
+      text: 'Enter envia · Shift+Enter quebra a linha · Anexos: imagens (PNG, JPEG, WebP) ou PDF, até 10 MB',
+    }),
+    counter, attachStatus, composerError);
 
+  const dialog = deleteDialog();
   const element = h('section', { class: 'panel chat-conversation', 'aria-labelledby': heading.id || null },
-    presenceLine, notes, h('div', { class: 'chat-scroll-wrap' }, scroller, newBelow), typingLine, composer);
+    hoursNote, presenceLine, notes, h('div', { class: 'chat-scroll-wrap' }, scroller, newBelow), typingLine,
+    composer, dialog.element);
 
   // -- rendering --
 
-  const isOwn = (m) => Boolean(m.sender && String(m.sender.user_id) === String(me.id));
+  const isOwn = (m) => Boolean(m.sender && String(m.sender.user_id) === myId);
 
   function nearBottom() {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
@@ -273,19 +448,58 @@ function conversation(ctx, me, room, heading) {
     newBelow.hidden = true;
   }
 
+  function canModify(m) {
+    if (!isOwn(m) || m.deleted || m.locked || m.state !== 'sent' || typeof m.seq !== 'number') return false;
+    const at = Date.parse(m.created_at);
+    return Number.isFinite(at) && Date.now() - at < EDIT_WINDOW_MS;
+  }
+
+  function readStatus(m) {
+    let n = 0;
+    for (const [user, seq] of reads) if (user !== myId && seq >= m.seq) n += 1;
+    if (!n) return 'Enviada';
+    return room.kind === 'staff' ? `Lida por ${plural(n, 'pessoa', 'pessoas')}` : 'Lida';
+  }
+
   function statusText(m) {
-    if (m.state === 'sent') return 'Enviada';
+    if (m.state === 'sent') return readStatus(m);
     if (m.state === 'failed') return 'Não enviada';
     return realtime.state === 'connected' ? 'Enviando…' : 'Aguardando conexão…';
   }
 
-  function updateNode(m) {
-    m.node.dataset.state = m.state;
-    m.bodyNode.textContent = m.body;
-    m.timeNode.textContent = timeText(m.created_at);
-    m.timeNode.setAttribute('datetime', m.created_at || '');
-    m.timeNode.title = fullTime(m.created_at);
-    if (!m.statusNode) return;
+  function showMessageError(m, text) {
+    if (!m.errorNode) return;
+    m.errorNode.textContent = text;
+    m.errorNode.hidden = !text;
+  }
+
+  function updateActions(m) {
+    if (!m.actionsBox) return;
+    const show = canModify(m) && !m.editing && !m.busy;
+    if (show && !m.actionsBox.firstChild) {
+      m.actionsBox.append(
+        h('button', {
+          type: 'button',
+          class: 'btn-link msg-action',
+          text: 'Editar',
+          'aria-describedby': m.bodyNode.id,
+          onclick: () => openEditor(m),
+        }),
+        h('button', {
+          type: 'button',
+          class: 'btn-link msg-action msg-action-danger',
+          text: 'Apagar',
+          'aria-describedby': m.bodyNode.id,
+          onclick: (event) => dialog.open(m, event.currentTarget),
+        }));
+    } else if (!show && m.actionsBox.firstChild) {
+      m.actionsBox.replaceChildren();
+    }
+  }
+
+  function updateFoot(m) {
+    if (!m.footNode) return;
+    m.footNode.hidden = Boolean(m.deleted);
     m.statusNode.replaceChildren(statusText(m));
     if (m.state === 'failed') {
       const reason = m.error && m.error.message ? ` (${sentence(m.error.message)})` : '';
@@ -296,27 +510,68 @@ function conversation(ctx, me, room, heading) {
         onclick: () => {
           m.state = 'pending';
           m.error = null;
+          m.retryAt = 0;
           outbox.set(m.id, m);
           updateNode(m);
           flush();
         },
       }));
     }
+    updateActions(m);
+  }
+
+  function updateNode(m) {
+    m.node.dataset.state = m.state;
+    m.node.classList.toggle('msg-is-deleted', Boolean(m.deleted));
+    if (m.deleted) {
+      m.bodyNode.textContent = 'Mensagem apagada';
+      m.bodyNode.classList.add('msg-deleted');
+      m.bodyNode.hidden = false;
+    } else {
+      m.bodyNode.textContent = m.body || '';
+      m.bodyNode.classList.remove('msg-deleted');
+      m.bodyNode.hidden = Boolean(m.editing) || !m.body;
+    }
+    m.timeNode.textContent = timeText(m.created_at);
+    m.timeNode.setAttribute('datetime', m.created_at || '');
+    m.timeNode.title = fullTime(m.created_at);
+    m.editedNode.hidden = !m.edited_at || Boolean(m.deleted);
+    m.editedNode.title = m.edited_at ? `Editada: ${fullTime(m.edited_at)}` : '';
+    const showAttachment = Boolean(m.attachment && !m.deleted);
+    if (showAttachment && !m.attachNode) {
+      m.attachNode = attachmentNode(m.attachment);
+      m.bodyNode.after(m.attachNode);
+    } else if (!showAttachment && m.attachNode) {
+      m.attachNode.remove();
+      m.attachNode = null;
+    }
+    if (m.deleted && m.editor) closeEditor(m, false);
+    updateFoot(m);
   }
 
   function buildNode(m) {
     const own = isOwn(m);
-    m.bodyNode = h('p', { class: 'msg-body' });
+    m.attachNode = null;
+    m.editor = null;
+    m.editing = false;
+    m.bodyNode = h('p', { class: 'msg-body', id: uid('msg-body') });
     m.timeNode = h('time', { class: 'msg-time' });
+    m.editedNode = h('span', { class: 'msg-edited', hidden: true },
+      h('span', { 'aria-hidden': 'true', text: ' · ' }), '(editada)');
     m.statusNode = own ? h('span', { class: 'msg-status' }) : null;
-    m.node = h('li', { class: `msg ${own ? 'msg-own' : 'msg-other'}`, dataset: { id: m.id } },
-      h('div', { class: 'msg-bubble' },
-        h('p', { class: 'msg-meta' },
-          h('span', { class: 'msg-sender', text: own ? 'Você' : (m.sender && m.sender.name) || 'Participante' }),
-          h('span', { 'aria-hidden': 'true', text: ' · ' }),
-          m.timeNode),
-        m.bodyNode,
-        m.statusNode ? h('p', { class: 'msg-foot' }, m.statusNode) : null));
+    m.actionsBox = own ? h('span', { class: 'msg-actions' }) : null;
+    m.footNode = own ? h('p', { class: 'msg-foot' }, m.statusNode, m.actionsBox) : null;
+    m.errorNode = own ? h('p', { class: 'msg-error', role: 'alert', hidden: true }) : null;
+    m.bubble = h('div', { class: 'msg-bubble' },
+      h('p', { class: 'msg-meta' },
+        h('span', { class: 'msg-sender', text: own ? 'Você' : (m.sender && m.sender.name) || 'Participante' }),
+        h('span', { 'aria-hidden': 'true', text: ' · ' }),
+        m.timeNode,
+        m.editedNode),
+      m.bodyNode,
+      m.footNode,
+      m.errorNode);
+    m.node = h('li', { class: `msg ${own ? 'msg-own' : 'msg-other'}`, dataset: { id: m.id } }, m.bubble);
     updateNode(m);
   }
 
@@ -354,38 +609,453 @@ function conversation(ctx, me, room, heading) {
     scrollToBottom();
   }
 
+  function updateOlder() {
+    const more = nextBefore !== null;
+    olderButton.hidden = !more;
+    startNote.hidden = more || ![...messages.values()].some((m) => typeof m.seq === 'number');
+  }
+
+  function refreshReadMarks() {
+    for (const m of messages.values()) if (m.footNode && m.state === 'sent') updateFoot(m);
+  }
+
+  // -- attachments --
+
+  function attachmentBlob(att) {
+    let p = blobs.get(att.id);
+    if (!p) {
+      p = api.download(`/api/chat/attachments/${seg(att.id)}`);
+      blobs.set(att.id, p);
+      p.catch(() => {
+        if (blobs.get(att.id) === p) blobs.delete(att.id);
+      });
+    }
+    return p;
+  }
+
+  async function showThumb(att, box) {
+    box.replaceChildren(h('span', { class: 'msg-thumb-status', text: 'Carregando imagem…' }));
+    try {
+      const blob = await attachmentBlob(att);
+      const url = await dataUrl(blob, att.content_type);
+      if (disposed) return;
+      box.replaceChildren(h('img', { class: 'msg-thumb', alt: `Imagem anexada: ${att.filename}`, src: url }));
+    } catch (err) {
+      if (disposed) return;
+      box.replaceChildren(
+        h('span', { class: 'msg-thumb-status', text: 'Não foi possível mostrar a imagem.' }),
+        h('button', { type: 'button', class: 'btn-link', text: 'Tentar de novo', onclick: () => showThumb(att, box) }));
+    }
+  }
+
+  async function download(att, button, error) {
+    if (button.getAttribute('aria-busy') === 'true') return;
+    button.setAttribute('aria-busy', 'true');
+    error.hidden = true;
+    try {
+      const blob = await attachmentBlob(att);
+      if (disposed) return;
+      // The file is already here (fetched with the Bearer token): hand it over as a download.
+      const url = URL.createObjectURL(blob);
+      const link = h('a', { href: url, download: att.filename || 'anexo', hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (err) {
+      error.textContent = `Não foi possível baixar “${att.filename}”. ${errorMessage(err)}`;
+      error.hidden = false;
+    } finally {
+      button.removeAttribute('aria-busy');
+    }
+  }
+
+  function attachmentNode(att) {
+    const isImage = IMAGE_TYPES.has(att.content_type);
+    const error = h('p', { class: 'msg-attachment-error', role: 'alert', hidden: true });
+    const fileButton = h('button', { type: 'button', class: 'msg-file', title: 'Baixar o arquivo' },
+      icon(isImage ? 'image' : 'file'),
+      h('span', { class: 'msg-file-text' },
+        h('span', { class: 'visually-hidden', text: 'Baixar ' }),
+        h('span', { class: 'msg-file-name', text: att.filename || 'anexo' }),
+        h('span', { class: 'msg-file-size', text: formatSize(att.size) })),
+      icon('download'));
+    fileButton.addEventListener('click', () => download(att, fileButton, error));
+    const box = h('div', { class: `msg-attachment${isImage ? ' msg-attachment-image' : ''}` });
+    if (isImage) {
+      // Fixed-size box: the layout does not jump when the image arrives.
+      const thumb = h('div', { class: 'msg-thumb-box' });
+      box.append(thumb);
+      if (att.size <= AUTO_THUMB_BYTES) showThumb(att, thumb);
+      else {
+        thumb.append(h('button', {
+          type: 'button', class: 'btn-link', text: 'Mostrar imagem', onclick: () => showThumb(att, thumb),
+        }));
+      }
+    }
+    box.append(fileButton, error);
+    return box;
+  }
+
+  function setAttachment(att) {
+    attachment = att;
+    attachBox.replaceChildren(
+      icon(IMAGE_TYPES.has(att.content_type) ? 'image' : 'file'),
+      h('span', { class: 'chat-attachment-name', text: att.filename }),
+      h('span', { class: 'chat-attachment-size', text: formatSize(att.size) }),
+      h('button', {
+        type: 'button',
+        class: 'btn-link',
+        text: 'Remover',
+        'aria-label': `Remover o anexo ${att.filename}`,
+        onclick: () => {
+          clearAttachment();
+          attachStatus.textContent = 'Anexo removido.';
+          attachButton.focus();
+        },
+      }));
+    attachBox.hidden = false;
+  }
+
+  function clearAttachment() {
+    attachment = null;
+    attachBox.hidden = true;
+    attachBox.replaceChildren();
+  }
+
+  function showComposerError(text) {
+    composerError.textContent = text;
+    composerError.hidden = !text;
+  }
+
+  async function upload(file) {
+    showComposerError('');
+    const name = file.name || 'arquivo';
+    if (!ATTACHMENT_EXTENSIONS.has(extensionOf(name))) {
+      showComposerError(`Não foi possível anexar “${name}”: envie imagens (PNG, JPEG ou WebP) ou PDF.`);
+      return;
+    }
+    if (file.size > MAX_ATTACHMENT_BYTES) {
+      showComposerError(`Não foi possível anexar “${name}”: o arquivo passa do limite de 10 MB.`);
+      return;
+    }
+    if (!file.size) {
+      showComposerError(`Não foi possível anexar “${name}”: o arquivo está vazio.`);
+      return;
+    }
+    uploading = true;
+    attachButton.setAttribute('aria-disabled', 'true');
+    composer.setAttribute('aria-busy', 'true');
+    attachStatus.textContent = `Enviando o anexo “${name}”…`;
+    try {
+      const att = await api.upload(`${base}/attachments${qs({ filename: name })}`, file);
+      if (disposed) return;
+      if (!att || !att.id) throw new Error('bad upload answer');
+      setAttachment({
+        id: att.id,
+        filename: att.filename || name,
+        content_type: att.content_type,
+        size: typeof att.size === 'number' ? att.size : file.size,
+        file,
+      });
+      attachStatus.textContent = `Anexo pronto: ${att.filename || name}. Escreva uma mensagem, se quiser, e envie.`;
+    } catch (err) {
+      if (disposed) return;
+      attachStatus.textContent = '';
+      showComposerError(uploadErrorMessage(name, err));
+    } finally {
+      uploading = false;
+      attachButton.removeAttribute('aria-disabled');
+      composer.removeAttribute('aria-busy');
+    }
+  }
+
+  // -- edit and delete --
+
+  function openEditor(m) {
+    if (m.editing || !canModify(m)) return;
+    m.editing = true;
+    const id = uid('msg-edit');
+    const area = h('textarea', {
+      id, name: 'edit', rows: Math.min(6, Math.max(2, (m.body || '').split('\n').length)), maxlength: MAX_BODY_CHARS,
+    });
+    area.value = m.body || '';
+    const save = h('button', { type: 'submit', class: 'btn btn-primary btn-small', text: 'Salvar' });
+    const cancel = h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Cancelar' });
+    const form = h('form', { class: 'msg-edit', novalidate: true, 'aria-label': 'Editar mensagem' },
+      h('label', { class: 'visually-hidden', for: id, text: 'Editar mensagem' }),
+      area,
+      h('div', { class: 'msg-edit-actions' }, cancel, save));
+    m.editor = { form, area, save };
+    showMessageError(m, '');
+    m.bodyNode.after(form);
+    updateNode(m);
+    cancel.addEventListener('click', () => closeEditor(m, true));
+    area.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        closeEditor(m, true);
+      } else if (event.key === 'Enter' && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey
+        && !event.isComposing) {
+        event.preventDefault();
+        saveEdit(m);
+      }
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      saveEdit(m);
+    });
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+  }
+
+  function focusMessage(m, preferActions) {
+    const button = preferActions && m.actionsBox && m.actionsBox.querySelector('button');
+    if (button) {
+      button.focus();
+      return;
+    }
+    m.bubble.setAttribute('tabindex', '-1');
+    m.bubble.focus();
+  }
+
+  function closeEditor(m, focusBack) {
+    if (!m.editor) return;
+    m.editor.form.remove();
+    m.editor = null;
+    m.editing = false;
+    updateNode(m);
+    if (focusBack) focusMessage(m, true);
+  }
+
+  async function saveEdit(m) {
+    const editor = m.editor;
+    if (!editor || m.busy) return;
+    const body = editor.area.value.trim();
+    if (!body) {
+      showMessageError(m, 'A mensagem não pode ficar vazia. Para tirá-la da conversa, use “Apagar”.');
+      return;
+    }
+    if ([...body].length > MAX_BODY_CHARS) {
+      showMessageError(m, `A mensagem pode ter até ${MAX_BODY_CHARS} caracteres.`);
+      return;
+    }
+    if (body === m.body) {
+      closeEditor(m, true);
+      return;
+    }
+    if (!handle || !handle.joined) {
+      showMessageError(m, 'Sem conexão com o servidor no momento. Tente de novo quando a conexão voltar.');
+      return;
+    }
+    m.busy = true;
+    editor.save.setAttribute('aria-disabled', 'true');
+    editor.save.textContent = 'Salvando…';
+    try {
+      const res = await handle.push('message.edit', { id: m.id, body });
+      if (disposed) return;
+      m.body = body;
+      m.edited_at = (res && res.edited_at) || new Date().toISOString();
+      m.busy = false;
+      showMessageError(m, '');
+      closeEditor(m, true);
+    } catch (err) {
+      if (disposed) return;
+      m.busy = false;
+      editor.save.removeAttribute('aria-disabled');
+      editor.save.textContent = 'Salvar';
+      showMessageError(m, sentence(err.message));
+      if (LOCKING_ERRORS.has(err.code)) {
+        m.locked = true;
+        closeEditor(m, false);
+        focusMessage(m, false);
+      }
+    }
+  }
+
+  function markDeleted(m) {
+    m.deleted = true;
+    m.body = '';
+    if (m.editor) closeEditor(m, false);
+    updateNode(m);
+  }
+
+  async function deleteMessage(m) {
+    if (!handle || !handle.joined) {
+      showMessageError(m, 'Sem conexão com o servidor no momento. Tente de novo quando a conexão voltar.');
+      focusMessage(m, true);
+      return;
+    }
+    m.busy = true;
+    updateActions(m);
+    showMessageError(m, '');
+    try {
+      await handle.push('message.delete', { id: m.id });
+      if (disposed) return;
+      m.busy = false;
+      markDeleted(m);
+      focusMessage(m, false);
+    } catch (err) {
+      if (disposed) return;
+      m.busy = false;
+      if (LOCKING_ERRORS.has(err.code)) m.locked = true;
+      updateNode(m);
+      showMessageError(m, sentence(err.message));
+      focusMessage(m, true);
+    }
+  }
+
+  /** "Apagar esta mensagem?" confirmation (<dialog>, not window.confirm). */
+  function deleteDialog() {
+    const titleId = uid('delete-title');
+    const descId = uid('delete-desc');
+    const cancel = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Cancelar' });
+    const confirmButton = h('button', { type: 'button', class: 'btn btn-danger', text: 'Apagar mensagem' });
+    const el = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': descId },
+      h('h2', { id: titleId, text: 'Apagar esta mensagem?' }),
+      h('p', {
+        id: descId,
+        text: 'Ela sai da conversa para todos, que passam a ver “Mensagem apagada”. Não é possível desfazer.',
+      }),
+      h('div', { class: 'form-actions' }, cancel, confirmButton));
+    let target = null;
+    let opener = null;
+    cancel.addEventListener('click', () => el.close('cancel'));
+    confirmButton.addEventListener('click', () => el.close('confirm'));
+    el.addEventListener('close', () => {
+      const m = target;
+      target = null;
+      if (!m) return;
+      if (el.returnValue === 'confirm') deleteMessage(m);
+      else if (opener && opener.isConnected) opener.focus();
+    });
+    return {
+      element: el,
+      open(m, from) {
+        if (el.open) return;
+        target = m;
+        opener = from;
+        el.returnValue = '';
+        el.showModal();
+        cancel.focus();
+      },
+    };
+  }
+
+  // -- read receipts --
+
+  function applyRead(userId, seq) {
+    if (!userId || typeof seq !== 'number') return;
+    const user = String(userId);
+    if (seq <= (reads.get(user) || 0)) return;
+    reads.set(user, seq);
+    if (user === myId) {
+      readSent = Math.max(readSent, seq);
+      unread.noteRead(room.id, seq);
+    } else refreshReadMarks();
+  }
+
+  function myReadSeq() {
+    return Math.max(reads.get(myId) || 0, readSent);
+  }
+
+  function canMarkRead() {
+    return !disposed && historyDone && Boolean(handle && handle.joined)
+      && document.visibilityState === 'visible' && nearBottom();
+  }
+
+  /** Tell the server what this person has seen (conversation visible, at the bottom). */
+  function maybeMarkRead() {
+    if (readTimer || !canMarkRead() || lastOtherSeq <= myReadSeq()) return;
+    readTimer = setTimeout(sendRead, Math.max(0, lastReadPush + READ_EVERY_MS - Date.now()));
+  }
+
+  function sendRead() {
+    readTimer = 0;
+    if (!canMarkRead() || lastOtherSeq <= myReadSeq()) return;
+    const seq = Math.max(lastOtherSeq, typeof handle.lastSeq === 'number' ? handle.lastSeq : 0);
+    const previous = readSent;
+    readSent = seq;
+    lastReadPush = Date.now();
+    handle.push('read', { seq }).then((res) => {
+      if (!res) return;
+      unread.noteRead(room.id, res.last_read_seq, res.unread);
+      if (!disposed) applyRead(myId, res.last_read_seq);
+    }).catch(() => {
+      if (readSent === seq) readSent = previous;
+    });
+  }
+
   // -- incoming --
 
-  function onMessage(p, frame) {
-    if (!p || !p.id) return;
-    const seq = typeof frame.seq === 'number' ? frame.seq : null;
-    const existing = messages.get(p.id);
-    if (existing && typeof existing.seq === 'number') {
-      // Already shown (the reply confirmed it first, or a duplicate).
-    } else if (existing) {
-      existing.seq = seq;
-      existing.state = 'sent';
-      existing.body = typeof p.body === 'string' ? p.body : existing.body;
-      existing.created_at = p.created_at || existing.created_at;
-      outbox.delete(p.id);
-      updateNode(existing);
-      addOrUpdate(existing);
+  /** Add or refresh a message from a `chat.message` payload (push or history page). */
+  function ingest(p, seq) {
+    if (!p || !p.id) return null;
+    const id = String(p.id);
+    const fields = {
+      seq: typeof seq === 'number' ? seq : (typeof p.seq === 'number' ? p.seq : null),
+      body: typeof p.body === 'string' ? p.body : '',
+      sender: p.sender || null,
+      created_at: p.created_at,
+      edited_at: p.edited_at || null,
+      deleted: Boolean(p.deleted),
+      attachment: p.attachment && p.attachment.id ? p.attachment : null,
+      state: 'sent',
+      error: null,
+    };
+    let m = messages.get(id);
+    const isNew = !m;
+    if (m) {
+      if (typeof fields.seq !== 'number') fields.seq = m.seq;
+      Object.assign(m, fields);
+      outbox.delete(id);
+      updateNode(m);
     } else {
-      const m = {
-        id: p.id,
-        seq,
-        body: typeof p.body === 'string' ? p.body : '',
-        sender: p.sender || null,
-        created_at: p.created_at,
-        state: 'sent',
-      };
-      messages.set(m.id, m);
-      outbox.delete(m.id);
+      m = { id, ...fields };
+      messages.set(id, m);
+      outbox.delete(id);
       buildNode(m);
-      addOrUpdate(m);
-      if (m.sender) stopTyping(m.sender.user_id);
     }
-    if (!historyDone && seq !== null && seq >= headAtJoin) finishHistory();
+    if (!isOwn(m) && typeof m.seq === 'number' && m.seq > lastOtherSeq) lastOtherSeq = m.seq;
+    return { m, isNew };
+  }
+
+  /** A page of `GET …/messages` (oldest first). */
+  function applyPage(data) {
+    for (const r of Array.isArray(data && data.reads) ? data.reads : []) applyRead(r.user_id, r.last_read_seq);
+    for (const p of Array.isArray(data && data.messages) ? data.messages : []) {
+      const r = ingest(p, p.seq);
+      if (r) place(r.m);
+    }
+    nextBefore = data && typeof data.next_before === 'number' ? data.next_before : null;
+    updateOlder();
+    refreshReadMarks();
+  }
+
+  function onMessage(p, frame) {
+    const r = ingest(p, typeof frame.seq === 'number' ? frame.seq : null);
+    if (!r) return;
+    addOrUpdate(r.m);
+    if (r.isNew && r.m.sender) stopTyping(r.m.sender.user_id);
+    updateOlder();
+    maybeMarkRead();
+  }
+
+  function onEdited(p) {
+    const m = p && p.id ? messages.get(String(p.id)) : null;
+    if (!m || m.deleted || typeof p.body !== 'string') return;
+    m.body = p.body;
+    m.edited_at = p.edited_at || m.edited_at || new Date().toISOString();
+    updateNode(m);
+  }
+
+  function onDeleted(p) {
+    const m = p && p.id ? messages.get(String(p.id)) : null;
+    if (m && !m.deleted) markDeleted(m);
+  }
+
+  function onRead(p) {
+    if (p) applyRead(p.user_id, p.seq);
   }
 
   function renderTyping() {
@@ -404,7 +1074,7 @@ function conversation(ctx, me, room, heading) {
   }
 
   function onTyping(p) {
-    if (!p || !p.user_id || String(p.user_id) === String(me.id)) return;
+    if (!p || !p.user_id || String(p.user_id) === myId) return;
     const prev = typers.get(p.user_id);
     if (prev) clearTimeout(prev.timer);
     typers.set(p.user_id, {
@@ -420,7 +1090,7 @@ function conversation(ctx, me, room, heading) {
     const offline = realtime.state !== 'connected';
     const joined = Boolean(handle && handle.joined);
     const others = joined && !offline
-      ? people.filter((p) => String(p.user_id) !== String(me.id)).map((p) => p.name)
+      ? people.filter((p) => String(p.user_id) !== myId).map((p) => p.name)
       : [];
     presenceLine.classList.toggle('is-online', others.length > 0);
     presenceLine.classList.toggle('is-offline', offline);
@@ -435,10 +1105,11 @@ function conversation(ctx, me, room, heading) {
     }
   }
 
-  function showNote(text, kind = 'info') {
+  function showNote(text, kind = 'info', action = null) {
     clear(notes).append(kind === 'error'
       ? alertNode(text)
       : h('p', { class: 'alert alert-info', text }));
+    if (action) notes.append(action);
   }
 
   // -- outgoing --
@@ -447,9 +1118,35 @@ function conversation(ctx, me, room, heading) {
     if (typeof m.seq !== 'number' && res && typeof res.seq === 'number') m.seq = res.seq;
     if (res && res.created_at) m.created_at = res.created_at;
     m.state = 'sent';
+    m.error = null;
     outbox.delete(m.id);
     updateNode(m);
     place(m);
+    updateOlder();
+    if (composerError.textContent === RATE_LIMIT_MESSAGE) showComposerError('');
+  }
+
+  const isRateLimited = (m) => m.state === 'failed' && m.error && m.error.code === 'rate_limited';
+
+  /** Rate-limited messages go back to the queue once their minute is over. */
+  function scheduleRateRetry() {
+    clearTimeout(rateTimer);
+    const waiting = [...outbox.values()].filter(isRateLimited);
+    if (!waiting.length || disposed) return;
+    const due = Math.min(...waiting.map((m) => m.retryAt || 0));
+    rateTimer = setTimeout(() => {
+      const now = Date.now();
+      for (const m of outbox.values()) {
+        if (isRateLimited(m) && (m.retryAt || 0) <= now + 250) {
+          m.state = 'pending';
+          m.error = null;
+          m.retryAt = 0;
+          updateNode(m);
+        }
+      }
+      flush();
+      scheduleRateRetry();
+    }, Math.max(0, due - Date.now()));
   }
 
   let flushing = false;
@@ -462,11 +1159,28 @@ function conversation(ctx, me, room, heading) {
         const next = [...outbox.values()].find((m) => m.state === 'pending');
         if (!next) break;
         try {
+          const payload = { client_id: next.id, body: next.body };
+          if (next.attachment) payload.attachment_id = next.attachment.id;
           // Sequential: the room stores messages in the order they are sent.
-          const res = await handle.push('message.send', { client_id: next.id, body: next.body });
+          const res = await handle.push('message.send', payload);
           if (!disposed) confirm(next, res);
         } catch (err) {
           if (disposed) break;
+          if (err.code === 'rate_limited') {
+            // The per-sender limit: everything still queued would be refused too. Keep it
+            // all in the outbox, marked as not sent, and try again after a minute.
+            const retryAt = Date.now() + RATE_LIMIT_WAIT_MS;
+            for (const m of outbox.values()) {
+              if (m.state !== 'pending') continue;
+              m.state = 'failed';
+              m.error = { code: 'rate_limited', message: RATE_LIMIT_MESSAGE };
+              m.retryAt = retryAt;
+              updateNode(m);
+            }
+            showComposerError(RATE_LIMIT_MESSAGE);
+            scheduleRateRetry();
+            break;
+          }
           if (PERMANENT_SEND_ERRORS.has(err.code)) {
             next.state = 'failed';
             next.error = err;
@@ -485,16 +1199,32 @@ function conversation(ctx, me, room, heading) {
   }
 
   function send() {
-    composerError.hidden = true;
+    showComposerError('');
+    if (uploading) {
+      showComposerError('Aguarde o anexo terminar de carregar.');
+      return;
+    }
     const body = textarea.value.trim();
-    if (!body) {
+    if (!body && !attachment) {
       textarea.focus();
       return;
     }
     if ([...body].length > MAX_BODY_CHARS) {
-      composerError.textContent = `A mensagem pode ter até ${MAX_BODY_CHARS} caracteres.`;
-      composerError.hidden = false;
+      showComposerError(`A mensagem pode ter até ${MAX_BODY_CHARS} caracteres.`);
       return;
+    }
+    let att = null;
+    if (attachment) {
+      att = {
+        id: attachment.id,
+        filename: attachment.filename,
+        content_type: attachment.content_type,
+        size: attachment.size,
+      };
+      // Our own file: show it without downloading it back.
+      if (attachment.file) blobs.set(att.id, Promise.resolve(attachment.file));
+      clearAttachment();
+      attachStatus.textContent = '';
     }
     const m = {
       id: uuidv4(),
@@ -502,6 +1232,9 @@ function conversation(ctx, me, room, heading) {
       body,
       sender: { user_id: me.id, name: myName },
       created_at: new Date().toISOString(),
+      edited_at: null,
+      deleted: false,
+      attachment: att,
       state: 'pending',
     };
     messages.set(m.id, m);
@@ -540,67 +1273,165 @@ function conversation(ctx, me, room, heading) {
       handle.push('typing', {}).catch(() => {});
     }
   });
+  attachButton.addEventListener('click', () => {
+    if (!uploading && !attachButton.disabled) fileInput.click();
+  });
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = '';
+    if (file) upload(file);
+  });
   scroller.addEventListener('scroll', () => {
     if (nearBottom()) newBelow.hidden = true;
+    if (historyDone && scroller.scrollTop < 40 && nextBefore !== null) loadOlder();
+    maybeMarkRead();
   });
   newBelow.addEventListener('click', () => {
     scrollToBottom();
     scroller.focus();
+    maybeMarkRead();
   });
+  olderButton.addEventListener('click', () => loadOlder());
+  const onVisibility = () => maybeMarkRead();
+  document.addEventListener('visibilitychange', onVisibility);
+  // Editar/Apagar disappear when the window is over.
+  const actionsTimer = setInterval(() => {
+    for (const m of messages.values()) if (m.actionsBox) updateActions(m);
+  }, ACTIONS_REFRESH_MS);
 
   // Messages still waiting from an earlier visit to this room.
   for (const m of outbox.values()) {
+    if (isRateLimited(m) && (m.retryAt || 0) <= Date.now()) {
+      m.state = 'pending';
+      m.error = null;
+    }
     messages.set(m.id, m);
     buildNode(m);
     place(m);
   }
+  scheduleRateRetry();
 
-  // -- topic --
+  // -- history --
 
-  let handle = null;
-  handle = realtime.join(room.topic || `chat:${room.id}`, {
-    since: 0,
-    events: {
-      'chat.message': onMessage,
-      'chat.typing': onTyping,
-    },
-    onJoin: (info) => {
+  async function loadOlder() {
+    if (loadingOlder || nextBefore === null || disposed) return;
+    loadingOlder = true;
+    const hadFocus = document.activeElement === olderButton;
+    olderButton.setAttribute('aria-disabled', 'true');
+    olderStatus.textContent = 'Carregando mensagens anteriores…';
+    try {
+      const data = await api.get(`${base}/messages${qs({ before: nextBefore, limit: PAGE_SIZE })}`);
       if (disposed) return;
-      if (!info.rejoin) {
-        headAtJoin = info.seq;
-        if (info.resync) {
-          showNote('Esta conversa tem mensagens demais para carregar aqui: são mostradas apenas as novas.');
-        }
-        if (info.resync || handle.lastSeq >= headAtJoin) finishHistory();
-        else setTimeout(finishHistory, HISTORY_WAIT_MS);
-      } else if (info.resync) {
-        showNote('A conexão ficou fora por muito tempo: algumas mensagens desse período podem não aparecer aqui.');
-      }
-      renderPresence(info.presence);
-      flush();
-    },
-    onPresence: renderPresence,
-    onError: (err) => {
+      const n = Array.isArray(data && data.messages) ? data.messages.length : 0;
+      const oldHeight = scroller.scrollHeight;
+      const oldTop = scroller.scrollTop;
+      // Old messages are not news: keep the log from announcing each of them.
+      list.setAttribute('aria-live', 'off');
+      applyPage(data);
+      scroller.scrollTop = oldTop + (scroller.scrollHeight - oldHeight);
+      setTimeout(() => list.setAttribute('aria-live', 'polite'), 0);
+      olderStatus.textContent = n ? `${plural(n, 'mensagem anterior carregada', 'mensagens anteriores carregadas')}.` : '';
+      if (hadFocus && olderButton.hidden) scroller.focus();
+    } catch (err) {
       if (disposed) return;
-      finishHistory();
+      olderStatus.textContent = `Não foi possível carregar as mensagens anteriores. ${errorMessage(err)}`;
+    } finally {
+      loadingOlder = false;
+      olderButton.removeAttribute('aria-disabled');
+    }
+  }
+
+  /** The latest page, then the topic from its `last_seq` on. */
+  async function start() {
+    clear(notes);
+    empty.hidden = messages.size > 0;
+    let data;
+    try {
+      data = await api.get(`${base}/messages${qs({ limit: PAGE_SIZE })}`);
+    } catch (err) {
+      if (disposed) return;
       empty.hidden = true;
-      showNote(`Não foi possível abrir esta conversa: ${sentence(err.message)}`, 'error');
-      textarea.disabled = true;
-      sendButton.disabled = true;
-    },
-    onStatus: (state) => {
+      showNote(`Não foi possível carregar as mensagens. ${errorMessage(err)}`, 'error',
+        h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: start }));
+      return;
+    }
+    if (disposed) return;
+    applyPage(data);
+    finishHistory();
+    join(data && typeof data.last_seq === 'number' ? data.last_seq : 0);
+  }
+
+  /** After a resync the socket could not replay what was missed: start over from the latest page. */
+  async function reloadLatest() {
+    try {
+      const data = await api.get(`${base}/messages${qs({ limit: PAGE_SIZE })}`);
       if (disposed) return;
-      for (const m of messages.values()) if (m.state === 'pending') updateNode(m);
-      if (state !== 'connected') typers.forEach((_, id) => stopTyping(id));
-      renderPresence();
-    },
-  });
+      for (const m of [...messages.values()]) {
+        if (typeof m.seq === 'number') {
+          m.node.remove();
+          messages.delete(m.id);
+        }
+      }
+      applyPage(data);
+      empty.hidden = messages.size > 0;
+      scrollToBottom();
+      clear(notes);
+      maybeMarkRead();
+    } catch {
+      if (disposed) return;
+      showNote('A conexão ficou fora por muito tempo e não foi possível atualizar a conversa. Recarregue a página.', 'error');
+    }
+  }
+
+  function join(since) {
+    handle = realtime.join(room.topic || `chat:${room.id}`, {
+      since,
+      events: {
+        'chat.message': onMessage,
+        'chat.message_edited': onEdited,
+        'chat.message_deleted': onDeleted,
+        'chat.read': onRead,
+        'chat.typing': onTyping,
+      },
+      onJoin: (info) => {
+        if (disposed) return;
+        if (info.resync) reloadLatest();
+        renderPresence(info.presence);
+        flush();
+        maybeMarkRead();
+      },
+      onPresence: renderPresence,
+      onError: (err) => {
+        if (disposed) return;
+        finishHistory();
+        empty.hidden = true;
+        showNote(`Não foi possível abrir esta conversa: ${sentence(err.message)}`, 'error');
+        textarea.disabled = true;
+        sendButton.disabled = true;
+        attachButton.disabled = true;
+      },
+      onStatus: (state) => {
+        if (disposed) return;
+        for (const m of messages.values()) if (m.state === 'pending') updateNode(m);
+        if (state !== 'connected') typers.forEach((_, id) => stopTyping(id));
+        renderPresence();
+      },
+    });
+  }
+
+  start();
 
   ctx.onCleanup(() => {
     disposed = true;
     clearTimeout(retryTimer);
+    clearTimeout(rateTimer);
+    clearTimeout(readTimer);
+    clearInterval(actionsTimer);
+    document.removeEventListener('visibilitychange', onVisibility);
     typers.forEach((t) => clearTimeout(t.timer));
-    handle.leave();
+    blobs.clear();
+    if (dialog.element.open) dialog.element.close();
+    if (handle) handle.leave();
   });
 
   return element;

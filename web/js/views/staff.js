@@ -7,6 +7,7 @@ import {
   COUNCIL_FOR_PROFESSION, PROFESSIONS, UFS,
 } from '../ui.js';
 import { messagesPanel } from './chat.js';
+import { officeHoursPanel } from './office-hours.js';
 import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.js';
 import { presencePanel } from './presence.js';
 
@@ -107,7 +108,7 @@ export function renderStaffHome(ctx, me, membership) {
   } else if (role === 'receptionist') {
     root.append(...receptionistContent(me, clinicId, roleParam));
   } else if (role === 'professional') {
-    root.append(...professionalContent(me, clinicId, roleParam));
+    root.append(...professionalContent(ctx, me, clinicId, roleParam));
   } else {
     root.append(h('p', { class: 'muted', text: `Função desconhecida: ${role}` }));
   }
@@ -316,7 +317,7 @@ function receptionistContent(me, clinicId, roleParam) {
 
 // -------------------------------------------------------- professional ---
 
-function professionalContent(me, clinicId, roleParam) {
+function professionalContent(ctx, me, clinicId, roleParam) {
   const prof = me.professional;
   const mine = h('section', { class: 'panel', 'aria-labelledby': 'prof-heading' },
     h('h2', { id: 'prof-heading', text: 'Meus dados profissionais' }),
@@ -343,5 +344,5 @@ function professionalContent(me, clinicId, roleParam) {
   section.append(
     patientCreatePanel({ clinicId, roleParam, clinical: isProfessionalIn(me, clinicId), onCreated: () => patients.reload() }),
   );
-  return [h('div', { class: 'grid-2' }, mine, agenda), section];
+  return [h('div', { class: 'grid-2' }, mine, agenda), officeHoursPanel(ctx), section];
 }
