@@ -221,7 +221,11 @@ fn notify_unread(deps: &EntityDeps, room: ChatRoomRow, sender: UserId, last_seq:
             return;
         };
         for member in members.into_iter().filter(|m| *m != sender) {
-            let read = deps.store.chat_read_position(room.id, member).await.unwrap_or(0);
+            let read = deps
+                .store
+                .chat_read_position(room.id, member)
+                .await
+                .unwrap_or(0);
             if let Ok(unread) = deps.store.chat_unread(room.id, member).await {
                 deps.bus.publish(TopicEvent {
                     topic: Topic::User(member).to_string(),
@@ -258,16 +262,7 @@ impl Handler<PostMessage> for ChatRoom {
                 .chat_message_seq(&mut tx, id, msg.client_id)
                 .await?
             {
-                return Ok((
-                    room,
-                    Posted {
-                        seq,
-                        id: msg.client_id,
-                        created_at,
-                        duplicate: true,
-                    },
-                    vec![],
-                ));
+                return Ok(retried(room, seq, msg.client_id, created_at));
             }
             if !allowed {
                 return Err(WsError::new(
@@ -338,16 +333,7 @@ impl Handler<PostMessage> for ChatRoom {
                         .chat_message_seq(&mut tx, id, msg.client_id)
                         .await?
                     {
-                        return Ok((
-                            room,
-                            Posted {
-                                seq,
-                                id: msg.client_id,
-                                created_at,
-                                duplicate: true,
-                            },
-                            vec![],
-                        ));
+                        return Ok(retried(room, seq, msg.client_id, created_at));
                     }
                     // Not our id: the attachment went out with another message meanwhile.
                     return Err(WsError::new(
@@ -372,6 +358,22 @@ impl Handler<PostMessage> for ChatRoom {
         };
         self.supervised(work)
     }
+}
+
+/// The answer to a send whose client id is already stored: the stored message, no event.
+fn retried(
+    room: ChatRoomRow,
+    seq: i64,
+    id: uuid::Uuid,
+    created_at: DateTime<Utc>,
+) -> (ChatRoomRow, Posted, Vec<TopicEvent>) {
+    let posted = Posted {
+        seq,
+        id,
+        created_at,
+        duplicate: true,
+    };
+    (room, posted, Vec::new())
 }
 
 /// Load a message for a change by its sender within the window.

@@ -495,7 +495,11 @@ impl Store {
     }
 
     /// A reader's position in a room (0 when they never read it).
-    pub async fn chat_read_position(&self, room: ChatRoomId, user: UserId) -> Result<i64, StoreError> {
+    pub async fn chat_read_position(
+        &self,
+        room: ChatRoomId,
+        user: UserId,
+    ) -> Result<i64, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_scalar::<_, i64>(
                 "SELECT last_read_seq FROM chat_reads WHERE room_id = $1 AND user_id = $2",

@@ -5,32 +5,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// João (patient), Dra. Helena and the Aurora receptionist, and their room's id and topic.
 async fn setup(app: &TestApp) -> (Session, Session, Session, String, String) {
-    app.seed_demo().await;
-    let joao = app.login("joao@paciente.demo", PW).await;
-    let helena = app.login("dra.helena@atende.demo", PW).await;
-    let recep = app.login("recepcao@aurora.demo", PW).await;
-    let clinic = recep.clinic("receptionist");
-    let body =
-        json!({"patient_id": joao.me["patient"]["id"], "professional_user_id": helena.me["id"]});
-    let (status, room) = json_of(
-        app.post(
-            &format!("/api/clinics/{clinic}/chat/rooms"),
-            Some(&recep.access),
-            &body,
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{room}");
-    (
-        joao,
-        helena,
-        recep,
-        room["id"].as_str().expect("id").to_string(),
-        room["topic"].as_str().expect("topic").to_string(),
-    )
+    let f = chat_fixture(app).await;
+    (f.joao, f.helena, f.recep, f.room, f.topic)
 }
 
 fn code(reply: &Value) -> &str {

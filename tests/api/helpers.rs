@@ -240,3 +240,33 @@ pub fn signup_body(email: &str, cpf: &str) -> Value {
         "accepted_terms_version": "2026-01"
     })
 }
+
+/// Demo data plus a chat room between João (patient) and Dra. Helena, opened by the
+/// Aurora receptionist.
+pub struct ChatFixture {
+    pub joao: Session,
+    pub helena: Session,
+    pub recep: Session,
+    pub room: String,
+    pub topic: String,
+}
+
+pub async fn chat_fixture(app: &TestApp) -> ChatFixture {
+    app.seed_demo().await;
+    let joao = app.login("joao@paciente.demo", PW).await;
+    let helena = app.login("dra.helena@atende.demo", PW).await;
+    let recep = app.login("recepcao@aurora.demo", PW).await;
+    let clinic = recep.clinic("receptionist");
+    let body =
+        json!({"patient_id": joao.me["patient"]["id"], "professional_user_id": helena.me["id"]});
+    let path = format!("/api/clinics/{clinic}/chat/rooms");
+    let (status, room) = json_of(app.post(&path, Some(&recep.access), &body).await).await;
+    assert_eq!(status, StatusCode::OK, "{room}");
+    ChatFixture {
+        room: room["id"].as_str().expect("id").to_string(),
+        topic: room["topic"].as_str().expect("topic").to_string(),
+        joao,
+        helena,
+        recep,
+    }
+}

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use atende::config::Secret;
-use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -36,26 +35,12 @@ async fn two_nodes(redis: &str) -> (TestApp, TestApp) {
 async fn clients_on_two_nodes_see_each_others_events_in_the_same_order() {
     let Some(redis) = redis_url() else { return };
     let (node1, node2) = two_nodes(&redis).await;
-    node1.seed_demo().await;
-    let joao = node1.login("joao@paciente.demo", PW).await;
-    let helena = node2.login("dra.helena@atende.demo", PW).await;
-    let recep = node1.login("recepcao@aurora.demo", PW).await;
-    let clinic = recep.clinic("receptionist");
-    let body =
-        json!({"patient_id": joao.me["patient"]["id"], "professional_user_id": helena.me["id"]});
-    let (status, room) = json_of(
-        node2
-            .post(
-                &format!("/api/clinics/{clinic}/chat/rooms"),
-                Some(&recep.access),
-                &body,
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{room}");
-    let topic = room["topic"].as_str().expect("topic").to_string();
-
+    let ChatFixture {
+        joao,
+        helena,
+        topic,
+        ..
+    } = chat_fixture(&node1).await;
     let mut a = node1.ws(&joao).await;
     let mut b = node2.ws(&helena).await;
     a.join(&topic, None).await;

@@ -6,28 +6,9 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::ws_client::{Ended, WsClient};
 
-/// Sessions for João (patient), Dra. Helena and the Aurora receptionist, and the topic of
-/// João and Helena's chat room.
 async fn chat_setup(app: &TestApp) -> (Session, Session, Session, String) {
-    app.seed_demo().await;
-    let joao = app.login("joao@paciente.demo", PW).await;
-    let helena = app.login("dra.helena@atende.demo", PW).await;
-    let recep = app.login("recepcao@aurora.demo", PW).await;
-    let clinic = recep.clinic("receptionist");
-    let body =
-        json!({"patient_id": joao.me["patient"]["id"], "professional_user_id": helena.me["id"]});
-    let (status, room) = json_of(
-        app.post(
-            &format!("/api/clinics/{clinic}/chat/rooms"),
-            Some(&recep.access),
-            &body,
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{room}");
-    let topic = room["topic"].as_str().expect("topic").to_string();
-    (joao, helena, recep, topic)
+    let f = chat_fixture(app).await;
+    (f.joao, f.helena, f.recep, f.topic)
 }
 
 fn code(reply: &Value) -> &str {
