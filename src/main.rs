@@ -51,6 +51,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// Set a user's password (read from standard input) and end their sessions.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Disable an account (or enable it again with --enable) and end its sessions.
+    DisableUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        enable: bool,
+    },
     /// Create a user account (the password is read from standard input).
     CreateUser {
         #[arg(long)]
@@ -155,6 +167,54 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             println!("created user {} ({})", user.email, user.id);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Admin {
+            command: AdminCommand::SetPassword { email },
+        } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let mut raw = String::new();
+            std::io::stdin().read_to_string(&mut raw)?;
+            let password = Password::parse(raw.trim_end_matches(['\n', '\r']))
+                .map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let store = open_store(&mut settings).await?;
+            let user = store
+                .user_by_email(email.as_str())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user with e-mail {}", email.as_str()))?;
+            let hash = atende::security::password::hash(password.expose().to_owned()).await?;
+            store.set_password_hash(user.id, &hash).await?;
+            let ended = store.revoke_all_sessions(user.id, "password_reset").await?;
+            audit_cli(&store, "user.password_reset", user.id).await?;
+            println!(
+                "password changed for {}; {ended} session(s) ended",
+                user.email
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin {
+            command: AdminCommand::DisableUser { email, enable },
+        } => {
+            let store = open_store(&mut settings).await?;
+            let user = store
+                .user_by_email(&email.trim().to_lowercase())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
+            store.set_disabled(user.id, !enable).await?;
+            let ended = store
+                .revoke_all_sessions(user.id, "account_disabled")
+                .await?;
+            let action = if enable {
+                "user.enabled"
+            } else {
+                "user.disabled"
+            };
+            audit_cli(&store, action, user.id).await?;
+            println!(
+                "{} {}; {ended} session(s) ended",
+                user.email,
+                if enable { "enabled" } else { "disabled" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -171,6 +231,18 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             }
         }
     }
+}
+
+async fn audit_cli(store: &Store, action: &'static str, user: UserId) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    store
+        .append_audit(
+            &mut tx,
+            &atende::security::audit::AuditEvent::new(None, action, "user").entity_id(user),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn open_store(settings: &mut Settings) -> anyhow::Result<Store> {

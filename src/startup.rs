@@ -68,6 +68,7 @@ impl Application {
             "event bus ready"
         );
         let state = web::Data::new(AppState::new(settings, store, metrics_handle(), hub, bus)?);
+        spawn_housekeeping(state.store.clone());
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -197,4 +198,19 @@ pub async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Every ten minutes, delete spent WebSocket tickets and long-expired refresh tokens.
+fn spawn_housekeeping(store: Store) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match store.prune_expired(crate::store::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "pruned expired tickets and tokens"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
 }

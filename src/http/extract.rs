@@ -65,15 +65,23 @@ impl Auth {
     }
 }
 
-/// The client's address: the socket peer, or the proxy-reported one when configured.
+/// The client's address: the socket peer, or — behind a trusted reverse proxy — the last
+/// address in `X-Forwarded-For`, the one the proxy itself appended. (Earlier entries are
+/// whatever the client sent and cannot be trusted.)
 pub fn client_ip(req: &HttpRequest, trust_proxy: bool) -> Option<String> {
-    if trust_proxy {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(str::to_owned)
-    } else {
-        req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr().map(|a| a.ip().to_string());
+    if !trust_proxy {
+        return peer;
     }
+    req.headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|v| !v.is_empty())
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+        .map(|ip| ip.to_string())
+        .or(peer)
 }
 
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {

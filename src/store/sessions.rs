@@ -122,4 +122,39 @@ impl Store {
                 == 1
         }))
     }
+
+    /// Revoke every live session of a user (account disabled, password reset).
+    pub async fn revoke_all_sessions(&self, user: UserId, reason: &str) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2
+                 WHERE user_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(super::now())
+            .bind(reason)
+            .bind(user)
+            .execute(p)
+            .await?
+            .rows_affected()
+        }))
+    }
+
+    /// Delete spent or expired WebSocket tickets and refresh tokens that expired more than a
+    /// day before `now`. Returns how many rows went.
+    pub async fn prune_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let day_ago = now - chrono::Duration::days(1);
+        Ok(on_pool!(self, p => {
+            let a = sqlx::query("DELETE FROM ws_tickets WHERE expires_at < $1 OR used_at IS NOT NULL")
+                .bind(now)
+                .execute(p)
+                .await?
+                .rows_affected();
+            let b = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+                .bind(day_ago)
+                .execute(p)
+                .await?
+                .rows_affected();
+            a + b
+        }))
+    }
 }

@@ -108,6 +108,18 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<(), StoreError> {
+        let at = disabled.then(super::now);
+        on_pool!(self, p => {
+            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
     pub async fn set_platform_admin(&self, id: UserId, on: bool) -> Result<(), StoreError> {
         on_pool!(self, p => {
             sqlx::query("UPDATE users SET platform_admin = $1 WHERE id = $2")

@@ -329,3 +329,79 @@ async fn a_patient_can_withdraw_and_give_consent_again() {
     let (_, me) = json_of(app.get("/api/me", Some(&s.access)).await).await;
     assert_eq!(me["consent_active"], true);
 }
+
+#[actix_web::test]
+async fn a_disabled_account_cannot_log_in_and_its_sessions_end() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let s = app.login("recepcao@aurora.demo", PW).await;
+    let user = app
+        .state
+        .store
+        .user_by_email("recepcao@aurora.demo")
+        .await
+        .expect("q")
+        .expect("user");
+    app.state
+        .store
+        .set_disabled(user.id, true)
+        .await
+        .expect("disable");
+    app.state
+        .store
+        .revoke_all_sessions(user.id, "account_disabled")
+        .await
+        .expect("revoke");
+    assert_error(
+        app.login_response("recepcao@aurora.demo", PW).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_error(
+        app.get("/api/me", Some(&s.access)).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_address_the_proxy_appended_is_used() {
+    let app = spawn_app_with(|s| s.server.trust_proxy_headers = true).await;
+    app.seed_demo().await;
+    let resp = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+        .json(&json!({"email": "admin@aurora.demo", "password": PW}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    let login = rows
+        .iter()
+        .rev()
+        .find(|r| r.action == "auth.login")
+        .expect("login row");
+    assert_eq!(
+        login.ip.as_deref(),
+        Some("203.0.113.7"),
+        "the client-supplied first value must be ignored"
+    );
+}
+
+#[actix_web::test]
+async fn housekeeping_prunes_spent_tickets_and_long_expired_tokens() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let s = app.login("recepcao@aurora.demo", PW).await;
+    let _unused = app.ticket(&s).await;
+    let later = atende::store::now() + chrono::Duration::days(40);
+    let pruned = app.state.store.prune_expired(later).await.expect("prune");
+    assert!(
+        pruned >= 2,
+        "a ticket and a refresh token should go, got {pruned}"
+    );
+}

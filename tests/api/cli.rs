@@ -56,12 +56,43 @@ fn migrate_create_user_and_audit_verify_work_from_the_command_line() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user ops@clinica.com.br"));
 
+    let mut child = atende(dir.path())
+        .args(["admin", "set-password", "--email", "ops@clinica.com.br"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"outra-senha-forte\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = atende(dir.path())
+        .args(["admin", "disable-user", "--email", "ops@clinica.com.br"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("disabled"));
+
     let out = atende(dir.path())
         .args(["audit", "verify"])
         .output()
         .expect("run");
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("audit chain intact: 1 rows"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("audit chain intact: 3 rows"), "{text}");
 
     // A bad setting names its key and exits with status 2.
     let out = atende(dir.path())
