@@ -9,6 +9,7 @@
 pub mod chat;
 pub mod hub;
 pub mod protocol;
+pub mod queue;
 pub mod registry;
 pub mod ws_session;
 

@@ -12,11 +12,13 @@ use actix::{Actor, Addr};
 
 use super::EntityDeps;
 use super::chat::ChatRoom;
-use crate::domain::ChatRoomId;
+use super::queue::WaitingQueue;
+use crate::domain::{ChatRoomId, ClinicId};
 
 pub struct Registry {
     deps: EntityDeps,
     chats: Mutex<HashMap<ChatRoomId, Addr<ChatRoom>>>,
+    queues: Mutex<HashMap<ClinicId, Addr<WaitingQueue>>>,
 }
 
 impl Registry {
@@ -24,6 +26,7 @@ impl Registry {
         Self {
             deps,
             chats: Mutex::new(HashMap::new()),
+            queues: Mutex::new(HashMap::new()),
         }
     }
 
@@ -43,6 +46,21 @@ impl Registry {
         }
         let addr = ChatRoom::new(id, self.deps.clone()).start();
         map.insert(id, addr.clone());
+        addr
+    }
+
+    /// The live waiting-room actor of a clinic, started if needed.
+    pub fn queue(&self, clinic: ClinicId) -> Addr<WaitingQueue> {
+        let mut map = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&clinic) {
+            Some(addr) if addr.connected() => return addr.clone(),
+            Some(_) => {
+                metrics::counter!("atende_entity_restarts_total", "kind" => "queue").increment(1)
+            }
+            None => {}
+        }
+        let addr = WaitingQueue::new(clinic, self.deps.clone()).start();
+        map.insert(clinic, addr.clone());
         addr
     }
 

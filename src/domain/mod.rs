@@ -6,6 +6,7 @@ pub mod ids;
 pub mod office_hours;
 pub mod person;
 pub mod professional;
+pub mod queue;
 pub mod role;
 
 pub use documents_br::{Cnpj, Cpf};

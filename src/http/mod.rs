@@ -8,6 +8,7 @@ pub mod health;
 pub mod me;
 pub mod openapi;
 pub mod patients;
+pub mod queue;
 pub mod web_assets;
 pub mod ws;
 
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(clinics::routes)
             .configure(patients::routes)
             .configure(chat::routes)
+            .configure(queue::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

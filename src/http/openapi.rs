@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, chat, clinics, health, me, patients, ws};
+use super::{auth, chat, clinics, health, me, patients, queue, ws};
 
 struct BearerAuth;
 
@@ -41,6 +41,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         chat::my_rooms, chat::open_room, chat::history, chat::upload_attachment,
         chat::download_attachment, chat::get_office_hours, chat::put_office_hours,
         ws::ticket, ws::connect,
+        queue::board, queue::check_in, queue::call_next, queue::act,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),
@@ -50,6 +51,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "clinics", description = "Clinics, professionals and staff"),
         (name = "patients", description = "Patient records (audited)"),
         (name = "chat", description = "Chat rooms (messages travel over the WebSocket)"),
+        (name = "queue", description = "The waiting room"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -11,6 +11,7 @@ pub mod chat;
 pub mod clinics;
 pub mod events;
 pub mod patients;
+pub mod queue;
 pub mod sessions;
 pub mod users;
 

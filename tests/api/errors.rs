@@ -175,6 +175,10 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/chat/attachments/{attachment_id}", "get"),
         ("/api/me/office-hours", "get"),
         ("/api/me/office-hours", "put"),
+        ("/api/clinics/{clinic_id}/queue", "get"),
+        ("/api/clinics/{clinic_id}/queue", "post"),
+        ("/api/clinics/{clinic_id}/queue/call-next", "post"),
+        ("/api/clinics/{clinic_id}/queue/{entry_id}/{action}", "post"),
     ];
     for (path, method) in expected {
         assert!(

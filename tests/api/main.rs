@@ -13,5 +13,6 @@ mod errors;
 mod helpers;
 mod multinode;
 mod patients;
+mod queue;
 mod ws;
 mod ws_client;
