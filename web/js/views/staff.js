@@ -10,6 +10,7 @@ import { messagesPanel } from './chat.js';
 import { officeHoursPanel } from './office-hours.js';
 import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.js';
 import { presencePanel } from './presence.js';
+import { myQueuePanel, queueBoardPanel } from './queue.js';
 
 const ROLE_ORDER = ['clinic_admin', 'professional', 'receptionist'];
 
@@ -104,9 +105,9 @@ export function renderStaffHome(ctx, me, membership) {
     presencePanel(ctx, me, clinicId),
     messagesPanel(MESSAGES_INTRO[role] || 'Converse com a equipe da clínica.')));
   if (role === 'clinic_admin') {
-    root.append(...adminContent(me, clinicId, roleParam));
+    root.append(queueBoardPanel(ctx, me, clinicId), ...adminContent(me, clinicId, roleParam));
   } else if (role === 'receptionist') {
-    root.append(...receptionistContent(me, clinicId, roleParam));
+    root.append(queueBoardPanel(ctx, me, clinicId), ...receptionistContent(me, clinicId, roleParam));
   } else if (role === 'professional') {
     root.append(...professionalContent(ctx, me, clinicId, roleParam));
   } else {
@@ -344,5 +345,5 @@ function professionalContent(ctx, me, clinicId, roleParam) {
   section.append(
     patientCreatePanel({ clinicId, roleParam, clinical: isProfessionalIn(me, clinicId), onCreated: () => patients.reload() }),
   );
-  return [h('div', { class: 'grid-2' }, mine, agenda), officeHoursPanel(ctx), section];
+  return [myQueuePanel(ctx, me, clinicId), h('div', { class: 'grid-2' }, mine, agenda), officeHoursPanel(ctx), section];
 }

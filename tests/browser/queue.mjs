@@ -1,0 +1,295 @@
+// Headless-browser test of the waiting room ("Fila de espera") in the atende web app.
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/queue.mjs
+//
+// On the demo data (Clínica Aurora):
+// - setup over HTTP: today's leftover waiting entries (earlier runs) are marked
+//   "Saiu" and called/in-service ones finished, so the next call is ours;
+// - two receptionist sessions (recepcao@aurora.demo, desktop and phone contexts)
+//   open the board, both "Atualizada ao vivo";
+// - the first checks in a walk-in "Paula Nunes" with priority Gestante; the
+//   second's board shows her (ticket, Gestante badge) without reload;
+// - Dra. Helena (dra.helena@atende.demo) presses "Chamar próximo" with room
+//   "Consultório 3" on "Minha fila": she sees Paula as her current patient and
+//   both receptionist boards show her called to "Consultório 3", live;
+// - the room is remembered after a reload of Helena's page;
+// - Helena starts and finishes the service: the boards follow live;
+// - the phone board has no horizontal overflow; no console errors, page errors
+//   or CSP violations anywhere.
+// Screenshots go to tests/browser/screenshots/queue-*.png.
+//
+// Env: BASE_URL (default http://127.0.0.1:8080), CHROMIUM (default
+// /usr/bin/chromium), DEMO_PASSWORD (default atende-demo).
+//
+// Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
+
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SHOTS = join(HERE, 'screenshots');
+const TIMEOUT = 15_000;
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+
+const RECEPTIONIST = 'recepcao@aurora.demo';
+const PROFESSIONAL = 'dra.helena@atende.demo';
+const WALK_IN = 'Paula Nunes';
+const ROOM = 'Consultório 3';
+
+// Same flags as smoke.mjs.
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+let passed = 0;
+let failed = 0;
+
+function firstLine(err) {
+  return String((err && err.message) || err).split('\n')[0];
+}
+
+async function check(name, fn) {
+  try {
+    const note = await fn();
+    passed += 1;
+    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
+    return true;
+  } catch (err) {
+    failed += 1;
+    console.log(`FAIL ${name}: ${firstLine(err)}`);
+    return false;
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function apiCall(method, path, token, body) {
+  const res = await fetch(`${BASE_URL}${path}`, {
+    method,
+    headers: {
+      'Content-Type': 'application/json',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return data;
+}
+
+/** A new context + page that records console errors, page errors and CSP violations. */
+async function openPage(browser, viewport) {
+  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()} @ ${msg.location().url || '?'}`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
+  });
+  return { context, page, errors };
+}
+
+async function login(page, email) {
+  await page.goto(`${BASE_URL}/`);
+  await page.locator('[data-view="login"]').waitFor();
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Senha').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Entrar' }).click();
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `queue-${name}.png`), fullPage: true });
+}
+
+function board(page) {
+  return page.locator('[data-queue="board"]');
+}
+
+function entryByTicket(scope, ticket) {
+  return scope.locator(`.queue-entry[data-ticket="${ticket}"]`);
+}
+
+async function noHorizontalOverflow(page) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
+}
+
+async function run(browser) {
+  // ----------------------------------------------------------- setup ---
+  const session = await apiCall('POST', '/api/auth/login', null, { email: RECEPTIONIST, password: PASSWORD });
+  const token = session.access_token;
+  const me = await apiCall('GET', '/api/me', token);
+  const clinicId = me.memberships.find((m) => m.role === 'receptionist').clinic_id;
+  await check('setup: leftover entries of earlier runs are closed', async () => {
+    const entries = await apiCall('GET', `/api/clinics/${clinicId}/queue`, token);
+    let closed = 0;
+    for (const e of entries) {
+      const action = e.status === 'waiting' ? 'leave' : (e.status === 'called' || e.status === 'in_service') ? 'finish' : null;
+      if (!action) continue;
+      await apiCall('POST', `/api/clinics/${clinicId}/queue/${e.id}/${action}`, token, {});
+      closed += 1;
+    }
+    return `${closed} closed`;
+  });
+
+  const recA = await openPage(browser, DESKTOP);
+  const recB = await openPage(browser, PHONE);
+  const helena = await openPage(browser, DESKTOP);
+  const pages = [['receptionist A', recA], ['receptionist B', recB], ['Dra. Helena', helena]];
+  let ticket = null;
+
+  try {
+    const boards = await check('both receptionist sessions open the live "Fila de espera" board', async () => {
+      for (const r of [recA, recB]) {
+        await login(r.page, RECEPTIONIST);
+        await r.page.locator('[data-view="home-receptionist"]').waitFor();
+        await board(r.page).locator('h2', { hasText: 'Fila de espera' }).waitFor();
+        await r.page.locator('[data-queue="board"][data-live="true"]').waitFor();
+        await board(r.page).getByText('Atualizada ao vivo.').waitFor();
+      }
+    });
+    if (!boards) throw new Error('boards did not open');
+
+    await check('receptionist A checks in walk-in "Paula Nunes" as Gestante', async () => {
+      const form = recA.page.locator('form.queue-checkin');
+      await form.getByLabel('Paciente', { exact: true }).fill(WALK_IN);
+      await form.getByLabel('Prioridade').selectOption({ label: 'Gestante' });
+      await form.getByRole('button', { name: 'Registrar chegada' }).click();
+      await form.locator('.form-status', { hasText: 'Chegada registrada' }).waitFor();
+      const row = board(recA.page).locator('.queue-entry[data-status="waiting"]', { hasText: WALK_IN });
+      await row.waitFor();
+      ticket = await row.getAttribute('data-ticket');
+      assert(/^P\d{3}$/.test(ticket || ''), `ticket "${ticket}" is not a priority ticket`);
+      assert((await row.locator('.queue-priority').textContent()).trim() === 'Gestante', 'no Gestante badge');
+      await shot(recA.page, 'checkin');
+      return ticket;
+    });
+
+    await check('receptionist B sees Paula on her board live (no reload)', async () => {
+      assert(ticket, 'no ticket');
+      const row = entryByTicket(board(recB.page), ticket);
+      await row.waitFor();
+      assert((await row.getAttribute('data-status')) === 'waiting', 'not waiting');
+      assert((await row.locator('.queue-name').textContent()).trim() === WALK_IN, 'wrong name');
+      assert((await row.locator('.queue-priority').textContent()).trim() === 'Gestante', 'no Gestante badge');
+      await row.getByText(/Aguardando há/).waitFor();
+      await noHorizontalOverflow(recB.page);
+      await shot(recB.page, 'board-phone');
+    });
+
+    await check('Dra. Helena calls the next patient to "Consultório 3" from "Minha fila"', async () => {
+      await login(helena.page, PROFESSIONAL);
+      await helena.page.locator('[data-view="home-professional"]').waitFor();
+      await helena.page.goto(`${BASE_URL}/#/clinica/${clinicId}`);
+      await helena.page.locator('[data-view="home-professional"] h1', { hasText: 'Clínica Aurora' }).waitFor();
+      const mine = helena.page.locator('[data-queue="mine"][data-live="true"]');
+      await mine.waitFor();
+      await mine.getByText(/aguardando para você/).waitFor();
+      await mine.getByLabel('Sala ou consultório').fill(ROOM);
+      await mine.getByRole('button', { name: 'Chamar próximo' }).click();
+      const current = entryByTicket(mine.locator('.queue-current'), ticket);
+      await current.waitFor();
+      assert((await current.locator('.queue-name').textContent()).trim() === WALK_IN, 'wrong patient called');
+      await current.getByText(`Sala: ${ROOM}`).waitFor();
+      await current.getByRole('button', { name: /^Iniciar atendimento/ }).waitFor();
+      await shot(helena.page, 'professional');
+    });
+
+    await check('both receptionist boards show Paula called to "Consultório 3", live', async () => {
+      for (const r of [recA, recB]) {
+        const row = board(r.page).locator(`.queue-entry[data-ticket="${ticket}"][data-status="called"]`);
+        await row.waitFor();
+        await row.locator('.queue-room', { hasText: ROOM }).waitFor();
+        await row.locator('.queue-status', { hasText: 'Chamado(a)' }).waitFor();
+        await row.getByRole('button', { name: `Rechamar: ${ticket} — ${WALK_IN}` }).waitFor();
+      }
+      await shot(recA.page, 'called');
+      await shot(recB.page, 'called-phone');
+    });
+
+    await check('the room is remembered after a reload of Helena\'s page', async () => {
+      await helena.page.reload();
+      const mine = helena.page.locator('[data-queue="mine"]');
+      await mine.waitFor();
+      const value = await mine.getByLabel('Sala ou consultório').inputValue();
+      assert(value === ROOM, `room is "${value}"`);
+      await entryByTicket(mine.locator('.queue-current'), ticket).waitFor();
+    });
+
+    await check('Helena starts and finishes the service; the boards follow live', async () => {
+      const mine = helena.page.locator('[data-queue="mine"]');
+      await mine.getByRole('button', { name: `Iniciar atendimento: ${ticket} — ${WALK_IN}` }).click();
+      for (const r of [recA, recB]) {
+        await board(r.page).locator(`.queue-entry[data-ticket="${ticket}"][data-status="in_service"]`).waitFor();
+      }
+      await mine.getByRole('button', { name: `Finalizar: ${ticket} — ${WALK_IN}` }).click();
+      await mine.getByText('Nenhum paciente chamado').waitFor();
+      for (const r of [recA, recB]) {
+        await board(r.page).locator(`.queue-entry[data-ticket="${ticket}"][data-status="done"]`).waitFor({ state: 'attached' });
+        await board(r.page).getByText('Ninguém chamado no momento.').waitFor();
+      }
+      await shot(recA.page, 'done');
+    });
+
+    await check('no console errors, page errors or CSP violations', async () => {
+      const all = pages.flatMap(([who, p]) => p.errors.map((e) => `${who}: ${e}`));
+      assert(!all.length, all.join(' | '));
+    });
+  } finally {
+    for (const [, p] of pages) await p.context.close().catch(() => {});
+  }
+}
+
+async function main() {
+  await mkdir(SHOTS, { recursive: true });
+  console.log(`atende browser queue test against ${BASE_URL}`);
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  } catch (err) {
+    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  try {
+    await run(browser);
+  } catch (err) {
+    failed += 1;
+    console.log(`FAIL stopped early: ${firstLine(err)}`);
+  } finally {
+    await browser.close();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.log(`FAIL unexpected: ${firstLine(err)}`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});

@@ -1,0 +1,731 @@
+// Waiting room ("Fila de espera"): today's queue of a clinic, live.
+//
+// - `GET /api/clinics/{id}/queue` loads the board; `clinic:<id>:queue` pushes
+//   `queue.updated` {entry} on every change. On every (re)join the board is
+//   reloaded over HTTP; pushes that arrive meanwhile are buffered and applied
+//   after the snapshot, so the board converges to the latest state.
+// - Receptionist/admin: check-in form, "Chamar próximo" for a chosen professional
+//   and room, and per-entry actions.
+// - Professional: "Minha fila" with the current patient and the waiting count.
+
+import { api, ApiError, qs, seg } from '../api.js';
+import { realtime } from '../realtime.js';
+import { h, alertNode, clear, displayName, errorMessage, plural, uid } from '../ui.js';
+
+export const PRIORITIES = [
+  ['none', 'Sem prioridade'],
+  ['elderly', 'Idoso(a) 60+'],
+  ['elderly_80', 'Idoso(a) 80+'],
+  ['pregnant', 'Gestante'],
+  ['breastfeeding', 'Lactante'],
+  ['disability', 'Pessoa com deficiência'],
+  ['infant', 'Criança de colo'],
+];
+const PRIORITY_LABELS = Object.fromEntries(PRIORITIES);
+
+const STATUS_LABELS = {
+  waiting: 'Aguardando',
+  called: 'Chamado(a)',
+  in_service: 'Em atendimento',
+  done: 'Atendido(a)',
+  no_show: 'Não compareceu',
+  left: 'Saiu',
+};
+
+const ACTION_LABELS = {
+  recall: 'Rechamar',
+  start: 'Iniciar atendimento',
+  finish: 'Finalizar',
+  'no-show': 'Não compareceu',
+  return: 'Voltar à fila',
+  leave: 'Saiu',
+};
+
+const ACTIVE = new Set(['called', 'in_service']);
+const CLOSED = new Set(['done', 'no_show', 'left']);
+const STATUS_ORDER = { waiting: 0, called: 1, in_service: 2 };
+const TICK_MS = 30_000;
+
+function priorityRank(priority) {
+  if (priority === 'elderly_80') return 0;
+  return !priority || priority === 'none' ? 2 : 1;
+}
+
+function time(iso) {
+  return iso ? Date.parse(iso) || 0 : 0;
+}
+
+/** Same order as the server: waiting in call order, then called, in service, closed. */
+function compareEntries(a, b) {
+  const sa = STATUS_ORDER[a.status] ?? 3;
+  const sb = STATUS_ORDER[b.status] ?? 3;
+  if (sa !== sb) return sa - sb;
+  if (a.status === 'waiting') {
+    return priorityRank(a.priority) - priorityRank(b.priority)
+      || time(a.checked_in_at) - time(b.checked_in_at);
+  }
+  if (ACTIVE.has(a.status)) return time(b.called_at) - time(a.called_at);
+  return time(b.finished_at) - time(a.finished_at);
+}
+
+/** "agora", "5 min", "1 h 20 min" since `iso`. */
+export function elapsed(iso, now = Date.now()) {
+  const ms = now - time(iso);
+  if (!iso || !Number.isFinite(ms)) return '';
+  const minutes = Math.max(0, Math.floor(ms / 60_000));
+  if (minutes < 1) return 'menos de 1 min';
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest ? `${hours} h ${rest} min` : `${hours} h`;
+}
+
+function storageGet(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function storageSet(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // ignore
+  }
+}
+
+function roomKey(clinicId) {
+  return `atende.queue.room.${clinicId}`;
+}
+
+function priorityBadge(priority) {
+  if (!priority || priority === 'none') return null;
+  return h('span', { class: 'badge badge-warn queue-priority', text: PRIORITY_LABELS[priority] || priority });
+}
+
+function statusBadge(status) {
+  const cls = status === 'called' ? 'badge-called' : status === 'in_service' ? 'badge-ok' : 'badge-muted';
+  return h('span', { class: `badge ${cls} queue-status`, text: STATUS_LABELS[status] || status });
+}
+
+function entryLabel(entry) {
+  return `${entry.ticket} — ${entry.full_name}`;
+}
+
+/**
+ * Live model of the clinic's queue. `onChange(entries, change)` runs after
+ * every load and push (`change`: the pushed entry, or null for a reload).
+ */
+function liveQueue(ctx, clinicId, onChange, onState) {
+  const entries = new Map();
+  let loading = false;
+  let buffered = [];
+  let reloadSeq = 0;
+
+  const list = () => [...entries.values()].sort(compareEntries);
+
+  function apply(entry) {
+    if (entry && entry.id) entries.set(String(entry.id), entry);
+  }
+
+  async function reload() {
+    reloadSeq += 1;
+    const mine = reloadSeq;
+    loading = true;
+    buffered = [];
+    onState('loading');
+    try {
+      const data = await api.get(`/api/clinics/${seg(clinicId)}/queue`);
+      if (mine !== reloadSeq || !ctx.isCurrent()) return;
+      entries.clear();
+      for (const e of Array.isArray(data) ? data : []) apply(e);
+      for (const e of buffered) apply(e);
+      buffered = [];
+      loading = false;
+      onState('ready');
+      onChange(list(), null);
+    } catch (err) {
+      if (mine !== reloadSeq || !ctx.isCurrent()) return;
+      loading = false;
+      onState('error', err);
+    }
+  }
+
+  const handle = realtime.join(`clinic:${clinicId}:queue`, {
+    events: {
+      'queue.updated': (payload) => {
+        const entry = payload && payload.entry;
+        if (!entry) return;
+        if (loading) {
+          buffered.push(entry);
+          return;
+        }
+        apply(entry);
+        onChange(list(), entry);
+      },
+    },
+    onJoin: () => reload(),
+    onStatus: () => onState(handle && handle.joined ? 'live' : 'offline'),
+    onError: (err) => onState('error', err),
+  });
+  ctx.onCleanup(() => handle.leave());
+  // Load at once; the join's reload keeps it in sync afterwards.
+  reload();
+
+  return {
+    reload,
+    /** Apply an entry from an HTTP answer right away (the push will confirm it). */
+    apply: (entry) => {
+      apply(entry);
+      onChange(list(), entry);
+    },
+    get joined() {
+      return handle.joined;
+    },
+  };
+}
+
+/** Run a queue action; resolves with the entry or throws ApiError. */
+function act(clinicId, entry, action, body) {
+  return api.post(`/api/clinics/${seg(clinicId)}/queue/${seg(entry.id)}/${action}`, body);
+}
+
+function actionError(err) {
+  if (err instanceof ApiError && err.code === 'invalid_transition') {
+    return 'Esta senha mudou de situação enquanto isso. A fila foi atualizada.';
+  }
+  return errorMessage(err);
+}
+
+function callNextError(err) {
+  if (err instanceof ApiError && err.code === 'queue_empty') return 'Ninguém aguardando na fila para este profissional.';
+  return errorMessage(err);
+}
+
+function liveStatusText(state) {
+  if (state === 'live') return 'Atualizada ao vivo.';
+  if (state === 'loading') return 'Carregando a fila…';
+  return realtime.state === 'reconnecting' ? 'Reconectando… a fila pode estar desatualizada.' : 'Conectando…';
+}
+
+function actionButtons(entry, actions, run) {
+  return h('div', { class: 'queue-actions' }, actions.map((action) => h('button', {
+    type: 'button',
+    class: `btn btn-small ${action === 'start' || action === 'finish' ? 'btn-primary' : 'btn-secondary'}`,
+    text: ACTION_LABELS[action],
+    'aria-label': `${ACTION_LABELS[action]}: ${entryLabel(entry)}`,
+    dataset: { action },
+    onclick: (event) => run(entry, action, event.currentTarget),
+  })));
+}
+
+// ------------------------------------------------------ reception board ---
+
+/** "Fila de espera" for receptionists and clinic admins. */
+export function queueBoardPanel(ctx, me, clinicId) {
+  const headingId = 'queue-heading';
+  const status = h('p', { class: 'muted small queue-live', text: 'Conectando…' });
+  const announce = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+  const boardError = h('div', { class: 'queue-error' });
+  const waitingBox = h('div', { class: 'queue-waiting' });
+  const activeBox = h('div', { class: 'queue-active' });
+  const closedBox = h('div', { class: 'queue-closed' });
+  const waitingCount = h('span', { class: 'badge queue-count' });
+
+  /** professional user_id → name */
+  const professionals = new Map();
+  let current = [];
+
+  const checkIn = checkInForm(clinicId, (entry) => model.apply(entry));
+  const caller = callNextForm(clinicId, (entry) => model.apply(entry));
+
+  const section = h('section', { class: 'panel queue-panel', 'aria-labelledby': headingId, dataset: { queue: 'board' } },
+    h('div', { class: 'queue-head' },
+      h('h2', { id: headingId, text: 'Fila de espera' }),
+      status),
+    announce,
+    h('div', { class: 'queue-forms' }, checkIn.node, caller.node),
+    boardError,
+    h('h3', { class: 'h3 queue-subhead' }, 'Aguardando ', waitingCount),
+    waitingBox,
+    h('h3', { class: 'h3 queue-subhead', text: 'Chamados e em atendimento' }),
+    activeBox,
+    closedBox);
+
+  function profName(userId) {
+    if (!userId) return 'Qualquer profissional';
+    return professionals.get(String(userId)) || 'Profissional';
+  }
+
+  async function run(entry, action, button) {
+    clear(boardError);
+    button.disabled = true;
+    try {
+      model.apply(await act(clinicId, entry, action));
+    } catch (err) {
+      boardError.append(alertNode(actionError(err)));
+      if (err instanceof ApiError && err.code === 'invalid_transition') model.reload();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function entryItem(entry) {
+    const actions = {
+      waiting: ['no-show', 'leave'],
+      called: ['recall', 'no-show', 'return'],
+      in_service: [],
+      no_show: ['return'],
+    }[entry.status] || [];
+    const meta = [];
+    if (entry.status === 'waiting') {
+      meta.push(h('span', { class: 'queue-wait', dataset: { since: entry.checked_in_at || '' } },
+        `Aguardando há ${elapsed(entry.checked_in_at)}`));
+    } else if (ACTIVE.has(entry.status)) {
+      meta.push(h('span', { class: 'queue-room', text: entry.room ? `Sala: ${entry.room}` : 'Sala não informada' }));
+      if (entry.recalls) meta.push(h('span', { text: plural(entry.recalls, 'rechamada', 'rechamadas') }));
+    }
+    return h('li', {
+      class: `card queue-entry queue-${entry.status}`,
+      dataset: { id: entry.id, ticket: entry.ticket, status: entry.status },
+    },
+    h('div', { class: 'queue-entry-main' },
+      h('span', { class: 'queue-ticket', text: entry.ticket }),
+      h('div', { class: 'queue-entry-body' },
+        h('div', { class: 'card-head' },
+          h('span', { class: 'card-title queue-name', text: entry.full_name }),
+          priorityBadge(entry.priority),
+          entry.status === 'waiting' ? null : statusBadge(entry.status)),
+        h('span', { class: 'card-meta' },
+          h('span', { class: 'queue-prof', text: profName(entry.professional_user_id) }),
+          meta))),
+    actions.length ? actionButtons(entry, actions, run) : null);
+  }
+
+  function render(entries) {
+    current = entries;
+    const waiting = entries.filter((e) => e.status === 'waiting');
+    const active = entries.filter((e) => ACTIVE.has(e.status));
+    const closed = entries.filter((e) => CLOSED.has(e.status));
+    waitingCount.textContent = String(waiting.length);
+    waitingCount.setAttribute('aria-label', plural(waiting.length, 'pessoa', 'pessoas'));
+    clear(waitingBox).append(waiting.length
+      ? h('ol', { class: 'card-list queue-list' }, waiting.map(entryItem))
+      : h('p', { class: 'empty', text: 'Ninguém aguardando.' }));
+    clear(activeBox).append(active.length
+      ? h('ul', { class: 'card-list queue-list' }, active.map(entryItem))
+      : h('p', { class: 'empty', text: 'Ninguém chamado no momento.' }));
+    const wasOpen = closedBox.querySelector('details')?.open || false;
+    clear(closedBox);
+    if (closed.length) {
+      closedBox.append(h('details', { class: 'disclosure', open: wasOpen },
+        h('summary', { text: `Encerrados hoje (${closed.length})` }),
+        h('div', { class: 'disclosure-body' },
+          h('ul', { class: 'card-list queue-list' }, closed.map(entryItem)))));
+    }
+  }
+
+  function onChange(entries, change) {
+    render(entries);
+    if (change && change.status === 'called') {
+      announce.textContent = `${entryLabel(change)} chamado(a) para ${change.room || 'atendimento'}.`;
+    }
+  }
+
+  function onState(state, err) {
+    if (state === 'error') {
+      clear(boardError).append(alertNode(err ? errorMessage(err) : 'Não foi possível carregar a fila.'),
+        h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: () => model.reload() }));
+      return;
+    }
+    if (state === 'ready') clear(boardError);
+    status.textContent = liveStatusText(model && model.joined ? 'live' : state);
+    section.dataset.live = model && model.joined ? 'true' : 'false';
+  }
+
+  let model = null;
+  model = liveQueue(ctx, clinicId, onChange, onState);
+
+  // Professionals for the forms and the board.
+  api.get(`/api/clinics/${seg(clinicId)}/members`).then((members) => {
+    if (!ctx.isCurrent()) return;
+    const profs = (Array.isArray(members) ? members : [])
+      .filter((m) => m.role === 'professional')
+      .sort((a, b) => String(a.full_name).localeCompare(String(b.full_name), 'pt-BR'));
+    for (const p of profs) professionals.set(String(p.user_id), p.full_name);
+    checkIn.setProfessionals(profs);
+    caller.setProfessionals(profs);
+    render(current);
+  }).catch(() => {
+    // The board still works; names show as "Profissional".
+  });
+
+  const timer = setInterval(() => {
+    for (const el of waitingBox.querySelectorAll('.queue-wait')) {
+      el.textContent = `Aguardando há ${elapsed(el.dataset.since)}`;
+    }
+  }, TICK_MS);
+  ctx.onCleanup(() => clearInterval(timer));
+
+  render([]);
+  return section;
+}
+
+function fillProfessionals(select, profs, firstLabel) {
+  const keep = select.value;
+  select.replaceChildren(h('option', { value: '', text: firstLabel }),
+    ...profs.map((p) => h('option', { value: p.user_id, text: p.full_name })));
+  if (keep) select.value = keep;
+}
+
+/** Check-in: a registered patient (search) or a walk-in name. */
+function checkInForm(clinicId, onCheckedIn) {
+  const id = uid('checkin');
+  const errorBox = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const statusBox = h('p', { class: 'form-status', role: 'status' });
+  const nameInput = h('input', {
+    id: `${id}-name`, name: 'full_name', type: 'text', autocomplete: 'off', spellcheck: 'false', maxlength: 200,
+    'aria-describedby': `${id}-name-hint ${id}-name-error`,
+  });
+  const nameError = h('p', { class: 'field-error', id: `${id}-name-error`, hidden: true });
+  const suggestions = h('ul', { class: 'queue-suggestions', 'aria-label': 'Pacientes cadastrados' });
+  const suggestionsStatus = h('p', { class: 'muted small queue-suggest-status', role: 'status' });
+  const chosenBox = h('div', { class: 'queue-chosen', hidden: true });
+  const profSelect = h('select', { id: `${id}-prof`, name: 'professional_user_id' },
+    h('option', { value: '', text: 'Qualquer profissional' }));
+  const prioSelect = h('select', { id: `${id}-prio`, name: 'priority' },
+    PRIORITIES.map(([value, label]) => h('option', { value, text: label })));
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Registrar chegada' });
+
+  /** The registered patient chosen, or null for a walk-in. */
+  let chosen = null;
+  let searchSeq = 0;
+  let debounce = 0;
+
+  function choose(patient) {
+    chosen = patient;
+    clear(suggestions);
+    suggestionsStatus.textContent = '';
+    if (!patient) {
+      chosenBox.hidden = true;
+      nameWrap.hidden = false;
+      return;
+    }
+    clear(chosenBox).append(
+      h('span', null, 'Paciente cadastrado: ', h('strong', { text: displayName(patient) }),
+        patient.cpf ? h('span', { class: 'muted', text: ` · CPF ${patient.cpf}` }) : null),
+      h('button', {
+        type: 'button', class: 'btn btn-link', text: 'Trocar paciente',
+        onclick: () => {
+          choose(null);
+          nameInput.focus();
+        },
+      }));
+    chosenBox.hidden = false;
+    nameWrap.hidden = true;
+  }
+
+  async function search() {
+    searchSeq += 1;
+    const mine = searchSeq;
+    const q = nameInput.value.trim();
+    if (q.length < 2) {
+      clear(suggestions);
+      suggestionsStatus.textContent = '';
+      return;
+    }
+    try {
+      const list = await api.get(`/api/clinics/${seg(clinicId)}/patients${qs({ q })}`);
+      if (mine !== searchSeq) return;
+      const found = (Array.isArray(list) ? list : []).slice(0, 5);
+      clear(suggestions).append(...found.map((p) => h('li', null, h('button', {
+        type: 'button',
+        class: 'btn btn-secondary btn-small queue-suggestion',
+        'aria-label': `Usar cadastro de ${displayName(p)}`,
+        onclick: () => {
+          choose(p);
+          prioSelect.focus();
+        },
+      }, displayName(p), p.cpf ? h('span', { class: 'muted small', text: ` · CPF ${p.cpf}` }) : null))));
+      suggestionsStatus.textContent = found.length
+        ? `${plural(found.length, 'paciente cadastrado encontrado', 'pacientes cadastrados encontrados')}. Escolha um ou registre pelo nome digitado.`
+        : 'Nenhum cadastro encontrado: a chegada será registrada pelo nome digitado.';
+    } catch {
+      if (mine !== searchSeq) return;
+      clear(suggestions);
+      suggestionsStatus.textContent = '';
+    }
+  }
+
+  nameInput.addEventListener('input', () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(search, 300);
+  });
+
+  const nameWrap = h('div', { class: 'field field-wide' },
+    h('label', { for: nameInput.id, text: 'Paciente' }),
+    h('p', { class: 'field-hint', id: `${id}-name-hint`, text: 'Digite o nome: escolha um cadastro da lista ou registre só pelo nome.' }),
+    nameInput, nameError, suggestionsStatus, suggestions);
+
+  const form = h('form', { class: 'form queue-checkin', novalidate: true, 'aria-label': 'Registrar chegada' },
+    h('h3', { class: 'h3', text: 'Registrar chegada' }),
+    errorBox,
+    h('div', { class: 'form-fields' },
+      nameWrap,
+      chosenBox,
+      h('div', { class: 'field' },
+        h('label', { for: profSelect.id }, 'Profissional', h('span', { class: 'optional', text: ' (opcional)' })),
+        profSelect),
+      h('div', { class: 'field' }, h('label', { for: prioSelect.id, text: 'Prioridade' }), prioSelect)),
+    h('div', { class: 'form-actions' }, submit),
+    statusBox);
+
+  function fail(message, onName) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    if (onName && !nameWrap.hidden) {
+      nameError.textContent = message;
+      nameError.hidden = false;
+      nameInput.setAttribute('aria-invalid', 'true');
+      nameInput.focus();
+    }
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    errorBox.hidden = true;
+    nameError.hidden = true;
+    nameInput.removeAttribute('aria-invalid');
+    statusBox.textContent = '';
+    const body = { priority: prioSelect.value };
+    if (profSelect.value) body.professional_user_id = profSelect.value;
+    if (chosen) body.patient_id = chosen.id;
+    else {
+      const name = nameInput.value.trim();
+      if (!name) {
+        fail('Informe o nome do paciente.', true);
+        return;
+      }
+      body.full_name = name;
+    }
+    submit.disabled = true;
+    submit.textContent = 'Registrando…';
+    try {
+      const entry = await api.post(`/api/clinics/${seg(clinicId)}/queue`, body);
+      onCheckedIn(entry);
+      form.reset();
+      choose(null);
+      statusBox.textContent = `Chegada registrada: senha ${entry.ticket} — ${entry.full_name}.`;
+      nameInput.focus();
+    } catch (err) {
+      fail(errorMessage(err), err instanceof ApiError && err.code === 'invalid_name');
+    } finally {
+      submit.disabled = false;
+      submit.textContent = 'Registrar chegada';
+    }
+  });
+
+  return {
+    node: form,
+    setProfessionals: (profs) => fillProfessionals(profSelect, profs, 'Qualquer profissional'),
+  };
+}
+
+/** "Chamar próximo" for a chosen professional and room (reception). */
+function callNextForm(clinicId, onCalled) {
+  const id = uid('callnext');
+  const errorBox = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const statusBox = h('p', { class: 'form-status', role: 'status' });
+  const profSelect = h('select', { id: `${id}-prof`, name: 'professional_user_id', required: true },
+    h('option', { value: '', text: 'Selecione…' }));
+  const roomInput = h('input', {
+    id: `${id}-room`, name: 'room', type: 'text', autocomplete: 'off', maxlength: 60, required: true,
+    value: storageGet(roomKey(clinicId)) || '',
+  });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Chamar próximo' });
+  const form = h('form', { class: 'form queue-callnext', novalidate: true, 'aria-label': 'Chamar próximo' },
+    h('h3', { class: 'h3', text: 'Chamar próximo' }),
+    errorBox,
+    h('div', { class: 'form-fields' },
+      h('div', { class: 'field' }, h('label', { for: profSelect.id, text: 'Profissional' }), profSelect),
+      h('div', { class: 'field' }, h('label', { for: roomInput.id, text: 'Sala ou consultório' }), roomInput)),
+    h('div', { class: 'form-actions' }, submit),
+    statusBox);
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    errorBox.hidden = true;
+    statusBox.textContent = '';
+    const room = roomInput.value.trim();
+    const missing = !profSelect.value ? profSelect : !room ? roomInput : null;
+    if (missing) {
+      errorBox.textContent = !profSelect.value ? 'Escolha o profissional.' : 'Informe a sala ou o consultório.';
+      errorBox.hidden = false;
+      missing.focus();
+      return;
+    }
+    storageSet(roomKey(clinicId), room);
+    submit.disabled = true;
+    submit.textContent = 'Chamando…';
+    try {
+      const entry = await api.post(`/api/clinics/${seg(clinicId)}/queue/call-next`,
+        { room, professional_user_id: profSelect.value });
+      onCalled(entry);
+      statusBox.textContent = `Senha ${entry.ticket} — ${entry.full_name} chamado(a) para ${entry.room || room}.`;
+    } catch (err) {
+      errorBox.textContent = callNextError(err);
+      errorBox.hidden = false;
+    } finally {
+      submit.disabled = false;
+      submit.textContent = 'Chamar próximo';
+    }
+  });
+
+  return {
+    node: form,
+    setProfessionals: (profs) => fillProfessionals(profSelect, profs, 'Selecione…'),
+  };
+}
+
+// ------------------------------------------------------ professional ---
+
+/** "Minha fila" on the professional's home. */
+export function myQueuePanel(ctx, me, clinicId) {
+  const headingId = 'my-queue-heading';
+  const id = uid('myqueue');
+  const status = h('p', { class: 'muted small queue-live', text: 'Conectando…' });
+  const errorBox = h('div', { class: 'queue-error' });
+  const statusBox = h('p', { class: 'form-status', role: 'status' });
+  const currentBox = h('div', { class: 'queue-current', 'aria-live': 'polite' });
+  const waitingInfo = h('p', { class: 'queue-waiting-count', 'aria-live': 'polite' });
+  const nextList = h('ol', { class: 'queue-next' });
+  const roomInput = h('input', {
+    id: `${id}-room`, name: 'room', type: 'text', autocomplete: 'off', maxlength: 60,
+    value: storageGet(roomKey(clinicId)) || '',
+  });
+  const callButton = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Chamar próximo' });
+  const form = h('form', { class: 'form queue-callnext', novalidate: true, 'aria-label': 'Chamar próximo' },
+    h('div', { class: 'queue-call-row' },
+      h('div', { class: 'field' }, h('label', { for: roomInput.id, text: 'Sala ou consultório' }), roomInput),
+      callButton));
+
+  const section = h('section', { class: 'panel queue-panel', 'aria-labelledby': headingId, dataset: { queue: 'mine' } },
+    h('div', { class: 'queue-head' }, h('h2', { id: headingId, text: 'Minha fila' }), status),
+    form, errorBox, statusBox,
+    h('h3', { class: 'h3 queue-subhead', text: 'Paciente atual' }),
+    currentBox,
+    waitingInfo, nextList);
+
+  const mine = (e) => String(e.professional_user_id || '') === String(me.id);
+
+  async function run(entry, action, button) {
+    clear(errorBox);
+    button.disabled = true;
+    try {
+      const updated = await act(clinicId, entry, action);
+      model.apply(updated);
+      if (action === 'finish') statusBox.textContent = `Atendimento de ${updated.full_name} finalizado.`;
+      else if (action === 'no-show') statusBox.textContent = `${updated.full_name} marcado(a) como não compareceu.`;
+      else if (action === 'recall') statusBox.textContent = `${updated.full_name} rechamado(a).`;
+      else statusBox.textContent = '';
+    } catch (err) {
+      errorBox.append(alertNode(actionError(err)));
+      if (err instanceof ApiError && err.code === 'invalid_transition') model.reload();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function render(entries) {
+    const current = entries.filter((e) => ACTIVE.has(e.status) && mine(e));
+    const waiting = entries.filter((e) => e.status === 'waiting' && (!e.professional_user_id || mine(e)));
+    clear(currentBox);
+    if (!current.length) {
+      currentBox.append(h('p', { class: 'empty', text: 'Nenhum paciente chamado. Use “Chamar próximo”.' }));
+    } else {
+      currentBox.append(h('ul', { class: 'card-list queue-list' }, current.map((e) => h('li', {
+        class: `card queue-entry queue-${e.status}`,
+        dataset: { id: e.id, ticket: e.ticket, status: e.status },
+      },
+      h('div', { class: 'queue-entry-main' },
+        h('span', { class: 'queue-ticket', text: e.ticket }),
+        h('div', { class: 'queue-entry-body' },
+          h('div', { class: 'card-head' },
+            h('span', { class: 'card-title queue-name', text: e.full_name }),
+            priorityBadge(e.priority),
+            statusBadge(e.status)),
+          h('span', { class: 'card-meta' },
+            h('span', { class: 'queue-room', text: e.room ? `Sala: ${e.room}` : 'Sala não informada' }),
+            e.recalls ? h('span', { text: plural(e.recalls, 'rechamada', 'rechamadas') }) : null))),
+      actionButtons(e, e.status === 'called' ? ['start', 'recall', 'no-show'] : ['finish'], run)))));
+    }
+    waitingInfo.textContent = waiting.length
+      ? `${plural(waiting.length, 'pessoa aguardando', 'pessoas aguardando')} para você.`
+      : 'Ninguém aguardando para você.';
+    nextList.replaceChildren(...waiting.slice(0, 5).map((e) => h('li', null,
+      h('span', { class: 'queue-ticket-small', text: e.ticket }), ' ',
+      h('span', { text: e.full_name }), ' ', priorityBadge(e.priority),
+      h('span', { class: 'muted small queue-wait', dataset: { since: e.checked_in_at || '', prefix: ' · há ' } },
+        ` · há ${elapsed(e.checked_in_at)}`))));
+    callButton.disabled = false;
+  }
+
+  function onChange(entries) {
+    render(entries);
+  }
+
+  function onState(state, err) {
+    if (state === 'error') {
+      clear(errorBox).append(alertNode(err ? errorMessage(err) : 'Não foi possível carregar a fila.'),
+        h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: () => model.reload() }));
+      return;
+    }
+    if (state === 'ready') clear(errorBox);
+    status.textContent = liveStatusText(model && model.joined ? 'live' : state);
+    section.dataset.live = model && model.joined ? 'true' : 'false';
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (callButton.disabled) return;
+    clear(errorBox);
+    statusBox.textContent = '';
+    const room = roomInput.value.trim();
+    if (!room) {
+      errorBox.append(alertNode('Informe a sala ou o consultório.'));
+      roomInput.setAttribute('aria-invalid', 'true');
+      roomInput.focus();
+      return;
+    }
+    roomInput.removeAttribute('aria-invalid');
+    storageSet(roomKey(clinicId), room);
+    callButton.disabled = true;
+    callButton.textContent = 'Chamando…';
+    try {
+      const entry = await api.post(`/api/clinics/${seg(clinicId)}/queue/call-next`, { room });
+      model.apply(entry);
+      statusBox.textContent = `Senha ${entry.ticket} — ${entry.full_name} chamado(a) para ${entry.room || room}.`;
+    } catch (err) {
+      errorBox.append(alertNode(callNextError(err)));
+    } finally {
+      callButton.disabled = false;
+      callButton.textContent = 'Chamar próximo';
+    }
+  });
+
+  let model = null;
+  model = liveQueue(ctx, clinicId, onChange, onState);
+  // Only the waiting times change with the clock (re-rendering would move focus).
+  const timer = setInterval(() => {
+    for (const el of nextList.querySelectorAll('.queue-wait')) {
+      el.textContent = `${el.dataset.prefix}${elapsed(el.dataset.since)}`;
+    }
+  }, TICK_MS);
+  ctx.onCleanup(() => clearInterval(timer));
+  render([]);
+  return section;
+}
