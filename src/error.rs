@@ -147,6 +147,23 @@ impl ResponseError for AppError {
     }
 }
 
+/// An entity actor's refusal, for HTTP: the same stable code, with the status it implies.
+impl From<crate::actors::protocol::WsError> for AppError {
+    fn from(e: crate::actors::protocol::WsError) -> Self {
+        match e.code {
+            "not_found" => AppError::NotFound,
+            "forbidden" => AppError::Forbidden,
+            "unavailable" => AppError::Unavailable,
+            "internal_error" => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
+            "queue_empty" | "invalid_transition" => AppError::Conflict {
+                code: e.code,
+                message: e.message,
+            },
+            code => ValidationError::new(code, e.message).into(),
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         AppError::Unexpected(anyhow::Error::new(e))

@@ -234,14 +234,11 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
 }
 
 async fn audit_cli(store: &Store, action: &'static str, user: UserId) -> anyhow::Result<()> {
-    let mut tx = store.begin().await?;
     store
-        .append_audit(
-            &mut tx,
+        .record_audit(
             &atende::security::audit::AuditEvent::new(None, action, "user").entity_id(user),
         )
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //! same client-generated id returns the stored message instead of duplicating it.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -11,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
-use super::{EntityDeps, catch_panic, persist_event};
+use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
 use crate::domain::{ChatRoomId, UserId};
 use crate::security::audit::AuditEvent;
@@ -42,42 +41,6 @@ impl ChatRoom {
         }
     }
 
-    /// Run a piece of work that may change the room; on success cache the room and publish
-    /// its events (after the work's transaction committed); on panic stop, to be restarted.
-    fn supervised<T: 'static>(
-        &mut self,
-        work: impl Future<Output = Result<(ChatRoomRow, T, Vec<TopicEvent>), WsError>> + 'static,
-    ) -> AtomicResponse<Self, Result<T, WsError>> {
-        self.last_active = Instant::now();
-        let bus = self.deps.bus.clone();
-        AtomicResponse::new(Box::pin(catch_panic(work).into_actor(self).map(
-            move |(result, panicked), act, ctx| {
-                if panicked {
-                    act.room = None;
-                    ctx.stop();
-                }
-                result.map(|(room, value, events)| {
-                    act.room = Some(room);
-                    for ev in events {
-                        if ev.event == "chat.message"
-                            && let Some(sender) = ev.payload["sender"]["user_id"]
-                                .as_str()
-                                .and_then(|u| u.parse().ok())
-                        {
-                            // Only messages actually stored spend the sender's budget.
-                            act.recent
-                                .entry(UserId(sender))
-                                .or_default()
-                                .push_back(Instant::now());
-                        }
-                        bus.publish(ev);
-                    }
-                    value
-                })
-            },
-        )))
-    }
-
     /// Whether the sender is within `max_messages_per_minute` stored messages in the last
     /// sliding minute (spent when a message is stored, see `supervised`).
     fn within_rate(&mut self, sender: UserId) -> bool {
@@ -97,16 +60,41 @@ impl Actor for ChatRoom {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let idle = self.deps.idle;
-        ctx.run_interval(
-            idle.min(Duration::from_secs(60))
-                .max(Duration::from_millis(100)),
-            move |act, ctx| {
-                if act.last_active.elapsed() >= idle {
-                    ctx.stop();
-                }
-            },
-        );
+        stop_when_idle(self, ctx);
+    }
+}
+
+impl Entity for ChatRoom {
+    type Cache = ChatRoomRow;
+
+    fn deps(&self) -> &EntityDeps {
+        &self.deps
+    }
+
+    fn last_active(&mut self) -> &mut Instant {
+        &mut self.last_active
+    }
+
+    fn remember(&mut self, room: ChatRoomRow) {
+        self.room = Some(room);
+    }
+
+    fn forget(&mut self) {
+        self.room = None;
+    }
+
+    fn before_publish(&mut self, ev: &TopicEvent) {
+        if ev.event == "chat.message"
+            && let Some(sender) = ev.payload["sender"]["user_id"]
+                .as_str()
+                .and_then(|u| u.parse().ok())
+        {
+            // Only messages actually stored spend the sender's budget.
+            self.recent
+                .entry(UserId(sender))
+                .or_default()
+                .push_back(Instant::now());
+        }
     }
 }
 
@@ -356,7 +344,7 @@ impl Handler<PostMessage> for ChatRoom {
                 vec![event],
             ))
         };
-        self.supervised(work)
+        supervised(self, work)
     }
 }
 
@@ -457,7 +445,7 @@ impl Handler<EditMessage> for ChatRoom {
             tx.commit().await?;
             Ok((room, now, vec![event]))
         };
-        self.supervised(work)
+        supervised(self, work)
     }
 }
 
@@ -537,7 +525,7 @@ impl Handler<DeleteMessage> for ChatRoom {
             notify_unread(&deps, room.clone(), msg.editor, m.seq);
             Ok((room, now, vec![event]))
         };
-        self.supervised(work)
+        supervised(self, work)
     }
 }
 
@@ -558,7 +546,7 @@ impl Handler<Explode> for ChatRoom {
             }
             Err(WsError::internal())
         };
-        self.supervised::<()>(work)
+        supervised::<Self, ()>(self, work)
     }
 }
 

@@ -17,6 +17,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use actix::prelude::*;
 use futures_util::FutureExt as _;
 
 use crate::bus::{EventBus, TopicEvent};
@@ -79,4 +80,60 @@ pub async fn catch_panic<T>(
             (Err(WsError::internal()), true)
         }
     }
+}
+
+/// What an entity actor (chat room, waiting queue, …) tells the shared supervision code.
+pub trait Entity: Actor<Context = Context<Self>> {
+    /// State the actor keeps from one piece of work to the next (reloaded after a restart).
+    type Cache: 'static;
+    fn deps(&self) -> &EntityDeps;
+    /// When the actor last did work (for the idle stop).
+    fn last_active(&mut self) -> &mut std::time::Instant;
+    /// Keep what a successful piece of work loaded.
+    fn remember(&mut self, cache: Self::Cache);
+    /// Drop cached state after a panic.
+    fn forget(&mut self);
+    /// Called for each event of a successful piece of work, just before it is published.
+    fn before_publish(&mut self, _event: &TopicEvent) {}
+}
+
+/// Run an entity's work exclusively (one at a time per actor). On success, remember its
+/// cache and publish its events — after its transaction committed; on a panic, forget the
+/// cache and stop, so the registry starts a fresh actor on next use.
+pub fn supervised<A: Entity, T: 'static>(
+    act: &mut A,
+    work: impl Future<Output = Result<(A::Cache, T, Vec<TopicEvent>), WsError>> + 'static,
+) -> AtomicResponse<A, Result<T, WsError>> {
+    *act.last_active() = std::time::Instant::now();
+    let bus = act.deps().bus.clone();
+    AtomicResponse::new(Box::pin(catch_panic(work).into_actor(act).map(
+        move |(result, panicked), act, ctx| {
+            if panicked {
+                act.forget();
+                ctx.stop();
+            }
+            result.map(|(cache, value, events)| {
+                act.remember(cache);
+                for ev in events {
+                    act.before_publish(&ev);
+                    bus.publish(ev);
+                }
+                value
+            })
+        },
+    )))
+}
+
+/// Stop the actor once it has been idle for `deps.idle` (checked at most once a minute).
+pub fn stop_when_idle<A: Entity>(act: &A, ctx: &mut Context<A>) {
+    let idle = act.deps().idle;
+    ctx.run_interval(
+        idle.min(std::time::Duration::from_secs(60))
+            .max(std::time::Duration::from_millis(100)),
+        move |act, ctx| {
+            if act.last_active().elapsed() >= idle {
+                ctx.stop();
+            }
+        },
+    );
 }

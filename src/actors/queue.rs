@@ -3,14 +3,14 @@
 //! `clinic:<id>:queue`. The actor keeps no state the database does not have, so a restart
 //! (or another node) serves the same queue.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
-use super::{EntityDeps, catch_panic, persist_event};
+use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
 use crate::domain::queue::{Priority, ticket};
 use crate::domain::{ClinicId, PatientId, UserId};
@@ -34,45 +34,33 @@ impl WaitingQueue {
             last_active: Instant::now(),
         }
     }
-
-    fn supervised<T: 'static>(
-        &mut self,
-        work: impl std::future::Future<Output = Result<(chrono_tz::Tz, T, Vec<TopicEvent>), WsError>>
-        + 'static,
-    ) -> AtomicResponse<Self, Result<T, WsError>> {
-        self.last_active = Instant::now();
-        let bus = self.deps.bus.clone();
-        AtomicResponse::new(Box::pin(catch_panic(work).into_actor(self).map(
-            move |(result, panicked), act, ctx| {
-                if panicked {
-                    ctx.stop();
-                }
-                result.map(|(tz, value, events)| {
-                    act.tz = Some(tz);
-                    for ev in events {
-                        bus.publish(ev);
-                    }
-                    value
-                })
-            },
-        )))
-    }
 }
 
 impl Actor for WaitingQueue {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let idle = self.deps.idle;
-        ctx.run_interval(
-            idle.min(Duration::from_secs(60))
-                .max(Duration::from_millis(100)),
-            move |act, ctx| {
-                if act.last_active.elapsed() >= idle {
-                    ctx.stop();
-                }
-            },
-        );
+        stop_when_idle(self, ctx);
+    }
+}
+
+impl Entity for WaitingQueue {
+    type Cache = chrono_tz::Tz;
+
+    fn deps(&self) -> &EntityDeps {
+        &self.deps
+    }
+
+    fn last_active(&mut self) -> &mut Instant {
+        &mut self.last_active
+    }
+
+    fn remember(&mut self, tz: chrono_tz::Tz) {
+        self.tz = Some(tz);
+    }
+
+    fn forget(&mut self) {
+        self.tz = None;
     }
 }
 
@@ -89,10 +77,7 @@ async fn clinic_tz(
         .clinic_by_id(clinic)
         .await?
         .ok_or_else(|| WsError::new("not_found", "clínica não encontrada"))?;
-    Ok(row
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::America::Sao_Paulo))
+    Ok(row.tz())
 }
 
 /// The clinic's current date.
@@ -161,7 +146,7 @@ impl Handler<CheckIn> for WaitingQueue {
 
     fn handle(&mut self, msg: CheckIn, _: &mut Self::Context) -> Self::Result {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
-        self.supervised(async move {
+        supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
             let day = clinic_today(tz);
             let mut tx = deps.store.begin().await?;
@@ -210,7 +195,7 @@ impl Handler<CallNext> for WaitingQueue {
 
     fn handle(&mut self, msg: CallNext, _: &mut Self::Context) -> Self::Result {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
-        self.supervised(async move {
+        supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
             let mut tx = deps.store.begin().await?;
             let mut entry = deps
@@ -277,7 +262,7 @@ impl Handler<Act> for WaitingQueue {
 
     fn handle(&mut self, msg: Act, _: &mut Self::Context) -> Self::Result {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
-        self.supervised(async move {
+        supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
             let mut tx = deps.store.begin().await?;
             let mut e = deps

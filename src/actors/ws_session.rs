@@ -609,13 +609,7 @@ impl WsSession {
             .clinic(r.clinic_id)
             .ip(ip)
             .details(json!({"messages": count, "via": "websocket_replay"}));
-            let result = async {
-                let mut tx = state.store.begin().await?;
-                state.store.append_audit(&mut tx, &event).await?;
-                tx.commit().await
-            }
-            .await;
-            if let Err(e) = result {
+            if let Err(e) = state.store.record_audit(&event).await {
                 tracing::error!(error = %e, "cannot audit chat replay");
             }
         });

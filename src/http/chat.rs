@@ -12,7 +12,7 @@ use sha2::Digest as _;
 use super::extract::Auth;
 use crate::actors::chat::{is_member, message_payload};
 use crate::domain::office_hours::OfficeHours;
-use crate::domain::{ChatRoomId, ClinicId, PatientId, Role, UserId, ValidationError};
+use crate::domain::{ChatRoomId, ClinicId, PatientId, UserId, ValidationError};
 use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::state::AppState;
@@ -152,10 +152,8 @@ pub async fn open_room(
     }
     let professional = state
         .store
-        .memberships_of(body.professional_user_id)
-        .await?
-        .into_iter()
-        .any(|m| m.clinic_id == clinic && Role::parse(&m.role) == Some(Role::Professional));
+        .is_professional_in(clinic, body.professional_user_id)
+        .await?;
     if !professional {
         return Err(crate::domain::ValidationError::new(
             "not_a_professional",
@@ -195,9 +193,7 @@ async fn member_room(
         .chat_room(room)
         .await?
         .ok_or(AppError::NotFound)?;
-    let member = is_member(&state.store, &row, auth.user_id)
-        .await
-        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("{}", e.message)))?;
+    let member = is_member(&state.store, &row, auth.user_id).await?;
     if member {
         Ok(row)
     } else {
@@ -265,11 +261,9 @@ pub async fn history(
         _ => None,
     };
     if auth.is_staff_of(room.clinic_id) && room.kind == "patient" {
-        let mut tx = state.store.begin().await?;
         state
             .store
-            .append_audit(
-                &mut tx,
+            .record_audit(
                 &AuditEvent::new(Some(auth.user_id), "chat.history_read", "chat_room")
                     .entity_id(room.id)
                     .clinic(room.clinic_id)
@@ -277,7 +271,6 @@ pub async fn history(
                     .details(serde_json::json!({"messages": rows.len()})),
             )
             .await?;
-        tx.commit().await?;
     }
     let reads = state
         .store

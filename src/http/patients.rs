@@ -270,7 +270,6 @@ async fn audit_read(
     entity_id: Option<PatientId>,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
-    let mut tx = state.store.begin().await?;
     let mut ev = AuditEvent::new(Some(auth.user_id), action, "patient")
         .clinic(clinic)
         .ip(auth.ip.clone())
@@ -278,8 +277,7 @@ async fn audit_read(
     if let Some(id) = entity_id {
         ev = ev.entity_id(id);
     }
-    state.store.append_audit(&mut tx, &ev).await?;
-    tx.commit().await?;
+    state.store.record_audit(&ev).await?;
     Ok(())
 }
 

@@ -2,12 +2,10 @@
 //! entry. Every change is also pushed live on `clinic:<id>:queue` (`queue.updated`).
 
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::Auth;
-use crate::actors::protocol::WsError;
 use crate::actors::queue::{Act, CallNext, CheckIn, QueueAction, clinic_today, entry_view};
 use crate::domain::queue::Priority;
 use crate::domain::{ClinicId, PatientId, PersonName, Role, UserId, ValidationError};
@@ -71,32 +69,6 @@ pub struct EntryPath {
 
 const STAFF: [Role; 3] = [Role::ClinicAdmin, Role::Professional, Role::Receptionist];
 
-fn ws_to_app(e: WsError) -> AppError {
-    match e.code {
-        "not_found" => AppError::NotFound,
-        "forbidden" => AppError::Forbidden,
-        "internal_error" => AppError::Unexpected(anyhow::anyhow!("queue actor: {}", e.message)),
-        "queue_empty" | "invalid_transition" => AppError::Conflict {
-            code: e.code,
-            message: e.message,
-        },
-        code => ValidationError::new(code, e.message).into(),
-    }
-}
-
-async fn is_professional_of(
-    state: &AppState,
-    clinic: ClinicId,
-    user: UserId,
-) -> Result<bool, AppError> {
-    Ok(state
-        .store
-        .memberships_of(user)
-        .await?
-        .iter()
-        .any(|m| m.clinic_id == clinic && Role::parse(&m.role) == Some(Role::Professional)))
-}
-
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/queue", tag = "queue", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid)),
     responses((status = 200, description = "Today's entries (clinic time zone): waiting in call order, then called, in service, and finished", body = [Object]),
@@ -113,11 +85,10 @@ pub async fn board(
         .clinic_by_id(clinic)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tz = row
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::America::Sao_Paulo);
-    let entries = state.store.queue_for_day(clinic, clinic_today(tz)).await?;
+    let entries = state
+        .store
+        .queue_for_day(clinic, clinic_today(row.tz()))
+        .await?;
     Ok(HttpResponse::Ok().json(entries.iter().map(entry_view).collect::<Vec<_>>()))
 }
 
@@ -145,11 +116,7 @@ pub async fn check_in(
         .clinic_by_id(clinic)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tz: chrono_tz::Tz = row
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::America::Sao_Paulo);
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = clinic_today(row.tz());
     let (full_name, priority) = match body.patient_id {
         Some(pid) => {
             let p = state
@@ -178,7 +145,7 @@ pub async fn check_in(
         }
     };
     if let Some(p) = body.professional_user_id
-        && !is_professional_of(&state, clinic, p).await?
+        && !state.store.is_professional_in(clinic, p).await?
     {
         return Err(ValidationError::new(
             "not_a_professional",
@@ -196,8 +163,7 @@ pub async fn check_in(
             priority,
         })
         .await
-        .map_err(|_| AppError::Unavailable)?
-        .map_err(ws_to_app)?;
+        .map_err(|_| AppError::Unavailable)??;
     Ok(HttpResponse::Created().json(entry_view(&entry)))
 }
 
@@ -227,7 +193,7 @@ pub async fn call_next(
         }
         _ => auth.user_id,
     };
-    if !is_professional_of(&state, clinic, professional).await? {
+    if !state.store.is_professional_in(clinic, professional).await? {
         return Err(ValidationError::new(
             "not_a_professional",
             "apenas profissionais chamam pacientes",
@@ -243,8 +209,7 @@ pub async fn call_next(
             room,
         })
         .await
-        .map_err(|_| AppError::Unavailable)?
-        .map_err(ws_to_app)?;
+        .map_err(|_| AppError::Unavailable)??;
     Ok(HttpResponse::Ok().json(entry_view(&entry)))
 }
 
@@ -279,7 +244,7 @@ pub async fn act(
             )
             .into());
         };
-        if !is_professional_of(&state, clinic_id, p).await? {
+        if !state.store.is_professional_in(clinic_id, p).await? {
             return Err(ValidationError::new(
                 "not_a_professional",
                 "a pessoa indicada não é profissional desta clínica",
@@ -296,7 +261,6 @@ pub async fn act(
             to,
         })
         .await
-        .map_err(|_| AppError::Unavailable)?
-        .map_err(ws_to_app)?;
+        .map_err(|_| AppError::Unavailable)??;
     Ok(HttpResponse::Ok().json(entry_view(&entry)))
 }

@@ -85,6 +85,15 @@ impl Store {
         Ok(seq)
     }
 
+    /// Append one event in a transaction of its own (reads, and actions that change
+    /// nothing else in the database).
+    pub async fn record_audit(&self, event: &AuditEvent) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let seq = self.append_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
     /// Audit rows with `seq > after`, in order, at most `limit`.
     pub async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         Ok(on_pool!(self, p => {

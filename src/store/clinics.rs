@@ -21,6 +21,15 @@ pub struct ClinicRow {
     pub created_at: DateTime<Utc>,
 }
 
+impl ClinicRow {
+    /// The clinic's IANA zone (validated when stored; São Paulo if it ever fails to parse).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone
+            .parse()
+            .unwrap_or(chrono_tz::America::Sao_Paulo)
+    }
+}
+
 impl Store {
     pub async fn insert_clinic(&self, tx: &mut Tx, c: &ClinicRow) -> Result<(), StoreError> {
         on_tx!(tx, t => {

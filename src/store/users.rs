@@ -120,17 +120,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_platform_admin(&self, id: UserId, on: bool) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            sqlx::query("UPDATE users SET platform_admin = $1 WHERE id = $2")
-                .bind(on)
-                .bind(id)
-                .execute(p)
-                .await?;
-        });
-        Ok(())
-    }
-
     pub async fn insert_professional(
         &self,
         tx: &mut Tx,
@@ -224,6 +213,24 @@ impl Store {
             .bind(user)
             .fetch_all(p)
             .await?
+        }))
+    }
+
+    /// Whether `user` holds the professional role in `clinic`.
+    pub async fn is_professional_in(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM memberships WHERE clinic_id = $1 AND user_id = $2 AND role = 'professional'",
+            )
+            .bind(clinic)
+            .bind(user)
+            .fetch_one(p)
+            .await?
+                > 0
         }))
     }
 
