@@ -1,5 +1,4 @@
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::helpers::*;
 
@@ -223,7 +222,6 @@ async fn pages_carry_security_headers() {
     );
     let body = resp.text().await.expect("html");
     assert!(body.contains("lang=\"pt-BR\""));
-    let _ = json!({});
 }
 
 #[actix_web::test]

@@ -443,3 +443,31 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
         Ended::Closed(Some(1008))
     );
 }
+
+#[actix_web::test]
+async fn typing_reaches_the_other_member_and_leaving_stops_pushes() {
+    let app = spawn_app().await;
+    let (joao, helena, _, topic) = chat_setup(&app).await;
+    let mut a = app.ws(&joao).await;
+    let mut b = app.ws(&helena).await;
+    a.join(&topic, None).await;
+    b.join(&topic, None).await;
+    let r = a.request(&topic, "typing", json!({})).await;
+    assert_eq!(r["payload"]["status"], "ok");
+    let t = b.push("chat.typing").await;
+    assert_eq!(t["payload"]["name"], "João Pereira da Silva");
+    assert!(t.get("seq").is_none(), "typing is ephemeral: {t}");
+
+    let r = b.request(&topic, "leave", json!({})).await;
+    assert_eq!(r["payload"]["status"], "ok");
+    b.clear_inbox();
+    a.say(&topic, "depois que ela saiu").await;
+    assert!(
+        b.try_push("chat.message", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "pushed after leave"
+    );
+    let r = b.request(&topic, "leave", json!({})).await;
+    assert_eq!(code(&r), "not_joined");
+}
