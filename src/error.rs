@@ -155,7 +155,7 @@ impl From<crate::actors::protocol::WsError> for AppError {
             "forbidden" => AppError::Forbidden,
             "unavailable" => AppError::Unavailable,
             "internal_error" => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
-            "queue_empty" | "invalid_transition" => AppError::Conflict {
+            "queue_empty" | "invalid_transition" | "already_in_queue" => AppError::Conflict {
                 code: e.code,
                 message: e.message,
             },

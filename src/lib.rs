@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod media;
+pub mod qr;
 pub mod security;
 pub mod startup;
 pub mod state;

@@ -10,6 +10,7 @@ use crate::actors::registry::Registry;
 use crate::bus::EventBus;
 use crate::config::Settings;
 use crate::security::crypto::FieldCipher;
+use crate::security::links::LinkSigner;
 use crate::security::throttle::LoginThrottle;
 use crate::security::tokens::TokenKeys;
 use crate::store::Store;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub tokens: TokenKeys,
+    /// Signs capability links (queue trackers, one-click links).
+    pub links: LinkSigner,
     pub cipher: FieldCipher,
     pub throttle: LoginThrottle,
     pub metrics: PrometheusHandle,
@@ -53,6 +56,7 @@ impl AppState {
             settings.security.jwt_secret.expose().as_bytes(),
             settings.security.access_token_ttl_secs,
         );
+        let links = LinkSigner::new(settings.security.jwt_secret.expose().as_bytes());
         let throttle = LoginThrottle::new(&settings.security.login_throttle);
         let registry = Registry::new(EntityDeps {
             store: store.clone(),
@@ -65,6 +69,7 @@ impl AppState {
             settings: Arc::new(settings),
             store,
             tokens,
+            links,
             cipher,
             throttle,
             metrics,

@@ -66,6 +66,8 @@ impl From<crate::store::StoreError> for WsError {
 pub enum Topic {
     ClinicAgenda(ClinicId),
     ClinicQueue(ClinicId),
+    /// The redacted waiting-room view for TV panels and patients' phones.
+    ClinicPanel(ClinicId),
     Chat(ChatRoomId),
     Consult(uuid::Uuid),
     User(UserId),
@@ -81,6 +83,7 @@ impl FromStr for Topic {
         match parts.as_slice() {
             ["clinic", id, "agenda"] => Ok(Topic::ClinicAgenda(ClinicId(uuid(id)?))),
             ["clinic", id, "queue"] => Ok(Topic::ClinicQueue(ClinicId(uuid(id)?))),
+            ["clinic", id, "panel"] => Ok(Topic::ClinicPanel(ClinicId(uuid(id)?))),
             ["chat", id] => Ok(Topic::Chat(ChatRoomId(uuid(id)?))),
             ["consult", id] => Ok(Topic::Consult(uuid(id)?)),
             ["user", id] => Ok(Topic::User(UserId(uuid(id)?))),
@@ -94,6 +97,7 @@ impl fmt::Display for Topic {
         match self {
             Topic::ClinicAgenda(c) => write!(f, "clinic:{c}:agenda"),
             Topic::ClinicQueue(c) => write!(f, "clinic:{c}:queue"),
+            Topic::ClinicPanel(c) => write!(f, "clinic:{c}:panel"),
             Topic::Chat(r) => write!(f, "chat:{r}"),
             Topic::Consult(c) => write!(f, "consult:{c}"),
             Topic::User(u) => write!(f, "user:{u}"),

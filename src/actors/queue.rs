@@ -6,13 +6,13 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use chrono::{NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
 use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
-use crate::domain::queue::{Priority, ticket};
+use crate::domain::queue::{Priority, QueuePolicy, call_order, estimated_waits, ticket};
 use crate::domain::{ClinicId, PatientId, UserId};
 use crate::store::queue::QueueEntryRow;
 use crate::store::{self, Tx};
@@ -130,19 +130,170 @@ async fn publish_change(
     .await
 }
 
+/// Calls shown on the TV panel: the current one and the last five.
+pub const PANEL_CALLS: usize = 6;
+/// Finished services per professional that make their mean service time.
+const SERVICE_SAMPLE: usize = 10;
+
+/// What the TV panel and the patients' phones see: no full names, no CPFs, no ids — the
+/// tickets waiting in call order with their estimated waits, and the recent calls with a
+/// first name and initial. `version` is the clinic queue topic's seq at the change that
+/// produced it: clients keep the snapshot with the highest version.
+pub async fn panel_snapshot(
+    deps_store: &store::Store,
+    clinic: ClinicId,
+    tz: chrono_tz::Tz,
+    version: i64,
+) -> Result<Value, WsError> {
+    let day = clinic_today(tz);
+    let entries = deps_store.queue_for_day(clinic, day).await?;
+    let settings = deps_store.queue_settings(clinic).await?;
+    let policy = settings.policy();
+    let ranks_recent = deps_store.recent_call_ranks(clinic, day).await?;
+    let times = deps_store
+        .recent_service_times(clinic, Utc::now() - Duration::days(30))
+        .await?;
+    Ok(build_snapshot(
+        &entries,
+        &policy,
+        priority_streak(&ranks_recent),
+        &times,
+        version,
+    ))
+}
+
+/// How many of the most recent calls (newest first) were priority calls in a row.
+fn priority_streak(ranks_newest_first: &[i32]) -> u32 {
+    ranks_newest_first
+        .iter()
+        .take_while(|r| **r < Priority::None.rank())
+        .count() as u32
+}
+
+fn build_snapshot(
+    entries: &[QueueEntryRow],
+    policy: &QueuePolicy,
+    streak: u32,
+    times: &[store::queue::ServiceTimeRow],
+    version: i64,
+) -> Value {
+    // Mean of each professional's last few services, in minutes.
+    let mut per: std::collections::HashMap<UserId, Vec<f64>> = Default::default();
+    for t in times {
+        if let Some(p) = t.professional_user_id {
+            let v = per.entry(p).or_default();
+            if v.len() < SERVICE_SAMPLE {
+                let secs = (t.finished_at - t.service_started_at).num_seconds().max(0);
+                v.push(secs as f64 / 60.0);
+            }
+        }
+    }
+    let default = f64::from(policy.default_service_minutes);
+    let mean = |v: &Vec<f64>| (v.iter().sum::<f64>() / v.len() as f64).clamp(1.0, 240.0);
+    let serving: std::collections::HashSet<UserId> = entries
+        .iter()
+        .filter(|e| e.status != "waiting")
+        .filter_map(|e| e.professional_user_id)
+        .collect();
+    let anyone = if serving.is_empty() {
+        default
+    } else {
+        serving
+            .iter()
+            .map(|p| per.get(p).map_or(default, mean))
+            .sum::<f64>()
+            / serving.len() as f64
+    };
+    let minutes_of = |p: Option<UserId>| match p {
+        Some(p) => per.get(&p).map_or(default, mean),
+        None => anyone,
+    };
+
+    let waiting: Vec<&QueueEntryRow> = entries.iter().filter(|e| e.status == "waiting").collect();
+    let mut strict = waiting.clone();
+    strict.sort_by(|a, b| {
+        (a.priority_rank, a.checked_in_at).cmp(&(b.priority_rank, b.checked_in_at))
+    });
+    let ranks: Vec<i32> = strict.iter().map(|e| e.priority_rank).collect();
+    let ordered: Vec<&QueueEntryRow> = call_order(&ranks, policy, streak)
+        .into_iter()
+        .filter_map(|i| strict.get(i).copied())
+        .collect();
+    let pros: Vec<Option<UserId>> = ordered.iter().map(|e| e.professional_user_id).collect();
+    let waits = estimated_waits(&pros, minutes_of, serving.len());
+
+    let mut called: Vec<&QueueEntryRow> =
+        entries.iter().filter(|e| e.called_at.is_some()).collect();
+    called.sort_by_key(|e| std::cmp::Reverse(e.called_at));
+    json!({
+        "version": version,
+        "calls": called.iter().take(PANEL_CALLS).map(|e| json!({
+            "ticket": e.ticket,
+            "name": panel_name(&e.full_name),
+            "room": e.room,
+            "called_at": e.called_at,
+            "recalls": e.recalls,
+        })).collect::<Vec<_>>(),
+        "waiting": ordered.iter().zip(waits).map(|(e, w)| json!({
+            "ticket": e.ticket,
+            "eta_minutes": w,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// After a committed change: the redacted snapshot for panels and phones, published
+/// without a seq (each one replaces the last).
+async fn panel_event(
+    deps: &EntityDeps,
+    clinic: ClinicId,
+    tz: chrono_tz::Tz,
+    version: i64,
+) -> Option<TopicEvent> {
+    match panel_snapshot(&deps.store, clinic, tz, version).await {
+        Ok(payload) => Some(TopicEvent {
+            topic: Topic::ClinicPanel(clinic).to_string(),
+            event: "panel.updated".into(),
+            seq: None,
+            payload,
+        }),
+        Err(e) => {
+            // The change itself is stored; panels catch up with the next one or a reload.
+            tracing::warn!(error = %e.message, "cannot build the panel snapshot");
+            None
+        }
+    }
+}
+
+/// The change's event, followed by the panel snapshot it produces.
+async fn with_panel(
+    deps: &EntityDeps,
+    clinic: ClinicId,
+    tz: chrono_tz::Tz,
+    ev: TopicEvent,
+) -> Vec<TopicEvent> {
+    let version = ev.seq.unwrap_or(0);
+    let mut events = vec![ev];
+    events.extend(panel_event(deps, clinic, tz, version).await);
+    events
+}
+
 /// Put someone in the queue.
 #[derive(Message)]
-#[rtype(result = "Result<QueueEntryRow, WsError>")]
+#[rtype(result = "Result<(QueueEntryRow, bool), WsError>")]
 pub struct CheckIn {
     pub patient_id: Option<PatientId>,
     pub full_name: String,
     /// The professional they came for; `None` means whoever calls first.
     pub professional_user_id: Option<UserId>,
     pub priority: Priority,
+    /// A registered patient already in today's queue: hand back their entry (self check-in
+    /// twice) instead of refusing with `already_in_queue`. The flag in the answer is true
+    /// when a new entry was made.
+    pub reuse_active: bool,
 }
 
 impl Handler<CheckIn> for WaitingQueue {
-    type Result = AtomicResponse<Self, Result<QueueEntryRow, WsError>>;
+    type Result = AtomicResponse<Self, Result<(QueueEntryRow, bool), WsError>>;
 
     fn handle(&mut self, msg: CheckIn, _: &mut Self::Context) -> Self::Result {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
@@ -150,6 +301,21 @@ impl Handler<CheckIn> for WaitingQueue {
             let tz = clinic_tz(&deps, clinic, cached).await?;
             let day = clinic_today(tz);
             let mut tx = deps.store.begin().await?;
+            deps.store.lock_clinic_queue(&mut tx, clinic).await?;
+            if let Some(pid) = msg.patient_id
+                && let Some(existing) = deps
+                    .store
+                    .active_entry_of_patient_tx(&mut tx, clinic, day, pid)
+                    .await?
+            {
+                if msg.reuse_active {
+                    return Ok((tz, (existing, false), vec![]));
+                }
+                return Err(WsError::new(
+                    "already_in_queue",
+                    format!("paciente já está na fila com a senha {}", existing.ticket),
+                ));
+            }
             let number = deps
                 .store
                 .next_ticket_number(&mut tx, clinic, day, msg.priority.prefix())
@@ -176,7 +342,8 @@ impl Handler<CheckIn> for WaitingQueue {
             deps.store.insert_queue_entry(&mut tx, &entry).await?;
             let ev = publish_change(&deps, &mut tx, &entry).await?;
             tx.commit().await?;
-            Ok((tz, entry, vec![ev]))
+            let events = with_panel(&deps, clinic, tz, ev).await;
+            Ok((tz, (entry, true), events))
         })
     }
 }
@@ -197,11 +364,25 @@ impl Handler<CallNext> for WaitingQueue {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
         supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
+            let day = clinic_today(tz);
             let mut tx = deps.store.begin().await?;
-            let mut entry = deps
-                .store
-                .pick_next_waiting(&mut tx, clinic, clinic_today(tz), msg.professional)
-                .await?
+            // One caller at a time per clinic, on every node: the order depends on the
+            // previous calls (alternate mode), so rows alone cannot be the lock.
+            deps.store.lock_clinic_queue(&mut tx, clinic).await?;
+            let policy = deps.store.queue_settings(clinic).await?.policy();
+            let waiting = deps.store.waiting_entries_tx(&mut tx, clinic, day).await?;
+            let streak = priority_streak(
+                &deps
+                    .store
+                    .recent_call_ranks_tx(&mut tx, clinic, day)
+                    .await?,
+            );
+            let ranks: Vec<i32> = waiting.iter().map(|e| e.priority_rank).collect();
+            let mut entry = call_order(&ranks, &policy, streak)
+                .into_iter()
+                .filter_map(|i| waiting.get(i))
+                .find(|e| e.professional_user_id.is_none_or(|p| p == msg.professional))
+                .cloned()
                 .ok_or_else(|| WsError::new("queue_empty", "ninguém aguardando"))?;
             entry.status = "called".into();
             entry.room = Some(msg.room);
@@ -211,7 +392,8 @@ impl Handler<CallNext> for WaitingQueue {
             deps.store.update_queue_entry(&mut tx, &entry).await?;
             let ev = publish_change(&deps, &mut tx, &entry).await?;
             tx.commit().await?;
-            Ok((tz, entry, vec![ev]))
+            let events = with_panel(&deps, clinic, tz, ev).await;
+            Ok((tz, entry, events))
         })
     }
 }
@@ -265,6 +447,7 @@ impl Handler<Act> for WaitingQueue {
         supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
             let mut tx = deps.store.begin().await?;
+            deps.store.lock_clinic_queue(&mut tx, clinic).await?;
             let mut e = deps
                 .store
                 .queue_entry_tx(&mut tx, msg.entry)
@@ -326,7 +509,8 @@ impl Handler<Act> for WaitingQueue {
             deps.store.update_queue_entry(&mut tx, &e).await?;
             let ev = publish_change(&deps, &mut tx, &e).await?;
             tx.commit().await?;
-            Ok((tz, e, vec![ev]))
+            let events = with_panel(&deps, clinic, tz, ev).await;
+            Ok((tz, e, events))
         })
     }
 }

@@ -28,7 +28,7 @@ use super::hub::{
 };
 use super::protocol::{ClientFrame, SYSTEM_TOPIC, Topic, WsError, close, reply_error, reply_ok};
 use crate::bus::TopicEvent;
-use crate::domain::{Role, SessionId, UserId};
+use crate::domain::{ClinicId, Role, SessionId, UserId};
 use crate::error::AppError;
 use crate::http::extract::{Auth, authenticate, load_auth};
 use crate::state::AppState;
@@ -45,6 +45,90 @@ pub fn publish_session_revoked(bus: &dyn crate::bus::EventBus, session: SessionI
         seq: None,
         payload: Value::Null,
     });
+}
+
+/// A connection without a user account, authenticated by a capability: a clinic's TV panel
+/// (its secret) or a patient following their ticket (a signed tracker link). Guests may only
+/// join their clinic's redacted `clinic:<id>:panel` topic, and send nothing else.
+#[derive(Debug, Clone)]
+pub enum Guest {
+    Panel {
+        clinic: ClinicId,
+        token_hash: String,
+    },
+    Tracker {
+        clinic: ClinicId,
+        entry: uuid::Uuid,
+    },
+}
+
+impl Guest {
+    pub fn clinic(&self) -> ClinicId {
+        match self {
+            Guest::Panel { clinic, .. } | Guest::Tracker { clinic, .. } => *clinic,
+        }
+    }
+}
+
+/// Link purpose of a queue tracker (a patient's place in line on their phone).
+pub const TRACKER_PURPOSE: &str = "queue-tracker";
+
+/// Resolve a guest credential: `panel` (the TV panel secret) or `tracker` (a signed link).
+pub async fn guest_from(
+    state: &AppState,
+    panel: Option<&str>,
+    tracker: Option<&str>,
+) -> Result<Guest, WsError> {
+    let invalid = || WsError::new("invalid_token", "link inválido ou expirado");
+    if let Some(token) = panel {
+        let token_hash = crate::security::tokens::token_hash(token);
+        let clinic = state
+            .store
+            .clinic_by_panel_hash(&token_hash)
+            .await?
+            .ok_or_else(invalid)?;
+        return Ok(Guest::Panel { clinic, token_hash });
+    }
+    if let Some(token) = tracker {
+        let (entry, _) = state
+            .links
+            .verify(TRACKER_PURPOSE, token, chrono::Utc::now().timestamp())
+            .map_err(|_| invalid())?;
+        let row = state.store.queue_entry(entry).await?.ok_or_else(invalid)?;
+        return Ok(Guest::Tracker {
+            clinic: row.clinic_id,
+            entry,
+        });
+    }
+    Err(invalid())
+}
+
+/// May this guest (still) join this topic?
+async fn authorize_guest(
+    state: &AppState,
+    guest: &Guest,
+    topic: &Topic,
+) -> Result<&'static str, WsError> {
+    let Topic::ClinicPanel(c) = topic else {
+        return Err(WsError::forbidden());
+    };
+    if *c != guest.clinic() {
+        return Err(WsError::forbidden());
+    }
+    // Re-check the credential: a replaced panel secret or a removed entry cuts access.
+    let still = match guest {
+        Guest::Panel { token_hash, .. } => {
+            state.store.clinic_by_panel_hash(token_hash).await? == Some(*c)
+        }
+        Guest::Tracker { entry, .. } => state.store.queue_entry(*entry).await?.is_some(),
+    };
+    if !still {
+        return Err(WsError::new("invalid_token", "link inválido ou expirado"));
+    }
+    Ok(match guest {
+        Guest::Panel { .. } => "panel",
+        Guest::Tracker { .. } => "patient",
+    })
 }
 
 /// Per joined topic.
@@ -87,6 +171,8 @@ pub struct WsSession {
     ip: Option<String>,
     /// Who is connected, once authenticated (ticket or `auth` frame).
     user: Option<(UserId, SessionId, String)>,
+    /// Or who is connected without an account.
+    guest: Option<Guest>,
     out: mpsc::Sender<Outgoing>,
     close_tx: Option<oneshot::Sender<CloseReason>>,
     topics: HashMap<Arc<str>, Joined>,
@@ -125,6 +211,7 @@ impl WsSession {
                 state,
                 ip,
                 user,
+                guest: None,
                 out,
                 close_tx: Some(close_tx),
                 topics: HashMap::new(),
@@ -195,7 +282,8 @@ impl WsSession {
 
     fn presence_entry(&self, topic: &Topic, role: &str) -> Option<PresenceEntry> {
         let (user_id, _, name) = self.user.as_ref()?;
-        if let Topic::User(_) = topic {
+        // No presence on private or public topics: panels must not list staff names.
+        if let Topic::User(_) | Topic::ClinicPanel(_) = topic {
             return None;
         }
         Some(PresenceEntry {
@@ -212,6 +300,9 @@ impl WsSession {
         let Some((user_id, _, _)) = self.user.as_ref() else {
             return;
         };
+        if let Topic::ClinicPanel(_) = topic {
+            return;
+        }
         let name = topic.to_string();
         let changed = if event == PRESENCE_JOIN {
             self.state.hub.presence_local_join(&name, *user_id)
@@ -284,12 +375,20 @@ impl WsSession {
                 }
             };
         }
-        if self.user.is_none() {
+        if self.user.is_none() && self.guest.is_none() {
             let err = WsError::new(
                 "unauthenticated",
                 "autentique-se antes de entrar em tópicos",
             );
             return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+        }
+        if self.user.is_none() && !matches!(frame.event.as_str(), "join" | "leave") {
+            return self.reply(
+                ctx,
+                &frame.reference,
+                &frame.topic,
+                Err(WsError::forbidden()),
+            );
         }
         match frame.event.as_str() {
             "join" => self.join(frame, ctx),
@@ -299,9 +398,34 @@ impl WsSession {
     }
 
     fn authenticate(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
-        if self.user.is_some() {
+        if self.user.is_some() || self.guest.is_some() {
             let err = WsError::new("already_authenticated", "conexão já autenticada");
             return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err));
+        }
+        let panel = frame.payload.get("panel").and_then(Value::as_str);
+        let tracker = frame.payload.get("tracker").and_then(Value::as_str);
+        if panel.is_some() || tracker.is_some() {
+            let (panel, tracker) = (panel.map(str::to_owned), tracker.map(str::to_owned));
+            let state = self.state.clone();
+            let reference = frame.reference;
+            ctx.spawn(
+                async move { guest_from(&state, panel.as_deref(), tracker.as_deref()).await }
+                    .into_actor(self)
+                    .map(move |res, act, ctx| match res {
+                        Ok(guest) => {
+                            let clinic = guest.clinic();
+                            act.guest = Some(guest);
+                            act.reply(
+                                ctx,
+                                &reference,
+                                SYSTEM_TOPIC,
+                                Ok(json!({"clinic_id": clinic})),
+                            );
+                        }
+                        Err(e) => act.reply(ctx, &reference, SYSTEM_TOPIC, Err(e)),
+                    }),
+            );
+            return;
         }
         let Some(token) = frame
             .payload
@@ -357,18 +481,25 @@ impl WsSession {
             return self.reply(ctx, &reference, &topic_name, Err(err));
         }
         self.joining.insert(topic_name.clone());
-        let Some((user_id, session_id, _)) = self.user.clone() else {
-            return;
-        };
+        let (user, guest) = (self.user.clone(), self.guest.clone());
         let state = self.state.clone();
         let ip = self.ip.clone();
-        // Step 1: authorize with the user's current roles.
+        // Step 1: authorize with the user's current roles (or the guest's credential).
         ctx.spawn(
             async move {
-                let auth = load_auth(&state, user_id, session_id, ip)
-                    .await
-                    .map_err(|e| app_to_ws(&e))?;
-                authorize(&state, &auth, &topic).await
+                match (user, guest) {
+                    (Some((user_id, session_id, _)), _) => {
+                        let auth = load_auth(&state, user_id, session_id, ip)
+                            .await
+                            .map_err(|e| app_to_ws(&e))?;
+                        authorize(&state, &auth, &topic).await
+                    }
+                    (None, Some(guest)) => authorize_guest(&state, &guest, &topic).await,
+                    (None, None) => Err(WsError::new(
+                        "unauthenticated",
+                        "autentique-se antes de entrar em tópicos",
+                    )),
+                }
             }
             .into_actor(self)
             .map(move |res, act, ctx| {
@@ -808,6 +939,30 @@ async fn authorize(state: &AppState, auth: &Auth, topic: &Topic) -> Result<&'sta
             } else {
                 "staff"
             })
+        }
+        Topic::ClinicPanel(c) => {
+            if let Some(r) = [Role::Professional, Role::ClinicAdmin, Role::Receptionist]
+                .into_iter()
+                .find(|r| auth.has_role(*c, &[*r]))
+            {
+                return Ok(r.as_str());
+            }
+            // A patient who is in this clinic's queue today follows it on their phone.
+            let clinic = state
+                .store
+                .clinic_by_id(*c)
+                .await?
+                .ok_or_else(WsError::forbidden)?;
+            let today = super::queue::clinic_today(clinic.tz());
+            if state
+                .store
+                .patient_in_queue_today(*c, today, auth.user_id)
+                .await?
+            {
+                Ok("patient")
+            } else {
+                Err(WsError::forbidden())
+            }
         }
         Topic::Consult(_) => Err(WsError::new("not_found", "teleconsulta não encontrada")),
     }

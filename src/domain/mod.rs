@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no I/O. Input becomes these types at the edge
 //! (HTTP, CLI), so code past the edge cannot hold an invalid value.
 
+pub mod agenda;
 pub mod documents_br;
 pub mod ids;
 pub mod office_hours;

@@ -77,6 +77,158 @@ pub fn ticket(prefix: &str, number: i64) -> String {
     format!("{prefix}{number:03}")
 }
 
+/// How a clinic orders legal priority against everyone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityMode {
+    /// Priority tickets are always called first (80+ ahead of every other priority).
+    Strict,
+    /// After `priority_run` priority calls in a row, one regular ticket is called if any is
+    /// waiting, so regular patients are not held back all day. 80+ still lead the priority line.
+    Alternate,
+}
+
+impl PriorityMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriorityMode::Strict => "strict",
+            PriorityMode::Alternate => "alternate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        match s {
+            "strict" => Ok(PriorityMode::Strict),
+            "alternate" => Ok(PriorityMode::Alternate),
+            _ => Err(ValidationError::new(
+                "invalid_priority_mode",
+                "modo de prioridade deve ser strict ou alternate",
+            )),
+        }
+    }
+}
+
+/// A clinic's waiting-room rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct QueuePolicy {
+    pub priority_mode: PriorityMode,
+    /// For `alternate`: priority calls in a row before a regular one (1–10).
+    pub priority_run: u32,
+    /// The service time assumed for a professional with no recent history (1–240 minutes).
+    pub default_service_minutes: u32,
+}
+
+impl Default for QueuePolicy {
+    fn default() -> Self {
+        Self {
+            priority_mode: PriorityMode::Strict,
+            priority_run: 2,
+            default_service_minutes: 15,
+        }
+    }
+}
+
+impl QueuePolicy {
+    pub fn new(
+        priority_mode: PriorityMode,
+        priority_run: i64,
+        default_service_minutes: i64,
+    ) -> Result<Self, ValidationError> {
+        if !(1..=10).contains(&priority_run) {
+            return Err(ValidationError::new(
+                "invalid_priority_run",
+                "chamadas prioritárias seguidas: de 1 a 10",
+            ));
+        }
+        if !(1..=240).contains(&default_service_minutes) {
+            return Err(ValidationError::new(
+                "invalid_service_minutes",
+                "tempo de atendimento padrão: de 1 a 240 minutos",
+            ));
+        }
+        Ok(Self {
+            priority_mode,
+            priority_run: priority_run as u32,
+            default_service_minutes: default_service_minutes as u32,
+        })
+    }
+}
+
+/// The order in which waiting tickets will be called.
+///
+/// `ranks` are the waiting entries' priority ranks, already sorted by (rank, arrival) — the
+/// strict order. `streak` is how many of the most recent calls today were priority calls.
+/// Returns indexes into `ranks`.
+pub fn call_order(ranks: &[i32], policy: &QueuePolicy, streak: u32) -> Vec<usize> {
+    if policy.priority_mode == PriorityMode::Strict {
+        return (0..ranks.len()).collect();
+    }
+    let regular = Priority::None.rank();
+    let mut prio = ranks
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r < regular)
+        .map(|(i, _)| i)
+        .peekable();
+    let mut rest = ranks
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r >= regular)
+        .map(|(i, _)| i)
+        .peekable();
+    let mut out = Vec::with_capacity(ranks.len());
+    let mut run = streak;
+    loop {
+        let take_prio = match (prio.peek(), rest.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(_), Some(_)) => run < policy.priority_run,
+        };
+        if take_prio {
+            out.extend(prio.next());
+            run += 1;
+        } else {
+            out.extend(rest.next());
+            run = 0;
+        }
+    }
+    out
+}
+
+/// Minutes until each waiting entry is likely called.
+///
+/// `waiting` is in call order, each with its professional (`None`: whoever calls first).
+/// `minutes_of(p)` is a professional's recent mean service time; `serving` is how many
+/// professionals are attending today (at least one). An entry for a professional waits for
+/// the entries ahead that the same professional may take; an entry for anyone waits for all
+/// entries ahead, shared among the professionals serving.
+pub fn estimated_waits<P: PartialEq + Copy>(
+    waiting: &[Option<P>],
+    minutes_of: impl Fn(Option<P>) -> f64,
+    serving: usize,
+) -> Vec<u32> {
+    let serving = serving.max(1) as f64;
+    waiting
+        .iter()
+        .enumerate()
+        .map(|(i, mine)| {
+            let ahead = &waiting[..i];
+            let minutes = match mine {
+                Some(p) => {
+                    let n = ahead
+                        .iter()
+                        .filter(|o| o.is_none() || *o == &Some(*p))
+                        .count();
+                    n as f64 * minutes_of(Some(*p))
+                }
+                None => ahead.len() as f64 * minutes_of(None) / serving,
+            };
+            minutes.ceil().max(0.0) as u32
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +271,60 @@ mod tests {
             Priority::parse("vip").expect_err("bad").code,
             "invalid_priority"
         );
+    }
+
+    #[test]
+    fn strict_mode_keeps_the_legal_order() {
+        let policy = QueuePolicy::default();
+        assert_eq!(call_order(&[0, 1, 2, 2], &policy, 5), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn alternate_mode_lets_a_regular_ticket_through_after_the_run() {
+        let policy = QueuePolicy {
+            priority_mode: PriorityMode::Alternate,
+            priority_run: 2,
+            default_service_minutes: 15,
+        };
+        // Waiting: P(80+), P, P, N, N — strict order by rank then arrival.
+        let ranks = [0, 1, 1, 2, 2];
+        assert_eq!(call_order(&ranks, &policy, 0), vec![0, 1, 3, 2, 4]);
+        // Two priority calls were just made: a regular ticket goes next.
+        assert_eq!(call_order(&ranks, &policy, 2), vec![3, 0, 1, 4, 2]);
+        // Nobody regular waiting: priority continues.
+        assert_eq!(call_order(&[1, 1, 1], &policy, 2), vec![0, 1, 2]);
+        // Nobody with priority: regular in arrival order.
+        assert_eq!(call_order(&[2, 2], &policy, 0), vec![0, 1]);
+    }
+
+    #[test]
+    fn policy_bounds_are_checked() {
+        assert!(QueuePolicy::new(PriorityMode::Alternate, 0, 15).is_err());
+        assert!(QueuePolicy::new(PriorityMode::Alternate, 3, 0).is_err());
+        assert_eq!(
+            PriorityMode::parse("random").expect_err("bad").code,
+            "invalid_priority_mode"
+        );
+        assert!(QueuePolicy::new(PriorityMode::Strict, 10, 240).is_ok());
+    }
+
+    #[test]
+    fn waits_count_the_entries_each_professional_will_take_first() {
+        // Professionals 1 and 2; 1 takes 10 min, 2 takes 20, anyone averages 15.
+        let minutes = |p: Option<u8>| match p {
+            Some(1) => 10.0,
+            Some(2) => 20.0,
+            _ => 15.0,
+        };
+        let waiting = [Some(1), Some(2), None, Some(1), None];
+        let waits = estimated_waits(&waiting, minutes, 2);
+        assert_eq!(waits[0], 0);
+        // Professional 2 has nobody of theirs ahead (entry 0 is professional 1's).
+        assert_eq!(waits[1], 0);
+        // Anyone: two ahead, shared by two professionals at 15 min.
+        assert_eq!(waits[2], 15);
+        // Professional 1: entries 0 and 2 (anyone) ahead at 10 min each.
+        assert_eq!(waits[3], 20);
+        assert_eq!(waits[4], 30);
     }
 }

@@ -9,6 +9,7 @@ pub mod me;
 pub mod openapi;
 pub mod patients;
 pub mod queue;
+pub mod queue_public;
 pub mod web_assets;
 pub mod ws;
 
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(patients::routes)
             .configure(chat::routes)
             .configure(queue::routes)
+            .configure(queue_public::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

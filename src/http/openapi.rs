@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, chat, clinics, health, me, patients, queue, ws};
+use super::{auth, chat, clinics, health, me, patients, queue, queue_public, ws};
 
 struct BearerAuth;
 
@@ -42,6 +42,10 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         chat::download_attachment, chat::get_office_hours, chat::put_office_hours,
         ws::ticket, ws::connect,
         queue::board, queue::check_in, queue::call_next, queue::act,
+        queue::staff_panel, queue::get_settings, queue::put_settings, queue::new_panel_token,
+        queue::checkin_link, queue::rotate_checkin_link,
+        queue_public::panel, queue_public::track, queue_public::checkin_clinic,
+        queue_public::self_check_in,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),

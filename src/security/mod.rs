@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod crypto;
+pub mod links;
 pub mod password;
 pub mod throttle;
 pub mod tokens;

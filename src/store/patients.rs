@@ -72,6 +72,15 @@ impl Store {
         }))
     }
 
+    pub async fn patient_by_cpf(&self, cpf: &str) -> Result<Option<PatientRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE cpf = $1")
+                .bind(cpf)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
     pub async fn patient_by_id(&self, id: PatientId) -> Result<Option<PatientRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE id = $1")

@@ -3,7 +3,46 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::queue::{PriorityMode, QueuePolicy};
 use crate::domain::{ClinicId, PatientId, UserId};
+
+/// A clinic's row in `queue_settings` (absent: the defaults).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueSettingsRow {
+    pub priority_mode: String,
+    pub priority_run: i32,
+    pub default_service_minutes: i32,
+    pub panel_token_hash: Option<String>,
+    pub checkin_token: Option<String>,
+}
+
+impl QueueSettingsRow {
+    pub fn policy(&self) -> QueuePolicy {
+        let mode = PriorityMode::parse(&self.priority_mode).unwrap_or(PriorityMode::Strict);
+        QueuePolicy::new(
+            mode,
+            i64::from(self.priority_run),
+            i64::from(self.default_service_minutes),
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// One finished service, for the estimate of waiting times.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ServiceTimeRow {
+    pub professional_user_id: Option<UserId>,
+    pub service_started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// Ranks of the day's last calls, newest first.
+const RECENT_CALL_RANKS: &str = "SELECT priority_rank FROM queue_entries
+     WHERE clinic_id = $1 AND service_date = $2 AND called_at IS NOT NULL
+     ORDER BY called_at DESC LIMIT 20";
+
+/// The statuses of an entry still in the clinic's hands.
+pub const ACTIVE_STATUSES: &str = "('waiting', 'called', 'in_service')";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueueEntryRow {
@@ -110,46 +149,6 @@ impl Store {
         }))
     }
 
-    /// The next waiting entry a professional may call (theirs or anyone's), locked for this
-    /// transaction so two callers never get the same patient.
-    pub async fn pick_next_waiting(
-        &self,
-        tx: &mut Tx,
-        clinic: ClinicId,
-        day: NaiveDate,
-        professional: UserId,
-    ) -> Result<Option<QueueEntryRow>, StoreError> {
-        Ok(match tx {
-            // SQLite: the write transaction already excludes every other writer.
-            Tx::Sqlite(super::SqliteTx { tx: t, .. }) => {
-                sqlx::query_as::<_, QueueEntryRow>(
-                    "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
-                       AND (professional_user_id IS NULL OR professional_user_id = $3)
-                     ORDER BY priority_rank, checked_in_at LIMIT 1",
-                )
-                .bind(clinic)
-                .bind(day)
-                .bind(professional)
-                .fetch_optional(&mut **t)
-                .await?
-            }
-            // PostgreSQL: skip rows another caller has locked, so concurrent calls each
-            // get a different patient without waiting.
-            Tx::Postgres(t) => {
-                sqlx::query_as::<_, QueueEntryRow>(
-                    "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
-                       AND (professional_user_id IS NULL OR professional_user_id = $3)
-                     ORDER BY priority_rank, checked_in_at LIMIT 1 FOR UPDATE SKIP LOCKED",
-                )
-                .bind(clinic)
-                .bind(day)
-                .bind(professional)
-                .fetch_optional(&mut **t)
-                .await?
-            }
-        })
-    }
-
     pub async fn update_queue_entry(
         &self,
         tx: &mut Tx,
@@ -174,5 +173,262 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// Serialize queue changes of one clinic across nodes (PostgreSQL advisory lock for the
+    /// transaction; SQLite's write transaction already excludes every other writer).
+    pub async fn lock_clinic_queue(&self, tx: &mut Tx, clinic: ClinicId) -> Result<(), StoreError> {
+        if let Tx::Postgres(t) = tx {
+            let b = clinic.0.as_bytes();
+            let mut key = [0u8; 8];
+            key.copy_from_slice(&b[..8]);
+            // Namespaced away from the audit lock by the high bits of a v7 UUID (time).
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(i64::from_be_bytes(key) ^ 0x7175_6575_6500_0000)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Waiting entries of a day in strict order (priority rank, then arrival).
+    pub async fn waiting_entries_tx(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        day: NaiveDate,
+    ) -> Result<Vec<QueueEntryRow>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, QueueEntryRow>(
+                "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
+                 ORDER BY priority_rank, checked_in_at",
+            )
+            .bind(clinic)
+            .bind(day)
+            .fetch_all(&mut **t)
+            .await?
+        }))
+    }
+
+    /// Ranks of the day's calls, most recent first (for the alternate priority mode).
+    pub async fn recent_call_ranks_tx(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        day: NaiveDate,
+    ) -> Result<Vec<i32>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_scalar::<_, i32>(RECENT_CALL_RANKS)
+            .bind(clinic)
+            .bind(day)
+            .fetch_all(&mut **t)
+            .await?
+        }))
+    }
+
+    pub async fn recent_call_ranks(
+        &self,
+        clinic: ClinicId,
+        day: NaiveDate,
+    ) -> Result<Vec<i32>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, i32>(RECENT_CALL_RANKS)
+            .bind(clinic)
+            .bind(day)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// The clinic's most recent finished services since `since`, newest first.
+    pub async fn recent_service_times(
+        &self,
+        clinic: ClinicId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ServiceTimeRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ServiceTimeRow>(
+                "SELECT professional_user_id, service_started_at, finished_at FROM queue_entries
+                 WHERE clinic_id = $1 AND status = 'done' AND finished_at >= $2
+                   AND service_started_at IS NOT NULL
+                 ORDER BY finished_at DESC LIMIT 300",
+            )
+            .bind(clinic)
+            .bind(since)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    pub async fn queue_entry(&self, id: uuid::Uuid) -> Result<Option<QueueEntryRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, QueueEntryRow>("SELECT * FROM queue_entries WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// A patient's entry of the day that is still waiting, called or in service.
+    pub async fn active_entry_of_patient_tx(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        day: NaiveDate,
+        patient: PatientId,
+    ) -> Result<Option<QueueEntryRow>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND patient_id = $3
+               AND status IN {ACTIVE_STATUSES} LIMIT 1"
+        );
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, QueueEntryRow>(sqlx::AssertSqlSafe(sql))
+                .bind(clinic)
+                .bind(day)
+                .bind(patient)
+                .fetch_optional(&mut **t)
+                .await?
+        }))
+    }
+
+    /// Does this patient have any entry in the clinic's queue today?
+    pub async fn patient_in_queue_today(
+        &self,
+        clinic: ClinicId,
+        day: NaiveDate,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM queue_entries q JOIN patients p ON p.id = q.patient_id
+                 WHERE q.clinic_id = $1 AND q.service_date = $2 AND p.user_id = $3",
+            )
+            .bind(clinic)
+            .bind(day)
+            .bind(user)
+            .fetch_one(p)
+            .await?
+        }) > 0)
+    }
+
+    pub async fn queue_settings(&self, clinic: ClinicId) -> Result<QueueSettingsRow, StoreError> {
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, QueueSettingsRow>(
+                "SELECT priority_mode, priority_run, default_service_minutes, panel_token_hash, checkin_token
+                 FROM queue_settings WHERE clinic_id = $1",
+            )
+            .bind(clinic)
+            .fetch_optional(p)
+            .await?
+        });
+        let d = QueuePolicy::default();
+        Ok(row.unwrap_or(QueueSettingsRow {
+            priority_mode: d.priority_mode.as_str().into(),
+            priority_run: d.priority_run as i32,
+            default_service_minutes: d.default_service_minutes as i32,
+            panel_token_hash: None,
+            checkin_token: None,
+        }))
+    }
+
+    pub async fn set_queue_policy(
+        &self,
+        clinic: ClinicId,
+        policy: &QueuePolicy,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO queue_settings (clinic_id, priority_mode, priority_run, default_service_minutes, updated_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (clinic_id) DO UPDATE SET priority_mode = excluded.priority_mode,
+                    priority_run = excluded.priority_run,
+                    default_service_minutes = excluded.default_service_minutes,
+                    updated_at = excluded.updated_at",
+            )
+            .bind(clinic)
+            .bind(policy.priority_mode.as_str())
+            .bind(policy.priority_run as i32)
+            .bind(policy.default_service_minutes as i32)
+            .bind(super::now())
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Replace the TV panel secret (its hash), cutting off the old one.
+    pub async fn set_panel_token_hash(
+        &self,
+        clinic: ClinicId,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO queue_settings (clinic_id, panel_token_hash, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (clinic_id) DO UPDATE SET panel_token_hash = excluded.panel_token_hash,
+                    updated_at = excluded.updated_at",
+            )
+            .bind(clinic)
+            .bind(hash)
+            .bind(super::now())
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Set the self check-in code; with `only_if_missing`, keep an existing one. Returns the
+    /// code in force.
+    pub async fn ensure_checkin_token(
+        &self,
+        clinic: ClinicId,
+        token: &str,
+        only_if_missing: bool,
+    ) -> Result<String, StoreError> {
+        let sql = if only_if_missing {
+            "INSERT INTO queue_settings (clinic_id, checkin_token, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (clinic_id) DO UPDATE SET
+                checkin_token = COALESCE(queue_settings.checkin_token, excluded.checkin_token),
+                updated_at = excluded.updated_at
+             RETURNING checkin_token"
+        } else {
+            "INSERT INTO queue_settings (clinic_id, checkin_token, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (clinic_id) DO UPDATE SET checkin_token = excluded.checkin_token,
+                updated_at = excluded.updated_at
+             RETURNING checkin_token"
+        };
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(clinic)
+                .bind(token)
+                .bind(super::now())
+                .fetch_one(p)
+                .await?
+        }))
+    }
+
+    pub async fn clinic_by_panel_hash(&self, hash: &str) -> Result<Option<ClinicId>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, ClinicId>(
+                "SELECT clinic_id FROM queue_settings WHERE panel_token_hash = $1",
+            )
+            .bind(hash)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    pub async fn clinic_by_checkin_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<ClinicId>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, ClinicId>(
+                "SELECT clinic_id FROM queue_settings WHERE checkin_token = $1",
+            )
+            .bind(token)
+            .fetch_optional(p)
+            .await?
+        }))
     }
 }

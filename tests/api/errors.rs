@@ -178,6 +178,16 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/queue", "post"),
         ("/api/clinics/{clinic_id}/queue/call-next", "post"),
         ("/api/clinics/{clinic_id}/queue/{entry_id}/{action}", "post"),
+        ("/api/clinics/{clinic_id}/queue/panel", "get"),
+        ("/api/clinics/{clinic_id}/queue/settings", "get"),
+        ("/api/clinics/{clinic_id}/queue/settings", "put"),
+        ("/api/clinics/{clinic_id}/queue/panel-token", "post"),
+        ("/api/clinics/{clinic_id}/queue/checkin-link", "get"),
+        ("/api/clinics/{clinic_id}/queue/checkin-link", "post"),
+        ("/api/public/panel", "post"),
+        ("/api/public/queue/track", "post"),
+        ("/api/public/checkin/clinic", "post"),
+        ("/api/public/checkin", "post"),
     ];
     for (path, method) in expected {
         assert!(
