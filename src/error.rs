@@ -155,7 +155,8 @@ impl From<crate::actors::protocol::WsError> for AppError {
             "forbidden" => AppError::Forbidden,
             "unavailable" => AppError::Unavailable,
             "internal_error" => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
-            "queue_empty" | "invalid_transition" | "already_in_queue" => AppError::Conflict {
+            "queue_empty" | "invalid_transition" | "already_in_queue" | "slot_taken"
+            | "patient_busy" | "link_used" => AppError::Conflict {
                 code: e.code,
                 message: e.message,
             },

@@ -6,6 +6,7 @@
 //! topic event with its seq) → publish on the bus after commit. An actor never holds the
 //! only copy of anything.
 
+pub mod agenda;
 pub mod chat;
 pub mod hub;
 pub mod protocol;

@@ -68,6 +68,8 @@ pub enum Topic {
     ClinicQueue(ClinicId),
     /// The redacted waiting-room view for TV panels and patients' phones.
     ClinicPanel(ClinicId),
+    /// Public: which days of which professional changed (booking pages refetch their slots).
+    ClinicSlots(ClinicId),
     Chat(ChatRoomId),
     Consult(uuid::Uuid),
     User(UserId),
@@ -84,6 +86,7 @@ impl FromStr for Topic {
             ["clinic", id, "agenda"] => Ok(Topic::ClinicAgenda(ClinicId(uuid(id)?))),
             ["clinic", id, "queue"] => Ok(Topic::ClinicQueue(ClinicId(uuid(id)?))),
             ["clinic", id, "panel"] => Ok(Topic::ClinicPanel(ClinicId(uuid(id)?))),
+            ["clinic", id, "slots"] => Ok(Topic::ClinicSlots(ClinicId(uuid(id)?))),
             ["chat", id] => Ok(Topic::Chat(ChatRoomId(uuid(id)?))),
             ["consult", id] => Ok(Topic::Consult(uuid(id)?)),
             ["user", id] => Ok(Topic::User(UserId(uuid(id)?))),
@@ -98,6 +101,7 @@ impl fmt::Display for Topic {
             Topic::ClinicAgenda(c) => write!(f, "clinic:{c}:agenda"),
             Topic::ClinicQueue(c) => write!(f, "clinic:{c}:queue"),
             Topic::ClinicPanel(c) => write!(f, "clinic:{c}:panel"),
+            Topic::ClinicSlots(c) => write!(f, "clinic:{c}:slots"),
             Topic::Chat(r) => write!(f, "chat:{r}"),
             Topic::Consult(c) => write!(f, "consult:{c}"),
             Topic::User(u) => write!(f, "user:{u}"),

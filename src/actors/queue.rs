@@ -146,7 +146,15 @@ pub async fn panel_snapshot(
     version: i64,
 ) -> Result<Value, WsError> {
     let day = clinic_today(tz);
-    let entries = deps_store.queue_for_day(clinic, day).await?;
+    // Only what the snapshot shows: the waiting, the last calls, who is serving — not the
+    // whole day, which grows with every patient.
+    let mut entries = deps_store.waiting_entries(clinic, day).await?;
+    entries.extend(
+        deps_store
+            .recent_calls(clinic, day, PANEL_CALLS as i64)
+            .await?,
+    );
+    let serving = deps_store.professionals_serving(clinic, day).await?;
     let settings = deps_store.queue_settings(clinic).await?;
     let policy = settings.policy();
     let ranks_recent = deps_store.recent_call_ranks(clinic, day).await?;
@@ -155,6 +163,7 @@ pub async fn panel_snapshot(
         .await?;
     Ok(build_snapshot(
         &entries,
+        &serving,
         &policy,
         priority_streak(&ranks_recent),
         &times,
@@ -172,6 +181,7 @@ fn priority_streak(ranks_newest_first: &[i32]) -> u32 {
 
 fn build_snapshot(
     entries: &[QueueEntryRow],
+    serving: &[UserId],
     policy: &QueuePolicy,
     streak: u32,
     times: &[store::queue::ServiceTimeRow],
@@ -190,11 +200,7 @@ fn build_snapshot(
     }
     let default = f64::from(policy.default_service_minutes);
     let mean = |v: &Vec<f64>| (v.iter().sum::<f64>() / v.len() as f64).clamp(1.0, 240.0);
-    let serving: std::collections::HashSet<UserId> = entries
-        .iter()
-        .filter(|e| e.status != "waiting")
-        .filter_map(|e| e.professional_user_id)
-        .collect();
+
     let anyone = if serving.is_empty() {
         default
     } else {

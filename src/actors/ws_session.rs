@@ -60,12 +60,15 @@ pub enum Guest {
         clinic: ClinicId,
         entry: uuid::Uuid,
     },
+    /// Anyone (a public booking page): only `clinic:<id>:slots` topics.
+    Anonymous,
 }
 
 impl Guest {
-    pub fn clinic(&self) -> ClinicId {
+    pub fn clinic(&self) -> Option<ClinicId> {
         match self {
-            Guest::Panel { clinic, .. } | Guest::Tracker { clinic, .. } => *clinic,
+            Guest::Panel { clinic, .. } | Guest::Tracker { clinic, .. } => Some(*clinic),
+            Guest::Anonymous => None,
         }
     }
 }
@@ -109,10 +112,13 @@ async fn authorize_guest(
     guest: &Guest,
     topic: &Topic,
 ) -> Result<&'static str, WsError> {
+    if let Topic::ClinicSlots(_) = topic {
+        return Ok("public");
+    }
     let Topic::ClinicPanel(c) = topic else {
         return Err(WsError::forbidden());
     };
-    if *c != guest.clinic() {
+    if Some(*c) != guest.clinic() {
         return Err(WsError::forbidden());
     }
     // Re-check the credential: a replaced panel secret or a removed entry cuts access.
@@ -121,13 +127,14 @@ async fn authorize_guest(
             state.store.clinic_by_panel_hash(token_hash).await? == Some(*c)
         }
         Guest::Tracker { entry, .. } => state.store.queue_entry(*entry).await?.is_some(),
+        Guest::Anonymous => false,
     };
     if !still {
         return Err(WsError::new("invalid_token", "link inválido ou expirado"));
     }
     Ok(match guest {
         Guest::Panel { .. } => "panel",
-        Guest::Tracker { .. } => "patient",
+        _ => "patient",
     })
 }
 
@@ -283,7 +290,7 @@ impl WsSession {
     fn presence_entry(&self, topic: &Topic, role: &str) -> Option<PresenceEntry> {
         let (user_id, _, name) = self.user.as_ref()?;
         // No presence on private or public topics: panels must not list staff names.
-        if let Topic::User(_) | Topic::ClinicPanel(_) = topic {
+        if let Topic::User(_) | Topic::ClinicPanel(_) | Topic::ClinicSlots(_) = topic {
             return None;
         }
         Some(PresenceEntry {
@@ -300,7 +307,7 @@ impl WsSession {
         let Some((user_id, _, _)) = self.user.as_ref() else {
             return;
         };
-        if let Topic::ClinicPanel(_) = topic {
+        if let Topic::ClinicPanel(_) | Topic::ClinicSlots(_) = topic {
             return;
         }
         let name = topic.to_string();
@@ -401,6 +408,10 @@ impl WsSession {
         if self.user.is_some() || self.guest.is_some() {
             let err = WsError::new("already_authenticated", "conexão já autenticada");
             return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err));
+        }
+        if frame.payload.get("anonymous") == Some(&Value::Bool(true)) {
+            self.guest = Some(Guest::Anonymous);
+            return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Ok(json!({})));
         }
         let panel = frame.payload.get("panel").and_then(Value::as_str);
         let tracker = frame.payload.get("tracker").and_then(Value::as_str);
@@ -964,6 +975,8 @@ async fn authorize(state: &AppState, auth: &Auth, topic: &Topic) -> Result<&'sta
                 Err(WsError::forbidden())
             }
         }
+        // Public: free slots are on the clinic's booking page anyway.
+        Topic::ClinicSlots(_) => Ok("public"),
         Topic::Consult(_) => Err(WsError::new("not_found", "teleconsulta não encontrada")),
     }
 }

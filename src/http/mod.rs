@@ -1,5 +1,6 @@
 //! HTTP: routes by resource, the auth extractor, JSON error mapping, static web files.
 
+pub mod agenda;
 pub mod auth;
 pub mod chat;
 pub mod clinics;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(chat::routes)
             .configure(queue::routes)
             .configure(queue_public::routes)
+            .configure(agenda::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, chat, clinics, health, me, patients, queue, queue_public, ws};
+use super::{agenda, auth, chat, clinics, health, me, patients, queue, queue_public, ws};
 
 struct BearerAuth;
 
@@ -46,6 +46,11 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         queue::checkin_link, queue::rotate_checkin_link,
         queue_public::panel, queue_public::track, queue_public::checkin_clinic,
         queue_public::self_check_in,
+        agenda::list_services, agenda::create_service, agenda::get_schedule, agenda::put_schedule,
+        agenda::list_exceptions, agenda::create_exception, agenda::delete_exception,
+        agenda::staff_slots, agenda::public_slots, agenda::public_booking,
+        agenda::list_appointments, agenda::book, agenda::reschedule, agenda::cancel,
+        agenda::set_status, agenda::my_agenda, agenda::my_appointments,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),
@@ -56,6 +61,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "patients", description = "Patient records (audited)"),
         (name = "chat", description = "Chat rooms (messages travel over the WebSocket)"),
         (name = "queue", description = "The waiting room"),
+        (name = "agenda", description = "Availability, appointments and the public booking page"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -108,7 +108,8 @@ pub async fn panel(
     let guest = guest_from(&state, Some(&body.token), None)
         .await
         .map_err(|_| invalid_token())?;
-    Ok(HttpResponse::Ok().json(public_view(&state, guest.clinic()).await?))
+    let clinic = guest.clinic().ok_or_else(invalid_token)?;
+    Ok(HttpResponse::Ok().json(public_view(&state, clinic).await?))
 }
 
 /// What a patient's phone shows about their own entry.

@@ -6,6 +6,7 @@
 //! backend. Where the backends need different idioms (locks, transaction modes) the code
 //! says so next to the `match`.
 
+pub mod agenda;
 pub mod audit;
 pub mod chat;
 pub mod clinics;

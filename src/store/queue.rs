@@ -431,4 +431,61 @@ impl Store {
             .await?
         }))
     }
+
+    pub async fn waiting_entries(
+        &self,
+        clinic: ClinicId,
+        day: NaiveDate,
+    ) -> Result<Vec<QueueEntryRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, QueueEntryRow>(
+                "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
+                 ORDER BY priority_rank, checked_in_at",
+            )
+            .bind(clinic)
+            .bind(day)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// The day's last `limit` calls that are not waiting again, newest first.
+    pub async fn recent_calls(
+        &self,
+        clinic: ClinicId,
+        day: NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<QueueEntryRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, QueueEntryRow>(
+                "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2
+                   AND called_at IS NOT NULL AND status <> 'waiting'
+                 ORDER BY called_at DESC LIMIT $3",
+            )
+            .bind(clinic)
+            .bind(day)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Professionals who have called someone today.
+    pub async fn professionals_serving(
+        &self,
+        clinic: ClinicId,
+        day: NaiveDate,
+    ) -> Result<Vec<UserId>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, UserId>(
+                "SELECT DISTINCT professional_user_id FROM queue_entries
+                 WHERE clinic_id = $1 AND service_date = $2 AND called_at IS NOT NULL
+                   AND professional_user_id IS NOT NULL",
+            )
+            .bind(clinic)
+            .bind(day)
+            .fetch_all(p)
+            .await?
+        }))
+    }
 }

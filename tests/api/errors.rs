@@ -188,6 +188,41 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/public/queue/track", "post"),
         ("/api/public/checkin/clinic", "post"),
         ("/api/public/checkin", "post"),
+        ("/api/clinics/{clinic_id}/services", "get"),
+        ("/api/clinics/{clinic_id}/services", "post"),
+        (
+            "/api/clinics/{clinic_id}/professionals/{user_id}/schedule",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/professionals/{user_id}/schedule",
+            "put",
+        ),
+        ("/api/clinics/{clinic_id}/exceptions", "get"),
+        ("/api/clinics/{clinic_id}/exceptions", "post"),
+        (
+            "/api/clinics/{clinic_id}/exceptions/{exception_id}",
+            "delete",
+        ),
+        ("/api/clinics/{clinic_id}/slots", "get"),
+        ("/api/public/clinics/{clinic_id}/slots", "get"),
+        ("/api/public/clinics/{clinic_id}/booking", "get"),
+        ("/api/clinics/{clinic_id}/appointments", "get"),
+        ("/api/clinics/{clinic_id}/appointments", "post"),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/reschedule",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/cancel",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/status",
+            "post",
+        ),
+        ("/api/me/agenda", "get"),
+        ("/api/me/appointments", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -123,3 +123,25 @@ async fn presence_crosses_nodes() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_hundred_bookings_for_one_slot_over_two_nodes_book_exactly_one() {
+    use crate::agenda::{Agenda, agenda_fixture, many_patients, race};
+    let Some(redis) = redis_url() else { return };
+    let (node1, node2) = two_nodes(&redis).await;
+    let a = agenda_fixture(&node1).await;
+    let patients = many_patients(&node1, &a.clinic, &a.recep, 100).await;
+    let at = a.at(11, 30);
+    let requests = patients
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let node = if i % 2 == 0 { &node1 } else { &node2 };
+            node.client
+                .post(node.url(&format!("/api/clinics/{}/appointments", a.clinic)))
+                .bearer_auth(&a.recep.access)
+                .json(&json!({"professional_user_id": Agenda::id(&a.helena), "patient_id": p, "starts_at": at}))
+        })
+        .collect();
+    assert_eq!(race(requests).await, (1, 99));
+}

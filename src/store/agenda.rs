@@ -1,0 +1,715 @@
+//! Services, working hours, exceptions, appointments (without double booking), single-use
+//! links, the outbox and iCal feeds.
+//!
+//! Double booking is impossible at the database: on PostgreSQL two exclusion constraints
+//! (professional's blocks, patient's appointments; `btree_gist`) refuse overlaps whatever
+//! the clinic or node; on SQLite every write runs in the single serialized write
+//! transaction, inside which `insert_appointment`/`update_appointment` check for overlaps
+//! before writing. Both backends run the same check first, for a clear error.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::agenda::{BookingRules, Exception, Span, WorkingHours, format_hhmm, parse_hhmm};
+use crate::domain::{ClinicId, PatientId, UserId};
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct ServiceRow {
+    pub id: uuid::Uuid,
+    pub clinic_id: ClinicId,
+    pub professional_user_id: Option<UserId>,
+    pub name: String,
+    pub duration_minutes: i32,
+    pub price_cents: i64,
+    pub buffer_before_minutes: i32,
+    pub buffer_after_minutes: i32,
+    pub teleconsultation: bool,
+    pub active: bool,
+    #[serde(skip)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl ServiceRow {
+    pub fn timing(&self) -> crate::domain::agenda::ServiceTiming {
+        crate::domain::agenda::ServiceTiming {
+            duration_minutes: self.duration_minutes.max(1) as u32,
+            buffer_before_minutes: self.buffer_before_minutes.max(0) as u32,
+            buffer_after_minutes: self.buffer_after_minutes.max(0) as u32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppointmentRow {
+    pub id: uuid::Uuid,
+    pub clinic_id: ClinicId,
+    pub professional_user_id: UserId,
+    pub patient_id: PatientId,
+    pub service_id: Option<uuid::Uuid>,
+    pub kind: String,
+    pub status: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub block_start: DateTime<Utc>,
+    pub block_end: DateTime<Utc>,
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub notes: String,
+    pub cancel_reason: Option<String>,
+    pub booked_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An appointment with the names a screen shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppointmentView {
+    #[sqlx(flatten)]
+    pub a: AppointmentRow,
+    pub patient_name: String,
+    pub patient_social_name: Option<String>,
+    pub professional_name: String,
+    pub service_name: Option<String>,
+    pub clinic_name: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct HoursRow {
+    weekday: i32,
+    start_time: String,
+    end_time: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExceptionRow {
+    pub id: uuid::Uuid,
+    pub clinic_id: ClinicId,
+    pub professional_user_id: Option<UserId>,
+    pub kind: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl ExceptionRow {
+    pub fn exception(&self) -> Exception {
+        let span = Span {
+            start: self.starts_at,
+            end: self.ends_at,
+        };
+        if self.kind == "extra" {
+            Exception::Extra(span)
+        } else {
+            Exception::Closed(span)
+        }
+    }
+}
+
+/// Which constraint refused a booking.
+pub const PROFESSIONAL_BUSY: &str = "professional";
+pub const PATIENT_BUSY: &str = "patient";
+
+const HOLDING: &str = "status NOT IN ('cancelled', 'no_show')";
+
+const VIEW_SELECT: &str =
+    "SELECT a.*, p.full_name AS patient_name, p.social_name AS patient_social_name,
+        u.full_name AS professional_name, s.name AS service_name, c.name AS clinic_name
+     FROM appointments a
+     JOIN patients p ON p.id = a.patient_id
+     JOIN users u ON u.id = a.professional_user_id
+     JOIN clinics c ON c.id = a.clinic_id
+     LEFT JOIN services s ON s.id = a.service_id";
+
+impl Store {
+    // ------------------------------------------------------------------ services ---
+
+    pub async fn insert_service(&self, s: &ServiceRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO services (id, clinic_id, professional_user_id, name, duration_minutes, price_cents,
+                    buffer_before_minutes, buffer_after_minutes, teleconsultation, active, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(s.id)
+            .bind(s.clinic_id)
+            .bind(s.professional_user_id)
+            .bind(&s.name)
+            .bind(s.duration_minutes)
+            .bind(s.price_cents)
+            .bind(s.buffer_before_minutes)
+            .bind(s.buffer_after_minutes)
+            .bind(s.teleconsultation)
+            .bind(s.active)
+            .bind(s.created_at)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn services_of_clinic(
+        &self,
+        clinic: ClinicId,
+    ) -> Result<Vec<ServiceRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ServiceRow>(
+                "SELECT * FROM services WHERE clinic_id = $1 AND active ORDER BY name",
+            )
+            .bind(clinic)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    pub async fn service(&self, id: uuid::Uuid) -> Result<Option<ServiceRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ServiceRow>("SELECT * FROM services WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    // ------------------------------------------------------- hours and rules ---
+
+    pub async fn booking_rules(
+        &self,
+        clinic: ClinicId,
+        pro: UserId,
+    ) -> Result<BookingRules, StoreError> {
+        let row: Option<(i32, i32, Option<i32>, i32)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT min_notice_minutes, booking_window_days, daily_limit, slot_step_minutes
+                 FROM agenda_settings WHERE clinic_id = $1 AND professional_user_id = $2",
+            )
+            .bind(clinic)
+            .bind(pro)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(
+            row.map_or_else(BookingRules::default, |(n, w, l, s)| BookingRules {
+                min_notice_minutes: n.max(0) as u32,
+                booking_window_days: w.max(0) as u32,
+                daily_limit: l.map(|l| l.max(0) as u32),
+                slot_step_minutes: s.max(1) as u32,
+            }),
+        )
+    }
+
+    pub async fn working_hours(
+        &self,
+        clinic: ClinicId,
+        pro: UserId,
+    ) -> Result<Vec<WorkingHours>, StoreError> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, HoursRow>(
+                "SELECT weekday, start_time, end_time FROM working_hours
+                 WHERE clinic_id = $1 AND professional_user_id = $2 ORDER BY weekday, start_time",
+            )
+            .bind(clinic)
+            .bind(pro)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(WorkingHours {
+                    weekday: u8::try_from(r.weekday).ok()?,
+                    start: parse_hhmm(&r.start_time).ok()?,
+                    end: parse_hhmm(&r.end_time).ok()?,
+                })
+            })
+            .collect())
+    }
+
+    /// Replace a professional's weekly hours and booking rules in one clinic.
+    pub async fn set_schedule(
+        &self,
+        clinic: ClinicId,
+        pro: UserId,
+        hours: &[WorkingHours],
+        rules: &BookingRules,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, t => {
+            sqlx::query("DELETE FROM working_hours WHERE clinic_id = $1 AND professional_user_id = $2")
+                .bind(clinic)
+                .bind(pro)
+                .execute(&mut **t)
+                .await?;
+            for h in hours {
+                sqlx::query(
+                    "INSERT INTO working_hours (id, clinic_id, professional_user_id, weekday, start_time, end_time)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(clinic)
+                .bind(pro)
+                .bind(i32::from(h.weekday))
+                .bind(format_hhmm(h.start))
+                .bind(format_hhmm(h.end))
+                .execute(&mut **t)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO agenda_settings (clinic_id, professional_user_id, min_notice_minutes,
+                    booking_window_days, daily_limit, slot_step_minutes, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (clinic_id, professional_user_id) DO UPDATE SET
+                    min_notice_minutes = excluded.min_notice_minutes,
+                    booking_window_days = excluded.booking_window_days,
+                    daily_limit = excluded.daily_limit,
+                    slot_step_minutes = excluded.slot_step_minutes,
+                    updated_at = excluded.updated_at",
+            )
+            .bind(clinic)
+            .bind(pro)
+            .bind(rules.min_notice_minutes as i32)
+            .bind(rules.booking_window_days as i32)
+            .bind(rules.daily_limit.map(|l| l as i32))
+            .bind(rules.slot_step_minutes as i32)
+            .bind(super::now())
+            .execute(&mut **t)
+            .await?;
+        });
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_exception(&self, e: &ExceptionRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO agenda_exceptions (id, clinic_id, professional_user_id, kind, starts_at, ends_at, reason, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(e.id)
+            .bind(e.clinic_id)
+            .bind(e.professional_user_id)
+            .bind(&e.kind)
+            .bind(e.starts_at)
+            .bind(e.ends_at)
+            .bind(&e.reason)
+            .bind(super::now())
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Exceptions of a clinic overlapping [from, to): the clinic's own and, with `pro`, the
+    /// professional's; without `pro`, all of them.
+    pub async fn exceptions_between(
+        &self,
+        clinic: ClinicId,
+        pro: Option<UserId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ExceptionRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ExceptionRow>(
+                "SELECT id, clinic_id, professional_user_id, kind, starts_at, ends_at, reason
+                 FROM agenda_exceptions
+                 WHERE clinic_id = $1 AND starts_at < $3 AND ends_at > $2
+                   AND ($4 IS NULL OR professional_user_id IS NULL OR professional_user_id = $4)
+                 ORDER BY starts_at",
+            )
+            .bind(clinic)
+            .bind(from)
+            .bind(to)
+            .bind(pro)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    pub async fn delete_exception(
+        &self,
+        clinic: ClinicId,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query("DELETE FROM agenda_exceptions WHERE id = $1 AND clinic_id = $2")
+                .bind(id)
+                .bind(clinic)
+                .execute(p)
+                .await?
+                .rows_affected()
+        }) > 0)
+    }
+
+    // ------------------------------------------------------------ appointments ---
+
+    /// Refuse `a` if it overlaps another appointment of its professional (blocks, any
+    /// clinic) or of its patient. Runs inside the write transaction.
+    async fn check_free(&self, tx: &mut Tx, a: &AppointmentRow) -> Result<(), StoreError> {
+        let sql_pro = format!(
+            "SELECT COUNT(*) FROM appointments WHERE professional_user_id = $1 AND id <> $2 AND {HOLDING}
+               AND block_start < $4 AND block_end > $3"
+        );
+        let sql_pat = format!(
+            "SELECT COUNT(*) FROM appointments WHERE patient_id = $1 AND id <> $2 AND {HOLDING}
+               AND starts_at < $4 AND ends_at > $3"
+        );
+        let (pro, pat): (i64, i64) = on_tx!(tx, t => {
+            let pro = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql_pro))
+                .bind(a.professional_user_id)
+                .bind(a.id)
+                .bind(a.block_start)
+                .bind(a.block_end)
+                .fetch_one(&mut **t)
+                .await?;
+            let pat = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql_pat))
+                .bind(a.patient_id)
+                .bind(a.id)
+                .bind(a.starts_at)
+                .bind(a.ends_at)
+                .fetch_one(&mut **t)
+                .await?;
+            (pro, pat)
+        });
+        if pro > 0 {
+            return Err(StoreError::Conflict(PROFESSIONAL_BUSY));
+        }
+        if pat > 0 {
+            return Err(StoreError::Conflict(PATIENT_BUSY));
+        }
+        Ok(())
+    }
+
+    /// Map PostgreSQL's exclusion violations (a concurrent booking that won) to conflicts.
+    fn exclusion(e: sqlx::Error) -> StoreError {
+        if let sqlx::Error::Database(db) = &e
+            && db.code().as_deref() == Some("23P01")
+        {
+            let c = db.constraint().unwrap_or_default();
+            return StoreError::Conflict(if c.contains("patient") {
+                PATIENT_BUSY
+            } else {
+                PROFESSIONAL_BUSY
+            });
+        }
+        StoreError::Database(e)
+    }
+
+    pub async fn insert_appointment(
+        &self,
+        tx: &mut Tx,
+        a: &AppointmentRow,
+    ) -> Result<(), StoreError> {
+        if crate::domain::agenda::status::holds_time(&a.status) {
+            self.check_free(tx, a).await?;
+        }
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO appointments (id, clinic_id, professional_user_id, patient_id, service_id, kind, status,
+                    starts_at, ends_at, block_start, block_end, hold_expires_at, notes, cancel_reason, booked_by,
+                    created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(a.id)
+            .bind(a.clinic_id)
+            .bind(a.professional_user_id)
+            .bind(a.patient_id)
+            .bind(a.service_id)
+            .bind(&a.kind)
+            .bind(&a.status)
+            .bind(a.starts_at)
+            .bind(a.ends_at)
+            .bind(a.block_start)
+            .bind(a.block_end)
+            .bind(a.hold_expires_at)
+            .bind(&a.notes)
+            .bind(&a.cancel_reason)
+            .bind(a.booked_by)
+            .bind(a.created_at)
+            .bind(a.updated_at)
+            .execute(&mut **t)
+            .await
+            .map_err(Self::exclusion)?;
+        });
+        Ok(())
+    }
+
+    /// Write an appointment's mutable fields (status, times, hold, reason).
+    pub async fn update_appointment(
+        &self,
+        tx: &mut Tx,
+        a: &AppointmentRow,
+    ) -> Result<(), StoreError> {
+        if crate::domain::agenda::status::holds_time(&a.status) {
+            self.check_free(tx, a).await?;
+        }
+        on_tx!(tx, t => {
+            sqlx::query(
+                "UPDATE appointments SET status = $1, starts_at = $2, ends_at = $3, block_start = $4, block_end = $5,
+                    hold_expires_at = $6, cancel_reason = $7, updated_at = $8, patient_id = $9, notes = $10
+                 WHERE id = $11",
+            )
+            .bind(&a.status)
+            .bind(a.starts_at)
+            .bind(a.ends_at)
+            .bind(a.block_start)
+            .bind(a.block_end)
+            .bind(a.hold_expires_at)
+            .bind(&a.cancel_reason)
+            .bind(a.updated_at)
+            .bind(a.patient_id)
+            .bind(&a.notes)
+            .bind(a.id)
+            .execute(&mut **t)
+            .await
+            .map_err(Self::exclusion)?;
+        });
+        Ok(())
+    }
+
+    pub async fn appointment_tx(
+        &self,
+        tx: &mut Tx,
+        id: uuid::Uuid,
+    ) -> Result<Option<AppointmentRow>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, AppointmentRow>("SELECT * FROM appointments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }))
+    }
+
+    pub async fn appointment_view(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<AppointmentView>, StoreError> {
+        let sql = format!("{VIEW_SELECT} WHERE a.id = $1");
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// A clinic's appointments starting in [from, to), cancelled ones included.
+    pub async fn clinic_appointments(
+        &self,
+        clinic: ClinicId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AppointmentView>, StoreError> {
+        let sql = format!(
+            "{VIEW_SELECT} WHERE a.clinic_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3 ORDER BY a.starts_at"
+        );
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
+                .bind(clinic)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// A professional's appointments in every clinic, starting in [from, to).
+    pub async fn professional_appointments(
+        &self,
+        pro: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AppointmentView>, StoreError> {
+        let sql = format!(
+            "{VIEW_SELECT} WHERE a.professional_user_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3 ORDER BY a.starts_at"
+        );
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
+                .bind(pro)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    pub async fn patient_appointments(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<AppointmentView>, StoreError> {
+        let sql = format!(
+            "{VIEW_SELECT} WHERE a.patient_id = $1 AND a.status <> 'held' ORDER BY a.starts_at DESC LIMIT 200"
+        );
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
+                .bind(patient)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// The professional's taken time (blocks) in every clinic overlapping [from, to).
+    pub async fn busy_blocks(
+        &self,
+        pro: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Span>, StoreError> {
+        let sql = format!(
+            "SELECT block_start, block_end FROM appointments
+             WHERE professional_user_id = $1 AND {HOLDING} AND block_start < $3 AND block_end > $2"
+        );
+        let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = on_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(pro)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(start, end)| Span { start, end })
+            .collect())
+    }
+
+    /// Starts of the professional's holding appointments in one clinic in [from, to).
+    pub async fn clinic_booking_starts(
+        &self,
+        clinic: ClinicId,
+        pro: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let sql = format!(
+            "SELECT starts_at FROM appointments WHERE clinic_id = $1 AND professional_user_id = $2 AND {HOLDING}
+               AND starts_at >= $3 AND starts_at < $4"
+        );
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, DateTime<Utc>>(sqlx::AssertSqlSafe(sql))
+                .bind(clinic)
+                .bind(pro)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    // ------------------------------------------------------ links, outbox, iCal ---
+
+    /// Record that a single-use link was used; false if it already had been.
+    pub async fn use_link(
+        &self,
+        tx: &mut Tx,
+        token_hash: &str,
+        purpose: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO used_links (token_hash, purpose, used_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (token_hash) DO NOTHING",
+            )
+            .bind(token_hash)
+            .bind(purpose)
+            .bind(super::now())
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        }) == 1)
+    }
+
+    pub async fn link_used(&self, token_hash: &str) -> Result<bool, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM used_links WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_one(p)
+                .await?
+        }) > 0)
+    }
+
+    /// Queue a message for delivery (payload already encrypted).
+    pub async fn insert_outbox(
+        &self,
+        tx: &mut Tx,
+        clinic: Option<ClinicId>,
+        patient: Option<PatientId>,
+        template: &str,
+        payload_enc: &str,
+    ) -> Result<uuid::Uuid, StoreError> {
+        let id = uuid::Uuid::now_v7();
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO outbox (id, clinic_id, patient_id, user_id, template, payload, created_at)
+                 VALUES ($1, $2, $3, NULL, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(clinic)
+            .bind(patient)
+            .bind(template)
+            .bind(payload_enc)
+            .bind(super::now())
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(id)
+    }
+
+    /// Unsent outbox messages for a patient, oldest first: (template, encrypted payload).
+    pub async fn outbox_for_patient(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT template, payload FROM outbox WHERE patient_id = $1 AND sent_at IS NULL ORDER BY created_at, id",
+            )
+            .bind(patient)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    pub async fn set_ical_feed(&self, pro: UserId, token_hash: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO ical_feeds (professional_user_id, token_hash, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (professional_user_id) DO UPDATE SET token_hash = excluded.token_hash,
+                    created_at = excluded.created_at",
+            )
+            .bind(pro)
+            .bind(token_hash)
+            .bind(super::now())
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn delete_ical_feed(&self, pro: UserId) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM ical_feeds WHERE professional_user_id = $1")
+                .bind(pro)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn ical_owner(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, UserId>("SELECT professional_user_id FROM ical_feeds WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+}
+
+/// Midnight of a local date, in UTC.
+pub fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
+    use chrono::TimeZone as _;
+    tz.from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .earliest()
+        .map_or_else(
+            || date.and_time(NaiveTime::MIN).and_utc(),
+            |d| d.with_timezone(&Utc),
+        )
+}
