@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{PatientId, Role, UserId};
+use crate::domain::{ClinicId, PatientId, Role, UserId};
 use crate::error::AppError;
 use crate::http::clinics::{
     Address, NewClinicRequest, NewProfessionalRequest, NewStaffRequest, add_professional,
@@ -254,7 +254,156 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         ),
     )
     .await?;
+    seed_agenda(state, aurora.id, boavista.id).await?;
     Ok(true)
+}
+
+/// Working hours, services and a few appointments today, so the agenda screens have
+/// something to show. Helena works in Aurora on weekdays and in Boa Vista on Saturdays.
+async fn seed_agenda(
+    state: &AppState,
+    aurora: ClinicId,
+    boavista: ClinicId,
+) -> Result<(), AppError> {
+    use crate::actors::agenda::Book;
+    use crate::domain::agenda::{BookingRules, WorkingHours, status};
+    use crate::store::agenda::ServiceRow;
+
+    let user = |email: &'static str| async move {
+        state
+            .store
+            .user_by_email(email)
+            .await?
+            .map(|u| u.id)
+            .ok_or(AppError::NotFound)
+    };
+    let helena = user("dra.helena@atende.demo").await?;
+    let rafael = user("dr.rafael@atende.demo").await?;
+    let rules = BookingRules {
+        min_notice_minutes: 60,
+        booking_window_days: 60,
+        daily_limit: None,
+        slot_step_minutes: 30,
+    };
+    let week = |days: &[i64], stretches: &[(&str, &str)]| -> Result<Vec<WorkingHours>, AppError> {
+        let mut v = Vec::new();
+        for d in days {
+            for (a, b) in stretches {
+                v.push(WorkingHours::new(*d, a, b)?);
+            }
+        }
+        Ok(v)
+    };
+    let weekdays = [0, 1, 2, 3, 4];
+    state
+        .store
+        .set_schedule(
+            aurora,
+            helena,
+            &week(&weekdays, &[("08:00", "12:00"), ("14:00", "18:00")])?,
+            &rules,
+        )
+        .await?;
+    state
+        .store
+        .set_schedule(
+            boavista,
+            helena,
+            &week(&[5], &[("08:00", "12:00")])?,
+            &rules,
+        )
+        .await?;
+    state
+        .store
+        .set_schedule(
+            aurora,
+            rafael,
+            &week(&weekdays, &[("09:00", "12:00"), ("13:00", "17:00")])?,
+            &rules,
+        )
+        .await?;
+    let service = |clinic, pro, name: &str, minutes, price, after, tele| ServiceRow {
+        id: uuid::Uuid::now_v7(),
+        clinic_id: clinic,
+        professional_user_id: pro,
+        name: name.into(),
+        duration_minutes: minutes,
+        price_cents: price,
+        buffer_before_minutes: 0,
+        buffer_after_minutes: after,
+        teleconsultation: tele,
+        active: true,
+        created_at: store::now(),
+    };
+    let consulta = service(
+        aurora,
+        Some(helena),
+        "Consulta clínica",
+        30,
+        30000,
+        0,
+        false,
+    );
+    let services = [
+        consulta.clone(),
+        service(aurora, Some(helena), "Teleconsulta", 30, 25000, 0, true),
+        service(
+            aurora,
+            Some(rafael),
+            "Avaliação odontológica",
+            40,
+            20000,
+            10,
+            false,
+        ),
+        service(
+            boavista,
+            Some(helena),
+            "Consulta clínica",
+            30,
+            28000,
+            0,
+            false,
+        ),
+    ];
+    for s in &services {
+        state.store.insert_service(s).await?;
+    }
+    // Today's appointments for João and Maria with Helena (14:00 and 14:30 local), fitted
+    // in whatever the weekday.
+    let tz = chrono_tz::America::Sao_Paulo;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    for (cpf, h, m) in [("52998224725", 14, 0), ("11144477735", 14, 30)] {
+        let Some(patient) = state.store.patient_by_cpf(cpf).await? else {
+            continue;
+        };
+        let Some(starts_at) = chrono::TimeZone::from_local_datetime(
+            &tz,
+            &today.and_hms_opt(h, m, 0).unwrap_or_default(),
+        )
+        .single() else {
+            continue;
+        };
+        state
+            .registry
+            .agenda(aurora)
+            .send(Book {
+                by: None,
+                professional: helena,
+                patient: patient.id,
+                service: Some(consulta.clone()),
+                duration_minutes: 30,
+                starts_at: starts_at.with_timezone(&chrono::Utc),
+                kind: "in_person".into(),
+                notes: String::new(),
+                require_free_slot: false,
+                status: status::SCHEDULED,
+                hold_expires_at: None,
+            })
+            .await
+            .map_err(|_| AppError::Unavailable)??;
+    }
+    Ok(())
 }
 
 async fn create_user(

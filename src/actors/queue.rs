@@ -239,6 +239,7 @@ fn build_snapshot(
             "room": e.room,
             "called_at": e.called_at,
             "recalls": e.recalls,
+            "status": e.status,
         })).collect::<Vec<_>>(),
         "waiting": ordered.iter().zip(waits).map(|(e, w)| json!({
             "ticket": e.ticket,

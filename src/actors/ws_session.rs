@@ -39,8 +39,18 @@ pub const SESSION_TOPIC_PREFIX: &str = "session:";
 
 /// Tell every node to drop the WebSocket connections of a revoked login session.
 pub fn publish_session_revoked(bus: &dyn crate::bus::EventBus, session: SessionId) {
+    publish_revoked(bus, &session.to_string());
+}
+
+/// The same for a replaced TV panel secret (by its hash): panels showing the old link
+/// are disconnected and cannot rejoin.
+pub fn publish_panel_revoked(bus: &dyn crate::bus::EventBus, token_hash: &str) {
+    publish_revoked(bus, &format!("panel-{token_hash}"));
+}
+
+fn publish_revoked(bus: &dyn crate::bus::EventBus, key: &str) {
     bus.publish(TopicEvent {
-        topic: format!("{SESSION_TOPIC_PREFIX}{session}"),
+        topic: format!("{SESSION_TOPIC_PREFIX}{key}"),
         event: "session.revoked".into(),
         seq: None,
         payload: Value::Null,
@@ -231,7 +241,11 @@ impl WsSession {
     }
 
     fn watch_session(&mut self, ctx: &mut Context<Self>, session: SessionId) {
-        let topic: Arc<str> = Arc::from(format!("{SESSION_TOPIC_PREFIX}{session}"));
+        self.watch_revocation(ctx, &session.to_string());
+    }
+
+    fn watch_revocation(&mut self, ctx: &mut Context<Self>, key: &str) {
+        let topic: Arc<str> = Arc::from(format!("{SESSION_TOPIC_PREFIX}{key}"));
         let sub = self.subscriber(ctx, Arc::default(), false);
         self.state.hub.subscribe(topic, self.conn, sub);
     }
@@ -425,6 +439,9 @@ impl WsSession {
                     .map(move |res, act, ctx| match res {
                         Ok(guest) => {
                             let clinic = guest.clinic();
+                            if let Guest::Panel { token_hash, .. } = &guest {
+                                act.watch_revocation(ctx, &format!("panel-{token_hash}"));
+                            }
                             act.guest = Some(guest);
                             act.reply(
                                 ctx,

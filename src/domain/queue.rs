@@ -14,6 +14,7 @@ pub enum Priority {
     /// 60 or older.
     Elderly,
     /// 80 or older: ahead of every other priority (Lei 13.466/2017).
+    #[serde(rename = "elderly_80")]
     Elderly80,
     Pregnant,
     Breastfeeding,
@@ -263,6 +264,13 @@ mod tests {
         assert!(Priority::Elderly80.rank() < Priority::Elderly.rank());
         assert!(Priority::Infant.rank() < Priority::None.rank());
         assert_eq!(ticket(Priority::Pregnant.prefix(), 7), "P007");
+        assert_eq!(
+            Priority::parse("elderly_80").expect("ok"),
+            Priority::Elderly80
+        );
+        for p in [Priority::Elderly80, Priority::Infant, Priority::None] {
+            assert_eq!(Priority::parse(p.as_str()).expect("round trip"), p);
+        }
         assert_eq!(
             Priority::parse("breastfeeding").expect("ok"),
             Priority::Breastfeeding

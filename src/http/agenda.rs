@@ -946,17 +946,34 @@ pub async fn my_agenda(
     auth: Auth,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let tz = chrono_tz::America::Sao_Paulo;
-    let (from, to) = range(&query, tz)?;
+    // Dates are each clinic's own: read a margin around them, then keep the appointments
+    // whose local date (in their clinic's zone) is in range.
+    let (from, to) = range(&query, chrono_tz::America::Sao_Paulo)?;
     let rows = state
         .store
         .professional_appointments(
             auth.user_id,
-            local_midnight(tz, from) - Duration::hours(12),
-            local_midnight(tz, to + Duration::days(1)) + Duration::hours(12),
+            local_midnight(chrono_tz::UTC, from) - Duration::hours(14),
+            local_midnight(chrono_tz::UTC, to + Duration::days(1)) + Duration::hours(14),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(view_json).collect::<Vec<_>>()))
+    let mut zones = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for v in &rows {
+        let tz = match zones.get(&v.a.clinic_id) {
+            Some(tz) => *tz,
+            None => {
+                let tz = clinic_tz(&state, v.a.clinic_id).await?;
+                zones.insert(v.a.clinic_id, tz);
+                tz
+            }
+        };
+        let day = v.a.starts_at.with_timezone(&tz).date_naive();
+        if (from..=to).contains(&day) {
+            out.push(view_json(v));
+        }
+    }
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[utoipa::path(get, path = "/api/me/appointments", tag = "agenda", security(("bearer" = [])),

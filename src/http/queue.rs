@@ -403,10 +403,15 @@ pub async fn new_panel_token(
     let clinic = path.into_inner();
     auth.require_role(clinic, &[Role::ClinicAdmin])?;
     let token = random_token();
+    let old = state.store.queue_settings(clinic).await?.panel_token_hash;
     state
         .store
         .set_panel_token_hash(clinic, &token_hash(&token))
         .await?;
+    if let Some(old) = old {
+        // TVs showing the old link go dark now, on every node.
+        crate::actors::ws_session::publish_panel_revoked(state.bus.as_ref(), &old);
+    }
     state
         .store
         .record_audit(

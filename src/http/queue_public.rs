@@ -176,6 +176,7 @@ pub async fn checkin_clinic(
 #[utoipa::path(post, path = "/api/public/checkin", tag = "queue", request_body = SelfCheckInRequest,
     responses((status = 201, description = "Checked in: the ticket and the tracker for the phone page (`/#/fila/<tracker>`)", body = Object),
               (status = 200, description = "Already in today's queue: the same ticket and tracker", body = Object),
+              (status = 401, description = "An `Authorization` header whose login is no longer valid", body = ErrorBody),
               (status = 404, description = "Unknown check-in code", body = ErrorBody),
               (status = 422, description = "`patient_not_found` (no record here with this CPF and birth date), `invalid_cpf`", body = ErrorBody),
               (status = 429, description = "Too many attempts from this address or for this CPF", body = ErrorBody)))]
@@ -197,10 +198,11 @@ pub async fn self_check_in(
     // A logged-in patient checks in as themself; anyone else proves who they are with the
     // CPF and birth date on the clinic's record (throttled like a login).
     let logged_in = match bearer_token(&req) {
-        Some(t) => authenticate(&state, t, ip.clone())
-            .await
-            .ok()
-            .and_then(|a| a.patient_id.map(|p| (p, a.user_id))),
+        // A stale login must not silently turn into "type your CPF".
+        Some(t) => {
+            let a = authenticate(&state, t, ip.clone()).await?;
+            a.patient_id.map(|p| (p, a.user_id))
+        }
         None => None,
     };
     let patient = match logged_in {

@@ -278,6 +278,15 @@ export const api = {
   download: (path) => request('GET', path, undefined, { as: 'blob' }),
 };
 
+/**
+ * POST to a public endpoint (TV panel, phone page, self check-in) without the login's
+ * token and without session handling: a 401 there is about the link, not the login.
+ */
+export async function publicPost(path, body) {
+  const res = await send('POST', path, body === undefined ? {} : body);
+  return parse(res);
+}
+
 /** Build a query string, skipping empty values: qs({q: 'ana'}) → "?q=ana". */
 export function qs(params) {
   const search = new URLSearchParams();

@@ -9,6 +9,11 @@
 //   #/plataforma                      platform admin
 //   #/meus-dados                      patient home
 //   #/mensagens[/{room_id}]            chat (every role)
+//
+// Public pages (no login; see views/waiting-room.js):
+//   #/painel/{token}                  TV call panel of the waiting room (no header)
+//   #/fila/{tracker}                  a patient's ticket and place in line (phone)
+//   #/checkin/{code}                  self check-in from the reception's QR code
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
@@ -17,6 +22,7 @@ import { badgeText, unread, unreadText } from './unread.js';
 import { canChat, renderChat } from './views/chat.js';
 import { renderLogin, renderSignup } from './views/login.js';
 import { renderPatientHome } from './views/patient.js';
+import { renderCheckin, renderPanel, renderTracker } from './views/waiting-room.js';
 import { renderPlatformHome } from './views/platform.js';
 import { renderPatientDetail } from './views/patients.js';
 import { clinicHref, findMembership, renderStaffHome, sortedMemberships } from './views/staff.js';
@@ -121,6 +127,17 @@ function preferredMembership(me) {
   return memberships[0];
 }
 
+/** Pages that work without a login, whatever the session. */
+const PUBLIC_PAGES = {
+  painel: renderPanel,
+  fila: renderTracker,
+  checkin: renderCheckin,
+};
+
+function publicPage(parts) {
+  return parts.length === 2 && Object.hasOwn(PUBLIC_PAGES, parts[0]) ? parts[0] : null;
+}
+
 function mount(view) {
   main.replaceChildren(view);
   main.removeAttribute('aria-busy');
@@ -168,6 +185,18 @@ async function render() {
   };
   const { parts, params } = parseHash();
   const top = parts[0] || '';
+
+  const pub = publicPage(parts);
+  // The TV panel is the whole screen; the other public pages keep only the brand.
+  if (pub === 'painel') document.body.dataset.layout = 'tv';
+  else if (pub) document.body.dataset.layout = 'public';
+  else delete document.body.dataset.layout;
+  if (pub) {
+    headerUser.hidden = true;
+    headerNav.hidden = true;
+    mount(PUBLIC_PAGES[pub](ctx, parts[1]));
+    return;
+  }
 
   if (!isLoggedIn()) {
     state.me = null;
@@ -352,6 +381,8 @@ authEvents.addEventListener('logout', (event) => {
   const reason = event.detail && event.detail.reason;
   state.me = null;
   storageSet(CLINIC_KEY, null);
+  // A public page (TV panel, phone page, check-in) does not need the session.
+  if (publicPage(parseHash().parts)) return;
   if (reason === 'user') state.notice = 'Você saiu do atende.';
   else if (reason === 'invalid_refresh_token' || reason === 'no_refresh_token') {
     state.notice = 'Sua sessão expirou. Entre novamente.';

@@ -16,9 +16,20 @@
 //   room.on('chat.typing', fn);               // → unsubscribe function
 //   room.leave();
 //
+// Guests (the TV call panel, a patient's phone page) have no login: they get their own
+// client that authenticates with a first frame instead of a ticket, and otherwise behaves
+// the same (reconnects, heartbeats, rejoins):
+//
+//   const client = createGuestClient({ panel: token });   // or { tracker }
+//   client.onAuthError((err) => …);         // the credential was refused for good
+//   client.connect();
+//   const feed = client.join('clinic:<id>:panel', { events: {…}, onJoin, onStatus });
+//   client.destroy();                       // when the page goes away
+//
 // Protocol (docs in src/actors/protocol.rs and ws_session.rs):
 // - A fresh single-use ticket (POST /api/ws/ticket) authenticates every connection
-//   attempt. The browser cannot see why an upgrade failed (a spent ticket answers
+//   attempt of a logged-in tab (a guest client sends `system`/`auth` with its credential as
+//   the first frame instead, and joins nothing before the `ok`). The browser cannot see why an upgrade failed (a spent ticket answers
 //   401), so each attempt simply asks for a new ticket; api.js refreshes the access
 //   token and emits `logout` when the session is gone.
 // - Per topic the last seq seen is kept; pushes with seq <= last are dropped and a
@@ -194,7 +205,17 @@ class Handle {
 }
 
 class RealtimeClient {
-  constructor() {
+  /**
+   * @param {{guest?: object|null}} [options] `guest`: the payload of a first-frame
+   *   `system`/`auth` (`{panel}` or `{tracker}`) for a connection without a login.
+   */
+  constructor({ guest = null } = {}) {
+    this.guest = guest && typeof guest === 'object' ? { ...guest } : null;
+    /** The socket is authenticated (at once with a ticket; after the auth reply for a guest). */
+    this.authed = false;
+    /** The guest auth reply (e.g. `{clinic_id}`). */
+    this.authInfo = null;
+    this.authErrorListeners = new Set();
     this.state = 'disconnected';
     this.wanted = false;
     /** Whether this session ever got a connection ("reconectando…" vs "conectando…"). */
@@ -210,15 +231,20 @@ class RealtimeClient {
     this.statusListeners = new Set();
     this.timers = { reconnect: 0, stable: 0, heartbeat: 0, open: 0 };
 
-    authEvents.addEventListener('logout', () => this.disconnect());
-    window.addEventListener('offline', () => this.handleOffline());
-    window.addEventListener('online', () => this.handleOnline());
-    document.addEventListener('visibilitychange', () => {
+    this.onLogout = () => this.disconnect();
+    this.onOffline = () => this.handleOffline();
+    this.onOnline = () => this.handleOnline();
+    this.onVisibility = () => {
       // Back to a tab whose reconnect is waiting on a long backoff: try now.
       if (document.visibilityState === 'visible' && this.wanted && !this.ws && this.timers.reconnect) {
         this.reconnectNow();
       }
-    });
+    };
+    // A guest connection does not belong to the login session: a logout leaves it alone.
+    if (!this.guest) authEvents.addEventListener('logout', this.onLogout);
+    window.addEventListener('offline', this.onOffline);
+    window.addEventListener('online', this.onOnline);
+    document.addEventListener('visibilitychange', this.onVisibility);
   }
 
   // ------------------------------------------------------------ public ---
@@ -227,7 +253,7 @@ class RealtimeClient {
     return STATUS_LABELS[this.state];
   }
 
-  /** Start (idempotent). Needs a logged-in session. */
+  /** Start (idempotent). Needs a logged-in session (or a guest credential). */
   connect() {
     if (this.wanted) return;
     this.wanted = true;
@@ -249,6 +275,23 @@ class RealtimeClient {
     this.topics.clear();
     this.everConnected = false;
     this.setState('disconnected');
+  }
+
+  /** Guest clients: fn(err) when the credential is refused for good (the client then stops). */
+  onAuthError(fn) {
+    this.authErrorListeners.add(fn);
+    return () => this.authErrorListeners.delete(fn);
+  }
+
+  /** Disconnect and drop every listener (a guest client whose page went away). */
+  destroy() {
+    this.disconnect();
+    this.statusListeners.clear();
+    this.authErrorListeners.clear();
+    authEvents.removeEventListener('logout', this.onLogout);
+    window.removeEventListener('offline', this.onOffline);
+    window.removeEventListener('online', this.onOnline);
+    document.removeEventListener('visibilitychange', this.onVisibility);
   }
 
   /** Listen to connection status: fn(state, label), called now and on each change. */
@@ -295,7 +338,12 @@ class RealtimeClient {
 
   // ---------------------------------------------------------- internals ---
 
+  /** Connected and authenticated: topics can be joined and pushes sent. */
   isOpen() {
+    return this.authed && this.socketOpen();
+  }
+
+  socketOpen() {
     return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
   }
 
@@ -315,7 +363,7 @@ class RealtimeClient {
     this.clearTimer('reconnect');
     const gen = ++this.generation;
     if (!this.wanted) return;
-    if (!isLoggedIn()) {
+    if (!this.guest && !isLoggedIn()) {
       this.disconnect();
       return;
     }
@@ -323,6 +371,12 @@ class RealtimeClient {
       // Wait for the `online` event; retry later anyway in case onLine is wrong.
       this.setState(this.everConnected ? 'reconnecting' : 'connecting');
       this.timers.reconnect = setTimeout(() => this.open(), MAX_DELAY_MS);
+      return;
+    }
+
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (this.guest) {
+      this.attach(`${scheme}//${location.host}/ws`);
       return;
     }
 
@@ -350,11 +404,14 @@ class RealtimeClient {
       return;
     }
     if (gen !== this.generation || !this.wanted) return;
+    this.attach(`${scheme}//${location.host}/ws?ticket=${encodeURIComponent(ticket)}`);
+  }
 
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  /** Open the socket at `url` and wire its events. */
+  attach(url) {
     let ws;
     try {
-      ws = new WebSocket(`${scheme}//${location.host}/ws?ticket=${encodeURIComponent(ticket)}`);
+      ws = new WebSocket(url);
     } catch {
       this.scheduleReconnect();
       return;
@@ -379,6 +436,50 @@ class RealtimeClient {
 
   handleOpen() {
     this.clearTimer('open');
+    if (this.guest) {
+      this.authenticateGuest();
+      return;
+    }
+    this.authed = true;
+    this.handleReady();
+  }
+
+  /** Guest: the first frame is `system`/`auth` with the credential; nothing else before `ok`. */
+  authenticateGuest() {
+    const ws = this.ws;
+    this.request('system', 'auth', this.guest, HEARTBEAT_TIMEOUT_MS).then((res) => {
+      if (this.ws !== ws) return;
+      this.authInfo = res;
+      this.authed = true;
+      this.handleReady();
+    }, (err) => {
+      if (this.ws !== ws) return;
+      if (err.code === 'invalid_token' || err.code === 'invalid_payload') {
+        this.failAuth(err);
+        return;
+      }
+      // Busy server, timeout, lost connection: try again with backoff.
+      this.dropSocket(4000, 'auth failed');
+    });
+  }
+
+  /** The guest credential was refused for good: stop and tell the views. */
+  failAuth(err) {
+    for (const topic of this.topics.values()) {
+      clearTimeout(topic.retryTimer);
+      for (const handle of [...topic.handles]) {
+        handle.kill();
+        handle.rejectReady(err);
+        safeCall(handle.opts.onError, err);
+      }
+      topic.handles.clear();
+    }
+    this.disconnect();
+    for (const fn of [...this.authErrorListeners]) safeCall(fn, err);
+  }
+
+  /** Authenticated: status, heartbeat, (re)join every topic. */
+  handleReady() {
     this.everConnected = true;
     this.setState('connected');
     // Only a connection that stays up resets the backoff (no tight flapping loop).
@@ -400,6 +501,7 @@ class RealtimeClient {
   /** The socket is gone (closed by the server, the network or us). */
   handleClose(code) {
     this.ws = null;
+    this.authed = false;
     this.clearTimer('open');
     this.clearTimer('stable');
     this.clearTimer('heartbeat');
@@ -476,7 +578,7 @@ class RealtimeClient {
   }
 
   send(frame) {
-    if (!this.isOpen()) return false;
+    if (!this.socketOpen()) return false;
     try {
       this.ws.send(JSON.stringify(frame));
       return true;
@@ -630,5 +732,13 @@ class RealtimeClient {
   }
 }
 
-/** The tab's one real-time client. */
+/** The tab's one real-time client (the logged-in user's). */
 export const realtime = new RealtimeClient();
+
+/**
+ * A separate client for a page without a login, authenticated by `credential`
+ * (`{panel: token}` or `{tracker}`). Call `destroy()` when the page goes away.
+ */
+export function createGuestClient(credential) {
+  return new RealtimeClient({ guest: credential });
+}

@@ -294,6 +294,47 @@ export async function loadInto(container, loader, render) {
   }
 }
 
+/**
+ * A read-only text (a link to hand over) with a copy button: the clipboard API where the
+ * page may use it, else the text is selected and copied the old way.
+ */
+export function copyField({ label, value, name = 'link', buttonLabel = 'Copiar link' }) {
+  const id = uid(`copy-${name}`);
+  const input = h('input', {
+    id, name, type: 'text', readonly: true, value, spellcheck: 'false', class: 'copy-input',
+  });
+  const status = h('p', { class: 'copy-status small', role: 'status' });
+  const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small copy-button', text: buttonLabel });
+  input.addEventListener('focus', () => input.select());
+  button.addEventListener('click', async () => {
+    status.textContent = '';
+    let ok = false;
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(input.value);
+        ok = true;
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      input.focus();
+      input.select();
+      try {
+        ok = document.execCommand('copy');
+      } catch {
+        ok = false;
+      }
+    }
+    status.textContent = ok ? 'Copiado.' : 'Selecione o texto e copie (Ctrl+C).';
+  });
+  const node = h('div', { class: 'field copy-field' },
+    h('label', { for: id, text: label }),
+    h('div', { class: 'copy-row' }, input, button),
+    status);
+  return { node, input };
+}
+
 /** Disclosure panel (<details>) used for secondary forms. */
 export function disclosure(summaryText, content, { open = false, className = '' } = {}) {
   return h('details', { class: `disclosure ${className}`.trim(), open },

@@ -7,10 +7,14 @@
 // - Receptionist/admin: check-in form, "Chamar próximo" for a chosen professional
 //   and room, and per-entry actions.
 // - Professional: "Minha fila" with the current patient and the waiting count.
+// - Both also follow `clinic:<id>:panel` (the redacted snapshot the TV panel shows): the
+//   waiting list is shown in the server's call order (which may alternate priorities) with
+//   each ticket's estimated wait.
 
 import { api, ApiError, qs, seg } from '../api.js';
+import { panelFeed } from '../panel-feed.js';
 import { realtime } from '../realtime.js';
-import { h, alertNode, clear, displayName, errorMessage, plural, uid } from '../ui.js';
+import { h, alertNode, clear, copyField, displayName, errorMessage, plural, uid } from '../ui.js';
 
 export const PRIORITIES = [
   ['none', 'Sem prioridade'],
@@ -114,11 +118,31 @@ function entryLabel(entry) {
   return `${entry.ticket} — ${entry.full_name}`;
 }
 
+/** Waiting entries in the snapshot's call order; entries it does not know yet go last. */
+function inCallOrder(waiting, snapshot) {
+  if (!snapshot) return waiting;
+  const pos = new Map(snapshot.waiting.map((w, i) => [w.ticket, i]));
+  const known = waiting.filter((e) => pos.has(e.ticket)).sort((a, b) => pos.get(a.ticket) - pos.get(b.ticket));
+  return [...known, ...waiting.filter((e) => !pos.has(e.ticket))];
+}
+
+/** ticket → estimated wait in minutes, from the snapshot. */
+function etaOf(snapshot, ticket) {
+  const w = snapshot ? snapshot.waiting.find((x) => x.ticket === ticket) : null;
+  return w && typeof w.eta_minutes === 'number' ? w.eta_minutes : null;
+}
+
+function etaText(minutes) {
+  if (minutes === null) return '';
+  return minutes > 0 ? `Espera estimada ~${minutes} min` : 'Próximo(a) a ser chamado(a)';
+}
+
 /**
  * Live model of the clinic's queue. `onChange(entries, change)` runs after
- * every load and push (`change`: the pushed entry, or null for a reload).
+ * every load and push (`change`: the pushed entry, or null for a reload);
+ * `onPanel(snapshot)` after every newer panel snapshot (call order and waits).
  */
-function liveQueue(ctx, clinicId, onChange, onState) {
+function liveQueue(ctx, clinicId, onChange, onState, onPanel = () => {}) {
   const entries = new Map();
   let loading = false;
   let buffered = [];
@@ -173,6 +197,17 @@ function liveQueue(ctx, clinicId, onChange, onState) {
   ctx.onCleanup(() => handle.leave());
   // Load at once; the join's reload keeps it in sync afterwards.
   reload();
+
+  // Call order and estimated waits. Without them the board still works (strict order).
+  const panel = panelFeed({
+    client: realtime,
+    topic: `clinic:${clinicId}:panel`,
+    refresh: () => api.get(`/api/clinics/${seg(clinicId)}/queue/panel`),
+    onSnapshot: (snapshot) => {
+      if (ctx.isCurrent()) onPanel(snapshot);
+    },
+  });
+  ctx.onCleanup(() => panel.leave());
 
   return {
     reload,
@@ -237,6 +272,8 @@ export function queueBoardPanel(ctx, me, clinicId) {
   /** professional user_id → name */
   const professionals = new Map();
   let current = [];
+  /** The latest panel snapshot (call order, estimated waits), or null. */
+  let snapshot = null;
 
   const checkIn = checkInForm(clinicId, (entry) => model.apply(entry));
   const caller = callNextForm(clinicId, (entry) => model.apply(entry));
@@ -283,6 +320,8 @@ export function queueBoardPanel(ctx, me, clinicId) {
     if (entry.status === 'waiting') {
       meta.push(h('span', { class: 'queue-wait', dataset: { since: entry.checked_in_at || '' } },
         `Aguardando há ${elapsed(entry.checked_in_at)}`));
+      const eta = etaOf(snapshot, entry.ticket);
+      if (eta !== null) meta.push(h('span', { class: 'queue-eta', text: etaText(eta) }));
     } else if (ACTIVE.has(entry.status)) {
       meta.push(h('span', { class: 'queue-room', text: entry.room ? `Sala: ${entry.room}` : 'Sala não informada' }));
       if (entry.recalls) meta.push(h('span', { text: plural(entry.recalls, 'rechamada', 'rechamadas') }));
@@ -306,7 +345,7 @@ export function queueBoardPanel(ctx, me, clinicId) {
 
   function render(entries) {
     current = entries;
-    const waiting = entries.filter((e) => e.status === 'waiting');
+    const waiting = inCallOrder(entries.filter((e) => e.status === 'waiting'), snapshot);
     const active = entries.filter((e) => ACTIVE.has(e.status));
     const closed = entries.filter((e) => CLOSED.has(e.status));
     waitingCount.textContent = String(waiting.length);
@@ -345,8 +384,13 @@ export function queueBoardPanel(ctx, me, clinicId) {
     section.dataset.live = model && model.joined ? 'true' : 'false';
   }
 
+  function onPanel(next) {
+    snapshot = next;
+    render(current);
+  }
+
   let model = null;
-  model = liveQueue(ctx, clinicId, onChange, onState);
+  model = liveQueue(ctx, clinicId, onChange, onState, onPanel);
 
   // Professionals for the forms and the board.
   api.get(`/api/clinics/${seg(clinicId)}/members`).then((members) => {
@@ -398,6 +442,7 @@ function checkInForm(clinicId, onCheckedIn) {
   const prioSelect = h('select', { id: `${id}-prio`, name: 'priority' },
     PRIORITIES.map(([value, label]) => h('option', { value, text: label })));
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Registrar chegada' });
+  const trackerBox = h('div', { class: 'queue-tracker', hidden: true });
 
   /** The registered patient chosen, or null for a walk-in. */
   let chosen = null;
@@ -480,7 +525,24 @@ function checkInForm(clinicId, onCheckedIn) {
         profSelect),
       h('div', { class: 'field' }, h('label', { for: prioSelect.id, text: 'Prioridade' }), prioSelect)),
     h('div', { class: 'form-actions' }, submit),
-    statusBox);
+    statusBox,
+    trackerBox);
+
+  /** After a check-in: the patient's phone page, to hand over. */
+  function showTracker(entry) {
+    if (!entry || !entry.tracker_path) {
+      trackerBox.hidden = true;
+      clear(trackerBox);
+      return;
+    }
+    const url = new URL(entry.tracker_path, location.origin).href;
+    const link = copyField({ label: 'Link para acompanhar no celular', value: url, name: 'tracker-link' });
+    clear(trackerBox).append(
+      h('p', { class: 'queue-tracker-ticket' }, 'Senha ', h('strong', { text: entry.ticket }), ` — ${entry.full_name}`),
+      link.node,
+      h('p', { class: 'muted small', text: 'Envie ao paciente (por WhatsApp, por exemplo): a página mostra o lugar na fila e avisa quando for a vez dele. Vale só por hoje.' }));
+    trackerBox.hidden = false;
+  }
 
   function fail(message, onName) {
     errorBox.textContent = message;
@@ -500,6 +562,7 @@ function checkInForm(clinicId, onCheckedIn) {
     nameError.hidden = true;
     nameInput.removeAttribute('aria-invalid');
     statusBox.textContent = '';
+    showTracker(null);
     const body = { priority: prioSelect.value };
     if (profSelect.value) body.professional_user_id = profSelect.value;
     if (chosen) body.patient_id = chosen.id;
@@ -519,6 +582,7 @@ function checkInForm(clinicId, onCheckedIn) {
       form.reset();
       choose(null);
       statusBox.textContent = `Chegada registrada: senha ${entry.ticket} — ${entry.full_name}.`;
+      showTracker(entry);
       nameInput.focus();
     } catch (err) {
       fail(errorMessage(err), err instanceof ApiError && err.code === 'invalid_name');
@@ -621,6 +685,9 @@ export function myQueuePanel(ctx, me, clinicId) {
     waitingInfo, nextList);
 
   const mine = (e) => String(e.professional_user_id || '') === String(me.id);
+  let snapshot = null;
+  let entriesNow = [];
+  let calling = false;
 
   async function run(entry, action, button) {
     clear(errorBox);
@@ -641,8 +708,9 @@ export function myQueuePanel(ctx, me, clinicId) {
   }
 
   function render(entries) {
+    entriesNow = entries;
     const current = entries.filter((e) => ACTIVE.has(e.status) && mine(e));
-    const waiting = entries.filter((e) => e.status === 'waiting' && (!e.professional_user_id || mine(e)));
+    const waiting = inCallOrder(entries.filter((e) => e.status === 'waiting' && (!e.professional_user_id || mine(e))), snapshot);
     clear(currentBox);
     if (!current.length) {
       currentBox.append(h('p', { class: 'empty', text: 'Nenhum paciente chamado. Use “Chamar próximo”.' }));
@@ -671,7 +739,8 @@ export function myQueuePanel(ctx, me, clinicId) {
       h('span', { text: e.full_name }), ' ', priorityBadge(e.priority),
       h('span', { class: 'muted small queue-wait', dataset: { since: e.checked_in_at || '', prefix: ' · há ' } },
         ` · há ${elapsed(e.checked_in_at)}`))));
-    callButton.disabled = false;
+    // Pushes (the queue's and the panel's) re-render while a call is in flight.
+    if (!calling) callButton.disabled = false;
   }
 
   function onChange(entries) {
@@ -703,6 +772,7 @@ export function myQueuePanel(ctx, me, clinicId) {
     }
     roomInput.removeAttribute('aria-invalid');
     storageSet(roomKey(clinicId), room);
+    calling = true;
     callButton.disabled = true;
     callButton.textContent = 'Chamando…';
     try {
@@ -712,13 +782,17 @@ export function myQueuePanel(ctx, me, clinicId) {
     } catch (err) {
       errorBox.append(alertNode(callNextError(err)));
     } finally {
+      calling = false;
       callButton.disabled = false;
       callButton.textContent = 'Chamar próximo';
     }
   });
 
   let model = null;
-  model = liveQueue(ctx, clinicId, onChange, onState);
+  model = liveQueue(ctx, clinicId, onChange, onState, (next) => {
+    snapshot = next;
+    render(entriesNow);
+  });
   // Only the waiting times change with the clock (re-rendering would move focus).
   const timer = setInterval(() => {
     for (const el of nextList.querySelectorAll('.queue-wait')) {

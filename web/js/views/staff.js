@@ -11,6 +11,7 @@ import { officeHoursPanel } from './office-hours.js';
 import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.js';
 import { presencePanel } from './presence.js';
 import { myQueuePanel, queueBoardPanel } from './queue.js';
+import { waitingRoomSetupPanel } from './queue-setup.js';
 
 const ROLE_ORDER = ['clinic_admin', 'professional', 'receptionist'];
 
@@ -105,11 +106,13 @@ export function renderStaffHome(ctx, me, membership) {
     presencePanel(ctx, me, clinicId),
     messagesPanel(MESSAGES_INTRO[role] || 'Converse com a equipe da clínica.')));
   if (role === 'clinic_admin') {
-    root.append(queueBoardPanel(ctx, me, clinicId), ...adminContent(me, clinicId, roleParam));
+    root.append(queueBoardPanel(ctx, me, clinicId), waitingRoomSetupPanel(ctx, membership),
+      ...adminContent(me, clinicId, roleParam));
   } else if (role === 'receptionist') {
-    root.append(queueBoardPanel(ctx, me, clinicId), ...receptionistContent(me, clinicId, roleParam));
+    root.append(queueBoardPanel(ctx, me, clinicId), waitingRoomSetupPanel(ctx, membership),
+      ...receptionistContent(me, clinicId, roleParam));
   } else if (role === 'professional') {
-    root.append(...professionalContent(ctx, me, clinicId, roleParam));
+    root.append(...professionalContent(ctx, me, clinicId, roleParam), waitingRoomSetupPanel(ctx, membership));
   } else {
     root.append(h('p', { class: 'muted', text: `Função desconhecida: ${role}` }));
   }
