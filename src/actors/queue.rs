@@ -108,6 +108,8 @@ pub fn entry_view(e: &QueueEntryRow) -> Value {
         "status": e.status,
         "room": e.room,
         "checked_in_at": e.checked_in_at,
+        "appointment_id": e.appointment_id,
+        "appointment_at": e.appointment_at,
         "called_at": e.called_at,
         "service_started_at": e.service_started_at,
         "finished_at": e.finished_at,
@@ -217,9 +219,7 @@ fn build_snapshot(
 
     let waiting: Vec<&QueueEntryRow> = entries.iter().filter(|e| e.status == "waiting").collect();
     let mut strict = waiting.clone();
-    strict.sort_by(|a, b| {
-        (a.priority_rank, a.checked_in_at).cmp(&(b.priority_rank, b.checked_in_at))
-    });
+    strict.sort_by(|a, b| (a.priority_rank, a.order_at()).cmp(&(b.priority_rank, b.order_at())));
     let ranks: Vec<i32> = strict.iter().map(|e| e.priority_rank).collect();
     let ordered: Vec<&QueueEntryRow> = call_order(&ranks, policy, streak)
         .into_iter()
@@ -293,6 +293,8 @@ pub struct CheckIn {
     /// The professional they came for; `None` means whoever calls first.
     pub professional_user_id: Option<UserId>,
     pub priority: Priority,
+    /// The appointment they came for (id, start): ordered by its time.
+    pub appointment: Option<(uuid::Uuid, chrono::DateTime<Utc>)>,
     /// A registered patient already in today's queue: hand back their entry (self check-in
     /// twice) instead of refusing with `already_in_queue`. The flag in the answer is true
     /// when a new entry was made.
@@ -345,6 +347,8 @@ impl Handler<CheckIn> for WaitingQueue {
                 service_started_at: None,
                 finished_at: None,
                 recalls: 0,
+                appointment_id: msg.appointment.map(|a| a.0),
+                appointment_at: msg.appointment.map(|a| a.1),
             };
             deps.store.insert_queue_entry(&mut tx, &entry).await?;
             let ev = publish_change(&deps, &mut tx, &entry).await?;
@@ -408,6 +412,8 @@ impl Handler<CallNext> for WaitingQueue {
 /// What can be done to one entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueAction {
+    /// Not an action on an entry: the check-in itself (for syncing a linked appointment).
+    CheckIn,
     /// Call the same patient again (they did not come).
     Recall,
     /// The patient came in: service starts.
@@ -524,6 +530,60 @@ impl Handler<Act> for WaitingQueue {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn entry(
+        ticket: &str,
+        rank: i32,
+        arrived_min: i64,
+        appointment_min: Option<i64>,
+    ) -> QueueEntryRow {
+        let t0 = chrono::DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
+        QueueEntryRow {
+            id: uuid::Uuid::now_v7(),
+            clinic_id: ClinicId(uuid::Uuid::nil()),
+            service_date: t0.date_naive(),
+            ticket: ticket.into(),
+            patient_id: None,
+            full_name: "Ana Maria Souza".into(),
+            professional_user_id: None,
+            priority: "none".into(),
+            priority_rank: rank,
+            status: "waiting".into(),
+            room: None,
+            checked_in_at: t0 + Duration::minutes(arrived_min),
+            called_at: None,
+            called_by: None,
+            service_started_at: None,
+            finished_at: None,
+            recalls: 0,
+            appointment_id: appointment_min.map(|_| uuid::Uuid::now_v7()),
+            appointment_at: appointment_min.map(|m| t0 + Duration::minutes(m)),
+        }
+    }
+
+    #[test]
+    fn appointments_keep_their_time_and_priority_still_comes_first() {
+        // N002 arrived early for a 10:00 (600) appointment; N001 walked in at 09:40 (580);
+        // N003 arrived at 09:30 for a 09:50 appointment; P001 arrived last.
+        let entries = [
+            entry("N002", 2, 540, Some(600)),
+            entry("N001", 2, 580, None),
+            entry("N003", 2, 570, Some(590)),
+            entry("P001", 1, 620, None),
+        ];
+        let snap = build_snapshot(&entries, &[], &QueuePolicy::default(), 0, &[], 7);
+        let order: Vec<&str> = snap["waiting"]
+            .as_array()
+            .expect("waiting")
+            .iter()
+            .map(|w| w["ticket"].as_str().expect("ticket"))
+            .collect();
+        assert_eq!(order, vec!["P001", "N001", "N003", "N002"]);
+        assert_eq!(snap["version"], 7);
+        assert!(!snap.to_string().contains("Souza"));
+    }
+
     #[test]
     fn panels_show_first_name_and_an_initial_only() {
         assert_eq!(super::panel_name("Maria Aparecida Santos"), "Maria S.");

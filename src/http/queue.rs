@@ -17,6 +17,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::security::tokens::{random_token, token_hash};
 use crate::state::AppState;
+use crate::store::queue::QueueEntryRow;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/clinics/{clinic_id}/queue", web::get().to(board))
@@ -66,6 +67,11 @@ pub struct CheckInRequest {
     /// The professional they came for (any professional when absent).
     #[serde(default)]
     pub professional_user_id: Option<UserId>,
+    /// Today's appointment they came for: the patient, the professional and the place in
+    /// line (by the appointment's time) come from it, and the appointment becomes
+    /// `checked_in`; later moves (start, finish, no-show) flow to it too.
+    #[serde(default)]
+    pub appointment_id: Option<uuid::Uuid>,
     /// `none`, `elderly`, `elderly_80`, `pregnant`, `breastfeeding`, `disability`, `infant`.
     /// Age-based priority is applied from the birth date of a registered patient.
     #[serde(default)]
@@ -148,7 +154,35 @@ pub async fn check_in(
         .await?
         .ok_or(AppError::NotFound)?;
     let today = clinic_today(row.tz());
-    let (full_name, priority) = match body.patient_id {
+    let appointment = match body.appointment_id {
+        None => None,
+        Some(id) => {
+            let a = state
+                .store
+                .appointment_view(id)
+                .await?
+                .map(|v| v.a)
+                .filter(|a| a.clinic_id == clinic)
+                .filter(|a| a.starts_at.with_timezone(&row.tz()).date_naive() == today)
+                .filter(|a| matches!(a.status.as_str(), "scheduled" | "confirmed"))
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        "invalid_appointment",
+                        "consulta de hoje não encontrada (ou já recebida, cancelada)",
+                    )
+                })?;
+            Some(a)
+        }
+    };
+    let patient_id = appointment
+        .as_ref()
+        .map(|a| a.patient_id)
+        .or(body.patient_id);
+    let professional = appointment
+        .as_ref()
+        .map(|a| a.professional_user_id)
+        .or(body.professional_user_id);
+    let (full_name, priority) = match patient_id {
         Some(pid) => {
             let p = state
                 .store
@@ -175,7 +209,7 @@ pub async fn check_in(
             (name.into_inner(), declared)
         }
     };
-    if let Some(p) = body.professional_user_id
+    if let Some(p) = professional
         && !state.store.is_professional_in(clinic, p).await?
     {
         return Err(ValidationError::new(
@@ -188,14 +222,16 @@ pub async fn check_in(
         .registry
         .queue(clinic)
         .send(CheckIn {
-            patient_id: body.patient_id,
+            patient_id,
             full_name,
-            professional_user_id: body.professional_user_id,
+            professional_user_id: professional,
             priority,
+            appointment: appointment.as_ref().map(|a| (a.id, a.starts_at)),
             reuse_active: false,
         })
         .await
         .map_err(|_| AppError::Unavailable)??;
+    sync_appointment(&state, &entry, QueueAction::CheckIn).await;
     let mut view = entry_view(&entry);
     let tracker = tracker_for(&state, entry.id);
     view["tracker_path"] = json!(format!("/#/fila/{tracker}"));
@@ -298,6 +334,7 @@ pub async fn act(
         })
         .await
         .map_err(|_| AppError::Unavailable)??;
+    sync_appointment(&state, &entry, action).await;
     Ok(HttpResponse::Ok().json(entry_view(&entry)))
 }
 
@@ -493,4 +530,46 @@ pub async fn rotate_checkin_link(
         )
         .await?;
     Ok(HttpResponse::Ok().json(checkin_view(&state, &req, &code)))
+}
+
+/// Carry a queue move to the linked appointment (checked_in, in_progress, done, no_show)
+/// through the clinic's agenda actor, so the agenda screens see it live. Best effort: the
+/// queue move is already stored; an appointment that cannot take the move (e.g. cancelled
+/// meanwhile) keeps its status, and the reason is logged.
+pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: QueueAction) {
+    use crate::actors::agenda::{Change, Modify};
+    use crate::domain::agenda::status;
+    let Some(id) = entry.appointment_id else {
+        return;
+    };
+    let steps: &[&'static str] = match action {
+        QueueAction::CheckIn => &[status::CHECKED_IN],
+        QueueAction::Start => &[status::IN_PROGRESS],
+        QueueAction::Finish if entry.service_started_at.is_some() => &[status::DONE],
+        // Finished straight from "called": it did happen.
+        QueueAction::Finish => &[status::IN_PROGRESS, status::DONE],
+        QueueAction::NoShow => &[status::NO_SHOW],
+        _ => &[],
+    };
+    for to in steps {
+        let sent = state
+            .registry
+            .agenda(entry.clinic_id)
+            .send(Modify {
+                id,
+                change: Change::Status(to),
+            })
+            .await;
+        match sent {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(appointment = %id, to, code = e.code, "appointment status not updated from the queue");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(appointment = %id, "agenda actor unavailable");
+                return;
+            }
+        }
+    }
 }

@@ -12,13 +12,14 @@ use utoipa::ToSchema;
 
 use super::extract::{authenticate, bearer_token, client_ip};
 use crate::actors::protocol::Topic;
-use crate::actors::queue::{CheckIn, clinic_today, panel_name, panel_snapshot};
+use crate::actors::queue::{CheckIn, QueueAction, clinic_today, panel_name, panel_snapshot};
 use crate::actors::ws_session::{Guest, TRACKER_PURPOSE, guest_from};
 use crate::domain::queue::Priority;
 use crate::domain::{ClinicId, Cpf, ValidationError};
 use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::state::AppState;
+use crate::store::agenda::local_midnight;
 use crate::store::queue::QueueEntryRow;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -244,19 +245,31 @@ pub async fn self_check_in(
         .social_name
         .clone()
         .unwrap_or(record.patient.full_name.clone());
+    // Today's appointment, if any, is what they came for.
+    let appointment = state
+        .store
+        .open_appointment_between(
+            clinic,
+            patient.id,
+            local_midnight(tz, today),
+            local_midnight(tz, today + chrono::Duration::days(1)),
+        )
+        .await?;
     let (entry, created) = state
         .registry
         .queue(clinic)
         .send(CheckIn {
             patient_id: Some(patient.id),
             full_name: name,
-            professional_user_id: None,
+            professional_user_id: appointment.as_ref().map(|a| a.professional_user_id),
             priority: Priority::effective(Priority::None, Some(patient.birth_date), today),
+            appointment: appointment.as_ref().map(|a| (a.id, a.starts_at)),
             reuse_active: true,
         })
         .await
         .map_err(|_| AppError::Unavailable)??;
     if created {
+        super::queue::sync_appointment(&state, &entry, QueueAction::CheckIn).await;
         state
             .store
             .record_audit(

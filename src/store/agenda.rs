@@ -477,6 +477,29 @@ impl Store {
         }))
     }
 
+    /// The patient's next appointment still to come in this clinic in [from, to).
+    pub async fn open_appointment_between(
+        &self,
+        clinic: ClinicId,
+        patient: PatientId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<AppointmentRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AppointmentRow>(
+                "SELECT * FROM appointments WHERE clinic_id = $1 AND patient_id = $2
+                   AND status IN ('scheduled', 'confirmed') AND starts_at >= $3 AND starts_at < $4
+                 ORDER BY starts_at LIMIT 1",
+            )
+            .bind(clinic)
+            .bind(patient)
+            .bind(from)
+            .bind(to)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
     pub async fn appointment_view(
         &self,
         id: uuid::Uuid,

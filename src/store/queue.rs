@@ -63,6 +63,16 @@ pub struct QueueEntryRow {
     pub service_started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub recalls: i32,
+    /// Checked in for this appointment (ordered by its time; statuses flow to it).
+    pub appointment_id: Option<uuid::Uuid>,
+    pub appointment_at: Option<DateTime<Utc>>,
+}
+
+impl QueueEntryRow {
+    /// When this entry's turn is due: the appointment's time, else arrival.
+    pub fn order_at(&self) -> DateTime<Utc> {
+        self.appointment_at.unwrap_or(self.checked_in_at)
+    }
 }
 
 impl Store {
@@ -96,8 +106,9 @@ impl Store {
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO queue_entries (id, clinic_id, service_date, ticket, patient_id, full_name,
-                    professional_user_id, priority, priority_rank, status, room, checked_in_at, recalls)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0)",
+                    professional_user_id, priority, priority_rank, status, room, checked_in_at, recalls,
+                    appointment_id, appointment_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14)",
             )
             .bind(e.id)
             .bind(e.clinic_id)
@@ -111,6 +122,8 @@ impl Store {
             .bind(&e.status)
             .bind(&e.room)
             .bind(e.checked_in_at)
+            .bind(e.appointment_id)
+            .bind(e.appointment_at)
             .execute(&mut **t)
             .await?;
         });
@@ -127,7 +140,7 @@ impl Store {
             sqlx::query_as::<_, QueueEntryRow>(
                 "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2
                  ORDER BY CASE status WHEN 'waiting' THEN 0 WHEN 'called' THEN 1 WHEN 'in_service' THEN 2 ELSE 3 END,
-                          priority_rank, checked_in_at",
+                          priority_rank, COALESCE(appointment_at, checked_in_at)",
             )
             .bind(clinic)
             .bind(day)
@@ -201,7 +214,7 @@ impl Store {
         Ok(on_tx!(tx, t => {
             sqlx::query_as::<_, QueueEntryRow>(
                 "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
-                 ORDER BY priority_rank, checked_in_at",
+                 ORDER BY priority_rank, COALESCE(appointment_at, checked_in_at)",
             )
             .bind(clinic)
             .bind(day)
@@ -440,7 +453,7 @@ impl Store {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, QueueEntryRow>(
                 "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
-                 ORDER BY priority_rank, checked_in_at",
+                 ORDER BY priority_rank, COALESCE(appointment_at, checked_in_at)",
             )
             .bind(clinic)
             .bind(day)

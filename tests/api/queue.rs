@@ -832,6 +832,8 @@ async fn estimated_waits_follow_each_professionals_recent_service_times() {
             service_started_at: Some(start),
             finished_at: Some(start + chrono::Duration::minutes(30)),
             recalls: 0,
+            appointment_id: None,
+            appointment_at: None,
         };
         store.insert_queue_entry(&mut tx, &e).await.expect("insert");
         store.update_queue_entry(&mut tx, &e).await.expect("update");
@@ -881,4 +883,142 @@ async fn estimated_waits_follow_each_professionals_recent_service_times() {
     // Helena's patients wait 30 min per Helena patient ahead; Rafael has no history: the
     // clinic default (15) and nobody of his ahead.
     assert_eq!(etas, vec![0, 30, 0, 60]);
+}
+
+#[actix_web::test]
+async fn queue_moves_feed_the_linked_appointments_status() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive();
+    // The demo books João (14:00) and Maria (14:30) with Dra. Helena today.
+    let (_, list) = json_of(
+        app.get(
+            &format!(
+                "/api/clinics/{}/appointments?from={today}&to={today}",
+                d.clinic
+            ),
+            Some(&d.recep.access),
+        )
+        .await,
+    )
+    .await;
+    let find = |name: &str| {
+        list.as_array()
+            .expect("list")
+            .iter()
+            .find(|a| {
+                a["patient_name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(name))
+            })
+            .cloned()
+            .expect("demo appointment")
+    };
+    let (joao, maria) = (find("João"), find("Maria"));
+    let status_of = |id: Value| {
+        let app = &app;
+        let d = &d;
+        async move {
+            let (_, list) = json_of(
+                app.get(
+                    &format!(
+                        "/api/clinics/{}/appointments?from={today}&to={today}",
+                        d.clinic
+                    ),
+                    Some(&d.recep.access),
+                )
+                .await,
+            )
+            .await;
+            list.as_array()
+                .expect("list")
+                .iter()
+                .find(|a| a["id"] == id)
+                .expect("there")["status"]
+                .as_str()
+                .expect("status")
+                .to_string()
+        }
+    };
+    let mut agenda_ws = app.ws(&d.recep).await;
+    agenda_ws
+        .join(&format!("clinic:{}:agenda", d.clinic), None)
+        .await;
+
+    // Reception checks João in for his appointment: patient and doctor come from it.
+    let entry = check_in(&app, &d, json!({"appointment_id": joao["id"]})).await;
+    assert_eq!(entry["appointment_id"], joao["id"]);
+    assert_eq!(entry["professional_user_id"], d.helena.me["id"]);
+    assert_eq!(entry["full_name"], "João Pereira da Silva");
+    let pushed = agenda_ws.push("agenda.updated").await;
+    assert_eq!(pushed["payload"]["appointment"]["status"], "checked_in");
+    assert_eq!(status_of(joao["id"].clone()).await, "checked_in");
+    // The same appointment cannot be checked in twice.
+    assert_error(
+        app.post(
+            &format!("/api/clinics/{}/queue", d.clinic),
+            Some(&d.recep.access),
+            &json!({"appointment_id": joao["id"]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_appointment",
+    )
+    .await;
+
+    let called = call_next(&app, &d, &d.helena, "Consultório 1").await;
+    assert_eq!(called["id"], entry["id"]);
+    let act = |action: &str| {
+        format!(
+            "/api/clinics/{}/queue/{}/{action}",
+            d.clinic,
+            entry["id"].as_str().expect("id")
+        )
+    };
+    app.post(&act("start"), Some(&d.helena.access), &json!({}))
+        .await;
+    assert_eq!(status_of(joao["id"].clone()).await, "in_progress");
+    app.post(&act("finish"), Some(&d.helena.access), &json!({}))
+        .await;
+    assert_eq!(status_of(joao["id"].clone()).await, "done");
+
+    // Maria checks herself in with the QR code: her appointment is found and linked.
+    let (_, link) = json_of(
+        app.get(
+            &format!("/api/clinics/{}/queue/checkin-link", d.clinic),
+            Some(&d.recep.access),
+        )
+        .await,
+    )
+    .await;
+    let (status, mine) = json_of(
+        app.post(
+            "/api/public/checkin",
+            None,
+            &json!({"code": link["code"], "cpf": "111.444.777-35", "birth_date": "1991-08-02"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{mine}");
+    assert_eq!(status_of(maria["id"].clone()).await, "checked_in");
+    let b = board(&app, &d).await;
+    let hers = b
+        .iter()
+        .find(|e| e["ticket"] == mine["ticket"])
+        .expect("on the board");
+    assert_eq!(hers["appointment_id"], maria["id"]);
+    app.post(
+        &format!(
+            "/api/clinics/{}/queue/{}/no-show",
+            d.clinic,
+            hers["id"].as_str().expect("id")
+        ),
+        Some(&d.recep.access),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status_of(maria["id"].clone()).await, "no_show");
 }
