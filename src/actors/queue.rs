@@ -219,7 +219,7 @@ fn build_snapshot(
 
     let waiting: Vec<&QueueEntryRow> = entries.iter().filter(|e| e.status == "waiting").collect();
     let mut strict = waiting.clone();
-    strict.sort_by(|a, b| (a.priority_rank, a.order_at()).cmp(&(b.priority_rank, b.order_at())));
+    strict.sort_by_key(|a| (a.priority_rank, a.order_at()));
     let ranks: Vec<i32> = strict.iter().map(|e| e.priority_rank).collect();
     let ordered: Vec<&QueueEntryRow> = call_order(&ranks, policy, streak)
         .into_iter()
