@@ -56,14 +56,15 @@ impl AppState {
             settings.security.jwt_secret.expose().as_bytes(),
             settings.security.access_token_ttl_secs,
         );
-        let links = LinkSigner::new(settings.security.jwt_secret.expose().as_bytes());
         let throttle = LoginThrottle::new(&settings.security.login_throttle);
+        let links = LinkSigner::new(settings.security.jwt_secret.expose().as_bytes());
         let registry = Registry::new(EntityDeps {
             store: store.clone(),
             cipher: cipher.clone(),
             bus: bus.clone(),
             idle: std::time::Duration::from_secs(settings.realtime.entity_idle_secs),
             chat: settings.chat.clone(),
+            links: links.clone(),
         });
         Ok(Self {
             settings: Arc::new(settings),

@@ -296,6 +296,51 @@ async fn changed(
     Ok(events)
 }
 
+/// Link purposes of an appointment's one-click links.
+pub const CONFIRM_LINK: &str = "appointment-confirm";
+pub const CANCEL_LINK: &str = "appointment-cancel";
+
+/// The one-click confirm and cancel links of an appointment (paths of the web app), valid
+/// until it starts. Single use is enforced when they are used (`used_links`).
+pub fn appointment_links(links: &crate::security::links::LinkSigner, a: &AppointmentRow) -> Value {
+    let exp = Some(a.starts_at.timestamp());
+    json!({
+        "confirm_path": format!("/#/link/confirm/{}", links.sign(CONFIRM_LINK, a.id, exp)),
+        "cancel_path": format!("/#/link/cancel/{}", links.sign(CANCEL_LINK, a.id, exp)),
+    })
+}
+
+/// Put the message about this change in the outbox, in the change's transaction. Delivery
+/// (e-mail, SMS, WhatsApp) reads the outbox; the payload is encrypted because its links
+/// act for the patient.
+async fn queue_message(
+    deps: &EntityDeps,
+    tx: &mut Tx,
+    a: &AppointmentRow,
+    n: &Names,
+    template: &str,
+) -> Result<(), WsError> {
+    let mut payload = json!({
+        "appointment_id": a.id,
+        "patient_name": n.patient,
+        "professional_name": n.professional,
+        "service_name": n.service,
+        "starts_at": a.starts_at,
+        "kind": a.kind,
+    });
+    if status::is_open(&a.status) {
+        payload["links"] = appointment_links(&deps.links, a);
+    }
+    let enc = deps.cipher.encrypt(&payload.to_string()).map_err(|e| {
+        tracing::error!(error = %e, "cannot encrypt an outbox message");
+        WsError::internal()
+    })?;
+    deps.store
+        .insert_outbox(tx, Some(a.clinic_id), Some(a.patient_id), template, &enc)
+        .await?;
+    Ok(())
+}
+
 /// Book an appointment.
 #[derive(Message)]
 #[rtype(result = "Result<(AppointmentRow, Names), WsError>")]
@@ -375,6 +420,9 @@ impl Handler<Book> for ClinicAgenda {
                 .insert_appointment(&mut tx, &a)
                 .await
                 .map_err(conflict)?;
+            if a.status == status::SCHEDULED {
+                queue_message(&deps, &mut tx, &a, &names, "appointment_booked").await?;
+            }
             let events = changed(&deps, &mut tx, tz, &a, &names, None).await?;
             tx.commit().await?;
             Ok((tz, (a, names), events))
@@ -457,6 +505,11 @@ impl Handler<Modify> for ClinicAgenda {
                     format!("não é possível fazer isso com uma consulta em '{from}'"),
                 )
             };
+            let template = match &msg.change {
+                Change::Reschedule { .. } => Some("appointment_rescheduled"),
+                Change::Cancel { .. } => Some("appointment_cancelled"),
+                Change::Status(_) => None,
+            };
             match msg.change {
                 Change::Reschedule { starts_at, .. } => {
                     if !status::is_open(&a.status) {
@@ -490,6 +543,9 @@ impl Handler<Modify> for ClinicAgenda {
                 .update_appointment(&mut tx, &a)
                 .await
                 .map_err(conflict)?;
+            if let Some(t) = template {
+                queue_message(&deps, &mut tx, &a, &names, t).await?;
+            }
             let events = changed(&deps, &mut tx, tz, &a, &names, moved_from).await?;
             tx.commit().await?;
             Ok((tz, (a, names), events))

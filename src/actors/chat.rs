@@ -628,6 +628,7 @@ mod tests {
             chat: crate::config::Settings::load_from(None, &[])
                 .expect("defaults")
                 .chat,
+            links: crate::security::links::LinkSigner::new(b"test"),
         };
         (dir, Registry::new(deps), store, room.id, user.id)
     }

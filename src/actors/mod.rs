@@ -35,6 +35,8 @@ pub struct EntityDeps {
     pub bus: Arc<dyn EventBus>,
     pub idle: std::time::Duration,
     pub chat: crate::config::ChatSettings,
+    /// Signs the one-click links put in outgoing messages.
+    pub links: crate::security::links::LinkSigner,
 }
 
 /// Allocate the topic's next seq and store the event inside `tx`; publish the returned

@@ -69,6 +69,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/me/agenda", web::get().to(my_agenda))
     .route("/me/appointments", web::get().to(my_appointments))
+    .route("/me/ical", web::post().to(create_ical))
+    .route("/me/ical", web::delete().to(delete_ical))
     .route(
         "/public/clinics/{clinic_id}/booking",
         web::get().to(public_booking),
@@ -776,7 +778,12 @@ pub async fn book(
                 .ip(auth.ip.clone()),
         )
         .await?;
-    Ok(HttpResponse::Created().json(appointment_json(&a, &names)))
+    let mut view = appointment_json(&a, &names);
+    if staff {
+        // For the reception to send by hand until messages are delivered automatically.
+        view["links"] = crate::actors::agenda::appointment_links(&state.links, &a);
+    }
+    Ok(HttpResponse::Created().json(view))
 }
 
 #[derive(Debug, Deserialize)]
@@ -987,4 +994,152 @@ pub async fn my_appointments(
     };
     let rows = state.store.patient_appointments(patient).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view_json).collect::<Vec<_>>()))
+}
+
+// ------------------------------------------------------------------------- iCal ---
+
+async fn require_professional(state: &AppState, auth: &Auth) -> Result<(), AppError> {
+    if state
+        .store
+        .professional_by_user(auth.user_id)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/me/ical", tag = "agenda", security(("bearer" = [])),
+    responses((status = 200, description = "A new secret calendar address (`/ical/<token>.ics`) for the calling professional's agenda in every clinic; the previous address stops working", body = Object),
+              (status = 403, description = "Professionals only", body = ErrorBody)))]
+pub async fn create_ical(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
+    require_professional(&state, &auth).await?;
+    let token = crate::security::tokens::random_token();
+    state
+        .store
+        .set_ical_feed(auth.user_id, &crate::security::tokens::token_hash(&token))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"path": format!("/ical/{token}.ics")})))
+}
+
+#[utoipa::path(delete, path = "/api/me/ical", tag = "agenda", security(("bearer" = [])),
+    responses((status = 204, description = "The calendar address is revoked")))]
+pub async fn delete_ical(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
+    state.store.delete_ical_feed(auth.user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Escape a text value (RFC 5545 §3.3.11).
+fn ical_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+        .replace('\r', "")
+}
+
+/// Fold a content line at 75 octets, never inside a UTF-8 character (RFC 5545 §3.1).
+fn ical_line(out: &mut String, line: &str) {
+    let mut width = 0;
+    for c in line.chars() {
+        let n = c.len_utf8();
+        if width + n > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += n;
+    }
+    out.push_str("\r\n");
+}
+
+fn ical_time(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+#[utoipa::path(get, path = "/ical/{token}", tag = "agenda",
+    params(("token" = String, Path, description = "The secret from POST /api/me/ical, with or without `.ics`")),
+    responses((status = 200, description = "text/calendar: the professional's appointments from 30 days ago to 180 days ahead, every clinic; patients appear by first name and initial"),
+              (status = 404, body = ErrorBody)))]
+pub async fn ical_feed(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    let token = token.strip_suffix(".ics").unwrap_or(&token);
+    let pro = state
+        .store
+        .ical_owner(&crate::security::tokens::token_hash(token))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let name = state
+        .store
+        .user_by_id(pro)
+        .await?
+        .map(|u| u.full_name)
+        .unwrap_or_default();
+    let now = Utc::now();
+    let rows = state
+        .store
+        .professional_appointments(pro, now - Duration::days(30), now + Duration::days(180))
+        .await?;
+    let mut out = String::new();
+    for l in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//atende//agenda//PT-BR",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+    ] {
+        ical_line(&mut out, l);
+    }
+    ical_line(
+        &mut out,
+        &format!("X-WR-CALNAME:{}", ical_text(&format!("atende — {name}"))),
+    );
+    for v in rows
+        .iter()
+        .filter(|v| !matches!(v.a.status.as_str(), "cancelled" | "no_show" | "held"))
+    {
+        let patient = crate::actors::queue::panel_name(
+            v.patient_social_name.as_deref().unwrap_or(&v.patient_name),
+        );
+        let what = v.service_name.clone().unwrap_or_else(|| "Consulta".into());
+        let tele = if v.a.kind == "teleconsultation" {
+            " (teleconsulta)"
+        } else {
+            ""
+        };
+        ical_line(&mut out, "BEGIN:VEVENT");
+        ical_line(&mut out, &format!("UID:{}@atende", v.a.id));
+        ical_line(&mut out, &format!("DTSTAMP:{}", ical_time(v.a.updated_at)));
+        ical_line(&mut out, &format!("DTSTART:{}", ical_time(v.a.starts_at)));
+        ical_line(&mut out, &format!("DTEND:{}", ical_time(v.a.ends_at)));
+        ical_line(
+            &mut out,
+            &format!(
+                "SUMMARY:{}",
+                ical_text(&format!("{what}{tele} — {patient}"))
+            ),
+        );
+        ical_line(&mut out, &format!("LOCATION:{}", ical_text(&v.clinic_name)));
+        ical_line(
+            &mut out,
+            &format!(
+                "STATUS:{}",
+                if v.a.status == status::SCHEDULED {
+                    "TENTATIVE"
+                } else {
+                    "CONFIRMED"
+                }
+            ),
+        );
+        ical_line(&mut out, "END:VEVENT");
+    }
+    ical_line(&mut out, "END:VCALENDAR");
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header(("Cache-Control", "private, max-age=300"))
+        .body(out))
 }

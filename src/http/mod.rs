@@ -6,6 +6,7 @@ pub mod chat;
 pub mod clinics;
 pub mod extract;
 pub mod health;
+pub mod links;
 pub mod me;
 pub mod openapi;
 pub mod patients;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .route("/health", web::get().to(health::health))
     .route("/metrics", web::get().to(health::metrics))
     .route("/ws", web::get().to(ws::connect))
+    .route("/ical/{token}", web::get().to(agenda::ical_feed))
     .service(
         web::scope("/api")
             .route("/openapi.json", web::get().to(openapi::openapi_json))
@@ -42,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(queue::routes)
             .configure(queue_public::routes)
             .configure(agenda::routes)
+            .configure(links::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

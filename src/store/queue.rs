@@ -483,7 +483,7 @@ impl Store {
         }))
     }
 
-    /// Professionals who have called someone today.
+    /// Professionals among the day's last 200 calls (bounded, however long the day).
     pub async fn professionals_serving(
         &self,
         clinic: ClinicId,
@@ -491,9 +491,11 @@ impl Store {
     ) -> Result<Vec<UserId>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_scalar::<_, UserId>(
-                "SELECT DISTINCT professional_user_id FROM queue_entries
-                 WHERE clinic_id = $1 AND service_date = $2 AND called_at IS NOT NULL
-                   AND professional_user_id IS NOT NULL",
+                "SELECT DISTINCT professional_user_id FROM (
+                    SELECT professional_user_id FROM queue_entries
+                    WHERE clinic_id = $1 AND service_date = $2 AND called_at IS NOT NULL
+                      AND professional_user_id IS NOT NULL
+                    ORDER BY called_at DESC LIMIT 200) recent",
             )
             .bind(clinic)
             .bind(day)

@@ -883,3 +883,257 @@ async fn the_database_refuses_an_overlap_that_two_open_transactions_both_checked
         "the overlap must be refused: {r:?}"
     );
 }
+
+/// The outbox messages waiting for a patient, decrypted: (template, payload).
+async fn outbox_of(app: &TestApp, patient: &Value) -> Vec<(String, Value)> {
+    let id: atende::domain::PatientId = serde_json::from_value(patient.clone()).expect("id");
+    app.state
+        .store
+        .outbox_for_patient(id)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|(t, enc)| {
+            let plain = app.state.cipher.decrypt(&enc).expect("decrypt");
+            (t, serde_json::from_str(&plain).expect("json"))
+        })
+        .collect()
+}
+
+fn token_of(path: &Value) -> (String, String) {
+    // "/#/link/<action>/<token>"
+    let p = path.as_str().expect("path");
+    let mut parts = p.trim_start_matches("/#/link/").splitn(2, '/');
+    (
+        parts.next().expect("action").to_string(),
+        parts.next().expect("token").to_string(),
+    )
+}
+
+#[actix_web::test]
+async fn one_click_links_confirm_and_cancel_once_and_the_desk_sees_it_live() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    let mut desk = app.ws(&a.recep).await;
+    desk.join(&format!("clinic:{}:agenda", a.clinic), None)
+        .await;
+    let (_, appt) = json_of(
+        book(
+            &app,
+            &a.clinic,
+            &a.recep,
+            json!({"professional_user_id": Agenda::id(&a.helena),
+            "patient_id": Agenda::patient(&a.joao), "starts_at": a.at(8, 30)}),
+        )
+        .await,
+    )
+    .await;
+    desk.push("agenda.updated").await;
+    // The booking put a message with both links in the outbox, for delivery later.
+    let msgs = outbox_of(&app, &Agenda::patient(&a.joao)).await;
+    let (template, payload) = msgs.last().expect("a message");
+    assert_eq!(template, "appointment_booked");
+    assert_eq!(payload["appointment_id"], appt["id"]);
+    assert_eq!(
+        payload["links"], appt["links"],
+        "the reception sees the same links"
+    );
+    let (action, token) = token_of(&payload["links"]["confirm_path"]);
+    assert_eq!(action, "confirm");
+
+    let (status, pre) = json_of(
+        app.post(
+            "/api/public/links/preview",
+            None,
+            &json!({"action": "confirm", "token": token}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pre}");
+    assert_eq!(pre["used"], false);
+    assert_eq!(pre["appointment"]["clinic_name"], "Clínica Aurora");
+    assert_eq!(pre["appointment"]["patient_name"], "João S.");
+    // Tampering: the same token for the other action, a changed character.
+    assert_error(
+        app.post(
+            "/api/public/links/use",
+            None,
+            &json!({"action": "cancel", "token": token}),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+    let mut forged = token.clone().into_bytes();
+    forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+    assert_error(
+        app.post(
+            "/api/public/links/use",
+            None,
+            &json!({"action": "confirm", "token": String::from_utf8(forged).expect("utf8")}),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+
+    let (status, used) = json_of(
+        app.post(
+            "/api/public/links/use",
+            None,
+            &json!({"action": "confirm", "token": token}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{used}");
+    assert_eq!(used["appointment"]["status"], "confirmed");
+    let live = desk.push("agenda.updated").await;
+    assert_eq!(live["payload"]["appointment"]["status"], "confirmed");
+    assert_error(
+        app.post(
+            "/api/public/links/use",
+            None,
+            &json!({"action": "confirm", "token": token}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "link_used",
+    )
+    .await;
+    let (_, pre) = json_of(
+        app.post(
+            "/api/public/links/preview",
+            None,
+            &json!({"action": "confirm", "token": token}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(pre["used"], true);
+
+    // The cancel link still works (once), and frees the slot.
+    let (_, cancel) = token_of(&payload["links"]["cancel_path"]);
+    let (status, c) = json_of(
+        app.post(
+            "/api/public/links/use",
+            None,
+            &json!({"action": "cancel", "token": cancel}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    assert_eq!(c["appointment"]["status"], "cancelled");
+    assert!(slots(&app, &a, &a.helena).await.contains(&a.at(8, 30)));
+    let msgs = outbox_of(&app, &Agenda::patient(&a.joao)).await;
+    assert_eq!(msgs.last().expect("message").0, "appointment_cancelled");
+
+    // An appointment that already started: its links have expired.
+    let yesterday = a.at(9, 0) - Duration::days(2);
+    let (_, past) = json_of(
+        book(
+            &app,
+            &a.clinic,
+            &a.recep,
+            json!({"professional_user_id": Agenda::id(&a.helena),
+            "patient_id": Agenda::patient(&a.joao), "starts_at": yesterday, "fit_in": true}),
+        )
+        .await,
+    )
+    .await;
+    let (_, old) = token_of(&past["links"]["confirm_path"]);
+    assert_error(
+        app.post(
+            "/api/public/links/use",
+            None,
+            &json!({"action": "confirm", "token": old}),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "link_expired",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_professional_subscribes_to_a_secret_calendar_feed_and_can_revoke_it() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    book(
+        &app,
+        &a.clinic,
+        &a.recep,
+        json!({"professional_user_id": Agenda::id(&a.helena),
+        "patient_id": Agenda::patient(&a.joao), "starts_at": a.at(11, 0)}),
+    )
+    .await;
+    let bv = app.login("recepcao@boavista.demo", PW).await;
+    let maria_bv = maria_in(&app, &a, &a.boavista, &bv).await;
+    book(
+        &app,
+        &a.boavista,
+        &bv,
+        json!({"professional_user_id": Agenda::id(&a.helena),
+        "patient_id": maria_bv, "starts_at": a.at(15, 0)}),
+    )
+    .await;
+    assert_error(
+        app.post("/api/me/ical", Some(&a.recep.access), &json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let (status, feed) = json_of(
+        app.post("/api/me/ical", Some(&a.helena.access), &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{feed}");
+    let path = feed["path"].as_str().expect("path").to_string();
+    let resp = app.get(&path, None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/calendar")
+    );
+    let ics = resp.text().await.expect("body");
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
+    assert!(ics.contains(&format!("DTSTART:{}", a.at(11, 0).format("%Y%m%dT%H%M%SZ"))));
+    assert!(ics.contains("LOCATION:Clínica Aurora") && ics.contains("LOCATION:Clínica Boa Vista"));
+    assert!(
+        ics.contains("João S.") && !ics.contains("Pereira"),
+        "first name and initial only"
+    );
+    assert!(
+        ics.lines().all(|l| l.trim_end_matches('\r').len() <= 75),
+        "lines are folded"
+    );
+    // A new address replaces the old; revoking ends it.
+    let (_, again) = json_of(
+        app.post("/api/me/ical", Some(&a.helena.access), &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(app.get(&path, None).await.status(), StatusCode::NOT_FOUND);
+    let new_path = again["path"].as_str().expect("path").to_string();
+    assert_eq!(app.get(&new_path, None).await.status(), StatusCode::OK);
+    let resp = app
+        .client
+        .delete(app.url("/api/me/ical"))
+        .bearer_auth(&a.helena.access)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&new_path, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

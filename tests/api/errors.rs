@@ -223,6 +223,11 @@ async fn every_route_is_in_the_openapi_document() {
         ),
         ("/api/me/agenda", "get"),
         ("/api/me/appointments", "get"),
+        ("/api/public/links/preview", "post"),
+        ("/api/public/links/use", "post"),
+        ("/api/me/ical", "post"),
+        ("/api/me/ical", "delete"),
+        ("/ical/{token}", "get"),
     ];
     for (path, method) in expected {
         assert!(
