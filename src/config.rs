@@ -47,6 +47,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub realtime: RealtimeSettings,
     pub chat: ChatSettings,
+    pub agenda: AgendaSettings,
     pub security: SecuritySettings,
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
@@ -124,6 +125,13 @@ pub struct ThrottleSettings {
     pub account_window_secs: u64,
     pub max_attempts_per_ip: u32,
     pub ip_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgendaSettings {
+    /// Minutes a freed slot is held for the waitlist patient it was offered to.
+    pub waitlist_hold_minutes: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -245,6 +253,9 @@ impl Settings {
                 "realtime",
                 "outbound_buffer and rate_burst must be > 0 and max_frame_bytes >= 1024",
             );
+        }
+        if !(1..=1440).contains(&self.agenda.waitlist_hold_minutes) {
+            return bad("agenda.waitlist_hold_minutes", "must be between 1 and 1440");
         }
         if self.chat.edit_window_secs > 30 * 24 * 3600 {
             return bad("chat.edit_window_secs", "must be at most 30 days (2592000)");

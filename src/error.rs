@@ -156,10 +156,12 @@ impl From<crate::actors::protocol::WsError> for AppError {
             "unavailable" => AppError::Unavailable,
             "internal_error" => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
             "queue_empty" | "invalid_transition" | "already_in_queue" | "slot_taken"
-            | "patient_busy" | "link_used" => AppError::Conflict {
-                code: e.code,
-                message: e.message,
-            },
+            | "patient_busy" | "link_used" | "offer_closed" | "offer_expired" => {
+                AppError::Conflict {
+                    code: e.code,
+                    message: e.message,
+                }
+            }
             code => ValidationError::new(code, e.message).into(),
         }
     }

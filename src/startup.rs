@@ -69,6 +69,7 @@ impl Application {
         );
         let state = web::Data::new(AppState::new(settings, store, metrics_handle(), hub, bus)?);
         spawn_housekeeping(state.store.clone());
+        spawn_offer_sweeper(state.clone());
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -210,6 +211,35 @@ fn spawn_housekeeping(store: Store) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(rows = n, "pruned expired tickets and tokens"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+}
+
+/// Every 30 seconds, hand lapsed waitlist holds to the next patient (each clinic's agenda
+/// actor does the work; any node may run it, the offer's status makes it happen once).
+fn spawn_offer_sweeper(state: actix_web::web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            let now = chrono::Utc::now();
+            let clinics = match state.store.clinics_with_lapsed_offers(now).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "waitlist sweep failed");
+                    continue;
+                }
+            };
+            for clinic in clinics {
+                let sent = state
+                    .registry
+                    .agenda(clinic)
+                    .send(crate::actors::waitlist::ExpireOffers { now })
+                    .await;
+                if let Ok(Err(e)) = sent {
+                    tracing::warn!(code = e.code, "waitlist expiry failed");
+                }
             }
         }
     });

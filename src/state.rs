@@ -64,6 +64,7 @@ impl AppState {
             bus: bus.clone(),
             idle: std::time::Duration::from_secs(settings.realtime.entity_idle_secs),
             chat: settings.chat.clone(),
+            agenda: settings.agenda.clone(),
             links: links.clone(),
         });
         Ok(Self {

@@ -102,7 +102,7 @@ CREATE TABLE waitlist_entries (
     -- Preferred local times of day (HH:MM), inclusive start, exclusive end.
     time_from             text NOT NULL DEFAULT '00:00',
     time_to               text NOT NULL DEFAULT '24:00',
-    status                text NOT NULL CHECK (status IN ('waiting', 'offered', 'booked', 'cancelled')),
+    status                text NOT NULL CHECK (status IN ('waiting', 'offered', 'booked', 'declined', 'expired', 'cancelled')),
     created_at            timestamptz NOT NULL
 );
 CREATE INDEX waitlist_clinic ON waitlist_entries (clinic_id, status, created_at);

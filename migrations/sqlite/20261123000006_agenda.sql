@@ -94,7 +94,7 @@ CREATE TABLE waitlist_entries (
     -- Preferred local times of day (HH:MM), inclusive start, exclusive end.
     time_from             TEXT NOT NULL DEFAULT '00:00',
     time_to               TEXT NOT NULL DEFAULT '24:00',
-    status                TEXT NOT NULL CHECK (status IN ('waiting', 'offered', 'booked', 'cancelled')),
+    status                TEXT NOT NULL CHECK (status IN ('waiting', 'offered', 'booked', 'declined', 'expired', 'cancelled')),
     created_at            TEXT NOT NULL
 );
 CREATE INDEX waitlist_clinic ON waitlist_entries (clinic_id, status, created_at);

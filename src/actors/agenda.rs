@@ -36,6 +36,16 @@ impl ClinicAgenda {
     }
 }
 
+impl ClinicAgenda {
+    pub(super) fn clinic(&self) -> ClinicId {
+        self.clinic
+    }
+
+    pub(super) fn cached_tz(&self) -> Option<chrono_tz::Tz> {
+        self.tz
+    }
+}
+
 impl Actor for ClinicAgenda {
     type Context = Context<Self>;
 
@@ -78,7 +88,7 @@ fn conflict(e: StoreError) -> WsError {
     }
 }
 
-async fn clinic_tz(
+pub(super) async fn clinic_tz(
     deps: &EntityDeps,
     clinic: ClinicId,
     cached: Option<chrono_tz::Tz>,
@@ -253,7 +263,7 @@ pub fn appointment_json(a: &AppointmentRow, n: &Names) -> Value {
 }
 
 /// Write the change's events in `tx`; returns them for publishing after commit.
-async fn changed(
+pub(super) async fn changed(
     deps: &EntityDeps,
     tx: &mut Tx,
     tz: chrono_tz::Tz,
@@ -313,12 +323,13 @@ pub fn appointment_links(links: &crate::security::links::LinkSigner, a: &Appoint
 /// Put the message about this change in the outbox, in the change's transaction. Delivery
 /// (e-mail, SMS, WhatsApp) reads the outbox; the payload is encrypted because its links
 /// act for the patient.
-async fn queue_message(
+pub(super) async fn queue_message(
     deps: &EntityDeps,
     tx: &mut Tx,
     a: &AppointmentRow,
     n: &Names,
     template: &str,
+    links: Option<Value>,
 ) -> Result<(), WsError> {
     let mut payload = json!({
         "appointment_id": a.id,
@@ -328,7 +339,9 @@ async fn queue_message(
         "starts_at": a.starts_at,
         "kind": a.kind,
     });
-    if status::is_open(&a.status) {
+    if let Some(l) = links {
+        payload["links"] = l;
+    } else if status::is_open(&a.status) {
         payload["links"] = appointment_links(&deps.links, a);
     }
     let enc = deps.cipher.encrypt(&payload.to_string()).map_err(|e| {
@@ -421,7 +434,7 @@ impl Handler<Book> for ClinicAgenda {
                 .await
                 .map_err(conflict)?;
             if a.status == status::SCHEDULED {
-                queue_message(&deps, &mut tx, &a, &names, "appointment_booked").await?;
+                queue_message(&deps, &mut tx, &a, &names, "appointment_booked", None).await?;
             }
             let events = changed(&deps, &mut tx, tz, &a, &names, None).await?;
             tx.commit().await?;
@@ -499,6 +512,8 @@ impl Handler<Modify> for ClinicAgenda {
                 .filter(|a| a.clinic_id == clinic)
                 .ok_or_else(not_found)?;
             let mut moved_from = None;
+            // The time this change gives back, for the waitlist.
+            let before = a.clone();
             let invalid = |from: &str| {
                 WsError::new(
                     "invalid_transition",
@@ -510,6 +525,10 @@ impl Handler<Modify> for ClinicAgenda {
                 Change::Cancel { .. } => Some("appointment_cancelled"),
                 Change::Status(_) => None,
             };
+            if a.status == status::HELD {
+                // A waitlist offer is answered by its patient (or lapses), not moved.
+                return Err(invalid(&a.status));
+            }
             match msg.change {
                 Change::Reschedule { starts_at, .. } => {
                     if !status::is_open(&a.status) {
@@ -544,10 +563,25 @@ impl Handler<Modify> for ClinicAgenda {
                 .await
                 .map_err(conflict)?;
             if let Some(t) = template {
-                queue_message(&deps, &mut tx, &a, &names, t).await?;
+                queue_message(&deps, &mut tx, &a, &names, t, None).await?;
             }
-            let events = changed(&deps, &mut tx, tz, &a, &names, moved_from).await?;
+            let mut events = changed(&deps, &mut tx, tz, &a, &names, moved_from).await?;
             tx.commit().await?;
+            let gave_back = (status::holds_time(&before.status) && !status::holds_time(&a.status))
+                || moved_from.is_some();
+            if gave_back {
+                let freed = super::waitlist::Freed {
+                    professional: before.professional_user_id,
+                    starts_at: before.starts_at,
+                    ends_at: before.ends_at,
+                    kind_tele: before.kind == "teleconsultation",
+                };
+                // The change is stored; a failed offer is logged, not reported as its failure.
+                match super::waitlist::offer_freed(&deps, clinic, tz, freed, Utc::now()).await {
+                    Ok(evs) => events.extend(evs),
+                    Err(e) => tracing::warn!(code = e.code, "waitlist offer failed"),
+                }
+            }
             Ok((tz, (a, names), events))
         })
     }

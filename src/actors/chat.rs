@@ -629,6 +629,9 @@ mod tests {
                 .expect("defaults")
                 .chat,
             links: crate::security::links::LinkSigner::new(b"test"),
+            agenda: crate::config::AgendaSettings {
+                waitlist_hold_minutes: 15,
+            },
         };
         (dir, Registry::new(deps), store, room.id, user.id)
     }

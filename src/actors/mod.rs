@@ -12,6 +12,7 @@ pub mod hub;
 pub mod protocol;
 pub mod queue;
 pub mod registry;
+pub mod waitlist;
 pub mod ws_session;
 
 use std::future::Future;
@@ -35,6 +36,7 @@ pub struct EntityDeps {
     pub bus: Arc<dyn EventBus>,
     pub idle: std::time::Duration,
     pub chat: crate::config::ChatSettings,
+    pub agenda: crate::config::AgendaSettings,
     /// Signs the one-click links put in outgoing messages.
     pub links: crate::security::links::LinkSigner,
 }

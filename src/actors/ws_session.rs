@@ -1024,7 +1024,7 @@ impl Actor for WsSession {
             },
         );
         ctx.run_later(Duration::from_secs(rt.auth_timeout_secs), |act, ctx| {
-            if act.user.is_none() {
+            if act.user.is_none() && act.guest.is_none() {
                 act.close(ctx, close::POLICY, "authentication timeout");
             }
         });

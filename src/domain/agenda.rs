@@ -318,6 +318,8 @@ pub mod status {
             (HELD, SCHEDULED | CANCELLED)
                 | (SCHEDULED, CONFIRMED | CHECKED_IN | CANCELLED | NO_SHOW)
                 | (CONFIRMED, CHECKED_IN | CANCELLED | NO_SHOW)
+                // Marked absent, then arrived late after all (back in the queue).
+                | (NO_SHOW, CHECKED_IN)
                 | (CHECKED_IN, IN_PROGRESS | NO_SHOW | CANCELLED)
                 | (IN_PROGRESS, DONE)
         )

@@ -302,7 +302,10 @@ pub async fn put_schedule(
         return Err(ValidationError::new("invalid_hours", "horários demais").into());
     }
     check_week(&hours)?;
-    let rules = body.rules.unwrap_or_default();
+    let rules = match body.rules {
+        Some(r) => r,
+        None => state.store.booking_rules(clinic_id, user_id).await?,
+    };
     rules.validate()?;
     state
         .store
@@ -321,6 +324,7 @@ pub async fn put_schedule(
             .ip(auth.ip.clone()),
         )
         .await?;
+    slots_changed(&state, clinic_id, Some(user_id));
     Ok(HttpResponse::Ok().json(schedule_json(&hours, &rules)))
 }
 
@@ -435,6 +439,7 @@ pub async fn create_exception(
         reason: body.reason.chars().take(200).collect(),
     };
     state.store.insert_exception(&e).await?;
+    slots_changed(&state, clinic, e.professional_user_id);
     Ok(HttpResponse::Created().json(exception_json(&e)))
 }
 
@@ -461,6 +466,7 @@ pub async fn delete_exception(
     {
         return Err(AppError::NotFound);
     }
+    slots_changed(&state, p.clinic_id, None);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -707,16 +713,7 @@ pub async fn book(
                 ValidationError::new("patient_not_registered", "informe patient_id").into(),
             );
         }
-        (false, None | Some(_), Some(own)) if body.patient_id.is_none_or(|p| p == own) => {
-            // A patient booking on the clinic's page becomes its patient.
-            let mut tx = state.store.begin().await?;
-            state
-                .store
-                .link_patient_to_clinic(&mut tx, clinic, own, None, None)
-                .await?;
-            tx.commit().await?;
-            own
-        }
+        (false, None | Some(_), Some(own)) if body.patient_id.is_none_or(|p| p == own) => own,
         _ => return Err(AppError::Forbidden),
     };
     if body.fit_in && !staff {
@@ -751,6 +748,21 @@ pub async fn book(
         .chars()
         .take(500)
         .collect();
+    if !staff {
+        // A patient booking on the clinic's page becomes its patient (once the request is
+        // known to be sound; the slot itself is checked by the agenda actor).
+        state
+            .store
+            .clinic_by_id(clinic)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut tx = state.store.begin().await?;
+        state
+            .store
+            .link_patient_to_clinic(&mut tx, clinic, patient, None, None)
+            .await?;
+        tx.commit().await?;
+    }
     let (a, names) = send_agenda(
         &state,
         clinic,
@@ -1142,4 +1154,15 @@ pub async fn ical_feed(
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Cache-Control", "private, max-age=300"))
         .body(out))
+}
+
+/// Tell open booking pages that availability changed (hours, exceptions): `dates` empty
+/// means "any date"; no professional means "everyone in the clinic".
+fn slots_changed(state: &AppState, clinic: ClinicId, pro: Option<UserId>) {
+    state.bus.publish(crate::bus::TopicEvent {
+        topic: crate::actors::protocol::Topic::ClinicSlots(clinic).to_string(),
+        event: "slots.changed".into(),
+        seq: None,
+        payload: json!({"professional_user_id": pro, "dates": []}),
+    });
 }

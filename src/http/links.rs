@@ -27,7 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
-    /// `confirm` or `cancel`.
+    /// `confirm` or `cancel` (an appointment's links), `accept` or `decline` (a waitlist offer's).
     pub action: String,
     pub token: String,
 }
@@ -36,11 +36,27 @@ fn purpose(action: &str) -> Result<&'static str, AppError> {
     match action {
         "confirm" => Ok(CONFIRM_LINK),
         "cancel" => Ok(CANCEL_LINK),
+        "accept" => Ok(crate::actors::waitlist::ACCEPT_LINK),
+        "decline" => Ok(crate::actors::waitlist::DECLINE_LINK),
         _ => Err(ValidationError::new("unknown_action", "ação desconhecida").into()),
     }
 }
 
-/// The appointment a link names, if the link is ours, for this action, and not expired.
+fn is_offer(action: &str) -> bool {
+    matches!(action, "accept" | "decline")
+}
+
+/// The appointment an offer holds, and the offer's status.
+async fn offer_appointment(
+    state: &AppState,
+    offer: uuid::Uuid,
+) -> Result<(uuid::Uuid, String), AppError> {
+    let invalid = || AppError::unauthorized("invalid_token", "link inválido");
+    state.store.offer_summary(offer).await?.ok_or_else(invalid)
+}
+
+/// The record a link names (an appointment, or a waitlist offer), if the link is ours, for
+/// this action, and not expired.
 fn verify(state: &AppState, req: &LinkRequest) -> Result<uuid::Uuid, AppError> {
     let p = purpose(&req.action)?;
     match state
@@ -90,11 +106,18 @@ pub async fn preview(
     body: web::Json<LinkRequest>,
 ) -> Result<HttpResponse, AppError> {
     let id = verify(&state, &body)?;
-    let used = state.store.link_used(&token_hash(&body.token)).await?;
+    let mut used = state.store.link_used(&token_hash(&body.token)).await?;
+    let appointment = if is_offer(&body.action) {
+        let (appointment, status) = offer_appointment(&state, id).await?;
+        used |= status != "offered";
+        appointment
+    } else {
+        id
+    };
     Ok(HttpResponse::Ok().json(json!({
         "action": body.action,
         "used": used,
-        "appointment": summary(&state, id).await?,
+        "appointment": summary(&state, appointment).await?,
     })))
 }
 
@@ -114,6 +137,17 @@ pub async fn use_link(
     };
     if state.store.link_used(&hash).await? {
         return Err(used());
+    }
+    if is_offer(&body.action) {
+        let (appointment, _) = offer_appointment(&state, id).await?;
+        crate::http::waitlist::respond(&state, id, body.action == "accept").await?;
+        let mut tx = state.store.begin().await?;
+        state.store.use_link(&mut tx, &hash, &body.action).await?;
+        tx.commit().await?;
+        return Ok(HttpResponse::Ok().json(json!({
+            "action": body.action,
+            "appointment": summary(&state, appointment).await?,
+        })));
     }
     let v = state
         .store

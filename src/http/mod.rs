@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod patients;
 pub mod queue;
 pub mod queue_public;
+pub mod waitlist;
 pub mod web_assets;
 pub mod ws;
 
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(queue_public::routes)
             .configure(agenda::routes)
             .configure(links::routes)
+            .configure(waitlist::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

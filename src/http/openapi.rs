@@ -4,7 +4,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agenda, auth, chat, clinics, health, links, me, patients, queue, queue_public, ws};
+use super::{
+    agenda, auth, chat, clinics, health, links, me, patients, queue, queue_public, waitlist, ws,
+};
 
 struct BearerAuth;
 
@@ -51,6 +53,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         agenda::staff_slots, agenda::public_slots, agenda::public_booking,
         agenda::list_appointments, agenda::book, agenda::reschedule, agenda::cancel,
         agenda::set_status, agenda::my_agenda, agenda::my_appointments,
+        waitlist::join, waitlist::list, waitlist::mine, waitlist::cancel, waitlist::answer,
         links::preview, links::use_link, agenda::create_ical, agenda::delete_ical, agenda::ical_feed,
         health::health, health::metrics,
     ),

@@ -549,8 +549,26 @@ pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: Q
         // Finished straight from "called": it did happen.
         QueueAction::Finish => &[status::IN_PROGRESS, status::DONE],
         QueueAction::NoShow => &[status::NO_SHOW],
+        QueueAction::Return => &[status::CHECKED_IN],
         _ => &[],
     };
+    if action == QueueAction::Leave {
+        // Left before being seen: the appointment is off, and its time goes back.
+        let sent = state
+            .registry
+            .agenda(entry.clinic_id)
+            .send(Modify {
+                id,
+                change: Change::Cancel {
+                    reason: "Paciente saiu da fila de espera".into(),
+                },
+            })
+            .await;
+        if !matches!(sent, Ok(Ok(_))) {
+            tracing::warn!(appointment = %id, "appointment not cancelled after leaving the queue");
+        }
+        return;
+    }
     for to in steps {
         let sent = state
             .registry

@@ -15,6 +15,7 @@ pub mod patients;
 pub mod queue;
 pub mod sessions;
 pub mod users;
+pub mod waitlist;
 
 use std::str::FromStr as _;
 use std::sync::Arc;

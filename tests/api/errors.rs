@@ -228,6 +228,14 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/me/ical", "post"),
         ("/api/me/ical", "delete"),
         ("/ical/{token}", "get"),
+        ("/api/clinics/{clinic_id}/waitlist", "get"),
+        ("/api/clinics/{clinic_id}/waitlist", "post"),
+        (
+            "/api/clinics/{clinic_id}/waitlist/{entry_id}/cancel",
+            "post",
+        ),
+        ("/api/me/waitlist", "get"),
+        ("/api/me/waitlist/offers/{offer_id}/{answer}", "post"),
     ];
     for (path, method) in expected {
         assert!(

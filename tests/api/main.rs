@@ -15,5 +15,6 @@ mod helpers;
 mod multinode;
 mod patients;
 mod queue;
+mod waitlist;
 mod ws;
 mod ws_client;

@@ -1022,3 +1022,16 @@ async fn queue_moves_feed_the_linked_appointments_status() {
     .await;
     assert_eq!(status_of(maria["id"].clone()).await, "no_show");
 }
+
+#[actix_web::test]
+async fn a_panel_stays_connected_past_the_authentication_timeout() {
+    let app = spawn_app_with(|s| s.realtime.auth_timeout_secs = 1).await;
+    let d = desk(&app).await;
+    let token = panel_token(&app, &d).await;
+    let mut tv = guest_ws(&app, json!({ "panel": token })).await;
+    tv.join(&format!("clinic:{}:panel", d.clinic), None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    check_in(&app, &d, json!({"full_name": "Depois do Prazo"})).await;
+    let snap = tv.push("panel.updated").await;
+    assert_eq!(snap["payload"]["waiting"][0]["ticket"], "N001");
+}
