@@ -9,6 +9,11 @@
 //   #/plataforma                      platform admin
 //   #/meus-dados                      patient home
 //   #/mensagens[/{room_id}]            chat (every role)
+//   #/clinica/{id}/agenda             clinic agenda: day/week grid, booking (staff; views/agenda.js)
+//   #/clinica/{id}/horarios           working hours, exceptions, services (views/agenda-settings.js)
+//   #/minha-agenda                    a professional's appointments in every clinic
+//   #/minhas-consultas                a patient's appointments (views/my-appointments.js)
+//   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
 //
 // Public pages (no login; see views/waiting-room.js):
 //   #/painel/{token}                  TV call panel of the waiting room (no header)
@@ -25,7 +30,11 @@ import { renderPatientHome } from './views/patient.js';
 import { renderCheckin, renderPanel, renderTracker } from './views/waiting-room.js';
 import { renderPlatformHome } from './views/platform.js';
 import { renderPatientDetail } from './views/patients.js';
-import { clinicHref, findMembership, renderStaffHome, sortedMemberships } from './views/staff.js';
+import { clinicHref, findMembership, renderStaffHome, roleParamFor, sortedMemberships } from './views/staff.js';
+import { renderClinicAgenda, renderMyAgenda } from './views/agenda.js';
+import { renderScheduleSettings } from './views/agenda-settings.js';
+import { bookingLoginNotice, renderBooking, takeReturnTo } from './views/booking.js';
+import { renderMyAppointments } from './views/my-appointments.js';
 
 const CLINIC_KEY = 'atende.clinic';
 
@@ -166,7 +175,25 @@ function takeNotice() {
 
 function onLoggedIn(user) {
   state.me = user && typeof user === 'object' && Array.isArray(user.memberships) ? user : null;
-  navigate('#/', { replace: true });
+  // Back to the booking page that asked for the login, if any.
+  navigate(takeReturnTo() || '#/', { replace: true });
+}
+
+/** The public booking page: works without a login; a logged-in patient books at once. */
+async function renderBookingPage(ctx, clinicId, params) {
+  if (isLoggedIn() && !state.me) {
+    showLoading();
+    try {
+      state.me = await fetchMe();
+    } catch {
+      state.me = null; // an expired session just makes this an anonymous visit
+    }
+    if (!ctx.isCurrent()) return;
+  }
+  if (!isLoggedIn()) state.me = null;
+  updateHeader();
+  if (state.me) realtime.connect();
+  mount(renderBooking(ctx, clinicId, { me: state.me, params }));
 }
 
 async function render() {
@@ -198,6 +225,11 @@ async function render() {
     return;
   }
 
+  if (top === 'agendar' && parts.length === 2) {
+    await renderBookingPage(ctx, parts[1], params);
+    return;
+  }
+
   if (!isLoggedIn()) {
     state.me = null;
     updateHeader();
@@ -206,7 +238,7 @@ async function render() {
       return;
     }
     if (top !== 'entrar') replaceHash('#/entrar');
-    mount(renderLogin(ctx, { notice: takeNotice(), onLoggedIn }));
+    mount(renderLogin(ctx, { notice: takeNotice() || bookingLoginNotice(), onLoggedIn }));
     return;
   }
 
@@ -252,6 +284,14 @@ async function render() {
       mount(renderStaffHome(ctx, me, membership));
       return;
     }
+    if (parts.length === 3 && (parts[2] === 'agenda' || parts[2] === 'horarios')) {
+      const roleParam = roleParamFor(me, membership);
+      const opts = { me, membership, params, roleParam, homeHref: clinicHref(me, membership) };
+      if (parts[2] === 'agenda') mount(renderClinicAgenda(ctx, opts));
+      else if (membership.role !== 'receptionist') mount(renderScheduleSettings(ctx, opts));
+      else mount(notFoundView('Os horários são editados pelo profissional ou pela administração da clínica.'));
+      return;
+    }
     if (parts.length === 4 && parts[2] === 'paciente') {
       mount(renderPatientDetail(ctx, {
         me,
@@ -264,6 +304,14 @@ async function render() {
   }
   if (section === 'plataforma' && me.platform_admin) {
     mount(renderPlatformHome(ctx, me));
+    return;
+  }
+  if (section === 'minha-agenda' && me.professional && parts.length === 1) {
+    mount(renderMyAgenda(ctx, me, params));
+    return;
+  }
+  if (section === 'minhas-consultas' && me.patient && parts.length === 1) {
+    mount(renderMyAppointments(ctx, me));
     return;
   }
   if (section === 'meus-dados' && me.patient) {
@@ -330,6 +378,10 @@ function updateHeader() {
 
   const links = [];
   if (me.memberships && me.memberships.length) links.push(['#/', 'Clínicas', 'clinica']);
+  if (me.professional && me.memberships && me.memberships.some((m) => m.role === 'professional')) {
+    links.push(['#/minha-agenda', 'Minha agenda', 'minha-agenda']);
+  }
+  if (me.patient) links.push(['#/minhas-consultas', 'Consultas', 'minhas-consultas']);
   if (me.patient) links.push(['#/meus-dados', 'Minha conta', 'meus-dados']);
   if (me.platform_admin) links.push(['#/plataforma', 'Plataforma', 'plataforma']);
   if (canChat(me)) links.push(['#/mensagens', 'Mensagens', 'mensagens']);
@@ -383,6 +435,11 @@ authEvents.addEventListener('logout', (event) => {
   storageSet(CLINIC_KEY, null);
   // A public page (TV panel, phone page, check-in) does not need the session.
   if (publicPage(parseHash().parts)) return;
+  // The booking page stays, now for a visitor.
+  if (parseHash().parts[0] === 'agendar') {
+    render();
+    return;
+  }
   if (reason === 'user') state.notice = 'Você saiu do atende.';
   else if (reason === 'invalid_refresh_token' || reason === 'no_refresh_token') {
     state.notice = 'Sua sessão expirou. Entre novamente.';

@@ -6,6 +6,7 @@ import {
   formatBirth, formatDateTime, formatPhone, hasSocialName, loadingNode,
 } from '../ui.js';
 import { messagesPanel } from './chat.js';
+import { myAppointmentsLink } from './my-appointments.js';
 
 export function renderPatientHome(ctx, me) {
   const patient = me.patient || {};
@@ -26,6 +27,7 @@ export function renderPatientHome(ctx, me) {
 
   return h('div', { class: 'view', dataset: { view: 'home-patient' } },
     h('h1', { tabindex: '-1', text: `Olá, ${name}` }),
+    myAppointmentsLink(),
     messagesPanel('Converse com os profissionais que atendem você.'),
     h('div', { class: 'grid-2' }, data, privacySection(ctx)));
 }

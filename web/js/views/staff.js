@@ -12,6 +12,7 @@ import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.
 import { presencePanel } from './presence.js';
 import { myQueuePanel, queueBoardPanel } from './queue.js';
 import { waitingRoomSetupPanel } from './queue-setup.js';
+import { agendaLinksPanel } from './agenda.js';
 
 const ROLE_ORDER = ['clinic_admin', 'professional', 'receptionist'];
 
@@ -105,6 +106,7 @@ export function renderStaffHome(ctx, me, membership) {
   root.append(h('div', { class: 'grid-2' },
     presencePanel(ctx, me, clinicId),
     messagesPanel(MESSAGES_INTRO[role] || 'Converse com a equipe da clínica.')));
+  if (role === 'clinic_admin' || role === 'receptionist') root.append(agendaLinksPanel(me, membership, roleParam));
   if (role === 'clinic_admin') {
     root.append(queueBoardPanel(ctx, me, clinicId), waitingRoomSetupPanel(ctx, membership),
       ...adminContent(me, clinicId, roleParam));
@@ -335,9 +337,7 @@ function professionalContent(ctx, me, clinicId, roleParam) {
       ])
       : h('p', { class: 'muted', text: 'Dados profissionais não encontrados.' }));
 
-  const agenda = h('section', { class: 'panel', 'aria-labelledby': 'agenda-heading' },
-    h('h2', { id: 'agenda-heading', text: 'Agenda' }),
-    h('p', { class: 'muted', text: 'A agenda de atendimentos ainda não está disponível nesta versão do atende.' }));
+  const agenda = agendaLinksPanel(me, { clinic_id: clinicId, role: 'professional' }, roleParam);
 
   const patients = patientSearch({
     clinicId,

@@ -1,0 +1,558 @@
+// Public booking page: #/agendar/{clinic_id}[?profissional=&servico=&data=YYYY-MM-DD]
+//
+// Anyone may look (no login): professional → service → date → the free slots as buttons.
+// Choosing a slot asks a visitor to log in or create a patient account (the choice is
+// kept in sessionStorage and the login brings them back here to confirm); a logged-in
+// patient confirms at once (POST /api/clinics/{c}/appointments without patient_id).
+//
+//   GET /api/public/clinics/{c}/booking   clinic, time zone, professionals, services
+//   GET /api/public/clinics/{c}/slots     free starts between two local dates
+//
+// Live: an anonymous WebSocket (first frame `system`/`auth` `{anonymous: true}`) joins
+// `clinic:<id>:slots`; `slots.changed {professional_user_id, dates}` (no seq) makes the
+// page fetch that professional's slots for those dates again, so a slot someone else just
+// took disappears. `professional_user_id: null` means every professional and `dates: []`
+// every date (hours or exceptions changed). Every (re)join refetches the shown range.
+
+import { api, ApiError, qs, seg } from '../api.js';
+import { createGuestClient } from '../realtime.js';
+import { h, alertNode, clear, displayName, errorMessage, loadingNode, professionLabel } from '../ui.js';
+import {
+  addDays, agendaError, daysBetween, durationText, isCode, isYmd, localDate, localMinutes,
+  longDate, mediumDate, money, sessionGet, sessionSet, servicesFor, shortDate, slotsByDate,
+  timeIn, todayIn, weekdayShort, whenText, zoneName,
+} from '../agenda-util.js';
+
+const PENDING_KEY = 'atende.booking.pending';
+const RETURN_KEY = 'atende.return';
+/** Days shown in the date strip. */
+const STRIP_DAYS = 14;
+
+/** The page to go back to after a login/sign-up started from a booking page (consumed). */
+export function takeReturnTo() {
+  const hash = sessionGet(RETURN_KEY);
+  sessionSet(RETURN_KEY, null);
+  return hash && hash.startsWith('#/agendar/') ? hash : null;
+}
+
+/** A notice for the login page while a booking waits for the login. */
+export function bookingLoginNotice() {
+  const hash = sessionGet(RETURN_KEY);
+  return hash && hash.startsWith('#/agendar/') && sessionGet(PENDING_KEY)
+    ? 'Entre (ou crie sua conta de paciente) para confirmar o agendamento.'
+    : null;
+}
+
+function readPending(clinicId) {
+  try {
+    const p = JSON.parse(sessionGet(PENDING_KEY) || 'null');
+    return p && p.clinic_id === clinicId ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+function hashFor(clinicId, { proId, serviceId, date }) {
+  return `#/agendar/${seg(clinicId)}${qs({ profissional: proId, servico: serviceId, data: date })}`;
+}
+
+function periodOf(minutes) {
+  if (minutes < 12 * 60) return 'Manhã';
+  if (minutes < 18 * 60) return 'Tarde';
+  return 'Noite';
+}
+
+/**
+ * `opts.me`: the logged-in user (or null). `opts.params`: the hash's query.
+ */
+export function renderBooking(ctx, clinicId, { me = null, params = new URLSearchParams() } = {}) {
+  document.title = 'Agendar consulta — atende';
+  const heading = h('h1', { tabindex: '-1', text: 'Agendar consulta' });
+  const lead = h('p', { class: 'lead bk-clinic' });
+  const live = h('p', { class: 'muted small bk-live', role: 'status', text: 'Conectando…' });
+  const announce = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+  const body = h('div', { class: 'bk-body' }, loadingNode());
+  const root = h('div', { class: 'view bk-view', dataset: { view: 'booking', live: 'false' } },
+    heading, lead, live, announce, body);
+
+  const state = {
+    info: null,
+    proId: params.get('profissional') || null,
+    serviceId: params.get('servico') || null,
+    date: isYmd(params.get('data')) ? params.get('data') : null,
+    stripStart: null,
+    /** local date → slots */
+    slots: new Map(),
+    loadedFrom: null,
+    loadedTo: null,
+    chosen: null,
+    booked: null,
+  };
+  let slotSeq = 0;
+  let client = null;
+  let feed = null;
+
+  const proBox = h('div', { class: 'bk-options bk-pros' });
+  const serviceBox = h('div', { class: 'bk-options bk-services' });
+  const dateBox = h('div', { class: 'bk-dates' });
+  const slotBox = h('div', { class: 'bk-slots', 'aria-live': 'polite' });
+  const confirmBox = h('div', { class: 'bk-confirm' });
+
+  const tz = () => (state.info && state.info.time_zone) || 'America/Sao_Paulo';
+  const pro = () => state.info.professionals.find((p) => p.user_id === state.proId) || null;
+  const offered = () => servicesFor(state.info.services, state.proId);
+  const service = () => offered().find((s) => s.id === state.serviceId) || null;
+
+  function syncHash() {
+    history.replaceState(null, '', hashFor(clinicId, { proId: state.proId, serviceId: state.serviceId, date: state.date }));
+  }
+
+  // ----- steps
+  function step(n, title, content, note) {
+    return h('section', { class: 'panel bk-step', 'aria-labelledby': `bk-step-${n}` },
+      h('h2', { id: `bk-step-${n}`, class: 'bk-step-title' },
+        h('span', { class: 'bk-step-n', 'aria-hidden': 'true', text: String(n) }), title),
+      note || null,
+      content);
+  }
+
+  function radioCard(name, value, checked, title, meta, onPick) {
+    const id = `bk-${name}-${value || 'none'}`;
+    const input = h('input', { type: 'radio', id, name, value, checked });
+    input.addEventListener('change', () => {
+      if (input.checked) onPick(value);
+    });
+    return h('div', { class: 'bk-option' },
+      input,
+      h('label', { for: id },
+        h('span', { class: 'bk-option-title', text: title }),
+        meta ? h('span', { class: 'bk-option-meta', text: meta }) : null));
+  }
+
+  function renderPros() {
+    const list = state.info.professionals;
+    clear(proBox).append(...list.map((p) => radioCard('pro', p.user_id, p.user_id === state.proId, p.name,
+      [professionLabel(p.profession), p.specialty].filter(Boolean).join(' · '), (value) => {
+        state.proId = value;
+        state.serviceId = null;
+        state.chosen = null;
+        renderServices();
+        syncHash();
+        loadSlots();
+      })));
+    if (!list.length) proBox.append(h('p', { class: 'empty', text: 'Esta clínica ainda não tem profissionais com agenda online.' }));
+  }
+
+  function renderServices() {
+    clear(serviceBox);
+    if (!state.proId) {
+      serviceBox.append(h('p', { class: 'muted', text: 'Escolha primeiro o profissional.' }));
+      return;
+    }
+    const list = offered();
+    if (!list.length) {
+      state.serviceId = null;
+      serviceBox.append(h('p', { class: 'muted', text: 'Consulta de 30 minutos.' }));
+      return;
+    }
+    if (!list.some((s) => s.id === state.serviceId)) state.serviceId = list[0].id;
+    serviceBox.append(...list.map((s) => radioCard('service', s.id, s.id === state.serviceId, s.name,
+      [durationText(s.duration_minutes), money(s.price_cents), s.teleconsultation ? 'também por teleconsulta' : '']
+        .filter(Boolean).join(' · '), (value) => {
+        state.serviceId = value;
+        state.chosen = null;
+        syncHash();
+        loadSlots();
+      })));
+  }
+
+  function renderDates() {
+    clear(dateBox);
+    const today = todayIn(tz());
+    const start = state.stripStart;
+    const strip = h('div', { class: 'bk-date-strip', role: 'radiogroup', 'aria-label': 'Data' });
+    for (let i = 0; i < STRIP_DAYS; i += 1) {
+      const d = addDays(start, i);
+      const count = (state.slots.get(d) || []).length;
+      const known = state.loadedFrom && d >= state.loadedFrom && d <= state.loadedTo;
+      const selected = d === state.date;
+      const button = h('button', {
+        type: 'button',
+        class: `bk-date${count ? '' : ' bk-date-empty'}`,
+        role: 'radio',
+        'aria-checked': String(selected),
+        tabindex: selected || (!state.date && i === 0) ? '0' : '-1',
+        'aria-label': `${mediumDate(d)}: ${known ? (count ? `${count} ${count === 1 ? 'horário livre' : 'horários livres'}` : 'sem horários') : 'carregando'}`,
+        dataset: { date: d },
+      },
+      h('span', { class: 'bk-date-wd', text: d === today ? 'hoje' : weekdayShort(d) }),
+      h('span', { class: 'bk-date-day', text: shortDate(d) }),
+      h('span', { class: 'bk-date-count', text: known ? (count ? `${count} livres` : '—') : '…' }));
+      button.addEventListener('click', () => pickDate(d));
+      button.addEventListener('keydown', (event) => {
+        const delta = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+        if (!delta) return;
+        event.preventDefault();
+        const next = addDays(d, delta);
+        if (next < start || next >= addDays(start, STRIP_DAYS)) return;
+        pickDate(next);
+        const b = dateBox.querySelector(`[data-date="${next}"]`);
+        if (b) b.focus();
+      });
+      strip.append(button);
+    }
+    const prev = h('button', {
+      type: 'button', class: 'btn btn-secondary btn-small', text: '◀ Anteriores', disabled: start <= today,
+      onclick: () => moveStrip(-7),
+    });
+    const next = h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Próximos ▶', onclick: () => moveStrip(7) });
+    dateBox.append(strip, h('div', { class: 'bk-date-nav' }, prev, next));
+  }
+
+  function moveStrip(days) {
+    const today = todayIn(tz());
+    let start = addDays(state.stripStart, days);
+    if (start < today) start = today;
+    state.stripStart = start;
+    if (!state.date || state.date < start || state.date >= addDays(start, STRIP_DAYS)) state.date = start;
+    state.chosen = null;
+    syncHash();
+    loadSlots();
+  }
+
+  function pickDate(d) {
+    state.date = d;
+    state.chosen = null;
+    syncHash();
+    renderDates();
+    renderSlots();
+    renderConfirm();
+  }
+
+  function renderSlots() {
+    clear(slotBox);
+    if (!state.proId || !state.date) {
+      slotBox.append(h('p', { class: 'muted', text: 'Escolha o profissional e a data.' }));
+      return;
+    }
+    const list = state.slots.get(state.date) || [];
+    const loaded = state.loadedFrom && state.date >= state.loadedFrom && state.date <= state.loadedTo;
+    slotBox.append(h('h3', { class: 'bk-slots-title', text: longDate(state.date) }));
+    if (!loaded) {
+      slotBox.append(loadingNode('Buscando horários livres…'));
+      return;
+    }
+    if (!list.length) {
+      slotBox.append(h('p', { class: 'empty', text: 'Nenhum horário livre nesta data. Escolha outro dia.' }));
+      return;
+    }
+    const groups = new Map();
+    for (const s of list) {
+      const period = periodOf(localMinutes(s.starts_at, tz()));
+      if (!groups.has(period)) groups.set(period, []);
+      groups.get(period).push(s);
+    }
+    for (const [period, items] of groups) {
+      slotBox.append(h('div', { class: 'bk-period' },
+        h('h4', { class: 'bk-period-title', text: period }),
+        h('ul', { class: 'bk-slot-list', 'aria-label': `Horários livres — ${period}` }, items.map((s) => {
+          const t = timeIn(s.starts_at, tz());
+          const selected = state.chosen && state.chosen.starts_at === s.starts_at;
+          return h('li', null, h('button', {
+            type: 'button',
+            class: `bk-slot${selected ? ' is-selected' : ''}`,
+            'aria-pressed': String(Boolean(selected)),
+            dataset: { startsAt: s.starts_at, time: t },
+            text: t,
+            onclick: () => choose(s),
+          }));
+        }))));
+    }
+  }
+
+  function choose(slot) {
+    state.chosen = slot;
+    renderSlots();
+    renderConfirm();
+    const b = confirmBox.querySelector('h2');
+    if (b) {
+      b.setAttribute('tabindex', '-1');
+      b.focus();
+      b.scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  function summary(slot) {
+    const p = pro();
+    const s = service();
+    return h('dl', { class: 'details bk-summary' },
+      row('Profissional', p ? p.name : ''),
+      row('Serviço', s ? `${s.name} (${durationText(s.duration_minutes)})` : 'Consulta (30 min)'),
+      s && s.price_cents ? row('Valor', money(s.price_cents)) : null,
+      row('Quando', whenText(slot.starts_at, tz())),
+      row('Local', state.info.clinic_name));
+  }
+
+  function row(label, value) {
+    return h('div', { class: 'details-row' }, h('dt', { text: label }), h('dd', { text: value }));
+  }
+
+  function renderConfirm() {
+    clear(confirmBox);
+    const slot = state.chosen;
+    if (!slot) return;
+    const errors = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const panel = h('section', { class: 'panel bk-confirm-panel', 'aria-labelledby': 'bk-confirm-heading' },
+      h('h2', { id: 'bk-confirm-heading', text: 'Confirmar agendamento' }),
+      summary(slot), errors);
+    if (me && me.patient) {
+      const button = h('button', { type: 'button', class: 'btn btn-primary btn-large', text: 'Confirmar agendamento' });
+      // A service that may be remote: ask how the patient prefers to be seen.
+      const remote = service() && service().teleconsultation;
+      const kindBox = remote ? h('fieldset', { class: 'bk-kind' },
+        h('legend', { text: 'Como você prefere ser atendido(a)?' }),
+        h('div', { class: 'bk-options' },
+          radioCard('kind', 'in_person', true, 'Presencial', `Na ${state.info.clinic_name}`, () => {}),
+          radioCard('kind', 'teleconsultation', false, 'Teleconsulta', 'Por vídeo, de onde você estiver', () => {}))) : null;
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        button.textContent = 'Agendando…';
+        errors.hidden = true;
+        try {
+          const body = { professional_user_id: state.proId, starts_at: slot.starts_at };
+          if (state.serviceId) body.service_id = state.serviceId;
+          const kind = kindBox && kindBox.querySelector('input[name="kind"]:checked');
+          if (kind) body.kind = kind.value;
+          const appt = await api.post(`/api/clinics/${seg(clinicId)}/appointments`, body);
+          sessionSet(PENDING_KEY, null);
+          state.booked = appt;
+          renderDone();
+        } catch (err) {
+          errors.textContent = agendaError(err, { patient: true });
+          errors.hidden = false;
+          button.disabled = false;
+          button.textContent = 'Confirmar agendamento';
+          if (isCode(err, 'slot_taken', 'slot_unavailable')) {
+            state.chosen = null;
+            refetchDates([state.date]);
+          }
+        }
+      });
+      panel.append(
+        h('p', null, 'Paciente: ', h('strong', { text: displayName(me.patient) || displayName(me) })),
+        kindBox,
+        h('div', { class: 'form-actions' }, button,
+          h('button', { type: 'button', class: 'btn btn-secondary', text: 'Escolher outro horário', onclick: () => {
+            state.chosen = null;
+            renderSlots();
+            renderConfirm();
+          } })));
+    } else if (me) {
+      panel.append(h('p', { class: 'alert alert-info', text: 'Você está conectado com uma conta da equipe. Para agendar para um paciente, use a agenda da clínica.' }),
+        h('p', null, h('a', { class: 'btn btn-secondary', href: `#/clinica/${seg(clinicId)}/agenda`, text: 'Abrir a agenda da clínica' })));
+    } else {
+      const remember = () => {
+        sessionSet(PENDING_KEY, JSON.stringify({
+          clinic_id: clinicId, professional_user_id: state.proId, service_id: state.serviceId, starts_at: slot.starts_at,
+        }));
+        sessionSet(RETURN_KEY, hashFor(clinicId, { proId: state.proId, serviceId: state.serviceId, date: state.date }));
+      };
+      panel.append(
+        h('p', null, 'Para confirmar, entre na sua conta de paciente ou crie uma. Você volta para esta página em seguida.'),
+        h('div', { class: 'form-actions' },
+          h('a', { class: 'btn btn-primary', href: '#/entrar', text: 'Entrar para confirmar', onclick: remember }),
+          h('a', { class: 'btn btn-secondary', href: '#/cadastro', text: 'Criar conta de paciente', onclick: remember })));
+    }
+    confirmBox.append(panel);
+  }
+
+  function renderDone() {
+    const a = state.booked;
+    const done = h('section', { class: 'panel bk-done', 'aria-labelledby': 'bk-done-heading', dataset: { id: a.id } },
+      h('h2', { id: 'bk-done-heading', tabindex: '-1', text: 'Consulta agendada' }),
+      h('p', { class: 'alert alert-info', role: 'status', text: `Tudo certo! Sua consulta está marcada para ${whenText(a.starts_at, tz())}.` }),
+      h('dl', { class: 'details bk-summary' },
+        row('Profissional', a.professional_name || (pro() || {}).name || ''),
+        row('Serviço', a.service_name || 'Consulta'),
+        row('Quando', whenText(a.starts_at, tz())),
+        row('Local', a.kind === 'teleconsultation' ? `Teleconsulta (${state.info.clinic_name})` : state.info.clinic_name)),
+      h('div', { class: 'form-actions' },
+        h('a', { class: 'btn btn-primary', href: '#/minhas-consultas', text: 'Ver minhas consultas' }),
+        h('button', {
+          type: 'button', class: 'btn btn-secondary', text: 'Agendar outra consulta',
+          onclick: () => {
+            state.booked = null;
+            state.chosen = null;
+            layout();
+            loadSlots();
+          },
+        })));
+    clear(body).append(done);
+    done.querySelector('h2').focus();
+  }
+
+  // ----- data
+  async function loadSlots() {
+    slotSeq += 1;
+    const mine = slotSeq;
+    renderDates();
+    renderSlots();
+    renderConfirm();
+    if (!state.proId) return;
+    const from = state.stripStart;
+    const to = addDays(from, STRIP_DAYS - 1);
+    state.loadedFrom = null;
+    state.loadedTo = null;
+    state.slots = new Map();
+    renderDates();
+    renderSlots();
+    try {
+      const res = await api.get(`/api/public/clinics/${seg(clinicId)}/slots${qs({
+        professional_user_id: state.proId, service_id: state.serviceId, from, to,
+      })}`);
+      if (mine !== slotSeq || !ctx.isCurrent()) return;
+      state.slots = slotsByDate(res && res.slots, tz());
+      state.loadedFrom = from;
+      state.loadedTo = to;
+      if (!state.date) {
+        // First day with a free slot.
+        state.date = [...state.slots.keys()].sort()[0] || from;
+        syncHash();
+      }
+      afterSlots();
+    } catch (err) {
+      if (mine !== slotSeq || !ctx.isCurrent()) return;
+      clear(slotBox).append(alertNode(agendaError(err)),
+        h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: loadSlots }));
+    }
+  }
+
+  /** Fetch the shown professional's slots again for some dates (after `slots.changed`). */
+  async function refetchDates(dates) {
+    if (!state.proId || !state.loadedFrom) return;
+    const wanted = dates.filter((d) => isYmd(d) && d >= state.loadedFrom && d <= state.loadedTo).sort();
+    if (!wanted.length) return;
+    const mine = slotSeq;
+    const from = wanted[0];
+    const to = wanted[wanted.length - 1];
+    try {
+      const res = await api.get(`/api/public/clinics/${seg(clinicId)}/slots${qs({
+        professional_user_id: state.proId, service_id: state.serviceId, from, to,
+      })}`);
+      if (mine !== slotSeq || !ctx.isCurrent()) return;
+      const fresh = slotsByDate(res && res.slots, tz());
+      for (const d of wanted) state.slots.set(d, fresh.get(d) || []);
+      afterSlots();
+    } catch {
+      // The next change or rejoin fetches again.
+    }
+  }
+
+  /** Every date of the loaded range. */
+  function shownDates() {
+    const days = [];
+    if (!state.loadedFrom) return days;
+    for (let d = state.loadedFrom; d <= state.loadedTo; d = addDays(d, 1)) days.push(d);
+    return days;
+  }
+
+  function afterSlots() {
+    // The chosen slot may be gone (someone else took it).
+    if (state.chosen && !(state.slots.get(localDate(state.chosen.starts_at, tz())) || [])
+      .some((s) => s.starts_at === state.chosen.starts_at)) {
+      announce.textContent = `O horário ${timeIn(state.chosen.starts_at, tz())} acabou de ser ocupado. Escolha outro.`;
+      state.chosen = null;
+      renderConfirm();
+      confirmBox.append(alertNode('Esse horário acabou de ser ocupado. Escolha outro.'));
+    }
+    renderDates();
+    renderSlots();
+    if (state.chosen) renderConfirm();
+  }
+
+  function layout() {
+    clear(body).append(
+      step(1, 'Profissional', proBox),
+      step(2, 'Serviço', serviceBox),
+      step(3, 'Data', dateBox),
+      step(4, 'Horário', slotBox, h('p', { class: 'muted small', text: `Horários de ${state.info.clinic_name} (${zoneName(tz())}).` })),
+      confirmBox);
+    renderPros();
+    renderServices();
+  }
+
+  function connect() {
+    client = createGuestClient({ anonymous: true });
+    client.onStatus((s) => {
+      if (s !== 'connected') {
+        live.textContent = s === 'reconnecting' ? 'Reconectando… os horários podem estar desatualizados.' : 'Conectando…';
+        root.dataset.live = 'false';
+      }
+    });
+    client.onAuthError(() => {
+      live.textContent = 'Sem atualização ao vivo: recarregue a página para ver os horários mais recentes.';
+    });
+    client.connect();
+    feed = client.join(`clinic:${clinicId}:slots`, {
+      events: {
+        'slots.changed': (payload) => {
+          if (!payload || !state.loadedFrom) return;
+          if (payload.professional_user_id && payload.professional_user_id !== state.proId) return;
+          const dates = Array.isArray(payload.dates) ? payload.dates : [];
+          refetchDates(dates.length ? dates : shownDates());
+        },
+      },
+      onJoin: () => {
+        live.textContent = 'Horários atualizados ao vivo.';
+        root.dataset.live = 'true';
+        // Changes before this (re)join are not replayed: fetch the shown days again.
+        if (state.loadedFrom) refetchDates(shownDates());
+      },
+      onError: () => {
+        live.textContent = 'Sem atualização ao vivo: recarregue a página para ver os horários mais recentes.';
+      },
+    });
+    ctx.onCleanup(() => {
+      feed.leave();
+      client.destroy();
+    });
+  }
+
+  (async () => {
+    try {
+      state.info = await api.get(`/api/public/clinics/${seg(clinicId)}/booking`);
+    } catch (err) {
+      if (!ctx.isCurrent()) return;
+      const notFound = err instanceof ApiError && (err.status === 404 || err.status === 400 || err.status === 422);
+      heading.textContent = notFound ? 'Clínica não encontrada' : 'Não foi possível carregar';
+      clear(body).append(alertNode(notFound ? 'Confira o link de agendamento que você recebeu.' : errorMessage(err)));
+      live.hidden = true;
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+    const info = state.info;
+    info.professionals = [...(info.professionals || [])].sort((a, b) => String(a.name).localeCompare(String(b.name), 'pt-BR'));
+    document.title = `Agendar consulta — ${info.clinic_name} — atende`;
+    lead.textContent = info.clinic_name;
+    const today = todayIn(tz());
+    if (state.date && state.date < today) state.date = today;
+    state.stripStart = state.date && daysBetween(today, state.date) >= STRIP_DAYS ? state.date : today;
+    if (!info.professionals.some((p) => p.user_id === state.proId)) {
+      state.proId = info.professionals.length === 1 ? info.professionals[0].user_id : null;
+    }
+    // Back from the login with a slot chosen: offer it again.
+    const pending = readPending(clinicId);
+    layout();
+    connect();
+    if (pending && pending.professional_user_id === state.proId) {
+      state.chosen = { starts_at: pending.starts_at };
+    }
+    await loadSlots();
+    if (state.chosen && ctx.isCurrent()) {
+      // Still free? (afterSlots dropped it otherwise.)
+      renderConfirm();
+    }
+  })();
+
+  return root;
+}
