@@ -221,6 +221,9 @@ pub struct Names {
     pub service: Option<String>,
     /// The patient's account, for pushes on their `user:<id>` topic.
     pub patient_user: Option<UserId>,
+    pub clinic: String,
+    /// The clinic's IANA zone: how screens show the times.
+    pub time_zone: String,
 }
 
 pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names, StoreError> {
@@ -230,7 +233,10 @@ pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names,
         Some(s) => store.service(s).await?.map(|s| s.name),
         None => None,
     };
+    let clinic = store.clinic_by_id(a.clinic_id).await?;
     Ok(Names {
+        clinic: clinic.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        time_zone: clinic.map(|c| c.time_zone).unwrap_or_default(),
         patient: patient
             .as_ref()
             .map(|p| p.social_name.clone().unwrap_or(p.full_name.clone()))
@@ -259,6 +265,8 @@ pub fn appointment_json(a: &AppointmentRow, n: &Names) -> Value {
         "notes": a.notes,
         "cancel_reason": a.cancel_reason,
         "hold_expires_at": a.hold_expires_at,
+        "clinic_name": n.clinic,
+        "time_zone": n.time_zone,
     })
 }
 
@@ -289,12 +297,22 @@ pub(super) async fn changed(
             dates.push(d);
         }
     }
-    events.push(TopicEvent {
-        topic: Topic::ClinicSlots(a.clinic_id).to_string(),
-        event: "slots.changed".into(),
-        seq: None,
-        payload: json!({"professional_user_id": a.professional_user_id, "dates": dates}),
-    });
+    // The professional's time is shared by every clinic they work in: each clinic's
+    // booking pages learn of it.
+    let mut clinics = vec![a.clinic_id];
+    for m in deps.store.memberships_of(a.professional_user_id).await? {
+        if m.role == "professional" && !clinics.contains(&m.clinic_id) {
+            clinics.push(m.clinic_id);
+        }
+    }
+    for c in clinics {
+        events.push(TopicEvent {
+            topic: Topic::ClinicSlots(c).to_string(),
+            event: "slots.changed".into(),
+            seq: None,
+            payload: json!({"professional_user_id": a.professional_user_id, "dates": dates}),
+        });
+    }
     if let Some(u) = n.patient_user {
         events.push(TopicEvent {
             topic: Topic::User(u).to_string(),

@@ -94,4 +94,9 @@ impl Registry {
     pub fn live_chats(&self) -> usize {
         self.chats.count()
     }
+
+    /// Live waiting-room actors (for tests).
+    pub fn live_queues(&self) -> usize {
+        self.queues.count()
+    }
 }

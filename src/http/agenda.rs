@@ -95,7 +95,7 @@ async fn clinic_tz(state: &AppState, clinic: ClinicId) -> Result<chrono_tz::Tz, 
 }
 
 fn view_json(v: &AppointmentView) -> serde_json::Value {
-    let mut j = appointment_json(
+    appointment_json(
         &v.a,
         &crate::actors::agenda::Names {
             patient: v
@@ -105,10 +105,10 @@ fn view_json(v: &AppointmentView) -> serde_json::Value {
             professional: v.professional_name.clone(),
             service: v.service_name.clone(),
             patient_user: None,
+            clinic: v.clinic_name.clone(),
+            time_zone: v.clinic_time_zone.clone(),
         },
-    );
-    j["clinic_name"] = json!(v.clinic_name);
-    j
+    )
 }
 
 // ------------------------------------------------------------------- services ---
@@ -352,6 +352,8 @@ pub struct RangeQuery {
     pub to: Option<NaiveDate>,
     pub professional_user_id: Option<UserId>,
     pub service_id: Option<uuid::Uuid>,
+    /// Slots: an appointment being rescheduled (its own time counts as free).
+    pub appointment_id: Option<uuid::Uuid>,
 }
 
 fn range(q: &RangeQuery, tz: chrono_tz::Tz) -> Result<(NaiveDate, NaiveDate), AppError> {
@@ -391,7 +393,7 @@ pub async fn list_exceptions(
         .store
         .exceptions_between(
             clinic,
-            None,
+            query.professional_user_id,
             local_midnight(tz, from),
             local_midnight(tz, to + Duration::days(1)),
         )
@@ -489,10 +491,30 @@ async fn slots_response(
         )
         .into());
     }
-    let service = service_for(state, clinic, pro, query.service_id).await?;
+    // Rescheduling: the appointment's own time counts as free, and without a service its
+    // length is the appointment's.
+    let moving = match query.appointment_id {
+        Some(id) => Some(
+            state
+                .store
+                .appointment_view(id)
+                .await?
+                .map(|v| v.a)
+                .filter(|a| a.clinic_id == clinic && a.professional_user_id == pro)
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
+    };
+    let service_id = query
+        .service_id
+        .or(moving.as_ref().and_then(|a| a.service_id));
+    let service = service_for(state, clinic, pro, service_id).await?;
+    let minutes = moving.as_ref().map_or(DEFAULT_MINUTES, |a| {
+        (a.ends_at - a.starts_at).num_minutes().max(5) as u32
+    });
     let timing = service.as_ref().map_or(
         ServiceTiming {
-            duration_minutes: DEFAULT_MINUTES,
+            duration_minutes: minutes,
             buffer_before_minutes: 0,
             buffer_after_minutes: 0,
         },
@@ -505,7 +527,7 @@ async fn slots_response(
         timing,
         from,
         to,
-        except: None,
+        except: moving.as_ref(),
         ignore_busy: false,
     };
     let slots = slots_for(&state.store, q, Utc::now()).await?;
@@ -542,7 +564,8 @@ async fn service_for(
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/slots", tag = "agenda", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid), ("professional_user_id" = String, Query, format = Uuid),
-           ("service_id" = Option<String>, Query, format = Uuid), ("from" = Option<String>, Query), ("to" = Option<String>, Query)),
+           ("service_id" = Option<String>, Query, format = Uuid), ("from" = Option<String>, Query), ("to" = Option<String>, Query),
+           ("appointment_id" = Option<String>, Query, format = Uuid, description = "When rescheduling: this appointment's own time counts as free, and its length is used")),
     responses((status = 200, description = "Free starts (UTC) for the service between two local dates", body = Object),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn staff_slots(

@@ -70,6 +70,7 @@ pub struct AppointmentView {
     pub professional_name: String,
     pub service_name: Option<String>,
     pub clinic_name: String,
+    pub clinic_time_zone: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -112,7 +113,8 @@ const HOLDING: &str = "status NOT IN ('cancelled', 'no_show')";
 
 const VIEW_SELECT: &str =
     "SELECT a.*, p.full_name AS patient_name, p.social_name AS patient_social_name,
-        u.full_name AS professional_name, s.name AS service_name, c.name AS clinic_name
+        u.full_name AS professional_name, s.name AS service_name, c.name AS clinic_name,
+        c.time_zone AS clinic_time_zone
      FROM appointments a
      JOIN patients p ON p.id = a.patient_id
      JOIN users u ON u.id = a.professional_user_id

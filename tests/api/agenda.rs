@@ -249,6 +249,28 @@ async fn booking_follows_availability_and_never_double_books_anyone() {
     .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
 
+    // Moving João: his own 10:00 counts as free for him, not for others.
+    let (_, moving) = json_of(
+        app.get(
+            &format!(
+                "/api/clinics/{}/slots?professional_user_id={}&from={}&to={}&appointment_id={}",
+                a.clinic,
+                a.helena.me["id"].as_str().expect("id"),
+                a.day,
+                a.day,
+                appt["id"].as_str().expect("id")
+            ),
+            Some(&a.recep.access),
+        )
+        .await,
+    )
+    .await;
+    assert!(moving["slots"].as_array().expect("slots").iter().any(|s| {
+        s["starts_at"]
+            .as_str()
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+            == Some(ten)
+    }));
     // The receptionist's day view shows both, in order, with names.
     let (_, day) = json_of(
         app.get(
@@ -814,6 +836,25 @@ async fn the_agenda_and_public_booking_pages_update_live() {
     );
     let mine = joao_ws.push("appointment.updated").await;
     assert_eq!(mine["payload"]["appointment"]["status"], "scheduled");
+    assert_eq!(appt["clinic_name"], "Clínica Aurora");
+    assert_eq!(appt["time_zone"], "America/Sao_Paulo");
+    // Helena booked in her other clinic: Aurora's booking pages learn that her time changed.
+    let bv = app.login("recepcao@boavista.demo", PW).await;
+    let maria_bv = maria_in(&app, &a, &a.boavista, &bv).await;
+    let resp = book(
+        &app,
+        &a.boavista,
+        &bv,
+        json!({"professional_user_id": Agenda::id(&a.helena),
+        "patient_id": maria_bv, "starts_at": a.at(16, 0)}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let elsewhere = page.push("slots.changed").await;
+    assert_eq!(
+        elsewhere["payload"]["professional_user_id"],
+        Agenda::id(&a.helena)
+    );
     // A confirmation shows up on the desk.
     app.post(
         &format!(

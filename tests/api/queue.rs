@@ -1035,3 +1035,37 @@ async fn a_panel_stays_connected_past_the_authentication_timeout() {
     let snap = tv.push("panel.updated").await;
     assert_eq!(snap["payload"]["waiting"][0]["ticket"], "N001");
 }
+
+#[actix_web::test]
+async fn the_queue_survives_its_actor_stopping_mid_day() {
+    let app = spawn_app_with(|s| s.realtime.entity_idle_secs = 1).await;
+    let d = desk(&app).await;
+    let first = check_in(&app, &d, json!({"full_name": "Primeira Pessoa"})).await;
+    check_in(
+        &app,
+        &d,
+        json!({"full_name": "Segunda Pessoa", "priority": "pregnant"}),
+    )
+    .await;
+    assert_eq!(app.state.registry.live_queues(), 1);
+    // Idle: the actor stops, as after a crash or a node restart it would be gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.state.registry.live_queues() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle queue actor did not stop"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A fresh actor serves the same queue, in the same order, with the ticket count going on.
+    let b = board(&app, &d).await;
+    assert_eq!(b.len(), 2);
+    assert_eq!(b[0]["full_name"], "Segunda Pessoa");
+    assert_eq!(
+        call_next(&app, &d, &d.helena, "1").await["full_name"],
+        "Segunda Pessoa"
+    );
+    assert_eq!(call_next(&app, &d, &d.helena, "1").await["id"], first["id"]);
+    let third = check_in(&app, &d, json!({"full_name": "Terceira Pessoa"})).await;
+    assert_eq!(third["ticket"], "N002");
+}
