@@ -970,6 +970,21 @@ pub async fn set_status(
         "no_show" => status::NO_SHOW,
         _ => return Err(ValidationError::new("invalid_status", "status desconhecido").into()),
     };
+    if to == status::CHECKED_IN {
+        // Arriving for an appointment means joining today's waiting room: the queue does
+        // the check-in, and the appointment follows it.
+        let req = crate::http::queue::CheckInRequest {
+            appointment_id: Some(p.appointment_id),
+            ..Default::default()
+        };
+        crate::http::queue::check_in_entry(&state, &auth, p.clinic_id, &req).await?;
+        let v = state
+            .store
+            .appointment_view(p.appointment_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        return Ok(HttpResponse::Ok().json(view_json(&v)));
+    }
     modify(
         &state,
         &auth,

@@ -56,7 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInRequest {
     /// A patient registered with the clinic; or give `full_name` for a walk-in.
@@ -140,7 +140,22 @@ pub async fn check_in(
     path: web::Path<ClinicId>,
     body: web::Json<CheckInRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let clinic = path.into_inner();
+    let entry = check_in_entry(&state, &auth, path.into_inner(), &body).await?;
+    let mut view = entry_view(&entry);
+    let tracker = tracker_for(&state, entry.id);
+    view["tracker_path"] = json!(format!("/#/fila/{tracker}"));
+    view["tracker"] = json!(tracker);
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Check someone in (staff): a walk-in, a registered patient, or today's appointment. Shared
+/// by the queue route and the agenda's "check-in" status.
+pub async fn check_in_entry(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    body: &CheckInRequest,
+) -> Result<QueueEntryRow, AppError> {
     auth.require_role(clinic, &STAFF)?;
     let declared = body
         .priority
@@ -231,12 +246,8 @@ pub async fn check_in(
         })
         .await
         .map_err(|_| AppError::Unavailable)??;
-    sync_appointment(&state, &entry, QueueAction::CheckIn).await;
-    let mut view = entry_view(&entry);
-    let tracker = tracker_for(&state, entry.id);
-    view["tracker_path"] = json!(format!("/#/fila/{tracker}"));
-    view["tracker"] = json!(tracker);
-    Ok(HttpResponse::Created().json(view))
+    sync_appointment(state, &entry, QueueAction::CheckIn).await;
+    Ok(entry)
 }
 
 #[utoipa::path(post, path = "/api/clinics/{clinic_id}/queue/call-next", tag = "queue", security(("bearer" = [])),

@@ -1069,3 +1069,49 @@ async fn the_queue_survives_its_actor_stopping_mid_day() {
     let third = check_in(&app, &d, json!({"full_name": "Terceira Pessoa"})).await;
     assert_eq!(third["ticket"], "N002");
 }
+
+#[actix_web::test]
+async fn checking_in_from_the_agenda_puts_the_patient_in_the_queue() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive();
+    let (_, list) = json_of(
+        app.get(
+            &format!(
+                "/api/clinics/{}/appointments?from={today}&to={today}",
+                d.clinic
+            ),
+            Some(&d.recep.access),
+        )
+        .await,
+    )
+    .await;
+    let joao = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["patient_name"] == "João Pereira da Silva")
+        .cloned()
+        .expect("demo");
+    let (status, a) = json_of(
+        app.post(
+            &format!(
+                "/api/clinics/{}/appointments/{}/status",
+                d.clinic,
+                joao["id"].as_str().expect("id")
+            ),
+            Some(&d.recep.access),
+            &json!({"status": "checked_in"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(a["status"], "checked_in");
+    let b = board(&app, &d).await;
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0]["appointment_id"], joao["id"]);
+    assert_eq!(b[0]["status"], "waiting");
+}

@@ -357,7 +357,7 @@ async function run(browser) {
       await shot(page, 'my-agenda');
     });
 
-    await check('João\'s "Minhas consultas" shows it confirmed, and follows a check-in live', async () => {
+    await check('João\'s "Minhas consultas" shows it confirmed, and follows a status change live', async () => {
       const { page } = joaoPage;
       await login(page, JOAO);
       await page.locator('[data-view="home-patient"]').waitFor();
@@ -369,13 +369,17 @@ async function run(browser) {
       await item.getByRole('button', { name: /^Cancelar/ }).waitFor();
       await noHorizontalOverflow(page);
       await shot(page, 'my-appointments-phone');
-      // The reception checks João in: his page follows (appointment.updated on user:<id>).
+      // The reception marks João absent (check-in is only for today's appointments, through
+      // the waiting room): his page follows (appointment.updated on user:<id>).
       const reception2 = await tokenFor(RECEPTIONIST);
-      await apiCall('POST', `/api/clinics/${clinicId}/appointments/${apptId}/status`, reception2, { status: 'checked_in' });
-      await item.locator('.ag-status', { hasText: 'Chegou' }).waitFor();
+      await apiCall('POST', `/api/clinics/${clinicId}/appointments/${apptId}/status`, reception2, { status: 'no_show' });
+      await item.locator('.ag-status', { hasText: 'Faltou' }).waitFor();
       await page.locator(`.ma-item[data-id="${apptId}"]`).getByRole('button', { name: /^Remarcar/ }).waitFor({ state: 'detached' });
-      // …and so does the receptionist's grid.
-      await reception.page.locator(`.ag-appt[data-id="${apptId}"][data-status="checked_in"]`).waitFor();
+      // …and so does the receptionist's grid (the absent appointment is marked or removed).
+      await reception.page.waitForFunction((id) => {
+        const el = document.querySelector(`.ag-appt[data-id="${id}"]`);
+        return !el || el.dataset.status === 'no_show';
+      }, apptId);
     });
 
     await check('admin\'s "Horários e serviços" shows Helena\'s hours and the service', async () => {
