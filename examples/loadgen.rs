@@ -143,32 +143,7 @@ type Ws =
 
 /// Connect, authenticate with the access token in the first frame, join `topic`.
 async fn open(ws_url: &str, token: &str, topic: &str) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
-        .await
-        .expect("connect");
-    let frames = [
-        json!({"ref": "a", "topic": "system", "event": "auth", "payload": {"token": token}}),
-        json!({"ref": "j", "topic": topic, "event": "join", "payload": {}}),
-    ];
-    for f in frames {
-        ws.send(Message::Text(f.to_string().into()))
-            .await
-            .expect("send");
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) => {
-                    let v: Value = serde_json::from_str(&t).expect("json");
-                    if v["event"] == "reply" {
-                        assert_eq!(v["payload"]["status"], "ok", "{v}");
-                        break;
-                    }
-                }
-                Some(Ok(_)) => continue,
-                other => panic!("connection failed during setup: {other:?}"),
-            }
-        }
-    }
-    ws
+    open_guest(ws_url, json!({ "token": token }), topic).await
 }
 
 #[tokio::main]
@@ -362,6 +337,45 @@ async fn login(http: &reqwest::Client, url: &str, email: &str, password: &str) -
         .expect("login json")
 }
 
+/// Register load-test patient `i` at the clinic (or find them from an earlier run).
+async fn load_patient(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    clinic: &str,
+    i: usize,
+) -> String {
+    let patient: Value = http
+        .post(format!("{url}/api/clinics/{clinic}/patients"))
+        .bearer_auth(token)
+        .json(&json!({"full_name": format!("Paciente de Carga {i}"), "cpf": cpf_for(i), "birth_date": "1980-01-01"}))
+        .send()
+        .await
+        .expect("patient")
+        .json()
+        .await
+        .expect("patient json");
+    if let Some(id) = patient["id"].as_str() {
+        return id.to_string();
+    }
+    let found: Value = http
+        .get(format!(
+            "{url}/api/clinics/{clinic}/patients?q={}",
+            cpf_for(i)
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("search json");
+    found[0]["id"]
+        .as_str()
+        .expect("existing patient")
+        .to_string()
+}
+
 /// Chat load: many rooms, one receiver each, senders spread over the rooms.
 async fn rooms_mode(args: Args) {
     let http = reqwest::Client::new();
@@ -378,39 +392,7 @@ async fn rooms_mode(args: Args) {
     let setup = Instant::now();
     let mut topics = Vec::with_capacity(args.rooms);
     for i in 0..args.rooms {
-        let patient: Value = http
-            .post(format!("{}/api/clinics/{clinic}/patients", args.url))
-            .bearer_auth(&recep_token)
-            .json(&json!({"full_name": format!("Paciente de Carga {i}"), "cpf": cpf_for(i), "birth_date": "1980-01-01"}))
-            .send()
-            .await
-            .expect("patient")
-            .json()
-            .await
-            .expect("patient json");
-        let patient_id = match patient["id"].as_str() {
-            Some(id) => id.to_string(),
-            None => {
-                // Already registered by an earlier run: find it.
-                let found: Value = http
-                    .get(format!(
-                        "{}/api/clinics/{clinic}/patients?q={}",
-                        args.url,
-                        cpf_for(i)
-                    ))
-                    .bearer_auth(&recep_token)
-                    .send()
-                    .await
-                    .expect("search")
-                    .json()
-                    .await
-                    .expect("search json");
-                found[0]["id"]
-                    .as_str()
-                    .expect("existing patient")
-                    .to_string()
-            }
-        };
+        let patient_id = load_patient(&http, &args.url, &recep_token, &clinic, i).await;
         let room: Value = http
             .post(format!("{}/api/clinics/{clinic}/chat/rooms", args.url))
             .bearer_auth(&recep_token)
@@ -561,7 +543,8 @@ async fn rooms_mode(args: Args) {
     );
 }
 
-/// Connect as a guest (`{"panel": …}` or `{"tracker": …}`) and join `topic`.
+/// Connect, authenticate with `credential` in the first `auth` frame (`{"token": …}`, or a
+/// guest's `{"panel": …}` / `{"tracker": …}`), and join `topic`.
 async fn open_guest(ws_url: &str, credential: Value, topic: &str) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
         .await
@@ -871,38 +854,7 @@ async fn booking_mode(args: Args) {
     assert!(resp.status().is_success(), "schedule: {}", resp.status());
     let mut patients = Vec::new();
     for i in 0..args.rooms {
-        let p: Value = http
-            .post(format!("{}/api/clinics/{clinic}/patients", args.url))
-            .bearer_auth(&token)
-            .json(&json!({"full_name": format!("Paciente de Carga {i}"), "cpf": cpf_for(i), "birth_date": "1980-01-01"}))
-            .send()
-            .await
-            .expect("patient")
-            .json()
-            .await
-            .expect("json");
-        let id = match p["id"].as_str() {
-            Some(id) => id.to_string(),
-            None => {
-                let found: Value = http
-                    .get(format!(
-                        "{}/api/clinics/{clinic}/patients?q={}",
-                        args.url,
-                        cpf_for(i)
-                    ))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .expect("search")
-                    .json()
-                    .await
-                    .expect("json");
-                found[0]["id"]
-                    .as_str()
-                    .expect("existing patient")
-                    .to_string()
-            }
-        };
+        let id = load_patient(&http, &args.url, &token, &clinic, i).await;
         patients.push(id);
     }
     let today = chrono::Utc::now().date_naive() + chrono::Duration::days(1);

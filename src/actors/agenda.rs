@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
-use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
+use super::{Entity, EntityDeps, clinic_tz, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
 use crate::domain::agenda::{Availability, ServiceTiming, free_slots, status};
 use crate::domain::{ClinicId, PatientId, UserId};
@@ -86,22 +86,6 @@ fn conflict(e: StoreError) -> WsError {
         StoreError::Conflict(_) => WsError::new("slot_taken", "esse horário acabou de ser ocupado"),
         other => other.into(),
     }
-}
-
-pub(super) async fn clinic_tz(
-    deps: &EntityDeps,
-    clinic: ClinicId,
-    cached: Option<chrono_tz::Tz>,
-) -> Result<chrono_tz::Tz, WsError> {
-    if let Some(tz) = cached {
-        return Ok(tz);
-    }
-    let row = deps
-        .store
-        .clinic_by_id(clinic)
-        .await?
-        .ok_or_else(|| WsError::new("not_found", "clínica não encontrada"))?;
-    Ok(row.tz())
 }
 
 /// Which slots to compute: one professional and service in one clinic, on local dates

@@ -41,6 +41,23 @@ pub struct EntityDeps {
     pub links: crate::security::links::LinkSigner,
 }
 
+/// A clinic's time zone for an entity actor: the cached one, or loaded from the database.
+pub(crate) async fn clinic_tz(
+    deps: &EntityDeps,
+    clinic: crate::domain::ClinicId,
+    cached: Option<chrono_tz::Tz>,
+) -> Result<chrono_tz::Tz, WsError> {
+    if let Some(tz) = cached {
+        return Ok(tz);
+    }
+    let row = deps
+        .store
+        .clinic_by_id(clinic)
+        .await?
+        .ok_or_else(|| WsError::new("not_found", "clínica não encontrada"))?;
+    Ok(row.tz())
+}
+
 /// Allocate the topic's next seq and store the event inside `tx`; publish the returned
 /// event after the transaction commits.
 pub async fn persist_event(

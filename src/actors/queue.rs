@@ -10,7 +10,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
-use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
+use super::{Entity, EntityDeps, clinic_tz, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
 use crate::domain::queue::{Priority, QueuePolicy, call_order, estimated_waits, ticket};
 use crate::domain::{ClinicId, PatientId, UserId};
@@ -62,22 +62,6 @@ impl Entity for WaitingQueue {
     fn forget(&mut self) {
         self.tz = None;
     }
-}
-
-async fn clinic_tz(
-    deps: &EntityDeps,
-    clinic: ClinicId,
-    cached: Option<chrono_tz::Tz>,
-) -> Result<chrono_tz::Tz, WsError> {
-    if let Some(tz) = cached {
-        return Ok(tz);
-    }
-    let row = deps
-        .store
-        .clinic_by_id(clinic)
-        .await?
-        .ok_or_else(|| WsError::new("not_found", "clínica não encontrada"))?;
-    Ok(row.tz())
 }
 
 /// The clinic's current date.

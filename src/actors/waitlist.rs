@@ -8,9 +8,9 @@ use actix::prelude::*;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde_json::json;
 
-use super::agenda::{ClinicAgenda, Names, changed, clinic_tz, names_of, queue_message};
+use super::agenda::{ClinicAgenda, Names, changed, names_of, queue_message};
 use super::protocol::{Topic, WsError};
-use super::{Entity, EntityDeps, supervised};
+use super::{Entity, EntityDeps, clinic_tz, supervised};
 use crate::bus::TopicEvent;
 use crate::domain::agenda::{parse_hhmm, status};
 use crate::domain::{ClinicId, UserId};

@@ -18,7 +18,9 @@ use crate::domain::{ClinicId, PatientId, Role, UserId, ValidationError};
 use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::state::AppState;
-use crate::store::agenda::{AppointmentView, ExceptionRow, ServiceRow, local_midnight};
+use crate::store::agenda::{
+    AppointmentView, AppointmentsOf, ExceptionRow, ServiceRow, local_midnight,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -85,7 +87,11 @@ const STAFF: [Role; 3] = [Role::ClinicAdmin, Role::Professional, Role::Reception
 /// The longest range one request may ask for.
 const MAX_DAYS: i64 = 62;
 
-async fn clinic_tz(state: &AppState, clinic: ClinicId) -> Result<chrono_tz::Tz, AppError> {
+/// A clinic's time zone, or 404.
+pub(crate) async fn clinic_tz(
+    state: &AppState,
+    clinic: ClinicId,
+) -> Result<chrono_tz::Tz, AppError> {
     Ok(state
         .store
         .clinic_by_id(clinic)
@@ -647,8 +653,8 @@ pub async fn list_appointments(
     let (from, to) = range(&query, tz)?;
     let rows = state
         .store
-        .clinic_appointments(
-            clinic,
+        .appointments_of(
+            AppointmentsOf::Clinic(clinic),
             local_midnight(tz, from),
             local_midnight(tz, to + Duration::days(1)),
         )
@@ -1008,8 +1014,8 @@ pub async fn my_agenda(
     let (from, to) = range(&query, chrono_tz::America::Sao_Paulo)?;
     let rows = state
         .store
-        .professional_appointments(
-            auth.user_id,
+        .appointments_of(
+            AppointmentsOf::Professional(auth.user_id),
             local_midnight(chrono_tz::UTC, from) - Duration::hours(14),
             local_midnight(chrono_tz::UTC, to + Duration::days(1)) + Duration::hours(14),
         )
@@ -1132,7 +1138,11 @@ pub async fn ical_feed(
     let now = Utc::now();
     let rows = state
         .store
-        .professional_appointments(pro, now - Duration::days(30), now + Duration::days(180))
+        .appointments_of(
+            AppointmentsOf::Professional(pro),
+            now - Duration::days(30),
+            now + Duration::days(180),
+        )
         .await?;
     let mut out = String::new();
     for l in [

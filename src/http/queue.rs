@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::agenda::clinic_tz;
 use super::extract::Auth;
 use super::queue_public::tracker_for;
 use crate::actors::queue::{
@@ -116,15 +117,8 @@ pub async fn board(
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
     auth.require_role(clinic, &STAFF)?;
-    let row = state
-        .store
-        .clinic_by_id(clinic)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let entries = state
-        .store
-        .queue_for_day(clinic, clinic_today(row.tz()))
-        .await?;
+    let tz = clinic_tz(&state, clinic).await?;
+    let entries = state.store.queue_for_day(clinic, clinic_today(tz)).await?;
     Ok(HttpResponse::Ok().json(entries.iter().map(entry_view).collect::<Vec<_>>()))
 }
 
@@ -163,12 +157,8 @@ pub async fn check_in_entry(
         .map(Priority::parse)
         .transpose()?
         .unwrap_or(Priority::None);
-    let row = state
-        .store
-        .clinic_by_id(clinic)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let today = clinic_today(row.tz());
+    let tz = clinic_tz(state, clinic).await?;
+    let today = clinic_today(tz);
     let appointment = match body.appointment_id {
         None => None,
         Some(id) => {
@@ -178,7 +168,7 @@ pub async fn check_in_entry(
                 .await?
                 .map(|v| v.a)
                 .filter(|a| a.clinic_id == clinic)
-                .filter(|a| a.starts_at.with_timezone(&row.tz()).date_naive() == today)
+                .filter(|a| a.starts_at.with_timezone(&tz).date_naive() == today)
                 .filter(|a| matches!(a.status.as_str(), "scheduled" | "confirmed"))
                 .ok_or_else(|| {
                     ValidationError::new(
@@ -429,14 +419,10 @@ pub async fn staff_panel(
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
     auth.require_role(clinic, &STAFF)?;
-    let row = state
-        .store
-        .clinic_by_id(clinic)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let tz = clinic_tz(&state, clinic).await?;
     let topic = crate::actors::protocol::Topic::ClinicQueue(clinic).to_string();
     let version = state.store.topic_head(&topic).await?;
-    Ok(HttpResponse::Ok().json(panel_snapshot(&state.store, clinic, row.tz(), version).await?))
+    Ok(HttpResponse::Ok().json(panel_snapshot(&state.store, clinic, tz, version).await?))
 }
 
 #[utoipa::path(post, path = "/api/clinics/{clinic_id}/queue/panel-token", tag = "queue", security(("bearer" = [])),

@@ -105,6 +105,13 @@ impl ExceptionRow {
     }
 }
 
+/// Whose appointments to list.
+#[derive(Debug, Clone, Copy)]
+pub enum AppointmentsOf {
+    Clinic(ClinicId),
+    Professional(UserId),
+}
+
 /// Which constraint refused a booking.
 pub const PROFESSIONAL_BUSY: &str = "professional";
 pub const PATIENT_BUSY: &str = "patient";
@@ -515,39 +522,24 @@ impl Store {
         }))
     }
 
-    /// A clinic's appointments starting in [from, to), cancelled ones included.
-    pub async fn clinic_appointments(
+    /// Appointments starting in [from, to), cancelled ones included: a clinic's, or a
+    /// professional's in every clinic.
+    pub async fn appointments_of(
         &self,
-        clinic: ClinicId,
+        of: AppointmentsOf,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<AppointmentView>, StoreError> {
+        let (column, id) = match of {
+            AppointmentsOf::Clinic(c) => ("clinic_id", c.0),
+            AppointmentsOf::Professional(u) => ("professional_user_id", u.0),
+        };
         let sql = format!(
-            "{VIEW_SELECT} WHERE a.clinic_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3 ORDER BY a.starts_at"
+            "{VIEW_SELECT} WHERE a.{column} = $1 AND a.starts_at >= $2 AND a.starts_at < $3 ORDER BY a.starts_at"
         );
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
-                .bind(clinic)
-                .bind(from)
-                .bind(to)
-                .fetch_all(p)
-                .await?
-        }))
-    }
-
-    /// A professional's appointments in every clinic, starting in [from, to).
-    pub async fn professional_appointments(
-        &self,
-        pro: UserId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<AppointmentView>, StoreError> {
-        let sql = format!(
-            "{VIEW_SELECT} WHERE a.professional_user_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3 ORDER BY a.starts_at"
-        );
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
-                .bind(pro)
+                .bind(id)
                 .bind(from)
                 .bind(to)
                 .fetch_all(p)

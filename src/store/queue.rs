@@ -36,6 +36,10 @@ pub struct ServiceTimeRow {
     pub finished_at: DateTime<Utc>,
 }
 
+/// A day's waiting entries in strict order (priority rank, then appointment or arrival time).
+const WAITING_SQL: &str = "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2
+     AND status = 'waiting' ORDER BY priority_rank, COALESCE(appointment_at, checked_in_at)";
+
 /// Ranks of the day's last calls, newest first.
 const RECENT_CALL_RANKS: &str = "SELECT priority_rank FROM queue_entries
      WHERE clinic_id = $1 AND service_date = $2 AND called_at IS NOT NULL
@@ -213,8 +217,7 @@ impl Store {
     ) -> Result<Vec<QueueEntryRow>, StoreError> {
         Ok(on_tx!(tx, t => {
             sqlx::query_as::<_, QueueEntryRow>(
-                "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
-                 ORDER BY priority_rank, COALESCE(appointment_at, checked_in_at)",
+                WAITING_SQL,
             )
             .bind(clinic)
             .bind(day)
@@ -452,8 +455,7 @@ impl Store {
     ) -> Result<Vec<QueueEntryRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, QueueEntryRow>(
-                "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND status = 'waiting'
-                 ORDER BY priority_rank, COALESCE(appointment_at, checked_in_at)",
+                WAITING_SQL,
             )
             .bind(clinic)
             .bind(day)

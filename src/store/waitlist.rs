@@ -235,22 +235,6 @@ impl Store {
         }))
     }
 
-    /// The open offer holding this appointment, if any.
-    pub async fn open_offer_of_appointment_tx(
-        &self,
-        tx: &mut Tx,
-        appointment: uuid::Uuid,
-    ) -> Result<Option<OfferRow>, StoreError> {
-        Ok(on_tx!(tx, t => {
-            sqlx::query_as::<_, OfferRow>(
-                "SELECT * FROM waitlist_offers WHERE appointment_id = $1 AND status = 'offered'",
-            )
-            .bind(appointment)
-            .fetch_optional(&mut **t)
-            .await?
-        }))
-    }
-
     /// An offer's held appointment and its status.
     pub async fn offer_summary(
         &self,
