@@ -24,6 +24,10 @@ use crate::store::agenda::{
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
+        "/clinics/{clinic_id}/services/{service_id}",
+        web::put().to(update_service),
+    )
+    .route(
         "/clinics/{clinic_id}/services",
         web::get().to(list_services),
     )
@@ -136,6 +140,9 @@ pub struct ServiceRequest {
     pub professional_user_id: Option<UserId>,
     #[serde(default)]
     pub teleconsultation: bool,
+    /// On update: `false` stops offering the service.
+    #[serde(default)]
+    pub active: Option<bool>,
 }
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/services", tag = "agenda", security(("bearer" = [])),
@@ -165,7 +172,31 @@ pub async fn create_service(
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
     auth.require_role(clinic, &[Role::ClinicAdmin])?;
-    let name = body.name.trim();
+    let name = validate_service(&state, clinic, &body).await?;
+    let s = ServiceRow {
+        id: uuid::Uuid::now_v7(),
+        clinic_id: clinic,
+        professional_user_id: body.professional_user_id,
+        name,
+        duration_minutes: body.duration_minutes as i32,
+        price_cents: body.price_cents,
+        buffer_before_minutes: body.buffer_before_minutes as i32,
+        buffer_after_minutes: body.buffer_after_minutes as i32,
+        teleconsultation: body.teleconsultation,
+        active: true,
+        created_at: crate::store::now(),
+    };
+    state.store.insert_service(&s).await?;
+    Ok(HttpResponse::Created().json(s))
+}
+
+/// Check a service request; the trimmed name.
+async fn validate_service(
+    state: &AppState,
+    clinic: ClinicId,
+    body: &ServiceRequest,
+) -> Result<String, AppError> {
+    let name = body.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
         return Err(ValidationError::new(
             "invalid_service_name",
@@ -195,21 +226,45 @@ pub async fn create_service(
         )
         .into());
     }
-    let s = ServiceRow {
-        id: uuid::Uuid::now_v7(),
-        clinic_id: clinic,
-        professional_user_id: body.professional_user_id,
-        name: name.to_string(),
-        duration_minutes: body.duration_minutes as i32,
-        price_cents: body.price_cents,
-        buffer_before_minutes: body.buffer_before_minutes as i32,
-        buffer_after_minutes: body.buffer_after_minutes as i32,
-        teleconsultation: body.teleconsultation,
-        active: true,
-        created_at: crate::store::now(),
-    };
-    state.store.insert_service(&s).await?;
-    Ok(HttpResponse::Created().json(s))
+    Ok(name)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ServicePath {
+    pub clinic_id: ClinicId,
+    pub service_id: uuid::Uuid,
+}
+
+#[utoipa::path(put, path = "/api/clinics/{clinic_id}/services/{service_id}", tag = "agenda", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("service_id" = String, Path, format = Uuid)),
+    request_body = ServiceRequest,
+    responses((status = 200, description = "Updated; `active: false` stops offering it (existing appointments keep it)", body = Object),
+              (status = 403, description = "Clinic administrators only", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_service(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<ServicePath>,
+    body: web::Json<ServiceRequest>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    auth.require_role(p.clinic_id, &[Role::ClinicAdmin])?;
+    let mut s = state
+        .store
+        .service(p.service_id)
+        .await?
+        .filter(|s| s.clinic_id == p.clinic_id)
+        .ok_or(AppError::NotFound)?;
+    s.name = validate_service(&state, p.clinic_id, &body).await?;
+    s.duration_minutes = body.duration_minutes as i32;
+    s.price_cents = body.price_cents;
+    s.buffer_before_minutes = body.buffer_before_minutes as i32;
+    s.buffer_after_minutes = body.buffer_after_minutes as i32;
+    s.teleconsultation = body.teleconsultation;
+    s.active = body.active.unwrap_or(s.active);
+    state.store.update_service(&s).await?;
+    slots_changed(&state, p.clinic_id, None);
+    Ok(HttpResponse::Ok().json(s))
 }
 
 // ---------------------------------------------------------- hours and rules ---
@@ -466,10 +521,16 @@ pub async fn delete_exception(
     path: web::Path<ExceptionPath>,
 ) -> Result<HttpResponse, AppError> {
     let p = path.into_inner();
-    auth.require_role(p.clinic_id, &[Role::ClinicAdmin])?;
+    // Administrators remove any; a professional removes their own (vacation, extra hours).
+    let owner = if auth.has_role(p.clinic_id, &[Role::ClinicAdmin]) {
+        None
+    } else {
+        auth.require_role(p.clinic_id, &[Role::Professional])?;
+        Some(auth.user_id)
+    };
     if !state
         .store
-        .delete_exception(p.clinic_id, p.exception_id)
+        .delete_exception(p.clinic_id, p.exception_id, owner)
         .await?
     {
         return Err(AppError::NotFound);
@@ -613,7 +674,14 @@ pub async fn public_booking(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut pros = Vec::new();
-    for p in state.store.professionals_in_clinic(clinic).await? {
+    let bookable = state.store.bookable_professionals(clinic).await?;
+    for p in state
+        .store
+        .professionals_in_clinic(clinic)
+        .await?
+        .into_iter()
+        .filter(|p| bookable.contains(&p.user_id))
+    {
         let name = state
             .store
             .user_by_id(p.user_id)

@@ -48,7 +48,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         queue::checkin_link, queue::rotate_checkin_link,
         queue_public::panel, queue_public::track, queue_public::checkin_clinic,
         queue_public::self_check_in,
-        agenda::list_services, agenda::create_service, agenda::get_schedule, agenda::put_schedule,
+        agenda::list_services, agenda::create_service, agenda::update_service, agenda::get_schedule, agenda::put_schedule,
         agenda::list_exceptions, agenda::create_exception, agenda::delete_exception,
         agenda::staff_slots, agenda::public_slots, agenda::public_booking,
         agenda::list_appointments, agenda::book, agenda::reschedule, agenda::cancel,

@@ -169,6 +169,43 @@ impl Store {
         }))
     }
 
+    /// Change a service's name, price, duration, buffers or whether it is offered.
+    pub async fn update_service(&self, s: &ServiceRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE services SET name = $1, duration_minutes = $2, price_cents = $3,
+                    buffer_before_minutes = $4, buffer_after_minutes = $5, teleconsultation = $6,
+                    active = $7 WHERE id = $8",
+            )
+            .bind(&s.name)
+            .bind(s.duration_minutes)
+            .bind(s.price_cents)
+            .bind(s.buffer_before_minutes)
+            .bind(s.buffer_after_minutes)
+            .bind(s.teleconsultation)
+            .bind(s.active)
+            .bind(s.id)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Professionals of a clinic with at least one working stretch there.
+    pub async fn bookable_professionals(
+        &self,
+        clinic: ClinicId,
+    ) -> Result<Vec<UserId>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, UserId>(
+                "SELECT DISTINCT professional_user_id FROM working_hours WHERE clinic_id = $1",
+            )
+            .bind(clinic)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
     pub async fn service(&self, id: uuid::Uuid) -> Result<Option<ServiceRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, ServiceRow>("SELECT * FROM services WHERE id = $1")
@@ -332,18 +369,24 @@ impl Store {
         }))
     }
 
+    /// Delete an exception of the clinic; with `owner`, only that professional's own.
     pub async fn delete_exception(
         &self,
         clinic: ClinicId,
         id: uuid::Uuid,
+        owner: Option<UserId>,
     ) -> Result<bool, StoreError> {
         Ok(on_pool!(self, p => {
-            sqlx::query("DELETE FROM agenda_exceptions WHERE id = $1 AND clinic_id = $2")
-                .bind(id)
-                .bind(clinic)
-                .execute(p)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "DELETE FROM agenda_exceptions WHERE id = $1 AND clinic_id = $2
+                   AND ($3 IS NULL OR professional_user_id = $3)",
+            )
+            .bind(id)
+            .bind(clinic)
+            .bind(owner)
+            .execute(p)
+            .await?
+            .rows_affected()
         }) > 0)
     }
 

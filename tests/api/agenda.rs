@@ -1178,3 +1178,129 @@ async fn a_professional_subscribes_to_a_secret_calendar_feed_and_can_revoke_it()
         StatusCode::NOT_FOUND
     );
 }
+
+#[actix_web::test]
+async fn services_are_edited_and_withdrawn_and_professionals_manage_their_own_exceptions() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    let services = format!("/api/clinics/{}/services", a.clinic);
+    let (_, svc) = json_of(
+        app.post(
+            &services,
+            Some(&a.admin.access),
+            &json!({"name": "Retorno", "duration_minutes": 20}),
+        )
+        .await,
+    )
+    .await;
+    let one = format!("{services}/{}", svc["id"].as_str().expect("id"));
+    let put = |who: &Session, body: Value| {
+        app.client
+            .put(app.url(&one))
+            .bearer_auth(&who.access)
+            .json(&body)
+            .send()
+    };
+    assert_error(
+        put(&a.recep, json!({"name": "X", "duration_minutes": 20}))
+            .await
+            .expect("put"),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        put(&a.admin, json!({"name": "Retorno", "duration_minutes": 2}))
+            .await
+            .expect("put"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_duration",
+    )
+    .await;
+    let (status, changed) = json_of(
+        put(
+            &a.admin,
+            json!({"name": "Retorno breve", "duration_minutes": 15, "price_cents": 5000}),
+        )
+        .await
+        .expect("put"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["duration_minutes"], 15);
+    let (_, off) = json_of(
+        put(
+            &a.admin,
+            json!({"name": "Retorno breve", "duration_minutes": 15, "active": false}),
+        )
+        .await
+        .expect("put"),
+    )
+    .await;
+    assert_eq!(off["active"], false);
+    let (_, list) = json_of(app.get(&services, Some(&a.recep.access)).await).await;
+    assert!(
+        list.as_array()
+            .expect("list")
+            .iter()
+            .all(|s| s["id"] != svc["id"]),
+        "withdrawn services are not offered"
+    );
+
+    // Helena adds and removes her own vacation; she cannot remove a clinic holiday.
+    let exceptions = format!("/api/clinics/{}/exceptions", a.clinic);
+    let (_, mine) = json_of(app.post(&exceptions, Some(&a.helena.access), &json!({"kind": "closed",
+        "professional_user_id": Agenda::id(&a.helena), "starts_at": a.at(8, 0), "ends_at": a.at(9, 0), "reason": "Congresso"})).await).await;
+    let (_, holiday) = json_of(
+        app.post(
+            &exceptions,
+            Some(&a.admin.access),
+            &json!({"kind": "closed",
+        "starts_at": a.at(17, 0), "ends_at": a.at(18, 0)}),
+        )
+        .await,
+    )
+    .await;
+    let delete = |who: &Session, e: &Value| {
+        app.client
+            .delete(app.url(&format!("{exceptions}/{}", e["id"].as_str().expect("id"))))
+            .bearer_auth(&who.access)
+            .send()
+    };
+    assert_error(
+        delete(&a.helena, &holiday).await.expect("delete"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        delete(&a.rafael, &mine).await.expect("delete"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        delete(&a.helena, &mine).await.expect("delete").status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        delete(&a.recep, &holiday).await.expect("delete"),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    // The public page lists only professionals who have hours here.
+    let (_, page) = json_of(
+        app.get(&format!("/api/public/clinics/{}/booking", a.boavista), None)
+            .await,
+    )
+    .await;
+    let names: Vec<&str> = page["professionals"]
+        .as_array()
+        .expect("pros")
+        .iter()
+        .map(|p| p["name"].as_str().expect("n"))
+        .collect();
+    assert_eq!(names, vec!["Helena Duarte"]);
+}

@@ -190,6 +190,7 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/public/checkin", "post"),
         ("/api/clinics/{clinic_id}/services", "get"),
         ("/api/clinics/{clinic_id}/services", "post"),
+        ("/api/clinics/{clinic_id}/services/{service_id}", "put"),
         (
             "/api/clinics/{clinic_id}/professionals/{user_id}/schedule",
             "get",
