@@ -65,6 +65,8 @@ pub async fn offer_freed(
         return Ok(Vec::new());
     }
     let mut tx = deps.store.begin().await?;
+    // Offers of one clinic are made and closed one at a time, whichever node runs them.
+    deps.store.lock_clinic(&mut tx, "waitlist", clinic).await?;
     for w in deps.store.waiting_list_tx(&mut tx, clinic).await? {
         let service = match w.service_id {
             Some(s) => deps.store.service(s).await?.filter(|s| s.active),
@@ -191,6 +193,7 @@ async fn close_offer(
     now: DateTime<Utc>,
 ) -> Result<(AppointmentRow, Names, Vec<TopicEvent>, Option<Freed>), WsError> {
     let mut tx = deps.store.begin().await?;
+    deps.store.lock_clinic(&mut tx, "waitlist", clinic).await?;
     let offer = deps
         .store
         .offer_tx(&mut tx, offer_id)

@@ -18,6 +18,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::security::tokens::{random_token, token_hash};
 use crate::state::AppState;
+use crate::store::agenda::local_midnight;
 use crate::store::queue::QueueEntryRow;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -127,7 +128,7 @@ pub async fn board(
     responses((status = 201, description = "The new entry with its ticket (`N001`, or `P001` for legal priority)", body = Object),
               (status = 403, body = ErrorBody),
               (status = 409, description = "`already_in_queue`: the patient has a ticket today still waiting, called or in service", body = ErrorBody),
-              (status = 422, description = "`invalid_priority`, `invalid_name`, `patient_not_registered`, `not_a_professional`", body = ErrorBody)))]
+              (status = 422, description = "`invalid_priority`, `invalid_name`, `patient_not_registered`, `not_a_professional`, `invalid_appointment` (not today's, or no longer scheduled/confirmed)", body = ErrorBody)))]
 pub async fn check_in(
     state: web::Data<AppState>,
     auth: Auth,
@@ -160,7 +161,21 @@ pub async fn check_in_entry(
     let tz = clinic_tz(state, clinic).await?;
     let today = clinic_today(tz);
     let appointment = match body.appointment_id {
-        None => None,
+        // A registered patient who has an appointment today came for it.
+        None => match body.patient_id {
+            Some(pid) => {
+                state
+                    .store
+                    .open_appointment_between(
+                        clinic,
+                        pid,
+                        local_midnight(tz, today),
+                        local_midnight(tz, today + chrono::Duration::days(1)),
+                    )
+                    .await?
+            }
+            None => None,
+        },
         Some(id) => {
             let a = state
                 .store

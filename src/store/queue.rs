@@ -192,20 +192,27 @@ impl Store {
         Ok(())
     }
 
-    /// Serialize queue changes of one clinic across nodes (PostgreSQL advisory lock for the
-    /// transaction; SQLite's write transaction already excludes every other writer).
-    pub async fn lock_clinic_queue(&self, tx: &mut Tx, clinic: ClinicId) -> Result<(), StoreError> {
+    /// Serialize one kind of change of one clinic across nodes, for the rest of the
+    /// transaction (a PostgreSQL advisory lock named `<what>:<clinic id>`; SQLite's write
+    /// transaction already excludes every other writer).
+    pub async fn lock_clinic(
+        &self,
+        tx: &mut Tx,
+        what: &str,
+        clinic: ClinicId,
+    ) -> Result<(), StoreError> {
         if let Tx::Postgres(t) = tx {
-            let b = clinic.0.as_bytes();
-            let mut key = [0u8; 8];
-            key.copy_from_slice(&b[..8]);
-            // Namespaced away from the audit lock by the high bits of a v7 UUID (time).
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(i64::from_be_bytes(key) ^ 0x7175_6575_6500_0000)
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("{what}:{clinic}"))
                 .execute(&mut **t)
                 .await?;
         }
         Ok(())
+    }
+
+    /// Serialize queue changes of one clinic across nodes.
+    pub async fn lock_clinic_queue(&self, tx: &mut Tx, clinic: ClinicId) -> Result<(), StoreError> {
+        self.lock_clinic(tx, "queue", clinic).await
     }
 
     /// Waiting entries of a day in strict order (priority rank, then arrival).

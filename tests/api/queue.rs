@@ -48,10 +48,44 @@ async fn board(app: &TestApp, d: &Desk) -> Vec<Value> {
     list.as_array().expect("array").clone()
 }
 
+/// Cancel the demo's appointments of today, so registered patients check in as walk-ins
+/// (otherwise their appointment's time orders them, whatever time of day the test runs).
+async fn without_todays_appointments(app: &TestApp, d: &Desk) {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive();
+    let (_, list) = json_of(
+        app.get(
+            &format!(
+                "/api/clinics/{}/appointments?from={today}&to={today}",
+                d.clinic
+            ),
+            Some(&d.recep.access),
+        )
+        .await,
+    )
+    .await;
+    for a in list.as_array().expect("list") {
+        let resp = app
+            .post(
+                &format!(
+                    "/api/clinics/{}/appointments/{}/cancel",
+                    d.clinic,
+                    a["id"].as_str().expect("id")
+                ),
+                Some(&d.recep.access),
+                &json!({"reason": "teste"}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}
+
 #[actix_web::test]
 async fn legal_priority_orders_the_queue_with_eighty_plus_first() {
     let app = spawn_app().await;
     let d = desk(&app).await;
+    without_todays_appointments(&app, &d).await;
     // A registered 86-year-old: age decides, whatever was declared.
     let (_, old) = json_of(app.post(&format!("/api/clinics/{}/patients", d.clinic), Some(&d.recep.access),
         &json!({"full_name": "Dona Benedita Souza", "cpf": "161.803.398-05", "birth_date": "1940-03-03"})).await).await;
@@ -947,8 +981,9 @@ async fn queue_moves_feed_the_linked_appointments_status() {
         .join(&format!("clinic:{}:agenda", d.clinic), None)
         .await;
 
-    // Reception checks João in for his appointment: patient and doctor come from it.
-    let entry = check_in(&app, &d, json!({"appointment_id": joao["id"]})).await;
+    // Reception checks João in (by his record): today's appointment is found and linked,
+    // so patient and doctor come from it.
+    let entry = check_in(&app, &d, json!({"patient_id": joao["patient_id"]})).await;
     assert_eq!(entry["appointment_id"], joao["id"]);
     assert_eq!(entry["professional_user_id"], d.helena.me["id"]);
     assert_eq!(entry["full_name"], "João Pereira da Silva");

@@ -10,7 +10,8 @@
 // - context A (phone, 390 px, no login) opens the public booking page of the clinic
 //   for Helena on tomorrow's date and sees the 10:00 slot, live;
 // - context B (desktop): the receptionist opens the agenda's day view for tomorrow,
-//   clicks Helena's free 10:00, searches "João" in the booking dialog and books;
+//   clicks Helena's free 10:00, searches "João" in the booking dialog and books; the dialog
+//   then shows João's one-click confirm and cancel links (absolute URLs) to send;
 // - A's 10:00 slot disappears WITHOUT a reload (slots.changed over the anonymous
 //   WebSocket); a slot chosen there asks a visitor to log in or sign up;
 // - B's grid shows João's appointment ("Agendado"); its action menu "Confirmar" turns
@@ -181,11 +182,22 @@ async function run(browser) {
     serviceId = existing ? existing.id : (await apiCall('POST', `/api/clinics/${clinicId}/services`, admin, {
       name: SERVICE, duration_minutes: 30, price_cents: 25000, professional_user_id: helenaId,
     })).id;
-    // Earlier runs: free Helena's and João's tomorrow.
+    // Earlier runs: free Helena's and João's tomorrow. First nobody waiting and no open
+    // offer of João or Maria (a held slot is released only by its patient or a lapse).
     let cancelled = 0;
+    const receptionToken = await tokenFor(RECEPTIONIST);
+    for (const e of await apiCall('GET', `/api/clinics/${clinicId}/waitlist`, receptionToken)) {
+      if (e.status === 'waiting') await apiCall('POST', `/api/clinics/${clinicId}/waitlist/${e.id}/cancel`, receptionToken);
+    }
+    for (const email of [JOAO, MARIA]) {
+      const patient = await tokenFor(email);
+      for (const e of await apiCall('GET', '/api/me/waitlist', patient)) {
+        if (e.status === 'offered' && e.offer) await apiCall('POST', `/api/me/waitlist/offers/${e.offer.id}/decline`, patient);
+      }
+    }
     const helenaToken = await tokenFor(HELENA);
     for (const a of await apiCall('GET', `/api/me/agenda?from=${tomorrow}&to=${tomorrow}`, helenaToken)) {
-      if (!['held', 'scheduled', 'confirmed', 'checked_in'].includes(a.status)) continue;
+      if (!['scheduled', 'confirmed', 'checked_in'].includes(a.status)) continue;
       await apiCall('POST', `/api/clinics/${a.clinic_id}/appointments/${a.id}/cancel`, helenaToken, { reason: 'limpeza do teste' });
       cancelled += 1;
     }
@@ -259,7 +271,15 @@ async function run(browser) {
       assert(await radio.isChecked(), `${TIME} is not chosen`);
       await shot(page, 'booking-dialog', { fullPage: false });
       await dialog.getByRole('button', { name: 'Agendar' }).click();
-      await dialog.waitFor({ state: 'detached' });
+      // Booked: the dialog shows the patient's one-click links for the reception to send.
+      const booked = page.getByRole('dialog', { name: 'Consulta agendada' });
+      const confirmLink = booked.getByLabel('Link para confirmar presença');
+      await confirmLink.waitFor();
+      assert((await confirmLink.inputValue()).startsWith(`${BASE_URL}/#/link/confirm/`), 'no absolute confirm link');
+      assert((await booked.getByLabel('Link para cancelar').inputValue()).startsWith(`${BASE_URL}/#/link/cancel/`), 'no absolute cancel link');
+      await shot(page, 'booking-dialog-links', { fullPage: false });
+      await booked.getByRole('button', { name: 'Concluir' }).click();
+      await booked.waitFor({ state: 'detached' });
       const block = page.locator('.ag-appt', { hasText: 'João Pereira da Silva' }).filter({ hasText: TIME });
       await block.waitFor();
       apptId = await block.getAttribute('data-id');

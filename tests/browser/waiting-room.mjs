@@ -4,7 +4,8 @@
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/waiting-room.mjs
 //
 // On the demo data (Clínica Aurora):
-// - setup over HTTP: the call order is set to strict, today's leftover entries (earlier
+// - setup over HTTP: today's demo appointments are cancelled (their times would order the
+//   patients differently depending on the hour), the call order is set to strict, today's leftover entries (earlier
 //   runs) are closed, the admin creates a TV panel secret and reads the check-in code;
 // - A (TV, 1280×720, no login) opens #/painel/<token>: full screen, no app header, live,
 //   "Ativar som" goes away after a click;
@@ -219,6 +220,16 @@ async function run(browser) {
       if (!action) continue;
       await apiCall('POST', `${queuePath}/${e.id}/${action}`, adminToken, {});
       closed += 1;
+    }
+    // Today's demo appointments would order João and Maria by their appointment time
+    // (before or after the walk-ins depending on the hour the test runs): cancel them, so
+    // this test's order is the same at any time of day.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Sao_Paulo' }).format(new Date());
+    const appts = await apiCall('GET', `/api/clinics/${clinicId}/appointments?from=${today}&to=${today}`, adminToken);
+    for (const a of appts) {
+      if (['scheduled', 'confirmed'].includes(a.status)) {
+        await apiCall('POST', `/api/clinics/${clinicId}/appointments/${a.id}/cancel`, adminToken, { reason: 'teste do painel' });
+      }
     }
     const panel = await apiCall('POST', `${queuePath}/panel-token`, adminToken, {});
     assert(typeof panel.token === 'string' && panel.path === `/#/painel/${panel.token}`, `bad panel answer ${JSON.stringify(panel)}`);

@@ -7,6 +7,10 @@
 // - Receptionist/admin: check-in form, "Chamar próximo" for a chosen professional
 //   and room, and per-entry actions.
 // - Professional: "Minha fila" with the current patient and the waiting count.
+// - Receptionist/admin: "Consultas de hoje", today's appointments still to arrive
+//   (`scheduled`/`confirmed`, live on `clinic:<id>:agenda`), each with a "Check-in" button
+//   (`POST /queue {appointment_id}`): the entry takes its place by the appointment's time and
+//   the board shows "Consulta HH:MM" (clinic zone) on it.
 // - Both also follow `clinic:<id>:panel` (the redacted snapshot the TV panel shows): the
 //   waiting list is shown in the server's call order (which may alternate priorities) with
 //   each ticket's estimated wait.
@@ -15,6 +19,7 @@ import { api, ApiError, qs, seg } from '../api.js';
 import { panelFeed } from '../panel-feed.js';
 import { realtime } from '../realtime.js';
 import { h, alertNode, clear, copyField, displayName, errorMessage, plural, uid } from '../ui.js';
+import { DEFAULT_TZ, byStart, localDate, statusLabel, timeIn, todayIn } from '../agenda-util.js';
 
 export const PRIORITIES = [
   ['none', 'Sem prioridade'],
@@ -59,6 +64,11 @@ function time(iso) {
   return iso ? Date.parse(iso) || 0 : 0;
 }
 
+/** An entry's place in line: its appointment's time, else its arrival. */
+function placeTime(entry) {
+  return time(entry.appointment_at || entry.checked_in_at);
+}
+
 /** Same order as the server: waiting in call order, then called, in service, closed. */
 function compareEntries(a, b) {
   const sa = STATUS_ORDER[a.status] ?? 3;
@@ -66,7 +76,7 @@ function compareEntries(a, b) {
   if (sa !== sb) return sa - sb;
   if (a.status === 'waiting') {
     return priorityRank(a.priority) - priorityRank(b.priority)
-      || time(a.checked_in_at) - time(b.checked_in_at);
+      || placeTime(a) - placeTime(b);
   }
   if (ACTIVE.has(a.status)) return time(b.called_at) - time(a.called_at);
   return time(b.finished_at) - time(a.finished_at);
@@ -116,6 +126,34 @@ function statusBadge(status) {
 
 function entryLabel(entry) {
   return `${entry.ticket} — ${entry.full_name}`;
+}
+
+/** "Consulta 14:00" (clinic zone) on an entry that came for an appointment, else null. */
+function appointmentTag(entry, timeZone) {
+  if (!entry.appointment_at) return null;
+  return h('span', { class: 'queue-appt-tag', text: `Consulta ${timeIn(entry.appointment_at, timeZone)}` });
+}
+
+/** The clinic's time zone (times of appointments are shown in it); null when unknown. */
+async function clinicZone(clinicId) {
+  try {
+    const clinic = await api.get(`/api/clinics/${seg(clinicId)}`);
+    return (clinic && clinic.time_zone) || null;
+  } catch {
+    return null;
+  }
+}
+
+/** After a check-in: the patient's phone page, to hand over (nodes for a `.queue-tracker`). */
+function trackerNodes(entry, { lead = 'Senha ', detail = '' } = {}) {
+  const url = new URL(entry.tracker_path, location.origin).href;
+  const link = copyField({ label: 'Link para acompanhar no celular', value: url, name: 'tracker-link' });
+  return [
+    h('p', { class: 'queue-tracker-ticket' }, lead, h('strong', { text: entry.ticket }), ` — ${entry.full_name}`,
+      detail ? h('span', { class: 'muted', text: ` · ${detail}` }) : null),
+    link.node,
+    h('p', { class: 'muted small', text: 'Envie ao paciente (por WhatsApp, por exemplo): a página mostra o lugar na fila e avisa quando for a vez dele. Vale só por hoje.' }),
+  ];
 }
 
 /** Waiting entries in the snapshot's call order; entries it does not know yet go last. */
@@ -274,15 +312,33 @@ export function queueBoardPanel(ctx, me, clinicId) {
   let current = [];
   /** The latest panel snapshot (call order, estimated waits), or null. */
   let snapshot = null;
+  /** The clinic's time zone, once known. */
+  let zone = DEFAULT_TZ;
 
-  const checkIn = checkInForm(clinicId, (entry) => model.apply(entry));
+  const checkIn = checkInForm(clinicId, (entry) => model.apply(entry), {
+    appointmentsOf: (patientId) => appointments.openFor(patientId),
+    checkInAppointment: (appt) => appointments.checkIn(appt, { focusResult: true }),
+  });
   const caller = callNextForm(clinicId, (entry) => model.apply(entry));
+  const appointments = todayAppointments(ctx, clinicId, {
+    onCheckedIn: (entry) => {
+      model.apply(entry);
+      announce.textContent = `Check-in feito: senha ${entryLabel(entry)}.`;
+    },
+    onZone: (tz) => {
+      zone = tz;
+      render(current);
+    },
+    activeEntryOf: (patientId) => current.find((e) => patientId && String(e.patient_id) === String(patientId)
+      && !CLOSED.has(e.status)) || null,
+  });
 
   const section = h('section', { class: 'panel queue-panel', 'aria-labelledby': headingId, dataset: { queue: 'board' } },
     h('div', { class: 'queue-head' },
       h('h2', { id: headingId, text: 'Fila de espera' }),
       status),
     announce,
+    appointments.node,
     h('div', { class: 'queue-forms' }, checkIn.node, caller.node),
     boardError,
     h('h3', { class: 'h3 queue-subhead' }, 'Aguardando ', waitingCount),
@@ -316,7 +372,7 @@ export function queueBoardPanel(ctx, me, clinicId) {
       in_service: [],
       no_show: ['return'],
     }[entry.status] || [];
-    const meta = [];
+    const meta = [appointmentTag(entry, zone)];
     if (entry.status === 'waiting') {
       meta.push(h('span', { class: 'queue-wait', dataset: { since: entry.checked_in_at || '' } },
         `Aguardando há ${elapsed(entry.checked_in_at)}`));
@@ -424,8 +480,246 @@ function fillProfessionals(select, profs, firstLabel) {
   if (keep) select.value = keep;
 }
 
+// ------------------------------------------------ today's appointments ---
+
+/** Appointments that can still be checked in (same rule as the server). */
+const TO_ARRIVE = new Set(['scheduled', 'confirmed']);
+const DAY_TICK_MS = 60_000;
+
+function appointmentCheckInError(err, appt, activeEntry) {
+  const who = appt.patient_name || 'O paciente';
+  if (err instanceof ApiError && err.code === 'invalid_appointment') {
+    return `Não foi possível fazer o check-in da consulta de ${who} às ${timeIn(appt.starts_at, appt.zone)}: `
+      + 'ela já foi recebida, cancelada ou remarcada. A lista foi atualizada.';
+  }
+  if (err instanceof ApiError && err.code === 'already_in_queue') {
+    if (!activeEntry) return `${who} já está na fila de hoje.`;
+    if (activeEntry.appointment_at) {
+      return `${who} já está na fila de hoje com a senha ${activeEntry.ticket}, `
+        + `pela consulta das ${timeIn(activeEntry.appointment_at, appt.zone)}.`;
+    }
+    return `${who} já está na fila de hoje com a senha ${activeEntry.ticket}, com chegada registrada sem esta consulta. `
+      + 'Para ligar a chegada à consulta, marque “Saiu” nessa senha e faça o check-in por aqui.';
+  }
+  if (err instanceof ApiError && err.status === 403) {
+    return 'Você não tem permissão para fazer check-in nesta clínica.';
+  }
+  return errorMessage(err);
+}
+
+/**
+ * "Consultas de hoje": today's appointments still to arrive, live, each with "Check-in".
+ * `onCheckedIn(entry)` after a check-in; `onZone(tz)` once the clinic's zone is known;
+ * `activeEntryOf(patientId)` finds a patient's open ticket on the board (for errors).
+ */
+function todayAppointments(ctx, clinicId, { onCheckedIn, onZone, activeEntryOf }) {
+  const headingId = uid('appts');
+  const byId = new Map();
+  /** Appointments whose check-in is in flight. */
+  const pending = new Set();
+  let zone = null;
+  let day = null;
+  let loaded = false;
+  let loading = false;
+  let buffered = [];
+  let seq = 0;
+
+  const count = h('span', { class: 'badge queue-count' });
+  const live = h('p', { class: 'muted small queue-live', text: 'Conectando…' });
+  const errorBox = h('div', { class: 'queue-error' });
+  const resultBox = h('div', { class: 'queue-tracker', hidden: true, tabindex: '-1' });
+  const listBox = h('div', { class: 'queue-appts-list', 'aria-busy': 'true' },
+    h('p', { class: 'muted', text: 'Carregando as consultas de hoje…' }));
+  const node = h('section', { class: 'queue-appts', 'aria-labelledby': headingId, dataset: { queue: 'appointments', live: 'false' } },
+    h('div', { class: 'queue-head' },
+      h('h3', { class: 'h3 queue-subhead', id: headingId }, 'Consultas de hoje ', count),
+      live),
+    h('p', { class: 'muted small queue-appts-hint', text: 'Agendadas ou confirmadas, ainda sem check-in. Horários da clínica.' }),
+    errorBox,
+    listBox,
+    resultBox);
+
+  const zoneOf = (a) => a.time_zone || zone || DEFAULT_TZ;
+
+  function toArrive() {
+    return [...byId.values()]
+      .filter((a) => TO_ARRIVE.has(a.status) && localDate(a.starts_at, zoneOf(a)) === day)
+      .sort((a, b) => byStart(a, b) || String(a.patient_name).localeCompare(String(b.patient_name), 'pt-BR'));
+  }
+
+  function row(a) {
+    const at = timeIn(a.starts_at, zoneOf(a));
+    const busy = pending.has(a.id);
+    return h('li', { class: 'card queue-appt', dataset: { id: a.id, status: a.status } },
+      h('div', { class: 'queue-entry-main' },
+        h('span', { class: 'queue-appt-time', text: at }),
+        h('div', { class: 'queue-entry-body' },
+          h('div', { class: 'card-head' },
+            h('span', { class: 'card-title queue-name', text: a.patient_name || 'Paciente' }),
+            h('span', { class: `badge ${a.status === 'confirmed' ? 'badge-ok' : 'badge-muted'} queue-appt-status`, text: statusLabel(a.status) })),
+          h('span', { class: 'card-meta' },
+            h('span', { class: 'queue-prof', text: a.professional_name || 'Profissional' }),
+            a.service_name ? h('span', { class: 'queue-appt-service', text: a.service_name }) : null))),
+      h('div', { class: 'queue-actions' },
+        h('button', {
+          type: 'button',
+          class: 'btn btn-primary btn-small',
+          text: busy ? 'Registrando…' : 'Check-in',
+          disabled: busy,
+          'aria-label': `Check-in: ${at} — ${a.patient_name || 'Paciente'}`,
+          dataset: { action: 'check-in' },
+          onclick: () => checkIn(a),
+        })));
+  }
+
+  function render() {
+    if (!loaded) return;
+    const list = toArrive();
+    count.textContent = String(list.length);
+    count.setAttribute('aria-label', plural(list.length, 'consulta', 'consultas'));
+    // Keep focus on the list when the focused row goes away (checked in, cancelled).
+    const hadFocus = listBox.contains(document.activeElement);
+    clear(listBox).append(list.length
+      ? h('ul', { class: 'card-list queue-list' }, list.map(row))
+      : h('p', { class: 'empty', text: 'Nenhuma consulta aguardando check-in hoje.' }));
+    listBox.removeAttribute('aria-busy');
+    if (hadFocus && !listBox.contains(document.activeElement)) {
+      const next = listBox.querySelector('button:not([disabled])');
+      if (next) next.focus();
+    }
+  }
+
+  function apply(a) {
+    if (!a || !a.id) return;
+    byId.set(String(a.id), { ...byId.get(String(a.id)), ...a });
+  }
+
+  async function reload() {
+    seq += 1;
+    const mine = seq;
+    loading = true;
+    buffered = [];
+    try {
+      if (!zone) {
+        zone = await clinicZone(clinicId);
+        if (mine !== seq || !ctx.isCurrent()) return;
+        if (zone) onZone(zone);
+      }
+      day = todayIn(zone || DEFAULT_TZ);
+      const data = await api.get(`/api/clinics/${seg(clinicId)}/appointments${qs({ from: day, to: day })}`);
+      if (mine !== seq || !ctx.isCurrent()) return;
+      byId.clear();
+      for (const a of Array.isArray(data) ? data : []) apply(a);
+      for (const a of buffered) apply(a);
+      buffered = [];
+      loading = false;
+      loaded = true;
+      clear(errorBox);
+      render();
+    } catch (err) {
+      if (mine !== seq || !ctx.isCurrent()) return;
+      loading = false;
+      listBox.removeAttribute('aria-busy');
+      clear(errorBox).append(
+        alertNode(err instanceof ApiError && err.status === 403
+          ? 'Você não tem acesso à agenda desta clínica.'
+          : `Não foi possível carregar as consultas de hoje. ${errorMessage(err)}`),
+        h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Tentar novamente', onclick: () => reload() }));
+      if (!loaded) clear(listBox);
+    }
+  }
+
+  /** Check in for appointment `a`; resolves true when done. */
+  async function checkIn(a, { focusResult = false } = {}) {
+    if (pending.has(a.id)) return false;
+    clear(errorBox);
+    resultBox.hidden = true;
+    clear(resultBox);
+    pending.add(a.id);
+    render();
+    try {
+      const entry = await api.post(`/api/clinics/${seg(clinicId)}/queue`, { appointment_id: a.id });
+      if (!ctx.isCurrent()) return false;
+      // The push (agenda.updated) confirms it; the row goes away at once.
+      apply({ id: a.id, status: 'checked_in' });
+      onCheckedIn(entry);
+      const at = timeIn(a.starts_at, zoneOf(a));
+      const detail = `consulta das ${at}${a.professional_name ? ` com ${a.professional_name}` : ''}`;
+      clear(resultBox).append(...(entry.tracker_path
+        ? trackerNodes(entry, { lead: 'Check-in feito: senha ', detail })
+        : [h('p', { class: 'queue-tracker-ticket' }, 'Check-in feito: senha ', h('strong', { text: entry.ticket }), ` — ${entry.full_name} · ${detail}`)]));
+      resultBox.hidden = false;
+      if (focusResult || !listBox.querySelector('button:not([disabled])')) resultBox.focus();
+      return true;
+    } catch (err) {
+      if (!ctx.isCurrent()) return false;
+      const message = appointmentCheckInError(err, { ...a, zone: zoneOf(a) }, activeEntryOf(a.patient_id));
+      clear(errorBox).append(alertNode(message));
+      if (err instanceof ApiError && err.code === 'invalid_appointment') reload();
+      if (focusResult) errorBox.scrollIntoView({ block: 'nearest' });
+      return false;
+    } finally {
+      pending.delete(a.id);
+      render();
+    }
+  }
+
+  function showLive() {
+    const joined = Boolean(handle && handle.joined);
+    node.dataset.live = joined ? 'true' : 'false';
+    // Live like the board above: only say something when it is not.
+    live.textContent = joined ? ''
+      : realtime.state === 'reconnecting' ? 'Reconectando… a lista pode estar desatualizada.' : 'Conectando…';
+  }
+
+  const handle = realtime.join(`clinic:${clinicId}:agenda`, {
+    events: {
+      'agenda.updated': (payload) => {
+        const a = payload && payload.appointment;
+        if (!a) return;
+        if (loading) {
+          buffered.push(a);
+          return;
+        }
+        apply(a);
+        render();
+      },
+    },
+    // Every (re)join reloads: pushes sent while the connection was down may be gone.
+    onJoin: () => {
+      showLive();
+      reload();
+    },
+    onStatus: () => showLive(),
+    // The join was refused for good: the list still works, reloaded after each check-in.
+    onError: () => {
+      node.dataset.live = 'false';
+      live.textContent = 'Sem atualização ao vivo: recarregue a página para ver mudanças da agenda.';
+    },
+  });
+  ctx.onCleanup(() => handle.leave());
+  reload();
+
+  // A new day: the list is today's again.
+  const timer = setInterval(() => {
+    if (loaded && zone && todayIn(zone) !== day) reload();
+  }, DAY_TICK_MS);
+  ctx.onCleanup(() => clearInterval(timer));
+
+  return {
+    node,
+    reload,
+    checkIn,
+    /** The patient's appointments of today still to arrive (for the walk-in form). */
+    openFor: (patientId) => (loaded && patientId
+      ? toArrive().filter((a) => String(a.patient_id) === String(patientId))
+        .map((a) => ({ ...a, time: timeIn(a.starts_at, zoneOf(a)) }))
+      : []),
+  };
+}
+
 /** Check-in: a registered patient (search) or a walk-in name. */
-function checkInForm(clinicId, onCheckedIn) {
+function checkInForm(clinicId, onCheckedIn, { appointmentsOf = () => [], checkInAppointment = null } = {}) {
   const id = uid('checkin');
   const errorBox = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
   const statusBox = h('p', { class: 'form-status', role: 'status' });
@@ -468,6 +762,28 @@ function checkInForm(clinicId, onCheckedIn) {
           nameInput.focus();
         },
       }));
+    // Came for an appointment of today? Then the check-in should carry it (place in line
+    // by its time, and the agenda follows).
+    for (const appt of checkInAppointment ? appointmentsOf(patient.id) : []) {
+      chosenBox.append(h('p', { class: 'queue-chosen-appt' },
+        `Tem consulta hoje às ${appt.time}${appt.professional_name ? ` com ${appt.professional_name}` : ''}. `,
+        h('button', {
+          type: 'button',
+          class: 'btn btn-secondary btn-small',
+          text: `Check-in da consulta das ${appt.time}`,
+          onclick: async (event) => {
+            const button = event.currentTarget;
+            button.disabled = true;
+            const done = await checkInAppointment(appt);
+            if (!done) {
+              button.disabled = false;
+              return;
+            }
+            form.reset();
+            choose(null);
+          },
+        })));
+    }
     chosenBox.hidden = false;
     nameWrap.hidden = true;
   }
@@ -535,12 +851,7 @@ function checkInForm(clinicId, onCheckedIn) {
       clear(trackerBox);
       return;
     }
-    const url = new URL(entry.tracker_path, location.origin).href;
-    const link = copyField({ label: 'Link para acompanhar no celular', value: url, name: 'tracker-link' });
-    clear(trackerBox).append(
-      h('p', { class: 'queue-tracker-ticket' }, 'Senha ', h('strong', { text: entry.ticket }), ` — ${entry.full_name}`),
-      link.node,
-      h('p', { class: 'muted small', text: 'Envie ao paciente (por WhatsApp, por exemplo): a página mostra o lugar na fila e avisa quando for a vez dele. Vale só por hoje.' }));
+    clear(trackerBox).append(...trackerNodes(entry));
     trackerBox.hidden = false;
   }
 
@@ -688,6 +999,7 @@ export function myQueuePanel(ctx, me, clinicId) {
   let snapshot = null;
   let entriesNow = [];
   let calling = false;
+  let zone = DEFAULT_TZ;
 
   async function run(entry, action, button) {
     clear(errorBox);
@@ -727,6 +1039,7 @@ export function myQueuePanel(ctx, me, clinicId) {
             priorityBadge(e.priority),
             statusBadge(e.status)),
           h('span', { class: 'card-meta' },
+            appointmentTag(e, zone),
             h('span', { class: 'queue-room', text: e.room ? `Sala: ${e.room}` : 'Sala não informada' }),
             e.recalls ? h('span', { text: plural(e.recalls, 'rechamada', 'rechamadas') }) : null))),
       actionButtons(e, e.status === 'called' ? ['start', 'recall', 'no-show'] : ['finish'], run)))));
@@ -737,6 +1050,7 @@ export function myQueuePanel(ctx, me, clinicId) {
     nextList.replaceChildren(...waiting.slice(0, 5).map((e) => h('li', null,
       h('span', { class: 'queue-ticket-small', text: e.ticket }), ' ',
       h('span', { text: e.full_name }), ' ', priorityBadge(e.priority),
+      e.appointment_at ? h('span', { class: 'muted small', text: ` · consulta ${timeIn(e.appointment_at, zone)}` }) : null,
       h('span', { class: 'muted small queue-wait', dataset: { since: e.checked_in_at || '', prefix: ' · há ' } },
         ` · há ${elapsed(e.checked_in_at)}`))));
     // Pushes (the queue's and the panel's) re-render while a call is in flight.
@@ -791,6 +1105,11 @@ export function myQueuePanel(ctx, me, clinicId) {
   let model = null;
   model = liveQueue(ctx, clinicId, onChange, onState, (next) => {
     snapshot = next;
+    render(entriesNow);
+  });
+  clinicZone(clinicId).then((tz) => {
+    if (!tz || !ctx.isCurrent()) return;
+    zone = tz;
     render(entriesNow);
   });
   // Only the waiting times change with the clock (re-rendering would move focus).
