@@ -60,7 +60,8 @@ fn view_json(v: &WaitlistView) -> serde_json::Value {
         "time_from": v.w.time_from, "time_to": v.w.time_to, "status": v.w.status,
         "created_at": v.w.created_at,
         "offer": v.offer_id.map(|id| json!({"id": id, "expires_at": v.offer_expires_at,
-                                             "appointment_id": v.offer_appointment_id})),
+                                             "appointment_id": v.offer_appointment_id,
+                                             "starts_at": v.offer_starts_at, "ends_at": v.offer_ends_at})),
     })
 }
 
@@ -116,6 +117,10 @@ pub async fn join(
     }
     if body.date_to < body.date_from || (body.date_to - body.date_from).num_days() > 90 {
         return Err(bad("período inválido (até 90 dias)").into());
+    }
+    let tz = super::agenda::clinic_tz(&state, clinic).await?;
+    if body.date_to < chrono::Utc::now().with_timezone(&tz).date_naive() {
+        return Err(bad("o período já passou").into());
     }
     let time_from = body.time_from.clone().unwrap_or_else(|| "00:00".into());
     let time_to = body.time_to.clone().unwrap_or_else(|| "24:00".into());

@@ -42,12 +42,17 @@ pub struct WaitlistView {
     pub offer_id: Option<uuid::Uuid>,
     pub offer_expires_at: Option<DateTime<Utc>>,
     pub offer_appointment_id: Option<uuid::Uuid>,
+    pub offer_starts_at: Option<DateTime<Utc>>,
+    pub offer_ends_at: Option<DateTime<Utc>>,
 }
 
-const VIEW: &str = "SELECT w.*, p.full_name AS patient_name, o.id AS offer_id,
-        o.expires_at AS offer_expires_at, o.appointment_id AS offer_appointment_id
+const VIEW: &str =
+    "SELECT w.*, COALESCE(p.social_name, p.full_name) AS patient_name, o.id AS offer_id,
+        o.expires_at AS offer_expires_at, o.appointment_id AS offer_appointment_id,
+        a.starts_at AS offer_starts_at, a.ends_at AS offer_ends_at
      FROM waitlist_entries w JOIN patients p ON p.id = w.patient_id
-     LEFT JOIN waitlist_offers o ON o.waitlist_id = w.id AND o.status = 'offered'";
+     LEFT JOIN waitlist_offers o ON o.waitlist_id = w.id AND o.status = 'offered'
+     LEFT JOIN appointments a ON a.id = o.appointment_id";
 
 impl Store {
     pub async fn insert_waitlist(&self, w: &WaitlistRow) -> Result<(), StoreError> {

@@ -127,7 +127,21 @@ async fn a_freed_slot_is_offered_held_and_booked_by_accepting() {
     .await;
     let list = staff_list(&app, &a).await;
     assert_eq!(list[0]["status"], "offered");
-    assert_eq!(list[0]["patient_name"], "Maria Aparecida Santos");
+    assert_eq!(
+        list[0]["patient_name"], "Maria",
+        "the social name, as everywhere"
+    );
+    let (_, hers) = json_of(app.get("/api/me/waitlist", Some(&a.maria.access)).await).await;
+    let offered_at: chrono::DateTime<Utc> = hers[0]["offer"]["starts_at"]
+        .as_str()
+        .expect("t")
+        .parse()
+        .expect("t");
+    assert_eq!(
+        offered_at,
+        a.at(10, 0),
+        "the patient sees which time is offered"
+    );
 
     // One click on the link in her message books it.
     let accept = token(&offer["links"]["accept_path"]);
@@ -334,6 +348,10 @@ async fn waitlist_input_is_checked() {
         (
             json!({"professional_user_id": a.recep.me["id"], "date_from": a.day, "date_to": a.day}),
             "not_a_professional",
+        ),
+        (
+            json!({"professional_user_id": Agenda::id(&a.helena), "date_from": "2020-01-01", "date_to": "2020-01-31"}),
+            "invalid_waitlist",
         ),
     ] {
         assert_error(

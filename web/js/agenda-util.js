@@ -11,7 +11,7 @@ import { errorMessage } from './ui.js';
 export const DEFAULT_TZ = 'America/Sao_Paulo';
 
 export const STATUS_LABELS = {
-  held: 'Reservado',
+  held: 'Reservado (lista de espera)',
   scheduled: 'Agendado',
   confirmed: 'Confirmado',
   checked_in: 'Chegou',

@@ -19,6 +19,8 @@
 //   #/painel/{token}                  TV call panel of the waiting room (no header)
 //   #/fila/{tracker}                  a patient's ticket and place in line (phone)
 //   #/checkin/{code}                  self check-in from the reception's QR code
+//   #/link/{action}/{token}           one-click link: confirm/cancel an appointment, accept/decline
+//                                     a waitlist offer (views/link.js)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
@@ -35,6 +37,7 @@ import { renderClinicAgenda, renderMyAgenda } from './views/agenda.js';
 import { renderScheduleSettings } from './views/agenda-settings.js';
 import { bookingLoginNotice, renderBooking, takeReturnTo } from './views/booking.js';
 import { renderMyAppointments } from './views/my-appointments.js';
+import { renderLink } from './views/link.js';
 
 const CLINIC_KEY = 'atende.clinic';
 
@@ -144,6 +147,7 @@ const PUBLIC_PAGES = {
 };
 
 function publicPage(parts) {
+  if (parts[0] === 'link' && parts.length === 3) return 'link';
   return parts.length === 2 && Object.hasOwn(PUBLIC_PAGES, parts[0]) ? parts[0] : null;
 }
 
@@ -221,7 +225,8 @@ async function render() {
   if (pub) {
     headerUser.hidden = true;
     headerNav.hidden = true;
-    mount(PUBLIC_PAGES[pub](ctx, parts[1]));
+    if (pub === 'link') mount(renderLink(ctx, parts[1], parts[2]));
+    else mount(PUBLIC_PAGES[pub](ctx, parts[1]));
     return;
   }
 

@@ -18,7 +18,7 @@
 import { api, qs, seg } from '../api.js';
 import { realtime } from '../realtime.js';
 import {
-  h, alertNode, clear, copyField, displayName, errorMessage, loadingNode, plural,
+  h, alertNode, clear, copyField, errorMessage, loadingNode, plural,
   professionLabel, uid,
 } from '../ui.js';
 import {
@@ -27,6 +27,8 @@ import {
   mondayOf, parseHhmm, serviceText, servicesFor, shortDate, statusLabel, timeIn, todayIn,
   weekdayOf, weekdayShort, whenText, zonedToUtc,
 } from '../agenda-util.js';
+import { errorBox, labeled, modal, patientSearch } from './agenda-parts.js';
+import { clinicWaitlist, openWaitlistDrawer } from './waitlist.js';
 
 /** Pixels per minute on the time grid. */
 const PX = 2;
@@ -37,8 +39,8 @@ const SLOT_MIN_GAP = 15;
 const NOW_TICK_MS = 60_000;
 
 /** Actions on an appointment: [status to set | 'reschedule' | 'cancel', label]. */
+// A held slot (waitlist offer) has none: its patient answers it, or it lapses.
 const ACTIONS = {
-  held: [['cancel', 'Cancelar']],
   scheduled: [['confirmed', 'Confirmar'], ['checked_in', 'Check-in'], ['no_show', 'Faltou'], ['reschedule', 'Remarcar'], ['cancel', 'Cancelar']],
   confirmed: [['checked_in', 'Check-in'], ['no_show', 'Faltou'], ['reschedule', 'Remarcar'], ['cancel', 'Cancelar']],
   checked_in: [['in_progress', 'Iniciar'], ['no_show', 'Faltou'], ['cancel', 'Cancelar']],
@@ -62,59 +64,6 @@ function byName(a, b) {
 }
 
 // ------------------------------------------------------------- dialogs ---
-
-/** A modal <dialog> with a title and a close button; focus returns to the opener. */
-function modal(title, className = '') {
-  const titleId = uid('dlg-title');
-  const heading = h('h2', { id: titleId, text: title });
-  const body = h('div', { class: 'ag-dialog-body' });
-  const closeButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small ag-dialog-close', text: 'Fechar' });
-  const element = h('dialog', { class: `dialog ag-dialog ${className}`.trim(), 'aria-labelledby': titleId },
-    h('div', { class: 'ag-dialog-head' }, heading, closeButton),
-    body);
-  let opener = null;
-  const closeHandlers = [];
-  closeButton.addEventListener('click', () => element.close());
-  element.addEventListener('close', () => {
-    for (const fn of closeHandlers) fn();
-    if (opener && opener.isConnected) opener.focus();
-    element.remove();
-  });
-  return {
-    element,
-    body,
-    setTitle(text) {
-      heading.textContent = text;
-    },
-    onClose(fn) {
-      closeHandlers.push(fn);
-    },
-    open(host, from) {
-      opener = from || document.activeElement;
-      host.append(element);
-      element.showModal();
-    },
-    close() {
-      if (element.open) element.close();
-    },
-  };
-}
-
-/** An inline error box (role=alert) that can be shown and cleared. */
-function errorBox() {
-  const node = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
-  return {
-    node,
-    show(message) {
-      node.textContent = message;
-      node.hidden = false;
-    },
-    clear() {
-      node.textContent = '';
-      node.hidden = true;
-    },
-  };
-}
 
 /**
  * Free slots as a radio group of chips. `onPick(slot)` when one is chosen.
@@ -163,15 +112,6 @@ function slotPicker({ name, legend, timeZone, empty = 'Nenhum horário livre nes
   };
 }
 
-function labeled(labelText, control, { optional = false, hint = null, wide = false } = {}) {
-  const hintId = hint ? uid('hint') : null;
-  if (hintId) control.setAttribute('aria-describedby', hintId);
-  return h('div', { class: `field${wide ? ' field-wide' : ''}` },
-    h('label', { for: control.id }, labelText, optional ? h('span', { class: 'optional', text: ' (opcional)' }) : null),
-    hint ? h('p', { class: 'field-hint', id: hintId, text: hint }) : null,
-    control);
-}
-
 // ------------------------------------------------------ booking dialog ---
 
 /**
@@ -185,21 +125,8 @@ export function openBookingDialog(host, opener, setup, preset, onBooked) {
   const id = uid('book');
 
   // Patient search.
-  const search = h('input', {
-    id: `${id}-patient`, type: 'search', name: 'patient', autocomplete: 'off', spellcheck: 'false',
-  });
-  const suggestions = h('ul', { class: 'ag-suggestions', 'aria-label': 'Pacientes encontrados' });
-  const searchStatus = h('p', { class: 'muted small', role: 'status' });
-  const chosenBox = h('div', { class: 'ag-chosen', hidden: true });
-  const searchWrap = h('div', { class: 'field' },
-    h('label', { for: search.id, text: 'Paciente' }),
-    h('p', { class: 'field-hint', id: `${id}-patient-hint`, text: 'Nome, nome social ou CPF' }),
-    search, searchStatus, suggestions);
-  search.setAttribute('aria-describedby', `${id}-patient-hint`);
-  let patient = null;
-  let searchSeq = 0;
-  let debounce = 0;
-
+  const patientField = patientSearch(clinicId, `${id}-patient`, { onChosen: () => proSelect.focus() });
+  const { searchWrap, chosenBox } = patientField;
   const proSelect = h('select', { id: `${id}-pro`, name: 'professional_user_id' },
     pros.map((p) => h('option', { value: p.user_id, text: p.name })));
   if (preset.proId) proSelect.value = preset.proId;
@@ -244,71 +171,6 @@ export function openBookingDialog(host, opener, setup, preset, onBooked) {
       labeled('Observações', notes, { optional: true, wide: true })),
     h('div', { class: 'form-actions' }, submit, cancel));
   dlg.body.append(form);
-
-  function choose(p) {
-    patient = p;
-    clear(suggestions);
-    searchStatus.textContent = '';
-    if (!p) {
-      chosenBox.hidden = true;
-      searchWrap.hidden = false;
-      return;
-    }
-    clear(chosenBox).append(
-      h('span', null, 'Paciente: ', h('strong', { class: 'ag-chosen-name', text: displayName(p) }),
-        p.cpf ? h('span', { class: 'muted', text: ` · CPF ${p.cpf}` }) : null),
-      h('button', {
-        type: 'button', class: 'btn btn-link', text: 'Trocar paciente',
-        onclick: () => {
-          choose(null);
-          search.focus();
-        },
-      }));
-    chosenBox.hidden = false;
-    searchWrap.hidden = true;
-  }
-
-  async function runSearch() {
-    searchSeq += 1;
-    const mine = searchSeq;
-    const q = search.value.trim();
-    if (q.length < 2) {
-      clear(suggestions);
-      searchStatus.textContent = q ? 'Digite pelo menos 2 letras.' : '';
-      return;
-    }
-    try {
-      const list = await api.get(`/api/clinics/${seg(clinicId)}/patients${qs({ q })}`);
-      if (mine !== searchSeq) return;
-      const found = (Array.isArray(list) ? list : []).slice(0, 6);
-      clear(suggestions).append(...found.map((p) => h('li', null, h('button', {
-        type: 'button',
-        class: 'btn btn-secondary btn-small ag-suggestion',
-        onclick: () => {
-          choose(p);
-          proSelect.focus();
-        },
-      }, displayName(p), p.cpf ? h('span', { class: 'muted small', text: ` · CPF ${p.cpf}` }) : null))));
-      searchStatus.textContent = found.length
-        ? `${plural(found.length, 'paciente encontrado', 'pacientes encontrados')}. Escolha um.`
-        : 'Nenhum paciente encontrado. Cadastre o paciente na página da clínica.';
-    } catch (err) {
-      if (mine !== searchSeq) return;
-      clear(suggestions);
-      searchStatus.textContent = errorMessage(err);
-    }
-  }
-  search.addEventListener('input', () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(runSearch, 300);
-  });
-  search.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      clearTimeout(debounce);
-      runSearch();
-    }
-  });
 
   function fillServices() {
     const list = servicesFor(services, proSelect.value);
@@ -383,9 +245,10 @@ export function openBookingDialog(host, opener, setup, preset, onBooked) {
     event.preventDefault();
     if (submit.disabled) return;
     errors.clear();
+    const patient = patientField.value;
     if (!patient) {
       errors.show('Escolha o paciente.');
-      (searchWrap.hidden ? chosenBox : search).focus();
+      patientField.focus();
       return;
     }
     if (!isYmd(dateInput.value)) {
@@ -432,7 +295,8 @@ export function openBookingDialog(host, opener, setup, preset, onBooked) {
     try {
       const appt = await api.post(`/api/clinics/${seg(clinicId)}/appointments`, body);
       onBooked(appt);
-      dlg.close();
+      if (appt && appt.links && (appt.links.confirm_path || appt.links.cancel_path)) showLinks(appt);
+      else dlg.close();
     } catch (err) {
       errors.show(agendaError(err));
       if (isCode(err, 'slot_taken', 'slot_unavailable')) loadSlots();
@@ -444,11 +308,38 @@ export function openBookingDialog(host, opener, setup, preset, onBooked) {
     }
   });
 
+  /** Booked: the one-click links for the reception to send (WhatsApp, SMS, e-mail). */
+  function showLinks(appt) {
+    dlg.setTitle('Consulta agendada');
+    const absolute = (path) => new URL(path, location.origin).href;
+    const fields = [];
+    if (appt.links.confirm_path) {
+      fields.push(copyField({
+        label: 'Link para confirmar presença', value: absolute(appt.links.confirm_path), name: 'confirm-link',
+      }).node);
+    }
+    if (appt.links.cancel_path) {
+      fields.push(copyField({
+        label: 'Link para cancelar', value: absolute(appt.links.cancel_path), name: 'cancel-link',
+      }).node);
+    }
+    const done = h('button', { type: 'button', class: 'btn btn-primary', text: 'Concluir', onclick: () => dlg.close() });
+    const pane = h('div', { class: 'ag-booked', dataset: { id: appt.id } },
+      h('p', { class: 'alert alert-info ag-booked-summary', role: 'status' },
+        'Consulta de ', h('strong', { text: appt.patient_name || 'paciente' }),
+        ` com ${appt.professional_name || 'o profissional'} em ${whenText(appt.starts_at, tz)}.`),
+      h('p', { class: 'muted small', text: 'Envie os links ao paciente (WhatsApp, SMS ou e-mail): ele confirma ou cancela sem entrar no atende. Cada link funciona uma vez e vale até o horário da consulta.' }),
+      fields,
+      h('div', { class: 'form-actions' }, done));
+    clear(dlg.body).append(pane);
+    done.focus();
+  }
+
   fillServices();
   syncFit();
   dlg.open(host, opener);
   loadSlots();
-  search.focus();
+  patientField.focus();
   return dlg;
 }
 
@@ -489,6 +380,10 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
   }
 
   function actionBar(a) {
+    if (a.status === 'held') {
+      const until = a.hold_expires_at ? ` até ${timeIn(a.hold_expires_at, tz)}` : '';
+      return h('p', { class: 'alert alert-info ag-held-note', text: `Horário oferecido a ${a.patient_name || 'um paciente'} pela lista de espera. Aguardando a resposta do paciente${until}; sem resposta, o horário vai para o próximo da lista.` });
+    }
     const actions = ACTIONS[a.status] || [];
     if (!actions.length) return h('p', { class: 'muted', text: 'Nenhuma ação disponível para esta consulta.' });
     return h('div', { class: 'ag-actions', role: 'group', 'aria-label': 'Ações' }, actions.map(([action, label]) => h('button', {
@@ -842,7 +737,11 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
 
   const heading = h('h1', { tabindex: '-1', text: `Agenda — ${membership.clinic_name}` });
   const newButton = h('button', { type: 'button', class: 'btn btn-primary', text: 'Novo agendamento', disabled: true });
-  const newButtonBox = h('div', { class: 'ag-new' }, newButton);
+  const waitlistCount = h('span', { class: 'nav-badge wl-count-badge', hidden: true });
+  const waitlistButton = h('button', {
+    type: 'button', class: 'btn btn-secondary', disabled: true, 'aria-haspopup': 'dialog', dataset: { waitlist: 'open' },
+  }, 'Lista de espera', waitlistCount);
+  const newButtonBox = h('div', { class: 'ag-new' }, waitlistButton, newButton);
   const liveStatus = h('p', { class: 'muted small ag-live', role: 'status', text: 'Conectando…' });
   const announce = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
   const errorArea = h('div', { class: 'ag-error' });
@@ -858,6 +757,13 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
   const slots = new Map();
   let exceptions = [];
   let openDialog = null;
+  const waitlist = clinicWaitlist(ctx, clinicId);
+  waitlist.on(() => {
+    const n = waitlist.entries.length;
+    waitlistCount.textContent = n ? String(n) : '';
+    waitlistCount.hidden = !n;
+    waitlistButton.setAttribute('aria-label', n ? `Lista de espera: ${n} ${n === 1 ? 'paciente' : 'pacientes'}` : 'Lista de espera');
+  });
 
   // ----- toolbar
   const dateInput = h('input', { type: 'date', id: uid('ag-date'), name: 'date', class: 'ag-date-input' });
@@ -936,6 +842,12 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
     view.showCancelled = cancelledBox.checked;
     renderGrid();
   });
+  waitlistButton.addEventListener('click', () => {
+    openWaitlistDrawer(root, waitlistButton, setup, waitlist, {
+      date: view.date,
+      appointment: (id) => model && model.all().find((a) => a.id === id),
+    });
+  });
   newButton.addEventListener('click', () => {
     openBooking(newButton, { proId: view.mode === 'week' ? view.proId : setup.pros[0]?.user_id, date: view.date });
   });
@@ -996,6 +908,8 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
         h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: () => model.reload() }));
     } else if (state === 'ready') {
       clear(errorArea);
+      // An offer (or its end) changes the waitlist; the server pushes no waitlist event.
+      waitlist.refreshSoon(0);
     }
     liveStatus.textContent = liveText(state, joined);
     root.dataset.live = joined ? 'true' : 'false';
@@ -1005,6 +919,7 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
     if (changed) {
       if (openDialog && openDialog.open) openDialog.update(changed);
       refreshSlotsSoon(changed.professional_user_id);
+      waitlist.refreshSoon();
     }
     renderGrid();
   }
@@ -1292,7 +1207,7 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
     const label = `${t}, ${a.patient_name || 'Paciente'}${a.service_name ? `, ${a.service_name}` : ''}: ${statusLabel(a.status)}`;
     const block = h('button', {
       type: 'button',
-      class: `ag-appt ag-st-${a.status}${span.end - span.start <= 20 ? ' ag-appt-short' : ''}`,
+      class: `ag-appt ag-st-${a.status}${a.status === 'held' ? ' ag-appt-held' : ''}${span.end - span.start <= 20 ? ' ag-appt-short' : ''}`,
       'aria-label': label,
       'aria-haspopup': 'dialog',
       dataset: { id: a.id, status: a.status, startsAt: a.starts_at },
@@ -1334,6 +1249,7 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
     proSelect.replaceChildren(...setup.pros.map((p) => h('option', { value: p.user_id, text: p.name })));
     if (view.proId) proSelect.value = view.proId;
     newButton.disabled = !setup.pros.length;
+    waitlistButton.disabled = false;
     syncToolbar();
     const bookingUrl = new URL(`#/agendar/${seg(clinicId)}`, location.href).href;
     clear(body).append(
@@ -1366,8 +1282,93 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
   return root;
 }
 
+/**
+ * "Assinar no celular (iCal)": a secret calendar address of the professional's agenda.
+ * POST /api/me/ical makes a new one (the old stops working); DELETE /api/me/ical revokes it.
+ * The server keeps only a hash: an address cannot be shown again, only replaced.
+ */
+function icalPanel() {
+  const body = h('div', { class: 'ical-body' });
+  const status = h('p', { class: 'form-status ical-status', role: 'status' });
+  const errors = errorBox();
+  const panel = h('section', { class: 'panel ical-panel', 'aria-labelledby': 'ical-heading', dataset: { ical: 'panel' } },
+    h('h2', { id: 'ical-heading', class: 'h3', text: 'Assinar no celular (iCal)' }),
+    h('p', { class: 'muted small', text: 'Veja suas consultas de todas as clínicas no calendário do celular ou do computador (Google Agenda, Calendário do iPhone, Outlook). O calendário se atualiza sozinho, com o primeiro nome e a inicial de cada paciente.' }),
+    errors.node, body, status);
+
+  async function run(button, fn) {
+    errors.clear();
+    status.textContent = '';
+    button.disabled = true;
+    try {
+      await fn();
+    } catch (err) {
+      errors.show(errorMessage(err));
+      button.disabled = false;
+    }
+  }
+
+  function create(button, replaced) {
+    return run(button, async () => {
+      const res = await api.post('/api/me/ical');
+      showAddress(res.path);
+      status.textContent = replaced
+        ? 'Novo endereço criado. O endereço anterior parou de funcionar: assine de novo nos seus aparelhos.'
+        : 'Endereço criado. Adicione-o ao calendário do celular.';
+    });
+  }
+
+  function revoke(button) {
+    return run(button, async () => {
+      await api.del('/api/me/ical');
+      showStart();
+      status.textContent = 'Endereço revogado: os calendários que o usavam param de receber suas consultas.';
+    });
+  }
+
+  function showStart() {
+    const start = h('button', { type: 'button', class: 'btn btn-primary', text: 'Assinar no celular (iCal)', dataset: { ical: 'create' } });
+    start.addEventListener('click', () => create(start, false));
+    const stop = h('button', { type: 'button', class: 'btn btn-link', text: 'Revogar o endereço atual', dataset: { ical: 'revoke' } });
+    stop.addEventListener('click', () => revoke(stop));
+    clear(body).append(
+      h('div', { class: 'form-actions' }, start),
+      h('p', { class: 'muted small' }, 'Já assinou antes? Um novo endereço substitui o anterior. Para parar de enviar sua agenda: ', stop, '.'));
+  }
+
+  function showAddress(path) {
+    const url = new URL(path, location.origin);
+    const webcal = `webcal://${url.host}${url.pathname}`;
+    const field = copyField({ label: 'Endereço do calendário (secreto)', value: url.href, name: 'ical-url', buttonLabel: 'Copiar endereço' });
+    const again = h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Gerar novo endereço', dataset: { ical: 'renew' } });
+    again.addEventListener('click', () => create(again, true));
+    const stop = h('button', { type: 'button', class: 'btn btn-secondary btn-small ag-action-danger', text: 'Revogar', dataset: { ical: 'revoke' } });
+    stop.addEventListener('click', () => {
+      clear(actions).append(
+        h('span', { text: 'Revogar o endereço? Os calendários que o usam param de receber suas consultas.' }),
+        (() => {
+          const yes = h('button', { type: 'button', class: 'btn btn-danger btn-small', text: 'Sim, revogar', dataset: { ical: 'revoke-yes' } });
+          yes.addEventListener('click', () => revoke(yes));
+          return yes;
+        })(),
+        h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Voltar', onclick: () => showAddress(path) }));
+      const yes = actions.querySelector('[data-ical="revoke-yes"]');
+      if (yes) yes.focus();
+    });
+    const actions = h('div', { class: 'ical-actions' }, again, stop);
+    clear(body).append(
+      field.node,
+      h('p', null, h('a', { class: 'btn btn-primary ical-webcal', href: webcal, text: 'Abrir no calendário do celular' })),
+      h('p', { class: 'muted small', text: 'No Google Agenda (computador): “Outras agendas” → “Do URL” e cole o endereço. No iPhone: toque em “Abrir no calendário do celular”. Guarde o endereço só para você: quem o tiver vê seus horários.' }),
+      actions);
+  }
+
+  showStart();
+  return panel;
+}
+
 function statusLegend() {
-  const shown = ['scheduled', 'confirmed', 'checked_in', 'in_progress', 'done', 'no_show', 'cancelled'];
+  const shown = ['held', 'scheduled', 'confirmed', 'checked_in', 'in_progress', 'done', 'no_show', 'cancelled'];
   return h('div', { class: 'ag-legend' },
     h('span', { class: 'ag-legend-title', text: 'Legenda:' }),
     h('ul', { class: 'ag-legend-list' },
@@ -1429,7 +1430,7 @@ export function renderMyAgenda(ctx, me, params) {
         prevButton, todayButton, nextButton,
         h('label', { class: 'visually-hidden', for: dateInput.id, text: 'Data' }), dateInput),
       h('div', { class: 'ag-modes', role: 'group', 'aria-label': 'Visualização' }, dayButton, weekButton)),
-    rangeHeading, list, links);
+    rangeHeading, list, links, icalPanel());
 
   const clinicOf = (id) => clinics.find((c) => c.id === id);
   const tzOf = (id) => (clinicOf(id) || {}).tz || 'America/Sao_Paulo';

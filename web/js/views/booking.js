@@ -13,10 +13,16 @@
 // page fetch that professional's slots for those dates again, so a slot someone else just
 // took disappears. `professional_user_id: null` means every professional and `dates: []`
 // every date (hours or exceptions changed). Every (re)join refetches the shown range.
+//
+// Waitlist: below the slots, "Entrar na lista de espera" (dates and a preferred period) puts
+// a logged-in patient on the professional's waitlist (views/waitlist.js); a visitor is asked
+// to log in first and comes back with the form open. It stands out when the shown days have
+// no free slot at all.
 
 import { api, ApiError, qs, seg } from '../api.js';
 import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, displayName, errorMessage, loadingNode, professionLabel } from '../ui.js';
+import { waitlistJoinForm, windowText } from './waitlist.js';
 import {
   addDays, agendaError, daysBetween, durationText, isCode, isYmd, localDate, localMinutes,
   longDate, mediumDate, money, sessionGet, sessionSet, servicesFor, shortDate, slotsByDate,
@@ -25,6 +31,8 @@ import {
 
 const PENDING_KEY = 'atende.booking.pending';
 const RETURN_KEY = 'atende.return';
+/** The clinic whose waitlist form a visitor wanted (opened again after the login). */
+const WAITLIST_KEY = 'atende.booking.waitlist';
 /** Days shown in the date strip. */
 const STRIP_DAYS = 14;
 
@@ -38,9 +46,9 @@ export function takeReturnTo() {
 /** A notice for the login page while a booking waits for the login. */
 export function bookingLoginNotice() {
   const hash = sessionGet(RETURN_KEY);
-  return hash && hash.startsWith('#/agendar/') && sessionGet(PENDING_KEY)
-    ? 'Entre (ou crie sua conta de paciente) para confirmar o agendamento.'
-    : null;
+  if (!hash || !hash.startsWith('#/agendar/')) return null;
+  if (sessionGet(WAITLIST_KEY)) return 'Entre (ou crie sua conta de paciente) para entrar na lista de espera.';
+  return sessionGet(PENDING_KEY) ? 'Entre (ou crie sua conta de paciente) para confirmar o agendamento.' : null;
 }
 
 function readPending(clinicId) {
@@ -87,6 +95,9 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     loadedTo: null,
     chosen: null,
     booked: null,
+    /** Waitlist panel: the form is open; the entry just made (this professional). */
+    waitOpen: false,
+    waitJoined: null,
   };
   let slotSeq = 0;
   let client = null;
@@ -97,6 +108,10 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
   const dateBox = h('div', { class: 'bk-dates' });
   const slotBox = h('div', { class: 'bk-slots', 'aria-live': 'polite' });
   const confirmBox = h('div', { class: 'bk-confirm' });
+  const waitBox = h('div', { class: 'bk-waitlist' });
+  /** The open waitlist form, kept across re-renders (its key: professional|service). */
+  let waitForm = null;
+  let waitFormKey = null;
 
   const tz = () => (state.info && state.info.time_zone) || 'America/Sao_Paulo';
   const pro = () => state.info.professionals.find((p) => p.user_id === state.proId) || null;
@@ -136,6 +151,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
         state.proId = value;
         state.serviceId = null;
         state.chosen = null;
+        state.waitJoined = null;
         renderServices();
         syncHash();
         loadSlots();
@@ -243,7 +259,9 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
       return;
     }
     if (!list.length) {
-      slotBox.append(h('p', { class: 'empty', text: 'Nenhum horário livre nesta data. Escolha outro dia.' }));
+      slotBox.append(h('p', { class: 'empty' }, 'Nenhum horário livre nesta data. Escolha outro dia ou ',
+        h('button', { type: 'button', class: 'btn-link bk-wait-link', text: 'entre na lista de espera', onclick: openWaitlist }),
+        '.'));
       return;
     }
     const groups = new Map();
@@ -366,6 +384,87 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     confirmBox.append(panel);
   }
 
+  // ----- waitlist
+  function stripIsEmpty() {
+    if (!state.loadedFrom) return false;
+    for (const list of state.slots.values()) if (list.length) return false;
+    return true;
+  }
+
+  function openWaitlist() {
+    state.waitOpen = true;
+    renderWaitlist();
+    const target = waitBox.querySelector('form input') || waitBox.querySelector('.bk-wait-login a') || waitBox.querySelector('h2');
+    if (target) {
+      if (target.tagName === 'H2') target.setAttribute('tabindex', '-1');
+      target.focus();
+      target.scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  function renderWaitlist() {
+    clear(waitBox);
+    const p = state.proId ? pro() : null;
+    if (!p || state.booked) return;
+    const empty = stripIsEmpty();
+    const panel = h('section', {
+      class: `panel wl-panel${empty ? ' is-emphasized' : ''}`, 'aria-labelledby': 'bk-wl-heading', dataset: { waitlist: 'panel' },
+    },
+    h('h2', { id: 'bk-wl-heading', text: 'Lista de espera' }),
+    h('p', { text: empty
+      ? `Nenhum horário livre com ${p.name} nos dias mostrados. Entre na lista de espera: se um horário vagar, ele fica reservado para você.`
+      : `Não achou um horário bom com ${p.name}? Entre na lista de espera: se um horário vagar no período que você escolher, ele fica reservado para você.` }),
+    h('p', { class: 'muted small', text: 'O horário fica reservado por alguns minutos e aparece em “Minhas consultas” para você aceitar ou recusar. Quem entrou antes na lista recebe primeiro.' }));
+    if (state.waitJoined) {
+      panel.append(
+        h('p', { class: 'alert alert-info wl-joined', role: 'status' },
+          'Pronto! Você está na lista de espera de ', h('strong', { text: p.name }),
+          ` (${windowText(state.waitJoined)}). Quando um horário vagar, ele aparece em “Minhas consultas” para você aceitar.`),
+        h('p', null, h('a', { class: 'btn btn-secondary', href: '#/minhas-consultas', text: 'Acompanhar em Minhas consultas' })));
+    } else if (me && me.patient) {
+      if (state.waitOpen) {
+        const key = `${state.proId}|${state.serviceId || ''}`;
+        if (!waitForm || waitFormKey !== key) {
+          waitFormKey = key;
+          waitForm = waitlistJoinForm({
+            clinicId, tz: tz(), proId: state.proId, serviceId: state.serviceId, date: state.date,
+            onJoined: (entry) => {
+              state.waitJoined = entry;
+              state.waitOpen = false;
+              waitForm = null;
+              renderWaitlist();
+              const done = waitBox.querySelector('.wl-joined');
+              if (done) {
+                done.setAttribute('tabindex', '-1');
+                done.focus();
+              }
+            },
+          });
+        }
+        panel.append(waitForm);
+      } else {
+        panel.append(h('button', {
+          type: 'button', class: `btn ${empty ? 'btn-primary' : 'btn-secondary'}`, text: 'Entrar na lista de espera',
+          onclick: openWaitlist,
+        }));
+      }
+    } else if (me) {
+      panel.append(h('p', { class: 'muted', text: 'Você está conectado com uma conta da equipe: para pôr um paciente na lista de espera, use a agenda da clínica.' }));
+    } else {
+      const remember = () => {
+        sessionSet(PENDING_KEY, null);
+        sessionSet(WAITLIST_KEY, clinicId);
+        sessionSet(RETURN_KEY, hashFor(clinicId, { proId: state.proId, serviceId: state.serviceId, date: state.date }));
+      };
+      panel.append(
+        h('p', { class: 'muted', text: 'Para entrar na lista de espera, entre na sua conta de paciente ou crie uma. Você volta para esta página em seguida.' }),
+        h('div', { class: 'form-actions bk-wait-login' },
+          h('a', { class: 'btn btn-secondary', href: '#/entrar', text: 'Entrar', onclick: remember }),
+          h('a', { class: 'btn btn-secondary', href: '#/cadastro', text: 'Criar conta de paciente', onclick: remember })));
+    }
+    waitBox.append(panel);
+  }
+
   function renderDone() {
     const a = state.booked;
     const done = h('section', { class: 'panel bk-done', 'aria-labelledby': 'bk-done-heading', dataset: { id: a.id } },
@@ -398,6 +497,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     renderDates();
     renderSlots();
     renderConfirm();
+    renderWaitlist();
     if (!state.proId) return;
     const from = state.stripStart;
     const to = addDays(from, STRIP_DAYS - 1);
@@ -468,6 +568,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     renderDates();
     renderSlots();
     if (state.chosen) renderConfirm();
+    renderWaitlist();
   }
 
   function layout() {
@@ -476,9 +577,11 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
       step(2, 'Serviço', serviceBox),
       step(3, 'Data', dateBox),
       step(4, 'Horário', slotBox, h('p', { class: 'muted small', text: `Horários de ${state.info.clinic_name} (${zoneName(tz())}).` })),
-      confirmBox);
+      confirmBox,
+      waitBox);
     renderPros();
     renderServices();
+    renderWaitlist();
   }
 
   function connect() {
@@ -542,6 +645,9 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     }
     // Back from the login with a slot chosen: offer it again.
     const pending = readPending(clinicId);
+    // Back from the login to join the waitlist: open its form.
+    const wantsWaitlist = sessionGet(WAITLIST_KEY) === clinicId;
+    if (wantsWaitlist) sessionSet(WAITLIST_KEY, null);
     layout();
     connect();
     if (pending && pending.professional_user_id === state.proId) {
@@ -552,6 +658,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
       // Still free? (afterSlots dropped it otherwise.)
       renderConfirm();
     }
+    if (wantsWaitlist && me && me.patient && ctx.isCurrent()) openWaitlist();
   })();
 
   return root;
