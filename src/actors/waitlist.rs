@@ -291,7 +291,11 @@ impl Handler<ExpireOffers> for ClinicAgenda {
                     Ok((_, _, evs, freed)) => {
                         events.extend(evs);
                         if let Some(f) = freed {
-                            events.extend(offer_freed(&deps, clinic, tz, f, msg.now).await?);
+                            // The hold is released either way; a failed re-offer is logged.
+                            match offer_freed(&deps, clinic, tz, f, msg.now).await {
+                                Ok(evs) => events.extend(evs),
+                                Err(e) => tracing::warn!(code = e.code, "waitlist re-offer failed"),
+                            }
                         }
                     }
                     // Answered meanwhile.

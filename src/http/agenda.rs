@@ -75,6 +75,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/me/agenda", web::get().to(my_agenda))
     .route("/me/appointments", web::get().to(my_appointments))
+    .route("/me/ical", web::get().to(ical_status))
     .route("/me/ical", web::post().to(create_ical))
     .route("/me/ical", web::delete().to(delete_ical))
     .route(
@@ -261,6 +262,7 @@ pub async fn update_service(
     s.buffer_before_minutes = body.buffer_before_minutes as i32;
     s.buffer_after_minutes = body.buffer_after_minutes as i32;
     s.teleconsultation = body.teleconsultation;
+    s.professional_user_id = body.professional_user_id;
     s.active = body.active.unwrap_or(s.active);
     state.store.update_service(&s).await?;
     slots_changed(&state, p.clinic_id, None);
@@ -438,7 +440,8 @@ fn exception_json(e: &ExceptionRow) -> serde_json::Value {
 }
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/exceptions", tag = "agenda", security(("bearer" = [])),
-    params(("clinic_id" = String, Path, format = Uuid), ("from" = Option<String>, Query), ("to" = Option<String>, Query)),
+    params(("clinic_id" = String, Path, format = Uuid), ("from" = Option<String>, Query), ("to" = Option<String>, Query),
+           ("professional_user_id" = Option<String>, Query, format = Uuid, description = "That professional's and the clinic-wide ones")),
     responses((status = 200, body = [Object]), (status = 403, body = ErrorBody)))]
 pub async fn list_exceptions(
     state: web::Data<AppState>,
@@ -648,7 +651,8 @@ pub async fn staff_slots(
 
 #[utoipa::path(get, path = "/api/public/clinics/{clinic_id}/slots", tag = "agenda",
     params(("clinic_id" = String, Path, format = Uuid), ("professional_user_id" = String, Query, format = Uuid),
-           ("service_id" = Option<String>, Query, format = Uuid), ("from" = Option<String>, Query), ("to" = Option<String>, Query)),
+           ("service_id" = Option<String>, Query, format = Uuid), ("from" = Option<String>, Query), ("to" = Option<String>, Query),
+           ("appointment_id" = Option<String>, Query, format = Uuid, description = "When rescheduling: this appointment's own time counts as free")),
     responses((status = 200, description = "The public booking page's free slots. Live: a WebSocket authenticated with `{\"anonymous\": true}` may join `clinic:<id>:slots` (`slots.changed`)", body = Object),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn public_slots(
@@ -1052,6 +1056,20 @@ pub async fn set_status(
             ..Default::default()
         };
         crate::http::queue::check_in_entry(&state, &auth, p.clinic_id, &req).await?;
+        state
+            .store
+            .record_audit(
+                &AuditEvent::new(
+                    Some(auth.user_id),
+                    "appointment.status_changed",
+                    "appointment",
+                )
+                .entity_id(p.appointment_id)
+                .clinic(p.clinic_id)
+                .ip(auth.ip.clone())
+                .details(json!({"status": "checked_in"})),
+            )
+            .await?;
         let v = state
             .store
             .appointment_view(p.appointment_id)
@@ -1132,6 +1150,15 @@ async fn require_professional(state: &AppState, auth: &Auth) -> Result<(), AppEr
         return Err(AppError::Forbidden);
     }
     Ok(())
+}
+
+#[utoipa::path(get, path = "/api/me/ical", tag = "agenda", security(("bearer" = [])),
+    responses((status = 200, description = "`{active, created_at}`: whether the caller has a calendar address now (its secret is shown only when made)", body = Object),
+              (status = 403, description = "Professionals only", body = ErrorBody)))]
+pub async fn ical_status(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
+    require_professional(&state, &auth).await?;
+    let created = state.store.ical_feed_of(auth.user_id).await?;
+    Ok(HttpResponse::Ok().json(json!({"active": created.is_some(), "created_at": created})))
 }
 
 #[utoipa::path(post, path = "/api/me/ical", tag = "agenda", security(("bearer" = [])),

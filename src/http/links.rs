@@ -46,11 +46,11 @@ fn is_offer(action: &str) -> bool {
     matches!(action, "accept" | "decline")
 }
 
-/// The appointment an offer holds, and the offer's status.
+/// The appointment an offer holds, the offer's status and when its hold lapses.
 async fn offer_appointment(
     state: &AppState,
     offer: uuid::Uuid,
-) -> Result<(uuid::Uuid, String), AppError> {
+) -> Result<(uuid::Uuid, String, chrono::DateTime<chrono::Utc>), AppError> {
     let invalid = || AppError::unauthorized("invalid_token", "link inválido");
     state.store.offer_summary(offer).await?.ok_or_else(invalid)
 }
@@ -66,7 +66,11 @@ fn verify(state: &AppState, req: &LinkRequest) -> Result<uuid::Uuid, AppError> {
         Ok((id, _)) => Ok(id),
         Err(LinkError::Expired) => Err(AppError::unauthorized(
             "link_expired",
-            "este link expirou: a consulta já começou ou passou",
+            if is_offer(&req.action) {
+                "este link expirou: o horário oferecido não está mais reservado"
+            } else {
+                "este link expirou: a consulta já começou ou passou"
+            },
         )),
         Err(LinkError::Invalid) => Err(AppError::unauthorized("invalid_token", "link inválido")),
     }
@@ -87,6 +91,7 @@ async fn summary(state: &AppState, id: uuid::Uuid) -> Result<serde_json::Value, 
     let full = appointment_json(&v.a, &names);
     // What the page shows: no ids beyond the appointment's, no notes.
     Ok(json!({
+        "clinic_id": v.a.clinic_id,
         "clinic_name": v.clinic_name,
         "time_zone": tz,
         "professional_name": full["professional_name"],
@@ -107,9 +112,11 @@ pub async fn preview(
 ) -> Result<HttpResponse, AppError> {
     let id = verify(&state, &body)?;
     let mut used = state.store.link_used(&token_hash(&body.token)).await?;
+    let mut expires_at = None;
     let appointment = if is_offer(&body.action) {
-        let (appointment, status) = offer_appointment(&state, id).await?;
+        let (appointment, status, expires) = offer_appointment(&state, id).await?;
         used |= status != "offered";
+        expires_at = Some(expires);
         appointment
     } else {
         id
@@ -117,6 +124,8 @@ pub async fn preview(
     Ok(HttpResponse::Ok().json(json!({
         "action": body.action,
         "used": used,
+        // For an offer: until when the slot is held.
+        "expires_at": expires_at,
         "appointment": summary(&state, appointment).await?,
     })))
 }
@@ -139,11 +148,19 @@ pub async fn use_link(
         return Err(used());
     }
     if is_offer(&body.action) {
-        let (appointment, _) = offer_appointment(&state, id).await?;
+        let (appointment, _, _) = offer_appointment(&state, id).await?;
         crate::http::waitlist::respond(&state, id, body.action == "accept").await?;
         let mut tx = state.store.begin().await?;
         state.store.use_link(&mut tx, &hash, &body.action).await?;
         tx.commit().await?;
+        state
+            .store
+            .record_audit(
+                &AuditEvent::new(None, "waitlist.offer_link_used", "waitlist_offer")
+                    .entity_id(id)
+                    .details(json!({"action": body.action})),
+            )
+            .await?;
         return Ok(HttpResponse::Ok().json(json!({
             "action": body.action,
             "appointment": summary(&state, appointment).await?,

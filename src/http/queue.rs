@@ -592,6 +592,11 @@ pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: Q
             .await;
         match sent {
             Ok(Ok(_)) => {}
+            // Already there (e.g. back from "called"): nothing to do.
+            Ok(Err(e)) if e.code == "invalid_transition" => {
+                tracing::debug!(appointment = %id, to, "appointment already past this status");
+                return;
+            }
             Ok(Err(e)) => {
                 tracing::warn!(appointment = %id, to, code = e.code, "appointment status not updated from the queue");
                 return;

@@ -22,6 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/clinics/{clinic_id}/waitlist/{entry_id}/cancel",
             web::post().to(cancel),
         )
+        .route(
+            "/clinics/{clinic_id}/waitlist/offers/{offer_id}/release",
+            web::post().to(release),
+        )
         .route("/me/waitlist", web::get().to(mine))
         .route(
             "/me/waitlist/offers/{offer_id}/{answer}",
@@ -277,4 +281,31 @@ pub async fn answer(
         return Err(AppError::NotFound);
     }
     Ok(HttpResponse::Ok().json(respond(&state, p.offer_id, accept).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReleasePath {
+    pub clinic_id: ClinicId,
+    pub offer_id: uuid::Uuid,
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/waitlist/offers/{offer_id}/release", tag = "agenda", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("offer_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The patient declined by phone: the hold is released and the slot offered to the next patient", body = Object),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "`offer_closed`", body = ErrorBody)))]
+pub async fn release(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<ReleasePath>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    auth.require_role(p.clinic_id, &STAFF)?;
+    state
+        .store
+        .offer_owner(p.offer_id)
+        .await?
+        .filter(|(c, _)| *c == p.clinic_id)
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok().json(respond(&state, p.offer_id, false).await?))
 }

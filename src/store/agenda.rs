@@ -175,7 +175,7 @@ impl Store {
             sqlx::query(
                 "UPDATE services SET name = $1, duration_minutes = $2, price_cents = $3,
                     buffer_before_minutes = $4, buffer_after_minutes = $5, teleconsultation = $6,
-                    active = $7 WHERE id = $8",
+                    active = $7, professional_user_id = $9 WHERE id = $8",
             )
             .bind(&s.name)
             .bind(s.duration_minutes)
@@ -185,6 +185,7 @@ impl Store {
             .bind(s.teleconsultation)
             .bind(s.active)
             .bind(s.id)
+            .bind(s.professional_user_id)
             .execute(p)
             .await?;
         });
@@ -595,7 +596,9 @@ impl Store {
         patient: PatientId,
     ) -> Result<Vec<AppointmentView>, StoreError> {
         let sql = format!(
-            "{VIEW_SELECT} WHERE a.patient_id = $1 AND a.status <> 'held' ORDER BY a.starts_at DESC LIMIT 200"
+            "{VIEW_SELECT} WHERE a.patient_id = $1 AND a.status <> 'held'
+               AND NOT EXISTS (SELECT 1 FROM waitlist_offers o WHERE o.appointment_id = a.id AND o.status <> 'accepted')
+             ORDER BY a.starts_at DESC LIMIT 200"
         );
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
@@ -751,6 +754,18 @@ impl Store {
                 .await?;
         });
         Ok(())
+    }
+
+    /// When the professional's current calendar address was made, if they have one.
+    pub async fn ical_feed_of(&self, pro: UserId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, DateTime<Utc>>(
+                "SELECT created_at FROM ical_feeds WHERE professional_user_id = $1",
+            )
+            .bind(pro)
+            .fetch_optional(p)
+            .await?
+        }))
     }
 
     pub async fn ical_owner(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {

@@ -240,14 +240,14 @@ impl Store {
         }))
     }
 
-    /// An offer's held appointment and its status.
+    /// An offer's held appointment, its status and when the hold lapses.
     pub async fn offer_summary(
         &self,
         id: uuid::Uuid,
-    ) -> Result<Option<(uuid::Uuid, String)>, StoreError> {
+    ) -> Result<Option<(uuid::Uuid, String, DateTime<Utc>)>, StoreError> {
         Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, (uuid::Uuid, String)>(
-                "SELECT appointment_id, status FROM waitlist_offers WHERE id = $1",
+            sqlx::query_as::<_, (uuid::Uuid, String, DateTime<Utc>)>(
+                "SELECT appointment_id, status, expires_at FROM waitlist_offers WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(p)

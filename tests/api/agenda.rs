@@ -1129,6 +1129,8 @@ async fn a_professional_subscribes_to_a_secret_calendar_feed_and_can_revoke_it()
         "forbidden",
     )
     .await;
+    let (_, before) = json_of(app.get("/api/me/ical", Some(&a.helena.access)).await).await;
+    assert_eq!(before["active"], false);
     let (status, feed) = json_of(
         app.post("/api/me/ical", Some(&a.helena.access), &json!({}))
             .await,
@@ -1162,6 +1164,8 @@ async fn a_professional_subscribes_to_a_secret_calendar_feed_and_can_revoke_it()
             .await,
     )
     .await;
+    let (_, now_on) = json_of(app.get("/api/me/ical", Some(&a.helena.access)).await).await;
+    assert_eq!(now_on["active"], true);
     assert_eq!(app.get(&path, None).await.status(), StatusCode::NOT_FOUND);
     let new_path = again["path"].as_str().expect("path").to_string();
     assert_eq!(app.get(&new_path, None).await.status(), StatusCode::OK);

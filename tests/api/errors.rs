@@ -226,6 +226,7 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/me/appointments", "get"),
         ("/api/public/links/preview", "post"),
         ("/api/public/links/use", "post"),
+        ("/api/me/ical", "get"),
         ("/api/me/ical", "post"),
         ("/api/me/ical", "delete"),
         ("/ical/{token}", "get"),
@@ -233,6 +234,10 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/waitlist", "post"),
         (
             "/api/clinics/{clinic_id}/waitlist/{entry_id}/cancel",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/waitlist/offers/{offer_id}/release",
             "post",
         ),
         ("/api/me/waitlist", "get"),

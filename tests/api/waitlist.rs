@@ -244,6 +244,22 @@ async fn declining_or_letting_an_offer_lapse_moves_it_to_the_next_patient() {
         "not_found",
     )
     .await;
+    // Another clinic's staff cannot release it.
+    let bv = app.login("recepcao@boavista.demo", PW).await;
+    assert_error(
+        app.post(
+            &format!(
+                "/api/clinics/{}/waitlist/offers/{offer_id}/release",
+                a.boavista
+            ),
+            Some(&bv.access),
+            &json!({}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let (status, declined) = json_of(
         app.post(
             &format!("/api/me/waitlist/offers/{offer_id}/decline"),
@@ -310,6 +326,18 @@ async fn declining_or_letting_an_offer_lapse_moves_it_to_the_next_patient() {
     // Answering after the end is refused clearly.
     let (_, maria_list) = json_of(app.get("/api/me/waitlist", Some(&a.maria.access)).await).await;
     assert_eq!(maria_list[0]["status"], "declined");
+    // A declined offer is not one of her appointments.
+    let (_, appts) = json_of(app.get("/api/me/appointments", Some(&a.maria.access)).await).await;
+    assert!(
+        appts
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|x| x["cancel_reason"]
+                .as_str()
+                .is_none_or(|r| !r.contains("lista de espera"))),
+        "{appts}"
+    );
     assert_error(
         app.post(
             &format!("/api/me/waitlist/offers/{offer_id}/accept"),
@@ -388,4 +416,36 @@ async fn waitlist_input_is_checked() {
     .await;
     assert_eq!(status, StatusCode::OK, "{c}");
     assert_eq!(c["status"], "cancelled");
+}
+
+#[actix_web::test]
+async fn the_desk_releases_a_hold_when_the_patient_declines_by_phone() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    let appt = joao_at_ten(&app, &a).await;
+    join(&app, &a, &a.maria, json!({"professional_user_id": Agenda::id(&a.helena), "date_from": a.day, "date_to": a.day})).await;
+    cancel(&app, &a, &appt).await;
+    let list = staff_list(&app, &a).await;
+    let offer_id = list[0]["offer"]["id"].as_str().expect("offer").to_string();
+    let release = format!(
+        "/api/clinics/{}/waitlist/offers/{offer_id}/release",
+        a.clinic
+    );
+    assert_error(
+        app.post(&release, Some(&a.maria.access), &json!({})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let (status, released) =
+        json_of(app.post(&release, Some(&a.recep.access), &json!({})).await).await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+    assert_eq!(released["status"], "cancelled");
+    assert!(staff_list(&app, &a).await.is_empty());
+    assert_error(
+        app.post(&release, Some(&a.recep.access), &json!({})).await,
+        StatusCode::CONFLICT,
+        "offer_closed",
+    )
+    .await;
 }

@@ -12,7 +12,7 @@
 //   "Consultas de hoje" live, with that appointment's time, patient, professional, service
 //   and status, and a "Check-in" button;
 // - a fit-in booked today over HTTP for the other patient appears WITHOUT a reload; that
-//   patient, already in line as a walk-in, cannot be checked in again from it: a clear
+//   patient, already in line as a walk-in (checked in before the booking), cannot be checked in again from it: a clear
 //   error with the ticket; once the walk-in leaves and the booking is cancelled over HTTP,
 //   its row disappears live;
 // - "Check-in" on the chosen appointment: the row leaves the list, the ticket and the
@@ -336,7 +336,12 @@ async function run(browser) {
     if (!ready) throw new Error('the list did not show');
 
     let extra = null;
+    let walkIn = null;
     await check('a fit-in booked today (HTTP) appears without a reload', async () => {
+      // The patient was already in line as a walk-in before this appointment was booked (a
+      // desk check-in after the booking would have linked it).
+      walkIn = await apiCall('POST', queuePath, recToken, { patient_id: other.id });
+      cleanup.entries.add(walkIn.id);
       extra = await bookFitIn(other.id);
       cleanup.appointments.add(extra.id);
       const row = rowOf(extra.id);
@@ -348,9 +353,7 @@ async function run(browser) {
     });
 
     await check('a patient already in line as a walk-in: a clear error with the ticket', async () => {
-      assert(extra, 'no fit-in');
-      const walkIn = await apiCall('POST', queuePath, recToken, { patient_id: other.id });
-      cleanup.entries.add(walkIn.id);
+      assert(extra && walkIn, 'no fit-in or walk-in');
       await board.locator(`.queue-entry[data-ticket="${walkIn.ticket}"]`).waitFor();
       rec.allowed.push(/status of 409/);
       await rowOf(extra.id).getByRole('button', { name: /^Check-in:/ }).click();
