@@ -16,7 +16,7 @@ use crate::domain::agenda::{parse_hhmm, status};
 use crate::domain::{ClinicId, UserId};
 use crate::store::agenda::AppointmentRow;
 use crate::store::waitlist::{OfferRow, WaitlistRow};
-use crate::store::{self, StoreError};
+use crate::store::{self, Savepoint, StoreError};
 
 /// Link purposes of an offer's one-click links.
 pub const ACCEPT_LINK: &str = "offer-accept";
@@ -87,7 +87,9 @@ pub async fn offer_freed(
             |s| s.timing(),
         );
         let block = timing.block(f.starts_at);
-        let expires_at = now + Duration::minutes(i64::from(deps.agenda.waitlist_hold_minutes));
+        // Held for the configured time, but never past the appointment's start.
+        let expires_at = (now + Duration::minutes(i64::from(deps.agenda.waitlist_hold_minutes)))
+            .min(f.starts_at);
         let a = AppointmentRow {
             id: uuid::Uuid::now_v7(),
             clinic_id: clinic,
@@ -112,10 +114,23 @@ pub async fn offer_freed(
             created_at: store::now(),
             updated_at: store::now(),
         };
-        // The patient may be busy then, or a longer service may not fit: next one.
+        // The patient may be busy then, or a longer service may not fit: next one. A savepoint
+        // keeps the transaction usable when PostgreSQL's constraint (not our check) refuses it.
+        deps.store
+            .savepoint(&mut tx, Savepoint::Set, "offer_candidate")
+            .await?;
         match deps.store.insert_appointment(&mut tx, &a).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => continue,
+            Ok(()) => {
+                deps.store
+                    .savepoint(&mut tx, Savepoint::Release, "offer_candidate")
+                    .await?;
+            }
+            Err(StoreError::Conflict(_)) => {
+                deps.store
+                    .savepoint(&mut tx, Savepoint::RollbackTo, "offer_candidate")
+                    .await?;
+                continue;
+            }
             Err(e) => return Err(e.into()),
         }
         let offer = OfferRow {

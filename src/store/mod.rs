@@ -121,6 +121,14 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// What to do with a savepoint (see [`Store::savepoint`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Savepoint {
+    Set,
+    Release,
+    RollbackTo,
+}
+
 /// The current time, truncated to microseconds so it round-trips through both backends
 /// unchanged (PostgreSQL keeps microseconds; hashes over times must match after reading).
 pub fn now() -> DateTime<Utc> {
@@ -205,6 +213,25 @@ impl Store {
             }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Run `SAVEPOINT`, `RELEASE SAVEPOINT` or `ROLLBACK TO SAVEPOINT` on `name` inside `tx`
+    /// (both backends), so one failed statement need not abort the whole transaction.
+    pub async fn savepoint(
+        &self,
+        tx: &mut Tx,
+        op: Savepoint,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let sql = match op {
+            Savepoint::Set => format!("SAVEPOINT {name}"),
+            Savepoint::Release => format!("RELEASE SAVEPOINT {name}"),
+            Savepoint::RollbackTo => format!("ROLLBACK TO SAVEPOINT {name}"),
+        };
+        on_tx!(tx, t => {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await?;
+        });
+        Ok(())
     }
 
     pub async fn close(&self) {

@@ -1,7 +1,7 @@
 //! The smart waitlist: a freed slot is offered to the first matching patient and held for
 //! them; accept books it; decline or expiry hands it to the next.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, Timelike as _, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -448,4 +448,81 @@ async fn the_desk_releases_a_hold_when_the_patient_declines_by_phone() {
         "offer_closed",
     )
     .await;
+}
+
+#[actix_web::test]
+async fn a_hold_never_outlasts_the_start_of_the_appointment() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    // A fitted-in appointment in ten minutes, then cancelled: the offer cannot be held for
+    // fifteen minutes, only until it starts.
+    let soon = (Utc::now() + Duration::minutes(10))
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .expect("time");
+    let local_day = soon
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive();
+    let (status, appt) = json_of(
+        book(
+            &app,
+            &a.clinic,
+            &a.recep,
+            json!({"professional_user_id": Agenda::id(&a.helena),
+            "patient_id": Agenda::patient(&a.joao), "starts_at": soon, "fit_in": true}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{appt}");
+    join(
+        &app,
+        &a,
+        &a.maria,
+        json!({"professional_user_id": Agenda::id(&a.helena),
+        "date_from": local_day, "date_to": local_day}),
+    )
+    .await;
+    cancel(&app, &a, &appt).await;
+    let list = staff_list(&app, &a).await;
+    let expires: chrono::DateTime<Utc> = list[0]["offer"]["expires_at"]
+        .as_str()
+        .expect("offer")
+        .parse()
+        .expect("t");
+    assert_eq!(expires, soon);
+}
+
+#[actix_web::test]
+async fn a_savepoint_keeps_a_transaction_usable_after_a_refused_statement() {
+    use atende::store::Savepoint;
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    let mut tx = store.begin().await.expect("tx");
+    store
+        .savepoint(&mut tx, Savepoint::Set, "sp")
+        .await
+        .expect("set");
+    // An offer for an appointment that does not exist: the foreign key refuses it.
+    let bad = atende::store::waitlist::OfferRow {
+        id: uuid::Uuid::now_v7(),
+        waitlist_id: uuid::Uuid::now_v7(),
+        appointment_id: uuid::Uuid::now_v7(),
+        status: "offered".into(),
+        expires_at: Utc::now(),
+        created_at: Utc::now(),
+        decided_at: None,
+    };
+    assert!(store.insert_offer(&mut tx, &bad).await.is_err());
+    store
+        .savepoint(&mut tx, Savepoint::RollbackTo, "sp")
+        .await
+        .expect("rollback to");
+    // The transaction goes on.
+    let n = store
+        .next_topic_seq(&mut tx, "test:savepoint")
+        .await
+        .expect("still usable");
+    assert_eq!(n, 1);
+    tx.commit().await.expect("commit");
 }
