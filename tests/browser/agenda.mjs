@@ -28,19 +28,25 @@
 //
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL,
+  PASSWORD,
+  PHONE,
+  addDays,
+  apiCall,
+  assert,
+  check,
+  main,
+  localDate,
+  localTime,
+  loginApi,
+  loginUi,
+  noHorizontalOverflow,
+  openPage,
+  screenshots,
+} from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = join(HERE, 'screenshots');
-const TIMEOUT = 15_000;
 const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const TZ = 'America/Sao_Paulo';
 
 const ADMIN = 'admin@aurora.demo';
@@ -51,117 +57,11 @@ const MARIA = 'maria@paciente.demo';
 const SERVICE = 'Consulta clínica (teste)';
 const TIME = '10:00';
 
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-let passed = 0;
-let failed = 0;
-
-function firstLine(err) {
-  return String((err && err.message) || err).split('\n')[0];
-}
-
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed += 1;
-    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
-    return true;
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${firstLine(err)}`);
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function apiCall(method, path, token, body) {
-  const res = await fetch(`${BASE_URL}${path}`, {
-    method,
-    headers: {
-      'Content-Type': 'application/json',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return data;
-}
-
-async function tokenFor(email) {
-  const session = await apiCall('POST', '/api/auth/login', null, { email, password: PASSWORD });
-  return session.access_token;
-}
-
-/** YYYY-MM-DD of `date` in the clinic's zone. */
-function localDate(date) {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
-}
-
-function localTime(iso) {
-  return new Intl.DateTimeFormat('pt-BR', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
-}
-
-function addDays(ymd, n) {
-  const d = new Date(`${ymd}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
-/** A new context + page that records console errors, page errors and CSP violations. */
-async function openPage(browser, viewport, timezoneId = TZ) {
-  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()} @ ${msg.location().url || '?'}`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  return { context, page, errors };
-}
-
-async function login(page, email) {
-  await page.goto(`${BASE_URL}/`);
-  await page.locator('[data-view="login"]').waitFor();
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Senha').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-}
-
-async function shot(page, name, { fullPage = true } = {}) {
-  await page.screenshot({ path: join(SHOTS, `agenda-${name}.png`), fullPage });
-}
-
-async function noHorizontalOverflow(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
-}
+const { shot } = screenshots('agenda');
 
 async function run(browser) {
   // ----------------------------------------------------------- setup ---
-  const admin = await tokenFor(ADMIN);
+  const admin = await loginApi(ADMIN);
   const adminMe = await apiCall('GET', '/api/me', admin);
   const clinicId = adminMe.memberships.find((m) => m.role === 'clinic_admin' && m.clinic_name === 'Clínica Aurora').clinic_id;
   const info = await apiCall('GET', `/api/public/clinics/${clinicId}/booking`);
@@ -185,24 +85,24 @@ async function run(browser) {
     // Earlier runs: free Helena's and João's tomorrow. First nobody waiting and no open
     // offer of João or Maria (a held slot is released only by its patient or a lapse).
     let cancelled = 0;
-    const receptionToken = await tokenFor(RECEPTIONIST);
+    const receptionToken = await loginApi(RECEPTIONIST);
     for (const e of await apiCall('GET', `/api/clinics/${clinicId}/waitlist`, receptionToken)) {
       if (e.status === 'waiting') await apiCall('POST', `/api/clinics/${clinicId}/waitlist/${e.id}/cancel`, receptionToken);
     }
     for (const email of [JOAO, MARIA]) {
-      const patient = await tokenFor(email);
+      const patient = await loginApi(email);
       for (const e of await apiCall('GET', '/api/me/waitlist', patient)) {
         if (e.status === 'offered' && e.offer) await apiCall('POST', `/api/me/waitlist/offers/${e.offer.id}/decline`, patient);
       }
     }
-    const helenaToken = await tokenFor(HELENA);
+    const helenaToken = await loginApi(HELENA);
     for (const a of await apiCall('GET', `/api/me/agenda?from=${tomorrow}&to=${tomorrow}`, helenaToken)) {
       if (!['scheduled', 'confirmed', 'checked_in'].includes(a.status)) continue;
       await apiCall('POST', `/api/clinics/${a.clinic_id}/appointments/${a.id}/cancel`, helenaToken, { reason: 'limpeza do teste' });
       cancelled += 1;
     }
     for (const email of [JOAO, MARIA]) {
-      const patient = await tokenFor(email);
+      const patient = await loginApi(email);
       for (const a of await apiCall('GET', '/api/me/appointments', patient)) {
         if (!['scheduled', 'confirmed'].includes(a.status) || localDate(new Date(a.starts_at)) !== tomorrow) continue;
         await apiCall('POST', `/api/clinics/${a.clinic_id}/appointments/${a.id}/cancel`, patient, { reason: 'limpeza do teste' });
@@ -218,7 +118,7 @@ async function run(browser) {
 
   const visitor = await openPage(browser, PHONE);
   // The receptionist's computer is in another zone: the agenda still shows clinic time.
-  const reception = await openPage(browser, DESKTOP, 'Asia/Tokyo');
+  const reception = await openPage(browser, DESKTOP, { timezoneId: 'Asia/Tokyo' });
   const helenaPage = await openPage(browser, DESKTOP);
   const joaoPage = await openPage(browser, PHONE);
   const adminPage = await openPage(browser, DESKTOP);
@@ -244,7 +144,7 @@ async function run(browser) {
 
     await check('receptionist opens the agenda day view for tomorrow (live)', async () => {
       const { page } = reception;
-      await login(page, RECEPTIONIST);
+      await loginUi(page, RECEPTIONIST);
       await page.locator('[data-view="home-receptionist"]').waitFor();
       await page.locator('[data-agenda="links"]').getByRole('link', { name: 'Abrir agenda da clínica' }).waitFor();
       await page.goto(`${BASE_URL}/#/clinica/${clinicId}/agenda?data=${tomorrow}`);
@@ -366,7 +266,7 @@ async function run(browser) {
 
     await check('Helena\'s "Minha agenda" lists it with the clinic\'s name', async () => {
       const { page } = helenaPage;
-      await login(page, HELENA);
+      await loginUi(page, HELENA);
       await page.locator('[data-view="home-professional"]').waitFor();
       await page.getByRole('link', { name: 'Minha agenda' }).first().click();
       await page.locator('[data-view="my-agenda"][data-live="true"]').waitFor();
@@ -379,7 +279,7 @@ async function run(browser) {
 
     await check('João\'s "Minhas consultas" shows it confirmed, and follows a status change live', async () => {
       const { page } = joaoPage;
-      await login(page, JOAO);
+      await loginUi(page, JOAO);
       await page.locator('[data-view="home-patient"]').waitFor();
       await page.goto(`${BASE_URL}/#/minhas-consultas`);
       await page.locator('[data-view="my-appointments"][data-live="true"]').waitFor();
@@ -391,7 +291,7 @@ async function run(browser) {
       await shot(page, 'my-appointments-phone');
       // The reception marks João absent (check-in is only for today's appointments, through
       // the waiting room): his page follows (appointment.updated on user:<id>).
-      const reception2 = await tokenFor(RECEPTIONIST);
+      const reception2 = await loginApi(RECEPTIONIST);
       await apiCall('POST', `/api/clinics/${clinicId}/appointments/${apptId}/status`, reception2, { status: 'no_show' });
       await item.locator('.ag-status', { hasText: 'Faltou' }).waitFor();
       await page.locator(`.ma-item[data-id="${apptId}"]`).getByRole('button', { name: /^Remarcar/ }).waitFor({ state: 'detached' });
@@ -404,7 +304,7 @@ async function run(browser) {
 
     await check('admin\'s "Horários e serviços" shows Helena\'s hours and the service', async () => {
       const { page } = adminPage;
-      await login(page, ADMIN);
+      await loginUi(page, ADMIN);
       await page.locator('[data-view="home-admin"]').waitFor();
       await page.getByRole('link', { name: 'Horários e serviços' }).click();
       await page.locator('[data-view="agenda-settings"]').waitFor();
@@ -426,31 +326,4 @@ async function run(browser) {
   }
 }
 
-async function main() {
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`atende browser agenda test against ${BASE_URL}`);
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  } catch (err) {
-    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  try {
-    await run(browser);
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL stopped early: ${firstLine(err)}`);
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((err) => {
-  console.log(`FAIL unexpected: ${firstLine(err)}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main('agenda', run);

@@ -38,37 +38,29 @@
 //
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
-import { mkdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL,
+  PHONE,
+  SHOTS,
+  TIMEOUT,
+  assert,
+  check,
+  main,
+  loginUi,
+  noHorizontalOverflow,
+  openPage,
+  screenshots,
+} from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = join(HERE, 'screenshots');
-const TIMEOUT = 15_000;
 const DESKTOP = { width: 1280, height: 860 };
-const PHONE = { width: 390, height: 844 };
 const OFFLINE_MS = 3_000;
 
 const RECEPTIONIST = { email: 'recepcao@aurora.demo', name: 'Juliana Costa' };
 const PATIENT = { email: 'joao@paciente.demo', name: 'João Pereira da Silva' };
 const PROFESSIONAL = { email: 'dra.helena@atende.demo', name: 'Helena Duarte' };
-
-// Same flags as smoke.mjs.
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 
 // Unique per run: the demo server keeps the conversation between runs.
 const RUN = Date.now().toString(36);
@@ -134,60 +126,6 @@ function weekdayInSaoPaulo() {
 }
 const WEEKDAY_LABELS = ['Segunda-feira', 'Terça-feira', 'Quarta-feira', 'Quinta-feira', 'Sexta-feira', 'Sábado', 'Domingo'];
 
-let passed = 0;
-let failed = 0;
-
-function firstLine(err) {
-  return String((err && err.message) || err).split('\n')[0];
-}
-
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed += 1;
-    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
-    return true;
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${firstLine(err)}`);
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-/** A new context + page that records console errors, page errors and CSP violations. */
-async function openPage(browser, viewport) {
-  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()} @ ${msg.location().url || '?'}`);
-  });
-  page.on('dialog', (d) => {
-    errors.push(`dialog opened: ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  return { context, page, errors };
-}
-
-async function login(page, email) {
-  await page.goto(`${BASE_URL}/`);
-  await page.locator('[data-view="login"]').waitFor();
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Senha').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-}
-
 async function pillState(page) {
   return page.locator('#rt-status').getAttribute('data-state');
 }
@@ -223,14 +161,6 @@ async function bodyTexts(page) {
   return page.locator('.chat-messages .msg-body').allTextContents();
 }
 
-async function noHorizontalOverflow(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
-}
-
 /** The message item with this id. */
 function messageById(page, id) {
   return page.locator(`.chat-messages > li.msg[data-id="${id}"]`);
@@ -263,10 +193,6 @@ async function attach(page, file) {
   await chooser.setFiles(file);
 }
 
-async function shot(page, name, fullPage = false) {
-  await page.screenshot({ path: join(SHOTS, `chat-${name}.png`), fullPage });
-}
-
 function noErrors(errors, who) {
   assert(!errors.length, `${who}: ${errors.join(' | ')}`);
 }
@@ -286,11 +212,13 @@ async function openRoom(page, title) {
 
 // ----------------------------------------------------------------- main ---
 
+const { shot } = screenshots('chat', { fullPage: false });
+
 async function run(browser) {
-  const reception = await openPage(browser, DESKTOP);
-  const helena = await openPage(browser, DESKTOP);
-  const joao = await openPage(browser, PHONE);
-  const joao2 = await openPage(browser, PHONE);
+  const reception = await openPage(browser, DESKTOP, { failOnDialog: true });
+  const helena = await openPage(browser, DESKTOP, { failOnDialog: true });
+  const joao = await openPage(browser, PHONE, { failOnDialog: true });
+  const joao2 = await openPage(browser, PHONE, { failOnDialog: true });
   const all = [['receptionist', reception], ['Helena', helena], ['João', joao], ['João (second session)', joao2]];
   let rateLimitOn = true;
   let rateLimited = 0;
@@ -298,7 +226,7 @@ async function run(browser) {
   try {
     // ------------------------------------------------------- presence ---
     const receptionHome = await check('receptionist: home shows "Online agora" with herself, pill "Ao vivo"', async () => {
-      await login(reception.page, RECEPTIONIST.email);
+      await loginUi(reception.page, RECEPTIONIST.email);
       await reception.page.locator('[data-view="home-receptionist"]').waitFor();
       await waitPill(reception.page, 'connected');
       const pillText = (await reception.page.locator('#rt-status-text').textContent()).trim();
@@ -308,7 +236,7 @@ async function run(browser) {
     if (!receptionHome) throw new Error('receptionist login failed');
 
     await check('Dra. Helena logs in; the receptionist sees her appear live in "Online agora"', async () => {
-      await login(helena.page, PROFESSIONAL.email);
+      await loginUi(helena.page, PROFESSIONAL.email);
       await helena.page.locator('[data-view="home-professional"]').waitFor();
       const heading = (await helena.page.locator('[data-view="home-professional"] h1').textContent()).trim();
       if (!heading.endsWith('Clínica Aurora')) {
@@ -346,19 +274,19 @@ async function run(browser) {
       await page.getByRole('button', { name: 'Abrir conversa' }).click();
       const status = page.locator('.nc-form .form-status');
       await status.filter({ hasText: `Conversa aberta entre ${PATIENT.name} e ${PROFESSIONAL.name}` }).waitFor();
-      await shot(page, 'reception', true);
+      await shot(page, 'reception', { fullPage: true });
       noErrors(reception.errors, 'receptionist');
     });
 
     // ------------------------------------------------ open the room ---
     await check('João (phone) opens "Mensagens" from his home and enters the conversation', async () => {
       const { page } = joao;
-      await login(page, PATIENT.email);
+      await loginUi(page, PATIENT.email);
       await page.locator('[data-view="home-patient"]').waitFor();
       await page.getByRole('link', { name: 'Abrir mensagens' }).click();
       await page.locator('[data-view="chat"] .chat-room-link').first().waitFor();
       await noHorizontalOverflow(page);
-      await shot(page, 'rooms-phone', true);
+      await shot(page, 'rooms-phone', { fullPage: true });
       await openRoom(page, PROFESSIONAL.name);
       const title = (await page.locator('[data-view="chat"] h1').textContent()).trim();
       assert(title === PROFESSIONAL.name, `conversation title is "${title}"`);
@@ -725,7 +653,7 @@ async function run(browser) {
           server.send(message);
         });
       });
-      await login(page, PATIENT.email);
+      await loginUi(page, PATIENT.email);
       await page.locator('[data-view="home-patient"]').waitFor();
       await page.getByRole('link', { name: 'Mensagens', exact: true }).click();
       await openRoom(page, PROFESSIONAL.name);
@@ -784,31 +712,4 @@ async function run(browser) {
   }
 }
 
-async function main() {
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`atende browser chat test against ${BASE_URL}`);
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  } catch (err) {
-    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  try {
-    await run(browser);
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL stopped early: ${firstLine(err)}`);
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((err) => {
-  console.log(`FAIL unexpected: ${firstLine(err)}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main('chat', run);

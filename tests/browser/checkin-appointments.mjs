@@ -31,19 +31,24 @@
 //
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL,
+  PHONE,
+  apiCall,
+  assert,
+  check,
+  firstLine,
+  main,
+  loginApi,
+  loginUi,
+  noHorizontalOverflow,
+  openPage as openWatchedPage,
+  screenshots,
+  skip,
+  text,
+} from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = join(HERE, 'screenshots');
-const TIMEOUT = 15_000;
 const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 // The receptionist's browser is far from the clinic: times must still be the clinic's.
 const BROWSER_TZ = 'Asia/Tokyo';
 
@@ -52,73 +57,6 @@ const HELENA = 'dra.helena@atende.demo';
 const JOAO = { name: 'João Pereira da Silva', cpf: '52998224725' };
 const MARIA = { name: 'Maria', cpf: '11144477735' };
 const ROOM = 'Consultório 3';
-
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-function firstLine(err) {
-  return String((err && err.message) || err).split('\n')[0];
-}
-
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed += 1;
-    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
-    return true;
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${firstLine(err)}`);
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-class HttpError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function apiCall(method, path, token, body) {
-  const res = await fetch(`${BASE_URL}${path}`, {
-    method,
-    headers: {
-      'Content-Type': 'application/json',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) {
-    const code = data && (data.code || (data.error && data.error.code));
-    throw new HttpError(res.status, code, `${method} ${path} → ${res.status} ${text}`);
-  }
-  return data;
-}
-
-async function loginApi(email) {
-  const session = await apiCall('POST', '/api/auth/login', null, { email, password: PASSWORD });
-  return session.access_token;
-}
 
 // ----------------------------------------------------- clinic time zone ---
 
@@ -159,42 +97,13 @@ function zonedToUtc(ymd, minutes, timeZone) {
 
 // -------------------------------------------------------------- pages ---
 
+/** A watched page whose browser runs in BROWSER_TZ, marked to detect full reloads. */
 async function openPage(browser, viewport) {
-  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: BROWSER_TZ });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = [];
-  const allowed = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    if (allowed.some((re) => re.test(text))) return;
-    errors.push(`console: ${text} @ ${msg.location().url || '?'}`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
+  const opened = await openWatchedPage(browser, viewport, { timezoneId: BROWSER_TZ });
+  await opened.page.addInitScript(() => {
     window.__sameDocument = true;
   });
-  return { context, page, errors, allowed };
-}
-
-async function login(page, email) {
-  await page.goto(`${BASE_URL}/`);
-  await page.locator('[data-view="login"]').waitFor();
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Senha').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-}
-
-async function shotOf(locator, name) {
-  await locator.screenshot({ path: join(SHOTS, `checkin-${name}.png`) });
-}
-
-async function text(locator) {
-  return ((await locator.innerText()) || '').replace(/\s+/g, ' ').trim();
+  return opened;
 }
 
 async function noStrayText(page) {
@@ -203,15 +112,9 @@ async function noStrayText(page) {
   assert(!stray, `the page shows "${stray && stray[0]}"`);
 }
 
-async function noHorizontalOverflow(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
-}
-
 // --------------------------------------------------------------- test ---
+
+const { shotOf } = screenshots('checkin');
 
 async function run(browser) {
   const recToken = await loginApi(RECEPTIONIST);
@@ -297,7 +200,7 @@ async function run(browser) {
   });
   if (!setup) throw new Error('setup failed');
   if (!target) {
-    skipped += 1;
+    skip();
     return;
   }
   const targetTime = hhmmIn(target.starts_at, tz);
@@ -311,7 +214,7 @@ async function run(browser) {
 
   try {
     const ready = await check('the receptionist sees "Consultas de hoje", live, in the clinic\'s time', async () => {
-      await login(rec.page, RECEPTIONIST);
+      await loginUi(rec.page, RECEPTIONIST);
       await rec.page.locator('[data-view="home-receptionist"]').waitFor();
       await rec.page.locator('[data-queue="board"][data-live="true"]').waitFor();
       await rec.page.locator('[data-queue="appointments"][data-live="true"]').waitFor();
@@ -476,31 +379,4 @@ async function run(browser) {
   }
 }
 
-async function main() {
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`atende browser check-in-from-appointments test against ${BASE_URL}`);
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  } catch (err) {
-    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  try {
-    await run(browser);
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL stopped early: ${firstLine(err)}`);
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((err) => {
-  console.log(`FAIL unexpected: ${firstLine(err)}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main('check-in-from-appointments', run);

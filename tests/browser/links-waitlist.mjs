@@ -33,19 +33,24 @@
 //
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL,
+  PHONE,
+  addDays,
+  apiCall,
+  assert,
+  check,
+  main,
+  localDate,
+  localTime,
+  loginApi,
+  loginUi,
+  noHorizontalOverflow,
+  openPage,
+  screenshots,
+} from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = join(HERE, 'screenshots');
-const TIMEOUT = 15_000;
 const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const TZ = 'America/Sao_Paulo';
 
 const ADMIN = 'admin@aurora.demo';
@@ -56,120 +61,9 @@ const MARIA = 'maria@paciente.demo';
 const SERVICE = 'Consulta clínica (teste)';
 const TIME = '10:00';
 
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-let passed = 0;
-let failed = 0;
-
-function firstLine(err) {
-  return String((err && err.message) || err).split('\n')[0];
-}
-
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed += 1;
-    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
-    return true;
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${firstLine(err)}`);
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function apiCall(method, path, token, body) {
-  const res = await fetch(`${BASE_URL}${path}`, {
-    method,
-    headers: {
-      'Content-Type': 'application/json',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return data;
-}
-
-async function tokenFor(email) {
-  const session = await apiCall('POST', '/api/auth/login', null, { email, password: PASSWORD });
-  return session.access_token;
-}
-
-/** YYYY-MM-DD of `date` in the clinic's zone. */
-function localDate(date) {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
-}
-
-function localTime(iso) {
-  return new Intl.DateTimeFormat('pt-BR', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
-}
-
-function addDays(ymd, n) {
-  const d = new Date(`${ymd}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
 /** The instant of local `ymd` `hm` in the clinic's zone (São Paulo has no DST: −03:00). */
 function clinicInstant(ymd, hm) {
   return new Date(`${ymd}T${hm}:00-03:00`).toISOString();
-}
-
-/** A new context + page that records console errors, page errors and CSP violations. */
-async function openPage(browser, viewport, timezoneId = TZ) {
-  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId });
-  const errors = [];
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  const watch = (page) => {
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(`console: ${msg.text()} @ ${msg.location().url || '?'}`);
-    });
-    return page;
-  };
-  const page = watch(await context.newPage());
-  return { context, page, errors, newPage: async () => watch(await context.newPage()) };
-}
-
-async function login(page, email) {
-  await page.goto(`${BASE_URL}/`);
-  await page.locator('[data-view="login"]').waitFor();
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Senha').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-}
-
-async function shot(page, name, { fullPage = true } = {}) {
-  await page.screenshot({ path: join(SHOTS, `links-${name}.png`), fullPage });
-}
-
-async function noHorizontalOverflow(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
 }
 
 /** "12:34" → seconds. */
@@ -179,9 +73,11 @@ function seconds(text) {
   return m[3] !== undefined ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : Number(m[1]) * 60 + Number(m[2]);
 }
 
+const { shot } = screenshots('links');
+
 async function run(browser) {
   // ----------------------------------------------------------- setup ---
-  const admin = await tokenFor(ADMIN);
+  const admin = await loginApi(ADMIN);
   const adminMe = await apiCall('GET', '/api/me', admin);
   const clinicId = adminMe.memberships.find((m) => m.role === 'clinic_admin' && m.clinic_name === 'Clínica Aurora').clinic_id;
   const info = await apiCall('GET', `/api/public/clinics/${clinicId}/booking`);
@@ -189,7 +85,7 @@ async function run(browser) {
   assert(helena, 'Helena is not on the booking page of Clínica Aurora');
   const helenaId = helena.user_id;
   const tomorrow = addDays(localDate(new Date()), 1);
-  const reception = await tokenFor(RECEPTIONIST);
+  const reception = await loginApi(RECEPTIONIST);
   let serviceId = null;
   let joaoId = null;
 
@@ -213,7 +109,7 @@ async function run(browser) {
     }
     const patients = {};
     for (const email of [JOAO, MARIA]) {
-      const token = await tokenFor(email);
+      const token = await loginApi(email);
       patients[email] = token;
       for (const e of await apiCall('GET', '/api/me/waitlist', token)) {
         if (e.status !== 'offered' || !e.offer) continue;
@@ -222,7 +118,7 @@ async function run(browser) {
       }
     }
     // Then free Helena's, João's and Maria's tomorrow (holds end only by an answer or a lapse).
-    const helenaToken = await tokenFor(HELENA);
+    const helenaToken = await loginApi(HELENA);
     for (const a of await apiCall('GET', `/api/me/agenda?from=${tomorrow}&to=${tomorrow}`, helenaToken)) {
       if (!['scheduled', 'confirmed', 'checked_in'].includes(a.status)) continue;
       await apiCall('POST', `/api/clinics/${a.clinic_id}/appointments/${a.id}/cancel`, helenaToken, { reason: 'limpeza do teste' });
@@ -258,7 +154,7 @@ async function run(browser) {
   try {
     await check('receptionist opens the agenda day view for tomorrow (live)', async () => {
       const { page } = desk;
-      await login(page, RECEPTIONIST);
+      await loginUi(page, RECEPTIONIST);
       await page.locator('[data-view="home-receptionist"]').waitFor();
       await page.goto(`${BASE_URL}/#/clinica/${clinicId}/agenda?data=${tomorrow}`);
       await page.locator('[data-view="agenda"][data-live="true"]').waitFor();
@@ -337,7 +233,7 @@ async function run(browser) {
 
     const mariaList = maria.page;
     await check('Maria\'s "Minhas consultas" (live) has a "Lista de espera" section', async () => {
-      await login(mariaList, MARIA);
+      await loginUi(mariaList, MARIA);
       await mariaList.locator('[data-view="home-patient"]').waitFor();
       await mariaList.goto(`${BASE_URL}/#/minhas-consultas`);
       await mariaList.locator('[data-view="my-appointments"][data-live="true"]').waitFor();
@@ -365,7 +261,7 @@ async function run(browser) {
       await panel.locator('.wl-joined', { hasText: 'Manhã' }).waitFor();
       await shot(page, 'waitlist-joined');
       await page.close();
-      const mine = await apiCall('GET', '/api/me/waitlist', await tokenFor(MARIA));
+      const mine = await apiCall('GET', '/api/me/waitlist', await loginApi(MARIA));
       const entry = mine.find((e) => e.status === 'waiting' && e.professional_user_id === helenaId);
       assert(entry, 'no waiting entry for Maria');
       assert(entry.date_from === tomorrow && entry.date_to === tomorrow, `window ${entry.date_from}..${entry.date_to}`);
@@ -457,7 +353,7 @@ async function run(browser) {
 
     await check('Helena\'s "Minha agenda": the iCal address serves text/calendar; renew and revoke work', async () => {
       const { page } = helenaPage;
-      await login(page, HELENA);
+      await loginUi(page, HELENA);
       await page.locator('[data-view="home-professional"]').waitFor();
       await page.goto(`${BASE_URL}/#/minha-agenda`);
       await page.locator('[data-view="my-agenda"][data-live="true"]').waitFor();
@@ -498,31 +394,4 @@ async function run(browser) {
   }
 }
 
-async function main() {
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`atende browser links/waitlist/iCal test against ${BASE_URL}`);
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  } catch (err) {
-    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  try {
-    await run(browser);
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL stopped early: ${firstLine(err)}`);
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((err) => {
-  console.log(`FAIL unexpected: ${firstLine(err)}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main('links/waitlist/iCal', run);

@@ -23,105 +23,26 @@
 //
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL,
+  PASSWORD,
+  PHONE,
+  apiCall,
+  assert,
+  check,
+  main,
+  loginUi,
+  noHorizontalOverflow,
+  openPage,
+  screenshots,
+} from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = join(HERE, 'screenshots');
-const TIMEOUT = 15_000;
 const DESKTOP = { width: 1280, height: 860 };
-const PHONE = { width: 390, height: 844 };
 
 const RECEPTIONIST = 'recepcao@aurora.demo';
 const PROFESSIONAL = 'dra.helena@atende.demo';
 const WALK_IN = 'Paula Nunes';
 const ROOM = 'Consultório 3';
-
-// Same flags as smoke.mjs.
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-let passed = 0;
-let failed = 0;
-
-function firstLine(err) {
-  return String((err && err.message) || err).split('\n')[0];
-}
-
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed += 1;
-    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
-    return true;
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${firstLine(err)}`);
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function apiCall(method, path, token, body) {
-  const res = await fetch(`${BASE_URL}${path}`, {
-    method,
-    headers: {
-      'Content-Type': 'application/json',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return data;
-}
-
-/** A new context + page that records console errors, page errors and CSP violations. */
-async function openPage(browser, viewport) {
-  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()} @ ${msg.location().url || '?'}`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  return { context, page, errors };
-}
-
-async function login(page, email) {
-  await page.goto(`${BASE_URL}/`);
-  await page.locator('[data-view="login"]').waitFor();
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Senha').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `queue-${name}.png`), fullPage: true });
-}
 
 function board(page) {
   return page.locator('[data-queue="board"]');
@@ -131,13 +52,7 @@ function entryByTicket(scope, ticket) {
   return scope.locator(`.queue-entry[data-ticket="${ticket}"]`);
 }
 
-async function noHorizontalOverflow(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
-}
+const { shot } = screenshots('queue');
 
 async function run(browser) {
   // ----------------------------------------------------------- setup ---
@@ -166,7 +81,7 @@ async function run(browser) {
   try {
     const boards = await check('both receptionist sessions open the live "Fila de espera" board', async () => {
       for (const r of [recA, recB]) {
-        await login(r.page, RECEPTIONIST);
+        await loginUi(r.page, RECEPTIONIST);
         await r.page.locator('[data-view="home-receptionist"]').waitFor();
         await board(r.page).locator('h2', { hasText: 'Fila de espera' }).waitFor();
         await r.page.locator('[data-queue="board"][data-live="true"]').waitFor();
@@ -203,7 +118,7 @@ async function run(browser) {
     });
 
     await check('Dra. Helena calls the next patient to "Consultório 3" from "Minha fila"', async () => {
-      await login(helena.page, PROFESSIONAL);
+      await loginUi(helena.page, PROFESSIONAL);
       await helena.page.locator('[data-view="home-professional"]').waitFor();
       await helena.page.goto(`${BASE_URL}/#/clinica/${clinicId}`);
       await helena.page.locator('[data-view="home-professional"] h1', { hasText: 'Clínica Aurora' }).waitFor();
@@ -265,31 +180,4 @@ async function run(browser) {
   }
 }
 
-async function main() {
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`atende browser queue test against ${BASE_URL}`);
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  } catch (err) {
-    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  try {
-    await run(browser);
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL stopped early: ${firstLine(err)}`);
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((err) => {
-  console.log(`FAIL unexpected: ${firstLine(err)}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main('queue', run);

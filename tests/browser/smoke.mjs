@@ -16,20 +16,24 @@
 //
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import {
+  PASSWORD,
+  PHONE,
+  SHOTS,
+  TIMEOUT,
+  BASE_URL,
+  assert,
+  check,
+  fail,
+  main,
+  loginUi,
+  noHorizontalOverflow,
+  openPage,
+} from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
 const WRITE = process.env.SMOKE_WRITE === '1';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = join(HERE, 'screenshots');
-const TIMEOUT = 15_000;
 const DESKTOP = { width: 1280, height: 860 };
-const PHONE = { width: 390, height: 844 };
 
 const ACCOUNTS = [
   { key: 'platform', email: 'plataforma@atende.demo', view: 'home-platform', heading: 'Plataforma' },
@@ -49,73 +53,8 @@ const ACCOUNTS = [
   { key: 'patient-maria', email: 'maria@paciente.demo', view: 'home-patient', heading: /^Olá, \S/ },
 ];
 
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-function firstLine(err) {
-  return String((err && err.message) || err).split('\n')[0];
-}
-
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    if (note === 'skip') {
-      skipped += 1;
-      console.log(`skip ${name}`);
-      return true;
-    }
-    passed += 1;
-    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
-    return true;
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${firstLine(err)}`);
-    return false;
-  }
-}
-
-function failSkipped(name, reason) {
-  failed += 1;
-  console.log(`FAIL ${name}: not run (${reason})`);
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
 function matches(text, expected) {
   return expected instanceof RegExp ? expected.test(text) : text === expected;
-}
-
-/** A new context + page that records console errors, page errors and CSP violations. */
-async function openPage(browser, viewport = DESKTOP) {
-  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-  });
-  // Belt and braces: CSP violations also arrive as DOM events.
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  return { context, page, errors };
 }
 
 /** Wait until no element is marked aria-busy (data finished loading). */
@@ -129,30 +68,14 @@ async function viewHeading(page, view) {
   return (await h1.textContent()).trim();
 }
 
-async function login(page, email, password) {
-  await page.goto(`${BASE_URL}/`);
-  await page.locator('[data-view="login"]').waitFor();
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Senha').fill(password);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-}
-
-async function noHorizontalOverflow(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
-}
-
 // --------------------------------------------------------------- checks ---
 
 async function accountChecks(browser, account) {
   const label = `${account.key} (${account.email})`;
-  const { context, page, errors } = await openPage(browser);
+  const { context, page, errors } = await openPage(browser, DESKTOP);
   try {
     const loggedIn = await check(`${label}: login shows data-view="${account.view}"`, async () => {
-      await login(page, account.email, PASSWORD);
+      await loginUi(page, account.email, PASSWORD);
       await page.locator(`[data-view="${account.view}"]`).waitFor();
     });
     const rest = [
@@ -161,7 +84,7 @@ async function accountChecks(browser, account) {
     ];
     if (!loggedIn) {
       const alert = await page.locator('[role="alert"]:not([hidden])').first().textContent({ timeout: 1000 }).catch(() => '');
-      for (const r of rest) failSkipped(`${label}: ${r}`, alert ? `login failed: ${alert.trim()}` : 'login failed');
+      for (const r of rest) fail(`${label}: ${r}`, `not run (${alert ? `login failed: ${alert.trim()}` : 'login failed'})`);
       return;
     }
 
@@ -265,11 +188,11 @@ async function patientChecks(page, label, errors) {
 }
 
 async function wrongPasswordCheck(browser) {
-  const { context, page, errors } = await openPage(browser);
+  const { context, page, errors } = await openPage(browser, DESKTOP);
   try {
     await check('wrong password shows an alert and stays on login', async () => {
       // An unknown account, so the demo accounts are never throttled.
-      await login(page, 'ninguem@atende.demo', 'senha-errada-123');
+      await loginUi(page, 'ninguem@atende.demo', 'senha-errada-123');
       const alert = page.locator('[data-view="login"] [role="alert"]:not([hidden])');
       await alert.waitFor();
       const text = (await alert.textContent()).trim();
@@ -345,45 +268,25 @@ function randomCpf() {
 
 // ----------------------------------------------------------------- main ---
 
-async function main() {
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`atende browser smoke test against ${BASE_URL}`);
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  } catch (err) {
-    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  try {
-    await check('index.html is served with the app shell', async () => {
-      const { context, page } = await openPage(browser);
-      try {
-        const res = await page.goto(`${BASE_URL}/`);
-        assert(res && res.ok(), `GET / answered ${res ? res.status() : 'nothing'}`);
-        assert((await page.title()).includes('atende'), `title is "${await page.title()}"`);
-        assert((await page.getAttribute('html', 'lang')) === 'pt-BR', 'html lang is not pt-BR');
-        const csp = res.headers()['content-security-policy'];
-        return csp ? 'CSP header present' : 'no CSP header';
-      } finally {
-        await context.close();
-      }
-    });
-    await wrongPasswordCheck(browser);
-    await signupViewCheck(browser);
-    for (const account of ACCOUNTS) {
-      await accountChecks(browser, account);
+async function run(browser) {
+  await check('index.html is served with the app shell', async () => {
+    const { context, page } = await openPage(browser, DESKTOP);
+    try {
+      const res = await page.goto(`${BASE_URL}/`);
+      assert(res && res.ok(), `GET / answered ${res ? res.status() : 'nothing'}`);
+      assert((await page.title()).includes('atende'), `title is "${await page.title()}"`);
+      assert((await page.getAttribute('html', 'lang')) === 'pt-BR', 'html lang is not pt-BR');
+      const csp = res.headers()['content-security-policy'];
+      return csp ? 'CSP header present' : 'no CSP header';
+    } finally {
+      await context.close();
     }
-  } finally {
-    await browser.close();
+  });
+  await wrongPasswordCheck(browser);
+  await signupViewCheck(browser);
+  for (const account of ACCOUNTS) {
+    await accountChecks(browser, account);
   }
-  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(failed ? 1 : 0);
 }
 
-main().catch((err) => {
-  console.log(`FAIL unexpected: ${firstLine(err)}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main('smoke', run);

@@ -38,20 +38,23 @@
 //
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL,
+  PHONE,
+  apiCall,
+  assert,
+  check,
+  main,
+  loginApi,
+  loginUi,
+  noHorizontalOverflow,
+  openPage,
+  screenshots,
+  text,
+} from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = join(HERE, 'screenshots');
-const TIMEOUT = 15_000;
 const DESKTOP = { width: 1280, height: 860 };
 const TV = { width: 1280, height: 720 };
-const PHONE = { width: 390, height: 844 };
 
 const ADMIN = 'admin@aurora.demo';
 const RECEPTIONIST = 'recepcao@aurora.demo';
@@ -65,104 +68,6 @@ const WALK_IN = { name: 'Walter Bragança', short: 'Walter B.', priority: 'Pesso
 const WALK_IN_2 = { name: 'Paula Nunes' };
 const ROOM = 'Consultório 2';
 
-// Same flags as smoke.mjs.
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-let passed = 0;
-let failed = 0;
-
-function firstLine(err) {
-  return String((err && err.message) || err).split('\n')[0];
-}
-
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    passed += 1;
-    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
-    return true;
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${firstLine(err)}`);
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function apiCall(method, path, token, body) {
-  const res = await fetch(`${BASE_URL}${path}`, {
-    method,
-    headers: {
-      'Content-Type': 'application/json',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return data;
-}
-
-async function loginApi(email) {
-  const session = await apiCall('POST', '/api/auth/login', null, { email, password: PASSWORD });
-  return session.access_token;
-}
-
-/**
- * A new context + page that records console errors, page errors and CSP violations.
- * `allowed`: patterns of console errors the test provokes on purpose (HTTP 4xx answers).
- */
-async function openPage(browser, viewport) {
-  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = [];
-  const allowed = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    if (allowed.some((re) => re.test(text))) return;
-    errors.push(`console: ${text} @ ${msg.location().url || '?'}`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  return { context, page, errors, allowed };
-}
-
-async function login(page, email) {
-  await page.goto(`${BASE_URL}/`);
-  await page.locator('[data-view="login"]').waitFor();
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Senha').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Entrar' }).click();
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `waiting-room-${name}.png`), fullPage: true });
-}
-
-/** A screenshot of one part of the page. */
-async function shotOf(locator, name) {
-  await locator.screenshot({ path: join(SHOTS, `waiting-room-${name}.png`) });
-}
-
 /** No "null"/"undefined"/"NaN" leaked into the page's text. */
 async function noStrayText(page) {
   const body = await page.locator('body').innerText();
@@ -170,20 +75,8 @@ async function noStrayText(page) {
   assert(!stray, `the page shows "${stray && stray[0]}"`);
 }
 
-async function noHorizontalOverflow(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
-}
-
 function board(page) {
   return page.locator('[data-queue="board"]');
-}
-
-async function text(locator) {
-  return ((await locator.innerText()) || '').replace(/\s+/g, ' ').trim();
 }
 
 /** Wait until the panel's current call shows `ticket`. */
@@ -198,6 +91,8 @@ async function chimes(page) {
 async function waitChimes(page, atLeast) {
   await page.waitForFunction((n) => Number(document.querySelector('[data-view="panel"]')?.dataset.chimes) >= n, atLeast);
 }
+
+const { shot, shotOf } = screenshots('waiting-room');
 
 async function run(browser) {
   // ----------------------------------------------------------- setup ---
@@ -275,7 +170,7 @@ async function run(browser) {
     if (!panelOpen) throw new Error('panel did not open');
 
     await check('B: the receptionist board is live', async () => {
-      await login(rec.page, RECEPTIONIST);
+      await loginUi(rec.page, RECEPTIONIST);
       await rec.page.locator('[data-view="home-receptionist"]').waitFor();
       await rec.page.locator('[data-queue="board"][data-live="true"]').waitFor();
     });
@@ -356,7 +251,7 @@ async function run(browser) {
     });
 
     await check('C: Dra. Helena calls next to "Consultório 2": the walk-in is on the panel', async () => {
-      await login(helena.page, PROFESSIONAL);
+      await loginUi(helena.page, PROFESSIONAL);
       await helena.page.locator('[data-view="home-professional"]').waitFor();
       await helena.page.goto(`${BASE_URL}/#/clinica/${clinicId}`);
       const mine = helena.page.locator('[data-queue="mine"][data-live="true"]');
@@ -453,7 +348,7 @@ async function run(browser) {
 
     await check('F: João logged in uses the one-tap check-in and lands on his own page', async () => {
       const p = joaoPhone.page;
-      await login(p, JOAO.email);
+      await loginUi(p, JOAO.email);
       await p.locator('[data-view="home-patient"]').waitFor();
       await p.goto(`${BASE_URL}/#/checkin/${checkinCode}`);
       await p.locator('.checkin-one-tap', { hasText: 'João' }).waitFor();
@@ -485,7 +380,7 @@ async function run(browser) {
 
     await check('G: the admin sees the check-in QR code and link, and saves the call rules', async () => {
       const p = admin.page;
-      await login(p, ADMIN);
+      await loginUi(p, ADMIN);
       await p.locator('[data-view="home-admin"]').waitFor();
       const setupBox = p.locator('[data-queue="setup"]');
       await setupBox.getByRole('heading', { name: 'Painel e check-in' }).waitFor();
@@ -544,31 +439,4 @@ async function run(browser) {
   }
 }
 
-async function main() {
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`atende browser waiting-room test against ${BASE_URL}`);
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  } catch (err) {
-    console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  try {
-    await run(browser);
-  } catch (err) {
-    failed += 1;
-    console.log(`FAIL stopped early: ${firstLine(err)}`);
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((err) => {
-  console.log(`FAIL unexpected: ${firstLine(err)}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main('waiting-room', run);

@@ -1,0 +1,259 @@
+// Shared scaffolding of the headless-browser tests in tests/browser/*.mjs.
+//
+// Env: BASE_URL (default http://127.0.0.1:8080), CHROMIUM (default
+// /usr/bin/chromium), DEMO_PASSWORD (default atende-demo).
+//
+// A test defines `async function run(browser)` made of `check(name, fn)` calls and
+// ends with `main('<label>', run)`: it launches Chromium, runs the checks, prints one
+// line per check and "N passed, N failed" and exits 1 on failure.
+
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const PASSWORD = process.env.DEMO_PASSWORD || 'atende-demo';
+export const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+export const TIMEOUT = 15_000;
+export const PHONE = { width: 390, height: 844 };
+/** The demo clinics' time zone. */
+export const CLINIC_TZ = 'America/Sao_Paulo';
+
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+// ------------------------------------------------------------- checks ---
+
+const counts = { passed: 0, failed: 0, skipped: 0 };
+
+export function firstLine(err) {
+  return String((err && err.message) || err).split('\n')[0];
+}
+
+/**
+ * Run one check: prints "ok name (note)" when `fn` resolves (a string result is the
+ * note; the string 'skip' counts it as skipped), "FAIL name: reason" when it throws.
+ * Resolves true unless it failed.
+ */
+export async function check(name, fn) {
+  try {
+    const note = await fn();
+    if (note === 'skip') {
+      counts.skipped += 1;
+      console.log(`skip ${name}`);
+      return true;
+    }
+    counts.passed += 1;
+    console.log(`ok   ${name}${typeof note === 'string' && note ? ` (${note})` : ''}`);
+    return true;
+  } catch (err) {
+    counts.failed += 1;
+    console.log(`FAIL ${name}: ${firstLine(err)}`);
+    return false;
+  }
+}
+
+/** Count a failure that was not run as a check (prints "FAIL name: reason"). */
+export function fail(name, reason) {
+  counts.failed += 1;
+  console.log(`FAIL ${name}: ${reason}`);
+}
+
+/** Count a skipped part of the test (prints "skip name" when a name is given). */
+export function skip(name) {
+  counts.skipped += 1;
+  if (name) console.log(`skip ${name}`);
+}
+
+/** "N passed, N failed[, N skipped]". */
+export function summary(extraFailed = 0) {
+  const { passed, failed, skipped } = counts;
+  return `${passed} passed, ${failed + extraFailed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+}
+
+export function exitCode() {
+  return counts.failed ? 1 : 0;
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// ------------------------------------------------------------ browser ---
+
+export function launch() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+}
+
+/**
+ * Launch Chromium, run `run(browser)` and exit with the summary: "atende browser
+ * <label> test against BASE_URL", one line per check, "N passed, N failed".
+ * An exception escaping `run` counts as one failure ("stopped early").
+ */
+export function main(label, run) {
+  const go = async () => {
+    await mkdir(SHOTS, { recursive: true });
+    console.log(`atende browser ${label} test against ${BASE_URL}`);
+    let browser;
+    try {
+      browser = await launch();
+    } catch (err) {
+      console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
+      console.log('0 passed, 1 failed');
+      process.exit(1);
+    }
+    try {
+      await run(browser);
+    } catch (err) {
+      counts.failed += 1;
+      console.log(`FAIL stopped early: ${firstLine(err)}`);
+    } finally {
+      await browser.close();
+    }
+    console.log(summary());
+    process.exit(exitCode());
+  };
+  return go().catch((err) => {
+    console.log(`FAIL unexpected: ${firstLine(err)}`);
+    console.log(summary(1));
+    process.exit(1);
+  });
+}
+
+/**
+ * A new context (pt-BR, `timezoneId`) + page that records console errors, page errors
+ * and CSP violations in `errors`. Push RegExps onto `allowed` for console errors the
+ * test provokes on purpose (HTTP 4xx answers). `newPage()` opens another watched page
+ * in the same context. With `failOnDialog`, any alert/confirm dialog is dismissed and
+ * recorded as an error.
+ */
+export async function openPage(browser, viewport, { timezoneId = CLINIC_TZ, failOnDialog = false } = {}) {
+  const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId });
+  const errors = [];
+  const allowed = [];
+  // Belt and braces: CSP violations also arrive as DOM events.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
+  });
+  const watch = (page) => {
+    page.setDefaultTimeout(TIMEOUT);
+    page.on('pageerror', (e) => errors.push(`pageerror: ${firstLine(e)}`));
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      const text = msg.text();
+      if (allowed.some((re) => re.test(text))) return;
+      errors.push(`console: ${text} @ ${msg.location().url || '?'}`);
+    });
+    if (failOnDialog) {
+      page.on('dialog', (d) => {
+        errors.push(`dialog opened: ${d.message()}`);
+        d.dismiss().catch(() => {});
+      });
+    }
+    return page;
+  };
+  const page = watch(await context.newPage());
+  return { context, page, errors, allowed, newPage: async () => watch(await context.newPage()) };
+}
+
+/** Log in through the login view (does not wait for the home view). */
+export async function loginUi(page, email, password = PASSWORD) {
+  await page.goto(`${BASE_URL}/`);
+  await page.locator('[data-view="login"]').waitFor();
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Senha').fill(password);
+  await page.getByRole('button', { name: 'Entrar' }).click();
+}
+
+/**
+ * Screenshot helpers writing screenshots/<prefix>-<name>.png:
+ * `shot(page, name, { fullPage })` and `shotOf(locator, name)`.
+ */
+export function screenshots(prefix, { fullPage: defaultFullPage = true } = {}) {
+  return {
+    shot: async (page, name, { fullPage = defaultFullPage } = {}) => {
+      await page.screenshot({ path: join(SHOTS, `${prefix}-${name}.png`), fullPage });
+    },
+    shotOf: async (locator, name) => {
+      await locator.screenshot({ path: join(SHOTS, `${prefix}-${name}.png`) });
+    },
+  };
+}
+
+export async function noHorizontalOverflow(page) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  assert(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
+}
+
+/** The element's visible text with runs of whitespace collapsed. */
+export async function text(locator) {
+  return ((await locator.innerText()) || '').replace(/\s+/g, ' ').trim();
+}
+
+// ---------------------------------------------------------------- API ---
+
+export class HttpError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** JSON call to the API; throws an HttpError (status, code) unless 2xx. */
+export async function apiCall(method, path, token, body) {
+  const res = await fetch(`${BASE_URL}${path}`, {
+    method,
+    headers: {
+      'Content-Type': 'application/json',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const code = data && (data.code || (data.error && data.error.code));
+    throw new HttpError(res.status, code, `${method} ${path} → ${res.status} ${text}`);
+  }
+  return data;
+}
+
+/** Access token of a demo account. */
+export async function loginApi(email, password = PASSWORD) {
+  const session = await apiCall('POST', '/api/auth/login', null, { email, password });
+  return session.access_token;
+}
+
+// --------------------------------------------------- clinic time zone ---
+
+/** YYYY-MM-DD of `date` in the clinic's zone. */
+export function localDate(date) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: CLINIC_TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
+}
+
+/** HH:MM of the instant `iso` in the clinic's zone. */
+export function localTime(iso) {
+  return new Intl.DateTimeFormat('pt-BR', { timeZone: CLINIC_TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+}
+
+export function addDays(ymd, n) {
+  const d = new Date(`${ymd}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
