@@ -88,7 +88,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-const STAFF: [Role; 3] = [Role::ClinicAdmin, Role::Professional, Role::Receptionist];
 /// The longest range one request may ask for.
 const MAX_DAYS: i64 = 62;
 
@@ -156,7 +155,7 @@ pub async fn list_services(
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     Ok(HttpResponse::Ok().json(state.store.services_of_clinic(clinic).await?))
 }
 
@@ -305,7 +304,7 @@ async fn require_schedule_editor(
     if !(auth.has_role(clinic, &[Role::ClinicAdmin]) || auth.user_id == pro) {
         return Err(AppError::Forbidden);
     }
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     if !state.store.is_professional_in(clinic, pro).await? {
         return Err(AppError::NotFound);
     }
@@ -333,7 +332,7 @@ pub async fn get_schedule(
     path: web::Path<ProPath>,
 ) -> Result<HttpResponse, AppError> {
     let ProPath { clinic_id, user_id } = path.into_inner();
-    auth.require_role(clinic_id, &STAFF)?;
+    auth.require_staff(clinic_id)?;
     if !state.store.is_professional_in(clinic_id, user_id).await? {
         return Err(AppError::NotFound);
     }
@@ -450,7 +449,7 @@ pub async fn list_exceptions(
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let tz = clinic_tz(&state, clinic).await?;
     let (from, to) = range(&query, tz)?;
     let rows = state
@@ -645,7 +644,7 @@ pub async fn staff_slots(
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     slots_response(&state, clinic, &query).await
 }
 
@@ -720,7 +719,7 @@ pub async fn list_appointments(
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let tz = clinic_tz(&state, clinic).await?;
     let (from, to) = range(&query, tz)?;
     let rows = state
@@ -794,7 +793,7 @@ pub async fn book(
     body: web::Json<BookRequest>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    let staff = auth.has_role(clinic, &STAFF);
+    let staff = auth.is_staff_of(clinic);
     let patient = match (staff, body.patient_id, auth.patient_id) {
         (true, Some(p), _) => {
             state
@@ -908,7 +907,7 @@ pub struct AppointmentPath {
 /// Staff of the clinic, or the appointment's own patient (who may only reschedule into
 /// offered slots and cancel).
 async fn may_change(state: &AppState, auth: &Auth, p: &AppointmentPath) -> Result<bool, AppError> {
-    if auth.has_role(p.clinic_id, &STAFF) {
+    if auth.is_staff_of(p.clinic_id) {
         return Ok(true);
     }
     let v = state
@@ -1039,7 +1038,7 @@ pub async fn set_status(
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, AppError> {
     let p = path.into_inner();
-    auth.require_role(p.clinic_id, &STAFF)?;
+    auth.require_staff(p.clinic_id)?;
     let to = match body.status.as_str() {
         "confirmed" => status::CONFIRMED,
         "checked_in" => status::CHECKED_IN,

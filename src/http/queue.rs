@@ -105,8 +105,6 @@ pub struct EntryPath {
     pub action: String,
 }
 
-const STAFF: [Role; 3] = [Role::ClinicAdmin, Role::Professional, Role::Receptionist];
-
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/queue", tag = "queue", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid)),
     responses((status = 200, description = "Today's entries (clinic time zone): waiting in call order, then called, in service, and finished", body = [Object]),
@@ -117,7 +115,7 @@ pub async fn board(
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let tz = clinic_tz(&state, clinic).await?;
     let entries = state.store.queue_for_day(clinic, clinic_today(tz)).await?;
     Ok(HttpResponse::Ok().json(entries.iter().map(entry_view).collect::<Vec<_>>()))
@@ -151,7 +149,7 @@ pub async fn check_in_entry(
     clinic: ClinicId,
     body: &CheckInRequest,
 ) -> Result<QueueEntryRow, AppError> {
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let declared = body
         .priority
         .as_deref()
@@ -267,7 +265,7 @@ pub async fn call_next(
     body: web::Json<CallNextRequest>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let room = body.room.trim().to_string();
     if room.is_empty() || room.chars().count() > 40 || room.chars().any(char::is_control) {
         return Err(
@@ -320,7 +318,7 @@ pub async fn act(
         entry_id,
         action,
     } = path.into_inner();
-    auth.require_role(clinic_id, &STAFF)?;
+    auth.require_staff(clinic_id)?;
     let action = QueueAction::parse(&action)
         .ok_or_else(|| ValidationError::new("unknown_action", "ação desconhecida"))?;
     let to = body.and_then(|b| b.into_inner().to);
@@ -386,7 +384,7 @@ pub async fn get_settings(
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     Ok(HttpResponse::Ok().json(settings_view(&state.store.queue_settings(clinic).await?)))
 }
 
@@ -433,7 +431,7 @@ pub async fn staff_panel(
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let tz = clinic_tz(&state, clinic).await?;
     let topic = crate::actors::protocol::Topic::ClinicQueue(clinic).to_string();
     let version = state.store.topic_head(&topic).await?;
@@ -508,7 +506,7 @@ pub async fn checkin_link(
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let code = state
         .store
         .ensure_checkin_token(clinic, &random_token(), true)

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::extract::Auth;
 use crate::actors::waitlist::RespondOffer;
 use crate::domain::agenda::parse_hhmm;
-use crate::domain::{ClinicId, PatientId, Role, UserId, ValidationError};
+use crate::domain::{ClinicId, PatientId, UserId, ValidationError};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::store::waitlist::{WaitlistRow, WaitlistView};
@@ -32,8 +32,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(answer),
         );
 }
-
-const STAFF: [Role; 3] = [Role::ClinicAdmin, Role::Professional, Role::Receptionist];
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +79,7 @@ pub async fn join(
     body: web::Json<JoinRequest>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    let patient = if auth.has_role(clinic, &STAFF) {
+    let patient = if auth.is_staff_of(clinic) {
         let p = body
             .patient_id
             .ok_or_else(|| ValidationError::new("patient_not_registered", "informe patient_id"))?;
@@ -175,7 +173,7 @@ pub async fn list(
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
     let clinic = path.into_inner();
-    auth.require_role(clinic, &STAFF)?;
+    auth.require_staff(clinic)?;
     let rows = state.store.waitlist_views(Some(clinic), None).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view_json).collect::<Vec<_>>()))
 }
@@ -212,7 +210,7 @@ pub async fn cancel(
         .await?
         .filter(|w| w.clinic_id == p.clinic_id)
         .ok_or(AppError::NotFound)?;
-    if !(auth.has_role(p.clinic_id, &STAFF) || auth.patient_id == Some(w.patient_id)) {
+    if !(auth.is_staff_of(p.clinic_id) || auth.patient_id == Some(w.patient_id)) {
         return Err(AppError::NotFound);
     }
     if w.status != "waiting" {
@@ -300,7 +298,7 @@ pub async fn release(
     path: web::Path<ReleasePath>,
 ) -> Result<HttpResponse, AppError> {
     let p = path.into_inner();
-    auth.require_role(p.clinic_id, &STAFF)?;
+    auth.require_staff(p.clinic_id)?;
     state
         .store
         .offer_owner(p.offer_id)

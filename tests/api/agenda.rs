@@ -87,7 +87,7 @@ pub async fn agenda_fixture(app: &TestApp) -> Agenda {
     }
 }
 
-pub async fn maria_in(app: &TestApp, a: &Agenda, clinic: &str, who: &Session) -> Value {
+pub async fn maria_in(app: &TestApp, clinic: &str, who: &Session) -> Value {
     let (_, list) = json_of(
         app.get(
             &format!("/api/clinics/{clinic}/patients?q=Maria"),
@@ -96,7 +96,6 @@ pub async fn maria_in(app: &TestApp, a: &Agenda, clinic: &str, who: &Session) ->
         .await,
     )
     .await;
-    let _ = a;
     list[0]["id"].clone()
 }
 
@@ -168,7 +167,7 @@ async fn booking_follows_availability_and_never_double_books_anyone() {
         "the slot is gone"
     );
 
-    let maria = maria_in(&app, &a, &a.clinic, &a.recep).await;
+    let maria = maria_in(&app, &a.clinic, &a.recep).await;
     // Same professional, same time: taken.
     assert_error(
         book(
@@ -215,7 +214,7 @@ async fn booking_follows_availability_and_never_double_books_anyone() {
     .await;
     // Helena in her other clinic at the same time: taken (she cannot be in two places).
     let bv_recep = app.login("recepcao@boavista.demo", PW).await;
-    let maria_bv = maria_in(&app, &a, &a.boavista, &bv_recep).await;
+    let maria_bv = maria_in(&app, &a.boavista, &bv_recep).await;
     assert_error(
         book(
             &app,
@@ -840,7 +839,7 @@ async fn the_agenda_and_public_booking_pages_update_live() {
     assert_eq!(appt["time_zone"], "America/Sao_Paulo");
     // Helena booked in her other clinic: Aurora's booking pages learn that her time changed.
     let bv = app.login("recepcao@boavista.demo", PW).await;
-    let maria_bv = maria_in(&app, &a, &a.boavista, &bv).await;
+    let maria_bv = maria_in(&app, &a.boavista, &bv).await;
     let resp = book(
         &app,
         &a.boavista,
@@ -1113,7 +1112,7 @@ async fn a_professional_subscribes_to_a_secret_calendar_feed_and_can_revoke_it()
     )
     .await;
     let bv = app.login("recepcao@boavista.demo", PW).await;
-    let maria_bv = maria_in(&app, &a, &a.boavista, &bv).await;
+    let maria_bv = maria_in(&app, &a.boavista, &bv).await;
     book(
         &app,
         &a.boavista,

@@ -48,13 +48,12 @@ async fn board(app: &TestApp, d: &Desk) -> Vec<Value> {
     list.as_array().expect("array").clone()
 }
 
-/// Cancel the demo's appointments of today, so registered patients check in as walk-ins
-/// (otherwise their appointment's time orders them, whatever time of day the test runs).
-async fn without_todays_appointments(app: &TestApp, d: &Desk) {
+/// The clinic's appointments of today (São Paulo), as the desk lists them.
+async fn todays_appointments(app: &TestApp, d: &Desk) -> Vec<Value> {
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::America::Sao_Paulo)
         .date_naive();
-    let (_, list) = json_of(
+    let (status, list) = json_of(
         app.get(
             &format!(
                 "/api/clinics/{}/appointments?from={today}&to={today}",
@@ -65,7 +64,14 @@ async fn without_todays_appointments(app: &TestApp, d: &Desk) {
         .await,
     )
     .await;
-    for a in list.as_array().expect("list") {
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array().expect("list").clone()
+}
+
+/// Cancel the demo's appointments of today, so registered patients check in as walk-ins
+/// (otherwise their appointment's time orders them, whatever time of day the test runs).
+async fn without_todays_appointments(app: &TestApp, d: &Desk) {
+    for a in todays_appointments(app, d).await {
         let resp = app
             .post(
                 &format!(
@@ -923,25 +929,10 @@ async fn estimated_waits_follow_each_professionals_recent_service_times() {
 async fn queue_moves_feed_the_linked_appointments_status() {
     let app = spawn_app().await;
     let d = desk(&app).await;
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::America::Sao_Paulo)
-        .date_naive();
     // The demo books João (14:00) and Maria (14:30) with Dra. Helena today.
-    let (_, list) = json_of(
-        app.get(
-            &format!(
-                "/api/clinics/{}/appointments?from={today}&to={today}",
-                d.clinic
-            ),
-            Some(&d.recep.access),
-        )
-        .await,
-    )
-    .await;
+    let list = todays_appointments(&app, &d).await;
     let find = |name: &str| {
-        list.as_array()
-            .expect("list")
-            .iter()
+        list.iter()
             .find(|a| {
                 a["patient_name"]
                     .as_str()
@@ -952,23 +943,11 @@ async fn queue_moves_feed_the_linked_appointments_status() {
     };
     let (joao, maria) = (find("João"), find("Maria"));
     let status_of = |id: Value| {
-        let app = &app;
-        let d = &d;
+        let (app, d) = (&app, &d);
         async move {
-            let (_, list) = json_of(
-                app.get(
-                    &format!(
-                        "/api/clinics/{}/appointments?from={today}&to={today}",
-                        d.clinic
-                    ),
-                    Some(&d.recep.access),
-                )
-                .await,
-            )
-            .await;
-            list.as_array()
-                .expect("list")
-                .iter()
+            todays_appointments(app, d)
+                .await
+                .into_iter()
                 .find(|a| a["id"] == id)
                 .expect("there")["status"]
                 .as_str()
@@ -1109,23 +1088,8 @@ async fn the_queue_survives_its_actor_stopping_mid_day() {
 async fn checking_in_from_the_agenda_puts_the_patient_in_the_queue() {
     let app = spawn_app().await;
     let d = desk(&app).await;
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::America::Sao_Paulo)
-        .date_naive();
-    let (_, list) = json_of(
-        app.get(
-            &format!(
-                "/api/clinics/{}/appointments?from={today}&to={today}",
-                d.clinic
-            ),
-            Some(&d.recep.access),
-        )
-        .await,
-    )
-    .await;
+    let list = todays_appointments(&app, &d).await;
     let joao = list
-        .as_array()
-        .expect("list")
         .iter()
         .find(|a| a["patient_name"] == "João Pereira da Silva")
         .cloned()
