@@ -8,9 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::actors::agenda::{
-    CANCEL_LINK, CONFIRM_LINK, Change, Modify, appointment_json, names_of,
-};
+use crate::actors::agenda::{CANCEL_LINK, CONFIRM_LINK, Change, Modify};
 use crate::domain::ValidationError;
 use crate::domain::agenda::status;
 use crate::error::{AppError, ErrorBody};
@@ -82,24 +80,19 @@ async fn summary(state: &AppState, id: uuid::Uuid) -> Result<serde_json::Value, 
         .appointment_view(id)
         .await?
         .ok_or_else(|| AppError::unauthorized("invalid_token", "link inválido"))?;
-    let names = names_of(&state.store, &v.a).await?;
-    let tz = state
-        .store
-        .clinic_by_id(v.a.clinic_id)
-        .await?
-        .map(|c| c.tz().name().to_string());
-    let full = appointment_json(&v.a, &names);
-    // What the page shows: no ids beyond the appointment's, no notes.
+    // What the page shows (the view already carries the names): no ids beyond the
+    // appointment's and its clinic's, no notes, the patient by first name and initial.
+    let patient = v.patient_social_name.as_deref().unwrap_or(&v.patient_name);
     Ok(json!({
         "clinic_id": v.a.clinic_id,
         "clinic_name": v.clinic_name,
-        "time_zone": tz,
-        "professional_name": full["professional_name"],
-        "service_name": full["service_name"],
-        "patient_name": crate::actors::queue::panel_name(&names.patient),
-        "kind": full["kind"],
-        "status": full["status"],
-        "starts_at": full["starts_at"],
+        "time_zone": v.clinic_time_zone,
+        "professional_name": v.professional_name,
+        "service_name": v.service_name,
+        "patient_name": crate::actors::queue::panel_name(patient),
+        "kind": v.a.kind,
+        "status": v.a.status,
+        "starts_at": v.a.starts_at,
     }))
 }
 
@@ -149,7 +142,12 @@ pub async fn use_link(
     }
     if is_offer(&body.action) {
         let (appointment, _, _) = offer_appointment(&state, id).await?;
-        crate::http::waitlist::respond(&state, id, body.action == "accept").await?;
+        let (clinic, _) = state
+            .store
+            .offer_owner(id)
+            .await?
+            .ok_or_else(|| AppError::unauthorized("invalid_token", "link inválido"))?;
+        crate::http::waitlist::respond(&state, clinic, id, body.action == "accept").await?;
         let mut tx = state.store.begin().await?;
         state.store.use_link(&mut tx, &hash, &body.action).await?;
         tx.commit().await?;

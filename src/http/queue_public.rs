@@ -84,10 +84,13 @@ async fn clinic_name_and_tz(
     Ok((row.name.clone(), row.tz()))
 }
 
-/// The clinic's name, its panel topic and a snapshot read now (versioned by the queue
+/// The clinic's name (given with its zone), its panel topic and a snapshot read now (versioned by the queue
 /// topic's head), as the public pages start from.
-async fn public_view(state: &AppState, clinic: ClinicId) -> Result<serde_json::Value, AppError> {
-    let (name, tz) = clinic_name_and_tz(state, clinic).await?;
+async fn public_view(
+    state: &AppState,
+    clinic: ClinicId,
+    (name, tz): (String, chrono_tz::Tz),
+) -> Result<serde_json::Value, AppError> {
     let queue_topic = Topic::ClinicQueue(clinic).to_string();
     let version = state.store.topic_head(&queue_topic).await?;
     let snapshot = panel_snapshot(&state.store, clinic, tz, version).await?;
@@ -110,7 +113,8 @@ pub async fn panel(
         .await
         .map_err(|_| invalid_token())?;
     let clinic = guest.clinic().ok_or_else(invalid_token)?;
-    Ok(HttpResponse::Ok().json(public_view(&state, clinic).await?))
+    let named = clinic_name_and_tz(&state, clinic).await?;
+    Ok(HttpResponse::Ok().json(public_view(&state, clinic, named).await?))
 }
 
 /// What a patient's phone shows about their own entry.
@@ -144,8 +148,9 @@ pub async fn track(
         .queue_entry(entry)
         .await?
         .ok_or_else(invalid_token)?;
-    let (_, tz) = clinic_name_and_tz(&state, clinic).await?;
-    let mut view = public_view(&state, clinic).await?;
+    let named = clinic_name_and_tz(&state, clinic).await?;
+    let tz = named.1;
+    let mut view = public_view(&state, clinic, named).await?;
     view["today"] = json!(row.service_date == clinic_today(tz));
     view["entry"] = own_entry(&row);
     Ok(HttpResponse::Ok().json(view))

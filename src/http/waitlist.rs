@@ -234,17 +234,13 @@ pub struct OfferPath {
     pub answer: String,
 }
 
-/// Answer an offer on behalf of its patient (shared with the one-click links).
+/// Answer an offer of `clinic` on behalf of its patient (shared with the one-click links).
 pub async fn respond(
     state: &AppState,
+    clinic: ClinicId,
     offer: uuid::Uuid,
     accept: bool,
 ) -> Result<serde_json::Value, AppError> {
-    let (clinic, _) = state
-        .store
-        .offer_owner(offer)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let (a, names) = state
         .registry
         .agenda(clinic)
@@ -270,7 +266,7 @@ pub async fn answer(
         "decline" => false,
         _ => return Err(ValidationError::new("unknown_action", "use accept ou decline").into()),
     };
-    let (_, patient) = state
+    let (clinic, patient) = state
         .store
         .offer_owner(p.offer_id)
         .await?
@@ -278,7 +274,7 @@ pub async fn answer(
     if auth.patient_id != Some(patient) {
         return Err(AppError::NotFound);
     }
-    Ok(HttpResponse::Ok().json(respond(&state, p.offer_id, accept).await?))
+    Ok(HttpResponse::Ok().json(respond(&state, clinic, p.offer_id, accept).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,5 +301,5 @@ pub async fn release(
         .await?
         .filter(|(c, _)| *c == p.clinic_id)
         .ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok().json(respond(&state, p.offer_id, false).await?))
+    Ok(HttpResponse::Ok().json(respond(&state, p.clinic_id, p.offer_id, false).await?))
 }
