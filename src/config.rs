@@ -48,6 +48,7 @@ pub struct Settings {
     pub realtime: RealtimeSettings,
     pub chat: ChatSettings,
     pub agenda: AgendaSettings,
+    pub documents: DocumentSettings,
     pub security: SecuritySettings,
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
@@ -136,6 +137,18 @@ pub struct AgendaSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct DocumentSettings {
+    /// Signer threads (the `SyncArbiter` pool); 0 = one per CPU core.
+    pub signer_threads: usize,
+    /// Whether this node signs documents. A node that does not still accepts them (they
+    /// wait as `pending`) and another node's signers pick them up at its next start.
+    pub sign_on_this_node: bool,
+    /// Common name of the installation's own CA, created on first need.
+    pub ca_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LgpdSettings {
     /// Version of the terms of use and privacy policy a patient must accept at sign-up.
     pub terms_version: String,
@@ -217,6 +230,19 @@ impl Settings {
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// `server.public_url` without its trailing slash, or — when empty — one derived from
+    /// host and port (`0.0.0.0`/`::` shown as `localhost`).
+    pub fn public_base_url(&self, port: u16) -> String {
+        if !self.server.public_url.is_empty() {
+            return self.server.public_url.trim_end_matches('/').to_string();
+        }
+        let host = match self.server.host.as_str() {
+            "0.0.0.0" | "::" => "localhost",
+            h => h,
+        };
+        format!("http://{host}:{port}")
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -7,6 +7,7 @@ pub mod actors;
 pub mod bus;
 pub mod config;
 pub mod demo;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -106,7 +106,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
         Command::Serve { demo } => {
             let app = Application::build(settings).await?;
             let state = app.state();
-            let url = public_url(&state.settings, app.port());
+            let url = state.settings.public_base_url(app.port());
             if demo {
                 let seeded = atende::demo::seed(&state).await?;
                 print_demo(&url, seeded);
@@ -247,17 +247,6 @@ async fn open_store(settings: &mut Settings) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&settings.data.dir)?;
     }
     Ok(Store::connect(&settings.database_url(), settings.database.max_connections).await?)
-}
-
-fn public_url(settings: &Settings, port: u16) -> String {
-    if !settings.server.public_url.is_empty() {
-        return settings.server.public_url.trim_end_matches('/').to_string();
-    }
-    let host = match settings.server.host.as_str() {
-        "0.0.0.0" | "::" => "localhost",
-        h => h,
-    };
-    format!("http://{host}:{port}")
 }
 
 fn print_demo(url: &str, seeded: bool) {

@@ -67,9 +67,17 @@ impl Application {
             node = hub.node_id(),
             "event bus ready"
         );
-        let state = web::Data::new(AppState::new(settings, store, metrics_handle(), hub, bus)?);
+        let state = web::Data::new(AppState::new(
+            settings,
+            store,
+            metrics_handle(),
+            hub,
+            bus,
+            port,
+        )?);
         spawn_housekeeping(state.store.clone());
         spawn_offer_sweeper(state.clone());
+        state.documents.requeue_pending().await?;
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()

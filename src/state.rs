@@ -31,6 +31,8 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// Live entity actors (chat rooms, …).
     pub registry: Registry,
+    /// Signed documents: the signer pool and its keys.
+    pub documents: std::sync::Arc<crate::documents::Documents>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
         metrics: PrometheusHandle,
         hub: Arc<Hub>,
         bus: Arc<dyn EventBus>,
+        port: u16,
     ) -> anyhow::Result<Self> {
         let keys: Vec<(String, String)> = settings
             .security
@@ -67,7 +70,15 @@ impl AppState {
             agenda: settings.agenda.clone(),
             links: links.clone(),
         });
+        let documents = crate::documents::Documents::start(
+            &settings,
+            store.clone(),
+            cipher.clone(),
+            bus.clone(),
+            settings.public_base_url(port),
+        );
         Ok(Self {
+            documents,
             settings: Arc::new(settings),
             store,
             tokens,

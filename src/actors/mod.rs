@@ -92,16 +92,21 @@ pub async fn catch_panic<T>(
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(r) => (r, false),
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = panic_message(panic.as_ref());
             tracing::error!(panic = %what, "entity actor panicked; it will be restarted");
             metrics::counter!("atende_entity_panics_total").increment(1);
             (Err(WsError::internal()), true)
         }
     }
+}
+
+/// The message a panic carried, if it was a string.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// What an entity actor (chat room, waiting queue, …) tells the shared supervision code.

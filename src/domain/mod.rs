@@ -2,6 +2,7 @@
 //! (HTTP, CLI), so code past the edge cannot hold an invalid value.
 
 pub mod agenda;
+pub mod document;
 pub mod documents_br;
 pub mod ids;
 pub mod office_hours;

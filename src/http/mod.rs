@@ -4,6 +4,7 @@ pub mod agenda;
 pub mod auth;
 pub mod chat;
 pub mod clinics;
+pub mod documents;
 pub mod extract;
 pub mod health;
 pub mod links;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .route("/metrics", web::get().to(health::metrics))
     .route("/ws", web::get().to(ws::connect))
     .route("/ical/{token}", web::get().to(agenda::ical_feed))
+    .route("/v/{id}", web::get().to(documents::iti_entry))
     .service(
         web::scope("/api")
             .route("/openapi.json", web::get().to(openapi::openapi_json))
@@ -47,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(agenda::routes)
             .configure(links::routes)
             .configure(waitlist::routes)
+            .configure(documents::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

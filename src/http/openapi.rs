@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, chat, clinics, health, links, me, patients, queue, queue_public, waitlist, ws,
+    agenda, auth, chat, clinics, documents, health, links, me, patients, queue, queue_public,
+    waitlist, ws,
 };
 
 struct BearerAuth;
@@ -55,6 +56,11 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         agenda::set_status, agenda::my_agenda, agenda::my_appointments,
         waitlist::join, waitlist::list, waitlist::mine, waitlist::cancel, waitlist::answer, waitlist::release,
         links::preview, links::use_link, agenda::ical_status, agenda::create_ical, agenda::delete_ical, agenda::ical_feed,
+        documents::issue, documents::preview, documents::get_document, documents::download,
+        documents::revoke, documents::send, documents::list_for_patient, documents::mine,
+        documents::get_signing_key, documents::import_signing_key, documents::reset_signing_key,
+        documents::ca_pem, documents::public_view, documents::public_pdf, documents::check_file,
+        documents::iti_entry,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),
@@ -66,6 +72,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "chat", description = "Chat rooms (messages travel over the WebSocket)"),
         (name = "queue", description = "The waiting room"),
         (name = "agenda", description = "Availability, appointments and the public booking page"),
+        (name = "documents", description = "Signed prescriptions, certificates and exam requests"),
+        (name = "verification", description = "Public verification of signed documents (pharmacies, the ITI validator)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "operations", description = "Health and metrics"),
     )

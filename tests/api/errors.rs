@@ -242,6 +242,25 @@ async fn every_route_is_in_the_openapi_document() {
         ),
         ("/api/me/waitlist", "get"),
         ("/api/me/waitlist/offers/{offer_id}/{answer}", "post"),
+        ("/api/documents", "post"),
+        ("/api/documents/preview", "post"),
+        ("/api/documents/{id}", "get"),
+        ("/api/documents/{id}/pdf", "get"),
+        ("/api/documents/{id}/revoke", "post"),
+        ("/api/documents/{id}/send", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/documents",
+            "get",
+        ),
+        ("/api/me/documents", "get"),
+        ("/api/me/signing-key", "get"),
+        ("/api/me/signing-key", "put"),
+        ("/api/me/signing-key", "delete"),
+        ("/api/public/signing-ca.pem", "get"),
+        ("/api/public/documents/{code}", "get"),
+        ("/api/public/documents/{code}/pdf", "get"),
+        ("/api/public/documents/check", "post"),
+        ("/v/{id}", "get"),
     ];
     for (path, method) in expected {
         assert!(

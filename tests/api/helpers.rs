@@ -88,6 +88,9 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Below the server's 5 s keep-alive, so an idle connection is never reused at
+            // the moment the server closes it (a spurious IncompleteMessage).
+            .pool_idle_timeout(std::time::Duration::from_secs(3))
             .build()
             .expect("client"),
         state,

@@ -1,0 +1,591 @@
+//! Signed documents: layout (printpdf), PAdES signatures (rsa + CMS), keys (the installation
+//! CA, issued and imported certificates) and the signer pool. [`Documents`] is the async side:
+//! a document is stored `pending` before it is queued, queued to the pool, and its status
+//! (signed, or failed with a reason) stored and pushed live to the professional.
+
+pub mod layout;
+pub mod pades;
+pub mod pki;
+pub mod signer;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use actix::Addr;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::actors::protocol::Topic;
+use crate::bus::{EventBus, TopicEvent};
+use crate::config::Settings;
+use crate::domain::document::DocumentContent;
+use crate::domain::{Cpf, UserId};
+use crate::security::crypto::FieldCipher;
+use crate::store::documents::{CaRow, DocumentView, SigningKeyRow};
+use crate::store::users::ProfessionalRow;
+use crate::store::{Store, StoreError};
+use layout::RenderInput;
+use pades::SignatureMeta;
+use signer::{Job, JobError, Output, SealedKey, Signer};
+
+/// Attempts before a document that keeps crashing its signer is marked failed.
+const MAX_ATTEMPTS: i32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Job(#[from] JobError),
+    #[error("signer pool unavailable")]
+    PoolGone,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The async side of documents, shared by handlers.
+pub struct Documents {
+    pool: Option<Addr<Signer>>,
+    /// Pool used for key work even on nodes that do not sign documents.
+    key_pool: Addr<Signer>,
+    store: Store,
+    cipher: FieldCipher,
+    bus: Arc<dyn EventBus>,
+    public_url: String,
+    ca_name: String,
+    ca: tokio::sync::Mutex<Option<SealedKey>>,
+    issuing: tokio::sync::Mutex<()>,
+    /// Test hook: the next N signing jobs panic inside the signer.
+    pub faults: Arc<AtomicUsize>,
+}
+
+impl Documents {
+    pub fn start(
+        settings: &Settings,
+        store: Store,
+        cipher: FieldCipher,
+        bus: Arc<dyn EventBus>,
+        public_url: String,
+    ) -> Arc<Self> {
+        let faults = Arc::new(AtomicUsize::new(0));
+        let threads = match settings.documents.signer_threads {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            n => n,
+        };
+        let pool = signer::start(threads, cipher.clone(), faults.clone());
+        Arc::new(Self {
+            pool: settings.documents.sign_on_this_node.then(|| pool.clone()),
+            key_pool: pool,
+            store,
+            cipher,
+            bus,
+            public_url,
+            ca_name: settings.documents.ca_name.clone(),
+            ca: tokio::sync::Mutex::new(None),
+            issuing: tokio::sync::Mutex::new(()),
+            faults,
+        })
+    }
+
+    pub fn cipher(&self) -> &FieldCipher {
+        &self.cipher
+    }
+
+    /// The public URL a document's QR code holds (also the ITI validator's endpoint).
+    pub fn verify_url(&self, id: uuid::Uuid) -> String {
+        format!("{}/v/{id}", self.public_url)
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    async fn run(&self, pool: &Addr<Signer>, job: Job) -> Result<Output, DocError> {
+        pool.send(job)
+            .await
+            .map_err(|_| DocError::PoolGone)?
+            .map_err(DocError::from)
+    }
+
+    /// The installation CA (created on first need; another node's wins a race).
+    pub async fn ca(&self) -> Result<SealedKey, DocError> {
+        let mut cached = self.ca.lock().await;
+        if let Some(ca) = cached.as_ref() {
+            return Ok(ca.clone());
+        }
+        if self.store.signing_ca().await?.is_none() {
+            let out = self
+                .run(
+                    &self.key_pool,
+                    Job::CreateCa {
+                        common_name: self.ca_name.clone(),
+                    },
+                )
+                .await?;
+            let Output::Key { key_enc, chain } = out else {
+                return Err(DocError::Invalid("unexpected signer answer".into()));
+            };
+            let cert_der = chain.into_iter().next().unwrap_or_default();
+            self.store
+                .insert_signing_ca(&CaRow {
+                    key_enc,
+                    cert_der,
+                    created_at: crate::store::now(),
+                })
+                .await?;
+            tracing::info!("installation signing CA created");
+        }
+        let row = self
+            .store
+            .signing_ca()
+            .await?
+            .ok_or_else(|| DocError::Invalid("CA missing after creation".into()))?;
+        let ca = SealedKey {
+            // A fixed id: the CA never changes once stored.
+            id: uuid::Uuid::nil(),
+            key_enc: row.key_enc,
+            chain: vec![row.cert_der],
+        };
+        *cached = Some(ca.clone());
+        Ok(ca)
+    }
+
+    /// The CA certificate (DER), for download.
+    pub async fn ca_certificate(&self) -> Result<Vec<u8>, DocError> {
+        Ok(self
+            .ca()
+            .await?
+            .chain
+            .into_iter()
+            .next()
+            .unwrap_or_default())
+    }
+
+    /// The professional's active signing key, issuing one under the installation CA if
+    /// they have none.
+    pub async fn key_for(
+        &self,
+        professional: &ProfessionalRow,
+        name: &str,
+    ) -> Result<SigningKeyRow, DocError> {
+        if let Some(k) = self.store.active_signing_key(professional.id).await? {
+            return Ok(k);
+        }
+        let _one_at_a_time = self.issuing.lock().await;
+        if let Some(k) = self.store.active_signing_key(professional.id).await? {
+            return Ok(k);
+        }
+        let ca = self.ca().await?;
+        let registration = format!(
+            "{} {}/{}",
+            professional.council.to_uppercase(),
+            professional.council_number,
+            professional.council_uf
+        );
+        let out = self
+            .run(
+                &self.key_pool,
+                Job::IssueKey {
+                    ca,
+                    holder: name.to_string(),
+                    registration,
+                },
+            )
+            .await?;
+        self.install(professional, out, "installation_ca").await?;
+        self.store
+            .active_signing_key(professional.id)
+            .await?
+            .ok_or_else(|| DocError::Invalid("key missing after issue".into()))
+    }
+
+    /// Import a PKCS#12 file as the professional's key (replacing the current one).
+    pub async fn import_key(
+        &self,
+        professional: &ProfessionalRow,
+        data: Vec<u8>,
+        password: String,
+    ) -> Result<SigningKeyRow, DocError> {
+        let out = self
+            .run(&self.key_pool, Job::ImportPkcs12 { data, password })
+            .await?;
+        self.install(professional, out, "imported").await?;
+        self.store
+            .active_signing_key(professional.id)
+            .await?
+            .ok_or_else(|| DocError::Invalid("key missing after import".into()))
+    }
+
+    async fn install(
+        &self,
+        professional: &ProfessionalRow,
+        out: Output,
+        source: &str,
+    ) -> Result<(), DocError> {
+        let Output::Key { key_enc, chain } = out else {
+            return Err(DocError::Invalid("unexpected signer answer".into()));
+        };
+        let first = chain
+            .first()
+            .ok_or_else(|| DocError::Invalid("empty chain".into()))?;
+        let cert = <x509_cert::Certificate as der::Decode>::from_der(first)
+            .map_err(|e| DocError::Invalid(e.to_string()))?;
+        let info = pki::cert_info(&cert);
+        self.store
+            .install_signing_key(&SigningKeyRow {
+                id: uuid::Uuid::now_v7(),
+                professional_id: professional.id,
+                source: source.to_string(),
+                key_enc,
+                chain_der: chain.concat(),
+                subject: info.subject,
+                issuer: info.issuer,
+                not_after: info.not_after,
+                created_at: crate::store::now(),
+                retired_at: None,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Queue a stored `pending` document for signing (in the background).
+    pub fn dispatch(self: &Arc<Self>, id: uuid::Uuid) {
+        if self.pool.is_none() {
+            return;
+        }
+        let me = self.clone();
+        actix::spawn(async move {
+            if let Err(e) = me.sign_one(id).await {
+                tracing::error!(document = %id, error = %e, "document not signed");
+                if let Ok(true) = me.store.document_failed(id, "internal_error").await {
+                    me.announce(id).await;
+                }
+            }
+        });
+    }
+
+    /// Queue every pending document (at start: nothing accepted is ever lost).
+    pub async fn requeue_pending(self: &Arc<Self>) -> Result<usize, DocError> {
+        if self.pool.is_none() {
+            return Ok(0);
+        }
+        let ids = self.store.pending_documents().await?;
+        for id in &ids {
+            self.dispatch(*id);
+        }
+        if !ids.is_empty() {
+            tracing::info!(count = ids.len(), "pending documents queued for signing");
+        }
+        Ok(ids.len())
+    }
+
+    async fn sign_one(&self, id: uuid::Uuid) -> Result<(), DocError> {
+        let Some(pool) = &self.pool else {
+            return Ok(());
+        };
+        loop {
+            let Some(view) = self.store.document(id).await? else {
+                return Ok(());
+            };
+            if view.d.status != "pending" {
+                return Ok(());
+            }
+            let attempt = self.store.document_attempt(id).await?;
+            if attempt > MAX_ATTEMPTS {
+                if self.store.document_failed(id, "signer_crashed").await? {
+                    self.announce(id).await;
+                }
+                return Ok(());
+            }
+            let (input, meta, key) = self.prepare(&view).await?;
+            let key_id = key.id;
+            match self
+                .run(
+                    pool,
+                    Job::Sign {
+                        input: Box::new(input),
+                        meta,
+                        key,
+                    },
+                )
+                .await
+            {
+                Ok(Output::Signed { pdf, sha256 }) => {
+                    let at = crate::store::now();
+                    if self
+                        .store
+                        .document_signed(id, key_id, &pdf, &sha256, at)
+                        .await?
+                    {
+                        metrics::counter!("atende_documents_signed_total").increment(1);
+                        self.announce(id).await;
+                    }
+                    return Ok(());
+                }
+                Ok(_) => return Err(DocError::Invalid("unexpected signer answer".into())),
+                Err(DocError::Job(JobError::Panicked)) => {
+                    tracing::warn!(document = %id, attempt, "signer crashed; trying again");
+                    continue;
+                }
+                Err(DocError::Job(e)) => {
+                    let reason = match e {
+                        JobError::Pki(_) => "key_unusable",
+                        _ => "signing_failed",
+                    };
+                    tracing::error!(document = %id, error = %e, "document signing failed");
+                    if self.store.document_failed(id, reason).await? {
+                        self.announce(id).await;
+                    }
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Everything the signer needs for one document.
+    async fn prepare(
+        &self,
+        view: &DocumentView,
+    ) -> Result<(RenderInput, SignatureMeta, SealedKey), DocError> {
+        let d = &view.d;
+        let content: DocumentContent = serde_json::from_str(
+            &self
+                .cipher
+                .decrypt(&d.content_enc)
+                .map_err(|e| DocError::Invalid(e.to_string()))?,
+        )
+        .map_err(|e| DocError::Invalid(e.to_string()))?;
+        let clinic = self
+            .store
+            .clinic_by_id(d.clinic_id)
+            .await?
+            .ok_or_else(|| DocError::Invalid("clinic gone".into()))?;
+        let professional = self
+            .store
+            .professional_by_user(view.professional_user_id)
+            .await?
+            .ok_or_else(|| DocError::Invalid("professional gone".into()))?;
+        let patient = self
+            .store
+            .patient_by_id(d.patient_id)
+            .await?
+            .ok_or_else(|| DocError::Invalid("patient gone".into()))?;
+        let key = self.key_for(&professional, &view.professional_name).await?;
+        let input = render_input(
+            content,
+            &clinic,
+            &professional,
+            &view.professional_name,
+            &patient,
+            d.created_at,
+            &self.verify_url(d.id),
+            &d.code,
+        );
+        let council = input.professional_council.clone();
+        let meta = SignatureMeta {
+            signer_name: view.professional_name.clone(),
+            reason: format!("{} emitido por {council}", d.kind_title()),
+            location: format!("{} - {}", clinic.city, clinic.uf),
+            time: crate::store::now(),
+            iti: iti_metadata(d.kind_title_oid(), &professional),
+        };
+        Ok((
+            input,
+            meta,
+            SealedKey {
+                id: key.id,
+                key_enc: key.key_enc,
+                chain: signer::split_chain(&key.chain_der),
+            },
+        ))
+    }
+
+    /// An unsigned preview of a document (rendered on the pool).
+    pub async fn preview(&self, input: RenderInput) -> Result<Vec<u8>, DocError> {
+        match self
+            .run(
+                &self.key_pool,
+                Job::Preview {
+                    input: Box::new(input),
+                },
+            )
+            .await?
+        {
+            Output::Preview { pdf } => Ok(pdf),
+            _ => Err(DocError::Invalid("unexpected signer answer".into())),
+        }
+    }
+
+    /// Push the document's status to the professional who issued it.
+    pub async fn announce(&self, id: uuid::Uuid) {
+        match self.store.document(id).await {
+            Ok(Some(view)) => self.push(view.professional_user_id, "document.updated", &view),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot announce document status"),
+        }
+    }
+
+    pub fn push(&self, user: UserId, event: &str, view: &DocumentView) {
+        self.bus.publish(TopicEvent {
+            topic: Topic::User(user).to_string(),
+            event: event.to_string(),
+            seq: None,
+            payload: json!({"document": summary_json(view)}),
+        });
+    }
+}
+
+impl crate::store::documents::DocumentRow {
+    fn kind_title(&self) -> &'static str {
+        crate::domain::document::DocumentKind::parse(&self.kind).map_or("Documento", |k| k.title())
+    }
+
+    fn kind_title_oid(&self) -> &'static str {
+        crate::domain::document::DocumentKind::parse(&self.kind)
+            .map_or("2.16.76.1.12.1.1", |k| k.iti_oid())
+    }
+}
+
+fn iti_metadata(kind_oid: &str, p: &ProfessionalRow) -> Vec<(String, String)> {
+    let mut v = vec![
+        (kind_oid.to_string(), String::new()),
+        ("2.16.76.1.4.2.2.1".to_string(), p.council_number.clone()),
+        ("2.16.76.1.4.2.2.2".to_string(), p.council_uf.clone()),
+    ];
+    if let Some(s) = &p.specialty {
+        v.push(("2.16.76.1.4.2.2.3".to_string(), s.clone()));
+    }
+    v
+}
+
+/// What lists, status pushes and the verification page show of a document (never its
+/// content, code or file).
+pub fn summary_json(v: &DocumentView) -> serde_json::Value {
+    json!({
+        "id": v.d.id,
+        "kind": v.d.kind,
+        "status": v.d.status,
+        "failure": v.d.failure,
+        "clinic_id": v.d.clinic_id,
+        "clinic_name": v.clinic_name,
+        "patient_id": v.d.patient_id,
+        "patient_name": v.patient_name,
+        "professional_user_id": v.professional_user_id,
+        "professional_name": v.professional_name,
+        "council": format!("{} {}/{}", v.council.to_uppercase(), v.council_number, v.council_uf),
+        "created_at": v.d.created_at,
+        "signed_at": v.d.signed_at,
+        "sent_at": v.d.sent_at,
+        "revoked": v.d.revoked_at.is_some(),
+        "revoked_at": v.d.revoked_at,
+        "revoked_reason": v.d.revoked_reason,
+        "sha256": v.d.sha256,
+    })
+}
+
+/// Build what is printed from the stored rows.
+#[allow(clippy::too_many_arguments)]
+pub fn render_input(
+    content: DocumentContent,
+    clinic: &crate::store::clinics::ClinicRow,
+    professional: &ProfessionalRow,
+    professional_name: &str,
+    patient: &crate::store::patients::PatientRow,
+    issued_at: DateTime<Utc>,
+    verify_url: &str,
+    code: &str,
+) -> RenderInput {
+    let tz = clinic.tz();
+    let local = issued_at.with_timezone(&tz);
+    let address = format!(
+        "{}, {}{} – {}, {}/{} – CEP {}",
+        clinic.street,
+        clinic.number,
+        clinic
+            .complement
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default(),
+        clinic.district,
+        clinic.city,
+        clinic.uf,
+        clinic.postal_code
+    );
+    let council = format!(
+        "{} {}/{}",
+        professional.council.to_uppercase(),
+        professional.council_number,
+        professional.council_uf
+    );
+    let cpf = Cpf::parse(&patient.cpf)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|_| patient.cpf.clone());
+    RenderInput {
+        content,
+        clinic_name: clinic.name.clone(),
+        clinic_address: address,
+        clinic_cnpj: crate::domain::Cnpj::parse(&clinic.cnpj)
+            .map(|c| c.to_string())
+            .unwrap_or_else(|_| clinic.cnpj.clone()),
+        clinic_city: clinic.city.clone(),
+        professional_name: professional_name.to_string(),
+        professional_council: council,
+        professional_rqe: professional.rqe.clone(),
+        professional_specialty: professional.specialty.clone(),
+        patient_name: patient.full_name.clone(),
+        patient_cpf: cpf,
+        issued_at_text: format!(
+            "{} de {} de {}, {} ({})",
+            local.format("%d"),
+            MONTHS[local.format("%m").to_string().parse::<usize>().unwrap_or(1) - 1],
+            local.format("%Y"),
+            local.format("%H:%M"),
+            match tz.name() {
+                "America/Sao_Paulo" => "horário de Brasília",
+                other => other,
+            }
+        ),
+        verify_url: verify_url.to_string(),
+        code: code.to_string(),
+        signer_name: professional_name.to_string(),
+        preview: false,
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+];
+
+/// A verification code: 10 characters from an alphabet without look-alikes (≈ 50 bits),
+/// shown grouped as XXXXX-XXXXX.
+pub fn new_code() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let raw: String = (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}", &raw[..5], &raw[5..])
+}
+
+/// Normalise a code typed by a person (case, spaces, missing dash).
+pub fn normalize_code(input: &str) -> Option<String> {
+    let raw: String = input
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (raw.len() == 10).then(|| format!("{}-{}", &raw[..5], &raw[5..]))
+}

@@ -1,0 +1,283 @@
+//! Keys and certificates for signing: the installation's own CA (created once, for clinics
+//! without ICP-Brasil certificates and for demos), certificates it issues to professionals
+//! (keyUsage digitalSignature + nonRepudiation, as PAdES validators demand), and imported
+//! PKCS#12 (ICP-Brasil A1) files. Everything here is CPU-bound and runs on the signer pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use der::{Decode, Encode};
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+use rsa::rand_core::{OsRng, RngCore};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use sha2::Sha256;
+use x509_cert::Certificate;
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::Validity;
+
+/// RSA modulus size of every key this installation creates.
+pub const KEY_BITS: usize = 2048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("wrong password or not a PKCS#12 file")]
+    BadPkcs12,
+    #[error("the PKCS#12 file holds no private key with its certificate")]
+    NoKey,
+    #[error("only RSA keys are supported")]
+    NotRsa,
+    #[error("the certificate does not match the private key")]
+    KeyMismatch,
+    #[error("the certificate is expired or not yet valid")]
+    Expired,
+    #[error(
+        "the certificate may not sign documents (keyUsage lacks digitalSignature/nonRepudiation)"
+    )]
+    KeyUsage,
+    #[error("{0}")]
+    Internal(String),
+}
+
+fn internal(e: impl std::fmt::Display) -> PkiError {
+    PkiError::Internal(e.to_string())
+}
+
+/// A private key and its certificate chain (signer first), ready to sign.
+pub struct KeyMaterial {
+    pub key: RsaPrivateKey,
+    pub chain: Vec<Certificate>,
+}
+
+impl KeyMaterial {
+    /// Parse stored material: a PKCS#8 key and DER certificates, signer first.
+    pub fn from_der(pkcs8: &[u8], chain: &[Vec<u8>]) -> Result<Self, PkiError> {
+        let key = RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(|_| PkiError::NotRsa)?;
+        let chain = chain
+            .iter()
+            .map(|c| Certificate::from_der(c).map_err(internal))
+            .collect::<Result<Vec<_>, _>>()?;
+        if chain.is_empty() {
+            return Err(PkiError::NoKey);
+        }
+        Ok(Self { key, chain })
+    }
+
+    pub fn certificate(&self) -> &Certificate {
+        &self.chain[0]
+    }
+
+    /// The subject's common name ("assinado digitalmente por …").
+    pub fn holder_name(&self) -> String {
+        common_name(&self.chain[0].tbs_certificate.subject).unwrap_or_default()
+    }
+}
+
+/// Summary of a certificate for people.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: chrono::DateTime<chrono::Utc>,
+    pub not_after: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn cert_info(cert: &Certificate) -> CertInfo {
+    let tbs = &cert.tbs_certificate;
+    let ts = |t: &x509_cert::time::Time| {
+        chrono::DateTime::from_timestamp(t.to_unix_duration().as_secs() as i64, 0)
+            .unwrap_or_default()
+    };
+    CertInfo {
+        subject: tbs.subject.to_string(),
+        issuer: tbs.issuer.to_string(),
+        serial: hex::encode(tbs.serial_number.as_bytes()),
+        not_before: ts(&tbs.validity.not_before),
+        not_after: ts(&tbs.validity.not_after),
+    }
+}
+
+pub fn common_name(name: &Name) -> Option<String> {
+    let cn = der::oid::db::rfc4519::CN;
+    name.0.iter().flat_map(|rdn| rdn.0.iter()).find_map(|atv| {
+        (atv.oid == cn).then(|| {
+            der::asn1::Utf8StringRef::try_from(&atv.value)
+                .map(|s| s.as_str().to_string())
+                .or_else(|_| {
+                    der::asn1::PrintableStringRef::try_from(&atv.value)
+                        .map(|s| s.as_str().to_string())
+                })
+                .unwrap_or_default()
+        })
+    })
+}
+
+/// A distinguished-name value with the characters RFC 4514 would need escaped removed.
+fn dn_value(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, ',' | '+' | '=' | '"' | '\\' | '<' | '>' | ';' | '#'))
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn serial() -> Result<SerialNumber, PkiError> {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes[0] &= 0x7f;
+    bytes[0] |= 0x01;
+    SerialNumber::new(&bytes).map_err(internal)
+}
+
+fn spki(key: &RsaPrivateKey) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
+    let der = RsaPublicKey::from(key)
+        .to_public_key_der()
+        .map_err(internal)?;
+    SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(internal)
+}
+
+/// A new self-signed CA: (PKCS#8 key, DER certificate). Valid for ten years.
+pub fn generate_ca(common_name: &str) -> Result<(Vec<u8>, Vec<u8>), PkiError> {
+    let key = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(internal)?;
+    let subject = format!("CN={},O=atende", dn_value(common_name));
+    certify(&key, &key, Profile::Root, &subject, 10)
+}
+
+/// A new key and a certificate for `holder` signed by `ca` (valid three years):
+/// (PKCS#8 key, DER certificate).
+pub fn issue_signing_cert(
+    ca: &KeyMaterial,
+    holder: &str,
+    registration: &str,
+) -> Result<(Vec<u8>, Vec<u8>), PkiError> {
+    let key = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(internal)?;
+    let subject = format!(
+        "CN={},OU={},O=atende",
+        dn_value(holder),
+        dn_value(registration)
+    );
+    let profile = Profile::Leaf {
+        issuer: ca.certificate().tbs_certificate.subject.clone(),
+        enable_key_agreement: false,
+        enable_key_encipherment: false,
+    };
+    certify(&key, &ca.key, profile, &subject, 3)
+}
+
+/// A certificate for `key`'s public half, signed by `issuer` (blinded signature):
+/// (PKCS#8 of `key`, DER certificate).
+fn certify(
+    key: &RsaPrivateKey,
+    issuer: &RsaPrivateKey,
+    profile: Profile,
+    subject: &str,
+    years: u64,
+) -> Result<(Vec<u8>, Vec<u8>), PkiError> {
+    let signer = SigningKey::<Sha256>::new(issuer.clone());
+    let cert = CertificateBuilder::new(
+        profile,
+        serial()?,
+        Validity::from_now(Duration::from_secs(years * 365 * 86_400)).map_err(internal)?,
+        Name::from_str(subject).map_err(internal)?,
+        spki(key)?,
+        &signer,
+    )
+    .map_err(internal)?
+    .build_with_rng::<rsa::pkcs1v15::Signature>(&mut OsRng)
+    .map_err(internal)?;
+    Ok((
+        key.to_pkcs8_der().map_err(internal)?.as_bytes().to_vec(),
+        cert.to_der().map_err(internal)?,
+    ))
+}
+
+/// An imported PKCS#12 file, checked: (PKCS#8 key, DER chain with the signer first).
+pub fn import_pkcs12(
+    data: &[u8],
+    password: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), PkiError> {
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        data,
+        password,
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .map_err(|_| PkiError::BadPkcs12)?;
+    let (_, chain) = store.private_key_chain().ok_or(PkiError::NoKey)?;
+    let pkcs8 = chain.key().as_der().to_vec();
+    let key = RsaPrivateKey::from_pkcs8_der(&pkcs8).map_err(|_| PkiError::NotRsa)?;
+    let certs: Vec<Vec<u8>> = chain.certs().iter().map(|c| c.as_der().to_vec()).collect();
+    // The signer is the certificate whose public key is ours; put it first.
+    let mut parsed = certs
+        .iter()
+        .map(|c| Certificate::from_der(c).map_err(internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    let public = RsaPublicKey::from(&key);
+    let mine = parsed
+        .iter()
+        .position(|c| {
+            c.tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .ok()
+                .and_then(|d| {
+                    rsa::pkcs8::DecodePublicKey::from_public_key_der(&d)
+                        .ok()
+                        .map(|k: RsaPublicKey| k.n() == public.n() && k.e() == public.e())
+                })
+                .unwrap_or(false)
+        })
+        .ok_or(PkiError::KeyMismatch)?;
+    let signer = parsed.remove(mine);
+    let validity = &signer.tbs_certificate.validity;
+    let now_secs = now.timestamp().max(0) as u64;
+    if validity.not_before.to_unix_duration().as_secs() > now_secs
+        || validity.not_after.to_unix_duration().as_secs() < now_secs
+    {
+        return Err(PkiError::Expired);
+    }
+    if !may_sign(&signer) {
+        return Err(PkiError::KeyUsage);
+    }
+    let mut out = vec![signer.to_der().map_err(internal)?];
+    for c in parsed {
+        out.push(c.to_der().map_err(internal)?);
+    }
+    Ok((pkcs8, out))
+}
+
+/// Whether a certificate's keyUsage (when present) allows signing documents.
+fn may_sign(cert: &Certificate) -> bool {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    let Some(exts) = &cert.tbs_certificate.extensions else {
+        return true;
+    };
+    let ku_oid = der::oid::db::rfc5280::ID_CE_KEY_USAGE;
+    match exts.iter().find(|e| e.extn_id == ku_oid) {
+        None => true,
+        Some(e) => KeyUsage::from_der(e.extn_value.as_bytes())
+            .map(|ku| {
+                ku.0.contains(KeyUsages::DigitalSignature)
+                    || ku.0.contains(KeyUsages::NonRepudiation)
+            })
+            .unwrap_or(false),
+    }
+}
+
+/// PEM of a DER certificate.
+pub fn pem(cert_der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(cert_der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}

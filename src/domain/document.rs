@@ -1,0 +1,430 @@
+//! What a signed clinical document says: prescriptions (simple and special-control), medical
+//! certificates and exam requests. Pure types and the rules their content must follow
+//! (CFM Res. 2.299/2021, Portaria SVS/MS 344/98, CFM 1.658/2002); rendering and signing live in
+//! `crate::documents`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::ValidationError;
+
+/// The kinds of document a professional can issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Prescription,
+    SpecialPrescription,
+    Certificate,
+    ExamRequest,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 4] = [
+        DocumentKind::Prescription,
+        DocumentKind::SpecialPrescription,
+        DocumentKind::Certificate,
+        DocumentKind::ExamRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Prescription => "prescription",
+            DocumentKind::SpecialPrescription => "special_prescription",
+            DocumentKind::Certificate => "certificate",
+            DocumentKind::ExamRequest => "exam_request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The title printed on the document (pt-BR).
+    pub fn title(self) -> &'static str {
+        match self {
+            DocumentKind::Prescription => "Receituário",
+            DocumentKind::SpecialPrescription => "Receituário de Controle Especial",
+            DocumentKind::Certificate => "Atestado Médico",
+            DocumentKind::ExamRequest => "Solicitação de Exames",
+        }
+    }
+
+    /// The ITI validator's document-type OID (written into the PDF's metadata).
+    pub fn iti_oid(self) -> &'static str {
+        match self {
+            DocumentKind::Prescription | DocumentKind::SpecialPrescription => "2.16.76.1.12.1.1",
+            DocumentKind::Certificate => "2.16.76.1.12.1.2",
+            DocumentKind::ExamRequest => "2.16.76.1.12.1.3",
+        }
+    }
+
+    /// The copies printed, one page group each. Special-control prescriptions go in two:
+    /// the pharmacy keeps the first, the patient the second.
+    pub fn copies(self) -> &'static [&'static str] {
+        match self {
+            DocumentKind::SpecialPrescription => &[
+                "1ª via – Retenção da Farmácia ou Drogaria",
+                "2ª via – Orientação ao Paciente",
+            ],
+            _ => &[""],
+        }
+    }
+}
+
+/// One medication line of a prescription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Medication {
+    /// Active ingredient or brand name, e.g. "Amoxicilina".
+    pub name: String,
+    /// e.g. "500 mg".
+    #[serde(default)]
+    pub concentration: String,
+    /// Pharmaceutical form, e.g. "cápsula".
+    #[serde(default)]
+    pub form: String,
+    /// How much to dispense, e.g. "21 cápsulas" or "1 caixa".
+    pub quantity: String,
+    /// How to take it, e.g. "1 cápsula de 8 em 8 horas por 7 dias".
+    pub instructions: String,
+}
+
+/// One exam of an exam request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exam {
+    /// e.g. "Hemograma completo".
+    pub name: String,
+    /// TUSS code, when the clinic uses one.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// The body of a document, tagged by `kind`. Unknown fields anywhere are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DocumentContent {
+    Prescription {
+        medications: Vec<Medication>,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    SpecialPrescription {
+        medications: Vec<Medication>,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    Certificate {
+        /// Days away from work or school, counted from `start_date` (1–365).
+        days_off: i64,
+        start_date: NaiveDate,
+        /// ICD-10 code (CID-10); printed only when `cid_consent` is true.
+        #[serde(default)]
+        cid: Option<String>,
+        /// The patient expressly agreed to the diagnosis being stated (CFM 1.658/2002).
+        #[serde(default)]
+        cid_consent: bool,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    ExamRequest {
+        exams: Vec<Exam>,
+        #[serde(default)]
+        clinical_indication: Option<String>,
+    },
+}
+
+const MAX_ITEMS: usize = 40;
+const MAX_FIELD: usize = 500;
+const MAX_NOTES: usize = 4000;
+
+impl DocumentContent {
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            DocumentContent::Prescription { .. } => DocumentKind::Prescription,
+            DocumentContent::SpecialPrescription { .. } => DocumentKind::SpecialPrescription,
+            DocumentContent::Certificate { .. } => DocumentKind::Certificate,
+            DocumentContent::ExamRequest { .. } => DocumentKind::ExamRequest,
+        }
+    }
+
+    /// Check the content against the rules; trims text in place. `today` is the clinic's
+    /// local date (a certificate may not start more than 30 days before or after it).
+    pub fn validate(&mut self, today: NaiveDate) -> Result<(), ValidationError> {
+        match self {
+            DocumentContent::Prescription { medications, notes }
+            | DocumentContent::SpecialPrescription { medications, notes } => {
+                if medications.is_empty() {
+                    return Err(ValidationError::new(
+                        "no_medications",
+                        "informe ao menos um medicamento",
+                    ));
+                }
+                if medications.len() > MAX_ITEMS {
+                    return Err(ValidationError::new(
+                        "too_many_items",
+                        format!("no máximo {MAX_ITEMS} medicamentos por receita"),
+                    ));
+                }
+                for (i, m) in medications.iter_mut().enumerate() {
+                    let n = i + 1;
+                    required(&mut m.name, "medicamento", n)?;
+                    optional_text(&mut m.concentration, "concentração")?;
+                    optional_text(&mut m.form, "forma farmacêutica")?;
+                    required(&mut m.quantity, "quantidade", n)?;
+                    required(&mut m.instructions, "posologia", n)?;
+                }
+                notes_text(notes)?;
+            }
+            DocumentContent::Certificate {
+                days_off,
+                start_date,
+                cid,
+                cid_consent,
+                notes,
+            } => {
+                if !(1..=365).contains(days_off) {
+                    return Err(ValidationError::new(
+                        "invalid_days",
+                        "o afastamento deve ser de 1 a 365 dias",
+                    ));
+                }
+                let delta = (*start_date - today).num_days();
+                if !(-30..=30).contains(&delta) {
+                    return Err(ValidationError::new(
+                        "invalid_start_date",
+                        "o início do afastamento deve estar a no máximo 30 dias de hoje",
+                    ));
+                }
+                if let Some(c) = cid {
+                    let code = c.trim().to_ascii_uppercase();
+                    if code.is_empty() {
+                        *cid = None;
+                    } else {
+                        if !is_icd10(&code) {
+                            return Err(ValidationError::new(
+                                "invalid_cid",
+                                "CID inválido (ex.: J11 ou M54.5)",
+                            ));
+                        }
+                        if !*cid_consent {
+                            return Err(ValidationError::new(
+                                "cid_consent_required",
+                                "o CID só pode constar no atestado com o consentimento expresso do paciente",
+                            ));
+                        }
+                        *c = code;
+                    }
+                }
+                notes_text(notes)?;
+            }
+            DocumentContent::ExamRequest {
+                exams,
+                clinical_indication,
+            } => {
+                if exams.is_empty() {
+                    return Err(ValidationError::new(
+                        "no_exams",
+                        "informe ao menos um exame",
+                    ));
+                }
+                if exams.len() > MAX_ITEMS {
+                    return Err(ValidationError::new(
+                        "too_many_items",
+                        format!("no máximo {MAX_ITEMS} exames por solicitação"),
+                    ));
+                }
+                for (i, e) in exams.iter_mut().enumerate() {
+                    required(&mut e.name, "exame", i + 1)?;
+                    if let Some(c) = &mut e.code {
+                        optional_text(c, "código do exame")?;
+                    }
+                    notes_text(&mut e.notes)?;
+                }
+                notes_text(clinical_indication)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `A00`–`Z99`, optionally followed by `.` and one digit.
+fn is_icd10(code: &str) -> bool {
+    let b = code.as_bytes();
+    let head =
+        b.len() >= 3 && b[0].is_ascii_uppercase() && b[1].is_ascii_digit() && b[2].is_ascii_digit();
+    match b.len() {
+        3 => head,
+        5 => head && b[3] == b'.' && b[4].is_ascii_digit(),
+        4 => head && b[3].is_ascii_digit(),
+        _ => false,
+    }
+}
+
+fn required(s: &mut String, what: &str, line: usize) -> Result<(), ValidationError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(ValidationError::new(
+            "missing_field",
+            format!("item {line}: informe {what}"),
+        ));
+    }
+    *s = t.to_string();
+    printable(s, what, MAX_FIELD)
+}
+
+fn optional_text(s: &mut String, what: &str) -> Result<(), ValidationError> {
+    *s = s.trim().to_string();
+    printable(s, what, MAX_FIELD)
+}
+
+fn notes_text(n: &mut Option<String>) -> Result<(), ValidationError> {
+    if let Some(s) = n {
+        *s = s.trim().to_string();
+        if s.is_empty() {
+            *n = None;
+        } else {
+            printable(s, "observações", MAX_NOTES)?;
+        }
+    }
+    Ok(())
+}
+
+/// Text must fit the document's font (Latin-1 plus the typographic characters of
+/// WinAnsi): anything else would print as `?`, so it is refused with the character named.
+fn printable(s: &str, what: &str, max: usize) -> Result<(), ValidationError> {
+    if s.chars().count() > max {
+        return Err(ValidationError::new(
+            "field_too_long",
+            format!("{what}: no máximo {max} caracteres"),
+        ));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|&c| (c.is_control() && c != '\n') || !is_winansi(c))
+    {
+        return Err(ValidationError::new(
+            "unsupported_character",
+            format!("{what}: o caractere {c:?} não pode ser impresso no documento"),
+        ));
+    }
+    Ok(())
+}
+
+/// Characters the standard PDF fonts can show (WinAnsiEncoding).
+pub fn is_winansi(c: char) -> bool {
+    matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xFF)
+        || matches!(
+            c,
+            '€' | '‚'
+                | 'ƒ'
+                | '„'
+                | '…'
+                | '†'
+                | '‡'
+                | 'ˆ'
+                | '‰'
+                | 'Š'
+                | '‹'
+                | 'Œ'
+                | 'Ž'
+                | '‘'
+                | '’'
+                | '“'
+                | '”'
+                | '•'
+                | '–'
+                | '—'
+                | '˜'
+                | '™'
+                | 'š'
+                | '›'
+                | 'œ'
+                | 'ž'
+                | 'Ÿ'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default()
+    }
+
+    fn parse(v: serde_json::Value) -> Result<DocumentContent, String> {
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn prescription_parses_and_trims() {
+        let mut c = parse(serde_json::json!({"kind": "prescription", "medications": [
+            {"name": " Amoxicilina ", "concentration": "500 mg", "form": "cápsula",
+             "quantity": "21 cápsulas", "instructions": "1 cápsula de 8/8 h por 7 dias"}]}))
+        .unwrap();
+        c.validate(today()).unwrap();
+        let DocumentContent::Prescription { medications, .. } = c else {
+            panic!("kind")
+        };
+        assert_eq!(medications[0].name, "Amoxicilina");
+    }
+
+    #[test]
+    fn unknown_medication_field_is_refused() {
+        let e = parse(serde_json::json!({"kind": "prescription", "medications": [
+            {"name": "A", "quantity": "1", "instructions": "x", "dose": "2"}]}))
+        .unwrap_err();
+        assert!(e.contains("unknown field `dose`"), "{e}");
+        assert!(parse(serde_json::json!({"kind": "recipe"})).is_err());
+    }
+
+    #[test]
+    fn certificate_rules() {
+        let cert = |days: i64, cid: Option<&str>, consent: bool| {
+            let mut c = parse(serde_json::json!({"kind": "certificate", "days_off": days,
+                "start_date": "2026-11-23", "cid": cid, "cid_consent": consent}))
+            .unwrap();
+            c.validate(today()).map(|_| c).map_err(|e| e.code)
+        };
+        assert_eq!(cert(-2, None, false).unwrap_err(), "invalid_days");
+        assert_eq!(cert(0, None, false).unwrap_err(), "invalid_days");
+        assert_eq!(
+            cert(3, Some("J11"), false).unwrap_err(),
+            "cid_consent_required"
+        );
+        assert_eq!(cert(3, Some("J1"), true).unwrap_err(), "invalid_cid");
+        assert!(cert(3, Some("m54.5"), true).is_ok());
+        assert!(cert(3, Some(" "), false).is_ok());
+        let mut far = parse(serde_json::json!({"kind": "certificate", "days_off": 1,
+            "start_date": "2027-03-01"}))
+        .unwrap();
+        assert_eq!(
+            far.validate(today()).unwrap_err().code,
+            "invalid_start_date"
+        );
+    }
+
+    #[test]
+    fn empty_lists_and_unprintable_text() {
+        let mut c = parse(serde_json::json!({"kind": "exam_request", "exams": []})).unwrap();
+        assert_eq!(c.validate(today()).unwrap_err().code, "no_exams");
+        let mut c = parse(serde_json::json!({"kind": "exam_request",
+            "exams": [{"name": "Glicemia 🩸"}]}))
+        .unwrap();
+        assert_eq!(
+            c.validate(today()).unwrap_err().code,
+            "unsupported_character"
+        );
+        let mut c = parse(
+            serde_json::json!({"kind": "special_prescription", "medications": [
+            {"name": "Clonazepam", "concentration": "2 mg", "form": "comprimido",
+             "quantity": "30 comprimidos (trinta)", "instructions": "1 à noite — ação"}]}),
+        )
+        .unwrap();
+        assert!(c.validate(today()).is_ok());
+        assert_eq!(c.kind().copies().len(), 2);
+    }
+}

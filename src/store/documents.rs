@@ -1,0 +1,391 @@
+//! Signed documents, professionals' signing keys and the installation's CA.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, on_pool};
+use crate::domain::{ClinicId, PatientId, ProfessionalId};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DocumentRow {
+    pub id: uuid::Uuid,
+    pub clinic_id: ClinicId,
+    pub professional_id: ProfessionalId,
+    pub patient_id: PatientId,
+    pub kind: String,
+    pub content_enc: String,
+    pub code: String,
+    pub status: String,
+    pub failure: Option<String>,
+    pub attempts: i32,
+    pub signing_key_id: Option<uuid::Uuid>,
+    pub sha256: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_reason: Option<String>,
+}
+
+/// A document with the names people see, for lists and the verification page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DocumentView {
+    #[sqlx(flatten)]
+    pub d: DocumentRow,
+    pub clinic_name: String,
+    pub professional_name: String,
+    pub professional_user_id: crate::domain::UserId,
+    pub council: String,
+    pub council_number: String,
+    pub council_uf: String,
+    pub patient_name: String,
+    pub patient_user_id: Option<crate::domain::UserId>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    pub id: uuid::Uuid,
+    pub professional_id: ProfessionalId,
+    pub source: String,
+    pub key_enc: String,
+    pub chain_der: Vec<u8>,
+    pub subject: String,
+    pub issuer: String,
+    pub not_after: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CaRow {
+    pub key_enc: String,
+    pub cert_der: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+const DOC_COLUMNS: &str =
+    "d.id, d.clinic_id, d.professional_id, d.patient_id, d.kind, d.content_enc,
+    d.code, d.status, d.failure, d.attempts, d.signing_key_id, d.sha256, d.created_at, d.signed_at,
+    d.sent_at, d.revoked_at, d.revoked_reason";
+
+fn view_sql(filter: &str) -> String {
+    format!(
+        "SELECT {DOC_COLUMNS}, c.name AS clinic_name, u.full_name AS professional_name,
+            u.id AS professional_user_id, pr.council, pr.council_number, pr.council_uf,
+            COALESCE(p.social_name, p.full_name) AS patient_name, p.user_id AS patient_user_id
+         FROM documents d
+         JOIN clinics c ON c.id = d.clinic_id
+         JOIN professionals pr ON pr.id = d.professional_id
+         JOIN users u ON u.id = pr.user_id
+         JOIN patients p ON p.id = d.patient_id
+         {filter}"
+    )
+}
+
+impl Store {
+    pub async fn insert_document(&self, d: &DocumentRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO documents (id, clinic_id, professional_id, patient_id, kind, content_enc,
+                    code, status, attempts, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+            )
+            .bind(d.id)
+            .bind(d.clinic_id)
+            .bind(d.professional_id)
+            .bind(d.patient_id)
+            .bind(&d.kind)
+            .bind(&d.content_enc)
+            .bind(&d.code)
+            .bind(&d.status)
+            .bind(d.created_at)
+            .execute(p)
+            .await
+            .map_err(|e| StoreError::from(e).unique_on(&["code"]))?;
+        });
+        Ok(())
+    }
+
+    pub async fn document(&self, id: uuid::Uuid) -> Result<Option<DocumentView>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(view_sql("WHERE d.id = $1")))
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    pub async fn document_by_code(&self, code: &str) -> Result<Option<DocumentView>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(view_sql("WHERE d.code = $1")))
+                .bind(code)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// The signed document whose file has this SHA-256 (hex), if it is one of ours.
+    pub async fn document_by_sha256(
+        &self,
+        sha256: &str,
+    ) -> Result<Option<DocumentView>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(view_sql(
+                "WHERE d.sha256 = $1 AND d.status = 'signed'",
+            )))
+            .bind(sha256)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// A patient's documents, newest first; optionally only those issued in one clinic.
+    pub async fn documents_of_patient(
+        &self,
+        patient: PatientId,
+        clinic: Option<ClinicId>,
+    ) -> Result<Vec<DocumentView>, StoreError> {
+        let sql = view_sql(
+            "WHERE d.patient_id = $1 AND ($2 IS NULL OR d.clinic_id = $2)
+             ORDER BY d.created_at DESC LIMIT 200",
+        );
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(sql))
+                .bind(patient)
+                .bind(clinic)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// The documents a professional issued, newest first.
+    pub async fn documents_of_professional(
+        &self,
+        professional: ProfessionalId,
+    ) -> Result<Vec<DocumentView>, StoreError> {
+        let sql = view_sql("WHERE d.professional_id = $1 ORDER BY d.created_at DESC LIMIT 200");
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(sql))
+                .bind(professional)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// The signed PDF of a document.
+    pub async fn document_pdf(&self, id: uuid::Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Option<Vec<u8>>,)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT pdf FROM documents WHERE id = $1 AND status = 'signed'")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row.and_then(|r| r.0))
+    }
+
+    /// Ids of documents still waiting for a signer, oldest first.
+    pub async fn pending_documents(&self) -> Result<Vec<uuid::Uuid>, StoreError> {
+        let rows: Vec<(uuid::Uuid,)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT id FROM documents WHERE status = 'pending' ORDER BY created_at LIMIT 10000",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Count one more signing attempt; returns the new count.
+    pub async fn document_attempt(&self, id: uuid::Uuid) -> Result<i32, StoreError> {
+        let row: Option<(i32,)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "UPDATE documents SET attempts = attempts + 1 WHERE id = $1 AND status = 'pending'
+                 RETURNING attempts",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.map_or(0, |r| r.0))
+    }
+
+    /// Store the signed file; false when the document was no longer pending (another node
+    /// signed it first — its file stands).
+    pub async fn document_signed(
+        &self,
+        id: uuid::Uuid,
+        key: uuid::Uuid,
+        pdf: &[u8],
+        sha256: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE documents SET status = 'signed', pdf = $1, sha256 = $2, signed_at = $3,
+                    signing_key_id = $4, failure = NULL
+                 WHERE id = $5 AND status = 'pending'",
+            )
+            .bind(pdf)
+            .bind(sha256)
+            .bind(at)
+            .bind(key)
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    pub async fn document_failed(&self, id: uuid::Uuid, reason: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE documents SET status = 'failed', failure = $1 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(reason)
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    pub async fn revoke_document(
+        &self,
+        id: uuid::Uuid,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE documents SET revoked_at = $1, revoked_reason = $2
+                 WHERE id = $3 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(reason)
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    pub async fn mark_document_sent(
+        &self,
+        id: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE documents SET sent_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn signing_ca(&self) -> Result<Option<CaRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, CaRow>("SELECT key_enc, cert_der, created_at FROM signing_ca WHERE id = 1")
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// Store the CA unless another node stored one first (then theirs stands).
+    pub async fn insert_signing_ca(&self, ca: &CaRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO signing_ca (id, key_enc, cert_der, created_at) VALUES (1, $1, $2, $3)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&ca.key_enc)
+            .bind(&ca.cert_der)
+            .bind(ca.created_at)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn active_signing_key(
+        &self,
+        professional: ProfessionalId,
+    ) -> Result<Option<SigningKeyRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, SigningKeyRow>(
+                "SELECT * FROM signing_keys WHERE professional_id = $1 AND retired_at IS NULL",
+            )
+            .bind(professional)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// Make `key` the professional's active key. An installation-CA key is only added when
+    /// the professional has none (a concurrent issue keeps the first); an imported key
+    /// retires the current one.
+    pub async fn install_signing_key(&self, key: &SigningKeyRow) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        super::on_tx!(&mut tx, t => {
+            if key.source == "imported" {
+                sqlx::query(
+                    "UPDATE signing_keys SET retired_at = $1 WHERE professional_id = $2 AND retired_at IS NULL",
+                )
+                .bind(key.created_at)
+                .bind(key.professional_id)
+                .execute(&mut **t)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO signing_keys (id, professional_id, source, key_enc, chain_der, subject,
+                    issuer, not_after, created_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+                 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE professional_id = $2 AND retired_at IS NULL)",
+            )
+            .bind(key.id)
+            .bind(key.professional_id)
+            .bind(&key.source)
+            .bind(&key.key_enc)
+            .bind(&key.chain_der)
+            .bind(&key.subject)
+            .bind(&key.issuer)
+            .bind(key.not_after)
+            .bind(key.created_at)
+            .execute(&mut **t)
+            .await
+            .map_err(|e| StoreError::from(e).unique_on(&["professional_id"]))?;
+        });
+        tx.commit().await
+    }
+
+    /// Retire the professional's active key (the next document gets an installation-CA key).
+    pub async fn retire_signing_key(
+        &self,
+        professional: ProfessionalId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE signing_keys SET retired_at = $1 WHERE professional_id = $2 AND retired_at IS NULL",
+            )
+            .bind(at)
+            .bind(professional)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    pub async fn signing_key(&self, id: uuid::Uuid) -> Result<Option<SigningKeyRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, SigningKeyRow>("SELECT * FROM signing_keys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+}
