@@ -24,9 +24,9 @@ use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::pki::KeyMaterial;
 
-/// Bytes reserved for the DER CMS (twice that in hex). About 3 KB are used with a
-/// two-certificate chain; ICP-Brasil chains are longer.
-pub const CONTENTS_BYTES: usize = 16_384;
+/// Bytes reserved for the DER CMS (twice that in hex) beyond the certificates it carries:
+/// attributes, signature and structure take about 700 bytes with RSA-2048.
+const CMS_OVERHEAD: usize = 2_048;
 const BYTE_RANGE_PLACEHOLDER: i64 = 9_999_999_999;
 
 const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
@@ -71,18 +71,26 @@ pub fn sign(
     meta: &SignatureMeta,
     key: &KeyMaterial,
 ) -> Result<Vec<u8>, PadesError> {
-    prepare(&mut doc, meta)?;
-    let mut bytes = Vec::with_capacity(64 * 1024);
+    // Room for the CMS: the chain it carries plus the rest, rounded up.
+    let reserved = (key
+        .chain
+        .iter()
+        .map(|c| c.to_der().map_or(4096, |d| d.len()))
+        .sum::<usize>()
+        + CMS_OVERHEAD)
+        .next_multiple_of(1024);
+    prepare(&mut doc, meta, reserved)?;
+    let mut bytes = Vec::with_capacity(32 * 1024 + 2 * reserved);
     doc.save_to(&mut bytes).map_err(pdf_err)?;
-    let (a, b) = patch_byte_range(&mut bytes)?;
+    let (a, b) = patch_byte_range(&mut bytes, reserved)?;
     let mut hasher = Sha256::new();
     hasher.update(&bytes[..a]);
     hasher.update(&bytes[b..]);
     let digest = hasher.finalize();
     let cms = signed_data(&digest, key)?;
-    if cms.len() > CONTENTS_BYTES {
+    if cms.len() > reserved {
         return Err(PadesError::Cms(format!(
-            "signature of {} bytes does not fit the {CONTENTS_BYTES} reserved",
+            "signature of {} bytes does not fit the {reserved} reserved",
             cms.len()
         )));
     }
@@ -91,7 +99,11 @@ pub fn sign(
     Ok(bytes)
 }
 
-fn prepare(doc: &mut lopdf::Document, meta: &SignatureMeta) -> Result<(), PadesError> {
+fn prepare(
+    doc: &mut lopdf::Document,
+    meta: &SignatureMeta,
+    reserved: usize,
+) -> Result<(), PadesError> {
     let catalog_id = doc
         .trailer
         .get(b"Root")
@@ -117,7 +129,7 @@ fn prepare(doc: &mut lopdf::Document, meta: &SignatureMeta) -> Result<(), PadesE
     );
     sig.set(
         "Contents",
-        Object::String(vec![0u8; CONTENTS_BYTES], StringFormat::Hexadecimal),
+        Object::String(vec![0u8; reserved], StringFormat::Hexadecimal),
     );
     sig.set(
         "M",
@@ -190,8 +202,8 @@ fn text_string(s: &str) -> Object {
 
 /// Find the zero-filled `/Contents` and write the real `/ByteRange` over its placeholder
 /// (same width, padded with spaces). Returns the hex string's span `[a, b)` including `<>`.
-fn patch_byte_range(bytes: &mut [u8]) -> Result<(usize, usize), PadesError> {
-    let zeros = CONTENTS_BYTES * 2;
+fn patch_byte_range(bytes: &mut [u8], reserved: usize) -> Result<(usize, usize), PadesError> {
+    let zeros = reserved * 2;
     let a = find_contents(bytes, zeros).ok_or_else(|| PadesError::Pdf("no /Contents".into()))?;
     let b = a + zeros + 2;
     let len = bytes.len();

@@ -38,9 +38,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(list_for_patient),
         )
         .route("/me/documents", web::get().to(mine))
-        .route("/me/signing-key", web::get().to(get_signing_key))
-        .route("/me/signing-key", web::put().to(import_signing_key))
-        .route("/me/signing-key", web::delete().to(reset_signing_key))
+        .service(
+            web::resource("/me/signing-key")
+                // A PKCS#12 file with a long chain, base64, is larger than other JSON bodies.
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(1024 * 1024)
+                        .error_handler(super::json_error),
+                )
+                .route(web::get().to(get_signing_key))
+                .route(web::put().to(import_signing_key))
+                .route(web::delete().to(reset_signing_key)),
+        )
         .route("/public/signing-ca.pem", web::get().to(ca_pem))
         .service(
             web::resource("/public/documents/check")

@@ -60,7 +60,7 @@ async fn api_not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub(crate) fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let app = match &err {
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             AppError::bad_request("invalid_body", format!("corpo inválido: {e}"))

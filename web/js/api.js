@@ -276,6 +276,8 @@ export const api = {
   upload: (path, blob) => request('POST', path, blob, { raw: true }),
   /** GET a file (with the Bearer token); resolves with a Blob. */
   download: (path) => request('GET', path, undefined, { as: 'blob' }),
+  /** POST a JSON body and resolve with the answer as a Blob (e.g. a PDF preview). */
+  postForBlob: (path, body) => request('POST', path, body === undefined ? {} : body, { as: 'blob' }),
 };
 
 /**
@@ -284,6 +286,18 @@ export const api = {
  */
 export async function publicPost(path, body) {
   const res = await send('POST', path, body === undefined ? {} : body);
+  return parse(res);
+}
+
+/** GET a public endpoint (document verification) without the login's token. */
+export async function publicGet(path) {
+  const res = await send('GET', path);
+  return parse(res);
+}
+
+/** POST a file's raw bytes to a public endpoint without the login's token. */
+export async function publicUpload(path, blob) {
+  const res = await send('POST', path, blob, null, { raw: true });
   return parse(res);
 }
 

@@ -14,6 +14,8 @@
 //   #/minha-agenda                    a professional's appointments in every clinic
 //   #/minhas-consultas                a patient's appointments (views/my-appointments.js)
 //   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
+//   #/meus-documentos                 a patient's signed documents (views/my-documents.js)
+//   #/minha-assinatura                a professional's signing certificate (views/signing-key.js)
 //
 // Public pages (no login; see views/waiting-room.js):
 //   #/painel/{token}                  TV call panel of the waiting room (no header)
@@ -21,6 +23,8 @@
 //   #/checkin/{code}                  self check-in from the reception's QR code
 //   #/link/{action}/{token}           one-click link: confirm/cancel an appointment, accept/decline
 //                                     a waitlist offer (views/link.js)
+//   #/verificar[/{document_id}]       verify a signed document by its code or file
+//                                     (views/verify.js; /v/{id} in the QR code lands here)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
@@ -38,6 +42,9 @@ import { renderScheduleSettings } from './views/agenda-settings.js';
 import { bookingLoginNotice, renderBooking, takeReturnTo } from './views/booking.js';
 import { renderMyAppointments } from './views/my-appointments.js';
 import { renderLink } from './views/link.js';
+import { renderMyDocuments } from './views/my-documents.js';
+import { renderSigningKey } from './views/signing-key.js';
+import { renderVerify } from './views/verify.js';
 
 const CLINIC_KEY = 'atende.clinic';
 
@@ -148,6 +155,7 @@ const PUBLIC_PAGES = {
 
 function publicPage(parts) {
   if (parts[0] === 'link' && parts.length === 3) return 'link';
+  if (parts[0] === 'verificar' && parts.length <= 2) return 'verificar';
   return parts.length === 2 && Object.hasOwn(PUBLIC_PAGES, parts[0]) ? parts[0] : null;
 }
 
@@ -226,6 +234,7 @@ async function render() {
     headerUser.hidden = true;
     headerNav.hidden = true;
     if (pub === 'link') mount(renderLink(ctx, parts[1], parts[2]));
+    else if (pub === 'verificar') mount(renderVerify(ctx, parts[1] || null));
     else mount(PUBLIC_PAGES[pub](ctx, parts[1]));
     return;
   }
@@ -319,6 +328,14 @@ async function render() {
     mount(renderMyAppointments(ctx, me));
     return;
   }
+  if (section === 'meus-documentos' && me.patient && parts.length === 1) {
+    mount(renderMyDocuments(ctx, me));
+    return;
+  }
+  if (section === 'minha-assinatura' && me.professional && parts.length === 1) {
+    mount(renderSigningKey(ctx));
+    return;
+  }
   if (section === 'meus-dados' && me.patient) {
     mount(renderPatientHome(ctx, me));
     return;
@@ -385,8 +402,10 @@ function updateHeader() {
   if (me.memberships && me.memberships.length) links.push(['#/', 'Clínicas', 'clinica']);
   if (me.professional && me.memberships && me.memberships.some((m) => m.role === 'professional')) {
     links.push(['#/minha-agenda', 'Minha agenda', 'minha-agenda']);
+    links.push(['#/minha-assinatura', 'Assinatura digital', 'minha-assinatura']);
   }
   if (me.patient) links.push(['#/minhas-consultas', 'Consultas', 'minhas-consultas']);
+  if (me.patient) links.push(['#/meus-documentos', 'Documentos', 'meus-documentos']);
   if (me.patient) links.push(['#/meus-dados', 'Minha conta', 'meus-dados']);
   if (me.platform_admin) links.push(['#/plataforma', 'Plataforma', 'plataforma']);
   if (canChat(me)) links.push(['#/mensagens', 'Mensagens', 'mensagens']);

@@ -7,6 +7,7 @@ import {
 } from '../ui.js';
 import { messagesPanel } from './chat.js';
 import { myAppointmentsLink } from './my-appointments.js';
+import { myDocumentsLink } from './my-documents.js';
 
 export function renderPatientHome(ctx, me) {
   const patient = me.patient || {};
@@ -27,7 +28,7 @@ export function renderPatientHome(ctx, me) {
 
   return h('div', { class: 'view', dataset: { view: 'home-patient' } },
     h('h1', { tabindex: '-1', text: `Olá, ${name}` }),
-    myAppointmentsLink(),
+    h('div', { class: 'grid-2' }, myAppointmentsLink(), myDocumentsLink()),
     messagesPanel('Converse com os profissionais que atendem você.'),
     h('div', { class: 'grid-2' }, data, privacySection(ctx)));
 }

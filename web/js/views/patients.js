@@ -7,6 +7,7 @@ import {
   displayName, errorMessage, formatBirth, formatDateTime, formatPhone, hasSocialName,
   nameNode, plural, alertNode, loadingNode,
 } from '../ui.js';
+import { canSeeDocuments, documentsSection } from './documents.js';
 
 export function patientHref(clinicId, patientId, roleParam) {
   const base = `#/clinica/${seg(clinicId)}/paciente/${seg(patientId)}`;
@@ -269,10 +270,12 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam 
   function show(patient) {
     renderSummary(patient);
     const edit = editForm(patient);
-    body.replaceChildren(summary,
+    // Signed documents: professionals issue, admins read (views/documents.js).
+    const documents = canSeeDocuments(me, clinicId) ? documentsSection(ctx, { me, clinicId, patient }) : null;
+    body.replaceChildren(...[summary, documents,
       h('section', { class: 'panel', 'aria-labelledby': 'pd-edit' },
         h('h2', { id: 'pd-edit', text: editTitle }),
-        edit.form));
+        edit.form)].filter(Boolean));
   }
 
   body.setAttribute('aria-busy', 'true');
