@@ -49,6 +49,7 @@ pub struct Settings {
     pub chat: ChatSettings,
     pub agenda: AgendaSettings,
     pub documents: DocumentSettings,
+    pub consult: ConsultSettings,
     pub security: SecuritySettings,
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
@@ -133,6 +134,21 @@ pub struct ThrottleSettings {
 pub struct AgendaSettings {
     /// Minutes a freed slot is held for the waitlist patient it was offered to.
     pub waitlist_hold_minutes: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultSettings {
+    /// Minutes before the appointment's start when the patient's link opens the room.
+    pub link_lead_minutes: u32,
+    /// STUN server URLs handed to browsers (`stun:host:port`).
+    pub stun_urls: Vec<String>,
+    /// TURN server URLs (`turn:host:port?transport=udp`, `turns:…`); empty: no TURN.
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret` (REST API credentials are derived from it).
+    pub turn_secret: Secret<String>,
+    /// Lifetime of the TURN credentials handed out (fresh ones at every ICE restart).
+    pub turn_credential_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -249,6 +265,18 @@ impl Settings {
         let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
         if self.security.access_token_ttl_secs == 0 {
             return bad("security.access_token_ttl_secs", "must be greater than 0");
+        }
+        if !self.consult.turn_urls.is_empty() && self.consult.turn_secret.expose().is_empty() {
+            return bad(
+                "consult.turn_secret",
+                "required when consult.turn_urls is set",
+            );
+        }
+        if !(60..=86_400).contains(&self.consult.turn_credential_ttl_secs) {
+            return bad(
+                "consult.turn_credential_ttl_secs",
+                "must be between 60 and 86400",
+            );
         }
         if self.security.refresh_token_ttl_days == 0 {
             return bad("security.refresh_token_ttl_days", "must be greater than 0");

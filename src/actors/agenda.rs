@@ -274,6 +274,19 @@ pub(super) async fn changed(
         )
         .await?,
     ];
+    // A cancelled teleconsultation releases whoever waits in its virtual room (the session
+    // itself is closed when next loaded).
+    if a.kind == "teleconsultation" && a.status == "cancelled" {
+        events.push(TopicEvent {
+            topic: Topic::Consult(a.id).to_string(),
+            event: "consult.ended".into(),
+            seq: None,
+            payload: json!({
+                "reason": "cancelled",
+                "message": "A consulta foi cancelada. Você pode fechar esta página.",
+            }),
+        });
+    }
     let mut dates = vec![a.starts_at.with_timezone(&tz).date_naive()];
     if let Some(from) = moved_from {
         let d = from.with_timezone(&tz).date_naive();

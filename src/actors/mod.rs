@@ -8,6 +8,7 @@
 
 pub mod agenda;
 pub mod chat;
+pub mod consult;
 pub mod hub;
 pub mod protocol;
 pub mod queue;

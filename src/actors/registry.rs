@@ -14,6 +14,7 @@ use actix::{Actor, Addr, Context};
 use super::EntityDeps;
 use super::agenda::ClinicAgenda;
 use super::chat::ChatRoom;
+use super::consult::ConsultSession;
 use super::queue::WaitingQueue;
 use crate::domain::{ChatRoomId, ClinicId};
 
@@ -61,6 +62,7 @@ pub struct Registry {
     chats: Live<ChatRoomId, ChatRoom>,
     queues: Live<ClinicId, WaitingQueue>,
     agendas: Live<ClinicId, ClinicAgenda>,
+    consults: Live<uuid::Uuid, ConsultSession>,
 }
 
 impl Registry {
@@ -70,6 +72,7 @@ impl Registry {
             chats: Live::new("chat"),
             queues: Live::new("queue"),
             agendas: Live::new("agenda"),
+            consults: Live::new("consult"),
         }
     }
 
@@ -88,6 +91,13 @@ impl Registry {
     pub fn agenda(&self, clinic: ClinicId) -> Addr<ClinicAgenda> {
         self.agendas
             .get(clinic, || ClinicAgenda::new(clinic, self.deps.clone()))
+    }
+
+    /// The live session actor of a teleconsultation (by appointment), started if needed.
+    pub fn consult(&self, appointment: uuid::Uuid) -> Addr<ConsultSession> {
+        self.consults.get(appointment, || {
+            ConsultSession::new(appointment, self.deps.clone())
+        })
     }
 
     /// Live chat actors (for metrics and tests).

@@ -72,13 +72,18 @@ pub enum Guest {
     },
     /// Anyone (a public booking page): only `clinic:<id>:slots` topics.
     Anonymous,
+    /// A patient entering a teleconsultation from its signed link: only `consult:<id>`,
+    /// where they may also signal.
+    Consult {
+        appointment: uuid::Uuid,
+    },
 }
 
 impl Guest {
     pub fn clinic(&self) -> Option<ClinicId> {
         match self {
             Guest::Panel { clinic, .. } | Guest::Tracker { clinic, .. } => Some(*clinic),
-            Guest::Anonymous => None,
+            Guest::Anonymous | Guest::Consult { .. } => None,
         }
     }
 }
@@ -125,6 +130,14 @@ async fn authorize_guest(
     if let Topic::ClinicSlots(_) = topic {
         return Ok("public");
     }
+    if let (Topic::Consult(id), Guest::Consult { appointment }) = (topic, guest) {
+        if id != appointment {
+            return Err(WsError::forbidden());
+        }
+        // Re-checked at every (re)join: a cancelled or moved appointment closes the door.
+        super::consult::open_appointment(&state.store, *id).await?;
+        return Ok("patient");
+    }
     let Topic::ClinicPanel(c) = topic else {
         return Err(WsError::forbidden());
     };
@@ -137,7 +150,7 @@ async fn authorize_guest(
             state.store.clinic_by_panel_hash(token_hash).await? == Some(*c)
         }
         Guest::Tracker { entry, .. } => state.store.queue_entry(*entry).await?.is_some(),
-        Guest::Anonymous => false,
+        Guest::Anonymous | Guest::Consult { .. } => false,
     };
     if !still {
         return Err(WsError::new("invalid_token", "link inválido ou expirado"));
@@ -403,7 +416,12 @@ impl WsSession {
             );
             return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
         }
-        if self.user.is_none() && !matches!(frame.event.as_str(), "join" | "leave") {
+        let consult_guest = matches!(self.guest, Some(Guest::Consult { .. }))
+            && frame.topic.starts_with("consult:");
+        if self.user.is_none()
+            && !consult_guest
+            && !matches!(frame.event.as_str(), "join" | "leave")
+        {
             return self.reply(
                 ctx,
                 &frame.reference,
@@ -426,6 +444,30 @@ impl WsSession {
         if frame.payload.get("anonymous") == Some(&Value::Bool(true)) {
             self.guest = Some(Guest::Anonymous);
             return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Ok(json!({})));
+        }
+        if let Some(token) = frame.payload.get("consult").and_then(Value::as_str) {
+            let (state, token) = (self.state.clone(), token.to_owned());
+            let reference = frame.reference;
+            ctx.spawn(
+                async move { crate::http::consults::guest_of_link(&state, &token).await }
+                    .into_actor(self)
+                    .map(move |res, act, ctx| match res {
+                        Ok(appointment) => {
+                            act.guest = Some(Guest::Consult { appointment });
+                            act.reply(
+                                ctx,
+                                &reference,
+                                SYSTEM_TOPIC,
+                                Ok(json!({"consult": appointment})),
+                            );
+                        }
+                        Err(e) => {
+                            act.reply(ctx, &reference, SYSTEM_TOPIC, Err(e));
+                            ctx.stop();
+                        }
+                    }),
+            );
+            return;
         }
         let panel = frame.payload.get("panel").and_then(Value::as_str);
         let tracker = frame.payload.get("tracker").and_then(Value::as_str);
@@ -787,6 +829,59 @@ impl WsSession {
         }));
     }
 
+    /// An event on a teleconsultation topic: `enter`, `admit`, `signal`, `end`.
+    fn consult_event(
+        &mut self,
+        appointment: uuid::Uuid,
+        role: &'static str,
+        frame: ClientFrame,
+        ctx: &mut Context<Self>,
+    ) {
+        use super::consult::{Admit, End, Enter, Side, Signal};
+        let Some(side) = Side::from_role(role) else {
+            return self.reply(
+                ctx,
+                &frame.reference,
+                &frame.topic,
+                Err(WsError::forbidden()),
+            );
+        };
+        let addr = self.state.registry.consult(appointment);
+        let by = self.user.as_ref().map(|u| u.0);
+        let name = self.user.as_ref().map(|u| u.2.clone());
+        let payload = frame.payload;
+        match frame.event.as_str() {
+            "enter" => self.ask(ctx, frame.reference, frame.topic, async move {
+                addr.send(Enter { side, name })
+                    .await
+                    .map_err(|_| consult_restarting())?
+            }),
+            "admit" => self.ask(ctx, frame.reference, frame.topic, async move {
+                addr.send(Admit { side })
+                    .await
+                    .map_err(|_| consult_restarting())?
+            }),
+            "signal" => self.ask(ctx, frame.reference, frame.topic, async move {
+                addr.send(Signal { side, payload })
+                    .await
+                    .map_err(|_| consult_restarting())?
+            }),
+            "end" => self.ask(ctx, frame.reference, frame.topic, async move {
+                addr.send(End {
+                    side,
+                    by,
+                    reason: "ended_by_professional",
+                })
+                .await
+                .map_err(|_| consult_restarting())?
+            }),
+            other => {
+                let err = WsError::new("unknown_event", format!("evento desconhecido: {other}"));
+                self.reply(ctx, &frame.reference, &frame.topic, Err(err))
+            }
+        }
+    }
+
     /// An event a client sends to a joined topic.
     fn topic_event(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
         let Some(joined) = self.topics.get(frame.topic.as_str()) else {
@@ -796,6 +891,10 @@ impl WsSession {
             };
             return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
         };
+        if let Topic::Consult(appointment) = joined.topic {
+            let role = joined.role;
+            return self.consult_event(appointment, role, frame, ctx);
+        }
         let Some((user_id, _, name)) = self.user.clone() else {
             return;
         };
@@ -934,6 +1033,10 @@ fn uuid_field(payload: &Value, name: &str) -> Option<uuid::Uuid> {
         .and_then(|s| s.parse().ok())
 }
 
+fn consult_restarting() -> WsError {
+    WsError::new("unavailable", "sessão reiniciando; tente de novo")
+}
+
 fn restarting() -> WsError {
     WsError::new("unavailable", "conversa reiniciando; tente de novo")
 }
@@ -994,7 +1097,17 @@ async fn authorize(state: &AppState, auth: &Auth, topic: &Topic) -> Result<&'sta
         }
         // Public: free slots are on the clinic's booking page anyway.
         Topic::ClinicSlots(_) => Ok("public"),
-        Topic::Consult(_) => Err(WsError::new("not_found", "teleconsulta não encontrada")),
+        Topic::Consult(id) => {
+            let view = super::consult::open_appointment(&state.store, *id).await?;
+            if view.a.professional_user_id == auth.user_id {
+                Ok("professional")
+            } else if auth.patient_id == Some(view.a.patient_id) {
+                Ok("patient")
+            } else {
+                // Someone else's session: as if it did not exist.
+                Err(WsError::new("not_found", "teleconsulta não encontrada"))
+            }
+        }
     }
 }
 

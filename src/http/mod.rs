@@ -4,6 +4,7 @@ pub mod agenda;
 pub mod auth;
 pub mod chat;
 pub mod clinics;
+pub mod consults;
 pub mod documents;
 pub mod extract;
 pub mod health;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(links::routes)
             .configure(waitlist::routes)
             .configure(documents::routes)
+            .configure(consults::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, chat, clinics, documents, health, links, me, patients, queue, queue_public,
-    waitlist, ws,
+    agenda, auth, chat, clinics, consults, documents, health, links, me, patients, queue,
+    queue_public, waitlist, ws,
 };
 
 struct BearerAuth;
@@ -61,6 +61,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         documents::get_signing_key, documents::import_signing_key, documents::reset_signing_key,
         documents::ca_pem, documents::public_view, documents::public_pdf, documents::check_file,
         documents::iti_entry,
+        consults::get_consult, consults::ice, consults::public_preview,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),
@@ -74,6 +75,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "agenda", description = "Availability, appointments and the public booking page"),
         (name = "documents", description = "Signed prescriptions, certificates and exam requests"),
         (name = "verification", description = "Public verification of signed documents (pharmacies, the ITI validator)"),
+        (name = "consults", description = "Teleconsultations (live part on the WebSocket topic `consult:<id>`)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "operations", description = "Health and metrics"),
     )

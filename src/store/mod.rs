@@ -10,6 +10,7 @@ pub mod agenda;
 pub mod audit;
 pub mod chat;
 pub mod clinics;
+pub mod consults;
 pub mod documents;
 pub mod events;
 pub mod patients;

@@ -261,6 +261,9 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/public/documents/{code}/pdf", "get"),
         ("/api/public/documents/check", "post"),
         ("/v/{id}", "get"),
+        ("/api/consults/{id}", "get"),
+        ("/api/consults/{id}/ice", "get"),
+        ("/api/public/consults/{token}", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -407,15 +407,21 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     })
     .await;
     let (joao, helena, _, topic) = chat_setup(&app).await;
-    let mut slow = app.ws(&joao).await;
+    let ticket = app.ticket(&joao).await;
+    let mut slow =
+        crate::ws_client::WsClient::connect_small_buffer(&app.ws_url(&format!("?ticket={ticket}")))
+            .await;
     slow.join(&topic, None).await;
     let mut fast = app.ws(&helena).await;
     fast.join(&topic, None).await;
     // ~3.9 KB per push; the socket buffers fill, then the 8-frame queue, then the server
     // gives up on the reader that never reads.
     let body = "x".repeat(3900);
+    // The slow client's receive buffer is fixed at 64 KB (loopback autotuning could grow it
+    // to tens of MB, making the amount needed vary); the server's send buffer still grows
+    // to a few MB. Keep sending, checking after every 50 messages (~195 KB).
     let mut dropped = false;
-    for round in 0..60 {
+    for round in 0..200 {
         // One at a time, reading every reply: the sender is never the slow one.
         for _ in 0..50 {
             fast.say(&topic, &body).await;
@@ -434,7 +440,7 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
             dropped = true;
             break;
         }
-        assert!(round < 59, "the non-reading client was never dropped");
+        assert!(round < 199, "the non-reading client was never dropped");
     }
     assert!(dropped);
     // The reader finally looks: after what was buffered, it finds the reason it was dropped.

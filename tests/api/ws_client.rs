@@ -35,6 +35,30 @@ impl WsClient {
         })
     }
 
+    /// Connect with a small, fixed receive buffer (no kernel autotuning, which on loopback
+    /// can grow to tens of MB): a client that stops reading then fills up quickly.
+    pub async fn connect_small_buffer(url: &str) -> Self {
+        let addr = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .expect("host:port")
+            .parse::<std::net::SocketAddr>()
+            .expect("socket address");
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
+        let tcp = socket.connect(addr).await.expect("tcp connect");
+        let (stream, _) =
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("websocket handshake");
+        Self {
+            stream,
+            next_ref: 0,
+            inbox: VecDeque::new(),
+        }
+    }
+
     pub async fn send_text(&mut self, text: String) {
         self.stream
             .send(Message::Text(text.into()))
@@ -105,6 +129,28 @@ impl WsClient {
             let f = self.read(wait).await?;
             if f["event"] == event {
                 return Some(f);
+            }
+            self.inbox.push_back(f);
+        }
+    }
+
+    /// The payload of the next push with this event name whose payload satisfies `want`
+    /// (others are kept for later).
+    pub async fn push_matching(&mut self, event: &str, want: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self
+            .inbox
+            .iter()
+            .position(|f| f["event"] == event && want(&f["payload"]))
+        {
+            return self.inbox.remove(i).expect("present")["payload"].clone();
+        }
+        loop {
+            let f = self
+                .read(Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|| panic!("no matching {event} push"));
+            if f["event"] == event && want(&f["payload"]) {
+                return f["payload"].clone();
             }
             self.inbox.push_back(f);
         }

@@ -1,0 +1,446 @@
+//! `ConsultSession`: one actor per teleconsultation (keyed by its appointment). It owns the
+//! session's lifecycle — scheduled → waiting (the patient entered the virtual waiting room)
+//! → in_call (the professional admitted them) → ended (the professional ended it, or the
+//! appointment was cancelled) — persisted in `consult_sessions`, and relays WebRTC
+//! signaling (offer, answer, ICE candidates, restart requests) between the two sides over
+//! the bus, so they may sit on different nodes. The server never interprets media: it checks
+//! that signaling is well formed, comes from a participant, and is aimed at the other side.
+
+use std::time::Instant;
+
+use actix::{Actor, AtomicResponse, Context, Handler, Message};
+use serde_json::{Value, json};
+
+use super::protocol::{Topic, WsError};
+use super::{Entity, EntityDeps, stop_when_idle, supervised};
+use crate::bus::TopicEvent;
+use crate::domain::UserId;
+use crate::security::audit::AuditEvent;
+use crate::store::agenda::AppointmentView;
+use crate::store::consults::ConsultRow;
+
+/// Largest SDP accepted (browsers' offers with several tracks are a few KB).
+const MAX_SDP: usize = 64 * 1024;
+const MAX_CANDIDATE: usize = 1024;
+
+pub struct ConsultSession {
+    appointment: uuid::Uuid,
+    deps: EntityDeps,
+    last_active: Instant,
+}
+
+impl ConsultSession {
+    pub fn new(appointment: uuid::Uuid, deps: EntityDeps) -> Self {
+        Self {
+            appointment,
+            deps,
+            last_active: Instant::now(),
+        }
+    }
+}
+
+impl Actor for ConsultSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        stop_when_idle(self, ctx);
+    }
+}
+
+impl Entity for ConsultSession {
+    type Cache = ();
+
+    fn deps(&self) -> &EntityDeps {
+        &self.deps
+    }
+
+    fn last_active(&mut self) -> &mut Instant {
+        &mut self.last_active
+    }
+
+    fn remember(&mut self, _: ()) {}
+
+    fn forget(&mut self) {}
+}
+
+/// Which side of the call a connection is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Professional,
+    Patient,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Professional => "professional",
+            Side::Patient => "patient",
+        }
+    }
+
+    pub fn from_role(role: &str) -> Option<Side> {
+        match role {
+            "professional" => Some(Side::Professional),
+            "patient" => Some(Side::Patient),
+            _ => None,
+        }
+    }
+}
+
+fn topic(appointment: uuid::Uuid) -> String {
+    Topic::Consult(appointment).to_string()
+}
+
+/// The appointment behind a session, if it is (still) a teleconsultation one may enter.
+pub async fn open_appointment(
+    deps_store: &crate::store::Store,
+    appointment: uuid::Uuid,
+) -> Result<AppointmentView, WsError> {
+    let view = deps_store
+        .appointment_view(appointment)
+        .await?
+        .filter(|v| v.a.kind == "teleconsultation")
+        .ok_or_else(|| WsError::new("not_found", "teleconsulta não encontrada"))?;
+    Ok(view)
+}
+
+fn first_name(name: &str) -> String {
+    name.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// What both sides see of the session.
+pub fn state_json(view: &AppointmentView, row: &ConsultRow) -> Value {
+    let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
+    json!({
+        "appointment_id": view.a.id,
+        "status": row.status,
+        "ended_reason": row.ended_reason,
+        "starts_at": view.a.starts_at,
+        "ends_at": view.a.ends_at,
+        "waiting_at": row.waiting_at,
+        "admitted_at": row.admitted_at,
+        "ended_at": row.ended_at,
+        "professional_name": view.professional_name,
+        "patient_first_name": first_name(view.patient_social_name.as_deref().unwrap_or(&view.patient_name)),
+        "clinic_name": view.clinic_name,
+        "participants": participants,
+    })
+}
+
+fn state_event(appointment: uuid::Uuid, state: Value) -> TopicEvent {
+    TopicEvent {
+        topic: topic(appointment),
+        event: "consult.state".into(),
+        seq: None,
+        payload: state,
+    }
+}
+
+/// Load the appointment and its session; a cancelled appointment closes the session.
+async fn load(
+    deps: &EntityDeps,
+    appointment: uuid::Uuid,
+) -> Result<(AppointmentView, ConsultRow), WsError> {
+    let view = open_appointment(&deps.store, appointment).await?;
+    let mut row = deps
+        .store
+        .consult_session(appointment, view.a.clinic_id)
+        .await?;
+    if view.a.status == "cancelled" && row.status != "ended" {
+        deps.store
+            .consult_transition(
+                appointment,
+                &["scheduled", "waiting", "in_call"],
+                "ended",
+                Some("cancelled"),
+            )
+            .await?;
+        row = deps
+            .store
+            .consult_session(appointment, view.a.clinic_id)
+            .await?;
+    }
+    Ok((view, row))
+}
+
+/// A connection enters the session (after joining its topic): the patient's first entry
+/// puts them in the waiting room. Returns the session state.
+#[derive(Message)]
+#[rtype(result = "Result<Value, WsError>")]
+pub struct Enter {
+    pub side: Side,
+    /// The account's name; a guest (link) enters under the appointment's patient name.
+    pub name: Option<String>,
+}
+
+impl Handler<Enter> for ConsultSession {
+    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+
+    fn handle(&mut self, msg: Enter, _: &mut Self::Context) -> Self::Result {
+        let (deps, id) = (self.deps.clone(), self.appointment);
+        supervised(self, async move {
+            let (view, mut row) = load(&deps, id).await?;
+            if row.status == "ended" {
+                let state = state_json(&view, &row);
+                return Ok(((), state, Vec::new()));
+            }
+            let mut changed = false;
+            if msg.side == Side::Patient
+                && deps
+                    .store
+                    .consult_transition(id, &["scheduled"], "waiting", None)
+                    .await?
+            {
+                changed = true;
+            }
+            let name = msg.name.unwrap_or_else(|| {
+                view.patient_social_name
+                    .clone()
+                    .unwrap_or_else(|| view.patient_name.clone())
+            });
+            let mut people: Vec<Value> =
+                serde_json::from_str(&row.participants).unwrap_or_default();
+            if !people
+                .iter()
+                .any(|p| p["role"] == msg.side.as_str() && p["name"] == name.as_str())
+            {
+                people.push(json!({"role": msg.side.as_str(), "name": name, "first_at": crate::store::now()}));
+                deps.store
+                    .set_consult_participants(id, &Value::Array(people).to_string())
+                    .await?;
+                changed = true;
+            }
+            if changed {
+                row = deps.store.consult_session(id, view.a.clinic_id).await?;
+            }
+            let state = state_json(&view, &row);
+            let events = if changed {
+                vec![state_event(id, state.clone())]
+            } else {
+                Vec::new()
+            };
+            Ok(((), state, events))
+        })
+    }
+}
+
+/// The professional lets the waiting patient in.
+#[derive(Message)]
+#[rtype(result = "Result<Value, WsError>")]
+pub struct Admit {
+    pub side: Side,
+}
+
+impl Handler<Admit> for ConsultSession {
+    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+
+    fn handle(&mut self, msg: Admit, _: &mut Self::Context) -> Self::Result {
+        let (deps, id) = (self.deps.clone(), self.appointment);
+        supervised(self, async move {
+            if msg.side != Side::Professional {
+                return Err(WsError::forbidden());
+            }
+            let (view, row) = load(&deps, id).await?;
+            match row.status.as_str() {
+                "ended" => return Err(ended()),
+                "scheduled" => {
+                    return Err(WsError::new(
+                        "nobody_waiting",
+                        "o paciente ainda não entrou na sala de espera",
+                    ));
+                }
+                "in_call" => return Ok(((), state_json(&view, &row), Vec::new())),
+                _ => {}
+            }
+            deps.store
+                .consult_transition(id, &["waiting"], "in_call", None)
+                .await?;
+            let row = deps.store.consult_session(id, view.a.clinic_id).await?;
+            let state = state_json(&view, &row);
+            Ok(((), state.clone(), vec![state_event(id, state)]))
+        })
+    }
+}
+
+fn ended() -> WsError {
+    WsError::new("consult_ended", "a teleconsulta já foi encerrada")
+}
+
+/// Signaling from one side, to be relayed to the other.
+#[derive(Message)]
+#[rtype(result = "Result<Value, WsError>")]
+pub struct Signal {
+    pub side: Side,
+    pub payload: Value,
+}
+
+/// Check a signaling payload; the relayed form.
+pub fn check_signal(side: Side, p: &Value) -> Result<Value, WsError> {
+    let to = p.get("to").and_then(Value::as_str).unwrap_or("");
+    let other = match side {
+        Side::Professional => "patient",
+        Side::Patient => "professional",
+    };
+    if to != other {
+        return Err(WsError::new(
+            "not_in_session",
+            format!("destinatário inválido: envie para \"{other}\""),
+        ));
+    }
+    let kind = p.get("type").and_then(Value::as_str).unwrap_or("");
+    let mut out = json!({"from": side.as_str(), "to": to, "type": kind});
+    match kind {
+        "offer" | "answer" => {
+            let sdp = p.get("sdp").and_then(Value::as_str).unwrap_or("");
+            let well_formed = sdp.len() <= MAX_SDP
+                && sdp.starts_with("v=0")
+                && sdp.contains("\nm=")
+                && sdp.lines().all(|l| {
+                    let l = l.trim_end_matches('\r');
+                    l.is_empty() || (l.len() >= 2 && l.as_bytes()[1] == b'=')
+                });
+            if !well_formed {
+                return Err(WsError::new("invalid_sdp", "SDP malformado"));
+            }
+            out["sdp"] = json!(sdp);
+            out["restart"] = json!(p.get("restart").and_then(Value::as_bool).unwrap_or(false));
+        }
+        "candidate" => {
+            let c = p.get("candidate").unwrap_or(&Value::Null);
+            let text = c.get("candidate").and_then(Value::as_str);
+            let mid = c.get("sdpMid");
+            let index = c.get("sdpMLineIndex");
+            let ok = match text {
+                Some(t) => {
+                    t.len() <= MAX_CANDIDATE
+                        && (t.is_empty() || t.starts_with("candidate:"))
+                        && mid.is_none_or(|m| {
+                            m.is_null() || m.as_str().is_some_and(|s| s.len() <= 64)
+                        })
+                        && index.is_none_or(|i| i.is_null() || i.as_u64().is_some_and(|n| n < 64))
+                }
+                None => false,
+            };
+            if !ok {
+                return Err(WsError::new(
+                    "invalid_candidate",
+                    "candidato ICE malformado",
+                ));
+            }
+            out["candidate"] = json!({
+                "candidate": text,
+                "sdpMid": mid.cloned().unwrap_or(Value::Null),
+                "sdpMLineIndex": index.cloned().unwrap_or(Value::Null),
+            });
+        }
+        // The patient asks the professional (the offerer) for an ICE restart.
+        "restart-request" => {}
+        _ => {
+            return Err(WsError::new(
+                "invalid_payload",
+                "type deve ser offer, answer, candidate ou restart-request",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+impl Handler<Signal> for ConsultSession {
+    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+
+    fn handle(&mut self, msg: Signal, _: &mut Self::Context) -> Self::Result {
+        let (deps, id) = (self.deps.clone(), self.appointment);
+        supervised(self, async move {
+            let relayed = check_signal(msg.side, &msg.payload)?;
+            let (_, row) = load(&deps, id).await?;
+            match row.status.as_str() {
+                "in_call" => {}
+                "ended" => return Err(ended()),
+                _ => {
+                    return Err(WsError::new(
+                        "not_admitted",
+                        "a chamada começa quando o profissional admitir o paciente",
+                    ));
+                }
+            }
+            metrics::counter!("atende_consult_signals_total").increment(1);
+            let ev = TopicEvent {
+                topic: topic(id),
+                event: "consult.signal".into(),
+                seq: None,
+                payload: relayed,
+            };
+            Ok(((), json!({}), vec![ev]))
+        })
+    }
+}
+
+/// The professional ends the session (or the agenda closes it: `by` is `None`).
+#[derive(Message)]
+#[rtype(result = "Result<Value, WsError>")]
+pub struct End {
+    pub side: Side,
+    pub by: Option<UserId>,
+    pub reason: &'static str,
+}
+
+impl Handler<End> for ConsultSession {
+    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+
+    fn handle(&mut self, msg: End, _: &mut Self::Context) -> Self::Result {
+        let (deps, id) = (self.deps.clone(), self.appointment);
+        supervised(self, async move {
+            if msg.side != Side::Professional {
+                return Err(WsError::forbidden());
+            }
+            let view = open_appointment(&deps.store, id).await?;
+            let before = deps.store.consult_session(id, view.a.clinic_id).await?;
+            if !deps
+                .store
+                .consult_transition(
+                    id,
+                    &["scheduled", "waiting", "in_call"],
+                    "ended",
+                    Some(msg.reason),
+                )
+                .await?
+            {
+                return Err(ended());
+            }
+            let row = deps.store.consult_session(id, view.a.clinic_id).await?;
+            let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
+            deps.store
+                .record_audit(
+                    &AuditEvent::new(msg.by, "consult.end", "appointment")
+                        .entity_id(id)
+                        .clinic(view.a.clinic_id)
+                        .details(json!({
+                            "reason": msg.reason,
+                            "waiting_at": before.waiting_at,
+                            "started_at": row.admitted_at,
+                            "ended_at": row.ended_at,
+                            "participants": participants,
+                        })),
+                )
+                .await?;
+            let state = state_json(&view, &row);
+            let ended = TopicEvent {
+                topic: topic(id),
+                event: "consult.ended".into(),
+                seq: None,
+                payload: json!({
+                    "reason": msg.reason,
+                    "message": match msg.reason {
+                        "cancelled" => "A consulta foi cancelada. Você pode fechar esta página.",
+                        _ => "A teleconsulta foi encerrada pelo profissional.",
+                    },
+                    "state": state,
+                }),
+            };
+            Ok(((), state, vec![ended]))
+        })
+    }
+}

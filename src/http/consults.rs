@@ -1,0 +1,227 @@
+//! Teleconsultations over HTTP: the session's state and the patient's entry link, the ICE
+//! servers (STUN, and TURN with short-lived coturn REST credentials), and the public preview
+//! a patient's link page shows before connecting. Everything live (waiting room, admission,
+//! signaling) happens on the WebSocket topic `consult:<appointment id>`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{Auth, authenticate, bearer_token};
+use crate::actors::consult::{open_appointment, state_json};
+use crate::actors::protocol::WsError;
+use crate::error::{AppError, ErrorBody};
+use crate::state::AppState;
+use crate::store::agenda::AppointmentView;
+
+/// Link purpose of a patient's teleconsultation entry.
+pub const CONSULT_LINK: &str = "consult-join";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/consults/{id}", web::get().to(get_consult))
+        .route("/consults/{id}/ice", web::get().to(ice))
+        .route("/public/consults/{token}", web::get().to(public_preview));
+}
+
+/// The patient's entry link (a path of the web app). It names the appointment, not a time:
+/// the window is the appointment's own (it follows a reschedule).
+pub fn patient_link(state: &AppState, appointment: uuid::Uuid) -> String {
+    format!(
+        "/#/consulta/{}",
+        state.links.sign(CONSULT_LINK, appointment, None)
+    )
+}
+
+fn invalid_link() -> WsError {
+    WsError::new("invalid_token", "link inválido ou expirado")
+}
+
+/// The appointment a patient's link opens, if it may be entered now: from
+/// `consult.link_lead_minutes` before the start until the end — or later while the call is
+/// still going (a patient whose page reloads gets back in).
+pub async fn guest_of_link(state: &AppState, token: &str) -> Result<uuid::Uuid, WsError> {
+    let (appointment, _) = state
+        .links
+        .verify(CONSULT_LINK, token, Utc::now().timestamp())
+        .map_err(|_| invalid_link())?;
+    let view = open_appointment(&state.store, appointment)
+        .await
+        .map_err(|_| invalid_link())?;
+    check_window(state, &view).await?;
+    Ok(appointment)
+}
+
+async fn check_window(state: &AppState, view: &AppointmentView) -> Result<(), WsError> {
+    let now = Utc::now();
+    let opens =
+        view.a.starts_at - Duration::minutes(i64::from(state.settings.consult.link_lead_minutes));
+    if view.a.status == "cancelled" {
+        return Err(WsError::new(
+            "consult_cancelled",
+            "esta consulta foi cancelada",
+        ));
+    }
+    if now < opens {
+        return Err(WsError::new(
+            "too_early",
+            format!(
+                "a sala de espera abre {} minutos antes do horário da consulta",
+                state.settings.consult.link_lead_minutes
+            ),
+        ));
+    }
+    if now > view.a.ends_at {
+        let row = state
+            .store
+            .consult_session(view.a.id, view.a.clinic_id)
+            .await?;
+        if row.status != "in_call" {
+            return Err(invalid_link());
+        }
+    }
+    Ok(())
+}
+
+fn ws_to_app(e: WsError) -> AppError {
+    match e.code {
+        "not_found" => AppError::NotFound,
+        "invalid_token" | "too_early" | "consult_cancelled" => {
+            AppError::unauthorized(e.code, e.message)
+        }
+        _ => AppError::Unexpected(anyhow::anyhow!("{}: {}", e.code, e.message)),
+    }
+}
+
+/// Who the caller is in this teleconsultation.
+#[derive(PartialEq)]
+enum Party {
+    Professional,
+    Patient,
+    Staff,
+}
+
+fn party(auth: &Auth, view: &AppointmentView) -> Result<Party, AppError> {
+    if view.a.professional_user_id == auth.user_id {
+        Ok(Party::Professional)
+    } else if auth.patient_id == Some(view.a.patient_id) {
+        Ok(Party::Patient)
+    } else if auth.is_staff_of(view.a.clinic_id) {
+        Ok(Party::Staff)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+#[utoipa::path(get, path = "/api/consults/{id}", tag = "consults", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The teleconsultation appointment")),
+    responses((status = 200, description = "The session (status `scheduled`, `waiting`, `in_call`, `ended`; times; participants) and the patient's entry link", body = Object),
+              (status = 404, description = "Unknown, not a teleconsultation, or not the caller's", body = ErrorBody)))]
+pub async fn get_consult(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = open_appointment(&state.store, id)
+        .await
+        .map_err(ws_to_app)?;
+    party(&auth, &view)?;
+    let row = state.store.consult_session(id, view.a.clinic_id).await?;
+    let mut out = state_json(&view, &row);
+    out["patient_link"] = json!(patient_link(&state, id));
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct IceQuery {
+    /// A patient's entry link token, instead of a login.
+    pub token: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/consults/{id}/ice", tag = "consults",
+    params(("id" = String, Path, format = Uuid), IceQuery),
+    responses((status = 200, description = "`{\"ice_servers\": [RTCIceServer…], \"expires_at\"}`: STUN, and TURN with credentials valid for `consult.turn_credential_ttl_secs` (ask again at every ICE restart)", body = Object),
+              (status = 401, description = "`invalid_token`, `too_early`", body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn ice(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<uuid::Uuid>,
+    query: web::Query<IceQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let who = if let Some(token) = query.token.as_deref() {
+        let appointment = guest_of_link(&state, token).await.map_err(ws_to_app)?;
+        if appointment != id {
+            return Err(AppError::NotFound);
+        }
+        format!("patient-{}", &id.simple().to_string()[..12])
+    } else {
+        let token = bearer_token(&req).ok_or_else(|| {
+            AppError::unauthorized("unauthenticated", "faça login ou use o link da consulta")
+        })?;
+        let auth = authenticate(&state, token, None).await?;
+        let view = open_appointment(&state.store, id)
+            .await
+            .map_err(ws_to_app)?;
+        if party(&auth, &view)? == Party::Staff {
+            return Err(AppError::NotFound);
+        }
+        auth.user_id.to_string()
+    };
+    let cfg = &state.settings.consult;
+    let mut servers = Vec::new();
+    if !cfg.stun_urls.is_empty() {
+        servers.push(json!({"urls": cfg.stun_urls}));
+    }
+    let ttl = cfg.turn_credential_ttl_secs as i64;
+    let now = Utc::now().timestamp();
+    let mut expires_at = now + ttl;
+    if !cfg.turn_urls.is_empty() {
+        let c = crate::media::turn::credential(cfg.turn_secret.expose().as_bytes(), &who, now, ttl)
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("turn: {e}")))?;
+        expires_at = c.expires_at;
+        servers.push(
+            json!({"urls": cfg.turn_urls, "username": c.username, "credential": c.credential}),
+        );
+    }
+    Ok(HttpResponse::Ok().json(json!({"ice_servers": servers, "expires_at": expires_at})))
+}
+
+#[utoipa::path(get, path = "/api/public/consults/{token}", tag = "consults",
+    params(("token" = String, Path, description = "The patient's entry link token")),
+    responses((status = 200, description = "What the link page shows before connecting: appointment id, times, professional, clinic, the patient's first name, status, when the room opens", body = Object),
+              (status = 401, description = "`invalid_token` (tampered, or the consultation is over), `consult_cancelled`", body = ErrorBody)))]
+pub async fn public_preview(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (appointment, _) = state
+        .links
+        .verify(CONSULT_LINK, &path, Utc::now().timestamp())
+        .map_err(|_| AppError::unauthorized("invalid_token", "link inválido ou expirado"))?;
+    let view = open_appointment(&state.store, appointment)
+        .await
+        .map_err(|_| AppError::unauthorized("invalid_token", "link inválido ou expirado"))?;
+    let row = state
+        .store
+        .consult_session(appointment, view.a.clinic_id)
+        .await?;
+    // Too early is fine here: the page shows when the room opens.
+    match check_window(&state, &view).await {
+        Ok(())
+        | Err(WsError {
+            code: "too_early", ..
+        }) => {}
+        Err(e) => return Err(ws_to_app(e)),
+    }
+    let mut out = state_json(&view, &row);
+    out["opens_at"] = json!(
+        view.a.starts_at - Duration::minutes(i64::from(state.settings.consult.link_lead_minutes))
+    );
+    out["time_zone"] = json!(view.clinic_time_zone);
+    // A guest sees no one's full name but the professional's.
+    out["participants"] = json!([]);
+    Ok(HttpResponse::Ok().json(out))
+}
