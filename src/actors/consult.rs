@@ -126,6 +126,8 @@ pub fn state_json(view: &AppointmentView, row: &ConsultRow) -> Value {
         "professional_name": view.professional_name,
         "patient_first_name": first_name(view.patient_social_name.as_deref().unwrap_or(&view.patient_name)),
         "clinic_name": view.clinic_name,
+        "clinic_id": view.a.clinic_id,
+        "time_zone": view.clinic_time_zone,
         "participants": participants,
     })
 }

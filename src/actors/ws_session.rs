@@ -76,6 +76,8 @@ pub enum Guest {
     /// where they may also signal.
     Consult {
         appointment: uuid::Uuid,
+        /// The patient's first name, for the room's presence.
+        name: String,
     },
 }
 
@@ -130,7 +132,7 @@ async fn authorize_guest(
     if let Topic::ClinicSlots(_) = topic {
         return Ok("public");
     }
-    if let (Topic::Consult(id), Guest::Consult { appointment }) = (topic, guest) {
+    if let (Topic::Consult(id), Guest::Consult { appointment, .. }) = (topic, guest) {
         if id != appointment {
             return Err(WsError::forbidden());
         }
@@ -314,8 +316,21 @@ impl WsSession {
         ctx.stop();
     }
 
+    /// Who this connection is in presence: its user, or — for a patient who entered a
+    /// teleconsultation by link — a stand-in id (the appointment's) and their first name.
+    fn presence_identity(&self) -> Option<(UserId, String)> {
+        match (&self.user, &self.guest) {
+            (Some((user_id, _, name)), _) => Some((*user_id, name.clone())),
+            (None, Some(Guest::Consult { appointment, name })) => {
+                Some((UserId(*appointment), name.clone()))
+            }
+            _ => None,
+        }
+    }
+
     fn presence_entry(&self, topic: &Topic, role: &str) -> Option<PresenceEntry> {
-        let (user_id, _, name) = self.user.as_ref()?;
+        let (user_id, name) = self.presence_identity()?;
+        let user_id = &user_id;
         // No presence on private or public topics: panels must not list staff names.
         if let Topic::User(_) | Topic::ClinicPanel(_) | Topic::ClinicSlots(_) = topic {
             return None;
@@ -331,9 +346,10 @@ impl WsSession {
     /// Announce arrival (first connection of this user on the topic, on this node) or
     /// departure (last one).
     fn publish_presence(&self, topic: &Topic, role: &str, event: &str) {
-        let Some((user_id, _, _)) = self.user.as_ref() else {
+        let Some((user_id, _)) = self.presence_identity() else {
             return;
         };
+        let user_id = &user_id;
         if let Topic::ClinicPanel(_) | Topic::ClinicSlots(_) = topic {
             return;
         }
@@ -449,11 +465,11 @@ impl WsSession {
             let (state, token) = (self.state.clone(), token.to_owned());
             let reference = frame.reference;
             ctx.spawn(
-                async move { crate::http::consults::guest_of_link(&state, &token).await }
+                async move { crate::http::consults::guest_entry(&state, &token).await }
                     .into_actor(self)
                     .map(move |res, act, ctx| match res {
-                        Ok(appointment) => {
-                            act.guest = Some(Guest::Consult { appointment });
+                        Ok((appointment, name)) => {
+                            act.guest = Some(Guest::Consult { appointment, name });
                             act.reply(
                                 ctx,
                                 &reference,

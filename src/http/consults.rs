@@ -41,6 +41,12 @@ fn invalid_link() -> WsError {
 /// `consult.link_lead_minutes` before the start until the end — or later while the call is
 /// still going (a patient whose page reloads gets back in).
 pub async fn guest_of_link(state: &AppState, token: &str) -> Result<uuid::Uuid, WsError> {
+    Ok(guest_entry(state, token).await?.0)
+}
+
+/// [`guest_of_link`], with the name the patient shows with in the room's presence (the
+/// first name they go by).
+pub async fn guest_entry(state: &AppState, token: &str) -> Result<(uuid::Uuid, String), WsError> {
     let (appointment, _) = state
         .links
         .verify(CONSULT_LINK, token, Utc::now().timestamp())
@@ -49,7 +55,15 @@ pub async fn guest_of_link(state: &AppState, token: &str) -> Result<uuid::Uuid, 
         .await
         .map_err(|_| invalid_link())?;
     check_window(state, &view).await?;
-    Ok(appointment)
+    let name = view
+        .patient_social_name
+        .as_deref()
+        .unwrap_or(&view.patient_name)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Ok((appointment, name))
 }
 
 async fn check_window(state: &AppState, view: &AppointmentView) -> Result<(), WsError> {
@@ -214,6 +228,11 @@ pub async fn public_preview(
         | Err(WsError {
             code: "too_early", ..
         }) => {}
+        // After the end, a finished session still says so (rather than "invalid link").
+        Err(WsError {
+            code: "invalid_token",
+            ..
+        }) if row.status == "ended" => {}
         Err(e) => return Err(ws_to_app(e)),
     }
     let mut out = state_json(&view, &row);

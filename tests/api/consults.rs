@@ -17,15 +17,15 @@ const SDP_OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=
 const SDP_ANSWER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n";
 const TURN_SECRET: &str = "north-wind";
 
-struct Consult {
-    a: Agenda,
-    id: String,
-    token: String,
+pub struct Consult {
+    pub a: Agenda,
+    pub id: String,
+    pub token: String,
 }
 
 /// A teleconsultation of João with Helena, a few hours from now (the room opens a day
 /// ahead in these tests), and its patient link.
-async fn consult_fixture(app: &TestApp) -> Consult {
+pub async fn consult_fixture(app: &TestApp) -> Consult {
     let a = agenda_fixture(app).await;
     let mut id = None;
     for hours in 2..30 {
@@ -62,7 +62,7 @@ async fn consult_fixture(app: &TestApp) -> Consult {
     Consult { a, id, token }
 }
 
-async fn spawn() -> TestApp {
+pub async fn spawn() -> TestApp {
     spawn_app_with(|s| {
         s.consult.link_lead_minutes = 24 * 60;
         s.consult.stun_urls = vec!["stun:127.0.0.1:3478".into()];
@@ -73,7 +73,7 @@ async fn spawn() -> TestApp {
 }
 
 /// The patient's phone: a guest connection authenticated by the link.
-async fn patient_ws(app: &TestApp, token: &str) -> WsClient {
+pub async fn patient_ws(app: &TestApp, token: &str) -> WsClient {
     let mut ws = WsClient::connect(&app.ws_url("")).await.expect("connects");
     let reply = ws
         .request("system", "auth", json!({"consult": token}))
@@ -82,7 +82,7 @@ async fn patient_ws(app: &TestApp, token: &str) -> WsClient {
     ws
 }
 
-async fn ok(ws: &mut WsClient, topic: &str, event: &str, payload: Value) -> Value {
+pub async fn ok(ws: &mut WsClient, topic: &str, event: &str, payload: Value) -> Value {
     let r = ws.request(topic, event, payload).await;
     assert_eq!(r["payload"]["status"], "ok", "{event}: {r}");
     r["payload"]["response"].clone()
@@ -115,8 +115,14 @@ async fn the_patient_waits_is_admitted_and_signaling_flows_both_ways_across_a_re
     // The patient enters from the link, with no password: the waiting room.
     let mut phone = patient_ws(&app, &c.token).await;
     phone.join(&topic, None).await;
+    // The professional sees the patient arrive (first name only), live.
+    let here = doctor
+        .push_matching("presence.join", |p| p["role"] == "patient")
+        .await;
+    assert_eq!(here["name"], "João");
     let s = ok(&mut phone, &topic, "enter", json!({})).await;
     assert_eq!(s["status"], "waiting");
+    assert_eq!(s["time_zone"], "America/Sao_Paulo");
     assert_eq!(s["professional_name"], "Helena Duarte");
     let pushed = doctor
         .push_matching("consult.state", |p| p["status"] == "waiting")
@@ -229,6 +235,9 @@ async fn the_patient_waits_is_admitted_and_signaling_flows_both_ways_across_a_re
 
     // The patient's page reloads: a new connection, same link, back in the same call.
     phone.close().await;
+    doctor
+        .push_matching("presence.leave", |p| p["role"] == "patient")
+        .await;
     let mut phone = patient_ws(&app, &c.token).await;
     phone.join(&topic, None).await;
     let s = ok(&mut phone, &topic, "enter", json!({})).await;

@@ -10,6 +10,7 @@ mod auth;
 mod chat;
 mod cli;
 mod clinics;
+mod consult_webrtc;
 mod consults;
 mod documents;
 mod errors;

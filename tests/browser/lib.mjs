@@ -32,6 +32,19 @@ const LAUNCH_ARGS = [
   '--no-first-run',
 ];
 
+/**
+ * Extra flags for video-call tests (`main(label, run, { webrtc: true })`): a fake camera
+ * (a moving test pattern) and microphone (a beep), permission prompts answered "allow",
+ * and ICE host candidates on loopback with plain IP addresses (no mDNS names), so two
+ * pages of the same browser can call each other without STUN or TURN.
+ */
+export const WEBRTC_ARGS = [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--allow-loopback-in-peer-connection',
+];
+
 // ------------------------------------------------------------- checks ---
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -91,22 +104,25 @@ export function assert(cond, message) {
 
 // ------------------------------------------------------------ browser ---
 
-export function launch() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+/** Launch Chromium; `webrtc`: with WEBRTC_ARGS. */
+export function launch({ webrtc = false } = {}) {
+  const args = webrtc ? [...LAUNCH_ARGS, ...WEBRTC_ARGS] : LAUNCH_ARGS;
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 
 /**
  * Launch Chromium, run `run(browser)` and exit with the summary: "atende browser
  * <label> test against BASE_URL", one line per check, "N passed, N failed".
  * An exception escaping `run` counts as one failure ("stopped early").
+ * `options.webrtc`: launch with the video-call flags (WEBRTC_ARGS).
  */
-export function main(label, run) {
+export function main(label, run, { webrtc = false } = {}) {
   const go = async () => {
     await mkdir(SHOTS, { recursive: true });
     console.log(`atende browser ${label} test against ${BASE_URL}`);
     let browser;
     try {
-      browser = await launch();
+      browser = await launch({ webrtc });
     } catch (err) {
       console.log(`FAIL launch chromium (${CHROMIUM}): ${firstLine(err)}`);
       console.log('0 passed, 1 failed');

@@ -16,6 +16,8 @@
 //   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
 //   #/meus-documentos                 a patient's signed documents (views/my-documents.js)
 //   #/minha-assinatura                a professional's signing certificate (views/signing-key.js)
+//   #/teleconsulta/{appointment_id}   a professional's teleconsultation: waiting room and video
+//                                     call (views/teleconsult.js)
 //
 // Public pages (no login; see views/waiting-room.js):
 //   #/painel/{token}                  TV call panel of the waiting room (no header)
@@ -25,6 +27,8 @@
 //                                     a waitlist offer (views/link.js)
 //   #/verificar[/{document_id}]       verify a signed document by its code or file
 //                                     (views/verify.js; /v/{id} in the QR code lands here)
+//   #/consulta/{token}                a patient's teleconsultation by link: camera check,
+//                                     waiting room, video call (views/consult.js)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
@@ -45,6 +49,8 @@ import { renderLink } from './views/link.js';
 import { renderMyDocuments } from './views/my-documents.js';
 import { renderSigningKey } from './views/signing-key.js';
 import { renderVerify } from './views/verify.js';
+import { renderTeleconsult } from './views/teleconsult.js';
+import { renderConsult } from './views/consult.js';
 
 const CLINIC_KEY = 'atende.clinic';
 
@@ -151,6 +157,7 @@ const PUBLIC_PAGES = {
   painel: renderPanel,
   fila: renderTracker,
   checkin: renderCheckin,
+  consulta: renderConsult,
 };
 
 function publicPage(parts) {
@@ -226,8 +233,10 @@ async function render() {
   const top = parts[0] || '';
 
   const pub = publicPage(parts);
-  // The TV panel is the whole screen; the other public pages keep only the brand.
+  // The TV panel is the whole screen; the other public pages keep only the brand (a
+  // teleconsultation's page is wider, for the video).
   if (pub === 'painel') document.body.dataset.layout = 'tv';
+  else if (pub === 'consulta') document.body.dataset.layout = 'call';
   else if (pub) document.body.dataset.layout = 'public';
   else delete document.body.dataset.layout;
   if (pub) {
@@ -332,6 +341,10 @@ async function render() {
     mount(renderMyDocuments(ctx, me));
     return;
   }
+  if (section === 'teleconsulta' && me.professional && parts.length === 2) {
+    mount(renderTeleconsult(ctx, me, parts[1]));
+    return;
+  }
   if (section === 'minha-assinatura' && me.professional && parts.length === 1) {
     mount(renderSigningKey(ctx));
     return;
@@ -414,7 +427,8 @@ function updateHeader() {
     headerNav.replaceChildren();
     return;
   }
-  const current = parseHash().parts[0] || 'clinica';
+  const top = parseHash().parts[0] || 'clinica';
+  const current = top === 'teleconsulta' ? 'minha-agenda' : top;
   const ul = h('ul', null, links.map(([href, label, key]) => {
     const link = h('a', { href, text: label, 'aria-current': key === current ? 'page' : null });
     if (key === 'mensagens') {

@@ -20,7 +20,7 @@
 // client that authenticates with a first frame instead of a ticket, and otherwise behaves
 // the same (reconnects, heartbeats, rejoins):
 //
-//   const client = createGuestClient({ panel: token });   // or { tracker }
+//   const client = createGuestClient({ panel: token });   // or { tracker }, { consult }
 //   client.onAuthError((err) => …);         // the credential was refused for good
 //   client.connect();
 //   const feed = client.join('clinic:<id>:panel', { events: {…}, onJoin, onStatus });
@@ -60,6 +60,11 @@ const TRANSIENT_CODES = new Set(['internal_error', 'unavailable', 'rate_limited'
 /** Join errors that mean the login session is gone: reconnecting makes the ticket request
  * answer 401, and api.js then ends the session (logout event). */
 const SESSION_CODES = new Set(['session_revoked', 'invalid_token', 'unauthenticated', 'token_expired']);
+
+/** Guest credential refusals that retrying cannot fix (the server closes the socket). A
+ * teleconsultation link may also be `too_early` (the room is not open yet) or for a
+ * cancelled appointment: the page decides whether and when to try again. */
+const FATAL_AUTH_CODES = new Set(['invalid_token', 'invalid_payload', 'too_early', 'consult_cancelled']);
 
 /** Connection states and their pt-BR labels. */
 export const STATUS_LABELS = {
@@ -207,7 +212,7 @@ class Handle {
 class RealtimeClient {
   /**
    * @param {{guest?: object|null}} [options] `guest`: the payload of a first-frame
-   *   `system`/`auth` (`{panel}` or `{tracker}`) for a connection without a login.
+   *   `system`/`auth` (`{panel}`, `{tracker}` or `{consult}`) for a connection without a login.
    */
   constructor({ guest = null } = {}) {
     this.guest = guest && typeof guest === 'object' ? { ...guest } : null;
@@ -454,7 +459,7 @@ class RealtimeClient {
       this.handleReady();
     }, (err) => {
       if (this.ws !== ws) return;
-      if (err.code === 'invalid_token' || err.code === 'invalid_payload') {
+      if (FATAL_AUTH_CODES.has(err.code)) {
         this.failAuth(err);
         return;
       }
@@ -737,7 +742,8 @@ export const realtime = new RealtimeClient();
 
 /**
  * A separate client for a page without a login, authenticated by `credential`
- * (`{panel: token}` or `{tracker}`). Call `destroy()` when the page goes away.
+ * (`{panel: token}`, `{tracker}` or `{consult: link token}`). Call `destroy()` when the
+ * page goes away.
  */
 export function createGuestClient(credential) {
   return new RealtimeClient({ guest: credential });

@@ -59,6 +59,11 @@ function replaceHash(hash) {
   history.replaceState(null, '', hash);
 }
 
+/** "Teleconsulta" badge of a video appointment. */
+function teleBadge() {
+  return h('span', { class: 'badge ag-tele-badge', text: KIND_LABELS.teleconsultation });
+}
+
 function byName(a, b) {
   return String(a.name || a.full_name).localeCompare(String(b.name || b.full_name), 'pt-BR');
 }
@@ -348,8 +353,9 @@ export function openBookingDialog(host, opener, setup, preset, onBooked) {
 /**
  * Details and actions of one appointment (staff). `setup`: {clinicId, tz, services};
  * `onChanged(appointment)` after every change. `patientLink`: href of the patient's record.
+ * `meId`: the viewer's user id (their own teleconsultations get "Abrir teleconsulta").
  */
-export function openAppointmentDialog(host, opener, setup, appt, onChanged, { patientLink = null, clinicName = null } = {}) {
+export function openAppointmentDialog(host, opener, setup, appt, onChanged, { patientLink = null, clinicName = null, meId = null } = {}) {
   const { clinicId, tz } = setup;
   const dlg = modal('Consulta', 'ag-appt-dialog');
   const errors = errorBox();
@@ -368,7 +374,7 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
       clinicName ? ['Clínica', clinicName] : null,
       ['Quando', `${whenText(a.starts_at, tz)} até ${timeIn(a.ends_at, tz)} (${durationText(mins)})`],
       ['Serviço', a.service_name || 'Sem serviço definido'],
-      ['Tipo', KIND_LABELS[a.kind] || a.kind || '—'],
+      ['Tipo', a.kind === 'teleconsultation' ? teleBadge() : (KIND_LABELS[a.kind] || a.kind || '—')],
       a.notes ? ['Observações', a.notes] : null,
       a.cancel_reason ? ['Motivo do cancelamento', a.cancel_reason] : null,
     ].filter(Boolean);
@@ -395,11 +401,20 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
     })));
   }
 
+  /** The professional's own teleconsultation, still to happen: a way into the call. */
+  function teleconsultLink(a) {
+    if (a.kind !== 'teleconsultation' || !meId || a.professional_user_id !== meId) return null;
+    if (!['scheduled', 'confirmed', 'checked_in', 'in_progress'].includes(a.status)) return null;
+    return h('p', { class: 'ag-tele-open' }, h('a', {
+      class: 'btn btn-primary btn-small', href: `#/teleconsulta/${seg(a.id)}`, text: 'Abrir teleconsulta',
+    }));
+  }
+
   function render() {
     errors.clear();
     dlg.setTitle(`Consulta — ${current.patient_name || 'Paciente'}`);
     if (pane === 'details') {
-      clear(content).append(details(current), actionBar(current));
+      clear(content).append(details(current), teleconsultLink(current) || '', actionBar(current));
     }
   }
 
@@ -973,7 +988,7 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
     openDialog = openAppointmentDialog(root, opener, setup, appt, (updated) => {
       model.apply(updated);
       refreshSlotsSoon(updated.professional_user_id);
-    }, { patientLink: `#/clinica/${seg(clinicId)}/paciente/${seg(appt.patient_id)}${qs({ papel: roleParam })}` });
+    }, { patientLink: `#/clinica/${seg(clinicId)}/paciente/${seg(appt.patient_id)}${qs({ papel: roleParam })}`, meId: me.id });
   }
 
   // ----- grid
@@ -1204,7 +1219,7 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
 
   function appointmentBlock(a, span, gridStart, lane, laneCount) {
     const t = `${timeIn(a.starts_at, setup.tz)}–${timeIn(a.ends_at, setup.tz)}`;
-    const label = `${t}, ${a.patient_name || 'Paciente'}${a.service_name ? `, ${a.service_name}` : ''}: ${statusLabel(a.status)}`;
+    const label = `${t}, ${a.patient_name || 'Paciente'}${a.kind === 'teleconsultation' ? ', teleconsulta' : ''}${a.service_name ? `, ${a.service_name}` : ''}: ${statusLabel(a.status)}`;
     const block = h('button', {
       type: 'button',
       class: `ag-appt ag-st-${a.status}${a.status === 'held' ? ' ag-appt-held' : ''}${span.end - span.start <= 20 ? ' ag-appt-short' : ''}`,
@@ -1216,6 +1231,7 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
       h('span', { class: 'ag-appt-time', text: timeIn(a.starts_at, setup.tz) }),
       h('span', { class: 'ag-appt-status', text: statusLabel(a.status) })),
     h('span', { class: 'ag-appt-name', text: a.patient_name || 'Paciente' }),
+    a.kind === 'teleconsultation' ? teleBadge() : null,
     a.service_name ? h('span', { class: 'ag-appt-service', text: a.service_name }) : null);
     place(block, Math.max(span.start, gridStart), span.end, gridStart, 1);
     if (laneCount > 1) {
@@ -1537,7 +1553,7 @@ export function renderMyAgenda(ctx, me, params) {
       h('span', { class: 'card-title', text: a.patient_name || 'Paciente' }),
       h('span', { class: 'card-meta' },
         a.service_name ? h('span', { text: a.service_name }) : null,
-        a.kind === 'teleconsultation' ? h('span', { text: KIND_LABELS.teleconsultation }) : null)),
+        a.kind === 'teleconsultation' ? teleBadge() : null)),
     h('span', { class: 'ag-my-badges' },
       h('span', { class: 'badge ag-clinic-badge', text: a.clinic_name || (clinicOf(a.clinic_id) || {}).name || '' }),
       h('span', { class: `badge ag-badge ag-st-${a.status} ag-status`, text: statusLabel(a.status) })));
@@ -1550,6 +1566,7 @@ export function renderMyAgenda(ctx, me, params) {
       }, {
         clinicName: clinic ? clinic.name : a.clinic_name,
         patientLink: `#/clinica/${seg(a.clinic_id)}/paciente/${seg(a.patient_id)}`,
+        meId: me.id,
       });
     });
     return h('li', null, button);

@@ -18,8 +18,8 @@
 // CSP (src/startup.rs) has no frame-src, so a blob: <iframe> would be blocked.
 
 import { api, seg } from '../api.js';
-import { realtime } from '../realtime.js';
-import { h, alertNode, clear, errorMessage, loadingNode, uid } from '../ui.js';
+import { joinWithStatus, liveList } from '../live-list.js';
+import { h, clear, errorMessage, loadingNode, uid } from '../ui.js';
 import { DEFAULT_TZ, fullDate, localDate, timeIn } from '../agenda-util.js';
 import { documentEditor } from './document-forms.js';
 
@@ -194,8 +194,6 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
   }
   root.append(notice, listBox);
 
-  /** id → document summary */
-  const docs = new Map();
   /** id → verification code (the issuer's own documents) */
   const codes = new Map();
   /** id → a short confirmation shown under the item for a few seconds */
@@ -204,41 +202,26 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
   let revoking = null;
   let revokeNode = null;
   let editor = null;
-  let loadSeq = 0;
-  let loaded = false;
-  /** Documents pushed or issued since the last fetch of the list, applied on top of the next. */
-  let recent = [];
   /** The document issued last on this page: its state is told above the list. */
   let lastIssued = null;
 
   const listPath = `/api/clinics/${seg(clinicId)}/patients/${seg(patient.id)}/documents`;
 
-  async function reload() {
-    loadSeq += 1;
-    const mine = loadSeq;
-    try {
-      const [res, own] = await Promise.all([
-        api.get(listPath),
-        canIssue ? api.get('/api/me/documents').catch(() => null) : null,
-      ]);
-      if (mine !== loadSeq || !ctx.isCurrent()) return;
+  /** id → document summary; documents pushed or issued meanwhile survive a reload. */
+  const docList = liveList(ctx, {
+    box: listBox,
+    load: () => Promise.all([
+      api.get(listPath),
+      canIssue ? api.get('/api/me/documents').catch(() => null) : null,
+    ]),
+    itemsOf: ([res, own]) => {
       for (const d of (own && own.documents) || []) if (d.code) codes.set(d.id, d.code);
-      const before = new Map(docs);
-      docs.clear();
-      for (const d of (res && res.documents) || []) docs.set(d.id, mergeDoc(before.get(d.id), d));
-      // Issued or pushed while the list was on its way: not in it yet, or older there.
-      for (const d of recent) docs.set(d.id, mergeDoc(docs.get(d.id), d));
-      recent = [];
-      loaded = true;
-      render();
-    } catch (err) {
-      if (mine !== loadSeq || !ctx.isCurrent()) return;
-      if (!loaded) {
-        clear(listBox).append(alertNode(errorMessage(err)),
-          h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: reload }));
-      }
-    }
-  }
+      return res && res.documents;
+    },
+    merge: mergeDoc,
+    render,
+  });
+  const docs = docList.items;
 
   function upsert(doc, { fromPush = false } = {}) {
     if (!doc || !doc.id) return;
@@ -246,14 +229,14 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
     const before = docs.get(doc.id);
     const next = mergeDoc(before, doc);
     docs.set(doc.id, next);
-    recent.push(next);
+    docList.remember(next);
     if (doc.code) codes.set(doc.id, doc.code);
     if (fromPush && before && docState(before) !== docState(next)) {
       if (docState(next) === 'signed') announce.textContent = `${kindWith(next.kind, 'assinad')}.`;
       else if (docState(next) === 'failed') announce.textContent = `${kindLabel(next.kind)}: a assinatura falhou.`;
       else if (docState(next) === 'revoked') announce.textContent = `${kindWith(next.kind, 'revogad')}.`;
     }
-    if (loaded && ctx.isCurrent()) render();
+    if (docList.loaded && ctx.isCurrent()) render();
   }
 
   function sorted() {
@@ -514,9 +497,9 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
     const before = docs.get(doc.id);
     const next = before ? mergeDoc(doc, before) : doc;
     docs.set(doc.id, next);
-    recent.push(next);
+    docList.remember(next);
     if (res.code) codes.set(res.id, res.code);
-    loaded = true;
+    docList.markLoaded();
     lastIssued = { id: res.id, state: null };
     render();
     announce.textContent = `${kindWith(kind, 'emitid')}; a assinatura digital está sendo feita.`;
@@ -528,32 +511,22 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
 
   // --------------------------------------------------------------- live ---
 
-  const handle = realtime.join(`user:${me.id}`, {
+  const handle = joinWithStatus(`user:${me.id}`, {
+    root,
+    status: live,
+    liveText: 'Atualizado ao vivo.',
+    errorText: 'Sem atualização ao vivo: a lista é consultada a cada 2 segundos enquanto houver documentos assinando.',
     events: {
       'document.updated': (payload) => upsert(payload && payload.document, { fromPush: true }),
     },
-    onJoin: () => {
-      live.textContent = 'Atualizado ao vivo.';
-      root.dataset.live = 'true';
-      // Pushes sent before this (re)join are not replayed.
-      reload();
-    },
-    onStatus: (state) => {
-      if (state !== 'connected' || !handle.joined) {
-        live.textContent = state === 'reconnecting' ? 'Reconectando…' : 'Conectando…';
-        root.dataset.live = 'false';
-      }
-    },
-    onError: () => {
-      live.textContent = 'Sem atualização ao vivo: a lista é consultada a cada 2 segundos enquanto houver documentos assinando.';
-      root.dataset.live = 'false';
-    },
+    // Pushes sent before this (re)join are not replayed.
+    onJoin: () => docList.reload(),
   });
   ctx.onCleanup(() => handle.leave());
 
   let polling = false;
   async function poll() {
-    if (polling || !loaded || !ctx.isCurrent()) return;
+    if (polling || !docList.loaded || !ctx.isCurrent()) return;
     const pending = [...docs.values()].filter((d) => d.status === 'pending'
       && (!handle.joined || String(d.professional_user_id) !== String(me.id)));
     if (!pending.length) return;
@@ -570,6 +543,6 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
   ctx.onCleanup(() => clearInterval(poller));
   ctx.onCleanup(() => closeEditor());
 
-  reload();
+  docList.reload();
   return root;
 }

@@ -6,6 +6,9 @@
 //   POST /api/clinics/{c}/appointments/{id}/reschedule {starts_at}
 //   GET /api/public/clinics/{c}/booking | slots         the clinic's zone and free slots
 //
+// A teleconsultation still ahead has "Entrar na teleconsulta": GET /api/consults/{id} gives
+// its `patient_link`, the same page (#/consulta/{token}, views/consult.js) as the link sent.
+//
 // Live: the patient's `user:<id>` topic pushes `appointment.updated {appointment}` when the
 // clinic confirms, moves or cancels one (and after the patient's own changes).
 //
@@ -20,7 +23,7 @@
 // kept in sessionStorage to show the time again after a reload.
 
 import { api, qs, seg } from '../api.js';
-import { realtime } from '../realtime.js';
+import { joinWithStatus } from '../live-list.js';
 import { h, alertNode, clear, errorMessage, loadingNode, uid } from '../ui.js';
 import {
   KIND_LABELS, addDays, agendaError, durationText, isCode, isOpen, isYmd, localDate, longDate,
@@ -28,6 +31,9 @@ import {
   whenText,
 } from '../agenda-util.js';
 import { remainingText, waitlistError, waitlistStatusBadge, windowText } from './waitlist.js';
+
+/** Appointment statuses whose teleconsultation can still be entered. */
+const TELE_OPEN = new Set(['scheduled', 'confirmed', 'checked_in', 'in_progress']);
 
 /** sessionStorage: appointment id → the held appointment of an offer (from pushes). */
 const OFFERS_KEY = 'atende.waitlist.offers';
@@ -162,8 +168,11 @@ export function renderMyAppointments(ctx, me) {
         h('span', { text: a.professional_name || '' }),
         h('span', { text: `${a.service_name || 'Consulta'} · ${durationText(mins)}` }),
         h('span', { text: a.clinic_name || '' }),
-        a.kind === 'teleconsultation' ? h('span', { text: KIND_LABELS.teleconsultation }) : null),
+        a.kind === 'teleconsultation' ? h('span', { class: 'badge ag-tele-badge', text: KIND_LABELS.teleconsultation }) : null),
       a.cancel_reason ? h('p', { class: 'muted small ma-reason', text: `Motivo do cancelamento: ${a.cancel_reason}` }) : null);
+    if (a.kind === 'teleconsultation' && TELE_OPEN.has(a.status) && Date.parse(a.ends_at) > Date.now()) {
+      li.append(teleconsultEntry(a, tz));
+    }
     if (changeable) {
       const actions = h('div', { class: 'queue-actions ma-actions' },
         h('button', {
@@ -182,6 +191,36 @@ export function renderMyAppointments(ctx, me) {
       if (openForm.id === a.id) li.append(openForm.kind === 'cancel' ? cancelForm(a) : rescheduleForm(a));
     }
     return li;
+  }
+
+  /** "Entrar na teleconsulta": the session's patient link (the same page as the link sent). */
+  function teleconsultEntry(a, tz) {
+    const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const button = h('button', {
+      type: 'button', class: 'btn btn-primary btn-small', text: 'Entrar na teleconsulta',
+      dataset: { action: 'teleconsult' },
+      'aria-label': `Entrar na teleconsulta de ${whenText(a.starts_at, tz)}`,
+    });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      error.hidden = true;
+      try {
+        const consult = await api.get(`/api/consults/${seg(a.id)}`);
+        const target = String((consult && consult.patient_link) || '');
+        const hash = target.slice(target.indexOf('#'));
+        if (!hash.startsWith('#/consulta/')) throw new Error('no patient link');
+        if (ctx.isCurrent()) ctx.navigate(hash);
+      } catch (err) {
+        error.textContent = err instanceof Error && !err.status && !err.code
+          ? 'Não foi possível abrir a teleconsulta. Tente novamente.'
+          : agendaError(err, { patient: true });
+        error.hidden = false;
+        button.disabled = false;
+      }
+    });
+    return h('div', { class: 'ma-tele' },
+      h('p', { class: 'muted small', text: 'Consulta por vídeo: a sala de espera abre um pouco antes do horário.' }),
+      button, error);
   }
 
   function toggle(a, kind) {
@@ -622,7 +661,11 @@ export function renderMyAppointments(ctx, me) {
     return false;
   }
 
-  const handle = realtime.join(`user:${me.id}`, {
+  const handle = joinWithStatus(`user:${me.id}`, {
+    root,
+    status: live,
+    liveText: 'Atualizada ao vivo.',
+    errorText: 'Sem atualização ao vivo.',
     events: {
       'appointment.updated': (payload) => {
         const a = payload && payload.appointment;
@@ -636,20 +679,9 @@ export function renderMyAppointments(ctx, me) {
       },
     },
     onJoin: () => {
-      live.textContent = 'Atualizada ao vivo.';
-      root.dataset.live = 'true';
       // Pushes sent before this (re)join are not replayed: load again.
       reload();
       reloadWaitlist();
-    },
-    onStatus: (state) => {
-      if (state !== 'connected' || !handle.joined) {
-        live.textContent = state === 'reconnecting' ? 'Reconectando…' : 'Conectando…';
-        root.dataset.live = 'false';
-      }
-    },
-    onError: () => {
-      live.textContent = 'Sem atualização ao vivo.';
     },
   });
   ctx.onCleanup(() => handle.leave());

@@ -8,8 +8,8 @@
 // professional sends one, `document.updated {document}` when one is revoked.
 
 import { api, seg } from '../api.js';
-import { realtime } from '../realtime.js';
-import { h, alertNode, clear, errorMessage, loadingNode } from '../ui.js';
+import { joinWithStatus, liveList } from '../live-list.js';
+import { h, clear, errorMessage, loadingNode } from '../ui.js';
 import {
   docState, docWhen, downloadDocument, keepFocus, kindLabel, kindWith, mergeDoc, stateBadge,
 } from './documents.js';
@@ -34,42 +34,23 @@ export function renderMyDocuments(ctx, me) {
         ' — ou no validador do ITI, ',
         h('a', { href: 'https://validar.iti.gov.br', target: '_blank', rel: 'noopener', text: 'validar.iti.gov.br' }), '.')));
 
-  const docs = new Map();
   /** Ids that arrived live on this page (marked "Novo"). */
   const fresh = new Set();
-  let loaded = false;
-  let loadSeq = 0;
-  /** Pushes since the last fetch of the list, applied again on top of the next one. */
-  let buffered = [];
-
-  async function reload() {
-    loadSeq += 1;
-    const mine = loadSeq;
-    try {
-      const res = await api.get('/api/me/documents');
-      if (mine !== loadSeq || !ctx.isCurrent()) return;
-      const before = new Map(docs);
-      docs.clear();
-      for (const d of (res && res.documents) || []) docs.set(d.id, mergeDoc(before.get(d.id), d));
-      for (const d of buffered) docs.set(d.id, mergeDoc(docs.get(d.id), d));
-      buffered = [];
-      loaded = true;
-      render();
-    } catch (err) {
-      if (mine !== loadSeq || !ctx.isCurrent()) return;
-      if (!loaded) {
-        clear(listBox).append(alertNode(errorMessage(err)),
-          h('button', { type: 'button', class: 'btn btn-secondary', text: 'Tentar novamente', onclick: reload }));
-      }
-    }
-  }
+  const docList = liveList(ctx, {
+    box: listBox,
+    load: () => api.get('/api/me/documents'),
+    itemsOf: (res) => res && res.documents,
+    merge: mergeDoc,
+    render,
+  });
+  const docs = docList.items;
 
   function upsert(doc, { received = false } = {}) {
     if (!doc || !doc.id) return;
     // Only signed documents are the patient's to see.
     if (doc.status !== 'signed') return;
-    buffered.push(doc);
-    if (!loaded) return;
+    docList.remember(doc);
+    if (!docList.loaded) return;
     const before = docs.get(doc.id);
     const next = mergeDoc(before, doc);
     docs.set(doc.id, next);
@@ -141,7 +122,11 @@ export function renderMyDocuments(ctx, me) {
       h('div', { class: 'queue-actions doc-actions' }, download));
   }
 
-  const handle = realtime.join(`user:${me.id}`, {
+  const handle = joinWithStatus(`user:${me.id}`, {
+    root,
+    status: live,
+    liveText: 'Atualizado ao vivo.',
+    errorText: 'Sem atualização ao vivo.',
     events: {
       'document.received': (payload) => {
         const doc = payload && payload.document;
@@ -155,24 +140,11 @@ export function renderMyDocuments(ctx, me) {
       },
       'document.updated': (payload) => upsert(payload && payload.document),
     },
-    onJoin: () => {
-      live.textContent = 'Atualizado ao vivo.';
-      root.dataset.live = 'true';
-      // Pushes sent before this (re)join are not replayed.
-      reload();
-    },
-    onStatus: (state) => {
-      if (state !== 'connected' || !handle.joined) {
-        live.textContent = state === 'reconnecting' ? 'Reconectando…' : 'Conectando…';
-        root.dataset.live = 'false';
-      }
-    },
-    onError: () => {
-      live.textContent = 'Sem atualização ao vivo.';
-    },
+    // Pushes sent before this (re)join are not replayed.
+    onJoin: () => docList.reload(),
   });
   ctx.onCleanup(() => handle.leave());
-  reload();
+  docList.reload();
 
   return root;
 }

@@ -1,0 +1,422 @@
+// Headless-browser test of the teleconsultation: the professional's call page, the
+// patient's link page (camera check, waiting room, call) and a real WebRTC call between
+// two pages of the same browser (fake camera and microphone, loopback ICE candidates).
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/teleconsult.mjs
+//
+// On the demo data (Clínica Aurora):
+// - setup over HTTP: the receptionist books João a teleconsultation with Dra. Helena ten
+//   minutes from now (fitted in; later times, then shorter, when that one is taken), Helena's
+//   token gives the patient's link; the appointment is cancelled at the end;
+// - J (joao@paciente.demo, phone) sees "Entrar na teleconsulta" in "Minhas consultas": it
+//   leads to the same link page;
+// - H (dra.helena@atende.demo, desktop) opens the appointment in "Minha agenda" ("Teleconsulta"
+//   badge) → "Abrir teleconsulta": the waiting room says João has not arrived, "Admitir
+//   paciente" is disabled, the patient link copies, her camera preview plays;
+// - P (phone 390×844, no login) opens the link: professional, clinic and time; "Entrar na
+//   sala de espera" waits for the camera/microphone check, whose preview shows video and
+//   whose microphone meter moves; P enters the waiting room and sees Helena is there;
+// - H sees João waiting live, admits him: on both sides the connection is "Conectado",
+//   the remote <video> has a picture and getStats() shows inbound video bytes and decoded
+//   frames growing over 2 s; the call duration runs;
+// - P reloads the page: back in the call by itself ("Voltando à chamada…" → a new offer),
+//   inbound video grows again on both sides; then H reloads hers: same;
+// - the microphone and camera buttons disable/enable the tracks being sent (both sides);
+// - screen sharing, where headless Chromium can capture: the sent video track changes and
+//   comes back to the camera;
+// - H ends the consultation (with confirmation): P sees the end message and its camera and
+//   microphone are stopped; the API says ended_by_professional; the link now says the
+//   consultation is over;
+// - no horizontal overflow on the phone; no console errors, page errors or CSP violations.
+// Screenshots go to tests/browser/screenshots/teleconsult-*.png.
+//
+// Env: BASE_URL (default http://127.0.0.1:8080), CHROMIUM (default
+// /usr/bin/chromium), DEMO_PASSWORD (default atende-demo).
+//
+// Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
+
+import {
+  BASE_URL,
+  HttpError,
+  PHONE,
+  apiCall,
+  assert,
+  check,
+  loginApi,
+  loginUi,
+  main,
+  noHorizontalOverflow,
+  openPage,
+  screenshots,
+  text,
+} from './lib.mjs';
+
+const DESKTOP = { width: 1366, height: 900 };
+const RECEPTIONIST = 'recepcao@aurora.demo';
+const PROFESSIONAL = 'dra.helena@atende.demo';
+const PATIENT = 'joao@paciente.demo';
+const FLOW_MS = 2000;
+
+const { shot } = screenshots('teleconsult');
+
+/** Inbound video of the page's call (summed over its inbound-rtp reports), or null. */
+function inboundVideo(page) {
+  return page.evaluate(async () => {
+    const call = window.__atendeCall;
+    const pc = call && call.pc;
+    if (!pc || pc.connectionState === 'closed') return null;
+    const stats = await pc.getStats();
+    let found = false;
+    let bytes = 0;
+    let frames = 0;
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        found = true;
+        bytes += r.bytesReceived || 0;
+        frames += r.framesDecoded || 0;
+      }
+    });
+    return found ? { bytes, frames, state: pc.connectionState } : null;
+  });
+}
+
+/** Inbound video grows over FLOW_MS (after the call connected). */
+async function videoFlows(page, who) {
+  await page.locator('[data-connection="connected"]').waitFor({ timeout: 20_000 });
+  let before = null;
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    before = await inboundVideo(page);
+    if (before && before.frames > 0) break;
+    await page.waitForTimeout(250);
+  }
+  assert(before && before.frames > 0, `${who}: no decoded inbound video (${JSON.stringify(before)})`);
+  await page.waitForTimeout(FLOW_MS);
+  const after = await inboundVideo(page);
+  assert(after && after.bytes > before.bytes && after.frames > before.frames,
+    `${who}: inbound video did not grow (${JSON.stringify(before)} → ${JSON.stringify(after)})`);
+  return `${who}: +${after.frames - before.frames} frames, +${Math.round((after.bytes - before.bytes) / 1024)} KB`;
+}
+
+/** The picture size of a <video> once it has one. */
+async function videoSize(locator) {
+  await locator.evaluate((v) => new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = () => {
+      if (v.videoWidth > 0) resolve();
+      else if (Date.now() - t0 > 10_000) reject(new Error('no picture'));
+      else setTimeout(tick, 100);
+    };
+    tick();
+  }));
+  return locator.evaluate((v) => ({ w: v.videoWidth, h: v.videoHeight }));
+}
+
+/** `enabled` of the track this page sends for `kind` (from the connection's senders). */
+function sentEnabled(page, kind) {
+  return page.evaluate((k) => {
+    const pc = window.__atendeCall.pc;
+    const sender = pc.getSenders().find((s) => s.track && s.track.kind === k);
+    return sender ? sender.track.enabled : null;
+  }, kind);
+}
+
+async function toggleTrack(page, control, kind, who) {
+  const button = page.locator(`.tc-controls [data-control="${control}"]`).first();
+  assert((await sentEnabled(page, kind)) === true, `${who}: ${kind} not sent enabled at first`);
+  await button.click();
+  await page.waitForFunction((k) => {
+    const s = window.__atendeCall.pc.getSenders().find((x) => x.track && x.track.kind === k);
+    return s && s.track.enabled === false;
+  }, kind);
+  assert((await button.getAttribute('data-on')) === 'false', `${who}: ${control} button still on`);
+  const offLabel = await text(button);
+  await button.click();
+  await page.waitForFunction((k) => {
+    const s = window.__atendeCall.pc.getSenders().find((x) => x.track && x.track.kind === k);
+    return s && s.track.enabled === true;
+  }, kind);
+  return offLabel;
+}
+
+/** ISO (UTC, no milliseconds) of now + `minutes`, rounded up to 5 minutes. */
+function startsIn(minutes) {
+  const step = 5 * 60_000;
+  const t = Math.ceil((Date.now() + minutes * 60_000) / step) * step;
+  return new Date(t).toISOString().replace('.000Z', 'Z');
+}
+
+async function run(browser) {
+  // ----------------------------------------------------------- setup ---
+  let recToken;
+  let helenaToken;
+  let clinicId;
+  let appt = null;
+  let consult = null;
+  const setup = await check('setup: a teleconsultation for João with Dra. Helena in ~10 min', async () => {
+    recToken = await loginApi(RECEPTIONIST);
+    const recMe = await apiCall('GET', '/api/me', recToken);
+    const membership = recMe.memberships.find((m) => m.role === 'receptionist' && /Aurora/.test(m.clinic_name));
+    assert(membership, 'recepcao@aurora.demo has no receptionist membership at Aurora');
+    clinicId = membership.clinic_id;
+    helenaToken = await loginApi(PROFESSIONAL);
+    const helenaMe = await apiCall('GET', '/api/me', helenaToken);
+    const patients = await apiCall('GET', `/api/clinics/${clinicId}/patients?q=Jo%C3%A3o`, recToken);
+    const joao = (Array.isArray(patients) ? patients : []).find((p) => /João Pereira/.test(p.full_name));
+    assert(joao, `João not found: ${JSON.stringify(patients).slice(0, 200)}`);
+    // The room opens 30 minutes before the start: start within that, in the first gap of
+    // Helena's and João's day (earlier tests leave appointments around now), shortening the
+    // appointment when 30 minutes fit nowhere.
+    let lastError = null;
+    search: for (const duration of [30, 20, 15, 10]) {
+      for (const minutes of [10, 15, 20, 25]) {
+        try {
+          appt = await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
+            professional_user_id: helenaMe.id,
+            patient_id: joao.id,
+            starts_at: startsIn(minutes),
+            kind: 'teleconsultation',
+            duration_minutes: duration,
+            fit_in: true,
+          });
+          break search;
+        } catch (err) {
+          if (!(err instanceof HttpError) || err.status !== 409) throw err;
+          lastError = err;
+        }
+      }
+    }
+    assert(appt, `no free time for the teleconsultation: ${lastError && lastError.message}`);
+    assert(appt.kind === 'teleconsultation', `booked kind ${appt.kind}`);
+    consult = await apiCall('GET', `/api/consults/${appt.id}`, helenaToken);
+    assert(consult.status === 'scheduled', `status ${consult.status}`);
+    assert(/^\/#\/consulta\/[^/]+$/.test(consult.patient_link || ''), `patient_link ${consult.patient_link}`);
+    return `${appt.starts_at}–${appt.ends_at.slice(11, 16)}, ${consult.professional_name}`;
+  });
+  if (!setup) throw new Error('setup failed');
+
+  const linkUrl = `${BASE_URL}${consult.patient_link}`;
+  const joaoApp = await openPage(browser, PHONE);
+  const helena = await openPage(browser, DESKTOP);
+  const patient = await openPage(browser, PHONE);
+  const pages = [['João logged in', joaoApp], ['Dra. Helena', helena], ['patient link', patient]];
+  const H = helena.page;
+  const P = patient.page;
+  // Before any page asks for the camera: granting permissions denies every other one, which
+  // would stop a capture already running.
+  await helena.context.grantPermissions(['clipboard-read', 'clipboard-write', 'camera', 'microphone'], { origin: BASE_URL });
+
+  try {
+    await check('J: "Minhas consultas" has "Entrar na teleconsulta", which opens the link page', async () => {
+      const p = joaoApp.page;
+      await loginUi(p, PATIENT);
+      await p.locator('#header-user').waitFor();
+      await p.goto(`${BASE_URL}/#/minhas-consultas`);
+      const item = p.locator(`.ma-item[data-id="${appt.id}"]`);
+      await item.waitFor();
+      assert(/Teleconsulta/.test(await text(item)), 'no "Teleconsulta" on the item');
+      await item.getByRole('button', { name: /Entrar na teleconsulta/ }).click();
+      await p.locator('[data-view="consult"][data-stage="check"]').waitFor();
+      const hash = await p.evaluate(() => location.hash);
+      assert(`/${hash}` === consult.patient_link, `landed on ${hash}`);
+      await joaoApp.context.close();
+    });
+
+    await check('H: "Minha agenda" → Teleconsulta badge → "Abrir teleconsulta" opens the call page', async () => {
+      await loginUi(H, PROFESSIONAL);
+      await H.locator('#header-user').waitFor();
+      await H.goto(`${BASE_URL}/#/minha-agenda`);
+      const item = H.locator(`.ag-my-item[data-id="${appt.id}"]`);
+      await item.waitFor();
+      assert(await item.locator('.ag-tele-badge').count(), 'no Teleconsulta badge');
+      await item.click();
+      const dialog = H.locator('dialog.ag-appt-dialog');
+      await dialog.getByRole('link', { name: 'Abrir teleconsulta' }).click();
+      await H.locator('[data-view="teleconsult"][data-live="true"][data-status="scheduled"]').waitFor();
+      assert((await H.evaluate(() => location.hash)) === `#/teleconsulta/${appt.id}`, 'wrong page');
+    });
+
+    await check('H: waiting room empty, admit disabled, patient link copies, own preview plays', async () => {
+      const view = H.locator('[data-view="teleconsult"]');
+      await view.getByRole('heading', { name: /Consulta com João/ }).waitFor();
+      const waiting = view.locator('.tc-waiting');
+      assert(/João ainda não entrou na sala de espera/.test(await text(waiting)), `waiting room: ${await text(waiting)}`);
+      assert(await waiting.getByRole('button', { name: 'Admitir paciente' }).isDisabled(), 'admit enabled with nobody waiting');
+      const input = view.getByLabel('Link de entrada do paciente');
+      assert((await input.inputValue()) === linkUrl, `link shown ${await input.inputValue()}`);
+      await view.getByRole('button', { name: 'Copiar link do paciente' }).click();
+      await view.locator('.copy-status', { hasText: 'Copiado.' }).waitFor();
+      const copied = await H.evaluate(() => navigator.clipboard.readText());
+      assert(copied === linkUrl, `clipboard has ${copied}`);
+      const size = await videoSize(view.locator('.tc-self-video'));
+      return `preview ${size.w}×${size.h}`;
+    });
+
+    await check('P: link page shows professional, clinic and time; entry waits for the check', async () => {
+      await P.goto(linkUrl);
+      const view = P.locator('[data-view="consult"][data-stage="check"]');
+      await view.waitFor();
+      const all = await text(view);
+      assert(all.includes(`Teleconsulta com ${consult.professional_name}`), `no professional: ${all.slice(0, 200)}`);
+      assert(all.includes(consult.clinic_name), 'no clinic name');
+      const hhmm = new Intl.DateTimeFormat('pt-BR', { timeZone: 'America/Sao_Paulo', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+        .format(new Date(appt.starts_at));
+      assert(all.includes(hhmm), `no time ${hhmm}`);
+      assert(!/A sala de espera abre/.test(all), 'says the room is not open');
+      assert(await view.getByRole('button', { name: 'Entrar na sala de espera' }).isDisabled(), 'entry enabled before the check');
+      await noHorizontalOverflow(P);
+    });
+
+    await check('P: camera check shows the camera (videoWidth > 0) and a moving microphone meter', async () => {
+      const view = P.locator('[data-view="consult"]');
+      await view.getByRole('button', { name: 'Testar câmera e microfone' }).click();
+      const size = await videoSize(view.locator('video.tc-preview'));
+      await view.locator('[data-check="camera"][data-ok="true"]').waitFor();
+      await view.locator('[data-check="microphone"][data-ok="true"]').waitFor();
+      await P.waitForFunction(() => Number(document.querySelector('.mic-meter')?.dataset.peak) > 0, null, { timeout: 10_000 });
+      const peak = await view.locator('.mic-meter').getAttribute('data-peak');
+      assert(await view.getByRole('button', { name: 'Entrar na sala de espera' }).isEnabled(), 'entry still disabled');
+      await shot(P, 'patient-check');
+      return `preview ${size.w}×${size.h}, meter peak ${peak}`;
+    });
+
+    await check('P enters the waiting room: "Aguarde…", the professional is already there', async () => {
+      const view = P.locator('[data-view="consult"]');
+      await view.getByRole('button', { name: 'Entrar na sala de espera' }).click();
+      await P.locator('[data-view="consult"][data-stage="waiting"]').waitFor();
+      const room = view.locator('.tc-waiting-room');
+      await room.locator('.tc-wait-title', { hasText: `Aguarde, ${consult.professional_name} vai chamar você em instantes.` }).waitFor();
+      await room.locator('.tc-wait-detail', { hasText: 'O(a) profissional já está na sala.' }).waitFor();
+      await videoSize(room.locator('video'));
+      await noHorizontalOverflow(P);
+      await shot(P, 'patient-waiting');
+    });
+
+    await check('H sees João waiting (live) and admits him', async () => {
+      const view = H.locator('[data-view="teleconsult"][data-status="waiting"]');
+      await view.waitFor();
+      const waiting = view.locator('.tc-waiting');
+      const t = await text(waiting);
+      assert(/João está na sala de espera desde \d{2}:\d{2}/.test(t), `waiting room: ${t}`);
+      await shot(H, 'professional-waiting');
+      await waiting.getByRole('button', { name: 'Admitir paciente' }).click();
+      await H.locator('[data-view="teleconsult"][data-status="in_call"]').waitFor();
+      await P.locator('[data-view="consult"][data-stage="call"]').waitFor();
+    });
+
+    await check('call: both sides connected, remote video has a picture, inbound video grows', async () => {
+      const notes = [await videoFlows(H, 'Helena'), await videoFlows(P, 'patient')];
+      const hs = await videoSize(H.locator('.tc-remote-video'));
+      const ps = await videoSize(P.locator('.tc-remote-video'));
+      assert((await text(H.locator('.tc-conn'))) === 'Conectado', `Helena: ${await text(H.locator('.tc-conn'))}`);
+      assert((await text(P.locator('.tc-conn'))) === 'Conectado', `patient: ${await text(P.locator('.tc-conn'))}`);
+      return `${notes.join('; ')}; pictures ${hs.w}×${hs.h} / ${ps.w}×${ps.h}`;
+    });
+
+    await check('call: the duration runs on both sides (from admitted_at)', async () => {
+      const read = async (p) => text(p.locator('.tc-duration-value'));
+      const h1 = await read(H);
+      assert(/^\d{2}:\d{2}$/.test(h1), `Helena duration "${h1}"`);
+      await H.waitForTimeout(1500);
+      const h2 = await read(H);
+      const p2 = await read(P);
+      assert(h2 !== h1, `Helena's duration stuck at ${h1}`);
+      assert(/^\d{2}:\d{2}$/.test(p2) && p2 !== '00:00', `patient duration "${p2}"`);
+      await noHorizontalOverflow(P);
+      await shot(H, 'professional-call');
+      await shot(P, 'patient-call');
+      return `${h2} / ${p2}`;
+    });
+
+    await check('P reloads during the call: back in by itself, video flows again both ways', async () => {
+      await P.reload();
+      await P.locator('[data-view="consult"][data-stage="call"]').waitFor({ timeout: 20_000 });
+      const notes = [await videoFlows(P, 'patient'), await videoFlows(H, 'Helena')];
+      await videoSize(P.locator('.tc-remote-video'));
+      return notes.join('; ');
+    });
+
+    await check('H reloads during the call ("Voltar à chamada"): re-offers, video flows again', async () => {
+      await H.reload();
+      await H.locator('[data-view="teleconsult"][data-status="in_call"]').waitFor({ timeout: 20_000 });
+      const notes = [await videoFlows(H, 'Helena'), await videoFlows(P, 'patient')];
+      return notes.join('; ');
+    });
+
+    await check('microphone and camera buttons turn the sent tracks off and on (both sides)', async () => {
+      const labels = [
+        await toggleTrack(P, 'mic', 'audio', 'patient'),
+        await toggleTrack(P, 'camera', 'video', 'patient'),
+        await toggleTrack(H, 'mic', 'audio', 'Helena'),
+        await toggleTrack(H, 'camera', 'video', 'Helena'),
+      ];
+      assert(labels[0] === 'Ligar microfone' && labels[1] === 'Ligar câmera', `labels when off: ${labels.join(', ')}`);
+      return labels.join(', ');
+    });
+
+    await check('H shares the screen: the sent video changes, then back to the camera', async () => {
+      const share = H.locator('.tc-controls [data-control="screen"]');
+      if (await share.isHidden()) return 'skip';
+      const cameraId = await H.evaluate(() => window.__atendeCall.pc.getSenders().find((s) => s.track && s.track.kind === 'video').track.id);
+      await share.click();
+      const started = await H.waitForFunction(() => document.querySelector('.tc-controls [data-control="screen"]').dataset.on === 'false', null, { timeout: 5000 })
+        .then(() => true, () => false);
+      if (!started) return 'skip'; // no screen to capture in this headless browser
+      await H.waitForFunction((id) => {
+        const s = window.__atendeCall.pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+        return s && s.track.id !== id;
+      }, cameraId);
+      await share.click();
+      await H.waitForFunction((id) => {
+        const s = window.__atendeCall.pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+        return s && s.track.id === id;
+      }, cameraId);
+      return 'shared and back';
+    });
+
+    await check('H ends the consultation: P sees the end message, its camera and microphone stop', async () => {
+      await P.evaluate(() => {
+        window.__testTracks = window.__atendeCall.localStream.getTracks();
+      });
+      const view = H.locator('[data-view="teleconsult"]');
+      await view.getByRole('button', { name: 'Encerrar consulta' }).click();
+      await view.getByRole('group', { name: 'Encerrar a teleconsulta?' }).getByRole('button', { name: 'Sim, encerrar' }).click();
+      await H.locator('[data-view="teleconsult"][data-status="ended"]').waitFor();
+      await view.locator('.tc-ended', { hasText: 'Teleconsulta encerrada' }).waitFor();
+      await P.locator('[data-view="consult"][data-stage="ended"]').waitFor();
+      const message = await text(P.locator('.tc-ended-message'));
+      assert(message === 'A teleconsulta foi encerrada pelo profissional.', `patient sees "${message}"`);
+      const stopped = await P.evaluate(() => window.__testTracks.every((t) => t.readyState === 'ended'));
+      assert(stopped, 'the patient\'s camera/microphone still running');
+      const helenaStopped = await H.evaluate(() => !window.__atendeCall.localStream
+        || window.__atendeCall.localStream.getTracks().every((t) => t.readyState === 'ended'));
+      assert(helenaStopped, 'Helena\'s camera still running');
+      await noHorizontalOverflow(P);
+      await shot(P, 'patient-ended');
+      await shot(H, 'professional-ended');
+      const state = await apiCall('GET', `/api/consults/${appt.id}`, helenaToken);
+      assert(state.status === 'ended' && state.ended_reason === 'ended_by_professional', `API: ${state.status}/${state.ended_reason}`);
+      return message;
+    });
+
+    await check('P: the link now says the consultation is over', async () => {
+      await P.reload();
+      await P.locator('[data-view="consult"][data-stage="ended"]').waitFor();
+      assert(/já foi encerrada/.test(await text(P.locator('.tc-ended-message'))), 'no "já foi encerrada"');
+    });
+
+    await check('no console errors, page errors or CSP violations', async () => {
+      const all = pages.flatMap(([who, p]) => p.errors.map((e) => `${who}: ${e}`));
+      assert(!all.length, all.join(' | '));
+    });
+  } finally {
+    // Leave the demo agenda as it was: the test's appointment is cancelled.
+    if (appt) {
+      await apiCall('POST', `/api/clinics/${clinicId}/appointments/${appt.id}/cancel`, recToken, { reason: 'teste da teleconsulta' })
+        .catch(() => {});
+    }
+    for (const [, p] of pages) await p.context.close().catch(() => {});
+  }
+}
+
+main('teleconsult', run, { webrtc: true });
