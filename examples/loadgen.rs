@@ -398,18 +398,30 @@ async fn load_patient(
         .to_string()
 }
 
-/// Chat load: many rooms, one receiver each, senders spread over the rooms.
-async fn rooms_mode(args: Args) {
-    let http = reqwest::Client::new();
-    let recep = login(&http, &args.url, "recepcao@aurora.demo", &args.password).await;
-    let helena = login(&http, &args.url, "dra.helena@atende.demo", &args.password).await;
-    let recep_token = recep["access_token"].as_str().expect("token").to_string();
-    let token = helena["access_token"].as_str().expect("token").to_string();
+/// Log in the demo receptionist and Dra. Helena: (receptionist's token, Helena's token,
+/// the receptionist's clinic, Helena's user id).
+async fn reception_and_helena(
+    http: &reqwest::Client,
+    args: &Args,
+) -> (String, String, String, Value) {
+    let recep = login(http, &args.url, "recepcao@aurora.demo", &args.password).await;
+    let helena = login(http, &args.url, "dra.helena@atende.demo", &args.password).await;
     let clinic = recep["user"]["memberships"][0]["clinic_id"]
         .as_str()
         .expect("clinic")
         .to_string();
-    let helena_id = helena["user"]["id"].clone();
+    (
+        recep["access_token"].as_str().expect("token").to_string(),
+        helena["access_token"].as_str().expect("token").to_string(),
+        clinic,
+        helena["user"]["id"].clone(),
+    )
+}
+
+/// Chat load: many rooms, one receiver each, senders spread over the rooms.
+async fn rooms_mode(args: Args) {
+    let http = reqwest::Client::new();
+    let (recep_token, token, clinic, helena_id) = reception_and_helena(&http, &args).await;
     println!("setting up {} rooms", args.rooms);
     let setup = Instant::now();
     let mut topics = Vec::with_capacity(args.rooms);
@@ -1253,15 +1265,7 @@ async fn send_signal(ws: &mut Ws, topic: &str, payload: Value) {
 /// Teleconsultation signaling: many sessions exchanging offers, answers and candidates.
 async fn consult_mode(args: Args) {
     let http = reqwest::Client::new();
-    let recep = login(&http, &args.url, "recepcao@aurora.demo", &args.password).await;
-    let helena = login(&http, &args.url, "dra.helena@atende.demo", &args.password).await;
-    let recep_token = recep["access_token"].as_str().expect("token").to_string();
-    let token = helena["access_token"].as_str().expect("token").to_string();
-    let clinic = recep["user"]["memberships"][0]["clinic_id"]
-        .as_str()
-        .expect("clinic")
-        .to_string();
-    let pro = helena["user"]["id"].clone();
+    let (recep_token, token, clinic, pro) = reception_and_helena(&http, &args).await;
     let found: Value = http
         .get(format!(
             "{}/api/clinics/{clinic}/patients?q=Jo%C3%A3o",
