@@ -583,28 +583,8 @@ async fn open_guest(ws_url: &str, credential: Value, topic: &str) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
         .await
         .expect("connect");
-    let frames = [
-        json!({"ref": "a", "topic": "system", "event": "auth", "payload": credential}),
-        json!({"ref": "j", "topic": topic, "event": "join", "payload": {}}),
-    ];
-    for f in frames {
-        ws.send(Message::Text(f.to_string().into()))
-            .await
-            .expect("send");
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) => {
-                    let v: Value = serde_json::from_str(&t).expect("json");
-                    if v["event"] == "reply" {
-                        assert_eq!(v["payload"]["status"], "ok", "{v}");
-                        break;
-                    }
-                }
-                Some(Ok(_)) => continue,
-                other => panic!("connection failed during setup: {other:?}"),
-            }
-        }
-    }
+    ws_request(&mut ws, "system", "auth", credential).await;
+    ws_request(&mut ws, topic, "join", json!({})).await;
     ws
 }
 

@@ -274,16 +274,17 @@ pub(super) async fn changed(
         )
         .await?,
     ];
-    // A cancelled teleconsultation releases whoever waits in its virtual room (the session
-    // itself is closed when next loaded).
+    // A cancelled teleconsultation closes its session and releases whoever waits in its
+    // virtual room.
     if a.kind == "teleconsultation" && a.status == "cancelled" {
+        deps.store.close_consult_tx(tx, a.id).await?;
         events.push(TopicEvent {
             topic: Topic::Consult(a.id).to_string(),
             event: "consult.ended".into(),
             seq: None,
             payload: json!({
                 "reason": "cancelled",
-                "message": "A consulta foi cancelada. Você pode fechar esta página.",
+                "message": super::consult::CANCELLED_MESSAGE,
             }),
         });
     }

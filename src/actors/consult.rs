@@ -141,30 +141,16 @@ fn state_event(appointment: uuid::Uuid, state: Value) -> TopicEvent {
     }
 }
 
-/// Load the appointment and its session; a cancelled appointment closes the session.
+/// Load the appointment and its stored session (storing it on first entry).
 async fn load(
     deps: &EntityDeps,
     appointment: uuid::Uuid,
 ) -> Result<(AppointmentView, ConsultRow), WsError> {
     let view = open_appointment(&deps.store, appointment).await?;
-    let mut row = deps
+    let row = deps
         .store
-        .consult_session(appointment, view.a.clinic_id)
+        .open_consult_session(appointment, view.a.clinic_id, view.a.status == "cancelled")
         .await?;
-    if view.a.status == "cancelled" && row.status != "ended" {
-        deps.store
-            .consult_transition(
-                appointment,
-                &["scheduled", "waiting", "in_call"],
-                "ended",
-                Some("cancelled"),
-            )
-            .await?;
-        row = deps
-            .store
-            .consult_session(appointment, view.a.clinic_id)
-            .await?;
-    }
     Ok((view, row))
 }
 
@@ -191,11 +177,12 @@ impl Handler<Enter> for ConsultSession {
             }
             let mut changed = false;
             if msg.side == Side::Patient
-                && deps
+                && let Some(waiting) = deps
                     .store
                     .consult_transition(id, &["scheduled"], "waiting", None)
                     .await?
             {
+                row = waiting;
                 changed = true;
             }
             let name = msg.name.unwrap_or_else(|| {
@@ -210,13 +197,14 @@ impl Handler<Enter> for ConsultSession {
                 .any(|p| p["role"] == msg.side.as_str() && p["name"] == name.as_str())
             {
                 people.push(json!({"role": msg.side.as_str(), "name": name, "first_at": crate::store::now()}));
-                deps.store
+                if let Some(updated) = deps
+                    .store
                     .set_consult_participants(id, &Value::Array(people).to_string())
-                    .await?;
+                    .await?
+                {
+                    row = updated;
+                }
                 changed = true;
-            }
-            if changed {
-                row = deps.store.consult_session(id, view.a.clinic_id).await?;
             }
             let state = state_json(&view, &row);
             let events = if changed {
@@ -257,10 +245,11 @@ impl Handler<Admit> for ConsultSession {
                 "in_call" => return Ok(((), state_json(&view, &row), Vec::new())),
                 _ => {}
             }
-            deps.store
+            let row = deps
+                .store
                 .consult_transition(id, &["waiting"], "in_call", None)
-                .await?;
-            let row = deps.store.consult_session(id, view.a.clinic_id).await?;
+                .await?
+                .ok_or_else(ended)?;
             let state = state_json(&view, &row);
             Ok(((), state.clone(), vec![state_event(id, state)]))
         })
@@ -357,8 +346,14 @@ impl Handler<Signal> for ConsultSession {
         let (deps, id) = (self.deps.clone(), self.appointment);
         supervised(self, async move {
             let relayed = check_signal(msg.side, &msg.payload)?;
-            let (_, row) = load(&deps, id).await?;
-            match row.status.as_str() {
+            // One read per signal: the status alone decides (a cancellation closes the
+            // session in its own transaction).
+            let status = deps
+                .store
+                .consult_session(id)
+                .await?
+                .map_or_else(|| "scheduled".to_string(), |r| r.status);
+            match status.as_str() {
                 "in_call" => {}
                 "ended" => return Err(ended()),
                 _ => {
@@ -380,14 +375,19 @@ impl Handler<Signal> for ConsultSession {
     }
 }
 
-/// The professional ends the session (or the agenda closes it: `by` is `None`).
+/// The professional ends the session. (A cancelled appointment closes it in the agenda's
+/// transaction instead, see `actors::agenda::changed`.)
 #[derive(Message)]
 #[rtype(result = "Result<Value, WsError>")]
 pub struct End {
     pub side: Side,
     pub by: Option<UserId>,
-    pub reason: &'static str,
 }
+
+const ENDED_BY_PROFESSIONAL: &str = "ended_by_professional";
+
+/// What the people in a room are told when its appointment is cancelled.
+pub const CANCELLED_MESSAGE: &str = "A consulta foi cancelada. Você pode fechar esta página.";
 
 impl Handler<End> for ConsultSession {
     type Result = AtomicResponse<Self, Result<Value, WsError>>;
@@ -398,21 +398,17 @@ impl Handler<End> for ConsultSession {
             if msg.side != Side::Professional {
                 return Err(WsError::forbidden());
             }
-            let view = open_appointment(&deps.store, id).await?;
-            let before = deps.store.consult_session(id, view.a.clinic_id).await?;
-            if !deps
+            let (view, _) = load(&deps, id).await?;
+            let row = deps
                 .store
                 .consult_transition(
                     id,
                     &["scheduled", "waiting", "in_call"],
                     "ended",
-                    Some(msg.reason),
+                    Some(ENDED_BY_PROFESSIONAL),
                 )
                 .await?
-            {
-                return Err(ended());
-            }
-            let row = deps.store.consult_session(id, view.a.clinic_id).await?;
+                .ok_or_else(ended)?;
             let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
             deps.store
                 .record_audit(
@@ -420,8 +416,8 @@ impl Handler<End> for ConsultSession {
                         .entity_id(id)
                         .clinic(view.a.clinic_id)
                         .details(json!({
-                            "reason": msg.reason,
-                            "waiting_at": before.waiting_at,
+                            "reason": ENDED_BY_PROFESSIONAL,
+                            "waiting_at": row.waiting_at,
                             "started_at": row.admitted_at,
                             "ended_at": row.ended_at,
                             "participants": participants,
@@ -434,11 +430,8 @@ impl Handler<End> for ConsultSession {
                 event: "consult.ended".into(),
                 seq: None,
                 payload: json!({
-                    "reason": msg.reason,
-                    "message": match msg.reason {
-                        "cancelled" => "A consulta foi cancelada. Você pode fechar esta página.",
-                        _ => "A teleconsulta foi encerrada pelo profissional.",
-                    },
+                    "reason": ENDED_BY_PROFESSIONAL,
+                    "message": "A teleconsulta foi encerrada pelo profissional.",
                     "state": state,
                 }),
             };

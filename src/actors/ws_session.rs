@@ -883,13 +883,9 @@ impl WsSession {
                     .map_err(|_| consult_restarting())?
             }),
             "end" => self.ask(ctx, frame.reference, frame.topic, async move {
-                addr.send(End {
-                    side,
-                    by,
-                    reason: "ended_by_professional",
-                })
-                .await
-                .map_err(|_| consult_restarting())?
+                addr.send(End { side, by })
+                    .await
+                    .map_err(|_| consult_restarting())?
             }),
             other => {
                 let err = WsError::new("unknown_event", format!("evento desconhecido: {other}"));

@@ -9,7 +9,7 @@ use printpdf::{
     PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
 };
 
-use crate::domain::document::{DocumentContent, DocumentKind};
+use crate::domain::document::DocumentContent;
 
 const PAGE_W: f32 = 595.28;
 const PAGE_H: f32 = 841.89;
@@ -55,7 +55,7 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
     doc.metadata.info.producer = "atende (printpdf)".into();
     let mut pages = Vec::new();
     for copy in kind.copies() {
-        pages.extend(render_copy(input, kind, copy));
+        pages.extend(render_copy(input, copy));
     }
     doc.with_pages(pages);
     let opts = PdfSaveOptions {
@@ -69,7 +69,7 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
 }
 
 /// One copy (one or more pages) of the document.
-fn render_copy(input: &RenderInput, kind: DocumentKind, copy: &str) -> Vec<PdfPage> {
+fn render_copy(input: &RenderInput, copy: &str) -> Vec<PdfPage> {
     let mut w = Writer::new(input, copy);
     match &input.content {
         DocumentContent::Prescription { medications, notes }
@@ -161,7 +161,6 @@ fn render_copy(input: &RenderInput, kind: DocumentKind, copy: &str) -> Vec<PdfPa
             }
         }
     }
-    let _ = kind;
     w.finish()
 }
 

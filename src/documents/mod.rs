@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use actix::Addr;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 
 use crate::actors::protocol::Topic;
@@ -372,6 +372,7 @@ impl Documents {
             .await?
             .ok_or_else(|| DocError::Invalid("patient gone".into()))?;
         let key = self.key_for(&professional, &view.professional_name).await?;
+        let kind = content.kind();
         let input = render_input(
             content,
             &clinic,
@@ -385,10 +386,10 @@ impl Documents {
         let council = input.professional_council.clone();
         let meta = SignatureMeta {
             signer_name: view.professional_name.clone(),
-            reason: format!("{} emitido por {council}", d.kind_title()),
+            reason: format!("{} emitido por {council}", kind.title()),
             location: format!("{} - {}", clinic.city, clinic.uf),
             time: crate::store::now(),
-            iti: iti_metadata(d.kind_title_oid(), &professional),
+            iti: iti_metadata(kind.iti_oid(), &professional),
         };
         Ok((
             input,
@@ -433,17 +434,6 @@ impl Documents {
             seq: None,
             payload: json!({"document": summary_json(view)}),
         });
-    }
-}
-
-impl crate::store::documents::DocumentRow {
-    fn kind_title(&self) -> &'static str {
-        crate::domain::document::DocumentKind::parse(&self.kind).map_or("Documento", |k| k.title())
-    }
-
-    fn kind_title_oid(&self) -> &'static str {
-        crate::domain::document::DocumentKind::parse(&self.kind)
-            .map_or("2.16.76.1.12.1.1", |k| k.iti_oid())
     }
 }
 
@@ -538,7 +528,7 @@ pub fn render_input(
         issued_at_text: format!(
             "{} de {} de {}, {} ({})",
             local.format("%d"),
-            MONTHS[local.format("%m").to_string().parse::<usize>().unwrap_or(1) - 1],
+            MONTHS[local.month0() as usize],
             local.format("%Y"),
             local.format("%H:%M"),
             match tz.name() {

@@ -202,32 +202,18 @@ impl Signer {
     }
 }
 
-/// Split DER certificates stored back to back.
-pub fn split_chain(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+/// Split DER certificates stored back to back (each element carries its own length).
+pub fn split_chain(bytes: &[u8]) -> Vec<Vec<u8>> {
+    use der::{Reader, SliceReader};
     let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let Ok(len) = der_len(bytes) else { break };
-        if len > bytes.len() {
-            break;
+    let Ok(mut reader) = SliceReader::new(bytes) else {
+        return out;
+    };
+    while !reader.is_finished() {
+        match reader.tlv_bytes() {
+            Ok(tlv) => out.push(tlv.to_vec()),
+            Err(_) => break,
         }
-        out.push(bytes[..len].to_vec());
-        bytes = &bytes[len..];
     }
     out
-}
-
-/// Total length (header included) of the DER element at the start of `b`.
-fn der_len(b: &[u8]) -> Result<usize, ()> {
-    let first = *b.get(1).ok_or(())?;
-    if first < 0x80 {
-        return Ok(2 + first as usize);
-    }
-    let n = (first & 0x7f) as usize;
-    if n == 0 || n > 4 || b.len() < 2 + n {
-        return Err(());
-    }
-    let len = b[2..2 + n]
-        .iter()
-        .fold(0usize, |acc, &x| (acc << 8) | x as usize);
-    Ok(2 + n + len)
 }

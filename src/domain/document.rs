@@ -19,13 +19,6 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 4] = [
-        DocumentKind::Prescription,
-        DocumentKind::SpecialPrescription,
-        DocumentKind::Certificate,
-        DocumentKind::ExamRequest,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             DocumentKind::Prescription => "prescription",
@@ -33,10 +26,6 @@ impl DocumentKind {
             DocumentKind::Certificate => "certificate",
             DocumentKind::ExamRequest => "exam_request",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     /// The title printed on the document (pt-BR).

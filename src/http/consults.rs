@@ -13,7 +13,9 @@ use crate::actors::consult::{open_appointment, state_json};
 use crate::actors::protocol::WsError;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
+use crate::store::StoreError;
 use crate::store::agenda::AppointmentView;
+use crate::store::consults::ConsultRow;
 
 /// Link purpose of a patient's teleconsultation entry.
 pub const CONSULT_LINK: &str = "consult-join";
@@ -85,16 +87,20 @@ async fn check_window(state: &AppState, view: &AppointmentView) -> Result<(), Ws
             ),
         ));
     }
-    if now > view.a.ends_at {
-        let row = state
-            .store
-            .consult_session(view.a.id, view.a.clinic_id)
-            .await?;
-        if row.status != "in_call" {
-            return Err(invalid_link());
-        }
+    if now > view.a.ends_at && session_of(state, view).await?.status != "in_call" {
+        return Err(invalid_link());
     }
     Ok(())
+}
+
+/// The appointment's session as stored, or `scheduled` if nobody entered it yet (reading
+/// never stores anything).
+async fn session_of(state: &AppState, view: &AppointmentView) -> Result<ConsultRow, StoreError> {
+    Ok(state
+        .store
+        .consult_session(view.a.id)
+        .await?
+        .unwrap_or_else(|| ConsultRow::not_entered(view.a.id, view.a.clinic_id)))
 }
 
 fn ws_to_app(e: WsError) -> AppError {
@@ -141,7 +147,7 @@ pub async fn get_consult(
         .await
         .map_err(ws_to_app)?;
     party(&auth, &view)?;
-    let row = state.store.consult_session(id, view.a.clinic_id).await?;
+    let row = session_of(&state, &view).await?;
     let mut out = state_json(&view, &row);
     out["patient_link"] = json!(patient_link(&state, id));
     Ok(HttpResponse::Ok().json(out))
@@ -218,10 +224,7 @@ pub async fn public_preview(
     let view = open_appointment(&state.store, appointment)
         .await
         .map_err(|_| AppError::unauthorized("invalid_token", "link inválido ou expirado"))?;
-    let row = state
-        .store
-        .consult_session(appointment, view.a.clinic_id)
-        .await?;
+    let row = session_of(&state, &view).await?;
     // Too early is fine here: the page shows when the room opens.
     match check_window(&state, &view).await {
         Ok(())

@@ -371,11 +371,9 @@ pub async fn revoke(
         )
         .into());
     }
-    if !state
-        .store
-        .revoke_document(view.d.id, reason, crate::store::now())
-        .await?
-    {
+    let mut view = view;
+    let now = crate::store::now();
+    if !state.store.revoke_document(view.d.id, reason, now).await? {
         return Err(AppError::conflict(
             "already_revoked",
             "o documento já foi revogado",
@@ -391,11 +389,8 @@ pub async fn revoke(
                 .details(json!({"reason": reason})),
         )
         .await?;
-    let view = state
-        .store
-        .document(view.d.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    view.d.revoked_at = Some(now);
+    view.d.revoked_reason = Some(reason.to_string());
     state
         .documents
         .push(view.professional_user_id, "document.updated", &view);
@@ -447,11 +442,8 @@ pub async fn send(
         .await?;
     tx.commit().await?;
     state.store.mark_document_sent(view.d.id, now).await?;
-    let view = state
-        .store
-        .document(view.d.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let mut view = view;
+    view.d.sent_at = Some(now);
     if let Some(u) = view.patient_user_id {
         state.documents.push(u, "document.received", &view);
     }

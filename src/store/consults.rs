@@ -1,8 +1,10 @@
-//! Teleconsultation sessions (one per teleconsultation appointment).
+//! Teleconsultation sessions (one per teleconsultation appointment). A session row exists
+//! once someone entered it; before that the session is `scheduled` (see
+//! [`ConsultRow::not_entered`]).
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, Tx, on_pool, on_tx};
 use crate::domain::ClinicId;
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -18,22 +20,61 @@ pub struct ConsultRow {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+impl ConsultRow {
+    /// The state of a session nobody has entered yet (nothing stored).
+    pub fn not_entered(appointment: uuid::Uuid, clinic: ClinicId) -> Self {
+        Self {
+            appointment_id: appointment,
+            clinic_id: clinic,
+            status: "scheduled".into(),
+            ended_reason: None,
+            participants: "[]".into(),
+            created_at: super::now(),
+            waiting_at: None,
+            admitted_at: None,
+            ended_at: None,
+        }
+    }
+}
+
 impl Store {
-    /// The session of an appointment, created (`scheduled`) if it does not exist yet.
+    /// The session of an appointment, if someone entered it.
     pub async fn consult_session(
         &self,
         appointment: uuid::Uuid,
+    ) -> Result<Option<ConsultRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultRow>("SELECT * FROM consult_sessions WHERE appointment_id = $1")
+                .bind(appointment)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// The session of an appointment, stored now if it was not: `scheduled`, or already
+    /// `ended` (reason `cancelled`) when the appointment was cancelled before anyone entered.
+    pub async fn open_consult_session(
+        &self,
+        appointment: uuid::Uuid,
         clinic: ClinicId,
+        cancelled: bool,
     ) -> Result<ConsultRow, StoreError> {
-        let now = super::now();
+        let (status, reason, ended_at) = if cancelled {
+            ("ended", Some("cancelled"), Some(super::now()))
+        } else {
+            ("scheduled", None, None)
+        };
         Ok(on_pool!(self, p => {
             sqlx::query(
-                "INSERT INTO consult_sessions (appointment_id, clinic_id, status, created_at)
-                 VALUES ($1, $2, 'scheduled', $3) ON CONFLICT (appointment_id) DO NOTHING",
+                "INSERT INTO consult_sessions (appointment_id, clinic_id, status, ended_reason, ended_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (appointment_id) DO NOTHING",
             )
             .bind(appointment)
             .bind(clinic)
-            .bind(now)
+            .bind(status)
+            .bind(reason)
+            .bind(ended_at)
+            .bind(super::now())
             .execute(p)
             .await?;
             sqlx::query_as::<_, ConsultRow>("SELECT * FROM consult_sessions WHERE appointment_id = $1")
@@ -43,54 +84,79 @@ impl Store {
         }))
     }
 
-    /// Move the session from one of `from` to `to`, stamping the matching time column;
-    /// false when it was in none of them.
+    /// Move the session from one of `from` to `to`, stamping the matching time column: the
+    /// row after the change, or `None` when it was in none of those states (or not stored).
     pub async fn consult_transition(
         &self,
         appointment: uuid::Uuid,
         from: &[&str],
         to: &str,
         reason: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let stamp = match to {
-            "waiting" => "waiting_at",
-            "in_call" => "admitted_at",
-            _ => "ended_at",
-        };
-        let list = from
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE consult_sessions SET status = $1, {stamp} = $2, ended_reason = COALESCE($3, ended_reason)
-             WHERE appointment_id = $4 AND status IN ({list})"
-        );
-        let done = on_pool!(self, p => {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+    ) -> Result<Option<ConsultRow>, StoreError> {
+        let sql = transition_sql(from, to);
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultRow>(sqlx::AssertSqlSafe(sql))
                 .bind(to)
                 .bind(super::now())
                 .bind(reason)
                 .bind(appointment)
-                .execute(p)
+                .fetch_optional(p)
                 .await?
-                .rows_affected()
+        }))
+    }
+
+    /// Close a cancelled appointment's session, inside the cancellation's transaction.
+    pub async fn close_consult_tx(
+        &self,
+        tx: &mut Tx,
+        appointment: uuid::Uuid,
+    ) -> Result<(), StoreError> {
+        let sql = transition_sql(&["scheduled", "waiting", "in_call"], "ended");
+        on_tx!(tx, t => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind("ended")
+                .bind(super::now())
+                .bind("cancelled")
+                .bind(appointment)
+                .execute(&mut **t)
+                .await?;
         });
-        Ok(done == 1)
+        Ok(())
     }
 
     pub async fn set_consult_participants(
         &self,
         appointment: uuid::Uuid,
         participants: &str,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            sqlx::query("UPDATE consult_sessions SET participants = $1 WHERE appointment_id = $2")
-                .bind(participants)
-                .bind(appointment)
-                .execute(p)
-                .await?;
-        });
-        Ok(())
+    ) -> Result<Option<ConsultRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultRow>(
+                "UPDATE consult_sessions SET participants = $1 WHERE appointment_id = $2 RETURNING *",
+            )
+            .bind(participants)
+            .bind(appointment)
+            .fetch_optional(p)
+            .await?
+        }))
     }
+}
+
+/// `UPDATE … SET status = $1, <stamp> = $2, ended_reason = COALESCE($3, …) WHERE
+/// appointment_id = $4 AND status IN (<from>) RETURNING *`. `from` and `to` are this
+/// module's constants, never input.
+fn transition_sql(from: &[&str], to: &str) -> String {
+    let stamp = match to {
+        "waiting" => "waiting_at",
+        "in_call" => "admitted_at",
+        _ => "ended_at",
+    };
+    let list = from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE consult_sessions SET status = $1, {stamp} = $2, ended_reason = COALESCE($3, ended_reason)
+         WHERE appointment_id = $4 AND status IN ({list}) RETURNING *"
+    )
 }

@@ -148,6 +148,20 @@ fn byte_range(pdf: &[u8]) -> [usize; 4] {
 async fn every_kind_is_issued_signed_and_covers_the_whole_file() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
+    // A preview is a PDF without a signature, and stores nothing.
+    let resp = app
+        .post(
+            "/api/documents/preview",
+            Some(&d.helena.access),
+            &json!({"clinic_id": d.clinic, "patient_id": d.joao_id, "content": prescription()}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let preview = resp.bytes().await.expect("pdf");
+    assert!(preview.starts_with(b"%PDF-"));
+    assert!(!String::from_utf8_lossy(&preview).contains("ETSI.CAdES.detached"));
+    let (_, none) = json_of(app.get("/api/me/documents", Some(&d.helena.access)).await).await;
+    assert_eq!(none["documents"].as_array().expect("list").len(), 0);
     for (content, kind) in [
         (prescription(), "prescription"),
         (special(), "special_prescription"),
@@ -457,7 +471,11 @@ async fn pharmacies_verify_by_code_by_file_and_through_the_iti_protocol() {
     assert_eq!(v["patient_initials"], "J.P.S.");
     assert_eq!(v["council"], "CRM 123456/SP");
     let text = v.to_string();
-    assert!(!text.contains("Pereira") && !text.contains("529"), "{text}");
+    // No surname, no CPF (formatted or not; a bare "529" could occur inside the hash).
+    assert!(
+        !text.contains("Pereira") && !text.contains("529.982") && !text.contains("52998224725"),
+        "{text}"
+    );
     let resp = app
         .get(&format!("/api/public/documents/{code}/pdf"), None)
         .await;

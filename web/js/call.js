@@ -568,3 +568,28 @@ export class PeerLink {
     this.setState('closed');
   }
 }
+
+/**
+ * For the browser tests: `window.__atendeCall` exposes {side, pc, localStream, state} of the
+ * call page on screen. `current()` returns {link, media, state}. Returns the clean-up that
+ * removes it (only if it is still this page's).
+ */
+export function exposeCallForTests(side, current) {
+  window.__atendeCall = {
+    side,
+    get pc() {
+      const { link } = current();
+      return link ? link.pc : null;
+    },
+    get localStream() {
+      const { media } = current();
+      return media ? media.stream : null;
+    },
+    get state() {
+      return current().state;
+    },
+  };
+  return () => {
+    if (window.__atendeCall && window.__atendeCall.side === side) delete window.__atendeCall;
+  };
+}

@@ -21,8 +21,8 @@ import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, errorMessage, loadingNode } from '../ui.js';
 import { DEFAULT_TZ, localDate, timeIn, todayIn, whenText } from '../agenda-util.js';
 import {
-  CONNECTION_TEXT, PeerLink, durationWords, formatDuration, mediaSupported, micMeter, openLocalMedia,
-  playInto, stopStream, unmute,
+  CONNECTION_TEXT, PeerLink, durationWords, exposeCallForTests, formatDuration, mediaSupported, micMeter,
+  openLocalMedia, playInto, stopStream, unmute,
 } from '../call.js';
 import { callButton, mediaToggles, videoElement, videoStage } from './call-parts.js';
 
@@ -99,24 +99,13 @@ export function renderConsult(ctx, token) {
     media = null;
   }
 
+  const unexpose = exposeCallForTests('patient', () => ({ link, media, state }));
   ctx.onCleanup(() => {
     stopAll();
-    if (window.__atendeCall && window.__atendeCall.side === 'patient') delete window.__atendeCall;
+    unexpose();
     document.title = 'atende';
   });
 
-  window.__atendeCall = {
-    side: 'patient',
-    get pc() {
-      return link ? link.pc : null;
-    },
-    get localStream() {
-      return media ? media.stream : null;
-    },
-    get state() {
-      return state;
-    },
-  };
 
   const url = `/api/public/consults/${seg(token)}`;
 

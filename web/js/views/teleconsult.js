@@ -20,7 +20,8 @@ import { realtime } from '../realtime.js';
 import { h, alertNode, clear, copyField, errorMessage, loadingNode, sentence } from '../ui.js';
 import { DEFAULT_TZ, timeIn, whenText } from '../agenda-util.js';
 import {
-  CONNECTION_TEXT, PeerLink, durationWords, formatDuration, openLocalMedia, stopStream, unmute,
+  CONNECTION_TEXT, PeerLink, durationWords, exposeCallForTests, formatDuration, openLocalMedia, stopStream,
+  unmute,
 } from '../call.js';
 import { callButton, consultStatusLabel, mediaToggles, toggleButton, videoStage } from './call-parts.js';
 
@@ -71,29 +72,18 @@ export function renderTeleconsult(ctx, me, appointmentId) {
   /** The first offer was made (or is being made): later STATEs only re-offer. */
   let callStarted = false;
 
+  const unexpose = exposeCallForTests('professional', () => ({ link, media, state }));
   const cleanup = () => {
     clearInterval(durationTimer);
     if (handle) handle.leave();
     if (link) link.close();
     if (screenTrack) screenTrack.stop();
     if (media) stopStream(media.stream);
-    if (window.__atendeCall && window.__atendeCall.side === 'professional') delete window.__atendeCall;
+    unexpose();
     document.title = 'atende';
   };
   ctx.onCleanup(cleanup);
 
-  window.__atendeCall = {
-    side: 'professional',
-    get pc() {
-      return link ? link.pc : null;
-    },
-    get localStream() {
-      return media ? media.stream : null;
-    },
-    get state() {
-      return state;
-    },
-  };
 
   (async () => {
     let consult;
