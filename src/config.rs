@@ -50,6 +50,7 @@ pub struct Settings {
     pub agenda: AgendaSettings,
     pub documents: DocumentSettings,
     pub consult: ConsultSettings,
+    pub media: MediaSettings,
     pub security: SecuritySettings,
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
@@ -149,6 +150,46 @@ pub struct ConsultSettings {
     pub turn_secret: Secret<String>,
     /// Lifetime of the TURN credentials handed out (fresh ones at every ICE restart).
     pub turn_credential_ttl_secs: u64,
+    /// A call nobody has been connected to for this long ends (reason `abandoned`).
+    pub empty_call_timeout_secs: u64,
+}
+
+/// Whether teleconsultation media goes through atende's own media relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayMode {
+    /// Always peer to peer (STUN/TURN); no third participants.
+    Never,
+    /// Peer to peer first; through the relay when direct ICE fails or a guest is invited.
+    Fallback,
+    /// Every call through the relay.
+    Always,
+}
+
+impl RelayMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayMode::Never => "never",
+            RelayMode::Fallback => "fallback",
+            RelayMode::Always => "always",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    /// `never`, `fallback` or `always` (see [`RelayMode`]).
+    pub relay: RelayMode,
+    /// UDP addresses the server's WebRTC peers (pre-call check, relay) bind; `0.0.0.0:0`
+    /// means every non-loopback interface, port 0 an ephemeral port per connection.
+    pub udp_addrs: Vec<String>,
+    /// Public addresses to announce instead of the bound ones (a server behind 1:1 NAT).
+    pub nat_1to1_ips: Vec<String>,
+    /// Longest pre-call check, in seconds.
+    pub check_max_secs: u64,
+    /// Most server peers (check + relay connections) this node holds at once.
+    pub max_peers: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -277,6 +318,31 @@ impl Settings {
                 "consult.turn_credential_ttl_secs",
                 "must be between 60 and 86400",
             );
+        }
+        if self.consult.empty_call_timeout_secs == 0 {
+            return bad("consult.empty_call_timeout_secs", "must be greater than 0");
+        }
+        if self.media.udp_addrs.is_empty() {
+            return bad("media.udp_addrs", "needs at least one address");
+        }
+        if let Some(a) = self
+            .media
+            .udp_addrs
+            .iter()
+            .find(|a| a.parse::<std::net::SocketAddr>().is_err())
+        {
+            return bad("media.udp_addrs", &format!("not an ip:port address: {a}"));
+        }
+        if let Some(a) = self
+            .media
+            .nat_1to1_ips
+            .iter()
+            .find(|a| a.parse::<std::net::IpAddr>().is_err())
+        {
+            return bad("media.nat_1to1_ips", &format!("not an IP address: {a}"));
+        }
+        if !(5..=600).contains(&self.media.check_max_secs) {
+            return bad("media.check_max_secs", "must be between 5 and 600");
         }
         if self.security.refresh_token_ttl_days == 0 {
             return bad("security.refresh_token_ttl_days", "must be greater than 0");

@@ -46,6 +46,9 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable")]
     Unavailable,
+    /// A resource of this node is exhausted or failing (503, with its own code).
+    #[error("{message}")]
+    Overloaded { code: &'static str, message: String },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -78,7 +81,8 @@ impl AppError {
             AppError::Validation(v) => v.code,
             AppError::BadRequest { code, .. }
             | AppError::Unauthorized { code, .. }
-            | AppError::Conflict { code, .. } => code,
+            | AppError::Conflict { code, .. }
+            | AppError::Overloaded { code, .. } => code,
             AppError::Forbidden => "forbidden",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::PayloadTooLarge => "body_too_large",
@@ -94,7 +98,8 @@ impl AppError {
             AppError::Validation(v) => v.message.clone(),
             AppError::BadRequest { message, .. }
             | AppError::Unauthorized { message, .. }
-            | AppError::Conflict { message, .. } => message.clone(),
+            | AppError::Conflict { message, .. }
+            | AppError::Overloaded { message, .. } => message.clone(),
             AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
             AppError::UnsupportedMediaType => "envie o corpo como application/json".into(),
             AppError::PayloadTooLarge => "corpo da requisição grande demais".into(),
@@ -127,7 +132,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -156,7 +161,8 @@ impl From<crate::actors::protocol::WsError> for AppError {
             "unavailable" => AppError::Unavailable,
             "internal_error" => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
             "queue_empty" | "invalid_transition" | "already_in_queue" | "slot_taken"
-            | "patient_busy" | "link_used" | "offer_closed" | "offer_expired" => {
+            | "patient_busy" | "link_used" | "offer_closed" | "offer_expired"
+            | "relay_disabled" | "consult_ended" | "not_admitted" | "nobody_waiting" => {
                 AppError::Conflict {
                     code: e.code,
                     message: e.message,

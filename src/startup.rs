@@ -77,6 +77,7 @@ impl Application {
         )?);
         spawn_housekeeping(state.store.clone());
         spawn_offer_sweeper(state.clone());
+        spawn_consult_sweeper(state.clone());
         state.documents.requeue_pending().await?;
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -248,6 +249,37 @@ fn spawn_offer_sweeper(state: actix_web::web::Data<AppState>) {
                 if let Ok(Err(e)) = sent {
                     tracing::warn!(code = e.code, "waitlist expiry failed");
                 }
+            }
+        }
+    });
+}
+
+/// Teleconsultations nobody attends: each node stamps the calls someone is connected to
+/// through it, and any node ends the calls nobody has been connected to for
+/// `consult.empty_call_timeout_secs` (the stored status makes each end happen once).
+fn spawn_consult_sweeper(state: actix_web::web::Data<AppState>) {
+    let timeout = std::time::Duration::from_secs(state.settings.consult.empty_call_timeout_secs);
+    let period = (timeout / 4).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(30),
+    );
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(period);
+        loop {
+            every.tick().await;
+            let now = crate::store::now();
+            for topic in state.hub.local_topics("consult:") {
+                let Some(Ok(id)) = topic.strip_prefix("consult:").map(str::parse) else {
+                    continue;
+                };
+                if let Err(e) = state.store.touch_consult_presence(id, now).await {
+                    tracing::warn!(error = %e, "consult presence stamp failed");
+                }
+            }
+            match crate::actors::consult::end_abandoned(state.registry.deps(), timeout).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(calls = n, "ended teleconsultations nobody attended"),
+                Err(e) => tracing::warn!(code = e.code, "consult sweep failed"),
             }
         }
     });

@@ -33,6 +33,8 @@ pub struct AppState {
     pub registry: Registry,
     /// Signed documents: the signer pool and its keys.
     pub documents: std::sync::Arc<crate::documents::Documents>,
+    /// This node's WebRTC peers: pre-call checks and the media relay.
+    pub media: Arc<crate::media::Media>,
 }
 
 impl AppState {
@@ -61,6 +63,10 @@ impl AppState {
         );
         let throttle = LoginThrottle::new(&settings.security.login_throttle);
         let links = LinkSigner::new(settings.security.jwt_secret.expose().as_bytes());
+        let media = Arc::new(crate::media::Media::new(
+            settings.media.clone(),
+            bus.clone(),
+        ));
         let registry = Registry::new(EntityDeps {
             store: store.clone(),
             cipher: cipher.clone(),
@@ -69,6 +75,8 @@ impl AppState {
             chat: settings.chat.clone(),
             agenda: settings.agenda.clone(),
             links: links.clone(),
+            relay: settings.media.relay,
+            media: media.clone(),
         });
         let documents = crate::documents::Documents::start(
             &settings,
@@ -79,6 +87,7 @@ impl AppState {
         );
         Ok(Self {
             documents,
+            media,
             settings: Arc::new(settings),
             store,
             tokens,

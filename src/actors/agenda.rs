@@ -278,6 +278,7 @@ pub(super) async fn changed(
     // virtual room.
     if a.kind == "teleconsultation" && a.status == "cancelled" {
         deps.store.close_consult_tx(tx, a.id).await?;
+        deps.media.rooms.close_room(a.id).await;
         events.push(TopicEvent {
             topic: Topic::Consult(a.id).to_string(),
             event: "consult.ended".into(),

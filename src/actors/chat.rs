@@ -620,14 +620,17 @@ mod tests {
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
         let cipher =
             FieldCipher::new("k", &BTreeMap::from([("k".to_string(), key)])).expect("cipher");
+        let settings = crate::config::Settings::load_from(None, &[]).expect("defaults");
+        let bus: Arc<dyn crate::bus::EventBus> =
+            Arc::new(LocalBus::new(Arc::new(Hub::new("test".into()))));
         let deps = EntityDeps {
             store: store.clone(),
             cipher,
-            bus: Arc::new(LocalBus::new(Arc::new(Hub::new("test".into())))),
+            bus: bus.clone(),
             idle,
-            chat: crate::config::Settings::load_from(None, &[])
-                .expect("defaults")
-                .chat,
+            chat: settings.chat,
+            relay: settings.media.relay,
+            media: Arc::new(crate::media::Media::new(settings.media, bus)),
             links: crate::security::links::LinkSigner::new(b"test"),
             agenda: crate::config::AgendaSettings {
                 waitlist_hold_minutes: 15,

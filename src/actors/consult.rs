@@ -6,14 +6,16 @@
 //! the bus, so they may sit on different nodes. The server never interprets media: it checks
 //! that signaling is well formed, comes from a participant, and is aimed at the other side.
 
-use std::time::Instant;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
-use super::{Entity, EntityDeps, stop_when_idle, supervised};
+use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
+use crate::config::RelayMode;
 use crate::domain::UserId;
 use crate::security::audit::AuditEvent;
 use crate::store::agenda::AppointmentView;
@@ -23,10 +25,18 @@ use crate::store::consults::ConsultRow;
 const MAX_SDP: usize = 64 * 1024;
 const MAX_CANDIDATE: usize = 1024;
 
+/// Longest in-call chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 2000;
+/// Replies to recent chat sends, by client id (a retried send is not stored twice).
+const CHAT_DEDUPE: usize = 256;
+
 pub struct ConsultSession {
     appointment: uuid::Uuid,
     deps: EntityDeps,
     last_active: Instant,
+    /// Recent in-call chat sends per participant, for the rate limit.
+    chat_recent: HashMap<String, VecDeque<Instant>>,
+    chat_sent: VecDeque<(uuid::Uuid, Value)>,
 }
 
 impl ConsultSession {
@@ -35,6 +45,8 @@ impl ConsultSession {
             appointment,
             deps,
             last_active: Instant::now(),
+            chat_recent: HashMap::new(),
+            chat_sent: VecDeque::new(),
         }
     }
 }
@@ -48,7 +60,8 @@ impl Actor for ConsultSession {
 }
 
 impl Entity for ConsultSession {
-    type Cache = ();
+    /// A chat message just stored: its client id and the reply (for retried sends).
+    type Cache = Option<(uuid::Uuid, Value)>;
 
     fn deps(&self) -> &EntityDeps {
         &self.deps
@@ -58,9 +71,18 @@ impl Entity for ConsultSession {
         &mut self.last_active
     }
 
-    fn remember(&mut self, _: ()) {}
+    fn remember(&mut self, sent: Option<(uuid::Uuid, Value)>) {
+        if let Some(sent) = sent {
+            if self.chat_sent.len() >= CHAT_DEDUPE {
+                self.chat_sent.pop_front();
+            }
+            self.chat_sent.push_back(sent);
+        }
+    }
 
-    fn forget(&mut self) {}
+    fn forget(&mut self) {
+        self.chat_sent.clear();
+    }
 }
 
 /// Which side of the call a connection is on.
@@ -68,6 +90,9 @@ impl Entity for ConsultSession {
 pub enum Side {
     Professional,
     Patient,
+    /// A third participant the professional invited (interpreter, family member): in the
+    /// call through the media relay only, and in its chat.
+    Guest,
 }
 
 impl Side {
@@ -75,6 +100,7 @@ impl Side {
         match self {
             Side::Professional => "professional",
             Side::Patient => "patient",
+            Side::Guest => "guest",
         }
     }
 
@@ -82,6 +108,7 @@ impl Side {
         match role {
             "professional" => Some(Side::Professional),
             "patient" => Some(Side::Patient),
+            "guest" => Some(Side::Guest),
             _ => None,
         }
     }
@@ -111,8 +138,19 @@ fn first_name(name: &str) -> String {
         .to_string()
 }
 
+/// How the call's media flows now: the relay mode decides, except in `fallback` where the
+/// session says (it switches to the relay when direct ICE fails or a guest is invited).
+pub fn media_of(relay: RelayMode, row: &ConsultRow) -> &'static str {
+    match relay {
+        RelayMode::Never => "p2p",
+        RelayMode::Always => "relay",
+        RelayMode::Fallback if row.media == "relay" => "relay",
+        RelayMode::Fallback => "p2p",
+    }
+}
+
 /// What both sides see of the session.
-pub fn state_json(view: &AppointmentView, row: &ConsultRow) -> Value {
+pub fn state_json(view: &AppointmentView, row: &ConsultRow, relay: RelayMode) -> Value {
     let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
     json!({
         "appointment_id": view.a.id,
@@ -129,6 +167,8 @@ pub fn state_json(view: &AppointmentView, row: &ConsultRow) -> Value {
         "clinic_id": view.a.clinic_id,
         "time_zone": view.clinic_time_zone,
         "participants": participants,
+        "media": media_of(relay, row),
+        "relay_mode": relay.as_str(),
     })
 }
 
@@ -172,8 +212,8 @@ impl Handler<Enter> for ConsultSession {
         supervised(self, async move {
             let (view, mut row) = load(&deps, id).await?;
             if row.status == "ended" {
-                let state = state_json(&view, &row);
-                return Ok(((), state, Vec::new()));
+                let state = state_json(&view, &row, deps.relay);
+                return Ok((None, state, Vec::new()));
             }
             let mut changed = false;
             if msg.side == Side::Patient
@@ -206,13 +246,13 @@ impl Handler<Enter> for ConsultSession {
                 }
                 changed = true;
             }
-            let state = state_json(&view, &row);
+            let state = state_json(&view, &row, deps.relay);
             let events = if changed {
                 vec![state_event(id, state.clone())]
             } else {
                 Vec::new()
             };
-            Ok(((), state, events))
+            Ok((None, state, events))
         })
     }
 }
@@ -242,7 +282,7 @@ impl Handler<Admit> for ConsultSession {
                         "o paciente ainda não entrou na sala de espera",
                     ));
                 }
-                "in_call" => return Ok(((), state_json(&view, &row), Vec::new())),
+                "in_call" => return Ok((None, state_json(&view, &row, deps.relay), Vec::new())),
                 _ => {}
             }
             let row = deps
@@ -250,9 +290,24 @@ impl Handler<Admit> for ConsultSession {
                 .consult_transition(id, &["waiting"], "in_call", None)
                 .await?
                 .ok_or_else(ended)?;
-            let state = state_json(&view, &row);
-            Ok(((), state.clone(), vec![state_event(id, state)]))
+            let state = state_json(&view, &row, deps.relay);
+            Ok((None, state.clone(), vec![state_event(id, state)]))
         })
+    }
+}
+
+/// The session must be `in_call` (one read of its status): `not_admitted` (with `why`)
+/// before, `consult_ended` after.
+async fn in_call(deps: &EntityDeps, id: uuid::Uuid, why: &'static str) -> Result<(), WsError> {
+    let status = deps
+        .store
+        .consult_session(id)
+        .await?
+        .map_or_else(|| "scheduled".to_string(), |r| r.status);
+    match status.as_str() {
+        "in_call" => Ok(()),
+        "ended" => Err(ended()),
+        _ => Err(WsError::new("not_admitted", why)),
     }
 }
 
@@ -274,6 +329,8 @@ pub fn check_signal(side: Side, p: &Value) -> Result<Value, WsError> {
     let other = match side {
         Side::Professional => "patient",
         Side::Patient => "professional",
+        // Guests are in relayed calls only: no peer-to-peer signaling.
+        Side::Guest => return Err(WsError::forbidden()),
     };
     if to != other {
         return Err(WsError::new(
@@ -348,21 +405,12 @@ impl Handler<Signal> for ConsultSession {
             let relayed = check_signal(msg.side, &msg.payload)?;
             // One read per signal: the status alone decides (a cancellation closes the
             // session in its own transaction).
-            let status = deps
-                .store
-                .consult_session(id)
-                .await?
-                .map_or_else(|| "scheduled".to_string(), |r| r.status);
-            match status.as_str() {
-                "in_call" => {}
-                "ended" => return Err(ended()),
-                _ => {
-                    return Err(WsError::new(
-                        "not_admitted",
-                        "a chamada começa quando o profissional admitir o paciente",
-                    ));
-                }
-            }
+            in_call(
+                &deps,
+                id,
+                "a chamada começa quando o profissional admitir o paciente",
+            )
+            .await?;
             metrics::counter!("atende_consult_signals_total").increment(1);
             let ev = TopicEvent {
                 topic: topic(id),
@@ -370,7 +418,7 @@ impl Handler<Signal> for ConsultSession {
                 seq: None,
                 payload: relayed,
             };
-            Ok(((), json!({}), vec![ev]))
+            Ok((None, json!({}), vec![ev]))
         })
     }
 }
@@ -424,7 +472,8 @@ impl Handler<End> for ConsultSession {
                         })),
                 )
                 .await?;
-            let state = state_json(&view, &row);
+            deps.media.rooms.close_room(id).await;
+            let state = state_json(&view, &row, deps.relay);
             let ended = TopicEvent {
                 topic: topic(id),
                 event: "consult.ended".into(),
@@ -435,7 +484,177 @@ impl Handler<End> for ConsultSession {
                     "state": state,
                 }),
             };
-            Ok(((), state, vec![ended]))
+            Ok((None, state, vec![ended]))
         })
     }
+}
+
+/// Route the call's media through the relay from now on: a side whose direct connection
+/// failed asks for it (`fallback` mode), and inviting a guest does it.
+#[derive(Message)]
+#[rtype(result = "Result<Value, WsError>")]
+pub struct UseRelay;
+
+pub fn relay_disabled() -> WsError {
+    WsError::new(
+        "relay_disabled",
+        "o servidor não retransmite mídia nesta instalação (media.relay = never)",
+    )
+}
+
+impl Handler<UseRelay> for ConsultSession {
+    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+
+    fn handle(&mut self, _: UseRelay, _: &mut Self::Context) -> Self::Result {
+        let (deps, id) = (self.deps.clone(), self.appointment);
+        supervised(self, async move {
+            if deps.relay == RelayMode::Never {
+                return Err(relay_disabled());
+            }
+            let (view, row) = load(&deps, id).await?;
+            if row.status == "ended" {
+                return Err(ended());
+            }
+            if media_of(deps.relay, &row) == "relay" {
+                return Ok((None, state_json(&view, &row, deps.relay), Vec::new()));
+            }
+            let row = deps.store.set_consult_relay(id).await?.ok_or_else(ended)?;
+            metrics::counter!("atende_consult_relay_switches_total").increment(1);
+            let state = state_json(&view, &row, deps.relay);
+            Ok((None, state.clone(), vec![state_event(id, state)]))
+        })
+    }
+}
+
+/// A message in the call's chat (everyone in the call, guests included). Stored as an
+/// event of the `consult:` topic, so a page that reloads or reconnects gets it again.
+#[derive(Message)]
+#[rtype(result = "Result<Value, WsError>")]
+pub struct Chat {
+    pub side: Side,
+    /// Who sends, for the rate limit: `professional`, `patient` or `guest:<id>`.
+    pub who: String,
+    pub name: String,
+    pub payload: Value,
+}
+
+fn chat_payload_error() -> WsError {
+    WsError::new(
+        "invalid_payload",
+        format!("informe client_id (UUID) e body (texto de 1 a {MAX_CHAT_CHARS} caracteres)"),
+    )
+}
+
+impl Handler<Chat> for ConsultSession {
+    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+
+    fn handle(&mut self, msg: Chat, _: &mut Self::Context) -> Self::Result {
+        let (deps, id) = (self.deps.clone(), self.appointment);
+        let client_id = msg
+            .payload
+            .get("client_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<uuid::Uuid>().ok());
+        let body = msg
+            .payload
+            .get("body")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        let retried = client_id.and_then(|c| {
+            self.chat_sent
+                .iter()
+                .find(|(sent, _)| *sent == c)
+                .map(|(_, reply)| reply.clone())
+        });
+        let now = Instant::now();
+        let recent = self.chat_recent.entry(msg.who.clone()).or_default();
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            recent.pop_front();
+        }
+        let within_rate = (recent.len() as u32) < deps.chat.max_messages_per_minute;
+        if within_rate && retried.is_none() {
+            recent.push_back(now);
+        }
+        supervised(self, async move {
+            let client_id = client_id.ok_or_else(chat_payload_error)?;
+            if body.is_empty() || body.chars().count() > MAX_CHAT_CHARS {
+                return Err(chat_payload_error());
+            }
+            if let Some(reply) = retried {
+                return Ok((None, reply, Vec::new()));
+            }
+            if !within_rate {
+                return Err(WsError::new(
+                    "rate_limited",
+                    "muitas mensagens em pouco tempo; aguarde um instante",
+                ));
+            }
+            in_call(&deps, id, "o chat da consulta abre quando a chamada começa").await?;
+            let message_id = uuid::Uuid::now_v7();
+            let payload = json!({
+                "id": message_id,
+                "client_id": client_id,
+                "role": msg.side.as_str(),
+                "name": msg.name,
+                "body": body,
+                "at": crate::store::now(),
+            });
+            let mut tx = deps.store.begin().await?;
+            let event = persist_event(&deps, &mut tx, &topic(id), "consult.chat", payload).await?;
+            tx.commit().await?;
+            metrics::counter!("atende_consult_chat_messages_total").increment(1);
+            let reply = json!({"id": message_id, "seq": event.seq});
+            Ok((Some((client_id, reply.clone())), reply, vec![event]))
+        })
+    }
+}
+
+/// Reason of a call that ended because nobody was connected to it.
+pub const ABANDONED: &str = "abandoned";
+
+/// End the calls nobody has been connected to for `timeout` (any node may run this; the
+/// store makes each end happen once): audited, `consult.ended` pushed, relay closed.
+pub async fn end_abandoned(deps: &EntityDeps, timeout: Duration) -> Result<usize, WsError> {
+    let cutoff = chrono::Utc::now()
+        - chrono::Duration::from_std(timeout).unwrap_or_else(|_| chrono::Duration::hours(1));
+    let rows = deps.store.end_abandoned_consults(cutoff).await?;
+    for row in &rows {
+        let id = row.appointment_id;
+        let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
+        deps.store
+            .record_audit(
+                &AuditEvent::new(None, "consult.end", "appointment")
+                    .entity_id(id)
+                    .clinic(row.clinic_id)
+                    .details(json!({
+                        "reason": ABANDONED,
+                        "waiting_at": row.waiting_at,
+                        "started_at": row.admitted_at,
+                        "ended_at": row.ended_at,
+                        "participants": participants,
+                    })),
+            )
+            .await?;
+        deps.media.rooms.close_room(id).await;
+        let state = match deps.store.appointment_view(id).await? {
+            Some(view) => state_json(&view, row, deps.relay),
+            None => json!({"appointment_id": id, "status": "ended", "ended_reason": ABANDONED}),
+        };
+        deps.bus.publish(TopicEvent {
+            topic: topic(id),
+            event: "consult.ended".into(),
+            seq: None,
+            payload: json!({
+                "reason": ABANDONED,
+                "message": "A teleconsulta foi encerrada porque ninguém estava conectado.",
+                "state": state,
+            }),
+        });
+    }
+    Ok(rows.len())
 }

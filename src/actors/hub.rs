@@ -233,6 +233,19 @@ impl Hub {
         *n == 1
     }
 
+    /// Topics starting with `prefix` that someone on this node is connected to.
+    pub fn local_topics(&self, prefix: &str) -> Vec<String> {
+        let m = lock(&self.local_presence);
+        let mut topics: Vec<String> = m
+            .keys()
+            .filter(|(t, _)| t.starts_with(prefix))
+            .map(|(t, _)| t.clone())
+            .collect();
+        topics.sort();
+        topics.dedup();
+        topics
+    }
+
     /// Uncount a connection; true when it was the user's last one on this node.
     pub fn presence_local_leave(&self, topic: &str, user: UserId) -> bool {
         let mut m = lock(&self.local_presence);

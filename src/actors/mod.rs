@@ -40,6 +40,10 @@ pub struct EntityDeps {
     pub agenda: crate::config::AgendaSettings,
     /// Signs the one-click links put in outgoing messages.
     pub links: crate::security::links::LinkSigner,
+    /// Whether teleconsultations may (or must) use the media relay.
+    pub relay: crate::config::RelayMode,
+    /// This node's media relay (a call that ends closes its relayed connections here).
+    pub media: Arc<crate::media::Media>,
 }
 
 /// A clinic's time zone for an entity actor: the cached one, or loaded from the database.

@@ -94,6 +94,11 @@ impl Registry {
     }
 
     /// The live session actor of a teleconsultation (by appointment), started if needed.
+    /// What entity actors are built with (for work on many entities at once).
+    pub fn deps(&self) -> &EntityDeps {
+        &self.deps
+    }
+
     pub fn consult(&self, appointment: uuid::Uuid) -> Addr<ConsultSession> {
         self.consults.get(appointment, || {
             ConsultSession::new(appointment, self.deps.clone())

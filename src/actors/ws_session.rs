@@ -72,12 +72,15 @@ pub enum Guest {
     },
     /// Anyone (a public booking page): only `clinic:<id>:slots` topics.
     Anonymous,
-    /// A patient entering a teleconsultation from its signed link: only `consult:<id>`,
-    /// where they may also signal.
+    /// A patient entering a teleconsultation from its signed link (or a third participant
+    /// from the link the professional gave them): only `consult:<id>`, where the patient may
+    /// also signal, and both may chat.
     Consult {
         appointment: uuid::Uuid,
-        /// The patient's first name, for the room's presence.
+        /// The patient's first name, or the guest's name, for the room's presence.
         name: String,
+        /// The invited guest's id; `None` for the patient.
+        guest: Option<uuid::Uuid>,
     },
 }
 
@@ -132,13 +135,25 @@ async fn authorize_guest(
     if let Topic::ClinicSlots(_) = topic {
         return Ok("public");
     }
-    if let (Topic::Consult(id), Guest::Consult { appointment, .. }) = (topic, guest) {
+    if let (
+        Topic::Consult(id),
+        Guest::Consult {
+            appointment,
+            guest: invited,
+            ..
+        },
+    ) = (topic, guest)
+    {
         if id != appointment {
             return Err(WsError::forbidden());
         }
         // Re-checked at every (re)join: a cancelled or moved appointment closes the door.
         super::consult::open_appointment(&state.store, *id).await?;
-        return Ok("patient");
+        return Ok(if invited.is_some() {
+            "guest"
+        } else {
+            "patient"
+        });
     }
     let Topic::ClinicPanel(c) = topic else {
         return Err(WsError::forbidden());
@@ -321,9 +336,14 @@ impl WsSession {
     fn presence_identity(&self) -> Option<(UserId, String)> {
         match (&self.user, &self.guest) {
             (Some((user_id, _, name)), _) => Some((*user_id, name.clone())),
-            (None, Some(Guest::Consult { appointment, name })) => {
-                Some((UserId(*appointment), name.clone()))
-            }
+            (
+                None,
+                Some(Guest::Consult {
+                    appointment,
+                    name,
+                    guest,
+                }),
+            ) => Some((UserId(guest.unwrap_or(*appointment)), name.clone())),
             _ => None,
         }
     }
@@ -468,8 +488,13 @@ impl WsSession {
                 async move { crate::http::consults::guest_entry(&state, &token).await }
                     .into_actor(self)
                     .map(move |res, act, ctx| match res {
-                        Ok((appointment, name)) => {
-                            act.guest = Some(Guest::Consult { appointment, name });
+                        Ok(entry) => {
+                            let appointment = entry.appointment;
+                            act.guest = Some(Guest::Consult {
+                                appointment,
+                                name: entry.name,
+                                guest: entry.guest,
+                            });
                             act.reply(
                                 ctx,
                                 &reference,
@@ -853,7 +878,7 @@ impl WsSession {
         frame: ClientFrame,
         ctx: &mut Context<Self>,
     ) {
-        use super::consult::{Admit, End, Enter, Side, Signal};
+        use super::consult::{Admit, Chat, End, Enter, Side, Signal, UseRelay};
         let Some(side) = Side::from_role(role) else {
             return self.reply(
                 ctx,
@@ -864,7 +889,23 @@ impl WsSession {
         };
         let addr = self.state.registry.consult(appointment);
         let by = self.user.as_ref().map(|u| u.0);
-        let name = self.user.as_ref().map(|u| u.2.clone());
+        // Enter: an account's name, a guest's name; the link patient enters as the
+        // appointment's patient.
+        let (name, who, shown) = match (&self.user, &self.guest) {
+            (Some(u), _) => (Some(u.2.clone()), side.as_str().to_string(), u.2.clone()),
+            (
+                None,
+                Some(Guest::Consult {
+                    name,
+                    guest: Some(g),
+                    ..
+                }),
+            ) => (Some(name.clone()), format!("guest:{g}"), name.clone()),
+            (None, Some(Guest::Consult { name, .. })) => {
+                (None, side.as_str().to_string(), name.clone())
+            }
+            _ => (None, side.as_str().to_string(), String::new()),
+        };
         let payload = frame.payload;
         match frame.event.as_str() {
             "enter" => self.ask(ctx, frame.reference, frame.topic, async move {
@@ -886,6 +927,21 @@ impl WsSession {
                 addr.send(End { side, by })
                     .await
                     .map_err(|_| consult_restarting())?
+            }),
+            "use-relay" => self.ask(ctx, frame.reference, frame.topic, async move {
+                addr.send(UseRelay)
+                    .await
+                    .map_err(|_| consult_restarting())?
+            }),
+            "chat" => self.ask(ctx, frame.reference, frame.topic, async move {
+                addr.send(Chat {
+                    side,
+                    who,
+                    name: shown,
+                    payload,
+                })
+                .await
+                .map_err(|_| consult_restarting())?
             }),
             other => {
                 let err = WsError::new("unknown_event", format!("evento desconhecido: {other}"));

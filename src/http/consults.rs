@@ -9,20 +9,46 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{Auth, authenticate, bearer_token};
-use crate::actors::consult::{open_appointment, state_json};
+use crate::actors::consult::{Side, open_appointment, state_json};
 use crate::actors::protocol::WsError;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::agenda::AppointmentView;
-use crate::store::consults::ConsultRow;
+use crate::store::consults::{ConsultGuestRow, ConsultRow};
 
 /// Link purpose of a patient's teleconsultation entry.
 pub const CONSULT_LINK: &str = "consult-join";
+/// Link purpose of an invited third participant's entry (it names the guest).
+pub const CONSULT_GUEST_LINK: &str = "consult-guest";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/consults/{id}", web::get().to(get_consult))
         .route("/consults/{id}/ice", web::get().to(ice))
+        .route(
+            "/consults/{id}/media",
+            web::get().to(super::consult_media::publishers),
+        )
+        .route(
+            "/consults/{id}/media/check",
+            web::post().to(super::consult_media::check),
+        )
+        .route(
+            "/consults/{id}/media/publish",
+            web::post().to(super::consult_media::publish),
+        )
+        .route(
+            "/consults/{id}/media/publish",
+            web::delete().to(super::consult_media::unpublish),
+        )
+        .route(
+            "/consults/{id}/media/subscribe",
+            web::post().to(super::consult_media::subscribe),
+        )
+        .route(
+            "/consults/{id}/guests",
+            web::post().to(super::consult_media::invite),
+        )
         .route("/public/consults/{token}", web::get().to(public_preview));
 }
 
@@ -39,33 +65,74 @@ fn invalid_link() -> WsError {
     WsError::new("invalid_token", "link inválido ou expirado")
 }
 
-/// The appointment a patient's link opens, if it may be entered now: from
-/// `consult.link_lead_minutes` before the start until the end — or later while the call is
-/// still going (a patient whose page reloads gets back in).
-pub async fn guest_of_link(state: &AppState, token: &str) -> Result<uuid::Uuid, WsError> {
-    Ok(guest_entry(state, token).await?.0)
+/// An invited third participant's entry link.
+pub fn guest_link(state: &AppState, guest: uuid::Uuid) -> String {
+    format!(
+        "/#/consulta/{}",
+        state.links.sign(CONSULT_GUEST_LINK, guest, None)
+    )
 }
 
-/// [`guest_of_link`], with the name the patient shows with in the room's presence (the
-/// first name they go by).
-pub async fn guest_entry(state: &AppState, token: &str) -> Result<(uuid::Uuid, String), WsError> {
-    let (appointment, _) = state
-        .links
-        .verify(CONSULT_LINK, token, Utc::now().timestamp())
-        .map_err(|_| invalid_link())?;
+/// Who a teleconsultation link lets in.
+#[derive(Debug, Clone)]
+pub struct LinkEntry {
+    pub appointment: uuid::Uuid,
+    /// The patient's first name, or the invited guest's name.
+    pub name: String,
+    /// The invited guest; `None` for the patient's own link.
+    pub guest: Option<uuid::Uuid>,
+}
+
+/// Read a patient's or a guest's link (signature and, for a guest, that the invitation
+/// exists), without checking the time window.
+async fn read_link(
+    state: &AppState,
+    token: &str,
+) -> Result<(AppointmentView, Option<ConsultGuestRow>), WsError> {
+    let now = Utc::now().timestamp();
+    let (appointment, guest) = match state.links.verify(CONSULT_LINK, token, now) {
+        Ok((appointment, _)) => (appointment, None),
+        Err(_) => {
+            let (id, _) = state
+                .links
+                .verify(CONSULT_GUEST_LINK, token, now)
+                .map_err(|_| invalid_link())?;
+            let guest = state
+                .store
+                .consult_guest(id)
+                .await?
+                .ok_or_else(invalid_link)?;
+            (guest.appointment_id, Some(guest))
+        }
+    };
     let view = open_appointment(&state.store, appointment)
         .await
         .map_err(|_| invalid_link())?;
+    Ok((view, guest))
+}
+
+/// The entry a link opens, if it may be used now: from `consult.link_lead_minutes` before
+/// the start until the end — or later while the call is still going (a page that reloads
+/// gets back in).
+pub async fn guest_entry(state: &AppState, token: &str) -> Result<LinkEntry, WsError> {
+    let (view, guest) = read_link(state, token).await?;
     check_window(state, &view).await?;
-    let name = view
-        .patient_social_name
-        .as_deref()
-        .unwrap_or(&view.patient_name)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    Ok((appointment, name))
+    let name = match &guest {
+        Some(g) => g.name.clone(),
+        None => view
+            .patient_social_name
+            .as_deref()
+            .unwrap_or(&view.patient_name)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    Ok(LinkEntry {
+        appointment: view.a.id,
+        name,
+        guest: guest.map(|g| g.id),
+    })
 }
 
 async fn check_window(state: &AppState, view: &AppointmentView) -> Result<(), WsError> {
@@ -95,7 +162,10 @@ async fn check_window(state: &AppState, view: &AppointmentView) -> Result<(), Ws
 
 /// The appointment's session as stored, or `scheduled` if nobody entered it yet (reading
 /// never stores anything).
-async fn session_of(state: &AppState, view: &AppointmentView) -> Result<ConsultRow, StoreError> {
+pub(super) async fn session_of(
+    state: &AppState,
+    view: &AppointmentView,
+) -> Result<ConsultRow, StoreError> {
     Ok(state
         .store
         .consult_session(view.a.id)
@@ -115,13 +185,13 @@ fn ws_to_app(e: WsError) -> AppError {
 
 /// Who the caller is in this teleconsultation.
 #[derive(PartialEq)]
-enum Party {
+pub(super) enum Party {
     Professional,
     Patient,
     Staff,
 }
 
-fn party(auth: &Auth, view: &AppointmentView) -> Result<Party, AppError> {
+pub(super) fn party(auth: &Auth, view: &AppointmentView) -> Result<Party, AppError> {
     if view.a.professional_user_id == auth.user_id {
         Ok(Party::Professional)
     } else if auth.patient_id == Some(view.a.patient_id) {
@@ -148,7 +218,7 @@ pub async fn get_consult(
         .map_err(ws_to_app)?;
     party(&auth, &view)?;
     let row = session_of(&state, &view).await?;
-    let mut out = state_json(&view, &row);
+    let mut out = state_json(&view, &row, state.settings.media.relay);
     out["patient_link"] = json!(patient_link(&state, id));
     Ok(HttpResponse::Ok().json(out))
 }
@@ -171,25 +241,10 @@ pub async fn ice(
     query: web::Query<IceQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let who = if let Some(token) = query.token.as_deref() {
-        let appointment = guest_of_link(&state, token).await.map_err(ws_to_app)?;
-        if appointment != id {
-            return Err(AppError::NotFound);
-        }
-        format!("patient-{}", &id.simple().to_string()[..12])
-    } else {
-        let token = bearer_token(&req).ok_or_else(|| {
-            AppError::unauthorized("unauthenticated", "faça login ou use o link da consulta")
-        })?;
-        let auth = authenticate(&state, token, None).await?;
-        let view = open_appointment(&state.store, id)
-            .await
-            .map_err(ws_to_app)?;
-        if party(&auth, &view)? == Party::Staff {
-            return Err(AppError::NotFound);
-        }
-        auth.user_id.to_string()
-    };
+    let who = caller(&state, &req, id, query.token.as_deref())
+        .await?
+        .1
+        .turn_user;
     let cfg = &state.settings.consult;
     let mut servers = Vec::new();
     if !cfg.stun_urls.is_empty() {
@@ -217,13 +272,7 @@ pub async fn public_preview(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (appointment, _) = state
-        .links
-        .verify(CONSULT_LINK, &path, Utc::now().timestamp())
-        .map_err(|_| AppError::unauthorized("invalid_token", "link inválido ou expirado"))?;
-    let view = open_appointment(&state.store, appointment)
-        .await
-        .map_err(|_| AppError::unauthorized("invalid_token", "link inválido ou expirado"))?;
+    let (view, guest) = read_link(&state, &path).await.map_err(ws_to_app)?;
     let row = session_of(&state, &view).await?;
     // Too early is fine here: the page shows when the room opens.
     match check_window(&state, &view).await {
@@ -238,7 +287,9 @@ pub async fn public_preview(
         }) if row.status == "ended" => {}
         Err(e) => return Err(ws_to_app(e)),
     }
-    let mut out = state_json(&view, &row);
+    let mut out = state_json(&view, &row, state.settings.media.relay);
+    out["as"] = json!(if guest.is_some() { "guest" } else { "patient" });
+    out["guest_name"] = json!(guest.map(|g| g.name));
     out["opens_at"] = json!(
         view.a.starts_at - Duration::minutes(i64::from(state.settings.consult.link_lead_minutes))
     );
@@ -246,4 +297,82 @@ pub async fn public_preview(
     // A guest sees no one's full name but the professional's.
     out["participants"] = json!([]);
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// A participant of a teleconsultation, however they came in (a login or a link).
+pub(super) struct Caller {
+    pub side: Side,
+    /// The relay's publication key: `professional`, `patient` or `guest:<id>`.
+    pub key: String,
+    pub name: String,
+    /// The account, when there is one.
+    pub user: Option<crate::domain::UserId>,
+    /// The TURN username's user part.
+    pub turn_user: String,
+}
+
+/// The appointment and who is asking: a bearer token (its professional or patient; staff
+/// and others get 404) or a link token (`?token=`, the patient's or an invited guest's).
+pub(super) async fn caller(
+    state: &AppState,
+    req: &HttpRequest,
+    id: uuid::Uuid,
+    link: Option<&str>,
+) -> Result<(AppointmentView, Caller), AppError> {
+    if let Some(token) = link {
+        let entry = guest_entry(state, token).await.map_err(ws_to_app)?;
+        if entry.appointment != id {
+            return Err(AppError::NotFound);
+        }
+        let view = open_appointment(&state.store, id)
+            .await
+            .map_err(ws_to_app)?;
+        let short = |u: uuid::Uuid| u.simple().to_string()[..12].to_string();
+        let caller = match entry.guest {
+            Some(g) => Caller {
+                side: Side::Guest,
+                key: format!("guest:{g}"),
+                name: entry.name,
+                user: None,
+                turn_user: format!("guest-{}", short(g)),
+            },
+            None => Caller {
+                side: Side::Patient,
+                key: "patient".into(),
+                name: entry.name,
+                user: None,
+                turn_user: format!("patient-{}", short(id)),
+            },
+        };
+        return Ok((view, caller));
+    }
+    let token = bearer_token(req).ok_or_else(|| {
+        AppError::unauthorized("unauthenticated", "faça login ou use o link da consulta")
+    })?;
+    let auth = authenticate(state, token, None).await?;
+    let view = open_appointment(&state.store, id)
+        .await
+        .map_err(ws_to_app)?;
+    let side = match party(&auth, &view)? {
+        Party::Professional => Side::Professional,
+        Party::Patient => Side::Patient,
+        Party::Staff => return Err(AppError::NotFound),
+    };
+    let name = match side {
+        Side::Professional => view.professional_name.clone(),
+        _ => view
+            .patient_social_name
+            .clone()
+            .unwrap_or_else(|| view.patient_name.clone()),
+    };
+    Ok((
+        view,
+        Caller {
+            side,
+            key: side.as_str().into(),
+            name,
+            user: Some(auth.user_id),
+            turn_user: auth.user_id.to_string(),
+        },
+    ))
 }

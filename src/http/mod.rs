@@ -4,6 +4,7 @@ pub mod agenda;
 pub mod auth;
 pub mod chat;
 pub mod clinics;
+pub mod consult_media;
 pub mod consults;
 pub mod documents;
 pub mod extract;

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, chat, clinics, consults, documents, health, links, me, patients, queue,
-    queue_public, waitlist, ws,
+    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me, patients,
+    queue, queue_public, waitlist, ws,
 };
 
 struct BearerAuth;
@@ -62,6 +62,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         documents::ca_pem, documents::public_view, documents::public_pdf, documents::check_file,
         documents::iti_entry,
         consults::get_consult, consults::ice, consults::public_preview,
+        consult_media::check, consult_media::publishers, consult_media::publish,
+        consult_media::unpublish, consult_media::subscribe, consult_media::invite,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),

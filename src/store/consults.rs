@@ -18,6 +18,22 @@ pub struct ConsultRow {
     pub waiting_at: Option<DateTime<Utc>>,
     pub admitted_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// `p2p` or `relay` (through atende's media relay).
+    pub media: String,
+    /// When a node last saw someone connected to the call.
+    pub last_presence_at: Option<DateTime<Utc>>,
+}
+
+/// A third participant a professional invited to a teleconsultation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConsultGuestRow {
+    pub id: uuid::Uuid,
+    pub appointment_id: uuid::Uuid,
+    pub name: String,
+    /// `interpreter` or `family`.
+    pub relation: String,
+    pub invited_by: crate::domain::UserId,
+    pub created_at: DateTime<Utc>,
 }
 
 impl ConsultRow {
@@ -33,6 +49,8 @@ impl ConsultRow {
             waiting_at: None,
             admitted_at: None,
             ended_at: None,
+            media: "p2p".into(),
+            last_presence_at: None,
         }
     }
 }
@@ -137,6 +155,92 @@ impl Store {
             .bind(appointment)
             .fetch_optional(p)
             .await?
+        }))
+    }
+}
+
+impl Store {
+    /// Route a live call's media through the relay (from then on, until it ends).
+    pub async fn set_consult_relay(
+        &self,
+        appointment: uuid::Uuid,
+    ) -> Result<Option<ConsultRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultRow>(
+                "UPDATE consult_sessions SET media = 'relay'
+                 WHERE appointment_id = $1 AND status <> 'ended' RETURNING *",
+            )
+            .bind(appointment)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// Someone is connected to this call now (called periodically by the node they are on).
+    pub async fn touch_consult_presence(
+        &self,
+        appointment: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE consult_sessions SET last_presence_at = $1
+                 WHERE appointment_id = $2 AND status = 'in_call'",
+            )
+            .bind(at)
+            .bind(appointment)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// End the calls nobody has been connected to since `cutoff` (reason `abandoned`),
+    /// returning them. The status condition makes each end happen once across nodes.
+    pub async fn end_abandoned_consults(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<ConsultRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultRow>(
+                "UPDATE consult_sessions SET status = 'ended', ended_at = $1, ended_reason = 'abandoned'
+                 WHERE status = 'in_call' AND COALESCE(last_presence_at, admitted_at) < $2
+                 RETURNING *",
+            )
+            .bind(super::now())
+            .bind(cutoff)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    pub async fn insert_consult_guest(&self, g: &ConsultGuestRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO consult_guests (id, appointment_id, name, relation, invited_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(g.id)
+            .bind(g.appointment_id)
+            .bind(&g.name)
+            .bind(&g.relation)
+            .bind(g.invited_by)
+            .bind(g.created_at)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn consult_guest(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<ConsultGuestRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultGuestRow>("SELECT * FROM consult_guests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
         }))
     }
 }

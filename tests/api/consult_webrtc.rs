@@ -258,7 +258,7 @@ async fn next_text(rx: &mut mpsc::UnboundedReceiver<Option<String>>) -> String {
 }
 
 /// Both sides in the session and the patient admitted: (topic, professional, patient).
-async fn admitted(
+pub async fn admitted(
     app: &crate::helpers::TestApp,
     c: &crate::consults::Consult,
 ) -> (String, WsClient, WsClient) {

@@ -88,7 +88,7 @@ pub async fn ok(ws: &mut WsClient, topic: &str, event: &str, payload: Value) -> 
     r["payload"]["response"].clone()
 }
 
-async fn refused(ws: &mut WsClient, topic: &str, event: &str, payload: Value) -> String {
+pub async fn refused(ws: &mut WsClient, topic: &str, event: &str, payload: Value) -> String {
     let r = ws.request(topic, event, payload).await;
     assert_eq!(r["payload"]["status"], "error", "{event} should fail: {r}");
     r["payload"]["code"]
@@ -300,7 +300,7 @@ async fn the_patient_waits_is_admitted_and_signaling_flows_both_ways_across_a_re
     ));
 }
 
-fn assert_error_code(got: String, want: &str) {
+pub fn assert_error_code(got: String, want: &str) {
     assert_eq!(got, want);
 }
 
@@ -491,22 +491,31 @@ async fn cancelling_the_appointment_releases_the_waiting_patient() {
 async fn the_link_opens_the_room_only_shortly_before_the_start() {
     let app = spawn_app_with(|s| s.consult.link_lead_minutes = 30).await;
     let a = agenda_fixture(&app).await;
-    let start = (Utc::now() + Duration::hours(5))
-        .format("%Y-%m-%dT%H:00:00Z")
-        .to_string();
-    let (status, body) = json_of(
-        book(
-            &app,
-            &a.clinic,
-            &a.recep,
-            json!({"professional_user_id": Agenda::id(&a.helena),
-            "patient_id": Agenda::patient(&a.maria), "starts_at": start,
-            "kind": "teleconsultation", "duration_minutes": 30, "fit_in": true}),
+    // Some hour at least two hours ahead that the fixture's agenda leaves free.
+    let mut booked = None;
+    for hours in 2..30 {
+        let start = (Utc::now() + Duration::hours(hours))
+            .format("%Y-%m-%dT%H:00:00Z")
+            .to_string();
+        let (status, body) = json_of(
+            book(
+                &app,
+                &a.clinic,
+                &a.recep,
+                json!({"professional_user_id": Agenda::id(&a.helena),
+                "patient_id": Agenda::patient(&a.maria), "starts_at": start,
+                "kind": "teleconsultation", "duration_minutes": 30, "fit_in": true}),
+            )
+            .await,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+        .await;
+        if status == StatusCode::CREATED {
+            booked = Some(body);
+            break;
+        }
+        assert_eq!(body["code"], "slot_taken", "{body}");
+    }
+    let body = booked.expect("a free hour");
     let id = body["id"].as_str().expect("id");
     let (_, c) = json_of(
         app.get(&format!("/api/consults/{id}"), Some(&a.helena.access))

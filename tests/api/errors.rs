@@ -263,6 +263,12 @@ async fn every_route_is_in_the_openapi_document() {
         ("/v/{id}", "get"),
         ("/api/consults/{id}", "get"),
         ("/api/consults/{id}/ice", "get"),
+        ("/api/consults/{id}/media", "get"),
+        ("/api/consults/{id}/media/check", "post"),
+        ("/api/consults/{id}/media/publish", "post"),
+        ("/api/consults/{id}/media/publish", "delete"),
+        ("/api/consults/{id}/media/subscribe", "post"),
+        ("/api/consults/{id}/guests", "post"),
         ("/api/public/consults/{token}", "get"),
     ];
     for (path, method) in expected {

@@ -10,6 +10,7 @@ mod auth;
 mod chat;
 mod cli;
 mod clinics;
+mod consult_media;
 mod consult_webrtc;
 mod consults;
 mod documents;
@@ -19,5 +20,7 @@ mod multinode;
 mod patients;
 mod queue;
 mod waitlist;
+#[path = "../common/webrtc_media.rs"]
+mod webrtc_media;
 mod ws;
 mod ws_client;

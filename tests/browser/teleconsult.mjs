@@ -15,15 +15,24 @@
 //   paciente" is disabled, the patient link copies, her camera preview plays;
 // - P (phone 390×844, no login) opens the link: professional, clinic and time; "Entrar na
 //   sala de espera" waits for the camera/microphone check, whose preview shows video and
-//   whose microphone meter moves; P enters the waiting room and sees Helena is there;
+//   whose microphone meter moves; the network check through the server then shows a
+//   verdict ("Sua conexão está …") with latency, loss and rate; P enters the waiting room
+//   and sees Helena is there;
 // - H sees João waiting live, admits him: on both sides the connection is "Conectado",
-//   the remote <video> has a picture and getStats() shows inbound video bytes and decoded
-//   frames growing over 2 s; the call duration runs;
+//   the call is peer to peer (media "p2p"), the remote <video> has a picture and
+//   getStats() shows inbound video bytes and decoded frames growing over 2 s; the call
+//   duration runs;
+// - in-call chat both ways: H writes, P (chat collapsed) sees an unread badge, opens the
+//   chat, reads it and answers; H sees the answer; names and HH:MM times;
 // - P reloads the page: back in the call by itself ("Voltando à chamada…" → a new offer),
-//   inbound video grows again on both sides; then H reloads hers: same;
+//   inbound video grows again on both sides, the chat history is still there; then H
+//   reloads hers: same;
 // - the microphone and camera buttons disable/enable the tracks being sent (both sides);
 // - screen sharing, where headless Chromium can capture: the sent video track changes and
 //   comes back to the camera;
+// - relay mode "fallback" (the default): H invites a family member ("Convidar
+//   participante" → a link), and the running call moves to the server's relay on both
+//   pages (media "relay"): inbound video grows again, now through the server;
 // - H ends the consultation (with confirmation): P sees the end message and its camera and
 //   microphone are stopped; the API says ended_by_professional; the link now says the
 //   consultation is over;
@@ -37,12 +46,10 @@
 
 import {
   BASE_URL,
-  HttpError,
   PHONE,
   apiCall,
   assert,
   check,
-  loginApi,
   loginUi,
   main,
   noHorizontalOverflow,
@@ -50,12 +57,12 @@ import {
   screenshots,
   text,
 } from './lib.mjs';
+import {
+  FLOW_MS, PATIENT, PROFESSIONAL, bookTeleconsult, networkVerdict, openChat, remoteVideosFlow, seesChat, sendChat,
+  videoSize,
+} from './teleconsult-lib.mjs';
 
 const DESKTOP = { width: 1366, height: 900 };
-const RECEPTIONIST = 'recepcao@aurora.demo';
-const PROFESSIONAL = 'dra.helena@atende.demo';
-const PATIENT = 'joao@paciente.demo';
-const FLOW_MS = 2000;
 
 const { shot } = screenshots('teleconsult');
 
@@ -98,20 +105,6 @@ async function videoFlows(page, who) {
   return `${who}: +${after.frames - before.frames} frames, +${Math.round((after.bytes - before.bytes) / 1024)} KB`;
 }
 
-/** The picture size of a <video> once it has one. */
-async function videoSize(locator) {
-  await locator.evaluate((v) => new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      if (v.videoWidth > 0) resolve();
-      else if (Date.now() - t0 > 10_000) reject(new Error('no picture'));
-      else setTimeout(tick, 100);
-    };
-    tick();
-  }));
-  return locator.evaluate((v) => ({ w: v.videoWidth, h: v.videoHeight }));
-}
-
 /** `enabled` of the track this page sends for `kind` (from the connection's senders). */
 function sentEnabled(page, kind) {
   return page.evaluate((k) => {
@@ -139,58 +132,15 @@ async function toggleTrack(page, control, kind, who) {
   return offLabel;
 }
 
-/** ISO (UTC, no milliseconds) of now + `minutes`, rounded up to 5 minutes. */
-function startsIn(minutes) {
-  const step = 5 * 60_000;
-  const t = Math.ceil((Date.now() + minutes * 60_000) / step) * step;
-  return new Date(t).toISOString().replace('.000Z', 'Z');
-}
-
 async function run(browser) {
   // ----------------------------------------------------------- setup ---
-  let recToken;
+  let booking = null;
   let helenaToken;
-  let clinicId;
   let appt = null;
   let consult = null;
   const setup = await check('setup: a teleconsultation for João with Dra. Helena in ~10 min', async () => {
-    recToken = await loginApi(RECEPTIONIST);
-    const recMe = await apiCall('GET', '/api/me', recToken);
-    const membership = recMe.memberships.find((m) => m.role === 'receptionist' && /Aurora/.test(m.clinic_name));
-    assert(membership, 'recepcao@aurora.demo has no receptionist membership at Aurora');
-    clinicId = membership.clinic_id;
-    helenaToken = await loginApi(PROFESSIONAL);
-    const helenaMe = await apiCall('GET', '/api/me', helenaToken);
-    const patients = await apiCall('GET', `/api/clinics/${clinicId}/patients?q=Jo%C3%A3o`, recToken);
-    const joao = (Array.isArray(patients) ? patients : []).find((p) => /João Pereira/.test(p.full_name));
-    assert(joao, `João not found: ${JSON.stringify(patients).slice(0, 200)}`);
-    // The room opens 30 minutes before the start: start within that, in the first gap of
-    // Helena's and João's day (earlier tests leave appointments around now), shortening the
-    // appointment when 30 minutes fit nowhere.
-    let lastError = null;
-    search: for (const duration of [30, 20, 15, 10]) {
-      for (const minutes of [10, 15, 20, 25]) {
-        try {
-          appt = await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
-            professional_user_id: helenaMe.id,
-            patient_id: joao.id,
-            starts_at: startsIn(minutes),
-            kind: 'teleconsultation',
-            duration_minutes: duration,
-            fit_in: true,
-          });
-          break search;
-        } catch (err) {
-          if (!(err instanceof HttpError) || err.status !== 409) throw err;
-          lastError = err;
-        }
-      }
-    }
-    assert(appt, `no free time for the teleconsultation: ${lastError && lastError.message}`);
-    assert(appt.kind === 'teleconsultation', `booked kind ${appt.kind}`);
-    consult = await apiCall('GET', `/api/consults/${appt.id}`, helenaToken);
-    assert(consult.status === 'scheduled', `status ${consult.status}`);
-    assert(/^\/#\/consulta\/[^/]+$/.test(consult.patient_link || ''), `patient_link ${consult.patient_link}`);
+    booking = await bookTeleconsult();
+    ({ helenaToken, appt, consult } = booking);
     return `${appt.starts_at}–${appt.ends_at.slice(11, 16)}, ${consult.professional_name}`;
   });
   if (!setup) throw new Error('setup failed');
@@ -276,8 +226,14 @@ async function run(browser) {
       await P.waitForFunction(() => Number(document.querySelector('.mic-meter')?.dataset.peak) > 0, null, { timeout: 10_000 });
       const peak = await view.locator('.mic-meter').getAttribute('data-peak');
       assert(await view.getByRole('button', { name: 'Entrar na sala de espera' }).isEnabled(), 'entry still disabled');
-      await shot(P, 'patient-check');
       return `preview ${size.w}×${size.h}, meter peak ${peak}`;
+    });
+
+    await check('P: the network check through the server shows a verdict, its numbers and the camera as sent', async () => {
+      const { verdict, message, numbers } = await networkVerdict(P);
+      const size = await videoSize(P.locator('video.tc-net-video'));
+      await shot(P, 'patient-check');
+      return `${verdict}: "${message}" (${numbers}); reflected ${size.w}×${size.h}`;
     });
 
     await check('P enters the waiting room: "Aguarde…", the professional is already there', async () => {
@@ -310,6 +266,10 @@ async function run(browser) {
       const ps = await videoSize(P.locator('.tc-remote-video'));
       assert((await text(H.locator('.tc-conn'))) === 'Conectado', `Helena: ${await text(H.locator('.tc-conn'))}`);
       assert((await text(P.locator('.tc-conn'))) === 'Conectado', `patient: ${await text(P.locator('.tc-conn'))}`);
+      for (const [who, page] of [['Helena', H], ['patient', P]]) {
+        const mode = await page.evaluate(() => [window.__atendeCall.media, window.__atendeCall.state.media]);
+        assert(mode[0] === 'p2p' && (mode[1] === 'p2p' || mode[1] === undefined), `${who}: media ${mode.join('/')}`);
+      }
       return `${notes.join('; ')}; pictures ${hs.w}×${hs.h} / ${ps.w}×${ps.h}`;
     });
 
@@ -328,11 +288,32 @@ async function run(browser) {
       return `${h2} / ${p2}`;
     });
 
-    await check('P reloads during the call: back in by itself, video flows again both ways', async () => {
+    await check('in-call chat both ways: H writes, P sees the unread badge, reads and answers', async () => {
+      const hello = 'Bom dia, João! Está me ouvindo bem?';
+      const answer = 'Bom dia, doutora! Sim, ouço bem.';
+      const pChat = P.locator('.tc-chat');
+      await pChat.waitFor();
+      assert((await pChat.getAttribute('data-open')) === 'false', 'the patient\'s chat starts open');
+      await sendChat(H, hello);
+      await P.locator('.tc-chat-unread:not([hidden])', { hasText: '1' }).waitFor();
+      await openChat(P);
+      await seesChat(P, consult.professional_name, hello);
+      assert(await P.locator('.tc-chat-unread').isHidden(), 'badge still shown after opening');
+      await sendChat(P, answer);
+      const at = await seesChat(H, /^João/, answer);
+      await noHorizontalOverflow(P);
+      return `answer at ${at}`;
+    });
+
+    await check('P reloads during the call: back in by itself, video flows again both ways, chat kept', async () => {
       await P.reload();
       await P.locator('[data-view="consult"][data-stage="call"]').waitFor({ timeout: 20_000 });
       const notes = [await videoFlows(P, 'patient'), await videoFlows(H, 'Helena')];
       await videoSize(P.locator('.tc-remote-video'));
+      await openChat(P);
+      await seesChat(P, consult.professional_name, 'Bom dia, João! Está me ouvindo bem?');
+      await seesChat(P, 'Você', 'Bom dia, doutora! Sim, ouço bem.');
+      assert((await P.locator('.tc-chat-msg').count()) === 2, `${await P.locator('.tc-chat-msg').count()} messages after the reload`);
       return notes.join('; ');
     });
 
@@ -374,6 +355,26 @@ async function run(browser) {
       return 'shared and back';
     });
 
+    await check('fallback: inviting a family member moves the running call to the relay on both pages', async () => {
+      if (consult.relay_mode !== 'fallback') return 'skip';
+      const panel = H.locator('.tc-invite');
+      await panel.getByLabel('Nome do participante').fill('Maria Pereira');
+      await panel.getByLabel('Participação').selectOption({ label: 'Familiar' });
+      await panel.getByRole('button', { name: 'Convidar' }).click();
+      const item = panel.locator('.tc-invited-item', { hasText: 'Maria Pereira' });
+      await item.waitFor();
+      assert(/Familiar/.test(await text(item)), `invited item: ${await text(item)}`);
+      for (const [who, page] of [['Helena', H], ['patient', P]]) {
+        await page.waitForFunction(() => window.__atendeCall && window.__atendeCall.media === 'relay'
+          && window.__atendeCall.state.media === 'relay', null, { timeout: 10_000 })
+          .catch(() => { throw new Error(`${who}: the call did not move to the relay`); });
+      }
+      const notes = [await remoteVideosFlow(H, 'Helena', 1), await remoteVideosFlow(P, 'patient', 1)];
+      await H.locator('.tc-media-mode', { hasText: 'Chamada pelo servidor do atende' }).waitFor();
+      await videoSize(P.locator('.tc-tile video'));
+      return notes.join('; ');
+    });
+
     await check('H ends the consultation: P sees the end message, its camera and microphone stop', async () => {
       await P.evaluate(() => {
         window.__testTracks = window.__atendeCall.localStream.getTracks();
@@ -411,10 +412,7 @@ async function run(browser) {
     });
   } finally {
     // Leave the demo agenda as it was: the test's appointment is cancelled.
-    if (appt) {
-      await apiCall('POST', `/api/clinics/${clinicId}/appointments/${appt.id}/cancel`, recToken, { reason: 'teste da teleconsulta' })
-        .catch(() => {});
-    }
+    if (booking) await booking.cancel();
     for (const [, p] of pages) await p.context.close().catch(() => {});
   }
 }

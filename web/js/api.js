@@ -171,10 +171,12 @@ async function readBody(res) {
 }
 
 function toError(res, data) {
-  const code = data && typeof data.code === 'string' ? data.code : `http_${res.status}`;
+  // `{code, message}`; also accepted nested as `{error: {code, message}}`.
+  const body = data && data.error && typeof data.error === 'object' ? data.error : data;
+  const code = body && typeof body.code === 'string' ? body.code : `http_${res.status}`;
   const message =
-    data && typeof data.message === 'string' && data.message
-      ? data.message
+    body && typeof body.message === 'string' && body.message
+      ? body.message
       : fallbackMessage(res.status);
   return new ApiError(res.status, code, message, {
     retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
@@ -292,6 +294,12 @@ export async function publicPost(path, body) {
 /** GET a public endpoint (document verification) without the login's token. */
 export async function publicGet(path) {
   const res = await send('GET', path);
+  return parse(res);
+}
+
+/** DELETE on a public endpoint (a teleconsultation link leaving the relay). */
+export async function publicDelete(path) {
+  const res = await send('DELETE', path);
   return parse(res);
 }
 

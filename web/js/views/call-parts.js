@@ -3,7 +3,7 @@
 // microphone/camera buttons and icons.
 
 import { h } from '../ui.js';
-import { playInto } from '../call.js';
+import { playInto, unmute } from '../call.js';
 
 export const CONSULT_STATUS = {
   scheduled: 'Aguardando o paciente',
@@ -63,10 +63,17 @@ export function videoElement({ self = false, label, className = '' }) {
   return video;
 }
 
+const TILE_NOTES = {
+  connecting: 'Conectando…',
+  reconnecting: 'Reconectando…',
+};
+
 /**
  * The call's stage: the other side's video big, this side's small in a corner, a note
- * over the remote video while it is not there. Returns {node, remote, self, setNote(text),
- * showSelf(stream, {mirrored, off})}.
+ * over the remote video while it is not there. In a relayed call (`setTiles`) each remote
+ * participant gets a tile with their name instead (side by side for two, a grid for more).
+ * Returns {node, remote, self, setNote(text), showRemote(stream), setTiles(list|null),
+ * unmuteAll(), showSelf(stream, {mirrored, off})}.
  */
 export function videoStage({ remoteLabel, selfLabel, onSoundBlocked = null }) {
   const remote = videoElement({ label: remoteLabel });
@@ -74,7 +81,24 @@ export function videoStage({ remoteLabel, selfLabel, onSoundBlocked = null }) {
   const note = h('p', { class: 'tc-stage-note' });
   const selfOff = h('span', { class: 'tc-self-off', text: 'Câmera desligada', hidden: true });
   const selfBox = h('div', { class: 'tc-self' }, self, selfOff);
-  const node = h('div', { class: 'tc-stage' }, remote, note, selfBox);
+  const tilesBox = h('div', { class: 'tc-tiles', hidden: true });
+  const node = h('div', { class: 'tc-stage' }, remote, tilesBox, note, selfBox);
+  /** id → {node, video, name, note} */
+  const tiles = new Map();
+
+  function tileFor(item) {
+    let tile = tiles.get(item.id);
+    if (tile) return tile;
+    const video = videoElement({ label: `Vídeo de ${item.name || 'participante'}`, className: 'tc-tile-video' });
+    const name = h('span', { class: 'tc-tile-name' });
+    const tileNote = h('span', { class: 'tc-tile-note', hidden: true });
+    tile = { node: h('div', { class: 'tc-tile', dataset: { id: item.id } }, video, tileNote, name), video, name, note: tileNote };
+    tiles.set(item.id, tile);
+    // Appended once and never moved: moving a <video> in the document pauses it.
+    tilesBox.append(tile.node);
+    return tile;
+  }
+
   return {
     node,
     remote,
@@ -86,6 +110,45 @@ export function videoStage({ remoteLabel, selfLabel, onSoundBlocked = null }) {
     },
     showRemote(stream) {
       playInto(remote, stream, { onBlocked: onSoundBlocked });
+    },
+    /**
+     * Relayed call: one tile per remote participant ({id, role, name, stream, state});
+     * `null` goes back to the single remote video (peer to peer).
+     */
+    setTiles(list) {
+      const relay = Array.isArray(list);
+      remote.hidden = relay;
+      tilesBox.hidden = !relay;
+      if (relay && remote.srcObject) remote.srcObject = null;
+      const items = relay ? list : [];
+      const ids = new Set(items.map((x) => x.id));
+      for (const [id, tile] of tiles) {
+        if (ids.has(id)) continue;
+        tile.video.srcObject = null;
+        tile.node.remove();
+        tiles.delete(id);
+      }
+      for (const item of items) {
+        const tile = tileFor(item);
+        tile.name.textContent = item.name || 'Participante';
+        tile.video.setAttribute('aria-label', `Vídeo de ${item.name || 'participante'}`);
+        tile.node.dataset.role = item.role || '';
+        tile.node.dataset.state = item.state || '';
+        if (item.stream && tile.video.srcObject !== item.stream) {
+          playInto(tile.video, item.stream, { onBlocked: onSoundBlocked });
+        }
+        const live = item.stream && item.stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
+        const text = item.state === 'connected' && live ? '' : TILE_NOTES[item.state] || TILE_NOTES.connecting;
+        tile.note.textContent = text;
+        tile.note.hidden = !text;
+      }
+      tilesBox.dataset.count = String(items.length);
+      node.dataset.tiles = relay ? String(items.length) : '';
+    },
+    /** Sound on for every remote video (after the browser blocked autoplay with sound). */
+    unmuteAll() {
+      unmute(remote);
+      for (const tile of tiles.values()) unmute(tile.video);
     },
     showSelf(stream, { mirrored = true, off = false } = {}) {
       self.classList.toggle('is-mirrored', mirrored);

@@ -1,35 +1,69 @@
 // Teleconsultation, the patient's side: #/consulta/{token} (public: the link is the key).
+// The same page serves an invited third participant (interpreter, family member): the
+// preview then says `as: "guest"` and the page speaks to them as a guest.
 //
-//   GET /api/public/consults/{token}            professional, clinic, time, zone, opens_at
-//   GET /api/consults/{id}/ice?token=…          ICE servers
-//   WS  guest `{consult: token}` → consult:<id>  enter → STATE; signal (answers, candidates,
-//                                                restart-request); pushes as on the
-//                                                professional's page
+//   GET  /api/public/consults/{token}           professional, clinic, time, zone, opens_at,
+//                                               as (patient | guest), guest_name, media
+//   GET  /api/consults/{id}/ice?token=…         ICE servers
+//   POST /api/consults/{id}/media/check?token=… the pre-call network check (call.js
+//                                               ConnectionCheck)
+//   …/media, …/media/publish, …/media/subscribe?token=…   the relayed call (RelayLink)
+//   WS   guest `{consult: token}` → consult:<id> enter → STATE; signal (answers, candidates,
+//                                               restart-request; the patient only); chat;
+//                                               use-relay; pushes as on the professional's
+//                                               page
 //
 // Stages (`data-stage` on the view): `check` (before entering: the room's opening time and
-// the camera/microphone check, with a live microphone meter), `waiting` (virtual waiting
-// room), `call`, `ended`, `left` (the patient left the call: "Voltar à chamada"), `closed`
-// (invalid or cancelled link). A reload while waiting or in the call goes straight back in:
-// after `enter` answers `in_call`, a `restart-request` makes the professional offer again
-// ("Voltando à chamada…"). The patient never offers (see call.js).
+// the camera/microphone check, with a live microphone meter, then the network check against
+// the server: a verdict, latency, loss and rate, and the camera as it arrives through the
+// internet), `waiting` (virtual waiting room), `call`, `ended`, `left` (the patient left the
+// call: "Voltar à chamada"), `closed` (invalid or cancelled link). A reload while waiting or
+// in the call goes straight back in: after `enter` answers `in_call`, a `restart-request`
+// makes the professional offer again ("Voltando à chamada…"). The patient never offers (see
+// call.js). In a relayed call (`media: "relay"`) the page publishes and subscribes instead;
+// a guest only ever takes part through the relay. The network check never blocks entry.
 //
-// No network quality verdict is shown: there is no server-side check to base one on.
-// For the browser tests, `window.__atendeCall` exposes {side, pc, localStream, state}.
+// For the browser tests, `window.__atendeCall` exposes the call (see call.js).
 
-import { ApiError, publicGet, qs, seg } from '../api.js';
+import { ApiError, publicDelete, publicGet, publicPost, qs, seg } from '../api.js';
 import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, errorMessage, loadingNode } from '../ui.js';
 import { DEFAULT_TZ, localDate, timeIn, todayIn, whenText } from '../agenda-util.js';
 import {
-  CONNECTION_TEXT, PeerLink, durationWords, exposeCallForTests, formatDuration, mediaSupported, micMeter,
-  openLocalMedia, playInto, stopStream, unmute,
+  CONNECTION_TEXT, ConnectionCheck, PeerLink, RelayLink, durationWords, exposeCallForTests, formatDuration,
+  mediaSupported, micMeter, openLocalMedia, playInto, stopStream,
 } from '../call.js';
 import { callButton, mediaToggles, videoElement, videoStage } from './call-parts.js';
+import { consultChat } from './consult-chat.js';
 
 const RECHECK_LATE_MS = 15_000;
 const TOO_EARLY_RETRY_MS = 15_000;
 /** Refusals of the link itself (handled by the guest client's onAuthError). */
 const AUTH_CODES = new Set(['too_early', 'consult_cancelled', 'invalid_token', 'invalid_payload']);
+
+/** Fallback texts of the network check's verdicts (the server sends its own `message`). */
+const VERDICT_TEXT = {
+  good: 'Sua conexão está boa.',
+  weak: 'Sua conexão está fraca: a imagem pode travar um pouco.',
+  bad: 'Sua conexão está ruim: a chamada pode falhar.',
+  measuring: 'Medindo sua conexão…',
+};
+const CHECK_FAILED_TEXT = 'Não foi possível testar sua conexão agora. Você pode entrar mesmo assim.';
+
+const number = new Intl.NumberFormat('pt-BR', { maximumFractionDigits: 1 });
+
+/** "Latência: 23 ms · Perda de pacotes: 0,5% · Taxa: 1.234 kbps" */
+function reportNumbers(r) {
+  const rtt = typeof r.rtt_ms === 'number' ? `${number.format(r.rtt_ms)} ms` : '—';
+  const loss = typeof r.loss_pct === 'number' ? `${number.format(r.loss_pct)}%` : '—';
+  const rate = typeof r.kbps === 'number' ? `${number.format(r.kbps)} kbps` : '—';
+  return `Latência: ${rtt} · Perda de pacotes: ${loss} · Taxa: ${rate}`;
+}
+
+/** sessionStorage key: this tab's guest already entered the room (a reload goes back in). */
+function enteredKey(token) {
+  return `atende.consult.entered.${token.slice(-24)}`;
+}
 
 function closedView(kind, title, message) {
   document.title = `${title} — atende`;
@@ -62,6 +96,13 @@ export function renderConsult(ctx, token) {
   let client = null;
   let handle = null;
   let link = null;
+  /** The relayed call (media `relay`), instead of `link`. */
+  let relay = null;
+  /** The pre-call network check while it runs. */
+  let check = null;
+  /** An invited third participant (interpreter, family member), not the patient. */
+  let isGuest = false;
+  let chat = null;
   /** {stream, missing, error} of the camera and microphone */
   let media = null;
   let meter = null;
@@ -89,8 +130,12 @@ export function renderConsult(ctx, token) {
     stageCleanup = null;
     if (meter) meter.stop();
     meter = null;
+    if (check) check.stop();
+    check = null;
     if (link) link.close();
     link = null;
+    if (relay) relay.close();
+    relay = null;
     if (handle) handle.leave();
     handle = null;
     if (client) client.destroy();
@@ -99,8 +144,10 @@ export function renderConsult(ctx, token) {
     media = null;
   }
 
-  const unexpose = exposeCallForTests('patient', () => ({ link, media, state }));
+  const unexpose = exposeCallForTests('patient', () => ({ link: relay || link, media, state, check }));
   ctx.onCleanup(() => {
+    // Leaving the page (not reloading it): the others stop waiting for this video.
+    if (relay && stage === 'call') relay.close({ leave: true });
     stopAll();
     unexpose();
     document.title = 'atende';
@@ -136,25 +183,49 @@ export function renderConsult(ctx, token) {
 
   function start() {
     const pro = info.professional_name || 'o profissional';
-    document.title = `Teleconsulta com ${pro} — atende`;
+    isGuest = info.as === 'guest';
+    root.dataset.as = isGuest ? 'guest' : 'patient';
+    const patientName = info.patient_first_name || 'o(a) paciente';
+    document.title = isGuest ? `Teleconsulta de ${patientName} — atende` : `Teleconsulta com ${pro} — atende`;
     clear(root).append(
       h('div', { class: 'tc-patient-head' },
         h('p', { class: 'phone-clinic', text: info.clinic_name || '' }),
-        h('h1', { tabindex: '-1', text: `Teleconsulta com ${pro}` }),
+        h('h1', { tabindex: '-1', text: isGuest ? `Teleconsulta de ${patientName}` : `Teleconsulta com ${pro}` }),
+        isGuest
+          ? h('p', { class: 'tc-invited-by', text: `Você foi convidado(a) por ${pro} para a teleconsulta de ${patientName}.` })
+          : null,
         h('p', { class: 'tc-when', text: `${whenText(info.starts_at, tz)} (horário da clínica)` })),
       liveText,
       body);
+    chat = consultChat({
+      push: (event, payload) => (handle ? handle.push(event, payload) : Promise.reject(new Error('not joined'))),
+      timeZone: () => (state && state.time_zone) || tz,
+      me: { role: isGuest ? 'guest' : 'patient', name: isGuest ? info.guest_name || '' : '' },
+    });
     if (info.status === 'ended') {
       showEnded(info.ended_reason === 'cancelled' ? 'A consulta foi cancelada. Você pode fechar esta página.' : 'Esta teleconsulta já foi encerrada.');
       return;
     }
-    if (info.status === 'waiting' || info.status === 'in_call') {
-      // Back on the page (reload): straight into the room, with the camera on again.
+    // Back on the page (reload): straight into the room, with the camera on again. The
+    // patient's status says so; a guest's tab remembers it.
+    const back = isGuest ? sessionFlag() && info.status !== 'ended' : info.status === 'waiting' || info.status === 'in_call';
+    if (back) {
       resuming = info.status === 'in_call';
       showResuming();
       return;
     }
     showCheck();
+  }
+
+  function sessionFlag(value) {
+    try {
+      if (value === undefined) return sessionStorage.getItem(enteredKey(token)) === '1';
+      if (value) sessionStorage.setItem(enteredKey(token), '1');
+      else sessionStorage.removeItem(enteredKey(token));
+    } catch {
+      // Storage blocked: a reload shows the check again.
+    }
+    return false;
   }
 
   function setStage(name) {
@@ -184,15 +255,91 @@ export function renderConsult(ctx, token) {
     const enterButton = h('button', { type: 'button', class: 'btn btn-primary btn-large', text: 'Entrar na sala de espera', disabled: true, dataset: { action: 'enter' } });
     const enterHint = h('p', { class: 'muted small tc-enter-hint' });
 
+    // The network check (after the camera and microphone): verdict, numbers, and the
+    // camera as the server got it.
+    const netMessage = h('p', { class: 'tc-net-message', role: 'status', 'aria-live': 'polite' });
+    const netNumbers = h('p', { class: 'muted small tc-net-numbers', hidden: true });
+    const reflected = videoElement({
+      label: isGuest ? 'Como você aparece na chamada (pela internet)' : 'Como você aparece para o médico (pela internet)',
+      className: 'tc-net-video',
+    });
+    reflected.muted = true; // the microphone comes back too: never play it (echo)
+    reflected.defaultMuted = true;
+    const reflectedBox = h('figure', { class: 'tc-net-reflect', hidden: true },
+      h('div', { class: 'tc-net-video-box' }, reflected),
+      h('figcaption', { class: 'small', text: isGuest ? 'Como você aparece na chamada (pela internet)' : 'Como você aparece para o médico (pela internet)' }));
+    const netBox = h('section', { class: 'tc-net', 'aria-labelledby': 'tc-net-title', hidden: true, dataset: { verdict: 'idle' } },
+      h('h3', { id: 'tc-net-title', class: 'h3', text: 'Sua conexão com a internet' }),
+      netMessage, netNumbers, reflectedBox);
+
     clear(body).append(
       h('section', { class: 'panel tc-check', 'aria-labelledby': 'tc-check-title' },
         h('h2', { id: 'tc-check-title', class: 'h3', text: 'Antes de entrar: teste sua câmera e seu microfone' }),
-        h('p', { class: 'muted small', text: `Assim ${pro} consegue ver e ouvir você. O navegador vai pedir permissão: toque em "Permitir".` }),
+        h('p', { class: 'muted small', text: isGuest
+          ? 'Assim os participantes conseguem ver e ouvir você. O navegador vai pedir permissão: toque em "Permitir".'
+          : `Assim ${pro} consegue ver e ouvir você. O navegador vai pedir permissão: toque em "Permitir".` }),
         previewBox,
         h('div', { class: 'tc-mic-row' },
           h('span', { class: 'tc-mic-label', text: 'Microfone' }), meterSlot),
-        results, problem, checkButton),
+        results, problem, netBox, checkButton),
       h('section', { class: 'tc-enter', 'aria-label': 'Entrar' }, opens, enterButton, enterHint));
+
+    function stopNetCheck() {
+      if (check) check.stop();
+      check = null;
+    }
+    stageCleanup = stopNetCheck;
+
+    function setVerdict(verdict, text) {
+      netBox.dataset.verdict = verdict;
+      netMessage.textContent = text;
+    }
+
+    /** Test the connection through the server (never blocks entering). */
+    function startNetCheck() {
+      stopNetCheck();
+      netBox.hidden = false;
+      netNumbers.hidden = true;
+      reflectedBox.hidden = true;
+      reflected.srcObject = null;
+      delete netBox.dataset.done;
+      setVerdict('starting', 'Testando sua conexão com a internet…');
+      const c = new ConnectionCheck({
+        exchange: (sdp) => publicPost(`/api/consults/${seg(info.appointment_id)}/media/check${qs({ token })}`, { sdp }),
+        stream: media ? media.stream : null,
+        onRemoteStream: (stream) => {
+          if (check !== c) return;
+          if (stream.getVideoTracks().length) {
+            playInto(reflected, stream);
+            reflectedBox.hidden = false;
+          }
+        },
+        onReport: (r) => {
+          if (check !== c) return;
+          const verdict = Object.hasOwn(VERDICT_TEXT, r.verdict) ? r.verdict : 'measuring';
+          setVerdict(verdict, (typeof r.message === 'string' && r.message) || VERDICT_TEXT[verdict]);
+          netNumbers.textContent = reportNumbers(r);
+          netNumbers.hidden = false;
+        },
+        onFail: () => {
+          if (check !== c) return;
+          check = null;
+          reflected.srcObject = null;
+          reflectedBox.hidden = true;
+          netNumbers.hidden = true;
+          setVerdict('failed', CHECK_FAILED_TEXT);
+        },
+        onEnd: () => {
+          if (check !== c) return;
+          check = null;
+          netBox.dataset.done = 'true';
+          reflected.srcObject = null;
+          reflectedBox.hidden = true;
+        },
+      });
+      check = c;
+      c.start();
+    }
 
     function syncEnter() {
       const open = isOpen() && !tooEarly;
@@ -202,7 +349,9 @@ export function renderConsult(ctx, token) {
         opens.hidden = false;
       } else opens.hidden = true;
       enterHint.textContent = checked
-        ? (media && media.stream ? '' : 'Você pode entrar mesmo assim, mas o profissional não vai ver nem ouvir você.')
+        ? (media && media.stream ? '' : isGuest
+          ? 'Você pode entrar mesmo assim, mas os participantes não vão ver nem ouvir você.'
+          : 'Você pode entrar mesmo assim, mas o profissional não vai ver nem ouvir você.')
         : 'Faça o teste da câmera e do microfone para liberar a entrada.';
       enterHint.hidden = !enterHint.textContent;
     }
@@ -243,6 +392,7 @@ export function renderConsult(ctx, token) {
       checkButton.disabled = false;
       checkButton.textContent = res.error ? 'Tentar de novo' : 'Testar de novo';
       syncEnter();
+      if (mediaSupported()) startNetCheck();
     }
 
     checkButton.addEventListener('click', () => {
@@ -252,6 +402,7 @@ export function renderConsult(ctx, token) {
     enterButton.addEventListener('click', () => {
       if (meter) meter.stop();
       meter = null;
+      stopNetCheck();
       enterRoom();
     });
     if (!mediaSupported()) {
@@ -320,28 +471,30 @@ export function renderConsult(ctx, token) {
       stopAll();
       root.replaceWith(linkError(err));
     });
-    link = new PeerLink({
+    if (isGuest) sessionFlag(true);
+    // A guest only ever takes part through the relay: no peer-to-peer link.
+    link = isGuest ? null : new PeerLink({
       side: 'patient',
       send: (payload) => (handle ? handle.push('signal', payload) : Promise.reject(new Error('not joined'))),
-      iceServers: async () => (await publicGet(`/api/consults/${seg(info.appointment_id)}/ice${qs({ token })}`)).ice_servers,
-      tracks: () => {
-        const stream = media ? media.stream : null;
-        return {
-          stream,
-          audio: stream ? stream.getAudioTracks()[0] || null : null,
-          video: stream ? stream.getVideoTracks()[0] || null : null,
-        };
-      },
+      iceServers,
+      tracks: localTracks,
       onRemoteStream: (stream) => {
         if (callStage) callStage.showRemote(stream);
         renderCall();
       },
       onState: () => renderCall(),
+      onGiveUp: () => askRelay(),
     });
     client.connect();
     handle = client.join(`consult:${info.appointment_id}`, {
+      // Chat messages are stored events: the whole chat on a fresh page, what is new after.
+      since: chat.lastSeq,
       events: {
         'consult.state': (payload) => apply(payload),
+        'consult.media': (payload) => {
+          if (relay && stage === 'call') relay.setPublishers(payload && payload.publishers);
+        },
+        'consult.chat': (payload, frame) => chat.receive(payload, frame),
         'consult.signal': (payload) => {
           if (!link || stage === 'ended' || stage === 'left') return;
           if (payload && payload.type === 'offer' && payload.to === 'patient' && stage !== 'call') {
@@ -359,7 +512,10 @@ export function renderConsult(ctx, token) {
         professionalHere = people.some((p) => p.role === 'professional');
         if (stage === 'waiting') renderWaiting();
       },
-      onJoin: (joinInfo) => doEnter(joinInfo),
+      onJoin: (joinInfo) => {
+        chat.joined(joinInfo);
+        doEnter(joinInfo);
+      },
       onStatus: (st) => {
         liveText.dataset.state = st === 'connected' ? 'live' : st;
         if (st === 'connected' && handle && handle.joined) liveText.textContent = 'Conectado à sala';
@@ -379,15 +535,83 @@ export function renderConsult(ctx, token) {
     });
   }
 
+  function iceServers() {
+    return publicGet(`/api/consults/${seg(info.appointment_id)}/ice${qs({ token })}`).then((res) => res.ice_servers);
+  }
+
+  function localTracks() {
+    const stream = media ? media.stream : null;
+    return {
+      stream,
+      audio: stream ? stream.getAudioTracks()[0] || null : null,
+      video: stream ? stream.getVideoTracks()[0] || null : null,
+    };
+  }
+
+  /** Peer to peer failed for good: ask the server to move the call to its relay. */
+  function askRelay() {
+    if (!handle || !state || state.relay_mode !== 'fallback' || state.media === 'relay' || stage !== 'call') return;
+    handle.push('use-relay', {}).catch(() => {
+      // The professional may have asked already; the watcher asks again on the next failure.
+    });
+  }
+
+  /** The relayed call: publish this side, subscribe to the others. */
+  function startRelay(fromEnter) {
+    if (link) {
+      link.close();
+      link = null;
+      if (callStage) callStage.showRemote(null);
+    }
+    if (relay) {
+      if (fromEnter) {
+        // This page's socket came back: pushes may have been lost.
+        relay.poke();
+        relay.refresh();
+      }
+      return;
+    }
+    const mediaUrl = (path) => `/api/consults/${seg(info.appointment_id)}/media${path ? `/${path}` : ''}${qs({ token })}`;
+    const r = new RelayLink({
+      request: (method, path, body) => {
+        if (method === 'GET') return publicGet(mediaUrl(path));
+        if (method === 'DELETE') return publicDelete(mediaUrl(path));
+        return publicPost(mediaUrl(path), body);
+      },
+      iceServers,
+      tracks: localTracks,
+      onChange: () => renderCall(),
+      onState: () => renderCall(),
+      onError: (err) => {
+        if (relay === r) relay = null;
+        if (err && err.code === 'consult_ended') {
+          showEnded('A teleconsulta foi encerrada.');
+          return;
+        }
+        if (callNodes) {
+          callNodes.problem.textContent = err && err.code === 'relay_disabled'
+            ? 'Esta chamada não pode passar pelo servidor agora. Tente entrar de novo em instantes.'
+            : `Não foi possível conectar a chamada: ${errorMessage(err)}`;
+          callNodes.problem.hidden = false;
+        }
+        renderCall();
+      },
+    });
+    relay = r;
+    r.publish();
+  }
+
   function errorText(err) {
     if (err && err.name === 'RealtimeError') return `Não foi possível entrar na sala: ${err.message}.`;
     return errorMessage(err);
   }
 
   /** Drop the socket and the call (the camera stays on). */
-  function closeConnection() {
+  function closeConnection({ leave = false } = {}) {
     if (link) link.close();
     link = null;
+    if (relay) relay.close({ leave });
+    relay = null;
     if (handle) handle.leave();
     handle = null;
     if (client) client.destroy();
@@ -424,10 +648,17 @@ export function renderConsult(ctx, token) {
       showEnded(state.ended_reason === 'cancelled' ? 'A consulta foi cancelada. Você pode fechar esta página.' : 'A teleconsulta foi encerrada.');
       return;
     }
+    chat.setAvailable(state.status === 'in_call', state.status === 'in_call' ? '' : 'O chat fica disponível durante a chamada.');
     if (state.status === 'in_call') {
       const wasCall = stage === 'call';
       if (!wasCall) showCall();
       else renderCall();
+      if (state.media === 'relay') {
+        startRelay(fromEnter);
+        renderCall();
+        return;
+      }
+      // A guest without the relay waits for it (renderCall says so).
       if (!link) return;
       if (fromEnter && link.state !== 'connected') {
         // This page (re)connected during the call (reload, lost socket): ask the
@@ -450,7 +681,7 @@ export function renderConsult(ctx, token) {
   function showWaiting() {
     setStage('waiting');
     const pro = info.professional_name || 'O profissional';
-    const title = h('p', { class: 'tc-wait-title', text: `Aguarde, ${pro} vai chamar você em instantes.` });
+    const title = h('p', { class: 'tc-wait-title', text: isGuest ? 'Aguardando o início da consulta' : `Aguarde, ${pro} vai chamar você em instantes.` });
     const detail = h('p', { class: 'tc-wait-detail' });
     const selfVideo = videoElement({ self: true, label: 'Sua câmera', className: 'tc-wait-self' });
     const selfOff = h('p', { class: 'tc-preview-empty', text: 'Câmera desligada', hidden: true });
@@ -468,7 +699,9 @@ export function renderConsult(ctx, token) {
         h('div', { class: 'tc-wait-status', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' }, title, detail),
         h('div', { class: 'tc-preview-box tc-preview-small' }, selfVideo, selfOff),
         h('div', { class: 'tc-controls', role: 'group', 'aria-label': 'Câmera e microfone' }, toggles.mic.node, toggles.camera.node),
-        h('p', { class: 'muted small phone-hint', text: 'Mantenha esta página aberta: a chamada começa aqui quando você for admitido(a).' })));
+        h('p', { class: 'muted small phone-hint', text: isGuest
+          ? 'Mantenha esta página aberta: você entra na chamada assim que a consulta começar.'
+          : 'Mantenha esta página aberta: a chamada começa aqui quando você for admitido(a).' })));
     waitingNodes = { title, detail };
     syncSelf();
     renderWaiting();
@@ -487,7 +720,7 @@ export function renderConsult(ctx, token) {
     if (professionalHere) {
       text = 'O(a) profissional já está na sala.';
       kind = 'present';
-    } else if (late) {
+    } else if (late && !isGuest) {
       text = 'O(a) profissional está um pouco atrasado(a). Fique nesta página: você será chamado(a) assim que ele(a) entrar.';
       kind = 'late';
     }
@@ -508,7 +741,7 @@ export function renderConsult(ctx, token) {
     const soundButton = callButton({
       control: 'sound', iconName: 'sound', label: 'Ativar som', className: 'btn-secondary tc-sound',
       onClick: () => {
-        unmute(callStage.remote);
+        callStage.unmuteAll();
         soundButton.hidden = true;
       },
     });
@@ -521,6 +754,7 @@ export function renderConsult(ctx, token) {
       },
     });
     const connText = h('p', { class: 'tc-conn', role: 'status' });
+    const problem = h('p', { class: 'alert alert-error tc-call-problem', role: 'alert', hidden: true });
     const durationValue = h('span', { class: 'tc-duration-value', role: 'timer', text: '00:00' });
     const duration = h('p', { class: 'tc-duration' }, h('span', { class: 'visually-hidden', text: 'Duração da chamada: ' }), durationValue);
     const toggles = mediaToggles(() => (media ? media.stream : null), () => syncSelf());
@@ -534,13 +768,15 @@ export function renderConsult(ctx, token) {
     }
     clear(body).append(
       h('section', { class: 'tc-main tc-patient-call', 'aria-label': 'Chamada de vídeo' },
-        h('h2', { class: 'visually-hidden', tabindex: '-1', text: `Chamada com ${pro}` }),
+        h('h2', { class: 'visually-hidden', tabindex: '-1', text: isGuest ? `Teleconsulta de ${info.patient_first_name || 'paciente'}` : `Chamada com ${pro}` }),
         callStage.node,
         h('div', { class: 'tc-bar' }, connText, duration),
+        problem,
         h('div', { class: 'tc-controls', role: 'group', 'aria-label': 'Controles da chamada' },
           toggles.mic.node, toggles.camera.node, leave),
-        soundButton));
-    callNodes = { connText, durationValue };
+        soundButton),
+      chat.node);
+    callNodes = { connText, durationValue, problem };
     syncSelf();
     if (link && link.remote && link.pc) callStage.showRemote(link.remote);
     const tick = () => {
@@ -556,21 +792,35 @@ export function renderConsult(ctx, token) {
 
   function renderCall() {
     if (stage !== 'call' || !callNodes) return;
-    const conn = link ? link.state : 'connecting';
+    const current = relay || link;
+    const conn = current ? current.state : 'connecting';
     const pro = info.professional_name || 'o profissional';
     root.dataset.connection = conn;
+    root.dataset.media = relay ? 'relay' : 'p2p';
     let text = CONNECTION_TEXT[conn] || '';
     if (resuming && conn !== 'connected') text = 'Voltando à chamada…';
     if (conn === 'connected') resuming = false;
     callNodes.connText.textContent = text;
     callNodes.connText.dataset.state = conn;
+    if (relay) {
+      const remotes = relay.remotes;
+      callStage.setTiles(remotes);
+      callStage.setNote(remotes.length ? '' : conn === 'connected' ? 'Aguardando os outros participantes…' : text || 'Conectando…');
+      return;
+    }
+    callStage.setTiles(null);
+    if (!link) {
+      // A guest before the call moved to the relay.
+      callStage.setNote('Aguardando a conexão da chamada…');
+      return;
+    }
     const remote = callStage.remote.srcObject;
     const hasVideo = remote && remote.getVideoTracks().some((t) => t.readyState === 'live');
     callStage.setNote(conn === 'connected' && hasVideo ? '' : `${text || 'Conectando…'} O vídeo de ${pro} aparece aqui.`);
   }
 
   function leaveCall() {
-    closeConnection();
+    closeConnection({ leave: true });
     if (media) stopStream(media.stream);
     media = null;
     setStage('left');

@@ -1,9 +1,14 @@
 // Teleconsultation, the professional's side: #/teleconsulta/{appointment_id}.
 //
-//   GET /api/consults/{id}        the session (status, times, participants) + `patient_link`
-//   GET /api/consults/{id}/ice    ICE servers (fresh TURN credentials at every restart)
-//   WS  consult:<id>              enter → STATE; admit; end; signal (see call.js)
-//       pushes: consult.state (STATE), consult.signal, consult.ended, presence.*
+//   GET  /api/consults/{id}        the session (status, times, participants, media,
+//                                  relay_mode) + `patient_link`
+//   GET  /api/consults/{id}/ice    ICE servers (fresh TURN credentials at every restart)
+//   POST /api/consults/{id}/guests a third participant's link (interpreter, family member)
+//   …/media, …/media/publish, …/media/subscribe   the relayed call (see call.js RelayLink)
+//   WS   consult:<id>              enter → STATE; admit; end; signal (see call.js); chat;
+//                                  use-relay
+//        pushes: consult.state (STATE), consult.signal, consult.media, consult.chat,
+//                consult.ended, presence.*
 //
 // The page shows the virtual waiting room ("Sala de espera": the patient waiting since
 // hh:mm, "Admitir paciente"), the patient's link to copy, the local preview and, once the
@@ -11,19 +16,28 @@
 // duration (from `admitted_at`) and "Encerrar consulta". The professional is the offerer:
 // after admitting, after a reload of this page during the call ("Voltando à chamada…"), and
 // when the patient asks (`restart-request`: their page reloaded) or comes back (presence).
-// Every (re)join sends `enter` again: consult pushes are not replayed after a reconnect.
+// Every (re)join sends `enter` again: consult pushes are not replayed after a reconnect
+// (chat messages are: they are stored events, see consult-chat.js).
 //
-// For the browser tests, `window.__atendeCall` exposes {side, pc, localStream, state}.
+// The call's media runs peer to peer (`media: "p2p"`, PeerLink) or through the server's
+// relay (`media: "relay"`, RelayLink: one tile per remote participant). In relay mode
+// `fallback`, a peer-to-peer connection that failed and did not come back after an ICE
+// restart sends `use-relay`, and the server moves everyone to the relay. "Convidar
+// participante" makes a link for an interpreter or a family member (the call then goes
+// through the relay).
+//
+// For the browser tests, `window.__atendeCall` exposes the call (see call.js).
 
 import { api, seg } from '../api.js';
 import { realtime } from '../realtime.js';
-import { h, alertNode, clear, copyField, errorMessage, loadingNode, sentence } from '../ui.js';
+import { h, alertNode, clear, copyField, errorMessage, loadingNode, sentence, uid } from '../ui.js';
 import { DEFAULT_TZ, timeIn, whenText } from '../agenda-util.js';
 import {
-  CONNECTION_TEXT, PeerLink, durationWords, exposeCallForTests, formatDuration, openLocalMedia, stopStream,
-  unmute,
+  CONNECTION_TEXT, PeerLink, RelayLink, durationWords, exposeCallForTests, formatDuration, openLocalMedia,
+  stopStream,
 } from '../call.js';
 import { callButton, consultStatusLabel, mediaToggles, toggleButton, videoStage } from './call-parts.js';
+import { consultChat } from './consult-chat.js';
 
 /** pt-BR messages of the consult topic's error codes. */
 const CONSULT_ERRORS = {
@@ -31,6 +45,14 @@ const CONSULT_ERRORS = {
   consult_ended: 'Esta teleconsulta já foi encerrada.',
   not_admitted: 'A chamada começa quando você admitir o paciente.',
   not_found: 'Teleconsulta não encontrada.',
+  relay_disabled: 'Esta instalação não permite chamadas pelo servidor (nem participantes extras).',
+  forbidden: 'Você não tem permissão para isso nesta teleconsulta.',
+};
+
+/** pt-BR names of a guest's relation to the patient. */
+export const GUEST_RELATIONS = {
+  interpreter: 'Intérprete',
+  family: 'Familiar',
 };
 
 export function consultError(err) {
@@ -62,6 +84,8 @@ export function renderTeleconsult(ctx, me, appointmentId) {
   let tz = DEFAULT_TZ;
   let handle = null;
   let link = null;
+  /** The relayed call (media `relay`), instead of `link`. */
+  let relay = null;
   /** {stream, missing, error} of the camera and microphone */
   let media = null;
   let mediaReady = null;
@@ -72,11 +96,13 @@ export function renderTeleconsult(ctx, me, appointmentId) {
   /** The first offer was made (or is being made): later STATEs only re-offer. */
   let callStarted = false;
 
-  const unexpose = exposeCallForTests('professional', () => ({ link, media, state }));
+  const unexpose = exposeCallForTests('professional', () => ({ link: relay || link, media, state }));
   const cleanup = () => {
     clearInterval(durationTimer);
     if (handle) handle.leave();
     if (link) link.close();
+    // Leaving the page (not reloading it): the others stop waiting for this video.
+    if (relay) relay.close({ leave: !ended });
     if (screenTrack) screenTrack.stop();
     if (media) stopStream(media.stream);
     unexpose();
@@ -128,7 +154,7 @@ export function renderTeleconsult(ctx, me, appointmentId) {
     const soundButton = callButton({
       control: 'sound', iconName: 'sound', label: 'Ativar som do paciente', className: 'btn-secondary tc-sound',
       onClick: () => {
-        unmute(stage.remote);
+        stage.unmuteAll();
         soundButton.hidden = true;
       },
     });
@@ -141,6 +167,7 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       },
     });
     const connText = h('p', { class: 'tc-conn', role: 'status' });
+    const mediaMode = h('p', { class: 'muted small tc-media-mode', hidden: true, text: 'Chamada pelo servidor do atende' });
     const duration = h('p', { class: 'tc-duration', hidden: true },
       h('span', { class: 'visually-hidden', text: 'Duração da chamada: ' }),
       h('span', { class: 'tc-duration-value', role: 'timer', text: '00:00' }));
@@ -178,7 +205,7 @@ export function renderTeleconsult(ctx, me, appointmentId) {
     const endedBox = h('section', { class: 'panel tc-ended', hidden: true, 'aria-labelledby': 'tc-ended-title' });
     const callArea = h('section', { class: 'tc-main', 'aria-label': 'Chamada de vídeo' },
       stage.node,
-      h('div', { class: 'tc-bar' }, connText, duration),
+      h('div', { class: 'tc-bar' }, connText, mediaMode, duration),
       controls, soundButton, endConfirm, mediaNote);
 
     // ----- waiting room and link
@@ -194,8 +221,20 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       h('h2', { id: 'tc-link-title', class: 'h3', text: 'Link do paciente' }),
       h('p', { class: 'muted small', text: 'O paciente entra pela página deste link, sem senha. Envie por mensagem se ele não o recebeu.' }),
       copyField({ label: 'Link de entrada do paciente', value: linkUrl, name: 'patient-link', buttonLabel: 'Copiar link do paciente' }).node);
+
+    // ----- chat
+    const chat = consultChat({
+      push: (event, payload) => (handle ? handle.push(event, payload) : Promise.reject(new Error('not joined'))),
+      timeZone: () => state.time_zone || tz,
+      me: { role: 'professional', name: consult.professional_name || '' },
+      open: true,
+    });
+
+    // ----- third participant
+    const invite = invitePanel();
+
     const side = h('aside', { class: 'tc-side' },
-      waitingPanel, linkPanel,
+      waitingPanel, chat.node, invite.node, linkPanel,
       h('p', { class: 'small' }, h('a', { href: '#/minha-agenda', text: 'Voltar à minha agenda' })));
 
     clear(root).append(header, h('div', { class: 'tc-layout' }, h('div', { class: 'tc-main-col' }, callArea, endedBox), side));
@@ -205,6 +244,71 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       const stream = screenTrack ? new MediaStream([screenTrack]) : media && media.stream;
       const cam = media && media.stream ? media.stream.getVideoTracks()[0] : null;
       stage.showSelf(stream || null, { mirrored: !screenTrack, off: !screenTrack && (!cam || !cam.enabled) });
+    }
+
+    /** "Convidar participante": name + relation → a link to copy. */
+    function invitePanel() {
+      const nameId = uid('tc-guest-name');
+      const relationId = uid('tc-guest-relation');
+      const nameInput = h('input', { id: nameId, name: 'guest-name', type: 'text', maxlength: '100', autocomplete: 'off', required: true });
+      const relation = h('select', { id: relationId, name: 'guest-relation' },
+        Object.entries(GUEST_RELATIONS).map(([value, text]) => h('option', { value, text })));
+      const submit = h('button', { type: 'submit', class: 'btn btn-secondary', text: 'Convidar' });
+      const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+      const invited = h('ul', { class: 'tc-invited', 'aria-label': 'Participantes convidados' });
+      const present = h('p', { class: 'small tc-guests-present', hidden: true });
+      const form = h('form', { class: 'tc-invite-form', novalidate: true },
+        h('div', { class: 'field' }, h('label', { for: nameId, text: 'Nome do participante' }), nameInput),
+        h('div', { class: 'field' }, h('label', { for: relationId, text: 'Participação' }), relation),
+        error,
+        h('div', { class: 'form-actions' }, submit));
+      const node = h('section', { class: 'panel tc-invite', 'aria-labelledby': 'tc-invite-title' },
+        h('h2', { id: 'tc-invite-title', class: 'h3', text: 'Convidar participante' }),
+        h('p', { class: 'muted small', text: 'Um intérprete ou um familiar entra na chamada por um link próprio, sem senha. Com três pessoas, a chamada passa pelo servidor do atende.' }),
+        present, form, invited);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        error.hidden = true;
+        const name = nameInput.value.trim();
+        if (!name) {
+          error.textContent = 'Informe o nome do participante.';
+          error.hidden = false;
+          nameInput.focus();
+          return;
+        }
+        submit.disabled = true;
+        try {
+          const res = await api.post(`/api/consults/${seg(appointmentId)}/guests`, { name, relation: relation.value });
+          if (!ctx.isCurrent()) return;
+          const who = res.name || name;
+          const url = new URL(res.link || '/', location.origin).href;
+          const field = copyField({ label: `Link de ${who}`, value: url, name: 'guest-link', buttonLabel: 'Copiar link' });
+          invited.prepend(h('li', { class: 'tc-invited-item', dataset: { guestId: res.guest_id || '' } },
+            h('p', { class: 'tc-invited-name' },
+              h('strong', { text: who }), ` — ${GUEST_RELATIONS[res.relation] || GUEST_RELATIONS[relation.value] || ''}`),
+            field.node));
+          nameInput.value = '';
+          field.input.focus();
+        } catch (err) {
+          if (!ctx.isCurrent()) return;
+          error.textContent = consultError(err);
+          error.hidden = false;
+        } finally {
+          submit.disabled = ended;
+        }
+      });
+      return {
+        node,
+        render(s) {
+          node.hidden = s.relay_mode === 'never' || s.status === 'ended';
+          submit.disabled = s.status === 'ended';
+          const guests = (s.participants || []).filter((x) => x.role === 'guest');
+          present.hidden = !guests.length;
+          present.textContent = guests.length
+            ? `Participantes convidados que já entraram: ${guests.map((x) => x.name).join(', ')}.`
+            : '';
+        },
+      };
     }
 
     function startMedia() {
@@ -234,7 +338,8 @@ export function renderTeleconsult(ctx, me, appointmentId) {
               startMedia();
               await mediaReady;
               // New tracks: a new connection sends them.
-              if (link && state.status === 'in_call' && !ended) link.offer().catch(() => {});
+              if (relay && !ended) relay.publish();
+              else if (link && state.status === 'in_call' && !ended) link.offer().catch(() => {});
             },
           }));
         }
@@ -264,7 +369,8 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       screenTrack.addEventListener('ended', () => stopShare());
       share.set(false);
       showSelf();
-      if (link) await link.replaceVideo(screenTrack);
+      if (relay) await relay.replaceVideo(screenTrack);
+      else if (link) await link.replaceVideo(screenTrack);
     }
 
     async function stopShare() {
@@ -273,38 +379,94 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       screenTrack = null;
       share.set(true);
       const cam = media && media.stream ? media.stream.getVideoTracks()[0] || null : null;
-      if (link) await link.replaceVideo(cam);
+      if (relay) await relay.replaceVideo(cam);
+      else if (link) await link.replaceVideo(cam);
       t.stop();
       showSelf();
     }
 
     // ----- the peer connection
+    function localTracks() {
+      const stream = media ? media.stream : null;
+      return {
+        stream,
+        audio: stream ? stream.getAudioTracks()[0] || null : null,
+        video: screenTrack || (stream ? stream.getVideoTracks()[0] || null : null),
+      };
+    }
+
     function ensureLink() {
       if (link) return link;
       link = new PeerLink({
         side: 'professional',
         send: (payload) => handle.push('signal', payload),
         iceServers: async () => (await api.get(`/api/consults/${seg(appointmentId)}/ice`)).ice_servers,
-        tracks: () => {
-          const stream = media ? media.stream : null;
-          return {
-            stream,
-            audio: stream ? stream.getAudioTracks()[0] || null : null,
-            video: screenTrack || (stream ? stream.getVideoTracks()[0] || null : null),
-          };
-        },
+        tracks: localTracks,
         onRemoteStream: (stream) => {
           stage.showRemote(stream);
           renderStage();
         },
         onState: () => renderStage(),
+        onGiveUp: () => askRelay(),
       });
       return link;
     }
 
+    /** Peer to peer failed for good: ask the server to move the call to its relay. */
+    function askRelay() {
+      if (ended || !handle || state.relay_mode !== 'fallback' || state.media === 'relay') return;
+      handle.push('use-relay', {}).catch(() => {
+        // The other side may have asked already; the watcher asks again on the next failure.
+      });
+    }
+
+    /** The relayed call: publish this side, subscribe to the others. */
+    async function startRelay(fromEnter) {
+      if (link) {
+        link.close();
+        link = null;
+        stage.showRemote(null);
+      }
+      if (relay) {
+        if (fromEnter) {
+          // Back after a reconnect of this page's socket: pushes may have been lost.
+          relay.poke();
+          relay.refresh();
+        }
+        return;
+      }
+      const mediaUrl = (path) => `/api/consults/${seg(appointmentId)}/media${path ? `/${path}` : ''}`;
+      const r = new RelayLink({
+        request: (method, path, body) => {
+          if (method === 'GET') return api.get(mediaUrl(path));
+          if (method === 'DELETE') return api.del(mediaUrl(path));
+          return api.post(mediaUrl(path), body);
+        },
+        iceServers: async () => (await api.get(`/api/consults/${seg(appointmentId)}/ice`)).ice_servers,
+        tracks: localTracks,
+        onChange: () => renderStage(),
+        onState: () => renderStage(),
+        onError: (err) => {
+          if (relay === r) relay = null;
+          if (err && err.code === 'consult_ended') {
+            finish();
+            return;
+          }
+          clear(mediaNote).append(alertNode(consultError(err)));
+          mediaNote.hidden = false;
+          renderStage();
+        },
+      });
+      relay = r;
+      renderStage();
+      if (mediaReady) await mediaReady;
+      if (!ctx.isCurrent() || ended || relay !== r) return;
+      r.publish();
+    }
+
     async function startCall() {
       if (mediaReady) await mediaReady;
-      if (!ctx.isCurrent() || ended) return;
+      if (!ctx.isCurrent() || ended || relay) return;
       ensureLink().offer().catch((err) => {
         // Closed meanwhile (ended, page left); otherwise the stuck watcher offers again.
         if (!ended && ctx.isCurrent()) console.warn('teleconsulta: oferta', err);
@@ -314,13 +476,23 @@ export function renderTeleconsult(ctx, me, appointmentId) {
     // ----- rendering
     function renderStage() {
       const status = state.status;
-      const conn = status === 'in_call' && link ? link.state : 'idle';
+      const current = relay || link;
+      const conn = status === 'in_call' && current ? current.state : 'idle';
       root.dataset.connection = conn;
+      root.dataset.media = relay ? 'relay' : 'p2p';
+      mediaMode.hidden = !relay || status !== 'in_call';
       if (status === 'in_call') {
         connText.textContent = rejoining && conn !== 'connected' ? 'Voltando à chamada…' : CONNECTION_TEXT[conn] || '';
         if (conn === 'connected') rejoining = false;
       } else connText.textContent = '';
       connText.dataset.state = conn;
+      if (relay && status === 'in_call') {
+        const remotes = relay.remotes;
+        stage.setTiles(remotes);
+        stage.setNote(remotes.length ? '' : `${conn === 'connected' ? 'Aguardando os outros participantes…' : connText.textContent || 'Conectando…'} O vídeo de ${first} aparece aqui.`);
+        return;
+      }
+      stage.setTiles(null);
       const hasVideo = stage.remote.srcObject && stage.remote.srcObject.getVideoTracks().some((t) => t.readyState === 'live');
       if (status === 'in_call') {
         stage.setNote(conn === 'connected' && hasVideo ? '' : `${connText.textContent || 'Conectando…'} O vídeo de ${first} aparece aqui.`);
@@ -364,6 +536,9 @@ export function renderTeleconsult(ctx, me, appointmentId) {
         durationTimer = setInterval(tick, 1000);
       }
       endButton.disabled = s.status === 'ended';
+      invite.render(s);
+      chat.setAvailable(s.status === 'in_call', s.status === 'in_call' ? ''
+        : s.status === 'ended' ? 'A teleconsulta foi encerrada.' : 'O chat fica disponível durante a chamada.');
       document.title = s.status === 'waiting'
         ? `${first} na sala de espera — atende`
         : `Teleconsulta com ${first} — atende`;
@@ -381,6 +556,13 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       }
       renderState();
       if (state.status !== 'in_call') return;
+      if (state.media === 'relay') {
+        if (!callStarted && fromEnter && before === 'in_call') rejoining = true;
+        callStarted = true;
+        startRelay(fromEnter);
+        renderStage();
+        return;
+      }
       if (!callStarted) {
         callStarted = true;
         if (fromEnter && before === 'in_call') rejoining = true;
@@ -449,6 +631,7 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       ended = true;
       state = { ...state, status: 'ended' };
       if (link) link.close();
+      if (relay) relay.close();
       if (screenTrack) screenTrack.stop();
       screenTrack = null;
       if (media) stopStream(media.stream);
@@ -459,11 +642,14 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       const at = state.ended_at || new Date().toISOString();
       const lasted = state.admitted_at ? Date.parse(at) - Date.parse(state.admitted_at) : null;
       const cancelled = state.ended_reason === 'cancelled';
+      const abandoned = state.ended_reason === 'abandoned';
       clear(endedBox).append(
         h('h2', { id: 'tc-ended-title', tabindex: '-1', text: cancelled ? 'Consulta cancelada' : 'Teleconsulta encerrada' }),
         h('p', { text: cancelled
           ? 'A consulta foi cancelada na agenda e a sala foi fechada.'
-          : `Encerrada às ${timeIn(at, tz)}${lasted !== null && lasted >= 0 ? `, depois de ${durationWords(lasted)} de chamada` : ''}.` }),
+          : abandoned
+            ? `Encerrada às ${timeIn(at, tz)} porque ninguém estava conectado à chamada.`
+            : `Encerrada às ${timeIn(at, tz)}${lasted !== null && lasted >= 0 ? `, depois de ${durationWords(lasted)} de chamada` : ''}.` }),
         h('p', null, h('a', { class: 'btn btn-secondary', href: '#/minha-agenda', text: 'Voltar à minha agenda' })));
       endedBox.hidden = false;
       const heading = endedBox.querySelector('h2');
@@ -474,14 +660,20 @@ export function renderTeleconsult(ctx, me, appointmentId) {
 
     // ----- live
     handle = realtime.join(`consult:${consult.appointment_id || appointmentId}`, {
+      // Chat messages are stored events: from the start on a fresh page (see consult-chat.js).
+      since: chat.lastSeq,
       events: {
         'consult.state': (payload) => apply(payload),
+        'consult.media': (payload) => {
+          if (relay && !ended) relay.setPublishers(payload && payload.publishers);
+        },
+        'consult.chat': (payload, frame) => chat.receive(payload, frame),
         'consult.signal': (payload) => {
           if (link && !ended) link.handleSignal(payload);
         },
         'consult.ended': (payload) => {
           if (payload && payload.state) state = { ...state, ...payload.state };
-          if (payload && payload.reason === 'cancelled') state = { ...state, ended_reason: 'cancelled' };
+          if (payload && payload.reason) state = { ...state, ended_reason: payload.reason };
           finish();
         },
         'presence.join': (payload) => {
@@ -492,6 +684,7 @@ export function renderTeleconsult(ctx, me, appointmentId) {
         },
       },
       onJoin: (info) => {
+        chat.joined(info);
         liveText.textContent = 'Ao vivo';
         root.dataset.live = 'true';
         enter(info);

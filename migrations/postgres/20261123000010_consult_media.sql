@@ -1,0 +1,15 @@
+-- Teleconsultation media: how the call's media flows (peer to peer, or through atende's
+-- relay), when someone was last connected to it (a call nobody attends ends), and the
+-- third participants (interpreter, family member) a professional invited.
+ALTER TABLE consult_sessions ADD COLUMN media text NOT NULL DEFAULT 'p2p' CHECK (media IN ('p2p', 'relay'));
+ALTER TABLE consult_sessions ADD COLUMN last_presence_at timestamptz;
+
+CREATE TABLE consult_guests (
+    id              uuid PRIMARY KEY,
+    appointment_id  uuid NOT NULL REFERENCES appointments(id) ON DELETE CASCADE,
+    name            text NOT NULL,
+    relation        text NOT NULL CHECK (relation IN ('interpreter', 'family')),
+    invited_by      uuid NOT NULL REFERENCES users(id),
+    created_at      timestamptz NOT NULL
+);
+CREATE INDEX consult_guests_by_appointment ON consult_guests (appointment_id);

@@ -1,0 +1,171 @@
+// Shared by the teleconsultation browser tests (teleconsult.mjs: peer to peer;
+// teleconsult-relay.mjs: through the server's media relay): booking the call, reading the
+// pages' WebRTC stats, the pre-call network check and the in-call chat.
+
+import { HttpError, apiCall, assert, loginApi, text } from './lib.mjs';
+
+export const RECEPTIONIST = 'recepcao@aurora.demo';
+export const PROFESSIONAL = 'dra.helena@atende.demo';
+export const PATIENT = 'joao@paciente.demo';
+/** How long inbound video must keep growing. */
+export const FLOW_MS = 2000;
+
+/** ISO (UTC, no milliseconds) of now + `minutes`, rounded up to 5 minutes. */
+export function startsIn(minutes) {
+  const step = 5 * 60_000;
+  const t = Math.ceil((Date.now() + minutes * 60_000) / step) * step;
+  return new Date(t).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * The receptionist books João a teleconsultation with Dra. Helena about ten minutes from
+ * now (fitted in; later times, then shorter, when that one is taken). Resolves
+ * {recToken, helenaToken, clinicId, appt, consult, cancel()}; `cancel()` leaves the demo
+ * agenda as it was.
+ */
+export async function bookTeleconsult() {
+  const recToken = await loginApi(RECEPTIONIST);
+  const recMe = await apiCall('GET', '/api/me', recToken);
+  const membership = recMe.memberships.find((m) => m.role === 'receptionist' && /Aurora/.test(m.clinic_name));
+  assert(membership, 'recepcao@aurora.demo has no receptionist membership at Aurora');
+  const clinicId = membership.clinic_id;
+  const helenaToken = await loginApi(PROFESSIONAL);
+  const helenaMe = await apiCall('GET', '/api/me', helenaToken);
+  const patients = await apiCall('GET', `/api/clinics/${clinicId}/patients?q=Jo%C3%A3o`, recToken);
+  const joao = (Array.isArray(patients) ? patients : []).find((p) => /João Pereira/.test(p.full_name));
+  assert(joao, `João not found: ${JSON.stringify(patients).slice(0, 200)}`);
+  // The room opens 30 minutes before the start: start within that, in the first gap of
+  // Helena's and João's day (earlier tests leave appointments around now), shortening the
+  // appointment when 30 minutes fit nowhere.
+  let appt = null;
+  let lastError = null;
+  search: for (const duration of [30, 20, 15, 10]) {
+    for (const minutes of [10, 15, 20, 25]) {
+      try {
+        appt = await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
+          professional_user_id: helenaMe.id,
+          patient_id: joao.id,
+          starts_at: startsIn(minutes),
+          kind: 'teleconsultation',
+          duration_minutes: duration,
+          fit_in: true,
+        });
+        break search;
+      } catch (err) {
+        if (!(err instanceof HttpError) || err.status !== 409) throw err;
+        lastError = err;
+      }
+    }
+  }
+  assert(appt, `no free time for the teleconsultation: ${lastError && lastError.message}`);
+  assert(appt.kind === 'teleconsultation', `booked kind ${appt.kind}`);
+  const consult = await apiCall('GET', `/api/consults/${appt.id}`, helenaToken);
+  assert(consult.status === 'scheduled', `status ${consult.status}`);
+  assert(/^\/#\/consulta\/[^/]+$/.test(consult.patient_link || ''), `patient_link ${consult.patient_link}`);
+  const cancel = () => apiCall('POST', `/api/clinics/${clinicId}/appointments/${appt.id}/cancel`, recToken,
+    { reason: 'teste da teleconsulta' }).catch(() => {});
+  return { recToken, helenaToken, clinicId, appt, consult, cancel };
+}
+
+/** The picture size of a <video> once it has one. */
+export async function videoSize(locator) {
+  await locator.evaluate((v) => new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = () => {
+      if (v.videoWidth > 0) resolve();
+      else if (Date.now() - t0 > 10_000) reject(new Error('no picture'));
+      else setTimeout(tick, 100);
+    };
+    tick();
+  }));
+  return locator.evaluate((v) => ({ w: v.videoWidth, h: v.videoHeight }));
+}
+
+/** Inbound video of every remote participant of the page's call (window.__atendeCall.inbound()). */
+export function inbound(page) {
+  return page.evaluate(() => (window.__atendeCall ? window.__atendeCall.inbound() : []));
+}
+
+/**
+ * Inbound video from `count` remote participants grows on `page` over FLOW_MS (after its
+ * call connected). Tries a few rounds: a subscription made again meanwhile (new id) only
+ * means measuring once more.
+ */
+export async function remoteVideosFlow(page, who, count) {
+  await page.locator('[data-connection="connected"]').waitFor({ timeout: 20_000 });
+  let last = '';
+  for (let round = 0; round < 4; round += 1) {
+    let before = [];
+    const until = Date.now() + 15_000;
+    while (Date.now() < until) {
+      before = await inbound(page);
+      if (before.length === count && before.every((r) => r.frames > 0)) break;
+      await page.waitForTimeout(250);
+    }
+    last = JSON.stringify(before);
+    if (before.length !== count || !before.every((r) => r.frames > 0)) continue;
+    await page.waitForTimeout(FLOW_MS);
+    const after = await inbound(page);
+    const grew = before.map((b) => {
+      const a = after.find((x) => x.id === b.id);
+      return a && a.bytes > b.bytes && a.frames > b.frames ? a.frames - b.frames : null;
+    });
+    last = `${JSON.stringify(before)} → ${JSON.stringify(after)}`;
+    if (grew.every((n) => n !== null)) {
+      return `${who}: ${before.map((b, i) => `${b.name || b.role} +${grew[i]} frames`).join(', ')}`;
+    }
+  }
+  throw new Error(`${who}: inbound video from ${count} participant(s) did not grow (${last})`);
+}
+
+/**
+ * The pre-call network check on the patient's (or guest's) link page reaches a verdict.
+ * Resolves {verdict, message, numbers}.
+ */
+export async function networkVerdict(page) {
+  const box = page.locator('.tc-net');
+  await box.waitFor();
+  await page.waitForFunction(() => {
+    const v = document.querySelector('.tc-net')?.dataset.verdict;
+    return v === 'good' || v === 'weak' || v === 'bad' || v === 'failed';
+  }, null, { timeout: 20_000 });
+  const verdict = await box.getAttribute('data-verdict');
+  const message = await text(box.locator('.tc-net-message'));
+  const numbers = await box.locator('.tc-net-numbers').isVisible() ? await text(box.locator('.tc-net-numbers')) : '';
+  assert(verdict !== 'failed', `the network check failed: "${message}"`);
+  assert(/conexão/i.test(message), `verdict message "${message}"`);
+  assert(/Latência: .* · Perda de pacotes: .* · Taxa: /.test(numbers), `numbers "${numbers}"`);
+  return { verdict, message, numbers };
+}
+
+/** The chat panel of the page's call, opened. */
+export async function openChat(page) {
+  const panel = page.locator('.tc-chat');
+  await panel.waitFor();
+  if ((await panel.getAttribute('data-open')) !== 'true') {
+    await panel.getByRole('button', { name: /Chat da consulta/ }).click();
+  }
+  return panel;
+}
+
+/** Send `body` from the page's chat; resolves once it shows as sent (not pending). */
+export async function sendChat(page, body) {
+  const panel = await openChat(page);
+  await panel.getByLabel('Mensagem').fill(body);
+  await panel.getByRole('button', { name: 'Enviar' }).click();
+  await panel.locator('.tc-chat-msg[data-mine="true"]:not([data-pending])', { hasText: body }).waitFor();
+}
+
+/** The page's chat shows `body` from `name` (a string or a RegExp), with an HH:MM time. */
+export async function seesChat(page, name, body, { timeout = 10_000 } = {}) {
+  const panel = page.locator('.tc-chat');
+  const msg = panel.locator('.tc-chat-msg', { hasText: body }).last();
+  await msg.waitFor({ state: 'attached', timeout });
+  const who = await msg.locator('.tc-chat-name').textContent();
+  const at = await msg.locator('.tc-chat-time').textContent();
+  assert(name instanceof RegExp ? name.test(who || '') : who === name, `message shown from "${who}", expected "${name}"`);
+  assert(/^\d{2}:\d{2}$/.test(at || ''), `message time "${at}"`);
+  const shown = await msg.locator('.tc-chat-text').textContent();
+  assert(shown === body, `message text "${shown}"`);
+  return at;
+}
