@@ -52,8 +52,20 @@
 //! offer → answer plus two candidates each way, each timestamped, and it reports the relay
 //! latency (send → the other side receives) p50/p99/max over all signals and the signals
 //! relayed per second.
+//!
+//! `--mode relay` measures the media relay: it books and opens `--rooms` teleconsultations as
+//! above (start the server with `ATENDE_MEDIA__RELAY=always`, the link lead as above and
+//! `ATENDE_MEDIA__MAX_PEERS` ≥ 4 × rooms), and in each call the professional and the patient
+//! (webrtc-rs clients in this process) publish fake video at `--kbps` (default 500) and each
+//! subscribes to the other through the server. After a 3 s warm-up it measures for
+//! `--duration` seconds: media delivered to the subscribers versus sent, the server's CPU
+//! (`--server-pid`, from /proc: user + system time) and RSS, and this process's own CPU
+//! (the clients' SRTP/DTLS work competes for the same cores).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+#[path = "../tests/common/webrtc_media.rs"]
+mod webrtc_media;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,6 +92,7 @@ struct Args {
     receivers_per_room: usize,
     slots: usize,
     days: i64,
+    kbps: usize,
 }
 
 fn parse_args() -> Args {
@@ -100,6 +113,7 @@ fn parse_args() -> Args {
         receivers_per_room: 1,
         slots: 64,
         days: 3,
+        kbps: 500,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -121,6 +135,7 @@ fn parse_args() -> Args {
             "--receivers-per-room" => a.receivers_per_room = val().parse().expect("number"),
             "--slots" => a.slots = val().parse().expect("number"),
             "--days" => a.days = val().parse().expect("number"),
+            "--kbps" => a.kbps = val().parse().expect("number"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -179,6 +194,9 @@ async fn main() {
     }
     if args.mode == "consult" {
         return consult_mode(args).await;
+    }
+    if args.mode == "relay" {
+        return relay_mode(args).await;
     }
     let http = reqwest::Client::new();
     let login: Value = http
@@ -1153,7 +1171,7 @@ async fn consult_session(
     ws_url: &str,
     token: &str,
     id: &str,
-) -> (String, Ws, Ws) {
+) -> (String, Ws, Ws, String) {
     let c: Value = http
         .get(format!("{url}/api/consults/{id}"))
         .bearer_auth(token)
@@ -1171,7 +1189,7 @@ async fn consult_session(
     ws_request(&mut pro, &topic, "enter", json!({})).await;
     ws_request(&mut pat, &topic, "enter", json!({})).await;
     ws_request(&mut pro, &topic, "admit", json!({})).await;
-    (topic, pro, pat)
+    (topic, pro, pat, link_token)
 }
 
 /// Send one event and wait for its reply (other frames are skipped).
@@ -1243,9 +1261,14 @@ async fn send_signal(ws: &mut Ws, topic: &str, payload: Value) {
 }
 
 /// Teleconsultation signaling: many sessions exchanging offers, answers and candidates.
-async fn consult_mode(args: Args) {
-    let http = reqwest::Client::new();
-    let (recep_token, token, clinic, pro) = reception_and_helena(&http, &args).await;
+/// Book `--rooms` back-to-back 5-minute teleconsultations of João with Dra. Helena and open
+/// each session (professional and link patient connected, entered, admitted): Helena's
+/// token and, per session, (topic, professional, patient, link token).
+async fn open_consults(
+    args: &Args,
+    http: &reqwest::Client,
+) -> (String, Vec<(String, Ws, Ws, String)>) {
+    let (recep_token, token, clinic, pro) = reception_and_helena(http, args).await;
     let found: Value = http
         .get(format!(
             "{}/api/clinics/{clinic}/patients?q=Jo%C3%A3o",
@@ -1267,7 +1290,7 @@ async fn consult_mode(args: Args) {
     for i in 0..args.rooms {
         let start = t0 + chrono::Duration::minutes(5 * i as i64);
         let a = post(
-            &http,
+            http,
             format!("{}/api/clinics/{clinic}/appointments", args.url),
             &recep_token,
             json!({"professional_user_id": pro, "patient_id": patient, "starts_at": start,
@@ -1292,16 +1315,23 @@ async fn consult_mode(args: Args) {
         let opened = futures_util::future::join_all(
             chunk
                 .iter()
-                .map(|id| consult_session(&http, &args.url, &ws_url, &token, id)),
+                .map(|id| consult_session(http, &args.url, &ws_url, &token, id)),
         )
         .await;
         sessions.extend(opened);
     }
+    (token, sessions)
+}
+
+async fn consult_mode(args: Args) {
+    let http = reqwest::Client::new();
+    let (_, sessions) = open_consults(&args, &http).await;
+    let n_sessions = sessions.len();
     let rounds = args.events;
     let t = Instant::now();
     let tasks: Vec<_> = sessions
         .into_iter()
-        .map(|(topic, mut pro, mut pat)| {
+        .map(|(topic, mut pro, mut pat, _)| {
             tokio::spawn(async move {
                 let mut lat = Vec::with_capacity(rounds * 6);
                 for _ in 0..rounds {
@@ -1330,9 +1360,145 @@ async fn consult_mode(args: Args) {
     let n = all.len();
     let (p50, p99, max) = percentiles(all);
     println!(
-        "consult signaling: {} sessions × {rounds} rounds = {n} signals relayed in {elapsed:.2} s \
+        "consult signaling: {n_sessions} sessions × {rounds} rounds = {n} signals relayed in {elapsed:.2} s \
          ({:.0} signals/s); relay latency p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms",
-        ids.len(),
         n as f64 / elapsed
     );
+}
+
+/// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+async fn relay_mode(args: Args) {
+    let http = reqwest::Client::new();
+    let (token, sessions) = open_consults(&args, &http).await;
+    // 50 packets/s of `payload` bytes + 12 header bytes ≈ --kbps.
+    let payload = (args.kbps * 1000 / 8 / 50).saturating_sub(12).max(100);
+    println!(
+        "{} relayed calls, 2 × {} kbit/s each ({} B packets)",
+        sessions.len(),
+        args.kbps,
+        payload + 12
+    );
+    let mut pumps = Vec::new();
+    let mut subscribers = Vec::new();
+    let mut keep = Vec::new();
+    let mut keep_ws = Vec::new();
+    for (i, (topic, pro_ws, pat_ws, link)) in sessions.into_iter().enumerate() {
+        let id = topic.trim_start_matches("consult:").to_string();
+        let pro_q = String::new();
+        let pat_q = format!("?token={link}");
+        let mut ids = Vec::new();
+        for (q, bearer) in [(&pro_q, Some(token.as_str())), (&pat_q, None)] {
+            let c = webrtc_media::client().await;
+            let (track, ssrc) = c.send_video().await;
+            let offer = c.offer().await;
+            let mut req = http
+                .post(format!("{}/api/consults/{id}/media/publish{q}", args.url))
+                .json(&json!({"sdp": offer}));
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            let r: Value = req
+                .send()
+                .await
+                .expect("publish")
+                .json()
+                .await
+                .expect("json");
+            let answer = r["sdp"].as_str().unwrap_or_else(|| panic!("publish: {r}"));
+            c.accept(answer).await;
+            c.wait_connected().await;
+            pumps.push(webrtc_media::pump_at(track, ssrc, payload));
+            ids.push(
+                r["publisher_id"]
+                    .as_str()
+                    .expect("publisher id")
+                    .to_string(),
+            );
+            keep.push(c);
+        }
+        // Each side subscribes to the other's publication.
+        for (q, bearer, other) in [
+            (&pro_q, Some(token.as_str()), &ids[1]),
+            (&pat_q, None, &ids[0]),
+        ] {
+            let c = webrtc_media::client().await;
+            c.receive_only().await;
+            let offer = c.offer().await;
+            let mut req = http
+                .post(format!("{}/api/consults/{id}/media/subscribe{q}", args.url))
+                .json(&json!({"sdp": offer, "publisher_id": other}));
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            let r: Value = req
+                .send()
+                .await
+                .expect("subscribe")
+                .json()
+                .await
+                .expect("json");
+            c.accept(
+                r["sdp"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("subscribe: {r}")),
+            )
+            .await;
+            c.wait_connected().await;
+            subscribers.push(c);
+        }
+        // The WebSockets stay open: a call nobody is connected to ends by itself.
+        keep_ws.push((pro_ws, pat_ws));
+        if (i + 1) % 10 == 0 {
+            println!("  {} calls up", i + 1);
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let server = args.server_pid.map(|p| p.to_string());
+    let received = |subs: &[webrtc_media::Client]| {
+        subs.iter().map(webrtc_media::Client::received).sum::<u64>()
+    };
+    let (b0, s0, l0) = (
+        received(&subscribers),
+        server.as_deref().map(cpu_secs),
+        cpu_secs("self"),
+    );
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs(args.duration)).await;
+    let elapsed = t.elapsed().as_secs_f64();
+    let (b1, s1, l1) = (
+        received(&subscribers),
+        server.as_deref().map(cpu_secs),
+        cpu_secs("self"),
+    );
+    let streams = subscribers.len() as f64;
+    let sent_kbps = (payload as f64) * 50.0 * 8.0 / 1000.0;
+    let got_kbps = (b1 - b0) as f64 * 8.0 / 1000.0 / elapsed / streams;
+    let calls = streams / 2.0;
+    println!(
+        "relay: {calls:.0} calls, {streams:.0} relayed streams; payload delivered per stream {got_kbps:.0} kbit/s of {sent_kbps:.0} sent ({:.1} %)",
+        100.0 * got_kbps / sent_kbps
+    );
+    if let (Some(s0), Some(s1), Some(pid)) = (s0, s1, args.server_pid) {
+        let cpu = (s1 - s0) / elapsed;
+        println!(
+            "server CPU {:.0} % of one core ({:.2} % per call), RSS {} MiB; load generator CPU {:.0} %",
+            cpu * 100.0,
+            cpu * 100.0 / calls,
+            rss_kib(pid).unwrap_or(0) / 1024,
+            (l1 - l0) / elapsed * 100.0
+        );
+    }
+    for p in pumps {
+        p.abort();
+    }
+    drop((keep, keep_ws));
 }

@@ -29,7 +29,7 @@ use crate::actors::protocol::Topic;
 use crate::bus::{EventBus, TopicEvent};
 
 /// Packets buffered per published track for a slow subscriber before it skips ahead.
-const FANOUT_BUFFER: usize = 512;
+const FANOUT_BUFFER: usize = 128;
 /// Keyframe requests to publishers, besides the one sent when a subscriber connects.
 const PLI_EVERY: Duration = Duration::from_secs(3);
 

@@ -203,6 +203,15 @@ impl Client {
 
 /// Send ~400 kbit/s of fake video (1,000-byte packets every 20 ms) until the task is dropped.
 pub fn pump(track: Arc<TrackLocalStaticRTP>, ssrc: u32) -> tokio::task::JoinHandle<()> {
+    pump_at(track, ssrc, 1000)
+}
+
+/// Send `payload`-byte packets of fake video every 20 ms (50 packets/s).
+pub fn pump_at(
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    payload: usize,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut seq: u16 = rand::random();
         let mut ts: u32 = rand::random();
@@ -211,7 +220,7 @@ pub fn pump(track: Arc<TrackLocalStaticRTP>, ssrc: u32) -> tokio::task::JoinHand
             every.tick().await;
             seq = seq.wrapping_add(1);
             ts = ts.wrapping_add(1800);
-            let mut payload = vec![0u8; 1000];
+            let mut payload = vec![0u8; payload];
             payload[0] = 0x10;
             let packet = rtp::Packet {
                 header: rtp::header::Header {
