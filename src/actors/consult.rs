@@ -60,8 +60,9 @@ impl Actor for ConsultSession {
 }
 
 impl Entity for ConsultSession {
-    /// A chat message just stored: its client id and the reply (for retried sends).
-    type Cache = Option<(uuid::Uuid, Value)>;
+    /// A chat message just stored: who sent it (for the rate limit), its client id and the
+    /// reply (for retried sends).
+    type Cache = Option<(String, uuid::Uuid, Value)>;
 
     fn deps(&self) -> &EntityDeps {
         &self.deps
@@ -71,12 +72,16 @@ impl Entity for ConsultSession {
         &mut self.last_active
     }
 
-    fn remember(&mut self, sent: Option<(uuid::Uuid, Value)>) {
-        if let Some(sent) = sent {
+    fn remember(&mut self, sent: Option<(String, uuid::Uuid, Value)>) {
+        if let Some((who, client_id, reply)) = sent {
+            self.chat_recent
+                .entry(who)
+                .or_default()
+                .push_back(Instant::now());
             if self.chat_sent.len() >= CHAT_DEDUPE {
                 self.chat_sent.pop_front();
             }
-            self.chat_sent.push_back(sent);
+            self.chat_sent.push_back((client_id, reply));
         }
     }
 
@@ -576,10 +581,9 @@ impl Handler<Chat> for ConsultSession {
         {
             recent.pop_front();
         }
+        // Spent when a message is stored (see `remember`).
         let within_rate = (recent.len() as u32) < deps.chat.max_messages_per_minute;
-        if within_rate && retried.is_none() {
-            recent.push_back(now);
-        }
+        let who = msg.who.clone();
         supervised(self, async move {
             let client_id = client_id.ok_or_else(chat_payload_error)?;
             if body.is_empty() || body.chars().count() > MAX_CHAT_CHARS {
@@ -609,7 +613,7 @@ impl Handler<Chat> for ConsultSession {
             tx.commit().await?;
             metrics::counter!("atende_consult_chat_messages_total").increment(1);
             let reply = json!({"id": message_id, "seq": event.seq});
-            Ok((Some((client_id, reply.clone())), reply, vec![event]))
+            Ok((Some((who, client_id, reply.clone())), reply, vec![event]))
         })
     }
 }

@@ -115,6 +115,14 @@ async fn read_link(
 /// the start until the end — or later while the call is still going (a page that reloads
 /// gets back in).
 pub async fn guest_entry(state: &AppState, token: &str) -> Result<LinkEntry, WsError> {
+    Ok(link_entry(state, token).await?.1)
+}
+
+/// [`guest_entry`], with the appointment it read.
+async fn link_entry(
+    state: &AppState,
+    token: &str,
+) -> Result<(AppointmentView, LinkEntry), WsError> {
     let (view, guest) = read_link(state, token).await?;
     check_window(state, &view).await?;
     let name = match &guest {
@@ -128,11 +136,12 @@ pub async fn guest_entry(state: &AppState, token: &str) -> Result<LinkEntry, WsE
             .unwrap_or_default()
             .to_string(),
     };
-    Ok(LinkEntry {
+    let entry = LinkEntry {
         appointment: view.a.id,
         name,
         guest: guest.map(|g| g.id),
-    })
+    };
+    Ok((view, entry))
 }
 
 async fn check_window(state: &AppState, view: &AppointmentView) -> Result<(), WsError> {
@@ -320,13 +329,10 @@ pub(super) async fn caller(
     link: Option<&str>,
 ) -> Result<(AppointmentView, Caller), AppError> {
     if let Some(token) = link {
-        let entry = guest_entry(state, token).await.map_err(ws_to_app)?;
+        let (view, entry) = link_entry(state, token).await.map_err(ws_to_app)?;
         if entry.appointment != id {
             return Err(AppError::NotFound);
         }
-        let view = open_appointment(&state.store, id)
-            .await
-            .map_err(ws_to_app)?;
         let short = |u: uuid::Uuid| u.simple().to_string()[..12].to_string();
         let caller = match entry.guest {
             Some(g) => Caller {

@@ -589,6 +589,37 @@ async fn the_call_chat_reaches_everyone_and_survives_a_reconnect() {
         .await;
     assert_eq!(second["name"], "Helena Duarte");
 
+    // Refused sends do not count against the rate limit (30 a minute); stored ones do.
+    let mut sent_now = 1; // the first message above, this minute
+    while sent_now < 30 {
+        ok(
+            &mut phone,
+            &topic,
+            "chat",
+            json!({"client_id": uuid::Uuid::new_v4(), "body": format!("mensagem {sent_now}")}),
+        )
+        .await;
+        sent_now += 1;
+    }
+    assert_error_code(
+        refused(
+            &mut phone,
+            &topic,
+            "chat",
+            json!({"client_id": uuid::Uuid::new_v4(), "body": "mais uma"}),
+        )
+        .await,
+        "rate_limited",
+    );
+    // The professional has a budget of their own.
+    ok(
+        &mut doctor,
+        &topic,
+        "chat",
+        json!({"client_id": uuid::Uuid::new_v4(), "body": "Tudo certo."}),
+    )
+    .await;
+
     // Someone else's session's chat is out of reach.
     let maria = app.login("maria@paciente.demo", PW).await;
     let mut other = app.ws(&maria).await;
