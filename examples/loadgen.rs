@@ -1376,6 +1376,28 @@ fn cpu_secs(pid: &str) -> f64 {
     ticks / 100.0
 }
 
+/// POST an offer to `/api/consults/{id}/media/{what}{query}`; the answer's JSON (panics with
+/// the server's reply when it has no `sdp`).
+async fn media_call(
+    http: &reqwest::Client,
+    url: &str,
+    id: &str,
+    what: &str,
+    query: &str,
+    bearer: Option<&str>,
+    body: Value,
+) -> Value {
+    let mut req = http
+        .post(format!("{url}/api/consults/{id}/media/{what}{query}"))
+        .json(&body);
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    let r: Value = req.send().await.expect(what).json().await.expect("json");
+    assert!(r["sdp"].is_string(), "{what}: {r}");
+    r
+}
+
 async fn relay_mode(args: Args) {
     let http = reqwest::Client::new();
     let (token, sessions) = open_consults(&args, &http).await;
@@ -1399,22 +1421,17 @@ async fn relay_mode(args: Args) {
         for (q, bearer) in [(&pro_q, Some(token.as_str())), (&pat_q, None)] {
             let c = webrtc_media::client().await;
             let (track, ssrc) = c.send_video().await;
-            let offer = c.offer().await;
-            let mut req = http
-                .post(format!("{}/api/consults/{id}/media/publish{q}", args.url))
-                .json(&json!({"sdp": offer}));
-            if let Some(t) = bearer {
-                req = req.bearer_auth(t);
-            }
-            let r: Value = req
-                .send()
-                .await
-                .expect("publish")
-                .json()
-                .await
-                .expect("json");
-            let answer = r["sdp"].as_str().unwrap_or_else(|| panic!("publish: {r}"));
-            c.accept(answer).await;
+            let r = media_call(
+                &http,
+                &args.url,
+                &id,
+                "publish",
+                q,
+                bearer,
+                json!({"sdp": c.offer().await}),
+            )
+            .await;
+            c.accept(r["sdp"].as_str().expect("answer")).await;
             c.wait_connected().await;
             pumps.push(webrtc_media::pump_at(track, ssrc, payload));
             ids.push(
@@ -1432,26 +1449,9 @@ async fn relay_mode(args: Args) {
         ] {
             let c = webrtc_media::client().await;
             c.receive_only().await;
-            let offer = c.offer().await;
-            let mut req = http
-                .post(format!("{}/api/consults/{id}/media/subscribe{q}", args.url))
-                .json(&json!({"sdp": offer, "publisher_id": other}));
-            if let Some(t) = bearer {
-                req = req.bearer_auth(t);
-            }
-            let r: Value = req
-                .send()
-                .await
-                .expect("subscribe")
-                .json()
-                .await
-                .expect("json");
-            c.accept(
-                r["sdp"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("subscribe: {r}")),
-            )
-            .await;
+            let offer = json!({"sdp": c.offer().await, "publisher_id": other});
+            let r = media_call(&http, &args.url, &id, "subscribe", q, bearer, offer).await;
+            c.accept(r["sdp"].as_str().expect("answer")).await;
             c.wait_connected().await;
             subscribers.push(c);
         }

@@ -17,4 +17,5 @@ pub mod security;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod telemetry;

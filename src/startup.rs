@@ -268,13 +268,14 @@ fn spawn_consult_sweeper(state: actix_web::web::Data<AppState>) {
         loop {
             every.tick().await;
             let now = crate::store::now();
-            for topic in state.hub.local_topics("consult:") {
-                let Some(Ok(id)) = topic.strip_prefix("consult:").map(str::parse) else {
-                    continue;
-                };
-                if let Err(e) = state.store.touch_consult_presence(id, now).await {
-                    tracing::warn!(error = %e, "consult presence stamp failed");
-                }
+            let live: Vec<uuid::Uuid> = state
+                .hub
+                .local_topics("consult:")
+                .iter()
+                .filter_map(|t| t.strip_prefix("consult:")?.parse().ok())
+                .collect();
+            if let Err(e) = state.store.touch_consult_presence(&live, now).await {
+                tracing::warn!(error = %e, "consult presence stamp failed");
             }
             match crate::actors::consult::end_abandoned(state.registry.deps(), timeout).await {
                 Ok(0) => {}

@@ -2,15 +2,14 @@
 //! (body encrypted) before acknowledging it, then publishes it. A retried send with the
 //! same client-generated id returns the stored message instead of duplicating it.
 
-use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
-use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
+use super::{Entity, EntityDeps, SendRate, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
 use crate::domain::{ChatRoomId, UserId};
 use crate::security::audit::AuditEvent;
@@ -26,8 +25,8 @@ pub struct ChatRoom {
     /// Loaded from the database on first use (and again after a restart).
     room: Option<ChatRoomRow>,
     last_active: Instant,
-    /// Recent sends per person, for the per-sender rate limit.
-    recent: HashMap<UserId, VecDeque<Instant>>,
+    /// Stored sends per person, for the per-sender rate limit.
+    recent: SendRate<UserId>,
 }
 
 impl ChatRoom {
@@ -37,22 +36,15 @@ impl ChatRoom {
             deps,
             room: None,
             last_active: Instant::now(),
-            recent: HashMap::new(),
+            recent: SendRate::default(),
         }
     }
 
     /// Whether the sender is within `max_messages_per_minute` stored messages in the last
     /// sliding minute (spent when a message is stored, see `supervised`).
     fn within_rate(&mut self, sender: UserId) -> bool {
-        let now = Instant::now();
-        let q = self.recent.entry(sender).or_default();
-        while q
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-        {
-            q.pop_front();
-        }
-        (q.len() as u32) < self.deps.chat.max_messages_per_minute
+        self.recent
+            .within(&sender, self.deps.chat.max_messages_per_minute)
     }
 }
 
@@ -90,10 +82,7 @@ impl Entity for ChatRoom {
                 .and_then(|u| u.parse().ok())
         {
             // Only messages actually stored spend the sender's budget.
-            self.recent
-                .entry(UserId(sender))
-                .or_default()
-                .push_back(Instant::now());
+            self.recent.spend(UserId(sender));
         }
     }
 }
@@ -554,6 +543,7 @@ impl Handler<Explode> for ChatRoom {
 mod tests {
     use std::collections::BTreeMap;
     use std::sync::Arc;
+    use std::time::Duration;
 
     use super::*;
     use crate::actors::hub::Hub;

@@ -6,14 +6,14 @@
 //! the bus, so they may sit on different nodes. The server never interprets media: it checks
 //! that signaling is well formed, comes from a participant, and is aimed at the other side.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message};
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
-use super::{Entity, EntityDeps, persist_event, stop_when_idle, supervised};
+use super::{Entity, EntityDeps, SendRate, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
 use crate::config::RelayMode;
 use crate::domain::UserId;
@@ -34,8 +34,8 @@ pub struct ConsultSession {
     appointment: uuid::Uuid,
     deps: EntityDeps,
     last_active: Instant,
-    /// Recent in-call chat sends per participant, for the rate limit.
-    chat_recent: HashMap<String, VecDeque<Instant>>,
+    /// Stored in-call chat messages per participant, for the rate limit.
+    chat_rate: SendRate<String>,
     chat_sent: VecDeque<(uuid::Uuid, Value)>,
 }
 
@@ -45,7 +45,7 @@ impl ConsultSession {
             appointment,
             deps,
             last_active: Instant::now(),
-            chat_recent: HashMap::new(),
+            chat_rate: SendRate::default(),
             chat_sent: VecDeque::new(),
         }
     }
@@ -74,10 +74,7 @@ impl Entity for ConsultSession {
 
     fn remember(&mut self, sent: Option<(String, uuid::Uuid, Value)>) {
         if let Some((who, client_id, reply)) = sent {
-            self.chat_recent
-                .entry(who)
-                .or_default()
-                .push_back(Instant::now());
+            self.chat_rate.spend(who);
             if self.chat_sent.len() >= CHAT_DEDUPE {
                 self.chat_sent.pop_front();
             }
@@ -87,6 +84,15 @@ impl Entity for ConsultSession {
 
     fn forget(&mut self) {
         self.chat_sent.clear();
+    }
+}
+
+/// The key a participant publishes and rate-limits under: `professional`, `patient` or
+/// `guest:<id>`.
+pub fn participant_key(side: Side, guest: Option<uuid::Uuid>) -> String {
+    match guest {
+        Some(g) => format!("guest:{g}"),
+        None => side.as_str().to_string(),
     }
 }
 
@@ -301,22 +307,21 @@ impl Handler<Admit> for ConsultSession {
     }
 }
 
-/// The session must be `in_call` (one read of its status): `not_admitted` (with `why`)
-/// before, `consult_ended` after.
-async fn in_call(deps: &EntityDeps, id: uuid::Uuid, why: &'static str) -> Result<(), WsError> {
-    let status = deps
-        .store
-        .consult_session(id)
-        .await?
-        .map_or_else(|| "scheduled".to_string(), |r| r.status);
-    match status.as_str() {
-        "in_call" => Ok(()),
-        "ended" => Err(ended()),
+/// The session, which must be `in_call` (one read): `not_admitted` (with `why`) before,
+/// `consult_ended` after.
+pub async fn in_call(
+    store: &crate::store::Store,
+    id: uuid::Uuid,
+    why: &'static str,
+) -> Result<ConsultRow, WsError> {
+    match store.consult_session(id).await? {
+        Some(row) if row.status == "in_call" => Ok(row),
+        Some(row) if row.status == "ended" => Err(ended()),
         _ => Err(WsError::new("not_admitted", why)),
     }
 }
 
-fn ended() -> WsError {
+pub fn ended() -> WsError {
     WsError::new("consult_ended", "a teleconsulta já foi encerrada")
 }
 
@@ -411,7 +416,7 @@ impl Handler<Signal> for ConsultSession {
             // One read per signal: the status alone decides (a cancellation closes the
             // session in its own transaction).
             in_call(
-                &deps,
+                &deps.store,
                 id,
                 "a chamada começa quando o profissional admitir o paciente",
             )
@@ -573,16 +578,10 @@ impl Handler<Chat> for ConsultSession {
                 .find(|(sent, _)| *sent == c)
                 .map(|(_, reply)| reply.clone())
         });
-        let now = Instant::now();
-        let recent = self.chat_recent.entry(msg.who.clone()).or_default();
-        while recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-        {
-            recent.pop_front();
-        }
         // Spent when a message is stored (see `remember`).
-        let within_rate = (recent.len() as u32) < deps.chat.max_messages_per_minute;
+        let within_rate = self
+            .chat_rate
+            .within(&msg.who, deps.chat.max_messages_per_minute);
         let who = msg.who.clone();
         supervised(self, async move {
             let client_id = client_id.ok_or_else(chat_payload_error)?;
@@ -598,7 +597,12 @@ impl Handler<Chat> for ConsultSession {
                     "muitas mensagens em pouco tempo; aguarde um instante",
                 ));
             }
-            in_call(&deps, id, "o chat da consulta abre quando a chamada começa").await?;
+            in_call(
+                &deps.store,
+                id,
+                "o chat da consulta abre quando a chamada começa",
+            )
+            .await?;
             let message_id = uuid::Uuid::now_v7();
             let payload = json!({
                 "id": message_id,

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::bus::TopicEvent;
 use crate::domain::UserId;
+use crate::sync::lock;
 
 /// Identifies one WebSocket connection on this node.
 pub type ConnId = u64;
@@ -288,8 +289,4 @@ impl Hub {
         }
         conns.len()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -46,6 +46,45 @@ pub struct EntityDeps {
     pub media: Arc<crate::media::Media>,
 }
 
+/// Per-sender budget of stored messages in a sliding minute (chat rooms, the in-call chat).
+/// `within` asks; `spend` records a message actually stored, so refused or retried sends
+/// cost nothing.
+pub struct SendRate<K> {
+    recent: std::collections::HashMap<K, std::collections::VecDeque<std::time::Instant>>,
+}
+
+impl<K> Default for SendRate<K> {
+    fn default() -> Self {
+        Self {
+            recent: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> SendRate<K> {
+    /// Whether `sender` has stored fewer than `max` messages in the last minute.
+    pub fn within(&mut self, sender: &K, max: u32) -> bool {
+        let now = std::time::Instant::now();
+        let Some(q) = self.recent.get_mut(sender) else {
+            return max > 0;
+        };
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(60))
+        {
+            q.pop_front();
+        }
+        (q.len() as u32) < max
+    }
+
+    pub fn spend(&mut self, sender: K) {
+        self.recent
+            .entry(sender)
+            .or_default()
+            .push_back(std::time::Instant::now());
+    }
+}
+
 /// A clinic's time zone for an entity actor: the cached one, or loaded from the database.
 pub(crate) async fn clinic_tz(
     deps: &EntityDeps,

@@ -32,6 +32,7 @@ use crate::domain::{ClinicId, Role, SessionId, UserId};
 use crate::error::AppError;
 use crate::http::extract::{Auth, authenticate, load_auth};
 use crate::state::AppState;
+use crate::sync::lock;
 
 /// Internal hub topic `session:<id>`: a `session.revoked` event on it closes every
 /// connection opened with that login session, on every node. Clients cannot join it.
@@ -889,23 +890,17 @@ impl WsSession {
         };
         let addr = self.state.registry.consult(appointment);
         let by = self.user.as_ref().map(|u| u.0);
-        // Enter: an account's name, a guest's name; the link patient enters as the
-        // appointment's patient.
-        let (name, who, shown) = match (&self.user, &self.guest) {
-            (Some(u), _) => (Some(u.2.clone()), side.as_str().to_string(), u.2.clone()),
-            (
-                None,
-                Some(Guest::Consult {
-                    name,
-                    guest: Some(g),
-                    ..
-                }),
-            ) => (Some(name.clone()), format!("guest:{g}"), name.clone()),
-            (None, Some(Guest::Consult { name, .. })) => {
-                (None, side.as_str().to_string(), name.clone())
+        // Who speaks in the chat, and under which name `enter` lists them: the account's
+        // or the guest's name; a link patient enters as the appointment's patient (None).
+        let (shown, guest, link_patient) = match (&self.user, &self.guest) {
+            (Some(u), _) => (u.2.clone(), None, false),
+            (None, Some(Guest::Consult { name, guest, .. })) => {
+                (name.clone(), *guest, guest.is_none())
             }
-            _ => (None, side.as_str().to_string(), String::new()),
+            _ => (String::new(), None, false),
         };
+        let who = super::consult::participant_key(side, guest);
+        let name = (!link_patient).then(|| shown.clone());
         let payload = frame.payload;
         match frame.event.as_str() {
             "enter" => self.ask(ctx, frame.reference, frame.topic, async move {
@@ -1367,8 +1362,4 @@ async fn writer(
 /// reads what is already buffered; one that never reads again is let go after 30 s.
 async fn close_socket(ws: actix_ws::Session, reason: Option<CloseReason>) {
     let _ = tokio::time::timeout(Duration::from_secs(30), ws.close(reason)).await;
-}
-
-fn lock(c: &SharedCursor) -> std::sync::MutexGuard<'_, Cursor> {
-    c.lock().unwrap_or_else(|e| e.into_inner())
 }

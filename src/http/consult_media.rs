@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::consults::{Caller, IceQuery, caller, guest_link, session_of};
-use crate::actors::consult::{Side, UseRelay, media_of, relay_disabled};
+use crate::actors::consult::{Side, UseRelay, ended, in_call, media_of, relay_disabled};
 use crate::config::RelayMode;
 use crate::domain::ValidationError;
 use crate::error::{AppError, ErrorBody};
@@ -17,7 +17,6 @@ use crate::media::MediaError;
 use crate::media::relay::{Participant, RelayError};
 use crate::security::audit::AuditEvent;
 use crate::state::AppState;
-use crate::store::agenda::AppointmentView;
 use crate::store::consults::ConsultGuestRow;
 
 /// A browser's offer (and, to subscribe, whose tracks it wants).
@@ -80,33 +79,24 @@ pub async fn check(
     let id = path.into_inner();
     let (view, _) = caller(&state, &req, id, query.token.as_deref()).await?;
     if session_of(&state, &view).await?.status == "ended" {
-        return Err(consult_ended());
+        return Err(ended().into());
     }
     let answer = state.media.check(&body.sdp).await.map_err(media_error)?;
     Ok(HttpResponse::Ok().json(json!({"sdp": answer})))
 }
 
-fn consult_ended() -> AppError {
-    AppError::conflict("consult_ended", "a teleconsulta já foi encerrada")
-}
-
 /// The call must be on the relay and in progress.
-async fn relayed_call(state: &AppState, view: &AppointmentView) -> Result<(), AppError> {
+async fn relayed_call(state: &AppState, id: uuid::Uuid) -> Result<(), AppError> {
     let relay = state.settings.media.relay;
     if relay == RelayMode::Never {
         return Err(relay_disabled().into());
     }
-    let row = session_of(state, view).await?;
-    match row.status.as_str() {
-        "in_call" => {}
-        "ended" => return Err(consult_ended()),
-        _ => {
-            return Err(AppError::conflict(
-                "not_admitted",
-                "a chamada começa quando o profissional admitir o paciente",
-            ));
-        }
-    }
+    let row = in_call(
+        &state.store,
+        id,
+        "a chamada começa quando o profissional admitir o paciente",
+    )
+    .await?;
     if media_of(relay, &row) != "relay" {
         return Err(AppError::conflict(
             "relay_not_active",
@@ -118,7 +108,7 @@ async fn relayed_call(state: &AppState, view: &AppointmentView) -> Result<(), Ap
 
 fn participant(c: &Caller) -> Participant {
     Participant {
-        key: c.key.clone(),
+        key: c.key(),
         role: c.side.as_str(),
         name: c.name.clone(),
     }
@@ -155,8 +145,8 @@ pub async fn publish(
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (view, who) = caller(&state, &req, id, query.token.as_deref()).await?;
-    relayed_call(&state, &view).await?;
+    let (_, who) = caller(&state, &req, id, query.token.as_deref()).await?;
+    relayed_call(&state, id).await?;
     let (publisher_id, answer) = state
         .media
         .publish(id, participant(&who), &body.sdp)
@@ -177,7 +167,7 @@ pub async fn unpublish(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let (_, who) = caller(&state, &req, id, query.token.as_deref()).await?;
-    state.media.rooms.unpublish(id, &who.key).await;
+    state.media.rooms.unpublish(id, &who.key()).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -198,17 +188,17 @@ pub async fn subscribe(
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (view, who) = caller(&state, &req, id, query.token.as_deref()).await?;
+    let (_, who) = caller(&state, &req, id, query.token.as_deref()).await?;
     let publisher = body.publisher_id.ok_or_else(|| {
         AppError::from(ValidationError::new(
             "invalid_publisher",
             "informe publisher_id",
         ))
     })?;
-    relayed_call(&state, &view).await?;
+    relayed_call(&state, id).await?;
     let answer = state
         .media
-        .subscribe(id, &who.key, publisher, &body.sdp)
+        .subscribe(id, &who.key(), publisher, &body.sdp)
         .await
         .map_err(relay_error)?;
     Ok(HttpResponse::Ok().json(json!({"sdp": answer})))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{Auth, authenticate, bearer_token};
-use crate::actors::consult::{Side, open_appointment, state_json};
+use crate::actors::consult::{Side, open_appointment, participant_key, state_json};
 use crate::actors::protocol::WsError;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
@@ -253,7 +253,7 @@ pub async fn ice(
     let who = caller(&state, &req, id, query.token.as_deref())
         .await?
         .1
-        .turn_user;
+        .turn_user(id);
     let cfg = &state.settings.consult;
     let mut servers = Vec::new();
     if !cfg.stun_urls.is_empty() {
@@ -311,13 +311,28 @@ pub async fn public_preview(
 /// A participant of a teleconsultation, however they came in (a login or a link).
 pub(super) struct Caller {
     pub side: Side,
-    /// The relay's publication key: `professional`, `patient` or `guest:<id>`.
-    pub key: String,
     pub name: String,
     /// The account, when there is one.
     pub user: Option<crate::domain::UserId>,
-    /// The TURN username's user part.
-    pub turn_user: String,
+    /// The invited guest, for a guest's link.
+    pub guest: Option<uuid::Uuid>,
+}
+
+impl Caller {
+    /// The relay's publication key: `professional`, `patient` or `guest:<id>`.
+    pub fn key(&self) -> String {
+        participant_key(self.side, self.guest)
+    }
+
+    /// The user part of the TURN username: the account, or the link's (short) id.
+    fn turn_user(&self, consult: uuid::Uuid) -> String {
+        let short = |u: uuid::Uuid| u.simple().to_string()[..12].to_string();
+        match (self.user, self.guest) {
+            (Some(u), _) => u.to_string(),
+            (None, Some(g)) => format!("guest-{}", short(g)),
+            (None, None) => format!("patient-{}", short(consult)),
+        }
+    }
 }
 
 /// The appointment and who is asking: a bearer token (its professional or patient; staff
@@ -333,22 +348,16 @@ pub(super) async fn caller(
         if entry.appointment != id {
             return Err(AppError::NotFound);
         }
-        let short = |u: uuid::Uuid| u.simple().to_string()[..12].to_string();
-        let caller = match entry.guest {
-            Some(g) => Caller {
-                side: Side::Guest,
-                key: format!("guest:{g}"),
-                name: entry.name,
-                user: None,
-                turn_user: format!("guest-{}", short(g)),
-            },
-            None => Caller {
-                side: Side::Patient,
-                key: "patient".into(),
-                name: entry.name,
-                user: None,
-                turn_user: format!("patient-{}", short(id)),
-            },
+        let side = if entry.guest.is_some() {
+            Side::Guest
+        } else {
+            Side::Patient
+        };
+        let caller = Caller {
+            side,
+            name: entry.name,
+            user: None,
+            guest: entry.guest,
         };
         return Ok((view, caller));
     }
@@ -375,10 +384,9 @@ pub(super) async fn caller(
         view,
         Caller {
             side,
-            key: side.as_str().into(),
             name,
             user: Some(auth.user_id),
-            turn_user: auth.user_id.to_string(),
+            guest: None,
         },
     ))
 }

@@ -21,6 +21,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::PeerConnectionEventHandler;
 
 use super::{Media, MediaError, PeerEvent, local_track};
+use crate::sync::lock;
 
 const PING_EVERY: Duration = Duration::from_millis(500);
 const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -168,10 +169,6 @@ struct Reflector {
     outputs: HashMap<RtpCodecKind, Arc<TrackLocalStaticRTP>>,
     started: Instant,
     max: Duration,
-}
-
-fn lock(m: &Mutex<Meter>) -> std::sync::MutexGuard<'_, Meter> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[async_trait::async_trait]

@@ -149,6 +149,29 @@ pub fn codec_for(kind: RtpCodecKind) -> RTCRtpCodec {
     }
 }
 
+/// The codecs (Opus, VP8) and the default interceptors (NACK, RTCP reports, TWCC feedback)
+/// of a peer that talks to atende's server peers — theirs, and the test clients'.
+pub fn engine() -> Result<(MediaEngine, Registry), MediaError> {
+    let mut engine = MediaEngine::default();
+    for (codec, pt, kind) in [
+        (opus(), 111, RtpCodecKind::Audio),
+        (vp8(), 96, RtpCodecKind::Video),
+    ] {
+        engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: codec,
+                    payload_type: pt,
+                },
+                kind,
+            )
+            .map_err(webrtc_err)?;
+    }
+    let registry =
+        register_default_interceptors(Registry::new(), &mut engine).map_err(webrtc_err)?;
+    Ok((engine, registry))
+}
+
 /// A local track of `kind` (Opus or VP8) with a fresh SSRC, to send RTP packets on:
 /// `(track, ssrc)`. Browsers group tracks by `stream`.
 pub fn local_track(
@@ -254,23 +277,7 @@ impl Media {
     {
         let offer = parse_offer(offer)?;
         let slot = self.reserve()?;
-        let mut engine = MediaEngine::default();
-        for (codec, pt, kind) in [
-            (opus(), 111, RtpCodecKind::Audio),
-            (vp8(), 96, RtpCodecKind::Video),
-        ] {
-            engine
-                .register_codec(
-                    RTCRtpCodecParameters {
-                        rtp_codec: codec,
-                        payload_type: pt,
-                    },
-                    kind,
-                )
-                .map_err(webrtc_err)?;
-        }
-        let registry =
-            register_default_interceptors(Registry::new(), &mut engine).map_err(webrtc_err)?;
+        let (engine, registry) = engine()?;
         let mut settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled);
         if !self.settings.nat_1to1_ips.is_empty() {

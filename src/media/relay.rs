@@ -27,6 +27,7 @@ use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler};
 use super::{Media, MediaError, NoHandler, PeerEvent, local_track, webrtc_err};
 use crate::actors::protocol::Topic;
 use crate::bus::{EventBus, TopicEvent};
+use crate::sync::lock;
 
 /// Packets buffered per published track for a slow subscriber before it skips ahead.
 const FANOUT_BUFFER: usize = 128;
@@ -110,10 +111,6 @@ async fn request_keyframe(video_in: &Mutex<Option<Arc<dyn TrackRemote>>>) {
             })])
             .await;
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Forwards what a publisher's browser sends into the track's broadcast channel.

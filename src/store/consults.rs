@@ -176,21 +176,31 @@ impl Store {
         }))
     }
 
-    /// Someone is connected to this call now (called periodically by the node they are on).
+    /// Someone is connected to these calls now (stamped periodically by the node they are
+    /// on): one statement for all of them.
     pub async fn touch_consult_presence(
         &self,
-        appointment: uuid::Uuid,
+        appointments: &[uuid::Uuid],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if appointments.is_empty() {
+            return Ok(());
+        }
+        // Placeholders only: the ids are bound.
+        let list = (2..appointments.len() + 2)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE consult_sessions SET last_presence_at = $1
+             WHERE status = 'in_call' AND appointment_id IN ({list})"
+        );
         on_pool!(self, p => {
-            sqlx::query(
-                "UPDATE consult_sessions SET last_presence_at = $1
-                 WHERE appointment_id = $2 AND status = 'in_call'",
-            )
-            .bind(at)
-            .bind(appointment)
-            .execute(p)
-            .await?;
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at);
+            for id in appointments {
+                q = q.bind(*id);
+            }
+            q.execute(p).await?;
         });
         Ok(())
     }

@@ -430,8 +430,11 @@ async fn an_interpreter_joins_and_video_flows_between_all_three_through_the_rela
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let after_end: Vec<usize> = vec![app.state.media.peer_count()];
-    assert_eq!(after_end, [0], "server peers left after the call ended");
+    assert_eq!(
+        app.state.media.peer_count(),
+        0,
+        "server peers left after the call ended"
+    );
     let offer = client().await;
     offer.send_video().await;
     let sdp = offer.offer().await;
@@ -679,4 +682,30 @@ async fn a_call_nobody_attends_ends_by_itself() {
         "{:?}",
         ends[0].details
     );
+}
+
+#[actix_web::test]
+async fn a_node_holding_its_maximum_of_server_peers_refuses_more_clearly() {
+    let app = spawn_app_with(|s| {
+        s.consult.link_lead_minutes = 24 * 60;
+        s.media.max_peers = 1;
+    })
+    .await;
+    let c = consult_fixture(&app).await;
+    let check = format!("/api/consults/{}/media/check?token={}", c.id, c.token);
+    let first = client().await;
+    first.send_video().await;
+    let (status, body) = post_sdp(&app, &check, None, json!({"sdp": first.offer().await})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    first.accept(body["sdp"].as_str().expect("answer")).await;
+    let second = client().await;
+    second.send_video().await;
+    let (status, body) = post_sdp(&app, &check, None, json!({"sdp": second.offer().await})).await;
+    refusal(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "media_unavailable",
+    );
+    assert_eq!(app.state.media.peer_count(), 1);
 }
