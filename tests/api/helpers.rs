@@ -198,6 +198,41 @@ impl TestApp {
             .await
             .expect("verify")
     }
+
+    /// The clinic's appointments of today (São Paulo), as `who` lists them.
+    pub async fn todays_appointments(&self, clinic: &str, who: &Session) -> Vec<Value> {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::America::Sao_Paulo)
+            .date_naive();
+        let (status, list) = json_of(
+            self.get(
+                &format!("/api/clinics/{clinic}/appointments?from={today}&to={today}"),
+                Some(&who.access),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        list.as_array().expect("list").clone()
+    }
+
+    /// Cancel the demo's appointments of today (João 14:00, Maria 14:30 with Helena), for
+    /// tests whose outcome they would change at some hours of the day.
+    pub async fn cancel_todays_appointments(&self, clinic: &str, who: &Session) {
+        for a in self.todays_appointments(clinic, who).await {
+            let resp = self
+                .post(
+                    &format!(
+                        "/api/clinics/{clinic}/appointments/{}/cancel",
+                        a["id"].as_str().expect("id")
+                    ),
+                    Some(&who.access),
+                    &json!({"reason": "teste"}),
+                )
+                .await;
+            assert_eq!(resp.status(), StatusCode::OK);
+        }
+    }
 }
 
 pub fn session_of(body: &Value) -> Session {

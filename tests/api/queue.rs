@@ -50,48 +50,14 @@ async fn board(app: &TestApp, d: &Desk) -> Vec<Value> {
 
 /// The clinic's appointments of today (São Paulo), as the desk lists them.
 async fn todays_appointments(app: &TestApp, d: &Desk) -> Vec<Value> {
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::America::Sao_Paulo)
-        .date_naive();
-    let (status, list) = json_of(
-        app.get(
-            &format!(
-                "/api/clinics/{}/appointments?from={today}&to={today}",
-                d.clinic
-            ),
-            Some(&d.recep.access),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array().expect("list").clone()
-}
-
-/// Cancel the demo's appointments of today, so registered patients check in as walk-ins
-/// (otherwise their appointment's time orders them, whatever time of day the test runs).
-async fn without_todays_appointments(app: &TestApp, d: &Desk) {
-    for a in todays_appointments(app, d).await {
-        let resp = app
-            .post(
-                &format!(
-                    "/api/clinics/{}/appointments/{}/cancel",
-                    d.clinic,
-                    a["id"].as_str().expect("id")
-                ),
-                Some(&d.recep.access),
-                &json!({"reason": "teste"}),
-            )
-            .await;
-        assert_eq!(resp.status(), StatusCode::OK);
-    }
+    app.todays_appointments(&d.clinic, &d.recep).await
 }
 
 #[actix_web::test]
 async fn legal_priority_orders_the_queue_with_eighty_plus_first() {
     let app = spawn_app().await;
     let d = desk(&app).await;
-    without_todays_appointments(&app, &d).await;
+    app.cancel_todays_appointments(&d.clinic, &d.recep).await;
     // A registered 86-year-old: age decides, whatever was declared.
     let (_, old) = json_of(app.post(&format!("/api/clinics/{}/patients", d.clinic), Some(&d.recep.access),
         &json!({"full_name": "Dona Benedita Souza", "cpf": "161.803.398-05", "birth_date": "1940-03-03"})).await).await;
