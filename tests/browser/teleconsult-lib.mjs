@@ -19,9 +19,10 @@ export function startsIn(minutes) {
 
 /**
  * The receptionist books João a teleconsultation with Dra. Helena about ten minutes from
- * now (fitted in; later times, then shorter, when that one is taken). Resolves
- * {recToken, helenaToken, clinicId, appt, consult, cancel()}; `cancel()` leaves the demo
- * agenda as it was.
+ * now (fitted in; later times, then shorter, when that one is taken; when the demo's own
+ * appointments fill the next hour, they are cancelled). Resolves
+ * {recToken, helenaToken, clinicId, appt, consult, cancel()}; `cancel()` cancels the
+ * teleconsultation.
  */
 export async function bookTeleconsult() {
   const recToken = await loginApi(RECEPTIONIST);
@@ -37,25 +38,34 @@ export async function bookTeleconsult() {
   // The room opens 30 minutes before the start: start within that, in the first gap of
   // Helena's and João's day (earlier tests leave appointments around now), shortening the
   // appointment when 30 minutes fit nowhere.
-  let appt = null;
   let lastError = null;
-  search: for (const duration of [30, 20, 15, 10]) {
-    for (const minutes of [10, 15, 20, 25]) {
-      try {
-        appt = await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
-          professional_user_id: helenaMe.id,
-          patient_id: joao.id,
-          starts_at: startsIn(minutes),
-          kind: 'teleconsultation',
-          duration_minutes: duration,
-          fit_in: true,
-        });
-        break search;
-      } catch (err) {
-        if (!(err instanceof HttpError) || err.status !== 409) throw err;
-        lastError = err;
+  const tryBook = async () => {
+    for (const duration of [30, 20, 15, 10]) {
+      for (const minutes of [10, 15, 20, 25]) {
+        try {
+          return await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
+            professional_user_id: helenaMe.id,
+            patient_id: joao.id,
+            starts_at: startsIn(minutes),
+            kind: 'teleconsultation',
+            duration_minutes: duration,
+            fit_in: true,
+          });
+        } catch (err) {
+          if (!(err instanceof HttpError) || err.status !== 409) throw err;
+          lastError = err;
+        }
       }
     }
+    return null;
+  };
+  let appt = await tryBook();
+  if (!appt) {
+    // The demo books Helena with João at 14:00 and Maria at 14:30 (São Paulo) every day:
+    // between about 13:20 and 15:00 nothing fits. Cancel what holds Helena or João in the
+    // next hour, then book again.
+    await freeTheNextHour(clinicId, recToken, helenaMe.id, joao.id);
+    appt = await tryBook();
   }
   assert(appt, `no free time for the teleconsultation: ${lastError && lastError.message}`);
   assert(appt.kind === 'teleconsultation', `booked kind ${appt.kind}`);
@@ -65,6 +75,27 @@ export async function bookTeleconsult() {
   const cancel = () => apiCall('POST', `/api/clinics/${clinicId}/appointments/${appt.id}/cancel`, recToken,
     { reason: 'teste da teleconsulta' }).catch(() => {});
   return { recToken, helenaToken, clinicId, appt, consult, cancel };
+}
+
+/** YYYY-MM-DD of `date` in São Paulo (the demo clinic's time zone). */
+function localDay(date) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Sao_Paulo' }).format(date);
+}
+
+/** Cancel the appointments of the professional or the patient that overlap the next hour. */
+async function freeTheNextHour(clinicId, recToken, professionalId, patientId) {
+  const now = Date.now();
+  const until = now + 60 * 60_000;
+  const from = localDay(new Date(now));
+  const to = localDay(new Date(until));
+  const list = await apiCall('GET', `/api/clinics/${clinicId}/appointments?from=${from}&to=${to}`, recToken);
+  for (const a of Array.isArray(list) ? list : []) {
+    const mine = a.professional_user_id === professionalId || a.patient_id === patientId;
+    const overlaps = Date.parse(a.starts_at) < until && Date.parse(a.ends_at) > now;
+    if (!mine || !overlaps || a.status === 'cancelled') continue;
+    await apiCall('POST', `/api/clinics/${clinicId}/appointments/${a.id}/cancel`, recToken,
+      { reason: 'liberar horário para o teste da teleconsulta' }).catch(() => {});
+  }
 }
 
 /** The picture size of a <video> once it has one. */
