@@ -49,6 +49,15 @@ pub fn publish_panel_revoked(bus: &dyn crate::bus::EventBus, token_hash: &str) {
     publish_revoked(bus, &format!("panel-{token_hash}"));
 }
 
+/// The same for a teleconsultation guest whose invitation was taken back.
+pub fn publish_consult_guest_revoked(bus: &dyn crate::bus::EventBus, guest: uuid::Uuid) {
+    publish_revoked(bus, &consult_guest_key(guest));
+}
+
+fn consult_guest_key(guest: uuid::Uuid) -> String {
+    format!("consult-guest-{guest}")
+}
+
 fn publish_revoked(bus: &dyn crate::bus::EventBus, key: &str) {
     bus.publish(TopicEvent {
         topic: format!("{SESSION_TOPIC_PREFIX}{key}"),
@@ -148,8 +157,18 @@ async fn authorize_guest(
         if id != appointment {
             return Err(WsError::forbidden());
         }
-        // Re-checked at every (re)join: a cancelled or moved appointment closes the door.
+        // Re-checked at every (re)join: a cancelled or moved appointment, or a revoked
+        // invitation, closes the door.
         super::consult::open_appointment(&state.store, *id).await?;
+        if let Some(invited) = invited
+            && state
+                .store
+                .consult_guest(*invited)
+                .await?
+                .is_none_or(|g| g.revoked_at.is_some())
+        {
+            return Err(crate::http::consults::revoked_link());
+        }
         return Ok(if invited.is_some() {
             "guest"
         } else {
@@ -491,6 +510,9 @@ impl WsSession {
                     .map(move |res, act, ctx| match res {
                         Ok(entry) => {
                             let appointment = entry.appointment;
+                            if let Some(invited) = entry.guest {
+                                act.watch_revocation(ctx, &consult_guest_key(invited));
+                            }
                             act.guest = Some(Guest::Consult {
                                 appointment,
                                 name: entry.name,

@@ -9,14 +9,19 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::consults::{Caller, IceQuery, caller, guest_link, session_of};
-use crate::actors::consult::{Side, UseRelay, ended, in_call, media_of, relay_disabled};
+use crate::actors::consult::{
+    Side, UseRelay, ended, in_call, media_of, participant_key, relay_disabled,
+};
+use crate::actors::ws_session::publish_consult_guest_revoked;
 use crate::config::RelayMode;
+use crate::domain::UserId;
 use crate::domain::ValidationError;
 use crate::error::{AppError, ErrorBody};
 use crate::media::MediaError;
 use crate::media::relay::{Participant, RelayError};
 use crate::security::audit::AuditEvent;
 use crate::state::AppState;
+use crate::store::agenda::AppointmentView;
 use crate::store::consults::ConsultGuestRow;
 
 /// A browser's offer (and, to subscribe, whose tracks it wants).
@@ -77,11 +82,15 @@ pub async fn check(
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (view, _) = caller(&state, &req, id, query.token.as_deref()).await?;
+    let (view, who) = caller(&state, &req, id, query.token.as_deref()).await?;
     if session_of(&state, &view).await?.status == "ended" {
         return Err(ended().into());
     }
-    let answer = state.media.check(&body.sdp).await.map_err(media_error)?;
+    let answer = state
+        .media
+        .check(format!("{id}/{}", who.key()), &body.sdp)
+        .await
+        .map_err(media_error)?;
     Ok(HttpResponse::Ok().json(json!({"sdp": answer})))
 }
 
@@ -204,6 +213,39 @@ pub async fn subscribe(
     Ok(HttpResponse::Ok().json(json!({"sdp": answer})))
 }
 
+/// The consultation's professional (bearer only), or 403.
+async fn the_professional(
+    state: &AppState,
+    req: &HttpRequest,
+    id: uuid::Uuid,
+) -> Result<(AppointmentView, UserId), AppError> {
+    let (view, who) = caller(state, req, id, None).await?;
+    match (who.side, who.user) {
+        (Side::Professional, Some(by)) => Ok((view, by)),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Record an invitation's change (never the guest's name).
+async fn audit_guest(
+    state: &AppState,
+    action: &'static str,
+    by: UserId,
+    view: &AppointmentView,
+    guest: &ConsultGuestRow,
+) -> Result<(), AppError> {
+    state
+        .store
+        .record_audit(
+            &AuditEvent::new(Some(by), action, "appointment")
+                .entity_id(view.a.id)
+                .clinic(view.a.clinic_id)
+                .details(json!({"guest_id": guest.id, "relation": guest.relation})),
+        )
+        .await?;
+    Ok(())
+}
+
 /// A third participant to invite.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -229,10 +271,7 @@ pub async fn invite(
     body: web::Json<InviteBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (view, who) = caller(&state, &req, id, None).await?;
-    let (Side::Professional, Some(by)) = (who.side, who.user) else {
-        return Err(AppError::Forbidden);
-    };
+    let (view, by) = the_professional(&state, &req, id).await?;
     let name = body.name.split_whitespace().collect::<Vec<_>>().join(" ");
     if !(2..=80).contains(&name.chars().count()) {
         return Err(
@@ -261,21 +300,68 @@ pub async fn invite(
         relation: body.relation.clone(),
         invited_by: by,
         created_at: crate::store::now(),
+        revoked_at: None,
     };
     state.store.insert_consult_guest(&guest).await?;
-    state
-        .store
-        .record_audit(
-            &AuditEvent::new(Some(by), "consult.guest_invited", "appointment")
-                .entity_id(id)
-                .clinic(view.a.clinic_id)
-                .details(json!({"guest_id": guest.id, "relation": guest.relation})),
-        )
-        .await?;
+    audit_guest(&state, "consult.guest_invited", by, &view, &guest).await?;
     Ok(HttpResponse::Created().json(json!({
         "guest_id": guest.id,
         "name": guest.name,
         "relation": guest.relation,
         "link": guest_link(&state, guest.id),
     })))
+}
+
+#[utoipa::path(get, path = "/api/consults/{id}/guests", tag = "consults", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "`[{guest_id, name, relation, invited_at, revoked_at}]`, oldest first", body = Object),
+              (status = 403, description = "Not the consultation's professional", body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn guests(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    the_professional(&state, &req, id).await?;
+    let list: Vec<_> = state
+        .store
+        .consult_guests(id)
+        .await?
+        .into_iter()
+        .map(|g| {
+            json!({"guest_id": g.id, "name": g.name, "relation": g.relation,
+                   "invited_at": g.created_at, "revoked_at": g.revoked_at})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(delete, path = "/api/consults/{id}/guests/{guest_id}", tag = "consults", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid), ("guest_id" = String, Path, format = Uuid)),
+    responses((status = 204, description = "The invitation is revoked (again: nothing more happens): the guest's link answers `link_revoked`, their connections close and their media leaves the relay"),
+              (status = 403, description = "Not the consultation's professional", body = ErrorBody),
+              (status = 404, description = "Unknown consult, or no such guest of it", body = ErrorBody)))]
+pub async fn revoke_guest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(uuid::Uuid, uuid::Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, guest_id) = path.into_inner();
+    let (view, by) = the_professional(&state, &req, id).await?;
+    let Some(guest) = state.store.revoke_consult_guest(id, guest_id).await? else {
+        // Already revoked is done; a guest of another consult is not found.
+        return match state.store.consult_guest(guest_id).await? {
+            Some(g) if g.appointment_id == id => Ok(HttpResponse::NoContent().finish()),
+            _ => Err(AppError::NotFound),
+        };
+    };
+    audit_guest(&state, "consult.guest_revoked", by, &view, &guest).await?;
+    publish_consult_guest_revoked(state.bus.as_ref(), guest.id);
+    state
+        .media
+        .rooms
+        .leave(id, &participant_key(Side::Guest, Some(guest.id)))
+        .await;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -49,6 +49,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/consults/{id}/guests",
             web::post().to(super::consult_media::invite),
         )
+        .route(
+            "/consults/{id}/guests",
+            web::get().to(super::consult_media::guests),
+        )
+        .route(
+            "/consults/{id}/guests/{guest_id}",
+            web::delete().to(super::consult_media::revoke_guest),
+        )
         .route("/public/consults/{token}", web::get().to(public_preview));
 }
 
@@ -63,6 +71,14 @@ pub fn patient_link(state: &AppState, appointment: uuid::Uuid) -> String {
 
 fn invalid_link() -> WsError {
     WsError::new("invalid_token", "link inválido ou expirado")
+}
+
+/// A guest link whose invitation the professional took back.
+pub(crate) fn revoked_link() -> WsError {
+    WsError::new(
+        "link_revoked",
+        "o profissional cancelou este convite para a consulta",
+    )
 }
 
 /// An invited third participant's entry link.
@@ -84,7 +100,7 @@ pub struct LinkEntry {
 }
 
 /// Read a patient's or a guest's link (signature and, for a guest, that the invitation
-/// exists), without checking the time window.
+/// exists and was not revoked), without checking the time window.
 async fn read_link(
     state: &AppState,
     token: &str,
@@ -102,6 +118,9 @@ async fn read_link(
                 .consult_guest(id)
                 .await?
                 .ok_or_else(invalid_link)?;
+            if guest.revoked_at.is_some() {
+                return Err(revoked_link());
+            }
             (guest.appointment_id, Some(guest))
         }
     };
@@ -185,7 +204,7 @@ pub(super) async fn session_of(
 fn ws_to_app(e: WsError) -> AppError {
     match e.code {
         "not_found" => AppError::NotFound,
-        "invalid_token" | "too_early" | "consult_cancelled" => {
+        "invalid_token" | "too_early" | "consult_cancelled" | "link_revoked" => {
             AppError::unauthorized(e.code, e.message)
         }
         _ => AppError::Unexpected(anyhow::anyhow!("{}: {}", e.code, e.message)),

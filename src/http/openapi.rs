@@ -64,6 +64,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         consults::get_consult, consults::ice, consults::public_preview,
         consult_media::check, consult_media::publishers, consult_media::publish,
         consult_media::unpublish, consult_media::subscribe, consult_media::invite,
+        consult_media::guests, consult_media::revoke_guest,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth),

@@ -20,7 +20,7 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::PeerConnectionEventHandler;
 
-use super::{Media, MediaError, PeerEvent, local_track};
+use super::{Media, MediaError, PeerEvent, Stoppable, local_track};
 use crate::sync::lock;
 
 const PING_EVERY: Duration = Duration::from_millis(500);
@@ -281,10 +281,16 @@ async fn run_channel(
     }
 }
 
+/// The running check of each participant (`<consult>/<participant key>`): a new check
+/// replaces the earlier one, so one link holds at most one check peer.
+pub(crate) type Checks = Arc<Mutex<HashMap<String, Arc<Stoppable>>>>;
+
 impl Media {
-    /// Answer a pre-call check offer (audio and/or video, plus a `check` data channel). The
-    /// peer lives until the browser leaves or `media.check_max_secs` passes.
-    pub async fn check(&self, offer: &str) -> Result<String, MediaError> {
+    /// Answer a pre-call check offer (audio and/or video, plus a `check` data channel) for
+    /// the participant `who` (a key unique per consult and participant). The peer lives
+    /// until the browser leaves, `media.check_max_secs` passes, or the same participant
+    /// starts another check (a reload, a second tab).
+    pub async fn check(&self, who: String, offer: &str) -> Result<String, MediaError> {
         let mut outputs = HashMap::new();
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             let (track, _) = local_track(
@@ -319,16 +325,33 @@ impl Media {
             mut events,
             slot,
         } = answered;
+        let (peer, mut stopped) = Stoppable::new(pc.clone());
+        let peer = Arc::new(peer);
+        let earlier = lock(&self.checks).insert(who.clone(), peer.clone());
+        if let Some(earlier) = earlier {
+            earlier.close().await;
+        }
+        let checks = self.checks.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let gone = async {
-                while let Some(ev) = events.recv().await {
-                    if ev == PeerEvent::Gone {
-                        return;
+                loop {
+                    tokio::select! {
+                        ev = events.recv() => match ev {
+                            Some(PeerEvent::Gone) | None => return,
+                            Some(_) => {}
+                        },
+                        _ = stopped.changed() => return,
                     }
                 }
             };
             let _ = tokio::time::timeout(max, gone).await;
+            {
+                let mut checks = lock(&checks);
+                if checks.get(&who).is_some_and(|p| Arc::ptr_eq(p, &peer)) {
+                    checks.remove(&who);
+                }
+            }
             let _ = pc.close().await;
         });
         Ok(answer)

@@ -21,7 +21,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
@@ -69,6 +69,8 @@ pub struct Media {
     settings: MediaSettings,
     peers: Arc<AtomicUsize>,
     pub rooms: relay::Rooms,
+    /// The running pre-call check of each consult participant (one at a time).
+    checks: check::Checks,
 }
 
 impl Media {
@@ -77,6 +79,7 @@ impl Media {
             settings,
             peers: Arc::new(AtomicUsize::new(0)),
             rooms: relay::Rooms::new(bus),
+            checks: check::Checks::default(),
         }
     }
 
@@ -98,6 +101,25 @@ impl Media {
         }
         metrics::gauge!("atende_media_peers").set((n + 1) as f64);
         Ok(PeerSlot(self.peers.clone()))
+    }
+}
+
+/// A server peer its owner can stop: closing it also ends the task that supervises it
+/// (a peer closed locally reports no state change).
+pub(crate) struct Stoppable {
+    pc: Arc<dyn PeerConnection>,
+    stop: watch::Sender<bool>,
+}
+
+impl Stoppable {
+    pub(crate) fn new(pc: Arc<dyn PeerConnection>) -> (Self, watch::Receiver<bool>) {
+        let (stop, rx) = watch::channel(false);
+        (Self { pc, stop }, rx)
+    }
+
+    pub(crate) async fn close(&self) {
+        let _ = self.stop.send(true);
+        let _ = self.pc.close().await;
     }
 }
 

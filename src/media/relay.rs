@@ -19,12 +19,12 @@ use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler};
+use webrtc::peer_connection::PeerConnectionEventHandler;
 
-use super::{Media, MediaError, NoHandler, PeerEvent, local_track, webrtc_err};
+use super::{Media, MediaError, NoHandler, PeerEvent, Stoppable, local_track, webrtc_err};
 use crate::actors::protocol::Topic;
 use crate::bus::{EventBus, TopicEvent};
 use crate::sync::lock;
@@ -55,23 +55,10 @@ pub enum RelayError {
     OwnPublication,
 }
 
-/// A server peer its owner can stop: closing it also ends the task that supervises it
-/// (a peer closed locally reports no state change).
-struct Stoppable {
-    pc: Arc<dyn PeerConnection>,
-    stop: watch::Sender<bool>,
-}
-
-impl Stoppable {
-    fn new(pc: Arc<dyn PeerConnection>) -> (Self, watch::Receiver<bool>) {
-        let (stop, rx) = watch::channel(false);
-        (Self { pc, stop }, rx)
-    }
-
-    async fn close(&self) {
-        let _ = self.stop.send(true);
-        let _ = self.pc.close().await;
-    }
+/// A subscriber's server peer, and whose it is.
+struct Subscription {
+    key: String,
+    peer: Stoppable,
 }
 
 struct Publisher {
@@ -81,7 +68,7 @@ struct Publisher {
     audio: broadcast::Sender<rtp::Packet>,
     video: broadcast::Sender<rtp::Packet>,
     video_in: Arc<Mutex<Option<Arc<dyn TrackRemote>>>>,
-    subscribers: Mutex<Vec<Arc<Stoppable>>>,
+    subscribers: Mutex<Vec<Arc<Subscription>>>,
 }
 
 impl Publisher {
@@ -93,7 +80,7 @@ impl Publisher {
     async fn close(&self) {
         let subs: Vec<_> = std::mem::take(&mut *lock(&self.subscribers));
         for sub in subs {
-            sub.close().await;
+            sub.peer.close().await;
         }
         self.peer.close().await;
     }
@@ -216,6 +203,33 @@ impl Rooms {
             self.announce(consult);
         }
         true
+    }
+
+    /// Drop everything `who` has on a call's relay: their publication and their
+    /// subscriptions to the others (their invitation was revoked).
+    pub async fn leave(&self, consult: uuid::Uuid, who: &str) {
+        self.unpublish(consult, who).await;
+        let theirs: Vec<Arc<Subscription>> = {
+            let rooms = lock(&self.rooms);
+            rooms
+                .get(&consult)
+                .map(|room| {
+                    room.values()
+                        .flat_map(|p| {
+                            lock(&p.subscribers)
+                                .iter()
+                                .filter(|s| s.key == who)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for sub in theirs {
+            // Its supervising task takes it off the publisher's list.
+            sub.peer.close().await;
+        }
     }
 
     /// Close every connection of a call (it ended).
@@ -348,8 +362,11 @@ impl Media {
                 Ok(())
             })
             .await?;
-        let (sub, mut stopped) = Stoppable::new(answered.pc.clone());
-        let sub = Arc::new(sub);
+        let (peer, mut stopped) = Stoppable::new(answered.pc.clone());
+        let sub = Arc::new(Subscription {
+            key: subscriber.to_owned(),
+            peer,
+        });
         lock(&publisher.subscribers).push(sub.clone());
         let done = Arc::new(AtomicBool::new(false));
         for (track, ssrc, mut rx) in outputs {

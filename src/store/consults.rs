@@ -34,6 +34,8 @@ pub struct ConsultGuestRow {
     pub relation: String,
     pub invited_by: crate::domain::UserId,
     pub created_at: DateTime<Utc>,
+    /// When the professional took the invitation back (the link stops working).
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl ConsultRow {
@@ -251,6 +253,41 @@ impl Store {
                 .bind(id)
                 .fetch_optional(p)
                 .await?
+        }))
+    }
+
+    /// The guests invited to a teleconsultation, oldest first.
+    pub async fn consult_guests(
+        &self,
+        appointment: uuid::Uuid,
+    ) -> Result<Vec<ConsultGuestRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultGuestRow>(
+                "SELECT * FROM consult_guests WHERE appointment_id = $1 ORDER BY created_at, id",
+            )
+            .bind(appointment)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Take an invitation back, once: `None` when it is not a guest of that consult or was
+    /// already revoked.
+    pub async fn revoke_consult_guest(
+        &self,
+        appointment: uuid::Uuid,
+        id: uuid::Uuid,
+    ) -> Result<Option<ConsultGuestRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ConsultGuestRow>(
+                "UPDATE consult_guests SET revoked_at = $1
+                 WHERE id = $2 AND appointment_id = $3 AND revoked_at IS NULL RETURNING *",
+            )
+            .bind(super::now())
+            .bind(id)
+            .bind(appointment)
+            .fetch_optional(p)
+            .await?
         }))
     }
 }

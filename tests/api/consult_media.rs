@@ -709,3 +709,184 @@ async fn a_node_holding_its_maximum_of_server_peers_refuses_more_clearly() {
     );
     assert_eq!(app.state.media.peer_count(), 1);
 }
+
+/// Wait (up to 5 s) for this node's server peer count to reach `want`.
+async fn peers_settle_at(app: &TestApp, want: usize) {
+    for _ in 0..100 {
+        if app.state.media.peer_count() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.state.media.peer_count(), want, "server peers");
+}
+
+/// Start a pre-call check as `path` says; the client stays connected.
+async fn start_check(app: &TestApp, path: &str, bearer: Option<&str>) -> Client {
+    let phone = client().await;
+    phone.send_video().await;
+    let (status, body) = post_sdp(app, path, bearer, json!({"sdp": phone.offer().await})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    phone.accept(body["sdp"].as_str().expect("answer")).await;
+    phone.wait_connected().await;
+    phone
+}
+
+#[actix_web::test]
+async fn a_link_runs_one_pre_call_check_at_a_time() {
+    let app = crate::consults::spawn().await;
+    let c = consult_fixture(&app).await;
+    let link = format!("/api/consults/{}/media/check?token={}", c.id, c.token);
+    let _first = start_check(&app, &link, None).await;
+    peers_settle_at(&app, 1).await;
+    // The page reloads (or a second tab opens): the new check replaces the old one.
+    let _second = start_check(&app, &link, None).await;
+    peers_settle_at(&app, 1).await;
+    // The professional's own check is theirs: it runs alongside.
+    let _doctor = start_check(
+        &app,
+        &format!("/api/consults/{}/media/check", c.id),
+        Some(&c.a.helena.access),
+    )
+    .await;
+    peers_settle_at(&app, 2).await;
+}
+
+#[actix_web::test]
+async fn the_professional_takes_an_invitation_back_and_the_guest_is_out() {
+    let app = spawn_app_with(|s| {
+        s.consult.link_lead_minutes = 24 * 60;
+        s.media.relay = RelayMode::Always;
+    })
+    .await;
+    let c = consult_fixture(&app).await;
+    let (topic, mut doctor_ws, _phone_ws) = admitted(&app, &c).await;
+    let doctor_auth = Auth::Bearer(&c.a.helena.access);
+    let guests = format!("/api/consults/{}/guests", c.id);
+    let (status, inv) = invite(
+        &app,
+        &c,
+        &c.a.helena.access,
+        json!({"name": "Tia Rosa", "relation": "family"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{inv}");
+    let guest_id = inv["guest_id"].as_str().expect("guest id").to_string();
+    let guest_token = inv["link"]
+        .as_str()
+        .and_then(|l| l.strip_prefix("/#/consulta/"))
+        .expect("link")
+        .to_string();
+    let guest_auth = Auth::Link(&guest_token);
+
+    // The guest is in the call: connected, publishing, and receiving the professional.
+    let mut guest_ws = patient_ws(&app, &guest_token).await;
+    guest_ws.join(&topic, None).await;
+    ok(&mut guest_ws, &topic, "enter", json!({})).await;
+    let doctor_pub = client().await;
+    let (doctor_id, _p1) = publish(&app, &c, doctor_auth, &doctor_pub).await;
+    let guest_pub = client().await;
+    let (guest_pub_id, _p2) = publish(&app, &c, guest_auth, &guest_pub).await;
+    let guest_sees_doctor = client().await;
+    subscribe(&app, &c, guest_auth, &guest_sees_doctor, &doctor_id).await;
+    let doctor_sees_guest = client().await;
+    subscribe(&app, &c, doctor_auth, &doctor_sees_guest, &guest_pub_id).await;
+    guest_sees_doctor.receives_more_than(20_000).await;
+    peers_settle_at(&app, 4).await;
+
+    // Only the professional lists and revokes invitations.
+    for who in [&c.a.joao, &c.a.recep] {
+        let (status, _) = json_of(app.get(&guests, Some(&who.access)).await).await;
+        assert_ne!(status, StatusCode::OK);
+        let resp = app
+            .client
+            .delete(app.url(&format!("{guests}/{guest_id}")))
+            .bearer_auth(&who.access)
+            .send()
+            .await
+            .expect("delete");
+        assert!(
+            [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&resp.status()),
+            "{}",
+            resp.status()
+        );
+    }
+    let (status, list) = json_of(app.get(&guests, Some(&c.a.helena.access)).await).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list[0]["name"], "Tia Rosa", "{list}");
+    assert_eq!(list[0]["relation"], "family");
+    assert!(list[0]["revoked_at"].is_null(), "{list}");
+
+    let revoke = |id: String| {
+        let (app, token) = (&app, c.a.helena.access.clone());
+        let url = app.url(&format!("{guests}/{id}"));
+        async move {
+            app.client
+                .delete(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("delete")
+                .status()
+        }
+    };
+    assert_eq!(revoke(guest_id.clone()).await, StatusCode::NO_CONTENT);
+
+    // Out: the connection closes, the others see them leave, their media stops.
+    assert_eq!(
+        guest_ws.ended(Duration::from_secs(5)).await,
+        crate::ws_client::Ended::Closed(Some(1008))
+    );
+    doctor_ws
+        .push_matching("presence.leave", |p| p["name"] == "Tia Rosa")
+        .await;
+    doctor_ws
+        .push_matching("consult.media", |p| {
+            p["publishers"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await;
+    // Left: the professional's publication only (the guest's publication, the
+    // professional's subscription to it and the guest's subscription are closed).
+    peers_settle_at(&app, 1).await;
+
+    // The link is dead everywhere, with a clear reason.
+    let (status, body) = json_of(
+        app.get(&format!("/api/public/consults/{guest_token}"), None)
+            .await,
+    )
+    .await;
+    refusal(status, &body, StatusCode::UNAUTHORIZED, "link_revoked");
+    let again = client().await;
+    again.send_video().await;
+    let (status, body) = post_sdp(
+        &app,
+        &guest_auth.path(&c.id, "media/publish"),
+        None,
+        json!({"sdp": again.offer().await}),
+    )
+    .await;
+    refusal(status, &body, StatusCode::UNAUTHORIZED, "link_revoked");
+    let mut ws = crate::ws_client::WsClient::connect(&app.ws_url(""))
+        .await
+        .expect("connects");
+    let reply = ws
+        .request("system", "auth", json!({"consult": guest_token}))
+        .await;
+    assert_eq!(reply["payload"]["code"], "link_revoked", "{reply}");
+
+    // Revoking again changes nothing; a stranger's id is unknown.
+    assert_eq!(revoke(guest_id.clone()).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        revoke(uuid::Uuid::new_v4().to_string()).await,
+        StatusCode::NOT_FOUND
+    );
+    let (_, list) = json_of(app.get(&guests, Some(&c.a.helena.access)).await).await;
+    assert!(list[0]["revoked_at"].is_string(), "{list}");
+    let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    let revoked: Vec<_> = rows
+        .iter()
+        .filter(|r| r.action == "consult.guest_revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "audited once");
+    assert!(revoked[0].details.contains(&guest_id));
+}

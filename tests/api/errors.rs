@@ -269,6 +269,8 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/consults/{id}/media/publish", "delete"),
         ("/api/consults/{id}/media/subscribe", "post"),
         ("/api/consults/{id}/guests", "post"),
+        ("/api/consults/{id}/guests", "get"),
+        ("/api/consults/{id}/guests/{guest_id}", "delete"),
         ("/api/public/consults/{token}", "get"),
     ];
     for (path, method) in expected {

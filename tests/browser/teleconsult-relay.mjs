@@ -21,10 +21,20 @@
 //   sees the unread badge, opens the chat and sees it, with P's name and an HH:MM time;
 // - P reloads: back in the call, the chat history is still there, and the media resumes
 //   (P receives two growing videos; H and G receive P's new publication);
-// - H ends the consultation: H, P and G all see the end message;
-// - no horizontal overflow on the phone; no console errors, page errors or CSP violations.
+// - H removes G ("Remover Ana Intérprete", confirmed in the page): the invitation shows
+//   "Convite cancelado" (no link, no button) and the API lists it revoked; G's page stops
+//   the call and says "O profissional encerrou sua participação nesta consulta." (its socket
+//   is closed, the reconnect is refused, and it does not try again); H and P are back to
+//   one remote video each (the other's), still growing; G reloads: the same message, and
+//   the link answers 401 `link_revoked`; H reloads: the list comes back from the server with
+//   Ana's invitation cancelled, and the call with P resumes;
+// - H ends the consultation: H and P see the end message (G's page stays as it was);
+// - no horizontal overflow on the phone; no console errors, page errors or CSP violations
+//   (but the 401 answers to the revoked guest's link).
 // Screenshots: /tmp/relay-patient-check.png, /tmp/relay-professional.png,
-// /tmp/relay-patient.png, /tmp/relay-guest.png (the three call views), /tmp/relay-ended-*.png.
+// /tmp/relay-patient.png, /tmp/relay-guest.png (the three call views),
+// /tmp/relay-professional-remove-confirm.png, /tmp/relay-professional-guest-removed.png,
+// /tmp/relay-guest-revoked.png, /tmp/relay-ended-*.png.
 //
 // Env: BASE_URL (default http://127.0.0.1:8080), CHROMIUM (default
 // /usr/bin/chromium), DEMO_PASSWORD (default atende-demo).
@@ -244,24 +254,116 @@ async function run(browser) {
       return notes.join('; ');
     });
 
-    await check('H ends the consultation: H, P and G all see the end message', async () => {
+    const hInvite = H.locator('.tc-invite');
+    const guestItem = hInvite.locator('.tc-invited-item', { hasText: GUEST_NAME });
+    const guestWs = [];
+    let guestClosedAt = 0;
+    const revokedView = '[data-view="consult"][data-stage="closed"][data-reason="revoked"]';
+    const REVOKED_TEXT = 'O profissional encerrou sua participação nesta consulta.';
+
+    await check(`H removes "${GUEST_NAME}" (confirmed in the page): the invitation shows "Convite cancelado"`, async () => {
+      // From now on the guest's link answers 401 (media requests, the reload).
+      guest.allowed.push(/status of 401/);
+      G.on('websocket', () => guestWs.push(Date.now()));
+      await guestItem.getByRole('button', { name: `Remover ${GUEST_NAME}`, exact: true }).click();
+      const confirm = guestItem.getByRole('group', { name: `Remover ${GUEST_NAME}?` });
+      await confirm.waitFor();
+      await tmpShot(H, 'professional-remove-confirm');
+      await confirm.getByRole('button', { name: 'Sim, remover' }).click();
+      await hInvite.locator('.tc-invited-item[data-revoked="true"]', { hasText: GUEST_NAME }).waitFor();
+      const shown = await text(guestItem);
+      assert(/Convite cancelado/.test(shown), `invited item: ${shown}`);
+      assert(!(await guestItem.getByRole('button', { name: `Remover ${GUEST_NAME}` }).count()), 'the "Remover" button is still there');
+      assert(!(await guestItem.getByLabel(`Link de ${GUEST_NAME}`).count()), 'the link to copy is still there');
+      const list = await apiCall('GET', `/api/consults/${appt.id}/guests`, helenaToken);
+      const entry = (list || []).find((g) => g.name === GUEST_NAME);
+      assert(entry && typeof entry.revoked_at === 'string', `guests ${JSON.stringify(list)}`);
+      return `revoked at ${entry.revoked_at}`;
+    });
+
+    await check('G is out for good: the call stops, "O profissional encerrou sua participação…", no reconnecting', async () => {
+      await G.locator(revokedView).waitFor({ timeout: 20_000 });
+      guestClosedAt = Date.now();
+      const message = await text(G.locator(revokedView).locator('.lead'));
+      assert(message === REVOKED_TEXT, `"${message}"`);
+      const heading = await text(G.locator(revokedView).locator('h1'));
+      const stopped = await G.evaluate(() => !window.__atendeCall || (!window.__atendeCall.localStream && !window.__atendeCall.media));
+      assert(stopped, 'the camera or the call is still on');
+      assert(!(await G.getByRole('button', { name: /Voltar à chamada|Tentar novamente/ }).count()), 'the page offers to go back in');
+      // No endless reconnect: no new socket once the page said so.
+      await G.waitForTimeout(4000);
+      const later = guestWs.filter((t) => t > guestClosedAt).length;
+      assert(!later, `${later} socket(s) opened after the final message`);
+      assert(await G.locator(revokedView).count(), 'the final message went away');
+      await tmpShot(G, 'guest-revoked');
+      return `"${heading}"; ${guestWs.length} reconnect attempt(s) before giving up`;
+    });
+
+    await check('H and P are back to one remote video each (the other\'s), still growing', async () => {
+      for (const [who, page] of [['Helena', H], ['patient', P]]) {
+        await page.waitForFunction(() => document.querySelectorAll('.tc-tile').length === 1, null, { timeout: 10_000 })
+          .catch(async () => { throw new Error(`${who}: ${await page.locator('.tc-tile').count()} tiles`); });
+      }
+      const hNames = await tileNames(H);
+      const pNames = await tileNames(P);
+      assert(hNames.length === 1 && /^João/.test(hNames[0]), `Helena's tiles: ${hNames.join(', ')}`);
+      assert(pNames.length === 1 && pNames[0] === consult.professional_name, `patient's tiles: ${pNames.join(', ')}`);
+      const list = await apiCall('GET', `/api/consults/${appt.id}/media`, helenaToken);
+      const roles = (list.publishers || []).map((p) => p.role).sort();
+      assert(roles.join(',') === 'patient,professional', `publishers ${JSON.stringify(list)}`);
+      const notes = [await remoteVideosFlow(H, 'Helena', 1), await remoteVideosFlow(P, 'patient', 1)];
+      await tmpShot(H, 'professional-guest-removed');
+      return notes.join('; ');
+    });
+
+    await check('G reloads: still the final message; the link answers 401 link_revoked', async () => {
+      await G.reload();
+      await G.locator(revokedView).waitFor();
+      const message = await text(G.locator(revokedView).locator('.lead'));
+      assert(message === REVOKED_TEXT, `"${message}"`);
+      const token = new URL(guestUrl).hash.replace(/^#\/consulta\//, '');
+      let refused = null;
+      try {
+        await apiCall('GET', `/api/public/consults/${token}`);
+      } catch (err) {
+        refused = err;
+      }
+      assert(refused && refused.status === 401 && refused.code === 'link_revoked', `preview: ${refused ? refused.message : 'answered 200'}`);
+      return refused.message.replace(/^.*→ /, '');
+    });
+
+    await check('H reloads: the invitations come from the server (Ana\'s cancelled); the call with P resumes', async () => {
+      await H.reload();
+      await H.locator('[data-view="teleconsult"][data-status="in_call"]').waitFor({ timeout: 20_000 });
+      const item = H.locator('.tc-invite .tc-invited-item[data-revoked="true"]', { hasText: GUEST_NAME });
+      await item.waitFor();
+      const shown = await text(item);
+      assert(/Intérprete/.test(shown) && /Convite cancelado/.test(shown), `invited item: ${shown}`);
+      assert(!(await item.getByRole('button').count()), 'a cancelled invitation still has buttons');
+      const note = await remoteVideosFlow(H, 'Helena', 1);
+      assert((await tileNames(H)).length === 1, `Helena's tiles: ${(await tileNames(H)).join(', ')}`);
+      return note;
+    });
+
+    await check('H ends the consultation: H and P see the end message; G\'s page stays as it was', async () => {
       const view = H.locator('[data-view="teleconsult"]');
       await view.getByRole('button', { name: 'Encerrar consulta' }).click();
       await view.getByRole('group', { name: 'Encerrar a teleconsulta?' }).getByRole('button', { name: 'Sim, encerrar' }).click();
       await H.locator('[data-view="teleconsult"][data-status="ended"]').waitFor();
       await view.locator('.tc-ended', { hasText: 'Teleconsulta encerrada' }).waitFor();
       const messages = [];
-      for (const page of [P, G]) {
+      for (const page of [P]) {
         await page.locator('[data-view="consult"][data-stage="ended"]').waitFor();
         messages.push(await text(page.locator('.tc-ended-message')));
       }
+      assert(await G.locator(revokedView).count(), 'the guest\'s page changed');
       assert(messages.every((m) => m === 'A teleconsulta foi encerrada pelo profissional.'), `messages: ${messages.join(' | ')}`);
       const stopped = await Promise.all([H, P, G].map((p) => p.evaluate(() => !window.__atendeCall
         || !window.__atendeCall.localStream
         || window.__atendeCall.localStream.getTracks().every((t) => t.readyState === 'ended'))));
       assert(stopped.every(Boolean), `cameras still running: ${stopped.join(', ')}`);
       await tmpShot(H, 'ended-professional');
-      await tmpShot(G, 'ended-guest');
+      await tmpShot(P, 'ended-patient');
       return messages[0];
     });
 

@@ -815,7 +815,7 @@ export class ConnectionCheck {
 /** Refusals of a relay request that retrying cannot fix. */
 const RELAY_FATAL_CODES = new Set([
   'relay_disabled', 'consult_ended', 'consult_cancelled', 'invalid_token', 'forbidden', 'unauthenticated',
-  'session_revoked',
+  'session_revoked', 'link_revoked',
 ]);
 
 const ROLE_ORDER = { professional: 0, patient: 1, guest: 2 };

@@ -62,9 +62,11 @@ const TRANSIENT_CODES = new Set(['internal_error', 'unavailable', 'rate_limited'
 const SESSION_CODES = new Set(['session_revoked', 'invalid_token', 'unauthenticated', 'token_expired']);
 
 /** Guest credential refusals that retrying cannot fix (the server closes the socket). A
- * teleconsultation link may also be `too_early` (the room is not open yet) or for a
- * cancelled appointment: the page decides whether and when to try again. */
-const FATAL_AUTH_CODES = new Set(['invalid_token', 'invalid_payload', 'too_early', 'consult_cancelled']);
+ * teleconsultation link may also be `too_early` (the room is not open yet), for a
+ * cancelled appointment, or a guest's whose invitation was taken back (`link_revoked`:
+ * the server first closes the guest's sockets with 1008, and the reconnect lands here):
+ * the page decides whether and when to try again. */
+const FATAL_AUTH_CODES = new Set(['invalid_token', 'invalid_payload', 'too_early', 'consult_cancelled', 'link_revoked']);
 
 /** Connection states and their pt-BR labels. */
 export const STATUS_LABELS = {

@@ -17,11 +17,13 @@
 // the camera/microphone check, with a live microphone meter, then the network check against
 // the server: a verdict, latency, loss and rate, and the camera as it arrives through the
 // internet), `waiting` (virtual waiting room), `call`, `ended`, `left` (the patient left the
-// call: "Voltar à chamada"), `closed` (invalid or cancelled link). A reload while waiting or
-// in the call goes straight back in: after `enter` answers `in_call`, a `restart-request`
-// makes the professional offer again ("Voltando à chamada…"). The patient never offers (see
-// call.js). In a relayed call (`media: "relay"`) the page publishes and subscribes instead;
-// a guest only ever takes part through the relay. The network check never blocks entry.
+// call: "Voltar à chamada"), `closed` (invalid or cancelled link; for a guest, also the
+// invitation taken back by the professional: `link_revoked`, their socket closed and the
+// reconnect refused, final, no retry). A reload while waiting or in the call goes straight
+// back in: after `enter` answers `in_call`, a `restart-request` makes the professional offer
+// again ("Voltando à chamada…"). The patient never offers (see call.js). In a relayed call
+// (`media: "relay"`) the page publishes and subscribes instead; a guest only ever takes
+// part through the relay. The network check never blocks entry.
 //
 // For the browser tests, `window.__atendeCall` exposes the call (see call.js).
 
@@ -38,8 +40,9 @@ import { consultChat } from './consult-chat.js';
 
 const RECHECK_LATE_MS = 15_000;
 const TOO_EARLY_RETRY_MS = 15_000;
-/** Refusals of the link itself (handled by the guest client's onAuthError). */
-const AUTH_CODES = new Set(['too_early', 'consult_cancelled', 'invalid_token', 'invalid_payload']);
+/** Refusals of the link itself (handled by the guest client's onAuthError). `link_revoked`:
+ * the professional took a guest's invitation back (final: see linkError). */
+const AUTH_CODES = new Set(['too_early', 'consult_cancelled', 'invalid_token', 'invalid_payload', 'link_revoked']);
 
 /** Fallback texts of the network check's verdicts (the server sends its own `message`). */
 const VERDICT_TEXT = {
@@ -65,14 +68,21 @@ function enteredKey(token) {
   return `atende.consult.entered.${token.slice(-24)}`;
 }
 
-function closedView(kind, title, message) {
+function closedView(kind, title, message, note = '') {
   document.title = `${title} — atende`;
   return h('div', { class: 'view phone-view public-message tc-patient', dataset: { view: 'consult', stage: 'closed', reason: kind } },
     h('h1', { tabindex: '-1', text: title }),
-    h('p', { class: 'lead', text: message }));
+    h('p', { class: 'lead', text: message }),
+    note ? h('p', { class: 'muted', text: note }) : null);
 }
 
 function linkError(err) {
+  if (err && err.code === 'link_revoked') {
+    // A guest whose invitation was taken back: at the first load, or thrown out of the
+    // call (the server closes the socket, and the reconnect's `auth` is refused).
+    return closedView('revoked', 'Participação encerrada', 'O profissional encerrou sua participação nesta consulta.',
+      'Este link não funciona mais. Sua câmera e seu microfone foram desligados; você pode fechar esta página.');
+  }
   if (err && err.code === 'consult_cancelled') {
     return closedView('cancelled', 'Consulta cancelada', 'Esta teleconsulta foi cancelada. Se precisar, fale com a clínica para marcar outro horário.');
   }
@@ -424,8 +434,7 @@ export function renderConsult(ctx, token) {
         } catch (err) {
           if (!ctx.isCurrent()) return;
           if (err instanceof ApiError && err.status === 401) {
-            stopAll();
-            root.replaceWith(linkError(err));
+            closeLink(err);
             return;
           }
         }
@@ -468,8 +477,7 @@ export function renderConsult(ctx, token) {
         showCheck({ tooEarly: true });
         return;
       }
-      stopAll();
-      root.replaceWith(linkError(err));
+      closeLink(err);
     });
     if (isGuest) sessionFlag(true);
     // A guest only ever takes part through the relay: no peer-to-peer link.
@@ -522,12 +530,17 @@ export function renderConsult(ctx, token) {
         else liveText.textContent = st === 'reconnecting' ? 'Reconectando…' : 'Conectando…';
       },
       onError: (err) => {
+        if (!ctx.isCurrent()) return;
+        // Taken back between the auth and the join (the join was refused): final.
+        if (err.code === 'link_revoked') {
+          closeLink(err);
+          return;
+        }
         // A refused link (too early, cancelled, invalid) also reaches onAuthError above.
-        if (!ctx.isCurrent() || AUTH_CODES.has(err.code)) return;
+        if (AUTH_CODES.has(err.code)) return;
         closeConnection();
         if (err.code === 'not_found' || err.code === 'forbidden') {
-          stopAll();
-          root.replaceWith(linkError(err));
+          closeLink(err);
           return;
         }
         showProblem(errorText(err));
@@ -588,6 +601,11 @@ export function renderConsult(ctx, token) {
           showEnded('A teleconsulta foi encerrada.');
           return;
         }
+        if (err && err.code === 'link_revoked') {
+          // The invitation was taken back (the socket's reconnect says so too).
+          closeLink(err);
+          return;
+        }
         if (callNodes) {
           callNodes.problem.textContent = err && err.code === 'relay_disabled'
             ? 'Esta chamada não pode passar pelo servidor agora. Tente entrar de novo em instantes.'
@@ -599,6 +617,20 @@ export function renderConsult(ctx, token) {
     });
     relay = r;
     r.publish();
+  }
+
+  /** The link was refused for good (invalid, cancelled, taken back): stop the camera and
+   * the call, and say so instead of the page (once; no retry). */
+  function closeLink(err) {
+    if (stage === 'closed') return;
+    stopAll();
+    setStage('closed');
+    if (isGuest) sessionFlag(false);
+    const focused = root.contains(document.activeElement) || document.activeElement === document.body;
+    const view = linkError(err);
+    root.replaceWith(view);
+    const heading = view.querySelector('h1');
+    if (focused && heading) heading.focus();
   }
 
   function errorText(err) {

@@ -4,6 +4,8 @@
 //                                  relay_mode) + `patient_link`
 //   GET  /api/consults/{id}/ice    ICE servers (fresh TURN credentials at every restart)
 //   POST /api/consults/{id}/guests a third participant's link (interpreter, family member)
+//   GET  /api/consults/{id}/guests the invitations (revoked_at: taken back), for the list
+//   DELETE …/guests/{guest_id}     take an invitation back ("Remover"): the guest is out
 //   …/media, …/media/publish, …/media/subscribe   the relayed call (see call.js RelayLink)
 //   WS   consult:<id>              enter → STATE; admit; end; signal (see call.js); chat;
 //                                  use-relay
@@ -24,7 +26,8 @@
 // `fallback`, a peer-to-peer connection that failed and did not come back after an ICE
 // restart sends `use-relay`, and the server moves everyone to the relay. "Convidar
 // participante" makes a link for an interpreter or a family member (the call then goes
-// through the relay).
+// through the relay); "Remover" takes it back (the guest leaves the call, the link stops
+// working).
 //
 // For the browser tests, `window.__atendeCall` exposes the call (see call.js).
 
@@ -246,7 +249,9 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       stage.showSelf(stream || null, { mirrored: !screenTrack, off: !screenTrack && (!cam || !cam.enabled) });
     }
 
-    /** "Convidar participante": name + relation → a link to copy. */
+    /** "Convidar participante": name + relation → a link to copy. The invitations are
+     * listed from `GET …/guests` (a reload keeps them, without their links: those only
+     * show when made); "Remover" takes one back (`DELETE …/guests/{guest_id}`). */
     function invitePanel() {
       const nameId = uid('tc-guest-name');
       const relationId = uid('tc-guest-relation');
@@ -256,7 +261,10 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       const submit = h('button', { type: 'submit', class: 'btn btn-secondary', text: 'Convidar' });
       const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
       const invited = h('ul', { class: 'tc-invited', 'aria-label': 'Participantes convidados' });
+      const listError = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
       const present = h('p', { class: 'small tc-guests-present', hidden: true });
+      /** guest_id → its list item */
+      const items = new Map();
       const form = h('form', { class: 'tc-invite-form', novalidate: true },
         h('div', { class: 'field' }, h('label', { for: nameId, text: 'Nome do participante' }), nameInput),
         h('div', { class: 'field' }, h('label', { for: relationId, text: 'Participação' }), relation),
@@ -265,7 +273,96 @@ export function renderTeleconsult(ctx, me, appointmentId) {
       const node = h('section', { class: 'panel tc-invite', 'aria-labelledby': 'tc-invite-title' },
         h('h2', { id: 'tc-invite-title', class: 'h3', text: 'Convidar participante' }),
         h('p', { class: 'muted small', text: 'Um intérprete ou um familiar entra na chamada por um link próprio, sem senha. Com três pessoas, a chamada passa pelo servidor do atende.' }),
-        present, form, invited);
+        present, form, listError, invited);
+
+      /** One invitation (newest on top; `last`: below the others). `link`: only right after
+       * inviting. */
+      function addItem(g, link, { last = false } = {}) {
+        const who = g.name || 'Participante';
+        const li = h('li', { class: 'tc-invited-item', dataset: { guestId: g.guest_id || '', revoked: 'false' } },
+          h('p', { class: 'tc-invited-name' },
+            h('strong', { text: who }), GUEST_RELATIONS[g.relation] ? ` — ${GUEST_RELATIONS[g.relation]}` : ''));
+        const meta = h('p', { class: 'muted small tc-invited-meta', tabindex: '-1', text: g.invited_at ? `Convidado(a) às ${timeIn(g.invited_at, tz)}.` : '' });
+        meta.hidden = !meta.textContent;
+        li.append(meta);
+        const field = link
+          ? copyField({ label: `Link de ${who}`, value: new URL(link, location.origin).href, name: 'guest-link', buttonLabel: 'Copiar link' })
+          : null;
+        if (field) li.append(field.node);
+        const removeButton = h('button', {
+          type: 'button', class: 'btn btn-secondary btn-small ag-action-danger tc-invited-remove', text: 'Remover',
+          'aria-label': `Remover ${who}`, dataset: { action: 'remove-guest' },
+        });
+        const removeError = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+        const yes = h('button', { type: 'button', class: 'btn btn-danger btn-small', text: 'Sim, remover', dataset: { action: 'remove-guest-yes' } });
+        const no = h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Manter convite' });
+        const confirm = h('div', { class: 'confirm-step tc-invited-confirm', role: 'group', 'aria-label': `Remover ${who}?`, hidden: true },
+          h('p', { class: 'confirm-question', text: `Remover ${who}? O link deixa de funcionar e, se estiver na chamada, sai dela na hora.` }),
+          removeError,
+          h('div', { class: 'form-actions' }, yes, no));
+        const actions = h('div', { class: 'form-actions tc-invited-actions' }, removeButton);
+        li.append(actions, confirm);
+        removeButton.addEventListener('click', () => {
+          confirm.hidden = false;
+          removeButton.disabled = true;
+          no.focus();
+        });
+        no.addEventListener('click', () => {
+          confirm.hidden = true;
+          removeError.hidden = true;
+          removeButton.disabled = false;
+          removeButton.focus();
+        });
+        yes.addEventListener('click', async () => {
+          yes.disabled = true;
+          removeError.hidden = true;
+          try {
+            await api.del(`/api/consults/${seg(appointmentId)}/guests/${seg(g.guest_id)}`);
+            if (!ctx.isCurrent()) return;
+            const hadFocus = li.contains(document.activeElement);
+            markRevoked();
+            if (hadFocus) meta.focus();
+          } catch (err) {
+            if (!ctx.isCurrent()) return;
+            removeError.textContent = consultError(err);
+            removeError.hidden = false;
+            yes.disabled = false;
+          }
+        });
+        function markRevoked() {
+          li.dataset.revoked = 'true';
+          meta.textContent = 'Convite cancelado: o link não funciona mais.';
+          meta.hidden = false;
+          if (field) field.node.remove();
+          actions.remove();
+          confirm.remove();
+        }
+        if (g.revoked_at) markRevoked();
+        items.set(g.guest_id, li);
+        if (last) invited.append(li);
+        else invited.prepend(li);
+        return { li, field };
+      }
+
+      /** The invitations made so far (also those from before a reload). */
+      async function loadGuests() {
+        try {
+          const list = await api.get(`/api/consults/${seg(appointmentId)}/guests`);
+          if (!ctx.isCurrent()) return;
+          listError.hidden = true;
+          // Oldest first: newest on top, below any invited here meanwhile (already listed,
+          // with its link).
+          for (const g of (Array.isArray(list) ? list : []).reverse()) {
+            if (g && g.guest_id && !items.has(g.guest_id)) addItem(g, null, { last: true });
+          }
+        } catch (err) {
+          if (!ctx.isCurrent()) return;
+          listError.textContent = consultError(err);
+          listError.hidden = false;
+        }
+      }
+      if (consult.relay_mode !== 'never' && consult.status !== 'ended') loadGuests();
+
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
         error.hidden = true;
@@ -280,13 +377,13 @@ export function renderTeleconsult(ctx, me, appointmentId) {
         try {
           const res = await api.post(`/api/consults/${seg(appointmentId)}/guests`, { name, relation: relation.value });
           if (!ctx.isCurrent()) return;
-          const who = res.name || name;
-          const url = new URL(res.link || '/', location.origin).href;
-          const field = copyField({ label: `Link de ${who}`, value: url, name: 'guest-link', buttonLabel: 'Copiar link' });
-          invited.prepend(h('li', { class: 'tc-invited-item', dataset: { guestId: res.guest_id || '' } },
-            h('p', { class: 'tc-invited-name' },
-              h('strong', { text: who }), ` — ${GUEST_RELATIONS[res.relation] || GUEST_RELATIONS[relation.value] || ''}`),
-            field.node));
+          const { field } = addItem({
+            guest_id: res.guest_id || '',
+            name: res.name || name,
+            relation: res.relation || relation.value,
+            invited_at: res.invited_at || new Date().toISOString(),
+            revoked_at: null,
+          }, res.link || '/');
           nameInput.value = '';
           field.input.focus();
         } catch (err) {
