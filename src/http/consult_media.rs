@@ -88,7 +88,7 @@ pub async fn check(
     }
     let answer = state
         .media
-        .check(format!("{id}/{}", who.key()), &body.sdp)
+        .check(id, &who.key(), &body.sdp)
         .await
         .map_err(media_error)?;
     Ok(HttpResponse::Ok().json(json!({"sdp": answer})))
@@ -314,7 +314,7 @@ pub async fn invite(
 
 #[utoipa::path(get, path = "/api/consults/{id}/guests", tag = "consults", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, description = "`[{guest_id, name, relation, invited_at, revoked_at}]`, oldest first", body = Object),
+    responses((status = 200, description = "`[{guest_id, name, relation, invited_at, revoked_at, link}]`, oldest first; `link` (to copy again) is null once revoked", body = Object),
               (status = 403, description = "Not the consultation's professional", body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn guests(
@@ -330,8 +330,9 @@ pub async fn guests(
         .await?
         .into_iter()
         .map(|g| {
+            let link = g.revoked_at.is_none().then(|| guest_link(&state, g.id));
             json!({"guest_id": g.id, "name": g.name, "relation": g.relation,
-                   "invited_at": g.created_at, "revoked_at": g.revoked_at})
+                   "invited_at": g.created_at, "revoked_at": g.revoked_at, "link": link})
         })
         .collect();
     Ok(HttpResponse::Ok().json(list))
@@ -358,10 +359,8 @@ pub async fn revoke_guest(
     };
     audit_guest(&state, "consult.guest_revoked", by, &view, &guest).await?;
     publish_consult_guest_revoked(state.bus.as_ref(), guest.id);
-    state
-        .media
-        .rooms
-        .leave(id, &participant_key(Side::Guest, Some(guest.id)))
-        .await;
+    let key = participant_key(Side::Guest, Some(guest.id));
+    state.media.rooms.leave(id, &key).await;
+    state.media.stop_check(id, &key).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -287,10 +287,16 @@ pub(crate) type Checks = Arc<Mutex<HashMap<String, Arc<Stoppable>>>>;
 
 impl Media {
     /// Answer a pre-call check offer (audio and/or video, plus a `check` data channel) for
-    /// the participant `who` (a key unique per consult and participant). The peer lives
+    /// a participant of a consult (its relay key, `consult::participant_key`). The peer lives
     /// until the browser leaves, `media.check_max_secs` passes, or the same participant
     /// starts another check (a reload, a second tab).
-    pub async fn check(&self, who: String, offer: &str) -> Result<String, MediaError> {
+    pub async fn check(
+        &self,
+        consult: uuid::Uuid,
+        participant: &str,
+        offer: &str,
+    ) -> Result<String, MediaError> {
+        let who = format!("{consult}/{participant}");
         let mut outputs = HashMap::new();
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             let (track, _) = local_track(
@@ -355,6 +361,16 @@ impl Media {
             let _ = pc.close().await;
         });
         Ok(answer)
+    }
+}
+
+impl Media {
+    /// Close a participant's running check, if any (their invitation was revoked).
+    pub async fn stop_check(&self, consult: uuid::Uuid, participant: &str) {
+        let running = lock(&self.checks).remove(&format!("{consult}/{participant}"));
+        if let Some(peer) = running {
+            peer.close().await;
+        }
     }
 }
 

@@ -792,7 +792,14 @@ async fn the_professional_takes_an_invitation_back_and_the_guest_is_out() {
     let doctor_sees_guest = client().await;
     subscribe(&app, &c, doctor_auth, &doctor_sees_guest, &guest_pub_id).await;
     guest_sees_doctor.receives_more_than(20_000).await;
-    peers_settle_at(&app, 4).await;
+    // (And checking their camera again in another tab.)
+    let _guest_check = start_check(
+        &app,
+        &format!("/api/consults/{}/media/check?token={guest_token}", c.id),
+        None,
+    )
+    .await;
+    peers_settle_at(&app, 5).await;
 
     // Only the professional lists and revokes invitations.
     for who in [&c.a.joao, &c.a.recep] {
@@ -816,6 +823,7 @@ async fn the_professional_takes_an_invitation_back_and_the_guest_is_out() {
     assert_eq!(list[0]["name"], "Tia Rosa", "{list}");
     assert_eq!(list[0]["relation"], "family");
     assert!(list[0]["revoked_at"].is_null(), "{list}");
+    assert_eq!(list[0]["link"], inv["link"], "the link to copy again");
 
     let revoke = |id: String| {
         let (app, token) = (&app, c.a.helena.access.clone());
@@ -846,7 +854,7 @@ async fn the_professional_takes_an_invitation_back_and_the_guest_is_out() {
         })
         .await;
     // Left: the professional's publication only (the guest's publication, the
-    // professional's subscription to it and the guest's subscription are closed).
+    // professional's subscription to it, the guest's subscription and check are closed).
     peers_settle_at(&app, 1).await;
 
     // The link is dead everywhere, with a clear reason.
@@ -882,6 +890,7 @@ async fn the_professional_takes_an_invitation_back_and_the_guest_is_out() {
     );
     let (_, list) = json_of(app.get(&guests, Some(&c.a.helena.access)).await).await;
     assert!(list[0]["revoked_at"].is_string(), "{list}");
+    assert!(list[0]["link"].is_null(), "{list}");
     let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
     let revoked: Vec<_> = rows
         .iter()

@@ -250,8 +250,8 @@ export function renderTeleconsult(ctx, me, appointmentId) {
     }
 
     /** "Convidar participante": name + relation → a link to copy. The invitations are
-     * listed from `GET …/guests` (a reload keeps them, without their links: those only
-     * show when made); "Remover" takes one back (`DELETE …/guests/{guest_id}`). */
+     * listed from `GET …/guests` (a reload keeps them, with their links to copy again);
+     * "Remover" takes one back (`DELETE …/guests/{guest_id}`). */
     function invitePanel() {
       const nameId = uid('tc-guest-name');
       const relationId = uid('tc-guest-relation');
@@ -275,8 +275,7 @@ export function renderTeleconsult(ctx, me, appointmentId) {
         h('p', { class: 'muted small', text: 'Um intérprete ou um familiar entra na chamada por um link próprio, sem senha. Com três pessoas, a chamada passa pelo servidor do atende.' }),
         present, form, listError, invited);
 
-      /** One invitation (newest on top; `last`: below the others). `link`: only right after
-       * inviting. */
+      /** One invitation (newest on top; `last`: below the others); `link` while it holds. */
       function addItem(g, link, { last = false } = {}) {
         const who = g.name || 'Participante';
         const li = h('li', { class: 'tc-invited-item', dataset: { guestId: g.guest_id || '', revoked: 'false' } },
@@ -353,7 +352,7 @@ export function renderTeleconsult(ctx, me, appointmentId) {
           // Oldest first: newest on top, below any invited here meanwhile (already listed,
           // with its link).
           for (const g of (Array.isArray(list) ? list : []).reverse()) {
-            if (g && g.guest_id && !items.has(g.guest_id)) addItem(g, null, { last: true });
+            if (g && g.guest_id && !items.has(g.guest_id)) addItem(g, g.revoked_at ? null : g.link, { last: true });
           }
         } catch (err) {
           if (!ctx.isCurrent()) return;
