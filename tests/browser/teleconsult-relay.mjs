@@ -26,8 +26,9 @@
 //   the call and says "O profissional encerrou sua participação nesta consulta." (its socket
 //   is closed, the reconnect is refused, and it does not try again); H and P are back to
 //   one remote video each (the other's), still growing; G reloads: the same message, and
-//   the link answers 401 `link_revoked`; H reloads: the list comes back from the server with
-//   Ana's invitation cancelled, and the call with P resumes;
+//   the link answers 401 `link_revoked`; H invites a second person, then reloads: the list
+//   comes back from the server with Ana's invitation cancelled and the new one's link to
+//   copy again, and the call with P resumes;
 // - H ends the consultation: H and P see the end message (G's page stays as it was);
 // - no horizontal overflow on the phone; no console errors, page errors or CSP violations
 //   (but the 401 answers to the revoked guest's link).
@@ -59,6 +60,7 @@ import {
 
 const DESKTOP = { width: 1366, height: 900 };
 const GUEST_NAME = 'Ana Intérprete';
+const SECOND_GUEST = 'Carlos Souza';
 const CHAT_TEXT = 'Olá, doutora! Ação ótima';
 
 /** Screenshot of the whole page into /tmp/relay-<name>.png. */
@@ -332,7 +334,14 @@ async function run(browser) {
       return refused.message.replace(/^.*→ /, '');
     });
 
-    await check('H reloads: the invitations come from the server (Ana\'s cancelled); the call with P resumes', async () => {
+    await check('H reloads: the invitations come from the server (Ana\'s cancelled, a newer one with its link to copy again); the call with P resumes', async () => {
+      // A second invitation, not used yet: after the reload its link can still be copied.
+      const panel = H.locator('.tc-invite');
+      await panel.getByLabel('Nome do participante').fill(SECOND_GUEST);
+      await panel.getByLabel('Participação').selectOption({ label: 'Familiar' });
+      await panel.getByRole('button', { name: 'Convidar' }).click();
+      const secondLink = await panel.locator('.tc-invited-item', { hasText: SECOND_GUEST })
+        .getByLabel(`Link de ${SECOND_GUEST}`).inputValue();
       await H.reload();
       await H.locator('[data-view="teleconsult"][data-status="in_call"]').waitFor({ timeout: 20_000 });
       const item = H.locator('.tc-invite .tc-invited-item[data-revoked="true"]', { hasText: GUEST_NAME });
@@ -340,6 +349,11 @@ async function run(browser) {
       const shown = await text(item);
       assert(/Intérprete/.test(shown) && /Convite cancelado/.test(shown), `invited item: ${shown}`);
       assert(!(await item.getByRole('button').count()), 'a cancelled invitation still has buttons');
+      const second = H.locator('.tc-invite .tc-invited-item[data-revoked="false"]', { hasText: SECOND_GUEST });
+      await second.waitFor();
+      const again = await second.getByLabel(`Link de ${SECOND_GUEST}`).inputValue();
+      assert(again === secondLink, `after the reload: ${again}, invited with ${secondLink}`);
+      assert(await second.getByRole('button', { name: `Remover ${SECOND_GUEST}` }).count(), 'no "Remover" on the active invitation');
       const note = await remoteVideosFlow(H, 'Helena', 1);
       assert((await tileNames(H)).length === 1, `Helena's tiles: ${(await tileNames(H)).join(', ')}`);
       return note;
