@@ -285,6 +285,10 @@ async fn run_channel(
 /// replaces the earlier one, so one link holds at most one check peer.
 pub(crate) type Checks = Arc<Mutex<HashMap<String, Arc<Stoppable>>>>;
 
+fn check_key(consult: uuid::Uuid, participant: &str) -> String {
+    format!("{consult}/{participant}")
+}
+
 impl Media {
     /// Answer a pre-call check offer (audio and/or video, plus a `check` data channel) for
     /// a participant of a consult (its relay key, `consult::participant_key`). The peer lives
@@ -296,7 +300,7 @@ impl Media {
         participant: &str,
         offer: &str,
     ) -> Result<String, MediaError> {
-        let who = format!("{consult}/{participant}");
+        let who = check_key(consult, participant);
         let mut outputs = HashMap::new();
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             let (track, _) = local_track(
@@ -362,12 +366,10 @@ impl Media {
         });
         Ok(answer)
     }
-}
 
-impl Media {
     /// Close a participant's running check, if any (their invitation was revoked).
     pub async fn stop_check(&self, consult: uuid::Uuid, participant: &str) {
-        let running = lock(&self.checks).remove(&format!("{consult}/{participant}"));
+        let running = lock(&self.checks).remove(&check_key(consult, participant));
         if let Some(peer) = running {
             peer.close().await;
         }
