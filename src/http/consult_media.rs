@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::consults::{Caller, IceQuery, caller, guest_link, session_of};
+use super::consults::{Caller, IceQuery, caller, guest_link, revoked_link, session_of};
 use crate::actors::consult::{
     Side, UseRelay, ended, in_call, media_of, participant_key, relay_disabled,
 };
@@ -91,7 +91,35 @@ pub async fn check(
         .check(id, &who.key(), &body.sdp)
         .await
         .map_err(media_error)?;
+    still_invited(&state, id, &who).await?;
     Ok(HttpResponse::Ok().json(json!({"sdp": answer})))
+}
+
+/// Close whatever server media a guest has in this call: relay publication,
+/// subscriptions, pre-call check.
+async fn drop_guest_media(state: &AppState, id: uuid::Uuid, key: &str) {
+    state.media.rooms.leave(id, key).await;
+    state.media.stop_check(id, key).await;
+}
+
+/// A guest's request may have passed its link check just before the professional took the
+/// invitation back: look again once its peer is set up, and undo it if so. (A revocation
+/// committed after this look runs its own clean-up after the peer exists.)
+async fn still_invited(state: &AppState, id: uuid::Uuid, who: &Caller) -> Result<(), AppError> {
+    let Some(guest) = who.guest else {
+        return Ok(());
+    };
+    let revoked = state
+        .store
+        .consult_guest(guest)
+        .await?
+        .is_none_or(|g| g.revoked_at.is_some());
+    if revoked {
+        drop_guest_media(state, id, &who.key()).await;
+        let e = revoked_link();
+        return Err(AppError::unauthorized(e.code, e.message));
+    }
+    Ok(())
 }
 
 /// The call must be on the relay and in progress.
@@ -161,6 +189,7 @@ pub async fn publish(
         .publish(id, participant(&who), &body.sdp)
         .await
         .map_err(relay_error)?;
+    still_invited(&state, id, &who).await?;
     Ok(HttpResponse::Ok().json(json!({"sdp": answer, "publisher_id": publisher_id})))
 }
 
@@ -210,6 +239,7 @@ pub async fn subscribe(
         .subscribe(id, &who.key(), publisher, &body.sdp)
         .await
         .map_err(relay_error)?;
+    still_invited(&state, id, &who).await?;
     Ok(HttpResponse::Ok().json(json!({"sdp": answer})))
 }
 
@@ -359,8 +389,6 @@ pub async fn revoke_guest(
     };
     audit_guest(&state, "consult.guest_revoked", by, &view, &guest).await?;
     publish_consult_guest_revoked(state.bus.as_ref(), guest.id);
-    let key = participant_key(Side::Guest, Some(guest.id));
-    state.media.rooms.leave(id, &key).await;
-    state.media.stop_check(id, &key).await;
+    drop_guest_media(&state, id, &participant_key(Side::Guest, Some(guest.id))).await;
     Ok(HttpResponse::NoContent().finish())
 }
