@@ -160,14 +160,8 @@ async fn authorize_guest(
         // Re-checked at every (re)join: a cancelled or moved appointment, or a revoked
         // invitation, closes the door.
         super::consult::open_appointment(&state.store, *id).await?;
-        if let Some(invited) = invited
-            && state
-                .store
-                .consult_guest(*invited)
-                .await?
-                .is_none_or(|g| g.revoked_at.is_some())
-        {
-            return Err(crate::http::consults::revoked_link());
+        if let Some(invited) = invited {
+            crate::http::consults::current_invitation(state, *invited).await?;
         }
         return Ok(if invited.is_some() {
             "guest"

@@ -8,7 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::consults::{Caller, IceQuery, caller, guest_link, revoked_link, session_of};
+use super::consults::{
+    Caller, IceQuery, caller, current_invitation, guest_link, session_of, ws_to_app,
+};
 use crate::actors::consult::{
     Side, UseRelay, ended, in_call, media_of, participant_key, relay_disabled,
 };
@@ -109,15 +111,9 @@ async fn still_invited(state: &AppState, id: uuid::Uuid, who: &Caller) -> Result
     let Some(guest) = who.guest else {
         return Ok(());
     };
-    let revoked = state
-        .store
-        .consult_guest(guest)
-        .await?
-        .is_none_or(|g| g.revoked_at.is_some());
-    if revoked {
+    if let Err(e) = current_invitation(state, guest).await {
         drop_guest_media(state, id, &who.key()).await;
-        let e = revoked_link();
-        return Err(AppError::unauthorized(e.code, e.message));
+        return Err(ws_to_app(e));
     }
     Ok(())
 }

@@ -74,7 +74,7 @@ fn invalid_link() -> WsError {
 }
 
 /// A guest link whose invitation the professional took back.
-pub(crate) fn revoked_link() -> WsError {
+fn revoked_link() -> WsError {
     WsError::new(
         "link_revoked",
         "o profissional cancelou este convite para a consulta",
@@ -99,6 +99,24 @@ pub struct LinkEntry {
     pub guest: Option<uuid::Uuid>,
 }
 
+/// A guest's invitation as it stands now: `invalid_token` if there is none, `link_revoked`
+/// once the professional took it back. Read at every use of a guest link (HTTP, WebSocket
+/// `auth` and `join`).
+pub(crate) async fn current_invitation(
+    state: &AppState,
+    guest: uuid::Uuid,
+) -> Result<ConsultGuestRow, WsError> {
+    let row = state
+        .store
+        .consult_guest(guest)
+        .await?
+        .ok_or_else(invalid_link)?;
+    if row.revoked_at.is_some() {
+        return Err(revoked_link());
+    }
+    Ok(row)
+}
+
 /// Read a patient's or a guest's link (signature and, for a guest, that the invitation
 /// exists and was not revoked), without checking the time window.
 async fn read_link(
@@ -113,14 +131,7 @@ async fn read_link(
                 .links
                 .verify(CONSULT_GUEST_LINK, token, now)
                 .map_err(|_| invalid_link())?;
-            let guest = state
-                .store
-                .consult_guest(id)
-                .await?
-                .ok_or_else(invalid_link)?;
-            if guest.revoked_at.is_some() {
-                return Err(revoked_link());
-            }
+            let guest = current_invitation(state, id).await?;
             (guest.appointment_id, Some(guest))
         }
     };
@@ -201,7 +212,7 @@ pub(super) async fn session_of(
         .unwrap_or_else(|| ConsultRow::not_entered(view.a.id, view.a.clinic_id)))
 }
 
-fn ws_to_app(e: WsError) -> AppError {
+pub(super) fn ws_to_app(e: WsError) -> AppError {
     match e.code {
         "not_found" => AppError::NotFound,
         "invalid_token" | "too_early" | "consult_cancelled" | "link_revoked" => {

@@ -423,8 +423,7 @@ async fn relay_only_ice_connects_through_coturn_with_the_credentials_atende_hand
     let Some((turn_url, secret)) = turn_from_env() else {
         return;
     };
-    let app = crate::helpers::spawn_app_with(|s| {
-        s.consult.link_lead_minutes = 24 * 60;
+    let app = crate::consults::spawn_with(|s| {
         s.consult.turn_urls = vec![turn_url.clone()];
         s.consult.turn_secret = atende::config::Secret::new(secret.clone());
     })

@@ -63,11 +63,20 @@ pub async fn consult_fixture(app: &TestApp) -> Consult {
 }
 
 pub async fn spawn() -> TestApp {
-    spawn_app_with(|s| {
-        s.consult.link_lead_minutes = 24 * 60;
+    spawn_with(|s| {
         s.consult.stun_urls = vec!["stun:127.0.0.1:3478".into()];
         s.consult.turn_urls = vec!["turn:127.0.0.1:3478?transport=udp".into()];
         s.consult.turn_secret = atende::config::Secret::new(TURN_SECRET.into());
+    })
+    .await
+}
+
+/// An app whose teleconsultation rooms open a day ahead (so `consult_fixture`'s call, a few
+/// hours away, can be entered now), with `tweak` on top.
+pub async fn spawn_with(tweak: impl FnOnce(&mut atende::config::Settings)) -> TestApp {
+    spawn_app_with(|s| {
+        s.consult.link_lead_minutes = 24 * 60;
+        tweak(s);
     })
     .await
 }
