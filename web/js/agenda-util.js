@@ -1,3 +1,4 @@
+// @ts-check
 // Agenda helpers shared by the staff agenda, the public booking page and the patient's
 // "Minhas consultas": dates in a clinic's time zone, pt-BR labels and error messages.
 //
@@ -151,7 +152,7 @@ export function addDays(ymd, n) {
 
 /** Days from `a` to `b` (YYYY-MM-DD). */
 export function daysBetween(a, b) {
-  return Math.round((ymdToUtcDate(b) - ymdToUtcDate(a)) / 86_400_000);
+  return Math.round((ymdToUtcDate(b).getTime() - ymdToUtcDate(a).getTime()) / 86_400_000);
 }
 
 /** 0 = Monday … 6 = Sunday. */

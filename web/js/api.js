@@ -1,3 +1,4 @@
+// @ts-check
 // Shared HTTP client for the atende API.
 //
 // - Sends and receives JSON, with `Authorization: Bearer <access token>`.

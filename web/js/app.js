@@ -1,3 +1,4 @@
+// @ts-check
 // atende browser app: hash router, header and per-role homes.
 //
 // Routes:
@@ -58,7 +59,7 @@ const main = document.getElementById('main');
 const headerNav = document.getElementById('header-nav');
 const headerUser = document.getElementById('header-user');
 const headerUserName = document.getElementById('header-user-name');
-const logoutButton = document.getElementById('logout-button');
+const logoutButton = /** @type {HTMLButtonElement} */ (document.getElementById('logout-button'));
 const skipLink = document.getElementById('skip-link');
 const rtStatus = document.getElementById('rt-status');
 const rtStatusText = document.getElementById('rt-status-text');
@@ -326,7 +327,7 @@ async function render() {
     }
   }
   if (section === 'plataforma' && me.platform_admin) {
-    mount(renderPlatformHome(ctx, me));
+    mount(renderPlatformHome());
     return;
   }
   if (section === 'minha-agenda' && me.professional && parts.length === 1) {
@@ -366,7 +367,7 @@ function renderHome(ctx, me) {
   } else if (me.patient) {
     mount(renderPatientHome(ctx, me));
   } else if (me.platform_admin) {
-    mount(renderPlatformHome(ctx, me));
+    mount(renderPlatformHome());
   } else {
     mount(noAccessView(me));
   }
@@ -468,7 +469,8 @@ logoutButton.addEventListener('click', async () => {
 });
 
 authEvents.addEventListener('logout', (event) => {
-  const reason = event.detail && event.detail.reason;
+  const { detail } = /** @type {CustomEvent<{reason?: string}|undefined>} */ (event);
+  const reason = detail && detail.reason;
   state.me = null;
   storageSet(CLINIC_KEY, null);
   // A public page (TV panel, phone page, check-in) does not need the session.

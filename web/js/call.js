@@ -1,3 +1,4 @@
+// @ts-check
 // Teleconsultation media and WebRTC, shared by the professional's call page
 // (views/teleconsult.js) and the patient's or guest's link page (views/consult.js).
 //
@@ -646,7 +647,7 @@ function withTimeout(promise, ms) {
   let timer = 0;
   const expired = new Promise((_, reject) => {
     timer = setTimeout(() => {
-      const err = new Error('timeout');
+      const err = /** @type {Error & {code?: string}} */ (new Error('timeout'));
       err.code = 'timeout';
       reject(err);
     }, ms);
@@ -838,7 +839,7 @@ export class RelayLink {
    * @param {() => void} o.onChange the remote participants or their streams changed (`remotes`)
    * @param {(state: string) => void} o.onState this side's publication: connecting |
    *   connected | reconnecting | closed
-   * @param {(err: Error) => void} o.onError refused for good (relay_disabled, consult_ended, …)
+   * @param {(err: import('./realtime.js').RealtimeError) => void} o.onError refused for good (relay_disabled, consult_ended, …)
    */
   constructor({ request, iceServers, tracks, onChange, onState, onError }) {
     this.request = request;

@@ -1,3 +1,4 @@
+// @ts-check
 // Shared pieces of the live views: a realtime join that keeps a status line ("Atualizado ao
 // vivo.", "Reconectando…", …) and the view's `data-live` up to date, and a list loaded from
 // the API that keeps the pushes which arrive while it is being fetched.

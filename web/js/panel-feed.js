@@ -1,3 +1,4 @@
+// @ts-check
 // The waiting room's redacted snapshot ("panel"), live.
 //
 // The snapshot is what the TV panel, the patients' phones and the staff's wait estimates
@@ -20,15 +21,54 @@
 //   });
 //   feed.refresh(); feed.leave();
 
-/** Is `s` a snapshot we can show? */
+/**
+ * A called ticket on the panel.
+ * @typedef {object} PanelCall
+ * @property {string} ticket e.g. "A012"
+ * @property {string} name as the panel shows it (shortened)
+ * @property {string|null} room
+ * @property {string} called_at
+ * @property {number} recalls
+ */
+
+/**
+ * The waiting room's redacted snapshot (`GET …/queue/panel`, `panel.updated`).
+ * @typedef {object} PanelSnapshot
+ * @property {number} version the highest wins
+ * @property {PanelCall[]} calls
+ * @property {Array<{ticket: string, eta_minutes: number|null}>} waiting
+ */
+
+/**
+ * Options of `panelFeed` (see the top of this file).
+ * @typedef {object} PanelFeedOptions
+ * @property {import('./realtime.js').RealtimeClient} client the logged-in one or a guest client
+ * @property {string} topic `clinic:<id>:panel`
+ * @property {() => Promise<PanelSnapshot|null>} refresh
+ * @property {(snapshot: PanelSnapshot, fetched: boolean) => void} onSnapshot
+ * @property {(state: 'live'|'offline'|'error', err?: import('./api.js').ApiError) => void} [onState]
+ *   `err`: why the HTTP refresh failed
+ * @property {(err: import('./realtime.js').RealtimeError) => void} [onError]
+ * @property {number} [pollMs]
+ */
+
+/**
+ * Is `s` a snapshot we can show?
+ * @param {any} s
+ * @returns {s is PanelSnapshot}
+ */
 export function isSnapshot(s) {
   return Boolean(s && typeof s === 'object' && typeof s.version === 'number'
     && Array.isArray(s.calls) && Array.isArray(s.waiting));
 }
 
+/**
+ * @param {PanelFeedOptions} opts
+ */
 export function panelFeed({
   client, topic, refresh, onSnapshot, onState = () => {}, onError = () => {}, pollMs = 0,
 }) {
+  /** @type {PanelSnapshot|null} */
   let current = null;
   let dead = false;
   let pollTimer = 0;
@@ -40,6 +80,7 @@ export function panelFeed({
    * answer (`fetched`) of the same version replaces it too: it was built after that change
    * (and a new day empties the calls without a change).
    */
+  /** @param {unknown} snapshot */
   function accept(snapshot, fetched = false) {
     if (dead || !isSnapshot(snapshot)) return false;
     if (current && (fetched ? snapshot.version < current.version : snapshot.version <= current.version)) return false;

@@ -1,3 +1,4 @@
+// @ts-check
 // Real-time client: one WebSocket per tab, shared by every view.
 //
 //   import { realtime } from './realtime.js';
@@ -211,7 +212,7 @@ class Handle {
   }
 }
 
-class RealtimeClient {
+export class RealtimeClient {
   /**
    * @param {{guest?: object|null}} [options] `guest`: the payload of a first-frame
    *   `system`/`auth` (`{panel}`, `{tracker}` or `{consult}`) for a connection without a login.

@@ -1,14 +1,36 @@
+// @ts-check
 // DOM helpers, formatting, pt-BR labels and a small form controller.
 // Everything that comes from the server is inserted as text (never as HTML).
 
 import { ApiError } from './api.js';
 
+/** @typedef {import('./types.js').Named} Named */
+/** @typedef {import('./types.js').Professional} Professional */
+
 const PROPERTY_KEYS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden', 'open']);
+
+/**
+ * What `h` and `append` accept as children: nodes, strings and numbers (as text), nested
+ * arrays of those; null, undefined and false are skipped.
+ * @typedef {Node|string|number|boolean|null|undefined|Array<any>} Child
+ */
+
+/**
+ * Props of `h`: `class`, `text`, `dataset`, `on<event>` listeners, the properties in
+ * PROPERTY_KEYS, and any other attribute.
+ * @typedef {{[key: string]: any, class?: string|null, text?: unknown,
+ *   dataset?: Record<string, string>}} Props
+ */
 
 /**
  * Create an element. `props`: class, text, dataset, on<event> (functions),
  * value/checked/selected/disabled/hidden/open as properties, anything else as
  * an attribute (true → empty attribute; false/null/undefined → omitted).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Props|null} [props]
+ * @param {...Child} children
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
@@ -28,7 +50,13 @@ export function h(tag, props, ...children) {
   return el;
 }
 
-/** Append children (nodes, strings as text, arrays; null/false skipped). */
+/**
+ * Append children (nodes, strings as text, arrays; null/false skipped).
+ * @template {Element|DocumentFragment} T
+ * @param {T} parent
+ * @param {Child} children
+ * @returns {T}
+ */
 export function append(parent, children) {
   for (const child of [children].flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
@@ -37,12 +65,19 @@ export function append(parent, children) {
   return parent;
 }
 
+/**
+ * Remove every child of `el`.
+ * @template {Element} T
+ * @param {T} el
+ * @returns {T}
+ */
 export function clear(el) {
   el.replaceChildren();
   return el;
 }
 
 let idCounter = 0;
+/** A page-unique element id: "prefix-7". */
 export function uid(prefix = 'id') {
   idCounter += 1;
   return `${prefix}-${idCounter}`;
@@ -98,15 +133,20 @@ export const TIME_ZONES = [
   ['America/Noronha', 'America/Noronha (Fernando de Noronha)'],
 ];
 
+/** @param {string|null|undefined} code e.g. `doctor` → "Médico(a)" */
 export function professionLabel(code) {
   return PROFESSIONS[code] || code || '';
 }
 
+/** @param {string|null|undefined} code e.g. `receptionist` → "Recepcionista" */
 export function roleLabel(code) {
   return ROLES[code] || code || '';
 }
 
-/** "CRM 123456/SP" */
+/**
+ * "CRM 123456/SP"
+ * @param {Professional|null|undefined} prof
+ */
 export function councilText(prof) {
   if (!prof) return '';
   const uf = prof.council_uf ? `/${prof.council_uf}` : '';
@@ -115,18 +155,26 @@ export function councilText(prof) {
 
 // ------------------------------------------------------------ formatting ---
 
-/** Name to show for a person: the social name wins when present. */
+/**
+ * Name to show for a person: the social name wins when present.
+ * @param {Named|null|undefined} person
+ * @returns {string}
+ */
 export function displayName(person) {
   if (!person) return '';
   const social = typeof person.social_name === 'string' ? person.social_name.trim() : '';
   return social || person.full_name || '';
 }
 
+/** @param {Named|null|undefined} person */
 export function hasSocialName(person) {
   return Boolean(person && typeof person.social_name === 'string' && person.social_name.trim());
 }
 
-/** Name node: "Ana" + a muted "(nome social)" marker when it is a social name. */
+/**
+ * Name node: "Ana" + a muted "(nome social)" marker when it is a social name.
+ * @param {Named|null|undefined} person
+ */
 export function nameNode(person) {
   const frag = document.createDocumentFragment();
   frag.append(displayName(person));
@@ -137,13 +185,23 @@ export function nameNode(person) {
   return frag;
 }
 
-/** "1990-05-07" → "07/05/1990" (no time-zone shifting). */
+/**
+ * "1990-05-07" → "07/05/1990" (no time-zone shifting).
+ * @param {string|null|undefined} isoDate
+ */
 export function formatDate(isoDate) {
   if (!isoDate) return '';
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDate);
   return m ? `${m[3]}/${m[2]}/${m[1]}` : String(isoDate);
 }
 
+/**
+ * Whole years from a birth date (YYYY-MM-DD) to `now`, in the browser's calendar; null when
+ * the date is malformed or in the future.
+ * @param {string|null|undefined} isoDate
+ * @param {Date} [now]
+ * @returns {number|null}
+ */
 export function ageFrom(isoDate, now = new Date()) {
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDate || '');
   if (!m) return null;
@@ -153,7 +211,10 @@ export function ageFrom(isoDate, now = new Date()) {
   return age >= 0 ? age : null;
 }
 
-/** "07/05/1990 (35 anos)" */
+/**
+ * "07/05/1990 (35 anos)"
+ * @param {string|null|undefined} isoDate
+ */
 export function formatBirth(isoDate) {
   const age = ageFrom(isoDate);
   const date = formatDate(isoDate);
@@ -161,10 +222,16 @@ export function formatBirth(isoDate) {
   return `${date} (${age} ${age === 1 ? 'ano' : 'anos'})`;
 }
 
+/**
+ * "25/11/2026, 10:00": an instant in `timeZone` (the browser's zone when absent or unknown).
+ * @param {string|null|undefined} iso
+ * @param {string} [timeZone]
+ */
 export function formatDateTime(iso, timeZone) {
   if (!iso) return '';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
+  /** @type {Intl.DateTimeFormatOptions} */
   const options = { dateStyle: 'short', timeStyle: 'short' };
   try {
     return new Intl.DateTimeFormat('pt-BR', timeZone ? { ...options, timeZone } : options).format(date);
@@ -173,10 +240,16 @@ export function formatDateTime(iso, timeZone) {
   }
 }
 
+/** @param {unknown} value @returns {string} only its digits */
 export function digits(value) {
   return String(value || '').replace(/\D+/g, '');
 }
 
+/**
+ * Lay `chars` over `pattern`, each `#` taking the next one; stops when they run out.
+ * @param {string} chars
+ * @param {string} pattern
+ */
 function maskWith(chars, pattern) {
   let out = '';
   let i = 0;
@@ -192,6 +265,8 @@ function maskWith(chars, pattern) {
   return out;
 }
 
+/** Input masks by name (`field({mask})`): each takes what was typed, returns it formatted. */
+/** @type {Record<'cpf'|'cnpj'|'cep'|'phone', (value: unknown) => string>} */
 export const masks = {
   cpf: (v) => maskWith(digits(v), '###.###.###-##'),
   // CNPJ may be alphanumeric (Receita Federal, 2026): letters allowed in the first 12.
@@ -205,7 +280,10 @@ export const masks = {
   },
 };
 
-/** "+5511912345678" (as stored) or "11912345678" → "(11) 91234-5678". */
+/**
+ * "+5511912345678" (as stored) or "11912345678" → "(11) 91234-5678".
+ * @param {string|null|undefined} value
+ */
 export function formatPhone(value) {
   if (!value) return '';
   let d = digits(value);
@@ -214,6 +292,11 @@ export function formatPhone(value) {
   return String(value);
 }
 
+/**
+ * One line: "Rua X, 10 — sala 2, Centro, São Paulo/SP, CEP 01000-000".
+ * @param {{street?: string, number?: string, complement?: string, district?: string,
+ *   city?: string, uf?: string, postal_code?: string}|null|undefined} address
+ */
 export function formatAddress(address) {
   if (!address) return '';
   const line1 = [address.street, address.number].filter(Boolean).join(', ');
@@ -224,13 +307,22 @@ export function formatAddress(address) {
     .join(', ');
 }
 
+/**
+ * "1 paciente", "2 pacientes"
+ * @param {number} n
+ * @param {string} one
+ * @param {string} many
+ */
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
 }
 
 // ------------------------------------------------------------ components ---
 
-/** A definition list from [label, value] pairs; empty values show "—". */
+/**
+ * A definition list from [label, value] pairs; empty values show "—".
+ * @param {Child[][]} rows [label, value] pairs
+ */
 export function detailsList(rows, className = 'details') {
   const dl = h('dl', { class: className });
   for (const [label, value] of rows) {
@@ -249,11 +341,15 @@ export function loadingNode(text = 'Carregando…') {
   return h('p', { class: 'loading', role: 'status' }, text);
 }
 
+/** @param {string} message an error, announced (role=alert) */
 export function alertNode(message) {
   return h('p', { class: 'alert alert-error', role: 'alert', text: message });
 }
 
-/** Server messages come in lower case without a final period: tidy them up. */
+/**
+ * Server messages come in lower case without a final period: tidy them up.
+ * @param {unknown} text
+ */
 export function sentence(text) {
   const t = String(text || '').trim();
   if (!t) return t;
@@ -261,6 +357,10 @@ export function sentence(text) {
   return /[.!?…]$/.test(first) ? first : `${first}.`;
 }
 
+/**
+ * The pt-BR text to show for a failure: an API error's message, else a generic one.
+ * @param {unknown} err
+ */
 export function errorMessage(err) {
   if (err instanceof ApiError) return sentence(err.message);
   // A bug, not an API answer: keep it visible to developers (and to the smoke test).
@@ -271,6 +371,10 @@ export function errorMessage(err) {
 /**
  * Load data into `container` (marked aria-busy while loading). `render(data)`
  * returns the nodes to show. Errors are shown in an alert with a retry button.
+ * @template T
+ * @param {HTMLElement} container
+ * @param {() => Promise<T>} loader
+ * @param {(data: T) => Child} render
  */
 export async function loadInto(container, loader, render) {
   container.setAttribute('aria-busy', 'true');
@@ -297,6 +401,10 @@ export async function loadInto(container, loader, render) {
 /**
  * A read-only text (a link to hand over) with a copy button: the clipboard API where the
  * page may use it, else the text is selected and copied the old way.
+ */
+/**
+ * @param {{label: string, value: string, name?: string, buttonLabel?: string}} opts
+ * @returns {{node: HTMLDivElement, input: HTMLInputElement}}
  */
 export function copyField({ label, value, name = 'link', buttonLabel = 'Copiar link' }) {
   const id = uid(`copy-${name}`);
@@ -335,7 +443,12 @@ export function copyField({ label, value, name = 'link', buttonLabel = 'Copiar l
   return { node, input };
 }
 
-/** Disclosure panel (<details>) used for secondary forms. */
+/**
+ * Disclosure panel (<details>) used for secondary forms.
+ * @param {string} summaryText
+ * @param {Child} content
+ * @param {{open?: boolean, className?: string}} [opts]
+ */
 export function disclosure(summaryText, content, { open = false, className = '' } = {}) {
   return h('details', { class: `disclosure ${className}`.trim(), open },
     h('summary', { text: summaryText }),
@@ -345,11 +458,47 @@ export function disclosure(summaryText, content, { open = false, className = '' 
 // ------------------------------------------------------------------ forms ---
 
 /**
+ * Options of `field`.
+ * @typedef {object} FieldOptions
+ * @property {string} name
+ * @property {string} label
+ * @property {string} [type] text|email|password|date|tel|search|number|select|textarea|checkbox
+ * @property {boolean} [required]
+ * @property {string} [autocomplete]
+ * @property {string} [inputmode]
+ * @property {string} [hint]
+ * @property {Array<Array<string|number>>} [options] a select's [value, label] pairs
+ * @property {unknown} [value] the initial value (a checkbox: checked when truthy)
+ * @property {number} [rows]
+ * @property {number} [minlength]
+ * @property {number} [maxlength]
+ * @property {string} [mask] a key of `masks`
+ * @property {RegExp} [pattern]
+ * @property {string} [patternMessage]
+ * @property {string} [placeholder]
+ * @property {(value: string) => string|null} [validate] a message when the value is wrong
+ * @property {boolean} [wide] spans the form's columns
+ * @property {boolean} [noOptionalTag] no "(opcional)" after the label
+ */
+
+/**
+ * A field built by `field`: its control, its error line and the wrapper to insert.
+ * @typedef {object} Field
+ * @property {string} name
+ * @property {FieldOptions} opts
+ * @property {HTMLInputElement|HTMLSelectElement|HTMLTextAreaElement} input
+ * @property {HTMLParagraphElement} error
+ * @property {HTMLDivElement} wrap
+ */
+
+/**
  * Build a labelled field.
  * opts: name, label, type (text|email|password|date|tel|search|select|textarea|checkbox),
  * required, autocomplete, inputmode, hint, options ([value, label] pairs), value,
  * rows, minlength, maxlength, mask (key of `masks`), pattern (RegExp),
  * patternMessage, placeholder.
+ * @param {FieldOptions} opts
+ * @returns {Field}
  */
 export function field(opts) {
   const id = uid(`f-${opts.name}`);
@@ -357,6 +506,7 @@ export function field(opts) {
   const errorId = `${id}-error`;
   const describedBy = [hintId, errorId].filter(Boolean).join(' ');
   const type = opts.type || 'text';
+  /** @type {Field['input']} */
   let input;
 
   if (type === 'select') {
@@ -377,7 +527,7 @@ export function field(opts) {
       maxlength: opts.maxlength,
       'aria-describedby': describedBy,
     });
-    input.defaultValue = opts.value || '';
+    input.defaultValue = /** @type {string} */ (opts.value) || '';
   } else {
     input = h('input', {
       id,
@@ -392,17 +542,18 @@ export function field(opts) {
       'aria-describedby': describedBy,
     });
     if (type === 'checkbox') input.defaultChecked = Boolean(opts.value);
-    else if (opts.value !== undefined && opts.value !== null) input.defaultValue = opts.value;
+    else if (opts.value !== undefined && opts.value !== null) input.defaultValue = String(opts.value);
   }
 
   if (opts.mask && masks[opts.mask]) {
     const mask = masks[opts.mask];
-    input.addEventListener('input', () => {
+    const text = /** @type {HTMLInputElement} */ (input);
+    text.addEventListener('input', () => {
       // Only reformat while typing at the end, so mid-string edits keep the caret.
-      if (input.selectionStart === input.value.length) input.value = mask(input.value);
+      if (text.selectionStart === text.value.length) text.value = mask(text.value);
     });
-    input.addEventListener('blur', () => {
-      input.value = mask(input.value);
+    text.addEventListener('blur', () => {
+      text.value = mask(text.value);
     });
   }
 
@@ -427,10 +578,15 @@ export function field(opts) {
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/**
+ * The message for a field's value, or null when it is fine.
+ * @param {Field} f
+ * @returns {string|null}
+ */
 function validateField(f) {
   const { input, opts } = f;
   if (opts.type === 'checkbox') {
-    return opts.required && !input.checked ? 'É necessário marcar esta opção.' : null;
+    return opts.required && !(/** @type {HTMLInputElement} */ (input)).checked ? 'É necessário marcar esta opção.' : null;
   }
   const value = input.value.trim();
   if (!value) return opts.required ? 'Preencha este campo.' : null;
@@ -445,14 +601,46 @@ function validateField(f) {
 }
 
 /**
+ * What `createForm` returns.
+ * @typedef {object} FormController
+ * @property {HTMLFormElement} form
+ * @property {Map<string, Field>} fields
+ * @property {HTMLButtonElement} submit
+ * @property {(name: string) => Field|undefined} get
+ * @property {() => Record<string, any>} values trimmed; empty → undefined; checkbox → boolean
+ * @property {(name: string, message: string) => boolean} setFieldError
+ * @property {() => void} clearErrors
+ * @property {(message: string) => void} showError
+ * @property {(message: Child) => void} setStatus
+ * @property {() => void} reset
+ * @property {() => void} focusFirstInvalid
+ */
+
+/**
+ * @typedef {object} FormConfig
+ * @property {string} label the form's accessible name
+ * @property {Array<FieldOptions|Node>} fields
+ * @property {string} submitLabel
+ * @property {string} [busyLabel]
+ * @property {Record<string, string>} [codeToField] API error code → field name
+ * @property {(values: Record<string, any>, ctrl: FormController) => (Child|Promise<Child>)} onSubmit
+ *   resolves with the success message, if any
+ * @property {string} [className]
+ * @property {Child} [extraActions] beside the submit button
+ */
+
+/**
  * A form with client-side validation, an error summary (role=alert), a
  * success status (role=status) and mapping of API error codes to fields.
  *
  * config: { label, fields: [field opts], submitLabel, busyLabel, codeToField,
  *           onSubmit(values, ctrl) → string|void (success message), className }
+ * @param {FormConfig} config
+ * @returns {FormController}
  */
 export function createForm(config) {
   const fields = config.fields.map((opts) => (opts instanceof Node ? opts : field(opts)));
+  /** @type {Map<string, Field>} */
   const byName = new Map();
   for (const f of fields) if (!(f instanceof Node)) byName.set(f.name, f);
 
@@ -469,6 +657,7 @@ export function createForm(config) {
   h('div', { class: 'form-actions' }, submit, config.extraActions || null),
   statusBox);
 
+  /** @type {FormController} */
   const ctrl = {
     form,
     fields: byName,
@@ -479,7 +668,7 @@ export function createForm(config) {
     values() {
       const out = {};
       for (const [name, f] of byName) {
-        if (f.opts.type === 'checkbox') out[name] = f.input.checked;
+        if (f.opts.type === 'checkbox') out[name] = /** @type {HTMLInputElement} */ (f.input).checked;
         else {
           const v = f.input.value.trim();
           out[name] = v === '' ? undefined : v;
@@ -571,9 +760,16 @@ export function createForm(config) {
   return ctrl;
 }
 
+/**
+ * Show a failed submit: on the field its code (or the body's `field`) names, else on top.
+ * @param {FormController} ctrl
+ * @param {unknown} err
+ * @param {Record<string, string>} codeToField
+ */
 function handleFormError(ctrl, err, codeToField) {
   const message = errorMessage(err);
   if (err instanceof ApiError) {
+    /** @type {{field?: unknown}} */
     const body = err.body && typeof err.body === 'object' ? err.body : {};
     const target = codeToField[err.code] || (typeof body.field === 'string' ? body.field : null);
     if (target && ctrl.setFieldError(target, message)) {

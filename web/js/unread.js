@@ -1,3 +1,4 @@
+// @ts-check
 // Unread chat messages, per room, shared by the header badge, the homes and the
 // room list.
 //

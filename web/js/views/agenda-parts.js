@@ -1,3 +1,4 @@
+// @ts-check
 // Pieces shared by the staff agenda's dialogs (views/agenda.js) and the clinic's waitlist
 // drawer (views/waitlist.js): a modal dialog, an inline error box, a labelled control and
 // the patient search of the booking dialog.

@@ -1,3 +1,4 @@
+// @ts-check
 // "Horários e serviços" (#/clinica/{id}/horarios[?prof={user_id}]): a professional's
 // working hours in one clinic (several stretches per weekday; the gaps are breaks),
 // booking rules, exceptions (férias, feriados, horário extra) and, for clinic admins,
@@ -180,7 +181,7 @@ function scheduleForm(path, sched) {
     days[weekday] = { list, empty, addButton };
     addButton.addEventListener('click', () => {
       const last = list.lastElementChild;
-      const lastEnd = last ? parseHhmm(last.querySelector('.ag-h-end').value) : Number.NaN;
+      const lastEnd = last ? parseHhmm(/** @type {HTMLInputElement} */ (last.querySelector('.ag-h-end')).value) : Number.NaN;
       const start = Number.isNaN(lastEnd) ? '08:00' : minutesText(Math.min(lastEnd + 60, 23 * 60));
       const end = Number.isNaN(lastEnd) ? '12:00' : minutesText(Math.min(lastEnd + 300, 23 * 60 + 55));
       const row = stretchRow(weekday, start, end);

@@ -1,3 +1,4 @@
+// @ts-check
 // Agenda ("Agenda") for the clinic staff and the professionals.
 //
 //   #/clinica/{id}/agenda[?data=YYYY-MM-DD&modo=dia|semana&prof={user_id}]
@@ -107,11 +108,11 @@ function slotPicker({ name, legend, timeZone, empty = 'Nenhum horário livre nes
       clear(list).append(alertNode(message));
     },
     value() {
-      const checked = list.querySelector('input[type="radio"]:checked');
+      const checked = /** @type {HTMLInputElement|null} */ (list.querySelector('input[type="radio"]:checked'));
       return checked ? checked.value : null;
     },
     focus() {
-      const first = list.querySelector('input[type="radio"]:checked') || list.querySelector('input[type="radio"]');
+      const first = /** @type {HTMLElement|null} */ (list.querySelector('input[type="radio"]:checked') || list.querySelector('input[type="radio"]'));
       if (first) first.focus();
     },
   };
@@ -436,7 +437,7 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
       onChanged(current);
       render();
       status.textContent = `Consulta ${DONE_TEXT[action] || 'atualizada'}.`;
-      const first = content.querySelector('.ag-actions button');
+      const first = /** @type {HTMLElement|null} */ (content.querySelector('.ag-actions button'));
       if (first) first.focus();
     } catch (err) {
       errors.show(agendaError(err));
@@ -580,7 +581,7 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
 
   render();
   dlg.open(host, opener);
-  const first = content.querySelector('.ag-actions button');
+  const first = /** @type {HTMLElement|null} */ (content.querySelector('.ag-actions button'));
   if (first) first.focus();
   return {
     /** A push for this appointment arrived while the dialog is open. */
@@ -703,6 +704,11 @@ async function loadSetup(clinicId) {
   };
 }
 
+/**
+ * The agenda's route for a day or week.
+ * @param {string} clinicId
+ * @param {{date?: string, mode?: string, pro?: string|null, roleParam?: string|null}} [opts] `mode`: 'day' or 'week'
+ */
 function agendaHref(clinicId, { date, mode, pro, roleParam } = {}) {
   const base = `#/clinica/${seg(clinicId)}/agenda`;
   return `${base}${qs({ data: date, modo: mode === 'week' ? 'semana' : null, prof: mode === 'week' ? pro : null, papel: roleParam })}`;
@@ -1193,7 +1199,8 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
       // A click on the grid itself (mouse) proposes that time; keyboard users have
       // the free slot buttons and "Novo agendamento".
       colBody.addEventListener('click', (event) => {
-        if (event.target !== colBody && !event.target.classList.contains('ag-work')) return;
+        const target = /** @type {Element} */ (event.target);
+        if (target !== colBody && !target.classList.contains('ag-work')) return;
         const rect = colBody.getBoundingClientRect();
         const minute = start + Math.floor((event.clientY - rect.top) / PX / 15) * 15;
         const time = hhmm(Math.max(start, Math.min(end - 15, minute)));
@@ -1285,7 +1292,7 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
 
   // Move the "now" line along (without re-rendering: focus stays where it is).
   const timer = setInterval(() => {
-    const line = grid.querySelector('.ag-now');
+    const line = /** @type {HTMLElement|null} */ (grid.querySelector('.ag-now'));
     if (!line || !setup) return;
     const nowMin = localMinutes(new Date(), setup.tz);
     const start = Number(grid.dataset.start);
@@ -1368,7 +1375,7 @@ function icalPanel() {
           return yes;
         })(),
         h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Voltar', onclick: () => showAddress(path) }));
-      const yes = actions.querySelector('[data-ical="revoke-yes"]');
+      const yes = /** @type {HTMLElement|null} */ (actions.querySelector('[data-ical="revoke-yes"]'));
       if (yes) yes.focus();
     });
     const actions = h('div', { class: 'ical-actions' }, again, stop);
@@ -1457,7 +1464,7 @@ export function renderMyAgenda(ctx, me, params) {
 
   function syncToolbar() {
     dateInput.value = view.date;
-    for (const [b, mode] of [[dayButton, 'day'], [weekButton, 'week']]) {
+    for (const [b, mode] of /** @type {Array<[HTMLButtonElement, string]>} */ ([[dayButton, 'day'], [weekButton, 'week']])) {
       b.setAttribute('aria-pressed', String(view.mode === mode));
       b.classList.toggle('btn-primary', view.mode === mode);
       b.classList.toggle('btn-secondary', view.mode !== mode);

@@ -1,3 +1,4 @@
+// @ts-check
 // Public booking page: #/agendar/{clinic_id}[?profissional=&servico=&data=YYYY-MM-DD]
 //
 // Anyone may look (no login): professional → service → date → the free slots as buttons.
@@ -212,7 +213,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
         const next = addDays(d, delta);
         if (next < start || next >= addDays(start, STRIP_DAYS)) return;
         pickDate(next);
-        const b = dateBox.querySelector(`[data-date="${next}"]`);
+        const b = /** @type {HTMLElement|null} */ (dateBox.querySelector(`[data-date="${next}"]`));
         if (b) b.focus();
       });
       strip.append(button);
@@ -339,7 +340,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
         try {
           const body = { professional_user_id: state.proId, starts_at: slot.starts_at };
           if (state.serviceId) body.service_id = state.serviceId;
-          const kind = kindBox && kindBox.querySelector('input[name="kind"]:checked');
+          const kind = /** @type {HTMLInputElement|null} */ (kindBox && kindBox.querySelector('input[name="kind"]:checked'));
           if (kind) body.kind = kind.value;
           const appt = await api.post(`/api/clinics/${seg(clinicId)}/appointments`, body);
           sessionSet(PENDING_KEY, null);
@@ -394,7 +395,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
   function openWaitlist() {
     state.waitOpen = true;
     renderWaitlist();
-    const target = waitBox.querySelector('form input') || waitBox.querySelector('.bk-wait-login a') || waitBox.querySelector('h2');
+    const target = /** @type {HTMLElement|null} */ (waitBox.querySelector('form input') || waitBox.querySelector('.bk-wait-login a') || waitBox.querySelector('h2'));
     if (target) {
       if (target.tagName === 'H2') target.setAttribute('tabindex', '-1');
       target.focus();
@@ -433,7 +434,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
               state.waitOpen = false;
               waitForm = null;
               renderWaitlist();
-              const done = waitBox.querySelector('.wl-joined');
+              const done = /** @type {HTMLElement|null} */ (waitBox.querySelector('.wl-joined'));
               if (done) {
                 done.setAttribute('tabindex', '-1');
                 done.focus();

@@ -1,3 +1,4 @@
+// @ts-check
 // Pieces shared by the two sides of a teleconsultation (views/teleconsult.js for the
 // professional, views/consult.js for the patient): status labels, the video stage, the
 // microphone/camera buttons and icons.

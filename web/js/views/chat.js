@@ -1,3 +1,4 @@
+// @ts-check
 // Chat ("Mensagens"): room list with unread counts, conversation over the WebSocket,
 // and, for receptionists and clinic admins, opening a conversation between a patient
 // and a professional of the clinic.
@@ -581,7 +582,7 @@ function conversation(ctx, me, room, heading) {
     if (typeof m.seq === 'number') {
       for (let node = list.lastElementChild; node; node = node.previousElementSibling) {
         if (node === m.node) continue;
-        const other = messages.get(node.dataset.id);
+        const other = messages.get(/** @type {HTMLElement} */ (node).dataset.id);
         if (other && typeof other.seq === 'number' && other.seq < m.seq) break;
         before = node;
       }
@@ -593,6 +594,10 @@ function conversation(ctx, me, room, heading) {
     empty.hidden = true;
   }
 
+  /**
+   * @param {object} m a message of `messages`
+   * @param {{scroll?: boolean}} [opts] `scroll`: to the bottom, wherever the reader was
+   */
   function addOrUpdate(m, { scroll } = {}) {
     const stick = !historyDone || nearBottom() || scroll;
     place(m);
@@ -1507,7 +1512,7 @@ function newConversationPanel(ctx, me, clinics, onOpened) {
   }
 
   function renderPatients(list, q) {
-    const checked = form.querySelector('input[name="patient"]:checked');
+    const checked = /** @type {HTMLInputElement|null} */ (form.querySelector('input[name="patient"]:checked'));
     const keep = checked ? checked.value : null;
     clear(results);
     shown.clear();
@@ -1603,7 +1608,7 @@ function newConversationPanel(ctx, me, clinics, onOpened) {
     if (submit.disabled) return;
     clearErrors();
     statusBox.replaceChildren();
-    const checked = form.querySelector('input[name="patient"]:checked');
+    const checked = /** @type {HTMLInputElement|null} */ (form.querySelector('input[name="patient"]:checked'));
     const patientId = checked ? checked.value : '';
     const professionalId = profSelect.value;
     let firstInvalid = null;

@@ -1,3 +1,4 @@
+// @ts-check
 // In-call chat of a teleconsultation ("Chat da consulta"), on both call pages
 // (views/teleconsult.js for the professional, views/consult.js for the patient and guests).
 //

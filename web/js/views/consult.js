@@ -1,3 +1,4 @@
+// @ts-check
 // Teleconsultation, the patient's side: #/consulta/{token} (public: the link is the key).
 // The same page serves an invited third participant (interpreter, family member): the
 // preview then says `as: "guest"` and the page speaks to them as a guest.

@@ -1,3 +1,4 @@
+// @ts-check
 // The forms that issue a signed document (views/documents.js opens one at a time):
 // "Receita simples" and "Receita de controle especial" (medication lines), "Atestado"
 // (days off, start, optional CID with the patient's express consent) and "Solicitação de
@@ -186,9 +187,10 @@ function kindBody(kind, onRemove) {
   }
   if (kind === 'certificate') {
     const days = field({ name: 'days_off', label: 'Dias de afastamento', required: true, type: 'number', inputmode: 'numeric', value: '1' });
-    days.input.min = '1';
-    days.input.max = '365';
-    days.input.step = '1';
+    const daysInput = /** @type {HTMLInputElement} */ (days.input);
+    daysInput.min = '1';
+    daysInput.max = '365';
+    daysInput.step = '1';
     const start = field({ name: 'start_date', label: 'Início do afastamento', required: true, type: 'date', value: todayIn(DEFAULT_TZ) });
     const cid = field({
       name: 'cid', label: 'CID-10', maxlength: 8, placeholder: 'ex.: J11 ou M54.5',
@@ -198,6 +200,7 @@ function kindBody(kind, onRemove) {
     cid.input.setAttribute('autocapitalize', 'characters');
     cid.input.setAttribute('spellcheck', 'false');
     const consent = field({ name: 'cid_consent', type: 'checkbox', label: 'Paciente consentiu expressamente com a inclusão do CID' });
+    const consentBox = /** @type {HTMLInputElement} */ (consent.input);
     const notes = field({ name: 'notes', label: 'Observações', type: 'textarea', rows: 2, maxlength: MAX_NOTES, wide: true });
     const all = { days_off: days, start_date: start, cid, cid_consent: consent, notes };
     return {
@@ -215,12 +218,12 @@ function kindBody(kind, onRemove) {
         mark(start, /^\d{4}-\d{2}-\d{2}$/.test(start.input.value) ? null : 'Informe uma data válida.');
         const code = cid.input.value.trim().toUpperCase();
         mark(cid, code && !/^[A-Z]\d{2}(\.?\d{1,2})?$/.test(code) ? 'CID inválido (ex.: J11 ou M54.5).' : null);
-        mark(consent, code && !consent.input.checked
+        mark(consent, code && !consentBox.checked
           ? 'Para incluir o CID, confirme o consentimento expresso do paciente (ou deixe o CID em branco).'
           : null);
         mark(notes, checkText(notes, { max: MAX_NOTES }));
         if (invalid) return { invalid };
-        const content = { kind, days_off: n, start_date: start.input.value, cid_consent: consent.input.checked };
+        const content = { kind, days_off: n, start_date: start.input.value, cid_consent: consentBox.checked };
         if (code) content.cid = code;
         const text = notes.input.value.trim();
         if (text) content.notes = text;
@@ -303,7 +306,7 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose }) {
     if (!content) {
       errorBox.textContent = invalid === 1 ? 'Corrija o campo destacado.' : `Corrija os ${invalid} campos destacados.`;
       errorBox.hidden = false;
-      const first = form.querySelector('[aria-invalid="true"]');
+      const first = /** @type {HTMLElement|null} */ (form.querySelector('[aria-invalid="true"]'));
       if (first) first.focus();
       return null;
     }
@@ -365,11 +368,11 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose }) {
 
   form.addEventListener('input', (event) => {
     // A flagged field being filled in loses its error.
-    const target = event.target;
+    const target = /** @type {HTMLInputElement} */ (event.target);
     if (target && target.getAttribute('aria-invalid') === 'true'
       && (target.type === 'checkbox' ? target.checked : target.value.trim())) {
       const wrap = target.closest('.field');
-      const error = wrap && wrap.querySelector('.field-error');
+      const error = /** @type {HTMLElement|null} */ (wrap && wrap.querySelector('.field-error'));
       if (error) {
         error.textContent = '';
         error.hidden = true;
@@ -393,7 +396,7 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose }) {
     kind,
     element: h('div', { class: 'doc-editor' }, form),
     focus() {
-      const first = form.querySelector('input:not([type="checkbox"]), textarea');
+      const first = /** @type {HTMLElement|null} */ (form.querySelector('input:not([type="checkbox"]), textarea'));
       if (first) first.focus();
       else heading.focus();
     },

@@ -1,3 +1,4 @@
+// @ts-check
 // Signed documents (prescriptions, certificates, exam requests) in the staff's patient
 // record: the "Documentos" section of #/clinica/{id}/paciente/{pid}.
 //
@@ -101,8 +102,8 @@ export async function downloadDocument(doc) {
  */
 export function keepFocus(container, fn) {
   const active = document.activeElement;
-  const inside = active && active !== container && container.contains(active) ? active : null;
-  const li = inside && inside.closest('[data-id]');
+  const inside = /** @type {HTMLElement|null} */ (active && active !== container && container.contains(active) ? active : null);
+  const li = /** @type {HTMLElement|null} */ (inside && inside.closest('[data-id]'));
   const where = li ? { id: li.dataset.id, action: inside.dataset.action || null } : null;
   fn();
   if (!inside) return;
@@ -347,7 +348,7 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
         onclick: () => {
           revoking = doc.id;
           render();
-          const input = listBox.querySelector(`[data-id="${doc.id}"] textarea`);
+          const input = /** @type {HTMLElement|null} */ (listBox.querySelector(`[data-id="${doc.id}"] textarea`));
           if (input) input.focus();
         },
       }));
@@ -408,7 +409,7 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
             revoking = null;
             revokeNode = null;
             render();
-            const again = listBox.querySelector(`[data-id="${doc.id}"] [data-action="revoke"]`);
+            const again = /** @type {HTMLElement|null} */ (listBox.querySelector(`[data-id="${doc.id}"] [data-action="revoke"]`));
             if (again) again.focus();
           },
         })));

@@ -1,3 +1,4 @@
+// @ts-check
 // One-click links (no login): #/link/{action}/{token}
 //
 // The clinic sends these by WhatsApp, SMS or e-mail: an appointment's "confirm" and

@@ -1,3 +1,4 @@
+// @ts-check
 // Login and patient sign-up views.
 
 import { api, login, signup, ApiError } from '../api.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // "Minhas consultas" (#/minhas-consultas): a patient's upcoming and past appointments,
 // with cancel (reason required) and reschedule into a free slot of the same professional.
 //
@@ -211,7 +212,8 @@ export function renderMyAppointments(ctx, me) {
         if (!hash.startsWith('#/consulta/')) throw new Error('no patient link');
         if (ctx.isCurrent()) ctx.navigate(hash);
       } catch (err) {
-        error.textContent = err instanceof Error && !err.status && !err.code
+        const failure = /** @type {{status?: number, code?: string}} */ (err);
+        error.textContent = err instanceof Error && !failure.status && !failure.code
           ? 'Não foi possível abrir a teleconsulta. Tente novamente.'
           : agendaError(err, { patient: true });
         error.hidden = false;
@@ -233,7 +235,7 @@ export function renderMyAppointments(ctx, me) {
     }
     render();
     const form = root.querySelector(`[data-id="${a.id}"] form`);
-    const first = form && form.querySelector('textarea, input');
+    const first = /** @type {HTMLElement|null} */ (form && form.querySelector('textarea, input'));
     if (first) first.focus();
   }
 
@@ -467,7 +469,7 @@ export function renderMyAppointments(ctx, me) {
     decline.addEventListener('click', () => {
       confirming.id = o.offer_id;
       renderOffers();
-      const yes = offerBox.querySelector(`[data-offer-id="${o.offer_id}"] [data-action="decline-yes"]`);
+      const yes = /** @type {HTMLElement|null} */ (offerBox.querySelector(`[data-offer-id="${o.offer_id}"] [data-action="decline-yes"]`));
       if (yes) yes.focus();
     });
     if (confirming.id === o.offer_id) {
@@ -569,7 +571,7 @@ export function renderMyAppointments(ctx, me) {
           onclick: () => {
             confirming.id = e.id;
             renderEntries();
-            const yes = waitBox.querySelector(`[data-id="${e.id}"] [data-action="leave-yes"]`);
+            const yes = /** @type {HTMLElement|null} */ (waitBox.querySelector(`[data-id="${e.id}"] [data-action="leave-yes"]`));
             if (yes) yes.focus();
           },
         })));
@@ -598,7 +600,7 @@ export function renderMyAppointments(ctx, me) {
 
   /** Once a second: the offers' countdowns; a lapsed offer is looked up again. */
   function tick() {
-    for (const node of offerBox.querySelectorAll('.wl-countdown[data-expires]')) {
+    for (const node of /** @type {NodeListOf<HTMLElement>} */ (offerBox.querySelectorAll('.wl-countdown[data-expires]'))) {
       const left = remainingText(node.dataset.expires);
       if (left) {
         node.textContent = left;

@@ -1,3 +1,4 @@
+// @ts-check
 // "Meus documentos" (#/meus-documentos): a patient's signed prescriptions, certificates and
 // exam requests, from every clinic, with the verification code and the PDF.
 //

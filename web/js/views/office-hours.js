@@ -1,3 +1,4 @@
+// @ts-check
 // "Horário de atendimento no chat" (professional's home): when patients can expect
 // answers. `GET/PUT /api/me/office-hours` with
 // `{time_zone, weekly: [{weekday: 1..7 (1 = segunda), start: "HH:MM", end: "HH:MM"}], note}`

@@ -1,3 +1,4 @@
+// @ts-check
 // Patient home: "Meus dados" and "Privacidade (LGPD)" with consent history.
 
 import { api } from '../api.js';

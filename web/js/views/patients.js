@@ -1,3 +1,4 @@
+// @ts-check
 // Patient components shared by the staff homes: search list, sign-up form
 // and the patient detail view (with the contact/clinical notes edit form).
 
@@ -16,6 +17,7 @@ export function patientHref(clinicId, patientId, roleParam) {
 
 /**
  * Section "Pacientes": search box + result list. Returns {section, reload}.
+ * @param {{clinicId: string, roleParam: string|null, headingLevel?: 'h1'|'h2'|'h3', intro?: string}} opts
  */
 export function patientSearch({ clinicId, roleParam, headingLevel = 'h2', intro }) {
   const headingId = `patients-heading-${seg(clinicId)}`;
@@ -232,6 +234,7 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam 
       return values;
     };
     const initial = saved();
+    /** @type {import('../ui.js').FieldOptions[]} */
     const fields = [
       { name: 'social_name', label: 'Nome social', maxlength: 200, value: initial.social_name, wide: true },
       { name: 'phone', label: 'Telefone', type: 'tel', inputmode: 'tel', mask: 'phone', maxlength: 15, value: initial.phone },

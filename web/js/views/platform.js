@@ -1,3 +1,4 @@
+// @ts-check
 // Platform admin home: clinic list and "Nova clínica" form.
 
 import { api } from '../api.js';

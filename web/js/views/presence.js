@@ -1,3 +1,4 @@
+// @ts-check
 // "Online agora": who of the clinic's staff is connected, live from the
 // `clinic:<id>:queue` topic's presence.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // "Painel e check-in" on the staff homes:
 // - everyone on the staff: the self check-in QR code (big, printable) and its link;
 // - clinic administrators also: a new check-in code, a link for the TV call panel (shown
@@ -289,7 +290,10 @@ function settingsForm(base, settings) {
   });
   const mode = ctrl.get('priority_mode').input;
   const run = ctrl.get('priority_run').input;
-  for (const [input, min, max] of [[run, 1, 10], [ctrl.get('default_service_minutes').input, 1, 240]]) {
+  /** @type {Array<[HTMLInputElement, number, number]>} */
+  const limits = [[/** @type {HTMLInputElement} */ (run), 1, 10],
+    [/** @type {HTMLInputElement} */ (ctrl.get('default_service_minutes').input), 1, 240]];
+  for (const [input, min, max] of limits) {
     input.min = String(min);
     input.max = String(max);
     input.step = '1';

@@ -1,3 +1,4 @@
+// @ts-check
 // Waiting room ("Fila de espera"): today's queue of a clinic, live.
 //
 // - `GET /api/clinics/{id}/queue` loads the board; `clinic:<id>:queue` pushes
@@ -179,6 +180,13 @@ function etaText(minutes) {
  * Live model of the clinic's queue. `onChange(entries, change)` runs after
  * every load and push (`change`: the pushed entry, or null for a reload);
  * `onPanel(snapshot)` after every newer panel snapshot (call order and waits).
+ */
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} clinicId
+ * @param {(entries: object[], change: object|null) => void} onChange
+ * @param {(state: string, err?: unknown) => void} onState
+ * @param {(snapshot: import('../panel-feed.js').PanelSnapshot) => void} [onPanel]
  */
 function liveQueue(ctx, clinicId, onChange, onState, onPanel = () => {}) {
   const entries = new Map();
@@ -463,7 +471,7 @@ export function queueBoardPanel(ctx, me, clinicId) {
   });
 
   const timer = setInterval(() => {
-    for (const el of waitingBox.querySelectorAll('.queue-wait')) {
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (waitingBox.querySelectorAll('.queue-wait'))) {
       el.textContent = `Aguardando há ${elapsed(el.dataset.since)}`;
     }
   }, TICK_MS);
@@ -584,7 +592,7 @@ function todayAppointments(ctx, clinicId, { onCheckedIn, onZone, activeEntryOf }
       : h('p', { class: 'empty', text: 'Nenhuma consulta aguardando check-in hoje.' }));
     listBox.removeAttribute('aria-busy');
     if (hadFocus && !listBox.contains(document.activeElement)) {
-      const next = listBox.querySelector('button:not([disabled])');
+      const next = /** @type {HTMLElement|null} */ (listBox.querySelector('button:not([disabled])'));
       if (next) next.focus();
     }
   }
@@ -719,6 +727,17 @@ function todayAppointments(ctx, clinicId, { onCheckedIn, onZone, activeEntryOf }
 }
 
 /** Check-in: a registered patient (search) or a walk-in name. */
+/**
+ * An appointment of today, with its time shown in the clinic's zone.
+ * @typedef {import('../types.js').Appointment & {time: string}} TodayAppointment
+ */
+
+/**
+ * @param {string} clinicId
+ * @param {(entry: object) => void} onCheckedIn
+ * @param {{appointmentsOf?: (patientId: string) => TodayAppointment[],
+ *   checkInAppointment?: ((appointment: TodayAppointment) => Promise<unknown>)|null}} [opts]
+ */
 function checkInForm(clinicId, onCheckedIn, { appointmentsOf = () => [], checkInAppointment = null } = {}) {
   const id = uid('checkin');
   const errorBox = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
@@ -1114,7 +1133,7 @@ export function myQueuePanel(ctx, me, clinicId) {
   });
   // Only the waiting times change with the clock (re-rendering would move focus).
   const timer = setInterval(() => {
-    for (const el of nextList.querySelectorAll('.queue-wait')) {
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (nextList.querySelectorAll('.queue-wait'))) {
       el.textContent = `${el.dataset.prefix}${elapsed(el.dataset.since)}`;
     }
   }, TICK_MS);

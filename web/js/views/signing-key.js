@@ -1,3 +1,4 @@
+// @ts-check
 // "Minha assinatura digital" (#/minha-assinatura): the certificate a professional's
 // documents are signed with.
 //

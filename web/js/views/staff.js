@@ -1,3 +1,4 @@
+// @ts-check
 // Staff homes for one selected clinic: clinic_admin, receptionist, professional.
 
 import { api, seg } from '../api.js';

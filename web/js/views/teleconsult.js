@@ -1,3 +1,4 @@
+// @ts-check
 // Teleconsultation, the professional's side: #/teleconsulta/{appointment_id}.
 //
 //   GET  /api/consults/{id}        the session (status, times, participants, media,
@@ -589,7 +590,8 @@ export function renderTeleconsult(ctx, me, appointmentId) {
         return;
       }
       stage.setTiles(null);
-      const hasVideo = stage.remote.srcObject && stage.remote.srcObject.getVideoTracks().some((t) => t.readyState === 'live');
+      const remote = /** @type {MediaStream|null} */ (stage.remote.srcObject);
+      const hasVideo = remote && remote.getVideoTracks().some((t) => t.readyState === 'live');
       if (status === 'in_call') {
         stage.setNote(conn === 'connected' && hasVideo ? '' : `${connText.textContent || 'Conectando…'} O vídeo de ${first} aparece aqui.`);
       } else if (status === 'waiting') {

@@ -1,3 +1,4 @@
+// @ts-check
 // Public verification of a signed document (no login): #/verificar and #/verificar/{id}.
 //
 // The QR code printed on every PDF points to /v/{id}, which sends people here. The page
@@ -50,6 +51,12 @@ function verdict(view) {
   return { tone: 'neutral', title: 'Aguardando assinatura', text: 'O documento foi emitido e a assinatura digital ainda está sendo feita. Tente de novo em instantes.' };
 }
 
+/**
+ * @param {string} tone `ok`, `bad` or `neutral`
+ * @param {string} title
+ * @param {string} text
+ * @param {{heading?: 'h1'|'h2'|'h3'}} [opts]
+ */
 function statusBox(tone, title, text, { heading = 'h2' } = {}) {
   return h('div', { class: `ln-status ln-status-${tone} vf-status`, role: 'status', dataset: { tone } },
     h(heading, { class: 'ln-status-title', tabindex: '-1', text: title }),
@@ -141,7 +148,7 @@ export function renderVerify(ctx, documentId) {
         href
           ? h('p', null, h('a', { class: 'btn btn-secondary', href, download: `documento-${view.id || 'atende'}.pdf`, text: 'Baixar PDF' }))
           : null)]);
-    const title = result.querySelector('.ln-status-title');
+    const title = /** @type {HTMLElement|null} */ (result.querySelector('.ln-status-title'));
     if (title) title.focus();
   }
 
@@ -168,7 +175,7 @@ export function renderVerify(ctx, documentId) {
       if (err instanceof ApiError && err.status === 404) {
         clear(result).append(statusBox('bad', 'Código não encontrado',
           'Nenhum documento emitido aqui tem este código. Confira se digitou o código exatamente como está impresso.'));
-        const title = result.querySelector('.ln-status-title');
+        const title = /** @type {HTMLElement|null} */ (result.querySelector('.ln-status-title'));
         if (title) title.focus();
       } else {
         clear(result).append(alertNode(errorMessage(err)));

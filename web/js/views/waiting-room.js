@@ -1,3 +1,4 @@
+// @ts-check
 // The waiting room for people without a staff login (no header, no login needed):
 //
 //   #/painel/{token}     the TV call panel of the waiting room
@@ -613,6 +614,7 @@ export function renderCheckin(ctx, code) {
       },
     });
 
+    /** @type {HTMLElement[]} */
     const parts = [
       h('p', { class: 'phone-clinic', text: clinic.clinic_name }),
       h('h1', { tabindex: '-1', text: 'Check-in na recepção' }),

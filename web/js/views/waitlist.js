@@ -1,3 +1,4 @@
+// @ts-check
 // The waitlist ("Lista de espera"): patients waiting for a freed slot.
 //
 //   POST /api/clinics/{c}/waitlist               {patient_id? (staff), professional_user_id?,
@@ -174,7 +175,8 @@ export function waitlistJoinForm({ clinicId, tz, proId, serviceId, date, onJoine
       (isYmd(fromInput.value) && fromInput.value >= todayIn(tz) ? toInput : fromInput).focus();
       return;
     }
-    const period = form.querySelector(`input[name="${id}-period"]:checked`);
+    const period = /** @type {HTMLInputElement|null} */ (form.querySelector(`input[name="${id}-period"]:checked`));
+    /** @type {Record<string, string>} */
     const body = {
       professional_user_id: proId,
       date_from: fromInput.value,
@@ -265,6 +267,13 @@ export function clinicWaitlist(ctx, clinicId) {
  * `store`: clinicWaitlist(); `opts.date`: the agenda's date (the add form's first day);
  * `opts.appointment(id)`: a loaded appointment (the held slot of an offer), if any.
  */
+/**
+ * @param {HTMLElement} host
+ * @param {HTMLElement|null} opener
+ * @param {{clinicId: string, tz: string, pros: object[], services: import('../types.js').Service[]}} setup
+ * @param {object} store
+ * @param {{date?: string|null, appointment?: (id: string) => import('../types.js').Appointment|null}} [opts]
+ */
 export function openWaitlistDrawer(host, opener, setup, store, { date = null, appointment = () => null } = {}) {
   const { clinicId, tz, pros, services } = setup;
   const dlg = modal('Lista de espera', 'ag-drawer wl-drawer');
@@ -345,6 +354,7 @@ export function openWaitlistDrawer(host, opener, setup, store, { date = null, ap
       fromInput.focus();
       return;
     }
+    /** @type {Record<string, string>} */
     const body = {
       patient_id: patient.id,
       date_from: fromInput.value,
@@ -444,9 +454,9 @@ export function openWaitlistDrawer(host, opener, setup, store, { date = null, ap
   function render({ focus = null } = {}) {
     // Keep the focus on the same entry's button across re-renders.
     let keep = focus;
-    const active = document.activeElement;
+    const active = /** @type {HTMLElement|null} */ (document.activeElement);
     if (!keep && active && listBox.contains(active) && active.dataset.action) {
-      const li = active.closest('[data-id]');
+      const li = /** @type {HTMLElement|null} */ (active.closest('[data-id]'));
       if (li) keep = [li.dataset.id, active.dataset.action];
     }
     clear(listBox);
@@ -463,13 +473,13 @@ export function openWaitlistDrawer(host, opener, setup, store, { date = null, ap
       : 'Ninguém na lista de espera.' }));
     if (entries.length) listBox.append(h('ol', { class: 'card-list wl-items' }, entries.map(entryItem)));
     if (keep) {
-      const target = listBox.querySelector(`[data-id="${keep[0]}"] [data-action="${keep[1]}"]`);
+      const target = /** @type {HTMLElement|null} */ (listBox.querySelector(`[data-id="${keep[0]}"] [data-action="${keep[1]}"]`));
       if (target) target.focus();
     }
   }
 
   function tick() {
-    for (const node of listBox.querySelectorAll('.wl-countdown[data-expires]')) {
+    for (const node of /** @type {NodeListOf<HTMLElement>} */ (listBox.querySelectorAll('.wl-countdown[data-expires]'))) {
       const left = remainingText(node.dataset.expires);
       node.textContent = left ? `(faltam ${left})` : '(prazo encerrado)';
     }
