@@ -23,7 +23,7 @@ function svgDataUrl(svg) {
   return `data:image/svg+xml;base64,${btoa(binary)}`;
 }
 
-/** Print only the QR code card (see `body.print-qr` in app.css). */
+/** Print only the QR code card (see `body.print-qr` in css/queue.css). */
 function printQr() {
   document.body.classList.add('print-qr');
   const done = () => {
