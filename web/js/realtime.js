@@ -143,7 +143,7 @@ class Topic {
   }
 }
 
-class Handle {
+export class Handle {
   constructor(client, topic, opts) {
     this.client = client;
     this.topic = topic;

@@ -4,6 +4,7 @@
 // microphone/camera buttons and icons.
 
 import { h } from '../ui.js';
+import { strokeIcon } from '../icons.js';
 import { playInto, unmute } from '../call.js';
 
 export const CONSULT_STATUS = {
@@ -19,7 +20,6 @@ export function consultStatusLabel(status) {
 
 // ---------------------------------------------------------------- icons ---
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
 const ICONS = {
   mic: ['M12 2a3 3 0 0 0-3 3v7a3 3 0 0 0 6 0V5a3 3 0 0 0-3-3z', 'M19 10v2a7 7 0 0 1-14 0v-2', 'M12 19v3', 'M8 22h8'],
   'mic-off': ['M2 2l20 20', 'M9 9v3a3 3 0 0 0 5.12 2.12', 'M15 9.34V5a3 3 0 0 0-5.94-.6',
@@ -32,19 +32,12 @@ const ICONS = {
   sound: ['M11 5L6 9H2v6h4l5 4V5z', 'M19.07 4.93a10 10 0 0 1 0 14.14', 'M15.54 8.46a5 5 0 0 1 0 7.07'],
 };
 
-/** A decorative stroke icon (SVG built with the DOM: no markup strings). */
+/**
+ * A decorative stroke icon of the call pages.
+ * @param {string} name a key of ICONS
+ */
 export function icon(name) {
-  const svg = document.createElementNS(SVG_NS, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  svg.setAttribute('class', `icon icon-${name}`);
-  for (const d of ICONS[name] || []) {
-    const path = document.createElementNS(SVG_NS, 'path');
-    path.setAttribute('d', d);
-    svg.append(path);
-  }
-  return svg;
+  return strokeIcon(name, ICONS[name] || []);
 }
 
 // ---------------------------------------------------------------- video ---
