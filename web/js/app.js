@@ -42,7 +42,8 @@ import { renderCheckin, renderPanel, renderTracker } from './views/waiting-room.
 import { renderPlatformHome } from './views/platform.js';
 import { renderPatientDetail } from './views/patients.js';
 import { clinicHref, findMembership, renderStaffHome, roleParamFor, sortedMemberships } from './views/staff.js';
-import { renderClinicAgenda, renderMyAgenda } from './views/agenda.js';
+import { renderClinicAgenda } from './views/agenda.js';
+import { renderMyAgenda } from './views/my-agenda.js';
 import { renderScheduleSettings } from './views/agenda-settings.js';
 import { bookingLoginNotice, renderBooking, takeReturnTo } from './views/booking.js';
 import { renderMyAppointments } from './views/my-appointments.js';

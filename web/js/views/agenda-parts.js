@@ -1,10 +1,99 @@
 // @ts-check
-// Pieces shared by the staff agenda's dialogs (views/agenda.js) and the clinic's waitlist
-// drawer (views/waitlist.js): a modal dialog, an inline error box, a labelled control and
-// the patient search of the booking dialog.
+// Pieces shared by the staff agenda (views/agenda*.js, views/my-agenda.js) and the clinic's
+// waitlist drawer (views/waitlist.js): a modal dialog, an inline error box, a labelled
+// control, the patient search of the booking dialog, the free-slot chips and the
+// "Teleconsulta" badge.
 
 import { api, qs, seg } from '../api.js';
-import { h, clear, displayName, errorMessage, plural, uid } from '../ui.js';
+import { KIND_LABELS, timeIn } from '../agenda-util.js';
+import { h, alertNode, clear, displayName, errorMessage, loadingNode, plural, uid } from '../ui.js';
+
+/** @typedef {import('../types.js').Service} Service */
+/** @typedef {import('../types.js').Slot} Slot */
+
+/**
+ * A professional as the clinic's booking page lists them (`GET /api/public/clinics/{id}/booking`).
+ * @typedef {object} BookingProfessional
+ * @property {string} user_id
+ * @property {string} name
+ * @property {string} profession
+ * @property {string|null} specialty
+ */
+
+/**
+ * A clinic's agenda set-up (views/agenda.js, loadSetup): what its dialogs and grid need.
+ * @typedef {object} AgendaSetup
+ * @property {string} clinicId
+ * @property {string} clinicName
+ * @property {string} tz the clinic's time zone
+ * @property {BookingProfessional[]} pros by name
+ * @property {Service[]} services
+ * @property {Map<string, any>} schedules professional → schedule (`hours`, `rules`), null when unreadable
+ */
+
+/** Replace the URL's hash without a new history entry (and without re-rendering). @param {string} hash */
+export function replaceHash(hash) {
+  history.replaceState(null, '', hash);
+}
+
+/** "Teleconsulta" badge of a video appointment. */
+export function teleBadge() {
+  return h('span', { class: 'badge ag-tele-badge', text: KIND_LABELS.teleconsultation });
+}
+
+/**
+ * Free slots as a radio group of chips.
+ * Returns {node, set(slots, selectedIso), loading(), error(message), value(), focus()}.
+ * @param {{name: string, legend: string, timeZone: string, empty?: string}} opts
+ */
+export function slotPicker({ name, legend, timeZone, empty = 'Nenhum horário livre nesta data.' }) {
+  const list = h('div', { class: 'ag-slot-chips' });
+  const node = h('fieldset', { class: 'ag-slot-picker' },
+    h('legend', { text: legend }),
+    list);
+  let current = [];
+  return {
+    node,
+    /**
+     * Show `slots`, `selectedIso` checked; returns whether it was among them.
+     * @param {Slot[]} slots
+     * @param {string|null} [selectedIso]
+     */
+    set(slots, selectedIso) {
+      current = slots || [];
+      clear(list);
+      if (!current.length) {
+        list.append(h('p', { class: 'empty', text: empty }));
+        return false;
+      }
+      let found = false;
+      for (const s of current) {
+        const id = uid(`${name}-slot`);
+        const checked = Boolean(selectedIso) && Date.parse(s.starts_at) === Date.parse(selectedIso);
+        if (checked) found = true;
+        list.append(h('span', { class: 'ag-chip' },
+          h('input', { type: 'radio', id, name, value: s.starts_at, checked }),
+          h('label', { for: id, text: timeIn(s.starts_at, timeZone) })));
+      }
+      return found;
+    },
+    loading() {
+      clear(list).append(loadingNode('Buscando horários livres…'));
+    },
+    /** @param {string} message */
+    error(message) {
+      clear(list).append(alertNode(message));
+    },
+    value() {
+      const checked = /** @type {HTMLInputElement|null} */ (list.querySelector('input[type="radio"]:checked'));
+      return checked ? checked.value : null;
+    },
+    focus() {
+      const first = /** @type {HTMLElement|null} */ (list.querySelector('input[type="radio"]:checked') || list.querySelector('input[type="radio"]'));
+      if (first) first.focus();
+    },
+  };
+}
 
 /** A modal <dialog> with a title and a close button; focus returns to the opener. */
 export function modal(title, className = '') {
