@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use atende::config::Settings;
 use atende::domain::{Email, Password, PersonName, UserId};
-use atende::security::audit::{ChainReport, verify_chain};
+use atende::security::audit::ChainReport;
 use atende::startup::Application;
 use atende::store::Store;
 use atende::store::users::UserRow;
@@ -219,7 +219,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             command: AuditCommand::Verify,
         } => {
             let store = open_store(&mut settings).await?;
-            match verify_chain(&store).await? {
+            match store.verify_audit_chain().await? {
                 ChainReport::Intact { rows, head } => {
                     println!("audit chain intact: {rows} rows, head {head}");
                     Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::bus::TopicEvent;
+use crate::bus::{EventSink, TopicEvent};
 use crate::domain::UserId;
 use crate::sync::lock;
 
@@ -106,6 +106,12 @@ pub struct Hub {
     next_conn: std::sync::atomic::AtomicU64,
 }
 
+impl EventSink for Hub {
+    fn dispatch(&self, event: &TopicEvent) {
+        self.deliver(event);
+    }
+}
+
 impl Hub {
     pub fn new(node_id: String) -> Self {
         Self {
@@ -160,7 +166,7 @@ impl Hub {
     }
 
     /// Deliver an event from the bus to this node's subscribers of its topic.
-    pub fn dispatch(&self, ev: &TopicEvent) {
+    fn deliver(&self, ev: &TopicEvent) {
         if ev.event == PRESENCE_JOIN || ev.event == PRESENCE_LEAVE {
             self.track_presence(ev);
         }

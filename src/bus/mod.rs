@@ -1,6 +1,6 @@
 //! The event bus: one trait, two engines.
 //!
-//! - [`LocalBus`] (default): a publish goes straight to this node's [`Hub`].
+//! - [`LocalBus`] (default): a publish goes straight to this node's [`EventSink`] (the hub).
 //! - [`redis::RedisBus`] (`REDIS_URL` set): a publish goes to a Redis pub/sub channel that
 //!   every node subscribes to, so any node can serve any client. Its own events come back
 //!   through Redis too, so every node sees one order.
@@ -10,12 +10,11 @@
 //! the database, so correctness never depends on the bus.
 
 pub mod redis;
+pub mod revocation;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-
-use crate::actors::hub::Hub;
 
 /// An event on a topic: the push frame clients receive, and what travels between nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,13 +35,20 @@ pub trait EventBus: Send + Sync {
     fn engine(&self) -> &'static str;
 }
 
+/// Where a node's bus hands the events it receives: this node's hub (`actors::hub::Hub`),
+/// which delivers each to the connections subscribed to its topic. A trait so the bus,
+/// below the actors, never names them.
+pub trait EventSink: Send + Sync {
+    fn dispatch(&self, event: &TopicEvent);
+}
+
 /// Single-node engine: delivers in-process.
 pub struct LocalBus {
-    hub: Arc<Hub>,
+    hub: Arc<dyn EventSink>,
 }
 
 impl LocalBus {
-    pub fn new(hub: Arc<Hub>) -> Self {
+    pub fn new(hub: Arc<dyn EventSink>) -> Self {
         Self { hub }
     }
 }

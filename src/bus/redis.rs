@@ -8,8 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use super::{EventBus, TopicEvent};
-use crate::actors::hub::Hub;
+use super::{EventBus, EventSink, TopicEvent};
 
 /// The channel all nodes share.
 pub const CHANNEL: &str = "atende:events";
@@ -21,7 +20,7 @@ pub struct RedisBus {
 impl RedisBus {
     /// Connect (failing fast if Redis is unreachable at start), then run the publisher and
     /// subscriber tasks on the current runtime. Both reconnect on their own afterwards.
-    pub async fn start(url: &str, hub: Arc<Hub>) -> anyhow::Result<Self> {
+    pub async fn start(url: &str, hub: Arc<dyn EventSink>) -> anyhow::Result<Self> {
         let client = ::redis::Client::open(url)?;
         let mut publisher = ::redis::aio::ConnectionManager::new(client.clone()).await?;
         // Subscribe before returning, so no event published after start-up is missed.

@@ -7,9 +7,9 @@
 
 use sha2::{Digest, Sha256};
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{ClinicId, UserId};
-use crate::store::audit::AuditRow;
-use crate::store::{Store, StoreError};
 
 /// `prev_hash` of the first row.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -62,6 +62,22 @@ impl AuditEvent {
     }
 }
 
+/// One row of the chain as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<UserId>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub clinic_id: Option<ClinicId>,
+    pub ip: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
 /// The hash a row must carry, given its fields and `prev_hash` (its own `hash` is ignored).
 pub fn chain_hash(row: &AuditRow) -> String {
     let canonical = serde_json::json!([
@@ -88,44 +104,64 @@ pub enum ChainReport {
     Broken { seq: i64, reason: String },
 }
 
-/// Walk the audit log from the start and check every link.
-pub async fn verify_chain(store: &Store) -> Result<ChainReport, StoreError> {
-    let mut expected_seq = 1i64;
-    let mut prev_hash = GENESIS_HASH.to_string();
-    let mut rows = 0u64;
-    loop {
-        let page = store.audit_page(expected_seq - 1, 1000).await?;
-        if page.is_empty() {
-            return Ok(ChainReport::Intact {
-                rows,
-                head: prev_hash,
+/// Checks the chain one row at a time, in order (the store reads the pages).
+pub struct ChainWalk {
+    expected_seq: i64,
+    prev_hash: String,
+    rows: u64,
+}
+
+impl Default for ChainWalk {
+    fn default() -> Self {
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.to_string(),
+            rows: 0,
+        }
+    }
+}
+
+impl ChainWalk {
+    /// The `seq` after which the next row is expected (for paging).
+    pub fn last_seq(&self) -> i64 {
+        self.expected_seq - 1
+    }
+
+    /// Check the next row; `Err` carries the report of the first break.
+    pub fn check(&mut self, row: AuditRow) -> Result<(), ChainReport> {
+        let expected_seq = self.expected_seq;
+        if row.seq != expected_seq {
+            return Err(ChainReport::Broken {
+                seq: expected_seq,
+                reason: format!(
+                    "row {expected_seq} is missing (next row found is {})",
+                    row.seq
+                ),
             });
         }
-        for row in page {
-            if row.seq != expected_seq {
-                return Ok(ChainReport::Broken {
-                    seq: expected_seq,
-                    reason: format!(
-                        "row {expected_seq} is missing (next row found is {})",
-                        row.seq
-                    ),
-                });
-            }
-            if row.prev_hash != prev_hash {
-                return Ok(ChainReport::Broken {
-                    seq: row.seq,
-                    reason: "prev_hash does not match the previous row's hash".into(),
-                });
-            }
-            if chain_hash(&row) != row.hash {
-                return Ok(ChainReport::Broken {
-                    seq: row.seq,
-                    reason: "row content does not match its hash (changed after writing)".into(),
-                });
-            }
-            prev_hash = row.hash;
-            expected_seq += 1;
-            rows += 1;
+        if row.prev_hash != self.prev_hash {
+            return Err(ChainReport::Broken {
+                seq: row.seq,
+                reason: "prev_hash does not match the previous row's hash".into(),
+            });
+        }
+        if chain_hash(&row) != row.hash {
+            return Err(ChainReport::Broken {
+                seq: row.seq,
+                reason: "row content does not match its hash (changed after writing)".into(),
+            });
+        }
+        self.prev_hash = row.hash;
+        self.expected_seq += 1;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Every row checked out.
+    pub fn finish(self) -> ChainReport {
+        ChainReport::Intact {
+            rows: self.rows,
+            head: self.prev_hash,
         }
     }
 }

@@ -1,25 +1,9 @@
 //! The audit log table: append under a lock that serializes the chain, read back in order.
 
-use chrono::{DateTime, Utc};
-
 use super::{Store, StoreError, Tx, on_pool, on_tx};
-use crate::domain::{ClinicId, UserId};
-use crate::security::audit::{AuditEvent, GENESIS_HASH, chain_hash};
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRow {
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    pub actor_user_id: Option<UserId>,
-    pub action: String,
-    pub entity: String,
-    pub entity_id: Option<String>,
-    pub clinic_id: Option<ClinicId>,
-    pub ip: Option<String>,
-    pub details: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
+use crate::security::audit::{
+    AuditEvent, AuditRow, ChainReport, ChainWalk, GENESIS_HASH, chain_hash,
+};
 
 /// Arbitrary constant naming the PostgreSQL advisory lock that serializes audit appends.
 const AUDIT_LOCK_KEY: i64 = 0x0061_7465_6e64_6501;
@@ -105,5 +89,21 @@ impl Store {
             .fetch_all(p)
             .await?
         }))
+    }
+
+    /// Walk the audit log from the start and check every link.
+    pub async fn verify_audit_chain(&self) -> Result<ChainReport, StoreError> {
+        let mut walk = ChainWalk::default();
+        loop {
+            let page = self.audit_page(walk.last_seq(), 1000).await?;
+            if page.is_empty() {
+                return Ok(walk.finish());
+            }
+            for row in page {
+                if let Err(broken) = walk.check(row) {
+                    return Ok(broken);
+                }
+            }
+        }
     }
 }

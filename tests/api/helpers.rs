@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 
 use actix_web::web;
+use atende::app::state::AppState;
 use atende::config::{Secret, Settings};
 use atende::startup::Application;
-use atende::state::AppState;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection as _;
@@ -194,9 +194,7 @@ impl TestApp {
 
     /// Walk the audit chain.
     pub async fn verify_audit(&self) -> atende::security::audit::ChainReport {
-        atende::security::audit::verify_chain(&self.state.store)
-            .await
-            .expect("verify")
+        self.state.store.verify_audit_chain().await.expect("verify")
     }
 
     /// The clinic's appointments of today (São Paulo), as `who` lists them.
