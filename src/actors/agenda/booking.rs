@@ -1,0 +1,251 @@
+//! Booking, moving, cancelling and changing the status of an appointment, one at a time
+//! per clinic: validated against availability, written in one transaction with its
+//! events (the database refuses overlaps — see `store::agenda`), published after commit.
+//! Time given back is offered to the waitlist.
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+
+use super::actor::ClinicAgenda;
+use super::appointments::{Names, changed, names_of, queue_message};
+use super::slots::{conflict, require_free_slot};
+use super::waitlist::{Freed, offer_freed};
+use crate::actors::protocol::WsError;
+use crate::actors::{clinic_tz, supervised};
+use crate::domain::agenda::{ServiceTiming, status};
+use crate::domain::{PatientId, UserId};
+use crate::store;
+use crate::store::agenda::{AppointmentRow, ServiceRow};
+
+/// Book an appointment.
+#[derive(Message)]
+#[rtype(result = "Result<(AppointmentRow, Names), WsError>")]
+pub struct Book {
+    pub by: Option<UserId>,
+    pub professional: UserId,
+    pub patient: PatientId,
+    pub service: Option<ServiceRow>,
+    /// Without a service.
+    pub duration_minutes: u32,
+    pub starts_at: DateTime<Utc>,
+    pub kind: String,
+    pub notes: String,
+    /// Patients book only offered slots; staff may fit someone in outside them (never on
+    /// top of another appointment).
+    pub require_free_slot: bool,
+    /// `held` for a waitlist offer, else `scheduled`.
+    pub status: &'static str,
+    pub hold_expires_at: Option<DateTime<Utc>>,
+}
+
+fn timing_of(service: Option<&ServiceRow>, minutes: u32) -> ServiceTiming {
+    service.map_or(
+        ServiceTiming {
+            duration_minutes: minutes,
+            buffer_before_minutes: 0,
+            buffer_after_minutes: 0,
+        },
+        ServiceRow::timing,
+    )
+}
+
+impl Handler<Book> for ClinicAgenda {
+    type Result = AtomicResponse<Self, Result<(AppointmentRow, Names), WsError>>;
+
+    fn handle(&mut self, msg: Book, _: &mut Self::Context) -> Self::Result {
+        let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
+        supervised(self, async move {
+            let tz = clinic_tz(&deps, clinic, cached).await?;
+            let timing = timing_of(msg.service.as_ref(), msg.duration_minutes);
+            if msg.require_free_slot {
+                require_free_slot(
+                    &deps,
+                    clinic,
+                    tz,
+                    msg.professional,
+                    timing,
+                    msg.starts_at,
+                    None,
+                )
+                .await?;
+            }
+            let block = timing.block(msg.starts_at);
+            let now = store::now();
+            let a = AppointmentRow {
+                id: uuid::Uuid::now_v7(),
+                clinic_id: clinic,
+                professional_user_id: msg.professional,
+                patient_id: msg.patient,
+                service_id: msg.service.as_ref().map(|s| s.id),
+                kind: msg.kind,
+                status: msg.status.to_string(),
+                starts_at: msg.starts_at,
+                ends_at: timing.end(msg.starts_at),
+                block_start: block.start,
+                block_end: block.end,
+                hold_expires_at: msg.hold_expires_at,
+                notes: msg.notes,
+                cancel_reason: None,
+                booked_by: msg.by,
+                created_at: now,
+                updated_at: now,
+            };
+            let names = names_of(&deps.store, &a).await?;
+            let mut tx = deps.store.begin().await?;
+            deps.store
+                .insert_appointment(&mut tx, &a)
+                .await
+                .map_err(conflict)?;
+            if a.status == status::SCHEDULED {
+                queue_message(&deps, &mut tx, &a, &names, "appointment_booked", None).await?;
+            }
+            let events = changed(&deps, &mut tx, tz, &a, &names, None).await?;
+            tx.commit().await?;
+            Ok((tz, (a, names), events))
+        })
+    }
+}
+
+/// What to do with an existing appointment.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Move to a new start (same length), checked against availability when asked.
+    Reschedule {
+        starts_at: DateTime<Utc>,
+        require_free_slot: bool,
+    },
+    Cancel {
+        reason: String,
+    },
+    Status(&'static str),
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(AppointmentRow, Names), WsError>")]
+pub struct Modify {
+    pub id: uuid::Uuid,
+    pub change: Change,
+}
+
+impl Handler<Modify> for ClinicAgenda {
+    type Result = AtomicResponse<Self, Result<(AppointmentRow, Names), WsError>>;
+
+    fn handle(&mut self, msg: Modify, _: &mut Self::Context) -> Self::Result {
+        let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
+        supervised(self, async move {
+            let tz = clinic_tz(&deps, clinic, cached).await?;
+            let not_found = || WsError::not_found("consulta não encontrada");
+            // Availability is read before the write transaction (SQLite has one writer);
+            // the transaction re-checks overlaps, so a race still cannot double book.
+            let current = deps
+                .store
+                .appointment_view(msg.id)
+                .await?
+                .filter(|v| v.a.clinic_id == clinic)
+                .ok_or_else(not_found)?
+                .a;
+            if let Change::Reschedule {
+                starts_at,
+                require_free_slot: true,
+            } = &msg.change
+            {
+                let service = match current.service_id {
+                    Some(s) => deps.store.service(s).await?,
+                    None => None,
+                };
+                let minutes = (current.ends_at - current.starts_at).num_minutes().max(1) as u32;
+                let timing = timing_of(service.as_ref(), minutes);
+                require_free_slot(
+                    &deps,
+                    clinic,
+                    tz,
+                    current.professional_user_id,
+                    timing,
+                    *starts_at,
+                    Some(&current),
+                )
+                .await?;
+            }
+            let names = names_of(&deps.store, &current).await?;
+            let mut tx = deps.store.begin().await?;
+            let mut a = deps
+                .store
+                .appointment_tx(&mut tx, msg.id)
+                .await?
+                .filter(|a| a.clinic_id == clinic)
+                .ok_or_else(not_found)?;
+            let mut moved_from = None;
+            // The time this change gives back, for the waitlist.
+            let before = a.clone();
+            let invalid = |from: &str| {
+                WsError::conflict(
+                    "invalid_transition",
+                    format!("não é possível fazer isso com uma consulta em '{from}'"),
+                )
+            };
+            let template = match &msg.change {
+                Change::Reschedule { .. } => Some("appointment_rescheduled"),
+                Change::Cancel { .. } => Some("appointment_cancelled"),
+                Change::Status(_) => None,
+            };
+            if a.status == status::HELD {
+                // A waitlist offer is answered by its patient (or lapses), not moved.
+                return Err(invalid(&a.status));
+            }
+            match msg.change {
+                Change::Reschedule { starts_at, .. } => {
+                    if !status::is_open(&a.status) {
+                        return Err(invalid(&a.status));
+                    }
+                    let shift = starts_at - a.starts_at;
+                    moved_from = Some(a.starts_at);
+                    a.starts_at += shift;
+                    a.ends_at += shift;
+                    a.block_start += shift;
+                    a.block_end += shift;
+                    // A moved appointment needs confirming again.
+                    a.status = status::SCHEDULED.into();
+                }
+                Change::Cancel { reason } => {
+                    if !status::can_move(&a.status, status::CANCELLED) {
+                        return Err(invalid(&a.status));
+                    }
+                    a.status = status::CANCELLED.into();
+                    a.cancel_reason = Some(reason);
+                }
+                Change::Status(to) => {
+                    if !status::can_move(&a.status, to) {
+                        return Err(invalid(&a.status));
+                    }
+                    a.status = to.into();
+                }
+            }
+            a.updated_at = store::now();
+            deps.store
+                .update_appointment(&mut tx, &a)
+                .await
+                .map_err(conflict)?;
+            if let Some(t) = template {
+                queue_message(&deps, &mut tx, &a, &names, t, None).await?;
+            }
+            let mut events = changed(&deps, &mut tx, tz, &a, &names, moved_from).await?;
+            tx.commit().await?;
+            let gave_back = (status::holds_time(&before.status) && !status::holds_time(&a.status))
+                || moved_from.is_some();
+            if gave_back {
+                let freed = Freed {
+                    professional: before.professional_user_id,
+                    starts_at: before.starts_at,
+                    ends_at: before.ends_at,
+                    kind_tele: before.kind == "teleconsultation",
+                };
+                // The change is stored; a failed offer is logged, not reported as its failure.
+                match offer_freed(&deps, clinic, tz, freed, Utc::now()).await {
+                    Ok(evs) => events.extend(evs),
+                    Err(e) => tracing::warn!(code = e.code, "waitlist offer failed"),
+                }
+            }
+            Ok((tz, (a, names), events))
+        })
+    }
+}
