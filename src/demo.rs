@@ -4,8 +4,9 @@
 
 use chrono::NaiveDate;
 
+use crate::app::error::AppError;
+use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId, Role, UserId};
-use crate::error::AppError;
 use crate::http::clinics::{
     Address, NewClinicRequest, NewProfessionalRequest, NewStaffRequest, add_professional,
     add_staff, create_clinic,
@@ -13,7 +14,6 @@ use crate::http::clinics::{
 use crate::http::patients::{NewPatientRequest, create_patient};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
-use crate::state::AppState;
 use crate::store;
 use crate::store::patients::PatientRow;
 use crate::store::users::UserRow;

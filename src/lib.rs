@@ -4,18 +4,18 @@
 //! bound port; production (`atende serve`) and the integration tests start it the same way.
 
 pub mod actors;
+pub mod app;
 pub mod bus;
 pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod media;
 pub mod qr;
 pub mod security;
 pub mod startup;
-pub mod state;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod ws;

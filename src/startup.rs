@@ -11,10 +11,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::actors::hub::Hub;
 use crate::actors::protocol::close;
+use crate::app::state::AppState;
 use crate::bus::redis::RedisBus;
 use crate::bus::{EventBus, LocalBus};
 use crate::config::Settings;
-use crate::state::AppState;
 use crate::store::Store;
 use crate::telemetry::metrics_handle;
 
@@ -244,7 +244,7 @@ fn spawn_offer_sweeper(state: actix_web::web::Data<AppState>) {
                 let sent = state
                     .registry
                     .agenda(clinic)
-                    .send(crate::actors::waitlist::ExpireOffers { now })
+                    .send(crate::actors::agenda::waitlist::ExpireOffers { now })
                     .await;
                 if let Ok(Err(e)) = sent {
                     tracing::warn!(code = e.code, "waitlist expiry failed");

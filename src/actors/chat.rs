@@ -156,7 +156,7 @@ async fn load_room(
             .store
             .chat_room(id)
             .await?
-            .ok_or_else(|| WsError::new("not_found", "conversa não encontrada")),
+            .ok_or_else(|| WsError::not_found("conversa não encontrada")),
     }
 }
 
@@ -242,8 +242,7 @@ impl Handler<PostMessage> for ChatRoom {
                 return Ok(retried(room, seq, msg.client_id, created_at));
             }
             if !allowed {
-                return Err(WsError::new(
-                    "rate_limited",
+                return Err(WsError::rate_limited(
                     "muitas mensagens nesta conversa; aguarde um minuto",
                 ));
             }
@@ -365,16 +364,16 @@ async fn editable(
         .store
         .chat_message_tx(tx, room, id)
         .await?
-        .ok_or_else(|| WsError::new("not_found", "mensagem não encontrada"))?;
+        .ok_or_else(|| WsError::not_found("mensagem não encontrada"))?;
     if m.sender_user_id != editor {
         return Err(WsError::forbidden());
     }
     if m.deleted_at.is_some() {
-        return Err(WsError::new("message_deleted", "mensagem já apagada"));
+        return Err(WsError::conflict("message_deleted", "mensagem já apagada"));
     }
     let window = chrono::Duration::seconds(deps.chat.edit_window_secs as i64);
     if store::now() > m.created_at + window {
-        return Err(WsError::new(
+        return Err(WsError::conflict(
             "edit_window_expired",
             "o prazo para editar ou apagar esta mensagem terminou",
         ));

@@ -138,7 +138,7 @@ pub async fn open_appointment(
         .appointment_view(appointment)
         .await?
         .filter(|v| v.a.kind == "teleconsultation")
-        .ok_or_else(|| WsError::new("not_found", "teleconsulta não encontrada"))?;
+        .ok_or_else(|| WsError::not_found("teleconsulta não encontrada"))?;
     Ok(view)
 }
 
@@ -288,7 +288,7 @@ impl Handler<Admit> for ConsultSession {
             match row.status.as_str() {
                 "ended" => return Err(ended()),
                 "scheduled" => {
-                    return Err(WsError::new(
+                    return Err(WsError::conflict(
                         "nobody_waiting",
                         "o paciente ainda não entrou na sala de espera",
                     ));
@@ -317,12 +317,12 @@ pub async fn in_call(
     match store.consult_session(id).await? {
         Some(row) if row.status == "in_call" => Ok(row),
         Some(row) if row.status == "ended" => Err(ended()),
-        _ => Err(WsError::new("not_admitted", why)),
+        _ => Err(WsError::conflict("not_admitted", why)),
     }
 }
 
 pub fn ended() -> WsError {
-    WsError::new("consult_ended", "a teleconsulta já foi encerrada")
+    WsError::conflict("consult_ended", "a teleconsulta já foi encerrada")
 }
 
 /// Signaling from one side, to be relayed to the other.
@@ -343,7 +343,7 @@ pub fn check_signal(side: Side, p: &Value) -> Result<Value, WsError> {
         Side::Guest => return Err(WsError::forbidden()),
     };
     if to != other {
-        return Err(WsError::new(
+        return Err(WsError::conflict(
             "not_in_session",
             format!("destinatário inválido: envie para \"{other}\""),
         ));
@@ -506,7 +506,7 @@ impl Handler<End> for ConsultSession {
 pub struct UseRelay;
 
 pub fn relay_disabled() -> WsError {
-    WsError::new(
+    WsError::conflict(
         "relay_disabled",
         "o servidor não retransmite mídia nesta instalação (media.relay = never)",
     )
@@ -592,8 +592,7 @@ impl Handler<Chat> for ConsultSession {
                 return Ok((None, reply, Vec::new()));
             }
             if !within_rate {
-                return Err(WsError::new(
-                    "rate_limited",
+                return Err(WsError::rate_limited(
                     "muitas mensagens em pouco tempo; aguarde um instante",
                 ));
             }

@@ -13,8 +13,6 @@ pub mod hub;
 pub mod protocol;
 pub mod queue;
 pub mod registry;
-pub mod waitlist;
-pub mod ws_session;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -98,7 +96,7 @@ pub(crate) async fn clinic_tz(
         .store
         .clinic_by_id(clinic)
         .await?
-        .ok_or_else(|| WsError::new("not_found", "clínica não encontrada"))?;
+        .ok_or_else(|| WsError::not_found("clínica não encontrada"))?;
     Ok(row.tz())
 }
 

@@ -32,25 +32,78 @@ fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 
+/// What kind of refusal an error is: the edges map it to an HTTP status (422, 409, 404…)
+/// without looking at the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Well-formed input that breaks a rule (HTTP 422).
+    Invalid,
+    /// The caller's credential is missing, expired or revoked (HTTP 401).
+    Unauthorized,
+    /// The caller may not do this (HTTP 403).
+    Forbidden,
+    /// No such thing, or not one the caller may know of (HTTP 404).
+    NotFound,
+    /// The thing is not in a state that allows this (HTTP 409).
+    Conflict,
+    /// Too many requests from this caller (HTTP 429).
+    RateLimited,
+    /// A part of the service is down or restarting; try again (HTTP 503).
+    Unavailable,
+    /// A bug or a failure of storage (HTTP 500); the cause went to the log.
+    Internal,
+}
+
 /// Errors a reply can carry; the code is stable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsError {
+    pub kind: ErrorKind,
     pub code: &'static str,
     pub message: String,
 }
 
 impl WsError {
+    /// Input that breaks a rule.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Invalid, code, message)
+    }
+    pub fn of(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
         Self {
+            kind,
             code,
             message: message.into(),
         }
     }
+    /// Not allowed in the thing's current state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Conflict, code, message)
+    }
+    /// A credential that does not (or no longer) open this.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Unauthorized, code, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::NotFound, "not_found", message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Unavailable, "unavailable", message)
+    }
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::RateLimited, "rate_limited", message)
+    }
     pub fn forbidden() -> Self {
-        Self::new("forbidden", "sem permissão para este tópico")
+        Self::of(
+            ErrorKind::Forbidden,
+            "forbidden",
+            "sem permissão para este tópico",
+        )
     }
     pub fn internal() -> Self {
-        Self::new("internal_error", "erro interno; tente novamente")
+        Self::of(
+            ErrorKind::Internal,
+            "internal_error",
+            "erro interno; tente novamente",
+        )
     }
 }
 

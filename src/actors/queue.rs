@@ -304,7 +304,7 @@ impl Handler<CheckIn> for WaitingQueue {
                 if msg.reuse_active {
                     return Ok((tz, (existing, false), vec![]));
                 }
-                return Err(WsError::new(
+                return Err(WsError::conflict(
                     "already_in_queue",
                     format!("paciente já está na fila com a senha {}", existing.ticket),
                 ));
@@ -378,7 +378,7 @@ impl Handler<CallNext> for WaitingQueue {
                 .filter_map(|i| waiting.get(i))
                 .find(|e| e.professional_user_id.is_none_or(|p| p == msg.professional))
                 .cloned()
-                .ok_or_else(|| WsError::new("queue_empty", "ninguém aguardando"))?;
+                .ok_or_else(|| WsError::conflict("queue_empty", "ninguém aguardando"))?;
             entry.status = "called".into();
             entry.room = Some(msg.room);
             entry.called_at = Some(store::now());
@@ -450,7 +450,7 @@ impl Handler<Act> for WaitingQueue {
                 .queue_entry_tx(&mut tx, msg.entry)
                 .await?
                 .filter(|e| e.clinic_id == clinic)
-                .ok_or_else(|| WsError::new("not_found", "senha não encontrada"))?;
+                .ok_or_else(|| WsError::not_found("senha não encontrada"))?;
             let now = store::now();
             use QueueAction::*;
             let ok = match (msg.action, e.status.as_str()) {
@@ -498,7 +498,7 @@ impl Handler<Act> for WaitingQueue {
                 _ => false,
             };
             if !ok {
-                return Err(WsError::new(
+                return Err(WsError::conflict(
                     "invalid_transition",
                     format!("não é possível fazer isso com uma senha em '{}'", e.status),
                 ));

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::actors::protocol::{ErrorKind, WsError};
 use crate::domain::ValidationError;
 use crate::security::crypto::CryptoError;
 use crate::security::password::PasswordError;
@@ -44,6 +45,9 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     #[error("too many attempts")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Over a rate with its own code (429).
+    #[error("{message}")]
+    Limited { code: &'static str, message: String },
     #[error("service unavailable")]
     Unavailable,
     /// A resource of this node is exhausted or failing (503, with its own code).
@@ -82,6 +86,7 @@ impl AppError {
             AppError::BadRequest { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Conflict { code, .. }
+            | AppError::Limited { code, .. }
             | AppError::Overloaded { code, .. } => code,
             AppError::Forbidden => "forbidden",
             AppError::UnsupportedMediaType => "unsupported_media_type",
@@ -99,6 +104,7 @@ impl AppError {
             AppError::BadRequest { message, .. }
             | AppError::Unauthorized { message, .. }
             | AppError::Conflict { message, .. }
+            | AppError::Limited { message, .. }
             | AppError::Overloaded { message, .. } => message.clone(),
             AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
             AppError::UnsupportedMediaType => "envie o corpo como application/json".into(),
@@ -109,6 +115,23 @@ impl AppError {
             }
             AppError::Unavailable => "serviço temporariamente indisponível".into(),
             AppError::Unexpected(_) => "erro interno; tente novamente".into(),
+        }
+    }
+
+    /// What kind of refusal this is (the edges derive their status from it).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AppError::Validation(_)
+            | AppError::BadRequest { .. }
+            | AppError::UnsupportedMediaType
+            | AppError::PayloadTooLarge => ErrorKind::Invalid,
+            AppError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            AppError::Forbidden => ErrorKind::Forbidden,
+            AppError::NotFound => ErrorKind::NotFound,
+            AppError::Conflict { .. } => ErrorKind::Conflict,
+            AppError::TooManyRequests { .. } | AppError::Limited { .. } => ErrorKind::RateLimited,
+            AppError::Unavailable | AppError::Overloaded { .. } => ErrorKind::Unavailable,
+            AppError::Unexpected(_) => ErrorKind::Internal,
         }
     }
 
@@ -123,17 +146,19 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => match self.kind() {
+                ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+                ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+                ErrorKind::NotFound => StatusCode::NOT_FOUND,
+                ErrorKind::Conflict => StatusCode::CONFLICT,
+                ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
@@ -152,24 +177,35 @@ impl ResponseError for AppError {
     }
 }
 
-/// An entity actor's refusal, for HTTP: the same stable code, with the status it implies.
-impl From<crate::actors::protocol::WsError> for AppError {
-    fn from(e: crate::actors::protocol::WsError) -> Self {
-        match e.code {
-            "not_found" => AppError::NotFound,
-            "forbidden" => AppError::Forbidden,
-            "unavailable" => AppError::Unavailable,
-            "internal_error" => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
-            "queue_empty" | "invalid_transition" | "already_in_queue" | "slot_taken"
-            | "patient_busy" | "link_used" | "offer_closed" | "offer_expired"
-            | "relay_disabled" | "consult_ended" | "not_admitted" | "nobody_waiting" => {
-                AppError::Conflict {
-                    code: e.code,
-                    message: e.message,
-                }
-            }
-            code => ValidationError::new(code, e.message).into(),
+/// An entity actor's refusal: the same stable code, with the status its kind implies.
+impl From<WsError> for AppError {
+    fn from(e: WsError) -> Self {
+        match e.kind {
+            ErrorKind::Invalid => ValidationError::new(e.code, e.message).into(),
+            ErrorKind::Unauthorized => AppError::Unauthorized {
+                code: e.code,
+                message: e.message,
+            },
+            ErrorKind::Forbidden => AppError::Forbidden,
+            ErrorKind::NotFound => AppError::NotFound,
+            ErrorKind::Conflict => AppError::Conflict {
+                code: e.code,
+                message: e.message,
+            },
+            ErrorKind::RateLimited => AppError::Limited {
+                code: e.code,
+                message: e.message,
+            },
+            ErrorKind::Unavailable => AppError::Unavailable,
+            ErrorKind::Internal => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
         }
+    }
+}
+
+/// The same error on the WebSocket: its code and message, and its kind.
+impl From<&AppError> for WsError {
+    fn from(e: &AppError) -> Self {
+        WsError::of(e.kind(), e.code(), e.message())
     }
 }
 

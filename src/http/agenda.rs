@@ -9,15 +9,16 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::extract::Auth;
 use crate::actors::agenda::{
     Book, Change, DEFAULT_MINUTES, Modify, SlotQuery, appointment_json, slots_for,
 };
+use crate::app::Auth;
+use crate::app::clinics::clinic_tz;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::agenda::{BookingRules, ServiceTiming, WorkingHours, check_week, status};
 use crate::domain::{ClinicId, PatientId, Role, UserId, ValidationError};
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
-use crate::state::AppState;
 use crate::store::agenda::{
     AppointmentView, AppointmentsOf, ExceptionRow, ServiceRow, local_midnight,
 };
@@ -90,19 +91,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The longest range one request may ask for.
 const MAX_DAYS: i64 = 62;
-
-/// A clinic's time zone, or 404.
-pub(crate) async fn clinic_tz(
-    state: &AppState,
-    clinic: ClinicId,
-) -> Result<chrono_tz::Tz, AppError> {
-    Ok(state
-        .store
-        .clinic_by_id(clinic)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .tz())
-}
 
 fn view_json(v: &AppointmentView) -> serde_json::Value {
     appointment_json(
@@ -1050,11 +1038,11 @@ pub async fn set_status(
     if to == status::CHECKED_IN {
         // Arriving for an appointment means joining today's waiting room: the queue does
         // the check-in, and the appointment follows it.
-        let req = crate::http::queue::CheckInRequest {
+        let req = crate::app::queue::CheckInRequest {
             appointment_id: Some(p.appointment_id),
             ..Default::default()
         };
-        crate::http::queue::check_in_entry(&state, &auth, p.clinic_id, &req).await?;
+        crate::app::queue::check_in(&state, &auth, p.clinic_id, &req).await?;
         state
             .store
             .record_audit(

@@ -5,17 +5,18 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{authenticate, bearer_token, client_ip};
+use super::extract::{bearer_token, client_ip};
 use super::me::{MeResponse, load_me};
+use crate::app::caller::authenticate;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::{
     BirthDate, Cpf, Email, Password, PatientId, PersonName, Phone, SessionId, UserId,
     ValidationError,
 };
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
 use crate::security::tokens::{random_token, token_hash};
-use crate::state::AppState;
 use crate::store::patients::PatientRow;
 use crate::store::users::UserRow;
 use crate::store::{self, StoreError, Tx};
@@ -340,7 +341,7 @@ pub async fn refresh(
             )
             .await?;
         tx.commit().await?;
-        crate::actors::ws_session::publish_session_revoked(state.bus.as_ref(), row.session_id);
+        crate::bus::revocation::publish_session_revoked(state.bus.as_ref(), row.session_id);
         tracing::warn!(session = %row.session_id, "refresh token reuse detected; session revoked");
         return Err(AppError::unauthorized(
             "refresh_token_reused",
@@ -403,7 +404,7 @@ pub async fn logout(
     }
     tx.commit().await?;
     if let Some((session, _)) = target {
-        crate::actors::ws_session::publish_session_revoked(state.bus.as_ref(), session);
+        crate::bus::revocation::publish_session_revoked(state.bus.as_ref(), session);
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,13 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use actix_web::http::header;
 use sha2::Digest as _;
 
-use super::extract::Auth;
 use crate::actors::chat::{is_member, message_payload};
+use crate::app::Auth;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::office_hours::OfficeHours;
 use crate::domain::{ChatRoomId, ClinicId, PatientId, UserId, ValidationError};
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
-use crate::state::AppState;
 use crate::store;
 use crate::store::chat::{AttachmentMeta, ChatRoomRow};
 

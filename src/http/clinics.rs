@@ -5,15 +5,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::Auth;
+use crate::app::Auth;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::{
     ClinicId, Cnpj, Council, CouncilNumber, Email, Password, PersonName, Profession,
     ProfessionalId, Role, Uf, UserId, ValidationError,
 };
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
-use crate::state::AppState;
 use crate::store::clinics::ClinicRow;
 use crate::store::users::{ProfessionalRow, UserRow};
 use crate::store::{self, StoreError};

@@ -8,23 +8,43 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::consults::{
-    Caller, IceQuery, caller, current_invitation, guest_link, session_of, ws_to_app,
-};
+use super::extract::bearer_token;
 use crate::actors::consult::{
     Side, UseRelay, ended, in_call, media_of, participant_key, relay_disabled,
 };
-use crate::actors::ws_session::publish_consult_guest_revoked;
+use crate::app::consults::{Caller, caller, current_invitation, guest_link, session_of};
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
+use crate::bus::revocation::publish_consult_guest_revoked;
 use crate::config::RelayMode;
 use crate::domain::UserId;
 use crate::domain::ValidationError;
-use crate::error::{AppError, ErrorBody};
 use crate::media::MediaError;
 use crate::media::relay::{Participant, RelayError};
 use crate::security::audit::AuditEvent;
-use crate::state::AppState;
 use crate::store::agenda::AppointmentView;
 use crate::store::consults::ConsultGuestRow;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/consults/{id}/media", web::get().to(publishers))
+        .route("/consults/{id}/media/check", web::post().to(check))
+        .route("/consults/{id}/media/publish", web::post().to(publish))
+        .route("/consults/{id}/media/publish", web::delete().to(unpublish))
+        .route("/consults/{id}/media/subscribe", web::post().to(subscribe))
+        .route("/consults/{id}/guests", web::post().to(invite))
+        .route("/consults/{id}/guests", web::get().to(guests))
+        .route(
+            "/consults/{id}/guests/{guest_id}",
+            web::delete().to(revoke_guest),
+        );
+}
+
+/// A teleconsultation link instead of a login (`?token=`: the patient's or a guest's).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LinkQuery {
+    /// A patient's entry link token, instead of a login.
+    pub token: Option<String>,
+}
 
 /// A browser's offer (and, to subscribe, whose tracks it wants).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -68,7 +88,7 @@ fn relay_error(e: RelayError) -> AppError {
 }
 
 #[utoipa::path(post, path = "/api/consults/{id}/media/check", tag = "consults",
-    params(("id" = String, Path, format = Uuid), IceQuery),
+    params(("id" = String, Path, format = Uuid), LinkQuery),
     request_body = OfferBody,
     responses((status = 200, description = "`{\"sdp\": answer}`: a server peer that sends the camera and microphone back and reports round-trip time, loss, bitrate and a pt-BR verdict over the `check` data channel", body = Object),
               (status = 401, description = "`invalid_token`, `too_early`", body = ErrorBody),
@@ -80,11 +100,11 @@ pub async fn check(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<uuid::Uuid>,
-    query: web::Query<IceQuery>,
+    query: web::Query<LinkQuery>,
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (view, who) = caller(&state, &req, id, query.token.as_deref()).await?;
+    let (view, who) = caller(&state, bearer_token(&req), id, query.token.as_deref()).await?;
     if session_of(&state, &view).await?.status == "ended" {
         return Err(ended().into());
     }
@@ -113,7 +133,7 @@ async fn still_invited(state: &AppState, id: uuid::Uuid, who: &Caller) -> Result
     };
     if let Err(e) = current_invitation(state, guest).await {
         drop_guest_media(state, id, &who.key()).await;
-        return Err(ws_to_app(e));
+        return Err(AppError::from(e));
     }
     Ok(())
 }
@@ -148,22 +168,22 @@ fn participant(c: &Caller) -> Participant {
 }
 
 #[utoipa::path(get, path = "/api/consults/{id}/media", tag = "consults",
-    params(("id" = String, Path, format = Uuid), IceQuery),
+    params(("id" = String, Path, format = Uuid), LinkQuery),
     responses((status = 200, description = "`{\"publishers\": [{publisher_id, role, name}]}` on this node's relay (also pushed as `consult.media`)", body = Object),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn publishers(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<uuid::Uuid>,
-    query: web::Query<IceQuery>,
+    query: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    caller(&state, &req, id, query.token.as_deref()).await?;
+    caller(&state, bearer_token(&req), id, query.token.as_deref()).await?;
     Ok(HttpResponse::Ok().json(json!({"publishers": state.media.rooms.publishers(id)})))
 }
 
 #[utoipa::path(post, path = "/api/consults/{id}/media/publish", tag = "consults",
-    params(("id" = String, Path, format = Uuid), IceQuery),
+    params(("id" = String, Path, format = Uuid), LinkQuery),
     request_body = OfferBody,
     responses((status = 200, description = "`{\"sdp\": answer, \"publisher_id\"}`; publishing again replaces the caller's earlier publication", body = Object),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -174,11 +194,11 @@ pub async fn publish(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<uuid::Uuid>,
-    query: web::Query<IceQuery>,
+    query: web::Query<LinkQuery>,
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (_, who) = caller(&state, &req, id, query.token.as_deref()).await?;
+    let (_, who) = caller(&state, bearer_token(&req), id, query.token.as_deref()).await?;
     relayed_call(&state, id).await?;
     let (publisher_id, answer) = state
         .media
@@ -190,23 +210,23 @@ pub async fn publish(
 }
 
 #[utoipa::path(delete, path = "/api/consults/{id}/media/publish", tag = "consults",
-    params(("id" = String, Path, format = Uuid), IceQuery),
+    params(("id" = String, Path, format = Uuid), LinkQuery),
     responses((status = 204, description = "The caller's publication (if any) stopped"),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unpublish(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<uuid::Uuid>,
-    query: web::Query<IceQuery>,
+    query: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (_, who) = caller(&state, &req, id, query.token.as_deref()).await?;
+    let (_, who) = caller(&state, bearer_token(&req), id, query.token.as_deref()).await?;
     state.media.rooms.unpublish(id, &who.key()).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(post, path = "/api/consults/{id}/media/subscribe", tag = "consults",
-    params(("id" = String, Path, format = Uuid), IceQuery),
+    params(("id" = String, Path, format = Uuid), LinkQuery),
     request_body = OfferBody,
     responses((status = 200, description = "`{\"sdp\": answer}` carrying the publisher's audio and video (stream id = publisher id)", body = Object),
               (status = 401, body = ErrorBody),
@@ -218,11 +238,11 @@ pub async fn subscribe(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<uuid::Uuid>,
-    query: web::Query<IceQuery>,
+    query: web::Query<LinkQuery>,
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (_, who) = caller(&state, &req, id, query.token.as_deref()).await?;
+    let (_, who) = caller(&state, bearer_token(&req), id, query.token.as_deref()).await?;
     let publisher = body.publisher_id.ok_or_else(|| {
         AppError::from(ValidationError::new(
             "invalid_publisher",
@@ -245,7 +265,7 @@ async fn the_professional(
     req: &HttpRequest,
     id: uuid::Uuid,
 ) -> Result<(AppointmentView, UserId), AppError> {
-    let (view, who) = caller(state, req, id, None).await?;
+    let (view, who) = caller(state, bearer_token(req), id, None).await?;
     match (who.side, who.user) {
         (Side::Professional, Some(by)) => Ok((view, by)),
         _ => Err(AppError::Forbidden),

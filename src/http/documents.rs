@@ -12,14 +12,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::extract::Auth;
+use crate::app::Auth;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::documents::signer::JobError;
 use crate::documents::{DocError, new_code, normalize_code, pki, summary_json};
 use crate::domain::document::DocumentContent;
 use crate::domain::{ClinicId, PatientId, Role, ValidationError};
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
-use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::documents::{DocumentRow, DocumentView};
 

@@ -1,69 +1,14 @@
-//! Who is asking: the authenticated caller, resolved once per request from the bearer
-//! token, with their clinic roles, so every handler can check scope in one line.
+//! Who is asking, read from the request: the bearer token resolved to the caller
+//! ([`crate::app::caller`]) and the client's address.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
-use crate::domain::{ClinicId, PatientId, Role, SessionId, UserId};
-use crate::error::AppError;
-use crate::security::tokens::TokenError;
-use crate::state::AppState;
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Auth {
-    pub user_id: UserId,
-    pub session_id: SessionId,
-    pub email: String,
-    pub full_name: String,
-    pub platform_admin: bool,
-    /// Every (clinic, role) the caller holds.
-    pub roles: Vec<(ClinicId, Role)>,
-    /// Set when the caller is a patient with their own record.
-    pub patient_id: Option<PatientId>,
-    /// The client address, for the audit log.
-    pub ip: Option<String>,
-}
-
-impl Auth {
-    pub fn has_role(&self, clinic: ClinicId, allowed: &[Role]) -> bool {
-        self.roles
-            .iter()
-            .any(|(c, r)| *c == clinic && allowed.contains(r))
-    }
-
-    /// Any role at all in the clinic.
-    pub fn is_staff_of(&self, clinic: ClinicId) -> bool {
-        self.roles.iter().any(|(c, _)| *c == clinic)
-    }
-
-    /// Refuse unless the caller holds one of `allowed` in `clinic`.
-    pub fn require_role(&self, clinic: ClinicId, allowed: &[Role]) -> Result<(), AppError> {
-        if self.has_role(clinic, allowed) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-
-    pub fn require_staff(&self, clinic: ClinicId) -> Result<(), AppError> {
-        if self.is_staff_of(clinic) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-
-    pub fn require_platform_admin(&self) -> Result<(), AppError> {
-        if self.platform_admin {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-}
+use crate::app::caller::{Auth, authenticate};
+use crate::app::error::AppError;
+use crate::app::state::AppState;
 
 /// The client's address: the socket peer, or — behind a trusted reverse proxy — the last
 /// address in `X-Forwarded-For`, the one the proxy itself appended. (Earlier entries are
@@ -91,59 +36,6 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(str::trim)
-}
-
-/// Resolve an access token to an [`Auth`]: signature and expiry, live session, active user.
-pub async fn authenticate(
-    state: &AppState,
-    token: &str,
-    ip: Option<String>,
-) -> Result<Auth, AppError> {
-    let claims = state.tokens.verify(token).map_err(|e| match e {
-        TokenError::Expired => AppError::unauthorized("token_expired", "sessão expirada"),
-        TokenError::Invalid => AppError::unauthorized("invalid_token", "token inválido"),
-    })?;
-    load_auth(state, claims.sub, claims.sid, ip).await
-}
-
-/// Resolve a user and login session to an [`Auth`], checking the session is still live and
-/// reading the user's current roles. WebSocket sessions call this again on every join.
-pub async fn load_auth(
-    state: &AppState,
-    user_id: UserId,
-    session_id: SessionId,
-    ip: Option<String>,
-) -> Result<Auth, AppError> {
-    if !state.store.session_is_live(session_id).await? {
-        return Err(AppError::unauthorized(
-            "session_revoked",
-            "sessão encerrada; entre novamente",
-        ));
-    }
-    let user = state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or_else(|| AppError::unauthorized("invalid_token", "usuário inativo"))?;
-    let roles = state
-        .store
-        .memberships_of(user.id)
-        .await?
-        .into_iter()
-        .filter_map(|m| Role::parse(&m.role).map(|r| (m.clinic_id, r)))
-        .collect();
-    let patient_id = state.store.patient_by_user(user.id).await?.map(|p| p.id);
-    Ok(Auth {
-        user_id: user.id,
-        session_id,
-        email: user.email,
-        full_name: user.full_name,
-        platform_admin: user.platform_admin,
-        roles,
-        patient_id,
-        ip,
-    })
 }
 
 impl FromRequest for Auth {

@@ -9,13 +9,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::actors::agenda::{CANCEL_LINK, CONFIRM_LINK, Change, Modify};
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::ValidationError;
 use crate::domain::agenda::status;
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
 use crate::security::links::LinkError;
 use crate::security::tokens::token_hash;
-use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/public/links/preview", web::post().to(preview))
@@ -34,8 +34,8 @@ fn purpose(action: &str) -> Result<&'static str, AppError> {
     match action {
         "confirm" => Ok(CONFIRM_LINK),
         "cancel" => Ok(CANCEL_LINK),
-        "accept" => Ok(crate::actors::waitlist::ACCEPT_LINK),
-        "decline" => Ok(crate::actors::waitlist::DECLINE_LINK),
+        "accept" => Ok(crate::actors::agenda::waitlist::ACCEPT_LINK),
+        "decline" => Ok(crate::actors::agenda::waitlist::DECLINE_LINK),
         _ => Err(ValidationError::new("unknown_action", "ação desconhecida").into()),
     }
 }

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::clinics::ProfessionalView;
-use super::extract::Auth;
 use super::patients::PatientIdentityView;
+use crate::app::Auth;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::{ClinicId, Role, UserId};
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
-use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/me", web::get().to(me))

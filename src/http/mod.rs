@@ -22,7 +22,7 @@ pub mod ws;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error::AppError;
+use crate::app::error::AppError;
 
 /// Register every route. `json_limit` bounds request bodies.
 pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
@@ -53,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(waitlist::routes)
             .configure(documents::routes)
             .configure(consults::routes)
+            .configure(consult_media::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

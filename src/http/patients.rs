@@ -7,13 +7,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::Auth;
+use crate::app::Auth;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::{
     BirthDate, ClinicId, Cpf, Email, PatientId, PersonName, Phone, Role, ValidationError,
 };
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
-use crate::state::AppState;
 use crate::store::patients::{ClinicPatientRow, PatientRow};
 use crate::store::{self, StoreError};
 

@@ -10,15 +10,17 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::extract::{authenticate, bearer_token, client_ip};
+use super::extract::{bearer_token, client_ip};
 use crate::actors::protocol::Topic;
 use crate::actors::queue::{CheckIn, QueueAction, clinic_today, panel_name, panel_snapshot};
-use crate::actors::ws_session::{Guest, TRACKER_PURPOSE, guest_from};
+use crate::app::caller::authenticate;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::guests::{Guest, guest_from};
+use crate::app::queue::{sync_appointment, tracker_for};
+use crate::app::state::AppState;
 use crate::domain::queue::Priority;
 use crate::domain::{ClinicId, Cpf, ValidationError};
-use crate::error::{AppError, ErrorBody};
 use crate::security::audit::AuditEvent;
-use crate::state::AppState;
 use crate::store::agenda::local_midnight;
 use crate::store::queue::QueueEntryRow;
 
@@ -60,12 +62,6 @@ pub struct SelfCheckInRequest {
     pub cpf: Option<String>,
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
-}
-
-/// A tracker link for an entry, valid for a day (the page is for today's wait).
-pub fn tracker_for(state: &AppState, entry: uuid::Uuid) -> String {
-    let expires = chrono::Utc::now().timestamp() + 24 * 3600;
-    state.links.sign(TRACKER_PURPOSE, entry, Some(expires))
 }
 
 fn invalid_token() -> AppError {
@@ -274,7 +270,7 @@ pub async fn self_check_in(
         .await
         .map_err(|_| AppError::Unavailable)??;
     if created {
-        super::queue::sync_appointment(&state, &entry, QueueAction::CheckIn).await;
+        sync_appointment(&state, &entry, QueueAction::CheckIn).await;
         state
             .store
             .record_audit(

@@ -7,12 +7,12 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::extract::Auth;
-use crate::actors::waitlist::RespondOffer;
+use crate::actors::agenda::waitlist::RespondOffer;
+use crate::app::Auth;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::domain::agenda::parse_hhmm;
 use crate::domain::{ClinicId, PatientId, UserId, ValidationError};
-use crate::error::{AppError, ErrorBody};
-use crate::state::AppState;
 use crate::store::waitlist::{WaitlistRow, WaitlistView};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -120,7 +120,7 @@ pub async fn join(
     if body.date_to < body.date_from || (body.date_to - body.date_from).num_days() > 90 {
         return Err(bad("período inválido (até 90 dias)").into());
     }
-    let tz = super::agenda::clinic_tz(&state, clinic).await?;
+    let tz = crate::app::clinics::clinic_tz(&state, clinic).await?;
     if body.date_to < chrono::Utc::now().with_timezone(&tz).date_naive() {
         return Err(bad("o período já passou").into());
     }

@@ -5,12 +5,13 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{Auth, client_ip};
-use crate::actors::ws_session::WsSession;
-use crate::error::{AppError, ErrorBody};
+use super::extract::client_ip;
+use crate::app::Auth;
+use crate::app::error::{AppError, ErrorBody};
+use crate::app::state::AppState;
 use crate::security::tokens::{random_token, token_hash};
-use crate::state::AppState;
 use crate::store;
+use crate::ws::session::WsSession;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketResponse {
@@ -72,7 +73,8 @@ pub async fn connect(
                 .ok_or_else(|| {
                     AppError::unauthorized("invalid_ticket", "ticket inválido ou expirado")
                 })?;
-            let auth = super::extract::load_auth(&state, user_id, session_id, ip.clone()).await?;
+            let auth =
+                crate::app::caller::load_auth(&state, user_id, session_id, ip.clone()).await?;
             Some((auth.user_id, auth.session_id, auth.full_name))
         }
     };

@@ -287,7 +287,7 @@ async fn declining_or_letting_an_offer_lapse_moves_it_to_the_next_patient() {
         .state
         .registry
         .agenda(clinic)
-        .send(atende::actors::waitlist::ExpireOffers {
+        .send(atende::actors::agenda::waitlist::ExpireOffers {
             now: Utc::now() + Duration::minutes(16),
         })
         .await

@@ -1,0 +1,17 @@
+//! Use cases: one function per thing a user does (book an appointment, register a patient,
+//! check in, issue a document…). Each owns its authorization decision, its one database
+//! transaction with the audit record inside it, and the events it publishes after commit.
+//! The edges (`http/`, `ws/`) parse, call one use case and map its result; nothing here
+//! knows HTTP.
+
+pub mod caller;
+pub mod clinics;
+pub mod consults;
+pub mod error;
+pub mod guests;
+pub mod queue;
+pub mod state;
+
+pub use caller::Auth;
+pub use error::AppError;
+pub use state::AppState;

@@ -1,0 +1,222 @@
+//! Waiting-room use cases: checking someone in (a walk-in, a registered patient, today's
+//! appointment), the tracker link a patient follows their place in line with, and carrying
+//! queue moves to the linked appointment.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::actors::queue::{CheckIn, QueueAction, clinic_today};
+use crate::app::Auth;
+use crate::app::clinics::clinic_tz;
+use crate::app::error::AppError;
+use crate::app::guests::TRACKER_PURPOSE;
+use crate::app::state::AppState;
+use crate::domain::queue::Priority;
+use crate::domain::{ClinicId, PatientId, PersonName, UserId, ValidationError};
+use crate::store::agenda::local_midnight;
+use crate::store::queue::QueueEntryRow;
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInRequest {
+    /// A patient registered with the clinic; or give `full_name` for a walk-in.
+    #[serde(default)]
+    pub patient_id: Option<PatientId>,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// The professional they came for (any professional when absent).
+    #[serde(default)]
+    pub professional_user_id: Option<UserId>,
+    /// Today's appointment they came for: the patient, the professional and the place in
+    /// line (by the appointment's time) come from it, and the appointment becomes
+    /// `checked_in`; later moves (start, finish, no-show) flow to it too.
+    #[serde(default)]
+    pub appointment_id: Option<uuid::Uuid>,
+    /// `none`, `elderly`, `elderly_80`, `pregnant`, `breastfeeding`, `disability`, `infant`.
+    /// Age-based priority is applied from the birth date of a registered patient.
+    #[serde(default)]
+    pub priority: Option<String>,
+}
+
+/// Check someone in (staff): a walk-in, a registered patient, or today's appointment. Shared
+/// by the queue route and the agenda's "check-in" status.
+pub async fn check_in(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    body: &CheckInRequest,
+) -> Result<QueueEntryRow, AppError> {
+    auth.require_staff(clinic)?;
+    let declared = body
+        .priority
+        .as_deref()
+        .map(Priority::parse)
+        .transpose()?
+        .unwrap_or(Priority::None);
+    let tz = clinic_tz(state, clinic).await?;
+    let today = clinic_today(tz);
+    let appointment = match body.appointment_id {
+        // A registered patient who has an appointment today came for it.
+        None => match body.patient_id {
+            Some(pid) => {
+                state
+                    .store
+                    .open_appointment_between(
+                        clinic,
+                        pid,
+                        local_midnight(tz, today),
+                        local_midnight(tz, today + chrono::Duration::days(1)),
+                    )
+                    .await?
+            }
+            None => None,
+        },
+        Some(id) => {
+            let a = state
+                .store
+                .appointment_view(id)
+                .await?
+                .map(|v| v.a)
+                .filter(|a| a.clinic_id == clinic)
+                .filter(|a| a.starts_at.with_timezone(&tz).date_naive() == today)
+                .filter(|a| matches!(a.status.as_str(), "scheduled" | "confirmed"))
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        "invalid_appointment",
+                        "consulta de hoje não encontrada (ou já recebida, cancelada)",
+                    )
+                })?;
+            Some(a)
+        }
+    };
+    let patient_id = appointment
+        .as_ref()
+        .map(|a| a.patient_id)
+        .or(body.patient_id);
+    let professional = appointment
+        .as_ref()
+        .map(|a| a.professional_user_id)
+        .or(body.professional_user_id);
+    let (full_name, priority) = match patient_id {
+        Some(pid) => {
+            let p = state
+                .store
+                .clinic_patient(clinic, pid)
+                .await?
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        "patient_not_registered",
+                        "paciente não cadastrado nesta clínica",
+                    )
+                })?;
+            let name = p
+                .patient
+                .social_name
+                .clone()
+                .unwrap_or(p.patient.full_name.clone());
+            (
+                name,
+                Priority::effective(declared, Some(p.patient.birth_date), today),
+            )
+        }
+        None => {
+            let name = PersonName::parse(body.full_name.as_deref().unwrap_or(""))?;
+            (name.into_inner(), declared)
+        }
+    };
+    if let Some(p) = professional
+        && !state.store.is_professional_in(clinic, p).await?
+    {
+        return Err(ValidationError::new(
+            "not_a_professional",
+            "a pessoa indicada não é profissional desta clínica",
+        )
+        .into());
+    }
+    let (entry, _) = state
+        .registry
+        .queue(clinic)
+        .send(CheckIn {
+            patient_id,
+            full_name,
+            professional_user_id: professional,
+            priority,
+            appointment: appointment.as_ref().map(|a| (a.id, a.starts_at)),
+            reuse_active: false,
+        })
+        .await
+        .map_err(|_| AppError::Unavailable)??;
+    sync_appointment(state, &entry, QueueAction::CheckIn).await;
+    Ok(entry)
+}
+
+/// A tracker link for an entry, valid for a day (the page is for today's wait).
+pub fn tracker_for(state: &AppState, entry: uuid::Uuid) -> String {
+    let expires = chrono::Utc::now().timestamp() + 24 * 3600;
+    state.links.sign(TRACKER_PURPOSE, entry, Some(expires))
+}
+
+/// Carry a queue move to the linked appointment (checked_in, in_progress, done, no_show)
+/// through the clinic's agenda actor, so the agenda screens see it live. Best effort: the
+/// queue move is already stored; an appointment that cannot take the move (e.g. cancelled
+/// meanwhile) keeps its status, and the reason is logged.
+pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: QueueAction) {
+    use crate::actors::agenda::{Change, Modify};
+    use crate::domain::agenda::status;
+    let Some(id) = entry.appointment_id else {
+        return;
+    };
+    let steps: &[&'static str] = match action {
+        QueueAction::CheckIn => &[status::CHECKED_IN],
+        QueueAction::Start => &[status::IN_PROGRESS],
+        QueueAction::Finish if entry.service_started_at.is_some() => &[status::DONE],
+        // Finished straight from "called": it did happen.
+        QueueAction::Finish => &[status::IN_PROGRESS, status::DONE],
+        QueueAction::NoShow => &[status::NO_SHOW],
+        QueueAction::Return => &[status::CHECKED_IN],
+        _ => &[],
+    };
+    if action == QueueAction::Leave {
+        // Left before being seen: the appointment is off, and its time goes back.
+        let sent = state
+            .registry
+            .agenda(entry.clinic_id)
+            .send(Modify {
+                id,
+                change: Change::Cancel {
+                    reason: "Paciente saiu da fila de espera".into(),
+                },
+            })
+            .await;
+        if !matches!(sent, Ok(Ok(_))) {
+            tracing::warn!(appointment = %id, "appointment not cancelled after leaving the queue");
+        }
+        return;
+    }
+    for to in steps {
+        let sent = state
+            .registry
+            .agenda(entry.clinic_id)
+            .send(Modify {
+                id,
+                change: Change::Status(to),
+            })
+            .await;
+        match sent {
+            Ok(Ok(_)) => {}
+            // Already there (e.g. back from "called"): nothing to do.
+            Ok(Err(e)) if e.code == "invalid_transition" => {
+                tracing::debug!(appointment = %id, to, "appointment already past this status");
+                return;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(appointment = %id, to, code = e.code, "appointment status not updated from the queue");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(appointment = %id, "agenda actor unavailable");
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! One actor per WebSocket connection, carrying many topics: its frames, heartbeats,
+//! rate limit, authentication and close. Subscriptions (join, replay, gap fill, leave) are
+//! in `subscriptions`, presence in `presence`, and what each topic allows in `channels`.
+//!
+//! Incoming frames arrive as a stream on the actor; outgoing frames go through a bounded
+//! queue to a writer task that owns the socket. A client that does not read fills the
+//! queue and is dropped as a slow consumer: memory per connection stays bounded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::web;
+use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
+use bytestring::ByteString;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use super::channels::{self, Peer, Reply, SessionUser};
+use super::rate::Bucket;
+use super::writer::writer;
+use crate::actors::hub::{
+    CloseSession, ConnId, Outgoing, Overflow, PRESENCE_LEAVE, SharedCursor, Subscriber,
+};
+use crate::actors::protocol::{
+    ClientFrame, SYSTEM_TOPIC, Topic, WsError, close, reply_error, reply_ok,
+};
+use crate::app::caller::authenticate;
+use crate::app::consults::guest_entry;
+use crate::app::guests::{Guest, guest_from};
+use crate::app::state::AppState;
+use crate::bus::revocation::{SESSION_TOPIC_PREFIX, consult_guest_key, panel_key};
+use crate::domain::SessionId;
+
+/// Per joined topic.
+pub(super) struct Joined {
+    pub(super) topic: Topic,
+    /// Last seq delivered and pushes waiting during catch-up (shared with the hub).
+    pub(super) cursor: SharedCursor,
+    /// Whether this connection's presence was announced (the join completed).
+    pub(super) announced: bool,
+    /// How the user appears in this topic's presence (`professional`, `patient`, …).
+    pub(super) role: &'static str,
+}
+
+pub struct WsSession {
+    pub(super) conn: ConnId,
+    pub(super) state: web::Data<AppState>,
+    pub(super) ip: Option<String>,
+    /// Who is connected, once authenticated (ticket or `auth` frame).
+    pub(super) user: Option<SessionUser>,
+    /// Or who is connected without an account.
+    pub(super) guest: Option<Guest>,
+    pub(super) out: mpsc::Sender<Outgoing>,
+    pub(super) close_tx: Option<oneshot::Sender<CloseReason>>,
+    pub(super) topics: HashMap<Arc<str>, Joined>,
+    /// Topics whose join is being authorized.
+    pub(super) joining: std::collections::HashSet<String>,
+    pub(super) last_heard: Instant,
+    pub(super) bucket: Bucket,
+    pub(super) over_limit: u32,
+}
+
+impl WsSession {
+    /// Start a session for an upgraded connection. `user` is set when a ticket already
+    /// authenticated it.
+    pub fn start(
+        state: web::Data<AppState>,
+        ip: Option<String>,
+        user: Option<SessionUser>,
+        ws: actix_ws::Session,
+        stream: actix_ws::MessageStream,
+    ) {
+        let rt = &state.settings.realtime;
+        let (out, out_rx) = mpsc::channel(rt.outbound_buffer);
+        let (close_tx, close_rx) = oneshot::channel();
+        actix_web::rt::spawn(writer(ws, out_rx, close_rx));
+        let bucket = Bucket {
+            tokens: f64::from(rt.rate_burst),
+            rate: f64::from(rt.rate_per_sec),
+            burst: f64::from(rt.rate_burst),
+            at: Instant::now(),
+        };
+        let stream = stream.max_frame_size(rt.max_frame_bytes);
+        WsSession::create(move |ctx| {
+            ctx.add_stream(stream);
+            WsSession {
+                conn: 0,
+                state,
+                ip,
+                user,
+                guest: None,
+                out,
+                close_tx: Some(close_tx),
+                topics: HashMap::new(),
+                joining: std::collections::HashSet::new(),
+                last_heard: Instant::now(),
+                bucket,
+                over_limit: 0,
+            }
+        });
+    }
+
+    pub(super) fn watch_session(&mut self, ctx: &mut Context<Self>, session: SessionId) {
+        self.watch_revocation(ctx, &session.to_string());
+    }
+
+    pub(super) fn watch_revocation(&mut self, ctx: &mut Context<Self>, key: &str) {
+        let topic: Arc<str> = Arc::from(format!("{SESSION_TOPIC_PREFIX}{key}"));
+        let sub = self.subscriber(ctx, Arc::default(), false);
+        self.state.hub.subscribe(topic, self.conn, sub);
+    }
+
+    pub(super) fn subscriber(
+        &self,
+        ctx: &mut Context<Self>,
+        cursor: SharedCursor,
+        direct: bool,
+    ) -> Subscriber {
+        Subscriber {
+            cursor,
+            out: self.out.clone(),
+            actor: ctx.address().recipient(),
+            overflow: ctx.address().recipient(),
+            direct,
+        }
+    }
+
+    pub(super) fn send(&mut self, ctx: &mut Context<Self>, frame: ByteString) {
+        match self.out.try_send(Outgoing::Text(frame)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("atende_ws_slow_consumers_total").increment(1);
+                self.close(ctx, close::POLICY, "slow consumer");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => ctx.stop(),
+        }
+    }
+
+    pub(super) fn reply(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reference: &Value,
+        topic: &str,
+        result: Result<Value, WsError>,
+    ) {
+        let text = match result {
+            Ok(v) => reply_ok(reference, topic, v),
+            Err(e) => reply_error(reference, topic, &e),
+        };
+        self.send(ctx, ByteString::from(text));
+    }
+
+    /// Send a close frame with `code` and stop.
+    pub(super) fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: &str) {
+        if let Some(tx) = self.close_tx.take() {
+            let _ = tx.send(CloseReason {
+                code: CloseCode::from(code),
+                description: Some(reason.to_string()),
+            });
+        }
+        ctx.stop();
+    }
+
+    /// Spend a token for an incoming frame; false (and maybe an error reply or a close)
+    /// when the client is over its rate.
+    pub(super) fn within_rate(&mut self, ctx: &mut Context<Self>) -> bool {
+        if !self.bucket.take() {
+            self.over_limit += 1;
+            let burst = self.state.settings.realtime.rate_burst;
+            if self.over_limit > burst.saturating_mul(5) {
+                metrics::counter!("atende_ws_flood_disconnects_total").increment(1);
+                self.close(ctx, close::POLICY, "flood");
+            } else if self.over_limit == 1 || self.over_limit.is_multiple_of(20) {
+                let err = WsError::rate_limited("muitas mensagens; diminua o ritmo");
+                self.reply(ctx, &Value::Null, SYSTEM_TOPIC, Err(err));
+            }
+            return false;
+        }
+        self.over_limit = 0;
+        true
+    }
+
+    pub(super) fn handle_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        let frame: ClientFrame = match serde_json::from_str::<Value>(text) {
+            Err(_) => {
+                let err = WsError::new("malformed_frame", "o quadro não é JSON válido");
+                return self.reply(ctx, &Value::Null, "", Err(err));
+            }
+            Ok(v) => {
+                let reference = v.get("ref").cloned().unwrap_or(Value::Null);
+                match serde_json::from_value::<ClientFrame>(v) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let err = WsError::new("malformed_frame", format!("quadro inválido: {e}"));
+                        return self.reply(ctx, &reference, "", Err(err));
+                    }
+                }
+            }
+        };
+        if !frame.payload.is_object() {
+            let err = WsError::new("invalid_payload", "payload deve ser um objeto");
+            return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+        }
+        if frame.topic == SYSTEM_TOPIC {
+            return match frame.event.as_str() {
+                "heartbeat" => self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Ok(json!({}))),
+                "auth" => self.authenticate(frame, ctx),
+                _ => {
+                    let err = WsError::new(
+                        "unknown_event",
+                        format!("evento desconhecido: {}", frame.event),
+                    );
+                    self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err))
+                }
+            };
+        }
+        if self.user.is_none() && self.guest.is_none() {
+            let err = WsError::unauthorized(
+                "unauthenticated",
+                "autentique-se antes de entrar em tópicos",
+            );
+            return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+        }
+        let consult_guest = matches!(self.guest, Some(Guest::Consult { .. }))
+            && frame.topic.starts_with("consult:");
+        if self.user.is_none()
+            && !consult_guest
+            && !matches!(frame.event.as_str(), "join" | "leave")
+        {
+            return self.reply(
+                ctx,
+                &frame.reference,
+                &frame.topic,
+                Err(WsError::forbidden()),
+            );
+        }
+        match frame.event.as_str() {
+            "join" => self.join(frame, ctx),
+            "leave" => self.leave(frame, ctx),
+            _ => self.topic_event(frame, ctx),
+        }
+    }
+
+    pub(super) fn authenticate(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        if self.user.is_some() || self.guest.is_some() {
+            let err = WsError::conflict("already_authenticated", "conexão já autenticada");
+            return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err));
+        }
+        if frame.payload.get("anonymous") == Some(&Value::Bool(true)) {
+            self.guest = Some(Guest::Anonymous);
+            return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Ok(json!({})));
+        }
+        if let Some(token) = frame.payload.get("consult").and_then(Value::as_str) {
+            let (state, token) = (self.state.clone(), token.to_owned());
+            let reference = frame.reference;
+            ctx.spawn(
+                async move { guest_entry(&state, &token).await }
+                    .into_actor(self)
+                    .map(move |res, act, ctx| match res {
+                        Ok(entry) => {
+                            let appointment = entry.appointment;
+                            if let Some(invited) = entry.guest {
+                                act.watch_revocation(ctx, &consult_guest_key(invited));
+                            }
+                            act.guest = Some(Guest::Consult {
+                                appointment,
+                                name: entry.name,
+                                guest: entry.guest,
+                            });
+                            act.reply(
+                                ctx,
+                                &reference,
+                                SYSTEM_TOPIC,
+                                Ok(json!({"consult": appointment})),
+                            );
+                        }
+                        Err(e) => {
+                            act.reply(ctx, &reference, SYSTEM_TOPIC, Err(e));
+                            ctx.stop();
+                        }
+                    }),
+            );
+            return;
+        }
+        let panel = frame.payload.get("panel").and_then(Value::as_str);
+        let tracker = frame.payload.get("tracker").and_then(Value::as_str);
+        if panel.is_some() || tracker.is_some() {
+            let (panel, tracker) = (panel.map(str::to_owned), tracker.map(str::to_owned));
+            let state = self.state.clone();
+            let reference = frame.reference;
+            ctx.spawn(
+                async move { guest_from(&state, panel.as_deref(), tracker.as_deref()).await }
+                    .into_actor(self)
+                    .map(move |res, act, ctx| match res {
+                        Ok(guest) => {
+                            let clinic = guest.clinic();
+                            if let Guest::Panel { token_hash, .. } = &guest {
+                                act.watch_revocation(ctx, &panel_key(token_hash));
+                            }
+                            act.guest = Some(guest);
+                            act.reply(
+                                ctx,
+                                &reference,
+                                SYSTEM_TOPIC,
+                                Ok(json!({"clinic_id": clinic})),
+                            );
+                        }
+                        Err(e) => act.reply(ctx, &reference, SYSTEM_TOPIC, Err(e)),
+                    }),
+            );
+            return;
+        }
+        let Some(token) = frame
+            .payload
+            .get("token")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            let err = WsError::new("invalid_payload", "informe payload.token");
+            return self.reply(ctx, &frame.reference, SYSTEM_TOPIC, Err(err));
+        };
+        let state = self.state.clone();
+        let ip = self.ip.clone();
+        let reference = frame.reference;
+        ctx.spawn(
+            async move { authenticate(&state, &token, ip).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| match res {
+                    Ok(auth) => {
+                        let user_id = auth.user_id;
+                        act.watch_session(ctx, auth.session_id);
+                        act.user = Some((auth.user_id, auth.session_id, auth.full_name));
+                        act.reply(
+                            ctx,
+                            &reference,
+                            SYSTEM_TOPIC,
+                            Ok(json!({"user_id": user_id})),
+                        );
+                    }
+                    Err(e) => act.reply(ctx, &reference, SYSTEM_TOPIC, Err(WsError::from(&e))),
+                }),
+        );
+    }
+
+    /// Run `work` and reply to `reference` with its result.
+    pub(super) fn ask(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reference: Value,
+        topic: String,
+        work: impl std::future::Future<Output = Result<Value, WsError>> + 'static,
+    ) {
+        ctx.spawn(work.into_actor(self).map(move |res, act, ctx| {
+            act.reply(ctx, &reference, &topic, res);
+        }));
+    }
+
+    /// An event a client sends to a joined topic: the topic's channel decides.
+    pub(super) fn topic_event(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        let Some(joined) = self.topics.get(frame.topic.as_str()) else {
+            let err = match frame.topic.parse::<Topic>() {
+                Err(e) => e,
+                Ok(_) => WsError::conflict("not_joined", "entre no tópico antes de enviar eventos"),
+            };
+            return self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+        };
+        let (topic, role) = (joined.topic, joined.role);
+        let (reference, name) = (frame.reference.clone(), frame.topic.clone());
+        let peer = Peer {
+            user: self.user.as_ref(),
+            guest: self.guest.as_ref(),
+        };
+        match channels::event(&self.state, topic, role, peer, frame) {
+            None => {}
+            Some(Reply::Now(result)) => self.reply(ctx, &reference, &name, result),
+            Some(Reply::Later(work)) => self.ask(ctx, reference, name, work),
+        }
+    }
+}
+
+impl Actor for WsSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.conn = self.state.hub.register(ctx.address().recipient());
+        if let Some((_, session, _)) = self.user.clone() {
+            self.watch_session(ctx, session);
+        }
+        let rt = &self.state.settings.realtime;
+        let timeout = Duration::from_secs(rt.client_timeout_secs);
+        ctx.run_interval(
+            Duration::from_secs(rt.heartbeat_interval_secs),
+            move |act, ctx| {
+                if act.last_heard.elapsed() > timeout {
+                    metrics::counter!("atende_ws_heartbeat_timeouts_total").increment(1);
+                    act.close(ctx, close::HEARTBEAT_TIMEOUT, "heartbeat timeout");
+                } else if act.out.try_send(Outgoing::Ping).is_err() {
+                    act.close(ctx, close::POLICY, "slow consumer");
+                }
+            },
+        );
+        ctx.run_later(Duration::from_secs(rt.auth_timeout_secs), |act, ctx| {
+            if act.user.is_none() && act.guest.is_none() {
+                act.close(ctx, close::POLICY, "authentication timeout");
+            }
+        });
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        let joined: Vec<(Topic, bool, &'static str)> = self
+            .topics
+            .drain()
+            .map(|(_, j)| (j.topic, j.announced, j.role))
+            .collect();
+        for (topic, announced, role) in joined {
+            if announced {
+                self.publish_presence(&topic, role, PRESENCE_LEAVE);
+            }
+        }
+        self.state.hub.deregister(self.conn);
+        Running::Stop
+    }
+}
+
+impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
+    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match item {
+            Ok(Message::Text(text)) => {
+                if self.within_rate(ctx) {
+                    self.handle_text(&text, ctx);
+                }
+            }
+            Ok(Message::Ping(bytes)) => {
+                let _ = self.out.try_send(Outgoing::Pong(bytes));
+            }
+            Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
+            Ok(Message::Binary(_)) | Ok(Message::Continuation(_)) => {
+                if !self.within_rate(ctx) {
+                    return;
+                }
+                let err = WsError::new("unsupported_frame", "use quadros de texto com JSON");
+                self.reply(ctx, &Value::Null, "", Err(err));
+            }
+            Ok(Message::Close(_)) => {
+                if let Some(tx) = self.close_tx.take() {
+                    let _ = tx.send(CloseReason {
+                        code: CloseCode::Normal,
+                        description: None,
+                    });
+                }
+                ctx.stop();
+            }
+            Err(ProtocolError::Overflow) => self.close(ctx, close::TOO_BIG, "frame too large"),
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket protocol error");
+                self.close(ctx, 1002, "protocol error");
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Overflow> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, _: Overflow, ctx: &mut Self::Context) {
+        metrics::counter!("atende_ws_slow_consumers_total").increment(1);
+        self.close(ctx, close::POLICY, "slow consumer");
+    }
+}
+
+impl Handler<CloseSession> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseSession, ctx: &mut Self::Context) {
+        self.close(ctx, msg.code, msg.reason);
+    }
+}

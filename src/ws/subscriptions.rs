@@ -1,0 +1,337 @@
+//! A connection's topic subscriptions: join (authorize, subscribe, read the head, replay
+//! what was missed), live delivery in seq order with gaps filled from the database, leave.
+//!
+//! Per topic the session remembers the last seq it delivered. Pushes arrive from the hub
+//! in bus order; a duplicate is dropped, a gap is filled from the database before anything
+//! after it is delivered. So a client sees every persisted event of a topic exactly once,
+//! in seq order, whichever node published it.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use serde_json::{Value, json};
+
+use super::channels::{self, authorize_guest};
+use super::session::{Joined, WsSession};
+use crate::actors::hub::{Cursor, Deliver, PRESENCE_JOIN, PRESENCE_LEAVE, SharedCursor};
+use crate::actors::protocol::{ClientFrame, Topic, WsError, close};
+use crate::app::caller::load_auth;
+use crate::bus::TopicEvent;
+use crate::bus::revocation::SESSION_TOPIC_PREFIX;
+use crate::store::events::EventRow;
+use crate::sync::lock;
+
+impl WsSession {
+    pub(super) fn join(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        let reference = frame.reference.clone();
+        let topic_name = frame.topic.clone();
+        let topic: Topic = match frame.topic.parse() {
+            Ok(t) => t,
+            Err(e) => return self.reply(ctx, &reference, &topic_name, Err(e)),
+        };
+        let since = match frame.payload.get("since") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64().filter(|n| *n >= 0) {
+                Some(n) => Some(n),
+                None => {
+                    let err = WsError::new("invalid_payload", "since deve ser um inteiro >= 0");
+                    return self.reply(ctx, &reference, &topic_name, Err(err));
+                }
+            },
+        };
+        if self.topics.contains_key(topic_name.as_str()) || self.joining.contains(&topic_name) {
+            let err = WsError::conflict("already_joined", "já inscrito neste tópico");
+            return self.reply(ctx, &reference, &topic_name, Err(err));
+        }
+        self.joining.insert(topic_name.clone());
+        let (user, guest) = (self.user.clone(), self.guest.clone());
+        let state = self.state.clone();
+        let ip = self.ip.clone();
+        // Step 1: authorize with the user's current roles (or the guest's credential).
+        ctx.spawn(
+            async move {
+                match (user, guest) {
+                    (Some((user_id, session_id, _)), _) => {
+                        let auth = load_auth(&state, user_id, session_id, ip)
+                            .await
+                            .map_err(|e| WsError::from(&e))?;
+                        channels::authorize(&state, &auth, &topic).await
+                    }
+                    (None, Some(guest)) => authorize_guest(&state, &guest, &topic).await,
+                    (None, None) => Err(WsError::unauthorized(
+                        "unauthenticated",
+                        "autentique-se antes de entrar em tópicos",
+                    )),
+                }
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                let still_wanted = act.joining.remove(topic_name.as_str());
+                let role = match res {
+                    Ok(role) => role,
+                    Err(e) => return act.reply(ctx, &reference, &topic_name, Err(e)),
+                };
+                if !still_wanted || act.topics.contains_key(topic_name.as_str()) {
+                    let err = WsError::conflict("not_joined", "a inscrição foi cancelada");
+                    return act.reply(ctx, &reference, &topic_name, Err(err));
+                }
+                // Step 2: subscribe first, then read the head, so nothing falls in between.
+                let key: Arc<str> = Arc::from(topic_name.as_str());
+                let cursor: SharedCursor = Arc::new(std::sync::Mutex::new(Cursor {
+                    last_seq: 0,
+                    pending: Some(Vec::new()),
+                }));
+                let sub = act.subscriber(ctx, cursor.clone(), true);
+                act.state.hub.subscribe(key.clone(), act.conn, sub);
+                act.topics.insert(
+                    key.clone(),
+                    Joined {
+                        topic,
+                        cursor,
+                        announced: false,
+                        role,
+                    },
+                );
+                act.catch_up(ctx, key, reference, since);
+            }),
+        );
+    }
+
+    /// Read the topic head and, with `since`, the missed events; reply; replay; then
+    /// release live pushes that arrived meanwhile.
+    pub(super) fn catch_up(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: Arc<str>,
+        reference: Value,
+        since: Option<i64>,
+    ) {
+        let state = self.state.clone();
+        let limit = self.state.settings.realtime.replay_limit;
+        let topic_name = key.to_string();
+        ctx.spawn(
+            async move {
+                let head = state.store.topic_head(&topic_name).await?;
+                let events = match since {
+                    Some(s) if s < head => {
+                        state
+                            .store
+                            .topic_events(&topic_name, s, head, limit + 1)
+                            .await?
+                    }
+                    _ => Vec::new(),
+                };
+                Ok::<_, WsError>((head, events))
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                let Some(joined) = act.topics.get(&key) else {
+                    return;
+                };
+                let topic = joined.topic;
+                let (head, events) = match res {
+                    Ok(x) => x,
+                    Err(e) => {
+                        act.state.hub.unsubscribe(&key, act.conn);
+                        act.topics.remove(&key);
+                        return act.reply(ctx, &reference, &key, Err(e));
+                    }
+                };
+                let resync = events.len() as i64 > limit || since.is_some_and(|s| s > head);
+                let start = match since {
+                    Some(s) if !resync => s,
+                    _ => head,
+                };
+                let presence = act.state.hub.presence(&key);
+                act.reply(
+                    ctx,
+                    &reference,
+                    &key,
+                    Ok(json!({"seq": head, "resync": resync, "presence": presence})),
+                );
+                if let Some(j) = act.topics.get(&key) {
+                    lock(&j.cursor).last_seq = start;
+                }
+                if !resync {
+                    let role = act.topics.get(&key).map_or("", |j| j.role);
+                    if let (Topic::Chat(room), false, true) =
+                        (topic, events.is_empty(), role != "patient")
+                    {
+                        // Staff reading a conversation's past is audited, as over HTTP.
+                        if let Some((user_id, _, _)) = act.user {
+                            channels::chat::audit_replay(
+                                &act.state,
+                                user_id,
+                                act.ip.clone(),
+                                room,
+                                events.len(),
+                            );
+                        }
+                    }
+                    act.deliver_rows(ctx, &key, events);
+                }
+                act.drain_pending(ctx, key.clone(), false);
+                let role = act.topics.get(&key).map_or("online", |j| j.role);
+                act.publish_presence(&topic, role, PRESENCE_JOIN);
+                if let Some(j) = act.topics.get_mut(&key) {
+                    j.announced = true;
+                }
+            }),
+        );
+    }
+
+    /// Send stored events (decrypting payloads) that continue the topic's sequence.
+    pub(super) fn deliver_rows(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: &Arc<str>,
+        rows: Vec<EventRow>,
+    ) {
+        let Some(cursor) = self.topics.get(key).map(|j| j.cursor.clone()) else {
+            return;
+        };
+        let mut c = lock(&cursor);
+        for row in rows {
+            if row.seq != c.last_seq + 1 {
+                continue;
+            }
+            let payload = match self.state.cipher.decrypt(&row.payload_enc) {
+                Ok(p) => serde_json::from_str::<Value>(&p).unwrap_or(Value::Null),
+                Err(e) => {
+                    tracing::error!(topic = %key, seq = row.seq, error = %e, "cannot decrypt stored event");
+                    Value::Null
+                }
+            };
+            let ev = TopicEvent {
+                topic: key.to_string(),
+                event: row.event,
+                seq: Some(row.seq),
+                payload,
+            };
+            if let Ok(text) = serde_json::to_string(&ev) {
+                self.send(ctx, ByteString::from(text));
+            }
+            c.last_seq = row.seq;
+        }
+    }
+
+    /// Deliver buffered pushes in seq order; on a gap, fetch the missing events first.
+    /// Runs under the cursor lock, so the hub's fast path waits until the backlog is out.
+    pub(super) fn drain_pending(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: Arc<str>,
+        after_fill: bool,
+    ) {
+        let Some(cursor) = self.topics.get(&key).map(|j| j.cursor.clone()) else {
+            return;
+        };
+        let mut c = lock(&cursor);
+        let mut pending = c.pending.take().unwrap_or_default();
+        pending.sort_by_key(|d| d.seq.unwrap_or(i64::MIN));
+        let mut rest = pending.into_iter();
+        while let Some(d) = rest.next() {
+            match d.seq {
+                None => self.send(ctx, d.frame),
+                Some(s) if s <= c.last_seq => {}
+                Some(s) if s == c.last_seq + 1 || after_fill => {
+                    if s != c.last_seq + 1 {
+                        tracing::warn!(topic = %key, from = c.last_seq, to = s, "events missing from the database; skipping");
+                    }
+                    c.last_seq = s;
+                    self.send(ctx, d.frame);
+                }
+                Some(s) => {
+                    let from = c.last_seq;
+                    c.pending = Some(std::iter::once(d).chain(rest).collect());
+                    drop(c);
+                    return self.fill_gap(ctx, key, from, s - 1);
+                }
+            }
+        }
+    }
+
+    pub(super) fn fill_gap(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: Arc<str>,
+        after: i64,
+        upto: i64,
+    ) {
+        metrics::counter!("atende_ws_gap_fills_total").increment(1);
+        let state = self.state.clone();
+        let topic = key.to_string();
+        ctx.spawn(
+            async move {
+                state
+                    .store
+                    .topic_events(&topic, after, upto, upto - after)
+                    .await
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                match res {
+                    Ok(rows) => act.deliver_rows(ctx, &key, rows),
+                    Err(e) => tracing::error!(error = %e, "gap fill failed"),
+                }
+                act.drain_pending(ctx, key, true);
+            }),
+        );
+    }
+
+    pub(super) fn leave(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
+        let removed = self.topics.remove(frame.topic.as_str());
+        match removed {
+            Some(j) => {
+                self.state.hub.unsubscribe(&frame.topic, self.conn);
+                if j.announced {
+                    self.publish_presence(&j.topic, j.role, PRESENCE_LEAVE);
+                }
+                self.reply(ctx, &frame.reference, &frame.topic, Ok(json!({})));
+            }
+            None if self.joining.remove(frame.topic.as_str()) => {
+                // Leaving while the join is still being authorized: the join is cancelled.
+                self.reply(ctx, &frame.reference, &frame.topic, Ok(json!({})));
+            }
+            None => {
+                let err = WsError::conflict("not_joined", "não inscrito neste tópico");
+                self.reply(ctx, &frame.reference, &frame.topic, Err(err));
+            }
+        }
+    }
+}
+
+impl Handler<Deliver> for WsSession {
+    type Result = ();
+
+    /// The slow path from the hub: gaps, catch-ups, internal topics.
+    fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
+        if d.topic.starts_with(SESSION_TOPIC_PREFIX) {
+            // The login session behind this connection was revoked (logout, token reuse).
+            return self.close(ctx, close::POLICY, "session revoked");
+        }
+        let Some(cursor) = self.topics.get(&d.topic).map(|j| j.cursor.clone()) else {
+            return;
+        };
+        let mut c = lock(&cursor);
+        let Some(seq) = d.seq else {
+            return self.send(ctx, d.frame);
+        };
+        if let Some(p) = c.pending.as_mut() {
+            p.push(d);
+            return;
+        }
+        if seq <= c.last_seq {
+            return;
+        }
+        if seq == c.last_seq + 1 {
+            c.last_seq = seq;
+            return self.send(ctx, d.frame);
+        }
+        let (key, from) = (d.topic.clone(), c.last_seq);
+        c.pending = Some(vec![d]);
+        drop(c);
+        self.fill_gap(ctx, key, from, seq - 1);
+    }
+}
