@@ -11,6 +11,10 @@
 //   and a `logout` event is emitted on `authEvents`. Network failures and 5xx/429
 //   answers during a refresh keep the session (the user may simply be offline).
 // - Every failure is thrown as an `ApiError {status, code, message}`.
+//
+// The session lives in a client made by `createApiClient(env)`; this module's exports are
+// the page's one client, on the browser's fetch, storages and locks. The unit tests
+// (tests/web/api.test.mjs) make their own with a fake fetch and in-memory storages.
 
 const ACCESS_KEY = 'atende.access';
 const ACCESS_EXPIRES_KEY = 'atende.access_expires_at';
@@ -37,9 +41,44 @@ export class ApiError extends Error {
   }
 }
 
-/** Emits `login`, `refresh` and `logout` (detail: {reason}) events. */
-export const authEvents = new EventTarget();
+/**
+ * What a client takes from the browser.
+ * @typedef {object} ApiEnv
+ * @property {(path: string, init: RequestInit) => Promise<Response>} fetch
+ * @property {Storage|null} session per tab: the access token
+ * @property {Storage|null} local shared by the tabs: the refresh token
+ * @property {{request: (name: string, fn: () => Promise<any>) => Promise<any>}|null} locks
+ *   serialises refreshes across tabs (navigator.locks), when there is one
+ * @property {() => number} now ms since the epoch
+ * @property {EventTarget|null} window its `storage` events (another tab logged out)
+ */
 
+/**
+ * The page's surroundings (looked up when the client is made; a module without them, as
+ * in node, still loads).
+ * @returns {ApiEnv}
+ */
+export function browserApiEnv() {
+  const g = /** @type {any} */ (globalThis);
+  /** @param {string} name */
+  const storage = (name) => {
+    try {
+      return g[name] || null;
+    } catch {
+      return null; // a browser that forbids storage throws on the mere access
+    }
+  };
+  return {
+    fetch: (path, init) => g.fetch(path, init),
+    session: storage('sessionStorage'),
+    local: storage('localStorage'),
+    locks: g.navigator && g.navigator.locks && g.navigator.locks.request ? g.navigator.locks : null,
+    now: () => Date.now(),
+    window: typeof g.window !== 'undefined' ? g.window : null,
+  };
+}
+
+/** @param {Storage|null} storage @param {string} key */
 function storageGet(storage, key) {
   try {
     return storage.getItem(key);
@@ -48,6 +87,7 @@ function storageGet(storage, key) {
   }
 }
 
+/** @param {Storage|null} storage @param {string} key @param {string} value */
 function storageSet(storage, key, value) {
   try {
     storage.setItem(key, value);
@@ -56,6 +96,7 @@ function storageSet(storage, key, value) {
   }
 }
 
+/** @param {Storage|null} storage @param {string} key */
 function storageRemove(storage, key) {
   try {
     storage.removeItem(key);
@@ -64,52 +105,11 @@ function storageRemove(storage, key) {
   }
 }
 
-let accessToken = storageGet(sessionStorage, ACCESS_KEY);
-let accessExpiresAt = Number(storageGet(sessionStorage, ACCESS_EXPIRES_KEY)) || 0;
-/** @type {Promise<unknown>|null} */
-let refreshInFlight = null;
-
-function getRefreshToken() {
-  return storageGet(localStorage, REFRESH_KEY);
-}
-
-function storeSession(data) {
-  if (!data || typeof data.access_token !== 'string') {
-    throw new ApiError(0, 'bad_response', 'Resposta inesperada do servidor.');
-  }
-  accessToken = data.access_token;
-  const ttlMs = typeof data.expires_in === 'number' && data.expires_in > 0 ? data.expires_in * 1000 : 0;
-  // 0 = unknown: rely on the server's `token_expired` answers alone.
-  accessExpiresAt = ttlMs ? Date.now() + ttlMs - Math.min(EXPIRY_MARGIN_MS, ttlMs / 4) : 0;
-  storageSet(sessionStorage, ACCESS_KEY, accessToken);
-  storageSet(sessionStorage, ACCESS_EXPIRES_KEY, String(accessExpiresAt));
-  if (typeof data.refresh_token === 'string') {
-    storageSet(localStorage, REFRESH_KEY, data.refresh_token);
-  }
-}
-
-/** Forget every token held by this tab (and the shared refresh token). */
-export function clearTokens() {
-  accessToken = null;
-  accessExpiresAt = 0;
-  storageRemove(sessionStorage, ACCESS_KEY);
-  storageRemove(sessionStorage, ACCESS_EXPIRES_KEY);
-  storageRemove(localStorage, REFRESH_KEY);
-}
-
-function emit(type, detail) {
-  authEvents.dispatchEvent(new CustomEvent(type, { detail }));
-}
-
-function endSession(reason) {
-  clearTokens();
-  emit('logout', { reason });
-}
-
 function sessionExpiredError() {
   return new ApiError(401, 'session_expired', 'Sua sessão expirou. Entre novamente.');
 }
 
+/** @param {number} status */
 function fallbackMessage(status) {
   if (status === 400) return 'Requisição inválida.';
   if (status === 401) return 'Não autenticado. Entre novamente.';
@@ -122,6 +122,10 @@ function fallbackMessage(status) {
   return `Erro inesperado (HTTP ${status}).`;
 }
 
+/**
+ * Seconds to wait from a `Retry-After` header (seconds or an HTTP date), or null.
+ * @param {string|null} value
+ */
 function parseRetryAfter(value) {
   if (!value) return null;
   const seconds = Number.parseInt(value, 10);
@@ -131,30 +135,7 @@ function parseRetryAfter(value) {
   return null;
 }
 
-async function send(method, path, body, token, opts = {}) {
-  const headers = { Accept: opts.as === 'blob' ? '*/*' : 'application/json' };
-  /** @type {RequestInit} */
-  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
-  if (opts.raw) {
-    // A file's bytes as they are (a Blob can be sent again after a token refresh).
-    headers['Content-Type'] = 'application/octet-stream';
-    init.body = body;
-  } else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  if (token) headers.Authorization = `Bearer ${token}`;
-  try {
-    return await fetch(path, init);
-  } catch {
-    throw new ApiError(
-      0,
-      'network_error',
-      'Não foi possível conectar ao servidor. Verifique sua conexão e tente novamente.',
-    );
-  }
-}
-
+/** @param {Response} res @returns {Promise<any>} the JSON body, or null */
 async function readBody(res) {
   if (res.status === 204 || res.status === 205) return null;
   let text = '';
@@ -171,6 +152,7 @@ async function readBody(res) {
   }
 }
 
+/** @param {Response} res @param {any} data its body */
 function toError(res, data) {
   // `{code, message}`; also accepted nested as `{error: {code, message}}`.
   const body = data && data.error && typeof data.error === 'object' ? data.error : data;
@@ -185,12 +167,14 @@ function toError(res, data) {
   });
 }
 
+/** @param {Response} res */
 async function parse(res) {
   const data = await readBody(res);
   if (res.ok) return data;
   throw toError(res, data);
 }
 
+/** @param {Response} res @returns {Promise<Blob>} */
 async function parseBlob(res) {
   if (!res.ok) throw toError(res, await readBody(res));
   try {
@@ -200,117 +184,299 @@ async function parseBlob(res) {
   }
 }
 
-// Serialise refreshes across tabs: refresh tokens rotate, and two tabs
-// presenting the same one would look like token theft to the server.
-function withRefreshLock(fn) {
-  if (typeof navigator !== 'undefined' && navigator.locks && navigator.locks.request) {
-    return navigator.locks.request(REFRESH_LOCK, fn);
-  }
-  return fn();
-}
-
-async function doRefresh() {
-  const refreshToken = getRefreshToken();
-  if (!refreshToken) {
-    endSession('no_refresh_token');
-    throw sessionExpiredError();
-  }
-  const res = await send('POST', '/api/auth/refresh', { refresh_token: refreshToken });
-  const data = await readBody(res);
-  if (!res.ok) {
-    if (res.status >= 500 || res.status === 429) throw toError(res, data);
-    endSession((data && data.code) || 'refresh_failed');
-    throw sessionExpiredError();
-  }
-  storeSession(data);
-  emit('refresh', data);
-  return data;
-}
-
-/** Refresh the session; concurrent calls share one request. */
-export function refreshSession() {
-  if (!refreshInFlight) {
-    refreshInFlight = withRefreshLock(doRefresh).finally(() => {
-      refreshInFlight = null;
-    });
-  }
-  return refreshInFlight;
-}
-
-function accessLooksExpired() {
-  return accessExpiresAt > 0 && Date.now() > accessExpiresAt;
-}
-
-/** opts: `raw` (send `body`, a Blob, as octet-stream), `as: 'blob'` (resolve with a Blob). */
-async function request(method, path, body, opts = {}) {
-  const finish = opts.as === 'blob' ? parseBlob : parse;
-  // A new tab has no access token but may share the refresh token; an access
-  // token we know to be expired would only earn a 401 round trip.
-  if ((!accessToken || accessLooksExpired()) && getRefreshToken()) {
-    await refreshSession();
-  }
-  const sentToken = accessToken;
-  let res = await send(method, path, body, sentToken, opts);
-  if (res.status !== 401 || !sentToken) return finish(res);
-
-  const data = await readBody(res);
-  const code = data && data.code;
-  if (code !== 'token_expired') {
-    // Any other 401 to a request that carried a token (`session_revoked`,
-    // `invalid_token`…) means the session is gone for good.
-    endSession(code || 'unauthorized');
-    throw sessionExpiredError();
-  }
-
-  // Another request may already have refreshed while this one was in flight.
-  if (accessToken === sentToken) await refreshSession();
-  res = await send(method, path, body, accessToken, opts);
-  return finish(res);
-}
-
-export const api = {
-  get: (path) => request('GET', path),
-  post: (path, body) => request('POST', path, body === undefined ? {} : body),
-  /** PUT a JSON body; `null` is sent as JSON `null` (e.g. to clear a setting). */
-  put: (path, body) => request('PUT', path, body === undefined ? null : body),
-  patch: (path, body) => request('PATCH', path, body === undefined ? {} : body),
-  del: (path, body) => request('DELETE', path, body),
-  /** POST a file's raw bytes (application/octet-stream); resolves with the JSON answer. */
-  upload: (path, blob) => request('POST', path, blob, { raw: true }),
-  /** GET a file (with the Bearer token); resolves with a Blob. */
-  download: (path) => request('GET', path, undefined, { as: 'blob' }),
-  /** POST a JSON body and resolve with the answer as a Blob (e.g. a PDF preview). */
-  postForBlob: (path, body) => request('POST', path, body === undefined ? {} : body, { as: 'blob' }),
-};
+/**
+ * Options of a request: `raw` sends `body` (a Blob) as octet-stream; `as: 'blob'` resolves
+ * with a Blob.
+ * @typedef {{raw?: boolean, as?: 'blob'}} RequestOptions
+ */
 
 /**
- * POST to a public endpoint (TV panel, phone page, self check-in) without the login's
- * token and without session handling: a 401 there is about the link, not the login.
+ * A client of the API with its own session (tokens, refresh, `authEvents`).
+ * @param {ApiEnv} [env]
  */
-export async function publicPost(path, body) {
-  const res = await send('POST', path, body === undefined ? {} : body);
-  return parse(res);
+export function createApiClient(env = browserApiEnv()) {
+  const { session, local } = env;
+
+  /** Emits `login`, `refresh` and `logout` (detail: {reason}) events. */
+  const authEvents = new EventTarget();
+
+  let accessToken = storageGet(session, ACCESS_KEY);
+  let accessExpiresAt = Number(storageGet(session, ACCESS_EXPIRES_KEY)) || 0;
+  /** @type {Promise<unknown>|null} */
+  let refreshInFlight = null;
+
+  function getRefreshToken() {
+    return storageGet(local, REFRESH_KEY);
+  }
+
+  /** @param {any} data a login or refresh answer */
+  function storeSession(data) {
+    if (!data || typeof data.access_token !== 'string') {
+      throw new ApiError(0, 'bad_response', 'Resposta inesperada do servidor.');
+    }
+    accessToken = data.access_token;
+    const ttlMs = typeof data.expires_in === 'number' && data.expires_in > 0 ? data.expires_in * 1000 : 0;
+    // 0 = unknown: rely on the server's `token_expired` answers alone.
+    accessExpiresAt = ttlMs ? env.now() + ttlMs - Math.min(EXPIRY_MARGIN_MS, ttlMs / 4) : 0;
+    storageSet(session, ACCESS_KEY, accessToken);
+    storageSet(session, ACCESS_EXPIRES_KEY, String(accessExpiresAt));
+    if (typeof data.refresh_token === 'string') {
+      storageSet(local, REFRESH_KEY, data.refresh_token);
+    }
+  }
+
+  /** Forget every token held by this tab (and the shared refresh token). */
+  function clearTokens() {
+    accessToken = null;
+    accessExpiresAt = 0;
+    storageRemove(session, ACCESS_KEY);
+    storageRemove(session, ACCESS_EXPIRES_KEY);
+    storageRemove(local, REFRESH_KEY);
+  }
+
+  /** @param {string} type @param {unknown} detail */
+  function emit(type, detail) {
+    authEvents.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** @param {string} reason */
+  function endSession(reason) {
+    clearTokens();
+    emit('logout', { reason });
+  }
+
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {string|null} [token]
+   * @param {RequestOptions} [opts]
+   * @returns {Promise<Response>}
+   */
+  async function send(method, path, body, token, opts = {}) {
+    /** @type {Record<string, string>} */
+    const headers = { Accept: opts.as === 'blob' ? '*/*' : 'application/json' };
+    /** @type {RequestInit} */
+    const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+    if (opts.raw) {
+      // A file's bytes as they are (a Blob can be sent again after a token refresh).
+      headers['Content-Type'] = 'application/octet-stream';
+      init.body = /** @type {Blob} */ (body);
+    } else if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+      return await env.fetch(path, init);
+    } catch {
+      throw new ApiError(
+        0,
+        'network_error',
+        'Não foi possível conectar ao servidor. Verifique sua conexão e tente novamente.',
+      );
+    }
+  }
+
+  // Serialise refreshes across tabs: refresh tokens rotate, and two tabs
+  // presenting the same one would look like token theft to the server.
+  /** @param {() => Promise<any>} fn */
+  function withRefreshLock(fn) {
+    if (env.locks) return env.locks.request(REFRESH_LOCK, fn);
+    return fn();
+  }
+
+  async function doRefresh() {
+    const refreshToken = getRefreshToken();
+    if (!refreshToken) {
+      endSession('no_refresh_token');
+      throw sessionExpiredError();
+    }
+    const res = await send('POST', '/api/auth/refresh', { refresh_token: refreshToken });
+    const data = await readBody(res);
+    if (!res.ok) {
+      if (res.status >= 500 || res.status === 429) throw toError(res, data);
+      endSession((data && data.code) || 'refresh_failed');
+      throw sessionExpiredError();
+    }
+    storeSession(data);
+    emit('refresh', data);
+    return data;
+  }
+
+  /** Refresh the session; concurrent calls share one request. */
+  function refreshSession() {
+    if (!refreshInFlight) {
+      refreshInFlight = withRefreshLock(doRefresh).finally(() => {
+        refreshInFlight = null;
+      });
+    }
+    return refreshInFlight;
+  }
+
+  function accessLooksExpired() {
+    return accessExpiresAt > 0 && env.now() > accessExpiresAt;
+  }
+
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {RequestOptions} [opts]
+   * @returns {Promise<any>}
+   */
+  async function request(method, path, body, opts = {}) {
+    const finish = opts.as === 'blob' ? parseBlob : parse;
+    // A new tab has no access token but may share the refresh token; an access
+    // token we know to be expired would only earn a 401 round trip.
+    if ((!accessToken || accessLooksExpired()) && getRefreshToken()) {
+      await refreshSession();
+    }
+    const sentToken = accessToken;
+    let res = await send(method, path, body, sentToken, opts);
+    if (res.status !== 401 || !sentToken) return finish(res);
+
+    const data = await readBody(res);
+    const code = data && data.code;
+    if (code !== 'token_expired') {
+      // Any other 401 to a request that carried a token (`session_revoked`,
+      // `invalid_token`…) means the session is gone for good.
+      endSession(code || 'unauthorized');
+      throw sessionExpiredError();
+    }
+
+    // Another request may already have refreshed while this one was in flight.
+    if (accessToken === sentToken) await refreshSession();
+    res = await send(method, path, body, accessToken, opts);
+    return finish(res);
+  }
+
+  const api = {
+    /** @param {string} path */
+    get: (path) => request('GET', path),
+    /** @param {string} path @param {unknown} [body] */
+    post: (path, body) => request('POST', path, body === undefined ? {} : body),
+    /** PUT a JSON body; `null` is sent as JSON `null` (e.g. to clear a setting). @param {string} path @param {unknown} [body] */
+    put: (path, body) => request('PUT', path, body === undefined ? null : body),
+    /** @param {string} path @param {unknown} [body] */
+    patch: (path, body) => request('PATCH', path, body === undefined ? {} : body),
+    /** @param {string} path @param {unknown} [body] */
+    del: (path, body) => request('DELETE', path, body),
+    /** POST a file's raw bytes (application/octet-stream); resolves with the JSON answer. @param {string} path @param {Blob} blob */
+    upload: (path, blob) => request('POST', path, blob, { raw: true }),
+    /** GET a file (with the Bearer token); resolves with a Blob. @param {string} path @returns {Promise<Blob>} */
+    download: (path) => request('GET', path, undefined, { as: 'blob' }),
+    /** POST a JSON body and resolve with the answer as a Blob (e.g. a PDF preview). @param {string} path @param {unknown} [body] @returns {Promise<Blob>} */
+    postForBlob: (path, body) => request('POST', path, body === undefined ? {} : body, { as: 'blob' }),
+  };
+
+  /**
+   * POST to a public endpoint (TV panel, phone page, self check-in) without the login's
+   * token and without session handling: a 401 there is about the link, not the login.
+   * @param {string} path
+   * @param {unknown} [body]
+   */
+  async function publicPost(path, body) {
+    const res = await send('POST', path, body === undefined ? {} : body);
+    return parse(res);
+  }
+
+  /** GET a public endpoint (document verification) without the login's token. @param {string} path */
+  async function publicGet(path) {
+    const res = await send('GET', path);
+    return parse(res);
+  }
+
+  /** DELETE on a public endpoint (a teleconsultation link leaving the relay). @param {string} path */
+  async function publicDelete(path) {
+    const res = await send('DELETE', path);
+    return parse(res);
+  }
+
+  /** POST a file's raw bytes to a public endpoint without the login's token. @param {string} path @param {Blob} blob */
+  async function publicUpload(path, blob) {
+    const res = await send('POST', path, blob, null, { raw: true });
+    return parse(res);
+  }
+
+  /** @param {string} path @param {unknown} body */
+  async function startSession(path, body) {
+    const res = await send('POST', path, body);
+    const data = await parse(res);
+    storeSession(data);
+    emit('login', data.user ?? null);
+    return data.user ?? null;
+  }
+
+  /**
+   * Log in; resolves to the `Me` object. Throws ApiError (401, 429 with retryAfter…).
+   * @param {string} email
+   * @param {string} password
+   */
+  function login(email, password) {
+    return startSession('/api/auth/login', { email, password });
+  }
+
+  /** Patient sign-up; resolves to the `Me` object of the new account. @param {object} payload */
+  function signup(payload) {
+    return startSession('/api/auth/signup', payload);
+  }
+
+  /** Revoke the refresh token (best effort) and forget the session. */
+  async function logout() {
+    const refreshToken = getRefreshToken();
+    const bearer = accessToken;
+    clearTokens();
+    if (refreshToken) {
+      try {
+        await send('POST', '/api/auth/logout', { refresh_token: refreshToken }, bearer);
+      } catch {
+        // Offline: the tokens are gone from this browser anyway.
+      }
+    }
+    emit('logout', { reason: 'user' });
+  }
+
+  /** Current user (`GET /api/me`). @returns {Promise<import('./types.js').Me>} */
+  function me() {
+    return api.get('/api/me');
+  }
+
+  function isLoggedIn() {
+    return Boolean(accessToken || getRefreshToken());
+  }
+
+  // Logging out in another tab removes the shared refresh token: follow suit.
+  if (env.window) {
+    env.window.addEventListener('storage', (event) => {
+      const { key } = /** @type {StorageEvent} */ (event);
+      if ((key === REFRESH_KEY || key === null) && !getRefreshToken() && accessToken) {
+        endSession('other_tab');
+      }
+    });
+  }
+
+  return {
+    authEvents,
+    api,
+    clearTokens,
+    refreshSession,
+    publicPost,
+    publicGet,
+    publicDelete,
+    publicUpload,
+    login,
+    signup,
+    logout,
+    me,
+    isLoggedIn,
+  };
 }
 
-/** GET a public endpoint (document verification) without the login's token. */
-export async function publicGet(path) {
-  const res = await send('GET', path);
-  return parse(res);
-}
-
-/** DELETE on a public endpoint (a teleconsultation link leaving the relay). */
-export async function publicDelete(path) {
-  const res = await send('DELETE', path);
-  return parse(res);
-}
-
-/** POST a file's raw bytes to a public endpoint without the login's token. */
-export async function publicUpload(path, blob) {
-  const res = await send('POST', path, blob, null, { raw: true });
-  return parse(res);
-}
-
-/** Build a query string, skipping empty values: qs({q: 'ana'}) → "?q=ana". */
+/**
+ * Build a query string, skipping empty values: qs({q: 'ana'}) → "?q=ana".
+ * @param {Record<string, unknown>} params
+ */
 export function qs(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -320,56 +486,29 @@ export function qs(params) {
   return s ? `?${s}` : '';
 }
 
-/** Encode one path segment (ids coming from the server or the URL). */
+/** Encode one path segment (ids coming from the server or the URL). @param {unknown} value */
 export function seg(value) {
   return encodeURIComponent(String(value));
 }
 
-async function startSession(path, body) {
-  const res = await send('POST', path, body);
-  const data = await parse(res);
-  storeSession(data);
-  emit('login', data.user ?? null);
-  return data.user ?? null;
-}
+/** The page's client. */
+const client = createApiClient();
 
-/** Log in; resolves to the `Me` object. Throws ApiError (401, 429 with retryAfter…). */
-export function login(email, password) {
-  return startSession('/api/auth/login', { email, password });
-}
-
-/** Patient sign-up; resolves to the `Me` object of the new account. */
-export function signup(payload) {
-  return startSession('/api/auth/signup', payload);
-}
-
-/** Revoke the refresh token (best effort) and forget the session. */
-export async function logout() {
-  const refreshToken = getRefreshToken();
-  const bearer = accessToken;
-  clearTokens();
-  if (refreshToken) {
-    try {
-      await send('POST', '/api/auth/logout', { refresh_token: refreshToken }, bearer);
-    } catch {
-      // Offline: the tokens are gone from this browser anyway.
-    }
-  }
-  emit('logout', { reason: 'user' });
-}
-
-/** Current user (`GET /api/me`). */
-export function me() {
-  return api.get('/api/me');
-}
-
-export function isLoggedIn() {
-  return Boolean(accessToken || getRefreshToken());
-}
-
-// Logging out in another tab removes the shared refresh token: follow suit.
-window.addEventListener('storage', (event) => {
-  if ((event.key === REFRESH_KEY || event.key === null) && !getRefreshToken() && accessToken) {
-    endSession('other_tab');
-  }
-});
+export const {
+  /** Emits `login`, `refresh` and `logout` (detail: {reason}) events. */
+  authEvents,
+  api,
+  /** Forget every token held by this tab (and the shared refresh token). */
+  clearTokens,
+  /** Refresh the session; concurrent calls share one request. */
+  refreshSession,
+  publicPost,
+  publicGet,
+  publicDelete,
+  publicUpload,
+  login,
+  signup,
+  logout,
+  me,
+  isLoggedIn,
+} = client;

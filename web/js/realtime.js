@@ -55,6 +55,9 @@ const OPEN_TIMEOUT_MS = 10_000;
 const TICKET_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 const JOIN_RETRIES = 5;
+/** WebSocket readyState values (the standard's numbers; a test's fake socket uses them too). */
+const CONNECTING = 0;
+const OPEN = 1;
 
 /** Join errors worth retrying (the server or the room actor was busy or restarting). */
 const TRANSIENT_CODES = new Set(['internal_error', 'unavailable', 'rate_limited', 'timeout']);
@@ -76,6 +79,61 @@ export const STATUS_LABELS = {
   reconnecting: 'reconectando…',
   disconnected: 'desconectado',
 };
+
+/**
+ * A socket as the client uses it: the browser's WebSocket, or a test's fake.
+ * @typedef {object} SocketLike
+ * @property {number} readyState 0 connecting, 1 open, 2 closing, 3 closed
+ * @property {(data: string) => void} send
+ * @property {(code?: number, reason?: string) => void} close
+ * @property {(() => void)|null} onopen
+ * @property {((event: {data: any}) => void)|null} onmessage
+ * @property {((event: {code: number}) => void)|null} onclose
+ * @property {(() => void)|null} onerror
+ */
+
+/**
+ * What the client takes from its surroundings. `browserEnv()` gives the page's; the unit
+ * tests (tests/web/realtime.test.mjs) pass a fake socket, timers they advance and fixed dice.
+ * @typedef {object} RealtimeEnv
+ * @property {new (url: string) => SocketLike} WebSocket
+ * @property {(fn: () => void, ms?: number) => any} setTimeout
+ * @property {(id: any) => void} clearTimeout
+ * @property {(fn: () => void, ms?: number) => any} setInterval
+ * @property {(id: any) => void} clearInterval
+ * @property {() => number} random in [0, 1): the reconnect backoff's jitter
+ * @property {() => string} wsUrl the socket's address without a ticket: `ws[s]://<host>/ws`
+ * @property {() => boolean} offline the browser knows it has no network
+ * @property {() => Promise<any>} ticket a single-use ticket (`POST /api/ws/ticket`)
+ * @property {() => boolean} isLoggedIn
+ * @property {EventTarget|null} authEvents its `logout` disconnects a logged-in client
+ * @property {EventTarget|null} window its `online`/`offline` events
+ * @property {(EventTarget & {visibilityState: string})|null} document its `visibilitychange`
+ */
+
+/**
+ * The page's surroundings (globals looked up when the client is made; none is needed to
+ * import this module, so node can load it).
+ * @returns {RealtimeEnv}
+ */
+export function browserEnv() {
+  const g = /** @type {any} */ (globalThis);
+  return {
+    WebSocket: g.WebSocket,
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (id) => clearTimeout(id),
+    setInterval: (fn, ms) => setInterval(fn, ms),
+    clearInterval: (id) => clearInterval(id),
+    random: () => Math.random(),
+    wsUrl: () => `${g.location.protocol === 'https:' ? 'wss:' : 'ws:'}//${g.location.host}/ws`,
+    offline: () => Boolean(g.navigator && g.navigator.onLine === false),
+    ticket: () => api.post('/api/ws/ticket'),
+    isLoggedIn,
+    authEvents,
+    window: typeof g.window !== 'undefined' ? g.window : null,
+    document: typeof g.document !== 'undefined' ? g.document : null,
+  };
+}
 
 /** An error reply (or a local failure such as `not_connected`): `{code, message}`. */
 export class RealtimeError extends Error {
@@ -214,10 +272,12 @@ export class Handle {
 
 export class RealtimeClient {
   /**
-   * @param {{guest?: object|null}} [options] `guest`: the payload of a first-frame
-   *   `system`/`auth` (`{panel}`, `{tracker}` or `{consult}`) for a connection without a login.
+   * @param {{guest?: object|null, env?: RealtimeEnv}} [options] `guest`: the payload of a
+   *   first-frame `system`/`auth` (`{panel}`, `{tracker}` or `{consult}`) for a connection
+   *   without a login; `env`: the browser's (tests pass a fake socket, timers and dice).
    */
-  constructor({ guest = null } = {}) {
+  constructor({ guest = null, env = browserEnv() } = {}) {
+    this.env = env;
     this.guest = guest && typeof guest === 'object' ? { ...guest } : null;
     /** The socket is authenticated (at once with a ticket; after the auth reply for a guest). */
     this.authed = false;
@@ -244,15 +304,18 @@ export class RealtimeClient {
     this.onOnline = () => this.handleOnline();
     this.onVisibility = () => {
       // Back to a tab whose reconnect is waiting on a long backoff: try now.
-      if (document.visibilityState === 'visible' && this.wanted && !this.ws && this.timers.reconnect) {
+      if (env.document && env.document.visibilityState === 'visible' && this.wanted && !this.ws
+        && this.timers.reconnect) {
         this.reconnectNow();
       }
     };
     // A guest connection does not belong to the login session: a logout leaves it alone.
-    if (!this.guest) authEvents.addEventListener('logout', this.onLogout);
-    window.addEventListener('offline', this.onOffline);
-    window.addEventListener('online', this.onOnline);
-    document.addEventListener('visibilitychange', this.onVisibility);
+    if (!this.guest && env.authEvents) env.authEvents.addEventListener('logout', this.onLogout);
+    if (env.window) {
+      env.window.addEventListener('offline', this.onOffline);
+      env.window.addEventListener('online', this.onOnline);
+    }
+    if (env.document) env.document.addEventListener('visibilitychange', this.onVisibility);
   }
 
   // ------------------------------------------------------------ public ---
@@ -277,7 +340,7 @@ export class RealtimeClient {
     this.clearTimer('reconnect');
     this.dropSocket(1000, 'logout');
     for (const topic of this.topics.values()) {
-      clearTimeout(topic.retryTimer);
+      this.env.clearTimeout(topic.retryTimer);
       for (const handle of topic.handles) handle.kill();
     }
     this.topics.clear();
@@ -296,10 +359,13 @@ export class RealtimeClient {
     this.disconnect();
     this.statusListeners.clear();
     this.authErrorListeners.clear();
-    authEvents.removeEventListener('logout', this.onLogout);
-    window.removeEventListener('offline', this.onOffline);
-    window.removeEventListener('online', this.onOnline);
-    document.removeEventListener('visibilitychange', this.onVisibility);
+    const { env } = this;
+    if (env.authEvents) env.authEvents.removeEventListener('logout', this.onLogout);
+    if (env.window) {
+      env.window.removeEventListener('offline', this.onOffline);
+      env.window.removeEventListener('online', this.onOnline);
+    }
+    if (env.document) env.document.removeEventListener('visibilitychange', this.onVisibility);
   }
 
   /** Listen to connection status: fn(state, label), called now and on each change. */
@@ -352,7 +418,7 @@ export class RealtimeClient {
   }
 
   socketOpen() {
-    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
+    return Boolean(this.ws && this.ws.readyState === OPEN);
   }
 
   setState(state) {
@@ -362,8 +428,8 @@ export class RealtimeClient {
   }
 
   clearTimer(name) {
-    clearTimeout(this.timers[name]);
-    clearInterval(this.timers[name]);
+    this.env.clearTimeout(this.timers[name]);
+    this.env.clearInterval(this.timers[name]);
     this.timers[name] = 0;
   }
 
@@ -371,20 +437,20 @@ export class RealtimeClient {
     this.clearTimer('reconnect');
     const gen = ++this.generation;
     if (!this.wanted) return;
-    if (!this.guest && !isLoggedIn()) {
+    if (!this.guest && !this.env.isLoggedIn()) {
       this.disconnect();
       return;
     }
-    if (navigator.onLine === false) {
+    if (this.env.offline()) {
       // Wait for the `online` event; retry later anyway in case onLine is wrong.
       this.setState(this.everConnected ? 'reconnecting' : 'connecting');
-      this.timers.reconnect = setTimeout(() => this.open(), MAX_DELAY_MS);
+      this.timers.reconnect = this.env.setTimeout(() => this.open(), MAX_DELAY_MS);
       return;
     }
 
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const url = this.env.wsUrl();
     if (this.guest) {
-      this.attach(`${scheme}//${location.host}/ws`);
+      this.attach(url);
       return;
     }
 
@@ -393,16 +459,16 @@ export class RealtimeClient {
       // fetch() has no deadline of its own: a server that hangs must not stall reconnecting.
       let timer = 0;
       const res = await Promise.race([
-        api.post('/api/ws/ticket'),
+        this.env.ticket(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(localError('timeout')), TICKET_TIMEOUT_MS);
+          timer = this.env.setTimeout(() => reject(localError('timeout')), TICKET_TIMEOUT_MS);
         }),
-      ]).finally(() => clearTimeout(timer));
+      ]).finally(() => this.env.clearTimeout(timer));
       ticket = res && res.ticket;
       if (typeof ticket !== 'string' || !ticket) throw localError('bad_ticket');
     } catch (err) {
       if (gen !== this.generation || !this.wanted) return;
-      if (!isLoggedIn()) {
+      if (!this.env.isLoggedIn()) {
         // api.js ended the session (and emitted `logout`).
         this.disconnect();
         return;
@@ -412,21 +478,21 @@ export class RealtimeClient {
       return;
     }
     if (gen !== this.generation || !this.wanted) return;
-    this.attach(`${scheme}//${location.host}/ws?ticket=${encodeURIComponent(ticket)}`);
+    this.attach(`${url}?ticket=${encodeURIComponent(ticket)}`);
   }
 
   /** Open the socket at `url` and wire its events. */
   attach(url) {
     let ws;
     try {
-      ws = new WebSocket(url);
+      ws = new this.env.WebSocket(url);
     } catch {
       this.scheduleReconnect();
       return;
     }
     this.ws = ws;
-    this.timers.open = setTimeout(() => {
-      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) this.dropSocket(4000, 'open timeout');
+    this.timers.open = this.env.setTimeout(() => {
+      if (this.ws === ws && ws.readyState === CONNECTING) this.dropSocket(4000, 'open timeout');
     }, OPEN_TIMEOUT_MS);
     ws.onopen = () => {
       if (this.ws === ws) this.handleOpen();
@@ -474,7 +540,7 @@ export class RealtimeClient {
   /** The guest credential was refused for good: stop and tell the views. */
   failAuth(err) {
     for (const topic of this.topics.values()) {
-      clearTimeout(topic.retryTimer);
+      this.env.clearTimeout(topic.retryTimer);
       for (const handle of [...topic.handles]) {
         handle.kill();
         handle.rejectReady(err);
@@ -491,10 +557,10 @@ export class RealtimeClient {
     this.everConnected = true;
     this.setState('connected');
     // Only a connection that stays up resets the backoff (no tight flapping loop).
-    this.timers.stable = setTimeout(() => {
+    this.timers.stable = this.env.setTimeout(() => {
       this.attempt = 0;
     }, STABLE_AFTER_MS);
-    this.timers.heartbeat = setInterval(() => this.heartbeat(), HEARTBEAT_EVERY_MS);
+    this.timers.heartbeat = this.env.setInterval(() => this.heartbeat(), HEARTBEAT_EVERY_MS);
     for (const topic of this.topics.values()) this.sendJoin(topic);
   }
 
@@ -514,19 +580,19 @@ export class RealtimeClient {
     this.clearTimer('stable');
     this.clearTimer('heartbeat');
     for (const [, pending] of this.replies) {
-      clearTimeout(pending.timer);
+      this.env.clearTimeout(pending.timer);
       pending.reject(localError('disconnected'));
     }
     this.replies.clear();
     for (const topic of [...this.topics.values()]) {
       topic.joined = false;
       topic.joining = false;
-      clearTimeout(topic.retryTimer);
+      this.env.clearTimeout(topic.retryTimer);
       if (!topic.handles.size) this.topics.delete(topic.name);
     }
     if (!this.wanted) return;
     this.setState(this.everConnected ? 'reconnecting' : 'connecting');
-    if (navigator.onLine === false) {
+    if (this.env.offline()) {
       this.open(); // waits for `online`
       return;
     }
@@ -544,8 +610,8 @@ export class RealtimeClient {
     ws.onclose = null;
     ws.onerror = null;
     try {
-      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
-      else if (ws.readyState === WebSocket.CONNECTING) {
+      if (ws.readyState === OPEN) ws.close(code, reason);
+      else if (ws.readyState === CONNECTING) {
         // Closing a connecting socket logs a browser error: let it finish, then close.
         ws.onopen = () => ws.close(code, reason);
       }
@@ -560,8 +626,8 @@ export class RealtimeClient {
     if (!this.wanted) return;
     this.attempt += 1;
     const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
-    const delay = Math.max(minDelay, Math.random() * ceiling);
-    this.timers.reconnect = setTimeout(() => {
+    const delay = Math.max(minDelay, this.env.random() * ceiling);
+    this.timers.reconnect = this.env.setTimeout(() => {
       this.timers.reconnect = 0;
       this.open();
     }, delay);
@@ -599,13 +665,13 @@ export class RealtimeClient {
   request(topic, event, payload, timeout = REQUEST_TIMEOUT_MS) {
     return new Promise((resolve, reject) => {
       const ref = String(this.nextRef++);
-      const timer = setTimeout(() => {
+      const timer = this.env.setTimeout(() => {
         this.replies.delete(ref);
         reject(localError('timeout'));
       }, timeout);
       this.replies.set(ref, { resolve, reject, timer });
       if (!this.send({ ref, topic, event, payload })) {
-        clearTimeout(timer);
+        this.env.clearTimeout(timer);
         this.replies.delete(ref);
         reject(localError('not_connected'));
       }
@@ -624,7 +690,7 @@ export class RealtimeClient {
       const pending = frame.ref !== null && frame.ref !== undefined ? this.replies.get(String(frame.ref)) : null;
       if (!pending) return; // e.g. a rate_limited notice with ref null
       this.replies.delete(String(frame.ref));
-      clearTimeout(pending.timer);
+      this.env.clearTimeout(pending.timer);
       const p = frame.payload || {};
       if (p.status === 'ok') pending.resolve(p.response ?? {});
       else pending.reject(new RealtimeError(p.code || 'error', p.message || 'Erro no servidor.'));
@@ -650,7 +716,7 @@ export class RealtimeClient {
 
   sendJoin(topic) {
     if (topic.joining || topic.joined || !this.isOpen()) return;
-    clearTimeout(topic.retryTimer);
+    this.env.clearTimeout(topic.retryTimer);
     topic.joining = true;
     const ws = this.ws;
     const payload = topic.lastSeq !== null ? { since: topic.lastSeq } : {};
@@ -709,8 +775,8 @@ export class RealtimeClient {
       }
       if (TRANSIENT_CODES.has(err.code) && topic.failures < JOIN_RETRIES) {
         topic.failures += 1;
-        const delay = Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** topic.failures);
-        topic.retryTimer = setTimeout(() => this.sendJoin(topic), delay);
+        const delay = this.env.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** topic.failures);
+        topic.retryTimer = this.env.setTimeout(() => this.sendJoin(topic), delay);
         return;
       }
       // Refused for good (forbidden, not_found, unknown_topic…): report, never retry.
@@ -729,7 +795,7 @@ export class RealtimeClient {
     const topic = handle.topic;
     topic.handles.delete(handle);
     if (topic.handles.size || this.topics.get(topic.name) !== topic) return;
-    clearTimeout(topic.retryTimer);
+    this.env.clearTimeout(topic.retryTimer);
     // Still joining: keep it until the reply, which then sends the leave (or a new view
     // joining meanwhile takes it over).
     if (topic.joining) return;
