@@ -32,9 +32,19 @@ export function mediaErrorMessage(err, missing = null) {
 }
 
 /**
+ * What openLocalMedia() opened.
+ * @typedef {object} LocalMedia
+ * @property {MediaStream|null} stream
+ * @property {{audio: boolean, video: boolean}} missing
+ * @property {string|null} error
+ * @property {boolean} denied the person refused the permission
+ */
+
+/**
  * Camera and microphone. Resolves {stream, missing: {audio, video}, error}: `stream` has
  * whatever could be opened (maybe only one kind, or null), `error` a pt-BR message when
  * something is missing or refused.
+ * @returns {Promise<LocalMedia>}
  */
 export async function openLocalMedia() {
   const missing = { audio: false, video: false };

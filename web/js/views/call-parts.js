@@ -1,9 +1,9 @@
 // @ts-check
 // Pieces shared by the two sides of a teleconsultation (views/teleconsult.js for the
-// professional, views/consult.js for the patient): status labels, the video stage, the
-// microphone/camera buttons and icons.
+// professional, views/consult.js for the patient): status labels, the consult topic's error
+// messages, the video stage, the microphone/camera buttons and icons.
 
-import { h } from '../ui.js';
+import { h, errorMessage, sentence } from '../ui.js';
 import { strokeIcon } from '../icons.js';
 import { playInto, unmute } from '../call.js';
 
@@ -16,6 +16,26 @@ export const CONSULT_STATUS = {
 
 export function consultStatusLabel(status) {
   return CONSULT_STATUS[status] || status || '';
+}
+
+/** pt-BR messages of the consult topic's error codes. */
+const CONSULT_ERRORS = {
+  nobody_waiting: 'O paciente ainda não entrou na sala de espera.',
+  consult_ended: 'Esta teleconsulta já foi encerrada.',
+  not_admitted: 'A chamada começa quando você admitir o paciente.',
+  not_found: 'Teleconsulta não encontrada.',
+  relay_disabled: 'Esta instalação não permite chamadas pelo servidor (nem participantes extras).',
+  forbidden: 'Você não tem permissão para isso nesta teleconsulta.',
+};
+
+/**
+ * The pt-BR text of a failure on the consult topic or its HTTP routes.
+ * @param {any} err
+ */
+export function consultError(err) {
+  if (err && Object.hasOwn(CONSULT_ERRORS, err.code)) return CONSULT_ERRORS[err.code];
+  if (err && err.name === 'RealtimeError') return sentence(err.message);
+  return errorMessage(err);
 }
 
 // ---------------------------------------------------------------- icons ---

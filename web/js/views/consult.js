@@ -26,43 +26,25 @@
 // (`media: "relay"`) the page publishes and subscribes instead; a guest only ever takes
 // part through the relay. The network check never blocks entry.
 //
-// For the browser tests, `window.__atendeCall` exposes the call (see call.js).
+// The `check` stage's screen is views/consult-check.js. For the browser tests,
+// `window.__atendeCall` exposes the call (see call.js).
 
 import { ApiError, publicDelete, publicGet, publicPost, qs, seg } from '../api.js';
 import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, errorMessage, loadingNode } from '../ui.js';
-import { DEFAULT_TZ, localDate, timeIn, todayIn, whenText } from '../agenda-util.js';
+import { DEFAULT_TZ, whenText } from '../agenda-util.js';
 import {
-  CONNECTION_TEXT, ConnectionCheck, PeerLink, RelayLink, durationWords, exposeCallForTests, formatDuration,
-  mediaSupported, micMeter, openLocalMedia, playInto, stopStream,
+  CONNECTION_TEXT, PeerLink, RelayLink, durationWords, exposeCallForTests, formatDuration, openLocalMedia,
+  playInto, stopStream,
 } from '../call.js';
 import { callButton, mediaToggles, videoElement, videoStage } from './call-parts.js';
+import { checkScreen } from './consult-check.js';
 import { consultChat } from './consult-chat.js';
 
 const RECHECK_LATE_MS = 15_000;
-const TOO_EARLY_RETRY_MS = 15_000;
 /** Refusals of the link itself (handled by the guest client's onAuthError). `link_revoked`:
  * the professional took a guest's invitation back (final: see linkError). */
 const AUTH_CODES = new Set(['too_early', 'consult_cancelled', 'invalid_token', 'invalid_payload', 'link_revoked']);
-
-/** Fallback texts of the network check's verdicts (the server sends its own `message`). */
-const VERDICT_TEXT = {
-  good: 'Sua conexão está boa.',
-  weak: 'Sua conexão está fraca: a imagem pode travar um pouco.',
-  bad: 'Sua conexão está ruim: a chamada pode falhar.',
-  measuring: 'Medindo sua conexão…',
-};
-const CHECK_FAILED_TEXT = 'Não foi possível testar sua conexão agora. Você pode entrar mesmo assim.';
-
-const number = new Intl.NumberFormat('pt-BR', { maximumFractionDigits: 1 });
-
-/** "Latência: 23 ms · Perda de pacotes: 0,5% · Taxa: 1.234 kbps" */
-function reportNumbers(r) {
-  const rtt = typeof r.rtt_ms === 'number' ? `${number.format(r.rtt_ms)} ms` : '—';
-  const loss = typeof r.loss_pct === 'number' ? `${number.format(r.loss_pct)}%` : '—';
-  const rate = typeof r.kbps === 'number' ? `${number.format(r.kbps)} kbps` : '—';
-  return `Latência: ${rtt} · Perda de pacotes: ${loss} · Taxa: ${rate}`;
-}
 
 /** sessionStorage key: this tab's guest already entered the room (a reload goes back in). */
 function enteredKey(token) {
@@ -90,11 +72,6 @@ function linkError(err) {
   return closedView('invalid', 'Link inválido ou expirado', 'Não foi possível abrir esta teleconsulta. Confira se o link está completo ou peça um novo à clínica.');
 }
 
-/** "às 09:30" today, else "em terça-feira, 25/11 às 09:30". */
-function atText(iso, tz) {
-  return localDate(iso, tz) === todayIn(tz) ? `às ${timeIn(iso, tz)}` : `em ${whenText(iso, tz)}`;
-}
-
 export function renderConsult(ctx, token) {
   document.title = 'Teleconsulta — atende';
   const root = h('div', { class: 'view tc-patient', dataset: { view: 'consult', stage: 'loading', live: 'false' } },
@@ -109,15 +86,15 @@ export function renderConsult(ctx, token) {
   let link = null;
   /** The relayed call (media `relay`), instead of `link`. */
   let relay = null;
-  /** The pre-call network check while it runs. */
-  let check = null;
   /** An invited third participant (interpreter, family member), not the patient. */
   let isGuest = false;
   let chat = null;
-  /** {stream, missing, error} of the camera and microphone */
-  let media = null;
-  let meter = null;
-  let checked = false;
+  /**
+   * The camera and microphone ({stream, missing, error}), the microphone meter, whether they
+   * were tested, and the pre-call network check while it runs.
+   * @type {import('./consult-check.js').LocalDevices}
+   */
+  const local = { media: null, meter: null, checked: false, check: null };
   let professionalHere = false;
   /** This page found the call going on (reload): it asks for a new offer. */
   let resuming = false;
@@ -139,10 +116,10 @@ export function renderConsult(ctx, token) {
     timers.clear();
     if (stageCleanup) stageCleanup();
     stageCleanup = null;
-    if (meter) meter.stop();
-    meter = null;
-    if (check) check.stop();
-    check = null;
+    if (local.meter) local.meter.stop();
+    local.meter = null;
+    if (local.check) local.check.stop();
+    local.check = null;
     if (link) link.close();
     link = null;
     if (relay) relay.close();
@@ -151,11 +128,11 @@ export function renderConsult(ctx, token) {
     handle = null;
     if (client) client.destroy();
     client = null;
-    if (media) stopStream(media.stream);
-    media = null;
+    if (local.media) stopStream(local.media.stream);
+    local.media = null;
   }
 
-  const unexpose = exposeCallForTests('patient', () => ({ link: relay || link, media, state, check }));
+  const unexpose = exposeCallForTests('patient', () => ({ link: relay || link, media: local.media, state, check: local.check }));
   ctx.onCleanup(() => {
     // Leaving the page (not reloading it): the others stop waiting for this video.
     if (relay && stage === 'call') relay.close({ leave: true });
@@ -252,200 +229,27 @@ export function renderConsult(ctx, token) {
 
   // ------------------------------------------------------------- check ---
 
-  function showCheck({ tooEarly = false } = {}) {
+  /** @param {{tooEarly?: boolean}} [opts] */
+  function showCheck(opts) {
     setStage('check');
-    const pro = info.professional_name || 'o profissional';
-    const preview = videoElement({ self: true, label: 'Prévia da sua câmera', className: 'tc-preview' });
-    const previewEmpty = h('p', { class: 'tc-preview-empty', text: 'A imagem da sua câmera aparece aqui.' });
-    const previewBox = h('div', { class: 'tc-preview-box' }, preview, previewEmpty);
-    const meterSlot = h('div', { class: 'tc-meter-slot' });
-    const results = h('ul', { class: 'tc-check-list', hidden: true });
-    const problem = h('div', { class: 'tc-check-problem' });
-    const checkButton = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Testar câmera e microfone', dataset: { action: 'check' } });
-    const opens = h('p', { class: 'tc-opens', role: 'status' });
-    const enterButton = h('button', { type: 'button', class: 'btn btn-primary btn-large', text: 'Entrar na sala de espera', disabled: true, dataset: { action: 'enter' } });
-    const enterHint = h('p', { class: 'muted small tc-enter-hint' });
-
-    // The network check (after the camera and microphone): verdict, numbers, and the
-    // camera as the server got it.
-    const netMessage = h('p', { class: 'tc-net-message', role: 'status', 'aria-live': 'polite' });
-    const netNumbers = h('p', { class: 'muted small tc-net-numbers', hidden: true });
-    const reflected = videoElement({
-      label: isGuest ? 'Como você aparece na chamada (pela internet)' : 'Como você aparece para o médico (pela internet)',
-      className: 'tc-net-video',
-    });
-    reflected.muted = true; // the microphone comes back too: never play it (echo)
-    reflected.defaultMuted = true;
-    const reflectedBox = h('figure', { class: 'tc-net-reflect', hidden: true },
-      h('div', { class: 'tc-net-video-box' }, reflected),
-      h('figcaption', { class: 'small', text: isGuest ? 'Como você aparece na chamada (pela internet)' : 'Como você aparece para o médico (pela internet)' }));
-    const netBox = h('section', { class: 'tc-net', 'aria-labelledby': 'tc-net-title', hidden: true, dataset: { verdict: 'idle' } },
-      h('h3', { id: 'tc-net-title', class: 'h3', text: 'Sua conexão com a internet' }),
-      netMessage, netNumbers, reflectedBox);
-
-    clear(body).append(
-      h('section', { class: 'panel tc-check', 'aria-labelledby': 'tc-check-title' },
-        h('h2', { id: 'tc-check-title', class: 'h3', text: 'Antes de entrar: teste sua câmera e seu microfone' }),
-        h('p', { class: 'muted small', text: isGuest
-          ? 'Assim os participantes conseguem ver e ouvir você. O navegador vai pedir permissão: toque em "Permitir".'
-          : `Assim ${pro} consegue ver e ouvir você. O navegador vai pedir permissão: toque em "Permitir".` }),
-        previewBox,
-        h('div', { class: 'tc-mic-row' },
-          h('span', { class: 'tc-mic-label', text: 'Microfone' }), meterSlot),
-        results, problem, netBox, checkButton),
-      h('section', { class: 'tc-enter', 'aria-label': 'Entrar' }, opens, enterButton, enterHint));
-
-    function stopNetCheck() {
-      if (check) check.stop();
-      check = null;
-    }
-    stageCleanup = stopNetCheck;
-
-    function setVerdict(verdict, text) {
-      netBox.dataset.verdict = verdict;
-      netMessage.textContent = text;
-    }
-
-    /** Test the connection through the server (never blocks entering). */
-    function startNetCheck() {
-      stopNetCheck();
-      netBox.hidden = false;
-      netNumbers.hidden = true;
-      reflectedBox.hidden = true;
-      reflected.srcObject = null;
-      delete netBox.dataset.done;
-      setVerdict('starting', 'Testando sua conexão com a internet…');
-      const c = new ConnectionCheck({
-        exchange: (sdp) => publicPost(`/api/consults/${seg(info.appointment_id)}/media/check${qs({ token })}`, { sdp }),
-        stream: media ? media.stream : null,
-        onRemoteStream: (stream) => {
-          if (check !== c) return;
-          if (stream.getVideoTracks().length) {
-            playInto(reflected, stream);
-            reflectedBox.hidden = false;
-          }
-        },
-        onReport: (r) => {
-          if (check !== c) return;
-          const verdict = Object.hasOwn(VERDICT_TEXT, r.verdict) ? r.verdict : 'measuring';
-          setVerdict(verdict, (typeof r.message === 'string' && r.message) || VERDICT_TEXT[verdict]);
-          netNumbers.textContent = reportNumbers(r);
-          netNumbers.hidden = false;
-        },
-        onFail: () => {
-          if (check !== c) return;
-          check = null;
-          reflected.srcObject = null;
-          reflectedBox.hidden = true;
-          netNumbers.hidden = true;
-          setVerdict('failed', CHECK_FAILED_TEXT);
-        },
-        onEnd: () => {
-          if (check !== c) return;
-          check = null;
-          netBox.dataset.done = 'true';
-          reflected.srcObject = null;
-          reflectedBox.hidden = true;
-        },
-      });
-      check = c;
-      c.start();
-    }
-
-    function syncEnter() {
-      const open = isOpen() && !tooEarly;
-      enterButton.disabled = !open || !checked;
-      if (!open) {
-        opens.textContent = `A sala de espera abre ${atText(info.opens_at, tz)}. Esta página libera a entrada sozinha.`;
-        opens.hidden = false;
-      } else opens.hidden = true;
-      enterHint.textContent = checked
-        ? (media && media.stream ? '' : isGuest
-          ? 'Você pode entrar mesmo assim, mas os participantes não vão ver nem ouvir você.'
-          : 'Você pode entrar mesmo assim, mas o profissional não vai ver nem ouvir você.')
-        : 'Faça o teste da câmera e do microfone para liberar a entrada.';
-      enterHint.hidden = !enterHint.textContent;
-    }
-
-    async function runCheck() {
-      checkButton.disabled = true;
-      checkButton.textContent = 'Testando…';
-      clear(problem);
-      if (meter) meter.stop();
-      meter = null;
-      if (media) stopStream(media.stream);
-      media = null;
-      const res = await openLocalMedia();
-      if (!ctx.isCurrent() || stage !== 'check') {
-        stopStream(res.stream);
-        return;
-      }
-      media = res;
-      checked = true;
-      showMedia(res);
-    }
-
-    /** The check's outcome: preview, meter, results, problem. */
-    function showMedia(res) {
-      const stream = res.stream;
-      const cam = stream ? stream.getVideoTracks()[0] : null;
-      const mic = stream ? stream.getAudioTracks()[0] : null;
-      playInto(preview, cam ? stream : null);
-      previewEmpty.hidden = Boolean(cam);
-      preview.hidden = !cam;
-      meter = micMeter(stream);
-      clear(meterSlot).append(meter.node);
-      clear(results).append(
-        h('li', { dataset: { check: 'camera', ok: String(Boolean(cam)) }, text: cam ? 'Câmera funcionando' : 'Câmera indisponível' }),
-        h('li', { dataset: { check: 'microphone', ok: String(Boolean(mic)) }, text: mic ? 'Microfone funcionando: fale algo e veja a barra se mexer' : 'Microfone indisponível' }));
-      results.hidden = false;
-      if (res.error) problem.append(alertNode(res.error));
-      checkButton.disabled = false;
-      checkButton.textContent = res.error ? 'Tentar de novo' : 'Testar de novo';
-      syncEnter();
-      if (mediaSupported()) startNetCheck();
-    }
-
-    checkButton.addEventListener('click', () => {
-      // Created within the click: browsers only start audio after a user gesture.
-      runCheck();
-    });
-    enterButton.addEventListener('click', () => {
-      if (meter) meter.stop();
-      meter = null;
-      stopNetCheck();
-      enterRoom();
-    });
-    if (!mediaSupported()) {
-      problem.append(alertNode('Este navegador não permite chamadas de vídeo nesta página. Use uma versão recente do Chrome, Edge, Firefox ou Safari.'));
-    }
-
-    // Not open yet: look again when it opens (and at least every minute, in case the
-    // appointment moved).
-    function waitOpen() {
-      if (isOpen() && !tooEarly) return;
-      const wait = tooEarly ? TOO_EARLY_RETRY_MS : Math.min(60_000, Math.max(1000, Date.parse(info.opens_at) - Date.now() + 500));
-      later(async () => {
-        if (!ctx.isCurrent() || stage !== 'check') return;
-        try {
-          const fresh = await publicGet(url);
-          if (!ctx.isCurrent() || stage !== 'check') return;
-          info = fresh;
-          tooEarly = false;
-        } catch (err) {
-          if (!ctx.isCurrent()) return;
-          if (err instanceof ApiError && err.status === 401) {
-            closeLink(err);
-            return;
-          }
-        }
-        syncEnter();
-        waitOpen();
-      }, wait);
-    }
-    if (checked && media) showMedia(media);
-    syncEnter();
-    waitOpen();
+    stageCleanup = checkScreen({
+      body,
+      info: () => info,
+      setInfo: (fresh) => {
+        info = fresh;
+      },
+      url,
+      token,
+      tz,
+      isGuest,
+      local,
+      isOpen,
+      isCurrent: () => ctx.isCurrent(),
+      here: () => ctx.isCurrent() && stage === 'check',
+      later,
+      closeLink,
+      enterRoom,
+    }, opts);
   }
 
   // -------------------------------------------------------- connecting ---
@@ -458,7 +262,7 @@ export function renderConsult(ctx, token) {
         stopStream(res.stream);
         return;
       }
-      media = res;
+      local.media = res;
       enterRoom();
     });
   }
@@ -554,7 +358,7 @@ export function renderConsult(ctx, token) {
   }
 
   function localTracks() {
-    const stream = media ? media.stream : null;
+    const stream = local.media ? local.media.stream : null;
     return {
       stream,
       audio: stream ? stream.getAudioTracks()[0] || null : null,
@@ -718,10 +522,10 @@ export function renderConsult(ctx, token) {
     const detail = h('p', { class: 'tc-wait-detail' });
     const selfVideo = videoElement({ self: true, label: 'Sua câmera', className: 'tc-wait-self' });
     const selfOff = h('p', { class: 'tc-preview-empty', text: 'Câmera desligada', hidden: true });
-    const toggles = mediaToggles(() => (media ? media.stream : null), () => syncSelf());
+    const toggles = mediaToggles(() => (local.media ? local.media.stream : null), () => syncSelf());
     function syncSelf() {
-      const cam = media && media.stream ? media.stream.getVideoTracks()[0] : null;
-      playInto(selfVideo, cam ? media.stream : null);
+      const cam = local.media && local.media.stream ? local.media.stream.getVideoTracks()[0] : null;
+      playInto(selfVideo, cam ? local.media.stream : null);
       selfVideo.hidden = !cam || !cam.enabled;
       selfOff.hidden = Boolean(cam && cam.enabled);
       selfOff.textContent = cam ? 'Câmera desligada' : 'Sem câmera';
@@ -790,14 +594,14 @@ export function renderConsult(ctx, token) {
     const problem = h('p', { class: 'alert alert-error tc-call-problem', role: 'alert', hidden: true });
     const durationValue = h('span', { class: 'tc-duration-value', role: 'timer', text: '00:00' });
     const duration = h('p', { class: 'tc-duration' }, h('span', { class: 'visually-hidden', text: 'Duração da chamada: ' }), durationValue);
-    const toggles = mediaToggles(() => (media ? media.stream : null), () => syncSelf());
+    const toggles = mediaToggles(() => (local.media ? local.media.stream : null), () => syncSelf());
     const leave = callButton({
       control: 'leave', iconName: 'hangup', label: 'Sair da chamada', className: 'btn-danger tc-ctl-end',
       onClick: () => leaveCall(),
     });
     function syncSelf() {
-      const cam = media && media.stream ? media.stream.getVideoTracks()[0] : null;
-      callStage.showSelf(media ? media.stream : null, { off: !cam || !cam.enabled });
+      const cam = local.media && local.media.stream ? local.media.stream.getVideoTracks()[0] : null;
+      callStage.showSelf(local.media ? local.media.stream : null, { off: !cam || !cam.enabled });
     }
     clear(body).append(
       h('section', { class: 'tc-main tc-patient-call', 'aria-label': 'Chamada de vídeo' },
@@ -854,8 +658,8 @@ export function renderConsult(ctx, token) {
 
   function leaveCall() {
     closeConnection({ leave: true });
-    if (media) stopStream(media.stream);
-    media = null;
+    if (local.media) stopStream(local.media.stream);
+    local.media = null;
     setStage('left');
     root.dataset.connection = 'closed';
     clear(body).append(

@@ -38,6 +38,31 @@ const ACTION_LABELS = {
   leave: 'Saiu',
 };
 
+/**
+ * A patient in today's queue (`GET /api/clinics/{id}/queue`, `queue.updated {entry}`; built
+ * by src/actors/queue.rs).
+ * @typedef {object} QueueEntry
+ * @property {string} id
+ * @property {string} ticket e.g. "A012"
+ * @property {string} full_name
+ * @property {string} panel_name as the TV panel shows it
+ * @property {string|null} patient_id null for a walk-in without a record
+ * @property {string|null} professional_user_id
+ * @property {string} priority a key of PRIORITIES
+ * @property {'waiting'|'called'|'in_service'|'done'|'no_show'|'left'} status
+ * @property {string|null} room
+ * @property {string} checked_in_at
+ * @property {string|null} appointment_id checked in for this appointment
+ * @property {string|null} appointment_at its time: the entry's place in line
+ * @property {string|null} called_at
+ * @property {string|null} service_started_at
+ * @property {string|null} finished_at
+ * @property {number} recalls
+ * @property {string} [tracker_path] the patient's phone page (`/#/fila/{tracker}`), in a check-in's answer
+ */
+
+/** @typedef {import('../panel-feed.js').PanelSnapshot} PanelSnapshot */
+
 export const ACTIVE = new Set(['called', 'in_service']);
 export const CLOSED = new Set(['done', 'no_show', 'left']);
 const STATUS_ORDER = { waiting: 0, called: 1, in_service: 2 };
@@ -52,12 +77,16 @@ function time(iso) {
   return iso ? Date.parse(iso) || 0 : 0;
 }
 
-/** An entry's place in line: its appointment's time, else its arrival. */
+/** An entry's place in line: its appointment's time, else its arrival. @param {QueueEntry} entry */
 function placeTime(entry) {
   return time(entry.appointment_at || entry.checked_in_at);
 }
 
-/** Same order as the server: waiting in call order, then called, in service, closed. */
+/**
+ * Same order as the server: waiting in call order, then called, in service, closed.
+ * @param {QueueEntry} a
+ * @param {QueueEntry} b
+ */
 function compareEntries(a, b) {
   const sa = STATUS_ORDER[a.status] ?? 3;
   const sb = STATUS_ORDER[b.status] ?? 3;
@@ -70,7 +99,11 @@ function compareEntries(a, b) {
   return time(b.finished_at) - time(a.finished_at);
 }
 
-/** "agora", "5 min", "1 h 20 min" since `iso`. */
+/**
+ * "menos de 1 min", "5 min", "1 h 20 min" since `iso`.
+ * @param {string|null|undefined} iso
+ * @param {number} [now] ms since the epoch
+ */
 export function elapsed(iso, now = Date.now()) {
   const ms = now - time(iso);
   if (!iso || !Number.isFinite(ms)) return '';
@@ -112,17 +145,26 @@ export function statusBadge(status) {
   return h('span', { class: `badge ${cls} queue-status`, text: STATUS_LABELS[status] || status });
 }
 
+/** @param {QueueEntry} entry */
 export function entryLabel(entry) {
   return `${entry.ticket} — ${entry.full_name}`;
 }
 
-/** "Consulta 14:00" (clinic zone) on an entry that came for an appointment, else null. */
+/**
+ * "Consulta 14:00" (clinic zone) on an entry that came for an appointment, else null.
+ * @param {QueueEntry} entry
+ * @param {string} timeZone
+ */
 export function appointmentTag(entry, timeZone) {
   if (!entry.appointment_at) return null;
   return h('span', { class: 'queue-appt-tag', text: `Consulta ${timeIn(entry.appointment_at, timeZone)}` });
 }
 
-/** The clinic's time zone (times of appointments are shown in it); null when unknown. */
+/**
+ * The clinic's time zone (times of appointments are shown in it); null when unknown.
+ * @param {string} clinicId
+ * @returns {Promise<string|null>}
+ */
 export async function clinicZone(clinicId) {
   try {
     const clinic = await api.get(`/api/clinics/${seg(clinicId)}`);
@@ -132,7 +174,11 @@ export async function clinicZone(clinicId) {
   }
 }
 
-/** After a check-in: the patient's phone page, to hand over (nodes for a `.queue-tracker`). */
+/**
+ * After a check-in: the patient's phone page, to hand over (nodes for a `.queue-tracker`).
+ * @param {QueueEntry} entry
+ * @param {{lead?: string, detail?: string}} [opts]
+ */
 export function trackerNodes(entry, { lead = 'Senha ', detail = '' } = {}) {
   const url = new URL(entry.tracker_path, location.origin).href;
   const link = copyField({ label: 'Link para acompanhar no celular', value: url, name: 'tracker-link' });
@@ -144,7 +190,11 @@ export function trackerNodes(entry, { lead = 'Senha ', detail = '' } = {}) {
   ];
 }
 
-/** Waiting entries in the snapshot's call order; entries it does not know yet go last. */
+/**
+ * Waiting entries in the snapshot's call order; entries it does not know yet go last.
+ * @param {QueueEntry[]} waiting
+ * @param {PanelSnapshot|null} snapshot
+ */
 export function inCallOrder(waiting, snapshot) {
   if (!snapshot) return waiting;
   const pos = new Map(snapshot.waiting.map((w, i) => [w.ticket, i]));
@@ -152,7 +202,11 @@ export function inCallOrder(waiting, snapshot) {
   return [...known, ...waiting.filter((e) => !pos.has(e.ticket))];
 }
 
-/** ticket → estimated wait in minutes, from the snapshot. */
+/**
+ * ticket → estimated wait in minutes, from the snapshot.
+ * @param {PanelSnapshot|null} snapshot
+ * @param {string} ticket
+ */
 export function etaOf(snapshot, ticket) {
   const w = snapshot ? snapshot.waiting.find((x) => x.ticket === ticket) : null;
   return w && typeof w.eta_minutes === 'number' ? w.eta_minutes : null;
@@ -167,13 +221,11 @@ export function etaText(minutes) {
  * Live model of the clinic's queue. `onChange(entries, change)` runs after
  * every load and push (`change`: the pushed entry, or null for a reload);
  * `onPanel(snapshot)` after every newer panel snapshot (call order and waits).
- */
-/**
  * @param {import('../types.js').ViewContext} ctx
  * @param {string} clinicId
- * @param {(entries: object[], change: object|null) => void} onChange
+ * @param {(entries: QueueEntry[], change: QueueEntry|null) => void} onChange
  * @param {(state: string, err?: unknown) => void} onState
- * @param {(snapshot: import('../panel-feed.js').PanelSnapshot) => void} [onPanel]
+ * @param {(snapshot: PanelSnapshot) => void} [onPanel]
  */
 export function liveQueue(ctx, clinicId, onChange, onState, onPanel = () => {}) {
   const entries = new Map();
