@@ -73,6 +73,9 @@ function periodOf(minutes) {
 
 /**
  * `opts.me`: the logged-in user (or null). `opts.params`: the hash's query.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} clinicId
+ * @param {{me?: import('../types.js').Me|null, params?: URLSearchParams}} [opts] `me`: null for a visitor
  */
 export function renderBooking(ctx, clinicId, { me = null, params = new URLSearchParams() } = {}) {
   document.title = 'Agendar consulta — atende';

@@ -72,6 +72,10 @@ function linkError(err) {
   return closedView('invalid', 'Link inválido ou expirado', 'Não foi possível abrir esta teleconsulta. Confira se o link está completo ou peça um novo à clínica.');
 }
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} token the link's token
+ */
 export function renderConsult(ctx, token) {
   document.title = 'Teleconsulta — atende';
   const root = h('div', { class: 'view tc-patient', dataset: { view: 'consult', stage: 'loading', live: 'false' } },

@@ -156,6 +156,8 @@ const POLL_MS = 2000;
 /**
  * Section "Documentos" of the staff patient record. Professionals of the clinic issue,
  * preview, send and revoke; admins see the list and download.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {{me: import('../types.js').Me, clinicId: string, patient: import('../types.js').PatientRecord}} opts
  */
 export function documentsSection(ctx, { me, clinicId, patient }) {
   const canIssue = roleIn(me, clinicId, 'professional');

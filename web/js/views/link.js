@@ -138,6 +138,11 @@ function usedState(action, status) {
   };
 }
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} action `confirm`, `cancel`, `accept` or `decline` (anything else: an unknown link)
+ * @param {string} token
+ */
 export function renderLink(ctx, action, token) {
   const spec = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : null;
   document.title = `${spec ? spec.title : 'Link'} — atende`;

@@ -12,7 +12,11 @@ function tooManyAttemptsMessage(seconds) {
     : 'Muitas tentativas. Tente novamente em instantes.';
 }
 
-/** View "login". `onLoggedIn(me)` is called after a successful login. */
+/**
+ * View "login". `onLoggedIn(me)` is called after a successful login.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {{notice?: string|null, onLoggedIn: (user: import('../types.js').Me|null) => void}} opts
+ */
 export function renderLogin(ctx, { notice, onLoggedIn }) {
   document.title = 'Entrar — atende';
   let countdown = 0;
@@ -94,7 +98,11 @@ export function renderLogin(ctx, { notice, onLoggedIn }) {
         h('a', { href: '#/cadastro', text: 'Criar conta de paciente' }))));
 }
 
-/** View "signup": patient self sign-up with terms acceptance. */
+/**
+ * View "signup": patient self sign-up with terms acceptance.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {{onLoggedIn: (user: import('../types.js').Me|null) => void}} opts
+ */
 export function renderSignup(ctx, { onLoggedIn }) {
   document.title = 'Criar conta de paciente — atende';
   const body = h('div', { class: 'stack' });

@@ -48,6 +48,10 @@ function readOfferCache() {
   }
 }
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ */
 export function renderMyAppointments(ctx, me) {
   document.title = 'Minhas consultas — atende';
   const live = h('p', { class: 'muted small ag-live', role: 'status', text: 'Conectando…' });

@@ -15,6 +15,10 @@ import {
   docState, docWhen, downloadDocument, keepFocus, kindLabel, kindWith, mergeDoc, stateBadge,
 } from './documents.js';
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ */
 export function renderMyDocuments(ctx, me) {
   document.title = 'Meus documentos — atende';
   const live = h('p', { class: 'muted small doc-live', role: 'status', text: 'Conectando…' });

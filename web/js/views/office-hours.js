@@ -22,7 +22,10 @@ const DEFAULT_END = '18:00';
 const NOTE_MAX = 200;
 const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d$/;
 
-/** Panel for the professional's home. */
+/**
+ * Panel for the professional's home.
+ * @param {import('../types.js').ViewContext} ctx
+ */
 export function officeHoursPanel(ctx) {
   const headingId = 'office-hours-heading';
   const body = h('div', { class: 'office-hours-body' });

@@ -10,8 +10,12 @@ import { messagesPanel } from './chat.js';
 import { myAppointmentsLink } from './my-appointments.js';
 import { myDocumentsLink } from './my-documents.js';
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ */
 export function renderPatientHome(ctx, me) {
-  const patient = me.patient || {};
+  const patient = me.patient || /** @type {Partial<import('../types.js').PatientRecord>} */ ({});
   const name = displayName(patient) || displayName(me);
   document.title = 'Minha conta — atende';
 

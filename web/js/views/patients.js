@@ -10,6 +10,11 @@ import {
 } from '../ui.js';
 import { canSeeDocuments, documentsSection } from './documents.js';
 
+/**
+ * @param {string} clinicId
+ * @param {string} patientId
+ * @param {string|null} [roleParam]
+ */
 export function patientHref(clinicId, patientId, roleParam) {
   const base = `#/clinica/${seg(clinicId)}/paciente/${seg(patientId)}`;
   return roleParam ? `${base}?papel=${seg(roleParam)}` : base;
@@ -109,7 +114,11 @@ export function patientSearch({ clinicId, roleParam, headingLevel = 'h2', intro 
 }
 
 /** Form "Cadastrar paciente" (POST /api/clinics/{id}/patients). */
-/** Whether `me` is a health professional in `clinicId` (sees and edits clinical notes). */
+/**
+ * Whether `me` is a health professional in `clinicId` (sees and edits clinical notes).
+ * @param {import('../types.js').Me} me
+ * @param {string} clinicId
+ */
 export function isProfessionalIn(me, clinicId) {
   return (me.memberships || []).some((m) => String(m.clinic_id) === String(clinicId) && m.role === 'professional');
 }
@@ -166,6 +175,8 @@ export function patientCreatePanel(options) {
 
 /**
  * View "patient-detail": /clinica/{cid}/paciente/{pid}.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {{me: import('../types.js').Me, membership: import('../types.js').Membership, patientId: string, roleParam: string|null}} opts
  */
 export function renderPatientDetail(ctx, { me, membership, patientId, roleParam }) {
   const clinicId = membership.clinic_id;

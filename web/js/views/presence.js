@@ -5,7 +5,12 @@
 import { realtime } from '../realtime.js';
 import { h, plural } from '../ui.js';
 
-/** Panel for a staff home. Leaves the topic when the view is replaced. */
+/**
+ * Panel for a staff home. Leaves the topic when the view is replaced.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ * @param {string} clinicId
+ */
 export function presencePanel(ctx, me, clinicId) {
   const headingId = 'presence-heading';
   const status = h('p', { class: 'muted small presence-status', 'aria-live': 'polite', text: 'Conectando…' });

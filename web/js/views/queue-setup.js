@@ -68,7 +68,11 @@ function confirmStep({ question, confirmLabel, onConfirm }) {
   };
 }
 
-/** The section. `membership`: the staff membership the home is for. */
+/**
+ * The section. `membership`: the staff membership the home is for.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Membership} membership
+ */
 export function waitingRoomSetupPanel(ctx, membership) {
   const clinicId = membership.clinic_id;
   const admin = membership.role === 'clinic_admin';

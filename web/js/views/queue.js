@@ -32,7 +32,12 @@ import { callNextForm, checkInForm } from './queue-forms.js';
 
 // ------------------------------------------------------ reception board ---
 
-/** "Fila de espera" for receptionists and clinic admins. */
+/**
+ * "Fila de espera" for receptionists and clinic admins.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ * @param {string} clinicId
+ */
 export function queueBoardPanel(ctx, me, clinicId) {
   const headingId = 'queue-heading';
   const status = h('p', { class: 'muted small queue-live', text: 'Conectando…' });
@@ -211,7 +216,12 @@ export function queueBoardPanel(ctx, me, clinicId) {
 
 // ------------------------------------------------------ professional ---
 
-/** "Minha fila" on the professional's home. */
+/**
+ * "Minha fila" on the professional's home.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ * @param {string} clinicId
+ */
 export function myQueuePanel(ctx, me, clinicId) {
   const headingId = 'my-queue-heading';
   const id = uid('myqueue');

@@ -33,6 +33,9 @@ export function caLink(text = 'Baixar o certificado da AC da instalação (.pem)
   return h('a', { href: '/api/public/signing-ca.pem', download: 'atende-ac.pem', text });
 }
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ */
 export function renderSigningKey(ctx) {
   document.title = 'Minha assinatura digital — atende';
   const current = h('div', { class: 'sk-current' }, loadingNode());

@@ -20,11 +20,17 @@ const ROLE_ORDER = ['clinic_admin', 'professional', 'receptionist'];
 const ROLE_SLUG = { clinic_admin: 'admin', professional: 'profissional', receptionist: 'recepcao' };
 const SLUG_ROLE = Object.fromEntries(Object.entries(ROLE_SLUG).map(([k, v]) => [v, k]));
 
+/**
+ * @param {string|null} slug
+ */
 export function roleFromSlug(slug) {
   return SLUG_ROLE[slug] || null;
 }
 
-/** Memberships sorted for display: by clinic name, then role priority. */
+/**
+ * Memberships sorted for display: by clinic name, then role priority.
+ * @param {import('../types.js').Me} me
+ */
 export function sortedMemberships(me) {
   return [...(me.memberships || [])].sort((a, b) =>
     a.clinic_name.localeCompare(b.clinic_name, 'pt-BR')
@@ -34,6 +40,9 @@ export function sortedMemberships(me) {
 /**
  * The membership a clinic route refers to. With several roles in the same
  * clinic, `?papel=` picks one; otherwise the most privileged role wins.
+ * @param {import('../types.js').Me} me
+ * @param {string} clinicId
+ * @param {string|null} roleSlug `admin`, `profissional` or `recepcao`
  */
 export function findMembership(me, clinicId, roleSlug) {
   const inClinic = sortedMemberships(me).filter((m) => String(m.clinic_id) === String(clinicId));
@@ -42,12 +51,20 @@ export function findMembership(me, clinicId, roleSlug) {
   return inClinic.find((m) => m.role === role) || inClinic[0];
 }
 
-/** Route params for a membership: the `papel` is only needed when ambiguous. */
+/**
+ * Route params for a membership: the `papel` is only needed when ambiguous.
+ * @param {import('../types.js').Me} me
+ * @param {import('../types.js').Membership} membership
+ */
 export function roleParamFor(me, membership) {
   const sameClinic = (me.memberships || []).filter((m) => m.clinic_id === membership.clinic_id);
   return sameClinic.length > 1 ? ROLE_SLUG[membership.role] : null;
 }
 
+/**
+ * @param {import('../types.js').Me} me
+ * @param {import('../types.js').Membership} membership
+ */
 export function clinicHref(me, membership) {
   const param = roleParamFor(me, membership);
   const base = `#/clinica/${seg(membership.clinic_id)}`;
@@ -92,7 +109,12 @@ function clinicSelector(me, current, navigate) {
     select);
 }
 
-/** Home for a staff membership. `ctx`: {isCurrent, navigate, rememberClinic}. */
+/**
+ * Home for a staff membership. `ctx`: {isCurrent, navigate, rememberClinic}.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ * @param {import('../types.js').Membership} membership
+ */
 export function renderStaffHome(ctx, me, membership) {
   const { role } = membership;
   const roleParam = roleParamFor(me, membership);

@@ -59,6 +59,11 @@ async function clinicZone(me, clinicName) {
   }
 }
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {import('../types.js').Me} me
+ * @param {string} appointmentId
+ */
 export function renderTeleconsult(ctx, me, appointmentId) {
   document.title = 'Teleconsulta — atende';
   const root = h('div', {

@@ -75,6 +75,10 @@ function viewDetails(view) {
   ], 'details vf-details');
 }
 
+/**
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string|null} documentId from the URL (the QR code's link), if any
+ */
 export function renderVerify(ctx, documentId) {
   document.title = 'Verificar documento — atende';
   const codeId = uid('vf-code');

@@ -91,7 +91,11 @@ function keepAwake(ctx) {
   });
 }
 
-/** `#/painel/{token}`: the TV call panel. */
+/**
+ * `#/painel/{token}`: the TV call panel.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} token the TV panel's link token
+ */
 export function renderPanel(ctx, token) {
   document.title = 'Painel de chamadas — atende';
   const root = h('div', { class: 'tv', dataset: { view: 'panel', live: 'false', chimes: '0', sound: 'off' } },
@@ -309,7 +313,11 @@ const FINAL_TEXT = {
   left: ['Você saiu da fila', 'Se ainda precisa de atendimento, procure a recepção.'],
 };
 
-/** `#/fila/{tracker}`: the patient's ticket and place in line. */
+/**
+ * `#/fila/{tracker}`: the patient's ticket and place in line.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} tracker the patient's ticket token
+ */
 export function renderTracker(ctx, tracker) {
   document.title = 'Minha senha — atende';
   const root = h('div', { class: 'view phone-view', dataset: { view: 'tracker', live: 'false' } },
@@ -562,7 +570,11 @@ function goToTracker(ctx, result) {
   ctx.navigate(path.slice(path.indexOf('#')));
 }
 
-/** `#/checkin/{code}`: self check-in. */
+/**
+ * `#/checkin/{code}`: self check-in.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} code the reception's check-in code
+ */
 export function renderCheckin(ctx, code) {
   document.title = 'Check-in — atende';
   const root = h('div', { class: 'view view-narrow phone-view', dataset: { view: 'checkin' } },

@@ -206,6 +206,8 @@ export function waitlistJoinForm({ clinicId, tz, proId, serviceId, date, onJoine
  * A clinic's waitlist for the staff agenda, kept fresh: `refresh()` after changes,
  * `refreshSoon()` after agenda pushes (an offer changes entries, and the server pushes no
  * waitlist event to the clinic), and every minute (a patient joining is not pushed either).
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} clinicId
  */
 export function clinicWaitlist(ctx, clinicId) {
   let entries = [];
