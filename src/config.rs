@@ -98,6 +98,13 @@ pub struct RealtimeSettings {
     pub rate_per_sec: u32,
     pub rate_burst: u32,
     pub replay_limit: i64,
+    /// How long a gap in a topic's seqs waits for the missing events on the bus before they
+    /// are read from the database.
+    pub gap_hold_ms: u64,
+    /// Pause between two database reads of a gap that is not visible yet.
+    pub gap_retry_ms: u64,
+    /// Reads of one gap before the connection is closed (1012) for the client to resume.
+    pub gap_max_reads: u32,
     pub entity_idle_secs: u64,
     pub ticket_ttl_secs: u64,
 }
@@ -367,6 +374,9 @@ impl Settings {
                 "realtime",
                 "ticket_ttl_secs, auth_timeout_secs, rate_per_sec, replay_limit and entity_idle_secs must be > 0",
             );
+        }
+        if rt.gap_max_reads == 0 {
+            return bad("realtime.gap_max_reads", "must be greater than 0");
         }
         if rt.outbound_buffer == 0 || rt.max_frame_bytes < 1024 || rt.rate_burst == 0 {
             return bad(

@@ -10,6 +10,8 @@
 //! comments, string literals and `#[cfg(test)]` modules removed, and resolves each path to
 //! the deepest source file it names.
 
+#![allow(clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -42,6 +42,17 @@ pub(super) struct Joined {
     pub(super) announced: bool,
     /// How the user appears in this topic's presence (`professional`, `patient`, …).
     pub(super) role: &'static str,
+    /// A gap in the topic's seqs being waited for or read from the database.
+    pub(super) gap: Option<Gap>,
+}
+
+/// Where a topic's gap stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Gap {
+    /// Waiting `realtime.gap_hold_ms` for the missing events to arrive on the bus.
+    Holding,
+    /// Reading them from the database (`attempt` reads so far, from 0).
+    Filling { attempt: u32 },
 }
 
 pub struct WsSession {

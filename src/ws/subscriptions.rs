@@ -7,13 +7,14 @@
 //! in seq order, whichever node published it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use bytestring::ByteString;
 use serde_json::{Value, json};
 
 use super::channels::{self, authorize_guest};
-use super::session::{Joined, WsSession};
+use super::session::{Gap, Joined, WsSession};
 use crate::actors::hub::{Cursor, Deliver, PRESENCE_JOIN, PRESENCE_LEAVE, SharedCursor};
 use crate::actors::protocol::{ClientFrame, Topic, WsError, close};
 use crate::app::caller::load_auth;
@@ -91,6 +92,7 @@ impl WsSession {
                         cursor,
                         announced: false,
                         role,
+                        gap: None,
                     },
                 );
                 act.catch_up(ctx, key, reference, since);
@@ -171,7 +173,7 @@ impl WsSession {
                     }
                     act.deliver_rows(ctx, &key, events);
                 }
-                act.drain_pending(ctx, key.clone(), false);
+                act.drain_pending(ctx, key.clone());
                 let role = act.topics.get(&key).map_or("online", |j| j.role);
                 act.publish_presence(&topic, role, PRESENCE_JOIN);
                 if let Some(j) = act.topics.get_mut(&key) {
@@ -216,17 +218,20 @@ impl WsSession {
         }
     }
 
-    /// Deliver buffered pushes in seq order; on a gap, fetch the missing events first.
-    /// Runs under the cursor lock, so the hub's fast path waits until the backlog is out.
-    pub(super) fn drain_pending(
-        &mut self,
-        ctx: &mut Context<Self>,
-        key: Arc<str>,
-        after_fill: bool,
-    ) {
-        let Some(cursor) = self.topics.get(&key).map(|j| j.cursor.clone()) else {
+    /// Deliver buffered pushes in seq order, up to the first gap. A gap is first given
+    /// `realtime.gap_hold_ms` for the missing events to arrive on the bus (two nodes publish
+    /// in their own commit order, so a later seq often overtakes an earlier one in flight);
+    /// only then are they read from the database. Runs under the cursor lock, so the hub's
+    /// fast path waits until the backlog is out.
+    pub(super) fn drain_pending(&mut self, ctx: &mut Context<Self>, key: Arc<str>) {
+        let Some(joined) = self.topics.get(&key) else {
             return;
         };
+        if joined.gap.is_some() {
+            // A hold or a fill is under way; it drains when it ends.
+            return;
+        }
+        let cursor = joined.cursor.clone();
         let mut c = lock(&cursor);
         let mut pending = c.pending.take().unwrap_or_default();
         pending.sort_by_key(|d| d.seq.unwrap_or(i64::MIN));
@@ -235,23 +240,55 @@ impl WsSession {
             match d.seq {
                 None => self.send(ctx, d.frame),
                 Some(s) if s <= c.last_seq => {}
-                Some(s) if s == c.last_seq + 1 || after_fill => {
-                    if s != c.last_seq + 1 {
-                        tracing::warn!(topic = %key, from = c.last_seq, to = s, "events missing from the database; skipping");
-                    }
+                Some(s) if s == c.last_seq + 1 => {
                     c.last_seq = s;
                     self.send(ctx, d.frame);
                 }
-                Some(s) => {
-                    let from = c.last_seq;
+                Some(_) => {
                     c.pending = Some(std::iter::once(d).chain(rest).collect());
                     drop(c);
-                    return self.fill_gap(ctx, key, from, s - 1);
+                    return self.hold_gap(ctx, key);
                 }
             }
         }
     }
 
+    /// Wait a moment for a gap's missing events to come by the bus, then fill what is still
+    /// missing from the database.
+    fn hold_gap(&mut self, ctx: &mut Context<Self>, key: Arc<str>) {
+        let Some(joined) = self.topics.get_mut(&key) else {
+            return;
+        };
+        joined.gap = Some(Gap::Holding);
+        metrics::counter!("atende_ws_gap_holds_total").increment(1);
+        let hold = Duration::from_millis(self.state.settings.realtime.gap_hold_ms);
+        ctx.run_later(hold, move |act, ctx| {
+            let Some(joined) = act.topics.get_mut(&key) else {
+                return;
+            };
+            joined.gap = None;
+            let cursor = joined.cursor.clone();
+            let c = lock(&cursor);
+            let first_pending = c
+                .pending
+                .as_ref()
+                .and_then(|p| p.iter().filter_map(|d| d.seq).min());
+            let last = c.last_seq;
+            drop(c);
+            match first_pending {
+                // Still a hole below the earliest push: read it.
+                Some(first) if first > last + 1 => act.fill_gap(ctx, key, last, first - 1),
+                _ => act.drain_pending(ctx, key),
+            }
+        });
+    }
+
+    /// Read the events `after < seq <= upto` from the database and deliver them. Every seq
+    /// below a delivered push is committed (a topic's seqs are allocated under one row lock
+    /// and published after commit), so the read finds them all; one absent from the
+    /// database below its head was removed (retention) and is passed over, counted. A seq
+    /// above the head is not visible yet (a lagging read): read again, a bounded number of
+    /// times, never skipping it.
     pub(super) fn fill_gap(
         &mut self,
         ctx: &mut Context<Self>,
@@ -259,25 +296,86 @@ impl WsSession {
         after: i64,
         upto: i64,
     ) {
+        let Some(joined) = self.topics.get_mut(&key) else {
+            return;
+        };
+        let attempt = match joined.gap {
+            Some(Gap::Filling { attempt }) => attempt + 1,
+            _ => 0,
+        };
+        joined.gap = Some(Gap::Filling { attempt });
         metrics::counter!("atende_ws_gap_fills_total").increment(1);
         let state = self.state.clone();
         let topic = key.to_string();
         ctx.spawn(
             async move {
-                state
+                let rows = state
                     .store
                     .topic_events(&topic, after, upto, upto - after)
-                    .await
+                    .await?;
+                let head = state.store.topic_head(&topic).await?;
+                Ok::<_, crate::store::StoreError>((rows, head))
             }
             .into_actor(self)
             .map(move |res, act, ctx| {
-                match res {
-                    Ok(rows) => act.deliver_rows(ctx, &key, rows),
-                    Err(e) => tracing::error!(error = %e, "gap fill failed"),
+                let rt = &act.state.settings.realtime;
+                let (retry, give_up) = (
+                    Duration::from_millis(rt.gap_retry_ms),
+                    attempt + 1 >= rt.gap_max_reads,
+                );
+                let (rows, head) = match res {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::error!(error = %e, topic = %key, "gap fill failed; reading again");
+                        return act.retry_fill(ctx, key, after, upto, retry, give_up);
+                    }
+                };
+                act.deliver_rows(ctx, &key, rows);
+                let Some(cursor) = act.topics.get(&key).map(|j| j.cursor.clone()) else {
+                    return;
+                };
+                let mut c = lock(&cursor);
+                if c.last_seq < upto {
+                    let visible = head.min(upto);
+                    if c.last_seq < visible {
+                        // Below the head and not in the table: removed, it will never come.
+                        metrics::counter!("atende_ws_events_absent_total")
+                            .increment((visible - c.last_seq) as u64);
+                        tracing::info!(topic = %key, from = c.last_seq + 1, to = visible, "events no longer stored; passing over them");
+                        c.last_seq = visible;
+                    }
+                    if c.last_seq < upto {
+                        let from = c.last_seq;
+                        drop(c);
+                        return act.retry_fill(ctx, key, from, upto, retry, give_up);
+                    }
                 }
-                act.drain_pending(ctx, key, true);
+                drop(c);
+                if let Some(j) = act.topics.get_mut(&key) {
+                    j.gap = None;
+                }
+                act.drain_pending(ctx, key);
             }),
         );
+    }
+
+    /// Read a gap again after `wait`; after `gap_max_reads` reads the connection is closed
+    /// (1012, the client resumes with `since`) rather than delivering past a hole.
+    fn retry_fill(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: Arc<str>,
+        after: i64,
+        upto: i64,
+        wait: Duration,
+        give_up: bool,
+    ) {
+        if give_up {
+            metrics::counter!("atende_ws_gap_giveups_total").increment(1);
+            tracing::warn!(topic = %key, after, upto, "events not readable after repeated gap fills; closing so the client resumes");
+            return self.close(ctx, close::SERVICE_RESTART, "resume");
+        }
+        ctx.run_later(wait, move |act, ctx| act.fill_gap(ctx, key, after, upto));
     }
 
     pub(super) fn leave(&mut self, frame: ClientFrame, ctx: &mut Context<Self>) {
@@ -329,9 +427,9 @@ impl Handler<Deliver> for WsSession {
             c.last_seq = seq;
             return self.send(ctx, d.frame);
         }
-        let (key, from) = (d.topic.clone(), c.last_seq);
+        let key = d.topic.clone();
         c.pending = Some(vec![d]);
         drop(c);
-        self.fill_gap(ctx, key, from, seq - 1);
+        self.hold_gap(ctx, key);
     }
 }

@@ -100,7 +100,7 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
 }
 
 /// Create an empty database named after a fresh UUID next to the admin URL's database.
-async fn fresh_postgres_database(admin_url: &str) -> String {
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));

@@ -17,6 +17,7 @@ mod documents;
 mod errors;
 mod helpers;
 mod multinode;
+mod ordering;
 mod patients;
 mod queue;
 mod waitlist;

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::ws_client::Ended;
 
-fn redis_url() -> Option<String> {
+pub fn redis_url() -> Option<String> {
     let pg = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
     let redis = std::env::var("TEST_REDIS_URL").unwrap_or_default();
     if !pg.is_empty() && !redis.is_empty() {
