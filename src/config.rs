@@ -97,6 +97,14 @@ pub struct RealtimeSettings {
     pub outbound_buffer: usize,
     pub rate_per_sec: u32,
     pub rate_burst: u32,
+    /// Incoming bytes per second per connection, and the burst.
+    pub rate_bytes_per_sec: u64,
+    pub rate_bytes_burst: u64,
+    /// Frames per second per user across their connections on one node, and the burst.
+    pub user_rate_per_sec: u32,
+    pub user_rate_burst: u32,
+    /// Seconds a connection may stay over its budget before it is closed (1008).
+    pub flood_close_secs: u64,
     pub replay_limit: i64,
     /// How long a gap in a topic's seqs waits for the missing events on the bus before they
     /// are read from the database.
@@ -373,6 +381,18 @@ impl Settings {
             return bad(
                 "realtime",
                 "ticket_ttl_secs, auth_timeout_secs, rate_per_sec, replay_limit and entity_idle_secs must be > 0",
+            );
+        }
+        if rt.rate_bytes_burst < rt.max_frame_bytes as u64 || rt.rate_bytes_per_sec == 0 {
+            return bad(
+                "realtime.rate_bytes_burst",
+                "must be at least realtime.max_frame_bytes (and rate_bytes_per_sec > 0)",
+            );
+        }
+        if rt.user_rate_per_sec == 0 || rt.user_rate_burst == 0 || rt.flood_close_secs == 0 {
+            return bad(
+                "realtime",
+                "user_rate_per_sec, user_rate_burst and flood_close_secs must be > 0",
             );
         }
         if rt.gap_max_reads == 0 {

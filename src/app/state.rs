@@ -11,7 +11,7 @@ use crate::bus::EventBus;
 use crate::config::Settings;
 use crate::security::crypto::FieldCipher;
 use crate::security::links::LinkSigner;
-use crate::security::throttle::LoginThrottle;
+use crate::security::throttle::{LoginThrottle, UserFrameBudgets};
 use crate::security::tokens::TokenKeys;
 use crate::store::Store;
 
@@ -24,6 +24,8 @@ pub struct AppState {
     pub links: LinkSigner,
     pub cipher: FieldCipher,
     pub throttle: LoginThrottle,
+    /// Each user's WebSocket frames per second on this node, across their connections.
+    pub frame_budgets: UserFrameBudgets,
     pub metrics: PrometheusHandle,
     /// This node's topic subscriptions and presence.
     pub hub: Arc<Hub>,
@@ -62,6 +64,10 @@ impl AppState {
             settings.security.access_token_ttl_secs,
         );
         let throttle = LoginThrottle::new(&settings.security.login_throttle);
+        let frame_budgets = UserFrameBudgets::new(
+            settings.realtime.user_rate_per_sec,
+            settings.realtime.user_rate_burst,
+        );
         let links = LinkSigner::new(settings.security.jwt_secret.expose().as_bytes());
         let media = Arc::new(crate::media::Media::new(
             settings.media.clone(),
@@ -94,6 +100,7 @@ impl AppState {
             links,
             cipher,
             throttle,
+            frame_budgets,
             metrics,
             hub,
             bus,

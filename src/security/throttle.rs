@@ -1,4 +1,5 @@
-//! Sliding-window limits for login attempts, per account and per client address.
+//! Sliding-window limits for login attempts, per account and per client address, and token
+//! buckets for WebSocket frames (per connection, and per user across their connections).
 //!
 //! Kept in memory on each node: with several nodes behind a balancer an attacker gets at
 //! most `nodes ×` the configured budget. (Moving the counters to Redis is a small change
@@ -9,6 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::config::ThrottleSettings;
+use crate::domain::UserId;
 
 /// Sliding windows of recent events per key.
 #[derive(Debug)]
@@ -150,5 +152,80 @@ mod tests {
         }
         assert!(t.check("other@x.com", "1.2.3.4").is_err());
         assert!(t.check("other@x.com", "5.6.7.8").is_ok());
+    }
+}
+
+/// A token bucket: `rate` tokens a second, holding at most `burst`.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(rate: f64, burst: f64) -> Self {
+        Self {
+            tokens: burst,
+            rate,
+            burst,
+            at: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let earned = now.saturating_duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.burst);
+        self.at = now;
+    }
+
+    /// Spend `n` tokens if there are that many.
+    pub fn take(&mut self, n: f64, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens >= n {
+            self.tokens -= n;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether the bucket has refilled completely by `now` (its owner is idle).
+    fn is_full(&self, now: Instant) -> bool {
+        self.tokens + now.saturating_duration_since(self.at).as_secs_f64() * self.rate >= self.burst
+    }
+}
+
+/// Frames per user on this node, across all their connections: opening more sockets does
+/// not buy more budget. (Per node, like the login limits.)
+#[derive(Debug)]
+pub struct UserFrameBudgets {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<UserId, TokenBucket>>,
+}
+
+impl UserFrameBudgets {
+    pub fn new(rate_per_sec: u32, burst: u32) -> Self {
+        Self {
+            rate: f64::from(rate_per_sec),
+            burst: f64::from(burst),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Spend one frame of `user`'s budget, if there is one left.
+    pub fn take(&self, user: UserId) -> bool {
+        let now = Instant::now();
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            // Bound memory: a user whose bucket refilled has nothing worth remembering.
+            map.retain(|_, b| !b.is_full(now));
+        }
+        map.entry(user)
+            .or_insert_with(|| TokenBucket::new(self.rate, self.burst))
+            .take(1.0, now)
     }
 }

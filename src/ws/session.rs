@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::channels::{self, Peer, Reply, SessionUser};
-use super::rate::Bucket;
+use super::rate::{FrameBudget, Verdict};
 use super::writer::writer;
 use crate::actors::hub::{
     CloseSession, ConnId, Outgoing, Overflow, PRESENCE_LEAVE, SharedCursor, Subscriber,
@@ -69,8 +69,7 @@ pub struct WsSession {
     /// Topics whose join is being authorized.
     pub(super) joining: std::collections::HashSet<String>,
     pub(super) last_heard: Instant,
-    pub(super) bucket: Bucket,
-    pub(super) over_limit: u32,
+    pub(super) budget: FrameBudget,
 }
 
 impl WsSession {
@@ -87,12 +86,7 @@ impl WsSession {
         let (out, out_rx) = mpsc::channel(rt.outbound_buffer);
         let (close_tx, close_rx) = oneshot::channel();
         actix_web::rt::spawn(writer(ws, out_rx, close_rx));
-        let bucket = Bucket {
-            tokens: f64::from(rt.rate_burst),
-            rate: f64::from(rt.rate_per_sec),
-            burst: f64::from(rt.rate_burst),
-            at: Instant::now(),
-        };
+        let budget = FrameBudget::new(rt);
         let stream = stream.max_frame_size(rt.max_frame_bytes);
         WsSession::create(move |ctx| {
             ctx.add_stream(stream);
@@ -107,8 +101,7 @@ impl WsSession {
                 topics: HashMap::new(),
                 joining: std::collections::HashSet::new(),
                 last_heard: Instant::now(),
-                bucket,
-                over_limit: 0,
+                budget,
             }
         });
     }
@@ -174,23 +167,30 @@ impl WsSession {
         ctx.stop();
     }
 
-    /// Spend a token for an incoming frame; false (and maybe an error reply or a close)
-    /// when the client is over its rate.
-    pub(super) fn within_rate(&mut self, ctx: &mut Context<Self>) -> bool {
-        if !self.bucket.take() {
-            self.over_limit += 1;
-            let burst = self.state.settings.realtime.rate_burst;
-            if self.over_limit > burst.saturating_mul(5) {
+    /// Spend the connection's (and its user's) budget for an incoming frame of `len`
+    /// bytes; false (and maybe an error reply, or a close) when it is over budget.
+    pub(super) fn within_rate(&mut self, ctx: &mut Context<Self>, len: usize) -> bool {
+        let user = self.user.as_ref().map(|u| u.0);
+        let users = &self.state.frame_budgets;
+        match self
+            .budget
+            .check(len, || user.is_none_or(|u| users.take(u)))
+        {
+            Verdict::Allow => true,
+            Verdict::Refuse { tell } => {
+                metrics::counter!("atende_ws_frames_refused_total").increment(1);
+                if tell {
+                    let err = WsError::rate_limited("muitas mensagens; diminua o ritmo");
+                    self.reply(ctx, &Value::Null, SYSTEM_TOPIC, Err(err));
+                }
+                false
+            }
+            Verdict::Close => {
                 metrics::counter!("atende_ws_flood_disconnects_total").increment(1);
                 self.close(ctx, close::POLICY, "flood");
-            } else if self.over_limit == 1 || self.over_limit.is_multiple_of(20) {
-                let err = WsError::rate_limited("muitas mensagens; diminua o ritmo");
-                self.reply(ctx, &Value::Null, SYSTEM_TOPIC, Err(err));
+                false
             }
-            return false;
         }
-        self.over_limit = 0;
-        true
     }
 
     pub(super) fn handle_text(&mut self, text: &str, ctx: &mut Context<Self>) {
@@ -440,7 +440,7 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
         self.last_heard = Instant::now();
         match item {
             Ok(Message::Text(text)) => {
-                if self.within_rate(ctx) {
+                if self.within_rate(ctx, text.len()) {
                     self.handle_text(&text, ctx);
                 }
             }
@@ -448,8 +448,15 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
                 let _ = self.out.try_send(Outgoing::Pong(bytes));
             }
             Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
-            Ok(Message::Binary(_)) | Ok(Message::Continuation(_)) => {
-                if !self.within_rate(ctx) {
+            Ok(Message::Binary(bytes)) => {
+                if !self.within_rate(ctx, bytes.len()) {
+                    return;
+                }
+                let err = WsError::new("unsupported_frame", "use quadros de texto com JSON");
+                self.reply(ctx, &Value::Null, "", Err(err));
+            }
+            Ok(Message::Continuation(_)) => {
+                if !self.within_rate(ctx, 0) {
                     return;
                 }
                 let err = WsError::new("unsupported_frame", "use quadros de texto com JSON");

@@ -174,6 +174,59 @@ async fn a_flood_is_rate_limited_with_an_error_reply_and_then_cut() {
 }
 
 #[actix_web::test]
+async fn a_client_that_stays_over_its_budget_at_a_modest_rate_is_closed() {
+    let app = spawn_app_with(|s| {
+        s.realtime.rate_per_sec = 10;
+        s.realtime.rate_burst = 10;
+        s.realtime.flood_close_secs = 2;
+    })
+    .await;
+    app.seed_demo().await;
+    let s = app.login("recepcao@aurora.demo", PW).await;
+    let mut ws = app.ws(&s).await;
+    // About 14 frames a second against 10: never enough refused at once to look like a
+    // burst flood, but over budget without a pause.
+    let mut closed = None;
+    for _ in 0..150 {
+        ws.send("system", "heartbeat", json!({})).await;
+        if let Some(end) = ws.ended_within(Duration::from_millis(70)).await {
+            closed = Some(end);
+            break;
+        }
+    }
+    assert_eq!(closed, Some(Ended::Closed(Some(1008))));
+}
+
+#[actix_web::test]
+async fn one_user_cannot_buy_more_budget_with_more_sockets() {
+    let app = spawn_app_with(|s| {
+        s.realtime.user_rate_per_sec = 2;
+        s.realtime.user_rate_burst = 6;
+    })
+    .await;
+    app.seed_demo().await;
+    let s = app.login("recepcao@aurora.demo", PW).await;
+    let mut a = app.ws(&s).await;
+    let mut b = app.ws(&s).await;
+    // Each socket stays far below its own budget (20/s, burst 60), but together they pass
+    // the user's burst of 6.
+    let mut refs = Vec::new();
+    for _ in 0..5 {
+        refs.push((true, a.send("system", "heartbeat", json!({})).await));
+        refs.push((false, b.send("system", "heartbeat", json!({})).await));
+    }
+    let mut limited = 0;
+    for ws in [&mut a, &mut b] {
+        while let Some(r) = ws.try_push("reply", Duration::from_millis(500)).await {
+            if code(&r) == "rate_limited" {
+                limited += 1;
+            }
+        }
+    }
+    assert!(limited >= 1, "the user's budget refused nothing");
+}
+
+#[actix_web::test]
 async fn two_members_chat_live_and_outsiders_cannot_join() {
     let app = spawn_app().await;
     let (joao, helena, recep, topic) = chat_setup(&app).await;
@@ -403,6 +456,10 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
         s.realtime.outbound_buffer = 8;
         s.realtime.rate_per_sec = 10_000;
         s.realtime.rate_burst = 10_000;
+        s.realtime.user_rate_per_sec = 10_000;
+        s.realtime.user_rate_burst = 10_000;
+        s.realtime.rate_bytes_per_sec = 100_000_000;
+        s.realtime.rate_bytes_burst = 100_000_000;
         s.chat.max_messages_per_minute = 100_000;
     })
     .await;

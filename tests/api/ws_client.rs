@@ -196,6 +196,27 @@ impl WsClient {
         }
     }
 
+    /// How the connection ended, if it ends within `wait` (frames meanwhile are kept).
+    pub async fn ended_within(&mut self, wait: Duration) -> Option<Ended> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return Some(Ended::Dropped),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Some(Ended::Closed(frame.map(|f| u16::from(f.code))));
+                }
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    if let Ok(v) = serde_json::from_str(&t) {
+                        self.inbox.push_back(v);
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self
             .stream
