@@ -883,7 +883,7 @@ async fn the_database_refuses_an_overlap_that_two_open_transactions_both_checked
         patient_id: serde_json::from_value(patient.clone()).expect("id"),
         service_id: None,
         kind: "in_person".into(),
-        status: "scheduled".into(),
+        status: atende::domain::agenda::AppointmentStatus::Scheduled,
         starts_at: start,
         ends_at: start + Duration::minutes(30),
         block_start: start,
