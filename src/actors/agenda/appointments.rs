@@ -153,13 +153,21 @@ impl Record {
         }
     }
 
-    /// Write it in `tx`, before the change commits.
-    pub(crate) async fn write(self, deps: &EntityDeps, tx: &mut Tx) -> Result<(), WsError> {
+    /// Spend the link in `tx`, right after the change is written and before anything
+    /// follows from it (messages, events, a closed call room): a link used meanwhile
+    /// refuses the change.
+    pub(crate) async fn spend_link(&self, deps: &EntityDeps, tx: &mut Tx) -> Result<(), WsError> {
         if let Some(l) = &self.link
             && !deps.store.use_link(tx, &l.token_hash, &l.action).await?
         {
             return Err(WsError::conflict("link_used", "este link já foi usado"));
         }
+        Ok(())
+    }
+
+    /// Append the audit row in `tx`, last before the commit (on PostgreSQL it takes the
+    /// audit chain's lock until then).
+    pub(crate) async fn append_audit(&self, deps: &EntityDeps, tx: &mut Tx) -> Result<(), WsError> {
         if let Some(e) = &self.audit {
             deps.store.append_audit(tx, e).await?;
         }

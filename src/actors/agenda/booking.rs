@@ -94,13 +94,14 @@ impl Handler<Book> for ClinicAgenda {
                 .insert_appointment(&mut tx, &a)
                 .await
                 .map_err(conflict)?;
+            let mut record = msg.record;
+            record.audit = record.audit.map(|e| e.entity_id(a.id));
+            record.spend_link(&deps, &mut tx).await?;
             if a.status == AppointmentStatus::Scheduled {
                 queue_message(&deps, &mut tx, &a, &names, "appointment_booked", None).await?;
             }
             let events = changed(&deps, &mut tx, tz, &a, &names, None).await?;
-            let mut record = msg.record;
-            record.audit = record.audit.map(|e| e.entity_id(a.id));
-            record.write(&deps, &mut tx).await?;
+            record.append_audit(&deps, &mut tx).await?;
             tx.commit().await?;
             Ok((tz, (a, names), events))
         })
@@ -229,11 +230,12 @@ impl Handler<Modify> for ClinicAgenda {
                 .update_appointment(&mut tx, &a)
                 .await
                 .map_err(conflict)?;
+            msg.record.spend_link(&deps, &mut tx).await?;
             if let Some(t) = template {
                 queue_message(&deps, &mut tx, &a, &names, t, None).await?;
             }
             let mut events = changed(&deps, &mut tx, tz, &a, &names, moved_from).await?;
-            msg.record.write(&deps, &mut tx).await?;
+            msg.record.append_audit(&deps, &mut tx).await?;
             tx.commit().await?;
             let gave_back =
                 (before.status.holds_time() && !a.status.holds_time()) || moved_from.is_some();

@@ -268,11 +268,12 @@ async fn close_offer(
     deps.store
         .set_waitlist_status(&mut tx, offer.waitlist_id, outcome.entry_status())
         .await?;
+    record.spend_link(deps, &mut tx).await?;
     if outcome == OfferStatus::Accepted {
         queue_message(deps, &mut tx, &a, &names, "appointment_booked", None).await?;
     }
     let events = changed(deps, &mut tx, tz, &a, &names, None).await?;
-    record.write(deps, &mut tx).await?;
+    record.append_audit(deps, &mut tx).await?;
     tx.commit().await?;
     Ok((a, names, events, freed))
 }
