@@ -265,8 +265,8 @@ async fn seed_agenda(
     aurora: ClinicId,
     boavista: ClinicId,
 ) -> Result<(), AppError> {
-    use crate::actors::agenda::Book;
-    use crate::domain::agenda::{BookingRules, WorkingHours, status};
+    use crate::actors::agenda::{Book, Record};
+    use crate::domain::agenda::{AppointmentStatus, BookingRules, WorkingHours};
     use crate::store::agenda::ServiceRow;
 
     let user = |email: &'static str| async move {
@@ -397,8 +397,10 @@ async fn seed_agenda(
                 kind: "in_person".into(),
                 notes: String::new(),
                 require_free_slot: false,
-                status: status::SCHEDULED,
+                status: AppointmentStatus::Scheduled,
                 hold_expires_at: None,
+                link_patient: false,
+                record: Record::default(),
             })
             .await
             .map_err(|_| AppError::Unavailable)??;

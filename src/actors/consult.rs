@@ -200,7 +200,11 @@ async fn load(
     let view = open_appointment(&deps.store, appointment).await?;
     let row = deps
         .store
-        .open_consult_session(appointment, view.a.clinic_id, view.a.status == "cancelled")
+        .open_consult_session(
+            appointment,
+            view.a.clinic_id,
+            view.a.status == crate::domain::agenda::AppointmentStatus::Cancelled,
+        )
         .await?;
     Ok((view, row))
 }

@@ -135,7 +135,7 @@ pub async fn check_window(state: &AppState, view: &AppointmentView) -> Result<()
     let now = Utc::now();
     let opens =
         view.a.starts_at - Duration::minutes(i64::from(state.settings.consult.link_lead_minutes));
-    if view.a.status == "cancelled" {
+    if view.a.status == crate::domain::agenda::AppointmentStatus::Cancelled {
         return Err(WsError::unauthorized(
             "consult_cancelled",
             "esta consulta foi cancelada",

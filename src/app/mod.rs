@@ -4,13 +4,16 @@
 //! The edges (`http/`, `ws/`) parse, call one use case and map its result; nothing here
 //! knows HTTP.
 
+pub mod agenda;
 pub mod caller;
 pub mod clinics;
 pub mod consults;
 pub mod error;
 pub mod guests;
+pub mod links;
 pub mod queue;
 pub mod state;
+pub mod waitlist;
 
 pub use caller::Auth;
 pub use error::AppError;

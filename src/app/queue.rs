@@ -161,19 +161,20 @@ pub fn tracker_for(state: &AppState, entry: uuid::Uuid) -> String {
 /// queue move is already stored; an appointment that cannot take the move (e.g. cancelled
 /// meanwhile) keeps its status, and the reason is logged.
 pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: QueueAction) {
-    use crate::actors::agenda::{Change, Modify};
-    use crate::domain::agenda::status;
+    use crate::actors::agenda::{Change, Modify, Record};
+    use crate::domain::agenda::AppointmentStatus;
     let Some(id) = entry.appointment_id else {
         return;
     };
-    let steps: &[&'static str] = match action {
-        QueueAction::CheckIn => &[status::CHECKED_IN],
-        QueueAction::Start => &[status::IN_PROGRESS],
-        QueueAction::Finish if entry.service_started_at.is_some() => &[status::DONE],
+    use AppointmentStatus::{CheckedIn, Done, InProgress, NoShow};
+    let steps: &[AppointmentStatus] = match action {
+        QueueAction::CheckIn => &[CheckedIn],
+        QueueAction::Start => &[InProgress],
+        QueueAction::Finish if entry.service_started_at.is_some() => &[Done],
         // Finished straight from "called": it did happen.
-        QueueAction::Finish => &[status::IN_PROGRESS, status::DONE],
-        QueueAction::NoShow => &[status::NO_SHOW],
-        QueueAction::Return => &[status::CHECKED_IN],
+        QueueAction::Finish => &[InProgress, Done],
+        QueueAction::NoShow => &[NoShow],
+        QueueAction::Return => &[CheckedIn],
         _ => &[],
     };
     if action == QueueAction::Leave {
@@ -186,6 +187,7 @@ pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: Q
                 change: Change::Cancel {
                     reason: "Paciente saiu da fila de espera".into(),
                 },
+                record: Record::default(),
             })
             .await;
         if !matches!(sent, Ok(Ok(_))) {
@@ -199,18 +201,19 @@ pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: Q
             .agenda(entry.clinic_id)
             .send(Modify {
                 id,
-                change: Change::Status(to),
+                change: Change::Status(*to),
+                record: Record::default(),
             })
             .await;
         match sent {
             Ok(Ok(_)) => {}
             // Already there (e.g. back from "called"): nothing to do.
             Ok(Err(e)) if e.code == "invalid_transition" => {
-                tracing::debug!(appointment = %id, to, "appointment already past this status");
+                tracing::debug!(appointment = %id, to = to.as_str(), "appointment already past this status");
                 return;
             }
             Ok(Err(e)) => {
-                tracing::warn!(appointment = %id, to, code = e.code, "appointment status not updated from the queue");
+                tracing::warn!(appointment = %id, to = to.as_str(), code = e.code, "appointment status not updated from the queue");
                 return;
             }
             Err(_) => {

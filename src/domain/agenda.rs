@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ValidationError;
 
+pub mod status;
+pub use status::{AppointmentStatus, OfferStatus, WaitlistStatus};
+
 /// A half-open interval of UTC time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Span {
@@ -175,7 +178,7 @@ pub struct Availability<'a, Tz: TimeZone> {
 }
 
 /// A bookable start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Slot {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -293,42 +296,6 @@ pub fn free_slots<Tz: TimeZone>(
         date += Duration::days(1);
     }
     out
-}
-
-/// Appointment statuses and the moves between them.
-pub mod status {
-    pub const HELD: &str = "held";
-    pub const SCHEDULED: &str = "scheduled";
-    pub const CONFIRMED: &str = "confirmed";
-    pub const CHECKED_IN: &str = "checked_in";
-    pub const IN_PROGRESS: &str = "in_progress";
-    pub const DONE: &str = "done";
-    pub const CANCELLED: &str = "cancelled";
-    pub const NO_SHOW: &str = "no_show";
-
-    /// Statuses that hold the time (everything but cancelled and no-show).
-    pub fn holds_time(s: &str) -> bool {
-        !matches!(s, CANCELLED | NO_SHOW)
-    }
-
-    /// Can an appointment in `from` move to `to`?
-    pub fn can_move(from: &str, to: &str) -> bool {
-        matches!(
-            (from, to),
-            (HELD, SCHEDULED | CANCELLED)
-                | (SCHEDULED, CONFIRMED | CHECKED_IN | CANCELLED | NO_SHOW)
-                | (CONFIRMED, CHECKED_IN | CANCELLED | NO_SHOW)
-                // Marked absent, then arrived late after all (back in the queue).
-                | (NO_SHOW, CHECKED_IN)
-                | (CHECKED_IN, IN_PROGRESS | NO_SHOW | CANCELLED)
-                | (IN_PROGRESS, DONE)
-        )
-    }
-
-    /// Still ahead and changeable (reschedule, cancel).
-    pub fn is_open(s: &str) -> bool {
-        matches!(s, SCHEDULED | CONFIRMED)
-    }
 }
 
 #[cfg(test)]
@@ -552,15 +519,5 @@ mod tests {
             .validate()
             .is_err()
         );
-    }
-
-    #[test]
-    fn status_moves() {
-        use status::*;
-        assert!(can_move(SCHEDULED, CONFIRMED));
-        assert!(can_move(CONFIRMED, CHECKED_IN));
-        assert!(!can_move(DONE, CANCELLED));
-        assert!(!can_move(CANCELLED, SCHEDULED));
-        assert!(holds_time(HELD) && !holds_time(NO_SHOW));
     }
 }

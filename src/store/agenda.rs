@@ -10,10 +10,13 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
-use crate::domain::agenda::{BookingRules, Exception, Span, WorkingHours, format_hhmm, parse_hhmm};
+use crate::domain::agenda::{
+    AppointmentStatus, BookingRules, Exception, ServiceTiming, Span, WorkingHours, format_hhmm,
+    parse_hhmm,
+};
 use crate::domain::{ClinicId, PatientId, UserId};
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServiceRow {
     pub id: uuid::Uuid,
     pub clinic_id: ClinicId,
@@ -25,18 +28,29 @@ pub struct ServiceRow {
     pub buffer_after_minutes: i32,
     pub teleconsultation: bool,
     pub active: bool,
-    #[serde(skip)]
     pub created_at: DateTime<Utc>,
 }
 
 impl ServiceRow {
-    pub fn timing(&self) -> crate::domain::agenda::ServiceTiming {
-        crate::domain::agenda::ServiceTiming {
+    pub fn timing(&self) -> ServiceTiming {
+        ServiceTiming {
             duration_minutes: self.duration_minutes.max(1) as u32,
             buffer_before_minutes: self.buffer_before_minutes.max(0) as u32,
             buffer_after_minutes: self.buffer_after_minutes.max(0) as u32,
         }
     }
+}
+
+/// The service's timing; without a service, `minutes` and no buffers.
+pub fn timing_of(service: Option<&ServiceRow>, minutes: u32) -> ServiceTiming {
+    service.map_or(
+        ServiceTiming {
+            duration_minutes: minutes,
+            buffer_before_minutes: 0,
+            buffer_after_minutes: 0,
+        },
+        ServiceRow::timing,
+    )
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,7 +61,8 @@ pub struct AppointmentRow {
     pub patient_id: PatientId,
     pub service_id: Option<uuid::Uuid>,
     pub kind: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AppointmentStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub block_start: DateTime<Utc>,
@@ -279,7 +294,22 @@ impl Store {
         rules: &BookingRules,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        on_tx!(&mut tx, t => {
+        self.write_schedule(&mut tx, clinic, pro, hours, rules)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Store::set_schedule`] inside a caller's transaction.
+    pub async fn write_schedule(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        pro: UserId,
+        hours: &[WorkingHours],
+        rules: &BookingRules,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
             sqlx::query("DELETE FROM working_hours WHERE clinic_id = $1 AND professional_user_id = $2")
                 .bind(clinic)
                 .bind(pro)
@@ -320,7 +350,6 @@ impl Store {
             .execute(&mut **t)
             .await?;
         });
-        tx.commit().await?;
         Ok(())
     }
 
@@ -450,7 +479,7 @@ impl Store {
         tx: &mut Tx,
         a: &AppointmentRow,
     ) -> Result<(), StoreError> {
-        if crate::domain::agenda::status::holds_time(&a.status) {
+        if a.status.holds_time() {
             self.check_free(tx, a).await?;
         }
         on_tx!(tx, t => {
@@ -466,7 +495,7 @@ impl Store {
             .bind(a.patient_id)
             .bind(a.service_id)
             .bind(&a.kind)
-            .bind(&a.status)
+            .bind(a.status.as_str())
             .bind(a.starts_at)
             .bind(a.ends_at)
             .bind(a.block_start)
@@ -490,7 +519,7 @@ impl Store {
         tx: &mut Tx,
         a: &AppointmentRow,
     ) -> Result<(), StoreError> {
-        if crate::domain::agenda::status::holds_time(&a.status) {
+        if a.status.holds_time() {
             self.check_free(tx, a).await?;
         }
         on_tx!(tx, t => {
@@ -499,7 +528,7 @@ impl Store {
                     hold_expires_at = $6, cancel_reason = $7, updated_at = $8, patient_id = $9, notes = $10
                  WHERE id = $11",
             )
-            .bind(&a.status)
+            .bind(a.status.as_str())
             .bind(a.starts_at)
             .bind(a.ends_at)
             .bind(a.block_start)

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::agenda::{OfferStatus, WaitlistStatus};
 use crate::domain::{ClinicId, PatientId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,7 +19,8 @@ pub struct WaitlistRow {
     pub date_to: NaiveDate,
     pub time_from: String,
     pub time_to: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: WaitlistStatus,
     pub created_at: DateTime<Utc>,
 }
 
@@ -27,10 +29,21 @@ pub struct OfferRow {
     pub id: uuid::Uuid,
     pub waitlist_id: uuid::Uuid,
     pub appointment_id: uuid::Uuid,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OfferStatus,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// What a one-click link to an offer needs: the held appointment, the offer's status and
+/// when the hold lapses.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfferSummary {
+    pub appointment_id: uuid::Uuid,
+    #[sqlx(try_from = "String")]
+    pub status: OfferStatus,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// An entry with the patient's name and its open offer, for screens.
@@ -55,8 +68,8 @@ const VIEW: &str =
      LEFT JOIN appointments a ON a.id = o.appointment_id";
 
 impl Store {
-    pub async fn insert_waitlist(&self, w: &WaitlistRow) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+    pub async fn insert_waitlist(&self, tx: &mut Tx, w: &WaitlistRow) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO waitlist_entries (id, clinic_id, patient_id, professional_user_id, service_id,
                     date_from, date_to, time_from, time_to, status, created_at)
@@ -71,9 +84,9 @@ impl Store {
             .bind(w.date_to)
             .bind(&w.time_from)
             .bind(&w.time_to)
-            .bind(&w.status)
+            .bind(w.status.as_str())
             .bind(w.created_at)
-            .execute(p)
+            .execute(&mut **t)
             .await?;
         });
         Ok(())
@@ -130,11 +143,11 @@ impl Store {
         &self,
         tx: &mut Tx,
         id: uuid::Uuid,
-        status: &str,
+        status: WaitlistStatus,
     ) -> Result<(), StoreError> {
         on_tx!(tx, t => {
             sqlx::query("UPDATE waitlist_entries SET status = $1 WHERE id = $2")
-                .bind(status)
+                .bind(status.as_str())
                 .bind(id)
                 .execute(&mut **t)
                 .await?;
@@ -151,7 +164,7 @@ impl Store {
             .bind(o.id)
             .bind(o.waitlist_id)
             .bind(o.appointment_id)
-            .bind(&o.status)
+            .bind(o.status.as_str())
             .bind(o.expires_at)
             .bind(o.created_at)
             .execute(&mut **t)
@@ -193,11 +206,11 @@ impl Store {
         &self,
         tx: &mut Tx,
         id: uuid::Uuid,
-        status: &str,
+        status: OfferStatus,
     ) -> Result<(), StoreError> {
         on_tx!(tx, t => {
             sqlx::query("UPDATE waitlist_offers SET status = $1, decided_at = $2 WHERE id = $3")
-                .bind(status)
+                .bind(status.as_str())
                 .bind(super::now())
                 .bind(id)
                 .execute(&mut **t)
@@ -241,12 +254,9 @@ impl Store {
     }
 
     /// An offer's held appointment, its status and when the hold lapses.
-    pub async fn offer_summary(
-        &self,
-        id: uuid::Uuid,
-    ) -> Result<Option<(uuid::Uuid, String, DateTime<Utc>)>, StoreError> {
+    pub async fn offer_summary(&self, id: uuid::Uuid) -> Result<Option<OfferSummary>, StoreError> {
         Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, (uuid::Uuid, String, DateTime<Utc>)>(
+            sqlx::query_as::<_, OfferSummary>(
                 "SELECT appointment_id, status, expires_at FROM waitlist_offers WHERE id = $1",
             )
             .bind(id)

@@ -510,7 +510,7 @@ async fn a_savepoint_keeps_a_transaction_usable_after_a_refused_statement() {
         id: uuid::Uuid::now_v7(),
         waitlist_id: uuid::Uuid::now_v7(),
         appointment_id: uuid::Uuid::now_v7(),
-        status: "offered".into(),
+        status: atende::domain::agenda::OfferStatus::Offered,
         expires_at: Utc::now(),
         created_at: Utc::now(),
         decided_at: None,

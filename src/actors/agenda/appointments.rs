@@ -1,15 +1,18 @@
 //! An appointment as screens, pushes and outgoing messages show it: the names that go
-//! with it, its JSON view, the events a change publishes and its one-click links.
+//! with it, its view, the events a change publishes, its one-click links, and what a use
+//! case writes with a change (its audit row, a link's single use).
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::actors::protocol::{Topic, WsError};
 use crate::actors::{EntityDeps, persist_event};
 use crate::bus::TopicEvent;
-use crate::domain::UserId;
-use crate::domain::agenda::status;
-use crate::store::agenda::AppointmentRow;
+use crate::domain::agenda::AppointmentStatus;
+use crate::domain::{ClinicId, PatientId, UserId};
+use crate::security::audit::AuditEvent;
+use crate::store::agenda::{AppointmentRow, AppointmentView};
 use crate::store::{self, StoreError, Tx};
 
 /// Names shown with an appointment.
@@ -46,27 +49,130 @@ pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names,
     })
 }
 
-/// An appointment as staff screens and the patient see it.
-pub fn appointment_json(a: &AppointmentRow, n: &Names) -> Value {
-    json!({
-        "id": a.id,
-        "clinic_id": a.clinic_id,
-        "professional_user_id": a.professional_user_id,
-        "professional_name": n.professional,
-        "patient_id": a.patient_id,
-        "patient_name": n.patient,
-        "service_id": a.service_id,
-        "service_name": n.service,
-        "kind": a.kind,
-        "status": a.status,
-        "starts_at": a.starts_at,
-        "ends_at": a.ends_at,
-        "notes": a.notes,
-        "cancel_reason": a.cancel_reason,
-        "hold_expires_at": a.hold_expires_at,
-        "clinic_name": n.clinic,
-        "time_zone": n.time_zone,
-    })
+/// An appointment as staff screens and the patient see it: the HTTP answers and the
+/// `agenda.updated`, `appointment.updated` and `waitlist.offer` pushes.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Appointment {
+    pub id: uuid::Uuid,
+    pub clinic_id: ClinicId,
+    pub professional_user_id: UserId,
+    pub professional_name: String,
+    pub patient_id: PatientId,
+    /// The social name when the patient has one.
+    pub patient_name: String,
+    pub service_id: Option<uuid::Uuid>,
+    pub service_name: Option<String>,
+    /// `in_person` or `teleconsultation`.
+    pub kind: String,
+    pub status: AppointmentStatus,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub notes: String,
+    pub cancel_reason: Option<String>,
+    /// For a `held` waitlist offer: when the hold lapses.
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub clinic_name: String,
+    /// The clinic's IANA zone: how screens show the times.
+    pub time_zone: String,
+    /// Only in the answer to a booking by the clinic's staff: the one-click links, for the
+    /// reception to send by hand until messages are delivered automatically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<AppointmentLinks>,
+}
+
+impl Appointment {
+    pub fn new(a: &AppointmentRow, n: &Names) -> Self {
+        Self {
+            id: a.id,
+            clinic_id: a.clinic_id,
+            professional_user_id: a.professional_user_id,
+            professional_name: n.professional.clone(),
+            patient_id: a.patient_id,
+            patient_name: n.patient.clone(),
+            service_id: a.service_id,
+            service_name: n.service.clone(),
+            kind: a.kind.clone(),
+            status: a.status,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            notes: a.notes.clone(),
+            cancel_reason: a.cancel_reason.clone(),
+            hold_expires_at: a.hold_expires_at,
+            clinic_name: n.clinic.clone(),
+            time_zone: n.time_zone.clone(),
+            links: None,
+        }
+    }
+
+    /// As a push payload carries it.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl From<&AppointmentView> for Appointment {
+    fn from(v: &AppointmentView) -> Self {
+        let names = Names {
+            patient: v
+                .patient_social_name
+                .clone()
+                .unwrap_or(v.patient_name.clone()),
+            professional: v.professional_name.clone(),
+            service: v.service_name.clone(),
+            patient_user: None,
+            clinic: v.clinic_name.clone(),
+            time_zone: v.clinic_time_zone.clone(),
+        };
+        Appointment::new(&v.a, &names)
+    }
+}
+
+/// What a use case writes with an agenda change, inside the actor's transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// The audit row of the change (the actor names the appointment when it creates it).
+    pub audit: Option<AuditEvent>,
+    /// A one-click link acting for the patient: recorded as used with the change, which is
+    /// refused (`link_used`) if the link was used already.
+    pub link: Option<UsedLink>,
+}
+
+/// A single-use link, by its hash, and what it was used for.
+#[derive(Debug, Clone)]
+pub struct UsedLink {
+    pub token_hash: String,
+    pub action: String,
+}
+
+impl Record {
+    /// Only an audit row.
+    pub fn audit(event: AuditEvent) -> Self {
+        Self {
+            audit: Some(event),
+            link: None,
+        }
+    }
+
+    /// Spend the link in `tx`, right after the change is written and before anything
+    /// follows from it (messages, events, a closed call room): a link used meanwhile
+    /// refuses the change.
+    pub(crate) async fn spend_link(&self, deps: &EntityDeps, tx: &mut Tx) -> Result<(), WsError> {
+        if let Some(l) = &self.link
+            && !deps.store.use_link(tx, &l.token_hash, &l.action).await?
+        {
+            return Err(WsError::conflict("link_used", "este link já foi usado"));
+        }
+        Ok(())
+    }
+
+    /// Append the audit row in `tx`, last before the commit (on PostgreSQL it takes the
+    /// audit chain's lock until then).
+    pub(crate) async fn append_audit(&self, deps: &EntityDeps, tx: &mut Tx) -> Result<(), WsError> {
+        if let Some(e) = &self.audit {
+            deps.store.append_audit(tx, e).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Write the change's events in `tx`; returns them for publishing after commit.
@@ -78,7 +184,7 @@ pub(crate) async fn changed(
     n: &Names,
     moved_from: Option<DateTime<Utc>>,
 ) -> Result<Vec<TopicEvent>, WsError> {
-    let view = appointment_json(a, n);
+    let view = Appointment::new(a, n).to_json();
     let mut events = vec![
         persist_event(
             deps,
@@ -91,7 +197,7 @@ pub(crate) async fn changed(
     ];
     // A cancelled teleconsultation closes its session and releases whoever waits in its
     // virtual room.
-    if a.kind == "teleconsultation" && a.status == "cancelled" {
+    if a.kind == "teleconsultation" && a.status == AppointmentStatus::Cancelled {
         deps.store.close_consult_tx(tx, a.id).await?;
         deps.media.rooms.close_room(a.id).await;
         events.push(TopicEvent {
@@ -144,12 +250,22 @@ pub const CANCEL_LINK: &str = "appointment-cancel";
 
 /// The one-click confirm and cancel links of an appointment (paths of the web app), valid
 /// until it starts. Single use is enforced when they are used (`used_links`).
-pub fn appointment_links(links: &crate::security::links::LinkSigner, a: &AppointmentRow) -> Value {
-    let exp = Some(a.starts_at.timestamp());
-    json!({
-        "confirm_path": format!("/#/link/confirm/{}", links.sign(CONFIRM_LINK, a.id, exp)),
-        "cancel_path": format!("/#/link/cancel/{}", links.sign(CANCEL_LINK, a.id, exp)),
-    })
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AppointmentLinks {
+    /// `/#/link/confirm/<token>`
+    pub confirm_path: String,
+    /// `/#/link/cancel/<token>`
+    pub cancel_path: String,
+}
+
+impl AppointmentLinks {
+    pub fn new(links: &crate::security::links::LinkSigner, a: &AppointmentRow) -> Self {
+        let exp = Some(a.starts_at.timestamp());
+        Self {
+            confirm_path: format!("/#/link/confirm/{}", links.sign(CONFIRM_LINK, a.id, exp)),
+            cancel_path: format!("/#/link/cancel/{}", links.sign(CANCEL_LINK, a.id, exp)),
+        }
+    }
 }
 
 /// Put the message about this change in the outbox, in the change's transaction. Delivery
@@ -173,8 +289,8 @@ pub(crate) async fn queue_message(
     });
     if let Some(l) = links {
         payload["links"] = l;
-    } else if status::is_open(&a.status) {
-        payload["links"] = appointment_links(&deps.links, a);
+    } else if a.status.is_open() {
+        payload["links"] = json!(AppointmentLinks::new(&deps.links, a));
     }
     let enc = deps.cipher.encrypt(&payload.to_string()).map_err(|e| {
         tracing::error!(error = %e, "cannot encrypt an outbox message");

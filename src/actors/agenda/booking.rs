@@ -7,15 +7,15 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use super::actor::ClinicAgenda;
-use super::appointments::{Names, changed, names_of, queue_message};
+use super::appointments::{Names, Record, changed, names_of, queue_message};
 use super::slots::{conflict, require_free_slot};
 use super::waitlist::{Freed, offer_freed};
 use crate::actors::protocol::WsError;
 use crate::actors::{clinic_tz, supervised};
-use crate::domain::agenda::{ServiceTiming, status};
+use crate::domain::agenda::AppointmentStatus;
 use crate::domain::{PatientId, UserId};
 use crate::store;
-use crate::store::agenda::{AppointmentRow, ServiceRow};
+use crate::store::agenda::{AppointmentRow, ServiceRow, timing_of};
 
 /// Book an appointment.
 #[derive(Message)]
@@ -34,19 +34,12 @@ pub struct Book {
     /// top of another appointment).
     pub require_free_slot: bool,
     /// `held` for a waitlist offer, else `scheduled`.
-    pub status: &'static str,
+    pub status: AppointmentStatus,
     pub hold_expires_at: Option<DateTime<Utc>>,
-}
-
-fn timing_of(service: Option<&ServiceRow>, minutes: u32) -> ServiceTiming {
-    service.map_or(
-        ServiceTiming {
-            duration_minutes: minutes,
-            buffer_before_minutes: 0,
-            buffer_after_minutes: 0,
-        },
-        ServiceRow::timing,
-    )
+    /// A patient booking on the clinic's page becomes its patient, with the booking.
+    pub link_patient: bool,
+    /// Written with the booking; its audit row gets the new appointment's id.
+    pub record: Record,
 }
 
 impl Handler<Book> for ClinicAgenda {
@@ -78,7 +71,7 @@ impl Handler<Book> for ClinicAgenda {
                 patient_id: msg.patient,
                 service_id: msg.service.as_ref().map(|s| s.id),
                 kind: msg.kind,
-                status: msg.status.to_string(),
+                status: msg.status,
                 starts_at: msg.starts_at,
                 ends_at: timing.end(msg.starts_at),
                 block_start: block.start,
@@ -92,14 +85,23 @@ impl Handler<Book> for ClinicAgenda {
             };
             let names = names_of(&deps.store, &a).await?;
             let mut tx = deps.store.begin().await?;
+            if msg.link_patient {
+                deps.store
+                    .link_patient_to_clinic(&mut tx, clinic, msg.patient, None, None)
+                    .await?;
+            }
             deps.store
                 .insert_appointment(&mut tx, &a)
                 .await
                 .map_err(conflict)?;
-            if a.status == status::SCHEDULED {
+            let mut record = msg.record;
+            record.audit = record.audit.map(|e| e.entity_id(a.id));
+            record.spend_link(&deps, &mut tx).await?;
+            if a.status == AppointmentStatus::Scheduled {
                 queue_message(&deps, &mut tx, &a, &names, "appointment_booked", None).await?;
             }
             let events = changed(&deps, &mut tx, tz, &a, &names, None).await?;
+            record.append_audit(&deps, &mut tx).await?;
             tx.commit().await?;
             Ok((tz, (a, names), events))
         })
@@ -117,14 +119,17 @@ pub enum Change {
     Cancel {
         reason: String,
     },
-    Status(&'static str),
+    Status(AppointmentStatus),
 }
 
+/// Change an existing appointment.
 #[derive(Message)]
 #[rtype(result = "Result<(AppointmentRow, Names), WsError>")]
 pub struct Modify {
     pub id: uuid::Uuid,
     pub change: Change,
+    /// Written with the change, in its transaction.
+    pub record: Record,
 }
 
 impl Handler<Modify> for ClinicAgenda {
@@ -177,7 +182,7 @@ impl Handler<Modify> for ClinicAgenda {
             let mut moved_from = None;
             // The time this change gives back, for the waitlist.
             let before = a.clone();
-            let invalid = |from: &str| {
+            let invalid = |from: AppointmentStatus| {
                 WsError::conflict(
                     "invalid_transition",
                     format!("não é possível fazer isso com uma consulta em '{from}'"),
@@ -188,14 +193,14 @@ impl Handler<Modify> for ClinicAgenda {
                 Change::Cancel { .. } => Some("appointment_cancelled"),
                 Change::Status(_) => None,
             };
-            if a.status == status::HELD {
+            if a.status == AppointmentStatus::Held {
                 // A waitlist offer is answered by its patient (or lapses), not moved.
-                return Err(invalid(&a.status));
+                return Err(invalid(a.status));
             }
             match msg.change {
                 Change::Reschedule { starts_at, .. } => {
-                    if !status::is_open(&a.status) {
-                        return Err(invalid(&a.status));
+                    if !a.status.is_open() {
+                        return Err(invalid(a.status));
                     }
                     let shift = starts_at - a.starts_at;
                     moved_from = Some(a.starts_at);
@@ -204,20 +209,20 @@ impl Handler<Modify> for ClinicAgenda {
                     a.block_start += shift;
                     a.block_end += shift;
                     // A moved appointment needs confirming again.
-                    a.status = status::SCHEDULED.into();
+                    a.status = AppointmentStatus::Scheduled;
                 }
                 Change::Cancel { reason } => {
-                    if !status::can_move(&a.status, status::CANCELLED) {
-                        return Err(invalid(&a.status));
+                    if !a.status.can_become(AppointmentStatus::Cancelled) {
+                        return Err(invalid(a.status));
                     }
-                    a.status = status::CANCELLED.into();
+                    a.status = AppointmentStatus::Cancelled;
                     a.cancel_reason = Some(reason);
                 }
                 Change::Status(to) => {
-                    if !status::can_move(&a.status, to) {
-                        return Err(invalid(&a.status));
+                    if !a.status.can_become(to) {
+                        return Err(invalid(a.status));
                     }
-                    a.status = to.into();
+                    a.status = to;
                 }
             }
             a.updated_at = store::now();
@@ -225,13 +230,15 @@ impl Handler<Modify> for ClinicAgenda {
                 .update_appointment(&mut tx, &a)
                 .await
                 .map_err(conflict)?;
+            msg.record.spend_link(&deps, &mut tx).await?;
             if let Some(t) = template {
                 queue_message(&deps, &mut tx, &a, &names, t, None).await?;
             }
             let mut events = changed(&deps, &mut tx, tz, &a, &names, moved_from).await?;
+            msg.record.append_audit(&deps, &mut tx).await?;
             tx.commit().await?;
-            let gave_back = (status::holds_time(&before.status) && !status::holds_time(&a.status))
-                || moved_from.is_some();
+            let gave_back =
+                (before.status.holds_time() && !a.status.holds_time()) || moved_from.is_some();
             if gave_back {
                 let freed = Freed {
                     professional: before.professional_user_id,

@@ -12,7 +12,7 @@ pub mod waitlist;
 
 pub use actor::ClinicAgenda;
 pub use appointments::{
-    CANCEL_LINK, CONFIRM_LINK, Names, appointment_json, appointment_links, names_of,
+    Appointment, AppointmentLinks, CANCEL_LINK, CONFIRM_LINK, Names, Record, UsedLink, names_of,
 };
 pub use booking::{Book, Change, Modify};
 pub use slots::{DEFAULT_MINUTES, SlotQuery, slots_for};

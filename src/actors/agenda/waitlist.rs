@@ -9,13 +9,13 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde_json::json;
 
 use super::actor::ClinicAgenda;
-use super::appointments::{Names, appointment_json, changed, names_of, queue_message};
+use super::appointments::{Appointment, Names, Record, changed, names_of, queue_message};
 use crate::actors::protocol::{Topic, WsError};
 use crate::actors::{Entity, EntityDeps, clinic_tz, supervised};
 use crate::bus::TopicEvent;
-use crate::domain::agenda::{parse_hhmm, status};
+use crate::domain::agenda::{AppointmentStatus, OfferStatus, WaitlistStatus, parse_hhmm};
 use crate::domain::{ClinicId, UserId};
-use crate::store::agenda::AppointmentRow;
+use crate::store::agenda::{AppointmentRow, timing_of};
 use crate::store::waitlist::{OfferRow, WaitlistRow};
 use crate::store::{self, Savepoint, StoreError};
 
@@ -79,14 +79,8 @@ pub async fn offer_freed(
         if !matches(&w, &f, tz, service.as_ref().map(|s| s.professional_user_id)) {
             continue;
         }
-        let timing = service.as_ref().map_or(
-            crate::domain::agenda::ServiceTiming {
-                duration_minutes: (f.ends_at - f.starts_at).num_minutes().max(5) as u32,
-                buffer_before_minutes: 0,
-                buffer_after_minutes: 0,
-            },
-            |s| s.timing(),
-        );
+        let minutes = (f.ends_at - f.starts_at).num_minutes().max(5) as u32;
+        let timing = timing_of(service.as_ref(), minutes);
         let block = timing.block(f.starts_at);
         // Held for the configured time, but never past the appointment's start.
         let expires_at = (now + Duration::minutes(i64::from(deps.agenda.waitlist_hold_minutes)))
@@ -103,7 +97,7 @@ pub async fn offer_freed(
                 "in_person"
             }
             .into(),
-            status: status::HELD.into(),
+            status: AppointmentStatus::Held,
             starts_at: f.starts_at,
             ends_at: timing.end(f.starts_at),
             block_start: block.start,
@@ -138,24 +132,24 @@ pub async fn offer_freed(
             id: uuid::Uuid::now_v7(),
             waitlist_id: w.id,
             appointment_id: a.id,
-            status: "offered".into(),
+            status: OfferStatus::Offered,
             expires_at,
             created_at: store::now(),
             decided_at: None,
         };
         deps.store.insert_offer(&mut tx, &offer).await?;
         deps.store
-            .set_waitlist_status(&mut tx, w.id, "offered")
+            .set_waitlist_status(&mut tx, w.id, WaitlistStatus::Offered)
             .await?;
         let names = names_of(&deps.store, &a).await?;
-        let links = offer_links(deps, &offer);
+        let links = OfferLinks::new(deps, &offer);
         queue_message(
             deps,
             &mut tx,
             &a,
             &names,
             "waitlist_offer",
-            Some(links.clone()),
+            Some(json!(links)),
         )
         .await?;
         let mut events = changed(deps, &mut tx, tz, &a, &names, None).await?;
@@ -167,7 +161,7 @@ pub async fn offer_freed(
                 payload: json!({
                     "offer_id": offer.id,
                     "expires_at": expires_at,
-                    "appointment": appointment_json(&a, &names),
+                    "appointment": Appointment::new(&a, &names),
                     "links": links,
                 }),
             });
@@ -181,12 +175,23 @@ pub async fn offer_freed(
 }
 
 /// Accept and decline links of an offer, valid while the slot is held.
-pub fn offer_links(deps: &EntityDeps, o: &OfferRow) -> serde_json::Value {
-    let exp = Some(o.expires_at.timestamp());
-    json!({
-        "accept_path": format!("/#/link/accept/{}", deps.links.sign(ACCEPT_LINK, o.id, exp)),
-        "decline_path": format!("/#/link/decline/{}", deps.links.sign(DECLINE_LINK, o.id, exp)),
-    })
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OfferLinks {
+    pub accept_path: String,
+    pub decline_path: String,
+}
+
+impl OfferLinks {
+    pub fn new(deps: &EntityDeps, o: &OfferRow) -> Self {
+        let exp = Some(o.expires_at.timestamp());
+        Self {
+            accept_path: format!("/#/link/accept/{}", deps.links.sign(ACCEPT_LINK, o.id, exp)),
+            decline_path: format!(
+                "/#/link/decline/{}",
+                deps.links.sign(DECLINE_LINK, o.id, exp)
+            ),
+        }
+    }
 }
 
 fn freed_by(a: &AppointmentRow) -> Freed {
@@ -198,16 +203,28 @@ fn freed_by(a: &AppointmentRow) -> Freed {
     }
 }
 
+/// How an offer closes, and what the use case writes with it.
+struct Closing {
+    offer: uuid::Uuid,
+    outcome: OfferStatus,
+    now: DateTime<Utc>,
+    record: Record,
+}
+
 /// Close an offer: `accepted` books the held appointment; `declined` or `expired` releases
 /// it. Returns the appointment, its names, the events, and the freed time when released.
 async fn close_offer(
     deps: &EntityDeps,
     tz: chrono_tz::Tz,
     clinic: ClinicId,
-    offer_id: uuid::Uuid,
-    outcome: &'static str,
-    now: DateTime<Utc>,
+    closing: Closing,
 ) -> Result<(AppointmentRow, Names, Vec<TopicEvent>, Option<Freed>), WsError> {
+    let Closing {
+        offer: offer_id,
+        outcome,
+        now,
+        record,
+    } = closing;
     let mut tx = deps.store.begin().await?;
     deps.store.lock_clinic(&mut tx, "waitlist", clinic).await?;
     let offer = deps
@@ -215,13 +232,13 @@ async fn close_offer(
         .offer_tx(&mut tx, offer_id)
         .await?
         .ok_or_else(|| WsError::not_found("oferta não encontrada"))?;
-    if offer.status != "offered" {
+    if !offer.status.can_become(outcome) {
         return Err(WsError::conflict(
             "offer_closed",
             format!("esta oferta já foi encerrada ({})", offer.status),
         ));
     }
-    if outcome == "accepted" && offer.expires_at <= now {
+    if outcome == OfferStatus::Accepted && offer.expires_at <= now {
         // The sweeper releases it to the next patient.
         return Err(WsError::conflict("offer_expired", "a oferta expirou"));
     }
@@ -234,27 +251,29 @@ async fn close_offer(
     a.hold_expires_at = None;
     a.updated_at = store::now();
     let names = names_of(&deps.store, &a).await?;
-    let (entry_status, freed) = if outcome == "accepted" {
-        a.status = status::SCHEDULED.into();
-        ("booked", None)
+    let freed = if outcome == OfferStatus::Accepted {
+        a.status = AppointmentStatus::Scheduled;
+        None
     } else {
-        a.status = status::CANCELLED.into();
-        a.cancel_reason = Some(if outcome == "declined" {
+        a.status = AppointmentStatus::Cancelled;
+        a.cancel_reason = Some(if outcome == OfferStatus::Declined {
             "Oferta da lista de espera recusada".into()
         } else {
             "Oferta da lista de espera expirou".into()
         });
-        (outcome, Some(freed_by(&a)))
+        Some(freed_by(&a))
     };
     deps.store.update_appointment(&mut tx, &a).await?;
     deps.store.decide_offer(&mut tx, offer.id, outcome).await?;
     deps.store
-        .set_waitlist_status(&mut tx, offer.waitlist_id, entry_status)
+        .set_waitlist_status(&mut tx, offer.waitlist_id, outcome.entry_status())
         .await?;
-    if outcome == "accepted" {
+    record.spend_link(deps, &mut tx).await?;
+    if outcome == OfferStatus::Accepted {
         queue_message(deps, &mut tx, &a, &names, "appointment_booked", None).await?;
     }
     let events = changed(deps, &mut tx, tz, &a, &names, None).await?;
+    record.append_audit(deps, &mut tx).await?;
     tx.commit().await?;
     Ok((a, names, events, freed))
 }
@@ -265,6 +284,8 @@ async fn close_offer(
 pub struct RespondOffer {
     pub offer: uuid::Uuid,
     pub accept: bool,
+    /// Written with the answer, in its transaction.
+    pub record: Record,
 }
 
 impl Handler<RespondOffer> for ClinicAgenda {
@@ -275,9 +296,17 @@ impl Handler<RespondOffer> for ClinicAgenda {
         supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
             let now = Utc::now();
-            let outcome = if msg.accept { "accepted" } else { "declined" };
-            let (a, names, mut events, freed) =
-                close_offer(&deps, tz, clinic, msg.offer, outcome, now).await?;
+            let closing = Closing {
+                offer: msg.offer,
+                outcome: if msg.accept {
+                    OfferStatus::Accepted
+                } else {
+                    OfferStatus::Declined
+                },
+                now,
+                record: msg.record,
+            };
+            let (a, names, mut events, freed) = close_offer(&deps, tz, clinic, closing).await?;
             if let Some(f) = freed {
                 events.extend(offer_freed(&deps, clinic, tz, f, now).await?);
             }
@@ -303,7 +332,13 @@ impl Handler<ExpireOffers> for ClinicAgenda {
             let mut events = Vec::new();
             let lapsed = deps.store.lapsed_offers(clinic, msg.now).await?;
             for id in &lapsed {
-                match close_offer(&deps, tz, clinic, *id, "expired", msg.now).await {
+                let closing = Closing {
+                    offer: *id,
+                    outcome: OfferStatus::Expired,
+                    now: msg.now,
+                    record: Record::default(),
+                };
+                match close_offer(&deps, tz, clinic, closing).await {
                     Ok((_, _, evs, freed)) => {
                         events.extend(evs);
                         if let Some(f) = freed {
