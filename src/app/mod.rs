@@ -4,11 +4,15 @@
 //! The edges (`http/`, `ws/`) parse, call one use case and map its result; nothing here
 //! knows HTTP.
 
+pub mod auth;
 pub mod caller;
 pub mod clinics;
 pub mod consults;
 pub mod error;
 pub mod guests;
+pub mod health;
+pub mod me;
+pub mod patients;
 pub mod queue;
 pub mod state;
 
