@@ -2,20 +2,18 @@
 //! dentist, an admin and a receptionist per clinic, a platform admin and a few patients.
 //! Seeding is idempotent: a second start finds the data and only prints the logins.
 
-use chrono::NaiveDate;
-
-use crate::app::error::AppError;
-use crate::app::state::AppState;
-use crate::domain::{ClinicId, PatientId, Role, UserId};
-use crate::http::clinics::{
-    Address, NewClinicRequest, NewProfessionalRequest, NewStaffRequest, add_professional,
-    add_staff, create_clinic,
+use crate::app::auth::{PatientAccount, open_patient_account};
+use crate::app::clinics::{
+    Address, NewClinicRequest, NewProfessionalRequest, NewStaffRequest, enroll_professional,
+    enroll_staff, register_clinic,
 };
-use crate::http::patients::{NewPatientRequest, create_patient};
+use crate::app::error::AppError;
+use crate::app::patients::{NewPatientRequest, PatientIdentity, register_with_clinic};
+use crate::app::state::AppState;
+use crate::domain::{ClinicId, Role, UserId};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
 use crate::store;
-use crate::store::patients::PatientRow;
 use crate::store::users::UserRow;
 
 /// The password of every demo account.
@@ -54,7 +52,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         return Ok(false);
     }
     let root = create_user(state, "plataforma@atende.demo", "Equipe atende", true).await?;
-    let aurora = create_clinic(
+    let aurora = register_clinic(
         state,
         Some(root),
         None,
@@ -74,7 +72,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         },
     )
     .await?;
-    let boavista = create_clinic(
+    let boavista = register_clinic(
         state,
         Some(root),
         None,
@@ -100,7 +98,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         password: Some(DEMO_PASSWORD.into()),
         role: role.as_str().into(),
     };
-    add_staff(
+    enroll_staff(
         state,
         Some(root),
         None,
@@ -108,7 +106,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         &staff("admin@aurora.demo", "Beatriz Almeida", Role::ClinicAdmin),
     )
     .await?;
-    add_staff(
+    enroll_staff(
         state,
         Some(root),
         None,
@@ -116,7 +114,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         &staff("admin@boavista.demo", "Carlos Menezes", Role::ClinicAdmin),
     )
     .await?;
-    add_staff(
+    enroll_staff(
         state,
         Some(root),
         None,
@@ -124,7 +122,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         &staff("recepcao@aurora.demo", "Juliana Costa", Role::Receptionist),
     )
     .await?;
-    add_staff(
+    enroll_staff(
         state,
         Some(root),
         None,
@@ -147,9 +145,9 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         specialty: Some("Clínica Médica".into()),
         rqe: Some("54321".into()),
     };
-    add_professional(state, Some(root), None, aurora.id, &helena).await?;
-    add_professional(state, Some(root), None, boavista.id, &helena).await?;
-    add_professional(
+    enroll_professional(state, Some(root), None, aurora.id, &helena).await?;
+    enroll_professional(state, Some(root), None, boavista.id, &helena).await?;
+    enroll_professional(
         state,
         Some(root),
         None,
@@ -169,25 +167,24 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
     .await?;
 
     // Patients with their own accounts (as if they had signed up), then registered.
-    let joao = patient_account(
+    patient_account(
         state,
         "joao@paciente.demo",
         "João Pereira da Silva",
         None,
         "52998224725",
-        (1958, 3, 14),
+        "1958-03-14",
     )
     .await?;
-    let maria = patient_account(
+    patient_account(
         state,
         "maria@paciente.demo",
         "Maria Aparecida Santos",
         Some("Maria"),
         "11144477735",
-        (1991, 8, 2),
+        "1991-08-02",
     )
     .await?;
-    let _ = (joao, maria);
     let register =
         |name: &str, cpf: &str, birth: &str, allergies: Option<&str>| NewPatientRequest {
             full_name: name.into(),
@@ -199,7 +196,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
             allergies: allergies.map(Into::into),
             notes: Some("Paciente de demonstração.".into()),
         };
-    create_patient(
+    register_with_clinic(
         state,
         None,
         aurora.id,
@@ -211,7 +208,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         ),
     )
     .await?;
-    create_patient(
+    register_with_clinic(
         state,
         None,
         aurora.id,
@@ -223,7 +220,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         ),
     )
     .await?;
-    create_patient(
+    register_with_clinic(
         state,
         None,
         boavista.id,
@@ -235,14 +232,14 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         ),
     )
     .await?;
-    create_patient(
+    register_with_clinic(
         state,
         None,
         aurora.id,
         &register("Ana Clara Ribeiro", "390.533.447-05", "2015-11-30", None),
     )
     .await?;
-    create_patient(
+    register_with_clinic(
         state,
         None,
         boavista.id,
@@ -408,62 +405,55 @@ async fn seed_agenda(
     Ok(())
 }
 
+fn demo_user(email: &str, name: &str, platform_admin: bool, password_hash: String) -> UserRow {
+    UserRow {
+        id: UserId::new(),
+        email: email.into(),
+        password_hash,
+        full_name: name.into(),
+        platform_admin,
+        created_at: store::now(),
+        disabled_at: None,
+    }
+}
+
 async fn create_user(
     state: &AppState,
     email: &str,
     name: &str,
     platform_admin: bool,
 ) -> Result<UserId, AppError> {
-    let user = UserRow {
-        id: UserId::new(),
-        email: email.into(),
-        password_hash: password::hash(DEMO_PASSWORD.into()).await?,
-        full_name: name.into(),
-        platform_admin,
-        created_at: store::now(),
-        disabled_at: None,
-    };
+    let hash = password::hash(DEMO_PASSWORD.into()).await?;
+    let user = demo_user(email, name, platform_admin, hash);
     let mut tx = state.store.begin().await?;
     state.store.insert_user(&mut tx, &user).await?;
     tx.commit().await?;
     Ok(user.id)
 }
 
+/// A patient with their own account, as if they had signed up (no login session).
 async fn patient_account(
     state: &AppState,
     email: &str,
     name: &str,
     social_name: Option<&str>,
     cpf: &str,
-    (y, m, d): (i32, u32, u32),
-) -> Result<PatientId, AppError> {
-    let user = create_user(state, email, name, false).await?;
-    let now = store::now();
-    let patient = PatientRow {
-        id: PatientId::new(),
-        user_id: Some(user),
-        full_name: name.into(),
-        social_name: social_name.map(Into::into),
-        cpf: cpf.into(),
-        birth_date: NaiveDate::from_ymd_opt(y, m, d).ok_or(AppError::NotFound)?,
-        phone: None,
-        email: Some(email.into()),
-        created_at: now,
-        updated_at: now,
-    };
-    let mut tx = state.store.begin().await?;
-    state.store.insert_patient(&mut tx, &patient).await?;
-    state
-        .store
-        .insert_consent(&mut tx, user, &state.settings.lgpd.terms_version, None)
-        .await?;
-    state
-        .store
-        .append_audit(
-            &mut tx,
-            &AuditEvent::new(Some(user), "auth.signup", "patient").entity_id(patient.id),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(patient.id)
+    birth_date: &str,
+) -> Result<(), AppError> {
+    let hash = password::hash(DEMO_PASSWORD.into()).await?;
+    let user = demo_user(email, name, false, hash);
+    let audit = AuditEvent::new(Some(user.id), "auth.signup", "patient");
+    let identity = PatientIdentity::parse(name, social_name, cpf, birth_date, None)?;
+    open_patient_account(
+        state,
+        PatientAccount {
+            user,
+            identity,
+            ip: None,
+            audit,
+        },
+        false,
+    )
+    .await?;
+    Ok(())
 }

@@ -5,12 +5,12 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use atende::app::auth::{create_user, reset_password, set_account_disabled};
 use atende::config::Settings;
-use atende::domain::{Email, Password, PersonName, UserId};
+use atende::domain::{Email, Password, PersonName};
 use atende::security::audit::ChainReport;
 use atende::startup::Application;
 use atende::store::Store;
-use atende::store::users::UserRow;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -143,27 +143,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
                 .map_err(|e| anyhow::anyhow!("password: {e}"))?;
             let store = open_store(&mut settings).await?;
             store.migrate().await?;
-            let user = UserRow {
-                id: UserId::new(),
-                email: email.into_inner(),
-                password_hash: atende::security::password::hash(password.expose().to_owned())
-                    .await?,
-                full_name: name.into_inner(),
-                platform_admin,
-                created_at: atende::store::now(),
-                disabled_at: None,
-            };
-            let mut tx = store.begin().await?;
-            store.insert_user(&mut tx, &user).await?;
-            store
-                .append_audit(
-                    &mut tx,
-                    &atende::security::audit::AuditEvent::new(None, "user.created_by_cli", "user")
-                        .entity_id(user.id)
-                        .details(serde_json::json!({"platform_admin": platform_admin})),
-                )
-                .await?;
-            tx.commit().await?;
+            let user = create_user(&store, email, name, password, platform_admin).await?;
             println!("created user {} ({})", user.email, user.id);
             Ok(ExitCode::SUCCESS)
         }
@@ -176,14 +156,9 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             let password = Password::parse(raw.trim_end_matches(['\n', '\r']))
                 .map_err(|e| anyhow::anyhow!("password: {e}"))?;
             let store = open_store(&mut settings).await?;
-            let user = store
-                .user_by_email(email.as_str())
+            let (user, ended) = reset_password(&store, &email, password)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user with e-mail {}", email.as_str()))?;
-            let hash = atende::security::password::hash(password.expose().to_owned()).await?;
-            store.set_password_hash(user.id, &hash).await?;
-            let ended = store.revoke_all_sessions(user.id, "password_reset").await?;
-            audit_cli(&store, "user.password_reset", user.id).await?;
             println!(
                 "password changed for {}; {ended} session(s) ended",
                 user.email
@@ -194,20 +169,9 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             command: AdminCommand::DisableUser { email, enable },
         } => {
             let store = open_store(&mut settings).await?;
-            let user = store
-                .user_by_email(&email.trim().to_lowercase())
+            let (user, ended) = set_account_disabled(&store, &email, !enable)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
-            store.set_disabled(user.id, !enable).await?;
-            let ended = store
-                .revoke_all_sessions(user.id, "account_disabled")
-                .await?;
-            let action = if enable {
-                "user.enabled"
-            } else {
-                "user.disabled"
-            };
-            audit_cli(&store, action, user.id).await?;
             println!(
                 "{} {}; {ended} session(s) ended",
                 user.email,
@@ -231,15 +195,6 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             }
         }
     }
-}
-
-async fn audit_cli(store: &Store, action: &'static str, user: UserId) -> anyhow::Result<()> {
-    store
-        .record_audit(
-            &atende::security::audit::AuditEvent::new(None, action, "user").entity_id(user),
-        )
-        .await?;
-    Ok(())
 }
 
 async fn open_store(settings: &mut Settings) -> anyhow::Result<Store> {

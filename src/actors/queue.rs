@@ -6,14 +6,19 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use chrono::{Duration, NaiveDate, Utc};
-use serde_json::{Value, json};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::json;
 
 use super::protocol::{Topic, WsError};
 use super::{Entity, EntityDeps, clinic_tz, persist_event, stop_when_idle, supervised};
 use crate::bus::TopicEvent;
-use crate::domain::queue::{Priority, QueuePolicy, call_order, estimated_waits, ticket};
+pub use crate::domain::queue::panel_name;
+use crate::domain::queue::{
+    Priority, QueueAction, QueueEntryStatus, QueuePolicy, call_order, estimated_waits, ticket,
+};
 use crate::domain::{ClinicId, PatientId, UserId};
+use crate::security::audit::AuditEvent;
 use crate::store::queue::QueueEntryRow;
 use crate::store::{self, Tx};
 
@@ -69,36 +74,81 @@ pub fn clinic_today(tz: chrono_tz::Tz) -> NaiveDate {
     Utc::now().with_timezone(&tz).date_naive()
 }
 
-/// A name safe for a public panel: first name and the initial of the last (LGPD).
-pub fn panel_name(full_name: &str) -> String {
-    let mut parts = full_name.split_whitespace();
-    let first = parts.next().unwrap_or("");
-    match parts.last() {
-        Some(last) => format!("{first} {}.", last.chars().next().unwrap_or(' ')),
-        None => first.to_string(),
+/// An entry as staff see it (and as `queue.updated` carries it).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QueueEntryView {
+    pub id: uuid::Uuid,
+    /// `N001`, or `P001` for legal priority.
+    pub ticket: String,
+    pub full_name: String,
+    /// First name and the initial of the last, as the TV panel shows it.
+    pub panel_name: String,
+    pub patient_id: Option<PatientId>,
+    pub professional_user_id: Option<UserId>,
+    pub priority: Priority,
+    pub status: QueueEntryStatus,
+    pub room: Option<String>,
+    pub checked_in_at: DateTime<Utc>,
+    pub appointment_id: Option<uuid::Uuid>,
+    pub appointment_at: Option<DateTime<Utc>>,
+    pub called_at: Option<DateTime<Utc>>,
+    pub service_started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub recalls: i32,
+}
+
+impl From<&QueueEntryRow> for QueueEntryView {
+    fn from(e: &QueueEntryRow) -> Self {
+        Self {
+            id: e.id,
+            ticket: e.ticket.clone(),
+            full_name: e.full_name.clone(),
+            panel_name: panel_name(&e.full_name),
+            patient_id: e.patient_id,
+            professional_user_id: e.professional_user_id,
+            priority: e.priority,
+            status: e.status,
+            room: e.room.clone(),
+            checked_in_at: e.checked_in_at,
+            appointment_id: e.appointment_id,
+            appointment_at: e.appointment_at,
+            called_at: e.called_at,
+            service_started_at: e.service_started_at,
+            finished_at: e.finished_at,
+            recalls: e.recalls,
+        }
     }
 }
 
-/// An entry as staff see it (and as `queue.updated` carries it).
-pub fn entry_view(e: &QueueEntryRow) -> Value {
-    json!({
-        "id": e.id,
-        "ticket": e.ticket,
-        "full_name": e.full_name,
-        "panel_name": panel_name(&e.full_name),
-        "patient_id": e.patient_id,
-        "professional_user_id": e.professional_user_id,
-        "priority": e.priority,
-        "status": e.status,
-        "room": e.room,
-        "checked_in_at": e.checked_in_at,
-        "appointment_id": e.appointment_id,
-        "appointment_at": e.appointment_at,
-        "called_at": e.called_at,
-        "service_started_at": e.service_started_at,
-        "finished_at": e.finished_at,
-        "recalls": e.recalls,
-    })
+/// What the TV panel and the patients' phones see (`panel.updated`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PanelSnapshot {
+    /// The clinic queue topic's seq at the change that produced it: clients keep the
+    /// snapshot with the highest version.
+    pub version: i64,
+    /// The current call and the last five, newest first.
+    pub calls: Vec<PanelCall>,
+    /// Tickets waiting, in call order.
+    pub waiting: Vec<PanelWaiting>,
+}
+
+/// A call on the TV panel: no full name, no id.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PanelCall {
+    pub ticket: String,
+    /// First name and the initial of the last.
+    pub name: String,
+    pub room: Option<String>,
+    pub called_at: Option<DateTime<Utc>>,
+    pub recalls: i32,
+    pub status: QueueEntryStatus,
+}
+
+/// A ticket waiting, with its estimated wait.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PanelWaiting {
+    pub ticket: String,
+    pub eta_minutes: u32,
 }
 
 async fn publish_change(
@@ -111,7 +161,7 @@ async fn publish_change(
         tx,
         &Topic::ClinicQueue(e.clinic_id).to_string(),
         "queue.updated",
-        json!({"entry": entry_view(e)}),
+        json!({ "entry": QueueEntryView::from(e) }),
     )
     .await
 }
@@ -130,7 +180,7 @@ pub async fn panel_snapshot(
     clinic: ClinicId,
     tz: chrono_tz::Tz,
     version: i64,
-) -> Result<Value, WsError> {
+) -> Result<PanelSnapshot, WsError> {
     let day = clinic_today(tz);
     // Only what the snapshot shows: the waiting, the last calls, who is serving — not the
     // whole day, which grows with every patient.
@@ -172,7 +222,7 @@ fn build_snapshot(
     streak: u32,
     times: &[store::queue::ServiceTimeRow],
     version: i64,
-) -> Value {
+) -> PanelSnapshot {
     // Mean of each professional's last few services, in minutes.
     let mut per: std::collections::HashMap<UserId, Vec<f64>> = Default::default();
     for t in times {
@@ -201,7 +251,10 @@ fn build_snapshot(
         None => anyone,
     };
 
-    let waiting: Vec<&QueueEntryRow> = entries.iter().filter(|e| e.status == "waiting").collect();
+    let waiting: Vec<&QueueEntryRow> = entries
+        .iter()
+        .filter(|e| e.status == QueueEntryStatus::Waiting)
+        .collect();
     let mut strict = waiting.clone();
     strict.sort_by_key(|a| (a.priority_rank, a.order_at()));
     let ranks: Vec<i32> = strict.iter().map(|e| e.priority_rank).collect();
@@ -215,21 +268,29 @@ fn build_snapshot(
     let mut called: Vec<&QueueEntryRow> =
         entries.iter().filter(|e| e.called_at.is_some()).collect();
     called.sort_by_key(|e| std::cmp::Reverse(e.called_at));
-    json!({
-        "version": version,
-        "calls": called.iter().take(PANEL_CALLS).map(|e| json!({
-            "ticket": e.ticket,
-            "name": panel_name(&e.full_name),
-            "room": e.room,
-            "called_at": e.called_at,
-            "recalls": e.recalls,
-            "status": e.status,
-        })).collect::<Vec<_>>(),
-        "waiting": ordered.iter().zip(waits).map(|(e, w)| json!({
-            "ticket": e.ticket,
-            "eta_minutes": w,
-        })).collect::<Vec<_>>(),
-    })
+    PanelSnapshot {
+        version,
+        calls: called
+            .iter()
+            .take(PANEL_CALLS)
+            .map(|e| PanelCall {
+                ticket: e.ticket.clone(),
+                name: panel_name(&e.full_name),
+                room: e.room.clone(),
+                called_at: e.called_at,
+                recalls: e.recalls,
+                status: e.status,
+            })
+            .collect(),
+        waiting: ordered
+            .iter()
+            .zip(waits)
+            .map(|(e, w)| PanelWaiting {
+                ticket: e.ticket.clone(),
+                eta_minutes: w,
+            })
+            .collect(),
+    }
 }
 
 /// After a committed change: the redacted snapshot for panels and phones, published
@@ -241,11 +302,11 @@ async fn panel_event(
     version: i64,
 ) -> Option<TopicEvent> {
     match panel_snapshot(&deps.store, clinic, tz, version).await {
-        Ok(payload) => Some(TopicEvent {
+        Ok(snapshot) => Some(TopicEvent {
             topic: Topic::ClinicPanel(clinic).to_string(),
             event: "panel.updated".into(),
             seq: None,
-            payload,
+            payload: json!(snapshot),
         }),
         Err(e) => {
             // The change itself is stored; panels catch up with the next one or a reload.
@@ -283,6 +344,8 @@ pub struct CheckIn {
     /// twice) instead of refusing with `already_in_queue`. The flag in the answer is true
     /// when a new entry was made.
     pub reuse_active: bool,
+    /// Written with a new entry, in its transaction (its entity id is the new entry's).
+    pub audit: Option<AuditEvent>,
 }
 
 impl Handler<CheckIn> for WaitingQueue {
@@ -321,9 +384,9 @@ impl Handler<CheckIn> for WaitingQueue {
                 patient_id: msg.patient_id,
                 full_name: msg.full_name,
                 professional_user_id: msg.professional_user_id,
-                priority: msg.priority.as_str().to_string(),
+                priority: msg.priority,
                 priority_rank: msg.priority.rank(),
-                status: "waiting".into(),
+                status: QueueEntryStatus::Waiting,
                 room: None,
                 checked_in_at: store::now(),
                 called_at: None,
@@ -335,6 +398,11 @@ impl Handler<CheckIn> for WaitingQueue {
                 appointment_at: msg.appointment.map(|a| a.1),
             };
             deps.store.insert_queue_entry(&mut tx, &entry).await?;
+            if let Some(audit) = msg.audit {
+                deps.store
+                    .append_audit(&mut tx, &audit.entity_id(entry.id))
+                    .await?;
+            }
             let ev = publish_change(&deps, &mut tx, &entry).await?;
             tx.commit().await?;
             let events = with_panel(&deps, clinic, tz, ev).await;
@@ -379,7 +447,10 @@ impl Handler<CallNext> for WaitingQueue {
                 .find(|e| e.professional_user_id.is_none_or(|p| p == msg.professional))
                 .cloned()
                 .ok_or_else(|| WsError::conflict("queue_empty", "ninguém aguardando"))?;
-            entry.status = "called".into();
+            entry.status = entry
+                .status
+                .after(QueueAction::Call)
+                .ok_or_else(WsError::internal)?;
             entry.room = Some(msg.room);
             entry.called_at = Some(store::now());
             entry.called_by = Some(msg.by);
@@ -389,40 +460,6 @@ impl Handler<CallNext> for WaitingQueue {
             tx.commit().await?;
             let events = with_panel(&deps, clinic, tz, ev).await;
             Ok((tz, entry, events))
-        })
-    }
-}
-
-/// What can be done to one entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueAction {
-    /// Not an action on an entry: the check-in itself (for syncing a linked appointment).
-    CheckIn,
-    /// Call the same patient again (they did not come).
-    Recall,
-    /// The patient came in: service starts.
-    Start,
-    Finish,
-    NoShow,
-    /// Back to waiting (after a no-show or a call they missed), keeping their place.
-    Return,
-    /// They left before being called.
-    Leave,
-    /// Hand over to another professional.
-    Transfer,
-}
-
-impl QueueAction {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "recall" => Self::Recall,
-            "start" => Self::Start,
-            "finish" => Self::Finish,
-            "no-show" => Self::NoShow,
-            "return" => Self::Return,
-            "leave" => Self::Leave,
-            "transfer" => Self::Transfer,
-            _ => return None,
         })
     }
 }
@@ -452,56 +489,35 @@ impl Handler<Act> for WaitingQueue {
                 .filter(|e| e.clinic_id == clinic)
                 .ok_or_else(|| WsError::not_found("senha não encontrada"))?;
             let now = store::now();
-            use QueueAction::*;
-            let ok = match (msg.action, e.status.as_str()) {
-                (Recall, "called") => {
+            let to = e.status.after(msg.action).ok_or_else(|| {
+                WsError::conflict(
+                    "invalid_transition",
+                    format!("não é possível fazer isso com uma senha em '{}'", e.status),
+                )
+            })?;
+            e.status = to;
+            match msg.action {
+                QueueAction::Recall => {
                     e.recalls += 1;
                     e.called_at = Some(now);
-                    true
                 }
-                (Start, "called") => {
-                    e.status = "in_service".into();
-                    e.service_started_at = Some(now);
-                    true
-                }
-                (Finish, "called" | "in_service") => {
-                    e.status = "done".into();
+                QueueAction::Start => e.service_started_at = Some(now),
+                QueueAction::Finish | QueueAction::NoShow | QueueAction::Leave => {
                     e.finished_at = Some(now);
-                    true
                 }
-                (NoShow, "waiting" | "called") => {
-                    e.status = "no_show".into();
-                    e.finished_at = Some(now);
-                    true
-                }
-                (Return, "called" | "no_show") => {
-                    e.status = "waiting".into();
+                QueueAction::Return => {
                     e.room = None;
                     e.called_at = None;
                     e.called_by = None;
                     e.finished_at = None;
-                    true
                 }
-                (Leave, "waiting") => {
-                    e.status = "left".into();
-                    e.finished_at = Some(now);
-                    true
-                }
-                (Transfer, "waiting" | "called") => {
+                QueueAction::Transfer => {
                     e.professional_user_id = msg.to;
-                    e.status = "waiting".into();
                     e.room = None;
                     e.called_at = None;
                     e.called_by = None;
-                    true
                 }
-                _ => false,
-            };
-            if !ok {
-                return Err(WsError::conflict(
-                    "invalid_transition",
-                    format!("não é possível fazer isso com uma senha em '{}'", e.status),
-                ));
+                QueueAction::CheckIn | QueueAction::Call => {}
             }
             deps.store.update_queue_entry(&mut tx, &e).await?;
             let ev = publish_change(&deps, &mut tx, &e).await?;
@@ -531,9 +547,9 @@ mod tests {
             patient_id: None,
             full_name: "Ana Maria Souza".into(),
             professional_user_id: None,
-            priority: "none".into(),
+            priority: Priority::None,
             priority_rank: rank,
-            status: "waiting".into(),
+            status: QueueEntryStatus::Waiting,
             room: None,
             checked_in_at: t0 + Duration::minutes(arrived_min),
             called_at: None,
@@ -557,20 +573,9 @@ mod tests {
             entry("P001", 1, 620, None),
         ];
         let snap = build_snapshot(&entries, &[], &QueuePolicy::default(), 0, &[], 7);
-        let order: Vec<&str> = snap["waiting"]
-            .as_array()
-            .expect("waiting")
-            .iter()
-            .map(|w| w["ticket"].as_str().expect("ticket"))
-            .collect();
+        let order: Vec<&str> = snap.waiting.iter().map(|w| w.ticket.as_str()).collect();
         assert_eq!(order, vec!["P001", "N001", "N003", "N002"]);
-        assert_eq!(snap["version"], 7);
-        assert!(!snap.to_string().contains("Souza"));
-    }
-
-    #[test]
-    fn panels_show_first_name_and_an_initial_only() {
-        assert_eq!(super::panel_name("Maria Aparecida Santos"), "Maria S.");
-        assert_eq!(super::panel_name("Cher"), "Cher");
+        assert_eq!(snap.version, 7);
+        assert!(!json!(snap).to_string().contains("Souza"));
     }
 }

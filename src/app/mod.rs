@@ -5,12 +5,16 @@
 //! knows HTTP.
 
 pub mod agenda;
+pub mod auth;
 pub mod caller;
 pub mod clinics;
 pub mod consults;
 pub mod error;
 pub mod guests;
+pub mod health;
 pub mod links;
+pub mod me;
+pub mod patients;
 pub mod queue;
 pub mod state;
 pub mod waitlist;

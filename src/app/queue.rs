@@ -1,17 +1,22 @@
 //! Waiting-room use cases: checking someone in (a walk-in, a registered patient, today's
 //! appointment), the tracker link a patient follows their place in line with, and carrying
-//! queue moves to the linked appointment.
+//! queue moves to the linked appointment. The desk's board and moves, the waiting room's
+//! setup and its public pages are in the submodules.
+
+pub mod desk;
+pub mod public;
+pub mod setup;
 
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::actors::queue::{CheckIn, QueueAction, clinic_today};
+use crate::actors::queue::{CheckIn, clinic_today};
 use crate::app::Auth;
 use crate::app::clinics::clinic_tz;
 use crate::app::error::AppError;
 use crate::app::guests::TRACKER_PURPOSE;
 use crate::app::state::AppState;
-use crate::domain::queue::Priority;
+use crate::domain::queue::{Priority, QueueAction};
 use crate::domain::{ClinicId, PatientId, PersonName, UserId, ValidationError};
 use crate::store::agenda::local_midnight;
 use crate::store::queue::QueueEntryRow;
@@ -143,6 +148,7 @@ pub async fn check_in(
             priority,
             appointment: appointment.as_ref().map(|a| (a.id, a.starts_at)),
             reuse_active: false,
+            audit: None,
         })
         .await
         .map_err(|_| AppError::Unavailable)??;

@@ -73,6 +73,166 @@ impl Priority {
     }
 }
 
+impl TryFrom<String> for Priority {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+/// Where a waiting-room entry stands. Stored and sent as the same snake_case text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueEntryStatus {
+    /// In line (checked in, or back in line after a missed call or a transfer).
+    Waiting,
+    /// Called to a room.
+    Called,
+    /// With the professional.
+    InService,
+    Done,
+    /// Called and did not come (or gave up while waiting).
+    NoShow,
+    /// Left before being called.
+    Left,
+}
+
+impl QueueEntryStatus {
+    /// Every status, in the order of an entry's life.
+    pub const ALL: &'static [QueueEntryStatus] = &[
+        QueueEntryStatus::Waiting,
+        QueueEntryStatus::Called,
+        QueueEntryStatus::InService,
+        QueueEntryStatus::Done,
+        QueueEntryStatus::NoShow,
+        QueueEntryStatus::Left,
+    ];
+
+    /// The text stored in the database and sent in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueEntryStatus::Waiting => "waiting",
+            QueueEntryStatus::Called => "called",
+            QueueEntryStatus::InService => "in_service",
+            QueueEntryStatus::Done => "done",
+            QueueEntryStatus::NoShow => "no_show",
+            QueueEntryStatus::Left => "left",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| ValidationError::new("invalid_status", "status desconhecido"))
+    }
+
+    /// Still in the clinic's hands: waiting, called or in service.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            QueueEntryStatus::Waiting | QueueEntryStatus::Called | QueueEntryStatus::InService
+        )
+    }
+
+    /// The status `action` leads to from this one, or `None` when the action does not
+    /// apply here. This is the one table of the moves an entry may make.
+    pub fn after(self, action: QueueAction) -> Option<Self> {
+        use QueueAction as A;
+        use QueueEntryStatus::*;
+        match (action, self) {
+            (A::Call, Waiting) => Some(Called),
+            // Called again: still called, one more recall.
+            (A::Recall, Called) => Some(Called),
+            (A::Start, Called) => Some(InService),
+            (A::Finish, Called | InService) => Some(Done),
+            (A::NoShow, Waiting | Called) => Some(NoShow),
+            // Back in line, keeping the place.
+            (A::Return, Called | NoShow) => Some(Waiting),
+            (A::Leave, Waiting) => Some(Left),
+            // Handed to another professional: back in line for them.
+            (A::Transfer, Waiting | Called) => Some(Waiting),
+            _ => None,
+        }
+    }
+
+    /// Whether some move leads from this status to `to`.
+    pub fn can_become(self, to: Self) -> bool {
+        QueueAction::ALL.iter().any(|a| self.after(*a) == Some(to))
+    }
+}
+
+impl std::str::FromStr for QueueEntryStatus {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl std::fmt::Display for QueueEntryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for QueueEntryStatus {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+/// What can be done to a waiting-room entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueAction {
+    /// Not a move of an entry: the check-in itself (for carrying it to a linked appointment).
+    CheckIn,
+    /// Called to a room (by "call next").
+    Call,
+    /// Call the same patient again (they did not come).
+    Recall,
+    /// The patient came in: service starts.
+    Start,
+    Finish,
+    NoShow,
+    /// Back to waiting (after a no-show or a call they missed), keeping their place.
+    Return,
+    /// They left before being called.
+    Leave,
+    /// Hand over to another professional.
+    Transfer,
+}
+
+impl QueueAction {
+    /// Every action.
+    pub const ALL: &'static [QueueAction] = &[
+        QueueAction::CheckIn,
+        QueueAction::Call,
+        QueueAction::Recall,
+        QueueAction::Start,
+        QueueAction::Finish,
+        QueueAction::NoShow,
+        QueueAction::Return,
+        QueueAction::Leave,
+        QueueAction::Transfer,
+    ];
+
+    /// An action on one entry, as its route names it (`no-show`, `transfer`…).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "recall" => Self::Recall,
+            "start" => Self::Start,
+            "finish" => Self::Finish,
+            "no-show" => Self::NoShow,
+            "return" => Self::Return,
+            "leave" => Self::Leave,
+            "transfer" => Self::Transfer,
+            _ => return None,
+        })
+    }
+}
+
 /// A ticket as shown on the panel: prefix and a zero-padded number, e.g. `P007`.
 pub fn ticket(prefix: &str, number: i64) -> String {
     format!("{prefix}{number:03}")
@@ -230,9 +390,92 @@ pub fn estimated_waits<P: PartialEq + Copy>(
         .collect()
 }
 
+/// A name safe for a public panel: first name and the initial of the last (LGPD).
+pub fn panel_name(full_name: &str) -> String {
+    let mut parts = full_name.split_whitespace();
+    let first = parts.next().unwrap_or("");
+    match parts.last() {
+        Some(last) => format!("{first} {}.", last.chars().next().unwrap_or(' ')),
+        None => first.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_moves_only_as_the_table_says() {
+        use QueueAction as A;
+        use QueueEntryStatus::*;
+        // Every (action, from, to) the waiting room allows; everything else is refused.
+        let allowed = [
+            (A::Call, Waiting, Called),
+            (A::Recall, Called, Called),
+            (A::Start, Called, InService),
+            (A::Finish, Called, Done),
+            (A::Finish, InService, Done),
+            (A::NoShow, Waiting, NoShow),
+            (A::NoShow, Called, NoShow),
+            (A::Return, Called, Waiting),
+            (A::Return, NoShow, Waiting),
+            (A::Leave, Waiting, Left),
+            (A::Transfer, Waiting, Waiting),
+            (A::Transfer, Called, Waiting),
+        ];
+        for a in QueueAction::ALL {
+            for from in QueueEntryStatus::ALL {
+                let want = allowed
+                    .iter()
+                    .find(|(x, f, _)| x == a && f == from)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(from.after(*a), want, "{a:?} from {from:?}");
+            }
+        }
+        for (_, from, to) in allowed {
+            assert!(from.can_become(to), "{from:?} -> {to:?}");
+        }
+        for (from, to) in [
+            (Done, Waiting),
+            (Left, Waiting),
+            (InService, Waiting),
+            (Waiting, InService),
+            (Waiting, Done),
+            (NoShow, Called),
+            (Done, Done),
+        ] {
+            assert!(!from.can_become(to), "{from:?} -> {to:?} must be refused");
+        }
+        assert!(
+            QueueEntryStatus::ALL
+                .iter()
+                .all(|s| s.is_active() == matches!(s, Waiting | Called | InService))
+        );
+    }
+
+    #[test]
+    fn statuses_and_actions_read_back_as_written() {
+        for s in QueueEntryStatus::ALL {
+            assert_eq!(QueueEntryStatus::parse(s.as_str()).expect("round trip"), *s);
+            assert_eq!(
+                serde_json::to_value(s).expect("json"),
+                serde_json::json!(s.as_str())
+            );
+        }
+        assert_eq!(
+            QueueEntryStatus::parse("lost").expect_err("unknown").code,
+            "invalid_status"
+        );
+        assert_eq!(QueueAction::parse("no-show"), Some(QueueAction::NoShow));
+        assert_eq!(QueueAction::parse("call"), None, "called by call-next only");
+        assert_eq!(QueueAction::parse("dance"), None);
+    }
+
+    #[test]
+    fn panels_show_first_name_and_an_initial_only() {
+        assert_eq!(panel_name("Maria Aparecida Santos"), "Maria S.");
+        assert_eq!(panel_name("Cher"), "Cher");
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("date")

@@ -1,25 +1,14 @@
 //! `GET /ws`: the one WebSocket per client, and `POST /api/ws/ticket` to authenticate it.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Duration;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 
 use super::extract::client_ip;
 use crate::app::Auth;
+use crate::app::auth::{TicketResponse, issue_ws_ticket, redeem_ws_ticket};
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
-use crate::security::tokens::{random_token, token_hash};
-use crate::store;
 use crate::ws::session::WsSession;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TicketResponse {
-    /// Pass as `GET /ws?ticket=…`. Single use.
-    pub ticket: String,
-    /// Seconds until the ticket expires.
-    pub expires_in: u64,
-}
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
@@ -31,21 +20,7 @@ pub struct WsQuery {
     responses((status = 200, description = "A short-lived, single-use ticket for opening the WebSocket", body = TicketResponse),
               (status = 401, body = ErrorBody)))]
 pub async fn ticket(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
-    let ticket = random_token();
-    let ttl = state.settings.realtime.ticket_ttl_secs;
-    state
-        .store
-        .insert_ws_ticket(
-            &token_hash(&ticket),
-            auth.user_id,
-            auth.session_id,
-            store::now() + Duration::seconds(ttl as i64),
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(TicketResponse {
-        ticket,
-        expires_in: ttl,
-    }))
+    Ok(HttpResponse::Ok().json(issue_ws_ticket(&state, &auth).await?))
 }
 
 /// Upgrade to a WebSocket. With a valid `ticket` the connection starts authenticated;
@@ -65,16 +40,7 @@ pub async fn connect(
     let user = match query.ticket.as_deref() {
         None => None,
         Some(t) => {
-            let (user_id, session_id) = state
-                .store
-                .consume_ws_ticket(&token_hash(t))
-                .await
-                .map_err(AppError::from)?
-                .ok_or_else(|| {
-                    AppError::unauthorized("invalid_ticket", "ticket inválido ou expirado")
-                })?;
-            let auth =
-                crate::app::caller::load_auth(&state, user_id, session_id, ip.clone()).await?;
+            let auth = redeem_ws_ticket(&state, t, ip.clone()).await?;
             Some((auth.user_id, auth.session_id, auth.full_name))
         }
     };

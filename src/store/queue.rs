@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
-use crate::domain::queue::{PriorityMode, QueuePolicy};
+use crate::domain::queue::{Priority, PriorityMode, QueueEntryStatus, QueuePolicy};
 use crate::domain::{ClinicId, PatientId, UserId};
 
 /// A clinic's row in `queue_settings` (absent: the defaults).
@@ -45,7 +45,7 @@ const RECENT_CALL_RANKS: &str = "SELECT priority_rank FROM queue_entries
      WHERE clinic_id = $1 AND service_date = $2 AND called_at IS NOT NULL
      ORDER BY called_at DESC LIMIT 20";
 
-/// The statuses of an entry still in the clinic's hands.
+/// The statuses of an entry still in the clinic's hands ([`QueueEntryStatus::is_active`]).
 pub const ACTIVE_STATUSES: &str = "('waiting', 'called', 'in_service')";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,9 +57,11 @@ pub struct QueueEntryRow {
     pub patient_id: Option<PatientId>,
     pub full_name: String,
     pub professional_user_id: Option<UserId>,
-    pub priority: String,
+    #[sqlx(try_from = "String")]
+    pub priority: Priority,
     pub priority_rank: i32,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: QueueEntryStatus,
     pub room: Option<String>,
     pub checked_in_at: DateTime<Utc>,
     pub called_at: Option<DateTime<Utc>>,
@@ -121,9 +123,9 @@ impl Store {
             .bind(e.patient_id)
             .bind(&e.full_name)
             .bind(e.professional_user_id)
-            .bind(&e.priority)
+            .bind(e.priority.as_str())
             .bind(e.priority_rank)
-            .bind(&e.status)
+            .bind(e.status.as_str())
             .bind(&e.room)
             .bind(e.checked_in_at)
             .bind(e.appointment_id)
@@ -178,7 +180,7 @@ impl Store {
                  WHERE id = $9",
             )
             .bind(e.professional_user_id)
-            .bind(&e.status)
+            .bind(e.status.as_str())
             .bind(&e.room)
             .bind(e.called_at)
             .bind(e.called_by)
@@ -356,10 +358,11 @@ impl Store {
 
     pub async fn set_queue_policy(
         &self,
+        tx: &mut Tx,
         clinic: ClinicId,
         policy: &QueuePolicy,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+        on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO queue_settings (clinic_id, priority_mode, priority_run, default_service_minutes, updated_at)
                  VALUES ($1, $2, $3, $4, $5)
@@ -373,7 +376,7 @@ impl Store {
             .bind(policy.priority_run as i32)
             .bind(policy.default_service_minutes as i32)
             .bind(super::now())
-            .execute(p)
+            .execute(&mut **t)
             .await?;
         });
         Ok(())
@@ -382,10 +385,11 @@ impl Store {
     /// Replace the TV panel secret (its hash), cutting off the old one.
     pub async fn set_panel_token_hash(
         &self,
+        tx: &mut Tx,
         clinic: ClinicId,
         hash: &str,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+        on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO queue_settings (clinic_id, panel_token_hash, updated_at) VALUES ($1, $2, $3)
                  ON CONFLICT (clinic_id) DO UPDATE SET panel_token_hash = excluded.panel_token_hash,
@@ -394,7 +398,7 @@ impl Store {
             .bind(clinic)
             .bind(hash)
             .bind(super::now())
-            .execute(p)
+            .execute(&mut **t)
             .await?;
         });
         Ok(())
@@ -404,6 +408,7 @@ impl Store {
     /// code in force.
     pub async fn ensure_checkin_token(
         &self,
+        tx: &mut Tx,
         clinic: ClinicId,
         token: &str,
         only_if_missing: bool,
@@ -420,12 +425,12 @@ impl Store {
                 updated_at = excluded.updated_at
              RETURNING checkin_token"
         };
-        Ok(on_pool!(self, p => {
+        Ok(on_tx!(tx, t => {
             sqlx::query_scalar::<_, String>(sql)
                 .bind(clinic)
                 .bind(token)
                 .bind(super::now())
-                .fetch_one(p)
+                .fetch_one(&mut **t)
                 .await?
         }))
     }

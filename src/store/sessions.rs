@@ -124,8 +124,13 @@ impl Store {
     }
 
     /// Revoke every live session of a user (account disabled, password reset).
-    pub async fn revoke_all_sessions(&self, user: UserId, reason: &str) -> Result<u64, StoreError> {
-        Ok(on_pool!(self, p => {
+    pub async fn revoke_all_sessions(
+        &self,
+        tx: &mut Tx,
+        user: UserId,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        Ok(on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2
                  WHERE user_id = $3 AND revoked_at IS NULL",
@@ -133,7 +138,7 @@ impl Store {
             .bind(super::now())
             .bind(reason)
             .bind(user)
-            .execute(p)
+            .execute(&mut **t)
             .await?
             .rows_affected()
         }))

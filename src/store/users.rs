@@ -97,24 +97,34 @@ impl Store {
         }))
     }
 
-    pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+    pub async fn set_password_hash(
+        &self,
+        tx: &mut Tx,
+        id: UserId,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(hash)
                 .bind(id)
-                .execute(p)
+                .execute(&mut **t)
                 .await?;
         });
         Ok(())
     }
 
-    pub async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<(), StoreError> {
+    pub async fn set_disabled(
+        &self,
+        tx: &mut Tx,
+        id: UserId,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
         let at = disabled.then(super::now);
-        on_pool!(self, p => {
+        on_tx!(tx, t => {
             sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
                 .bind(at)
                 .bind(id)
-                .execute(p)
+                .execute(&mut **t)
                 .await?;
         });
         Ok(())

@@ -335,23 +335,12 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end() {
     let app = spawn_app().await;
     app.seed_demo().await;
     let s = app.login("recepcao@aurora.demo", PW).await;
-    let user = app
-        .state
-        .store
-        .user_by_email("recepcao@aurora.demo")
-        .await
-        .expect("q")
-        .expect("user");
-    app.state
-        .store
-        .set_disabled(user.id, true)
-        .await
-        .expect("disable");
-    app.state
-        .store
-        .revoke_all_sessions(user.id, "account_disabled")
-        .await
-        .expect("revoke");
+    let (_, ended) =
+        atende::app::auth::set_account_disabled(&app.state.store, "recepcao@aurora.demo", true)
+            .await
+            .expect("disable")
+            .expect("user");
+    assert_eq!(ended, 1);
     assert_error(
         app.login_response("recepcao@aurora.demo", PW).await,
         StatusCode::UNAUTHORIZED,

@@ -1,0 +1,525 @@
+//! Accounts and sessions: sign-up, login, token refresh with rotation and reuse
+//! detection, logout, WebSocket tickets, and the platform operator's account tasks.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::caller::{Auth, authenticate, load_auth};
+use crate::app::clinics::insert_account;
+use crate::app::error::AppError;
+use crate::app::me::{MeResponse, load_me};
+use crate::app::patients::{PatientIdentity, Registration, SameCpf, register_patient};
+use crate::app::state::AppState;
+use crate::domain::{Email, Password, PersonName, SessionId, UserId, ValidationError};
+use crate::security::audit::AuditEvent;
+use crate::security::password;
+use crate::security::tokens::{random_token, token_hash};
+use crate::store::users::UserRow;
+use crate::store::{self, Store, Tx};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Issued at login, sign-up and refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Short-lived JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Opaque, single-use: exchange it at `/api/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user: MeResponse,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    pub full_name: String,
+    #[serde(default)]
+    pub social_name: Option<String>,
+    pub cpf: String,
+    /// `YYYY-MM-DD`
+    pub birth_date: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Must equal the current version from `GET /api/terms`.
+    pub accepted_terms_version: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TermsResponse {
+    pub version: String,
+    pub text: String,
+}
+
+/// Start a session and issue its first token pair, inside `tx`.
+async fn open_session(
+    state: &AppState,
+    tx: &mut Tx,
+    user: UserId,
+) -> Result<(SessionId, String), AppError> {
+    let session = SessionId::new();
+    state.store.insert_session(tx, session, user).await?;
+    let refresh = random_token();
+    let expires =
+        store::now() + Duration::days(state.settings.security.refresh_token_ttl_days as i64);
+    state
+        .store
+        .insert_refresh_token(tx, session, &token_hash(&refresh), expires)
+        .await?;
+    Ok((session, refresh))
+}
+
+async fn token_response(
+    state: &AppState,
+    user: UserId,
+    session: SessionId,
+    refresh_token: String,
+) -> Result<TokenResponse, AppError> {
+    let access_token = state
+        .tokens
+        .issue(user, session)
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot issue token: {e}")))?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl_secs(),
+        user: load_me(state, user).await?,
+    })
+}
+
+/// A single-use ticket for opening the WebSocket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketResponse {
+    /// Pass as `GET /ws?ticket=…`. Single use.
+    pub ticket: String,
+    /// Seconds until the ticket expires.
+    pub expires_in: u64,
+}
+
+/// The terms of use a new patient accepts.
+pub fn terms(state: &AppState) -> TermsResponse {
+    TermsResponse {
+        version: state.settings.lgpd.terms_version.clone(),
+        text: "Ao criar sua conta você concorda com os Termos de Uso e a Política de Privacidade do atende. \
+Seus dados pessoais e de saúde são tratados conforme a LGPD (Lei 13.709/2018), apenas para o seu \
+atendimento, e você pode retirar seu consentimento a qualquer momento em Privacidade."
+            .into(),
+    }
+}
+
+/// A blank optional field counts as absent.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+/// A patient's own account with their record, as sign-up (and the demo data) open it.
+pub struct PatientAccount {
+    /// The new account (its password already hashed).
+    pub user: UserRow,
+    pub identity: PatientIdentity,
+    /// Where the terms were accepted from, kept with the consent.
+    pub ip: Option<String>,
+    /// The `auth.signup` row; its entity id becomes the new record's.
+    pub audit: AuditEvent,
+}
+
+/// Open a patient's own account in one transaction: the account (`email_taken`), their
+/// record (an existing CPF is refused: `cpf_taken`), their consent to the current terms,
+/// the audit row, and — `with_session` — a login session with its first refresh token.
+pub async fn open_patient_account(
+    state: &AppState,
+    account: PatientAccount,
+    with_session: bool,
+) -> Result<Option<(SessionId, String)>, AppError> {
+    let PatientAccount {
+        user,
+        identity,
+        ip,
+        audit,
+    } = account;
+    let mut tx = state.store.begin().await?;
+    insert_account(state, &mut tx, &user).await?;
+    register_patient(
+        state,
+        &mut tx,
+        Registration {
+            identity,
+            email: Some(Email::parse(&user.email)?),
+            user: Some(user.id),
+            same_cpf: SameCpf::Refuse,
+            clinic: None,
+            audit,
+        },
+    )
+    .await?;
+    state
+        .store
+        .insert_consent(
+            &mut tx,
+            user.id,
+            &state.settings.lgpd.terms_version,
+            ip.as_deref(),
+        )
+        .await?;
+    let session = if with_session {
+        Some(open_session(state, &mut tx, user.id).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// A patient creates their own account (and is logged in). Sign-up costs an Argon2 hash:
+/// it shares the per-address budget with login.
+pub async fn sign_up(
+    state: &AppState,
+    ip: Option<String>,
+    body: SignupRequest,
+) -> Result<TokenResponse, AppError> {
+    state
+        .throttle
+        .check_address(ip.as_deref().unwrap_or("unknown"))
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    let email = Email::parse(&body.email)?;
+    let password = Password::parse(&body.password)?;
+    let identity = PatientIdentity::parse(
+        &body.full_name,
+        given(&body.social_name),
+        &body.cpf,
+        &body.birth_date,
+        given(&body.phone),
+    )?;
+    let terms_version = &state.settings.lgpd.terms_version;
+    if &body.accepted_terms_version != terms_version {
+        return Err(ValidationError::new(
+            "terms_not_accepted",
+            format!(
+                "é preciso aceitar os termos de uso e a política de privacidade (versão {terms_version})"
+            ),
+        )
+        .into());
+    }
+    let user = UserRow {
+        id: UserId::new(),
+        email: email.into_inner(),
+        password_hash: password::hash(password.expose().to_owned()).await?,
+        full_name: identity.full_name.as_str().to_owned(),
+        platform_admin: false,
+        created_at: store::now(),
+        disabled_at: None,
+    };
+    let user_id = user.id;
+    let audit = AuditEvent::new(Some(user_id), "auth.signup", "patient")
+        .ip(ip.clone())
+        .details(serde_json::json!({ "terms_version": terms_version }));
+    let session = open_patient_account(
+        state,
+        PatientAccount {
+            user,
+            identity,
+            ip,
+            audit,
+        },
+        true,
+    )
+    .await?;
+    let (session, refresh) = session
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("sign-up opened no session")))?;
+    token_response(state, user_id, session, refresh).await
+}
+
+/// Log in with e-mail and password (throttled per account and per address).
+pub async fn login(
+    state: &AppState,
+    ip: Option<String>,
+    body: LoginRequest,
+) -> Result<TokenResponse, AppError> {
+    let account = body.email.trim().to_lowercase();
+    state
+        .throttle
+        .check(&account, ip.as_deref().unwrap_or("unknown"))
+        .map_err(|retry_after_secs| {
+            metrics::counter!("atende_login_throttled_total").increment(1);
+            AppError::TooManyRequests { retry_after_secs }
+        })?;
+    let invalid = || AppError::unauthorized("invalid_credentials", "e-mail ou senha incorretos");
+    let user = match Email::parse(&account) {
+        Ok(email) => state.store.user_by_email(email.as_str()).await?,
+        Err(_) => None,
+    }
+    .filter(|u| u.disabled_at.is_none());
+    let ok = password::verify(
+        body.password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
+    let Some(user) = user.filter(|_| ok) else {
+        state.throttle.failed(&account);
+        metrics::counter!("atende_login_failures_total").increment(1);
+        tracing::info!(account_exists = false, "login failed");
+        return Err(invalid());
+    };
+    state.throttle.succeeded(&account);
+    let mut tx = state.store.begin().await?;
+    let (session, refresh) = open_session(state, &mut tx, user.id).await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(user.id), "auth.login", "session")
+                .entity_id(session)
+                .ip(ip),
+        )
+        .await?;
+    tx.commit().await?;
+    token_response(state, user.id, session, refresh).await
+}
+
+/// Exchange a refresh token for a new pair. A spent token that comes back means someone
+/// holds a copy: the whole session is revoked (`refresh_token_reused`).
+pub async fn refresh(
+    state: &AppState,
+    ip: Option<String>,
+    body: RefreshRequest,
+) -> Result<TokenResponse, AppError> {
+    let invalid =
+        || AppError::unauthorized("invalid_refresh_token", "sessão inválida; entre novamente");
+    let hash = token_hash(body.refresh_token.trim());
+    let mut tx = state.store.begin().await?;
+    let Some(row) = state.store.refresh_token_by_hash(&mut tx, &hash).await? else {
+        return Err(invalid());
+    };
+    if row.session_revoked_at.is_some() {
+        return Err(invalid());
+    }
+    let first_use =
+        row.used_at.is_none() && state.store.mark_refresh_token_used(&mut tx, row.id).await?;
+    if !first_use {
+        // A spent token came back: someone holds a copy. Revoke the whole family.
+        state
+            .store
+            .revoke_session(&mut tx, row.session_id, "refresh_token_reused")
+            .await?;
+        state
+            .store
+            .append_audit(
+                &mut tx,
+                &AuditEvent::new(Some(row.user_id), "auth.refresh_reuse", "session")
+                    .entity_id(row.session_id)
+                    .ip(ip),
+            )
+            .await?;
+        tx.commit().await?;
+        crate::bus::revocation::publish_session_revoked(state.bus.as_ref(), row.session_id);
+        tracing::warn!(session = %row.session_id, "refresh token reuse detected; session revoked");
+        return Err(AppError::unauthorized(
+            "refresh_token_reused",
+            "esta sessão foi encerrada por segurança; entre novamente",
+        ));
+    }
+    if row.expires_at <= store::now() {
+        return Err(invalid());
+    }
+    let new_refresh = random_token();
+    let expires =
+        store::now() + Duration::days(state.settings.security.refresh_token_ttl_days as i64);
+    state
+        .store
+        .insert_refresh_token(&mut tx, row.session_id, &token_hash(&new_refresh), expires)
+        .await?;
+    tx.commit().await?;
+    token_response(state, row.user_id, row.session_id, new_refresh).await
+}
+
+/// End the session a refresh token (or else the access token, `bearer`) belongs to; its
+/// tokens stop working on every node. Nothing to end is not an error.
+pub async fn logout(
+    state: &AppState,
+    ip: Option<String>,
+    refresh_token: Option<String>,
+    bearer: Option<&str>,
+) -> Result<(), AppError> {
+    let mut tx = state.store.begin().await?;
+    let mut target: Option<(SessionId, UserId)> = None;
+    if let Some(token) = refresh_token
+        && let Some(row) = state
+            .store
+            .refresh_token_by_hash(&mut tx, &token_hash(token.trim()))
+            .await?
+    {
+        target = Some((row.session_id, row.user_id));
+    }
+    if target.is_none()
+        && let Some(token) = bearer
+        && let Ok(auth) = authenticate(state, token, ip.clone()).await
+    {
+        target = Some((auth.session_id, auth.user_id));
+    }
+    if let Some((session, user)) = target {
+        state
+            .store
+            .revoke_session(&mut tx, session, "logout")
+            .await?;
+        state
+            .store
+            .append_audit(
+                &mut tx,
+                &AuditEvent::new(Some(user), "auth.logout", "session")
+                    .entity_id(session)
+                    .ip(ip),
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    if let Some((session, _)) = target {
+        crate::bus::revocation::publish_session_revoked(state.bus.as_ref(), session);
+    }
+    Ok(())
+}
+
+/// A short-lived, single-use ticket that opens the WebSocket as the caller.
+pub async fn issue_ws_ticket(state: &AppState, auth: &Auth) -> Result<TicketResponse, AppError> {
+    let ticket = random_token();
+    let ttl = state.settings.realtime.ticket_ttl_secs;
+    state
+        .store
+        .insert_ws_ticket(
+            &token_hash(&ticket),
+            auth.user_id,
+            auth.session_id,
+            store::now() + Duration::seconds(ttl as i64),
+        )
+        .await?;
+    Ok(TicketResponse {
+        ticket,
+        expires_in: ttl,
+    })
+}
+
+/// Spend a WebSocket ticket: the caller it was issued to (`invalid_ticket` if it is
+/// unknown, spent or expired, or its session ended).
+pub async fn redeem_ws_ticket(
+    state: &AppState,
+    ticket: &str,
+    ip: Option<String>,
+) -> Result<Auth, AppError> {
+    let (user_id, session_id) = state
+        .store
+        .consume_ws_ticket(&token_hash(ticket))
+        .await?
+        .ok_or_else(|| AppError::unauthorized("invalid_ticket", "ticket inválido ou expirado"))?;
+    load_auth(state, user_id, session_id, ip).await
+}
+
+/// Create an account (the operator, from the command line), audited.
+pub async fn create_user(
+    store: &Store,
+    email: Email,
+    name: PersonName,
+    password: Password,
+    platform_admin: bool,
+) -> Result<UserRow, AppError> {
+    let user = UserRow {
+        id: UserId::new(),
+        email: email.into_inner(),
+        password_hash: password::hash(password.expose().to_owned()).await?,
+        full_name: name.into_inner(),
+        platform_admin,
+        created_at: store::now(),
+        disabled_at: None,
+    };
+    let mut tx = store.begin().await?;
+    store.insert_user(&mut tx, &user).await?;
+    store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(None, "user.created_by_cli", "user")
+                .entity_id(user.id)
+                .details(serde_json::json!({ "platform_admin": platform_admin })),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Set a user's password and end their sessions (the operator, from the command line).
+/// `None` when no account has this e-mail; else the account and how many sessions ended.
+pub async fn reset_password(
+    store: &Store,
+    email: &Email,
+    password: Password,
+) -> Result<Option<(UserRow, u64)>, AppError> {
+    let Some(user) = store.user_by_email(email.as_str()).await? else {
+        return Ok(None);
+    };
+    let hash = password::hash(password.expose().to_owned()).await?;
+    let mut tx = store.begin().await?;
+    store.set_password_hash(&mut tx, user.id, &hash).await?;
+    let ended = store
+        .revoke_all_sessions(&mut tx, user.id, "password_reset")
+        .await?;
+    store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(None, "user.password_reset", "user").entity_id(user.id),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Some((user, ended)))
+}
+
+/// Disable an account (or enable it again) and end its sessions (the operator, from the
+/// command line). `None` when no account has this e-mail (compared trimmed and in lower
+/// case); else the account and how many sessions ended.
+pub async fn set_account_disabled(
+    store: &Store,
+    email: &str,
+    disabled: bool,
+) -> Result<Option<(UserRow, u64)>, AppError> {
+    let Some(user) = store.user_by_email(&email.trim().to_lowercase()).await? else {
+        return Ok(None);
+    };
+    let mut tx = store.begin().await?;
+    store.set_disabled(&mut tx, user.id, disabled).await?;
+    let ended = store
+        .revoke_all_sessions(&mut tx, user.id, "account_disabled")
+        .await?;
+    let action = if disabled {
+        "user.disabled"
+    } else {
+        "user.enabled"
+    };
+    store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(None, action, "user").entity_id(user.id),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Some((user, ended)))
+}

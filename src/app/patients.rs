@@ -1,0 +1,538 @@
+//! Patients: registered by clinic staff or signed up by themselves. Identity data is one
+//! record per person; each clinic keeps its own encrypted clinical text. Every staff read
+//! or change goes to the audit log. A patient sees only their own record.
+//!
+//! Every path that creates a patient — self sign-up ([`crate::app::auth`]), the reception
+//! ([`register_with_clinic`]) and the demo data — parses the identity with
+//! [`PatientIdentity::parse`] and writes it with [`register_patient`]; what differs
+//! between them is spelled out in a [`Registration`].
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::Auth;
+use crate::app::error::AppError;
+use crate::app::state::AppState;
+use crate::domain::{
+    BirthDate, ClinicId, Cpf, Email, PatientId, PersonName, Phone, Role, UserId, ValidationError,
+};
+use crate::security::audit::AuditEvent;
+use crate::store::patients::{ClinicPatientRow, PatientRow};
+use crate::store::{self, StoreError, Tx};
+
+/// Identity data of a patient.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PatientIdentityView {
+    pub id: PatientId,
+    pub full_name: String,
+    /// Nome social: shown instead of the civil name wherever present.
+    pub social_name: Option<String>,
+    /// Formatted, e.g. `529.982.247-25`.
+    pub cpf: String,
+    pub birth_date: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub has_account: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<PatientRow> for PatientIdentityView {
+    fn from(p: PatientRow) -> Self {
+        Self {
+            id: p.id,
+            full_name: p.full_name,
+            social_name: p.social_name,
+            cpf: Cpf::from_stored(p.cpf).to_string(),
+            birth_date: p.birth_date,
+            phone: p.phone,
+            email: p.email,
+            has_account: p.user_id.is_some(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// A patient as one clinic sees them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatientView {
+    #[serde(flatten)]
+    pub identity: PatientIdentityView,
+    /// Allergies recorded by this clinic (visible to all its staff).
+    pub allergies: Option<String>,
+    /// Clinical notes of this clinic: only professionals see and write them; null for other roles.
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPatientRequest {
+    pub full_name: String,
+    #[serde(default)]
+    pub social_name: Option<String>,
+    pub cpf: String,
+    /// `YYYY-MM-DD`
+    pub birth_date: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub allergies: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Fields to change; absent fields stay as they are, `""` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePatientRequest {
+    #[serde(default)]
+    pub social_name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub allergies: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A patient's identity, parsed: who they are, whichever path registers them.
+#[derive(Debug, Clone)]
+pub struct PatientIdentity {
+    pub full_name: PersonName,
+    pub social_name: Option<PersonName>,
+    pub cpf: Cpf,
+    pub birth: BirthDate,
+    pub phone: Option<Phone>,
+}
+
+impl PatientIdentity {
+    /// Parse in this order (the first bad field is the one reported): name, social name,
+    /// CPF, birth date, phone. Each path decides beforehand which blank optional fields
+    /// count as absent.
+    pub fn parse(
+        full_name: &str,
+        social_name: Option<&str>,
+        cpf: &str,
+        birth_date: &str,
+        phone: Option<&str>,
+    ) -> Result<Self, ValidationError> {
+        Ok(Self {
+            full_name: PersonName::parse(full_name)?,
+            social_name: social_name.map(PersonName::parse).transpose()?,
+            cpf: Cpf::parse(cpf)?,
+            birth: BirthDate::parse(birth_date, Utc::now().date_naive())?,
+            phone: phone.map(Phone::parse).transpose()?,
+        })
+    }
+}
+
+/// What to do when a record with the same CPF already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameCpf {
+    /// Refuse (`cpf_taken`): a self sign-up never attaches an account to an existing
+    /// record by CPF alone — anyone can type a CPF.
+    Refuse,
+    /// Use that record when its birth date matches (staff register someone another
+    /// clinic already knows); refuse (`cpf_taken`) when it does not.
+    UseIfSameBirthDate,
+}
+
+/// A clinic's side of a registration: its encrypted clinical text.
+#[derive(Debug, Clone)]
+pub struct ClinicRecord {
+    pub clinic: ClinicId,
+    pub allergies_enc: Option<String>,
+    pub notes_enc: Option<String>,
+}
+
+/// How one path registers a patient: the differences between the paths, named.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub identity: PatientIdentity,
+    pub email: Option<Email>,
+    /// The patient's own account (self sign-up), already written in the transaction.
+    pub user: Option<UserId>,
+    pub same_cpf: SameCpf,
+    /// The clinic that registers them (`patient_already_registered` if it already did).
+    pub clinic: Option<ClinicRecord>,
+    /// The audit row, written in the same transaction with the record's id.
+    pub audit: AuditEvent,
+}
+
+/// Write a registration inside `tx`: the identity record (new, or an existing one as
+/// `same_cpf` allows), the link to the clinic, and the audit row.
+pub async fn register_patient(
+    state: &AppState,
+    tx: &mut Tx,
+    reg: Registration,
+) -> Result<PatientRow, AppError> {
+    let Registration {
+        identity,
+        email,
+        user,
+        same_cpf,
+        clinic,
+        audit,
+    } = reg;
+    let existing = state
+        .store
+        .patient_by_cpf_tx(tx, identity.cpf.digits())
+        .await?;
+    let patient = match (existing, same_cpf) {
+        (Some(_), SameCpf::Refuse) => {
+            return Err(AppError::conflict(
+                "cpf_taken",
+                "este CPF já está cadastrado; peça à sua clínica um convite para acessar",
+            ));
+        }
+        (Some(p), SameCpf::UseIfSameBirthDate) if p.birth_date != identity.birth.date() => {
+            return Err(AppError::conflict(
+                "cpf_taken",
+                "este CPF já está cadastrado com outra data de nascimento",
+            ));
+        }
+        (Some(p), SameCpf::UseIfSameBirthDate) => p,
+        (None, _) => {
+            let now = store::now();
+            let p = PatientRow {
+                id: PatientId::new(),
+                user_id: user,
+                full_name: identity.full_name.into_inner(),
+                social_name: identity.social_name.map(PersonName::into_inner),
+                cpf: identity.cpf.digits().to_owned(),
+                birth_date: identity.birth.date(),
+                phone: identity.phone.map(Phone::into_inner),
+                email: email.map(Email::into_inner),
+                created_at: now,
+                updated_at: now,
+            };
+            state
+                .store
+                .insert_patient(tx, &p)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        AppError::conflict("cpf_taken", "este CPF já está cadastrado")
+                    }
+                    other => other.into(),
+                })?;
+            p
+        }
+    };
+    if let Some(c) = clinic {
+        let linked = state
+            .store
+            .link_patient_to_clinic(
+                tx,
+                c.clinic,
+                patient.id,
+                c.allergies_enc.as_deref(),
+                c.notes_enc.as_deref(),
+            )
+            .await?;
+        if !linked {
+            return Err(AppError::conflict(
+                "patient_already_registered",
+                "este paciente já está cadastrado nesta clínica",
+            ));
+        }
+    }
+    state
+        .store
+        .append_audit(tx, &audit.entity_id(patient.id))
+        .await?;
+    Ok(patient)
+}
+
+const MAX_CLINICAL_TEXT: usize = 10_000;
+
+fn clinical_text(v: Option<&str>) -> Result<Option<String>, ValidationError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if s.chars().count() <= MAX_CLINICAL_TEXT => Ok(Some(s.to_string())),
+        Some(_) => Err(ValidationError::new(
+            "text_too_long",
+            format!("texto longo demais (máximo {MAX_CLINICAL_TEXT} caracteres)"),
+        )),
+    }
+}
+
+fn opt_nonempty(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn view(
+    state: &AppState,
+    row: ClinicPatientRow,
+    sees_notes: bool,
+) -> Result<PatientView, AppError> {
+    Ok(PatientView {
+        allergies: state.cipher.decrypt_opt(row.allergies_enc.as_deref())?,
+        notes: if sees_notes {
+            state.cipher.decrypt_opt(row.notes_enc.as_deref())?
+        } else {
+            None
+        },
+        identity: row.patient.into(),
+    })
+}
+
+/// Register a patient with a clinic, linking the existing record when the CPF is known:
+/// its staff at the reception (`by`), or the system (`None`, the demo data), who also
+/// sees the clinical notes it wrote.
+pub async fn register_with_clinic(
+    state: &AppState,
+    by: Option<&Auth>,
+    clinic: ClinicId,
+    req: &NewPatientRequest,
+) -> Result<PatientView, AppError> {
+    if let Some(auth) = by {
+        auth.require_staff(clinic)?;
+    }
+    let identity = PatientIdentity::parse(
+        &req.full_name,
+        opt_nonempty(req.social_name.as_deref()),
+        &req.cpf,
+        &req.birth_date,
+        opt_nonempty(req.phone.as_deref()),
+    )?;
+    let email = opt_nonempty(req.email.as_deref())
+        .map(Email::parse)
+        .transpose()?;
+    let allergies = clinical_text(req.allergies.as_deref())?;
+    let notes = clinical_text(req.notes.as_deref())?;
+    let sees_notes = by.is_none_or(|a| a.has_role(clinic, &[Role::Professional]));
+    if notes.is_some() && !sees_notes {
+        // Clinical notes are written by professionals only (allergies by any staff).
+        return Err(AppError::Forbidden);
+    }
+    let record = ClinicRecord {
+        clinic,
+        allergies_enc: state.cipher.encrypt_opt(allergies.as_deref())?,
+        notes_enc: state.cipher.encrypt_opt(notes.as_deref())?,
+    };
+    let mut tx = state.store.begin().await?;
+    let patient = register_patient(
+        state,
+        &mut tx,
+        Registration {
+            identity,
+            email,
+            user: None,
+            same_cpf: SameCpf::UseIfSameBirthDate,
+            clinic: Some(record),
+            audit: AuditEvent::new(by.map(|a| a.user_id), "patient.registered", "patient")
+                .clinic(clinic)
+                .ip(by.and_then(|a| a.ip.clone())),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(PatientView {
+        identity: patient.into(),
+        allergies,
+        notes: if sees_notes { notes } else { None },
+    })
+}
+
+/// A staff read of patient data, in the audit log.
+async fn audit_read(
+    state: &AppState,
+    auth: &Auth,
+    action: &'static str,
+    clinic: ClinicId,
+    entity_id: Option<PatientId>,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    let mut ev = AuditEvent::new(Some(auth.user_id), action, "patient")
+        .clinic(clinic)
+        .ip(auth.ip.clone())
+        .details(details);
+    if let Some(id) = entity_id {
+        ev = ev.entity_id(id);
+    }
+    state.store.record_audit(&ev).await?;
+    Ok(())
+}
+
+/// Up to 100 of a clinic's patients whose name, social name or CPF contains `q`,
+/// identity only (clinical text is not listed).
+pub async fn list_patients(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    q: Option<&str>,
+) -> Result<Vec<PatientView>, AppError> {
+    auth.require_staff(clinic)?;
+    let q = q.unwrap_or("").trim();
+    if q.chars().count() > 100 {
+        return Err(ValidationError::new("invalid_query", "busca longa demais").into());
+    }
+    let rows = state.store.search_clinic_patients(clinic, q, 100).await?;
+    audit_read(
+        state,
+        auth,
+        "patient.list",
+        clinic,
+        None,
+        serde_json::json!({"q": q, "results": rows.len()}),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PatientView {
+            identity: r.patient.into(),
+            allergies: None,
+            notes: None,
+        })
+        .collect())
+}
+
+/// A patient as the clinic sees them (notes for its professionals only).
+pub async fn get_clinic_patient(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    patient: PatientId,
+) -> Result<PatientView, AppError> {
+    auth.require_staff(clinic)?;
+    let row = state
+        .store
+        .clinic_patient(clinic, patient)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    audit_read(
+        state,
+        auth,
+        "patient.read",
+        clinic,
+        Some(patient),
+        serde_json::json!({}),
+    )
+    .await?;
+    let sees_notes = auth.has_role(clinic, &[Role::Professional]);
+    view(state, row, sees_notes)
+}
+
+/// Change a patient's contact data and the clinic's clinical text (notes: professionals
+/// only).
+pub async fn update_clinic_patient(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    patient: PatientId,
+    body: &UpdatePatientRequest,
+) -> Result<PatientView, AppError> {
+    auth.require_staff(clinic)?;
+    let is_professional = auth.has_role(clinic, &[Role::Professional]);
+    if body.notes.is_some() && !is_professional {
+        return Err(AppError::Forbidden);
+    }
+    let mut row = state
+        .store
+        .clinic_patient(clinic, patient)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut changed: Vec<&str> = Vec::new();
+    if let Some(s) = &body.social_name {
+        row.patient.social_name = opt_nonempty(Some(s))
+            .map(PersonName::parse)
+            .transpose()?
+            .map(PersonName::into_inner);
+        changed.push("social_name");
+    }
+    if let Some(p) = &body.phone {
+        row.patient.phone = opt_nonempty(Some(p))
+            .map(Phone::parse)
+            .transpose()?
+            .map(Phone::into_inner);
+        changed.push("phone");
+    }
+    if let Some(e) = &body.email {
+        row.patient.email = opt_nonempty(Some(e))
+            .map(Email::parse)
+            .transpose()?
+            .map(Email::into_inner);
+        changed.push("email");
+    }
+    if let Some(a) = &body.allergies {
+        row.allergies_enc = state
+            .cipher
+            .encrypt_opt(clinical_text(Some(a))?.as_deref())?;
+        changed.push("allergies");
+    }
+    if let Some(n) = &body.notes {
+        row.notes_enc = state
+            .cipher
+            .encrypt_opt(clinical_text(Some(n))?.as_deref())?;
+        changed.push("notes");
+    }
+    let mut tx = state.store.begin().await?;
+    state
+        .store
+        .update_clinic_patient(&mut tx, &row, clinic)
+        .await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(auth.user_id), "patient.updated", "patient")
+                .entity_id(patient)
+                .clinic(clinic)
+                .ip(auth.ip.clone())
+                .details(serde_json::json!({"fields": changed})),
+        )
+        .await?;
+    tx.commit().await?;
+    view(state, row, is_professional)
+}
+
+/// The caller's own record, if they are a patient.
+pub async fn my_record(state: &AppState, auth: &Auth) -> Result<PatientIdentityView, AppError> {
+    let row = state
+        .store
+        .patient_by_user(auth.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(PatientIdentityView::from(row))
+}
+
+/// A patient's identity: for the patient themself, or staff of a clinic they are
+/// registered with (audited).
+pub async fn get_patient(
+    state: &AppState,
+    auth: &Auth,
+    id: PatientId,
+) -> Result<PatientIdentityView, AppError> {
+    if auth.patient_id == Some(id) {
+        let row = state
+            .store
+            .patient_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        return Ok(PatientIdentityView::from(row));
+    }
+    let clinics = state.store.clinics_of_patient(id).await?;
+    let Some(clinic) = clinics.into_iter().find(|c| auth.is_staff_of(*c)) else {
+        return Err(AppError::Forbidden);
+    };
+    let row = state
+        .store
+        .patient_by_id(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    audit_read(
+        state,
+        auth,
+        "patient.read",
+        clinic,
+        Some(id),
+        serde_json::json!({"view": "identity"}),
+    )
+    .await?;
+    Ok(PatientIdentityView::from(row))
+}
