@@ -2,6 +2,7 @@
 //! (HTTP, CLI), so code past the edge cannot hold an invalid value.
 
 pub mod agenda;
+pub mod consult;
 pub mod document;
 pub mod documents_br;
 pub mod ids;
@@ -10,6 +11,7 @@ pub mod person;
 pub mod professional;
 pub mod queue;
 pub mod role;
+mod stored;
 
 pub use documents_br::{Cnpj, Cpf};
 pub use ids::*;

@@ -18,7 +18,7 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::broadcast;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -130,6 +130,16 @@ impl PeerConnectionEventHandler for Ingest {
     }
 }
 
+/// One publication on the relay, as participants see it (HTTP and `consult.media` pushes).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PublisherView {
+    /// What a subscriber asks for (and the stream id of what it receives).
+    pub publisher_id: uuid::Uuid,
+    /// `professional`, `patient` or `guest`.
+    pub role: String,
+    pub name: String,
+}
+
 /// This node's relayed calls.
 pub struct Rooms {
     bus: Arc<dyn EventBus>,
@@ -144,8 +154,8 @@ impl Rooms {
         }
     }
 
-    /// The publishers of a call: `[{publisher_id, role, name}]`.
-    pub fn publishers(&self, consult: uuid::Uuid) -> Value {
+    /// The publishers of a call, by role, then name.
+    pub fn publishers(&self, consult: uuid::Uuid) -> Vec<PublisherView> {
         let rooms = lock(&self.rooms);
         let mut list: Vec<(&'static str, String, uuid::Uuid)> = rooms
             .get(&consult)
@@ -156,11 +166,13 @@ impl Rooms {
             })
             .unwrap_or_default();
         list.sort();
-        Value::Array(
-            list.into_iter()
-                .map(|(role, name, id)| json!({"publisher_id": id, "role": role, "name": name}))
-                .collect(),
-        )
+        list.into_iter()
+            .map(|(role, name, publisher_id)| PublisherView {
+                publisher_id,
+                role: role.to_string(),
+                name,
+            })
+            .collect()
     }
 
     fn announce(&self, consult: uuid::Uuid) {

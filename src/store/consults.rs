@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 use crate::domain::ClinicId;
+use crate::domain::consult::{ConsultMedia, ConsultStatus};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct ConsultRow {
     pub appointment_id: uuid::Uuid,
     pub clinic_id: ClinicId,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ConsultStatus,
     pub ended_reason: Option<String>,
     pub participants: String,
     pub created_at: DateTime<Utc>,
@@ -19,7 +21,8 @@ pub struct ConsultRow {
     pub admitted_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     /// `p2p` or `relay` (through atende's media relay).
-    pub media: String,
+    #[sqlx(try_from = "String")]
+    pub media: ConsultMedia,
     /// When a node last saw someone connected to the call.
     pub last_presence_at: Option<DateTime<Utc>>,
 }
@@ -44,14 +47,14 @@ impl ConsultRow {
         Self {
             appointment_id: appointment,
             clinic_id: clinic,
-            status: "scheduled".into(),
+            status: ConsultStatus::Scheduled,
             ended_reason: None,
             participants: "[]".into(),
             created_at: super::now(),
             waiting_at: None,
             admitted_at: None,
             ended_at: None,
-            media: "p2p".into(),
+            media: ConsultMedia::P2p,
             last_presence_at: None,
         }
     }
@@ -80,9 +83,9 @@ impl Store {
         cancelled: bool,
     ) -> Result<ConsultRow, StoreError> {
         let (status, reason, ended_at) = if cancelled {
-            ("ended", Some("cancelled"), Some(super::now()))
+            (ConsultStatus::Ended, Some("cancelled"), Some(super::now()))
         } else {
-            ("scheduled", None, None)
+            (ConsultStatus::Scheduled, None, None)
         };
         Ok(on_pool!(self, p => {
             sqlx::query(
@@ -91,7 +94,7 @@ impl Store {
             )
             .bind(appointment)
             .bind(clinic)
-            .bind(status)
+            .bind(status.as_str())
             .bind(reason)
             .bind(ended_at)
             .bind(super::now())
@@ -104,23 +107,24 @@ impl Store {
         }))
     }
 
-    /// Move the session from one of `from` to `to`, stamping the matching time column: the
+    /// Move the session to `to` from any state that may become it
+    /// ([`ConsultStatus::can_become`]), stamping the matching time column, inside `tx`: the
     /// row after the change, or `None` when it was in none of those states (or not stored).
     pub async fn consult_transition(
         &self,
+        tx: &mut Tx,
         appointment: uuid::Uuid,
-        from: &[&str],
-        to: &str,
+        to: ConsultStatus,
         reason: Option<&str>,
     ) -> Result<Option<ConsultRow>, StoreError> {
-        let sql = transition_sql(from, to);
-        Ok(on_pool!(self, p => {
+        let sql = transition_sql(to);
+        Ok(on_tx!(tx, t => {
             sqlx::query_as::<_, ConsultRow>(sqlx::AssertSqlSafe(sql))
-                .bind(to)
+                .bind(to.as_str())
                 .bind(super::now())
                 .bind(reason)
                 .bind(appointment)
-                .fetch_optional(p)
+                .fetch_optional(&mut **t)
                 .await?
         }))
     }
@@ -131,31 +135,25 @@ impl Store {
         tx: &mut Tx,
         appointment: uuid::Uuid,
     ) -> Result<(), StoreError> {
-        let sql = transition_sql(&["scheduled", "waiting", "in_call"], "ended");
-        on_tx!(tx, t => {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind("ended")
-                .bind(super::now())
-                .bind("cancelled")
-                .bind(appointment)
-                .execute(&mut **t)
-                .await?;
-        });
+        self.consult_transition(tx, appointment, ConsultStatus::Ended, Some("cancelled"))
+            .await?;
         Ok(())
     }
 
+    /// Replace who entered the call (JSON), inside `tx`.
     pub async fn set_consult_participants(
         &self,
+        tx: &mut Tx,
         appointment: uuid::Uuid,
         participants: &str,
     ) -> Result<Option<ConsultRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        Ok(on_tx!(tx, t => {
             sqlx::query_as::<_, ConsultRow>(
                 "UPDATE consult_sessions SET participants = $1 WHERE appointment_id = $2 RETURNING *",
             )
             .bind(participants)
             .bind(appointment)
-            .fetch_optional(p)
+            .fetch_optional(&mut **t)
             .await?
         }))
     }
@@ -208,12 +206,14 @@ impl Store {
     }
 
     /// End the calls nobody has been connected to since `cutoff` (reason `abandoned`),
-    /// returning them. The status condition makes each end happen once across nodes.
+    /// returning them, inside `tx` (with their audit rows). The status condition makes each
+    /// end happen once across nodes.
     pub async fn end_abandoned_consults(
         &self,
+        tx: &mut Tx,
         cutoff: DateTime<Utc>,
     ) -> Result<Vec<ConsultRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        Ok(on_tx!(tx, t => {
             sqlx::query_as::<_, ConsultRow>(
                 "UPDATE consult_sessions SET status = 'ended', ended_at = $1, ended_reason = 'abandoned'
                  WHERE status = 'in_call' AND COALESCE(last_presence_at, admitted_at) < $2
@@ -221,13 +221,18 @@ impl Store {
             )
             .bind(super::now())
             .bind(cutoff)
-            .fetch_all(p)
+            .fetch_all(&mut **t)
             .await?
         }))
     }
 
-    pub async fn insert_consult_guest(&self, g: &ConsultGuestRow) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+    /// Store an invitation, inside `tx` (with its audit row).
+    pub async fn insert_consult_guest(
+        &self,
+        tx: &mut Tx,
+        g: &ConsultGuestRow,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO consult_guests (id, appointment_id, name, relation, invited_by, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -238,7 +243,7 @@ impl Store {
             .bind(&g.relation)
             .bind(g.invited_by)
             .bind(g.created_at)
-            .execute(p)
+            .execute(&mut **t)
             .await?;
         });
         Ok(())
@@ -271,14 +276,15 @@ impl Store {
         }))
     }
 
-    /// Take an invitation back, once: `None` when it is not a guest of that consult or was
-    /// already revoked.
+    /// Take an invitation back, once, inside `tx` (with its audit row): `None` when it is
+    /// not a guest of that consult or was already revoked.
     pub async fn revoke_consult_guest(
         &self,
+        tx: &mut Tx,
         appointment: uuid::Uuid,
         id: uuid::Uuid,
     ) -> Result<Option<ConsultGuestRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        Ok(on_tx!(tx, t => {
             sqlx::query_as::<_, ConsultGuestRow>(
                 "UPDATE consult_guests SET revoked_at = $1
                  WHERE id = $2 AND appointment_id = $3 AND revoked_at IS NULL RETURNING *",
@@ -286,26 +292,28 @@ impl Store {
             .bind(super::now())
             .bind(id)
             .bind(appointment)
-            .fetch_optional(p)
+            .fetch_optional(&mut **t)
             .await?
         }))
     }
 }
 
 /// `UPDATE … SET status = $1, <stamp> = $2, ended_reason = COALESCE($3, …) WHERE
-/// appointment_id = $4 AND status IN (<from>) RETURNING *`. `from` and `to` are this
-/// module's constants, never input.
-fn transition_sql(from: &[&str], to: &str) -> String {
+/// appointment_id = $4 AND status IN (<every state that may become `to`>) RETURNING *`.
+/// The listed states are the enum's own text, never input.
+fn transition_sql(to: ConsultStatus) -> String {
     let stamp = match to {
-        "waiting" => "waiting_at",
-        "in_call" => "admitted_at",
-        _ => "ended_at",
+        ConsultStatus::Waiting => "waiting_at",
+        ConsultStatus::InCall => "admitted_at",
+        ConsultStatus::Scheduled | ConsultStatus::Ended => "ended_at",
     };
-    let list = from
+    let list = ConsultStatus::sources_of(to)
         .iter()
-        .map(|s| format!("'{s}'"))
+        .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
+    // Nothing becomes `scheduled`: `IN (NULL)` matches no row.
+    let list = if list.is_empty() { "NULL".into() } else { list };
     format!(
         "UPDATE consult_sessions SET status = $1, {stamp} = $2, ended_reason = COALESCE($3, ended_reason)
          WHERE appointment_id = $4 AND status IN ({list}) RETURNING *"

@@ -6,13 +6,13 @@
 use actix_web::web;
 
 use super::{Peer, Reply, unknown_event};
-use crate::actors::consult::{
-    Admit, Chat, End, Enter, Side, Signal, UseRelay, open_appointment, participant_key,
-};
+use crate::actors::consult::open_appointment;
 use crate::actors::protocol::{ClientFrame, WsError};
 use crate::app::caller::Auth;
+use crate::app::consults::live::{self, Participant};
 use crate::app::guests::Guest;
 use crate::app::state::AppState;
+use crate::domain::consult::Side;
 
 /// Its professional and its patient; anyone else is told it does not exist.
 pub async fn authorize(
@@ -31,10 +31,6 @@ pub async fn authorize(
     }
 }
 
-fn restarting() -> WsError {
-    WsError::unavailable("sessão reiniciando; tente de novo")
-}
-
 /// An event on a teleconsultation topic: `enter`, `admit`, `signal`, `end`, `use-relay`,
 /// `chat`.
 pub fn event(
@@ -47,50 +43,39 @@ pub fn event(
     let Some(side) = Side::from_role(role) else {
         return Reply::Now(Err(WsError::forbidden()));
     };
-    let addr = state.registry.consult(appointment);
-    let by = peer.user.map(|u| u.0);
     // Who speaks in the chat, and under which name `enter` lists them: the account's
-    // or the guest's name; a link patient enters as the appointment's patient (None).
-    let (shown, guest, link_patient) = match (peer.user, peer.guest) {
+    // or the guest's name; a link patient enters as the appointment's patient.
+    let (name, guest, link_patient) = match (peer.user, peer.guest) {
         (Some(u), _) => (u.2.clone(), None, false),
         (None, Some(Guest::Consult { name, guest, .. })) => (name.clone(), *guest, guest.is_none()),
         _ => (String::new(), None, false),
     };
-    let who = participant_key(side, guest);
-    let name = (!link_patient).then(|| shown.clone());
-    let payload = frame.payload;
+    let who = Participant {
+        side,
+        user: peer.user.map(|u| u.0),
+        name,
+        guest,
+        link_patient,
+    };
+    let (state, id, payload) = (state.clone(), appointment, frame.payload);
     match frame.event.as_str() {
-        "enter" => Reply::later(async move {
-            addr.send(Enter { side, name })
-                .await
-                .map_err(|_| restarting())?
-        }),
+        "enter" => {
+            Reply::later(async move { live::enter(&state, id, &who).await.map(|s| s.to_json()) })
+        }
         "admit" => {
-            Reply::later(async move { addr.send(Admit { side }).await.map_err(|_| restarting())? })
+            Reply::later(async move { live::admit(&state, id, side).await.map(|s| s.to_json()) })
         }
         "signal" => Reply::later(async move {
-            addr.send(Signal { side, payload })
-                .await
-                .map_err(|_| restarting())?
+            live::signal(&state, id, side, payload).await?;
+            Ok(serde_json::json!({}))
         }),
-        "end" => Reply::later(async move {
-            addr.send(End { side, by })
-                .await
-                .map_err(|_| restarting())?
-        }),
-        "use-relay" => {
-            Reply::later(async move { addr.send(UseRelay).await.map_err(|_| restarting())? })
+        "end" => {
+            Reply::later(async move { live::end(&state, id, &who).await.map(|s| s.to_json()) })
         }
-        "chat" => Reply::later(async move {
-            addr.send(Chat {
-                side,
-                who,
-                name: shown,
-                payload,
-            })
-            .await
-            .map_err(|_| restarting())?
-        }),
+        "use-relay" => {
+            Reply::later(async move { live::use_relay(&state, id).await.map(|s| s.to_json()) })
+        }
+        "chat" => Reply::later(async move { live::chat(&state, id, &who, payload).await }),
         other => unknown_event(other),
     }
 }

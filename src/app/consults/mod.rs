@@ -1,13 +1,22 @@
-//! Teleconsultation use cases: the patient's and the guests' entry links (who a link lets
-//! in, and when), and the session as stored.
+//! Teleconsultation use cases. Here: the patient's and the guests' entry links (who a link
+//! lets in, and when), who is asking, and the session as stored. Beside it: the session's
+//! state, ICE servers and public preview ([`session`]), what happens live on the
+//! `consult:<id>` topic ([`live`]), the server's media — pre-call check and relay —
+//! ([`media`]), and the invited guests ([`guests`]).
+
+pub mod guests;
+pub mod live;
+pub mod media;
+pub mod session;
 
 use chrono::{Duration, Utc};
 
-use crate::actors::consult::{Side, open_appointment, participant_key};
+use crate::actors::consult::open_appointment;
 use crate::actors::protocol::WsError;
 use crate::app::caller::{Auth, authenticate};
 use crate::app::error::AppError;
 use crate::app::state::AppState;
+use crate::domain::consult::{ConsultStatus, Side, participant_key};
 use crate::store::StoreError;
 use crate::store::agenda::AppointmentView;
 use crate::store::consults::{ConsultGuestRow, ConsultRow};
@@ -150,7 +159,7 @@ pub async fn check_window(state: &AppState, view: &AppointmentView) -> Result<()
             ),
         ));
     }
-    if now > view.a.ends_at && session_of(state, view).await?.status != "in_call" {
+    if now > view.a.ends_at && session_of(state, view).await?.status != ConsultStatus::InCall {
         return Err(invalid_link());
     }
     Ok(())
@@ -189,6 +198,14 @@ pub fn party(auth: &Auth, view: &AppointmentView) -> Result<Party, AppError> {
     }
 }
 
+/// Who is asking, as a request names them: a login's access token, or a teleconsultation
+/// link (`?token=`, the patient's or an invited guest's).
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    pub bearer: Option<&'a str>,
+    pub link: Option<&'a str>,
+}
+
 /// A participant of a teleconsultation, however they came in (a login or a link).
 pub struct Caller {
     pub side: Side,
@@ -220,11 +237,10 @@ impl Caller {
 /// and others get 404) or a link token (`?token=`, the patient's or an invited guest's).
 pub async fn caller(
     state: &AppState,
-    bearer: Option<&str>,
+    cred: Credentials<'_>,
     id: uuid::Uuid,
-    link: Option<&str>,
 ) -> Result<(AppointmentView, Caller), AppError> {
-    if let Some(token) = link {
+    if let Some(token) = cred.link {
         let (view, entry) = link_entry(state, token).await.map_err(AppError::from)?;
         if entry.appointment != id {
             return Err(AppError::NotFound);
@@ -242,7 +258,7 @@ pub async fn caller(
         };
         return Ok((view, caller));
     }
-    let token = bearer.ok_or_else(|| {
+    let token = cred.bearer.ok_or_else(|| {
         AppError::unauthorized("unauthenticated", "faça login ou use o link da consulta")
     })?;
     let auth = authenticate(state, token, None).await?;

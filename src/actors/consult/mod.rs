@@ -4,7 +4,11 @@
 //! appointment was cancelled) — persisted in `consult_sessions`, and relays WebRTC
 //! signaling (offer, answer, ICE candidates, restart requests) between the two sides over
 //! the bus, so they may sit on different nodes. The server never interprets media: it checks
-//! that signaling is well formed, comes from a participant, and is aimed at the other side.
+//! that signaling is well formed, comes from a participant, and is aimed at the other side
+//! ([`signal`]). Every reply and `consult.state` push carries the same [`view::ConsultState`].
+
+pub mod signal;
+pub mod view;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -14,16 +18,14 @@ use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
 use super::{Entity, EntityDeps, SendRate, persist_event, stop_when_idle, supervised};
+use crate::actors::consult::signal::check_signal;
+use crate::actors::consult::view::{ConsultParticipant, ConsultState, media_of, participants_of};
 use crate::bus::TopicEvent;
 use crate::config::RelayMode;
-use crate::domain::UserId;
+use crate::domain::consult::{ConsultMedia, ConsultStatus, Side};
 use crate::security::audit::AuditEvent;
 use crate::store::agenda::AppointmentView;
 use crate::store::consults::ConsultRow;
-
-/// Largest SDP accepted (browsers' offers with several tracks are a few KB).
-const MAX_SDP: usize = 64 * 1024;
-const MAX_CANDIDATE: usize = 1024;
 
 /// Longest in-call chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 2000;
@@ -87,44 +89,6 @@ impl Entity for ConsultSession {
     }
 }
 
-/// The key a participant publishes and rate-limits under: `professional`, `patient` or
-/// `guest:<id>`.
-pub fn participant_key(side: Side, guest: Option<uuid::Uuid>) -> String {
-    match guest {
-        Some(g) => format!("guest:{g}"),
-        None => side.as_str().to_string(),
-    }
-}
-
-/// Which side of the call a connection is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Professional,
-    Patient,
-    /// A third participant the professional invited (interpreter, family member): in the
-    /// call through the media relay only, and in its chat.
-    Guest,
-}
-
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Professional => "professional",
-            Side::Patient => "patient",
-            Side::Guest => "guest",
-        }
-    }
-
-    pub fn from_role(role: &str) -> Option<Side> {
-        match role {
-            "professional" => Some(Side::Professional),
-            "patient" => Some(Side::Patient),
-            "guest" => Some(Side::Guest),
-            _ => None,
-        }
-    }
-}
-
 fn topic(appointment: uuid::Uuid) -> String {
     Topic::Consult(appointment).to_string()
 }
@@ -140,56 +104,6 @@ pub async fn open_appointment(
         .filter(|v| v.a.kind == "teleconsultation")
         .ok_or_else(|| WsError::not_found("teleconsulta não encontrada"))?;
     Ok(view)
-}
-
-fn first_name(name: &str) -> String {
-    name.split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// How the call's media flows now: the relay mode decides, except in `fallback` where the
-/// session says (it switches to the relay when direct ICE fails or a guest is invited).
-pub fn media_of(relay: RelayMode, row: &ConsultRow) -> &'static str {
-    match relay {
-        RelayMode::Never => "p2p",
-        RelayMode::Always => "relay",
-        RelayMode::Fallback if row.media == "relay" => "relay",
-        RelayMode::Fallback => "p2p",
-    }
-}
-
-/// What both sides see of the session.
-pub fn state_json(view: &AppointmentView, row: &ConsultRow, relay: RelayMode) -> Value {
-    let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
-    json!({
-        "appointment_id": view.a.id,
-        "status": row.status,
-        "ended_reason": row.ended_reason,
-        "starts_at": view.a.starts_at,
-        "ends_at": view.a.ends_at,
-        "waiting_at": row.waiting_at,
-        "admitted_at": row.admitted_at,
-        "ended_at": row.ended_at,
-        "professional_name": view.professional_name,
-        "patient_first_name": first_name(view.patient_social_name.as_deref().unwrap_or(&view.patient_name)),
-        "clinic_name": view.clinic_name,
-        "clinic_id": view.a.clinic_id,
-        "time_zone": view.clinic_time_zone,
-        "participants": participants,
-        "media": media_of(relay, row),
-        "relay_mode": relay.as_str(),
-    })
-}
-
-fn state_event(appointment: uuid::Uuid, state: Value) -> TopicEvent {
-    TopicEvent {
-        topic: topic(appointment),
-        event: "consult.state".into(),
-        seq: None,
-        payload: state,
-    }
 }
 
 /// Load the appointment and its stored session (storing it on first entry).
@@ -212,7 +126,7 @@ async fn load(
 /// A connection enters the session (after joining its topic): the patient's first entry
 /// puts them in the waiting room. Returns the session state.
 #[derive(Message)]
-#[rtype(result = "Result<Value, WsError>")]
+#[rtype(result = "Result<ConsultState, WsError>")]
 pub struct Enter {
     pub side: Side,
     /// The account's name; a guest (link) enters under the appointment's patient name.
@@ -220,50 +134,59 @@ pub struct Enter {
 }
 
 impl Handler<Enter> for ConsultSession {
-    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+    type Result = AtomicResponse<Self, Result<ConsultState, WsError>>;
 
     fn handle(&mut self, msg: Enter, _: &mut Self::Context) -> Self::Result {
         let (deps, id) = (self.deps.clone(), self.appointment);
         supervised(self, async move {
             let (view, mut row) = load(&deps, id).await?;
-            if row.status == "ended" {
-                let state = state_json(&view, &row, deps.relay);
+            if row.status == ConsultStatus::Ended {
+                let state = ConsultState::of(&view, &row, deps.relay);
                 return Ok((None, state, Vec::new()));
-            }
-            let mut changed = false;
-            if msg.side == Side::Patient
-                && let Some(waiting) = deps
-                    .store
-                    .consult_transition(id, &["scheduled"], "waiting", None)
-                    .await?
-            {
-                row = waiting;
-                changed = true;
             }
             let name = msg.name.unwrap_or_else(|| {
                 view.patient_social_name
                     .clone()
                     .unwrap_or_else(|| view.patient_name.clone())
             });
-            let mut people: Vec<Value> =
-                serde_json::from_str(&row.participants).unwrap_or_default();
-            if !people
+            let mut people = participants_of(&row);
+            let listed = people
                 .iter()
-                .any(|p| p["role"] == msg.side.as_str() && p["name"] == name.as_str())
-            {
-                people.push(json!({"role": msg.side.as_str(), "name": name, "first_at": crate::store::now()}));
-                if let Some(updated) = deps
-                    .store
-                    .set_consult_participants(id, &Value::Array(people).to_string())
-                    .await?
+                .any(|p| p.role == msg.side.as_str() && p.name == name);
+            let to_waiting = msg.side == Side::Patient && row.status == ConsultStatus::Scheduled;
+            let mut changed = false;
+            if to_waiting || !listed {
+                let mut tx = deps.store.begin().await?;
+                if to_waiting
+                    && let Some(waiting) = deps
+                        .store
+                        .consult_transition(&mut tx, id, ConsultStatus::Waiting, None)
+                        .await?
                 {
-                    row = updated;
+                    row = waiting;
+                    changed = true;
                 }
-                changed = true;
+                if !listed {
+                    changed = true;
+                    people.push(ConsultParticipant {
+                        role: msg.side.as_str().to_string(),
+                        name,
+                        first_at: crate::store::now(),
+                    });
+                    let stored = serde_json::to_string(&people).map_err(|_| WsError::internal())?;
+                    if let Some(updated) = deps
+                        .store
+                        .set_consult_participants(&mut tx, id, &stored)
+                        .await?
+                    {
+                        row = updated;
+                    }
+                }
+                tx.commit().await?;
             }
-            let state = state_json(&view, &row, deps.relay);
+            let state = ConsultState::of(&view, &row, deps.relay);
             let events = if changed {
-                vec![state_event(id, state.clone())]
+                vec![state.event()]
             } else {
                 Vec::new()
             };
@@ -274,13 +197,13 @@ impl Handler<Enter> for ConsultSession {
 
 /// The professional lets the waiting patient in.
 #[derive(Message)]
-#[rtype(result = "Result<Value, WsError>")]
+#[rtype(result = "Result<ConsultState, WsError>")]
 pub struct Admit {
     pub side: Side,
 }
 
 impl Handler<Admit> for ConsultSession {
-    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+    type Result = AtomicResponse<Self, Result<ConsultState, WsError>>;
 
     fn handle(&mut self, msg: Admit, _: &mut Self::Context) -> Self::Result {
         let (deps, id) = (self.deps.clone(), self.appointment);
@@ -289,24 +212,29 @@ impl Handler<Admit> for ConsultSession {
                 return Err(WsError::forbidden());
             }
             let (view, row) = load(&deps, id).await?;
-            match row.status.as_str() {
-                "ended" => return Err(ended()),
-                "scheduled" => {
+            match row.status {
+                ConsultStatus::Ended => return Err(ended()),
+                ConsultStatus::Scheduled => {
                     return Err(WsError::conflict(
                         "nobody_waiting",
                         "o paciente ainda não entrou na sala de espera",
                     ));
                 }
-                "in_call" => return Ok((None, state_json(&view, &row, deps.relay), Vec::new())),
-                _ => {}
+                ConsultStatus::InCall => {
+                    return Ok((None, ConsultState::of(&view, &row, deps.relay), Vec::new()));
+                }
+                ConsultStatus::Waiting => {}
             }
+            let mut tx = deps.store.begin().await?;
             let row = deps
                 .store
-                .consult_transition(id, &["waiting"], "in_call", None)
+                .consult_transition(&mut tx, id, ConsultStatus::InCall, None)
                 .await?
                 .ok_or_else(ended)?;
-            let state = state_json(&view, &row, deps.relay);
-            Ok((None, state.clone(), vec![state_event(id, state)]))
+            tx.commit().await?;
+            let state = ConsultState::of(&view, &row, deps.relay);
+            let event = state.event();
+            Ok((None, state, vec![event]))
         })
     }
 }
@@ -319,8 +247,8 @@ pub async fn in_call(
     why: &'static str,
 ) -> Result<ConsultRow, WsError> {
     match store.consult_session(id).await? {
-        Some(row) if row.status == "in_call" => Ok(row),
-        Some(row) if row.status == "ended" => Err(ended()),
+        Some(row) if row.status == ConsultStatus::InCall => Ok(row),
+        Some(row) if row.status == ConsultStatus::Ended => Err(ended()),
         _ => Err(WsError::conflict("not_admitted", why)),
     }
 }
@@ -331,87 +259,14 @@ pub fn ended() -> WsError {
 
 /// Signaling from one side, to be relayed to the other.
 #[derive(Message)]
-#[rtype(result = "Result<Value, WsError>")]
+#[rtype(result = "Result<(), WsError>")]
 pub struct Signal {
     pub side: Side,
     pub payload: Value,
 }
 
-/// Check a signaling payload; the relayed form.
-pub fn check_signal(side: Side, p: &Value) -> Result<Value, WsError> {
-    let to = p.get("to").and_then(Value::as_str).unwrap_or("");
-    let other = match side {
-        Side::Professional => "patient",
-        Side::Patient => "professional",
-        // Guests are in relayed calls only: no peer-to-peer signaling.
-        Side::Guest => return Err(WsError::forbidden()),
-    };
-    if to != other {
-        return Err(WsError::conflict(
-            "not_in_session",
-            format!("destinatário inválido: envie para \"{other}\""),
-        ));
-    }
-    let kind = p.get("type").and_then(Value::as_str).unwrap_or("");
-    let mut out = json!({"from": side.as_str(), "to": to, "type": kind});
-    match kind {
-        "offer" | "answer" => {
-            let sdp = p.get("sdp").and_then(Value::as_str).unwrap_or("");
-            let well_formed = sdp.len() <= MAX_SDP
-                && sdp.starts_with("v=0")
-                && sdp.contains("\nm=")
-                && sdp.lines().all(|l| {
-                    let l = l.trim_end_matches('\r');
-                    l.is_empty() || (l.len() >= 2 && l.as_bytes()[1] == b'=')
-                });
-            if !well_formed {
-                return Err(WsError::new("invalid_sdp", "SDP malformado"));
-            }
-            out["sdp"] = json!(sdp);
-            out["restart"] = json!(p.get("restart").and_then(Value::as_bool).unwrap_or(false));
-        }
-        "candidate" => {
-            let c = p.get("candidate").unwrap_or(&Value::Null);
-            let text = c.get("candidate").and_then(Value::as_str);
-            let mid = c.get("sdpMid");
-            let index = c.get("sdpMLineIndex");
-            let ok = match text {
-                Some(t) => {
-                    t.len() <= MAX_CANDIDATE
-                        && (t.is_empty() || t.starts_with("candidate:"))
-                        && mid.is_none_or(|m| {
-                            m.is_null() || m.as_str().is_some_and(|s| s.len() <= 64)
-                        })
-                        && index.is_none_or(|i| i.is_null() || i.as_u64().is_some_and(|n| n < 64))
-                }
-                None => false,
-            };
-            if !ok {
-                return Err(WsError::new(
-                    "invalid_candidate",
-                    "candidato ICE malformado",
-                ));
-            }
-            out["candidate"] = json!({
-                "candidate": text,
-                "sdpMid": mid.cloned().unwrap_or(Value::Null),
-                "sdpMLineIndex": index.cloned().unwrap_or(Value::Null),
-            });
-        }
-        // The patient asks the professional (the offerer) for an ICE restart.
-        "restart-request" => {}
-        _ => {
-            return Err(WsError::new(
-                "invalid_payload",
-                "type deve ser offer, answer, candidate ou restart-request",
-            ));
-        }
-    }
-    Ok(out)
-}
-
 impl Handler<Signal> for ConsultSession {
-    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+    type Result = AtomicResponse<Self, Result<(), WsError>>;
 
     fn handle(&mut self, msg: Signal, _: &mut Self::Context) -> Self::Result {
         let (deps, id) = (self.deps.clone(), self.appointment);
@@ -432,7 +287,7 @@ impl Handler<Signal> for ConsultSession {
                 seq: None,
                 payload: relayed,
             };
-            Ok((None, json!({}), vec![ev]))
+            Ok((None, (), vec![ev]))
         })
     }
 }
@@ -440,19 +295,32 @@ impl Handler<Signal> for ConsultSession {
 /// The professional ends the session. (A cancelled appointment closes it in the agenda's
 /// transaction instead, see `actors::agenda::changed`.)
 #[derive(Message)]
-#[rtype(result = "Result<Value, WsError>")]
+#[rtype(result = "Result<ConsultState, WsError>")]
 pub struct End {
     pub side: Side,
-    pub by: Option<UserId>,
+    /// The end's audit row (who, from where): the actor adds the clinic and the call's
+    /// times and appends it in the transaction that ends the session.
+    pub audit: AuditEvent,
 }
 
 const ENDED_BY_PROFESSIONAL: &str = "ended_by_professional";
+
+/// What the audit log keeps of an ended call: why, its times, who was in it.
+fn end_details(reason: &str, row: &ConsultRow) -> Value {
+    json!({
+        "reason": reason,
+        "waiting_at": row.waiting_at,
+        "started_at": row.admitted_at,
+        "ended_at": row.ended_at,
+        "participants": participants_of(row),
+    })
+}
 
 /// What the people in a room are told when its appointment is cancelled.
 pub const CANCELLED_MESSAGE: &str = "A consulta foi cancelada. Você pode fechar esta página.";
 
 impl Handler<End> for ConsultSession {
-    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+    type Result = AtomicResponse<Self, Result<ConsultState, WsError>>;
 
     fn handle(&mut self, msg: End, _: &mut Self::Context) -> Self::Result {
         let (deps, id) = (self.deps.clone(), self.appointment);
@@ -461,33 +329,25 @@ impl Handler<End> for ConsultSession {
                 return Err(WsError::forbidden());
             }
             let (view, _) = load(&deps, id).await?;
+            let mut tx = deps.store.begin().await?;
             let row = deps
                 .store
                 .consult_transition(
+                    &mut tx,
                     id,
-                    &["scheduled", "waiting", "in_call"],
-                    "ended",
+                    ConsultStatus::Ended,
                     Some(ENDED_BY_PROFESSIONAL),
                 )
                 .await?
                 .ok_or_else(ended)?;
-            let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
-            deps.store
-                .record_audit(
-                    &AuditEvent::new(msg.by, "consult.end", "appointment")
-                        .entity_id(id)
-                        .clinic(view.a.clinic_id)
-                        .details(json!({
-                            "reason": ENDED_BY_PROFESSIONAL,
-                            "waiting_at": row.waiting_at,
-                            "started_at": row.admitted_at,
-                            "ended_at": row.ended_at,
-                            "participants": participants,
-                        })),
-                )
-                .await?;
+            let audit = msg
+                .audit
+                .clinic(view.a.clinic_id)
+                .details(end_details(ENDED_BY_PROFESSIONAL, &row));
+            deps.store.append_audit(&mut tx, &audit).await?;
+            tx.commit().await?;
             deps.media.rooms.close_room(id).await;
-            let state = state_json(&view, &row, deps.relay);
+            let state = ConsultState::of(&view, &row, deps.relay);
             let ended = TopicEvent {
                 topic: topic(id),
                 event: "consult.ended".into(),
@@ -506,7 +366,7 @@ impl Handler<End> for ConsultSession {
 /// Route the call's media through the relay from now on: a side whose direct connection
 /// failed asks for it (`fallback` mode), and inviting a guest does it.
 #[derive(Message)]
-#[rtype(result = "Result<Value, WsError>")]
+#[rtype(result = "Result<ConsultState, WsError>")]
 pub struct UseRelay;
 
 pub fn relay_disabled() -> WsError {
@@ -517,7 +377,7 @@ pub fn relay_disabled() -> WsError {
 }
 
 impl Handler<UseRelay> for ConsultSession {
-    type Result = AtomicResponse<Self, Result<Value, WsError>>;
+    type Result = AtomicResponse<Self, Result<ConsultState, WsError>>;
 
     fn handle(&mut self, _: UseRelay, _: &mut Self::Context) -> Self::Result {
         let (deps, id) = (self.deps.clone(), self.appointment);
@@ -526,16 +386,17 @@ impl Handler<UseRelay> for ConsultSession {
                 return Err(relay_disabled());
             }
             let (view, row) = load(&deps, id).await?;
-            if row.status == "ended" {
+            if row.status == ConsultStatus::Ended {
                 return Err(ended());
             }
-            if media_of(deps.relay, &row) == "relay" {
-                return Ok((None, state_json(&view, &row, deps.relay), Vec::new()));
+            if media_of(deps.relay, &row) == ConsultMedia::Relay {
+                return Ok((None, ConsultState::of(&view, &row, deps.relay), Vec::new()));
             }
             let row = deps.store.set_consult_relay(id).await?.ok_or_else(ended)?;
             metrics::counter!("atende_consult_relay_switches_total").increment(1);
-            let state = state_json(&view, &row, deps.relay);
-            Ok((None, state.clone(), vec![state_event(id, state)]))
+            let state = ConsultState::of(&view, &row, deps.relay);
+            let event = state.event();
+            Ok((None, state, vec![event]))
         })
     }
 }
@@ -629,31 +490,26 @@ impl Handler<Chat> for ConsultSession {
 pub const ABANDONED: &str = "abandoned";
 
 /// End the calls nobody has been connected to for `timeout` (any node may run this; the
-/// store makes each end happen once): audited, `consult.ended` pushed, relay closed.
+/// store makes each end happen once): audited in the same transaction, `consult.ended`
+/// pushed and relay closed after it commits.
 pub async fn end_abandoned(deps: &EntityDeps, timeout: Duration) -> Result<usize, WsError> {
     let cutoff = chrono::Utc::now()
         - chrono::Duration::from_std(timeout).unwrap_or_else(|_| chrono::Duration::hours(1));
-    let rows = deps.store.end_abandoned_consults(cutoff).await?;
+    let mut tx = deps.store.begin().await?;
+    let rows = deps.store.end_abandoned_consults(&mut tx, cutoff).await?;
+    for row in &rows {
+        let audit = AuditEvent::new(None, "consult.end", "appointment")
+            .entity_id(row.appointment_id)
+            .clinic(row.clinic_id)
+            .details(end_details(ABANDONED, row));
+        deps.store.append_audit(&mut tx, &audit).await?;
+    }
+    tx.commit().await?;
     for row in &rows {
         let id = row.appointment_id;
-        let participants: Value = serde_json::from_str(&row.participants).unwrap_or(json!([]));
-        deps.store
-            .record_audit(
-                &AuditEvent::new(None, "consult.end", "appointment")
-                    .entity_id(id)
-                    .clinic(row.clinic_id)
-                    .details(json!({
-                        "reason": ABANDONED,
-                        "waiting_at": row.waiting_at,
-                        "started_at": row.admitted_at,
-                        "ended_at": row.ended_at,
-                        "participants": participants,
-                    })),
-            )
-            .await?;
         deps.media.rooms.close_room(id).await;
         let state = match deps.store.appointment_view(id).await? {
-            Some(view) => state_json(&view, row, deps.relay),
+            Some(view) => ConsultState::of(&view, row, deps.relay).to_json(),
             None => json!({"appointment_id": id, "status": "ended", "ended_reason": ABANDONED}),
         };
         deps.bus.publish(TopicEvent {
