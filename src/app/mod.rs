@@ -9,6 +9,7 @@ pub mod auth;
 pub mod caller;
 pub mod clinics;
 pub mod consults;
+pub mod documents;
 pub mod error;
 pub mod guests;
 pub mod health;

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod pades;
 pub mod pki;
 pub mod signer;
+pub mod view;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -18,8 +19,10 @@ use serde_json::json;
 use crate::actors::protocol::Topic;
 use crate::bus::{EventBus, TopicEvent};
 use crate::config::Settings;
-use crate::domain::document::DocumentContent;
+use crate::documents::view::DocumentSummary;
+use crate::domain::document::{DocumentContent, DocumentStatus};
 use crate::domain::{Cpf, UserId};
+use crate::security::audit::AuditEvent;
 use crate::security::crypto::FieldCipher;
 use crate::store::documents::{CaRow, DocumentView, SigningKeyRow};
 use crate::store::users::ProfessionalRow;
@@ -192,24 +195,29 @@ impl Documents {
                 },
             )
             .await?;
-        self.install(professional, out, "installation_ca").await?;
+        self.install(professional, out, "installation_ca", None)
+            .await?;
         self.store
             .active_signing_key(professional.id)
             .await?
             .ok_or_else(|| DocError::Invalid("key missing after issue".into()))
     }
 
-    /// Import a PKCS#12 file as the professional's key (replacing the current one).
+    /// Import a PKCS#12 file as the professional's key (replacing the current one). `audit`
+    /// is appended, with the certificate's subject and issuer, in the transaction that
+    /// installs it.
     pub async fn import_key(
         &self,
         professional: &ProfessionalRow,
         data: Vec<u8>,
         password: String,
+        audit: AuditEvent,
     ) -> Result<SigningKeyRow, DocError> {
         let out = self
             .run(&self.key_pool, Job::ImportPkcs12 { data, password })
             .await?;
-        self.install(professional, out, "imported").await?;
+        self.install(professional, out, "imported", Some(audit))
+            .await?;
         self.store
             .active_signing_key(professional.id)
             .await?
@@ -221,6 +229,7 @@ impl Documents {
         professional: &ProfessionalRow,
         out: Output,
         source: &str,
+        audit: Option<AuditEvent>,
     ) -> Result<(), DocError> {
         let Output::Key { key_enc, chain } = out else {
             return Err(DocError::Invalid("unexpected signer answer".into()));
@@ -231,19 +240,24 @@ impl Documents {
         let cert = <x509_cert::Certificate as der::Decode>::from_der(first)
             .map_err(|e| DocError::Invalid(e.to_string()))?;
         let info = pki::cert_info(&cert);
+        let audit =
+            audit.map(|a| a.details(json!({"subject": info.subject, "issuer": info.issuer})));
         self.store
-            .install_signing_key(&SigningKeyRow {
-                id: uuid::Uuid::now_v7(),
-                professional_id: professional.id,
-                source: source.to_string(),
-                key_enc,
-                chain_der: chain.concat(),
-                subject: info.subject,
-                issuer: info.issuer,
-                not_after: info.not_after,
-                created_at: crate::store::now(),
-                retired_at: None,
-            })
+            .install_signing_key(
+                &SigningKeyRow {
+                    id: uuid::Uuid::now_v7(),
+                    professional_id: professional.id,
+                    source: source.to_string(),
+                    key_enc,
+                    chain_der: chain.concat(),
+                    subject: info.subject,
+                    issuer: info.issuer,
+                    not_after: info.not_after,
+                    created_at: crate::store::now(),
+                    retired_at: None,
+                },
+                audit.as_ref(),
+            )
             .await?;
         Ok(())
     }
@@ -287,7 +301,7 @@ impl Documents {
             let Some(view) = self.store.document(id).await? else {
                 return Ok(());
             };
-            if view.d.status != "pending" {
+            if view.d.status != DocumentStatus::Pending {
                 return Ok(());
             }
             let attempt = self.store.document_attempt(id).await?;
@@ -432,7 +446,7 @@ impl Documents {
             topic: Topic::User(user).to_string(),
             event: event.to_string(),
             seq: None,
-            payload: json!({"document": summary_json(view)}),
+            payload: json!({"document": DocumentSummary::from(view)}),
         });
     }
 }
@@ -447,31 +461,6 @@ fn iti_metadata(kind_oid: &str, p: &ProfessionalRow) -> Vec<(String, String)> {
         v.push(("2.16.76.1.4.2.2.3".to_string(), s.clone()));
     }
     v
-}
-
-/// What lists, status pushes and the verification page show of a document (never its
-/// content, code or file).
-pub fn summary_json(v: &DocumentView) -> serde_json::Value {
-    json!({
-        "id": v.d.id,
-        "kind": v.d.kind,
-        "status": v.d.status,
-        "failure": v.d.failure,
-        "clinic_id": v.d.clinic_id,
-        "clinic_name": v.clinic_name,
-        "patient_id": v.d.patient_id,
-        "patient_name": v.patient_name,
-        "professional_user_id": v.professional_user_id,
-        "professional_name": v.professional_name,
-        "council": format!("{} {}/{}", v.council.to_uppercase(), v.council_number, v.council_uf),
-        "created_at": v.d.created_at,
-        "signed_at": v.d.signed_at,
-        "sent_at": v.d.sent_at,
-        "revoked": v.d.revoked_at.is_some(),
-        "revoked_at": v.d.revoked_at,
-        "revoked_reason": v.d.revoked_reason,
-        "sha256": v.d.sha256,
-    })
 }
 
 /// Build what is printed from the stored rows.

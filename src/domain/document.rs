@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::ValidationError;
+use super::stored::stored_as_text;
 
 /// The kinds of document a professional can issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -19,6 +20,13 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
+    pub const ALL: [DocumentKind; 4] = [
+        DocumentKind::Prescription,
+        DocumentKind::SpecialPrescription,
+        DocumentKind::Certificate,
+        DocumentKind::ExamRequest,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DocumentKind::Prescription => "prescription",
@@ -56,6 +64,76 @@ impl DocumentKind {
                 "2ª via – Orientação ao Paciente",
             ],
             _ => &[""],
+        }
+    }
+}
+
+stored_as_text!(
+    DocumentKind,
+    "invalid_kind",
+    "tipo de documento desconhecido"
+);
+
+/// Where a document's signature stands: stored and queued (`pending`), signed, or given up
+/// on (`failed`, with a reason). Revocation is not a status: a revoked document keeps its
+/// status and gains `revoked_at` (see [`PublicStatus`]). Stored as the same snake_case text
+/// in `documents.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    Pending,
+    Signed,
+    Failed,
+}
+
+impl DocumentStatus {
+    pub const ALL: [DocumentStatus; 3] = [
+        DocumentStatus::Pending,
+        DocumentStatus::Signed,
+        DocumentStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Pending => "pending",
+            DocumentStatus::Signed => "signed",
+            DocumentStatus::Failed => "failed",
+        }
+    }
+
+    /// The only moves a document makes: the signer stores its file (pending → signed) or
+    /// gives up (pending → failed: a key that cannot sign, a signer that keeps crashing).
+    /// Signed and failed are final.
+    pub fn can_become(self, to: DocumentStatus) -> bool {
+        use DocumentStatus::*;
+        matches!((self, to), (Pending, Signed) | (Pending, Failed))
+    }
+}
+
+stored_as_text!(
+    DocumentStatus,
+    "invalid_status",
+    "situação de documento desconhecida"
+);
+
+/// What public verification says of a document: its status, or `revoked` once its issuer
+/// took it back (whatever its status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicStatus {
+    Pending,
+    Signed,
+    Failed,
+    Revoked,
+}
+
+impl PublicStatus {
+    pub fn of(status: DocumentStatus, revoked: bool) -> Self {
+        match (revoked, status) {
+            (true, _) => PublicStatus::Revoked,
+            (false, DocumentStatus::Pending) => PublicStatus::Pending,
+            (false, DocumentStatus::Signed) => PublicStatus::Signed,
+            (false, DocumentStatus::Failed) => PublicStatus::Failed,
         }
     }
 }
@@ -339,6 +417,47 @@ pub fn is_winansi(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_is_signed_or_fails_once_and_only_from_pending() {
+        use DocumentStatus::*;
+        let allowed = [(Pending, Signed), (Pending, Failed)];
+        for from in DocumentStatus::ALL {
+            for to in DocumentStatus::ALL {
+                assert_eq!(
+                    from.can_become(to),
+                    allowed.contains(&(from, to)),
+                    "{from} → {to}"
+                );
+            }
+        }
+        assert!(!Signed.can_become(Pending));
+        assert!(!Failed.can_become(Signed));
+        assert!(!Pending.can_become(Pending));
+    }
+
+    #[test]
+    fn statuses_and_kinds_round_trip_their_stored_text() {
+        for s in DocumentStatus::ALL {
+            assert_eq!(DocumentStatus::parse(s.as_str()), Ok(s));
+            assert_eq!(
+                serde_json::to_value(s).expect("json"),
+                serde_json::json!(s.as_str())
+            );
+        }
+        for k in DocumentKind::ALL {
+            assert_eq!(DocumentKind::try_from(k.as_str().to_string()), Ok(k));
+        }
+        assert!(DocumentStatus::parse("revoked").is_err());
+        assert_eq!(
+            PublicStatus::of(DocumentStatus::Signed, true),
+            PublicStatus::Revoked
+        );
+        assert_eq!(
+            serde_json::to_value(PublicStatus::of(DocumentStatus::Failed, false)).expect("json"),
+            serde_json::json!("failed")
+        );
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default()

@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::document::{DocumentKind, DocumentStatus};
 use crate::domain::{ClinicId, PatientId, ProfessionalId};
+use crate::security::audit::AuditEvent;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DocumentRow {
@@ -11,10 +13,12 @@ pub struct DocumentRow {
     pub clinic_id: ClinicId,
     pub professional_id: ProfessionalId,
     pub patient_id: PatientId,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: DocumentKind,
     pub content_enc: String,
     pub code: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DocumentStatus,
     pub failure: Option<String>,
     pub attempts: i32,
     pub signing_key_id: Option<uuid::Uuid>,
@@ -82,8 +86,10 @@ fn view_sql(filter: &str) -> String {
 }
 
 impl Store {
-    pub async fn insert_document(&self, d: &DocumentRow) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+    /// Store a new document inside `tx` (with its audit row); `Conflict("code")` when its
+    /// verification code is taken.
+    pub async fn insert_document(&self, tx: &mut Tx, d: &DocumentRow) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO documents (id, clinic_id, professional_id, patient_id, kind, content_enc,
                     code, status, attempts, created_at)
@@ -93,12 +99,12 @@ impl Store {
             .bind(d.clinic_id)
             .bind(d.professional_id)
             .bind(d.patient_id)
-            .bind(&d.kind)
+            .bind(d.kind.as_str())
             .bind(&d.content_enc)
             .bind(&d.code)
-            .bind(&d.status)
+            .bind(d.status.as_str())
             .bind(d.created_at)
-            .execute(p)
+            .execute(&mut **t)
             .await
             .map_err(|e| StoreError::from(e).unique_on(&["code"]))?;
         });
@@ -250,13 +256,15 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Revoke a document once, inside `tx` (with its audit row): false when it already was.
     pub async fn revoke_document(
         &self,
+        tx: &mut Tx,
         id: uuid::Uuid,
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, p => {
+        let done = on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE documents SET revoked_at = $1, revoked_reason = $2
                  WHERE id = $3 AND revoked_at IS NULL",
@@ -264,23 +272,25 @@ impl Store {
             .bind(at)
             .bind(reason)
             .bind(id)
-            .execute(p)
+            .execute(&mut **t)
             .await?
             .rows_affected()
         });
         Ok(done == 1)
     }
 
+    /// Stamp the document as sent, inside `tx` (with the outbox message that sends it).
     pub async fn mark_document_sent(
         &self,
+        tx: &mut Tx,
         id: uuid::Uuid,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+        on_tx!(tx, t => {
             sqlx::query("UPDATE documents SET sent_at = $1 WHERE id = $2")
                 .bind(at)
                 .bind(id)
-                .execute(p)
+                .execute(&mut **t)
                 .await?;
         });
         Ok(())
@@ -326,8 +336,12 @@ impl Store {
 
     /// Make `key` the professional's active key. An installation-CA key is only added when
     /// the professional has none (a concurrent issue keeps the first); an imported key
-    /// retires the current one.
-    pub async fn install_signing_key(&self, key: &SigningKeyRow) -> Result<(), StoreError> {
+    /// retires the current one. `audit`, when given, is appended in the same transaction.
+    pub async fn install_signing_key(
+        &self,
+        key: &SigningKeyRow,
+        audit: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         super::on_tx!(&mut tx, t => {
             if key.source == "imported" {
@@ -358,22 +372,27 @@ impl Store {
             .await
             .map_err(|e| StoreError::from(e).unique_on(&["professional_id"]))?;
         });
+        if let Some(audit) = audit {
+            self.append_audit(&mut tx, audit).await?;
+        }
         tx.commit().await
     }
 
-    /// Retire the professional's active key (the next document gets an installation-CA key).
+    /// Retire the professional's active key (the next document gets an installation-CA key),
+    /// inside `tx` (with its audit row).
     pub async fn retire_signing_key(
         &self,
+        tx: &mut Tx,
         professional: ProfessionalId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, p => {
+        let done = on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE signing_keys SET retired_at = $1 WHERE professional_id = $2 AND retired_at IS NULL",
             )
             .bind(at)
             .bind(professional)
-            .execute(p)
+            .execute(&mut **t)
             .await?
             .rows_affected()
         });

@@ -1,0 +1,198 @@
+//! Public verification of signed documents, for pharmacies and validators: by the code
+//! printed on the document, by uploading the file, and through the ITI validator's JSON
+//! protocol at the URL in the QR code; and the installation CA's certificate to trust.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Pdf, signed_pdf};
+use crate::app::error::AppError;
+use crate::app::state::AppState;
+use crate::documents::view::council_of;
+use crate::documents::{normalize_code, pki};
+use crate::domain::document::{DocumentKind, DocumentStatus, PublicStatus};
+use crate::store::documents::DocumentView;
+
+/// What the public may see of a document: no CPF, initials of the patient only.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PublicDocument {
+    pub id: uuid::Uuid,
+    pub kind: DocumentKind,
+    pub status: PublicStatus,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_reason: Option<String>,
+    pub professional_name: String,
+    /// e.g. `CRM 123456/SP`.
+    pub council: String,
+    pub clinic_name: String,
+    /// The patient's initials, e.g. `M.S.`
+    pub patient_initials: String,
+    pub issued_at: DateTime<Utc>,
+    pub signed_at: Option<DateTime<Utc>>,
+    /// SHA-256 (hex) of the signed file.
+    pub sha256: Option<String>,
+    /// Where the signed file can be downloaded.
+    pub pdf_url: String,
+}
+
+impl PublicDocument {
+    fn of(state: &AppState, v: &DocumentView) -> Self {
+        let initials: String = v
+            .patient_name
+            .split_whitespace()
+            .filter_map(|w| w.chars().next())
+            .filter(|c| c.is_uppercase())
+            .map(|c| format!("{c}."))
+            .collect();
+        Self {
+            id: v.d.id,
+            kind: v.d.kind,
+            status: PublicStatus::of(v.d.status, v.d.revoked_at.is_some()),
+            revoked_at: v.d.revoked_at,
+            revoked_reason: v.d.revoked_reason.clone(),
+            professional_name: v.professional_name.clone(),
+            council: council_of(v),
+            clinic_name: v.clinic_name.clone(),
+            patient_initials: initials,
+            issued_at: v.d.created_at,
+            signed_at: v.d.signed_at,
+            sha256: v.d.sha256.clone(),
+            pdf_url: public_pdf_url(state, &v.d.code),
+        }
+    }
+}
+
+fn public_pdf_url(state: &AppState, code: &str) -> String {
+    format!(
+        "{}/api/public/documents/{code}/pdf",
+        state.documents.public_url()
+    )
+}
+
+/// Whether an uploaded file is, byte for byte, one we signed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FileCheck {
+    pub intact: bool,
+    /// SHA-256 (hex) of the uploaded file.
+    pub sha256: String,
+    /// The document, when the file is intact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<PublicDocument>,
+}
+
+/// The ITI validator's answer: where the signed file is.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ItiAnswer {
+    /// `1.0.0`.
+    pub version: String,
+    pub prescription: ItiPrescription,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ItiPrescription {
+    #[serde(rename = "signatureFiles")]
+    pub signature_files: Vec<ItiFile>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ItiFile {
+    pub url: String,
+}
+
+/// Where the QR code's URL leads.
+pub enum ItiEntry {
+    /// A person: to the verification page of this document.
+    Page(uuid::Uuid),
+    /// The ITI validator, with the right code.
+    Validator(ItiAnswer),
+}
+
+/// The installation CA's certificate (PEM), for validators to trust.
+pub async fn ca_pem(state: &AppState) -> Result<String, AppError> {
+    let der = state.documents.ca_certificate().await?;
+    Ok(pki::pem(&der))
+}
+
+async fn by_code(state: &AppState, code: &str) -> Result<DocumentView, AppError> {
+    let code = normalize_code(code).ok_or(AppError::NotFound)?;
+    state
+        .store
+        .document_by_code(&code)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A document by the code printed on it (case and dash optional).
+pub async fn public_document(state: &AppState, code: &str) -> Result<PublicDocument, AppError> {
+    let view = by_code(state, code).await?;
+    Ok(PublicDocument::of(state, &view))
+}
+
+/// The signed file of a document, by its code.
+pub async fn public_pdf(state: &AppState, code: &str) -> Result<Pdf, AppError> {
+    let view = by_code(state, code).await?;
+    signed_pdf(state, &view).await
+}
+
+/// Check an uploaded file: one we signed, unchanged?
+pub async fn check_file(state: &AppState, file: &[u8]) -> Result<FileCheck, AppError> {
+    if !file.starts_with(b"%PDF-") {
+        return Err(AppError::bad_request(
+            "not_a_pdf",
+            "o arquivo enviado não é um PDF",
+        ));
+    }
+    let sha256 = hex::encode(Sha256::digest(file));
+    let document = state
+        .store
+        .document_by_sha256(&sha256)
+        .await?
+        .map(|v| PublicDocument::of(state, &v));
+    Ok(FileCheck {
+        intact: document.is_some(),
+        sha256,
+        document,
+    })
+}
+
+/// The URL in the QR code: people go to the verification page; the ITI validator
+/// (`_format=application/validador-iti+json`, `_secretCode=CODE`) gets the signed file's
+/// URL — after the code matches (`wrong_code`), and only for a signed document.
+pub async fn iti_entry(
+    state: &AppState,
+    id: &str,
+    format: Option<&str>,
+    secret_code: Option<&str>,
+) -> Result<ItiEntry, AppError> {
+    let id = uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    // A raw `+` in a query string decodes to a space; validators do not always escape it.
+    let iti = format.is_some_and(|f| f.replace(' ', "+") == "application/validador-iti+json");
+    if !iti {
+        return Ok(ItiEntry::Page(id));
+    }
+    let view = state.store.document(id).await?.ok_or(AppError::NotFound)?;
+    let given = secret_code.and_then(normalize_code).unwrap_or_default();
+    if given.len() != view.d.code.len() || !subtle_eq(given.as_bytes(), view.d.code.as_bytes()) {
+        return Err(AppError::unauthorized(
+            "wrong_code",
+            "código de verificação incorreto",
+        ));
+    }
+    if view.d.status != DocumentStatus::Signed {
+        return Err(AppError::NotFound);
+    }
+    Ok(ItiEntry::Validator(ItiAnswer {
+        version: "1.0.0".into(),
+        prescription: ItiPrescription {
+            signature_files: vec![ItiFile {
+                url: public_pdf_url(state, &view.d.code),
+            }],
+        },
+    }))
+}
+
+/// Constant-time equality of two equal-length byte strings.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

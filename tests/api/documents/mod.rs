@@ -1,0 +1,149 @@
+//! Signed documents: issue every kind, sign in the background, validate with independent
+//! validators (poppler's pdfsig, pyHanko), verify publicly and through the ITI protocol,
+//! keep patients to their own documents, refuse bad input, and lose nothing when a signer
+//! crashes or the node that accepted a document does not sign.
+//!
+//! Here: the fixture and the helpers the test modules share.
+
+mod issuing;
+mod signing;
+mod validators;
+mod verification;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+struct Docs {
+    helena: Session,
+    rafael: Session,
+    recep: Session,
+    joao: Session,
+    maria: Session,
+    clinic: String,
+    boavista: String,
+    joao_id: String,
+}
+
+async fn fixture(app: &TestApp) -> Docs {
+    app.seed_demo().await;
+    let recep = app.login("recepcao@aurora.demo", PW).await;
+    let clinic = recep.clinic("receptionist");
+    let boavista = app
+        .login("recepcao@boavista.demo", PW)
+        .await
+        .clinic("receptionist");
+    let joao = app.login("joao@paciente.demo", PW).await;
+    let joao_id = joao.me["patient"]["id"]
+        .as_str()
+        .expect("joão is a patient")
+        .to_string();
+    Docs {
+        helena: app.login("dra.helena@atende.demo", PW).await,
+        rafael: app.login("dr.rafael@atende.demo", PW).await,
+        maria: app.login("maria@paciente.demo", PW).await,
+        recep,
+        joao,
+        clinic,
+        boavista,
+        joao_id,
+    }
+}
+
+fn prescription() -> Value {
+    json!({"kind": "prescription", "medications": [
+        {"name": "Amoxicilina", "concentration": "500 mg", "form": "cápsula",
+         "quantity": "21 cápsulas", "instructions": "1 cápsula de 8 em 8 horas por 7 dias"},
+        {"name": "Dipirona sódica", "concentration": "500 mg/mL", "form": "solução oral",
+         "quantity": "1 frasco", "instructions": "40 gotas até de 6/6 h se dor ou febre — não exceder 4 g/dia"}
+    ], "notes": "Retorno em 10 dias; hidratação e repouso."})
+}
+
+fn special() -> Value {
+    json!({"kind": "special_prescription", "medications": [
+        {"name": "Clonazepam", "concentration": "2 mg", "form": "comprimido",
+         "quantity": "30 (trinta) comprimidos", "instructions": "1 comprimido à noite, 1º mês; reavaliar no 2º"}]})
+}
+
+fn certificate() -> Value {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive();
+    json!({"kind": "certificate", "days_off": 3, "start_date": today, "cid": "J11",
+           "cid_consent": true, "notes": "Repouso domiciliar."})
+}
+
+fn exams() -> Value {
+    json!({"kind": "exam_request", "exams": [
+        {"name": "Hemograma completo", "code": "40304361"},
+        {"name": "Proteína C reativa (PCR)"},
+        {"name": "Raio-X de tórax PA e perfil", "notes": "Avaliar consolidação"}],
+        "clinical_indication": "Febre há 5 dias, tosse produtiva."})
+}
+
+async fn issue(
+    app: &TestApp,
+    who: &Session,
+    clinic: &str,
+    patient: &str,
+    content: Value,
+) -> reqwest::Response {
+    app.post(
+        "/api/documents",
+        Some(&who.access),
+        &json!({"clinic_id": clinic, "patient_id": patient, "content": content}),
+    )
+    .await
+}
+
+/// Issue and return the 202 body.
+async fn issued(app: &TestApp, d: &Docs, content: Value) -> Value {
+    let (status, body) = json_of(issue(app, &d.helena, &d.clinic, &d.joao_id, content).await).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "pending");
+    body
+}
+
+/// Poll until the document leaves `pending`.
+async fn settled(app: &TestApp, who: &Session, id: &str) -> Value {
+    for _ in 0..600 {
+        let (status, body) = json_of(
+            app.get(&format!("/api/documents/{id}"), Some(&who.access))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["status"] != "pending" {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("document {id} still pending after 60 s");
+}
+
+async fn pdf_of(app: &TestApp, who: &Session, id: &str) -> Vec<u8> {
+    let resp = app
+        .get(&format!("/api/documents/{id}/pdf"), Some(&who.access))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap_or_default(),
+        "application/pdf"
+    );
+    resp.bytes().await.expect("pdf").to_vec()
+}
+
+fn byte_range(pdf: &[u8]) -> [usize; 4] {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.find("/ByteRange").expect("a /ByteRange");
+    let open = at + text[at..].find('[').expect("[");
+    let close = open + text[open..].find(']').expect("]");
+    let nums: Vec<usize> = text[open + 1..close]
+        .split_whitespace()
+        .map(|n| n.parse().expect("number"))
+        .collect();
+    [nums[0], nums[1], nums[2], nums[3]]
+}

@@ -1,0 +1,89 @@
+//! The signer pool loses nothing: a crashing signer, and documents accepted by a node that
+//! does not sign.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use super::*;
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn a_crashing_signer_loses_no_document() {
+    let app = spawn_app_with(|s| s.documents.signer_threads = 2).await;
+    let d = fixture(&app).await;
+    // Warm the keys up so the crash hits signing, not key creation.
+    let first = issued(&app, &d, exams()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    settled(&app, &d.helena, &first).await;
+    // Two signers, two crashes while eight documents are in flight: every one is signed.
+    app.state.documents.faults.store(2, Ordering::SeqCst);
+    let mut ids = Vec::new();
+    let bodies = futures_util::future::join_all(
+        (0..8).map(|_| issue(&app, &d.helena, &d.clinic, &d.joao_id, prescription())),
+    )
+    .await;
+    for resp in bodies {
+        let (status, body) = json_of(resp).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        ids.push(body["id"].as_str().expect("id").to_string());
+    }
+    for id in &ids {
+        assert_eq!(settled(&app, &d.helena, id).await["status"], "signed");
+    }
+    assert_eq!(
+        app.state.documents.faults.load(Ordering::SeqCst),
+        0,
+        "both crashes happened"
+    );
+    // A document that crashes every signer it meets ends `failed` with a reason…
+    app.state.documents.faults.store(1000, Ordering::SeqCst);
+    let doomed = issued(&app, &d, exams()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let doc = settled(&app, &d.helena, &doomed).await;
+    assert_eq!(doc["status"], "failed");
+    assert_eq!(doc["failure"], "signer_crashed");
+    assert_error(
+        app.get(
+            &format!("/api/documents/{doomed}/pdf"),
+            Some(&d.helena.access),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "not_signed",
+    )
+    .await;
+    // …and the pool still works.
+    app.state.documents.faults.store(0, Ordering::SeqCst);
+    let after = issued(&app, &d, exams()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(settled(&app, &d.helena, &after).await["status"], "signed");
+}
+
+#[actix_web::test]
+async fn documents_accepted_by_a_node_that_does_not_sign_are_signed_at_the_next_start() {
+    let a = spawn_app_with(|s| s.documents.sign_on_this_node = false).await;
+    let d = fixture(&a).await;
+    let id = issued(&a, &d, certificate()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, doc) = json_of(
+        a.get(&format!("/api/documents/{id}"), Some(&d.helena.access))
+            .await,
+    )
+    .await;
+    assert_eq!(doc["status"], "pending");
+    a.shutdown.shutdown().await;
+    let b = spawn_node(Some(a.db_url.clone()), |_| {}).await;
+    let helena = b.login("dra.helena@atende.demo", PW).await;
+    assert_eq!(settled(&b, &helena, &id).await["status"], "signed");
+}

@@ -1,0 +1,302 @@
+//! Independent validators (poppler's pdfsig, pyHanko) accept every kind and an imported
+//! PKCS#12 certificate, and reject a changed byte.
+
+use std::path::Path;
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::helpers::*;
+
+/// Whether the validators are here; under CI=true their absence is a failure.
+fn validators_available() -> bool {
+    let have = |cmd: &str| Command::new(cmd).arg("--help").output().is_ok();
+    let ok = have("pdfsig") && have("pyhanko") && have("certutil") && have("pdftotext");
+    if !ok && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true but pdfsig / pyhanko / certutil / pdftotext are missing");
+    }
+    if !ok {
+        eprintln!("skipping: pdfsig, pyhanko, certutil or pdftotext not installed");
+    }
+    ok
+}
+
+struct Verdict {
+    pdfsig: String,
+    pyhanko_ok: bool,
+    pyhanko: String,
+}
+
+fn validate(dir: &Path, name: &str, pdf: &[u8], root_pem: &str) -> Verdict {
+    let file = dir.join(name);
+    std::fs::write(&file, pdf).expect("write pdf");
+    let root = dir.join(format!("{name}.root.pem"));
+    std::fs::write(&root, root_pem).expect("write root");
+    let nss = dir.join(format!("{name}.nss"));
+    std::fs::create_dir_all(&nss).expect("nss dir");
+    let db = format!("sql:{}", nss.display());
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().expect("run validator");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    run(Command::new("certutil").args(["-N", "--empty-password", "-d", &db]));
+    run(Command::new("certutil")
+        .args(["-A", "-n", "root", "-t", "CT,C,C", "-d", &db, "-i"])
+        .arg(&root));
+    let pdfsig = run(Command::new("pdfsig").args(["-nssdir", &db]).arg(&file));
+    let out = Command::new("pyhanko")
+        .args(["sign", "validate", "--no-revocation-check", "--trust"])
+        .arg(&root)
+        .arg("--trust-replace")
+        .arg(&file)
+        .output()
+        .expect("pyhanko");
+    Verdict {
+        pdfsig,
+        pyhanko_ok: out.status.success(),
+        pyhanko: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+fn assert_valid(v: &Verdict, what: &str) {
+    assert!(
+        v.pdfsig.contains("Signature is Valid."),
+        "{what}: pdfsig:\n{}",
+        v.pdfsig
+    );
+    assert!(
+        v.pdfsig.contains("Certificate is Trusted."),
+        "{what}: pdfsig:\n{}",
+        v.pdfsig
+    );
+    assert!(
+        v.pdfsig.contains("Total document signed"),
+        "{what}: pdfsig:\n{}",
+        v.pdfsig
+    );
+    assert!(v.pyhanko_ok, "{what}: pyhanko:\n{}", v.pyhanko);
+    assert!(
+        v.pyhanko.contains("INTACT"),
+        "{what}: pyhanko:\n{}",
+        v.pyhanko
+    );
+}
+
+fn pdftotext(dir: &Path, name: &str, pdf: &[u8]) -> String {
+    let file = dir.join(name);
+    std::fs::write(&file, pdf).expect("write");
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[actix_web::test]
+async fn independent_validators_accept_every_kind_and_reject_a_changed_byte() {
+    if !validators_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let d = fixture(&app).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = app
+        .get("/api/public/signing-ca.pem", None)
+        .await
+        .text()
+        .await
+        .expect("pem");
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    // A long prescription flows onto more pages.
+    let long: Vec<Value> = (1..=25)
+        .map(|i| json!({"name": format!("Medicação nº {i}"), "concentration": "10 mg", "form": "comprimido",
+                        "quantity": "1 caixa", "instructions": "1 comprimido pela manhã, em jejum, com água; não associar a bebida alcoólica."}))
+        .collect();
+    let cases = [
+        ("prescription", prescription()),
+        ("special", special()),
+        ("certificate", certificate()),
+        ("exams", exams()),
+        ("long", json!({"kind": "prescription", "medications": long})),
+    ];
+    for (name, content) in cases {
+        let body = issued(&app, &d, content).await;
+        let id = body["id"].as_str().expect("id");
+        assert_eq!(settled(&app, &d.helena, id).await["status"], "signed");
+        let pdf = pdf_of(&app, &d.helena, id).await;
+        assert_valid(
+            &validate(dir.path(), &format!("{name}.pdf"), &pdf, &ca),
+            name,
+        );
+        let text = pdftotext(dir.path(), &format!("{name}-text.pdf"), &pdf);
+        assert!(text.contains("João Pereira da Silva"), "{name}: {text}");
+        assert!(text.contains("529.982.247-25"));
+        assert!(
+            text.contains("Helena Duarte")
+                && text.contains("CRM 123456/SP")
+                && text.contains("RQE 54321")
+        );
+        assert!(text.contains(body["code"].as_str().expect("code")));
+        assert!(
+            text.contains("assinado digitalmente por Helena Duarte"),
+            "{name}: {text}"
+        );
+        match name {
+            "prescription" => assert!(
+                text.contains("Dipirona sódica")
+                    && text.contains("solução oral")
+                    && text.contains("não exceder")
+            ),
+            "special" => {
+                assert!(
+                    text.contains("1ª via – Retenção da Farmácia ou Drogaria"),
+                    "{text}"
+                );
+                assert!(text.contains("2ª via – Orientação ao Paciente"));
+                assert!(text.contains("1º mês"));
+            }
+            "certificate" => {
+                assert!(text.contains("3 dias") && text.contains("CID-10: J11"));
+                assert!(text.contains("consentimento expresso"));
+            }
+            "exams" => {
+                assert!(text.contains("Proteína C reativa") && text.contains("TUSS 40304361"))
+            }
+            "long" => {
+                assert!(text.contains("Medicação nº 25"));
+                assert!(
+                    text.contains("Página 2 de"),
+                    "a long prescription spans pages"
+                );
+            }
+            _ => {}
+        }
+        // One byte changed inside the signed range: both validators say invalid.
+        let mut bad = pdf.clone();
+        let [_, b, _, _] = byte_range(&pdf);
+        let at = b / 2;
+        bad[at] = if bad[at] == b'A' { b'B' } else { b'A' };
+        let v = validate(dir.path(), &format!("{name}-tampered.pdf"), &bad, &ca);
+        assert!(
+            !v.pdfsig.contains("Signature is Valid."),
+            "{name} tampered: pdfsig:\n{}",
+            v.pdfsig
+        );
+        assert!(!v.pyhanko_ok, "{name} tampered: pyhanko:\n{}", v.pyhanko);
+    }
+    // A certificate without CID says nothing about a diagnosis.
+    let mut plain = certificate();
+    plain["cid"] = Value::Null;
+    plain["cid_consent"] = json!(false);
+    let id = issued(&app, &d, plain).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    settled(&app, &d.helena, &id).await;
+    let text = pdftotext(dir.path(), "plain.pdf", &pdf_of(&app, &d.helena, &id).await);
+    assert!(!text.contains("CID"), "{text}");
+}
+
+#[actix_web::test]
+async fn an_imported_pkcs12_certificate_signs_and_validates_against_its_own_root() {
+    use atende::documents::pki;
+    let app = spawn_app().await;
+    let d = fixture(&app).await;
+    // An outside CA (standing in for ICP-Brasil) and Helena's A1 certificate from it.
+    let (root_key, root_cert) = pki::generate_ca("AC Teste ICP").expect("root");
+    let root = pki::KeyMaterial::from_der(&root_key, std::slice::from_ref(&root_cert))
+        .expect("root material");
+    let (leaf_key, leaf_cert) =
+        pki::issue_signing_cert(&root, "HELENA DUARTE:12345678900", "CRM 123456/SP").expect("leaf");
+    let mut store = p12_keystore::KeyStore::new();
+    let chain = p12_keystore::PrivateKeyChain::new(
+        vec![1u8; 20],
+        p12_keystore::PrivateKey::from_der(&leaf_key).expect("key"),
+        [
+            p12_keystore::Certificate::from_der(&leaf_cert).expect("leaf"),
+            p12_keystore::Certificate::from_der(&root_cert).expect("root"),
+        ],
+    );
+    store.add_entry(
+        "helena",
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
+    );
+    let pfx = store.writer("s3nha-forte").write().expect("pfx");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&pfx);
+    let put = |password: &str| {
+        app.client
+            .put(app.url("/api/me/signing-key"))
+            .bearer_auth(&d.helena.access)
+            .json(&json!({"pkcs12": b64, "password": password}))
+            .send()
+    };
+    assert_error(
+        put("errada").await.expect("put"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_pkcs12",
+    )
+    .await;
+    let (status, key) = json_of(put("s3nha-forte").await.expect("put")).await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!(key["source"], "imported");
+    assert!(
+        key["subject"]
+            .as_str()
+            .expect("subject")
+            .contains("HELENA DUARTE"),
+        "{key}"
+    );
+    let (_, shown) = json_of(app.get("/api/me/signing-key", Some(&d.helena.access)).await).await;
+    assert_eq!(shown["source"], "imported");
+
+    let id = issued(&app, &d, prescription()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(settled(&app, &d.helena, &id).await["status"], "signed");
+    let pdf = pdf_of(&app, &d.helena, &id).await;
+    if validators_available() {
+        let dir = tempfile::tempdir().expect("tmp");
+        assert_valid(
+            &validate(dir.path(), "imported.pdf", &pdf, &pki::pem(&root_cert)),
+            "imported",
+        );
+        // It does not chain to the installation CA.
+        let ours = app
+            .get("/api/public/signing-ca.pem", None)
+            .await
+            .text()
+            .await
+            .expect("pem");
+        let v = validate(dir.path(), "imported-ours.pdf", &pdf, &ours);
+        assert!(
+            !v.pdfsig.contains("Certificate is Trusted."),
+            "{}",
+            v.pdfsig
+        );
+    }
+    // Back to the installation's certificate.
+    let resp = app
+        .client
+        .delete(app.url("/api/me/signing-key"))
+        .bearer_auth(&d.helena.access)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (_, shown) = json_of(app.get("/api/me/signing-key", Some(&d.helena.access)).await).await;
+    assert_eq!(shown["source"], "installation_ca");
+}
