@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::protocol::{Topic, WsError};
@@ -109,13 +110,16 @@ pub struct Posted {
     pub duplicate: bool,
 }
 
-/// Change the text of one's own message, within the edit window.
+/// Change the text of one's own message, within the edit window (audited).
 #[derive(Message)]
 #[rtype(result = "Result<DateTime<Utc>, WsError>")]
 pub struct EditMessage {
     pub editor: UserId,
     pub id: uuid::Uuid,
     pub body: String,
+    /// The change's audit row: the room adds its clinic and the message's place and
+    /// appends it in the transaction that stores the change.
+    pub audit: AuditEvent,
 }
 
 /// Withdraw one's own message, within the edit window (soft delete, audited).
@@ -124,6 +128,15 @@ pub struct EditMessage {
 pub struct DeleteMessage {
     pub editor: UserId,
     pub id: uuid::Uuid,
+    /// The deletion's audit row, completed and appended as for [`EditMessage`].
+    pub audit: AuditEvent,
+}
+
+/// An edit's or deletion's audit row, completed with where the message is.
+fn message_audit(audit: AuditEvent, room: &ChatRoomRow, seq: i64) -> AuditEvent {
+    audit
+        .clinic(room.clinic_id)
+        .details(json!({"room_id": room.id, "seq": seq}))
 }
 
 /// Whether `user` belongs to `room`: the patient or the professional of a patient room;
@@ -172,22 +185,77 @@ fn check_body(body: &str, allow_empty: bool) -> Result<String, WsError> {
     Ok(body)
 }
 
+/// Who sent a chat message.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChatSender {
+    pub user_id: UserId,
+    pub name: String,
+}
+
+/// A file sent with a chat message (download it from `/api/chat/attachments/{id}`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChatAttachmentRef {
+    pub id: uuid::Uuid,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    /// Bytes.
+    pub size: Option<i64>,
+}
+
+/// A chat message as it is now: the `chat.message` push, and (with its `seq`) a page of
+/// history. A withdrawn message keeps its place without its text or file.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChatMessageView {
+    pub id: uuid::Uuid,
+    pub room_id: ChatRoomId,
+    pub sender: ChatSender,
+    /// Null once deleted.
+    pub body: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub attachment: Option<ChatAttachmentRef>,
+    /// The room topic's seq of the message (history only; a push carries it in its frame).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+}
+
+impl ChatMessageView {
+    /// The message `m` of `room` with its (decrypted) `body`.
+    pub fn of(room: ChatRoomId, m: &ChatMessageRow, body: Option<&str>) -> Self {
+        let deleted = m.deleted_at.is_some();
+        Self {
+            id: m.id,
+            room_id: room,
+            sender: ChatSender {
+                user_id: m.sender_user_id,
+                name: m.sender_name.clone(),
+            },
+            body: if deleted {
+                None
+            } else {
+                body.map(str::to_string)
+            },
+            created_at: m.created_at,
+            edited_at: m.edited_at,
+            deleted,
+            attachment: m
+                .attachment_id
+                .filter(|_| !deleted)
+                .map(|id| ChatAttachmentRef {
+                    id,
+                    filename: m.attachment_filename.clone(),
+                    content_type: m.attachment_content_type.clone(),
+                    size: m.attachment_size,
+                }),
+            seq: None,
+        }
+    }
+}
+
 /// The payload of a `chat.message` push as the message is now.
 pub fn message_payload(room: ChatRoomId, m: &ChatMessageRow, body: Option<&str>) -> Value {
-    let attachment = m.attachment_id.filter(|_| m.deleted_at.is_none()).map(|id| {
-        json!({"id": id, "filename": m.attachment_filename, "content_type": m.attachment_content_type,
-               "size": m.attachment_size})
-    });
-    json!({
-        "id": m.id,
-        "room_id": room,
-        "sender": {"user_id": m.sender_user_id, "name": m.sender_name},
-        "body": if m.deleted_at.is_some() { None } else { body },
-        "created_at": m.created_at,
-        "edited_at": m.edited_at,
-        "deleted": m.deleted_at.is_some(),
-        "attachment": attachment,
-    })
+    serde_json::to_value(ChatMessageView::of(room, m, body)).unwrap_or_default()
 }
 
 /// Push everyone else's new unread count to their `user:<id>` topic (ephemeral).
@@ -422,13 +490,7 @@ impl Handler<EditMessage> for ChatRoom {
             )
             .await?;
             deps.store
-                .append_audit(
-                    &mut tx,
-                    &AuditEvent::new(Some(msg.editor), "chat.message_edited", "chat_message")
-                        .entity_id(msg.id)
-                        .clinic(room.clinic_id)
-                        .details(json!({"room_id": id, "seq": m.seq})),
-                )
+                .append_audit(&mut tx, &message_audit(msg.audit, &room, m.seq))
                 .await?;
             tx.commit().await?;
             Ok((room, now, vec![event]))
@@ -500,13 +562,7 @@ impl Handler<DeleteMessage> for ChatRoom {
             )
             .await?;
             deps.store
-                .append_audit(
-                    &mut tx,
-                    &AuditEvent::new(Some(msg.editor), "chat.message_deleted", "chat_message")
-                        .entity_id(msg.id)
-                        .clinic(room.clinic_id)
-                        .details(json!({"room_id": id, "seq": m.seq})),
-                )
+                .append_audit(&mut tx, &message_audit(msg.audit, &room, m.seq))
                 .await?;
             tx.commit().await?;
             // Others' unread counts may have dropped.

@@ -7,6 +7,7 @@
 pub mod agenda;
 pub mod auth;
 pub mod caller;
+pub mod chat;
 pub mod clinics;
 pub mod consults;
 pub mod documents;

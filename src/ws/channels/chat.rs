@@ -1,18 +1,16 @@
 //! `chat:<room>`: a conversation's members join it; they send, edit and delete messages,
 //! mark what they read and say they are typing. Messages are stored by the room's
-//! `ChatRoom` actor before anyone else sees them.
+//! `ChatRoom` actor before anyone else sees them (see `app::chat`).
 
 use actix_web::web;
 use serde_json::{Value, json};
 
 use super::{Reply, SessionUser, unknown_event};
-use crate::actors::chat::{DeleteMessage, EditMessage, PostMessage, is_member};
-use crate::actors::protocol::{ClientFrame, Topic, WsError};
+use crate::actors::protocol::{ClientFrame, WsError};
 use crate::app::caller::Auth;
+use crate::app::chat::{self, Member};
 use crate::app::state::AppState;
-use crate::bus::TopicEvent;
 use crate::domain::{ChatRoomId, UserId};
-use crate::security::audit::AuditEvent;
 
 /// Members only; the role is how they appear in the room's presence.
 pub async fn authorize(
@@ -20,21 +18,7 @@ pub async fn authorize(
     auth: &Auth,
     room: ChatRoomId,
 ) -> Result<&'static str, WsError> {
-    let room = state
-        .store
-        .chat_room(room)
-        .await?
-        .ok_or_else(|| WsError::not_found("conversa não encontrada"))?;
-    if !is_member(&state.store, &room, auth.user_id).await? {
-        return Err(WsError::forbidden());
-    }
-    Ok(if room.professional_user_id == Some(auth.user_id) {
-        "professional"
-    } else if room.kind == "patient" {
-        "patient"
-    } else {
-        "staff"
-    })
+    chat::join_role(state, auth, room).await
 }
 
 /// Staff reading a patient conversation's past (a replay on join) is audited, as over HTTP.
@@ -47,18 +31,7 @@ pub fn audit_replay(
 ) {
     let state = state.clone();
     actix::spawn(async move {
-        let Ok(Some(r)) = state.store.chat_room(room).await else {
-            return;
-        };
-        if r.kind != "patient" {
-            return;
-        }
-        let event = AuditEvent::new(Some(user_id), "chat.history_read", "chat_room")
-            .entity_id(room)
-            .clinic(r.clinic_id)
-            .ip(ip)
-            .details(json!({"messages": count, "via": "websocket_replay"}));
-        if let Err(e) = state.store.record_audit(&event).await {
+        if let Err(e) = chat::audit_replay(&state, user_id, ip, room, count).await {
             tracing::error!(error = %e, "cannot audit chat replay");
         }
     });
@@ -69,10 +42,6 @@ fn uuid_field(payload: &Value, name: &str) -> Option<uuid::Uuid> {
         .get(name)
         .and_then(Value::as_str)
         .and_then(|s| s.parse().ok())
-}
-
-fn restarting() -> WsError {
-    WsError::unavailable("conversa reiniciando; tente de novo")
 }
 
 fn invalid(message: &'static str) -> Reply {
@@ -86,8 +55,12 @@ pub fn event(
     user: &SessionUser,
     frame: ClientFrame,
 ) -> Reply {
-    let (user_id, name) = (user.0, user.2.clone());
+    let who = Member {
+        user_id: user.0,
+        name: user.2.clone(),
+    };
     let p = &frame.payload;
+    let state = state.clone();
     match frame.event.as_str() {
         "message.send" => {
             let client_id = uuid_field(p, "client_id");
@@ -104,16 +77,9 @@ pub fn event(
                     "informe client_id (UUID), body (texto) e, se houver, attachment_id (UUID)",
                 );
             };
-            let msg = PostMessage {
-                sender: user_id,
-                sender_name: name,
-                client_id,
-                body,
-                attachment_id,
-            };
-            let addr = state.registry.chat(room);
             Reply::later(async move {
-                let p = addr.send(msg).await.map_err(|_| restarting())??;
+                let p =
+                    chat::send_message(&state, room, &who, client_id, body, attachment_id).await?;
                 Ok(
                     json!({"seq": p.seq, "id": p.id, "created_at": p.created_at, "duplicate": p.duplicate}),
                 )
@@ -125,16 +91,8 @@ pub fn event(
             let (Some(id), Some(body)) = (id, body) else {
                 return invalid("informe id (UUID) e body (texto)");
             };
-            let addr = state.registry.chat(room);
             Reply::later(async move {
-                let at = addr
-                    .send(EditMessage {
-                        editor: user_id,
-                        id,
-                        body,
-                    })
-                    .await
-                    .map_err(|_| restarting())??;
+                let at = chat::edit_message(&state, room, &who, id, body).await?;
                 Ok(json!({"edited_at": at}))
             })
         }
@@ -142,15 +100,8 @@ pub fn event(
             let Some(id) = uuid_field(p, "id") else {
                 return invalid("informe id (UUID)");
             };
-            let addr = state.registry.chat(room);
             Reply::later(async move {
-                let at = addr
-                    .send(DeleteMessage {
-                        editor: user_id,
-                        id,
-                    })
-                    .await
-                    .map_err(|_| restarting())??;
+                let at = chat::delete_message(&state, room, &who, id).await?;
                 Ok(json!({"deleted_at": at}))
             })
         }
@@ -158,38 +109,14 @@ pub fn event(
             let Some(seq) = p.get("seq").and_then(Value::as_i64).filter(|s| *s >= 0) else {
                 return invalid("informe seq (inteiro >= 0)");
             };
-            let state = state.clone();
             let topic = frame.topic.clone();
             Reply::later(async move {
-                let head = state.store.topic_head(&topic).await?;
-                let last = state
-                    .store
-                    .mark_chat_read(room, user_id, seq.min(head))
-                    .await?;
-                let unread = state.store.chat_unread(room, user_id).await?;
-                state.bus.publish(TopicEvent {
-                    topic: topic.clone(),
-                    event: "chat.read".into(),
-                    seq: None,
-                    payload: json!({"user_id": user_id, "seq": last}),
-                });
-                state.bus.publish(TopicEvent {
-                    topic: Topic::User(user_id).to_string(),
-                    event: "chat.unread".into(),
-                    seq: None,
-                    payload: json!({"room_id": room, "unread": unread, "last_seq": head,
-                                    "last_read_seq": last}),
-                });
-                Ok(json!({"last_read_seq": last, "unread": unread}))
+                let read = chat::mark_read(&state, room, &topic, &who, seq).await?;
+                Ok(json!({"last_read_seq": read.last_read_seq, "unread": read.unread}))
             })
         }
         "typing" => {
-            state.bus.publish(TopicEvent {
-                topic: frame.topic.clone(),
-                event: "chat.typing".into(),
-                seq: None,
-                payload: json!({"user_id": user_id, "name": name}),
-            });
+            chat::typing(&state, &frame.topic, &who);
             Reply::Now(Ok(json!({})))
         }
         other => unknown_event(other),
