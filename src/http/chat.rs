@@ -8,9 +8,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::app::Auth;
-use crate::app::chat::{
-    self, AttachmentView, ChatRoomView, HistoryQuery, HistoryResponse, OpenRoomRequest,
-};
+use crate::app::chat::attachments::{self, AttachmentView};
+use crate::app::chat::{self, ChatRoomView, HistoryQuery, HistoryResponse, OpenRoomRequest};
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
 use crate::domain::office_hours::OfficeHours;
@@ -88,7 +87,8 @@ pub async fn upload_attachment(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let stored =
-        chat::upload_attachment(&state, &auth, path.into_inner(), &query.filename, payload).await?;
+        attachments::upload_attachment(&state, &auth, path.into_inner(), &query.filename, payload)
+            .await?;
     Ok(HttpResponse::Created().json(stored))
 }
 
@@ -126,7 +126,7 @@ pub async fn download_attachment(
     auth: Auth,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let file = chat::attachment(&state, &auth, path.into_inner()).await?;
+    let file = attachments::attachment(&state, &auth, path.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, file.meta.content_type.clone()))
         .insert_header((

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{Reply, SessionUser, unknown_event};
 use crate::actors::protocol::{ClientFrame, WsError};
 use crate::app::caller::Auth;
-use crate::app::chat::{self, Member};
+use crate::app::chat::live::{self as chat, Member};
 use crate::app::state::AppState;
 use crate::domain::{ChatRoomId, UserId};
 
