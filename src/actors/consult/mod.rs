@@ -22,6 +22,7 @@ use crate::actors::consult::signal::check_signal;
 use crate::actors::consult::view::{ConsultParticipant, ConsultState, media_of, participants_of};
 use crate::bus::TopicEvent;
 use crate::config::RelayMode;
+use crate::domain::agenda::AppointmentStatus;
 use crate::domain::consult::{ConsultMedia, ConsultStatus, Side};
 use crate::security::audit::AuditEvent;
 use crate::store::agenda::AppointmentView;
@@ -117,7 +118,7 @@ async fn load(
         .open_consult_session(
             appointment,
             view.a.clinic_id,
-            view.a.status == crate::domain::agenda::AppointmentStatus::Cancelled,
+            view.a.status == AppointmentStatus::Cancelled,
         )
         .await?;
     Ok((view, row))

@@ -16,6 +16,7 @@ use crate::actors::protocol::WsError;
 use crate::app::caller::{Auth, authenticate};
 use crate::app::error::AppError;
 use crate::app::state::AppState;
+use crate::domain::agenda::AppointmentStatus;
 use crate::domain::consult::{ConsultStatus, Side, participant_key};
 use crate::store::StoreError;
 use crate::store::agenda::AppointmentView;
@@ -144,7 +145,7 @@ pub async fn check_window(state: &AppState, view: &AppointmentView) -> Result<()
     let now = Utc::now();
     let opens =
         view.a.starts_at - Duration::minutes(i64::from(state.settings.consult.link_lead_minutes));
-    if view.a.status == crate::domain::agenda::AppointmentStatus::Cancelled {
+    if view.a.status == AppointmentStatus::Cancelled {
         return Err(WsError::unauthorized(
             "consult_cancelled",
             "esta consulta foi cancelada",
