@@ -217,6 +217,9 @@ pub struct DocumentSettings {
     pub sign_on_this_node: bool,
     /// Common name of the installation's own CA, created on first need.
     pub ca_name: String,
+    /// Seconds a signer's lease on a pending document keeps other signers away; a document
+    /// whose signer died is picked up again once it runs out.
+    pub signing_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -394,6 +397,9 @@ impl Settings {
                 "realtime",
                 "user_rate_per_sec, user_rate_burst and flood_close_secs must be > 0",
             );
+        }
+        if !(2..=3600).contains(&self.documents.signing_lease_secs) {
+            return bad("documents.signing_lease_secs", "must be between 2 and 3600");
         }
         if rt.gap_max_reads == 0 {
             return bad("realtime.gap_max_reads", "must be greater than 0");

@@ -79,6 +79,7 @@ impl Application {
         spawn_offer_sweeper(state.clone());
         spawn_consult_sweeper(state.clone());
         state.documents.requeue_pending().await?;
+        state.documents.sweep_orphans();
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()

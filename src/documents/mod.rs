@@ -32,7 +32,8 @@ use pades::SignatureMeta;
 use signer::{Job, JobError, Output, SealedKey, Signer};
 
 /// Attempts before a document that keeps crashing its signer is marked failed.
-const MAX_ATTEMPTS: i32 = 3;
+/// Signer failures (a panic on this document) before it is given up as `signer_crashed`.
+const MAX_SIGNER_FAILURES: i32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
@@ -60,6 +61,12 @@ pub struct Documents {
     issuing: tokio::sync::Mutex<()>,
     /// Test hook: the next N signing jobs panic inside the signer.
     pub faults: Arc<AtomicUsize>,
+    /// This process as a signer: the owner named in the leases it takes.
+    node: String,
+    /// How long a lease on a document keeps other signers away.
+    lease: chrono::Duration,
+    /// Documents this process is working on (not dispatched twice).
+    in_flight: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
 }
 
 impl Documents {
@@ -87,6 +94,9 @@ impl Documents {
             ca: tokio::sync::Mutex::new(None),
             issuing: tokio::sync::Mutex::new(()),
             faults,
+            node: uuid::Uuid::now_v7().simple().to_string(),
+            lease: chrono::Duration::seconds(settings.documents.signing_lease_secs as i64),
+            in_flight: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -262,9 +272,10 @@ impl Documents {
         Ok(())
     }
 
-    /// Queue a stored `pending` document for signing (in the background).
+    /// Queue a stored `pending` document for signing (in the background), unless this
+    /// process is already working on it.
     pub fn dispatch(self: &Arc<Self>, id: uuid::Uuid) {
-        if self.pool.is_none() {
+        if self.pool.is_none() || !crate::sync::lock(&self.in_flight).insert(id) {
             return;
         }
         let me = self.clone();
@@ -275,22 +286,52 @@ impl Documents {
                     me.announce(id).await;
                 }
             }
+            crate::sync::lock(&me.in_flight).remove(&id);
         });
     }
 
-    /// Queue every pending document (at start: nothing accepted is ever lost).
+    /// Queue every pending document no live signer holds: at start (nothing accepted is
+    /// ever lost) and then periodically (a document whose signer died — a process killed
+    /// mid-signing, on this node or another — is picked up once its lease runs out).
     pub async fn requeue_pending(self: &Arc<Self>) -> Result<usize, DocError> {
         if self.pool.is_none() {
             return Ok(0);
         }
-        let ids = self.store.pending_documents().await?;
+        let ids = self
+            .store
+            .unleased_pending_documents(crate::store::now())
+            .await?;
+        let mut queued = 0;
         for id in &ids {
-            self.dispatch(*id);
+            if !crate::sync::lock(&self.in_flight).contains(id) {
+                self.dispatch(*id);
+                queued += 1;
+            }
         }
-        if !ids.is_empty() {
-            tracing::info!(count = ids.len(), "pending documents queued for signing");
+        if queued > 0 {
+            tracing::info!(count = queued, "pending documents queued for signing");
         }
-        Ok(ids.len())
+        Ok(queued)
+    }
+
+    /// Look for orphaned pending documents every third of a lease, for good.
+    pub fn sweep_orphans(self: &Arc<Self>) {
+        if self.pool.is_none() {
+            return;
+        }
+        let me = self.clone();
+        let every = (self.lease / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(20))
+            .max(std::time::Duration::from_secs(1));
+        actix::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = me.requeue_pending().await {
+                    tracing::warn!(error = %e, "pending documents sweep failed");
+                }
+            }
+        });
     }
 
     async fn sign_one(&self, id: uuid::Uuid) -> Result<(), DocError> {
@@ -304,11 +345,15 @@ impl Documents {
             if view.d.status != DocumentStatus::Pending {
                 return Ok(());
             }
-            let attempt = self.store.document_attempt(id).await?;
-            if attempt > MAX_ATTEMPTS {
-                if self.store.document_failed(id, "signer_crashed").await? {
-                    self.announce(id).await;
-                }
+            // The lease keeps other signers (another node, or this one's sweep) away while
+            // this one works; a process that dies leaves it to run out. A restart is not a
+            // failed attempt: only a signer that fails on the document counts (below).
+            let now = crate::store::now();
+            if !self
+                .store
+                .lease_document(id, &self.node, now, now + self.lease)
+                .await?
+            {
                 return Ok(());
             }
             let (input, meta, key) = self.prepare(&view).await?;
@@ -338,7 +383,15 @@ impl Documents {
                 }
                 Ok(_) => return Err(DocError::Invalid("unexpected signer answer".into())),
                 Err(DocError::Job(JobError::Panicked)) => {
-                    tracing::warn!(document = %id, attempt, "signer crashed; trying again");
+                    let failures = self.store.document_signer_failed(id).await?;
+                    if failures >= MAX_SIGNER_FAILURES {
+                        tracing::error!(document = %id, failures, "signer crashed on this document repeatedly; giving up");
+                        if self.store.document_failed(id, "signer_crashed").await? {
+                            self.announce(id).await;
+                        }
+                        return Ok(());
+                    }
+                    tracing::warn!(document = %id, failures, "signer crashed; trying again");
                     continue;
                 }
                 Err(DocError::Job(e)) => {

@@ -188,20 +188,54 @@ impl Store {
         Ok(row.and_then(|r| r.0))
     }
 
-    /// Ids of documents still waiting for a signer, oldest first.
-    pub async fn pending_documents(&self) -> Result<Vec<uuid::Uuid>, StoreError> {
+    /// Ids of pending documents no signer holds a lease on (none taken, or run out),
+    /// oldest first.
+    pub async fn unleased_pending_documents(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<uuid::Uuid>, StoreError> {
         let rows: Vec<(uuid::Uuid,)> = on_pool!(self, p => {
             sqlx::query_as(
-                "SELECT id FROM documents WHERE status = 'pending' ORDER BY created_at LIMIT 10000",
+                "SELECT id FROM documents
+                 WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $1)
+                 ORDER BY created_at LIMIT 10000",
             )
+            .bind(now)
             .fetch_all(p)
             .await?
         });
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    /// Count one more signing attempt; returns the new count.
-    pub async fn document_attempt(&self, id: uuid::Uuid) -> Result<i32, StoreError> {
+    /// Take (or renew) the signing lease of a pending document for `node` until `until`:
+    /// false when it is no longer pending or another signer's lease still runs.
+    pub async fn lease_document(
+        &self,
+        id: uuid::Uuid,
+        node: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE documents SET lease_node = $1, lease_until = $2
+                 WHERE id = $3 AND status = 'pending'
+                   AND (lease_until IS NULL OR lease_until < $4 OR lease_node = $1)",
+            )
+            .bind(node)
+            .bind(until)
+            .bind(id)
+            .bind(now)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Count a signer failure on this document (a panic while signing it, not a restart);
+    /// returns the count so far.
+    pub async fn document_signer_failed(&self, id: uuid::Uuid) -> Result<i32, StoreError> {
         let row: Option<(i32,)> = on_pool!(self, p => {
             sqlx::query_as(
                 "UPDATE documents SET attempts = attempts + 1 WHERE id = $1 AND status = 'pending'
@@ -227,7 +261,7 @@ impl Store {
         let done = on_pool!(self, p => {
             sqlx::query(
                 "UPDATE documents SET status = 'signed', pdf = $1, sha256 = $2, signed_at = $3,
-                    signing_key_id = $4, failure = NULL
+                    signing_key_id = $4, failure = NULL, lease_node = NULL, lease_until = NULL
                  WHERE id = $5 AND status = 'pending'",
             )
             .bind(pdf)
@@ -245,7 +279,9 @@ impl Store {
     pub async fn document_failed(&self, id: uuid::Uuid, reason: &str) -> Result<bool, StoreError> {
         let done = on_pool!(self, p => {
             sqlx::query(
-                "UPDATE documents SET status = 'failed', failure = $1 WHERE id = $2 AND status = 'pending'",
+                "UPDATE documents SET status = 'failed', failure = $1, lease_node = NULL,
+                    lease_until = NULL
+                 WHERE id = $2 AND status = 'pending'",
             )
             .bind(reason)
             .bind(id)

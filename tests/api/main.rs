@@ -19,6 +19,7 @@ mod helpers;
 mod multinode;
 mod ordering;
 mod patients;
+mod processes;
 mod queue;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]

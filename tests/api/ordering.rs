@@ -5,9 +5,6 @@
 //! Every subscriber must receive every event of the topic exactly once, in seq order, and
 //! no node may pass over an event. Needs TEST_DATABASE_URL and TEST_REDIS_URL.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,128 +14,13 @@ use serde_json::{Value, json};
 use sqlx::Connection as _;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::fresh_postgres_database;
+use crate::processes::{Env, clinic, login};
 
 const WRITERS: usize = 16;
 const CHECK_INS_PER_WRITER: usize = 80;
 const SUBSCRIBERS_PER_NODE: usize = 8;
 /// The second node is killed once this many check-ins are done.
 const KILL_AFTER: usize = WRITERS * CHECK_INS_PER_WRITER * 2 / 5;
-const PASSWORD: &str = "uma-senha-de-teste-forte";
-
-/// A running `atende serve` process; killed (SIGKILL) when dropped.
-struct Node {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn atende(dir: &Path, db: &str, redis: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_atende"));
-    c.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ATENDE_DATABASE__URL", db)
-        .env("ATENDE_REDIS__URL", redis)
-        .env(
-            "ATENDE_SECURITY__JWT_SECRET",
-            "ordering-test-jwt-secret-0123456789abcdef",
-        )
-        .env("ATENDE_SECURITY__ENCRYPTION_ACTIVE_KEY", "t1")
-        .env(
-            "ATENDE_SECURITY__ENCRYPTION_KEYS__T1",
-            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        )
-        .env(
-            "ATENDE_SECURITY__LOGIN_THROTTLE__MAX_ATTEMPTS_PER_IP",
-            "1000",
-        )
-        // A client that comes back after the kill may have missed many events.
-        .env("ATENDE_REALTIME__REPLAY_LIMIT", "100000")
-        .env("ATENDE_LOG__LEVEL", "info");
-    c
-}
-
-fn run_ok(mut c: Command, stdin: Option<&str>) {
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn atende");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-async fn start_node(dir: &Path, db: &str, redis: &str) -> Node {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let log = dir.join(format!("node-{port}.log"));
-    let file = std::fs::File::create(&log).expect("log file");
-    let child = atende(dir, db, redis)
-        .env("ATENDE_SERVER__PORT", port.to_string())
-        .arg("serve")
-        .stdout(file.try_clone().expect("log"))
-        .stderr(file)
-        .spawn()
-        .expect("spawn serve");
-    // Killed and waited for on every path, panics included (Drop).
-    let node = Node {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    };
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if http
-            .get(format!("{}/health", node.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return node;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "node on {port} did not start: {}",
-        std::fs::read_to_string(&node.log).unwrap_or_default()
-    );
-}
-
-async fn post(http: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> Value {
-    let mut req = http.post(url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "POST {url}: {status} {body}");
-    body
-}
-
 /// A walk-in's name made of letters only (names with digits are refused).
 fn walk_in_name(n: usize) -> String {
     let mut tag = String::new();
@@ -239,65 +121,16 @@ async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_
     let Some(redis) = crate::multinode::redis_url() else {
         return;
     };
-    let admin = std::env::var("TEST_DATABASE_URL").expect("checked by redis_url");
-    let db = fresh_postgres_database(&admin).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut migrate = atende(dir.path(), &db, &redis);
-    migrate.arg("migrate");
-    run_ok(migrate, None);
-    let mut create = atende(dir.path(), &db, &redis);
-    create.args([
-        "admin",
-        "create-user",
-        "--email",
-        "ops@ordem.test",
-        "--name",
-        "Operações",
-        "--platform-admin",
-    ]);
-    run_ok(create, Some(&format!("{PASSWORD}\n")));
-
-    let a = start_node(dir.path(), &db, &redis).await;
-    let mut b = Some(start_node(dir.path(), &db, &redis).await);
+    // A client that comes back after the kill may have missed many events.
+    let env = Env::new(Some(redis))
+        .await
+        .set("ATENDE_REALTIME__REPLAY_LIMIT", "100000");
+    let a = env.start().await;
+    let mut b = Some(env.start().await);
     let (base_a, base_b) = (a.base.clone(), b.as_ref().expect("b").base.clone());
-
-    // The clinic and its receptionist, created through the API.
     let http = reqwest::Client::new();
-    let login = |email: &'static str| {
-        let (http, base) = (http.clone(), base_a.clone());
-        async move {
-            let s = post(
-                &http,
-                &format!("{base}/api/auth/login"),
-                None,
-                json!({"email": email, "password": PASSWORD}),
-            )
-            .await;
-            s["access_token"].as_str().expect("token").to_string()
-        }
-    };
-    let root = login("ops@ordem.test").await;
-    let clinic = post(
-        &http,
-        &format!("{base_a}/api/clinics"),
-        Some(&root),
-        json!({
-            "name": "Clínica Ordem", "cnpj": "11.222.333/0001-81",
-            "address": {"street": "Rua das Flores", "number": "10", "district": "Centro",
-                        "city": "Curitiba", "uf": "PR", "postal_code": "80020-310"},
-        }),
-    )
-    .await;
-    let clinic = clinic["id"].as_str().expect("clinic id").to_string();
-    post(
-        &http,
-        &format!("{base_a}/api/clinics/{clinic}/staff"),
-        Some(&root),
-        json!({"email": "recepcao@ordem.test", "full_name": "Rita Lima",
-               "password": PASSWORD, "role": "receptionist"}),
-    )
-    .await;
-    let desk = login("recepcao@ordem.test").await;
+    let clinic = clinic(&http, &base_a, "ordem", "11.222.333/0001-81").await;
+    let desk = login(&http, &base_a, "recepcao@ordem.test").await;
     let topic = format!("clinic:{clinic}:queue");
 
     // Subscribers, half on each node.
@@ -384,7 +217,7 @@ async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_
     }
 
     // Every event is in the database; each subscriber must have all of them.
-    let mut conn = sqlx::PgConnection::connect(&db).await.expect("pg");
+    let mut conn = sqlx::PgConnection::connect(&env.db).await.expect("pg");
     let head: i64 = sqlx::query_scalar("SELECT last_seq FROM topic_seqs WHERE topic = $1")
         .bind(&topic)
         .fetch_one(&mut conn)
@@ -416,7 +249,7 @@ async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_
             );
         }
     }
-    let log = std::fs::read_to_string(&a.log).unwrap_or_default();
+    let log = a.log_text();
     assert!(
         !log.contains("passing over") && !log.contains("closing so the client resumes"),
         "the surviving node passed over events or gave up on a gap:\n{log}"

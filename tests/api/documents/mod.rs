@@ -6,6 +6,7 @@
 //! Here: the fixture and the helpers the test modules share.
 
 mod issuing;
+mod restarts;
 mod signing;
 mod validators;
 mod verification;

@@ -11,7 +11,7 @@ use super::*;
 use crate::helpers::*;
 
 /// Whether the validators are here; under CI=true their absence is a failure.
-fn validators_available() -> bool {
+pub(super) fn validators_available() -> bool {
     let have = |cmd: &str| Command::new(cmd).arg("--help").output().is_ok();
     let ok = have("pdfsig") && have("pyhanko") && have("certutil") && have("pdftotext");
     if !ok && std::env::var("CI").as_deref() == Ok("true") {
@@ -29,27 +29,40 @@ struct Verdict {
     pyhanko: String,
 }
 
-fn validate(dir: &Path, name: &str, pdf: &[u8], root_pem: &str) -> Verdict {
-    let file = dir.join(name);
-    std::fs::write(&file, pdf).expect("write pdf");
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run validator");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// An NSS database in `dir` that trusts `root_pem`, for pdfsig (`sql:<path>`).
+pub(super) fn nss_trusting(dir: &Path, name: &str, root_pem: &str) -> String {
     let root = dir.join(format!("{name}.root.pem"));
     std::fs::write(&root, root_pem).expect("write root");
     let nss = dir.join(format!("{name}.nss"));
     std::fs::create_dir_all(&nss).expect("nss dir");
     let db = format!("sql:{}", nss.display());
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().expect("run validator");
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    };
     run(Command::new("certutil").args(["-N", "--empty-password", "-d", &db]));
     run(Command::new("certutil")
         .args(["-A", "-n", "root", "-t", "CT,C,C", "-d", &db, "-i"])
         .arg(&root));
-    let pdfsig = run(Command::new("pdfsig").args(["-nssdir", &db]).arg(&file));
+    db
+}
+
+/// pdfsig's report on `file`, trusting what the NSS database `db` trusts.
+pub(super) fn pdfsig(db: &str, file: &Path) -> String {
+    run(Command::new("pdfsig").args(["-nssdir", db]).arg(file))
+}
+
+fn validate(dir: &Path, name: &str, pdf: &[u8], root_pem: &str) -> Verdict {
+    let file = dir.join(name);
+    std::fs::write(&file, pdf).expect("write pdf");
+    let root = dir.join(format!("{name}.root.pem"));
+    let db = nss_trusting(dir, name, root_pem);
+    let pdfsig = pdfsig(&db, &file);
     let out = Command::new("pyhanko")
         .args(["sign", "validate", "--no-revocation-check", "--trust"])
         .arg(&root)
