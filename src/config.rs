@@ -123,6 +123,12 @@ pub struct ChatSettings {
     pub edit_window_secs: u64,
     pub max_attachment_bytes: usize,
     pub max_messages_per_minute: u32,
+    /// Sends that may wait for one chat room before more are refused with `overloaded`.
+    pub max_waiting_per_room: usize,
+    /// Sends that may wait for all of this node's chat rooms together.
+    pub max_waiting_per_node: usize,
+    /// The retry hint of an `overloaded` refusal, in milliseconds.
+    pub overload_retry_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -415,6 +421,12 @@ impl Settings {
         }
         if self.chat.edit_window_secs > 30 * 24 * 3600 {
             return bad("chat.edit_window_secs", "must be at most 30 days (2592000)");
+        }
+        if self.chat.max_waiting_per_room == 0 || self.chat.max_waiting_per_node == 0 {
+            return bad(
+                "chat",
+                "max_waiting_per_room and max_waiting_per_node must be > 0",
+            );
         }
         if self.chat.max_messages_per_minute == 0 || self.chat.max_attachment_bytes == 0 {
             return bad(

@@ -44,6 +44,67 @@ pub struct EntityDeps {
     pub media: Arc<crate::media::Media>,
 }
 
+/// A bound on the work waiting for one entity actor (and on all of a node's): past it a
+/// sender is refused at once with `overloaded` and a retry hint, instead of joining a queue
+/// that only grows while the actor (or the database) is saturated. Nothing is half done: a
+/// refused request did nothing, an admitted one runs to the end.
+#[derive(Clone)]
+pub struct Admission {
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    limit: usize,
+    node: Arc<std::sync::atomic::AtomicUsize>,
+    node_limit: usize,
+    retry_after_ms: u64,
+}
+
+/// A place in an [`Admission`]'s queue; given back when dropped.
+pub struct Admitted {
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    node: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::AcqRel;
+        self.waiting.fetch_sub(1, AcqRel);
+        self.node.fetch_sub(1, AcqRel);
+    }
+}
+
+impl Admission {
+    pub fn new(
+        limit: usize,
+        node: Arc<std::sync::atomic::AtomicUsize>,
+        node_limit: usize,
+        retry_after_ms: u64,
+    ) -> Self {
+        Self {
+            waiting: Arc::default(),
+            limit,
+            node,
+            node_limit,
+            retry_after_ms,
+        }
+    }
+
+    /// Take a place, or be told to come back later.
+    pub fn enter(&self) -> Result<Admitted, WsError> {
+        use std::sync::atomic::Ordering::AcqRel;
+        let here = self.waiting.fetch_add(1, AcqRel);
+        let all = self.node.fetch_add(1, AcqRel);
+        let admitted = Admitted {
+            waiting: self.waiting.clone(),
+            node: self.node.clone(),
+        };
+        if here >= self.limit || all >= self.node_limit {
+            drop(admitted);
+            metrics::counter!("atende_overloaded_total").increment(1);
+            return Err(WsError::overloaded(self.retry_after_ms));
+        }
+        Ok(admitted)
+    }
+}
+
 /// Per-sender budget of stored messages in a sliding minute (chat rooms, the in-call chat).
 /// `within` asks; `spend` records a message actually stored, so refused or retried sends
 /// cost nothing.

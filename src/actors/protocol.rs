@@ -60,6 +60,8 @@ pub struct WsError {
     pub kind: ErrorKind,
     pub code: &'static str,
     pub message: String,
+    /// When to try again, for refusals that are about load, not about the request.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl WsError {
@@ -72,6 +74,19 @@ impl WsError {
             kind,
             code,
             message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+    /// Saturated (a room's or the node's queue of work is full): nothing was done; send the
+    /// same request again (same `client_id`) after `retry_after_ms`.
+    pub fn overloaded(retry_after_ms: u64) -> Self {
+        Self {
+            retry_after_ms: Some(retry_after_ms),
+            ..Self::of(
+                ErrorKind::Unavailable,
+                "overloaded",
+                "muita demanda agora; tente de novo em instantes",
+            )
         }
     }
     /// Not allowed in the thing's current state.
@@ -169,9 +184,11 @@ pub fn reply_ok(reference: &Value, topic: &str, response: Value) -> String {
 }
 
 pub fn reply_error(reference: &Value, topic: &str, err: &WsError) -> String {
-    json!({"ref": reference, "topic": topic, "event": "reply",
-           "payload": {"status": "error", "code": err.code, "message": err.message}})
-    .to_string()
+    let mut payload = json!({"status": "error", "code": err.code, "message": err.message});
+    if let Some(ms) = err.retry_after_ms {
+        payload["retry_after_ms"] = json!(ms);
+    }
+    json!({"ref": reference, "topic": topic, "event": "reply", "payload": payload}).to_string()
 }
 
 /// Close codes used by the server.

@@ -196,7 +196,11 @@ impl From<WsError> for AppError {
                 code: e.code,
                 message: e.message,
             },
-            ErrorKind::Unavailable => AppError::Unavailable,
+            ErrorKind::Unavailable if e.code == "unavailable" => AppError::Unavailable,
+            ErrorKind::Unavailable => AppError::Overloaded {
+                code: e.code,
+                message: e.message,
+            },
             ErrorKind::Internal => AppError::Unexpected(anyhow::anyhow!("actor: {}", e.message)),
         }
     }

@@ -355,7 +355,10 @@ impl WsSession {
         );
     }
 
-    /// Run `work` and reply to `reference` with its result.
+    /// Run `work` and reply to `reference` with its result. The work runs on its own: if
+    /// the connection ends meanwhile it still completes (a message that reached the server
+    /// is stored or refused, never dropped half way); the client learns the outcome when it
+    /// resumes (a resent message with the same `client_id` is not stored twice).
     pub(super) fn ask(
         &mut self,
         ctx: &mut Context<Self>,
@@ -363,9 +366,17 @@ impl WsSession {
         topic: String,
         work: impl std::future::Future<Output = Result<Value, WsError>> + 'static,
     ) {
-        ctx.spawn(work.into_actor(self).map(move |res, act, ctx| {
-            act.reply(ctx, &reference, &topic, res);
-        }));
+        let (done, outcome) = oneshot::channel();
+        actix::spawn(async move {
+            let _ = done.send(work.await);
+        });
+        ctx.spawn(
+            async move { outcome.await.unwrap_or_else(|_| Err(WsError::internal())) }
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    act.reply(ctx, &reference, &topic, res);
+                }),
+        );
     }
 
     /// An event a client sends to a joined topic: the topic's channel decides.

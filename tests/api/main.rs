@@ -8,6 +8,7 @@ mod agenda;
 mod audit;
 mod auth;
 mod chat;
+mod chat_pressure;
 mod cli;
 mod clinics;
 mod consult_media;

@@ -217,6 +217,22 @@ impl WsClient {
         }
     }
 
+    /// Send a close frame and read until the server closes too (a clean close: no reset, so
+    /// everything sent before reaches the server).
+    pub async fn close_cleanly(mut self) {
+        let _ = self
+            .stream
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            }))
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(Ok(_)) = self.stream.next().await {}
+        })
+        .await;
+    }
+
     pub async fn close(mut self) {
         let _ = self
             .stream

@@ -135,12 +135,22 @@ export function browserEnv() {
   };
 }
 
-/** An error reply (or a local failure such as `not_connected`): `{code, message}`. */
+/**
+ * An error reply (or a local failure such as `not_connected`): `{code, message}`, and for
+ * refusals about load (`overloaded`) when to try again.
+ */
 export class RealtimeError extends Error {
-  constructor(code, message) {
+  /**
+   * @param {string} code
+   * @param {string} [message]
+   * @param {number|null} [retryAfterMs]
+   */
+  constructor(code, message, retryAfterMs = null) {
     super(message || code);
     this.name = 'RealtimeError';
     this.code = code;
+    /** @type {number|null} */
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -693,7 +703,10 @@ export class RealtimeClient {
       this.env.clearTimeout(pending.timer);
       const p = frame.payload || {};
       if (p.status === 'ok') pending.resolve(p.response ?? {});
-      else pending.reject(new RealtimeError(p.code || 'error', p.message || 'Erro no servidor.'));
+      else {
+        const retry = typeof p.retry_after_ms === 'number' ? p.retry_after_ms : null;
+        pending.reject(new RealtimeError(p.code || 'error', p.message || 'Erro no servidor.', retry));
+      }
       return;
     }
     const topic = this.topics.get(frame.topic);

@@ -73,7 +73,8 @@ pub async fn join_role(
 }
 
 /// Post a message (stored before anyone sees it; a retry with the same client id is not
-/// stored twice).
+/// stored twice). A saturated room or node refuses it at once with `overloaded` and a retry
+/// hint; it is acknowledged only once stored.
 pub async fn send_message(
     state: &AppState,
     room: ChatRoomId,
@@ -82,18 +83,16 @@ pub async fn send_message(
     body: String,
     attachment_id: Option<uuid::Uuid>,
 ) -> Result<Posted, WsError> {
-    state
-        .registry
-        .chat(room)
-        .send(PostMessage {
-            sender: who.user_id,
-            sender_name: who.name.clone(),
-            client_id,
-            body,
-            attachment_id,
-        })
-        .await
-        .map_err(|_| restarting())?
+    let (addr, _place) = state.registry.chat_admitted(room)?;
+    addr.send(PostMessage {
+        sender: who.user_id,
+        sender_name: who.name.clone(),
+        client_id,
+        body,
+        attachment_id,
+    })
+    .await
+    .map_err(|_| restarting())?
 }
 
 /// Change the text of one's own message within the edit window (audited).

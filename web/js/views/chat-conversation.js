@@ -385,8 +385,11 @@ export function conversation(ctx, me, room, heading) {
             thread.updateNode(next);
             continue;
           }
-          // Transient: try again soon, and in any case after the next (re)join.
-          retryTimer = setTimeout(flush, RETRY_SEND_MS);
+          // Transient (the room or server is saturated: `overloaded` says when; the
+          // connection dropped): the same message (same client_id) again soon, and in any
+          // case after the next (re)join. Nothing was stored twice or lost.
+          const wait = typeof err.retryAfterMs === 'number' ? err.retryAfterMs : RETRY_SEND_MS;
+          retryTimer = setTimeout(flush, wait);
           break;
         }
       }
