@@ -17,7 +17,38 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: web::Data<AppState>,
     pub db_url: String,
+    /// The PostgreSQL database this app created (admin URL, name): dropped with it.
+    owned_database: Option<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    /// Drop the test's own PostgreSQL database, so test runs do not pile databases up.
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.owned_database.take() {
+            drop_postgres_database(admin, name);
+        }
+    }
+}
+
+/// Drop a test database (its connections too), from a thread of its own: callable from
+/// `Drop`, inside or outside a runtime.
+pub fn drop_postgres_database(admin: String, name: String) {
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
+            }
+        });
+    })
+    .join();
 }
 
 /// A logged-in caller.
@@ -63,9 +94,15 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
         "t1".to_string(),
         Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
     )]);
+    let mut owned_database = None;
     let db_url = match (shared_db, std::env::var("TEST_DATABASE_URL")) {
         (Some(url), _) => url,
-        (None, Ok(admin_url)) if !admin_url.is_empty() => fresh_postgres_database(&admin_url).await,
+        (None, Ok(admin_url)) if !admin_url.is_empty() => {
+            let url = fresh_postgres_database(&admin_url).await;
+            let name = url.rsplit('/').next().unwrap_or_default().to_string();
+            owned_database = Some((admin_url, name));
+            url
+        }
         _ => {
             if std::env::var("CI").as_deref() == Ok("true")
                 && std::env::var("ATENDE_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1")
@@ -95,6 +132,7 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
             .expect("client"),
         state,
         db_url,
+        owned_database,
         _dir: dir,
     }
 }

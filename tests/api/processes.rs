@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::fresh_postgres_database;
+use crate::helpers::{drop_postgres_database, fresh_postgres_database};
 
 /// The password of every account these tests create.
 pub const PASSWORD: &str = "uma-senha-de-teste-forte";
@@ -46,6 +46,20 @@ impl Node {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Env {
+    /// Drop the environment's PostgreSQL database (its nodes are gone by then).
+    fn drop(&mut self) {
+        if let (Some(name), Ok(admin)) = (
+            self.db
+                .strip_prefix("postgres")
+                .and(self.db.rsplit('/').next()),
+            std::env::var("TEST_DATABASE_URL"),
+        ) {
+            drop_postgres_database(admin, name.to_string());
+        }
     }
 }
 

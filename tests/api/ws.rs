@@ -479,9 +479,16 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     // to a few MB. Keep sending, checking after every 50 messages (~195 KB).
     let mut dropped = false;
     for round in 0..200 {
-        // One at a time, reading every reply: the sender is never the slow one.
+        // Fifty at once (fewer than a room lets wait), then every reply: the sender is
+        // never the slow one.
+        let mut refs = Vec::new();
         for _ in 0..50 {
-            fast.say(&topic, &body).await;
+            let payload = json!({"client_id": uuid::Uuid::now_v7(), "body": body});
+            refs.push(fast.send(&topic, "message.send", payload).await);
+        }
+        for r in refs {
+            let reply = fast.reply_to(&r).await;
+            assert_eq!(reply["payload"]["status"], "ok", "{reply}");
         }
         fast.clear_inbox();
         let metrics = app
