@@ -85,6 +85,9 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: Secret<String>,
+    /// While Redis is unreachable, how often each node reads the events of the topics its
+    /// clients follow from the database.
+    pub fallback_poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -53,14 +53,15 @@ impl Application {
         let node_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
         let hub = std::sync::Arc::new(Hub::new(node_id));
         let redis_url = settings.redis.url.expose().clone();
+        let mut bus_health = None;
         let bus: std::sync::Arc<dyn EventBus> = if redis_url.is_empty() {
             std::sync::Arc::new(LocalBus::new(hub.clone()))
         } else {
-            std::sync::Arc::new(
-                RedisBus::start(&redis_url, hub.clone())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("redis.url: cannot connect to Redis: {e}"))?,
-            )
+            let redis = RedisBus::start(&redis_url, hub.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("redis.url: cannot connect to Redis: {e}"))?;
+            bus_health = Some(redis.health());
+            std::sync::Arc::new(redis)
         };
         tracing::info!(
             engine = bus.engine(),
@@ -75,6 +76,15 @@ impl Application {
             bus,
             port,
         )?);
+        if let Some(health) = bus_health {
+            crate::bus::fallback::spawn_poller(
+                state.store.clone(),
+                state.cipher.clone(),
+                state.hub.clone(),
+                health,
+                std::time::Duration::from_millis(state.settings.redis.fallback_poll_ms),
+            );
+        }
         spawn_housekeeping(state.store.clone());
         spawn_offer_sweeper(state.clone());
         spawn_consult_sweeper(state.clone());

@@ -110,6 +110,23 @@ impl EventSink for Hub {
     fn dispatch(&self, event: &TopicEvent) {
         self.deliver(event);
     }
+
+    /// Each topic someone here follows directly (not the internal `session:` ones), with the
+    /// highest seq any of its connections has.
+    fn watched(&self) -> Vec<(String, i64)> {
+        let subs = self.subs.read().unwrap_or_else(|e| e.into_inner());
+        subs.iter()
+            .filter(|(_, listeners)| listeners.values().any(|s| s.direct))
+            .map(|(topic, listeners)| {
+                let seq = listeners
+                    .values()
+                    .map(|s| lock(&s.cursor).last_seq)
+                    .max()
+                    .unwrap_or(0);
+                (topic.to_string(), seq)
+            })
+            .collect()
+    }
 }
 
 impl Hub {

@@ -9,6 +9,7 @@
 //! A session that sees a gap (an event lost on the bus, a reconnect to Redis) fills it from
 //! the database, so correctness never depends on the bus.
 
+pub mod fallback;
 pub mod redis;
 pub mod revocation;
 
@@ -33,6 +34,10 @@ pub trait EventBus: Send + Sync {
     fn publish(&self, event: TopicEvent);
     /// `local` or `redis`, for logs and health.
     fn engine(&self) -> &'static str;
+    /// Whether the engine is down and the node is polling the database instead (health).
+    fn degraded(&self) -> bool {
+        false
+    }
 }
 
 /// Where a node's bus hands the events it receives: this node's hub (`actors::hub::Hub`),
@@ -40,6 +45,35 @@ pub trait EventBus: Send + Sync {
 /// below the actors, never names them.
 pub trait EventSink: Send + Sync {
     fn dispatch(&self, event: &TopicEvent);
+    /// The persisted topics someone on this node follows, each with the last seq they have:
+    /// what the fallback poller reads from the database while the bus is down.
+    fn watched(&self) -> Vec<(String, i64)> {
+        Vec::new()
+    }
+}
+
+/// Whether a networked bus can carry events now: its server answers pings and this node's
+/// subscription is live. While it cannot, the node is degraded (see `fallback`).
+#[derive(Debug)]
+pub struct BusHealth {
+    pub answers: std::sync::atomic::AtomicBool,
+    pub subscribed: std::sync::atomic::AtomicBool,
+}
+
+impl Default for BusHealth {
+    fn default() -> Self {
+        Self {
+            answers: true.into(),
+            subscribed: true.into(),
+        }
+    }
+}
+
+impl BusHealth {
+    pub fn down(&self) -> bool {
+        use std::sync::atomic::Ordering::Acquire;
+        !(self.answers.load(Acquire) && self.subscribed.load(Acquire))
+    }
 }
 
 /// Single-node engine: delivers in-process.

@@ -3,30 +3,62 @@
 //! Publishing goes through one task so a node's events leave in the order it published them.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use super::{EventBus, EventSink, TopicEvent};
+use super::{BusHealth, EventBus, EventSink, TopicEvent};
 
 /// The channel all nodes share.
 pub const CHANNEL: &str = "atende:events";
 
 pub struct RedisBus {
     tx: mpsc::UnboundedSender<String>,
+    /// Whether Redis is reachable; while not, events go to this node's hub directly and the
+    /// fallback poller reads other nodes' events from the database.
+    health: Arc<BusHealth>,
+    hub: Arc<dyn EventSink>,
 }
 
 impl RedisBus {
     /// Connect (failing fast if Redis is unreachable at start), then run the publisher and
     /// subscriber tasks on the current runtime. Both reconnect on their own afterwards.
     pub async fn start(url: &str, hub: Arc<dyn EventSink>) -> anyhow::Result<Self> {
+        let health = Arc::new(BusHealth::default());
         let client = ::redis::Client::open(url)?;
         let mut publisher = ::redis::aio::ConnectionManager::new(client.clone()).await?;
         // Subscribe before returning, so no event published after start-up is missed.
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(CHANNEL).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        // A ping a second finds a Redis that stopped answering without closing connections.
+        let mut pinger = publisher.clone();
+        let watch = health.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let ping = ::redis::cmd("PING");
+                let ok = matches!(
+                    tokio::time::timeout(
+                        Duration::from_secs(1),
+                        ping.query_async::<String>(&mut pinger)
+                    )
+                    .await,
+                    Ok(Ok(_))
+                );
+                if watch.answers.swap(ok, Ordering::AcqRel) != ok {
+                    if ok {
+                        tracing::info!("redis answers again");
+                    } else {
+                        tracing::warn!(
+                            "redis does not answer; following other nodes through the database"
+                        );
+                    }
+                }
+            }
+        });
         tokio::spawn(async move {
             while let Some(msg) = rx.recv().await {
                 let mut attempt = 0u32;
@@ -53,7 +85,9 @@ impl RedisBus {
                 }
             }
         });
+        let (sub_hub, sub_health) = (hub.clone(), health.clone());
         tokio::spawn(async move {
+            let (hub, health) = (sub_hub, sub_health);
             loop {
                 {
                     let mut stream = pubsub.on_message();
@@ -68,11 +102,19 @@ impl RedisBus {
                     }
                 }
                 tracing::warn!("redis subscription ended; reconnecting");
+                health.subscribed.store(false, Ordering::Release);
+                tracing::warn!("following other nodes through the database until redis is back");
                 pubsub = loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     match client.get_async_pubsub().await {
                         Ok(mut p) => match p.subscribe(CHANNEL).await {
-                            Ok(()) => break p,
+                            Ok(()) => {
+                                health.subscribed.store(true, Ordering::Release);
+                                tracing::info!(
+                                    "redis subscription back; the bus carries events again"
+                                );
+                                break p;
+                            }
                             Err(e) => tracing::warn!(error = %e, "redis subscribe failed"),
                         },
                         Err(e) => tracing::warn!(error = %e, "redis connect failed"),
@@ -80,12 +122,23 @@ impl RedisBus {
                 };
             }
         });
-        Ok(Self { tx })
+        Ok(Self { tx, health, hub })
+    }
+
+    /// Whether Redis can carry events now (shared with the fallback poller).
+    pub fn health(&self) -> Arc<BusHealth> {
+        self.health.clone()
     }
 }
 
 impl EventBus for RedisBus {
     fn publish(&self, event: TopicEvent) {
+        if self.health.down() {
+            // This node's clients get it at once; other nodes read persisted events from
+            // the database until the bus is back.
+            self.hub.dispatch(&event);
+            return;
+        }
         match serde_json::to_string(&event) {
             Ok(text) => {
                 let _ = self.tx.send(text);
@@ -96,5 +149,9 @@ impl EventBus for RedisBus {
 
     fn engine(&self) -> &'static str {
         "redis"
+    }
+
+    fn degraded(&self) -> bool {
+        self.health.down()
     }
 }

@@ -192,6 +192,19 @@ impl TokenBucket {
         }
     }
 
+    /// Milliseconds until `n` tokens are there (0 when they already are).
+    pub fn wait_ms(&self, n: f64) -> u64 {
+        let now = self.tokens
+            + Instant::now()
+                .saturating_duration_since(self.at)
+                .as_secs_f64()
+                * self.rate;
+        if now >= n || self.rate <= 0.0 {
+            return 0;
+        }
+        (((n - now) / self.rate) * 1000.0).ceil() as u64
+    }
+
     /// Whether the bucket has refilled completely by `now` (its owner is idle).
     fn is_full(&self, now: Instant) -> bool {
         self.tokens + now.saturating_duration_since(self.at).as_secs_f64() * self.rate >= self.burst

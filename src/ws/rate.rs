@@ -56,6 +56,11 @@ impl FrameBudget {
         }
     }
 
+    /// About when the frame bucket has a token again, for a refusal's retry hint.
+    pub fn retry_after_ms(&self) -> u64 {
+        self.frames.wait_ms(1.0).max(1)
+    }
+
     /// Judge a frame of `len` bytes; `user_allows` spends the user's budget (asked only
     /// when the connection's own budget allows the frame).
     pub fn check(&mut self, len: usize, user_allows: impl FnOnce() -> bool) -> Verdict {

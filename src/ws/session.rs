@@ -169,7 +169,15 @@ impl WsSession {
 
     /// Spend the connection's (and its user's) budget for an incoming frame of `len`
     /// bytes; false (and maybe an error reply, or a close) when it is over budget.
-    pub(super) fn within_rate(&mut self, ctx: &mut Context<Self>, len: usize) -> bool {
+    /// A dropped frame that carries a `ref` is answered `rate_limited` under that ref (the
+    /// client knows exactly which request to send again, and when); one without a ref gets
+    /// the connection's periodic notice.
+    pub(super) fn within_rate(
+        &mut self,
+        ctx: &mut Context<Self>,
+        text: Option<&str>,
+        len: usize,
+    ) -> bool {
         let user = self.user.as_ref().map(|u| u.0);
         let users = &self.state.frame_budgets;
         match self
@@ -179,9 +187,18 @@ impl WsSession {
             Verdict::Allow => true,
             Verdict::Refuse { tell } => {
                 metrics::counter!("atende_ws_frames_refused_total").increment(1);
-                if tell {
-                    let err = WsError::rate_limited("muitas mensagens; diminua o ritmo");
-                    self.reply(ctx, &Value::Null, SYSTEM_TOPIC, Err(err));
+                let asked = text
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                    .filter(|f| f.get("ref").is_some_and(|r| !r.is_null()));
+                let mut err = WsError::rate_limited("muitas mensagens; diminua o ritmo");
+                err.retry_after_ms = Some(self.budget.retry_after_ms());
+                match asked {
+                    Some(f) => {
+                        let topic = f.get("topic").and_then(Value::as_str).unwrap_or_default();
+                        self.reply(ctx, &f["ref"], topic, Err(err));
+                    }
+                    None if tell => self.reply(ctx, &Value::Null, SYSTEM_TOPIC, Err(err)),
+                    None => {}
                 }
                 false
             }
@@ -451,7 +468,7 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
         self.last_heard = Instant::now();
         match item {
             Ok(Message::Text(text)) => {
-                if self.within_rate(ctx, text.len()) {
+                if self.within_rate(ctx, Some(&text), text.len()) {
                     self.handle_text(&text, ctx);
                 }
             }
@@ -460,14 +477,14 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
             }
             Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
             Ok(Message::Binary(bytes)) => {
-                if !self.within_rate(ctx, bytes.len()) {
+                if !self.within_rate(ctx, None, bytes.len()) {
                     return;
                 }
                 let err = WsError::new("unsupported_frame", "use quadros de texto com JSON");
                 self.reply(ctx, &Value::Null, "", Err(err));
             }
             Ok(Message::Continuation(_)) => {
-                if !self.within_rate(ctx, 0) {
+                if !self.within_rate(ctx, None, 0) {
                     return;
                 }
                 let err = WsError::new("unsupported_frame", "use quadros de texto com JSON");
