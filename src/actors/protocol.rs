@@ -124,6 +124,14 @@ impl WsError {
 
 impl From<crate::store::StoreError> for WsError {
     fn from(e: crate::store::StoreError) -> Self {
+        if let crate::store::StoreError::Full(cause) = &e {
+            tracing::error!(error = %cause, "storage full; the change was not made");
+            return Self::of(
+                ErrorKind::Unavailable,
+                "storage_full",
+                "o armazenamento do servidor está cheio; nada foi alterado — avise o suporte",
+            );
+        }
         tracing::error!(error = ?e, "storage error in websocket handler");
         Self::internal()
     }

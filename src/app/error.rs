@@ -215,7 +215,16 @@ impl From<&AppError> for WsError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::Unexpected(anyhow::Error::new(e))
+        match e {
+            StoreError::Full(cause) => {
+                tracing::error!(error = %cause, "storage full; the change was not made");
+                AppError::Overloaded {
+                    code: "storage_full",
+                    message: "o armazenamento do servidor está cheio; nada foi alterado — avise o suporte".into(),
+                }
+            }
+            other => AppError::Unexpected(anyhow::Error::new(other)),
+        }
     }
 }
 

@@ -88,10 +88,41 @@ impl Tx {
 pub enum StoreError {
     #[error("unique constraint violated on {0}")]
     Conflict(&'static str),
+    /// The disk (or the database's quota) is full: the transaction was rolled back whole.
+    #[error("storage full: {0}")]
+    Full(sqlx::Error),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_disk_full(&e) {
+            metrics::counter!("atende_storage_full_total").increment(1);
+            return StoreError::Full(e);
+        }
+        StoreError::Database(e)
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (13, also as the primary code of an extended one) and
+/// PostgreSQL's `disk_full` (53100) or `could not extend file` / `No space left on device`.
+fn is_disk_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            let sqlite_full = code.parse::<i64>().is_ok_and(|c| c & 0xff == 13);
+            sqlite_full
+                || code == "53100"
+                || db.message().contains("No space left on device")
+                || db.message().contains("database or disk is full")
+        }
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(28), // ENOSPC
+        _ => false,
+    }
 }
 
 impl StoreError {

@@ -17,6 +17,7 @@ mod consult_webrtc;
 mod consults;
 mod documents;
 mod errors;
+mod faults;
 mod helpers;
 mod multinode;
 mod ordering;

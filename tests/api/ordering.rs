@@ -22,7 +22,7 @@ const SUBSCRIBERS_PER_NODE: usize = 8;
 /// The second node is killed once this many check-ins are done.
 const KILL_AFTER: usize = WRITERS * CHECK_INS_PER_WRITER * 2 / 5;
 /// A walk-in's name made of letters only (names with digits are refused).
-fn walk_in_name(n: usize) -> String {
+pub(crate) fn walk_in_name(n: usize) -> String {
     let mut tag = String::new();
     let mut k = n;
     for _ in 0..4 {
@@ -69,7 +69,7 @@ async fn reply(ws: &mut Ws, reference: &str) -> Option<Value> {
 
 /// Follow `topic`, moving to the survivor when the connection drops, until `target` is
 /// known and reached. Returns the first seq expected and every seq received, in order.
-async fn follow(
+pub(crate) async fn follow(
     nodes: Vec<String>,
     token: String,
     topic: String,

@@ -65,11 +65,18 @@ impl Drop for Env {
 
 impl Env {
     pub async fn new(redis: Option<String>) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
         let db = match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin) if !admin.is_empty() => fresh_postgres_database(&admin).await,
-            _ => format!("sqlite://{}", dir.path().join("atende.db").display()),
+            Ok(admin) if !admin.is_empty() => Some(fresh_postgres_database(&admin).await),
+            _ => None,
         };
+        Self::on(redis, db).await
+    }
+
+    /// An environment on the database `db` (`None`: a SQLite file in its directory).
+    pub async fn on(redis: Option<String>, db: Option<String>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db =
+            db.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("atende.db").display()));
         let env = Self {
             dir,
             db,
@@ -125,6 +132,11 @@ impl Env {
             c.env(k, v);
         }
         c
+    }
+
+    /// Run an `atende` command in this environment; its output.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.command().args(args).output().expect("run atende")
     }
 
     fn run_ok(&self, args: &[&str], stdin: Option<&str>) {
