@@ -46,10 +46,10 @@ impl Modify for ResponseDescriptions {
             ];
             for op in ops.into_iter().flatten() {
                 for (status, response) in op.responses.responses.iter_mut() {
-                    if let utoipa::openapi::RefOr::T(response) = response {
-                        if response.description.trim().is_empty() {
-                            response.description = reason_phrase(status).to_string();
-                        }
+                    if let utoipa::openapi::RefOr::T(response) = response
+                        && response.description.trim().is_empty()
+                    {
+                        response.description = reason_phrase(status).to_string();
                     }
                 }
             }
