@@ -48,6 +48,13 @@ pub enum AppError {
     /// Over a rate with its own code (429).
     #[error("{message}")]
     Limited { code: &'static str, message: String },
+    /// Over a quota with its own code, free again in `retry_after_secs` (429, Retry-After).
+    #[error("{message}")]
+    LimitedFor {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("service unavailable")]
     Unavailable,
     /// A resource of this node is exhausted or failing (503, with its own code).
@@ -87,6 +94,7 @@ impl AppError {
             | AppError::Unauthorized { code, .. }
             | AppError::Conflict { code, .. }
             | AppError::Limited { code, .. }
+            | AppError::LimitedFor { code, .. }
             | AppError::Overloaded { code, .. } => code,
             AppError::Forbidden => "forbidden",
             AppError::UnsupportedMediaType => "unsupported_media_type",
@@ -105,6 +113,7 @@ impl AppError {
             | AppError::Unauthorized { message, .. }
             | AppError::Conflict { message, .. }
             | AppError::Limited { message, .. }
+            | AppError::LimitedFor { message, .. }
             | AppError::Overloaded { message, .. } => message.clone(),
             AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
             AppError::UnsupportedMediaType => "envie o corpo como application/json".into(),
@@ -129,7 +138,9 @@ impl AppError {
             AppError::Forbidden => ErrorKind::Forbidden,
             AppError::NotFound => ErrorKind::NotFound,
             AppError::Conflict { .. } => ErrorKind::Conflict,
-            AppError::TooManyRequests { .. } | AppError::Limited { .. } => ErrorKind::RateLimited,
+            AppError::TooManyRequests { .. }
+            | AppError::Limited { .. }
+            | AppError::LimitedFor { .. } => ErrorKind::RateLimited,
             AppError::Unavailable | AppError::Overloaded { .. } => ErrorKind::Unavailable,
             AppError::Unexpected(_) => ErrorKind::Internal,
         }
@@ -167,7 +178,11 @@ impl ResponseError for AppError {
             tracing::error!(error = ?e, "unexpected error");
         }
         let mut resp = HttpResponse::build(self.status_code());
-        if let AppError::TooManyRequests { retry_after_secs } = self {
+        if let AppError::TooManyRequests { retry_after_secs }
+        | AppError::LimitedFor {
+            retry_after_secs, ..
+        } = self
+        {
             resp.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }
         if let AppError::Unauthorized { .. } = self {
@@ -192,9 +207,16 @@ impl From<WsError> for AppError {
                 code: e.code,
                 message: e.message,
             },
-            ErrorKind::RateLimited => AppError::Limited {
-                code: e.code,
-                message: e.message,
+            ErrorKind::RateLimited => match e.retry_after_ms {
+                Some(ms) => AppError::LimitedFor {
+                    code: e.code,
+                    message: e.message,
+                    retry_after_secs: ms.div_ceil(1000).max(1),
+                },
+                None => AppError::Limited {
+                    code: e.code,
+                    message: e.message,
+                },
             },
             ErrorKind::Unavailable if e.code == "unavailable" => AppError::Unavailable,
             ErrorKind::Unavailable => AppError::Overloaded {
