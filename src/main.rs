@@ -118,11 +118,14 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             println!("atende está no ar em {url}");
             tracing::info!(%url, backend = state.store.backend(), "serving");
             let shutdown = app.shutdown_handle();
-            actix_web::rt::spawn(async move {
+            let stopping = actix_web::rt::spawn(async move {
                 atende::startup::wait_for_signal().await;
                 shutdown.shutdown().await;
             });
             app.run_until_stopped().await?;
+            // The server stops in the middle of the shutdown; let its last steps (the final
+            // audit anchor, closing the database) finish before the process exits.
+            let _ = stopping.await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

@@ -190,7 +190,7 @@ async fn rewrite_from(
             <sqlx::PgConnection as sqlx::Connection>::connect(&app.db_url)
                 .await
                 .expect("connect"),
-            ["DROP TRIGGER audit_log_no_change ON audit_log"]
+            ["DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log"]
         );
     } else {
         apply!(
@@ -198,8 +198,8 @@ async fn rewrite_from(
                 .await
                 .expect("connect"),
             [
-                "DROP TRIGGER audit_log_no_update",
-                "DROP TRIGGER audit_log_no_delete"
+                "DROP TRIGGER IF EXISTS audit_log_no_update",
+                "DROP TRIGGER IF EXISTS audit_log_no_delete"
             ]
         );
     }
