@@ -403,3 +403,61 @@ async fn rows_from_before_the_audit_key_are_sealed_at_start_and_checked_by_hash(
     let report = app.verify_audit().await;
     assert_eq!(broken_at(&report), Some(legacy + 1), "{report:?}");
 }
+
+#[actix_web::test]
+async fn two_nodes_anchor_what_each_sees_and_verification_accepts_any_matching_anchor() {
+    let a = spawn_app().await;
+    let n = seeded_log(&a).await;
+    let b = spawn_node(Some(a.db_url.clone()), |_| {}).await;
+    let seen_by_a = a.anchor_audit().await;
+    b.state
+        .store
+        .record_audit(&atende::security::audit::AuditEvent::new(
+            None,
+            "test.second_node",
+            "test",
+        ))
+        .await
+        .expect("append on node b");
+    let seen_by_b = b.anchor_audit().await;
+    assert_eq!((seen_by_a.seq, seen_by_b.seq), (n, n + 1));
+    assert_ne!(seen_by_a.node, seen_by_b.node);
+    assert_ne!(a.state.audit.log().path(), b.state.audit.log().path());
+    let keys = a.state.store.audit_keys().expect("keys");
+    let read = |app: &TestApp| {
+        app.state
+            .audit
+            .log()
+            .read(keys)
+            .expect("readable")
+            .expect("valid")
+    };
+    let both: Vec<_> = read(&a).into_iter().chain(read(&b)).collect();
+    match a
+        .state
+        .store
+        .verify_audit_chain(both.clone())
+        .await
+        .expect("verify")
+    {
+        ChainReport::Intact { anchors, .. } => assert_eq!(anchors, 2),
+        broken => panic!("should be intact: {broken:?}"),
+    }
+    // Dropping the row only node b anchored: node a's file alone cannot tell, b's can.
+    rewrite_from(&a, n + 1, |_| Vec::new()).await;
+    assert!(matches!(
+        a.state
+            .store
+            .verify_audit_chain(read(&a))
+            .await
+            .expect("verify"),
+        ChainReport::Intact { .. }
+    ));
+    let report = a
+        .state
+        .store
+        .verify_audit_chain(both)
+        .await
+        .expect("verify");
+    assert_eq!(broken_at(&report), Some(n + 1), "{report:?}");
+}
