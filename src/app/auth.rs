@@ -369,7 +369,7 @@ pub async fn login(
         tracing::info!(known_device, "login failed");
         return Err(invalid());
     };
-    state.throttle.succeeded(&account, &address);
+    state.throttle.succeeded(&account, &address, known_device);
     let mut tx = state.store.begin().await?;
     let (session, refresh) = open_session(state, &mut tx, user.id).await?;
     state

@@ -126,8 +126,12 @@ impl LoginThrottle {
         self.pairs.failed(&pair_key(account, address), now);
     }
 
-    pub fn succeeded(&self, account: &str, address: &str) {
-        self.accounts.clear(account);
+    /// A successful login. From a known device it clears only that address's backoff: the
+    /// owner logging in must not lift a lockout a stranger ran into elsewhere.
+    pub fn succeeded(&self, account: &str, address: &str, known_device: bool) {
+        if !known_device {
+            self.accounts.clear(account);
+        }
         self.pairs.clear(&pair_key(account, address));
     }
 }
@@ -247,7 +251,12 @@ mod tests {
         assert!(t.check("bia@x.com", "c", false).is_ok());
         // The owner's known device is not locked out by failures from elsewhere.
         assert!(t.check("ana@x.com", "home", true).is_ok());
-        t.succeeded("ana@x.com", "home");
+        t.succeeded("ana@x.com", "home", true);
+        assert!(
+            t.check("ana@x.com", "d", false).is_err(),
+            "still locked for others"
+        );
+        t.succeeded("ana@x.com", "home", false);
         assert!(t.check("ana@x.com", "d", false).is_ok());
     }
 

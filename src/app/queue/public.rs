@@ -256,7 +256,7 @@ pub async fn self_check_in(
             if found.is_none() {
                 state.throttle.failed(&account, &address);
             } else {
-                state.throttle.succeeded(&account, &address);
+                state.throttle.succeeded(&account, &address, false);
             }
             found
         }
