@@ -398,6 +398,7 @@ async fn seed_agenda(
                 hold_expires_at: None,
                 link_patient: false,
                 record: Record::default(),
+                quota: None,
             })
             .await
             .map_err(|_| AppError::Unavailable)??;

@@ -19,6 +19,7 @@ use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
 use crate::documents::view::DocumentSummary;
 use crate::domain::{ClinicId, PatientId};
+use crate::http::extract::client_ip;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/documents", web::post().to(issue))
@@ -255,24 +256,31 @@ pub async fn ca_pem(state: web::Data<AppState>) -> Result<HttpResponse, AppError
 #[utoipa::path(get, path = "/api/public/documents/{code}", tag = "verification",
     params(("code" = String, Path, description = "Verification code printed on the document (case and dash optional)")),
     responses((status = 200, description = "Kind, professional, patient initials, dates, status (`signed`, `revoked`, `pending`, `failed`) and the file's SHA-256", body = PublicDocument),
-              (status = 404, body = ErrorBody)))]
+              (status = 404, body = ErrorBody),
+              (status = 429, description = "`too_many_attempts`: this address looked up too many codes that match nothing; Retry-After", body = ErrorBody)))]
 pub async fn public_view(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let document = verify::public_document(&state, &path).await?;
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
+    let document =
+        verify::public_document(&state, &path, ip.as_deref().unwrap_or("unknown")).await?;
     Ok(HttpResponse::Ok().json(document))
 }
 
 #[utoipa::path(get, path = "/api/public/documents/{code}/pdf", tag = "verification",
     params(("code" = String, Path)),
     responses((status = 200, description = "The signed PDF", content_type = "application/pdf"),
-              (status = 404, body = ErrorBody), (status = 409, description = "`not_signed`", body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 409, description = "`not_signed`", body = ErrorBody),
+              (status = 429, description = "`too_many_attempts`, with Retry-After", body = ErrorBody)))]
 pub async fn public_pdf(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let pdf = verify::public_pdf(&state, &path).await?;
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
+    let pdf = verify::public_pdf(&state, &path, ip.as_deref().unwrap_or("unknown")).await?;
     Ok(pdf_response(pdf))
 }
 
@@ -306,7 +314,8 @@ pub struct ItiQuery {
     responses((status = 200, description = "ITI protocol: `{\"version\":\"1.0.0\",\"prescription\":{\"signatureFiles\":[{\"url\":…}]}}`", body = ItiAnswer),
               (status = 303, description = "A person: to the verification page"),
               (status = 401, description = "ITI protocol: wrong code", body = ErrorBody),
-              (status = 404, description = "Unknown document", body = ErrorBody)))]
+              (status = 404, description = "Unknown document", body = ErrorBody),
+              (status = 429, description = "`too_many_attempts`: too many unknown documents or wrong codes from this address; Retry-After", body = ErrorBody)))]
 pub async fn iti_entry(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -319,11 +328,13 @@ pub async fn iti_entry(
             format: None,
             secret_code: None,
         });
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
     let entry = verify::iti_entry(
         &state,
         &path,
         query.format.as_deref(),
         query.secret_code.as_deref(),
+        ip.as_deref().unwrap_or("unknown"),
     )
     .await?;
     Ok(match entry {

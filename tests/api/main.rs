@@ -19,6 +19,8 @@ mod documents;
 mod errors;
 mod faults;
 mod helpers;
+mod limits;
+mod logs;
 mod multinode;
 mod ordering;
 mod patients;
