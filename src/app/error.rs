@@ -39,6 +39,9 @@ pub enum AppError {
     Unauthorized { code: &'static str, message: String },
     #[error("forbidden")]
     Forbidden,
+    /// A refusal with its own code (403): a wrong current password, a cross-site request.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("not found")]
     NotFound,
     #[error("{message}")]
@@ -72,6 +75,13 @@ impl AppError {
         }
     }
 
+    pub fn forbidden_code(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -86,6 +96,7 @@ impl AppError {
             AppError::BadRequest { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Conflict { code, .. }
+            | AppError::Refused { code, .. }
             | AppError::Limited { code, .. }
             | AppError::Overloaded { code, .. } => code,
             AppError::Forbidden => "forbidden",
@@ -104,6 +115,7 @@ impl AppError {
             AppError::BadRequest { message, .. }
             | AppError::Unauthorized { message, .. }
             | AppError::Conflict { message, .. }
+            | AppError::Refused { message, .. }
             | AppError::Limited { message, .. }
             | AppError::Overloaded { message, .. } => message.clone(),
             AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
@@ -126,7 +138,7 @@ impl AppError {
             | AppError::UnsupportedMediaType
             | AppError::PayloadTooLarge => ErrorKind::Invalid,
             AppError::Unauthorized { .. } => ErrorKind::Unauthorized,
-            AppError::Forbidden => ErrorKind::Forbidden,
+            AppError::Forbidden | AppError::Refused { .. } => ErrorKind::Forbidden,
             AppError::NotFound => ErrorKind::NotFound,
             AppError::Conflict { .. } => ErrorKind::Conflict,
             AppError::TooManyRequests { .. } | AppError::Limited { .. } => ErrorKind::RateLimited,
