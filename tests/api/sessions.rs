@@ -227,7 +227,7 @@ async fn removing_a_role_closes_the_members_sockets_and_the_clinic_cannot_be_joi
 }
 
 #[actix_web::test]
-async fn logging_out_everywhere_on_one_node_closes_sockets_on_another_over_redis() {
+async fn role_removal_and_logout_everywhere_on_one_node_close_sockets_on_another_over_redis() {
     let Some(redis) = crate::multinode::redis_url() else {
         return;
     };
@@ -237,8 +237,28 @@ async fn logging_out_everywhere_on_one_node_closes_sockets_on_another_over_redis
         s.redis.url = Secret::new(redis)
     })
     .await;
-    let (_, clinic, first, second, _) = new_receptionist(&node1).await;
-    let mut far = joined(&node2, &second, &clinic).await;
+    let (admin, clinic, first, second, _) = new_receptionist(&node1).await;
+
+    // A role taken away on node 1 closes the member's socket on node 2: only the bus
+    // carries this one (no database poll looks for role changes).
+    let mut far = joined(&node2, &first, &clinic).await;
+    let rec_id = first.me["id"].as_str().expect("id");
+    let resp = node1
+        .client
+        .delete(node1.url(&format!(
+            "/api/clinics/{clinic}/members/{rec_id}/roles/receptionist"
+        )))
+        .bearer_auth(&admin.access)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(far.ended(CLOSE_WAIT).await, Ended::Closed(Some(4002)));
+
+    // Logging out everywhere on node 1 closes the sessions' sockets on node 2.
+    let mut far = node2.ws(&second).await;
+    let me = format!("user:{}", second.me["id"].as_str().expect("id"));
+    far.join(&me, None).await;
     let resp = node1
         .post("/api/auth/logout-all", Some(&first.access), &json!({}))
         .await;
