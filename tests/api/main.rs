@@ -26,6 +26,7 @@ mod ordering;
 mod patients;
 mod processes;
 mod queue;
+mod sessions;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]
 mod webrtc_media;
