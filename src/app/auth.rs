@@ -148,7 +148,8 @@ pub struct PatientAccount {
 }
 
 /// Open a patient's own account in one transaction: the account (`email_taken`), their
-/// record (an existing CPF is refused: `cpf_taken`), their consent to the current terms,
+/// own profile record (a new one whatever CPF it carries: no record anywhere is looked
+/// up, so the answer says nothing about who else knows the CPF), their consent to the current terms,
 /// the audit row, and — `with_session` — a login session with its first refresh token.
 pub async fn open_patient_account(
     state: &AppState,
@@ -170,8 +171,8 @@ pub async fn open_patient_account(
             identity,
             email: Some(Email::parse(&user.email)?),
             user: Some(user.id),
-            same_cpf: SameCpf::Refuse,
             clinic: None,
+            same_cpf: SameCpf::Allow,
             audit,
         },
     )

@@ -12,6 +12,7 @@ pub mod health;
 pub mod links;
 pub mod me;
 pub mod openapi;
+pub mod patient_links;
 pub mod patients;
 pub mod queue;
 pub mod queue_public;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(me::routes)
             .configure(clinics::routes)
             .configure(patients::routes)
+            .configure(patient_links::routes)
             .configure(chat::routes)
             .configure(queue::routes)
             .configure(queue_public::routes)

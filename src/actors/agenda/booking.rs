@@ -36,8 +36,6 @@ pub struct Book {
     /// `held` for a waitlist offer, else `scheduled`.
     pub status: AppointmentStatus,
     pub hold_expires_at: Option<DateTime<Utc>>,
-    /// A patient booking on the clinic's page becomes its patient, with the booking.
-    pub link_patient: bool,
     /// Written with the booking; its audit row gets the new appointment's id.
     pub record: Record,
 }
@@ -85,11 +83,6 @@ impl Handler<Book> for ClinicAgenda {
             };
             let names = names_of(&deps.store, &a).await?;
             let mut tx = deps.store.begin().await?;
-            if msg.link_patient {
-                deps.store
-                    .link_patient_to_clinic(&mut tx, clinic, msg.patient, None, None)
-                    .await?;
-            }
             deps.store
                 .insert_appointment(&mut tx, &a)
                 .await
