@@ -215,24 +215,30 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         state,
         None,
         aurora.id,
-        &register(
-            "Maria Aparecida Santos",
-            "111.444.777-35",
-            "1991-08-02",
-            None,
-        ),
+        &NewPatientRequest {
+            social_name: Some("Maria".into()),
+            ..register(
+                "Maria Aparecida Santos",
+                "111.444.777-35",
+                "1991-08-02",
+                None,
+            )
+        },
     )
     .await?;
     let maria_boavista = register_with_clinic(
         state,
         None,
         boavista.id,
-        &register(
-            "Maria Aparecida Santos",
-            "111.444.777-35",
-            "1991-08-02",
-            Some("Penicilina"),
-        ),
+        &NewPatientRequest {
+            social_name: Some("Maria".into()),
+            ..register(
+                "Maria Aparecida Santos",
+                "111.444.777-35",
+                "1991-08-02",
+                Some("Penicilina"),
+            )
+        },
     )
     .await?;
     register_with_clinic(
@@ -419,6 +425,7 @@ async fn seed_agenda(
                 require_free_slot: false,
                 status: AppointmentStatus::Scheduled,
                 hold_expires_at: None,
+                new_patient: None,
                 record: Record::default(),
             })
             .await

@@ -9,7 +9,7 @@ use crate::app::caller::{Auth, authenticate, load_auth};
 use crate::app::clinics::insert_account;
 use crate::app::error::AppError;
 use crate::app::me::{MeResponse, load_me};
-use crate::app::patients::{PatientIdentity, Registration, SameCpf, register_patient};
+use crate::app::patients::{PatientIdentity, Registration, register_patient};
 use crate::app::state::AppState;
 use crate::domain::{Email, Password, PersonName, SessionId, UserId, ValidationError};
 use crate::security::audit::AuditEvent;
@@ -172,7 +172,6 @@ pub async fn open_patient_account(
             email: Some(Email::parse(&user.email)?),
             user: Some(user.id),
             clinic: None,
-            same_cpf: SameCpf::Allow,
             audit,
         },
     )

@@ -19,16 +19,14 @@ use utoipa::ToSchema;
 
 use crate::app::Auth;
 use crate::app::error::AppError;
-use crate::app::patients::{
-    ClinicRecord, PatientIdentity, Registration, SameCpf, register_patient,
-};
 use crate::app::state::AppState;
-use crate::domain::{
-    BirthDate, ClinicId, Cpf, Email, PatientId, PersonName, Phone, UserId, ValidationError,
-};
+use crate::domain::{ClinicId, PatientId, UserId, ValidationError};
 use crate::security::audit::AuditEvent;
 use crate::security::tokens::token_hash;
-use crate::store::patient_links::{LinkedRecordRow, PatientLinkListRow, PatientLinkRow};
+use crate::store::patient_links::{
+    LinkedRecordRow, PatientLinkListRow, PatientLinkRow, SelfServiceRecord,
+};
+use crate::store::patients::PatientRow;
 use crate::store::{self, Tx};
 
 /// Wrong secrets a code survives; the next one kills it.
@@ -468,19 +466,50 @@ pub async fn revoke_by_patient(
     Ok(())
 }
 
-/// The caller's record at `clinic` for a self-service action (booking, waitlist): the one
-/// linked to their account, or else a new record of the clinic made from their profile and
-/// linked to them — they prove control by being the account. Where the clinic already has
-/// records with that CPF, none of them is touched: each gets a `suggested` row for its
-/// staff. Callers without a profile are refused (`forbidden`); an unknown clinic is
-/// `not_found`.
-pub async fn record_for_self(
+/// The caller's record at a clinic for a self-service action (booking, waitlist).
+#[derive(Debug)]
+pub enum SelfRecord {
+    /// The record already linked to their account there.
+    Linked(PatientId),
+    /// A new record of the clinic, to write in the action's own transaction.
+    New(Box<SelfServiceRecord>),
+}
+
+impl SelfRecord {
+    pub fn id(&self) -> PatientId {
+        match self {
+            SelfRecord::Linked(p) => *p,
+            SelfRecord::New(r) => r.patient.id,
+        }
+    }
+
+    /// The record to write with the action, if it is new.
+    pub fn into_new(self) -> Option<SelfServiceRecord> {
+        match self {
+            SelfRecord::Linked(_) => None,
+            SelfRecord::New(r) => Some(*r),
+        }
+    }
+}
+
+/// Which record a patient's own booking or waitlist entry at `clinic` is for: the one
+/// linked to their account there (`wanted`, if they named one of theirs), or else a new
+/// record of the clinic made from their profile and linked to them — they prove control by
+/// being the account. Where the clinic already has records with that CPF none of them is
+/// touched: each gets a `suggested` row for its staff. Nothing is written here: the caller
+/// writes a new record in its own transaction, so a refused request leaves none. Callers
+/// without a profile are refused (`forbidden`); an unknown clinic is `not_found`.
+pub async fn self_record(
     state: &AppState,
     auth: &Auth,
     clinic: ClinicId,
-) -> Result<PatientId, AppError> {
+    wanted: Option<PatientId>,
+) -> Result<SelfRecord, AppError> {
+    if let Some(p) = wanted.filter(|p| auth.linked.contains(&(clinic, *p))) {
+        return Ok(SelfRecord::Linked(p));
+    }
     if let Some(p) = auth.record_at(clinic) {
-        return Ok(p);
+        return Ok(SelfRecord::Linked(p));
     }
     let profile_id = auth.patient_id.ok_or(AppError::Forbidden)?;
     state
@@ -493,46 +522,18 @@ pub async fn record_for_self(
         .patient_by_id(profile_id)
         .await?
         .ok_or(AppError::Forbidden)?;
-    let identity = PatientIdentity {
-        full_name: PersonName::parse(&profile.full_name)?,
-        social_name: profile
-            .social_name
-            .as_deref()
-            .map(PersonName::parse)
-            .transpose()?,
-        cpf: Cpf::parse(&profile.cpf)?,
-        birth: BirthDate::parse(
-            &profile.birth_date.format("%Y-%m-%d").to_string(),
-            Utc::now().date_naive(),
-        )?,
-        phone: profile.phone.as_deref().map(Phone::parse).transpose()?,
-    };
-    let email = profile.email.as_deref().map(Email::parse).transpose()?;
-    let mut tx = state.store.begin().await?;
     let known = state
         .store
-        .clinic_patients_by_cpf_tx(&mut tx, clinic, identity.cpf.digits())
+        .clinic_patients_by_cpf(clinic, &profile.cpf)
         .await?;
-    let record = register_patient(
-        state,
-        &mut tx,
-        Registration {
-            identity,
-            email,
-            user: None,
-            clinic: Some(ClinicRecord {
-                clinic,
-                allergies_enc: None,
-                notes_enc: None,
-            }),
-            same_cpf: SameCpf::Allow,
-            audit: AuditEvent::new(Some(auth.user_id), "patient.self_registered", "patient")
-                .clinic(clinic)
-                .ip(auth.ip.clone()),
-        },
-    )
-    .await?;
     let now = store::now();
+    let patient = PatientRow {
+        id: PatientId::new(),
+        user_id: None,
+        created_at: now,
+        updated_at: now,
+        ..profile
+    };
     let by = Actor::from(auth);
     let new_link = |patient: PatientId, state: &str, method: &str| PatientLinkRow {
         id: uuid::Uuid::now_v7(),
@@ -552,29 +553,29 @@ pub async fn record_for_self(
         revoked_at: None,
         revoked_reason: None,
     };
-    let link = new_link(record.id, "linked", "self_service");
-    state.store.insert_patient_link(&mut tx, &link).await?;
-    state
-        .store
-        .append_audit(&mut tx, &audit(&by, "patient_link.linked", &link))
-        .await?;
+    let link = new_link(patient.id, "linked", "self_service");
+    let mut audits = vec![
+        AuditEvent::new(Some(auth.user_id), "patient.self_registered", "patient")
+            .entity_id(patient.id)
+            .clinic(clinic)
+            .ip(auth.ip.clone()),
+        audit(&by, "patient_link.linked", &link),
+    ];
+    let mut links = vec![link];
     for other in known {
-        if state
-            .store
-            .has_suggestion(&mut tx, other.id, auth.user_id)
-            .await?
-        {
+        if state.store.has_suggestion(other.id, auth.user_id).await? {
             continue;
         }
         let s = new_link(other.id, "suggested", "suggestion");
-        state.store.insert_patient_link(&mut tx, &s).await?;
-        state
-            .store
-            .append_audit(&mut tx, &audit(&by, "patient_link.suggested", &s))
-            .await?;
+        audits.push(audit(&by, "patient_link.suggested", &s));
+        links.push(s);
     }
-    tx.commit().await?;
-    Ok(record.id)
+    Ok(SelfRecord::New(Box::new(SelfServiceRecord {
+        clinic,
+        patient,
+        links,
+        audits,
+    })))
 }
 
 #[cfg(test)]

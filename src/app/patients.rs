@@ -133,18 +133,6 @@ impl PatientIdentity {
     }
 }
 
-/// What to do when the registering clinic already has a record with the same CPF (only
-/// the clinic's own records are ever compared: another clinic's or an account's records
-/// are invisible here, so the answer reveals nothing outside the clinic).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameCpf {
-    /// Refuse (`patient_already_registered`): staff registering the same person twice.
-    Refuse,
-    /// Create another record anyway: a patient booking where the clinic already knows
-    /// the CPF gets a record of their own (staff see a suggestion, never a link).
-    Allow,
-}
-
 /// A clinic's side of a registration: its encrypted clinical text.
 #[derive(Debug, Clone)]
 pub struct ClinicRecord {
@@ -160,10 +148,10 @@ pub struct Registration {
     pub email: Option<Email>,
     /// The patient's own account (self sign-up), already written in the transaction.
     pub user: Option<UserId>,
-    /// The clinic that registers them, which owns the new record.
+    /// The clinic that registers them, which owns the new record
+    /// (`patient_already_registered` if it already has a record with this CPF; only its
+    /// own records are compared, so the answer reveals nothing outside the clinic).
     pub clinic: Option<ClinicRecord>,
-    /// With `clinic`: what to do when the clinic already has a record with this CPF.
-    pub same_cpf: SameCpf,
     /// The audit row, written in the same transaction with the record's id.
     pub audit: AuditEvent,
 }
@@ -180,7 +168,6 @@ pub async fn register_patient(
         email,
         user,
         clinic,
-        same_cpf,
         audit,
     } = reg;
     if user.is_some() == clinic.is_some() {
@@ -193,7 +180,6 @@ pub async fn register_patient(
         state.store.lock_clinic(tx, "patients", c.clinic).await?;
     }
     if let Some(c) = &clinic
-        && same_cpf == SameCpf::Refuse
         && !state
             .store
             .clinic_patients_by_cpf_tx(tx, c.clinic, identity.cpf.digits())
@@ -325,7 +311,6 @@ pub async fn register_with_clinic(
             email,
             user: None,
             clinic: Some(record),
-            same_cpf: SameCpf::Refuse,
             audit: AuditEvent::new(by.map(|a| a.user_id), "patient.registered", "patient")
                 .clinic(clinic)
                 .ip(by.and_then(|a| a.ip.clone())),

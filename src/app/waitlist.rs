@@ -13,7 +13,7 @@ use crate::app::Auth;
 use crate::app::agenda::{require_professional_in, require_registered, send_agenda};
 use crate::app::clinics::clinic_tz;
 use crate::app::error::AppError;
-use crate::app::patient_links::record_for_self;
+use crate::app::patient_links::self_record;
 use crate::app::state::AppState;
 use crate::domain::agenda::{WaitlistStatus, parse_hhmm};
 use crate::domain::{ClinicId, PatientId, UserId, ValidationError};
@@ -168,12 +168,14 @@ pub async fn join_waitlist(
             .filter(|s| s.clinic_id == clinic && s.active)
             .ok_or_else(|| ValidationError::new("invalid_service", "serviço não encontrado"))?;
     }
-    let patient = match (staff_patient, req.patient_id) {
-        (Some(p), _) => p,
-        (None, Some(p)) if auth.linked.contains(&(clinic, p)) => p,
+    let (patient, new_patient) = match staff_patient {
+        Some(p) => (p, None),
         // Their record at this clinic: the linked one, or a new one of the clinic made from
-        // their profile — never an existing record found by CPF.
-        (None, _) => record_for_self(state, auth, clinic).await?,
+        // their profile (written with the entry) — never an existing record found by CPF.
+        None => {
+            let own = self_record(state, auth, clinic, req.patient_id).await?;
+            (own.id(), own.into_new())
+        }
     };
     let w = WaitlistRow {
         id: uuid::Uuid::now_v7(),
@@ -189,6 +191,9 @@ pub async fn join_waitlist(
         created_at: crate::store::now(),
     };
     let mut tx = state.store.begin().await?;
+    if let Some(r) = &new_patient {
+        state.store.insert_self_service_record(&mut tx, r).await?;
+    }
     state.store.insert_waitlist(&mut tx, &w).await?;
     tx.commit().await?;
     Ok(WaitlistEntryStatus {

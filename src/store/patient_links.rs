@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::patients::PatientRow;
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 use crate::domain::{ClinicId, PatientId, UserId};
+use crate::security::audit::AuditEvent;
 
 /// One link (or proof, or suggestion) row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -49,7 +51,38 @@ pub struct LinkedRecordRow {
     pub linked_at: Option<DateTime<Utc>>,
 }
 
+/// A new record of a clinic made from an account's profile for the account's own booking
+/// or waitlist entry, written in the same transaction (so a refused request leaves none).
+#[derive(Debug, Clone)]
+pub struct SelfServiceRecord {
+    pub clinic: ClinicId,
+    pub patient: PatientRow,
+    /// The account's `linked` row (`self_service`), then any `suggested` rows for the
+    /// clinic's existing records with the same CPF.
+    pub links: Vec<PatientLinkRow>,
+    /// One row per write above.
+    pub audits: Vec<AuditEvent>,
+}
+
 impl Store {
+    /// Write a [`SelfServiceRecord`] inside `tx`.
+    pub async fn insert_self_service_record(
+        &self,
+        tx: &mut Tx,
+        r: &SelfServiceRecord,
+    ) -> Result<(), StoreError> {
+        self.insert_patient(tx, &r.patient).await?;
+        self.link_patient_to_clinic(tx, r.clinic, r.patient.id, None, None)
+            .await?;
+        for l in &r.links {
+            self.insert_patient_link(tx, l).await?;
+        }
+        for a in &r.audits {
+            self.append_audit(tx, a).await?;
+        }
+        Ok(())
+    }
+
     pub async fn insert_patient_link(
         &self,
         tx: &mut Tx,
@@ -210,17 +243,16 @@ impl Store {
     /// Whether an account already has an open suggestion for this record.
     pub async fn has_suggestion(
         &self,
-        tx: &mut Tx,
         patient: PatientId,
         user: UserId,
     ) -> Result<bool, StoreError> {
-        Ok(on_tx!(tx, t => {
+        Ok(on_pool!(self, p => {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM patient_links WHERE patient_id = $1 AND user_id = $2 AND state = 'suggested'",
             )
             .bind(patient)
             .bind(user)
-            .fetch_one(&mut **t)
+            .fetch_one(p)
             .await?
         }) > 0)
     }

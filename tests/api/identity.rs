@@ -100,6 +100,24 @@ async fn my_appointment_ids(app: &TestApp, s: &Session) -> Vec<String> {
         .collect()
 }
 
+/// A patient joins a clinic's waitlist for themself (unlike booking, it does not depend on
+/// the hour or the day): their record there is made, or the linked one used.
+async fn join_waitlist(app: &TestApp, s: &Session, clinic: &str, professional: &Value) {
+    let today = chrono::Utc::now().date_naive();
+    let (status, body) = json_of(
+        app.post(
+            &format!("/api/clinics/{clinic}/waitlist"),
+            Some(&s.access),
+            &json!({"professional_user_id": professional,
+                    "date_from": today + chrono::Duration::days(5),
+                    "date_to": today + chrono::Duration::days(10)}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
 async fn issue_code(app: &TestApp, staff: &Session, clinic: &str, record: &str) -> Value {
     let (status, body) = json_of(
         app.post(
@@ -226,18 +244,9 @@ async fn a_squatter_who_signed_up_first_with_the_victims_cpf_sees_none_of_the_cl
     )
     .await;
 
-    // Booking at the clinic gives the squatter a record of their own there; the clinic's
-    // record of the victim is untouched, and its staff see a suggestion, not a link.
-    let start = (chrono::Utc::now() + chrono::Duration::days(6))
-        .format("%Y-%m-%dT13:00:00Z")
-        .to_string();
-    let _ = app
-        .post(
-            &format!("/api/clinics/{clinic}/appointments"),
-            Some(&squatter.access),
-            &json!({"professional_user_id": helena.me["id"], "starts_at": start}),
-        )
-        .await;
+    // Joining the clinic's waitlist gives the squatter a record of their own there; the
+    // clinic's record of the victim is untouched, and its staff see a suggestion, not a link.
+    join_waitlist(&app, &squatter, &clinic, &helena.me["id"]).await;
     let squatter = app.login("intruso@exemplo.com.br", "uma senha boa").await;
     let own = squatter.record_at(&clinic);
     assert_ne!(own, record);
@@ -372,21 +381,12 @@ async fn nobody_learns_whether_a_cpf_or_birth_date_is_known_nor_touches_another_
     assert!(seen["email"].is_null(), "{seen}");
     assert_eq!(seen["birth_date"], birth);
 
-    // A patient account with the known CPF booking at Aurora: a record of its own there,
-    // whether or not its birth date matches; never Aurora's record.
+    // A patient account with the known CPF joining Aurora's waitlist: a record of its own
+    // there, whether or not its birth date matches; never Aurora's record.
     let helena = app.login("dra.helena@atende.demo", PW).await;
-    for (i, email) in ["a@exemplo.com.br", "b@exemplo.com.br"].iter().enumerate() {
+    for email in ["a@exemplo.com.br", "b@exemplo.com.br"] {
         let s = app.login(email, "uma senha boa").await;
-        let start = (chrono::Utc::now() + chrono::Duration::days(7 + i as i64))
-            .format("%Y-%m-%dT13:00:00Z")
-            .to_string();
-        let _ = app
-            .post(
-                &format!("/api/clinics/{aurora}/appointments"),
-                Some(&s.access),
-                &json!({"professional_user_id": helena.me["id"], "starts_at": start}),
-            )
-            .await;
+        join_waitlist(&app, &s, &aurora, &helena.me["id"]).await;
         let s = app.login(email, "uma senha boa").await;
         assert_ne!(s.record_at(&aurora), aurora_record);
         assert_error(

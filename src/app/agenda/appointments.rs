@@ -15,7 +15,7 @@ use crate::actors::agenda::{
 use crate::app::Auth;
 use crate::app::clinics::clinic_tz;
 use crate::app::error::AppError;
-use crate::app::patient_links::record_for_self;
+use crate::app::patient_links::self_record;
 use crate::app::queue::{CheckInRequest, check_in};
 use crate::app::state::AppState;
 use crate::domain::agenda::AppointmentStatus;
@@ -117,14 +117,15 @@ pub async fn book_appointment(
         return Err(ValidationError::new("invalid_duration", "duração de 5 a 480 minutos").into());
     }
     let notes: String = req.notes.unwrap_or_default().chars().take(500).collect();
-    let patient = match staff_patient {
-        Some(p) => p,
+    let (patient, new_patient) = match staff_patient {
+        Some(p) => (p, None),
         // Their record at this clinic: the linked one, or a new one of the clinic made
-        // from their profile — never an existing record found by CPF.
-        None => match req.patient_id {
-            Some(p) if auth.linked.contains(&(clinic, p)) => p,
-            _ => record_for_self(state, auth, clinic).await?,
-        },
+        // from their profile (written with the booking) — never an existing record found
+        // by CPF.
+        None => {
+            let own = self_record(state, auth, clinic, req.patient_id).await?;
+            (own.id(), own.into_new())
+        }
     };
     let book = Book {
         by: Some(auth.user_id),
@@ -138,6 +139,7 @@ pub async fn book_appointment(
         require_free_slot: !req.fit_in,
         status: AppointmentStatus::Scheduled,
         hold_expires_at: None,
+        new_patient,
         record: Record::audit(
             AuditEvent::new(Some(auth.user_id), "appointment.booked", "appointment")
                 .clinic(clinic)
