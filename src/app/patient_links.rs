@@ -38,6 +38,8 @@ pub const CODE_TTL_HOURS: i64 = 72;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const SELECTOR_LEN: usize = 5;
 const SECRET_LEN: usize = 10;
+// A typed code carries at least 40 secret bits (#16).
+const _: () = assert!(SECRET_LEN * 5 >= 40);
 
 /// A link (or proof, or suggestion) as the clinic's staff see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -583,8 +585,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_have_at_least_40_secret_bits_and_normalize() {
-        assert!(SECRET_LEN * 5 >= 40);
+    fn codes_use_32_symbols_and_normalize_what_people_type() {
         let mut symbols: Vec<u8> = ALPHABET.to_vec();
         symbols.sort_unstable();
         symbols.dedup();

@@ -54,6 +54,6 @@ pub async fn my_appointments(state: &AppState, auth: &Auth) -> Result<Vec<Appoin
     for patient in auth.patient_ids() {
         rows.extend(state.store.patient_appointments(patient).await?);
     }
-    rows.sort_by(|a, b| b.a.starts_at.cmp(&a.a.starts_at));
+    rows.sort_by_key(|v| std::cmp::Reverse(v.a.starts_at));
     Ok(rows.iter().map(Appointment::from).collect())
 }

@@ -516,7 +516,7 @@ pub async fn my_documents(state: &AppState, auth: &Auth) -> Result<OwnDocuments,
                     .filter(|d| d.d.status == DocumentStatus::Signed),
             );
         }
-        docs.sort_by(|a, b| b.d.created_at.cmp(&a.d.created_at));
+        docs.sort_by_key(|v| std::cmp::Reverse(v.d.created_at));
         docs
     } else if let Some(pro) = state.store.professional_by_user(auth.user_id).await? {
         state.store.documents_of_professional(pro.id).await?
