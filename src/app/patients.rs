@@ -36,6 +36,8 @@ pub struct PatientIdentityView {
     pub birth_date: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// Whether this record is an account's own profile (typed at sign-up). A clinic's
+    /// records never are: accounts reach them only through links (`…/links`).
     pub has_account: bool,
     pub created_at: DateTime<Utc>,
 }

@@ -639,3 +639,90 @@ async fn only_the_clinic_that_owns_a_record_issues_or_revokes_its_proofs() {
     let patient = app.login("dono@exemplo.com.br", "uma senha boa").await;
     assert_eq!(patient.record_at(&aurora), record);
 }
+
+#[actix_web::test]
+async fn a_professional_in_two_clinics_sees_each_clinics_record_only_in_that_clinic() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let helena = app.login("dra.helena@atende.demo", PW).await;
+    let aurora_recep = app.login("recepcao@aurora.demo", PW).await;
+    let aurora = aurora_recep.clinic("receptionist");
+    let bv_recep = app.login("recepcao@boavista.demo", PW).await;
+    let boavista = bv_recep.clinic("receptionist");
+    let (c, birth) = (cpf(577_215_664), "1961-10-10");
+    let at_aurora = register(&app, &aurora_recep, &aurora, &c, birth).await;
+    let at_boavista = register(&app, &bv_recep, &boavista, &c, birth).await;
+    assert_ne!(at_aurora, at_boavista);
+
+    // Helena writes a note in Aurora's record, through Aurora.
+    let (status, _) = json_of(
+        app.patch(
+            &format!("/api/clinics/{aurora}/patients/{at_aurora}"),
+            Some(&helena.access),
+            &json!({"notes": "Nota da Aurora."}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Through Boa Vista she sees Boa Vista's record, without Aurora's note, and Aurora's
+    // record does not exist there.
+    let (status, seen) = json_of(
+        app.get(
+            &format!("/api/clinics/{boavista}/patients/{at_boavista}"),
+            Some(&helena.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert!(seen["notes"].is_null(), "{seen}");
+    assert!(!seen.to_string().contains("Nota da Aurora"), "{seen}");
+    assert_error(
+        app.get(
+            &format!("/api/clinics/{boavista}/patients/{at_aurora}"),
+            Some(&helena.access),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.patch(
+            &format!("/api/clinics/{boavista}/patients/{at_aurora}"),
+            Some(&helena.access),
+            &json!({"notes": "Escrita pela Boa Vista."}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let (_, aurora_view) = json_of(
+        app.get(
+            &format!("/api/clinics/{aurora}/patients/{at_aurora}"),
+            Some(&helena.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(aurora_view["notes"], "Nota da Aurora.");
+    // A search in Boa Vista lists only Boa Vista's record of the CPF.
+    let (_, found) = json_of(
+        app.get(
+            &format!("/api/clinics/{boavista}/patients?q={}", &c[..3]),
+            Some(&helena.access),
+        )
+        .await,
+    )
+    .await;
+    let ids: Vec<&str> = found
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(ids.contains(&at_boavista.as_str()), "{found}");
+    assert!(!ids.contains(&at_aurora.as_str()), "{found}");
+}
