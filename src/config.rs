@@ -54,6 +54,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,7 +143,24 @@ pub struct SecuritySettings {
     pub refresh_token_ttl_days: u64,
     pub encryption_active_key: String,
     pub encryption_keys: BTreeMap<String, Secret<String>>,
+    /// Audit keys (HMAC-SHA256, base64 of 32 bytes) by key id; the active one seals new
+    /// audit rows and anchors. Never stored in the database.
+    pub audit_active_key: String,
+    pub audit_keys: BTreeMap<String, Secret<String>>,
     pub login_throttle: ThrottleSettings,
+    pub limits: AbuseLimitSettings,
+}
+
+/// Abuse limits beyond login (each answered with 429 and `Retry-After`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbuseLimitSettings {
+    /// Patient sign-ups from one client address in any 24 hours (all nodes together).
+    pub signups_per_address_per_day: u32,
+    /// Public document lookups by a code that matches nothing, per client address and
+    /// window (per node).
+    pub verification_misses_per_address: u32,
+    pub verification_window_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +170,8 @@ pub struct ThrottleSettings {
     pub account_window_secs: u64,
     pub max_attempts_per_ip: u32,
     pub ip_window_secs: u64,
+    /// Days a device stays known to an account after a successful login there.
+    pub known_device_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,6 +179,9 @@ pub struct ThrottleSettings {
 pub struct AgendaSettings {
     /// Minutes a freed slot is held for the waitlist patient it was offered to.
     pub waitlist_hold_minutes: u32,
+    /// Bookings (not cancelled) a patient may make themselves in any 24 hours, all clinics
+    /// together; staff bookings do not count.
+    pub max_bookings_per_patient_per_day: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,6 +252,16 @@ pub struct DocumentSettings {
     /// Seconds a signer's lease on a pending document keeps other signers away; a document
     /// whose signer died is picked up again once it runs out.
     pub signing_lease_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// How often each node appends the audit chain's head to the anchor file (also at
+    /// shutdown).
+    pub anchor_interval_secs: u64,
+    /// The append-only anchor file; empty: `<data.dir>/audit-anchors.log`.
+    pub anchor_path: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -422,6 +455,28 @@ impl Settings {
         if !(1..=1440).contains(&self.agenda.waitlist_hold_minutes) {
             return bad("agenda.waitlist_hold_minutes", "must be between 1 and 1440");
         }
+        let limits = &self.security.limits;
+        if limits.signups_per_address_per_day == 0
+            || limits.verification_misses_per_address == 0
+            || limits.verification_window_secs == 0
+        {
+            return bad(
+                "security.limits",
+                "signups_per_address_per_day, verification_misses_per_address and verification_window_secs must be > 0",
+            );
+        }
+        if !(1..=3650).contains(&self.security.login_throttle.known_device_days) {
+            return bad(
+                "security.login_throttle.known_device_days",
+                "must be between 1 and 3650",
+            );
+        }
+        if self.agenda.max_bookings_per_patient_per_day == 0 {
+            return bad(
+                "agenda.max_bookings_per_patient_per_day",
+                "must be greater than 0",
+            );
+        }
         if self.chat.edit_window_secs > 30 * 24 * 3600 {
             return bad("chat.edit_window_secs", "must be at most 30 days (2592000)");
         }
@@ -462,6 +517,31 @@ impl Settings {
                 }
             }
         }
+        for (id, key) in &self.security.audit_keys {
+            match B64.decode(key.expose()) {
+                Ok(bytes) if bytes.len() == 32 && !id.contains(':') => {}
+                _ => {
+                    return bad(
+                        &format!("security.audit_keys.{id}"),
+                        "must be base64 of exactly 32 bytes (and the id must not contain ':')",
+                    );
+                }
+            }
+        }
+        if !self.security.audit_keys.is_empty()
+            && !self
+                .security
+                .audit_keys
+                .contains_key(&self.security.audit_active_key)
+        {
+            return bad(
+                "security.audit_active_key",
+                "names a key that is not in security.audit_keys",
+            );
+        }
+        if !(1..=86_400).contains(&self.audit.anchor_interval_secs) {
+            return bad("audit.anchor_interval_secs", "must be between 1 and 86400");
+        }
         if !self.security.encryption_keys.is_empty()
             && !self
                 .security
@@ -486,6 +566,15 @@ impl Settings {
         }
     }
 
+    /// The audit anchor file: `audit.anchor_path`, or `<data.dir>/audit-anchors.log`.
+    pub fn audit_anchor_path(&self) -> PathBuf {
+        if self.audit.anchor_path.as_os_str().is_empty() {
+            self.data.dir.join("audit-anchors.log")
+        } else {
+            self.audit.anchor_path.clone()
+        }
+    }
+
     pub fn uses_sqlite(&self) -> bool {
         self.database_url().starts_with("sqlite:")
     }
@@ -493,9 +582,20 @@ impl Settings {
     /// Fill in missing secrets from `<data.dir>/secrets.toml`, generating and saving them
     /// on first start. Returns a sentence for the log when something was generated.
     pub fn ensure_secrets(&mut self) -> Result<Option<String>, ConfigError> {
+        self.fill_secrets(true)
+    }
+
+    /// Fill in missing secrets from `<data.dir>/secrets.toml` if it exists, never creating
+    /// any (for `atende audit verify`: a fresh key could only report every row as bad).
+    pub fn existing_secrets(&mut self) -> Result<Option<String>, ConfigError> {
+        self.fill_secrets(false)
+    }
+
+    fn fill_secrets(&mut self, generate: bool) -> Result<Option<String>, ConfigError> {
         let needs_jwt = self.security.jwt_secret.expose().is_empty();
         let needs_keys = self.security.encryption_keys.is_empty();
-        if !needs_jwt && !needs_keys {
+        let needs_audit = self.security.audit_keys.is_empty();
+        if !needs_jwt && !needs_keys && !needs_audit {
             return Ok(None);
         }
         let path = self.data.dir.join("secrets.toml");
@@ -508,18 +608,29 @@ impl Settings {
             toml::from_str(&text).map_err(|e| {
                 ConfigError::Invalid(format!("{} is not valid: {e}", path.display()))
             })?
-        } else {
+        } else if generate {
             StoredSecrets::default()
+        } else {
+            return Ok(None);
         };
         let mut generated = false;
-        if stored.jwt_secret.is_empty() {
-            stored.jwt_secret = random_b64(48);
-            generated = true;
-        }
-        if stored.encryption_keys.is_empty() {
-            stored.encryption_keys.insert("k1".into(), random_b64(32));
-            stored.encryption_active_key = "k1".into();
-            generated = true;
+        if generate {
+            // Only what the configuration does not provide is generated: a configured
+            // key never gets a file twin that could drift from it.
+            if needs_jwt && stored.jwt_secret.is_empty() {
+                stored.jwt_secret = random_b64(48);
+                generated = true;
+            }
+            if needs_keys && stored.encryption_keys.is_empty() {
+                stored.encryption_keys.insert("k1".into(), random_b64(32));
+                stored.encryption_active_key = "k1".into();
+                generated = true;
+            }
+            if needs_audit && stored.audit_keys.is_empty() {
+                stored.audit_keys.insert("a1".into(), random_b64(32));
+                stored.audit_active_key = "a1".into();
+                generated = true;
+            }
         }
         if generated {
             std::fs::create_dir_all(&self.data.dir).map_err(|source| ConfigError::Io {
@@ -541,6 +652,14 @@ impl Settings {
                 .collect();
             self.security.encryption_active_key = stored.encryption_active_key.clone();
         }
+        if needs_audit {
+            self.security.audit_keys = stored
+                .audit_keys
+                .iter()
+                .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+                .collect();
+            self.security.audit_active_key = stored.audit_active_key.clone();
+        }
         self.validate()?;
         Ok(Some(if generated {
             format!(
@@ -561,6 +680,10 @@ struct StoredSecrets {
     encryption_active_key: String,
     #[serde(default)]
     encryption_keys: BTreeMap<String, String>,
+    #[serde(default)]
+    audit_active_key: String,
+    #[serde(default)]
+    audit_keys: BTreeMap<String, String>,
 }
 
 fn random_b64(len: usize) -> String {
@@ -671,5 +794,34 @@ mod tests {
         assert!(!first.security.jwt_secret.expose().is_empty());
         assert_eq!(first.security.jwt_secret, second.security.jwt_secret);
         assert_eq!(first.security.encryption_active_key, "k1");
+        assert_eq!(first.security.audit_active_key, "a1");
+        assert_eq!(
+            first.security.audit_keys.get("a1"),
+            second.security.audit_keys.get("a1")
+        );
+    }
+
+    #[test]
+    fn an_existing_secrets_file_gets_an_audit_key_added_without_losing_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("secrets.toml"),
+            "jwt_secret = \"j\"\nencryption_active_key = \"k1\"\n[encryption_keys]\nk1 = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n",
+        )
+        .expect("write");
+        let dir_s = dir.path().display().to_string();
+        let mut verify = Settings::load_from(None, &env(&[("ATENDE_DATA__DIR", dir_s.as_str())]))
+            .expect("loads");
+        verify.existing_secrets().expect("secrets");
+        assert!(
+            verify.security.audit_keys.is_empty(),
+            "verify never creates a key"
+        );
+        let mut s = Settings::load_from(None, &env(&[("ATENDE_DATA__DIR", dir_s.as_str())]))
+            .expect("loads");
+        s.ensure_secrets().expect("secrets");
+        assert_eq!(s.security.jwt_secret.expose(), "j");
+        assert_eq!(s.security.encryption_active_key, "k1");
+        assert_eq!(s.security.audit_active_key, "a1");
     }
 }

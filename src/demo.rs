@@ -427,6 +427,7 @@ async fn seed_agenda(
                 hold_expires_at: None,
                 new_patient: None,
                 record: Record::default(),
+                quota: None,
             })
             .await
             .map_err(|_| AppError::Unavailable)??;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use atende::app::auth::{create_user, reset_password, set_account_disabled};
 use atende::config::Settings;
 use atende::domain::{Email, Password, PersonName};
-use atende::security::audit::ChainReport;
+use atende::security::audit::{AnchorLog, ChainReport};
 use atende::startup::Application;
 use atende::store::Store;
 use clap::{Parser, Subcommand};
@@ -77,8 +77,12 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain and report the first changed or missing row.
-    Verify,
+    /// Check every row's MAC and link and every anchor; report the first bad row.
+    Verify {
+        /// Anchor file to check (repeat for several nodes' files); default: audit.anchor_path.
+        #[arg(long = "anchors")]
+        anchors: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,11 +118,14 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             println!("atende está no ar em {url}");
             tracing::info!(%url, backend = state.store.backend(), "serving");
             let shutdown = app.shutdown_handle();
-            actix_web::rt::spawn(async move {
+            let stopping = actix_web::rt::spawn(async move {
                 atende::startup::wait_for_signal().await;
                 shutdown.shutdown().await;
             });
             app.run_until_stopped().await?;
+            // The server stops in the middle of the shutdown; let its last steps (the final
+            // audit anchor, closing the database) finish before the process exits.
+            let _ = stopping.await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -141,7 +148,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             std::io::stdin().read_to_string(&mut raw)?;
             let password = Password::parse(raw.trim_end_matches(['\n', '\r']))
                 .map_err(|e| anyhow::anyhow!("password: {e}"))?;
-            let store = open_store(&mut settings).await?;
+            let store = open_audited_store(&mut settings).await?;
             store.migrate().await?;
             let user = create_user(&store, email, name, password, platform_admin).await?;
             println!("created user {} ({})", user.email, user.id);
@@ -155,7 +162,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             std::io::stdin().read_to_string(&mut raw)?;
             let password = Password::parse(raw.trim_end_matches(['\n', '\r']))
                 .map_err(|e| anyhow::anyhow!("password: {e}"))?;
-            let store = open_store(&mut settings).await?;
+            let store = open_audited_store(&mut settings).await?;
             let (user, ended) = reset_password(&store, &email, password)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user with e-mail {}", email.as_str()))?;
@@ -168,7 +175,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
         Command::Admin {
             command: AdminCommand::DisableUser { email, enable },
         } => {
-            let store = open_store(&mut settings).await?;
+            let store = open_audited_store(&mut settings).await?;
             let (user, ended) = set_account_disabled(&store, &email, !enable)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
@@ -180,12 +187,62 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { anchors },
         } => {
-            let store = open_store(&mut settings).await?;
-            match store.verify_audit_chain().await? {
-                ChainReport::Intact { rows, head } => {
-                    println!("audit chain intact: {rows} rows, head {head}");
+            settings.existing_secrets()?;
+            if settings.security.audit_keys.is_empty() {
+                anyhow::bail!(
+                    "no audit key: set security.audit_keys or run with the data directory whose \
+                     secrets.toml holds it"
+                );
+            }
+            let keys = atende::startup::audit_keys(&settings)?;
+            let paths = if anchors.is_empty() {
+                vec![settings.audit_anchor_path()]
+            } else {
+                anchors
+            };
+            let mut anchored = Vec::new();
+            for path in &paths {
+                match AnchorLog::new(path).read(&keys)? {
+                    Ok(mut found) => anchored.append(&mut found),
+                    Err(problem) => {
+                        println!(
+                            "audit anchors BROKEN at {} line {}: {}",
+                            problem.path.display(),
+                            problem.line,
+                            problem.reason
+                        );
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            }
+            let store = open_store(&mut settings).await?.with_audit_keys(keys);
+            match store.verify_audit_chain(anchored).await? {
+                ChainReport::Intact {
+                    rows,
+                    legacy,
+                    head,
+                    anchors,
+                } => {
+                    println!(
+                        "audit chain intact: {rows} rows, head {head}; {anchors} anchor(s) matched"
+                    );
+                    if legacy > 0 {
+                        println!(
+                            "note: the first {legacy} rows predate the audit key and are checked by hash only"
+                        );
+                    }
+                    if anchors == 0 {
+                        println!(
+                            "warning: no anchor found in {}: removal of the newest rows cannot be detected",
+                            paths
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 ChainReport::Broken { seq, reason } => {
@@ -195,6 +252,14 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             }
         }
     }
+}
+
+/// A store for commands that write audit rows: the audit key is loaded, or generated into
+/// `<data.dir>/secrets.toml` on first use like the server does.
+async fn open_audited_store(settings: &mut Settings) -> anyhow::Result<Store> {
+    settings.ensure_secrets()?;
+    let keys = atende::startup::audit_keys(settings)?;
+    Ok(open_store(settings).await?.with_audit_keys(keys))
 }
 
 async fn open_store(settings: &mut Settings) -> anyhow::Result<Store> {

@@ -39,9 +39,16 @@ impl Application {
         if settings.uses_sqlite() {
             std::fs::create_dir_all(&settings.data.dir)?;
         }
-        let store =
-            Store::connect(&settings.database_url(), settings.database.max_connections).await?;
+        let store = Store::connect(&settings.database_url(), settings.database.max_connections)
+            .await?
+            .with_audit_keys(audit_keys(&settings)?);
         store.migrate().await?;
+        if let Some(legacy) = store.seal_legacy_audit().await? {
+            tracing::info!(
+                legacy_rows = legacy,
+                "audit log: rows written before the audit key are now sealed by an audit.keyed row"
+            );
+        }
         tracing::info!(backend = store.backend(), "database ready");
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
@@ -86,6 +93,10 @@ impl Application {
             );
         }
         spawn_housekeeping(state.store.clone());
+        state.audit.clone().spawn_periodic(
+            state.store.clone(),
+            std::time::Duration::from_secs(state.settings.audit.anchor_interval_secs),
+        );
         spawn_offer_sweeper(state.clone());
         spawn_consult_sweeper(state.clone());
         state.documents.requeue_pending().await?;
@@ -110,7 +121,7 @@ impl Application {
                             "camera=(self), microphone=(self), geolocation=()",
                         )),
                 )
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::http::logging::RedactedRootSpan>::new())
                 .configure(|cfg| crate::http::configure(cfg, json_limit))
         })
         .workers(workers)
@@ -144,6 +155,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The audit keys from settings whose secrets are filled in.
+pub fn audit_keys(settings: &Settings) -> anyhow::Result<crate::security::audit::AuditKeys> {
+    let keys: Vec<(String, String)> = settings
+        .security
+        .audit_keys
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().clone()))
+        .collect();
+    crate::security::audit::AuditKeys::new(
+        &settings.security.audit_active_key,
+        keys.iter().map(|(k, v)| (k, v)),
+    )
+    .map_err(|e| anyhow::anyhow!("security.audit_keys: {e}"))
 }
 
 /// Count requests and time them, labelled by route pattern (never by raw path, which
@@ -194,6 +220,10 @@ impl Shutdown {
             actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         self.server.stop(true).await;
+        // The last head this node saw, so a truncation of what it wrote is detected.
+        if let Err(e) = self.state.audit.anchor_now(&self.state.store).await {
+            tracing::warn!(error = %e, "audit anchoring at shutdown failed");
+        }
         self.state.store.close().await;
     }
 }

@@ -617,7 +617,16 @@ mod tests {
     ) -> (tempfile::TempDir, Registry, Store, ChatRoomId, UserId) {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url, 2).await.expect("connect");
+        let key = (
+            "t1".to_string(),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
+        );
+        let store = Store::connect(&url, 2)
+            .await
+            .expect("connect")
+            .with_audit_keys(
+                crate::security::audit::AuditKeys::new("t1", [(&key.0, &key.1)]).expect("keys"),
+            );
         store.migrate().await.expect("migrate");
         let clinic = ClinicRow {
             id: ClinicId::new(),
@@ -678,6 +687,7 @@ mod tests {
             links: crate::security::links::LinkSigner::new(b"test"),
             agenda: crate::config::AgendaSettings {
                 waitlist_hold_minutes: 15,
+                max_bookings_per_patient_per_day: 10,
             },
         };
         (dir, Registry::new(deps), store, room.id, user.id)

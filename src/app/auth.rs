@@ -194,6 +194,30 @@ pub async fn open_patient_account(
     Ok(session)
 }
 
+/// Refuse a sign-up from an address that already made
+/// `security.limits.signups_per_address_per_day` of them in the last 24 hours (counted from
+/// the `auth.signup` audit rows, so every node and restart sees the same count).
+async fn signups_left_today(state: &AppState, address: &str) -> Result<(), AppError> {
+    let max = state.settings.security.limits.signups_per_address_per_day;
+    let now = store::now();
+    let day = Duration::hours(24);
+    let made = state
+        .store
+        .signups_from_since(address, now - day, i64::from(max))
+        .await?;
+    if made.len() < max as usize {
+        return Ok(());
+    }
+    let frees_at = made.first().map_or(now + day, |oldest| *oldest + day);
+    metrics::counter!("atende_signup_limit_refusals_total").increment(1);
+    Err(AppError::LimitedFor {
+        code: "signup_limit",
+        message: "muitas contas criadas a partir deste endereço hoje; tente novamente mais tarde"
+            .into(),
+        retry_after_secs: (frees_at - now).num_seconds().max(1) as u64,
+    })
+}
+
 /// A patient creates their own account (and is logged in). Sign-up costs an Argon2 hash:
 /// it shares the per-address budget with login.
 pub async fn sign_up(
@@ -205,6 +229,9 @@ pub async fn sign_up(
         .throttle
         .check_address(ip.as_deref().unwrap_or("unknown"))
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    if let Some(address) = ip.as_deref() {
+        signups_left_today(state, address).await?;
+    }
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
     let identity = PatientIdentity::parse(
@@ -253,38 +280,96 @@ pub async fn sign_up(
     token_response(state, user_id, session, refresh).await
 }
 
-/// Log in with e-mail and password (throttled per account and per address).
+/// A login's answer, and the device's refreshed known-device cookie (see
+/// [`KNOWN_DEVICE_COOKIE`]).
+#[derive(Debug)]
+pub struct LoginOutcome {
+    pub tokens: TokenResponse,
+    pub known_device: String,
+}
+
+/// The cookie that marks a device its account(s) logged in from before: signed entries
+/// naming a user, each valid for `security.login_throttle.known_device_days`. A login from
+/// a known device is exempt from the per-account lockout (never from the per-address and
+/// per-address-and-account limits), so a stranger failing logins cannot lock the owner out.
+pub const KNOWN_DEVICE_COOKIE: &str = "atende_device";
+/// The link purpose of a known-device entry.
+const KNOWN_DEVICE: &str = "known-device";
+/// Accounts one device remembers (a shared reception computer).
+const KNOWN_DEVICE_ACCOUNTS: usize = 5;
+
+/// The valid entries of a known-device cookie: (user, entry).
+fn known_device_entries<'a>(state: &AppState, cookie: Option<&'a str>) -> Vec<(UserId, &'a str)> {
+    let now = chrono::Utc::now().timestamp();
+    cookie
+        .unwrap_or_default()
+        .split('~')
+        .filter_map(|entry| {
+            let (id, _) = state.links.verify(KNOWN_DEVICE, entry, now).ok()?;
+            Some((UserId(id), entry))
+        })
+        .take(KNOWN_DEVICE_ACCOUNTS)
+        .collect()
+}
+
+/// The cookie after `user` logged in on this device: a fresh entry for them first, the
+/// other accounts' valid entries after it.
+fn remember_device(state: &AppState, cookie: Option<&str>, user: UserId) -> String {
+    let days = state.settings.security.login_throttle.known_device_days as i64;
+    let expires = chrono::Utc::now().timestamp() + days * 86_400;
+    let fresh = state.links.sign(KNOWN_DEVICE, user.0, Some(expires));
+    std::iter::once(fresh.as_str())
+        .chain(
+            known_device_entries(state, cookie)
+                .into_iter()
+                .filter(|(u, _)| *u != user)
+                .map(|(_, e)| e),
+        )
+        .take(KNOWN_DEVICE_ACCOUNTS)
+        .collect::<Vec<_>>()
+        .join("~")
+}
+
+/// Log in with e-mail and password (throttled per address, per address and account, and —
+/// unless `device` is one of this account's known devices — per account).
 pub async fn login(
     state: &AppState,
     ip: Option<String>,
+    device: Option<&str>,
     body: LoginRequest,
-) -> Result<TokenResponse, AppError> {
+) -> Result<LoginOutcome, AppError> {
     let account = body.email.trim().to_lowercase();
-    state
-        .throttle
-        .check(&account, ip.as_deref().unwrap_or("unknown"))
-        .map_err(|retry_after_secs| {
-            metrics::counter!("atende_login_throttled_total").increment(1);
-            AppError::TooManyRequests { retry_after_secs }
-        })?;
-    let invalid = || AppError::unauthorized("invalid_credentials", "e-mail ou senha incorretos");
+    let address = ip.as_deref().unwrap_or("unknown").to_string();
     let user = match Email::parse(&account) {
         Ok(email) => state.store.user_by_email(email.as_str()).await?,
         Err(_) => None,
     }
     .filter(|u| u.disabled_at.is_none());
+    let known_device = user.as_ref().is_some_and(|u| {
+        known_device_entries(state, device)
+            .iter()
+            .any(|(id, _)| *id == u.id)
+    });
+    state
+        .throttle
+        .check(&account, &address, known_device)
+        .map_err(|retry_after_secs| {
+            metrics::counter!("atende_login_throttled_total").increment(1);
+            AppError::TooManyRequests { retry_after_secs }
+        })?;
+    let invalid = || AppError::unauthorized("invalid_credentials", "e-mail ou senha incorretos");
     let ok = password::verify(
         body.password,
         user.as_ref().map(|u| u.password_hash.clone()),
     )
     .await?;
     let Some(user) = user.filter(|_| ok) else {
-        state.throttle.failed(&account);
+        state.throttle.failed(&account, &address);
         metrics::counter!("atende_login_failures_total").increment(1);
-        tracing::info!(account_exists = false, "login failed");
+        tracing::info!(known_device, "login failed");
         return Err(invalid());
     };
-    state.throttle.succeeded(&account);
+    state.throttle.succeeded(&account, &address, known_device);
     let mut tx = state.store.begin().await?;
     let (session, refresh) = open_session(state, &mut tx, user.id).await?;
     state
@@ -297,7 +382,10 @@ pub async fn login(
         )
         .await?;
     tx.commit().await?;
-    token_response(state, user.id, session, refresh).await
+    Ok(LoginOutcome {
+        tokens: token_response(state, user.id, session, refresh).await?,
+        known_device: remember_device(state, device, user.id),
+    })
 }
 
 /// Exchange a refresh token for a new pair. A spent token that comes back means someone

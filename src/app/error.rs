@@ -39,6 +39,9 @@ pub enum AppError {
     Unauthorized { code: &'static str, message: String },
     #[error("forbidden")]
     Forbidden,
+    /// A refusal with its own code (403): the caller is known but this is not theirs to see.
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
     #[error("not found")]
     NotFound,
     #[error("{message}")]
@@ -48,6 +51,13 @@ pub enum AppError {
     /// Over a rate with its own code (429).
     #[error("{message}")]
     Limited { code: &'static str, message: String },
+    /// Over a quota with its own code, free again in `retry_after_secs` (429, Retry-After).
+    #[error("{message}")]
+    LimitedFor {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("service unavailable")]
     Unavailable,
     /// A resource of this node is exhausted or failing (503, with its own code).
@@ -72,6 +82,13 @@ impl AppError {
         }
     }
 
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Denied {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -86,7 +103,9 @@ impl AppError {
             AppError::BadRequest { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Conflict { code, .. }
+            | AppError::Denied { code, .. }
             | AppError::Limited { code, .. }
+            | AppError::LimitedFor { code, .. }
             | AppError::Overloaded { code, .. } => code,
             AppError::Forbidden => "forbidden",
             AppError::UnsupportedMediaType => "unsupported_media_type",
@@ -104,7 +123,9 @@ impl AppError {
             AppError::BadRequest { message, .. }
             | AppError::Unauthorized { message, .. }
             | AppError::Conflict { message, .. }
+            | AppError::Denied { message, .. }
             | AppError::Limited { message, .. }
+            | AppError::LimitedFor { message, .. }
             | AppError::Overloaded { message, .. } => message.clone(),
             AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
             AppError::UnsupportedMediaType => "envie o corpo como application/json".into(),
@@ -126,10 +147,12 @@ impl AppError {
             | AppError::UnsupportedMediaType
             | AppError::PayloadTooLarge => ErrorKind::Invalid,
             AppError::Unauthorized { .. } => ErrorKind::Unauthorized,
-            AppError::Forbidden => ErrorKind::Forbidden,
+            AppError::Forbidden | AppError::Denied { .. } => ErrorKind::Forbidden,
             AppError::NotFound => ErrorKind::NotFound,
             AppError::Conflict { .. } => ErrorKind::Conflict,
-            AppError::TooManyRequests { .. } | AppError::Limited { .. } => ErrorKind::RateLimited,
+            AppError::TooManyRequests { .. }
+            | AppError::Limited { .. }
+            | AppError::LimitedFor { .. } => ErrorKind::RateLimited,
             AppError::Unavailable | AppError::Overloaded { .. } => ErrorKind::Unavailable,
             AppError::Unexpected(_) => ErrorKind::Internal,
         }
@@ -167,7 +190,11 @@ impl ResponseError for AppError {
             tracing::error!(error = ?e, "unexpected error");
         }
         let mut resp = HttpResponse::build(self.status_code());
-        if let AppError::TooManyRequests { retry_after_secs } = self {
+        if let AppError::TooManyRequests { retry_after_secs }
+        | AppError::LimitedFor {
+            retry_after_secs, ..
+        } = self
+        {
             resp.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }
         if let AppError::Unauthorized { .. } = self {
@@ -192,9 +219,16 @@ impl From<WsError> for AppError {
                 code: e.code,
                 message: e.message,
             },
-            ErrorKind::RateLimited => AppError::Limited {
-                code: e.code,
-                message: e.message,
+            ErrorKind::RateLimited => match e.retry_after_ms {
+                Some(ms) => AppError::LimitedFor {
+                    code: e.code,
+                    message: e.message,
+                    retry_after_secs: ms.div_ceil(1000).max(1),
+                },
+                None => AppError::Limited {
+                    code: e.code,
+                    message: e.message,
+                },
             },
             ErrorKind::Unavailable if e.code == "unavailable" => AppError::Unavailable,
             ErrorKind::Unavailable => AppError::Overloaded {

@@ -5,6 +5,7 @@
 //! knows HTTP.
 
 pub mod agenda;
+pub mod audit;
 pub mod auth;
 pub mod caller;
 pub mod chat;

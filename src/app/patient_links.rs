@@ -264,16 +264,19 @@ pub async fn redeem_code(
     auth: &Auth,
     body: &RedeemRequest,
 ) -> Result<LinkedRecordView, AppError> {
+    // Only the account itself can spend its budget (it is logged in), so no stranger can
+    // lock it out of redeeming.
     let account = format!("link-code:{}", auth.user_id);
+    let address = auth.ip.as_deref().unwrap_or("unknown");
     state
         .throttle
-        .check(&account, auth.ip.as_deref().unwrap_or("unknown"))
+        .check(&account, address, false)
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let outcome = redeem(state, &Actor::from(auth), auth.user_id, &body.code).await;
     if outcome.is_ok() {
-        state.throttle.succeeded(&account);
+        state.throttle.succeeded(&account, address, false);
     } else {
-        state.throttle.failed(&account);
+        state.throttle.failed(&account, address);
     }
     outcome
 }

@@ -11,7 +11,7 @@ use crate::bus::EventBus;
 use crate::config::Settings;
 use crate::security::crypto::FieldCipher;
 use crate::security::links::LinkSigner;
-use crate::security::throttle::{LoginThrottle, UserFrameBudgets};
+use crate::security::throttle::{LoginThrottle, MissThrottle, UserFrameBudgets};
 use crate::security::tokens::TokenKeys;
 use crate::store::Store;
 
@@ -24,6 +24,8 @@ pub struct AppState {
     pub links: LinkSigner,
     pub cipher: FieldCipher,
     pub throttle: LoginThrottle,
+    /// Misses of public document lookups by code, per address.
+    pub lookups: MissThrottle,
     /// Each user's WebSocket frames per second on this node, across their connections.
     pub frame_budgets: UserFrameBudgets,
     pub metrics: PrometheusHandle,
@@ -37,6 +39,8 @@ pub struct AppState {
     pub documents: std::sync::Arc<crate::documents::Documents>,
     /// This node's WebRTC peers: pre-call checks and the media relay.
     pub media: Arc<crate::media::Media>,
+    /// Anchors the audit chain's head outside the database.
+    pub audit: Arc<crate::app::audit::AuditAnchorer>,
 }
 
 impl AppState {
@@ -64,6 +68,10 @@ impl AppState {
             settings.security.access_token_ttl_secs,
         );
         let throttle = LoginThrottle::new(&settings.security.login_throttle);
+        let lookups = MissThrottle::new(
+            settings.security.limits.verification_misses_per_address,
+            std::time::Duration::from_secs(settings.security.limits.verification_window_secs),
+        );
         let frame_budgets = UserFrameBudgets::new(
             settings.realtime.user_rate_per_sec,
             settings.realtime.user_rate_burst,
@@ -91,7 +99,12 @@ impl AppState {
             bus.clone(),
             settings.public_base_url(port),
         );
+        let audit = Arc::new(crate::app::audit::AuditAnchorer::new(
+            crate::security::audit::AnchorLog::new(settings.audit_anchor_path()),
+            hub.node_id(),
+        ));
         Ok(Self {
+            audit,
             documents,
             media,
             settings: Arc::new(settings),
@@ -100,6 +113,7 @@ impl AppState {
             links,
             cipher,
             throttle,
+            lookups,
             frame_budgets,
             metrics,
             hub,

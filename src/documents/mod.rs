@@ -604,13 +604,18 @@ const MONTHS: [&str; 12] = [
 /// shown grouped as XXXXX-XXXXX.
 pub fn new_code() -> String {
     use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    let raw: String = (0..10)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+    let raw: String = (0..CODE_LEN)
+        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
         .collect();
     format!("{}-{}", &raw[..5], &raw[5..])
 }
+
+/// The letters and digits of a verification code: no 0/O, 1/I/L, so a person can type it.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Characters of a code: 10 × log2(31) ≈ 49.5 bits, above the 40 bits a typed code must
+/// carry; guessing is further held to `security.limits.verification_misses_per_address`.
+const CODE_LEN: usize = 10;
 
 /// Normalise a code typed by a person (case, spaces, missing dash).
 pub fn normalize_code(input: &str) -> Option<String> {
@@ -620,4 +625,19 @@ pub fn normalize_code(input: &str) -> Option<String> {
         .map(|c| c.to_ascii_uppercase())
         .collect();
     (raw.len() == 10).then(|| format!("{}-{}", &raw[..5], &raw[5..]))
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn verification_codes_carry_at_least_40_bits_and_survive_retyping() {
+        let bits = CODE_LEN as f64 * (CODE_ALPHABET.len() as f64).log2();
+        assert!(bits >= 40.0, "{bits} bits");
+        let code = new_code();
+        assert_eq!(code.len(), CODE_LEN + 1);
+        let typed = code.to_lowercase().replace('-', " ");
+        assert_eq!(normalize_code(&typed).as_deref(), Some(code.as_str()));
+    }
 }

@@ -1,5 +1,7 @@
 //! Sign-up, login, token refresh with rotation and reuse detection, logout.
 
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::extract::{bearer_token, client_ip};
@@ -35,8 +37,9 @@ pub async fn signup(
 }
 
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    params(("atende_device" = Option<String>, Cookie, description = "Known-device cookie set by an earlier login on this device")),
     responses(
-        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 200, description = "Logged in; sets the known-device cookie `atende_device` (HttpOnly, Secure, SameSite=Strict, path /api/auth/login)", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`, with Retry-After", body = ErrorBody),
     ))]
@@ -46,7 +49,23 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
-    Ok(HttpResponse::Ok().json(auth::login(&state, ip, body.into_inner()).await?))
+    let device = req.cookie(auth::KNOWN_DEVICE_COOKIE);
+    let outcome = auth::login(
+        &state,
+        ip,
+        device.as_ref().map(|c| c.value()),
+        body.into_inner(),
+    )
+    .await?;
+    let days = state.settings.security.login_throttle.known_device_days as i64;
+    let cookie = Cookie::build(auth::KNOWN_DEVICE_COOKIE, outcome.known_device)
+        .path("/api/auth/login")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::days(days))
+        .finish();
+    Ok(HttpResponse::Ok().cookie(cookie).json(outcome.tokens))
 }
 
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,

@@ -67,6 +67,7 @@ pub async fn history(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name, e.g. `exame.pdf`; its extension must match the content.
     pub filename: String,

@@ -30,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// A teleconsultation link instead of a login (`?token=`: the patient's or a guest's).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// A patient's entry link token, instead of a login.
     pub token: Option<String>,

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::app::Auth;
+use crate::app::documents::access::{self, DocumentGrants};
 use crate::app::documents::keys::{self, ImportKeyRequest, SigningKeyView};
 use crate::app::documents::verify::{self, FileCheck, ItiAnswer, ItiEntry, PublicDocument};
 use crate::app::documents::{
@@ -18,6 +19,7 @@ use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
 use crate::documents::view::DocumentSummary;
 use crate::domain::{ClinicId, PatientId};
+use crate::http::extract::client_ip;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/documents", web::post().to(issue))
@@ -29,6 +31,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/clinics/{clinic_id}/patients/{patient_id}/documents",
             web::get().to(list_for_patient),
+        )
+        .service(
+            web::resource("/clinics/{clinic_id}/document-grants")
+                .route(web::get().to(get_grants))
+                .route(web::put().to(put_grants)),
         )
         .route("/me/documents", web::get().to(mine))
         .service(
@@ -93,7 +100,7 @@ pub async fn preview(
 
 #[utoipa::path(get, path = "/api/documents/{id}", tag = "documents", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, description = "Status and summary; the issuer, the patient and the clinic's professionals also get the content, verification code and URL", body = DocumentDetails),
+    responses((status = 200, description = "Status and summary; the issuer, the patient and the roles the clinic grants (`document-grants`) also get the content, verification code and URL. Reads by clinic members are audited", body = DocumentDetails),
               (status = 404, description = "Unknown, or not the caller's", body = ErrorBody)))]
 pub async fn get_document(
     state: web::Data<AppState>,
@@ -106,7 +113,8 @@ pub async fn get_document(
 
 #[utoipa::path(get, path = "/api/documents/{id}/pdf", tag = "documents", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, description = "The signed PDF", content_type = "application/pdf"),
+    responses((status = 200, description = "The signed PDF (the issuer, the patient and the roles the clinic grants; audited for clinic members)", content_type = "application/pdf"),
+              (status = 403, description = "`content_not_granted`: a professional or admin of the clinic whose role the clinic does not grant", body = ErrorBody),
               (status = 404, description = "Unknown, not the caller's", body = ErrorBody),
               (status = 409, description = "`not_signed` (still pending, or failed)", body = ErrorBody)))]
 pub async fn download(
@@ -160,6 +168,34 @@ pub async fn list_for_patient(
     let (clinic, patient) = path.into_inner();
     let list = documents::patient_documents(&state, &auth, clinic, patient).await?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/document-grants", tag = "documents", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The roles that read the content and the PDF of documents they did not issue (the clinic's admins)", body = DocumentGrants),
+              (status = 403, description = "Not an admin of the clinic", body = ErrorBody)))]
+pub async fn get_grants(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<ClinicId>,
+) -> Result<HttpResponse, AppError> {
+    let grants = access::grants(&state, &auth, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(grants))
+}
+
+#[utoipa::path(put, path = "/api/clinics/{clinic_id}/document-grants", tag = "documents", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid)), request_body = DocumentGrants,
+    responses((status = 200, description = "Replaced (audited as `clinic.document_grants`)", body = DocumentGrants),
+              (status = 400, description = "`invalid_body` (an unknown role)", body = ErrorBody),
+              (status = 403, description = "Not an admin of the clinic", body = ErrorBody)))]
+pub async fn put_grants(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<ClinicId>,
+    body: web::Json<DocumentGrants>,
+) -> Result<HttpResponse, AppError> {
+    let grants = access::set_grants(&state, &auth, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(grants))
 }
 
 #[utoipa::path(get, path = "/api/me/documents", tag = "documents", security(("bearer" = [])),
@@ -220,24 +256,31 @@ pub async fn ca_pem(state: web::Data<AppState>) -> Result<HttpResponse, AppError
 #[utoipa::path(get, path = "/api/public/documents/{code}", tag = "verification",
     params(("code" = String, Path, description = "Verification code printed on the document (case and dash optional)")),
     responses((status = 200, description = "Kind, professional, patient initials, dates, status (`signed`, `revoked`, `pending`, `failed`) and the file's SHA-256", body = PublicDocument),
-              (status = 404, body = ErrorBody)))]
+              (status = 404, body = ErrorBody),
+              (status = 429, description = "`too_many_attempts`: this address looked up too many codes that match nothing; Retry-After", body = ErrorBody)))]
 pub async fn public_view(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let document = verify::public_document(&state, &path).await?;
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
+    let document =
+        verify::public_document(&state, &path, ip.as_deref().unwrap_or("unknown")).await?;
     Ok(HttpResponse::Ok().json(document))
 }
 
 #[utoipa::path(get, path = "/api/public/documents/{code}/pdf", tag = "verification",
     params(("code" = String, Path)),
     responses((status = 200, description = "The signed PDF", content_type = "application/pdf"),
-              (status = 404, body = ErrorBody), (status = 409, description = "`not_signed`", body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 409, description = "`not_signed`", body = ErrorBody),
+              (status = 429, description = "`too_many_attempts`, with Retry-After", body = ErrorBody)))]
 pub async fn public_pdf(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let pdf = verify::public_pdf(&state, &path).await?;
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
+    let pdf = verify::public_pdf(&state, &path, ip.as_deref().unwrap_or("unknown")).await?;
     Ok(pdf_response(pdf))
 }
 
@@ -271,7 +314,8 @@ pub struct ItiQuery {
     responses((status = 200, description = "ITI protocol: `{\"version\":\"1.0.0\",\"prescription\":{\"signatureFiles\":[{\"url\":…}]}}`", body = ItiAnswer),
               (status = 303, description = "A person: to the verification page"),
               (status = 401, description = "ITI protocol: wrong code", body = ErrorBody),
-              (status = 404, description = "Unknown document", body = ErrorBody)))]
+              (status = 404, description = "Unknown document", body = ErrorBody),
+              (status = 429, description = "`too_many_attempts`: too many unknown documents or wrong codes from this address; Retry-After", body = ErrorBody)))]
 pub async fn iti_entry(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -284,11 +328,13 @@ pub async fn iti_entry(
             format: None,
             secret_code: None,
         });
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
     let entry = verify::iti_entry(
         &state,
         &path,
         query.format.as_deref(),
         query.secret_code.as_deref(),
+        ip.as_deref().unwrap_or("unknown"),
     )
     .await?;
     Ok(match entry {

@@ -13,7 +13,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/public/links/use", web::post().to(use_link));
 }
 
-#[utoipa::path(post, path = "/api/public/links/preview", tag = "agenda", request_body = LinkRequest,
+#[utoipa::path(post, path = "/api/public/links/preview", operation_id = "preview_link", tag = "agenda", request_body = LinkRequest,
     responses((status = 200, description = "What the link would do, the appointment it names and whether it was already used", body = LinkPreview),
               (status = 401, description = "`invalid_token` (tampered, wrong action), `link_expired`", body = ErrorBody)))]
 pub async fn preview(

@@ -10,6 +10,7 @@ pub mod documents;
 pub mod extract;
 pub mod health;
 pub mod links;
+pub mod logging;
 pub mod me;
 pub mod openapi;
 pub mod patient_links;

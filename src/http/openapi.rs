@@ -27,6 +27,45 @@ impl Modify for BearerAuth {
     }
 }
 
+/// OpenAPI requires a description on every response; where a handler's annotation gives
+/// none, the status code's reason phrase is written in.
+struct ResponseDescriptions;
+
+impl Modify for ResponseDescriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(response) = response
+                        && response.description.trim().is_empty()
+                    {
+                        response.description = reason_phrase(status).to_string();
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn reason_phrase(status: &str) -> &'static str {
+    status
+        .parse::<u16>()
+        .ok()
+        .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("Response")
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -65,14 +104,14 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         documents::revoke, documents::send, documents::list_for_patient, documents::mine,
         documents::get_signing_key, documents::import_signing_key, documents::reset_signing_key,
         documents::ca_pem, documents::public_view, documents::public_pdf, documents::check_file,
-        documents::iti_entry,
+        documents::iti_entry, documents::get_grants, documents::put_grants,
         consults::get_consult, consults::ice, consults::public_preview,
         consult_media::check, consult_media::publishers, consult_media::publish,
         consult_media::unpublish, consult_media::subscribe, consult_media::invite,
         consult_media::guests, consult_media::revoke_guest,
         health::health, health::metrics,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ResponseDescriptions),
     tags(
         (name = "auth", description = "Sign-up, login, tokens"),
         (name = "me", description = "The caller's account and LGPD consents"),
@@ -173,6 +212,68 @@ mod tests {
             bad.len(),
             bad.join("\n  ")
         );
+    }
+
+    /// openapi-spec-validator (CI step 5) refuses a response without a description.
+    #[test]
+    fn every_response_has_a_description() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("openapi serializes");
+        let mut bad = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                for (status, resp) in op
+                    .get("responses")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    let described = resp
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .is_some_and(|d| !d.trim().is_empty());
+                    if resp.get("$ref").is_none() && !described {
+                        bad.push(format!("{} {path} {status}", method.to_uppercase()));
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "responses without a description: {bad:?}");
+    }
+
+    /// Path parameters named in the template, query parameters not: a parameter declared
+    /// `in: path` that the path does not name makes the document invalid.
+    #[test]
+    fn path_parameters_are_in_the_path_and_operation_ids_are_unique() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("openapi serializes");
+        let mut bad = Vec::new();
+        let mut ids = std::collections::BTreeMap::<String, usize>::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                    *ids.entry(id.to_string()).or_default() += 1;
+                }
+                for p in op
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let name = p["name"].as_str().unwrap_or_default();
+                    if p["in"] == "path" && !path.contains(&format!("{{{name}}}")) {
+                        bad.push(format!(
+                            "{} {path}: path parameter {name}",
+                            method.to_uppercase()
+                        ));
+                    }
+                }
+            }
+        }
+        bad.extend(
+            ids.into_iter()
+                .filter(|(_, n)| *n > 1)
+                .map(|(id, n)| format!("operationId {id} used {n} times")),
+        );
+        assert!(bad.is_empty(), "{bad:#?}");
     }
 
     #[test]

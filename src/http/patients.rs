@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PatientSearch {
     /// Part of the name, social name or CPF.
     #[serde(default)]

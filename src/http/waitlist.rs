@@ -58,7 +58,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(entries))
 }
 
-#[utoipa::path(get, path = "/api/me/waitlist", tag = "agenda", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/me/waitlist", operation_id = "my_waitlist", tag = "agenda", security(("bearer" = [])),
     responses((status = 200, description = "The calling patient's waitlist entries with any open offer", body = [WaitlistEntry])))]
 pub async fn mine(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(waitlist::my_waitlist(&state, &auth).await?))
@@ -70,7 +70,7 @@ pub struct EntryPath {
     pub entry_id: uuid::Uuid,
 }
 
-#[utoipa::path(post, path = "/api/clinics/{clinic_id}/waitlist/{entry_id}/cancel", tag = "agenda", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/waitlist/{entry_id}/cancel", operation_id = "cancel_waitlist_entry", tag = "agenda", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid), ("entry_id" = String, Path, format = Uuid)),
     responses((status = 200, body = WaitlistEntryStatus), (status = 404, body = ErrorBody),
               (status = 409, description = "`invalid_transition`: only a waiting entry leaves the list (answer an open offer first)", body = ErrorBody)))]

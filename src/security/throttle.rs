@@ -67,11 +67,15 @@ impl Windows {
     }
 }
 
-/// Login throttle: failed attempts per account, all attempts per address.
+/// Login throttle: all attempts per address; failures per account and address, with a
+/// wait that doubles with each further failure; failures per account from any address,
+/// which a login from one of the account's known devices is exempt from (a stranger can
+/// slow an account down for everyone else, never lock its owner out of their usual device).
 #[derive(Debug)]
 pub struct LoginThrottle {
     accounts: Windows,
     addresses: Windows,
+    pairs: Backoff,
 }
 
 impl LoginThrottle {
@@ -82,17 +86,25 @@ impl LoginThrottle {
                 Duration::from_secs(s.account_window_secs),
             ),
             addresses: Windows::new(s.max_attempts_per_ip, Duration::from_secs(s.ip_window_secs)),
+            pairs: Backoff::new(
+                s.max_failures_per_account,
+                Duration::from_secs(s.account_window_secs),
+            ),
         }
     }
 
     /// Called before checking a password. `Err(seconds)` means refuse with 429.
-    pub fn check(&self, account: &str, address: &str) -> Result<(), u64> {
+    /// `known_device`: the request carries this account's signed known-device cookie.
+    pub fn check(&self, account: &str, address: &str, known_device: bool) -> Result<(), u64> {
         let now = Instant::now();
         if let Some(wait) = self.addresses.blocked_for(address, now) {
             return Err(wait);
         }
         self.addresses.record(address, now);
-        if let Some(wait) = self.accounts.blocked_for(account, now) {
+        if let Some(wait) = self.pairs.blocked_for(&pair_key(account, address), now) {
+            return Err(wait);
+        }
+        if !known_device && let Some(wait) = self.accounts.blocked_for(account, now) {
             return Err(wait);
         }
         Ok(())
@@ -108,12 +120,107 @@ impl LoginThrottle {
         Ok(())
     }
 
-    pub fn failed(&self, account: &str) {
-        self.accounts.record(account, Instant::now());
+    pub fn failed(&self, account: &str, address: &str) {
+        let now = Instant::now();
+        self.accounts.record(account, now);
+        self.pairs.failed(&pair_key(account, address), now);
     }
 
-    pub fn succeeded(&self, account: &str) {
-        self.accounts.clear(account);
+    /// A successful login. From a known device it clears only that address's backoff: the
+    /// owner logging in must not lift a lockout a stranger ran into elsewhere.
+    pub fn succeeded(&self, account: &str, address: &str, known_device: bool) {
+        if !known_device {
+            self.accounts.clear(account);
+        }
+        self.pairs.clear(&pair_key(account, address));
+    }
+}
+
+fn pair_key(account: &str, address: &str) -> String {
+    format!("{account}\u{0}{address}")
+}
+
+/// Consecutive failures per key: past `free` of them, each failure blocks the key for
+/// twice as long as the one before (1 s, 2 s, 4 s, … at most `cap`); a key quiet for `cap`
+/// starts over.
+#[derive(Debug)]
+struct Backoff {
+    free: u32,
+    cap: Duration,
+    state: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Backoff {
+    fn new(free: u32, cap: Duration) -> Self {
+        Self {
+            free,
+            cap,
+            state: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn wait_after(&self, failures: u32) -> Duration {
+        if failures < self.free.max(1) {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - self.free.max(1)).min(20);
+        Duration::from_secs(1u64 << doublings).min(self.cap)
+    }
+
+    fn blocked_for(&self, key: &str, now: Instant) -> Option<u64> {
+        let map = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (failures, last) = map.get(key)?;
+        let since = now.saturating_duration_since(*last);
+        let wait = self.wait_after(*failures);
+        (since < wait).then(|| (wait - since).as_secs().max(1))
+    }
+
+    fn failed(&self, key: &str, now: Instant) {
+        let mut map = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            let cap = self.cap;
+            map.retain(|_, (_, last)| now.saturating_duration_since(*last) < cap);
+        }
+        let entry = map.entry(key.to_string()).or_insert((0, now));
+        if now.saturating_duration_since(entry.1) >= self.cap {
+            entry.0 = 0;
+        }
+        entry.0 += 1;
+        entry.1 = now;
+    }
+
+    fn clear(&self, key: &str) {
+        let mut map = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key);
+    }
+}
+
+/// Per-address budget for guesses at something secret that is looked up publicly (the
+/// verification code printed on a document): only misses count, so a pharmacy checking
+/// real documents all day is never refused.
+#[derive(Debug)]
+pub struct MissThrottle {
+    misses: Windows,
+}
+
+impl MissThrottle {
+    pub fn new(max_misses: u32, window: Duration) -> Self {
+        Self {
+            misses: Windows::new(max_misses, window),
+        }
+    }
+
+    /// Before a lookup: `Err(seconds)` when this address used up its misses.
+    pub fn check(&self, address: &str) -> Result<(), u64> {
+        match self.misses.blocked_for(address, Instant::now()) {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        }
+    }
+
+    /// The lookup found nothing (or the code was wrong).
+    pub fn missed(&self, address: &str) {
+        self.misses.record(address, Instant::now());
     }
 }
 
@@ -127,31 +234,72 @@ mod tests {
             account_window_secs: 60,
             max_attempts_per_ip: 5,
             ip_window_secs: 60,
+            known_device_days: 30,
         }
     }
 
     #[test]
     fn an_account_is_blocked_after_repeated_failures_and_freed_by_success() {
         let t = LoginThrottle::new(&settings());
-        for _ in 0..3 {
-            assert!(t.check("ana@x.com", "a").is_ok());
-            t.failed("ana@x.com");
+        for i in 0..3 {
+            let from = format!("a{i}");
+            assert!(t.check("ana@x.com", &from, false).is_ok());
+            t.failed("ana@x.com", &from);
         }
-        let wait = t.check("ana@x.com", "b").expect_err("blocked");
+        let wait = t.check("ana@x.com", "b", false).expect_err("blocked");
         assert!((1..=60).contains(&wait));
-        assert!(t.check("bia@x.com", "c").is_ok());
-        t.succeeded("ana@x.com");
-        assert!(t.check("ana@x.com", "d").is_ok());
+        assert!(t.check("bia@x.com", "c", false).is_ok());
+        // The owner's known device is not locked out by failures from elsewhere.
+        assert!(t.check("ana@x.com", "home", true).is_ok());
+        t.succeeded("ana@x.com", "home", true);
+        assert!(
+            t.check("ana@x.com", "d", false).is_err(),
+            "still locked for others"
+        );
+        t.succeeded("ana@x.com", "home", false);
+        assert!(t.check("ana@x.com", "d", false).is_ok());
     }
 
     #[test]
     fn an_address_is_blocked_after_too_many_attempts() {
         let t = LoginThrottle::new(&settings());
         for i in 0..5 {
-            assert!(t.check(&format!("u{i}@x.com"), "1.2.3.4").is_ok());
+            assert!(t.check(&format!("u{i}@x.com"), "1.2.3.4", false).is_ok());
         }
-        assert!(t.check("other@x.com", "1.2.3.4").is_err());
-        assert!(t.check("other@x.com", "5.6.7.8").is_ok());
+        assert!(t.check("other@x.com", "1.2.3.4", false).is_err());
+        assert!(t.check("other@x.com", "5.6.7.8", false).is_ok());
+    }
+
+    #[test]
+    fn failures_from_one_address_back_off_exponentially_even_from_a_known_device() {
+        let b = Backoff::new(3, Duration::from_secs(60));
+        let now = Instant::now();
+        for _ in 0..3 {
+            assert!(b.blocked_for("k", now).is_none());
+            b.failed("k", now);
+        }
+        assert_eq!(b.blocked_for("k", now), Some(1));
+        b.failed("k", now);
+        assert_eq!(b.blocked_for("k", now), Some(2));
+        b.failed("k", now);
+        assert_eq!(b.blocked_for("k", now), Some(4));
+        assert!(b.blocked_for("k", now + Duration::from_secs(5)).is_none());
+        for _ in 0..30 {
+            b.failed("k", now);
+        }
+        assert_eq!(b.blocked_for("k", now), Some(60), "capped");
+        b.clear("k");
+        assert!(b.blocked_for("k", now).is_none());
+    }
+
+    #[test]
+    fn only_misses_use_up_the_lookup_budget() {
+        let t = MissThrottle::new(2, Duration::from_secs(60));
+        assert!(t.check("1.1.1.1").is_ok());
+        t.missed("1.1.1.1");
+        t.missed("1.1.1.1");
+        assert!(t.check("1.1.1.1").is_err());
+        assert!(t.check("2.2.2.2").is_ok());
     }
 }
 

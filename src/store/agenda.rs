@@ -16,6 +16,10 @@ use crate::domain::agenda::{
 };
 use crate::domain::{ClinicId, PatientId, UserId};
 
+/// First key of the PostgreSQL advisory lock that serializes one user's bookings (the
+/// second is derived from the user id).
+const BOOKING_QUOTA_LOCK_CLASS: i32 = 0x6174_6271;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServiceRow {
     pub id: uuid::Uuid,
@@ -144,6 +148,43 @@ const VIEW_SELECT: &str =
      LEFT JOIN services s ON s.id = a.service_id";
 
 impl Store {
+    /// When the bookings `user` made since `since` that are not cancelled were made, oldest
+    /// first, at most `limit` of them; inside the booking's transaction. On PostgreSQL a
+    /// transaction-scoped advisory lock per user serializes one user's bookings across
+    /// clinics and nodes, so the count cannot be raced past (SQLite's single writer
+    /// already serializes them).
+    pub async fn bookings_made_by_since(
+        &self,
+        tx: &mut Tx,
+        user: UserId,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        if let Tx::Postgres(t) = tx {
+            // The UUIDv7's random tail, folded to the lock's 32-bit second key.
+            let b = user.0.as_bytes();
+            let key = i32::from_be_bytes([b[12], b[13], b[14], b[15]])
+                ^ i32::from_be_bytes([b[8], b[9], b[10], b[11]]);
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(BOOKING_QUOTA_LOCK_CLASS)
+                .bind(key)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(on_tx!(tx, t => {
+            sqlx::query_scalar(
+                "SELECT created_at FROM appointments
+                 WHERE booked_by = $1 AND created_at > $2 AND status <> 'cancelled'
+                 ORDER BY created_at LIMIT $3",
+            )
+            .bind(user)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(&mut **t)
+            .await?
+        }))
+    }
+
     // ------------------------------------------------------------------ services ---
 
     pub async fn insert_service(&self, s: &ServiceRow) -> Result<(), StoreError> {

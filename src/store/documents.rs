@@ -446,3 +446,48 @@ impl Store {
         }))
     }
 }
+
+impl Store {
+    /// The roles a clinic lets read the clinical content of documents they did not issue.
+    pub async fn document_grants(&self, clinic: ClinicId) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT role FROM clinic_document_grants WHERE clinic_id = $1 ORDER BY role",
+            )
+            .bind(clinic)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(r,)| r).collect())
+    }
+
+    /// Replace a clinic's document grants, inside `tx` (with the audit row).
+    pub async fn set_document_grants(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        roles: &[&str],
+        by: crate::domain::UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query("DELETE FROM clinic_document_grants WHERE clinic_id = $1")
+                .bind(clinic)
+                .execute(&mut **t)
+                .await?;
+            for role in roles {
+                sqlx::query(
+                    "INSERT INTO clinic_document_grants (clinic_id, role, granted_by, created_at)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(clinic)
+                .bind(*role)
+                .bind(by)
+                .bind(at)
+                .execute(&mut **t)
+                .await?;
+            }
+        });
+        Ok(())
+    }
+}

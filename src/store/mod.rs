@@ -55,6 +55,7 @@ macro_rules! on_tx {
 pub(crate) use on_tx;
 
 /// A connection pool on one of the two backends.
+#[derive(Clone)]
 pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -96,6 +97,9 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// This store was opened without audit keys, so it cannot seal audit rows.
+    #[error("no audit key configured: audit rows cannot be written")]
+    NoAuditKey,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -147,6 +151,8 @@ struct Inner {
     pool: Pool,
     /// The single SQLite writer slot (unused on PostgreSQL).
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Seals audit rows (see [`Store::with_audit_keys`]); without them appends fail.
+    audit_keys: Option<Arc<crate::security::audit::AuditKeys>>,
 }
 
 /// The application's storage handle: cheap to clone, shared by every request and actor.
@@ -200,8 +206,26 @@ impl Store {
             inner: Arc::new(Inner {
                 pool,
                 writer: Arc::new(tokio::sync::Mutex::new(())),
+                audit_keys: None,
             }),
         })
+    }
+
+    /// The same store, sealing audit rows with `keys`. Every store that writes audit rows
+    /// needs them: an unkeyed row after keyed ones would break the chain.
+    pub fn with_audit_keys(self, keys: crate::security::audit::AuditKeys) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool: self.inner.pool.clone(),
+                writer: self.inner.writer.clone(),
+                audit_keys: Some(Arc::new(keys)),
+            }),
+        }
+    }
+
+    /// The keys audit rows are sealed with, if configured.
+    pub fn audit_keys(&self) -> Option<&crate::security::audit::AuditKeys> {
+        self.inner.audit_keys.as_deref()
     }
 
     pub fn pool(&self) -> &Pool {

@@ -104,14 +104,14 @@ fn migrate_create_user_and_audit_verify_work_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("port"));
 }
 
-#[actix_web::test]
-async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Start `atende serve --demo` in `dir` on a free port; returns once a demo login works,
+/// with the child and a receptionist's access token.
+async fn serve_demo(dir: &std::path::Path) -> (std::process::Child, u16, String) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let mut child = atende(dir.path())
+    let child = atende(dir)
         .args(["serve", "--demo"])
         .env("ATENDE_SERVER__PORT", port.to_string())
         .stdout(Stdio::piped())
@@ -151,6 +151,90 @@ async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!token.is_empty(), "demo login never worked");
+    (child, port, token)
+}
+
+/// SIGTERM the child and wait for it to exit successfully.
+async fn stop(mut child: std::process::Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let mut exited = None;
+    for _ in 0..150 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("server did not exit after SIGTERM");
+    });
+    assert!(status.success(), "exit status {status}");
+}
+
+#[actix_web::test]
+async fn a_stopping_server_anchors_the_audit_head_and_verify_then_detects_a_truncated_tail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, _, _) = serve_demo(dir.path()).await;
+    stop(child).await;
+    let anchors = std::fs::read_to_string(dir.path().join("data/audit-anchors.log"))
+        .expect("an anchor was written at shutdown");
+    let last: serde_json::Value =
+        serde_json::from_str(anchors.lines().last().expect("a line")).expect("json");
+    let head = last["seq"].as_i64().expect("seq");
+    let out = atende(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("audit chain intact: {head} rows"))
+            && text.contains("anchor(s) matched"),
+        "{text}"
+    );
+
+    // Someone with the database but not the anchor file drops the newest two rows.
+    let url = format!("sqlite://{}", dir.path().join("data/atende.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("connect");
+    sqlx::query("DROP TRIGGER audit_log_no_delete")
+        .execute(&mut conn)
+        .await
+        .expect("drop trigger");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM audit_log WHERE seq >= {}",
+        head - 1
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("delete");
+    drop(conn);
+    let out = atende(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("audit chain BROKEN at row {}", head - 1))
+            && text.contains("truncated"),
+        "{text}"
+    );
+}
+
+#[actix_web::test]
+async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, port, token) = serve_demo(dir.path()).await;
     let mut ws = WsClient::connect(&format!("ws://127.0.0.1:{port}/ws"))
         .await
         .expect("ws");

@@ -550,3 +550,29 @@ async fn the_link_opens_the_room_only_shortly_before_the_start() {
     assert_eq!(status, StatusCode::OK);
     assert!(p["opens_at"].is_string());
 }
+
+/// Least privilege: the patient's entry link is a secret that lets its holder into the
+/// call as the patient. The professional and the patient get it; the clinic's reception
+/// and admin see that it exists, not the link.
+#[actix_web::test]
+async fn only_the_professional_and_the_patient_receive_the_patients_entry_link() {
+    let app = spawn().await;
+    let c = consult_fixture(&app).await;
+    let path = format!("/api/consults/{}", c.id);
+    for (who, s) in [("reception", &c.a.recep), ("clinic admin", &c.a.admin)] {
+        let (status, v) = json_of(app.get(&path, Some(&s.access)).await).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {v}");
+        assert_eq!(v["has_patient_link"], true, "{who}: {v}");
+        assert!(v.get("patient_link").is_none(), "{who} got the link: {v}");
+        assert!(
+            !v.to_string().contains(&c.token),
+            "{who} got the link's token: {v}"
+        );
+    }
+    for (who, s) in [("professional", &c.a.helena), ("patient", &c.a.joao)] {
+        let (status, v) = json_of(app.get(&path, Some(&s.access)).await).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {v}");
+        let link = v["patient_link"].as_str().unwrap_or_default();
+        assert!(link.starts_with("/#/consulta/"), "{who}: {v}");
+    }
+}

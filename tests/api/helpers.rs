@@ -110,6 +110,14 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
         "t1".to_string(),
         Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
     )]);
+    // One audit key for every node of a test (they share a database and its chain).
+    settings.security.audit_active_key = "ta1".into();
+    settings.security.audit_keys = BTreeMap::from([(
+        "ta1".to_string(),
+        Secret::new("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=".to_string()),
+    )]);
+    // Tests anchor the audit chain when they mean to (TestApp::anchor_audit).
+    settings.audit.anchor_interval_secs = 86_400;
     let mut owned_database = None;
     let db_url = match (shared_db, std::env::var("TEST_DATABASE_URL")) {
         (Some(url), _) => url,
@@ -246,9 +254,31 @@ impl TestApp {
         session_of(&body)
     }
 
-    /// Walk the audit chain.
+    /// Walk the audit chain and check this node's anchors.
     pub async fn verify_audit(&self) -> atende::security::audit::ChainReport {
-        self.state.store.verify_audit_chain().await.expect("verify")
+        let keys = self.state.store.audit_keys().expect("audit keys");
+        let anchors = self
+            .state
+            .audit
+            .log()
+            .read(keys)
+            .expect("anchor file readable")
+            .expect("anchor file valid");
+        self.state
+            .store
+            .verify_audit_chain(anchors)
+            .await
+            .expect("verify")
+    }
+
+    /// Anchor the audit chain's head now (as the periodic task does).
+    pub async fn anchor_audit(&self) -> atende::security::audit::Anchor {
+        self.state
+            .audit
+            .anchor_now(&self.state.store)
+            .await
+            .expect("anchor")
+            .expect("a new head to anchor")
     }
 
     /// The clinic's appointments of today (São Paulo), as `who` lists them.

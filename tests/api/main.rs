@@ -20,6 +20,8 @@ mod errors;
 mod faults;
 mod helpers;
 mod identity;
+mod limits;
+mod logs;
 mod multinode;
 mod ordering;
 mod patients;

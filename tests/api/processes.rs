@@ -120,6 +120,11 @@ impl Env {
                 "ATENDE_SECURITY__ENCRYPTION_KEYS__T1",
                 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             )
+            .env("ATENDE_SECURITY__AUDIT_ACTIVE_KEY", "ta1")
+            .env(
+                "ATENDE_SECURITY__AUDIT_KEYS__TA1",
+                "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+            )
             .env(
                 "ATENDE_SECURITY__LOGIN_THROTTLE__MAX_ATTEMPTS_PER_IP",
                 "1000",

@@ -43,6 +43,49 @@ pub struct Book {
     pub new_patient: Option<SelfServiceRecord>,
     /// Written with the booking; its audit row gets the new appointment's id.
     pub record: Record,
+    /// A patient's own booking: refused past their daily quota (counted in the booking's
+    /// transaction).
+    pub quota: Option<BookingQuota>,
+}
+
+/// At most `max_per_day` bookings, not cancelled, made by `user` in any 24 hours.
+#[derive(Debug, Clone, Copy)]
+pub struct BookingQuota {
+    pub user: UserId,
+    pub max_per_day: u32,
+}
+
+const QUOTA_WINDOW_HOURS: i64 = 24;
+
+/// Refuse a booking past the user's quota, with when a slot of it frees up.
+async fn check_quota(
+    deps: &crate::actors::EntityDeps,
+    tx: &mut store::Tx,
+    quota: BookingQuota,
+    now: DateTime<Utc>,
+) -> Result<(), WsError> {
+    let window = chrono::Duration::hours(QUOTA_WINDOW_HOURS);
+    let made = deps
+        .store
+        .bookings_made_by_since(tx, quota.user, now - window, i64::from(quota.max_per_day))
+        .await?;
+    if made.len() < quota.max_per_day as usize {
+        return Ok(());
+    }
+    let frees_at = made.first().map_or(now + window, |oldest| *oldest + window);
+    let wait_ms = (frees_at - now).num_milliseconds().max(1000) as u64;
+    metrics::counter!("atende_booking_quota_refusals_total").increment(1);
+    Err(WsError {
+        retry_after_ms: Some(wait_ms),
+        ..WsError::of(
+            crate::actors::protocol::ErrorKind::RateLimited,
+            "booking_limit",
+            format!(
+                "limite de {} agendamentos em 24 horas atingido; tente novamente mais tarde",
+                quota.max_per_day
+            ),
+        )
+    })
 }
 
 impl Handler<Book> for ClinicAgenda {
@@ -94,6 +137,9 @@ impl Handler<Book> for ClinicAgenda {
                 names.patient_user = r.links.first().and_then(|l| l.user_id);
             }
             let mut tx = deps.store.begin().await?;
+            if let Some(quota) = msg.quota {
+                check_quota(&deps, &mut tx, quota, now).await?;
+            }
             if let Some(r) = &msg.new_patient {
                 deps.store.insert_self_service_record(&mut tx, r).await?;
             }

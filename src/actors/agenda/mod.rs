@@ -14,5 +14,5 @@ pub use actor::ClinicAgenda;
 pub use appointments::{
     Appointment, AppointmentLinks, CANCEL_LINK, CONFIRM_LINK, Names, Record, UsedLink, names_of,
 };
-pub use booking::{Book, Change, Modify};
+pub use booking::{Book, BookingQuota, Change, Modify};
 pub use slots::{DEFAULT_MINUTES, SlotQuery, slots_for};

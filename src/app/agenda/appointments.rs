@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{RangeQuery, require_professional_in, require_registered, send_agenda, service_for};
 use crate::actors::agenda::{
-    Appointment, AppointmentLinks, Book, Change, DEFAULT_MINUTES, Modify, Record,
+    Appointment, AppointmentLinks, Book, BookingQuota, Change, DEFAULT_MINUTES, Modify, Record,
 };
 use crate::app::Auth;
 use crate::app::clinics::clinic_tz;
@@ -145,6 +145,11 @@ pub async fn book_appointment(
                 .clinic(clinic)
                 .ip(auth.ip.clone()),
         ),
+        // Staff book for many patients; a patient's own bookings have a daily quota.
+        quota: (!staff).then_some(BookingQuota {
+            user: auth.user_id,
+            max_per_day: state.settings.agenda.max_bookings_per_patient_per_day,
+        }),
     };
     let (a, names) = send_agenda(state, clinic, book).await??;
     let mut booked = Appointment::new(&a, &names);

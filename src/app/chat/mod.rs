@@ -54,6 +54,7 @@ pub struct OpenRoomRequest {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only messages with a seq below this (default: the newest).
     #[serde(default)]

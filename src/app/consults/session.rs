@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::{Credentials, caller, check_window, party, patient_link, read_link, session_of};
+use super::{Credentials, Party, caller, check_window, party, patient_link, read_link, session_of};
 use crate::actors::consult::open_appointment;
 use crate::actors::consult::view::ConsultState;
 use crate::actors::protocol::WsError;
@@ -19,11 +19,16 @@ use crate::domain::consult::ConsultStatus;
 pub struct ConsultView {
     #[serde(flatten)]
     pub state: ConsultState,
-    /// The patient's entry link (a path of the web app), to send them.
-    pub patient_link: String,
+    /// The patient's entry link (a path of the web app), to send them: for the professional
+    /// and the patient only. The clinic's other staff see that it exists, not the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient_link: Option<String>,
+    /// Whether the patient has an entry link (always, for a teleconsultation).
+    pub has_patient_link: bool,
 }
 
-/// The session, for its professional, its patient or the clinic's staff (anyone else: 404).
+/// The session, for its professional, its patient or the clinic's staff (anyone else: 404);
+/// the patient's entry link only for the professional and the patient.
 pub async fn consult_view(
     state: &AppState,
     auth: &Auth,
@@ -32,11 +37,12 @@ pub async fn consult_view(
     let view = open_appointment(&state.store, id)
         .await
         .map_err(AppError::from)?;
-    party(auth, &view)?;
+    let party = party(auth, &view)?;
     let row = session_of(state, &view).await?;
     Ok(ConsultView {
         state: ConsultState::of(&view, &row, state.settings.media.relay),
-        patient_link: patient_link(state, id),
+        patient_link: (party != Party::Staff).then(|| patient_link(state, id)),
+        has_patient_link: true,
     })
 }
 

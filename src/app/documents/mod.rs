@@ -4,6 +4,7 @@
 //! Beside it: the professional's signing key ([`keys`]) and public verification by code,
 //! by file and through the ITI validator's protocol ([`verify`]).
 
+pub mod access;
 pub mod keys;
 pub mod verify;
 
@@ -103,6 +104,9 @@ pub struct DocumentDetails {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentList {
     pub documents: Vec<DocumentSummary>,
+    /// Whether the caller reads the content and the PDF of the documents they did not
+    /// issue (the clinic grants their role); their own they always do.
+    pub content_readable: bool,
 }
 
 /// One of the caller's own documents (received or issued), with its code.
@@ -277,13 +281,23 @@ pub async fn preview(state: &AppState, auth: &Auth, body: IssueRequest) -> Resul
     })
 }
 
-/// How the caller may see a document: as its issuer, as its patient, or as clinical staff
-/// of its clinic (audited).
+/// How the caller may see a document: as its issuer, as its patient, as a member of its
+/// clinic whose role the clinic grants content (audited), or as one of the clinic's
+/// professionals and admins without that grant, who see that it exists but not what it
+/// says (audited).
 #[derive(PartialEq)]
 enum Access {
     Issuer,
     Patient,
+    Granted,
     Staff,
+}
+
+impl Access {
+    /// Whether the caller reads the clinical content and the signed PDF.
+    fn reads_content(&self) -> bool {
+        *self != Access::Staff
+    }
 }
 
 async fn load_for(
@@ -292,45 +306,77 @@ async fn load_for(
     id: uuid::Uuid,
 ) -> Result<(DocumentView, Access), AppError> {
     let view = state.store.document(id).await?.ok_or(AppError::NotFound)?;
+    let clinic = view.d.clinic_id;
     let access = if view.professional_user_id == auth.user_id {
         Access::Issuer
     } else if auth.owns_patient(view.d.patient_id) {
         Access::Patient
-    } else if auth.has_role(view.d.clinic_id, &[Role::Professional, Role::ClinicAdmin]) {
+    } else if access::holds_grant(state, auth, clinic).await? {
+        Access::Granted
+    } else if auth.has_role(clinic, &[Role::Professional, Role::ClinicAdmin]) {
         Access::Staff
     } else {
         // Someone else's document does not exist as far as the caller can tell.
         return Err(AppError::NotFound);
     };
-    if access == Access::Staff {
-        state
-            .store
-            .record_audit(
-                &AuditEvent::new(Some(auth.user_id), "document.read", "document")
-                    .entity_id(id)
-                    .clinic(view.d.clinic_id)
-                    .ip(auth.ip.clone()),
-            )
-            .await?;
-    }
     Ok((view, access))
 }
 
-/// A document for its issuer, its patient, or the clinic's professionals and admins (a
-/// staff read is audited; admins who are not professionals see no content).
+/// Write a member's read of someone else's document in the audit log: `document.read` for
+/// its summary, `document.content_read` for its content or signed file.
+async fn audit_member_read(
+    state: &AppState,
+    auth: &Auth,
+    view: &DocumentView,
+    access: &Access,
+    content: bool,
+) -> Result<(), AppError> {
+    if matches!(access, Access::Issuer | Access::Patient) {
+        return Ok(());
+    }
+    let action = if content {
+        "document.content_read"
+    } else {
+        "document.read"
+    };
+    state
+        .store
+        .record_audit(
+            &AuditEvent::new(Some(auth.user_id), action, "document")
+                .entity_id(view.d.id)
+                .clinic(view.d.clinic_id)
+                .ip(auth.ip.clone()),
+        )
+        .await?;
+    Ok(())
+}
+
+fn content_not_granted() -> AppError {
+    AppError::forbidden(
+        "content_not_granted",
+        "o conteúdo deste documento é visível só para quem o emitiu, para o paciente e para \
+         os papéis que a clínica autorizar",
+    )
+}
+
+/// A document for its issuer, its patient, or the clinic's professionals and admins; its
+/// content (and code) only for the issuer, the patient and the roles the clinic grants.
+/// Reads by members are audited.
 pub async fn document(
     state: &AppState,
     auth: &Auth,
     id: uuid::Uuid,
 ) -> Result<DocumentDetails, AppError> {
     let (view, access) = load_for(state, auth, id).await?;
+    let reads = access.reads_content();
+    audit_member_read(state, auth, &view, &access, reads).await?;
     let mut out = DocumentDetails {
         summary: DocumentSummary::from(&view),
         content: None,
         code: None,
         verify_url: None,
     };
-    if access != Access::Staff || auth.has_role(view.d.clinic_id, &[Role::Professional]) {
+    if reads {
         let content: DocumentContent =
             serde_json::from_str(&state.cipher.decrypt(&view.d.content_enc)?)
                 .map_err(anyhow::Error::new)?;
@@ -359,9 +405,14 @@ pub(crate) async fn signed_pdf(state: &AppState, view: &DocumentView) -> Result<
     }
 }
 
-/// The signed PDF, for whoever may see the document.
+/// The signed PDF: it carries the content, so only for whoever reads the content.
 pub async fn download(state: &AppState, auth: &Auth, id: uuid::Uuid) -> Result<Pdf, AppError> {
-    let (view, _) = load_for(state, auth, id).await?;
+    let (view, access) = load_for(state, auth, id).await?;
+    if !access.reads_content() {
+        audit_member_read(state, auth, &view, &access, false).await?;
+        return Err(content_not_granted());
+    }
+    audit_member_read(state, auth, &view, &access, true).await?;
     signed_pdf(state, &view).await
 }
 
@@ -498,6 +549,7 @@ pub async fn patient_documents(
         .await?;
     Ok(DocumentList {
         documents: docs.iter().map(DocumentSummary::from).collect(),
+        content_readable: access::holds_grant(state, auth, clinic).await?,
     })
 }
 

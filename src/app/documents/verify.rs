@@ -114,24 +114,40 @@ pub async fn ca_pem(state: &AppState) -> Result<String, AppError> {
     Ok(pki::pem(&der))
 }
 
-async fn by_code(state: &AppState, code: &str) -> Result<DocumentView, AppError> {
-    let code = normalize_code(code).ok_or(AppError::NotFound)?;
-    state
-        .store
-        .document_by_code(&code)
-        .await?
-        .ok_or(AppError::NotFound)
+/// Refuse an address that used up its misses (`security.limits.verification_*`): codes
+/// carry about 49.5 bits, and this keeps one address to a few thousand guesses a day.
+fn lookup_allowed(state: &AppState, address: &str) -> Result<(), AppError> {
+    state.lookups.check(address).map_err(|retry_after_secs| {
+        metrics::counter!("atende_verification_throttled_total").increment(1);
+        AppError::TooManyRequests { retry_after_secs }
+    })
 }
 
-/// A document by the code printed on it (case and dash optional).
-pub async fn public_document(state: &AppState, code: &str) -> Result<PublicDocument, AppError> {
-    let view = by_code(state, code).await?;
+async fn by_code(state: &AppState, code: &str, address: &str) -> Result<DocumentView, AppError> {
+    lookup_allowed(state, address)?;
+    let found = match normalize_code(code) {
+        Some(code) => state.store.document_by_code(&code).await?,
+        None => None,
+    };
+    found.ok_or_else(|| {
+        state.lookups.missed(address);
+        AppError::NotFound
+    })
+}
+
+/// A document by the code printed on it (case and dash optional), for `address`.
+pub async fn public_document(
+    state: &AppState,
+    code: &str,
+    address: &str,
+) -> Result<PublicDocument, AppError> {
+    let view = by_code(state, code, address).await?;
     Ok(PublicDocument::of(state, &view))
 }
 
-/// The signed file of a document, by its code.
-pub async fn public_pdf(state: &AppState, code: &str) -> Result<Pdf, AppError> {
-    let view = by_code(state, code).await?;
+/// The signed file of a document, by its code, for `address`.
+pub async fn public_pdf(state: &AppState, code: &str, address: &str) -> Result<Pdf, AppError> {
+    let view = by_code(state, code, address).await?;
     signed_pdf(state, &view).await
 }
 
@@ -164,6 +180,7 @@ pub async fn iti_entry(
     id: &str,
     format: Option<&str>,
     secret_code: Option<&str>,
+    address: &str,
 ) -> Result<ItiEntry, AppError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     // A raw `+` in a query string decodes to a space; validators do not always escape it.
@@ -171,9 +188,14 @@ pub async fn iti_entry(
     if !iti {
         return Ok(ItiEntry::Page(id));
     }
-    let view = state.store.document(id).await?.ok_or(AppError::NotFound)?;
+    lookup_allowed(state, address)?;
+    let Some(view) = state.store.document(id).await? else {
+        state.lookups.missed(address);
+        return Err(AppError::NotFound);
+    };
     let given = secret_code.and_then(normalize_code).unwrap_or_default();
     if given.len() != view.d.code.len() || !subtle_eq(given.as_bytes(), view.d.code.as_bytes()) {
+        state.lookups.missed(address);
         return Err(AppError::unauthorized(
             "wrong_code",
             "código de verificação incorreto",

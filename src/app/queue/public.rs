@@ -249,7 +249,7 @@ pub async fn self_check_in(
             let address = ip.clone().unwrap_or_default();
             state
                 .throttle
-                .check(&account, &address)
+                .check(&account, &address, false)
                 .map_err(|wait| AppError::TooManyRequests {
                     retry_after_secs: wait,
                 })?;
@@ -260,9 +260,9 @@ pub async fn self_check_in(
                 .into_iter()
                 .find(|p| p.birth_date == birth);
             if found.is_none() {
-                state.throttle.failed(&account);
+                state.throttle.failed(&account, &address);
             } else {
-                state.throttle.succeeded(&account);
+                state.throttle.succeeded(&account, &address, false);
             }
             found
         }

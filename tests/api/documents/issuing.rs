@@ -312,3 +312,107 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
         .expect("put");
     assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "invalid_pkcs12").await;
 }
+
+/// Least privilege: a certificate's CID is read by the professional who issued it and by
+/// the patient — through the API and through the signed PDF. The clinic's admin and its
+/// other professionals see that the document exists, not what it says, until the clinic
+/// grants their role; every such read is audited.
+#[actix_web::test]
+async fn a_certificates_cid_reaches_only_the_issuer_the_patient_and_granted_roles() {
+    let app = spawn_app().await;
+    let d = fixture(&app).await;
+    let admin = app.login("admin@aurora.demo", PW).await;
+    let id = issued(&app, &d, certificate()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    settled(&app, &d.helena, &id).await;
+    let doc = format!("/api/documents/{id}");
+    let pdf = format!("/api/documents/{id}/pdf");
+
+    for who in [&d.helena, &d.joao] {
+        let (status, v) = json_of(app.get(&doc, Some(&who.access)).await).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(v["content"]["cid"], "J11", "{v}");
+        pdf_of(&app, who, &id).await;
+    }
+    for (who, s) in [
+        ("clinic admin", &admin),
+        ("another professional", &d.rafael),
+    ] {
+        let (status, v) = json_of(app.get(&doc, Some(&s.access)).await).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {v}");
+        assert_eq!(v["status"], "signed", "{who}: {v}");
+        assert!(!v.to_string().contains("J11"), "{who} read the CID: {v}");
+        assert_error(
+            app.get(&pdf, Some(&s.access)).await,
+            StatusCode::FORBIDDEN,
+            "content_not_granted",
+        )
+        .await;
+    }
+    let grants = format!("/api/clinics/{}/document-grants", d.clinic);
+    let put = |s: &Session, body: Value| {
+        app.client
+            .put(app.url(&grants))
+            .bearer_auth(s.access.clone())
+            .json(&body)
+            .send()
+    };
+    // Only the clinic's admins set the grants.
+    for s in [&d.recep, &d.helena] {
+        let resp = put(s, json!({"roles": ["professional"]}))
+            .await
+            .expect("put");
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    }
+    let resp = put(&admin, json!({"roles": ["professional"]}))
+        .await
+        .expect("put");
+    let (status, v) = json_of(resp).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["roles"], json!(["professional"]));
+    let (_, v) = json_of(app.get(&grants, Some(&admin.access)).await).await;
+    assert_eq!(v["roles"], json!(["professional"]));
+
+    // Granted: the clinic's professionals read it; its admin (not granted) still does not.
+    let (_, v) = json_of(app.get(&doc, Some(&d.rafael.access)).await).await;
+    assert_eq!(v["content"]["cid"], "J11", "{v}");
+    pdf_of(&app, &d.rafael, &id).await;
+    let (_, list) = json_of(
+        app.get(
+            &format!("/api/clinics/{}/patients/{}/documents", d.clinic, d.joao_id),
+            Some(&d.rafael.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["content_readable"], true, "{list}");
+    assert_error(
+        app.get(&pdf, Some(&admin.access)).await,
+        StatusCode::FORBIDDEN,
+        "content_not_granted",
+    )
+    .await;
+    // An unknown role is refused.
+    let resp = put(&admin, json!({"roles": ["janitor"]}))
+        .await
+        .expect("put");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+
+    let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    let rafael = d.rafael.me["id"].as_str().expect("id").to_string();
+    let content_reads = rows
+        .iter()
+        .filter(|r| {
+            r.action == "document.content_read"
+                && r.entity_id.as_deref() == Some(id.as_str())
+                && r.actor_user_id.map(|u| u.to_string()) == Some(rafael.clone())
+        })
+        .count();
+    assert_eq!(content_reads, 2, "rafael's read and download are audited");
+    assert!(
+        rows.iter().any(|r| r.action == "clinic.document_grants"),
+        "the grant is audited"
+    );
+}

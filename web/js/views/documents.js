@@ -209,6 +209,8 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
   let lastIssued = null;
 
   const listPath = `/api/clinics/${seg(clinicId)}/patients/${seg(patient.id)}/documents`;
+  /** Whether the clinic grants this user's role the content of documents others issued. */
+  let contentReadable = false;
 
   /** id → document summary; documents pushed or issued meanwhile survive a reload. */
   const docList = liveList(ctx, {
@@ -218,6 +220,7 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
       canIssue ? api.get('/api/me/documents').catch(() => null) : null,
     ]),
     itemsOf: ([res, own]) => {
+      contentReadable = Boolean(res && res.content_readable);
       for (const d of (own && own.documents) || []) if (d.code) codes.set(d.id, d.code);
       return res && res.documents;
     },
@@ -313,10 +316,13 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
           text: `Revogado em ${docWhen(doc.revoked_at)}${doc.revoked_reason ? ` — motivo: ${doc.revoked_reason}` : ''}.`,
         })
         : null,
+      !mine && !contentReadable && state === 'signed'
+        ? h('p', { class: 'small muted doc-info doc-restricted', text: 'Conteúdo visível só para quem emitiu e para o paciente.' })
+        : null,
       errors);
 
     const actions = [];
-    if (doc.status === 'signed') {
+    if (doc.status === 'signed' && (mine || contentReadable)) {
       actions.push(h('button', {
         type: 'button',
         class: 'btn btn-secondary btn-small',
