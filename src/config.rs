@@ -119,6 +119,9 @@ pub struct RealtimeSettings {
     pub gap_max_reads: u32,
     pub entity_idle_secs: u64,
     pub ticket_ttl_secs: u64,
+    /// Longest life of one WebSocket connection; then it is closed with 4001 and the client
+    /// authenticates again.
+    pub max_socket_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -427,6 +430,9 @@ impl Settings {
                 "realtime",
                 "ticket_ttl_secs, auth_timeout_secs, rate_per_sec, replay_limit and entity_idle_secs must be > 0",
             );
+        }
+        if rt.max_socket_secs == 0 {
+            return bad("realtime.max_socket_secs", "must be greater than 0");
         }
         if rt.rate_bytes_burst < rt.max_frame_bytes as u64 || rt.rate_bytes_per_sec == 0 {
             return bad(

@@ -97,6 +97,7 @@ impl Application {
             state.store.clone(),
             std::time::Duration::from_secs(state.settings.audit.anchor_interval_secs),
         );
+        spawn_revocation_watch(state.clone());
         spawn_offer_sweeper(state.clone());
         spawn_consult_sweeper(state.clone());
         state.documents.requeue_pending().await?;
@@ -268,6 +269,49 @@ fn spawn_housekeeping(store: Store) {
 
 /// Every 30 seconds, hand lapsed waitlist holds to the next patient (each clinic's agenda
 /// actor does the work; any node may run it, the offer's status makes it happen once).
+/// How often a node looks for login sessions revoked without a word on the bus.
+const REVOCATION_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How far back each look reaches behind the newest revocation seen: room for writers
+/// whose clocks or commits lag a little.
+const REVOCATION_SLACK_SECS: i64 = 5;
+
+/// Close, within about a second, the connections of login sessions revoked by a process
+/// that cannot reach this node's bus — `atende admin set-password` / `disable-user` on a
+/// single node, or any node while Redis was down. Sessions revoked through the bus are
+/// closed at once anyway; seeing them again here is harmless (nobody listens any more).
+fn spawn_revocation_watch(state: actix_web::web::Data<AppState>) {
+    use crate::bus::EventSink as _;
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(REVOCATION_POLL);
+        let slack = chrono::Duration::seconds(REVOCATION_SLACK_SECS);
+        let mut newest = crate::store::now();
+        let mut seen: std::collections::HashMap<
+            crate::domain::SessionId,
+            chrono::DateTime<chrono::Utc>,
+        > = std::collections::HashMap::new();
+        loop {
+            every.tick().await;
+            let rows = match state.store.sessions_revoked_since(newest - slack).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::debug!(error = %e, "revocation watch failed");
+                    continue;
+                }
+            };
+            for (session, at) in rows {
+                newest = newest.max(at);
+                if seen.insert(session, at).is_none() {
+                    state
+                        .hub
+                        .dispatch(&crate::bus::revocation::session_revoked_event(session));
+                }
+            }
+            let horizon = newest - slack;
+            seen.retain(|_, at| *at > horizon);
+        }
+    });
+}
+
 fn spawn_offer_sweeper(state: actix_web::web::Data<AppState>) {
     actix_web::rt::spawn(async move {
         let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(30));

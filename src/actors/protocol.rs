@@ -209,6 +209,12 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
     /// The client stopped answering heartbeats.
     pub const HEARTBEAT_TIMEOUT: u16 = 4000;
+    /// The connection reached `realtime.max_socket_secs`: authenticate again (refresh the
+    /// access token, get a new ticket) and reconnect.
+    pub const REAUTHENTICATE: u16 = 4001;
+    /// The user's roles changed (a role in a clinic was taken away): reconnect; joins are
+    /// authorized against the roles as they are now.
+    pub const ACCESS_CHANGED: u16 = 4002;
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Accounts and sessions: sign-up, login, token refresh with rotation and reuse
-//! detection, logout, WebSocket tickets, and the platform operator's account tasks.
+//! detection, logout (of one session or all of them), password change, WebSocket tickets,
+//! and the platform operator's account tasks. Every session that ends is announced on the
+//! bus so its live connections close on every node.
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,7 @@ use crate::app::error::AppError;
 use crate::app::me::{MeResponse, load_me};
 use crate::app::patients::{PatientIdentity, Registration, register_patient};
 use crate::app::state::AppState;
+use crate::bus::revocation::publish_sessions_revoked;
 use crate::domain::{Email, Password, PersonName, SessionId, UserId, ValidationError};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
@@ -25,13 +28,12 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Issued at login, sign-up and refresh.
+/// Issued at login, sign-up and refresh. The refresh token is not in it: it travels in the
+/// `atende_refresh` cookie (HttpOnly), out of reach of the page's scripts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
     /// Short-lived JWT for `Authorization: Bearer …`.
     pub access_token: String,
-    /// Opaque, single-use: exchange it at `/api/auth/refresh` for a new pair.
-    pub refresh_token: String,
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -55,17 +57,34 @@ pub struct SignupRequest {
     pub accepted_terms_version: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshRequest {
+/// A new token pair: the answer's body, and the refresh token the edge puts in a cookie.
+/// (No `Debug`: it holds a secret that must never reach a log line.)
+pub struct Issued {
+    pub body: TokenResponse,
+    /// Opaque, single-use: exchanged at `/api/auth/refresh` for a new pair.
     pub refresh_token: String,
 }
 
+/// A refresh or logout. Browsers send an empty body (the token is in the cookie); other
+/// clients may send the token here instead.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LogoutRequest {
+pub struct RefreshRequest {
     #[serde(default)]
     pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// How many other sessions a logout everywhere or a password change ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsEnded {
+    pub sessions_ended: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,17 +116,19 @@ async fn token_response(
     user: UserId,
     session: SessionId,
     refresh_token: String,
-) -> Result<TokenResponse, AppError> {
+) -> Result<Issued, AppError> {
     let access_token = state
         .tokens
         .issue(user, session)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot issue token: {e}")))?;
-    Ok(TokenResponse {
-        access_token,
+    Ok(Issued {
+        body: TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: state.tokens.ttl_secs(),
+            user: load_me(state, user).await?,
+        },
         refresh_token,
-        token_type: "Bearer",
-        expires_in: state.tokens.ttl_secs(),
-        user: load_me(state, user).await?,
     })
 }
 
@@ -224,7 +245,7 @@ pub async fn sign_up(
     state: &AppState,
     ip: Option<String>,
     body: SignupRequest,
-) -> Result<TokenResponse, AppError> {
+) -> Result<Issued, AppError> {
     state
         .throttle
         .check_address(ip.as_deref().unwrap_or("unknown"))
@@ -282,9 +303,8 @@ pub async fn sign_up(
 
 /// A login's answer, and the device's refreshed known-device cookie (see
 /// [`KNOWN_DEVICE_COOKIE`]).
-#[derive(Debug)]
 pub struct LoginOutcome {
-    pub tokens: TokenResponse,
+    pub tokens: Issued,
     pub known_device: String,
 }
 
@@ -393,11 +413,14 @@ pub async fn login(
 pub async fn refresh(
     state: &AppState,
     ip: Option<String>,
-    body: RefreshRequest,
-) -> Result<TokenResponse, AppError> {
+    refresh_token: Option<String>,
+) -> Result<Issued, AppError> {
     let invalid =
         || AppError::unauthorized("invalid_refresh_token", "sessão inválida; entre novamente");
-    let hash = token_hash(body.refresh_token.trim());
+    let Some(refresh_token) = refresh_token.filter(|t| !t.trim().is_empty()) else {
+        return Err(invalid());
+    };
+    let hash = token_hash(refresh_token.trim());
     let mut tx = state.store.begin().await?;
     let Some(row) = state.store.refresh_token_by_hash(&mut tx, &hash).await? else {
         return Err(invalid());
@@ -490,6 +513,93 @@ pub async fn logout(
     Ok(())
 }
 
+/// End every session of the caller, this one included, and close their connections on
+/// every node (audited).
+pub async fn logout_all(state: &AppState, auth: &Auth) -> Result<SessionsEnded, AppError> {
+    let mut tx = state.store.begin().await?;
+    let ended = state
+        .store
+        .revoke_all_sessions(&mut tx, auth.user_id, None, "logout_all")
+        .await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(auth.user_id), "auth.logout_all", "user")
+                .entity_id(auth.user_id)
+                .ip(auth.ip.clone())
+                .details(serde_json::json!({ "sessions_ended": ended.len() })),
+        )
+        .await?;
+    tx.commit().await?;
+    publish_sessions_revoked(state.bus.as_ref(), &ended);
+    Ok(SessionsEnded {
+        sessions_ended: ended.len() as u64,
+    })
+}
+
+/// Change one's own password: the current one is required (a wrong one counts against the
+/// login throttle), every other session of the user ends and its connections close; the
+/// caller's session stays (audited).
+pub async fn change_password(
+    state: &AppState,
+    auth: &Auth,
+    body: ChangePasswordRequest,
+) -> Result<SessionsEnded, AppError> {
+    let account = auth.email.trim().to_lowercase();
+    let address = auth.ip.as_deref().unwrap_or("unknown");
+    // The caller is logged in: a stranger's failed logins do not lock them out of this
+    // (the per-address limits still apply).
+    state
+        .throttle
+        .check(&account, address, true)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    let new_password = Password::parse(&body.new_password)?;
+    let user = state
+        .store
+        .user_by_id(auth.user_id)
+        .await?
+        .ok_or_else(|| AppError::unauthorized("invalid_token", "usuário inativo"))?;
+    if !password::verify(body.current_password, Some(user.password_hash)).await? {
+        state.throttle.failed(&account, address);
+        return Err(AppError::forbidden(
+            "wrong_password",
+            "a senha atual não confere",
+        ));
+    }
+    state.throttle.succeeded(&account, address, true);
+    let hash = password::hash(new_password.expose().to_owned()).await?;
+    let mut tx = state.store.begin().await?;
+    state
+        .store
+        .set_password_hash(&mut tx, auth.user_id, &hash)
+        .await?;
+    let ended = state
+        .store
+        .revoke_all_sessions(
+            &mut tx,
+            auth.user_id,
+            Some(auth.session_id),
+            "password_changed",
+        )
+        .await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(auth.user_id), "user.password_changed", "user")
+                .entity_id(auth.user_id)
+                .ip(auth.ip.clone())
+                .details(serde_json::json!({ "sessions_ended": ended.len() })),
+        )
+        .await?;
+    tx.commit().await?;
+    publish_sessions_revoked(state.bus.as_ref(), &ended);
+    Ok(SessionsEnded {
+        sessions_ended: ended.len() as u64,
+    })
+}
+
 /// A short-lived, single-use ticket that opens the WebSocket as the caller.
 pub async fn issue_ws_ticket(state: &AppState, auth: &Auth) -> Result<TicketResponse, AppError> {
     let ticket = random_token();
@@ -557,6 +667,8 @@ pub async fn create_user(
 
 /// Set a user's password and end their sessions (the operator, from the command line).
 /// `None` when no account has this e-mail; else the account and how many sessions ended.
+/// This process has no bus to the running nodes: each node's revocation watch sees the
+/// revoked sessions in the database within a second and closes their connections.
 pub async fn reset_password(
     store: &Store,
     email: &Email,
@@ -569,8 +681,9 @@ pub async fn reset_password(
     let mut tx = store.begin().await?;
     store.set_password_hash(&mut tx, user.id, &hash).await?;
     let ended = store
-        .revoke_all_sessions(&mut tx, user.id, "password_reset")
-        .await?;
+        .revoke_all_sessions(&mut tx, user.id, None, "password_reset")
+        .await?
+        .len() as u64;
     store
         .append_audit(
             &mut tx,
@@ -583,7 +696,8 @@ pub async fn reset_password(
 
 /// Disable an account (or enable it again) and end its sessions (the operator, from the
 /// command line). `None` when no account has this e-mail (compared trimmed and in lower
-/// case); else the account and how many sessions ended.
+/// case); else the account and how many sessions ended (their connections close as for
+/// [`reset_password`]).
 pub async fn set_account_disabled(
     store: &Store,
     email: &str,
@@ -595,8 +709,9 @@ pub async fn set_account_disabled(
     let mut tx = store.begin().await?;
     store.set_disabled(&mut tx, user.id, disabled).await?;
     let ended = store
-        .revoke_all_sessions(&mut tx, user.id, "account_disabled")
-        .await?;
+        .revoke_all_sessions(&mut tx, user.id, None, "account_disabled")
+        .await?
+        .len() as u64;
     let action = if disabled {
         "user.disabled"
     } else {

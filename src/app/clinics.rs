@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::app::Auth;
 use crate::app::error::AppError;
 use crate::app::state::AppState;
+use crate::bus::revocation::publish_access_changed;
 use crate::domain::{
     ClinicId, Cnpj, Council, CouncilNumber, Email, Password, PersonName, Profession,
     ProfessionalId, Role, Uf, UserId, ValidationError,
@@ -558,4 +559,53 @@ pub async fn add_staff(
     require_admin(auth, clinic)?;
     clinic_or_404(state, clinic).await?;
     enroll_staff(state, Some(auth.user_id), auth.ip.clone(), clinic, req).await
+}
+
+/// Take a role in a clinic away from a member (its admins, or platform admins), audited.
+/// The member's live connections close on every node (4002 `access changed`) and their
+/// next joins are authorized against the roles they still hold. The clinic's last admin
+/// cannot lose the role (`last_admin`); a role the member does not hold is 404.
+pub async fn remove_member_role(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    member: UserId,
+    role: &str,
+) -> Result<(), AppError> {
+    require_admin(auth, clinic)?;
+    clinic_or_404(state, clinic).await?;
+    let role = Role::parse(role.trim()).ok_or_else(|| {
+        ValidationError::new(
+            "invalid_role",
+            "papel deve ser clinic_admin, professional ou receptionist",
+        )
+    })?;
+    let mut tx = state.store.begin().await?;
+    if !state
+        .store
+        .remove_membership(&mut tx, member, clinic, role)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    if role == Role::ClinicAdmin && state.store.count_role_in(&mut tx, clinic, role).await? == 0 {
+        return Err(AppError::conflict(
+            "last_admin",
+            "a clínica precisa de ao menos um administrador",
+        ));
+    }
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(auth.user_id), "member.role_removed", "user")
+                .entity_id(member)
+                .clinic(clinic)
+                .ip(auth.ip.clone())
+                .details(serde_json::json!({ "role": role.as_str() })),
+        )
+        .await?;
+    tx.commit().await?;
+    publish_access_changed(state.bus.as_ref(), member);
+    Ok(())
 }

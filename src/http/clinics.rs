@@ -9,7 +9,7 @@ use crate::app::clinics::{
 };
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
-use crate::domain::ClinicId;
+use crate::domain::{ClinicId, UserId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/clinics", web::get().to(list_clinics))
@@ -23,6 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/clinics/{clinic_id}/staff",
             web::post().to(add_staff_handler),
+        )
+        .route(
+            "/clinics/{clinic_id}/members/{user_id}/roles/{role}",
+            web::delete().to(remove_member_role_handler),
         );
 }
 
@@ -100,4 +104,22 @@ pub async fn add_staff_handler(
 ) -> Result<HttpResponse, AppError> {
     let member = clinics::add_staff(&state, &auth, path.into_inner(), &body).await?;
     Ok(HttpResponse::Created().json(member))
+}
+
+#[utoipa::path(delete, path = "/api/clinics/{clinic_id}/members/{user_id}/roles/{role}", tag = "clinics", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("user_id" = String, Path, format = Uuid),
+           ("role" = String, Path, description = "`clinic_admin`, `professional` or `receptionist`")),
+    responses((status = 204, description = "The role is taken away (audited); the member's connections close on every node with 4002 `access changed`, and joins are authorized against the roles left"),
+              (status = 403, description = "Only the clinic's admins and platform admins", body = ErrorBody),
+              (status = 404, description = "The member does not hold this role here", body = ErrorBody),
+              (status = 409, description = "`last_admin`: the clinic's only admin keeps the role", body = ErrorBody),
+              (status = 422, description = "`invalid_role`", body = ErrorBody)))]
+pub async fn remove_member_role_handler(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(ClinicId, UserId, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (clinic, member, role) = path.into_inner();
+    clinics::remove_member_role(&state, &auth, clinic, member, &role).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

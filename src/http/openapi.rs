@@ -74,10 +74,12 @@ fn reason_phrase(status: &str) -> &'static str {
 malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`, a bad path parameter 400 `invalid_path`, a non-JSON body 415 `unsupported_media_type`, an oversized body 413 `body_too_large`.",
     ),
     paths(
-        auth::signup, auth::login, auth::refresh, auth::logout, auth::terms,
+        auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
+        auth::change_password, auth::terms,
         me::me, me::consents, me::withdraw_consent, me::accept_consent,
         clinics::list_clinics, clinics::create_clinic_handler, clinics::get_clinic,
         clinics::list_members, clinics::add_professional_handler, clinics::add_staff_handler,
+        clinics::remove_member_role_handler,
         patients::list_patients, patients::create_patient_handler, patients::get_clinic_patient,
         patients::update_clinic_patient, patients::my_record, patients::get_patient,
         patient_links::record_links, patient_links::issue_code, patient_links::revoke_by_staff,

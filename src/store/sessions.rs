@@ -123,24 +123,47 @@ impl Store {
         }))
     }
 
-    /// Revoke every live session of a user (account disabled, password reset).
+    /// Revoke every live session of a user (account disabled, password reset, logout
+    /// everywhere) but `except`, if given. Returns the sessions that ended, so their
+    /// connections can be closed.
     pub async fn revoke_all_sessions(
         &self,
         tx: &mut Tx,
         user: UserId,
+        except: Option<SessionId>,
         reason: &str,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
+        // A nil id never matches a real (UUIDv7) session.
+        let keep = except.unwrap_or_else(|| SessionId(uuid::Uuid::nil()));
         Ok(on_tx!(tx, t => {
-            sqlx::query(
+            sqlx::query_scalar::<_, SessionId>(
                 "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2
-                 WHERE user_id = $3 AND revoked_at IS NULL",
+                 WHERE user_id = $3 AND revoked_at IS NULL AND id <> $4
+                 RETURNING id",
             )
             .bind(super::now())
             .bind(reason)
             .bind(user)
-            .execute(&mut **t)
+            .bind(keep)
+            .fetch_all(&mut **t)
             .await?
-            .rows_affected()
+        }))
+    }
+
+    /// Sessions revoked after `since` (by any process), for the nodes' revocation watch.
+    pub async fn sessions_revoked_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(SessionId, DateTime<Utc>)>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, (SessionId, DateTime<Utc>)>(
+                "SELECT id, revoked_at FROM auth_sessions
+                 WHERE revoked_at IS NOT NULL AND revoked_at > $1
+                 ORDER BY revoked_at LIMIT 1000",
+            )
+            .bind(since)
+            .fetch_all(p)
+            .await?
         }))
     }
 

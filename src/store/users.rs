@@ -213,6 +213,44 @@ impl Store {
         Ok(())
     }
 
+    /// Take a role in a clinic away. False when the user did not hold it.
+    pub async fn remove_membership(
+        &self,
+        tx: &mut Tx,
+        user: UserId,
+        clinic: ClinicId,
+        role: Role,
+    ) -> Result<bool, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND clinic_id = $2 AND role = $3")
+                .bind(user)
+                .bind(clinic)
+                .bind(role.as_str())
+                .execute(&mut **t)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }
+
+    /// How many people hold `role` in `clinic` (read inside `tx`).
+    pub async fn count_role_in(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        role: Role,
+    ) -> Result<i64, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM memberships WHERE clinic_id = $1 AND role = $2",
+            )
+            .bind(clinic)
+            .bind(role.as_str())
+            .fetch_one(&mut **t)
+            .await?
+        }))
+    }
+
     pub async fn memberships_of(&self, user: UserId) -> Result<Vec<MembershipRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, MembershipRow>(

@@ -30,8 +30,8 @@ use crate::app::caller::authenticate;
 use crate::app::consults::guest_entry;
 use crate::app::guests::{Guest, guest_from};
 use crate::app::state::AppState;
-use crate::bus::revocation::{SESSION_TOPIC_PREFIX, consult_guest_key, panel_key};
-use crate::domain::SessionId;
+use crate::bus::revocation::{SESSION_TOPIC_PREFIX, access_key, consult_guest_key, panel_key};
+use crate::domain::{SessionId, UserId};
 
 /// Per joined topic.
 pub(super) struct Joined {
@@ -106,8 +106,15 @@ impl WsSession {
         });
     }
 
-    pub(super) fn watch_session(&mut self, ctx: &mut Context<Self>, session: SessionId) {
+    /// Listen for the end of the login session and for changes of the user's roles.
+    pub(super) fn watch_session(
+        &mut self,
+        ctx: &mut Context<Self>,
+        user: UserId,
+        session: SessionId,
+    ) {
         self.watch_revocation(ctx, &session.to_string());
+        self.watch_revocation(ctx, &access_key(user));
     }
 
     pub(super) fn watch_revocation(&mut self, ctx: &mut Context<Self>, key: &str) {
@@ -358,7 +365,7 @@ impl WsSession {
                 .map(move |res, act, ctx| match res {
                     Ok(auth) => {
                         let user_id = auth.user_id;
-                        act.watch_session(ctx, auth.session_id);
+                        act.watch_session(ctx, auth.user_id, auth.session_id);
                         act.user = Some((auth.user_id, auth.session_id, auth.full_name));
                         act.reply(
                             ctx,
@@ -424,10 +431,16 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.conn = self.state.hub.register(ctx.address().recipient());
-        if let Some((_, session, _)) = self.user.clone() {
-            self.watch_session(ctx, session);
+        if let Some((user, session, _)) = self.user.clone() {
+            self.watch_session(ctx, user, session);
         }
         let rt = &self.state.settings.realtime;
+        // However it authenticated, a connection is not trusted forever: after
+        // `max_socket_secs` the client must show a fresh credential.
+        ctx.run_later(Duration::from_secs(rt.max_socket_secs), |act, ctx| {
+            metrics::counter!("atende_ws_lifetime_closes_total").increment(1);
+            act.close(ctx, close::REAUTHENTICATE, "reauthenticate");
+        });
         let timeout = Duration::from_secs(rt.client_timeout_secs);
         ctx.run_interval(
             Duration::from_secs(rt.heartbeat_interval_secs),

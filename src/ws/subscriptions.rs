@@ -19,7 +19,7 @@ use crate::actors::hub::{Cursor, Deliver, PRESENCE_JOIN, PRESENCE_LEAVE, SharedC
 use crate::actors::protocol::{ClientFrame, Topic, WsError, close};
 use crate::app::caller::load_auth;
 use crate::bus::TopicEvent;
-use crate::bus::revocation::SESSION_TOPIC_PREFIX;
+use crate::bus::revocation::{ACCESS_KEY_PREFIX, SESSION_TOPIC_PREFIX};
 use crate::store::events::EventRow;
 use crate::sync::lock;
 
@@ -405,8 +405,13 @@ impl Handler<Deliver> for WsSession {
 
     /// The slow path from the hub: gaps, catch-ups, internal topics.
     fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
-        if d.topic.starts_with(SESSION_TOPIC_PREFIX) {
-            // The login session behind this connection was revoked (logout, token reuse).
+        if let Some(key) = d.topic.strip_prefix(SESSION_TOPIC_PREFIX) {
+            if key.starts_with(ACCESS_KEY_PREFIX) {
+                // A role of this user was taken away: their topics must be authorized anew.
+                return self.close(ctx, close::ACCESS_CHANGED, "access changed");
+            }
+            // The credential behind this connection was revoked (logout, logout everywhere,
+            // password change, account disabled, token reuse, panel or guest revoked).
             return self.close(ctx, close::POLICY, "session revoked");
         }
         let Some(cursor) = self.topics.get(&d.topic).map(|j| j.cursor.clone()) else {

@@ -154,17 +154,9 @@ async fn refreshing_rotates_the_pair_and_a_replayed_refresh_token_revokes_the_wh
     app.seed_demo().await;
     let first = app.login("recepcao@aurora.demo", PW).await;
 
-    let (status, body) = json_of(
-        app.post(
-            "/api/auth/refresh",
-            None,
-            &json!({"refresh_token": first.refresh}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let second = session_of(&body);
+    let (status, second) = session_from(app.refresh(&first.refresh).await).await;
+    assert_eq!(status, StatusCode::OK, "{}", second.me);
+    assert!(!second.refresh.is_empty());
     assert_ne!(second.refresh, first.refresh);
     assert_eq!(
         app.get("/api/me", Some(&second.access)).await.status(),
@@ -173,23 +165,13 @@ async fn refreshing_rotates_the_pair_and_a_replayed_refresh_token_revokes_the_wh
 
     // The spent token comes back (stolen copy): refused, and the family is revoked.
     assert_error(
-        app.post(
-            "/api/auth/refresh",
-            None,
-            &json!({"refresh_token": first.refresh}),
-        )
-        .await,
+        app.refresh(&first.refresh).await,
         StatusCode::UNAUTHORIZED,
         "refresh_token_reused",
     )
     .await;
     assert_error(
-        app.post(
-            "/api/auth/refresh",
-            None,
-            &json!({"refresh_token": second.refresh}),
-        )
-        .await,
+        app.refresh(&second.refresh).await,
         StatusCode::UNAUTHORIZED,
         "invalid_refresh_token",
     )
@@ -214,8 +196,7 @@ async fn concurrent_refreshes_with_one_token_yield_at_most_one_new_pair() {
     let app = spawn_app().await;
     app.seed_demo().await;
     let s = app.login("recepcao@aurora.demo", PW).await;
-    let body = json!({"refresh_token": s.refresh});
-    let attempts = (0..8).map(|_| app.post("/api/auth/refresh", None, &body));
+    let attempts = (0..8).map(|_| app.refresh(&s.refresh));
     let results = futures_util::future::join_all(attempts).await;
     let ok = results
         .iter()
@@ -230,7 +211,7 @@ async fn logging_out_ends_the_session_for_both_tokens() {
     app.seed_demo().await;
     let s = app.login("joao@paciente.demo", PW).await;
     let resp = app
-        .post(
+        .post_csrf(
             "/api/auth/logout",
             Some(&s.access),
             &json!({"refresh_token": s.refresh}),
@@ -244,12 +225,7 @@ async fn logging_out_ends_the_session_for_both_tokens() {
     )
     .await;
     assert_error(
-        app.post(
-            "/api/auth/refresh",
-            None,
-            &json!({"refresh_token": s.refresh}),
-        )
-        .await,
+        app.refresh(&s.refresh).await,
         StatusCode::UNAUTHORIZED,
         "invalid_refresh_token",
     )

@@ -269,3 +269,60 @@ async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
     });
     assert!(status.success(), "exit status {status}");
 }
+
+/// `atende admin disable-user` and `set-password` run in a process of their own, with no
+/// bus to the running server: the server still closes the user's sockets within a second
+/// (its revocation watch reads the revoked sessions from the database).
+#[actix_web::test]
+async fn disabling_a_user_or_setting_a_password_from_the_command_line_closes_their_sockets() {
+    let app = crate::helpers::spawn_app().await;
+    app.seed_demo().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str], stdin: &'static [u8]| {
+        let mut cmd = atende(dir.path());
+        cmd.env("ATENDE_DATABASE__URL", &app.db_url)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        async move {
+            let mut child = tokio::process::Command::from(cmd).spawn().expect("spawn");
+            let mut input = child.stdin.take().expect("stdin");
+            tokio::io::AsyncWriteExt::write_all(&mut input, stdin)
+                .await
+                .expect("write");
+            drop(input);
+            let out = child.wait_with_output().await.expect("wait");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    for (email, args, stdin) in [
+        (
+            "recepcao@aurora.demo",
+            ["admin", "disable-user", "--email", "recepcao@aurora.demo"],
+            &b""[..],
+        ),
+        (
+            "recepcao@boavista.demo",
+            ["admin", "set-password", "--email", "recepcao@boavista.demo"],
+            &b"outra-senha-forte\n"[..],
+        ),
+    ] {
+        let s = app.login(email, crate::helpers::PW).await;
+        let mut ws = app.ws(&s).await;
+        ws.join(&format!("user:{}", s.me["id"].as_str().expect("id")), None)
+            .await;
+        let said = run(&args, stdin).await;
+        assert!(said.contains("1 session(s) ended"), "{said}");
+        assert_eq!(
+            ws.ended(Duration::from_secs(5)).await,
+            Ended::Closed(Some(1008)),
+            "{email}"
+        );
+    }
+}

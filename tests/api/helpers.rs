@@ -249,9 +249,38 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> Session {
         let resp = self.login_response(email, password).await;
-        let (status, body) = json_of(resp).await;
-        assert_eq!(status, StatusCode::OK, "login {email}: {body}");
-        session_of(&body)
+        let (status, s) = session_from(resp).await;
+        assert_eq!(status, StatusCode::OK, "login {email}: {}", s.me);
+        s
+    }
+
+    /// `POST path` as a non-browser client does for refresh and logout: the CSRF header,
+    /// the refresh token (if any) in the body, the bearer token (if any).
+    pub async fn post_csrf(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("X-Atende-CSRF", "1")
+            .json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Exchange a refresh token (in the body, with the CSRF header).
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_csrf(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": refresh_token}),
+        )
+        .await
     }
 
     /// Walk the audit chain and check this node's anchors.
@@ -317,12 +346,42 @@ impl TestApp {
     }
 }
 
+/// The caller of a login, sign-up or refresh answer's body (the refresh token is not in the
+/// body: see [`session_from`]).
 pub fn session_of(body: &Value) -> Session {
     Session {
         access: body["access_token"].as_str().expect("access").to_string(),
-        refresh: body["refresh_token"].as_str().expect("refresh").to_string(),
+        refresh: String::new(),
         me: body["user"].clone(),
     }
+}
+
+/// The value of the `atende_refresh` cookie a response sets, if it sets one.
+pub fn refresh_cookie(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("atende_refresh="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
+}
+
+/// Status and caller of a login, sign-up or refresh answer, the refresh token read from its
+/// cookie as non-browser clients do (the body's fields for an error, in `me`).
+pub async fn session_from(resp: reqwest::Response) -> (StatusCode, Session) {
+    let refresh = refresh_cookie(&resp).unwrap_or_default();
+    let (status, body) = json_of(resp).await;
+    if !status.is_success() {
+        let s = Session {
+            access: String::new(),
+            refresh,
+            me: body,
+        };
+        return (status, s);
+    }
+    let mut s = session_of(&body);
+    s.refresh = refresh;
+    (status, s)
 }
 
 /// Status and JSON body of a response.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::helpers::refresh_cookie;
 use crate::processes::{Env, PASSWORD, clinic, login, post};
 use crate::ws_client::WsClient;
 
@@ -20,18 +21,22 @@ async fn no_token_code_password_or_link_reaches_the_logs_even_at_trace() {
 
     // Sign-up, login (and a failed one), refresh.
     let signup_password = "Sentinela-Senha-Cadastro-4821";
-    let signed_up = post(
-        &http,
-        &format!("{base}/api/auth/signup"),
-        None,
-        json!({"email": "sentinela@exemplo.com.br", "password": signup_password,
+    let resp = http
+        .post(format!("{base}/api/auth/signup"))
+        .json(
+            &json!({"email": "sentinela@exemplo.com.br", "password": signup_password,
                "full_name": "Paula Sentinela", "cpf": "529.982.247-25",
                "birth_date": "1988-04-09", "accepted_terms_version": "2026-01"}),
-    )
-    .await;
+        )
+        .send()
+        .await
+        .expect("sign-up");
+    assert!(resp.status().is_success(), "sign-up: {}", resp.status());
+    let signup_refresh = refresh_cookie(&resp).expect("refresh cookie");
+    let signed_up: Value = resp.json().await.expect("json");
     secrets.push(("sign-up password", signup_password.into()));
     secrets.push(("sign-up access token", text(&signed_up["access_token"])));
-    secrets.push(("sign-up refresh token", text(&signed_up["refresh_token"])));
+    secrets.push(("sign-up refresh token", signup_refresh));
     let resp = http
         .post(format!("{base}/api/auth/login"))
         .json(&json!({"email": "sentinela@exemplo.com.br", "password": signup_password}))
@@ -41,12 +46,14 @@ async fn no_token_code_password_or_link_reaches_the_logs_even_at_trace() {
     assert!(resp.status().is_success());
     let device = resp
         .headers()
-        .get("set-cookie")
-        .and_then(|c| c.to_str().ok())
-        .and_then(|c| c.strip_prefix("atende_device="))
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find_map(|c| c.strip_prefix("atende_device="))
         .and_then(|c| c.split(';').next())
         .expect("known-device cookie")
         .to_string();
+    let login_refresh = refresh_cookie(&resp).expect("refresh cookie");
     let logged_in: Value = resp.json().await.expect("json");
     secrets.push(("known-device cookie", device));
     secrets.push(("login access token", text(&logged_in["access_token"])));
@@ -59,15 +66,18 @@ async fn no_token_code_password_or_link_reaches_the_logs_even_at_trace() {
         .expect("login");
     assert_eq!(resp.status(), reqwest::StatusCode::UNAUTHORIZED);
     secrets.push(("wrong password", wrong_password.into()));
-    let refreshed = post(
-        &http,
-        &format!("{base}/api/auth/refresh"),
-        None,
-        json!({"refresh_token": text(&logged_in["refresh_token"])}),
-    )
-    .await;
-    secrets.push(("spent refresh token", text(&logged_in["refresh_token"])));
-    secrets.push(("new refresh token", text(&refreshed["refresh_token"])));
+    let resp = http
+        .post(format!("{base}/api/auth/refresh"))
+        .header("X-Atende-CSRF", "1")
+        .json(&json!({"refresh_token": login_refresh}))
+        .send()
+        .await
+        .expect("refresh");
+    assert!(resp.status().is_success(), "refresh: {}", resp.status());
+    let new_refresh = refresh_cookie(&resp).expect("refresh cookie");
+    let refreshed: Value = resp.json().await.expect("json");
+    secrets.push(("spent refresh token", login_refresh));
+    secrets.push(("new refresh token", new_refresh));
     let access = text(&refreshed["access_token"]);
     secrets.push(("refreshed access token", access.clone()));
 

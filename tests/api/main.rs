@@ -27,6 +27,7 @@ mod ordering;
 mod patients;
 mod processes;
 mod queue;
+mod sessions;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]
 mod webrtc_media;

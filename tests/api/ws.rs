@@ -434,7 +434,7 @@ async fn logging_out_closes_the_sessions_live_connections() {
     let me = format!("user:{}", s.me["id"].as_str().expect("id"));
     ws.join(&me, None).await;
     let resp = app
-        .post(
+        .post_csrf(
             "/api/auth/logout",
             Some(&s.access),
             &json!({"refresh_token": s.refresh}),

@@ -102,6 +102,28 @@ async function accountChecks(browser, account) {
       assert(!errors.length, errors.join(' | '));
     });
 
+    await check(`${label}: refresh token only in an HttpOnly cookie; a new tab refreshes with it`, async () => {
+      const cookies = await context.cookies(BASE_URL + '/api/auth/refresh');
+      const c = cookies.find((x) => x.name === 'atende_refresh');
+      assert(c, `no atende_refresh cookie (cookies: ${cookies.map((x) => x.name).join(', ')})`);
+      assert(c.httpOnly && c.secure && c.sameSite === 'Strict' && c.path === '/api/auth',
+        `cookie flags: ${JSON.stringify({ httpOnly: c.httpOnly, secure: c.secure, sameSite: c.sameSite, path: c.path })}`);
+      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+      assert(!stored.includes(c.value), 'the refresh token is readable in web storage');
+      const seen = await page.evaluate(() => document.cookie);
+      assert(!seen.includes('atende_refresh'), 'the refresh cookie is visible to scripts');
+      // A second tab has no access token of its own: it must refresh through the cookie.
+      const tab = await context.newPage();
+      try {
+        await tab.goto(BASE_URL + '/');
+        await tab.locator(`[data-view="${account.view}"]`).waitFor({ timeout: TIMEOUT });
+      } finally {
+        await tab.close();
+      }
+      const after = (await context.cookies(BASE_URL + '/api/auth/refresh')).find((x) => x.name === 'atende_refresh');
+      assert(after && after.value !== c.value, 'the second tab did not rotate the refresh cookie');
+    });
+
     await check(`${label}: screenshot ${account.key}.png`, async () => {
       await page.screenshot({ path: join(SHOTS, `${account.key}.png`), fullPage: true });
     });
@@ -123,8 +145,10 @@ async function accountChecks(browser, account) {
       await page.locator('[data-view="login"]').waitFor();
       const text = await viewHeading(page, 'login');
       assert(text === 'Entrar no atende', `login heading is "${text}"`);
-      const refresh = await page.evaluate(() => localStorage.getItem('atende.refresh'));
-      assert(refresh === null, 'refresh token still in localStorage after logout');
+      const marker = await page.evaluate(() => localStorage.getItem('atende.session'));
+      assert(marker === null, 'session marker still in localStorage after logout');
+      const left = (await context.cookies(BASE_URL + '/api/auth/refresh')).find((x) => x.name === 'atende_refresh');
+      assert(!left, 'the refresh cookie survived the logout');
       assert(!errors.length, errors.join(' | '));
     });
   } finally {

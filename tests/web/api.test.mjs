@@ -1,6 +1,8 @@
 // web/js/api.js with a fake fetch and in-memory storages: the access token's refresh on a
 // 401 `token_expired` (one refresh, one retry), concurrent 401s sharing one refresh, and a
-// refused refresh ending the session.
+// refused refresh ending the session. The refresh token is a cookie the browser sends: the
+// client only knows (in localStorage) that a session exists, and marks refresh and logout
+// with the CSRF header.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,13 +10,14 @@ import { ApiError, createApiClient } from '../../web/js/api.js';
 import { MemoryStorage, jsonResponse, settle } from './fakes.mjs';
 
 /**
- * A client whose tab holds access token `a1` and refresh token `r1`. `routes(call)` answers
- * each fetch (`call`: {method, path, token, body}); every call is kept in `calls`.
+ * A client whose tab holds access token `a1` and whose browser holds a session (the refresh
+ * cookie; `refresh: null` for none). `routes(call)` answers each fetch (`call`: {method,
+ * path, token, csrf, body}); every call is kept in `calls`.
  */
 function setup(routes, { access = 'a1', refresh = 'r1', now = 1_000_000 } = {}) {
   const calls = [];
   const session = new MemoryStorage(access ? { 'atende.access': access } : {});
-  const local = new MemoryStorage(refresh ? { 'atende.refresh': refresh } : {});
+  const local = new MemoryStorage(refresh ? { 'atende.session': '1' } : {});
   const clock = { now };
   const env = {
     fetch: async (path, init) => {
@@ -23,6 +26,7 @@ function setup(routes, { access = 'a1', refresh = 'r1', now = 1_000_000 } = {}) 
         method: init.method,
         path,
         token: auth.startsWith('Bearer ') ? auth.slice(7) : null,
+        csrf: init.headers['X-Atende-CSRF'] || null,
         body: typeof init.body === 'string' ? JSON.parse(init.body) : init.body,
       };
       calls.push(call);
@@ -43,7 +47,7 @@ function setup(routes, { access = 'a1', refresh = 'r1', now = 1_000_000 } = {}) 
 }
 
 const expired = () => jsonResponse(401, { code: 'token_expired', message: 'token expirado' });
-const refreshed = (n) => jsonResponse(200, { access_token: `a${n}`, refresh_token: `r${n}`, expires_in: 900 });
+const refreshed = (n) => jsonResponse(200, { access_token: `a${n}`, expires_in: 900 });
 
 test('a 401 token_expired refreshes the session once and retries the request with the new token', async () => {
   const t = setup((c) => {
@@ -56,9 +60,10 @@ test('a 401 token_expired refreshes the session once and retries the request wit
     ['POST', '/api/auth/refresh', null],
     ['GET', '/api/me', 'a2'],
   ]);
-  assert.deepEqual(t.calls[1].body, { refresh_token: 'r1' });
+  assert.deepEqual(t.calls[1].body, {}, 'the refresh token is the cookie, never in the body');
+  assert.equal(t.calls[1].csrf, '1');
   assert.equal(t.session.getItem('atende.access'), 'a2');
-  assert.equal(t.local.getItem('atende.refresh'), 'r2', 'the rotated refresh token is kept');
+  assert.equal(t.local.getItem('atende.session'), '1');
   assert.deepEqual(t.events.map(([type]) => type), ['refresh']);
 });
 
@@ -93,7 +98,7 @@ test('a refused refresh logs out: tokens forgotten, `logout` with the reason, se
   assert.deepEqual(t.events, [['logout', { reason: 'invalid_refresh_token' }]]);
   assert.equal(t.client.isLoggedIn(), false);
   assert.equal(t.session.getItem('atende.access'), null);
-  assert.equal(t.local.getItem('atende.refresh'), null);
+  assert.equal(t.local.getItem('atende.session'), null);
   assert.equal(t.calls.filter((c) => c.path === '/api/me').length, 1, 'no retry after a failed refresh');
 });
 
@@ -104,7 +109,7 @@ test('a refresh that fails for a busy server (503) keeps the session: the user m
   await assert.rejects(t.client.api.get('/api/me'), (err) => err instanceof ApiError && err.status === 503);
   assert.deepEqual(t.events, []);
   assert.equal(t.client.isLoggedIn(), true);
-  assert.equal(t.local.getItem('atende.refresh'), 'r1');
+  assert.equal(t.local.getItem('atende.session'), '1');
 });
 
 test('any other 401 to a request with a token ends the session without trying a refresh', async () => {
@@ -114,7 +119,7 @@ test('any other 401 to a request with a token ends the session without trying a 
   assert.equal(t.calls.some((c) => c.path === '/api/auth/refresh'), false);
 });
 
-test('a new tab with only the shared refresh token refreshes before its first request', async () => {
+test('a new tab with only the shared session (the cookie) refreshes before its first request', async () => {
   const t = setup((c) => (c.path === '/api/auth/refresh' ? refreshed(2) : jsonResponse(200, { token: c.token })), { access: null });
   assert.deepEqual(await t.client.api.get('/api/me'), { token: 'a2' });
   assert.deepEqual(t.calls.map((c) => c.path), ['/api/auth/refresh', '/api/me']);
@@ -123,7 +128,7 @@ test('a new tab with only the shared refresh token refreshes before its first re
 test('login stores the tokens; a request just before expiry refreshes first, none after a fresh login', async () => {
   const t = setup((c) => {
     if (c.path === '/api/auth/login') {
-      return jsonResponse(200, { access_token: 'L1', refresh_token: 'LR1', expires_in: 900, user: { id: 'u1' } });
+      return jsonResponse(200, { access_token: 'L1', expires_in: 900, user: { id: 'u1' } });
     }
     if (c.path === '/api/auth/refresh') return refreshed(4);
     return jsonResponse(200, { token: c.token });
@@ -136,12 +141,27 @@ test('login stores the tokens; a request just before expiry refreshes first, non
   assert.deepEqual(t.events.map(([type]) => type), ['login', 'refresh']);
 });
 
-test('logging out in another tab (the shared refresh token removed) ends this tab\'s session', async () => {
+test('logging out in another tab (the shared session marker removed) ends this tab\'s session', async () => {
   const t = setup(() => jsonResponse(200, {}));
-  t.local.removeItem('atende.refresh');
+  t.local.removeItem('atende.session');
   const event = new Event('storage');
-  Object.defineProperty(event, 'key', { value: 'atende.refresh' });
+  Object.defineProperty(event, 'key', { value: 'atende.session' });
   t.env.window.dispatchEvent(event);
   assert.deepEqual(t.events, [['logout', { reason: 'other_tab' }]]);
   assert.equal(t.client.isLoggedIn(), false);
+});
+
+test('no refresh token is ever stored: login keeps a marker only, and an old stored token is removed', async () => {
+  const t = setup((c) => (c.path === '/api/auth/login'
+    ? jsonResponse(200, { access_token: 'L1', expires_in: 900, user: { id: 'u1' } })
+    : jsonResponse(200, {})), { access: null, refresh: null });
+  t.local.setItem('atende.refresh', 'legacy');
+  const client = createApiClient(t.env);
+  assert.equal(t.local.getItem('atende.refresh'), null, 'a token left by an earlier version is dropped');
+  await client.login('ana@aurora.demo', 'segredo');
+  assert.deepEqual([...t.local.map.entries()], [['atende.session', '1']]);
+  await client.logout();
+  const logout = t.calls.find((c) => c.path === '/api/auth/logout');
+  assert.deepEqual([logout.body, logout.csrf, logout.token], [{}, '1', 'L1']);
+  assert.equal(t.local.getItem('atende.session'), null);
 });

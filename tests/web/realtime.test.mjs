@@ -117,6 +117,25 @@ test('a policy close (1008) waits at least a second even when the dice say 0', a
   assert.equal(await delayAfterDrop(t, ws, 1008), 1000);
 });
 
+test('a close at the maximum lifetime (4001) refreshes the login before the next ticket', async () => {
+  const t = setup({ dice: [0] });
+  const order = [];
+  t.env.reauthenticate = async () => { order.push('refresh'); };
+  const ticket = t.env.ticket;
+  t.env.ticket = async () => { order.push('ticket'); return ticket(); };
+  const ws = await connected(t);
+  assert.deepEqual(order, ['ticket'], 'no refresh on a first connect');
+  await delayAfterDrop(t, ws, 4001);
+  assert.deepEqual(order, ['ticket', 'refresh', 'ticket']);
+  assert.equal(t.last().url, 'ws://atende.test/ws?ticket=t2');
+  // Other closes do not refresh.
+  const next = t.last();
+  next.open();
+  await settle();
+  await delayAfterDrop(t, next, 1006);
+  assert.deepEqual(order, ['ticket', 'refresh', 'ticket', 'ticket']);
+});
+
 test('going offline drops the socket at once; coming back online reconnects without waiting', async () => {
   const t = setup({ dice: [0.9] });
   const ws = await connected(t);

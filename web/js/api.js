@@ -2,8 +2,13 @@
 // Shared HTTP client for the atende API.
 //
 // - Sends and receives JSON, with `Authorization: Bearer <access token>`.
-// - Access token lives in memory and in sessionStorage (per tab); the refresh
-//   token lives in localStorage under `atende.refresh` (shared across tabs).
+// - Access token lives in memory and in sessionStorage (per tab). The refresh
+//   token never reaches this code: the server keeps it in the `atende_refresh`
+//   cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/auth), which the browser
+//   sends with refresh and logout (shared by the tabs). Those two requests carry
+//   the `X-Atende-CSRF: 1` header the server requires. localStorage holds only a
+//   marker, `atende.session` = "1", that a login session exists (so a new tab knows
+//   to refresh, and other tabs see a logout).
 // - A 401 with code `token_expired` triggers ONE refresh (concurrent callers
 //   share the same promise) and the request is retried once.
 // - When the refresh is rejected by the server, or any other 401 answers a
@@ -18,7 +23,9 @@
 
 const ACCESS_KEY = 'atende.access';
 const ACCESS_EXPIRES_KEY = 'atende.access_expires_at';
-const REFRESH_KEY = 'atende.refresh';
+const SESSION_KEY = 'atende.session';
+// Where earlier versions kept the refresh token itself: removed on start.
+const LEGACY_REFRESH_KEY = 'atende.refresh';
 const REFRESH_LOCK = 'atende.refresh-lock';
 // Refresh proactively when the access token is this close to expiring
 // (at most a quarter of its lifetime).
@@ -46,7 +53,7 @@ export class ApiError extends Error {
  * @typedef {object} ApiEnv
  * @property {(path: string, init: RequestInit) => Promise<Response>} fetch
  * @property {Storage|null} session per tab: the access token
- * @property {Storage|null} local shared by the tabs: the refresh token
+ * @property {Storage|null} local shared by the tabs: the marker that a login session exists
  * @property {{request: (name: string, fn: () => Promise<any>) => Promise<any>}|null} locks
  *   serialises refreshes across tabs (navigator.locks), when there is one
  * @property {() => number} now ms since the epoch
@@ -186,8 +193,8 @@ async function parseBlob(res) {
 
 /**
  * Options of a request: `raw` sends `body` (a Blob) as octet-stream; `as: 'blob'` resolves
- * with a Blob.
- * @typedef {{raw?: boolean, as?: 'blob'}} RequestOptions
+ * with a Blob; `csrf` adds the header refresh and logout require.
+ * @typedef {{raw?: boolean, as?: 'blob', csrf?: boolean}} RequestOptions
  */
 
 /**
@@ -204,9 +211,11 @@ export function createApiClient(env = browserApiEnv()) {
   let accessExpiresAt = Number(storageGet(session, ACCESS_EXPIRES_KEY)) || 0;
   /** @type {Promise<unknown>|null} */
   let refreshInFlight = null;
+  storageRemove(local, LEGACY_REFRESH_KEY);
 
-  function getRefreshToken() {
-    return storageGet(local, REFRESH_KEY);
+  /** Whether a login session (its refresh cookie) probably exists. */
+  function hasSession() {
+    return storageGet(local, SESSION_KEY) === '1';
   }
 
   /** @param {any} data a login or refresh answer */
@@ -220,18 +229,16 @@ export function createApiClient(env = browserApiEnv()) {
     accessExpiresAt = ttlMs ? env.now() + ttlMs - Math.min(EXPIRY_MARGIN_MS, ttlMs / 4) : 0;
     storageSet(session, ACCESS_KEY, accessToken);
     storageSet(session, ACCESS_EXPIRES_KEY, String(accessExpiresAt));
-    if (typeof data.refresh_token === 'string') {
-      storageSet(local, REFRESH_KEY, data.refresh_token);
-    }
+    storageSet(local, SESSION_KEY, '1');
   }
 
-  /** Forget every token held by this tab (and the shared refresh token). */
+  /** Forget every token held by this tab (and the shared session marker). */
   function clearTokens() {
     accessToken = null;
     accessExpiresAt = 0;
     storageRemove(session, ACCESS_KEY);
     storageRemove(session, ACCESS_EXPIRES_KEY);
-    storageRemove(local, REFRESH_KEY);
+    storageRemove(local, SESSION_KEY);
   }
 
   /** @param {string} type @param {unknown} detail */
@@ -267,6 +274,7 @@ export function createApiClient(env = browserApiEnv()) {
       init.body = JSON.stringify(body);
     }
     if (token) headers.Authorization = `Bearer ${token}`;
+    if (opts.csrf) headers['X-Atende-CSRF'] = '1';
     try {
       return await env.fetch(path, init);
     } catch {
@@ -287,12 +295,12 @@ export function createApiClient(env = browserApiEnv()) {
   }
 
   async function doRefresh() {
-    const refreshToken = getRefreshToken();
-    if (!refreshToken) {
+    if (!hasSession()) {
       endSession('no_refresh_token');
       throw sessionExpiredError();
     }
-    const res = await send('POST', '/api/auth/refresh', { refresh_token: refreshToken });
+    // The token is the cookie, sent by the browser; the body stays empty.
+    const res = await send('POST', '/api/auth/refresh', {}, null, { csrf: true });
     const data = await readBody(res);
     if (!res.ok) {
       if (res.status >= 500 || res.status === 429) throw toError(res, data);
@@ -327,9 +335,9 @@ export function createApiClient(env = browserApiEnv()) {
    */
   async function request(method, path, body, opts = {}) {
     const finish = opts.as === 'blob' ? parseBlob : parse;
-    // A new tab has no access token but may share the refresh token; an access
+    // A new tab has no access token but may share the refresh cookie; an access
     // token we know to be expired would only earn a 401 round trip.
-    if ((!accessToken || accessLooksExpired()) && getRefreshToken()) {
+    if ((!accessToken || accessLooksExpired()) && hasSession()) {
       await refreshSession();
     }
     const sentToken = accessToken;
@@ -422,14 +430,14 @@ export function createApiClient(env = browserApiEnv()) {
     return startSession('/api/auth/signup', payload);
   }
 
-  /** Revoke the refresh token (best effort) and forget the session. */
+  /** Revoke the session (best effort; the server also deletes the cookie) and forget it. */
   async function logout() {
-    const refreshToken = getRefreshToken();
+    const known = hasSession() || Boolean(accessToken);
     const bearer = accessToken;
     clearTokens();
-    if (refreshToken) {
+    if (known) {
       try {
-        await send('POST', '/api/auth/logout', { refresh_token: refreshToken }, bearer);
+        await send('POST', '/api/auth/logout', {}, bearer, { csrf: true });
       } catch {
         // Offline: the tokens are gone from this browser anyway.
       }
@@ -443,14 +451,14 @@ export function createApiClient(env = browserApiEnv()) {
   }
 
   function isLoggedIn() {
-    return Boolean(accessToken || getRefreshToken());
+    return Boolean(accessToken || hasSession());
   }
 
-  // Logging out in another tab removes the shared refresh token: follow suit.
+  // Logging out in another tab removes the shared session marker: follow suit.
   if (env.window) {
     env.window.addEventListener('storage', (event) => {
       const { key } = /** @type {StorageEvent} */ (event);
-      if ((key === REFRESH_KEY || key === null) && !getRefreshToken() && accessToken) {
+      if ((key === SESSION_KEY || key === null) && !hasSession() && accessToken) {
         endSession('other_tab');
       }
     });
@@ -498,7 +506,7 @@ export const {
   /** Emits `login`, `refresh` and `logout` (detail: {reason}) events. */
   authEvents,
   api,
-  /** Forget every token held by this tab (and the shared refresh token). */
+  /** Forget every token held by this tab (and the shared session marker). */
   clearTokens,
   /** Refresh the session; concurrent calls share one request. */
   refreshSession,

@@ -44,7 +44,7 @@
 // - A join refused for good (forbidden, not_found…) is reported and never retried;
 //   transient failures are retried a few times.
 
-import { api, authEvents, isLoggedIn } from './api.js';
+import { api, authEvents, isLoggedIn, refreshSession } from './api.js';
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 15_000;
@@ -105,6 +105,7 @@ export const STATUS_LABELS = {
  * @property {() => string} wsUrl the socket's address without a ticket: `ws[s]://<host>/ws`
  * @property {() => boolean} offline the browser knows it has no network
  * @property {() => Promise<any>} ticket a single-use ticket (`POST /api/ws/ticket`)
+ * @property {(() => Promise<any>)=} reauthenticate refresh the login (after a close with 4001)
  * @property {() => boolean} isLoggedIn
  * @property {EventTarget|null} authEvents its `logout` disconnects a logged-in client
  * @property {EventTarget|null} window its `online`/`offline` events
@@ -128,6 +129,7 @@ export function browserEnv() {
     wsUrl: () => `${g.location.protocol === 'https:' ? 'wss:' : 'ws:'}//${g.location.host}/ws`,
     offline: () => Boolean(g.navigator && g.navigator.onLine === false),
     ticket: () => api.post('/api/ws/ticket'),
+    reauthenticate: () => refreshSession(),
     isLoggedIn,
     authEvents,
     window: typeof g.window !== 'undefined' ? g.window : null,
@@ -301,6 +303,8 @@ export class RealtimeClient {
     this.ws = null;
     this.generation = 0;
     this.attempt = 0;
+    /** The server closed with 4001: refresh the login before the next ticket. */
+    this.reauthenticate = false;
     this.nextRef = 1;
     /** ref → {resolve, reject, timer} */
     this.replies = new Map();
@@ -466,6 +470,12 @@ export class RealtimeClient {
 
     let ticket;
     try {
+      if (this.reauthenticate && this.env.reauthenticate) {
+        // The server ended the connection at its maximum lifetime (4001): show it a fresh
+        // login before the next ticket.
+        this.reauthenticate = false;
+        await this.env.reauthenticate();
+      }
       // fetch() has no deadline of its own: a server that hangs must not stall reconnecting.
       let timer = 0;
       const res = await Promise.race([
@@ -604,6 +614,12 @@ export class RealtimeClient {
     this.setState(this.everConnected ? 'reconnecting' : 'connecting');
     if (this.env.offline()) {
       this.open(); // waits for `online`
+      return;
+    }
+    // 4001: the connection reached its maximum lifetime: refresh the login, come back soon.
+    if (code === 4001) {
+      this.reauthenticate = true;
+      this.scheduleReconnect(0);
       return;
     }
     // 1012: the server is restarting (maybe behind a balancer): come back soon.
