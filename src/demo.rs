@@ -8,9 +8,10 @@ use crate::app::clinics::{
     enroll_staff, register_clinic,
 };
 use crate::app::error::AppError;
+use crate::app::patient_links::{self, Actor};
 use crate::app::patients::{NewPatientRequest, PatientIdentity, register_with_clinic};
 use crate::app::state::AppState;
-use crate::domain::{ClinicId, Role, UserId};
+use crate::domain::{ClinicId, PatientId, Role, UserId};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
 use crate::store;
@@ -166,8 +167,10 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
     )
     .await?;
 
-    // Patients with their own accounts (as if they had signed up), then registered.
-    patient_account(
+    // Patients with their own accounts (as if they had signed up), then registered by the
+    // clinics (each clinic its own record), then linked by proof: the clinic issues a
+    // one-time code and the patient redeems it, as at the front desk.
+    let joao = patient_account(
         state,
         "joao@paciente.demo",
         "João Pereira da Silva",
@@ -176,7 +179,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         "1958-03-14",
     )
     .await?;
-    patient_account(
+    let maria = patient_account(
         state,
         "maria@paciente.demo",
         "Maria Aparecida Santos",
@@ -196,7 +199,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
             allergies: allergies.map(Into::into),
             notes: Some("Paciente de demonstração.".into()),
         };
-    register_with_clinic(
+    let joao_aurora = register_with_clinic(
         state,
         None,
         aurora.id,
@@ -208,28 +211,34 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         ),
     )
     .await?;
-    register_with_clinic(
+    let maria_aurora = register_with_clinic(
         state,
         None,
         aurora.id,
-        &register(
-            "Maria Aparecida Santos",
-            "111.444.777-35",
-            "1991-08-02",
-            None,
-        ),
+        &NewPatientRequest {
+            social_name: Some("Maria".into()),
+            ..register(
+                "Maria Aparecida Santos",
+                "111.444.777-35",
+                "1991-08-02",
+                None,
+            )
+        },
     )
     .await?;
-    register_with_clinic(
+    let maria_boavista = register_with_clinic(
         state,
         None,
         boavista.id,
-        &register(
-            "Maria Aparecida Santos",
-            "111.444.777-35",
-            "1991-08-02",
-            Some("Penicilina"),
-        ),
+        &NewPatientRequest {
+            social_name: Some("Maria".into()),
+            ..register(
+                "Maria Aparecida Santos",
+                "111.444.777-35",
+                "1991-08-02",
+                Some("Penicilina"),
+            )
+        },
     )
     .await?;
     register_with_clinic(
@@ -251,7 +260,29 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         ),
     )
     .await?;
-    seed_agenda(state, aurora.id, boavista.id).await?;
+    for (user, clinic, record) in [
+        (joao, aurora.id, joao_aurora.identity.id),
+        (maria, aurora.id, maria_aurora.identity.id),
+        (maria, boavista.id, maria_boavista.identity.id),
+    ] {
+        let system = Actor::default();
+        let issued = patient_links::issue(state, &system, clinic, record).await?;
+        let as_patient = Actor {
+            user: Some(user),
+            ip: None,
+        };
+        patient_links::redeem(state, &as_patient, user, &issued.code).await?;
+    }
+    seed_agenda(
+        state,
+        aurora.id,
+        boavista.id,
+        [
+            (joao_aurora.identity.id, 14, 0),
+            (maria_aurora.identity.id, 14, 30),
+        ],
+    )
+    .await?;
     Ok(true)
 }
 
@@ -261,6 +292,7 @@ async fn seed_agenda(
     state: &AppState,
     aurora: ClinicId,
     boavista: ClinicId,
+    todays: [(PatientId, u32, u32); 2],
 ) -> Result<(), AppError> {
     use crate::actors::agenda::{Book, Record};
     use crate::domain::agenda::{AppointmentStatus, BookingRules, WorkingHours};
@@ -370,10 +402,7 @@ async fn seed_agenda(
     // in whatever the weekday.
     let tz = chrono_tz::America::Sao_Paulo;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    for (cpf, h, m) in [("52998224725", 14, 0), ("11144477735", 14, 30)] {
-        let Some(patient) = state.store.patient_by_cpf(cpf).await? else {
-            continue;
-        };
+    for (patient, h, m) in todays {
         let Some(starts_at) = chrono::TimeZone::from_local_datetime(
             &tz,
             &today.and_hms_opt(h, m, 0).unwrap_or_default(),
@@ -387,7 +416,7 @@ async fn seed_agenda(
             .send(Book {
                 by: None,
                 professional: helena,
-                patient: patient.id,
+                patient,
                 service: Some(consulta.clone()),
                 duration_minutes: 30,
                 starts_at: starts_at.with_timezone(&chrono::Utc),
@@ -396,7 +425,7 @@ async fn seed_agenda(
                 require_free_slot: false,
                 status: AppointmentStatus::Scheduled,
                 hold_expires_at: None,
-                link_patient: false,
+                new_patient: None,
                 record: Record::default(),
                 quota: None,
             })
@@ -440,9 +469,10 @@ async fn patient_account(
     social_name: Option<&str>,
     cpf: &str,
     birth_date: &str,
-) -> Result<(), AppError> {
+) -> Result<UserId, AppError> {
     let hash = password::hash(DEMO_PASSWORD.into()).await?;
     let user = demo_user(email, name, false, hash);
+    let id = user.id;
     let audit = AuditEvent::new(Some(user.id), "auth.signup", "patient");
     let identity = PatientIdentity::parse(name, social_name, cpf, birth_date, None)?;
     open_patient_account(
@@ -456,5 +486,5 @@ async fn patient_account(
         false,
     )
     .await?;
-    Ok(())
+    Ok(id)
 }

@@ -139,7 +139,8 @@ fn message_audit(audit: AuditEvent, room: &ChatRoomRow, seq: i64) -> AuditEvent 
         .details(json!({"room_id": room.id, "seq": seq}))
 }
 
-/// Whether `user` belongs to `room`: the patient or the professional of a patient room;
+/// Whether `user` belongs to `room`: the patient (their record, or one linked to their
+/// account) or the professional of a patient room;
 /// any staff member of the clinic for its staff room.
 pub async fn is_member(store: &Store, room: &ChatRoomRow, user: UserId) -> Result<bool, WsError> {
     if room.kind == "staff" {
@@ -149,11 +150,9 @@ pub async fn is_member(store: &Store, room: &ChatRoomRow, user: UserId) -> Resul
     if room.professional_user_id == Some(user) {
         return Ok(true);
     }
+    // The patient: whoever owns the room's record or proved control of it (a link).
     match room.patient_id {
-        Some(pid) => Ok(store
-            .patient_by_user(user)
-            .await?
-            .is_some_and(|p| p.id == pid)),
+        Some(pid) => Ok(store.patient_ids_of_user(user).await?.contains(&pid)),
         None => Ok(false),
     }
 }

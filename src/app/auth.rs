@@ -11,7 +11,7 @@ use crate::app::caller::{Auth, authenticate, load_auth};
 use crate::app::clinics::insert_account;
 use crate::app::error::AppError;
 use crate::app::me::{MeResponse, load_me};
-use crate::app::patients::{PatientIdentity, Registration, SameCpf, register_patient};
+use crate::app::patients::{PatientIdentity, Registration, register_patient};
 use crate::app::state::AppState;
 use crate::bus::revocation::publish_sessions_revoked;
 use crate::domain::{Email, Password, PersonName, SessionId, UserId, ValidationError};
@@ -169,7 +169,8 @@ pub struct PatientAccount {
 }
 
 /// Open a patient's own account in one transaction: the account (`email_taken`), their
-/// record (an existing CPF is refused: `cpf_taken`), their consent to the current terms,
+/// own profile record (a new one whatever CPF it carries: no record anywhere is looked
+/// up, so the answer says nothing about who else knows the CPF), their consent to the current terms,
 /// the audit row, and — `with_session` — a login session with its first refresh token.
 pub async fn open_patient_account(
     state: &AppState,
@@ -191,7 +192,6 @@ pub async fn open_patient_account(
             identity,
             email: Some(Email::parse(&user.email)?),
             user: Some(user.id),
-            same_cpf: SameCpf::Refuse,
             clinic: None,
             audit,
         },

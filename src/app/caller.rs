@@ -17,8 +17,11 @@ pub struct Auth {
     pub platform_admin: bool,
     /// Every (clinic, role) the caller holds.
     pub roles: Vec<(ClinicId, Role)>,
-    /// Set when the caller is a patient with their own record.
+    /// Set when the caller is a patient with their own profile (typed at sign-up). It is
+    /// never a clinic's record: those are reached only through `linked`.
     pub patient_id: Option<PatientId>,
+    /// Clinic records the caller proved control of (link state `linked`), by clinic.
+    pub linked: Vec<(ClinicId, PatientId)>,
     /// The client address, for the audit log.
     pub ip: Option<String>,
 }
@@ -50,6 +53,28 @@ impl Auth {
         } else {
             Err(AppError::Forbidden)
         }
+    }
+
+    /// Whether the caller may act as the patient of record `id`: their own profile or a
+    /// clinic record linked to their account. Every patient-facing check goes through here.
+    pub fn owns_patient(&self, id: PatientId) -> bool {
+        self.patient_id == Some(id) || self.linked.iter().any(|(_, p)| *p == id)
+    }
+
+    /// Every record the caller may see as the patient.
+    pub fn patient_ids(&self) -> Vec<PatientId> {
+        self.patient_id
+            .into_iter()
+            .chain(self.linked.iter().map(|(_, p)| *p))
+            .collect()
+    }
+
+    /// The caller's record at `clinic` (the first linked one), if any.
+    pub fn record_at(&self, clinic: ClinicId) -> Option<PatientId> {
+        self.linked
+            .iter()
+            .find(|(c, _)| *c == clinic)
+            .map(|(_, p)| *p)
     }
 
     pub fn require_platform_admin(&self) -> Result<(), AppError> {
@@ -102,6 +127,13 @@ pub async fn load_auth(
         .filter_map(|m| Role::parse(&m.role).map(|r| (m.clinic_id, r)))
         .collect();
     let patient_id = state.store.patient_by_user(user.id).await?.map(|p| p.id);
+    let linked = state
+        .store
+        .linked_records_of(user.id)
+        .await?
+        .into_iter()
+        .map(|l| (l.clinic_id, l.patient_id))
+        .collect();
     Ok(Auth {
         user_id: user.id,
         session_id,
@@ -110,6 +142,7 @@ pub async fn load_auth(
         platform_admin: user.platform_admin,
         roles,
         patient_id,
+        linked,
         ip,
     })
 }

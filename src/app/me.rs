@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::app::Auth;
 use crate::app::clinics::ProfessionalView;
 use crate::app::error::AppError;
+use crate::app::patient_links::{LinkedRecordView, my_links};
 use crate::app::patients::PatientIdentityView;
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, Role, UserId, ValidationError};
@@ -26,8 +27,11 @@ pub struct MeResponse {
     pub email: String,
     pub full_name: String,
     pub platform_admin: bool,
-    /// Set when the user is a patient.
+    /// Set when the user is a patient: their own profile, typed at sign-up.
     pub patient: Option<PatientIdentityView>,
+    /// Clinics' records of this patient that the account proved control of (a code from
+    /// the clinic, or its own booking there): what the clinic's routes call the patient.
+    pub linked_records: Vec<LinkedRecordView>,
     /// Set when the user is a health professional.
     pub professional: Option<ProfessionalView>,
     pub memberships: Vec<MembershipView>,
@@ -55,6 +59,7 @@ pub async fn load_me(state: &AppState, user_id: UserId) -> Result<MeResponse, Ap
         .await?
         .ok_or(AppError::NotFound)?;
     let patient = state.store.patient_by_user(user_id).await?;
+    let linked_records = my_links(state, user_id).await?;
     let professional = state.store.professional_by_user(user_id).await?;
     let memberships = state
         .store
@@ -79,6 +84,7 @@ pub async fn load_me(state: &AppState, user_id: UserId) -> Result<MeResponse, Ap
         full_name: user.full_name,
         platform_admin: user.platform_admin,
         patient: patient.map(PatientIdentityView::from),
+        linked_records,
         professional: professional.map(ProfessionalView::from),
         memberships,
         consent_active,

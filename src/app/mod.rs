@@ -17,6 +17,7 @@ pub mod guests;
 pub mod health;
 pub mod links;
 pub mod me;
+pub mod patient_links;
 pub mod patients;
 pub mod queue;
 pub mod state;

@@ -1,6 +1,9 @@
-//! Patients: registered by clinic staff or signed up by themselves. Identity data is one
-//! record per person; each clinic keeps its own encrypted clinical text. Every staff read
-//! or change goes to the audit log. A patient sees only their own record.
+//! Patients: registered by clinic staff or signed up by themselves. Every record has one
+//! owner — a clinic (its record of the person, with its encrypted clinical text) or an
+//! account (the profile typed at sign-up). A CPF is never "taken": nothing is attached to
+//! an existing record because a CPF or birth date matches; an account reaches a clinic's
+//! record only through a proven link ([`crate::app::patient_links`]). Every staff read or
+//! change goes to the audit log. A patient sees only the records they own or proved.
 //!
 //! Every path that creates a patient — self sign-up ([`crate::app::auth`]), the reception
 //! ([`register_with_clinic`]) and the demo data — parses the identity with
@@ -33,6 +36,8 @@ pub struct PatientIdentityView {
     pub birth_date: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// Whether this record is an account's own profile (typed at sign-up). A clinic's
+    /// records never are: accounts reach them only through links (`…/links`).
     pub has_account: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -130,17 +135,6 @@ impl PatientIdentity {
     }
 }
 
-/// What to do when a record with the same CPF already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameCpf {
-    /// Refuse (`cpf_taken`): a self sign-up never attaches an account to an existing
-    /// record by CPF alone — anyone can type a CPF.
-    Refuse,
-    /// Use that record when its birth date matches (staff register someone another
-    /// clinic already knows); refuse (`cpf_taken`) when it does not.
-    UseIfSameBirthDate,
-}
-
 /// A clinic's side of a registration: its encrypted clinical text.
 #[derive(Debug, Clone)]
 pub struct ClinicRecord {
@@ -156,15 +150,16 @@ pub struct Registration {
     pub email: Option<Email>,
     /// The patient's own account (self sign-up), already written in the transaction.
     pub user: Option<UserId>,
-    pub same_cpf: SameCpf,
-    /// The clinic that registers them (`patient_already_registered` if it already did).
+    /// The clinic that registers them, which owns the new record
+    /// (`patient_already_registered` if it already has a record with this CPF; only its
+    /// own records are compared, so the answer reveals nothing outside the clinic).
     pub clinic: Option<ClinicRecord>,
     /// The audit row, written in the same transaction with the record's id.
     pub audit: AuditEvent,
 }
 
-/// Write a registration inside `tx`: the identity record (new, or an existing one as
-/// `same_cpf` allows), the link to the clinic, and the audit row.
+/// Write a registration inside `tx`: always a new record (owned by the clinic or by the
+/// account), and the audit row. Exactly one of `user` and `clinic` is given.
 pub async fn register_patient(
     state: &AppState,
     tx: &mut Tx,
@@ -174,57 +169,56 @@ pub async fn register_patient(
         identity,
         email,
         user,
-        same_cpf,
         clinic,
         audit,
     } = reg;
-    let existing = state
-        .store
-        .patient_by_cpf_tx(tx, identity.cpf.digits())
-        .await?;
-    let patient = match (existing, same_cpf) {
-        (Some(_), SameCpf::Refuse) => {
-            return Err(AppError::conflict(
-                "cpf_taken",
-                "este CPF já está cadastrado; peça à sua clínica um convite para acessar",
-            ));
-        }
-        (Some(p), SameCpf::UseIfSameBirthDate) if p.birth_date != identity.birth.date() => {
-            return Err(AppError::conflict(
-                "cpf_taken",
-                "este CPF já está cadastrado com outra data de nascimento",
-            ));
-        }
-        (Some(p), SameCpf::UseIfSameBirthDate) => p,
-        (None, _) => {
-            let now = store::now();
-            let p = PatientRow {
-                id: PatientId::new(),
-                user_id: user,
-                full_name: identity.full_name.into_inner(),
-                social_name: identity.social_name.map(PersonName::into_inner),
-                cpf: identity.cpf.digits().to_owned(),
-                birth_date: identity.birth.date(),
-                phone: identity.phone.map(Phone::into_inner),
-                email: email.map(Email::into_inner),
-                created_at: now,
-                updated_at: now,
-            };
-            state
-                .store
-                .insert_patient(tx, &p)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => {
-                        AppError::conflict("cpf_taken", "este CPF já está cadastrado")
-                    }
-                    other => other.into(),
-                })?;
-            p
-        }
+    if user.is_some() == clinic.is_some() {
+        return Err(AppError::Unexpected(anyhow::anyhow!(
+            "a patient record has exactly one owner"
+        )));
+    }
+    if let Some(c) = &clinic {
+        // Two receptionists registering the same person at once: one wins.
+        state.store.lock_clinic(tx, "patients", c.clinic).await?;
+    }
+    if let Some(c) = &clinic
+        && !state
+            .store
+            .clinic_patients_by_cpf_tx(tx, c.clinic, identity.cpf.digits())
+            .await?
+            .is_empty()
+    {
+        return Err(AppError::conflict(
+            "patient_already_registered",
+            "este paciente já está cadastrado nesta clínica",
+        ));
+    }
+    let now = store::now();
+    let patient = PatientRow {
+        id: PatientId::new(),
+        user_id: user,
+        full_name: identity.full_name.into_inner(),
+        social_name: identity.social_name.map(PersonName::into_inner),
+        cpf: identity.cpf.digits().to_owned(),
+        birth_date: identity.birth.date(),
+        phone: identity.phone.map(Phone::into_inner),
+        email: email.map(Email::into_inner),
+        created_at: now,
+        updated_at: now,
     };
+    state
+        .store
+        .insert_patient(tx, &patient)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AppError::conflict(
+                "profile_exists",
+                "esta conta já tem um cadastro de paciente",
+            ),
+            other => other.into(),
+        })?;
     if let Some(c) = clinic {
-        let linked = state
+        state
             .store
             .link_patient_to_clinic(
                 tx,
@@ -234,12 +228,6 @@ pub async fn register_patient(
                 c.notes_enc.as_deref(),
             )
             .await?;
-        if !linked {
-            return Err(AppError::conflict(
-                "patient_already_registered",
-                "este paciente já está cadastrado nesta clínica",
-            ));
-        }
     }
     state
         .store
@@ -281,9 +269,10 @@ fn view(
     })
 }
 
-/// Register a patient with a clinic, linking the existing record when the CPF is known:
-/// its staff at the reception (`by`), or the system (`None`, the demo data), who also
-/// sees the clinical notes it wrote.
+/// Register a patient with a clinic: always the clinic's own new record, whatever other
+/// clinics or accounts hold (`patient_already_registered` only when this clinic already
+/// has the CPF). By its staff at the reception (`by`), or the system (`None`, the demo
+/// data), who also sees the clinical notes it wrote.
 pub async fn register_with_clinic(
     state: &AppState,
     by: Option<&Auth>,
@@ -323,7 +312,6 @@ pub async fn register_with_clinic(
             identity,
             email,
             user: None,
-            same_cpf: SameCpf::UseIfSameBirthDate,
             clinic: Some(record),
             audit: AuditEvent::new(by.map(|a| a.user_id), "patient.registered", "patient")
                 .clinic(clinic)
@@ -501,14 +489,14 @@ pub async fn my_record(state: &AppState, auth: &Auth) -> Result<PatientIdentityV
     Ok(PatientIdentityView::from(row))
 }
 
-/// A patient's identity: for the patient themself, or staff of a clinic they are
-/// registered with (audited).
+/// A patient record's identity: for its patient (their profile or a record linked to
+/// their account), or staff of the clinic that owns it (audited).
 pub async fn get_patient(
     state: &AppState,
     auth: &Auth,
     id: PatientId,
 ) -> Result<PatientIdentityView, AppError> {
-    if auth.patient_id == Some(id) {
+    if auth.owns_patient(id) {
         let row = state
             .store
             .patient_by_id(id)

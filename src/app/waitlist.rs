@@ -13,6 +13,7 @@ use crate::app::Auth;
 use crate::app::agenda::{require_professional_in, require_registered, send_agenda};
 use crate::app::clinics::clinic_tz;
 use crate::app::error::AppError;
+use crate::app::patient_links::self_record;
 use crate::app::state::AppState;
 use crate::domain::agenda::{WaitlistStatus, parse_hhmm};
 use crate::domain::{ClinicId, PatientId, UserId, ValidationError};
@@ -117,7 +118,8 @@ impl From<&WaitlistView> for WaitlistEntry {
 }
 
 /// Join a clinic's waitlist: staff for a registered patient, or a patient for themself —
-/// who then becomes the clinic's patient, in the same transaction. The first matching
+/// on their record at the clinic (made from their profile and linked to them if they have
+/// none there). The first matching
 /// freed slot is offered and held for them.
 pub async fn join_waitlist(
     state: &AppState,
@@ -126,24 +128,18 @@ pub async fn join_waitlist(
     req: JoinRequest,
 ) -> Result<WaitlistEntryStatus, AppError> {
     let staff = auth.is_staff_of(clinic);
-    let patient = if staff {
+    let staff_patient = if staff {
         let p = req
             .patient_id
             .ok_or_else(|| ValidationError::new("patient_not_registered", "informe patient_id"))?;
         require_registered(state, clinic, p).await?;
-        p
+        Some(p)
     } else {
-        match auth.patient_id {
-            Some(own) if req.patient_id.is_none_or(|p| p == own) => {
-                state
-                    .store
-                    .clinic_by_id(clinic)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                own
-            }
-            _ => return Err(AppError::Forbidden),
+        if req.patient_id.is_some_and(|p| !auth.owns_patient(p)) || auth.patient_ids().is_empty() {
+            return Err(AppError::Forbidden);
         }
+        // Resolved once the request is checked: it may create their record here.
+        None
     };
     let bad = |m: &str| ValidationError::new("invalid_waitlist", m.to_string());
     if req.professional_user_id.is_none() && req.service_id.is_none() {
@@ -172,6 +168,15 @@ pub async fn join_waitlist(
             .filter(|s| s.clinic_id == clinic && s.active)
             .ok_or_else(|| ValidationError::new("invalid_service", "serviço não encontrado"))?;
     }
+    let (patient, new_patient) = match staff_patient {
+        Some(p) => (p, None),
+        // Their record at this clinic: the linked one, or a new one of the clinic made from
+        // their profile (written with the entry) — never an existing record found by CPF.
+        None => {
+            let own = self_record(state, auth, clinic, req.patient_id).await?;
+            (own.id(), own.into_new())
+        }
+    };
     let w = WaitlistRow {
         id: uuid::Uuid::now_v7(),
         clinic_id: clinic,
@@ -186,11 +191,8 @@ pub async fn join_waitlist(
         created_at: crate::store::now(),
     };
     let mut tx = state.store.begin().await?;
-    if !staff {
-        state
-            .store
-            .link_patient_to_clinic(&mut tx, clinic, patient, None, None)
-            .await?;
+    if let Some(r) = &new_patient {
+        state.store.insert_self_service_record(&mut tx, r).await?;
     }
     state.store.insert_waitlist(&mut tx, &w).await?;
     tx.commit().await?;
@@ -213,10 +215,10 @@ pub async fn clinic_waitlist(
 
 /// The calling patient's entries, with any open offer.
 pub async fn my_waitlist(state: &AppState, auth: &Auth) -> Result<Vec<WaitlistEntry>, AppError> {
-    let Some(p) = auth.patient_id else {
-        return Ok(Vec::new());
-    };
-    let rows = state.store.waitlist_views(None, Some(p)).await?;
+    let mut rows = Vec::new();
+    for p in auth.patient_ids() {
+        rows.extend(state.store.waitlist_views(None, Some(p)).await?);
+    }
     Ok(rows.iter().map(WaitlistEntry::from).collect())
 }
 
@@ -234,7 +236,7 @@ pub async fn cancel_entry(
         .await?
         .filter(|w| w.clinic_id == clinic)
         .ok_or(AppError::NotFound)?;
-    if !(auth.is_staff_of(clinic) || auth.patient_id == Some(w.patient_id)) {
+    if !(auth.is_staff_of(clinic) || auth.owns_patient(w.patient_id)) {
         return Err(AppError::NotFound);
     }
     if !w.status.can_become(WaitlistStatus::Cancelled) {
@@ -291,7 +293,7 @@ pub async fn answer_offer(
         .offer_owner(offer)
         .await?
         .ok_or(AppError::NotFound)?;
-    if auth.patient_id != Some(patient) {
+    if !auth.owns_patient(patient) {
         return Err(AppError::NotFound);
     }
     respond(state, clinic, offer, accept, Record::default()).await

@@ -49,7 +49,7 @@ id_type!(
     ClinicId
 );
 id_type!(
-    /// A patient's identity record, shared by the clinics that treat them.
+    /// A patient record: one clinic's record of a person, or an account's own profile.
     PatientId
 );
 id_type!(

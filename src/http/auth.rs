@@ -107,7 +107,7 @@ fn presented_refresh_token(req: &HttpRequest, body: Option<RefreshRequest>) -> O
 #[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = SignupRequest,
     responses(
         (status = 201, description = "Patient account created and logged in; the refresh token is set as the `atende_refresh` cookie", body = TokenResponse),
-        (status = 409, description = "`email_taken` or `cpf_taken`", body = ErrorBody),
+        (status = 409, description = "`email_taken` (a CPF is never refused: no CPF oracle)", body = ErrorBody),
         (status = 422, description = "Invalid field (`invalid_cpf`, `weak_password`, `terms_not_accepted`, …)", body = ErrorBody),
         (status = 429, description = "`too_many_attempts` from this address, with Retry-After", body = ErrorBody),
     ))]

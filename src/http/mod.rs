@@ -13,6 +13,7 @@ pub mod links;
 pub mod logging;
 pub mod me;
 pub mod openapi;
+pub mod patient_links;
 pub mod patients;
 pub mod queue;
 pub mod queue_public;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(me::routes)
             .configure(clinics::routes)
             .configure(patients::routes)
+            .configure(patient_links::routes)
             .configure(chat::routes)
             .configure(queue::routes)
             .configure(queue_public::routes)

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me, patients,
-    queue, queue_public, waitlist, ws,
+    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me,
+    patient_links, patients, queue, queue_public, waitlist, ws,
 };
 
 struct BearerAuth;
@@ -82,6 +82,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         clinics::remove_member_role_handler,
         patients::list_patients, patients::create_patient_handler, patients::get_clinic_patient,
         patients::update_clinic_patient, patients::my_record, patients::get_patient,
+        patient_links::record_links, patient_links::issue_code, patient_links::revoke_by_staff,
+        patient_links::my_links, patient_links::redeem, patient_links::revoke_mine,
         chat::my_rooms, chat::open_room, chat::history, chat::upload_attachment,
         chat::download_attachment, chat::get_office_hours, chat::put_office_hours,
         ws::ticket, ws::connect,

@@ -1,5 +1,6 @@
 //! Patients over HTTP: registered by clinic staff or signed up by themselves. Every staff
-//! read or change goes to the audit log; a patient sees only their own record.
+//! read or change goes to the audit log; a patient sees only their own profile and the
+//! clinic records linked to their account by proof.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -66,7 +67,7 @@ pub async fn list_patients(
 #[utoipa::path(post, path = "/api/clinics/{clinic_id}/patients", tag = "patients", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid)), request_body = NewPatientRequest,
     responses((status = 201, body = PatientView),
-              (status = 409, description = "`patient_already_registered`, `cpf_taken`", body = ErrorBody),
+              (status = 409, description = "`patient_already_registered`: this clinic already has a record with the CPF (other clinics' records are never looked at)", body = ErrorBody),
               (status = 422, description = "`invalid_cpf`, `invalid_birth_date`, `invalid_phone`, …", body = ErrorBody)))]
 pub async fn create_patient_handler(
     state: web::Data<AppState>,
@@ -123,7 +124,7 @@ pub async fn my_record(state: web::Data<AppState>, auth: Auth) -> Result<HttpRes
 
 #[utoipa::path(get, path = "/api/patients/{patient_id}", tag = "patients", security(("bearer" = [])),
     params(("patient_id" = String, Path, format = Uuid)),
-    responses((status = 200, description = "The patient themself, or staff of a clinic they are registered with", body = PatientIdentityView),
+    responses((status = 200, description = "The patient of the record (own profile or a linked record), or staff of the clinic that owns it", body = PatientIdentityView),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_patient(
     state: web::Data<AppState>,

@@ -126,7 +126,8 @@ impl Store {
         }))
     }
 
-    /// Rooms the user belongs to: patient rooms where they are the patient or the
+    /// Rooms the user belongs to: patient rooms where they are the patient (own or linked
+    /// record) or the
     /// professional, and the staff room of every clinic they work in.
     pub async fn chat_rooms_of(&self, user: UserId) -> Result<Vec<ChatRoomListRow>, StoreError> {
         Ok(on_pool!(self, p => {
@@ -136,7 +137,8 @@ impl Store {
                  JOIN clinics c ON c.id = r.clinic_id
                  LEFT JOIN patients pa ON pa.id = r.patient_id
                  LEFT JOIN users u ON u.id = r.professional_user_id
-                 WHERE (r.kind = 'patient' AND (r.professional_user_id = $1 OR pa.user_id = $1))
+                 WHERE (r.kind = 'patient' AND (r.professional_user_id = $1 OR pa.user_id = $1
+                        OR r.patient_id IN (SELECT patient_id FROM patient_links WHERE user_id = $1 AND state = 'linked')))
                     OR (r.kind = 'staff' AND r.clinic_id IN (SELECT clinic_id FROM memberships WHERE user_id = $1))
                  ORDER BY c.name, r.kind DESC, patient_name",
             )

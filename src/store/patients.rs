@@ -1,5 +1,7 @@
-//! Patients: one identity record per person (unique CPF), registered with any number of
-//! clinics; each clinic keeps its own encrypted clinical text in `clinic_patients`.
+//! Patients: a record has one owner — a clinic (its row in `clinic_patients` holds the
+//! clinic's encrypted clinical text) or an account (`user_id`: the profile typed at
+//! sign-up). The same CPF may appear in many records; accounts reach clinic records only
+//! through proven links (`store::patient_links`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -54,30 +56,46 @@ impl Store {
             .bind(p.updated_at)
             .execute(&mut **t)
             .await
-            .map_err(|e| StoreError::from(e).unique_on(&["cpf", "user_id"]))?;
+            .map_err(|e| StoreError::from(e).unique_on(&["user_id"]))?;
         });
         Ok(())
     }
 
-    pub async fn patient_by_cpf_tx(
+    /// A clinic's own records with this CPF (a clinic may hold a record its staff made and
+    /// one a patient made by booking), inside `tx`.
+    pub async fn clinic_patients_by_cpf_tx(
         &self,
         tx: &mut Tx,
+        clinic: ClinicId,
         cpf: &str,
-    ) -> Result<Option<PatientRow>, StoreError> {
+    ) -> Result<Vec<PatientRow>, StoreError> {
         Ok(on_tx!(tx, t => {
-            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE cpf = $1")
-                .bind(cpf)
-                .fetch_optional(&mut **t)
-                .await?
+            sqlx::query_as::<_, PatientRow>(
+                "SELECT p.* FROM patients p JOIN clinic_patients cp ON cp.patient_id = p.id
+                 WHERE cp.clinic_id = $1 AND p.cpf = $2 ORDER BY p.created_at",
+            )
+            .bind(clinic)
+            .bind(cpf)
+            .fetch_all(&mut **t)
+            .await?
         }))
     }
 
-    pub async fn patient_by_cpf(&self, cpf: &str) -> Result<Option<PatientRow>, StoreError> {
+    /// A clinic's own records with this CPF, oldest first.
+    pub async fn clinic_patients_by_cpf(
+        &self,
+        clinic: ClinicId,
+        cpf: &str,
+    ) -> Result<Vec<PatientRow>, StoreError> {
         Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE cpf = $1")
-                .bind(cpf)
-                .fetch_optional(p)
-                .await?
+            sqlx::query_as::<_, PatientRow>(
+                "SELECT p.* FROM patients p JOIN clinic_patients cp ON cp.patient_id = p.id
+                 WHERE cp.clinic_id = $1 AND p.cpf = $2 ORDER BY p.created_at",
+            )
+            .bind(clinic)
+            .bind(cpf)
+            .fetch_all(p)
+            .await?
         }))
     }
 
@@ -99,7 +117,8 @@ impl Store {
         }))
     }
 
-    /// Register a patient with a clinic. Returns false if they already were.
+    /// Make a new record the clinic's own (its clinical text). Returns false if it already
+    /// was. Never called on a record another clinic or an account owns.
     pub async fn link_patient_to_clinic(
         &self,
         tx: &mut Tx,

@@ -326,7 +326,8 @@ impl Store {
         Ok(on_pool!(self, p => {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM queue_entries q JOIN patients p ON p.id = q.patient_id
-                 WHERE q.clinic_id = $1 AND q.service_date = $2 AND p.user_id = $3",
+                 WHERE q.clinic_id = $1 AND q.service_date = $2
+                   AND (p.user_id = $3 OR p.id IN (SELECT patient_id FROM patient_links WHERE user_id = $3 AND state = 'linked'))",
             )
             .bind(clinic)
             .bind(day)

@@ -261,6 +261,21 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/document-grants", "get"),
         ("/api/clinics/{clinic_id}/document-grants", "put"),
         ("/api/me/documents", "get"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/links",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/links/code",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/revoke",
+            "post",
+        ),
+        ("/api/me/links", "get"),
+        ("/api/me/links/redeem", "post"),
+        ("/api/me/links/{link_id}/revoke", "post"),
         ("/api/me/signing-key", "get"),
         ("/api/me/signing-key", "put"),
         ("/api/me/signing-key", "delete"),

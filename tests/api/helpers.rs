@@ -69,6 +69,22 @@ impl Session {
             .unwrap_or_else(|| panic!("no {role} membership in {}", self.me))
             .to_string()
     }
+
+    /// The id of the clinic's record of this patient that their account is linked to (the
+    /// demo links João and Maria to their records in Aurora, and Maria in Boa Vista too).
+    pub fn record_at(&self, clinic: &str) -> String {
+        self.me["linked_records"]
+            .as_array()
+            .and_then(|ls| ls.iter().find(|l| l["clinic_id"] == clinic))
+            .and_then(|l| l["patient_id"].as_str())
+            .unwrap_or_else(|| panic!("no record linked at {clinic} in {}", self.me))
+            .to_string()
+    }
+
+    /// The first clinic record linked to this patient's account (Aurora for the demo's).
+    pub fn first_record(&self) -> Value {
+        self.me["linked_records"][0]["patient_id"].clone()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -421,7 +437,7 @@ pub async fn chat_fixture(app: &TestApp) -> ChatFixture {
     let recep = app.login("recepcao@aurora.demo", PW).await;
     let clinic = recep.clinic("receptionist");
     let body =
-        json!({"patient_id": joao.me["patient"]["id"], "professional_user_id": helena.me["id"]});
+        json!({"patient_id": joao.record_at(&clinic), "professional_user_id": helena.me["id"]});
     let path = format!("/api/clinics/{clinic}/chat/rooms");
     let (status, room) = json_of(app.post(&path, Some(&recep.access), &body).await).await;
     assert_eq!(status, StatusCode::OK, "{room}");

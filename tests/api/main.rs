@@ -19,6 +19,7 @@ mod documents;
 mod errors;
 mod faults;
 mod helpers;
+mod identity;
 mod limits;
 mod logs;
 mod multinode;

@@ -65,7 +65,9 @@
  * @property {string} full_name
  * @property {boolean} platform_admin
  * @property {Membership[]} memberships
- * @property {PatientRecord|null} patient set for a patient account
+ * @property {PatientRecord|null} patient set for a patient account: their own profile
+ * @property {import('./views/patient-links.js').LinkedRecord[]} [linked_records] clinic records
+ *   the account proved control of; their `patient_id` is what that clinic calls the patient
  * @property {Professional|null} professional set for a professional
  * @property {boolean} [consent_active] for patients: a consent to the current terms is in force
  */

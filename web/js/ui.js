@@ -787,7 +787,6 @@ export const commonCodeToField = {
   invalid_email: 'email',
   email_taken: 'email',
   invalid_cpf: 'cpf',
-  cpf_taken: 'cpf',
   weak_password: 'password',
   invalid_password: 'password',
   invalid_birth_date: 'birth_date',

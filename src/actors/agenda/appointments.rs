@@ -21,7 +21,8 @@ pub struct Names {
     pub patient: String,
     pub professional: String,
     pub service: Option<String>,
-    /// The patient's account, for pushes on their `user:<id>` topic.
+    /// The patient's account (the record's own, or the first linked one), for pushes on
+    /// their `user:<id>` topic.
     pub patient_user: Option<UserId>,
     pub clinic: String,
     /// The clinic's IANA zone: how screens show the times.
@@ -36,6 +37,7 @@ pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names,
         None => None,
     };
     let clinic = store.clinic_by_id(a.clinic_id).await?;
+    let patient_user = store.account_of_patient(a.patient_id).await?;
     Ok(Names {
         clinic: clinic.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
         time_zone: clinic.map(|c| c.time_zone).unwrap_or_default(),
@@ -43,7 +45,7 @@ pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names,
             .as_ref()
             .map(|p| p.social_name.clone().unwrap_or(p.full_name.clone()))
             .unwrap_or_default(),
-        patient_user: patient.and_then(|p| p.user_id),
+        patient_user,
         professional: professional.map(|u| u.full_name).unwrap_or_default(),
         service,
     })

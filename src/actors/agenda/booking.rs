@@ -16,6 +16,7 @@ use crate::domain::agenda::AppointmentStatus;
 use crate::domain::{PatientId, UserId};
 use crate::store;
 use crate::store::agenda::{AppointmentRow, ServiceRow, timing_of};
+use crate::store::patient_links::SelfServiceRecord;
 
 /// Book an appointment.
 #[derive(Message)]
@@ -36,8 +37,10 @@ pub struct Book {
     /// `held` for a waitlist offer, else `scheduled`.
     pub status: AppointmentStatus,
     pub hold_expires_at: Option<DateTime<Utc>>,
-    /// A patient booking on the clinic's page becomes its patient, with the booking.
-    pub link_patient: bool,
+    /// A patient booking for themself where they had no record: the clinic's new record of
+    /// them, linked to their account, written with the booking (a refused booking leaves
+    /// none).
+    pub new_patient: Option<SelfServiceRecord>,
     /// Written with the booking; its audit row gets the new appointment's id.
     pub record: Record,
     /// A patient's own booking: refused past their daily quota (counted in the booking's
@@ -126,15 +129,19 @@ impl Handler<Book> for ClinicAgenda {
                 created_at: now,
                 updated_at: now,
             };
-            let names = names_of(&deps.store, &a).await?;
+            let mut names = names_of(&deps.store, &a).await?;
+            if let Some(r) = &msg.new_patient {
+                // Not in the database yet: its name and account come from the new record.
+                let p = &r.patient;
+                names.patient = p.social_name.clone().unwrap_or(p.full_name.clone());
+                names.patient_user = r.links.first().and_then(|l| l.user_id);
+            }
             let mut tx = deps.store.begin().await?;
             if let Some(quota) = msg.quota {
                 check_quota(&deps, &mut tx, quota, now).await?;
             }
-            if msg.link_patient {
-                deps.store
-                    .link_patient_to_clinic(&mut tx, clinic, msg.patient, None, None)
-                    .await?;
+            if let Some(r) = &msg.new_patient {
+                deps.store.insert_self_service_record(&mut tx, r).await?;
             }
             deps.store
                 .insert_appointment(&mut tx, &a)

@@ -15,6 +15,7 @@ use crate::actors::agenda::{
 use crate::app::Auth;
 use crate::app::clinics::clinic_tz;
 use crate::app::error::AppError;
+use crate::app::patient_links::self_record;
 use crate::app::queue::{CheckInRequest, check_in};
 use crate::app::state::AppState;
 use crate::domain::agenda::AppointmentStatus;
@@ -77,8 +78,8 @@ pub struct BookRequest {
 }
 
 /// Book an appointment: the clinic's staff for a registered patient (offered slots, or
-/// fitted in), or a patient for themself in an offered slot — who then becomes the
-/// clinic's patient, in the booking's transaction. The answer to staff carries the
+/// fitted in), or a patient for themself in an offered slot — on their record at the
+/// clinic, made from their profile and linked to their account if they have none there. The answer to staff carries the
 /// one-click links.
 pub async fn book_appointment(
     state: &AppState,
@@ -87,18 +88,18 @@ pub async fn book_appointment(
     req: BookRequest,
 ) -> Result<Appointment, AppError> {
     let staff = auth.is_staff_of(clinic);
-    let patient = match (staff, req.patient_id, auth.patient_id) {
-        (true, Some(p), _) => {
-            require_registered(state, clinic, p).await?;
-            p
+    let staff_patient = if staff {
+        let p = req
+            .patient_id
+            .ok_or_else(|| ValidationError::new("patient_not_registered", "informe patient_id"))?;
+        require_registered(state, clinic, p).await?;
+        Some(p)
+    } else {
+        // A patient books for themself: a record of theirs, nobody else's.
+        if req.patient_id.is_some_and(|p| !auth.owns_patient(p)) || auth.patient_ids().is_empty() {
+            return Err(AppError::Forbidden);
         }
-        (true, None, _) => {
-            return Err(
-                ValidationError::new("patient_not_registered", "informe patient_id").into(),
-            );
-        }
-        (false, None | Some(_), Some(own)) if req.patient_id.is_none_or(|p| p == own) => own,
-        _ => return Err(AppError::Forbidden),
+        None
     };
     if req.fit_in && !staff {
         return Err(AppError::Forbidden);
@@ -116,14 +117,16 @@ pub async fn book_appointment(
         return Err(ValidationError::new("invalid_duration", "duração de 5 a 480 minutos").into());
     }
     let notes: String = req.notes.unwrap_or_default().chars().take(500).collect();
-    if !staff {
-        // The clinic must exist for the patient to become its patient.
-        state
-            .store
-            .clinic_by_id(clinic)
-            .await?
-            .ok_or(AppError::NotFound)?;
-    }
+    let (patient, new_patient) = match staff_patient {
+        Some(p) => (p, None),
+        // Their record at this clinic: the linked one, or a new one of the clinic made
+        // from their profile (written with the booking) — never an existing record found
+        // by CPF.
+        None => {
+            let own = self_record(state, auth, clinic, req.patient_id).await?;
+            (own.id(), own.into_new())
+        }
+    };
     let book = Book {
         by: Some(auth.user_id),
         professional: req.professional_user_id,
@@ -136,7 +139,7 @@ pub async fn book_appointment(
         require_free_slot: !req.fit_in,
         status: AppointmentStatus::Scheduled,
         hold_expires_at: None,
-        link_patient: !staff,
+        new_patient,
         record: Record::audit(
             AuditEvent::new(Some(auth.user_id), "appointment.booked", "appointment")
                 .clinic(clinic)
@@ -173,7 +176,7 @@ async fn may_change(
         .await?
         .filter(|v| v.a.clinic_id == clinic)
         .ok_or(AppError::NotFound)?;
-    if auth.patient_id == Some(v.a.patient_id) {
+    if auth.owns_patient(v.a.patient_id) {
         return Ok(false);
     }
     Err(AppError::NotFound)

@@ -47,11 +47,13 @@ pub async fn my_agenda(
     Ok(out)
 }
 
-/// The calling patient's appointments, newest first (none for a caller without a record).
+/// The calling patient's appointments on every record they own or proved, newest first
+/// (none for a caller without a record).
 pub async fn my_appointments(state: &AppState, auth: &Auth) -> Result<Vec<Appointment>, AppError> {
-    let Some(patient) = auth.patient_id else {
-        return Ok(Vec::new());
-    };
-    let rows = state.store.patient_appointments(patient).await?;
+    let mut rows = Vec::new();
+    for patient in auth.patient_ids() {
+        rows.extend(state.store.patient_appointments(patient).await?);
+    }
+    rows.sort_by_key(|v| std::cmp::Reverse(v.a.starts_at));
     Ok(rows.iter().map(Appointment::from).collect())
 }

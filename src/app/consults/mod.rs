@@ -190,7 +190,7 @@ pub enum Party {
 pub fn party(auth: &Auth, view: &AppointmentView) -> Result<Party, AppError> {
     if view.a.professional_user_id == auth.user_id {
         Ok(Party::Professional)
-    } else if auth.patient_id == Some(view.a.patient_id) {
+    } else if auth.owns_patient(view.a.patient_id) {
         Ok(Party::Patient)
     } else if auth.is_staff_of(view.a.clinic_id) {
         Ok(Party::Staff)

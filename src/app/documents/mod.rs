@@ -309,7 +309,7 @@ async fn load_for(
     let clinic = view.d.clinic_id;
     let access = if view.professional_user_id == auth.user_id {
         Access::Issuer
-    } else if auth.patient_id == Some(view.d.patient_id) {
+    } else if auth.owns_patient(view.d.patient_id) {
         Access::Patient
     } else if access::holds_grant(state, auth, clinic).await? {
         Access::Granted
@@ -555,14 +555,21 @@ pub async fn patient_documents(
 
 /// A patient's own signed documents, or the documents a professional issued (last 200).
 pub async fn my_documents(state: &AppState, auth: &Auth) -> Result<OwnDocuments, AppError> {
-    let docs = if let Some(p) = auth.patient_id {
-        state
-            .store
-            .documents_of_patient(p, None)
-            .await?
-            .into_iter()
-            .filter(|d| d.d.status == DocumentStatus::Signed)
-            .collect()
+    let patients = auth.patient_ids();
+    let docs = if !patients.is_empty() {
+        let mut docs = Vec::new();
+        for p in patients {
+            docs.extend(
+                state
+                    .store
+                    .documents_of_patient(p, None)
+                    .await?
+                    .into_iter()
+                    .filter(|d| d.d.status == DocumentStatus::Signed),
+            );
+        }
+        docs.sort_by_key(|v| std::cmp::Reverse(v.d.created_at));
+        docs
     } else if let Some(pro) = state.store.professional_by_user(auth.user_id).await? {
         state.store.documents_of_professional(pro.id).await?
     } else {

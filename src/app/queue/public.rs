@@ -229,7 +229,12 @@ pub async fn self_check_in(
         // A stale login must not silently turn into "type your CPF".
         Some(t) => {
             let a = authenticate(state, t, ip.clone()).await?;
-            a.patient_id.map(|p| (p, a.user_id))
+            // As the patient: their record at this clinic (linked to their account).
+            if a.patient_ids().is_empty() {
+                None
+            } else {
+                Some((a.record_at(clinic).ok_or_else(not_found)?, a.user_id))
+            }
         }
         None => None,
     };
@@ -250,9 +255,10 @@ pub async fn self_check_in(
                 })?;
             let found = state
                 .store
-                .patient_by_cpf(cpf.digits())
+                .clinic_patients_by_cpf(clinic, cpf.digits())
                 .await?
-                .filter(|p| p.birth_date == birth);
+                .into_iter()
+                .find(|p| p.birth_date == birth);
             if found.is_none() {
                 state.throttle.failed(&account, &address);
             } else {

@@ -23,7 +23,7 @@ pub async fn authorize(
     let view = open_appointment(&state.store, appointment).await?;
     if view.a.professional_user_id == auth.user_id {
         Ok("professional")
-    } else if auth.patient_id == Some(view.a.patient_id) {
+    } else if auth.owns_patient(view.a.patient_id) {
         Ok("patient")
     } else {
         // Someone else's session: as if it did not exist.

@@ -44,8 +44,9 @@ impl Agenda {
         s.me["id"].clone()
     }
 
+    /// The patient's record in Aurora (the fixture's clinic), linked to their account.
     pub fn patient(s: &Session) -> Value {
-        s.me["patient"]["id"].clone()
+        s.first_record()
     }
 }
 

@@ -38,10 +38,7 @@ async fn fixture(app: &TestApp) -> Docs {
         .await
         .clinic("receptionist");
     let joao = app.login("joao@paciente.demo", PW).await;
-    let joao_id = joao.me["patient"]["id"]
-        .as_str()
-        .expect("joão is a patient")
-        .to_string();
+    let joao_id = joao.record_at(&clinic);
     Docs {
         helena: app.login("dra.helena@atende.demo", PW).await,
         rafael: app.login("dr.rafael@atende.demo", PW).await,

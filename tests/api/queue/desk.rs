@@ -20,7 +20,7 @@ async fn legal_priority_orders_the_queue_with_eighty_plus_first() {
         json!({"full_name": "Bia Rocha", "priority": "pregnant"}),
     )
     .await;
-    let joao_id = app.login("joao@paciente.demo", PW).await.me["patient"]["id"].clone();
+    let joao_id = app.login("joao@paciente.demo", PW).await.first_record();
     let joao = check_in(&app, &d, json!({"patient_id": joao_id})).await; // born 1958: 60+
     let benedita = check_in(&app, &d, json!({"patient_id": old["id"]})).await;
     assert_eq!(ana["ticket"], "N001");

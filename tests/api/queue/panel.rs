@@ -16,12 +16,7 @@ async fn the_tv_panel_and_the_patients_phone_follow_the_queue_without_names_or_c
     tv.join(&panel_topic, None).await;
 
     let joao_session = app.login("joao@paciente.demo", PW).await;
-    let joao = check_in(
-        &app,
-        &d,
-        json!({"patient_id": joao_session.me["patient"]["id"]}),
-    )
-    .await;
+    let joao = check_in(&app, &d, json!({"patient_id": joao_session.first_record()})).await;
     let tracker = joao["tracker"].as_str().expect("tracker").to_string();
     assert_eq!(joao["tracker_path"], format!("/#/fila/{tracker}"));
     let snap = tv.push("panel.updated").await["payload"].clone();

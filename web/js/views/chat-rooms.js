@@ -51,7 +51,9 @@ export function openerClinics(me) {
 
 /** @param {Me} me @param {ChatRoom} room */
 export function isPatientOf(me, room) {
-  return Boolean(me.patient && room.patient_id && String(room.patient_id) === String(me.patient.id));
+  if (!room.patient_id) return false;
+  const mine = [me.patient && me.patient.id, ...(me.linked_records || []).map((r) => r.patient_id)];
+  return mine.some((id) => id && String(id) === String(room.patient_id));
 }
 
 /** @param {Me} me @param {ChatRoom} room */

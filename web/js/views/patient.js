@@ -9,6 +9,7 @@ import {
 import { messagesPanel } from './chat.js';
 import { myAppointmentsLink } from './my-appointments.js';
 import { myDocumentsLink } from './my-documents.js';
+import { linkClinicPanel } from './patient-links.js';
 
 /**
  * @param {import('../types.js').ViewContext} ctx
@@ -35,7 +36,8 @@ export function renderPatientHome(ctx, me) {
     h('h1', { tabindex: '-1', text: `Olá, ${name}` }),
     h('div', { class: 'grid-2' }, myAppointmentsLink(), myDocumentsLink()),
     messagesPanel('Converse com os profissionais que atendem você.'),
-    h('div', { class: 'grid-2' }, data, privacySection(ctx)));
+    h('div', { class: 'grid-2' }, data, linkClinicPanel(me.linked_records || [])),
+    privacySection(ctx));
 }
 
 function privacySection(ctx) {

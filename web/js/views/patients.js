@@ -9,6 +9,7 @@ import {
   nameNode, plural, alertNode, loadingNode,
 } from '../ui.js';
 import { canSeeDocuments, documentsSection } from './documents.js';
+import { accessCodePanel } from './patient-links.js';
 
 /**
  * @param {string} clinicId
@@ -208,7 +209,6 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam 
         ['Nascimento', formatBirth(patient.birth_date)],
         ['Telefone', formatPhone(patient.phone)],
         ['E-mail', patient.email],
-        ['Conta no atende', patient.has_account ? 'Sim' : 'Não'],
         ['Cadastrado em', formatDateTime(patient.created_at)],
       ].filter(Boolean)));
 
@@ -289,7 +289,8 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam 
     body.replaceChildren(...[summary, documents,
       h('section', { class: 'panel', 'aria-labelledby': 'pd-edit' },
         h('h2', { id: 'pd-edit', text: editTitle }),
-        edit.form)].filter(Boolean));
+        edit.form),
+      accessCodePanel(ctx, clinicId, patientId)].filter(Boolean));
   }
 
   body.setAttribute('aria-busy', 'true');

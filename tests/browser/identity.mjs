@@ -1,0 +1,140 @@
+// Headless-browser test of identity by proof (#16): the clinic's code links an account to
+// the clinic's record, and nothing else does.
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/identity.mjs
+//
+// On the demo data (Clínica Aurora), with a fresh CPF each run:
+// - setup over HTTP: the receptionist registers a patient; the same person signs up (their
+//   account is not linked to the clinic's record: the CPF alone proves nothing);
+// - the receptionist (desktop) opens the patient's page, "Acesso do paciente" →
+//   "Gerar código de acesso" shows a one-time code;
+// - the patient (phone) logs in, types the code (lower case, without hyphens) under
+//   "Vincular à clínica" → "Pronto…", and the clinic appears in the list;
+// - the receptionist's panel now shows the account as "Vinculado"; over HTTP the patient's
+//   `/api/me/links` holds the clinic's record; the same code again is refused;
+// - no horizontal overflow on the phone page; no console errors, page errors or CSP
+//   violations anywhere.
+// Screenshots go to tests/browser/screenshots/identity-*.png.
+//
+// Env: BASE_URL (default http://127.0.0.1:8080), CHROMIUM (default
+// /usr/bin/chromium), DEMO_PASSWORD (default atende-demo).
+//
+// Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
+
+import {
+  BASE_URL,
+  HttpError,
+  PHONE,
+  apiCall,
+  assert,
+  check,
+  main,
+  loginApi,
+  loginUi,
+  noHorizontalOverflow,
+  openPage,
+  screenshots,
+} from './lib.mjs';
+
+const DESKTOP = { width: 1280, height: 900 };
+const RECEPTIONIST = 'recepcao@aurora.demo';
+const PATIENT_PASSWORD = 'uma senha boa';
+
+/** A random valid CPF, formatted. */
+function randomCpf() {
+  for (;;) {
+    const d = Array.from({ length: 9 }, () => Math.floor(Math.random() * 10));
+    if (d.every((x) => x === d[0])) continue;
+    const check = (digits) => {
+      const n = digits.length + 1;
+      const r = digits.reduce((sum, x, i) => sum + x * (n - i), 0) % 11;
+      return r < 2 ? 0 : 11 - r;
+    };
+    d.push(check(d));
+    d.push(check(d));
+    const s = d.join('');
+    return `${s.slice(0, 3)}.${s.slice(3, 6)}.${s.slice(6, 9)}-${s.slice(9)}`;
+  }
+}
+
+async function run(browser) {
+  const { shot } = screenshots('identity');
+  const recToken = await loginApi(RECEPTIONIST);
+  const recMe = await apiCall('GET', '/api/me', recToken);
+  const membership = recMe.memberships.find((m) => m.role === 'receptionist' && /Aurora/.test(m.clinic_name));
+  assert(membership, 'recepcao@aurora.demo has no receptionist membership at Aurora');
+  const clinicId = membership.clinic_id;
+  const cpf = randomCpf();
+  const birth = '1984-04-04';
+  const email = `vinculo-${Date.now()}@exemplo.com.br`;
+
+  const record = await apiCall('POST', `/api/clinics/${clinicId}/patients`, recToken, {
+    full_name: 'Heloísa Prado Nunes', cpf, birth_date: birth,
+  });
+  const signup = await apiCall('POST', '/api/auth/signup', null, {
+    email, password: PATIENT_PASSWORD, full_name: 'Heloísa Prado Nunes', cpf, birth_date: birth,
+    accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
+  });
+  assert(signup.user.linked_records.length === 0, 'a CPF alone linked the account');
+
+  const desk = await openPage(browser, DESKTOP);
+  const phone = await openPage(browser, PHONE);
+  const pages = [['receptionist', desk], ['patient', phone]];
+  let code = '';
+  try {
+    await check('the receptionist generates an access code on the patient page', async () => {
+      const { page } = desk;
+      await loginUi(page, RECEPTIONIST);
+      await page.locator('[data-view="home-receptionist"]').waitFor();
+      await page.goto(`${BASE_URL}/#/clinica/${clinicId}/paciente/${record.id}`);
+      await page.locator('[data-view="patient-detail"]').waitFor();
+      const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Acesso do paciente' }) });
+      await panel.getByText('Nenhuma conta vinculada a este cadastro.').waitFor();
+      await panel.getByRole('button', { name: 'Gerar código de acesso' }).click();
+      code = (await panel.locator('.access-code').textContent() || '').trim();
+      assert(/^[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(code), `code "${code}"`);
+      await panel.getByText('Código aguardando uso').waitFor();
+      await shot(page, 'code');
+    });
+
+    await check('the patient types the code under "Vincular à clínica" and is linked', async () => {
+      const { page } = phone;
+      await loginUi(page, email, PATIENT_PASSWORD);
+      await page.locator('[data-view="home-patient"]').waitFor();
+      const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Vincular à clínica' }) });
+      await panel.getByText('Nenhuma clínica vinculada ainda.').waitFor();
+      await panel.getByLabel('Código de acesso').fill(code.replaceAll('-', '').toLowerCase());
+      await panel.getByRole('button', { name: 'Vincular' }).click();
+      await panel.getByText(/Pronto: seu cadastro na Clínica Aurora está vinculado/).waitFor();
+      await panel.locator('li', { hasText: 'Clínica Aurora' }).waitFor();
+      await noHorizontalOverflow(page);
+      await shot(page, 'linked');
+    });
+
+    await check('the clinic sees the link; the account holds the record; the code is spent', async () => {
+      const { page } = desk;
+      await page.reload();
+      const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Acesso do paciente' }) });
+      await panel.getByText(new RegExp(`Vinculado — .*${email.replace(/[.]/g, '\\.')}`)).waitFor();
+      const token = await loginApi(email, PATIENT_PASSWORD);
+      const links = await apiCall('GET', '/api/me/links', token);
+      assert(links.some((l) => l.patient_id === record.id && l.clinic_id === clinicId), JSON.stringify(links));
+      let refused = null;
+      try {
+        await apiCall('POST', '/api/me/links/redeem', token, { code });
+      } catch (err) {
+        refused = err;
+      }
+      assert(refused instanceof HttpError && refused.code === 'invalid_link_code', `spent code: ${refused}`);
+    });
+
+    await check('no console errors, page errors or CSP violations', async () => {
+      const all = pages.flatMap(([who, p]) => p.errors.map((e) => `${who}: ${e}`));
+      assert(!all.length, all.join(' | '));
+    });
+  } finally {
+    for (const [, p] of pages) await p.context.close().catch(() => {});
+  }
+}
+
+main('identity', run);

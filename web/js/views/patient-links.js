@@ -1,0 +1,141 @@
+// @ts-check
+// Identity by proof (docs/security.md, "Patient identity"): the clinic's staff generate a
+// one-time access code for one of their patient records and see its links; the patient
+// types the code in their portal ("Vincular à clínica") and sees the clinics linked.
+
+import { api, seg } from '../api.js';
+import { h, clear, alertNode, createForm, errorMessage, formatDateTime, loadingNode } from '../ui.js';
+
+/**
+ * A link as the clinic's staff see it (`GET /api/clinics/{c}/patients/{p}/links`).
+ * @typedef {object} PatientLink
+ * @property {string} id
+ * @property {'suggested'|'pending'|'linked'|'revoked'} state
+ * @property {string} method
+ * @property {string|null} account_name
+ * @property {string|null} account_email
+ * @property {string|null} expires_at
+ * @property {string} created_at
+ */
+
+/**
+ * A clinic record linked to the caller (`me.linked_records`, `GET /api/me/links`).
+ * @typedef {object} LinkedRecord
+ * @property {string} link_id
+ * @property {string} clinic_id
+ * @property {string} clinic_name
+ * @property {string} patient_id
+ */
+
+const STATE_LABELS = {
+  suggested: 'Sugestão (mesmo CPF; não dá acesso)',
+  pending: 'Código aguardando uso',
+  linked: 'Vinculado',
+  revoked: 'Encerrado',
+};
+
+/**
+ * Staff: "Acesso do paciente" — generate a code, list and revoke links of the record.
+ * @param {{isCurrent: () => boolean}} ctx
+ * @param {string} clinicId
+ * @param {string} patientId
+ */
+export function accessCodePanel(ctx, clinicId, patientId) {
+  const base = `/api/clinics/${seg(clinicId)}/patients/${seg(patientId)}/links`;
+  const codeBox = h('div', { role: 'status' });
+  const list = h('div');
+  const button = h('button', { type: 'button', class: 'btn btn-primary', text: 'Gerar código de acesso' });
+
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const issued = await api.post(`${base}/code`, {});
+      clear(codeBox).append(
+        h('p', null, 'Entregue este código ao paciente (vale uma vez, até ',
+          formatDateTime(issued.expires_at), '):'),
+        h('p', { class: 'access-code', text: issued.code }));
+      load();
+    } catch (err) {
+      clear(codeBox).append(alertNode(errorMessage(err)));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  /** @param {PatientLink[]} links */
+  function render(links) {
+    const rows = links.filter((l) => l.state !== 'revoked');
+    if (!rows.length) {
+      clear(list).append(h('p', { class: 'muted', text: 'Nenhuma conta vinculada a este cadastro.' }));
+      return;
+    }
+    clear(list).append(h('ul', { class: 'plain-list' }, rows.map((l) => {
+      const revoke = h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Revogar' });
+      revoke.addEventListener('click', async () => {
+        revoke.disabled = true;
+        try {
+          await api.post(`${base}/${seg(l.id)}/revoke`, {});
+          load();
+        } catch (err) {
+          revoke.disabled = false;
+          clear(codeBox).append(alertNode(errorMessage(err)));
+        }
+      });
+      const who = l.account_email ? ` — ${l.account_name || ''} <${l.account_email}>` : '';
+      return h('li', null, `${STATE_LABELS[l.state] || l.state}${who} `, revoke);
+    })));
+  }
+
+  function load() {
+    clear(list).append(loadingNode());
+    api.get(base).then((links) => {
+      if (ctx.isCurrent()) render(Array.isArray(links) ? links : []);
+    }).catch((err) => {
+      if (ctx.isCurrent()) clear(list).append(alertNode(errorMessage(err)));
+    });
+  }
+  load();
+
+  return h('section', { class: 'panel', 'aria-labelledby': 'pd-access' },
+    h('h2', { id: 'pd-access', text: 'Acesso do paciente' }),
+    h('p', { class: 'muted small', text: 'O paciente vê consultas, documentos e conversas deste cadastro só depois de digitar, na conta dele, um código gerado aqui.' }),
+    h('div', { class: 'form-actions' }, button),
+    codeBox, list);
+}
+
+/**
+ * Patient: "Vincular à clínica" — type the code the clinic gave; the linked clinics.
+ * @param {LinkedRecord[]} linked
+ */
+export function linkClinicPanel(linked) {
+  const list = h('ul', { class: 'plain-list' });
+  /** @param {LinkedRecord[]} records */
+  function render(records) {
+    clear(list).append(...(records.length
+      ? records.map((r) => h('li', { text: r.clinic_name }))
+      : [h('li', { class: 'muted', text: 'Nenhuma clínica vinculada ainda.' })]));
+  }
+  render(linked);
+  const form = createForm({
+    label: 'Vincular à clínica',
+    submitLabel: 'Vincular',
+    busyLabel: 'Vinculando…',
+    codeToField: { invalid_link_code: 'code' },
+    fields: [{
+      name: 'code', label: 'Código de acesso', required: true, autocomplete: 'off',
+      maxlength: 24, placeholder: 'XXXXX-XXXXX-XXXXX',
+      hint: 'Peça o código na recepção da clínica.',
+    }],
+    onSubmit: async (values) => {
+      const record = await api.post('/api/me/links/redeem', { code: values.code });
+      form.reset();
+      const fresh = await api.get('/api/me/links');
+      render(Array.isArray(fresh) ? fresh : [record]);
+      return `Pronto: seu cadastro na ${record.clinic_name} está vinculado à sua conta.`;
+    },
+  });
+  return h('section', { class: 'panel', 'aria-labelledby': 'link-clinic-heading' },
+    h('h2', { id: 'link-clinic-heading', text: 'Vincular à clínica' }),
+    h('p', { class: 'muted small', text: 'Suas consultas, documentos e conversas de uma clínica aparecem aqui depois que você digita o código que ela lhe deu.' }),
+    list, form.form);
+}
