@@ -22,7 +22,6 @@ use crate::app::error::AppError;
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId, UserId, ValidationError};
 use crate::security::audit::AuditEvent;
-use crate::security::tokens::token_hash;
 use crate::store::patient_links::{
     LinkedRecordRow, PatientLinkListRow, PatientLinkRow, SelfServiceRecord,
 };
@@ -131,8 +130,12 @@ fn random_symbols(n: usize) -> String {
         .collect()
 }
 
-fn secret_hash(link: uuid::Uuid, secret: &str) -> String {
-    token_hash(&format!("patient-link:{link}:{secret}"))
+/// The stored form of a code's secret: keyed (the installation's link key), so the 50 bits
+/// cannot be brute-forced from a copy of the database within the code's life.
+fn secret_hash(state: &AppState, link: uuid::Uuid, secret: &str) -> String {
+    state
+        .links
+        .keyed_digest("patient-link-code", &format!("{link}:{secret}"))
 }
 
 /// Upper case, hyphens and spaces dropped; `None` unless it has the code's shape.
@@ -225,7 +228,7 @@ pub async fn issue(
             state: "pending".into(),
             method: "front_desk_code".into(),
             code_selector: Some(selector.clone()),
-            code_hash: Some(secret_hash(id, &secret)),
+            code_hash: Some(secret_hash(state, id, &secret)),
             failed_attempts: 0,
             expires_at: Some(expires_at),
             created_by: by.user,
@@ -314,7 +317,7 @@ pub async fn redeem(
         tx.commit().await?;
         return Err(invalid_code());
     }
-    if link.code_hash.as_deref() != Some(secret_hash(link.id, &secret).as_str()) {
+    if link.code_hash.as_deref() != Some(secret_hash(state, link.id, &secret).as_str()) {
         link.failed_attempts += 1;
         if link.failed_attempts >= MAX_CODE_FAILURES {
             revoke_in(
@@ -421,6 +424,7 @@ pub async fn revoke_by_staff(
     if link.state == "revoked" {
         return Ok(());
     }
+    let linked_user = link.user_id.filter(|_| link.state == "linked");
     revoke_in(
         state,
         &mut tx,
@@ -431,7 +435,17 @@ pub async fn revoke_by_staff(
     )
     .await?;
     tx.commit().await?;
+    close_live_access(state, linked_user);
     Ok(())
+}
+
+/// The account that lost a link loses what its open connections joined through it at once,
+/// on every node: they close with 4002 `access changed` and a reconnect joins only what the
+/// account still may (the same as a role taken away).
+fn close_live_access(state: &AppState, user: Option<UserId>) {
+    if let Some(user) = user {
+        crate::bus::revocation::publish_access_changed(state.bus.as_ref(), user);
+    }
 }
 
 /// The clinic records linked to the caller's account.
@@ -468,6 +482,7 @@ pub async fn revoke_by_patient(
     )
     .await?;
     tx.commit().await?;
+    close_live_access(state, Some(auth.user_id));
     Ok(())
 }
 

@@ -45,6 +45,17 @@ impl LinkSigner {
         Self { key }
     }
 
+    /// A keyed digest (hex HMAC-SHA256 under this installation's link key) of a secret the
+    /// database keeps only as a digest: someone who reads the database cannot test guesses
+    /// against it without the key.
+    pub fn keyed_digest(&self, purpose: &str, secret: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(secret.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     fn mac(&self, purpose: &str, body: &[u8]) -> [u8; MAC_LEN] {
         let mut mac = HmacSha256::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
         mac.update(purpose.as_bytes());

@@ -456,6 +456,11 @@ async fn a_code_from_the_front_desk_links_the_account_and_revoking_ends_it() {
         .clone();
     assert_eq!(link["account_email"], "livia@exemplo.com.br");
     assert_eq!(link["method"], "front_desk_code");
+    // The account's open connection is closed at once (4002 access changed), not at its
+    // next join.
+    let mut live = app.ws(&patient).await;
+    let me = format!("user:{}", patient.me["id"].as_str().expect("id"));
+    live.join(&me, None).await;
     let resp = app
         .post(
             &format!(
@@ -467,6 +472,10 @@ async fn a_code_from_the_front_desk_links_the_account_and_revoking_ends_it() {
         )
         .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        live.ended(std::time::Duration::from_secs(5)).await,
+        crate::ws_client::Ended::Closed(Some(4002))
+    );
     assert!(my_appointment_ids(&app, &patient).await.is_empty());
     assert_error(
         app.get(&format!("/api/patients/{record}"), Some(&patient.access))
