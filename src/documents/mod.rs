@@ -205,7 +205,15 @@ impl Documents {
                 },
             )
             .await?;
-        self.install(professional, out, "installation_ca", None)
+        // Issued on first need (the professional's first look at their key, or their first
+        // document): audited like an import, in the transaction that installs it.
+        let audit = AuditEvent::new(
+            Some(professional.user_id),
+            "signing_key.issue",
+            "professional",
+        )
+        .entity_id(professional.id);
+        self.install(professional, out, "installation_ca", Some(audit))
             .await?;
         self.store
             .active_signing_key(professional.id)

@@ -131,7 +131,7 @@ pub async fn download(
     responses((status = 200, description = "Revoked: verification now says so", body = DocumentSummary),
               (status = 422, description = "`reason_required`", body = ErrorBody),
               (status = 403, description = "Only the issuer revokes", body = ErrorBody),
-              (status = 409, description = "`already_revoked`", body = ErrorBody)))]
+              (status = 409, description = "`already_revoked`, `not_signed` (pending or failed: nothing to revoke)", body = ErrorBody)))]
 pub async fn revoke(
     state: web::Data<AppState>,
     auth: Auth,

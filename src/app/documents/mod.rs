@@ -428,6 +428,14 @@ pub async fn revoke(
     if access != Access::Issuer {
         return Err(AppError::Forbidden);
     }
+    if view.d.status != DocumentStatus::Signed {
+        // Nothing was signed: there is nothing a pharmacy could be shown, and a pending
+        // document would otherwise be signed after its revocation.
+        return Err(AppError::conflict(
+            "not_signed",
+            "só um documento assinado pode ser revogado",
+        ));
+    }
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ValidationError::new(

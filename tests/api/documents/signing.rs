@@ -87,3 +87,57 @@ async fn documents_accepted_by_a_node_that_does_not_sign_are_signed_at_the_next_
     let helena = b.login("dra.helena@atende.demo", PW).await;
     assert_eq!(settled(&b, &helena, &id).await["status"], "signed");
 }
+
+/// Only a signed document can be revoked: a pending one (here on a node that does not sign)
+/// answers 409 `not_signed` and stays pending, so it is not signed after a "revocation" that
+/// never applied.
+#[actix_web::test]
+async fn a_document_not_yet_signed_cannot_be_revoked() {
+    let app = spawn_app_with(|s| s.documents.sign_on_this_node = false).await;
+    let d = fixture(&app).await;
+    let id = issued(&app, &d, certificate()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_error(
+        app.post(
+            &format!("/api/documents/{id}/revoke"),
+            Some(&d.helena.access),
+            &json!({"reason": "Emitido por engano"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "not_signed",
+    )
+    .await;
+    let (_, doc) = json_of(
+        app.get(&format!("/api/documents/{id}"), Some(&d.helena.access))
+            .await,
+    )
+    .await;
+    assert_eq!(doc["status"], "pending");
+    assert_eq!(doc["revoked"], false);
+}
+
+/// The installation CA issuing a professional's certificate on first need is audited, once.
+#[actix_web::test]
+async fn issuing_a_professionals_certificate_is_audited_once() {
+    let app = spawn_app().await;
+    let d = fixture(&app).await;
+    for _ in 0..2 {
+        let (status, key) =
+            json_of(app.get("/api/me/signing-key", Some(&d.rafael.access)).await).await;
+        assert_eq!(status, StatusCode::OK, "{key}");
+        assert_eq!(key["source"], "installation_ca");
+    }
+    let rafael = d.rafael.me["id"].as_str().expect("id").to_string();
+    let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    let issued = rows
+        .iter()
+        .filter(|r| {
+            r.action == "signing_key.issue"
+                && r.actor_user_id.map(|u| u.to_string()) == Some(rafael.clone())
+        })
+        .count();
+    assert_eq!(issued, 1, "one certificate issued for Rafael, audited once");
+}

@@ -346,7 +346,7 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
         }),
       }));
     }
-    if (mine && !doc.revoked && revoking !== doc.id) {
+    if (mine && doc.status === 'signed' && !doc.revoked && revoking !== doc.id) {
       actions.push(h('button', {
         type: 'button',
         class: 'btn btn-secondary btn-small ag-action-danger',
@@ -362,7 +362,7 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
       }));
     }
     if (actions.length) li.append(h('div', { class: 'queue-actions doc-actions' }, actions));
-    if (mine && !doc.revoked && revoking === doc.id) {
+    if (mine && doc.status === 'signed' && !doc.revoked && revoking === doc.id) {
       // The same form across re-renders (a push must not wipe a reason being typed).
       if (!revokeNode || revokeNode.dataset.id !== doc.id) revokeNode = revokeForm(doc);
       li.append(revokeNode);
