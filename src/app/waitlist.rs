@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::actors::agenda::waitlist::RespondOffer;
 use crate::actors::agenda::{Appointment, Record};
 use crate::app::Auth;
-use crate::app::agenda::{require_professional_in, require_registered, send_agenda};
+use crate::app::agenda::{patient_named, require_professional_in, send_agenda};
 use crate::app::clinics::clinic_tz;
 use crate::app::error::AppError;
 use crate::app::patient_links::self_record;
@@ -127,20 +127,7 @@ pub async fn join_waitlist(
     clinic: ClinicId,
     req: JoinRequest,
 ) -> Result<WaitlistEntryStatus, AppError> {
-    let staff = auth.is_staff_of(clinic);
-    let staff_patient = if staff {
-        let p = req
-            .patient_id
-            .ok_or_else(|| ValidationError::new("patient_not_registered", "informe patient_id"))?;
-        require_registered(state, clinic, p).await?;
-        Some(p)
-    } else {
-        if req.patient_id.is_some_and(|p| !auth.owns_patient(p)) || auth.patient_ids().is_empty() {
-            return Err(AppError::Forbidden);
-        }
-        // Resolved once the request is checked: it may create their record here.
-        None
-    };
+    let staff_patient = patient_named(state, auth, clinic, req.patient_id).await?;
     let bad = |m: &str| ValidationError::new("invalid_waitlist", m.to_string());
     if req.professional_user_id.is_none() && req.service_id.is_none() {
         return Err(bad("informe o profissional ou o serviço").into());

@@ -33,29 +33,13 @@ import {
   loginUi,
   noHorizontalOverflow,
   openPage,
+  randomCpf,
   screenshots,
 } from './lib.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 const RECEPTIONIST = 'recepcao@aurora.demo';
 const PATIENT_PASSWORD = 'uma senha boa';
-
-/** A random valid CPF, formatted. */
-function randomCpf() {
-  for (;;) {
-    const d = Array.from({ length: 9 }, () => Math.floor(Math.random() * 10));
-    if (d.every((x) => x === d[0])) continue;
-    const check = (digits) => {
-      const n = digits.length + 1;
-      const r = digits.reduce((sum, x, i) => sum + x * (n - i), 0) % 11;
-      return r < 2 ? 0 : 11 - r;
-    };
-    d.push(check(d));
-    d.push(check(d));
-    const s = d.join('');
-    return `${s.slice(0, 3)}.${s.slice(3, 6)}.${s.slice(6, 9)}-${s.slice(9)}`;
-  }
-}
 
 async function run(browser) {
   const { shot } = screenshots('identity');

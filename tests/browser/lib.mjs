@@ -250,6 +250,23 @@ export async function apiCall(method, path, token, body) {
   return data;
 }
 
+/** A random valid CPF, formatted. */
+export function randomCpf() {
+  for (;;) {
+    const d = Array.from({ length: 9 }, () => Math.floor(Math.random() * 10));
+    if (d.every((x) => x === d[0])) continue;
+    const check = (digits) => {
+      const n = digits.length + 1;
+      const r = digits.reduce((sum, x, i) => sum + x * (n - i), 0) % 11;
+      return r < 2 ? 0 : 11 - r;
+    };
+    d.push(check(d));
+    d.push(check(d));
+    const s = d.join('');
+    return `${s.slice(0, 3)}.${s.slice(3, 6)}.${s.slice(6, 9)}-${s.slice(9)}`;
+  }
+}
+
 /** Access token of a demo account. */
 export async function loginApi(email, password = PASSWORD) {
   const session = await apiCall('POST', '/api/auth/login', null, { email, password });

@@ -30,6 +30,7 @@ import {
   loginUi,
   noHorizontalOverflow,
   openPage,
+  randomCpf,
 } from './lib.mjs';
 
 const WRITE = process.env.SMOKE_WRITE === '1';
@@ -277,17 +278,6 @@ async function signupViewCheck(browser) {
   } finally {
     await context.close();
   }
-}
-
-function randomCpf() {
-  const d = Array.from({ length: 9 }, () => Math.floor(Math.random() * 10));
-  for (const len of [9, 10]) {
-    const sum = d.slice(0, len).reduce((acc, v, i) => acc + v * (len + 1 - i), 0);
-    const r = (sum * 10) % 11;
-    d.push(r === 10 ? 0 : r);
-  }
-  const s = d.join('');
-  return `${s.slice(0, 3)}.${s.slice(3, 6)}.${s.slice(6, 9)}-${s.slice(9)}`;
 }
 
 // ----------------------------------------------------------------- main ---

@@ -17,6 +17,7 @@
 //   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
 //   #/meus-documentos                 a patient's signed documents (views/my-documents.js)
 //   #/minha-assinatura                a professional's signing certificate (views/signing-key.js)
+//   #/seguranca                       any user: change the password, sign out everywhere (views/account-security.js)
 //   #/teleconsulta/{appointment_id}   a professional's teleconsultation: waiting room and video
 //                                     call (views/teleconsult.js)
 //
@@ -50,6 +51,7 @@ import { renderMyAppointments } from './views/my-appointments.js';
 import { renderLink } from './views/link.js';
 import { renderMyDocuments } from './views/my-documents.js';
 import { renderSigningKey } from './views/signing-key.js';
+import { renderAccountSecurity } from './views/account-security.js';
 import { renderVerify } from './views/verify.js';
 import { renderTeleconsult } from './views/teleconsult.js';
 import { renderConsult } from './views/consult.js';
@@ -351,6 +353,10 @@ async function render() {
     mount(renderSigningKey(ctx));
     return;
   }
+  if (section === 'seguranca' && parts.length === 1) {
+    mount(renderAccountSecurity(ctx));
+    return;
+  }
   if (section === 'meus-dados' && me.patient) {
     mount(renderPatientHome(ctx, me));
     return;
@@ -424,6 +430,7 @@ function updateHeader() {
   if (me.patient) links.push(['#/meus-dados', 'Minha conta', 'meus-dados']);
   if (me.platform_admin) links.push(['#/plataforma', 'Plataforma', 'plataforma']);
   if (canChat(me)) links.push(['#/mensagens', 'Mensagens', 'mensagens']);
+  links.push(['#/seguranca', 'Segurança', 'seguranca']);
   if (links.length < 2) {
     headerNav.hidden = true;
     headerNav.replaceChildren();

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{RangeQuery, require_professional_in, require_registered, send_agenda, service_for};
+use super::{RangeQuery, patient_named, require_professional_in, send_agenda, service_for};
 use crate::actors::agenda::{
     Appointment, AppointmentLinks, Book, BookingQuota, Change, DEFAULT_MINUTES, Modify, Record,
 };
@@ -88,19 +88,8 @@ pub async fn book_appointment(
     req: BookRequest,
 ) -> Result<Appointment, AppError> {
     let staff = auth.is_staff_of(clinic);
-    let staff_patient = if staff {
-        let p = req
-            .patient_id
-            .ok_or_else(|| ValidationError::new("patient_not_registered", "informe patient_id"))?;
-        require_registered(state, clinic, p).await?;
-        Some(p)
-    } else {
-        // A patient books for themself: a record of theirs, nobody else's.
-        if req.patient_id.is_some_and(|p| !auth.owns_patient(p)) || auth.patient_ids().is_empty() {
-            return Err(AppError::Forbidden);
-        }
-        None
-    };
+    // A patient books for themself: a record of theirs, nobody else's.
+    let staff_patient = patient_named(state, auth, clinic, req.patient_id).await?;
     if req.fit_in && !staff {
         return Err(AppError::Forbidden);
     }

@@ -112,6 +112,28 @@ pub(crate) async fn require_registered(
     Ok(())
 }
 
+/// Whom a booking or a waitlist entry is for, decided from who asks: staff of the clinic
+/// name one of its registered patients (`Some`); a patient may name only a record of their
+/// own, and gets `None` — their record at this clinic is resolved later, once the request
+/// is checked (it may create one). Anyone else: `forbidden`.
+pub(crate) async fn patient_named(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    named: Option<PatientId>,
+) -> Result<Option<PatientId>, AppError> {
+    if auth.is_staff_of(clinic) {
+        let p = named
+            .ok_or_else(|| ValidationError::new("patient_not_registered", "informe patient_id"))?;
+        require_registered(state, clinic, p).await?;
+        return Ok(Some(p));
+    }
+    if named.is_some_and(|p| !auth.owns_patient(p)) || auth.patient_ids().is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(None)
+}
+
 /// A service of this clinic that this professional offers.
 pub(crate) async fn service_for(
     state: &AppState,
