@@ -516,16 +516,29 @@ pub async fn logout(
 /// End every session of the caller, this one included, and close their connections on
 /// every node (audited).
 pub async fn logout_all(state: &AppState, auth: &Auth) -> Result<SessionsEnded, AppError> {
-    let mut tx = state.store.begin().await?;
+    let tx = state.store.begin().await?;
+    end_own_sessions(state, tx, auth, None, "logout_all", "auth.logout_all").await
+}
+
+/// End the caller's sessions (all, or all but `keep`) inside `tx` with the audit row
+/// `action`, commit, and close their connections on every node.
+async fn end_own_sessions(
+    state: &AppState,
+    mut tx: crate::store::Tx,
+    auth: &Auth,
+    keep: Option<SessionId>,
+    reason: &str,
+    action: &'static str,
+) -> Result<SessionsEnded, AppError> {
     let ended = state
         .store
-        .revoke_all_sessions(&mut tx, auth.user_id, None, "logout_all")
+        .revoke_all_sessions(&mut tx, auth.user_id, keep, reason)
         .await?;
     state
         .store
         .append_audit(
             &mut tx,
-            &AuditEvent::new(Some(auth.user_id), "auth.logout_all", "user")
+            &AuditEvent::new(Some(auth.user_id), action, "user")
                 .entity_id(auth.user_id)
                 .ip(auth.ip.clone())
                 .details(serde_json::json!({ "sessions_ended": ended.len() })),
@@ -574,30 +587,15 @@ pub async fn change_password(
         .store
         .set_password_hash(&mut tx, auth.user_id, &hash)
         .await?;
-    let ended = state
-        .store
-        .revoke_all_sessions(
-            &mut tx,
-            auth.user_id,
-            Some(auth.session_id),
-            "password_changed",
-        )
-        .await?;
-    state
-        .store
-        .append_audit(
-            &mut tx,
-            &AuditEvent::new(Some(auth.user_id), "user.password_changed", "user")
-                .entity_id(auth.user_id)
-                .ip(auth.ip.clone())
-                .details(serde_json::json!({ "sessions_ended": ended.len() })),
-        )
-        .await?;
-    tx.commit().await?;
-    publish_sessions_revoked(state.bus.as_ref(), &ended);
-    Ok(SessionsEnded {
-        sessions_ended: ended.len() as u64,
-    })
+    end_own_sessions(
+        state,
+        tx,
+        auth,
+        Some(auth.session_id),
+        "password_changed",
+        "user.password_changed",
+    )
+    .await
 }
 
 /// A short-lived, single-use ticket that opens the WebSocket as the caller.

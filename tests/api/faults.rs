@@ -1,9 +1,15 @@
-//! Fault scenarios that touch the machine (they restart the PostgreSQL server, mount a small
-//! filesystem), so they are not part of the ordinary run — run them on purpose, as root:
+//! Fault scenarios that touch the machine: they stop the PostgreSQL server and mount a small
+//! filesystem, so they need root and a local Debian cluster (`pg_ctlcluster`).
+//!
+//! - The full-disk scenario runs in every `cargo test` where it can mount (root); elsewhere
+//!   it says why it did not run, and with `CI=true` it fails instead.
+//! - The PostgreSQL scenario runs with `TEST_DATABASE_URL` (else it says so, and fails when
+//!   `ATENDE_TEST_REQUIRE_POSTGRES=1`). It stops the server the other tests use, so `.ci/run`
+//!   runs it alone after the PostgreSQL suite:
 //!
 //! ```sh
 //! TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
-//!   cargo test --test api faults:: -- --ignored --test-threads 1
+//!   cargo test --test api faults:: -- --test-threads 1
 //! ```
 //!
 //! Their outcome is written in docs/operations.md ("Faults"). The other faults have tests
@@ -34,12 +40,18 @@ fn postgres_cluster() -> (String, String) {
 /// error (never hang, never a half-written change); afterwards they succeed again, and a
 /// live subscriber has every event of the topic, once, in order.
 #[actix_web::test]
-#[ignore = "restarts the PostgreSQL server; run on purpose (see the module docs)"]
 async fn postgres_restarted_under_load_fails_clearly_then_recovers_without_losing_events() {
-    assert!(
-        std::env::var("TEST_DATABASE_URL").is_ok(),
-        "needs TEST_DATABASE_URL"
-    );
+    if std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            std::env::var("ATENDE_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "ATENDE_TEST_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
+        );
+        eprintln!("skipping the PostgreSQL fault scenario: set TEST_DATABASE_URL to run it");
+        return;
+    }
     let env = Env::new(None).await;
     let node = env.start().await;
     let http = reqwest::Client::new();
@@ -142,19 +154,27 @@ async fn postgres_restarted_under_load_fails_clearly_then_recovers_without_losin
 /// The SQLite disk full: writes answer `storage_full` (507-class, clear), nothing is
 /// half-written (the audit chain still verifies), and once space is freed writes succeed.
 #[actix_web::test]
-#[ignore = "mounts a small tmpfs (root); run on purpose (see the module docs)"]
 async fn a_full_sqlite_disk_refuses_writes_clearly_and_loses_nothing() {
     let mount = tempfile::tempdir().expect("mount point");
     let mp = mount.path().to_string_lossy().to_string();
-    let out = Command::new("mount")
+    let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=24M", "tmpfs", &mp])
-        .output()
-        .expect("mount");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .output();
+    match mounted {
+        Ok(out) if out.status.success() => {}
+        other => {
+            let why = match other {
+                Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the full-disk scenario must run in CI (as root): {why}"
+            );
+            eprintln!("skipping the full-disk scenario (mounting a tmpfs needs root): {why}");
+            return;
+        }
+    }
     struct Unmount(String);
     impl Drop for Unmount {
         fn drop(&mut self) {
