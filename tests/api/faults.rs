@@ -47,17 +47,15 @@ fn postgres_cluster() -> (String, String) {
 /// live subscriber has every event of the topic, once, in order.
 #[actix_web::test]
 async fn postgres_restarted_under_load_fails_clearly_then_recovers_without_losing_events() {
-    if std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_default()
-        .is_empty()
-    {
-        assert!(
-            std::env::var("ATENDE_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "ATENDE_TEST_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
-        );
-        eprintln!("skipping the PostgreSQL fault scenario: set TEST_DATABASE_URL to run it");
+    if !faults_run("PostgreSQL") {
         return;
     }
+    assert!(
+        !std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_default()
+            .is_empty(),
+        "the PostgreSQL fault scenario needs TEST_DATABASE_URL"
+    );
     let env = Env::new(None).await;
     let node = env.start().await;
     let http = reqwest::Client::new();
