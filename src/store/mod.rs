@@ -130,6 +130,21 @@ fn is_disk_full(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether a connection coming back to the pool may be handed out again: not when it still
+/// counts an open transaction. That happens when the database ended the transaction on its
+/// own (SQLite rolls back the whole transaction on `SQLITE_FULL`, at a statement or at
+/// `COMMIT`): the `ROLLBACK` sqlx then sends fails with "no transaction is active" and its
+/// count stays at one, so every later `BEGIN` on that connection would fail. The round trip
+/// first lets the rollback queued when the transaction was dropped run.
+async fn still_clean<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a pooled connection came back inside a transaction; it is closed");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl StoreError {
     /// Turn a unique violation on one of `columns` into `Conflict(column)`.
     pub fn unique_on(self, columns: &[&'static str]) -> Self {
@@ -190,6 +205,7 @@ impl Store {
                 SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(20))
+                    .after_release(|conn, _| Box::pin(still_clean(conn)))
                     .connect_with(opts)
                     .await?,
             )
@@ -198,6 +214,7 @@ impl Store {
                 PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(20))
+                    .after_release(|conn, _| Box::pin(still_clean(conn)))
                     .connect(url)
                     .await?,
             )
@@ -296,6 +313,34 @@ impl Store {
         match self.pool() {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transaction the database ended by itself (as SQLite does on a full disk) leaves its
+    /// connection counting an open transaction; the pool must not hand that connection out
+    /// again, or the next write fails with an internal error although nothing is wrong.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_transaction_is_not_reused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = Store::connect(&url, 1).await.expect("connect");
+        let mut tx = store.begin().await.expect("begin");
+        // What SQLite does on SQLITE_FULL: the transaction ends under sqlx's feet.
+        on_tx!(&mut tx, t => {
+            sqlx::query("ROLLBACK").execute(&mut **t).await.expect("rollback");
+        });
+        drop(tx);
+        for _ in 0..3 {
+            let tx = store
+                .begin()
+                .await
+                .expect("a later write transaction begins");
+            tx.commit().await.expect("commit");
         }
     }
 }

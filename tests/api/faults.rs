@@ -228,7 +228,21 @@ async fn a_full_sqlite_disk_refuses_writes_clearly_and_loses_nothing() {
     assert_eq!((status, code.as_str()), (503, "storage_full"));
     // Space back: writes work again, and the audit chain is whole.
     std::fs::remove_file(&filler).expect("free space");
-    assert_eq!(check_in(1000).await.0, 201);
+    // Every pooled connection works again (one left inside the transaction the full disk
+    // ended would refuse every later write with an internal error): one after another, then
+    // several at once so the pool hands out all of its connections.
+    for n in 1000..1010 {
+        assert_eq!(
+            check_in(n).await,
+            (201, String::new()),
+            "write {n} after space was freed"
+        );
+    }
+    let burst = futures_util::future::join_all((1010..1030).map(&check_in)).await;
+    assert!(
+        burst.iter().all(|(status, _)| *status == 201),
+        "writes at once after space was freed: {burst:?}"
+    );
     drop(node);
     let verify = env.run(&["audit", "verify"]);
     assert!(
