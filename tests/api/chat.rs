@@ -87,6 +87,19 @@ async fn history_pages_backwards_and_read_positions_drive_unread_counts() {
     // Positions never move back.
     let r = h.request(&topic, "read", json!({"seq": 1})).await;
     assert_eq!(r["payload"]["response"]["last_read_seq"], 3);
+    // The room spelled with its UUID in capitals is the same room: reading and typing there
+    // reach João on the room's topic, and the read position counts the room's messages.
+    let shouted = format!("chat:{}", room.to_uppercase());
+    let mut hs = app.ws(&helena).await;
+    hs.join(&shouted, None).await;
+    let r = hs.request(&shouted, "read", json!({"seq": 4})).await;
+    assert_eq!(r["payload"]["response"]["last_read_seq"], 4, "{r}");
+    // (The unmoved read of seq 1 above told João seq 3 again: look for this one.)
+    j.push_matching("chat.read", |p| p["seq"] == 4).await;
+    hs.request(&shouted, "typing", json!({})).await;
+    let typing = j.push("chat.typing").await;
+    assert_eq!(typing["payload"]["user_id"], helena.me["id"]);
+    drop(hs);
     let (_, page) = json_of(
         app.get(
             &format!("/api/chat/rooms/{room}/messages"),
@@ -99,14 +112,15 @@ async fn history_pages_backwards_and_read_positions_drive_unread_counts() {
     assert!(
         reads
             .iter()
-            .any(|x| x["user_id"] == helena.me["id"] && x["last_read_seq"] == 3),
+            .any(|x| x["user_id"] == helena.me["id"] && x["last_read_seq"] == 4),
         "{page}"
     );
 
-    // A new message from João raises Helena's unread count live on her user topic.
+    // A new message from João raises Helena's unread count (1 after reading 4 of 5) live on
+    // her user topic.
     j.say(&topic, "mais uma").await;
     let mut latest = hu.push("chat.unread").await;
-    while latest["payload"]["unread"] != 3 {
+    while latest["payload"]["unread"] != 2 {
         // Earlier counts (from the reads above) may still be queued.
         latest = hu.push("chat.unread").await;
     }

@@ -146,24 +146,25 @@ pub struct ReadState {
     pub unread: i64,
 }
 
-/// Mark the room read up to `seq` (never past its head): the room's topic, as the member
-/// joined it, hears of it (`chat.read`), and the reader's own unread count is pushed to
-/// their `user:` topic.
+/// Mark the room read up to `seq` (never past its head): the room's topic hears of it
+/// (`chat.read`), and the reader's own unread count is pushed to their `user:` topic.
+/// The topic is the room's canonical one, never the client's spelling of it (a UUID in
+/// capitals names the same room but another topic, whose head is 0).
 pub async fn mark_read(
     state: &AppState,
     room: ChatRoomId,
-    topic: &str,
     who: &Member,
     seq: i64,
 ) -> Result<ReadState, WsError> {
-    let head = state.store.topic_head(topic).await?;
+    let topic = Topic::Chat(room).to_string();
+    let head = state.store.topic_head(&topic).await?;
     let last = state
         .store
         .mark_chat_read(room, who.user_id, seq.min(head))
         .await?;
     let unread = state.store.chat_unread(room, who.user_id).await?;
     state.bus.publish(TopicEvent {
-        topic: topic.to_string(),
+        topic,
         event: "chat.read".into(),
         seq: None,
         payload: json!({"user_id": who.user_id, "seq": last}),
@@ -181,10 +182,10 @@ pub async fn mark_read(
     })
 }
 
-/// Tell the room's topic, as the member joined it, that they are typing (not stored).
-pub fn typing(state: &AppState, topic: &str, who: &Member) {
+/// Tell the room's topic that the member is typing (not stored).
+pub fn typing(state: &AppState, room: ChatRoomId, who: &Member) {
     state.bus.publish(TopicEvent {
-        topic: topic.to_string(),
+        topic: Topic::Chat(room).to_string(),
         event: "chat.typing".into(),
         seq: None,
         payload: json!({"user_id": who.user_id, "name": who.name}),

@@ -109,14 +109,13 @@ pub fn event(
             let Some(seq) = p.get("seq").and_then(Value::as_i64).filter(|s| *s >= 0) else {
                 return invalid("informe seq (inteiro >= 0)");
             };
-            let topic = frame.topic.clone();
             Reply::later(async move {
-                let read = chat::mark_read(&state, room, &topic, &who, seq).await?;
+                let read = chat::mark_read(&state, room, &who, seq).await?;
                 Ok(json!({"last_read_seq": read.last_read_seq, "unread": read.unread}))
             })
         }
         "typing" => {
-            chat::typing(&state, &frame.topic, &who);
+            chat::typing(&state, room, &who);
             Reply::Now(Ok(json!({})))
         }
         other => unknown_event(other),
