@@ -42,9 +42,6 @@ pub struct DocumentView {
     pub council_number: String,
     pub council_uf: String,
     pub patient_name: String,
-    /// Where live pushes for the patient go: the record's own account, or else the first
-    /// account that proved control of it (a `linked` patient link).
-    pub patient_user_id: Option<crate::domain::UserId>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -77,7 +74,7 @@ fn view_sql(filter: &str) -> String {
     format!(
         "SELECT {DOC_COLUMNS}, c.name AS clinic_name, u.full_name AS professional_name,
             u.id AS professional_user_id, pr.council, pr.council_number, pr.council_uf,
-            COALESCE(p.social_name, p.full_name) AS patient_name, COALESCE(p.user_id, (SELECT l.user_id FROM patient_links l WHERE l.patient_id = p.id AND l.state = 'linked' ORDER BY l.linked_at LIMIT 1)) AS patient_user_id
+            COALESCE(p.social_name, p.full_name) AS patient_name
          FROM documents d
          JOIN clinics c ON c.id = d.clinic_id
          JOIN professionals pr ON pr.id = d.professional_id

@@ -257,22 +257,22 @@ impl Store {
         }) > 0)
     }
 
-    /// The account that hears a record's live pushes (`user:<id>`): its own account for a
-    /// profile, else the first account linked to it.
-    pub async fn account_of_patient(
-        &self,
-        patient: PatientId,
-    ) -> Result<Option<UserId>, StoreError> {
-        Ok(on_pool!(self, p => {
-            sqlx::query_scalar::<_, Option<UserId>>(
-                "SELECT COALESCE(p.user_id, (SELECT l.user_id FROM patient_links l
-                     WHERE l.patient_id = p.id AND l.state = 'linked' ORDER BY l.linked_at LIMIT 1))
-                 FROM patients p WHERE p.id = $1",
+    /// The accounts that hear a record's live pushes (`user:<id>`): its own account for a
+    /// profile, and every account linked to it (a patient and a guardian, say), each once.
+    pub async fn accounts_of_patient(&self, patient: PatientId) -> Result<Vec<UserId>, StoreError> {
+        let mut users: Vec<UserId> = on_pool!(self, p => {
+            sqlx::query_scalar::<_, UserId>(
+                "SELECT p.user_id FROM patients p WHERE p.id = $1 AND p.user_id IS NOT NULL
+                 UNION ALL
+                 SELECT l.user_id FROM patient_links l
+                  WHERE l.patient_id = $1 AND l.state = 'linked' AND l.user_id IS NOT NULL",
             )
             .bind(patient)
-            .fetch_optional(p)
+            .fetch_all(p)
             .await?
-        })
-        .flatten())
+        });
+        let mut seen = std::collections::HashSet::new();
+        users.retain(|u| seen.insert(*u));
+        Ok(users)
     }
 }

@@ -735,3 +735,64 @@ async fn a_professional_in_two_clinics_sees_each_clinics_record_only_in_that_cli
     assert!(ids.contains(&at_boavista.as_str()), "{found}");
     assert!(!ids.contains(&at_aurora.as_str()), "{found}");
 }
+
+/// A record linked to two accounts (the patient's and a guardian's) is followed live by
+/// both: a booking, and a document sent to the patient, reach each account's `user:` topic.
+#[actix_web::test]
+async fn every_account_linked_to_a_record_hears_its_live_updates() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let recep = app.login("recepcao@aurora.demo", PW).await;
+    let helena = app.login("dra.helena@atende.demo", PW).await;
+    let clinic = recep.clinic("receptionist");
+    let (c, birth) = (cpf(271_828_182), "2015-03-14");
+    let record = register(&app, &recep, &clinic, &c, birth).await;
+    let child = sign_up(
+        &app,
+        "crianca@exemplo.com.br",
+        &cpf(314_159_265),
+        "2015-03-14",
+    )
+    .await;
+    let mother = sign_up(&app, "mae@exemplo.com.br", &cpf(141_421_356), "1984-07-02").await;
+    let mut live = Vec::new();
+    for account in [&child, &mother] {
+        let issued = issue_code(&app, &recep, &clinic, &record).await;
+        let (status, body) =
+            json_of(redeem(&app, account, issued["code"].as_str().expect("code")).await).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mut ws = app.ws(account).await;
+        ws.join(
+            &format!("user:{}", account.me["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+        live.push(ws);
+    }
+    let appt = appointment(&app, &recep, &clinic, &helena.me["id"], &record, 5).await;
+    for ws in &mut live {
+        let pushed = ws
+            .push_matching("appointment.updated", |p| {
+                p["appointment"]["id"] == appt.as_str()
+            })
+            .await;
+        assert_eq!(pushed["appointment"]["patient_id"], record);
+    }
+    let document = signed_certificate(&app, &helena, &clinic, &record).await;
+    let resp = app
+        .post(
+            &format!("/api/documents/{document}/send"),
+            Some(&helena.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    for ws in &mut live {
+        let pushed = ws.push("document.received").await;
+        assert_eq!(
+            pushed["payload"]["document"]["id"],
+            document.as_str(),
+            "{pushed}"
+        );
+    }
+}

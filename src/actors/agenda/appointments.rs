@@ -21,9 +21,9 @@ pub struct Names {
     pub patient: String,
     pub professional: String,
     pub service: Option<String>,
-    /// The patient's account (the record's own, or the first linked one), for pushes on
-    /// their `user:<id>` topic.
-    pub patient_user: Option<UserId>,
+    /// The patient's accounts (the record's own, and every linked one), for pushes on
+    /// their `user:<id>` topics.
+    pub patient_users: Vec<UserId>,
     pub clinic: String,
     /// The clinic's IANA zone: how screens show the times.
     pub time_zone: String,
@@ -37,7 +37,7 @@ pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names,
         None => None,
     };
     let clinic = store.clinic_by_id(a.clinic_id).await?;
-    let patient_user = store.account_of_patient(a.patient_id).await?;
+    let patient_users = store.accounts_of_patient(a.patient_id).await?;
     Ok(Names {
         clinic: clinic.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
         time_zone: clinic.map(|c| c.time_zone).unwrap_or_default(),
@@ -45,7 +45,7 @@ pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names,
             .as_ref()
             .map(|p| p.social_name.clone().unwrap_or(p.full_name.clone()))
             .unwrap_or_default(),
-        patient_user,
+        patient_users,
         professional: professional.map(|u| u.full_name).unwrap_or_default(),
         service,
     })
@@ -121,7 +121,7 @@ impl From<&AppointmentView> for Appointment {
                 .unwrap_or(v.patient_name.clone()),
             professional: v.professional_name.clone(),
             service: v.service_name.clone(),
-            patient_user: None,
+            patient_users: Vec::new(),
             clinic: v.clinic_name.clone(),
             time_zone: v.clinic_time_zone.clone(),
         };
@@ -235,9 +235,9 @@ pub(crate) async fn changed(
             payload: json!({"professional_user_id": a.professional_user_id, "dates": dates}),
         });
     }
-    if let Some(u) = n.patient_user {
+    for u in &n.patient_users {
         events.push(TopicEvent {
-            topic: Topic::User(u).to_string(),
+            topic: Topic::User(*u).to_string(),
             event: "appointment.updated".into(),
             seq: None,
             payload: json!({"appointment": view}),

@@ -134,7 +134,7 @@ impl Handler<Book> for ClinicAgenda {
                 // Not in the database yet: its name and account come from the new record.
                 let p = &r.patient;
                 names.patient = p.social_name.clone().unwrap_or(p.full_name.clone());
-                names.patient_user = r.links.first().and_then(|l| l.user_id);
+                names.patient_users = r.links.iter().filter_map(|l| l.user_id).collect();
             }
             let mut tx = deps.store.begin().await?;
             if let Some(quota) = msg.quota {

@@ -153,9 +153,9 @@ pub async fn offer_freed(
         )
         .await?;
         let mut events = changed(deps, &mut tx, tz, &a, &names, None).await?;
-        if let Some(u) = names.patient_user {
+        for u in &names.patient_users {
             events.push(TopicEvent {
-                topic: Topic::User(u).to_string(),
+                topic: Topic::User(*u).to_string(),
                 event: "waitlist.offer".into(),
                 seq: None,
                 payload: json!({

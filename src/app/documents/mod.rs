@@ -473,7 +473,7 @@ pub async fn revoke(
     state
         .documents
         .push(view.professional_user_id, "document.updated", &view);
-    if let Some(u) = view.patient_user_id {
+    for u in state.store.accounts_of_patient(view.d.patient_id).await? {
         state.documents.push(u, "document.updated", &view);
     }
     Ok(DocumentSummary::from(&view))
@@ -524,7 +524,7 @@ pub async fn send(
         .await?;
     tx.commit().await?;
     view.d.sent_at = Some(now);
-    if let Some(u) = view.patient_user_id {
+    for u in state.store.accounts_of_patient(view.d.patient_id).await? {
         state.documents.push(u, "document.received", &view);
     }
     state
