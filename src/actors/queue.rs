@@ -418,6 +418,8 @@ pub struct CallNext {
     pub by: UserId,
     pub professional: UserId,
     pub room: String,
+    /// Written with the call, in its transaction; its entity is the entry called.
+    pub audit: AuditEvent,
 }
 
 impl Handler<CallNext> for WaitingQueue {
@@ -456,6 +458,9 @@ impl Handler<CallNext> for WaitingQueue {
             entry.called_by = Some(msg.by);
             entry.professional_user_id = Some(msg.professional);
             deps.store.update_queue_entry(&mut tx, &entry).await?;
+            deps.store
+                .append_audit(&mut tx, &msg.audit.entity_id(entry.id))
+                .await?;
             let ev = publish_change(&deps, &mut tx, &entry).await?;
             tx.commit().await?;
             let events = with_panel(&deps, clinic, tz, ev).await;
@@ -471,6 +476,8 @@ pub struct Act {
     pub action: QueueAction,
     /// For `Transfer`: the new professional.
     pub to: Option<UserId>,
+    /// Written with the move, in its transaction (staff moving a patient's entry).
+    pub audit: AuditEvent,
 }
 
 impl Handler<Act> for WaitingQueue {
@@ -520,6 +527,9 @@ impl Handler<Act> for WaitingQueue {
                 QueueAction::CheckIn | QueueAction::Call => {}
             }
             deps.store.update_queue_entry(&mut tx, &e).await?;
+            deps.store
+                .append_audit(&mut tx, &msg.audit.entity_id(e.id))
+                .await?;
             let ev = publish_change(&deps, &mut tx, &e).await?;
             tx.commit().await?;
             let events = with_panel(&deps, clinic, tz, ev).await;

@@ -18,6 +18,7 @@ use crate::app::guests::TRACKER_PURPOSE;
 use crate::app::state::AppState;
 use crate::domain::queue::{Priority, QueueAction};
 use crate::domain::{ClinicId, PatientId, PersonName, UserId, ValidationError};
+use crate::security::audit::AuditEvent;
 use crate::store::agenda::local_midnight;
 use crate::store::queue::QueueEntryRow;
 
@@ -148,7 +149,15 @@ pub async fn check_in(
             priority,
             appointment: appointment.as_ref().map(|a| (a.id, a.starts_at)),
             reuse_active: false,
-            audit: None,
+            audit: Some(
+                AuditEvent::new(Some(auth.user_id), "queue.check_in", "queue_entry")
+                    .clinic(clinic)
+                    .ip(auth.ip.clone())
+                    .details(serde_json::json!({
+                        "patient_id": patient_id,
+                        "appointment_id": appointment.as_ref().map(|a| a.id),
+                    })),
+            ),
         })
         .await
         .map_err(|_| AppError::Unavailable)??;

@@ -218,6 +218,21 @@ impl QueueAction {
         QueueAction::Transfer,
     ];
 
+    /// The audit trail's name for this move (`queue.no_show`, `queue.transfer`…).
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Self::CheckIn => "queue.check_in",
+            Self::Call => "queue.call",
+            Self::Recall => "queue.recall",
+            Self::Start => "queue.start",
+            Self::Finish => "queue.finish",
+            Self::NoShow => "queue.no_show",
+            Self::Return => "queue.return",
+            Self::Leave => "queue.leave",
+            Self::Transfer => "queue.transfer",
+        }
+    }
+
     /// An action on one entry, as its route names it (`no-show`, `transfer`…).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {

@@ -3,6 +3,7 @@
 //! no-show, return, leave, transfer, recall).
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::actors::protocol::Topic;
@@ -16,6 +17,7 @@ use crate::app::queue::{CheckInRequest, check_in, sync_appointment, tracker_for}
 use crate::app::state::AppState;
 use crate::domain::queue::QueueAction;
 use crate::domain::{ClinicId, Role, UserId, ValidationError};
+use crate::security::audit::AuditEvent;
 
 /// A new entry, with the link the patient follows their place in line with.
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,6 +126,10 @@ pub async fn call_next(
         .send(CallNext {
             by: auth.user_id,
             professional,
+            audit: AuditEvent::new(Some(auth.user_id), "queue.call", "queue_entry")
+                .clinic(clinic)
+                .ip(auth.ip.clone())
+                .details(json!({"room": room, "professional_user_id": professional})),
             room,
         })
         .await
@@ -164,7 +170,15 @@ pub async fn act_on_entry(
     let entry = state
         .registry
         .queue(clinic)
-        .send(Act { entry, action, to })
+        .send(Act {
+            entry,
+            action,
+            to,
+            audit: AuditEvent::new(Some(auth.user_id), action.audit_action(), "queue_entry")
+                .clinic(clinic)
+                .ip(auth.ip.clone())
+                .details(json!({"to": to})),
+        })
         .await
         .map_err(|_| AppError::Unavailable)??;
     sync_appointment(state, &entry, action).await;

@@ -188,6 +188,33 @@ async fn an_entry_moves_through_its_states_and_bad_moves_are_refused() {
         "unknown_action",
     )
     .await;
+    // Every move is in the audit trail, by whom it was made, in order; refused ones are not.
+    let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    let moves: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r.entity_id.as_deref() == Some(id))
+        .map(|r| {
+            let by = r.actor_user_id.map(|u| u.to_string()).unwrap_or_default();
+            (r.action.clone(), by)
+        })
+        .collect();
+    let who = |s: &Session| s.me["id"].as_str().expect("id").to_string();
+    let (helena, recep, rafael) = (who(&d.helena), who(&d.recep), who(&d.rafael));
+    let expected: Vec<(String, String)> = [
+        ("queue.check_in", &recep),
+        ("queue.call", &helena),
+        ("queue.recall", &recep),
+        ("queue.no_show", &recep),
+        ("queue.return", &recep),
+        ("queue.transfer", &recep),
+        ("queue.call", &rafael),
+        ("queue.start", &rafael),
+        ("queue.finish", &rafael),
+    ]
+    .iter()
+    .map(|(a, u)| (a.to_string(), u.to_string()))
+    .collect();
+    assert_eq!(moves, expected);
 }
 
 #[actix_web::test]
