@@ -497,6 +497,14 @@ authEvents.addEventListener('logout', (event) => {
 
 unread.onChange(updateUnreadBadge);
 
+// A role taken away or a patient link revoked: read who the user is again and show the
+// current page as it is now allowed (a clinic page lost says so).
+realtime.onAccessChanged(() => {
+  if (!isLoggedIn()) return;
+  state.me = null;
+  render();
+});
+
 realtime.onStatus((status) => {
   rtStatus.dataset.state = status;
   rtStatusText.textContent = PILL_TEXT[status] || status;

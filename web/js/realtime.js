@@ -43,6 +43,9 @@
 //   "open" for a long time) and `online` reconnects right away.
 // - A join refused for good (forbidden, not_found…) is reported and never retried;
 //   transient failures are retried a few times.
+// - A close with 4002 (access changed: a role taken away, a patient link revoked) tells
+//   the `onAccessChanged` listeners, so the app re-reads who the user is; the client
+//   reconnects and rejoins what is still allowed.
 
 import { api, authEvents, isLoggedIn, refreshSession } from './api.js';
 
@@ -311,6 +314,8 @@ export class RealtimeClient {
     /** name → Topic */
     this.topics = new Map();
     this.statusListeners = new Set();
+    /** @type {Set<() => void>} */
+    this.accessListeners = new Set();
     this.timers = { reconnect: 0, stable: 0, heartbeat: 0, open: 0 };
 
     this.onLogout = () => this.disconnect();
@@ -383,6 +388,12 @@ export class RealtimeClient {
   }
 
   /** Listen to connection status: fn(state, label), called now and on each change. */
+  /** `fn()` when the server says this user's access changed (close code 4002). */
+  onAccessChanged(fn) {
+    this.accessListeners.add(fn);
+    return () => this.accessListeners.delete(fn);
+  }
+
   onStatus(fn) {
     this.statusListeners.add(fn);
     safeCall(fn, this.state, this.statusLabel);
@@ -615,6 +626,9 @@ export class RealtimeClient {
     if (this.env.offline()) {
       this.open(); // waits for `online`
       return;
+    }
+    if (code === 4002) {
+      for (const fn of [...this.accessListeners]) safeCall(fn);
     }
     // 4001: the connection reached its maximum lifetime: refresh the login, come back soon.
     if (code === 4001) {

@@ -3,7 +3,7 @@
 
 import { api, seg } from '../api.js';
 import {
-  h, createForm, commonCodeToField, councilText, detailsList, disclosure,
+  h, createForm, commonCodeToField, councilText, detailsList, disclosure, errorMessage,
   formatAddress, loadInto, plural, professionLabel, roleLabel, COUNCILS,
   COUNCIL_FOR_PROFESSION, PROFESSIONS, UFS,
 } from '../ui.js';
@@ -164,7 +164,7 @@ function adminContent(me, clinicId, roleParam) {
       const list = Array.isArray(members) ? members : [];
       known.clear();
       for (const m of list) known.add(memberKey(m));
-      return membersList(list);
+      return membersList(list, clinicId, String(me.id), loadMembers);
     },
   );
   loadMembers();
@@ -199,7 +199,47 @@ function addedMessage(member, values, known, roleText) {
   return `${name} foi adicionado(a) à equipe como ${roleText}.`;
 }
 
-function membersList(members) {
+/**
+ * "Remover função": a second click confirms; the member's open screens close at once
+ * (the server ends their connections) and the list reloads.
+ * @param {string} clinicId
+ * @param {{user_id: string, role: string, full_name: string}} m
+ * @param {boolean} self
+ * @param {() => void} onRemoved
+ */
+function removeRoleControl(clinicId, m, self, onRemoved) {
+  const status = h('span', { class: 'form-status', role: 'status' });
+  const button = h('button', {
+    type: 'button',
+    class: 'btn btn-secondary btn-small',
+    text: 'Remover função',
+    'aria-label': `Remover a função ${roleLabel(m.role)} de ${m.full_name}`,
+  });
+  let armed = false;
+  button.addEventListener('click', async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = self ? 'Confirmar: remover a minha função' : 'Confirmar remoção';
+      status.textContent = self
+        ? 'Você perderá o acesso desta função nesta clínica.'
+        : `${m.full_name} deixará de ser ${roleLabel(m.role)} nesta clínica.`;
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api.del(`/api/clinics/${seg(clinicId)}/members/${seg(m.user_id)}/roles/${seg(m.role)}`);
+      onRemoved();
+    } catch (err) {
+      button.disabled = false;
+      armed = false;
+      button.textContent = 'Remover função';
+      status.textContent = errorMessage(err);
+    }
+  });
+  return h('div', { class: 'card-actions' }, button, status);
+}
+
+function membersList(members, clinicId, meId, onChanged) {
   if (!members.length) return [h('p', { class: 'empty', text: 'Nenhum membro na equipe.' })];
   const sorted = [...members].sort((a, b) =>
     ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role)
@@ -214,7 +254,8 @@ function membersList(members) {
       h('span', { class: 'card-meta' },
         h('span', { class: 'break', text: m.email }),
         prof ? h('span', { text: `${professionLabel(prof.profession)} · ${councilText(prof)}` }) : null,
-        prof && prof.specialty ? h('span', { text: prof.specialty }) : null)));
+        prof && prof.specialty ? h('span', { text: prof.specialty }) : null),
+      removeRoleControl(clinicId, m, String(m.user_id) === meId, onChanged)));
   }
   return [h('p', { class: 'muted', text: plural(members.length, 'pessoa', 'pessoas') }), ul];
 }
