@@ -308,7 +308,7 @@ pub async fn login(
         .await?;
     tx.commit().await?;
     Ok(LoginOutcome::LoggedIn {
-        tokens: token_response(state, user.id, session, refresh).await?,
+        tokens: Box::new(token_response(state, user.id, session, refresh).await?),
         known_device: remember_device(state, device, user.id),
     })
 }

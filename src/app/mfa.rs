@@ -565,7 +565,7 @@ pub async fn complete_login(
     }
     tx.commit().await?;
     Ok(LoginOutcome::LoggedIn {
-        tokens: token_response(state, user.id, session, refresh).await?,
+        tokens: Box::new(token_response(state, user.id, session, refresh).await?),
         // The device cookie is scoped to the login route and does not reach this one: the
         // device is remembered afresh for this account.
         known_device: remember_device(state, None, user.id),

@@ -92,7 +92,8 @@ pub enum LoginOutcome {
     /// A session, and the device's refreshed known-device cookie (see
     /// [`KNOWN_DEVICE_COOKIE`]).
     LoggedIn {
-        tokens: Issued,
+        /// Boxed: the caller's profile makes this far larger than a challenge.
+        tokens: Box<Issued>,
         known_device: String,
     },
     /// The password was right; the account's second factor is awaited (no session yet).

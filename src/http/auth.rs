@@ -165,7 +165,7 @@ pub(crate) fn login_response(state: &AppState, outcome: LoginOutcome) -> HttpRes
         .finish();
     let mut resp = HttpResponse::Ok();
     resp.cookie(cookie);
-    issue(state, resp, tokens)
+    issue(state, resp, *tokens)
 }
 
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshRequest, description = "Optional: browsers send `{}` and the token comes from the `atende_refresh` cookie"),
