@@ -492,6 +492,10 @@ async fn a_clinic_requiring_two_factor_limits_an_unenrolled_professional_to_enro
     let admin = app.login("gestora@horizonte.com.br", PASSWORD).await;
     let recep = app.login("recepcao@horizonte.com.br", PASSWORD).await;
     let security = format!("/api/clinics/{id}/security");
+    // A socket the professional opened before the policy.
+    let early = app.login("fisio@horizonte.com.br", PASSWORD).await;
+    let mut early_ws = app.ws(&early).await;
+    let physio_id = early.me["id"].as_str().expect("id").to_string();
 
     // Only an admin sets the policy, and only once enrolled herself.
     assert_error(
@@ -525,6 +529,15 @@ async fn a_clinic_requiring_two_factor_limits_an_unenrolled_professional_to_enro
     let (_, body) = json_of(app.get(&security, Some(&admin.access)).await).await;
     assert_eq!(body["require_mfa"], true);
 
+    // Her socket opened before the policy joins nothing more.
+    let reply = early_ws
+        .request(&format!("user:{physio_id}"), "join", json!({}))
+        .await;
+    assert_eq!(reply["payload"]["status"], "error", "{reply}");
+    assert_eq!(
+        reply["payload"]["code"], "mfa_enrolment_required",
+        "{reply}"
+    );
     // The professional's session can only enrol.
     let physio = app.login("fisio@horizonte.com.br", PASSWORD).await;
     assert_eq!(physio.me["mfa_enrolment_required"], true, "{}", physio.me);
