@@ -152,6 +152,19 @@ pub struct SecuritySettings {
     pub audit_keys: BTreeMap<String, Secret<String>>,
     pub login_throttle: ThrottleSettings,
     pub limits: AbuseLimitSettings,
+    pub mfa: MfaSettings,
+}
+
+/// Two-factor login (TOTP with recovery codes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSettings {
+    /// The issuer authenticator apps show beside the account (no `:`).
+    pub issuer: String,
+    /// Seconds the `mfa_token` of a login awaiting its second factor stays valid.
+    pub challenge_ttl_secs: u64,
+    /// Wrong codes after which an `mfa_token` is dead.
+    pub max_code_failures: u32,
 }
 
 /// Abuse limits beyond login (each answered with 429 and `Retry-After`).
@@ -470,6 +483,21 @@ impl Settings {
                 "security.limits",
                 "signups_per_address_per_day, verification_misses_per_address and verification_window_secs must be > 0",
             );
+        }
+        if self.security.mfa.issuer.trim().is_empty() || self.security.mfa.issuer.contains(':') {
+            return bad(
+                "security.mfa.issuer",
+                "must be a non-empty name without ':'",
+            );
+        }
+        if !(30..=3600).contains(&self.security.mfa.challenge_ttl_secs) {
+            return bad(
+                "security.mfa.challenge_ttl_secs",
+                "must be between 30 and 3600",
+            );
+        }
+        if !(1..=20).contains(&self.security.mfa.max_code_failures) {
+            return bad("security.mfa.max_code_failures", "must be between 1 and 20");
         }
         if !(1..=3650).contains(&self.security.login_throttle.known_device_days) {
             return bad(

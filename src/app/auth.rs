@@ -10,8 +10,12 @@ use utoipa::ToSchema;
 use crate::app::caller::{Auth, authenticate, load_auth};
 use crate::app::clinics::insert_account;
 use crate::app::error::AppError;
-use crate::app::me::{MeResponse, load_me};
+use crate::app::mfa;
 use crate::app::patients::{PatientIdentity, Registration, register_patient};
+pub use crate::app::session::{
+    Issued, KNOWN_DEVICE_COOKIE, LoginOutcome, TokenResponse, known_device_entries, open_session,
+    remember_device, token_response,
+};
 use crate::app::state::AppState;
 use crate::bus::revocation::publish_sessions_revoked;
 use crate::domain::{Email, Password, PersonName, SessionId, UserId, ValidationError};
@@ -19,25 +23,13 @@ use crate::security::audit::AuditEvent;
 use crate::security::password;
 use crate::security::tokens::{random_token, token_hash};
 use crate::store::users::UserRow;
-use crate::store::{self, Store, Tx};
+use crate::store::{self, Store};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
-}
-
-/// Issued at login, sign-up and refresh. The refresh token is not in it: it travels in the
-/// `atende_refresh` cookie (HttpOnly), out of reach of the page's scripts.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenResponse {
-    /// Short-lived JWT for `Authorization: Bearer …`.
-    pub access_token: String,
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: u64,
-    pub user: MeResponse,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,14 +47,6 @@ pub struct SignupRequest {
     pub phone: Option<String>,
     /// Must equal the current version from `GET /api/terms`.
     pub accepted_terms_version: String,
-}
-
-/// A new token pair: the answer's body, and the refresh token the edge puts in a cookie.
-/// (No `Debug`: it holds a secret that must never reach a log line.)
-pub struct Issued {
-    pub body: TokenResponse,
-    /// Opaque, single-use: exchanged at `/api/auth/refresh` for a new pair.
-    pub refresh_token: String,
 }
 
 /// A refresh or logout. Browsers send an empty body (the token is in the cookie); other
@@ -91,45 +75,6 @@ pub struct SessionsEnded {
 pub struct TermsResponse {
     pub version: String,
     pub text: String,
-}
-
-/// Start a session and issue its first token pair, inside `tx`.
-async fn open_session(
-    state: &AppState,
-    tx: &mut Tx,
-    user: UserId,
-) -> Result<(SessionId, String), AppError> {
-    let session = SessionId::new();
-    state.store.insert_session(tx, session, user).await?;
-    let refresh = random_token();
-    let expires =
-        store::now() + Duration::days(state.settings.security.refresh_token_ttl_days as i64);
-    state
-        .store
-        .insert_refresh_token(tx, session, &token_hash(&refresh), expires)
-        .await?;
-    Ok((session, refresh))
-}
-
-async fn token_response(
-    state: &AppState,
-    user: UserId,
-    session: SessionId,
-    refresh_token: String,
-) -> Result<Issued, AppError> {
-    let access_token = state
-        .tokens
-        .issue(user, session)
-        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot issue token: {e}")))?;
-    Ok(Issued {
-        body: TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: state.tokens.ttl_secs(),
-            user: load_me(state, user).await?,
-        },
-        refresh_token,
-    })
 }
 
 /// A single-use ticket for opening the WebSocket.
@@ -301,57 +246,9 @@ pub async fn sign_up(
     token_response(state, user_id, session, refresh).await
 }
 
-/// A login's answer, and the device's refreshed known-device cookie (see
-/// [`KNOWN_DEVICE_COOKIE`]).
-pub struct LoginOutcome {
-    pub tokens: Issued,
-    pub known_device: String,
-}
-
-/// The cookie that marks a device its account(s) logged in from before: signed entries
-/// naming a user, each valid for `security.login_throttle.known_device_days`. A login from
-/// a known device is exempt from the per-account lockout (never from the per-address and
-/// per-address-and-account limits), so a stranger failing logins cannot lock the owner out.
-pub const KNOWN_DEVICE_COOKIE: &str = "atende_device";
-/// The link purpose of a known-device entry.
-const KNOWN_DEVICE: &str = "known-device";
-/// Accounts one device remembers (a shared reception computer).
-const KNOWN_DEVICE_ACCOUNTS: usize = 5;
-
-/// The valid entries of a known-device cookie: (user, entry).
-fn known_device_entries<'a>(state: &AppState, cookie: Option<&'a str>) -> Vec<(UserId, &'a str)> {
-    let now = chrono::Utc::now().timestamp();
-    cookie
-        .unwrap_or_default()
-        .split('~')
-        .filter_map(|entry| {
-            let (id, _) = state.links.verify(KNOWN_DEVICE, entry, now).ok()?;
-            Some((UserId(id), entry))
-        })
-        .take(KNOWN_DEVICE_ACCOUNTS)
-        .collect()
-}
-
-/// The cookie after `user` logged in on this device: a fresh entry for them first, the
-/// other accounts' valid entries after it.
-fn remember_device(state: &AppState, cookie: Option<&str>, user: UserId) -> String {
-    let days = state.settings.security.login_throttle.known_device_days as i64;
-    let expires = chrono::Utc::now().timestamp() + days * 86_400;
-    let fresh = state.links.sign(KNOWN_DEVICE, user.0, Some(expires));
-    std::iter::once(fresh.as_str())
-        .chain(
-            known_device_entries(state, cookie)
-                .into_iter()
-                .filter(|(u, _)| *u != user)
-                .map(|(_, e)| e),
-        )
-        .take(KNOWN_DEVICE_ACCOUNTS)
-        .collect::<Vec<_>>()
-        .join("~")
-}
-
 /// Log in with e-mail and password (throttled per address, per address and account, and —
-/// unless `device` is one of this account's known devices — per account).
+/// unless `device` is one of this account's known devices — per account). An account with
+/// two-factor gets a challenge for [`mfa::complete_login`] instead of a session.
 pub async fn login(
     state: &AppState,
     ip: Option<String>,
@@ -389,6 +286,14 @@ pub async fn login(
         tracing::info!(known_device, "login failed");
         return Err(invalid());
     };
+    if mfa::login_needs_second_factor(state, user.id).await? {
+        // The throttle is not cleared yet: wrong codes at the second step keep counting
+        // with the failures before it.
+        tracing::info!(known_device, "password accepted; second factor awaited");
+        return Ok(LoginOutcome::SecondFactor(
+            mfa::open_challenge(state, user.id, known_device).await?,
+        ));
+    }
     state.throttle.succeeded(&account, &address, known_device);
     let mut tx = state.store.begin().await?;
     let (session, refresh) = open_session(state, &mut tx, user.id).await?;
@@ -402,8 +307,8 @@ pub async fn login(
         )
         .await?;
     tx.commit().await?;
-    Ok(LoginOutcome {
-        tokens: token_response(state, user.id, session, refresh).await?,
+    Ok(LoginOutcome::LoggedIn {
+        tokens: Box::new(token_response(state, user.id, session, refresh).await?),
         known_device: remember_device(state, device, user.id),
     })
 }
@@ -629,7 +534,9 @@ pub async fn redeem_ws_ticket(
         .consume_ws_ticket(&token_hash(ticket))
         .await?
         .ok_or_else(|| AppError::unauthorized("invalid_ticket", "ticket inválido ou expirado"))?;
-    load_auth(state, user_id, session_id, ip).await
+    let auth = load_auth(state, user_id, session_id, ip).await?;
+    auth.require_full_session()?;
+    Ok(auth)
 }
 
 /// Create an account (the operator, from the command line), audited.

@@ -24,6 +24,9 @@ pub struct Auth {
     pub linked: Vec<(ClinicId, PatientId)>,
     /// The client address, for the audit log.
     pub ip: Option<String>,
+    /// A clinic of the caller requires two-factor of them and they have not enrolled: the
+    /// session may only enrol (every other route answers 403 `mfa_enrolment_required`).
+    pub mfa_enrolment_required: bool,
 }
 
 impl Auth {
@@ -75,6 +78,19 @@ impl Auth {
             .iter()
             .find(|(c, _)| *c == clinic)
             .map(|(_, p)| *p)
+    }
+
+    /// Refuse a session limited to enrolling a second factor (see
+    /// [`Auth::mfa_enrolment_required`]).
+    pub fn require_full_session(&self) -> Result<(), AppError> {
+        if self.mfa_enrolment_required {
+            Err(AppError::forbidden(
+                "mfa_enrolment_required",
+                "sua clínica exige a verificação em duas etapas: ative-a em Segurança da conta para continuar",
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     pub fn require_platform_admin(&self) -> Result<(), AppError> {
@@ -134,6 +150,7 @@ pub async fn load_auth(
         .into_iter()
         .map(|l| (l.clinic_id, l.patient_id))
         .collect();
+    let mfa_enrolment_required = state.store.mfa_enrolment_pending(user.id).await?;
     Ok(Auth {
         user_id: user.id,
         session_id,
@@ -144,5 +161,6 @@ pub async fn load_auth(
         patient_id,
         linked,
         ip,
+        mfa_enrolment_required,
     })
 }

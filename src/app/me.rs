@@ -37,6 +37,11 @@ pub struct MeResponse {
     pub memberships: Vec<MembershipView>,
     /// For patients: whether a consent to the current terms is in force.
     pub consent_active: bool,
+    /// Logins of this account need a second factor (TOTP).
+    pub mfa_enabled: bool,
+    /// A clinic requires two-factor of this user, who has not enrolled: until they do,
+    /// every route but enrolment answers 403 `mfa_enrolment_required`.
+    pub mfa_enrolment_required: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,6 +93,12 @@ pub async fn load_me(state: &AppState, user_id: UserId) -> Result<MeResponse, Ap
         professional: professional.map(ProfessionalView::from),
         memberships,
         consent_active,
+        mfa_enabled: state
+            .store
+            .totp_of(user_id)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some()),
+        mfa_enrolment_required: state.store.mfa_enrolment_pending(user_id).await?,
     })
 }
 

@@ -17,9 +17,11 @@ pub mod guests;
 pub mod health;
 pub mod links;
 pub mod me;
+pub mod mfa;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;
+pub mod session;
 pub mod state;
 pub mod waitlist;
 

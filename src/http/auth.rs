@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use super::extract::{bearer_token, client_ip};
 use crate::app::Auth;
 use crate::app::auth::{
-    self, ChangePasswordRequest, Issued, LoginRequest, RefreshRequest, SessionsEnded,
+    self, ChangePasswordRequest, Issued, LoginOutcome, LoginRequest, RefreshRequest, SessionsEnded,
     SignupRequest, TermsResponse, TokenResponse,
 };
 use crate::app::error::{AppError, ErrorBody};
@@ -124,7 +124,7 @@ pub async fn signup(
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     params(("atende_device" = Option<String>, Cookie, description = "Known-device cookie set by an earlier login on this device")),
     responses(
-        (status = 200, description = "Logged in; the refresh token is set as the `atende_refresh` cookie, and the known-device cookie `atende_device` (HttpOnly, Secure, SameSite=Strict, path /api/auth/login)", body = TokenResponse),
+        (status = 200, description = "Logged in; the refresh token is set as the `atende_refresh` cookie, and the known-device cookie `atende_device` (HttpOnly, Secure, SameSite=Strict, path /api/auth/login). For an account with two-factor the body is instead an `MfaChallenge` (`{\"mfa_required\": true, \"mfa_token\": …}`), no cookie is set and no session exists until `POST /api/auth/mfa`", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`, with Retry-After", body = ErrorBody),
     ))]
@@ -142,8 +142,21 @@ pub async fn login(
         body.into_inner(),
     )
     .await?;
+    Ok(login_response(&state, outcome))
+}
+
+/// The answer to a login (or its second step): the token pair with the refresh and
+/// known-device cookies, or the two-factor challenge (no cookie, no session).
+pub(crate) fn login_response(state: &AppState, outcome: LoginOutcome) -> HttpResponse {
+    let (tokens, known_device) = match outcome {
+        LoginOutcome::LoggedIn {
+            tokens,
+            known_device,
+        } => (tokens, known_device),
+        LoginOutcome::SecondFactor(challenge) => return HttpResponse::Ok().json(challenge),
+    };
     let days = state.settings.security.login_throttle.known_device_days as i64;
-    let cookie = Cookie::build(auth::KNOWN_DEVICE_COOKIE, outcome.known_device)
+    let cookie = Cookie::build(auth::KNOWN_DEVICE_COOKIE, known_device)
         .path("/api/auth/login")
         .http_only(true)
         .secure(true)
@@ -152,7 +165,7 @@ pub async fn login(
         .finish();
     let mut resp = HttpResponse::Ok();
     resp.cookie(cookie);
-    Ok(issue(&state, resp, outcome.tokens))
+    issue(state, resp, *tokens)
 }
 
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshRequest, description = "Optional: browsers send `{}` and the token comes from the `atende_refresh` cookie"),

@@ -38,6 +38,16 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .map(str::trim)
 }
 
+/// Routes a session limited to enrolling a second factor may use: who am I, the
+/// enrolment itself, and logging out everywhere.
+fn enrolment_route(req: &HttpRequest) -> bool {
+    let path = req.path();
+    path == "/api/me"
+        || path == "/api/me/mfa"
+        || path.starts_with("/api/me/mfa/")
+        || path == "/api/auth/logout-all"
+}
+
 impl FromRequest for Auth {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -53,7 +63,11 @@ impl FromRequest for Auth {
                 AppError::unauthorized("unauthenticated", "faça login para continuar")
             })?;
             let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
-            authenticate(&state, token, ip).await
+            let auth = authenticate(&state, token, ip).await?;
+            if !enrolment_route(&req) {
+                auth.require_full_session()?;
+            }
+            Ok(auth)
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod links;
 pub mod logging;
 pub mod me;
+pub mod mfa;
 pub mod openapi;
 pub mod patient_links;
 pub mod patients;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .configure(auth::routes)
             .configure(me::routes)
+            .configure(mfa::routes)
             .configure(clinics::routes)
             .configure(patients::routes)
             .configure(patient_links::routes)

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me,
+    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me, mfa,
     patient_links, patients, queue, queue_public, waitlist, ws,
 };
 
@@ -77,6 +77,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::change_password, auth::terms,
         me::me, me::consents, me::withdraw_consent, me::accept_consent,
+        mfa::login_second_step, mfa::status, mfa::start_totp, mfa::confirm_totp, mfa::disable_totp,
+        mfa::regenerate_recovery_codes, mfa::get_clinic_security, mfa::put_clinic_security,
         clinics::list_clinics, clinics::create_clinic_handler, clinics::get_clinic,
         clinics::list_members, clinics::add_professional_handler, clinics::add_staff_handler,
         clinics::remove_member_role_handler,
@@ -113,6 +115,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         consult_media::guests, consult_media::revoke_guest,
         health::health, health::metrics,
     ),
+    components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),
     tags(
         (name = "auth", description = "Sign-up, login, tokens"),

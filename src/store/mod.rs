@@ -13,6 +13,7 @@ pub mod clinics;
 pub mod consults;
 pub mod documents;
 pub mod events;
+pub mod mfa;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;

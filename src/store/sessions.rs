@@ -167,8 +167,8 @@ impl Store {
         }))
     }
 
-    /// Delete spent or expired WebSocket tickets and refresh tokens that expired more than a
-    /// day before `now`. Returns how many rows went.
+    /// Delete spent or expired WebSocket tickets, expired second-step logins, and refresh
+    /// tokens that expired more than a day before `now`. Returns how many rows went.
     pub async fn prune_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let day_ago = now - chrono::Duration::days(1);
         Ok(on_pool!(self, p => {
@@ -182,7 +182,13 @@ impl Store {
                 .execute(p)
                 .await?
                 .rows_affected();
-            a + b
+            // Second-step logins: useless once expired.
+            let c = sqlx::query("DELETE FROM mfa_challenges WHERE expires_at < $1")
+                .bind(now)
+                .execute(p)
+                .await?
+                .rows_affected();
+            a + b + c
         }))
     }
 }

@@ -57,6 +57,9 @@ impl WsSession {
                         let auth = load_auth(&state, user_id, session_id, ip)
                             .await
                             .map_err(|e| WsError::from(&e))?;
+                        // A clinic's two-factor policy may have limited this session
+                        // since the socket opened.
+                        auth.require_full_session().map_err(|e| WsError::from(&e))?;
                         channels::authorize(&state, &auth, &topic).await
                     }
                     (None, Some(guest)) => authorize_guest(&state, &guest, &topic).await,

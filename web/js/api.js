@@ -49,6 +49,23 @@ export class ApiError extends Error {
 }
 
 /**
+ * The password was right and the account has two-factor: no session yet. `mfaToken` goes
+ * with a code to `completeMfaLogin` (single use, short-lived).
+ */
+export class MfaRequired extends Error {
+  /**
+   * @param {string} mfaToken
+   * @param {string[]} methods `totp`, `recovery_code`
+   */
+  constructor(mfaToken, methods) {
+    super('Informe o código de verificação.');
+    this.name = 'MfaRequired';
+    this.mfaToken = mfaToken;
+    this.methods = methods;
+  }
+}
+
+/**
  * What a client takes from the browser.
  * @typedef {object} ApiEnv
  * @property {(path: string, init: RequestInit) => Promise<Response>} fetch
@@ -411,18 +428,33 @@ export function createApiClient(env = browserApiEnv()) {
   async function startSession(path, body) {
     const res = await send('POST', path, body);
     const data = await parse(res);
+    if (data && data.mfa_required === true && typeof data.mfa_token === 'string') {
+      throw new MfaRequired(data.mfa_token, Array.isArray(data.methods) ? data.methods : ['totp']);
+    }
     storeSession(data);
     emit('login', data.user ?? null);
     return data.user ?? null;
   }
 
   /**
-   * Log in; resolves to the `Me` object. Throws ApiError (401, 429 with retryAfter…).
+   * Log in; resolves to the `Me` object. Throws ApiError (401, 429 with retryAfter…), or
+   * MfaRequired when the account logs in with a second step.
    * @param {string} email
    * @param {string} password
    */
   function login(email, password) {
     return startSession('/api/auth/login', { email, password });
+  }
+
+  /**
+   * The login's second step: the authenticator's code or a recovery code; resolves to the
+   * `Me` object. Throws ApiError (401 `invalid_mfa_code`, `mfa_code_used`,
+   * `invalid_mfa_token`; 429 with retryAfter).
+   * @param {string} mfaToken
+   * @param {{code?: string, recovery_code?: string}} answer
+   */
+  function completeMfaLogin(mfaToken, answer) {
+    return startSession('/api/auth/mfa', { mfa_token: mfaToken, ...answer });
   }
 
   /** Patient sign-up; resolves to the `Me` object of the new account. @param {object} payload */
@@ -474,6 +506,7 @@ export function createApiClient(env = browserApiEnv()) {
     publicDelete,
     publicUpload,
     login,
+    completeMfaLogin,
     signup,
     logout,
     me,
@@ -515,6 +548,7 @@ export const {
   publicDelete,
   publicUpload,
   login,
+  completeMfaLogin,
   signup,
   logout,
   me,

@@ -17,7 +17,7 @@
 //   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
 //   #/meus-documentos                 a patient's signed documents (views/my-documents.js)
 //   #/minha-assinatura                a professional's signing certificate (views/signing-key.js)
-//   #/seguranca                       any user: change the password, sign out everywhere (views/account-security.js)
+//   #/seguranca                       any user: change the password, two-factor, sign out everywhere (views/account-security.js)
 //   #/teleconsulta/{appointment_id}   a professional's teleconsultation: waiting room and video
 //                                     call (views/teleconsult.js)
 //
@@ -293,6 +293,17 @@ async function render() {
   }
   const me = state.me;
   updateHeader();
+  if (me.mfa_enrolment_required) {
+    // The clinic requires two-factor: until it is on, this session can only enrol.
+    if (parts[0] !== 'seguranca' || parts.length !== 1) replaceHash('#/seguranca');
+    mount(renderAccountSecurity(ctx, {
+      onMfaEnabled: () => {
+        state.me = null;
+        navigate('#/', { replace: true });
+      },
+    }));
+    return;
+  }
   realtime.connect();
   if (canChat(me)) unread.start(me);
 
@@ -354,7 +365,7 @@ async function render() {
     return;
   }
   if (section === 'seguranca' && parts.length === 1) {
-    mount(renderAccountSecurity(ctx));
+    mount(renderAccountSecurity(ctx, {}));
     return;
   }
   if (section === 'meus-dados' && me.patient) {

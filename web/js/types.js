@@ -70,6 +70,9 @@
  *   the account proved control of; their `patient_id` is what that clinic calls the patient
  * @property {Professional|null} professional set for a professional
  * @property {boolean} [consent_active] for patients: a consent to the current terms is in force
+ * @property {boolean} [mfa_enabled] logins of this account ask for a second factor
+ * @property {boolean} [mfa_enrolment_required] a clinic requires two-factor and the user has
+ *   not enrolled: every route but enrolment answers 403 `mfa_enrolment_required`
  */
 
 /**

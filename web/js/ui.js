@@ -444,6 +444,20 @@ export function copyField({ label, value, name = 'link', buttonLabel = 'Copiar l
 }
 
 /**
+ * An SVG string (a QR code from the server) as a data: URL for an <img>: the page's CSP
+ * allows data: images, not blob:.
+ * @param {string} svg
+ */
+export function svgDataUrl(svg) {
+  const bytes = new TextEncoder().encode(svg);
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return `data:image/svg+xml;base64,${btoa(binary)}`;
+}
+
+/**
  * Disclosure panel (<details>) used for secondary forms.
  * @param {string} summaryText
  * @param {Child} content

@@ -1,6 +1,7 @@
 // @ts-check
-// "Segurança da conta" (#/seguranca), for every logged-in user: change the password, and
-// end the sessions on every device.
+// "Segurança da conta" (#/seguranca), for every logged-in user: change the password,
+// two-factor login (views/account-mfa.js), and end the sessions on every device. A session
+// that a clinic's policy limits to enrolling sees only the two-factor part.
 //
 //   POST /api/auth/password    {current_password, new_password} → {sessions_ended}: the
 //                              other sessions end (their open pages are disconnected); this
@@ -9,6 +10,7 @@
 
 import { api, logout } from '../api.js';
 import { h, errorMessage, field, plural } from '../ui.js';
+import { mfaPanel } from './account-mfa.js';
 
 /** How many other devices were signed out, in words. @param {number} n */
 export function endedText(n) {
@@ -18,12 +20,15 @@ export function endedText(n) {
 
 /**
  * @param {import('../types.js').ViewContext} ctx
+ * @param {{onMfaEnabled?: () => void}} opts `onMfaEnabled`: the session was limited to
+ *   enrolling, and two-factor is now on (the rest of the app opens)
  */
-export function renderAccountSecurity(ctx) {
+export function renderAccountSecurity(ctx, { onMfaEnabled }) {
   document.title = 'Segurança da conta — atende';
   const root = h('div', { class: 'view view-medium security-view', dataset: { view: 'account-security' } },
     h('h1', { tabindex: '-1', text: 'Segurança da conta' }),
-    passwordPanel(ctx),
+    onMfaEnabled ? null : passwordPanel(ctx),
+    mfaPanel(ctx, { onMfaEnabled }),
     everywherePanel());
   return root;
 }

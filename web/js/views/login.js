@@ -1,7 +1,7 @@
 // @ts-check
-// Login and patient sign-up views.
+// Login (with its second step for accounts with two-factor) and patient sign-up views.
 
-import { api, login, signup, ApiError } from '../api.js';
+import { api, login, completeMfaLogin, signup, ApiError, MfaRequired } from '../api.js';
 import {
   h, clear, alertNode, createForm, commonCodeToField, CPF_PATTERN, errorMessage, loadingNode,
 } from '../ui.js';
@@ -40,6 +40,11 @@ export function renderLogin(ctx, { notice, onLoggedIn }) {
         const user = await login(values.email, values.password);
         onLoggedIn(user);
       } catch (err) {
+        if (err instanceof MfaRequired) {
+          ctrl.get('password').input.value = '';
+          showSecondStep(err);
+          return undefined;
+        }
         if (err instanceof ApiError && err.status === 429) {
           const seconds = err.retryAfter;
           // Disable the button once the form controller has re-enabled it.
@@ -87,15 +92,108 @@ export function renderLogin(ctx, { notice, onLoggedIn }) {
     if (countdown) stopCountdown();
   });
 
+  const noticeBox = h('p', { class: 'alert alert-info', role: 'status', text: notice || '', hidden: !notice });
+  const passwordStep = [
+    ctrl.form,
+    h('p', { class: 'form-footer' },
+      'É paciente e ainda não tem conta? ',
+      h('a', { href: '#/cadastro', text: 'Criar conta de paciente' })),
+  ];
+  const panel = h('section', { class: 'panel' }, ...passwordStep);
+
+  /** Back to e-mail and password (the second step expired or the user went back). @param {string} [why] */
+  function restart(why) {
+    noticeBox.textContent = why || '';
+    noticeBox.hidden = !why;
+    clear(panel).append(...passwordStep);
+    ctrl.get('password').input.focus();
+  }
+
+  /** @param {MfaRequired} challenge */
+  function showSecondStep(challenge) {
+    noticeBox.hidden = true;
+    clear(panel).append(secondStep(ctx, challenge, { onLoggedIn, restart }));
+  }
+
   return h('div', { class: 'view view-narrow', dataset: { view: 'login' } },
     h('h1', { tabindex: '-1', text: 'Entrar no atende' }),
     h('p', { class: 'lead', text: 'Agenda, sala de espera e atendimento da sua clínica em um só lugar.' }),
-    notice ? h('p', { class: 'alert alert-info', role: 'status', text: notice }) : null,
-    h('section', { class: 'panel' },
-      ctrl.form,
+    noticeBox,
+    panel);
+}
+
+/**
+ * The login's second step: the authenticator app's code, or one of the recovery codes.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {MfaRequired} challenge
+ * @param {{onLoggedIn: (user: import('../types.js').Me|null) => void, restart: (why?: string) => void}} opts
+ */
+function secondStep(ctx, challenge, { onLoggedIn, restart }) {
+  const box = h('div', { class: 'stack', dataset: { step: 'mfa' } });
+  const canRecover = challenge.methods.includes('recovery_code');
+
+  /** @param {boolean} recovery */
+  function show(recovery) {
+    const name = recovery ? 'recovery_code' : 'code';
+    const toggle = h('button', {
+      type: 'button',
+      class: 'btn btn-link',
+      text: recovery ? 'Usar o código do aplicativo' : 'Usar um código de recuperação',
+      hidden: !canRecover,
+      onclick: () => show(!recovery),
+    });
+    const form = createForm({
+      label: 'Verificação em duas etapas',
+      submitLabel: 'Verificar',
+      busyLabel: 'Verificando…',
+      codeToField: { invalid_mfa_code: name, mfa_code_used: name },
+      fields: [recovery
+        ? {
+          name, label: 'Código de recuperação', required: true, autocomplete: 'off',
+          maxlength: 20, noOptionalTag: true, placeholder: 'XXXXX-XXXXX',
+          hint: 'Um dos códigos que você guardou ao ativar a verificação em duas etapas. Cada um vale uma vez.',
+        }
+        : {
+          name, label: 'Código do aplicativo autenticador', required: true, inputmode: 'numeric',
+          autocomplete: 'one-time-code', maxlength: 7, noOptionalTag: true,
+          pattern: /^\d{3} ?\d{3}$/, patternMessage: 'Informe os 6 dígitos do código.',
+          hint: 'Abra o aplicativo autenticador (Google Authenticator, Microsoft Authenticator…) e digite o código de 6 dígitos.',
+        }],
+      extraActions: toggle,
+      onSubmit: async (values) => {
+        try {
+          const user = await completeMfaLogin(challenge.mfaToken, { [name]: values[name] });
+          onLoggedIn(user);
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          if (err.code === 'invalid_mfa_token') {
+            restart('A verificação expirou ou teve tentativas demais. Entre novamente com sua senha.');
+            return undefined;
+          }
+          if (err.status === 429) throw new ApiError(429, err.code, tooManyAttemptsMessage(err.retryAfter));
+          if (err.code === 'invalid_mfa_code') {
+            throw new ApiError(401, err.code, recovery
+              ? 'Código de recuperação incorreto ou já usado.'
+              : 'Código incorreto. Confira o código no aplicativo e tente de novo.');
+          }
+          if (err.code === 'mfa_code_used') {
+            throw new ApiError(401, err.code, 'Este código já foi usado. Aguarde o próximo código no aplicativo.');
+          }
+          throw err;
+        }
+        return undefined;
+      },
+    });
+    clear(box).append(
+      h('h2', { class: 'h3', text: 'Verificação em duas etapas' }),
+      h('p', { class: 'muted', text: 'Sua senha está certa. Para terminar de entrar, confirme que é você.' }),
+      form.form,
       h('p', { class: 'form-footer' },
-        'É paciente e ainda não tem conta? ',
-        h('a', { href: '#/cadastro', text: 'Criar conta de paciente' }))));
+        h('button', { type: 'button', class: 'btn btn-link', text: 'Voltar', onclick: () => restart() })));
+    if (ctx.isCurrent()) form.get(name)?.input.focus();
+  }
+  show(false);
+  return box;
 }
 
 /**

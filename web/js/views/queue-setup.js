@@ -6,22 +6,14 @@
 //   service time used for the estimated waits.
 
 import { api, seg } from '../api.js';
-import { h, alertNode, append, clear, copyField, createForm, errorMessage, loadingNode } from '../ui.js';
+import {
+  h, alertNode, append, clear, copyField, createForm, errorMessage, loadingNode, svgDataUrl,
+} from '../ui.js';
 
 const MODE_LABELS = {
   strict: 'Prioridades sempre primeiro',
   alternate: 'Alternar prioridades com os demais',
 };
-
-/** An SVG string as a data: URL (the page's CSP allows data: images, not blob:). */
-function svgDataUrl(svg) {
-  const bytes = new TextEncoder().encode(svg);
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return `data:image/svg+xml;base64,${btoa(binary)}`;
-}
 
 /** Print only the QR code card (see `body.print-qr` in css/queue.css). */
 function printQr() {

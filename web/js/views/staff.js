@@ -8,6 +8,7 @@ import {
   COUNCIL_FOR_PROFESSION, PROFESSIONS, UFS,
 } from '../ui.js';
 import { messagesPanel } from './chat.js';
+import { clinicSecurityPanel } from './clinic-security.js';
 import { officeHoursPanel } from './office-hours.js';
 import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.js';
 import { presencePanel } from './presence.js';
@@ -185,7 +186,7 @@ function adminContent(me, clinicId, roleParam) {
     patientsSection.querySelector('form'),
   );
 
-  return [clinicInfo, h('div', { class: 'grid-2' }, team, add), patientsSection];
+  return [clinicInfo, h('div', { class: 'grid-2' }, team, add), patientsSection, clinicSecurityPanel(clinicId)];
 }
 
 function memberKey(member) {
