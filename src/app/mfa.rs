@@ -167,7 +167,7 @@ async fn issue_recovery_codes(
     let hashes: Vec<String> = codes
         .iter()
         .filter_map(|c| mfa::normalise_recovery_code(c))
-        .map(|n| mfa::recovery_code_hash(user, &n))
+        .map(|n| mfa::recovery_code_hash(&state.links, user, &n))
         .collect();
     state
         .store
@@ -389,7 +389,7 @@ async fn second_factor_ok(
     code: &str,
 ) -> Result<bool, AppError> {
     if let Some(n) = mfa::normalise_recovery_code(code) {
-        let hash = mfa::recovery_code_hash(row.user_id, &n);
+        let hash = mfa::recovery_code_hash(&state.links, row.user_id, &n);
         return Ok(state
             .store
             .spend_recovery_code(tx, row.user_id, &hash)
@@ -499,7 +499,7 @@ pub async fn complete_login(
                         .spend_recovery_code(
                             &mut tx,
                             user.id,
-                            &mfa::recovery_code_hash(user.id, &n),
+                            &mfa::recovery_code_hash(&state.links, user.id, &n),
                         )
                         .await?
                 }

@@ -5,10 +5,10 @@
 //! accepted step, so a code is never accepted twice.
 
 use rand::RngCore as _;
-use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Builder, Totp};
 
 use crate::domain::UserId;
+use crate::security::links::LinkSigner;
 
 /// Seconds in one TOTP step.
 pub const STEP_SECS: u64 = 30;
@@ -117,14 +117,11 @@ pub fn normalise_recovery_code(typed: &str) -> Option<String> {
         .then_some(code)
 }
 
-/// What is stored for a (normalised) recovery code: bound to its account, so equal codes
-/// of two accounts differ and a hash cannot be moved to another account.
-pub fn recovery_code_hash(user: UserId, normalised: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"atende-recovery-code\0");
-    h.update(user.0.as_bytes());
-    h.update(normalised.as_bytes());
-    hex::encode(h.finalize())
+/// What is stored for a (normalised) recovery code: an HMAC under the installation's link
+/// key (a copy of the database alone cannot be searched for the 50-bit codes), bound to its
+/// account, so equal codes of two accounts differ and a hash cannot be moved to another.
+pub fn recovery_code_hash(key: &LinkSigner, user: UserId, normalised: &str) -> String {
+    key.keyed_digest("mfa-recovery-code", &format!("{}:{normalised}", user.0))
 }
 
 #[cfg(test)]
@@ -167,9 +164,16 @@ mod tests {
         assert_eq!(n, codes[0].replace('-', ""));
         assert!(normalise_recovery_code("short").is_none());
         let u = UserId::new();
+        let key = LinkSigner::new(b"a test key of enough length, 32 bytes+");
         assert_ne!(
-            recovery_code_hash(u, &n),
-            recovery_code_hash(UserId::new(), &n)
+            recovery_code_hash(&key, u, &n),
+            recovery_code_hash(&key, UserId::new(), &n)
+        );
+        // Keyed: without the installation's key the stored value says nothing.
+        let other = LinkSigner::new(b"another installation's key, 32 bytes+");
+        assert_ne!(
+            recovery_code_hash(&key, u, &n),
+            recovery_code_hash(&other, u, &n)
         );
     }
 }
