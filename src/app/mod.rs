@@ -10,6 +10,7 @@ pub mod auth;
 pub mod caller;
 pub mod chat;
 pub mod clinics;
+pub mod clock;
 pub mod consults;
 pub mod documents;
 pub mod error;
