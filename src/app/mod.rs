@@ -21,6 +21,7 @@ pub mod me;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;
+pub mod record;
 pub mod state;
 pub mod waitlist;
 

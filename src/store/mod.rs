@@ -16,6 +16,7 @@ pub mod events;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;
+pub mod record;
 pub mod sessions;
 pub mod users;
 pub mod waitlist;
