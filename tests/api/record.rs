@@ -180,7 +180,7 @@ async fn an_encounter_goes_from_draft_to_signed_and_is_then_corrected_only_by_ad
     let resp = put(&app, &path, helena, &json!({"version": 2, "content": bad})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
-    // Only the author edits or signs; then it is locked for good.
+    // An encounter is started only from the caller's own appointment with the patient.
     let rafael = &r.a.rafael;
     let (status, _) = json_of(
         app.post(
@@ -192,6 +192,19 @@ async fn an_encounter_goes_from_draft_to_signed_and_is_then_corrected_only_by_ad
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
+    assert_error(
+        app.post(
+            &format!("{}/encounters", r.record()),
+            Some(&rafael.access),
+            &json!({"appointment_id": r.appointment, "content": content("x")}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_appointment",
+    )
+    .await;
+
+    // Only the author edits or signs; then it is locked for good.
     assert_error(
         put(&app, &path, rafael, &json!({"version": 2, "content": c})).await,
         StatusCode::FORBIDDEN,
@@ -579,6 +592,14 @@ async fn psychology_notes_are_read_by_their_author_only_and_patients_see_only_lo
         StatusCode::OK
     );
     let admin = &r.a.admin;
+    // The admin has no care relationship: refused until they break the glass.
+    assert_error(
+        app.get(&format!("{record}/timeline"), Some(&admin.access))
+            .await,
+        StatusCode::FORBIDDEN,
+        "no_care_relationship",
+    )
+    .await;
     let (status, _) = json_of(
         app.post(
             &format!("{record}/break-glass"),
