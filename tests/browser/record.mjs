@@ -10,6 +10,7 @@
 //   diagnosis she presses "Assinar e bloquear" and the timeline shows it locked, with the
 //   diagnosis and her CRM;
 // - the receptionist's page of the same patient has no "Prontuário" section;
+// - an encounter Helena signs on João's record shows on his home ("Meus atendimentos");
 // - no console errors, page errors or CSP violations.
 // Screenshots go to tests/browser/screenshots/record-*.png.
 
@@ -86,6 +87,27 @@ async function run(browser) {
     await recep.page.getByRole('heading', { name: 'Dados cadastrais' }).waitFor();
     assert(await recep.page.getByRole('heading', { name: 'Prontuário', exact: true }).count() === 0, 'a Prontuário section for the receptionist');
     assert(recep.errors.length === 0, recep.errors.join('\n'));
+  });
+
+  await check('the patient home lists signed encounters under "Meus atendimentos"', async () => {
+    // Helena signs an encounter on João's record at Aurora (over the API).
+    const helena = await loginApi('dra.helena@atende.demo');
+    const joaoMe = await apiCall('GET', '/api/me', await loginApi('joao@paciente.demo'));
+    const record = joaoMe.linked_records.find((l) => l.clinic_id === clinic).patient_id;
+    const rec = `/api/clinics/${clinic}/patients/${record}/record`;
+    await apiCall('POST', `${rec}/break-glass`, helena, { reason: 'Revisão do histórico do paciente' });
+    const complaint = `Retorno de rotina ${Date.now()}`;
+    const e = await apiCall('POST', `${rec}/encounters`, helena, { content: { chief_complaint: complaint, diagnoses: [{ code: 'Z00.0', text: 'Exame geral' }] } });
+    await apiCall('POST', `${rec}/encounters/${e.id}/sign`, helena);
+    const joao = await openPage(browser, DESKTOP);
+    await loginUi(joao.page, 'joao@paciente.demo');
+    await loggedIn(joao.page);
+    await joao.page.goto(`${base}/#/meus-dados`);
+    const panel = joao.page.locator('section', { has: joao.page.getByRole('heading', { name: 'Meus atendimentos' }) });
+    await panel.waitFor();
+    await panel.getByText(complaint).waitFor();
+    assert((await panel.innerText()).includes('Z00.0 Exame geral'), 'diagnosis missing');
+    assert(joao.errors.length === 0, joao.errors.join('\n'));
   });
 
   await check('no console errors, page errors or CSP violations', async () => {

@@ -295,3 +295,37 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
   open();
   return section;
 }
+
+/**
+ * "Meus atendimentos" on the patient's home: the summary of their locked encounters in
+ * every clinic (no drafts, no psychology notes — the server leaves them out).
+ * @param {import('../types.js').ViewContext} ctx
+ */
+export function myRecordPanel(ctx) {
+  const list = h('div', { 'aria-busy': 'true' }, loadingNode());
+  api.get('/api/me/record/encounters').then((data) => {
+    if (!ctx.isCurrent()) return;
+    list.removeAttribute('aria-busy');
+    const encounters = (data && data.encounters) || [];
+    if (!encounters.length) {
+      clear(list).append(h('p', { class: 'muted', text: 'Nenhum atendimento registrado ainda.' }));
+      return;
+    }
+    clear(list).append(h('ul', { class: 'timeline' }, encounters.map((e) => h('li', { class: 'timeline-item' },
+      h('time', { datetime: e.date, text: formatDateTime(e.date) }), ' ',
+      h('strong', { text: e.clinic_name }), ` — ${e.professional_name} (${e.council} ${e.council_number}/${e.council_uf})`,
+      e.chief_complaint ? h('p', null, h('strong', { text: 'Motivo: ' }), e.chief_complaint) : null,
+      e.diagnoses.length
+        ? h('p', null, h('strong', { text: 'Diagnósticos: ' }), e.diagnoses.map((d) => `${d.code} ${d.text}`).join('; '))
+        : null,
+      e.plan ? h('p', { class: 'prewrap' }, h('strong', { text: 'Orientações: ' }), e.plan) : null))));
+  }).catch((err) => {
+    if (!ctx.isCurrent()) return;
+    list.removeAttribute('aria-busy');
+    clear(list).append(alertNode(errorMessage(err)));
+  });
+  return h('section', { class: 'panel', 'aria-labelledby': 'my-record-heading' },
+    h('h2', { id: 'my-record-heading', text: 'Meus atendimentos' }),
+    h('p', { class: 'muted small', text: 'Resumo dos atendimentos assinados pelos profissionais que atendem você.' }),
+    list);
+}
