@@ -114,6 +114,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         record::create_encounter, record::get_encounter, record::save_encounter,
         record::sign_encounter, record::add_addendum, record::list_allergies, record::add_allergy,
         record::update_allergy, record::break_glass, record::timeline, record::my_encounters,
+        record::break_glass_log,
         health::health, health::metrics,
     ),
     modifiers(&BearerAuth, &ResponseDescriptions),

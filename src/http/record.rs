@@ -10,7 +10,7 @@ use crate::app::error::{AppError, ErrorBody};
 use crate::app::record::allergies::{self, Allergy, AllergyList, NewAllergy, UpdateAllergy};
 use crate::app::record::encounters::{self, NewAddendum, NewEncounter, SaveEncounter};
 use crate::app::record::timeline::{self, MyEncounters, TimelinePage, TimelineQuery};
-use crate::app::record::{self, Addendum, BreakGlass, BreakGlassRequest, Encounter};
+use crate::app::record::{self, Addendum, BreakGlass, BreakGlassLog, BreakGlassRequest, Encounter};
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId};
 
@@ -31,7 +31,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&at("/allergies/{id}"), web::patch().to(update_allergy))
         .route(&at("/break-glass"), web::post().to(break_glass))
         .route(&at("/timeline"), web::get().to(timeline))
-        .route("/me/record/encounters", web::get().to(my_encounters));
+        .route("/me/record/encounters", web::get().to(my_encounters))
+        .route(
+            "/clinics/{clinic_id}/record/break-glass",
+            web::get().to(break_glass_log),
+        );
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,4 +257,16 @@ pub async fn my_encounters(
     auth: Auth,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(timeline::my_encounters(&state, &auth).await?))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/record/break-glass", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The clinic's last 200 break-the-glass openings with who, which patient, the reason and until when (clinic admins; audited as `record.break_glass_list`)", body = BreakGlassLog),
+              (status = 403, body = ErrorBody)))]
+pub async fn break_glass_log(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<ClinicId>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(record::break_glass_log(&state, &auth, path.into_inner()).await?))
 }

@@ -97,6 +97,19 @@ pub struct TimelineDocumentRow {
     pub council_uf: String,
 }
 
+/// A break-the-glass opening as the clinic's admins review it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccessGrantView {
+    pub id: uuid::Uuid,
+    pub patient_id: PatientId,
+    pub patient_name: String,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub reason_enc: String,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A break-the-glass opening of a record.
 #[derive(Debug, Clone)]
 pub struct AccessGrantRow {
@@ -564,5 +577,26 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// The clinic's break-the-glass openings, newest first (at most `limit`).
+    pub async fn access_grants_of_clinic(
+        &self,
+        clinic: ClinicId,
+        limit: i64,
+    ) -> Result<Vec<AccessGrantView>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AccessGrantView>(
+                "SELECT g.id, g.patient_id, COALESCE(p.social_name, p.full_name) AS patient_name,
+                    g.user_id, u.full_name AS user_name, g.reason_enc, g.granted_at, g.expires_at
+                 FROM record_access_grants g JOIN patients p ON p.id = g.patient_id
+                 JOIN users u ON u.id = g.user_id
+                 WHERE g.clinic_id = $1 ORDER BY g.granted_at DESC LIMIT $2",
+            )
+            .bind(clinic)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
     }
 }

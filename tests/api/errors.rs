@@ -336,6 +336,7 @@ async fn every_route_is_in_the_openapi_document() {
             "get",
         ),
         ("/api/me/record/encounters", "get"),
+        ("/api/clinics/{clinic_id}/record/break-glass", "get"),
     ];
     for (path, method) in expected {
         assert!(

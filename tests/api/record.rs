@@ -440,6 +440,33 @@ async fn a_professional_without_care_relationship_is_refused_until_breaking_the_
         "the read through the glass is audited as such"
     );
 
+    // The clinic's admin reviews the opening, reason included; nobody else does.
+    let log = format!("/api/clinics/{}/record/break-glass", r.a.clinic);
+    let (status, openings) = json_of(app.get(&log, Some(&r.a.admin.access)).await).await;
+    assert_eq!(status, StatusCode::OK, "{openings}");
+    let entry = &openings["entries"][0];
+    assert_eq!(entry["user_id"], rafael.me["id"]);
+    assert_eq!(entry["patient_id"], r.patient.as_str());
+    assert_eq!(
+        entry["reason"],
+        "Dor dentária aguda, paciente sem médico presente"
+    );
+    for who in [rafael, &r.a.recep] {
+        assert_error(
+            app.get(&log, Some(&who.access)).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    }
+    let other = app.login("admin@boavista.demo", PW).await;
+    assert_error(
+        app.get(&log, Some(&other.access)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
     // The opening lasts 12 h.
     app.state
         .clock

@@ -87,6 +87,26 @@ pub struct BreakGlass {
     pub expires_at: DateTime<Utc>,
 }
 
+/// One break-the-glass opening, for the clinic's admins.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BreakGlassEntry {
+    pub id: uuid::Uuid,
+    pub patient_id: PatientId,
+    pub patient_name: String,
+    pub user_id: UserId,
+    pub user_name: String,
+    /// The reason typed when the glass was broken.
+    pub reason: String,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The clinic's break-the-glass openings, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BreakGlassLog {
+    pub entries: Vec<BreakGlassEntry>,
+}
+
 /// A record the caller may read, and how they got in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Opened {
@@ -347,4 +367,46 @@ pub async fn break_glass(
         patient_id: patient,
         expires_at: grant.expires_at,
     })
+}
+
+/// The clinic's last 200 break-the-glass openings with their reasons, for its admins to
+/// review (audited as `record.break_glass_list`).
+pub async fn break_glass_log(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+) -> Result<BreakGlassLog, AppError> {
+    auth.require_role(clinic, &[Role::ClinicAdmin])?;
+    let entries = state
+        .store
+        .access_grants_of_clinic(clinic, 200)
+        .await?
+        .into_iter()
+        .map(|g| {
+            Ok(BreakGlassEntry {
+                reason: state.cipher.decrypt(&g.reason_enc)?,
+                id: g.id,
+                patient_id: g.patient_id,
+                patient_name: g.patient_name,
+                user_id: g.user_id,
+                user_name: g.user_name,
+                granted_at: g.granted_at,
+                expires_at: g.expires_at,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let mut tx = state.store.begin().await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(auth.user_id), "record.break_glass_list", "clinic")
+                .entity_id(clinic)
+                .clinic(clinic)
+                .ip(auth.ip.clone())
+                .details(json!({"entries": entries.len()})),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(BreakGlassLog { entries })
 }
