@@ -189,16 +189,19 @@ impl Store {
         }))
     }
 
-    /// The record's encounters created before `before`, newest first.
+    /// The record's encounters created before `before` that `viewer` may read (psychology
+    /// notes only their author), newest first.
     pub async fn encounters_of_record(
         &self,
         clinic: ClinicId,
         patient: PatientId,
+        viewer: UserId,
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<EncounterRow>, StoreError> {
         let sql = format!(
             "{ENCOUNTER_SQL} WHERE e.clinic_id = $1 AND e.patient_id = $2 AND e.created_at < $3
+               AND (e.psychology = $5 OR e.author_user_id = $6)
              ORDER BY e.created_at DESC, e.id DESC LIMIT $4"
         );
         Ok(on_pool!(self, p => {
@@ -207,6 +210,8 @@ impl Store {
                 .bind(patient)
                 .bind(before)
                 .bind(limit)
+                .bind(false)
+                .bind(viewer)
                 .fetch_all(p)
                 .await?
         }))
@@ -373,16 +378,19 @@ impl Store {
         }))
     }
 
-    /// The record's addenda written before `before`, newest first.
+    /// The record's addenda written before `before` that `viewer` may read (those of a
+    /// psychology note only its author), newest first.
     pub async fn addenda_of_record(
         &self,
         clinic: ClinicId,
         patient: PatientId,
+        viewer: UserId,
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<AddendumRow>, StoreError> {
         let sql = format!(
             "{ADDENDUM_SQL} WHERE a.clinic_id = $1 AND a.patient_id = $2 AND a.created_at < $3
+               AND (e.psychology = $5 OR e.author_user_id = $6)
              ORDER BY a.created_at DESC, a.id DESC LIMIT $4"
         );
         Ok(on_pool!(self, p => {
@@ -391,6 +399,8 @@ impl Store {
                 .bind(patient)
                 .bind(before)
                 .bind(limit)
+                .bind(false)
+                .bind(viewer)
                 .fetch_all(p)
                 .await?
         }))

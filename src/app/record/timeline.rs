@@ -65,7 +65,8 @@ pub struct TimelinePage {
 }
 
 /// The record's history, newest first (audited as `record.read`). Psychology notes (and
-/// their addenda) appear only to their author.
+/// their addenda) appear only to their author: the store leaves them out before paging, so
+/// a page is never short because of them (the filters here are a second guard).
 pub async fn timeline(
     state: &AppState,
     auth: &Auth,
@@ -86,7 +87,7 @@ pub async fn timeline(
     let store = &state.store;
     let mut items = Vec::new();
     for e in store
-        .encounters_of_record(clinic, patient, before, limit)
+        .encounters_of_record(clinic, patient, auth.user_id, before, limit)
         .await?
         .iter()
         .filter(|e| super::readable(auth, e))
@@ -100,7 +101,7 @@ pub async fn timeline(
         });
     }
     for a in store
-        .addenda_of_record(clinic, patient, before, limit)
+        .addenda_of_record(clinic, patient, auth.user_id, before, limit)
         .await?
         .iter()
         .filter(|a| !a.encounter_psychology || a.encounter_author == Some(auth.user_id))

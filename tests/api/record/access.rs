@@ -239,6 +239,23 @@ async fn psychology_notes_are_read_by_their_author_only_and_patients_see_only_lo
     .await;
     assert_eq!(status, StatusCode::OK);
     let (_, _draft) = post(&r.a.helena, "Rascunho ainda aberto").await;
+    // The newest entry is another psychology note: Helena's page of one still holds one
+    // entry (hers), not an empty page.
+    let (status, _) = post(&psy, "Segunda sessão de psicoterapia").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, page) = json_of(
+        app.get(
+            &format!("{record}/timeline?limit=1"),
+            Some(&r.a.helena.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        page["items"][0]["encounter"]["content"]["chief_complaint"], "Rascunho ainda aberto",
+        "{page}"
+    );
+    assert!(page["next_before"].is_string(), "{page}");
 
     // The author reads it; Helena (with access) and the admin (through the glass) do not.
     assert_eq!(
