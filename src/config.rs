@@ -55,6 +55,7 @@ pub struct Settings {
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+    pub record: RecordSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,6 +281,16 @@ pub struct AuditSettings {
     pub anchor_path: PathBuf,
 }
 
+/// The clinical record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSettings {
+    /// Hours after its creation at which a draft encounter locks by itself.
+    pub auto_lock_hours: u32,
+    /// Hours a "break the glass" opening of a record lasts.
+    pub break_glass_hours: u32,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LgpdSettings {
@@ -382,6 +393,12 @@ impl Settings {
         let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
         if self.security.access_token_ttl_secs == 0 {
             return bad("security.access_token_ttl_secs", "must be greater than 0");
+        }
+        if !(1..=720).contains(&self.record.auto_lock_hours) {
+            return bad("record.auto_lock_hours", "must be between 1 and 720");
+        }
+        if !(1..=72).contains(&self.record.break_glass_hours) {
+            return bad("record.break_glass_hours", "must be between 1 and 72");
         }
         if !self.consult.turn_urls.is_empty() && self.consult.turn_secret.expose().is_empty() {
             return bad(

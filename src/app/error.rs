@@ -19,6 +19,10 @@ pub struct ErrorBody {
     pub code: String,
     /// A human-readable message in Portuguese.
     pub message: String,
+    /// With `version_conflict`: the version the entity has now (reload it, then save
+    /// against this version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,10 @@ pub enum AppError {
     NotFound,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A save against a version that is no longer the current one (409 `version_conflict`):
+    /// someone else (another tab) saved first.
+    #[error("version conflict (current {current_version})")]
+    VersionConflict { current_version: i64 },
     #[error("too many attempts")]
     TooManyRequests { retry_after_secs: u64 },
     /// Over a rate with its own code (429).
@@ -108,6 +116,7 @@ impl AppError {
             | AppError::LimitedFor { code, .. }
             | AppError::Overloaded { code, .. } => code,
             AppError::Forbidden => "forbidden",
+            AppError::VersionConflict { .. } => "version_conflict",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::PayloadTooLarge => "body_too_large",
             AppError::NotFound => "not_found",
@@ -128,6 +137,9 @@ impl AppError {
             | AppError::LimitedFor { message, .. }
             | AppError::Overloaded { message, .. } => message.clone(),
             AppError::Forbidden => "você não tem permissão para acessar este recurso".into(),
+            AppError::VersionConflict { current_version } => format!(
+                "este registro foi alterado em outra janela (versão atual {current_version}); recarregue antes de salvar"
+            ),
             AppError::UnsupportedMediaType => "envie o corpo como application/json".into(),
             AppError::PayloadTooLarge => "corpo da requisição grande demais".into(),
             AppError::NotFound => "não encontrado".into(),
@@ -149,7 +161,7 @@ impl AppError {
             AppError::Unauthorized { .. } => ErrorKind::Unauthorized,
             AppError::Forbidden | AppError::Denied { .. } => ErrorKind::Forbidden,
             AppError::NotFound => ErrorKind::NotFound,
-            AppError::Conflict { .. } => ErrorKind::Conflict,
+            AppError::Conflict { .. } | AppError::VersionConflict { .. } => ErrorKind::Conflict,
             AppError::TooManyRequests { .. }
             | AppError::Limited { .. }
             | AppError::LimitedFor { .. } => ErrorKind::RateLimited,
@@ -162,6 +174,10 @@ impl AppError {
         ErrorBody {
             code: self.code().to_string(),
             message: self.message(),
+            current_version: match self {
+                AppError::VersionConflict { current_version } => Some(*current_version),
+                _ => None,
+            },
         }
     }
 }

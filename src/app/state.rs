@@ -41,6 +41,8 @@ pub struct AppState {
     pub media: Arc<crate::media::Media>,
     /// Anchors the audit chain's head outside the database.
     pub audit: Arc<crate::app::audit::AuditAnchorer>,
+    /// Now, for rules that depend on elapsed time (settable in tests).
+    pub clock: Arc<crate::app::clock::Clock>,
 }
 
 impl AppState {
@@ -104,6 +106,7 @@ impl AppState {
             hub.node_id(),
         ));
         Ok(Self {
+            clock: Arc::new(crate::app::clock::Clock::system()),
             audit,
             documents,
             media,

@@ -18,6 +18,7 @@ pub mod patient_links;
 pub mod patients;
 pub mod queue;
 pub mod queue_public;
+pub mod record;
 pub mod waitlist;
 pub mod web_assets;
 pub mod ws;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(documents::routes)
             .configure(consults::routes)
             .configure(consult_media::routes)
+            .configure(record::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

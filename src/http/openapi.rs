@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me, mfa,
-    patient_links, patients, queue, queue_public, waitlist, ws,
+    patient_links, patients, queue, queue_public, record, waitlist, ws,
 };
 
 struct BearerAuth;
@@ -113,6 +113,10 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         consult_media::check, consult_media::publishers, consult_media::publish,
         consult_media::unpublish, consult_media::subscribe, consult_media::invite,
         consult_media::guests, consult_media::revoke_guest,
+        record::create_encounter, record::get_encounter, record::save_encounter,
+        record::sign_encounter, record::add_addendum, record::list_allergies, record::add_allergy,
+        record::update_allergy, record::break_glass, record::timeline, record::my_encounters,
+        record::break_glass_log,
         health::health, health::metrics,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
@@ -127,6 +131,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "agenda", description = "Availability, appointments and the public booking page"),
         (name = "documents", description = "Signed prescriptions, certificates and exam requests"),
         (name = "verification", description = "Public verification of signed documents (pharmacies, the ITI validator)"),
+        (name = "record", description = "The clinical record: encounters, addenda, allergies, timeline (every read and write audited)"),
         (name = "consults", description = "Teleconsultations (live part on the WebSocket topic `consult:<id>`)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "operations", description = "Health and metrics"),

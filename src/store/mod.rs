@@ -17,6 +17,7 @@ pub mod mfa;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;
+pub mod record;
 pub mod sessions;
 pub mod users;
 pub mod waitlist;

@@ -303,6 +303,48 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/consults/{id}/guests", "get"),
         ("/api/consults/{id}/guests/{guest_id}", "delete"),
         ("/api/public/consults/{token}", "get"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/encounters",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/encounters/{id}",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/encounters/{id}",
+            "put",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/encounters/{id}/sign",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/encounters/{id}/addenda",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/allergies",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/allergies",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/allergies/{id}",
+            "patch",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/break-glass",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/timeline",
+            "get",
+        ),
+        ("/api/me/record/encounters", "get"),
+        ("/api/clinics/{clinic_id}/record/break-glass", "get"),
     ];
     for (path, method) in expected {
         assert!(

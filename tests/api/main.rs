@@ -28,6 +28,7 @@ mod ordering;
 mod patients;
 mod processes;
 mod queue;
+mod record;
 mod sessions;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]

@@ -10,6 +10,7 @@ import { messagesPanel } from './chat.js';
 import { myAppointmentsLink } from './my-appointments.js';
 import { myDocumentsLink } from './my-documents.js';
 import { linkClinicPanel } from './patient-links.js';
+import { myRecordPanel } from './record.js';
 
 /**
  * @param {import('../types.js').ViewContext} ctx
@@ -36,6 +37,7 @@ export function renderPatientHome(ctx, me) {
     h('h1', { tabindex: '-1', text: `Olá, ${name}` }),
     h('div', { class: 'grid-2' }, myAppointmentsLink(), myDocumentsLink()),
     messagesPanel('Converse com os profissionais que atendem você.'),
+    myRecordPanel(ctx),
     h('div', { class: 'grid-2' }, data, linkClinicPanel(me.linked_records || [])),
     privacySection(ctx));
 }

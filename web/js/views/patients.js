@@ -10,6 +10,7 @@ import {
 } from '../ui.js';
 import { canSeeDocuments, documentsSection } from './documents.js';
 import { accessCodePanel } from './patient-links.js';
+import { recordSection } from './record.js';
 
 /**
  * @param {string} clinicId
@@ -286,7 +287,12 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam 
     const edit = editForm(patient);
     // Signed documents: professionals issue, admins read (views/documents.js).
     const documents = canSeeDocuments(me, clinicId) ? documentsSection(ctx, { me, clinicId, patient }) : null;
-    body.replaceChildren(...[summary, documents,
+    // The clinical record: professionals and admins (receptionists never read it).
+    const canOpenRecord = clinical || (me.memberships || []).some((m) => m.clinic_id === clinicId && m.role === 'clinic_admin');
+    const record = canOpenRecord
+      ? recordSection(ctx, { clinicId, patientId, professional: clinical, userId: me.id })
+      : null;
+    body.replaceChildren(...[summary, record, documents,
       h('section', { class: 'panel', 'aria-labelledby': 'pd-edit' },
         h('h2', { id: 'pd-edit', text: editTitle }),
         edit.form),

@@ -1,0 +1,239 @@
+//! The clinical record's pure rules: what an encounter holds and how its text is checked,
+//! CID-10 codes (shape only for now), allergy severities and statuses, encounter states.
+
+use serde::{Deserialize, Serialize};
+
+use super::ValidationError;
+use super::stored::stored_as_text;
+
+/// Longest text accepted in one clinical field (characters).
+pub const MAX_FIELD_CHARS: usize = 20_000;
+/// Most diagnoses on one encounter.
+pub const MAX_DIAGNOSES: usize = 30;
+/// Shortest "break the glass" reason (characters, after trimming).
+pub const MIN_BREAK_GLASS_REASON: usize = 10;
+
+/// Where an encounter is in its life: a draft its author edits, or locked for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EncounterStatus {
+    Draft,
+    Locked,
+}
+
+impl EncounterStatus {
+    pub const ALL: [EncounterStatus; 2] = [EncounterStatus::Draft, EncounterStatus::Locked];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncounterStatus::Draft => "draft",
+            EncounterStatus::Locked => "locked",
+        }
+    }
+}
+stored_as_text!(EncounterStatus, "invalid_status", "estado desconhecido");
+
+/// How an allergy's reaction is graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Mild,
+    Moderate,
+    Severe,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Mild, Severity::Moderate, Severity::Severe];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Mild => "mild",
+            Severity::Moderate => "moderate",
+            Severity::Severe => "severe",
+        }
+    }
+}
+stored_as_text!(Severity, "invalid_severity", "gravidade desconhecida");
+
+/// Whether an allergy is still current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AllergyStatus {
+    Active,
+    Inactive,
+}
+
+impl AllergyStatus {
+    pub const ALL: [AllergyStatus; 2] = [AllergyStatus::Active, AllergyStatus::Inactive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllergyStatus::Active => "active",
+            AllergyStatus::Inactive => "inactive",
+        }
+    }
+}
+stored_as_text!(
+    AllergyStatus,
+    "invalid_allergy_status",
+    "estado desconhecido"
+);
+
+/// A CID-10 code of the right shape: a letter, two digits, optionally a subcategory digit
+/// (`J11`, `J11.1`, `J111` → `J11.1`). Whether the code exists is a later slice (a bundled
+/// CID-10 table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct Cid10(String);
+
+impl Cid10 {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let bad = || ValidationError::new("invalid_cid10", format!("código CID-10 inválido: {s}"));
+        let compact: String = s
+            .trim()
+            .chars()
+            .filter(|c| *c != '.')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let b = compact.as_bytes();
+        let shape = (b.len() == 3 || b.len() == 4)
+            && b[0].is_ascii_uppercase()
+            && b[1].is_ascii_digit()
+            && b[2].is_ascii_digit()
+            && (b.len() == 3 || b[3].is_ascii_digit());
+        if !shape || s.trim().matches('.').count() > 1 {
+            return Err(bad());
+        }
+        Ok(Self(if b.len() == 4 {
+            format!("{}.{}", &compact[..3], &compact[3..])
+        } else {
+            compact
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Cid10 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Cid10::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// One diagnosis or diagnostic hypothesis: a CID-10 code and the professional's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Diagnosis {
+    #[schema(value_type = String, example = "J11.1")]
+    pub code: Cid10,
+    #[serde(default)]
+    pub text: String,
+}
+
+/// What an encounter holds. Stored as one encrypted JSON document; every field may be
+/// empty while the encounter is a draft.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncounterContent {
+    /// Queixa principal.
+    #[serde(default)]
+    pub chief_complaint: String,
+    /// História da doença atual / anamnese.
+    #[serde(default)]
+    pub history: String,
+    /// Exame físico.
+    #[serde(default)]
+    pub examination: String,
+    /// Hipóteses diagnósticas e diagnósticos (CID-10).
+    #[serde(default)]
+    pub diagnoses: Vec<Diagnosis>,
+    /// Conduta.
+    #[serde(default)]
+    pub plan: String,
+    /// Evolução (texto livre).
+    #[serde(default)]
+    pub evolution: String,
+}
+
+impl EncounterContent {
+    /// Refuse oversized text or too many diagnoses; trim the diagnoses' words.
+    pub fn validate(&mut self) -> Result<(), ValidationError> {
+        for (name, text) in [
+            ("chief_complaint", &self.chief_complaint),
+            ("history", &self.history),
+            ("examination", &self.examination),
+            ("plan", &self.plan),
+            ("evolution", &self.evolution),
+        ] {
+            check_length(name, text)?;
+        }
+        if self.diagnoses.len() > MAX_DIAGNOSES {
+            return Err(ValidationError::new(
+                "too_many_diagnoses",
+                format!("no máximo {MAX_DIAGNOSES} diagnósticos por atendimento"),
+            ));
+        }
+        for d in &mut self.diagnoses {
+            d.text = d.text.trim().to_string();
+            check_length("diagnoses.text", &d.text)?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuse a clinical text longer than [`MAX_FIELD_CHARS`].
+pub fn check_length(field: &str, text: &str) -> Result<(), ValidationError> {
+    if text.chars().count() > MAX_FIELD_CHARS {
+        return Err(ValidationError::new(
+            "text_too_long",
+            format!("{field}: no máximo {MAX_FIELD_CHARS} caracteres"),
+        ));
+    }
+    Ok(())
+}
+
+/// A required short clinical text (an allergy's substance, an addendum): trimmed, not
+/// empty, at most `max` characters.
+pub fn required_text(field: &str, text: &str, max: usize) -> Result<String, ValidationError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ValidationError::new(
+            "missing_text",
+            format!("{field}: obrigatório"),
+        ));
+    }
+    if t.chars().count() > max {
+        return Err(ValidationError::new(
+            "text_too_long",
+            format!("{field}: no máximo {max} caracteres"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cid10_codes_of_the_right_shape_are_accepted_and_normalised() {
+        assert_eq!(Cid10::parse("J11").map(|c| c.0), Ok("J11".into()));
+        assert_eq!(Cid10::parse("j11.1").map(|c| c.0), Ok("J11.1".into()));
+        assert_eq!(Cid10::parse(" J111 ").map(|c| c.0), Ok("J11.1".into()));
+        for bad in ["", "J1", "11J", "J11.12", "JJ1", "J1.1.1", "J11X"] {
+            assert!(Cid10::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn oversized_text_is_refused() {
+        let mut c = EncounterContent {
+            plan: "x".repeat(MAX_FIELD_CHARS + 1),
+            ..Default::default()
+        };
+        assert_eq!(c.validate().map_err(|e| e.code), Err("text_too_long"));
+    }
+}

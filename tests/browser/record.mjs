@@ -1,0 +1,118 @@
+// Headless-browser test of the clinical record ("Prontuário") on the staff patient page.
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/record.mjs
+//
+// On the demo data (Clínica Aurora), with a patient registered by the test:
+// - Dra. Helena, with no appointment with the patient, is asked for a reason ("quebra de
+//   sigilo"); a short one is refused by the browser, a real one opens the record;
+// - she records an allergy (shown with its severity);
+// - she types an encounter: the draft saves itself ("Rascunho salvo"); with a CID-10
+//   diagnosis she presses "Assinar e bloquear" and the timeline shows it locked, with the
+//   diagnosis and her CRM;
+// - the receptionist's page of the same patient has no "Prontuário" section;
+// - an encounter Helena signs on João's record shows on his home ("Meus atendimentos");
+// - no console errors, page errors or CSP violations.
+// Screenshots go to tests/browser/screenshots/record-*.png.
+
+import {
+  apiCall, assert, check, loginApi, loginUi, main, openPage, randomCpf, screenshots,
+} from './lib.mjs';
+
+const DESKTOP = { width: 1280, height: 900 };
+
+/** Wait until the login view has given way to a home. */
+async function loggedIn(page) {
+  await page.waitForFunction(() => document.querySelector('[data-view]:not([data-view="login"])'));
+}
+
+async function run(browser) {
+  const { shot } = screenshots('record');
+  const recepToken = await loginApi('recepcao@aurora.demo');
+  const me = await apiCall('GET', '/api/me', recepToken);
+  const clinic = me.memberships.find((m) => m.role === 'receptionist').clinic_id;
+  const patient = await apiCall('POST', `/api/clinics/${clinic}/patients`, recepToken, {
+    full_name: 'Olívia Prontuário Teste', cpf: randomCpf(), birth_date: '1981-08-08',
+  });
+  const patientUrl = (base) => `${base}/#/clinica/${clinic}/paciente/${patient.id}`;
+
+  const doc = await openPage(browser, DESKTOP);
+  // The record answers 403 no_care_relationship before the glass is broken.
+  doc.allowed.push(/403/);
+  const { page } = doc;
+  await loginUi(page, 'dra.helena@atende.demo');
+  await loggedIn(page);
+  const base = new URL(page.url()).origin;
+
+  await check('without a care relationship the record asks for a reason', async () => {
+    await page.goto(patientUrl(base));
+    await page.getByRole('heading', { name: 'Prontuário', exact: true }).waitFor();
+    await page.getByLabel('Motivo (fica registrado na auditoria)').waitFor();
+    await page.getByLabel('Motivo (fica registrado na auditoria)').fill('curto');
+    await page.getByRole('button', { name: 'Abrir prontuário' }).click();
+    assert(await page.getByRole('heading', { name: 'Alergias e intolerâncias' }).count() === 0, 'opened with a short reason');
+    await page.getByLabel('Motivo (fica registrado na auditoria)').fill('Paciente encaminhada com urgência pela recepção');
+    await page.getByRole('button', { name: 'Abrir prontuário' }).click();
+    await page.getByRole('heading', { name: 'Alergias e intolerâncias' }).waitFor();
+  });
+
+  await check('an allergy is recorded and shown with its severity', async () => {
+    await page.getByText('Registrar alergia', { exact: true }).first().click();
+    await page.getByLabel('Substância').fill('Dipirona sódica');
+    await page.getByLabel('Reação').fill('Urticária e falta de ar');
+    await page.getByLabel('Gravidade').selectOption('severe');
+    await page.getByRole('button', { name: 'Registrar alergia' }).click();
+    await page.locator('ul.allergies li', { hasText: 'Dipirona sódica' }).getByText('Grave').waitFor();
+  });
+
+  await check('the draft saves itself and "Assinar e bloquear" locks it on the timeline', async () => {
+    await page.getByLabel('Queixa principal').fill('Febre e dor no corpo há três dias');
+    await page.getByText(/Rascunho salvo às/).waitFor();
+    await page.getByLabel(/Diagnósticos/).fill('J11.1 Influenza com outras manifestações respiratórias');
+    await page.getByLabel('Conduta').fill('Hidratação, antitérmico, retorno se piora.');
+    await page.getByRole('button', { name: 'Assinar e bloquear' }).click();
+    await page.getByText('Atendimento assinado e bloqueado.').waitFor();
+    const item = page.locator('li.timeline-item', { hasText: 'Febre e dor no corpo' });
+    await item.getByText('Assinado e bloqueado').waitFor();
+    const text = await item.innerText();
+    assert(text.includes('J11.1 Influenza'), `diagnosis missing: ${text}`);
+    assert(/CRM/.test(text), `council missing: ${text}`);
+    await shot(page, 'timeline');
+  });
+
+  await check('the receptionist sees no clinical record', async () => {
+    const recep = await openPage(browser, DESKTOP);
+    await loginUi(recep.page, 'recepcao@aurora.demo');
+    await loggedIn(recep.page);
+    await recep.page.goto(patientUrl(base));
+    await recep.page.getByRole('heading', { name: 'Dados cadastrais' }).waitFor();
+    assert(await recep.page.getByRole('heading', { name: 'Prontuário', exact: true }).count() === 0, 'a Prontuário section for the receptionist');
+    assert(recep.errors.length === 0, recep.errors.join('\n'));
+  });
+
+  await check('the patient home lists signed encounters under "Meus atendimentos"', async () => {
+    // Helena signs an encounter on João's record at Aurora (over the API).
+    const helena = await loginApi('dra.helena@atende.demo');
+    const joaoMe = await apiCall('GET', '/api/me', await loginApi('joao@paciente.demo'));
+    const record = joaoMe.linked_records.find((l) => l.clinic_id === clinic).patient_id;
+    const rec = `/api/clinics/${clinic}/patients/${record}/record`;
+    await apiCall('POST', `${rec}/break-glass`, helena, { reason: 'Revisão do histórico do paciente' });
+    const complaint = `Retorno de rotina ${Date.now()}`;
+    const e = await apiCall('POST', `${rec}/encounters`, helena, { content: { chief_complaint: complaint, diagnoses: [{ code: 'Z00.0', text: 'Exame geral' }] } });
+    await apiCall('POST', `${rec}/encounters/${e.id}/sign`, helena);
+    const joao = await openPage(browser, DESKTOP);
+    await loginUi(joao.page, 'joao@paciente.demo');
+    await loggedIn(joao.page);
+    await joao.page.goto(`${base}/#/meus-dados`);
+    const panel = joao.page.locator('section', { has: joao.page.getByRole('heading', { name: 'Meus atendimentos' }) });
+    await panel.waitFor();
+    await panel.getByText(complaint).waitFor();
+    assert((await panel.innerText()).includes('Z00.0 Exame geral'), 'diagnosis missing');
+    assert(joao.errors.length === 0, joao.errors.join('\n'));
+  });
+
+  await check('no console errors, page errors or CSP violations', async () => {
+    assert(doc.errors.length === 0, doc.errors.join('\n'));
+  });
+}
+
+main('record', run);
