@@ -55,6 +55,7 @@ pub struct Settings {
     pub lgpd: LgpdSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+    pub messaging: MessagingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,6 +270,59 @@ pub struct AuditSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct MessagingSettings {
+    /// How often each node looks for messages due in the outbox.
+    pub poll_interval_ms: u64,
+    /// Most messages one node claims (and sends concurrently) per look.
+    pub batch_size: u32,
+    /// Seconds a node's claim on a message keeps other nodes away; a message whose node
+    /// died mid-send is taken over once it runs out.
+    pub lease_secs: u64,
+    /// Attempts before a message is given up (`dead`).
+    pub max_attempts: u32,
+    /// The first retry waits this long; each further one twice as long (with jitter),
+    /// up to `retry_max_secs`.
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    /// How often each node looks for appointments whose reminders fall due.
+    pub reminder_poll_secs: u64,
+    /// Password reset requests per address, and per account, per hour.
+    pub reset_requests_per_hour: u32,
+    pub smtp: SmtpSettings,
+}
+
+/// How SMTP connections are secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+    /// No encryption (a local relay or a test server only).
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// The SMTP server; empty: no e-mail channel (messages stay queued).
+    pub host: String,
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub security: SmtpSecurity,
+    /// Empty: no authentication.
+    pub username: String,
+    pub password: Secret<String>,
+    /// The envelope and `From` address; its domain names the `Message-ID`s.
+    pub from_address: String,
+    /// `From` display name when the clinic set none (and for messages of no clinic).
+    pub from_name: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LgpdSettings {
     /// Version of the terms of use and privacy policy a patient must accept at sign-up.
     pub terms_version: String,
@@ -406,6 +460,23 @@ impl Settings {
         }
         if !(5..=600).contains(&self.media.check_max_secs) {
             return bad("media.check_max_secs", "must be between 5 and 600");
+        }
+        let m = &self.messaging;
+        if m.poll_interval_ms == 0 || m.batch_size == 0 || m.lease_secs == 0 || m.max_attempts == 0
+        {
+            return bad(
+                "messaging",
+                "poll_interval_ms, batch_size, lease_secs and max_attempts must be greater than 0",
+            );
+        }
+        if m.reminder_poll_secs == 0 {
+            return bad("messaging.reminder_poll_secs", "must be greater than 0");
+        }
+        if !m.smtp.host.is_empty() && !m.smtp.from_address.contains('@') {
+            return bad(
+                "messaging.smtp.from_address",
+                "an e-mail address is required when messaging.smtp.host is set",
+            );
         }
         if self.security.refresh_token_ttl_days == 0 {
             return bad("security.refresh_token_ttl_days", "must be greater than 0");

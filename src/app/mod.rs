@@ -17,9 +17,12 @@ pub mod guests;
 pub mod health;
 pub mod links;
 pub mod me;
+pub mod messages;
+pub mod password_reset;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;
+pub mod reminders;
 pub mod state;
 pub mod waitlist;
 

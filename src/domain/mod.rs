@@ -10,6 +10,7 @@ pub mod office_hours;
 pub mod person;
 pub mod professional;
 pub mod queue;
+pub mod reminders;
 pub mod role;
 mod stored;
 

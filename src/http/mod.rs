@@ -12,7 +12,9 @@ pub mod health;
 pub mod links;
 pub mod logging;
 pub mod me;
+pub mod messages;
 pub mod openapi;
+pub mod password_reset;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;
@@ -44,6 +46,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
         web::scope("/api")
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .configure(auth::routes)
+            .configure(password_reset::routes)
+            .configure(messages::routes)
             .configure(me::routes)
             .configure(clinics::routes)
             .configure(patients::routes)
