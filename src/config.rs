@@ -275,13 +275,11 @@ pub struct MessagingSettings {
     pub poll_interval_ms: u64,
     /// Most messages one node claims (and sends concurrently) per look.
     pub batch_size: u32,
-    /// Seconds a node's claim on a message keeps other nodes away; a message whose node
-    /// died mid-send is taken over once it runs out.
+    /// Seconds a node's claim keeps other nodes off a message (then it is taken over).
     pub lease_secs: u64,
     /// Attempts before a message is given up (`dead`).
     pub max_attempts: u32,
-    /// The first retry waits this long; each further one twice as long (with jitter),
-    /// up to `retry_max_secs`.
+    /// Backoff of retries: base, twice, four times… (with jitter), up to `retry_max_secs`.
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
     /// How often each node looks for appointments whose reminders fall due.
@@ -291,15 +289,13 @@ pub struct MessagingSettings {
     pub smtp: SmtpSettings,
 }
 
-/// How SMTP connections are secured.
+/// How SMTP connections are secured: STARTTLS (required), TLS from the first byte (SMTPS),
+/// or none (a local relay or a test server only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
-    /// Plain connection upgraded with STARTTLS (required).
     Starttls,
-    /// TLS from the first byte (SMTPS, usually port 465).
     Tls,
-    /// No encryption (a local relay or a test server only).
     None,
 }
 

@@ -127,14 +127,13 @@ fn qp(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'=' {
-            if let Some(hex) = s.get(i + 1..i + 3)
-                && let Ok(v) = u8::from_str_radix(hex, 16)
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'='
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(v) = u8::from_str_radix(hex, 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -240,7 +239,7 @@ pub struct Sink {
 impl Sink {
     pub async fn start(port: u16, maildir: &Path) -> Sink {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
-        let child = std::process::Command::new("python3")
+        let mut child = std::process::Command::new("python3")
             .arg(script)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -258,6 +257,8 @@ impl Sink {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the SMTP sink did not start on port {port}");
     }
 }
