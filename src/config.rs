@@ -14,6 +14,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
+mod messaging;
+pub use messaging::{MessagingSettings, SmtpSecurity, SmtpSettings};
+
 /// The defaults shipped inside the binary, so a bare `atende serve` needs no files.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -56,6 +59,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub audit: AuditSettings,
     pub record: RecordSettings,
+    pub messaging: MessagingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -437,6 +441,7 @@ impl Settings {
         if !(5..=600).contains(&self.media.check_max_secs) {
             return bad("media.check_max_secs", "must be between 5 and 600");
         }
+        self.messaging.validate()?;
         if self.security.refresh_token_ttl_days == 0 {
             return bad("security.refresh_token_ttl_days", "must be greater than 0");
         }

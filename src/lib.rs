@@ -6,12 +6,14 @@
 pub mod actors;
 pub mod app;
 pub mod bus;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod domain;
 pub mod http;
 pub mod media;
+pub mod messaging;
 pub mod qr;
 pub mod security;
 pub mod startup;

@@ -32,7 +32,16 @@ pub struct Application {
 
 impl Application {
     /// Fill in secrets, connect and migrate the database, bind the port (0 = any free one).
-    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, std::sync::Arc::new(crate::clock::SystemClock)).await
+    }
+
+    /// [`Application::build`] with the clock the new use cases read (tests pass a
+    /// [`crate::clock::TestClock`] to move time forward).
+    pub async fn build_with_clock(
+        mut settings: Settings,
+        clock: crate::clock::SharedClock,
+    ) -> anyhow::Result<Self> {
         if let Some(note) = settings.ensure_secrets()? {
             tracing::info!("{note}");
         }
@@ -75,14 +84,9 @@ impl Application {
             node = hub.node_id(),
             "event bus ready"
         );
-        let state = web::Data::new(AppState::new(
-            settings,
-            store,
-            metrics_handle(),
-            hub,
-            bus,
-            port,
-        )?);
+        let mut state = AppState::new(settings, store, metrics_handle(), hub, bus, port)?;
+        state.clock = clock;
+        let state = web::Data::new(state);
         if let Some(health) = bus_health {
             crate::bus::fallback::spawn_poller(
                 state.store.clone(),
@@ -100,6 +104,8 @@ impl Application {
         spawn_revocation_watch(state.clone());
         spawn_offer_sweeper(state.clone());
         spawn_consult_sweeper(state.clone());
+        spawn_delivery(&state, port)?;
+        crate::app::reminders::spawn(state.clone());
         state.documents.requeue_pending().await?;
         state.documents.sweep_orphans();
         let data = state.clone();
@@ -250,6 +256,30 @@ pub async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// This node's outbox delivery worker, with the channels configured (e-mail when
+/// `messaging.smtp.host` is set).
+fn spawn_delivery(state: &web::Data<AppState>, port: u16) -> anyhow::Result<()> {
+    let m = &state.settings.messaging;
+    let mut channels: Vec<std::sync::Arc<dyn crate::messaging::Channel>> = Vec::new();
+    if !m.smtp.host.is_empty() {
+        channels.push(std::sync::Arc::new(
+            crate::messaging::email::SmtpChannel::new(&m.smtp)?,
+        ));
+    }
+    std::sync::Arc::new(crate::messaging::worker::Delivery {
+        store: state.store.clone(),
+        cipher: state.cipher.clone(),
+        clock: state.clock.clone(),
+        channels,
+        settings: m.clone(),
+        base_url: state.settings.public_base_url(port),
+        owner: state.hub.node_id().to_string(),
+        default_sender: m.smtp.from_name.clone(),
+    })
+    .spawn();
+    Ok(())
 }
 
 /// Every ten minutes, delete spent WebSocket tickets and long-expired refresh tokens.

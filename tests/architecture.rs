@@ -43,6 +43,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 0),
     ("sync", 0),
     ("qr", 0),
+    ("clock", 0),
 ];
 
 const MAX_LINES: usize = 900;

@@ -429,23 +429,46 @@ pub async fn logout_all(state: &AppState, auth: &Auth) -> Result<SessionsEnded, 
 /// `action`, commit, and close their connections on every node.
 async fn end_own_sessions(
     state: &AppState,
-    mut tx: crate::store::Tx,
+    tx: crate::store::Tx,
     auth: &Auth,
+    keep: Option<SessionId>,
+    reason: &str,
+    action: &'static str,
+) -> Result<SessionsEnded, AppError> {
+    end_sessions(
+        state,
+        tx,
+        auth.user_id,
+        auth.ip.clone(),
+        keep,
+        reason,
+        action,
+    )
+    .await
+}
+
+/// End `user`'s sessions (all, or all but `keep`) inside `tx` with the audit row `action`
+/// (by `user`, from `ip`), commit, and close their connections on every node.
+pub(crate) async fn end_sessions(
+    state: &AppState,
+    mut tx: crate::store::Tx,
+    user: UserId,
+    ip: Option<String>,
     keep: Option<SessionId>,
     reason: &str,
     action: &'static str,
 ) -> Result<SessionsEnded, AppError> {
     let ended = state
         .store
-        .revoke_all_sessions(&mut tx, auth.user_id, keep, reason)
+        .revoke_all_sessions(&mut tx, user, keep, reason)
         .await?;
     state
         .store
         .append_audit(
             &mut tx,
-            &AuditEvent::new(Some(auth.user_id), action, "user")
-                .entity_id(auth.user_id)
-                .ip(auth.ip.clone())
+            &AuditEvent::new(Some(user), action, "user")
+                .entity_id(user)
+                .ip(ip)
                 .details(serde_json::json!({ "sessions_ended": ended.len() })),
         )
         .await?;

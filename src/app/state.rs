@@ -41,8 +41,10 @@ pub struct AppState {
     pub media: Arc<crate::media::Media>,
     /// Anchors the audit chain's head outside the database.
     pub audit: Arc<crate::app::audit::AuditAnchorer>,
-    /// Now, for rules that depend on elapsed time (settable in tests).
-    pub clock: Arc<crate::app::clock::Clock>,
+    /// The time as the use cases that take it from here see it (tests move it forward).
+    pub clock: crate::clock::SharedClock,
+    /// Per address and per account: password reset requests.
+    pub reset_requests: MissThrottle,
 }
 
 impl AppState {
@@ -105,8 +107,13 @@ impl AppState {
             crate::security::audit::AnchorLog::new(settings.audit_anchor_path()),
             hub.node_id(),
         ));
+        let reset_requests = MissThrottle::new(
+            settings.messaging.reset_requests_per_hour,
+            std::time::Duration::from_secs(3600),
+        );
         Ok(Self {
-            clock: Arc::new(crate::app::clock::Clock::system()),
+            clock: Arc::new(crate::clock::SystemClock),
+            reset_requests,
             audit,
             documents,
             media,

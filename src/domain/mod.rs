@@ -11,6 +11,7 @@ pub mod person;
 pub mod professional;
 pub mod queue;
 pub mod record;
+pub mod reminders;
 pub mod role;
 mod stored;
 

@@ -12,8 +12,10 @@ pub mod health;
 pub mod links;
 pub mod logging;
 pub mod me;
+pub mod messages;
 pub mod mfa;
 pub mod openapi;
+pub mod password_reset;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;
@@ -46,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
         web::scope("/api")
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .configure(auth::routes)
+            .configure(password_reset::routes)
+            .configure(messages::routes)
             .configure(me::routes)
             .configure(mfa::routes)
             .configure(clinics::routes)

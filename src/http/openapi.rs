@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me, mfa,
-    patient_links, patients, queue, queue_public, record, waitlist, ws,
+    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me, messages,
+    mfa, password_reset, patient_links, patients, queue, queue_public, record, waitlist, ws,
 };
 
 struct BearerAuth;
@@ -76,6 +76,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::change_password, auth::terms,
+        password_reset::request, password_reset::confirm,
+        messages::list, messages::get_settings, messages::put_settings,
         me::me, me::consents, me::withdraw_consent, me::accept_consent,
         mfa::login_second_step, mfa::status, mfa::start_totp, mfa::confirm_totp, mfa::disable_totp,
         mfa::regenerate_recovery_codes, mfa::get_clinic_security, mfa::put_clinic_security,
@@ -134,6 +136,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "record", description = "The clinical record: encounters, addenda, allergies, timeline (every read and write audited)"),
         (name = "consults", description = "Teleconsultations (live part on the WebSocket topic `consult:<id>`)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
+        (name = "messaging", description = "Messages to patients (e-mail): delivery state and each clinic's settings"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

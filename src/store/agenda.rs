@@ -758,7 +758,8 @@ impl Store {
         }) > 0)
     }
 
-    /// Queue a message for delivery (payload already encrypted).
+    /// Queue an e-mail for delivery (payload already encrypted); see
+    /// [`Store::insert_message`] for the other fields.
     pub async fn insert_outbox(
         &self,
         tx: &mut Tx,
@@ -767,22 +768,14 @@ impl Store {
         template: &str,
         payload_enc: &str,
     ) -> Result<uuid::Uuid, StoreError> {
-        let id = uuid::Uuid::now_v7();
-        on_tx!(tx, t => {
-            sqlx::query(
-                "INSERT INTO outbox (id, clinic_id, patient_id, user_id, template, payload, created_at)
-                 VALUES ($1, $2, $3, NULL, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(clinic)
-            .bind(patient)
-            .bind(template)
-            .bind(payload_enc)
-            .bind(super::now())
-            .execute(&mut **t)
-            .await?;
-        });
-        Ok(id)
+        let m = super::outbox::NewMessage {
+            clinic,
+            patient,
+            channel: "email",
+            template: template.to_string(),
+            ..Default::default()
+        };
+        self.insert_message(tx, &m, payload_enc).await
     }
 
     /// Unsent outbox messages for a patient, oldest first: (template, encrypted payload).

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: web::Data<AppState>,
     pub db_url: String,
+    /// The clock the app's newer use cases read: tests move it forward.
+    pub clock: std::sync::Arc<atende::clock::TestClock>,
     /// The PostgreSQL database this app created (admin URL, name): dropped with it.
     owned_database: Option<(String, String)>,
     _dir: tempfile::TempDir,
@@ -139,7 +141,10 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
     settings.database.url = Secret::new(db_url.clone());
     settings.database.max_connections = 5;
     tweak(&mut settings);
-    let app = Application::build(settings).await.expect("app builds");
+    let clock = atende::clock::TestClock::new();
+    let app = Application::build_with_clock(settings, clock.clone())
+        .await
+        .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     let shutdown = app.shutdown_handle();
@@ -156,6 +161,7 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
             .expect("client"),
         state,
         db_url,
+        clock,
         owned_database,
         _dir: dir,
     }

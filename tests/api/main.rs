@@ -22,6 +22,7 @@ mod helpers;
 mod identity;
 mod limits;
 mod logs;
+mod mail;
 mod mfa;
 mod multinode;
 mod ordering;

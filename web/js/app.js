@@ -31,6 +31,8 @@
 //                                     (views/verify.js; /v/{id} in the QR code lands here)
 //   #/consulta/{token}                a patient's teleconsultation by link: camera check,
 //                                     waiting room, video call (views/consult.js)
+//   #/esqueci-senha                   ask for a password reset link by e-mail
+//   #/redefinir-senha/{token}         choose a new password with it (views/password-reset.js)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
@@ -38,6 +40,7 @@ import { h, alertNode, displayName, errorMessage, loadingNode } from './ui.js';
 import { badgeText, unread, unreadText } from './unread.js';
 import { canChat, renderChat } from './views/chat.js';
 import { renderLogin, renderSignup } from './views/login.js';
+import { renderForgotPassword, renderResetPassword } from './views/password-reset.js';
 import { renderPatientHome } from './views/patient.js';
 import { renderCheckin, renderPanel, renderTracker } from './views/waiting-room.js';
 import { renderPlatformHome } from './views/platform.js';
@@ -162,11 +165,13 @@ const PUBLIC_PAGES = {
   fila: renderTracker,
   checkin: renderCheckin,
   consulta: renderConsult,
+  'redefinir-senha': renderResetPassword,
 };
 
 function publicPage(parts) {
   if (parts[0] === 'link' && parts.length === 3) return 'link';
   if (parts[0] === 'verificar' && parts.length <= 2) return 'verificar';
+  if (parts[0] === 'esqueci-senha' && parts.length === 1) return 'esqueci-senha';
   return parts.length === 2 && Object.hasOwn(PUBLIC_PAGES, parts[0]) ? parts[0] : null;
 }
 
@@ -248,6 +253,7 @@ async function render() {
     headerNav.hidden = true;
     if (pub === 'link') mount(renderLink(ctx, parts[1], parts[2]));
     else if (pub === 'verificar') mount(renderVerify(ctx, parts[1] || null));
+    else if (pub === 'esqueci-senha') mount(renderForgotPassword(ctx));
     else mount(PUBLIC_PAGES[pub](ctx, parts[1]));
     return;
   }

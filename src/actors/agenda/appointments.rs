@@ -298,8 +298,14 @@ pub(crate) async fn queue_message(
         tracing::error!(error = %e, "cannot encrypt an outbox message");
         WsError::internal()
     })?;
-    deps.store
-        .insert_outbox(tx, Some(a.clinic_id), Some(a.patient_id), template, &enc)
-        .await?;
+    let message = crate::store::outbox::NewMessage {
+        clinic: Some(a.clinic_id),
+        patient: Some(a.patient_id),
+        appointment: Some(a.id),
+        channel: "email",
+        template: template.to_string(),
+        ..Default::default()
+    };
+    deps.store.insert_message(tx, &message, &enc).await?;
     Ok(())
 }

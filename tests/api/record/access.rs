@@ -95,8 +95,7 @@ async fn a_professional_without_care_relationship_is_refused_until_breaking_the_
     .await;
 
     // The opening lasts 12 h.
-    app.state
-        .clock
+    app.clock
         .advance(Duration::hours(12) + Duration::minutes(1));
     assert_error(
         app.get(&timeline, Some(&rafael.access)).await,

@@ -222,7 +222,7 @@ async fn a_draft_locks_by_itself_after_24_hours_on_the_clock() {
         e["id"].as_str().expect("id")
     );
 
-    app.state.clock.advance(Duration::hours(23));
+    app.clock.advance(Duration::hours(23));
     let (status, saved) = json_of(
         put(
             &app,
@@ -236,9 +236,7 @@ async fn a_draft_locks_by_itself_after_24_hours_on_the_clock() {
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["status"], "draft");
 
-    app.state
-        .clock
-        .advance(Duration::hours(1) + Duration::minutes(1));
+    app.clock.advance(Duration::hours(1) + Duration::minutes(1));
     let (_, got) = json_of(app.get(&path, Some(&helena.access)).await).await;
     assert_eq!(got["status"], "locked", "{got}");
     assert_eq!(got["lock_kind"], "auto");

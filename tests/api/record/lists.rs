@@ -66,7 +66,7 @@ async fn allergies_are_added_listed_and_inactivated_and_the_timeline_pages_newes
         )
         .await;
         ids.push(e["id"].as_str().expect("id").to_string());
-        app.state.clock.advance(Duration::hours(1));
+        app.clock.advance(Duration::hours(1));
     }
     let first = format!("{}/encounters/{}", r.record(), ids[0]);
     app.post(&format!("{first}/sign"), Some(&helena.access), &json!({}))

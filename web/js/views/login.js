@@ -95,6 +95,7 @@ export function renderLogin(ctx, { notice, onLoggedIn }) {
   const noticeBox = h('p', { class: 'alert alert-info', role: 'status', text: notice || '', hidden: !notice });
   const passwordStep = [
     ctrl.form,
+    h('p', { class: 'form-footer' }, h('a', { href: '#/esqueci-senha', text: 'Esqueci minha senha' })),
     h('p', { class: 'form-footer' },
       'É paciente e ainda não tem conta? ',
       h('a', { href: '#/cadastro', text: 'Criar conta de paciente' })),

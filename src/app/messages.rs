@@ -1,0 +1,161 @@
+//! What a clinic's staff see and set about the messages sent to its patients: each
+//! message's delivery state (per patient or per appointment), and how the clinic's
+//! messages go out — the sender's name, the reply-to address, the reminders' times and
+//! quiet hours. Changes to the settings are audited.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::Auth;
+use crate::app::error::AppError;
+use crate::app::state::AppState;
+use crate::domain::reminders::ReminderRules;
+use crate::domain::role::Role;
+use crate::domain::{ClinicId, PatientId, ValidationError};
+use crate::security::audit::AuditEvent;
+use crate::store::outbox::{ClinicMessagingRow, MessageStatus};
+
+/// Which messages to list (at least one of the two).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    pub patient_id: Option<PatientId>,
+    pub appointment_id: Option<uuid::Uuid>,
+}
+
+/// How a clinic's messages go out.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingSettings {
+    /// The `From` name (empty or null: the clinic's name).
+    #[serde(default)]
+    pub sender_name: Option<String>,
+    /// Where patients' replies go (null: nowhere; the sender is a no-reply address).
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    pub reminders_enabled: bool,
+    /// Minutes before the appointment (1 to 4320, at most 5), e.g. `[1440, 120]`.
+    pub reminder_offsets_minutes: Vec<u32>,
+    /// No reminders from this time (`HH:MM`, clinic's zone)…
+    pub quiet_start: String,
+    /// …until this one; a reminder that falls in between waits, unless the appointment
+    /// starts before they end.
+    pub quiet_end: String,
+}
+
+/// The clinic's reminder rules (defaults where it set nothing).
+pub fn reminder_rules(row: &ClinicMessagingRow) -> ReminderRules {
+    let d = ReminderRules::default();
+    ReminderRules::parse(
+        row.reminders_enabled.unwrap_or(true),
+        &row.reminder_offsets
+            .as_deref()
+            .map(ReminderRules::offsets_from_text)
+            .unwrap_or(d.offsets.clone()),
+        row.quiet_start.as_deref().unwrap_or("21:00"),
+        row.quiet_end.as_deref().unwrap_or("08:00"),
+    )
+    .unwrap_or(d)
+}
+
+/// The delivery state of the clinic's messages to a patient or about an appointment,
+/// newest first (the clinic's staff).
+pub async fn clinic_messages(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    q: MessagesQuery,
+) -> Result<Vec<MessageStatus>, AppError> {
+    auth.require_staff(clinic)?;
+    if q.patient_id.is_none() && q.appointment_id.is_none() {
+        return Err(
+            ValidationError::new("missing_filter", "informe patient_id ou appointment_id").into(),
+        );
+    }
+    Ok(state
+        .store
+        .clinic_messages(clinic, q.patient_id, q.appointment_id, 200)
+        .await?)
+}
+
+/// The clinic's messaging settings (its staff).
+pub async fn get_settings(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+) -> Result<MessagingSettings, AppError> {
+    auth.require_staff(clinic)?;
+    let row = state
+        .store
+        .clinic_messaging(clinic)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let rules = reminder_rules(&row);
+    Ok(MessagingSettings {
+        sender_name: row.sender_name,
+        reply_to: row.reply_to,
+        reminders_enabled: rules.enabled,
+        reminder_offsets_minutes: rules.offsets,
+        quiet_start: rules.quiet_start.format("%H:%M").to_string(),
+        quiet_end: rules.quiet_end.format("%H:%M").to_string(),
+    })
+}
+
+/// Change the clinic's messaging settings (its administrators; audited).
+pub async fn put_settings(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    body: MessagingSettings,
+) -> Result<MessagingSettings, AppError> {
+    auth.require_role(clinic, &[Role::ClinicAdmin])?;
+    let rules = ReminderRules::parse(
+        body.reminders_enabled,
+        &body.reminder_offsets_minutes,
+        &body.quiet_start,
+        &body.quiet_end,
+    )?;
+    let clean = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let sender_name = clean(&body.sender_name);
+    if sender_name.as_ref().is_some_and(|n| n.chars().count() > 80) {
+        return Err(
+            ValidationError::new("invalid_sender_name", "nome do remetente longo demais").into(),
+        );
+    }
+    let reply_to = clean(&body.reply_to);
+    if let Some(r) = &reply_to {
+        crate::domain::Email::parse(r)?;
+    }
+    let mut tx = state.store.begin().await?;
+    state
+        .store
+        .set_clinic_messaging(
+            &mut tx,
+            clinic,
+            sender_name.as_deref(),
+            reply_to.as_deref(),
+            rules.enabled,
+            &rules.offsets_text(),
+            &rules.quiet_start.format("%H:%M").to_string(),
+            &rules.quiet_end.format("%H:%M").to_string(),
+        )
+        .await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(Some(auth.user_id), "clinic.messaging_updated", "clinic")
+                .entity_id(clinic)
+                .clinic(clinic)
+                .ip(auth.ip.clone()),
+        )
+        .await?;
+    tx.commit().await?;
+    get_settings(state, auth, clinic).await
+}

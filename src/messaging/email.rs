@@ -1,0 +1,113 @@
+//! The e-mail channel: SMTP through `lettre` (STARTTLS, TLS or plain; optional auth),
+//! multipart text + HTML in pt-BR, a `Message-ID` derived from the outbox id (so a retry
+//! of the same message carries the same id and mail readers show it once), the clinic as
+//! the sender's name and its reply-to address.
+
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::templates::render;
+use super::{Channel, Outgoing, SendError};
+use crate::config::{SmtpSecurity, SmtpSettings};
+
+/// Sends the outbox's `email` messages to one SMTP server.
+pub struct SmtpChannel {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Address,
+    /// The right-hand side of every `Message-ID`.
+    domain: String,
+}
+
+impl SmtpChannel {
+    /// A channel for the configured server (connections open on the first send).
+    pub fn new(s: &SmtpSettings) -> anyhow::Result<Self> {
+        let builder = match s.security {
+            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
+                .map_err(|e| anyhow::anyhow!("messaging.smtp.host: {e}"))?,
+            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
+                .map_err(|e| anyhow::anyhow!("messaging.smtp.host: {e}"))?,
+            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
+        };
+        let mut builder = builder
+            .port(s.port)
+            .timeout(Some(Duration::from_secs(s.timeout_secs.max(1))));
+        if !s.username.is_empty() {
+            builder = builder.credentials(Credentials::new(
+                s.username.clone(),
+                s.password.expose().clone(),
+            ));
+        }
+        let from: Address = s
+            .from_address
+            .parse()
+            .map_err(|e| anyhow::anyhow!("messaging.smtp.from_address: {e}"))?;
+        Ok(Self {
+            transport: builder.build(),
+            domain: from.domain().to_string(),
+            from,
+        })
+    }
+
+    /// The `Message-ID` of an outbox message.
+    pub fn message_id(&self, id: uuid::Uuid) -> String {
+        message_id(id, &self.domain)
+    }
+
+    /// The e-mail for a message (public for tests and the benchmark).
+    pub fn build(&self, m: &Outgoing) -> Result<Message, SendError> {
+        let to: Mailbox =
+            m.to.parse()
+                .map_err(|e| SendError::permanent(format!("invalid recipient address: {e}")))?;
+        let content = render(m);
+        let mut b = Message::builder()
+            .from(Mailbox::new(Some(m.sender.name.clone()), self.from.clone()))
+            .to(to)
+            .subject(content.subject)
+            .message_id(Some(self.message_id(m.id)));
+        if let Some(r) = m.sender.reply_to.as_deref() {
+            match r.parse::<Mailbox>() {
+                Ok(mb) => b = b.reply_to(mb),
+                Err(e) => tracing::warn!(error = %e, "ignoring the clinic's invalid reply-to"),
+            }
+        }
+        b.multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(content.text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(content.html),
+                ),
+        )
+        .map_err(|e| SendError::permanent(format!("cannot build the e-mail: {e}")))
+    }
+}
+
+/// `<outbox-id@domain>`.
+pub fn message_id(id: uuid::Uuid, domain: &str) -> String {
+    format!("<{}@{}>", id.simple(), domain)
+}
+
+#[async_trait::async_trait]
+impl Channel for SmtpChannel {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
+        let email = self.build(m)?;
+        match self.transport.send(email).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::permanent(e.to_string())),
+            Err(e) => Err(SendError::transient(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The delivery worker every node runs: it claims due messages under a lease (so no two
+//! nodes send the same one), sends each through its channel, and records the outcome —
+//! `sent`, `failed` with the provider's reason and a retry time (exponential backoff with
+//! jitter), `dead` after the last attempt or a permanent refusal, or `cancelled` for a
+//! reminder whose appointment was cancelled or moved since it was queued.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{Channel, Outgoing, SendError, Sender};
+use crate::clock::SharedClock;
+use crate::config::MessagingSettings;
+use crate::security::crypto::FieldCipher;
+use crate::store::outbox::{Attempt, ClaimedMessage};
+use crate::store::{Store, StoreError};
+
+/// Everything a node needs to deliver the outbox.
+pub struct Delivery {
+    pub store: Store,
+    pub cipher: FieldCipher,
+    pub clock: SharedClock,
+    pub channels: Vec<Arc<dyn Channel>>,
+    pub settings: MessagingSettings,
+    /// Absolute base of the links in messages.
+    pub base_url: String,
+    /// This node's name on its leases.
+    pub owner: String,
+    /// The `From` name of messages of no clinic.
+    pub default_sender: String,
+}
+
+/// How long to wait before attempt `attempts + 1`: `base · 2^(attempts-1)` capped at
+/// `max`, of which a random half ("equal jitter"), so that messages that failed together
+/// do not all come back together.
+pub fn backoff(attempts: i32, base: Duration, max: Duration, unit_random: f64) -> Duration {
+    let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    let full = base.saturating_mul(1u32 << exp.min(20)).min(max);
+    let half = full / 2;
+    half + half.mul_f64(unit_random.clamp(0.0, 1.0))
+}
+
+impl Delivery {
+    /// Claim and send what is due on every channel; how many messages were handled.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let mut handled = 0;
+        for channel in &self.channels {
+            let now = self.clock.now();
+            let lease = now + chrono::Duration::seconds(self.settings.lease_secs as i64);
+            let claimed = self
+                .store
+                .claim_messages(
+                    channel.name(),
+                    &self.owner,
+                    now,
+                    lease,
+                    i64::from(self.settings.batch_size),
+                )
+                .await?;
+            handled += claimed.len();
+            let sends = claimed
+                .into_iter()
+                .map(|m| self.deliver(channel.as_ref(), m));
+            for r in futures_util::future::join_all(sends).await {
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "outbox: recording an attempt failed");
+                }
+            }
+        }
+        Ok(handled)
+    }
+
+    /// One attempt at one claimed message, and its outcome recorded.
+    async fn deliver(&self, channel: &dyn Channel, m: ClaimedMessage) -> Result<(), StoreError> {
+        let id = m.id;
+        let outcome = self.attempt(channel, &m).await;
+        let now = self.clock.now();
+        let (state, held) = match &outcome {
+            Ok(to) => (
+                "sent",
+                self.store
+                    .finish_attempt(id, &self.owner, Attempt::Sent { to }, now)
+                    .await?,
+            ),
+            Err(Stop::Cancelled(reason)) => (
+                "cancelled",
+                self.store
+                    .finish_attempt(id, &self.owner, Attempt::Cancelled { reason }, now)
+                    .await?,
+            ),
+            Err(Stop::Failed(e))
+                if e.permanent || m.attempts >= self.settings.max_attempts as i32 =>
+            {
+                tracing::warn!(message = %id, attempts = m.attempts, reason = %e.reason, "outbox: message given up");
+                (
+                    "dead",
+                    self.store
+                        .finish_attempt(id, &self.owner, Attempt::Dead { error: &e.reason }, now)
+                        .await?,
+                )
+            }
+            Err(Stop::Failed(e)) => {
+                let wait = backoff(
+                    m.attempts,
+                    Duration::from_secs(self.settings.retry_base_secs),
+                    Duration::from_secs(self.settings.retry_max_secs),
+                    rand::random::<f64>(),
+                );
+                let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                tracing::info!(message = %id, attempts = m.attempts, reason = %e.reason, %retry_at, "outbox: send failed, will retry");
+                (
+                    "failed",
+                    self.store
+                        .finish_attempt(
+                            id,
+                            &self.owner,
+                            Attempt::Failed {
+                                error: &e.reason,
+                                retry_at,
+                            },
+                            now,
+                        )
+                        .await?,
+                )
+            }
+        };
+        if held {
+            metrics::counter!("atende_outbox_messages_total", "channel" => m.channel.clone(), "state" => state)
+                .increment(1);
+        } else {
+            tracing::warn!(message = %id, "outbox: lease lost before the outcome was recorded");
+        }
+        Ok(())
+    }
+
+    /// Send `m`: the address it went to, or why not.
+    async fn attempt(&self, channel: &dyn Channel, m: &ClaimedMessage) -> Result<String, Stop> {
+        let payload: Value = self
+            .cipher
+            .decrypt(&m.payload)
+            .ok()
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .ok_or_else(|| Stop::Failed(SendError::permanent("payload cannot be decrypted")))?;
+        if m.template == "appointment_reminder" {
+            self.still_true(m, &payload).await?;
+        }
+        let to = match &m.to_address {
+            Some(a) => a.clone(),
+            None => self
+                .store
+                .message_email(m.patient_id, m.user_id)
+                .await
+                .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?
+                .ok_or_else(|| Stop::Failed(SendError::permanent("no e-mail address on file")))?,
+        };
+        let sender = self
+            .sender(m)
+            .await
+            .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?;
+        let out = Outgoing {
+            id: m.id,
+            idempotency_key: m.id.simple().to_string(),
+            template: m.template.clone(),
+            payload,
+            to: to.clone(),
+            sender,
+            base_url: self.base_url.clone(),
+            created_at: m.created_at,
+        };
+        channel.send(&out).await.map_err(Stop::Failed)?;
+        Ok(to)
+    }
+
+    /// A reminder goes out only while its appointment is still open and at the time the
+    /// reminder names (a moved appointment gets new reminders).
+    async fn still_true(&self, m: &ClaimedMessage, payload: &Value) -> Result<(), Stop> {
+        let Some(id) = m.appointment_id else {
+            return Ok(());
+        };
+        let view = self
+            .store
+            .appointment_view(id)
+            .await
+            .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?;
+        let named: Option<DateTime<Utc>> =
+            payload["starts_at"].as_str().and_then(|s| s.parse().ok());
+        match view {
+            Some(v) if !v.a.status.is_open() => {
+                Err(Stop::Cancelled("the appointment is no longer open"))
+            }
+            Some(v) if Some(v.a.starts_at) != named => {
+                Err(Stop::Cancelled("the appointment was moved"))
+            }
+            Some(v) if v.a.starts_at <= self.clock.now() => {
+                Err(Stop::Cancelled("the appointment has started"))
+            }
+            Some(_) => Ok(()),
+            None => Err(Stop::Cancelled("the appointment no longer exists")),
+        }
+    }
+
+    /// The clinic as sender (its configured name, else its name; its reply-to and zone).
+    async fn sender(&self, m: &ClaimedMessage) -> Result<Sender, StoreError> {
+        let default = Sender {
+            name: self.default_sender.clone(),
+            reply_to: None,
+            time_zone: chrono_tz::America::Sao_Paulo,
+        };
+        let Some(clinic) = m.clinic_id else {
+            return Ok(default);
+        };
+        let Some(row) = self.store.clinic_messaging(clinic).await? else {
+            return Ok(default);
+        };
+        Ok(Sender {
+            name: row
+                .sender_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(row.clinic_name),
+            reply_to: row.reply_to.filter(|r| !r.trim().is_empty()),
+            time_zone: row
+                .time_zone
+                .parse()
+                .unwrap_or(chrono_tz::America::Sao_Paulo),
+        })
+    }
+
+    /// Publish the queue's depth by channel and the oldest waiting message's age.
+    pub async fn publish_gauges(&self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut depth: std::collections::BTreeMap<String, (i64, Option<DateTime<Utc>>)> =
+            std::collections::BTreeMap::new();
+        for c in self.store.outbox_counts().await? {
+            let e = depth.entry(c.channel.clone()).or_default();
+            if matches!(c.status.as_str(), "queued" | "failed" | "sending") {
+                e.0 += c.count;
+                e.1 = match (e.1, c.oldest) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            metrics::gauge!("atende_outbox_messages", "channel" => c.channel, "state" => c.status)
+                .set(c.count as f64);
+        }
+        for (channel, (n, oldest)) in depth {
+            metrics::gauge!("atende_outbox_queue_depth", "channel" => channel.clone())
+                .set(n as f64);
+            let age = oldest.map_or(0.0, |o| (now - o).num_milliseconds().max(0) as f64 / 1000.0);
+            metrics::gauge!("atende_outbox_oldest_queued_seconds", "channel" => channel).set(age);
+        }
+        Ok(())
+    }
+
+    /// Run on this node until the process ends: a look every `poll_interval_ms` (at once
+    /// again while there is more to send), the gauges every few seconds.
+    pub fn spawn(self: Arc<Self>) {
+        if self.channels.is_empty() {
+            tracing::warn!(
+                "no delivery channel configured (messaging.smtp.host is empty): messages stay queued in the outbox"
+            );
+        }
+        let poll = Duration::from_millis(self.settings.poll_interval_ms);
+        actix_web::rt::spawn(async move {
+            let mut last_gauges: Option<std::time::Instant> = None;
+            loop {
+                let busy = match self.run_once().await {
+                    Ok(n) => n >= self.settings.batch_size as usize,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox delivery failed");
+                        false
+                    }
+                };
+                if last_gauges.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                    last_gauges = Some(std::time::Instant::now());
+                    if let Err(e) = self.publish_gauges().await {
+                        tracing::debug!(error = %e, "outbox gauges failed");
+                    }
+                }
+                if !busy {
+                    actix_web::rt::time::sleep(poll).await;
+                }
+            }
+        });
+    }
+}
+
+/// Why an attempt did not send.
+enum Stop {
+    Failed(SendError),
+    Cancelled(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_stays_in_the_upper_half() {
+        let base = Duration::from_secs(30);
+        let max = Duration::from_secs(3600);
+        assert_eq!(backoff(1, base, max, 1.0), Duration::from_secs(30));
+        assert_eq!(backoff(1, base, max, 0.0), Duration::from_secs(15));
+        assert_eq!(backoff(3, base, max, 1.0), Duration::from_secs(120));
+        assert_eq!(backoff(30, base, max, 1.0), max);
+        let j = backoff(4, base, max, 0.5);
+        assert!(j > Duration::from_secs(120) && j < Duration::from_secs(240));
+    }
+}

@@ -1,0 +1,349 @@
+//! The outbox as the delivery workers see it: messages claimed under a lease (one sender
+//! per message across every node), their state after each attempt, what the clinic's staff
+//! read about them, each clinic's sender and reminder settings, the reminders already queued.
+//!
+//! Claiming is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`: on PostgreSQL the
+//! inner select takes `FOR UPDATE SKIP LOCKED`, so two nodes claiming at once take disjoint
+//! messages; on SQLite the write transaction is the only writer, which is as good.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Pool, Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::{ClinicId, PatientId, UserId};
+
+/// What a new message carries besides its encrypted payload.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub clinic: Option<ClinicId>,
+    pub patient: Option<PatientId>,
+    pub user: Option<UserId>,
+    pub appointment: Option<uuid::Uuid>,
+    pub channel: &'static str,
+    pub template: String,
+    /// Known at queueing time (a password reset); otherwise looked up when sending.
+    pub to_address: Option<String>,
+}
+
+/// A message this node holds the lease on.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedMessage {
+    pub id: uuid::Uuid,
+    pub clinic_id: Option<ClinicId>,
+    pub patient_id: Option<PatientId>,
+    pub user_id: Option<UserId>,
+    pub appointment_id: Option<uuid::Uuid>,
+    pub channel: String,
+    pub template: String,
+    pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    pub to_address: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message as the clinic's staff see it (no payload: it holds the patient's links).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct MessageStatus {
+    pub id: uuid::Uuid,
+    pub patient_id: Option<PatientId>,
+    pub appointment_id: Option<uuid::Uuid>,
+    /// `email` (WhatsApp and SMS later).
+    pub channel: String,
+    /// What the message says: `appointment_booked`, `appointment_reminder`, …
+    pub template: String,
+    /// `queued`, `sending`, `sent`, `failed` (will be retried), `dead` (given up) or
+    /// `cancelled` (no longer true: the appointment was cancelled or moved).
+    pub status: String,
+    pub attempts: i32,
+    /// The provider's (or atende's) reason for the last failure.
+    pub last_error: Option<String>,
+    /// Where it went, once sent.
+    pub to_address: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Messages of one channel in one state, and the oldest one's creation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueCount {
+    pub channel: String,
+    pub status: String,
+    pub count: i64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// How a clinic's messages go out (defaults when the clinic set nothing).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClinicMessagingRow {
+    pub clinic_name: String,
+    pub time_zone: String,
+    pub sender_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub reminders_enabled: Option<bool>,
+    pub reminder_offsets: Option<String>,
+    pub quiet_start: Option<String>,
+    pub quiet_end: Option<String>,
+}
+
+const CLAIMED_COLUMNS: &str = "id, clinic_id, patient_id, user_id, appointment_id, channel, \
+    template, payload, attempts, to_address, created_at";
+
+impl Store {
+    /// Queue a message for delivery (payload already encrypted), inside `tx`.
+    pub async fn insert_message(
+        &self,
+        tx: &mut Tx,
+        m: &NewMessage,
+        payload_enc: &str,
+    ) -> Result<uuid::Uuid, StoreError> {
+        let id = uuid::Uuid::now_v7();
+        let now = super::now();
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO outbox (id, clinic_id, patient_id, user_id, appointment_id, channel,
+                    template, payload, to_address, created_at, next_attempt_at, updated_at, status, attempts)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10, 'queued', 0)",
+            )
+            .bind(id)
+            .bind(m.clinic)
+            .bind(m.patient)
+            .bind(m.user)
+            .bind(m.appointment)
+            .bind(m.channel)
+            .bind(&m.template)
+            .bind(payload_enc)
+            .bind(&m.to_address)
+            .bind(now)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(id)
+    }
+
+    /// Take up to `limit` messages of `channel` that are due at `now` — queued, failed and
+    /// due for a retry, or `sending` under a lease that ran out (its node died mid-send) —
+    /// and lease them to `owner` until `lease_until`. Each claim counts as an attempt.
+    pub async fn claim_messages(
+        &self,
+        channel: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let lock = match self.pool() {
+            Pool::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+            Pool::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET status = 'sending', lease_owner = $1, next_attempt_at = $2,
+                attempts = attempts + 1, updated_at = $3
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE status IN ('queued', 'sending', 'failed') AND channel = $4
+                            AND next_attempt_at <= $3
+                          ORDER BY next_attempt_at LIMIT $5 {lock})
+             RETURNING {CLAIMED_COLUMNS}"
+        );
+        let mut tx = self.begin().await?;
+        let rows = on_tx!(&mut tx, t => {
+            sqlx::query_as::<_, ClaimedMessage>(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(lease_until)
+                .bind(now)
+                .bind(channel)
+                .bind(limit)
+                .fetch_all(&mut **t)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Record the end of an attempt by the lease's `owner`: `sent` (with the address it
+    /// went to), `failed` (to be retried at `retry_at`), `dead` or `cancelled`. False when
+    /// the lease was lost meanwhile (another node took the message over).
+    pub async fn finish_attempt(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        outcome: Attempt<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (status, error, retry_at, to, sent_at) = match outcome {
+            Attempt::Sent { to } => ("sent", None, None, Some(to), Some(now)),
+            Attempt::Failed { error, retry_at } => {
+                ("failed", Some(error), Some(retry_at), None, None)
+            }
+            Attempt::Dead { error } => ("dead", Some(error), None, None, None),
+            Attempt::Cancelled { reason } => ("cancelled", Some(reason), None, None, None),
+        };
+        let mut tx = self.begin().await?;
+        let n = on_tx!(&mut tx, t => {
+            sqlx::query(
+                "UPDATE outbox SET status = $1, last_error = COALESCE($2, last_error),
+                    next_attempt_at = $3, to_address = COALESCE($4, to_address), sent_at = $5,
+                    lease_owner = NULL, updated_at = $6
+                 WHERE id = $7 AND lease_owner = $8 AND status = 'sending'",
+            )
+            .bind(status)
+            .bind(error)
+            .bind(retry_at)
+            .bind(to)
+            .bind(sent_at)
+            .bind(now)
+            .bind(id)
+            .bind(owner)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Messages by channel and state, with the oldest one's creation (for `/metrics`).
+    pub async fn outbox_counts(&self) -> Result<Vec<QueueCount>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, QueueCount>(
+                "SELECT channel, status, COUNT(*) AS count, MIN(created_at) AS oldest
+                 FROM outbox GROUP BY channel, status",
+            )
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// A clinic's messages, newest first, about one patient and/or one appointment.
+    pub async fn clinic_messages(
+        &self,
+        clinic: ClinicId,
+        patient: Option<PatientId>,
+        appointment: Option<uuid::Uuid>,
+        limit: i64,
+    ) -> Result<Vec<MessageStatus>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, MessageStatus>(
+                "SELECT id, patient_id, appointment_id, channel, template, status, attempts,
+                        last_error, to_address, created_at,
+                        CASE WHEN status IN ('queued', 'failed') THEN next_attempt_at END AS next_attempt_at,
+                        sent_at
+                 FROM outbox
+                 WHERE clinic_id = $1 AND ($2 IS NULL OR patient_id = $2)
+                   AND ($3 IS NULL OR appointment_id = $3)
+                 ORDER BY created_at DESC, id DESC LIMIT $4",
+            )
+            .bind(clinic)
+            .bind(patient)
+            .bind(appointment)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// The e-mail address a message goes to: the patient record's, else its own account's,
+    /// else that of an account linked to the record; for a message to a user, theirs.
+    pub async fn message_email(
+        &self,
+        patient: Option<PatientId>,
+        user: Option<UserId>,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(p) = patient {
+            let found = on_pool!(self, pool => {
+                sqlx::query_scalar::<_, Option<String>>(
+                    "SELECT COALESCE(NULLIF(p.email, ''), u.email,
+                        (SELECT lu.email FROM patient_links l JOIN users lu ON lu.id = l.user_id
+                          WHERE l.patient_id = p.id AND l.state = 'linked'
+                          ORDER BY l.id LIMIT 1))
+                     FROM patients p LEFT JOIN users u ON u.id = p.user_id WHERE p.id = $1",
+                )
+                .bind(p)
+                .fetch_optional(pool)
+                .await?
+            });
+            return Ok(found.flatten());
+        }
+        let Some(u) = user else { return Ok(None) };
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
+                .bind(u)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// A clinic's name, time zone and messaging settings (None: no such clinic).
+    pub async fn clinic_messaging(
+        &self,
+        clinic: ClinicId,
+    ) -> Result<Option<ClinicMessagingRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ClinicMessagingRow>(
+                "SELECT c.name AS clinic_name, c.time_zone, m.sender_name, m.reply_to,
+                        m.reminders_enabled, m.reminder_offsets, m.quiet_start, m.quiet_end
+                 FROM clinics c LEFT JOIN clinic_messaging m ON m.clinic_id = c.id WHERE c.id = $1",
+            )
+            .bind(clinic)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// Save a clinic's messaging settings.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_clinic_messaging(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        sender_name: Option<&str>,
+        reply_to: Option<&str>,
+        reminders_enabled: bool,
+        reminder_offsets: &str,
+        quiet_start: &str,
+        quiet_end: &str,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO clinic_messaging (clinic_id, sender_name, reply_to, reminders_enabled,
+                    reminder_offsets, quiet_start, quiet_end, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (clinic_id) DO UPDATE SET sender_name = excluded.sender_name,
+                    reply_to = excluded.reply_to, reminders_enabled = excluded.reminders_enabled,
+                    reminder_offsets = excluded.reminder_offsets, quiet_start = excluded.quiet_start,
+                    quiet_end = excluded.quiet_end, updated_at = excluded.updated_at",
+            )
+            .bind(clinic)
+            .bind(sender_name)
+            .bind(reply_to)
+            .bind(reminders_enabled)
+            .bind(reminder_offsets)
+            .bind(quiet_start)
+            .bind(quiet_end)
+            .bind(super::now())
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Attempt<'a> {
+    Sent {
+        to: &'a str,
+    },
+    Failed {
+        error: &'a str,
+        retry_at: DateTime<Utc>,
+    },
+    Dead {
+        error: &'a str,
+    },
+    Cancelled {
+        reason: &'a str,
+    },
+}
