@@ -62,7 +62,8 @@ async function run(browser) {
 
     await check('the receptionist\'s open page loses the clinic at once', async () => {
       const { page } = desk;
-      await page.getByText('Você não tem acesso a esta clínica.').waitFor({ timeout: 20_000 });
+      await page.locator('[data-view="no-clinic-access"]').waitFor({ timeout: 20_000 });
+      await page.getByRole('heading', { name: 'Sem acesso a esta clínica' }).waitFor();
       await shot(page, 'receptionist-after');
     });
 

@@ -321,7 +321,7 @@ async function render() {
   if (section === 'clinica' && parts[1]) {
     const membership = findMembership(me, parts[1], params.get('papel'));
     if (!membership) {
-      mount(notFoundView('Você não tem acesso a esta clínica.'));
+      mount(noClinicAccessView());
       return;
     }
     if (parts.length === 2) {
@@ -404,6 +404,15 @@ function notFoundView(message = 'A página que você procurou não existe.') {
   return h('div', { class: 'view view-narrow', dataset: { view: 'not-found' } },
     h('h1', { tabindex: '-1', text: 'Página não encontrada' }),
     h('p', { text: message }),
+    h('p', null, h('a', { href: '#/', text: 'Ir para o início' })));
+}
+
+/** A clinic page the user has no role in (any more: a role taken away ends here live). */
+function noClinicAccessView() {
+  document.title = 'Sem acesso a esta clínica — atende';
+  return h('div', { class: 'view view-narrow', dataset: { view: 'no-clinic-access' } },
+    h('h1', { tabindex: '-1', text: 'Sem acesso a esta clínica' }),
+    h('p', { text: 'Você não tem acesso a esta clínica. Se a sua função foi alterada agora há pouco, fale com a administração da clínica.' }),
     h('p', null, h('a', { href: '#/', text: 'Ir para o início' })));
 }
 
