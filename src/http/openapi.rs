@@ -115,7 +115,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         consult_media::check, consult_media::publishers, consult_media::publish,
         consult_media::unpublish, consult_media::subscribe, consult_media::invite,
         consult_media::guests, consult_media::revoke_guest,
-        record::create_encounter, record::get_encounter, record::save_encounter,
+        record::access, record::create_encounter, record::get_encounter, record::save_encounter,
         record::sign_encounter, record::add_addendum, record::list_allergies, record::add_allergy,
         record::update_allergy, record::break_glass, record::timeline, record::my_encounters,
         record::break_glass_log,

@@ -10,7 +10,9 @@ use crate::app::error::{AppError, ErrorBody};
 use crate::app::record::allergies::{self, Allergy, AllergyList, NewAllergy, UpdateAllergy};
 use crate::app::record::encounters::{self, NewAddendum, NewEncounter, SaveEncounter};
 use crate::app::record::timeline::{self, MyEncounters, TimelinePage, TimelineQuery};
-use crate::app::record::{self, Addendum, BreakGlass, BreakGlassLog, BreakGlassRequest, Encounter};
+use crate::app::record::{
+    self, Addendum, BreakGlass, BreakGlassLog, BreakGlassRequest, Encounter, RecordAccess,
+};
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId};
 
@@ -26,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &at("/encounters/{id}/addenda"),
             web::post().to(add_addendum),
         )
+        .route(&at("/access"), web::get().to(access))
         .route(&at("/allergies"), web::get().to(list_allergies))
         .route(&at("/allergies"), web::post().to(add_allergy))
         .route(&at("/allergies/{id}"), web::patch().to(update_allergy))
@@ -156,6 +159,21 @@ pub async fn add_addendum(
     )
     .await?;
     Ok(HttpResponse::Created().json(a))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/access", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "How the caller would open the record: `care`, `break_glass` (until when) or `none` (then break the glass first); reads nothing clinical, not audited", body = RecordAccess),
+              (status = 403, description = "`forbidden` (not of the clinic), `no_clinical_access` (reception)", body = ErrorBody),
+              (status = 404, description = "The patient is not registered with the clinic", body = ErrorBody)))]
+pub async fn access(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let a = record::record_access(&state, &auth, p.clinic_id, p.patient_id).await?;
+    Ok(HttpResponse::Ok().json(a))
 }
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/allergies", tag = "record", security(("bearer" = [])),

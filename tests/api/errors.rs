@@ -329,6 +329,10 @@ async fn every_route_is_in_the_openapi_document() {
             "post",
         ),
         (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/access",
+            "get",
+        ),
+        (
             "/api/clinics/{clinic_id}/patients/{patient_id}/record/allergies",
             "get",
         ),

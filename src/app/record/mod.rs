@@ -151,6 +151,62 @@ async fn require_registered(
         .ok_or(AppError::NotFound)
 }
 
+/// Whether the caller may open a record, asked before opening it (nothing clinical is read,
+/// so it is not audited as a read): the page shows the record, or the break-the-glass form,
+/// without a refused request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordAccess {
+    /// `care` (a care relationship), `break_glass` (an open grant) or `none`.
+    pub access: &'static str,
+    /// Until when an open break-the-glass grant lasts.
+    pub until: Option<DateTime<Utc>>,
+    /// With `none`: what the page tells the professional.
+    pub message: Option<&'static str>,
+}
+
+const NO_CARE_MESSAGE: &str = "você não tem relação de cuidado com este paciente; para abrir o prontuário, informe o motivo (quebra de sigilo)";
+
+/// How the caller would open this record (refusals as [`open_record`], except that having
+/// no way in is an answer, not an error).
+pub async fn record_access(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    patient: PatientId,
+) -> Result<RecordAccess, AppError> {
+    require_clinical_role(auth, clinic)?;
+    require_registered(state, clinic, patient).await?;
+    let now = state.clock.now();
+    if auth.has_role(clinic, &[Role::Professional])
+        && state
+            .store
+            .has_care_relationship(clinic, patient, auth.user_id)
+            .await?
+    {
+        return Ok(RecordAccess {
+            access: "care",
+            until: None,
+            message: None,
+        });
+    }
+    let until = state
+        .store
+        .access_grant_until(clinic, patient, auth.user_id, now)
+        .await?;
+    Ok(match until {
+        Some(until) => RecordAccess {
+            access: "break_glass",
+            until: Some(until),
+            message: None,
+        },
+        None => RecordAccess {
+            access: "none",
+            until: None,
+            message: Some(NO_CARE_MESSAGE),
+        },
+    })
+}
+
 /// Open a patient's record in a clinic for the caller, or refuse: not of the clinic
 /// (403 `forbidden`), a receptionist (403 `no_clinical_access`), no care relationship and
 /// no open break-the-glass grant (403 `no_care_relationship`). Drafts due to lock by time
@@ -176,10 +232,7 @@ pub(crate) async fn open_record(
             .await?
             .is_some();
     if !care && !glass {
-        return Err(AppError::forbidden(
-            "no_care_relationship",
-            "você não tem relação de cuidado com este paciente; para abrir o prontuário, informe o motivo (quebra de sigilo)",
-        ));
+        return Err(AppError::forbidden("no_care_relationship", NO_CARE_MESSAGE));
     }
     lock_due_drafts(state, clinic, patient).await?;
     Ok(Opened {

@@ -14,6 +14,30 @@ async fn a_professional_without_care_relationship_is_refused_until_breaking_the_
     let r = fixture(&app, 3).await;
     let rafael = &r.a.rafael;
     let timeline = format!("{}/timeline", r.record());
+    // Asking first answers how each would get in, without a refused request.
+    let access_url = format!("{}/access", r.record());
+    let access = |who: &Session| {
+        let (app, url, token) = (&app, access_url.clone(), who.access.clone());
+        async move {
+            let (status, body) = json_of(app.get(&url, Some(&token)).await).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let none = access(rafael).await;
+    assert_eq!(none["access"], "none");
+    assert!(
+        none["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("quebra de sigilo"))
+    );
+    assert_eq!(access(&r.a.helena).await["access"], "care");
+    assert_error(
+        app.get(&access_url, Some(&r.a.recep.access)).await,
+        StatusCode::FORBIDDEN,
+        "no_clinical_access",
+    )
+    .await;
     assert_error(
         app.get(&timeline, Some(&rafael.access)).await,
         StatusCode::FORBIDDEN,
@@ -56,6 +80,9 @@ async fn a_professional_without_care_relationship_is_refused_until_breaking_the_
     .await;
     assert_eq!(status, StatusCode::CREATED, "{g}");
     assert!(g["expires_at"].as_str().is_some());
+    let through = access(rafael).await;
+    assert_eq!(through["access"], "break_glass");
+    assert_eq!(through["until"], g["expires_at"]);
     let (status, page) = json_of(app.get(&timeline, Some(&rafael.access)).await).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let rows = actions(&app).await;
@@ -97,6 +124,7 @@ async fn a_professional_without_care_relationship_is_refused_until_breaking_the_
     // The opening lasts 12 h.
     app.clock
         .advance(Duration::hours(12) + Duration::minutes(1));
+    assert_eq!(access(rafael).await["access"], "none");
     assert_error(
         app.get(&timeline, Some(&rafael.access)).await,
         StatusCode::FORBIDDEN,

@@ -5,7 +5,7 @@
 
 import { api, ApiError, qs, seg } from '../api.js';
 import {
-  h, clear, alertNode, createForm, disclosure, errorMessage, formatDateTime, loadingNode,
+  h, clear, alertNode, createForm, disclosure, errorMessage, formatDateTime, loadingNode, sentence,
 } from '../ui.js';
 
 /** Wait this long after the last keystroke before saving the draft. */
@@ -55,6 +55,13 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
     body.setAttribute('aria-busy', 'true');
     clear(body).append(loadingNode('Abrindo o prontuário…'));
     try {
+      // Ask first: without a way in, the page offers break the glass (no refused request).
+      const access = await api.get(`${base}/access`);
+      if (!ctx.isCurrent()) return;
+      if (access.access === 'none') {
+        clear(body).append(breakGlass(access.message || 'Sem relação de cuidado com este paciente.'));
+        return;
+      }
       const list = await api.get(`${base}/allergies`);
       if (!ctx.isCurrent()) return;
       renderAllergies(list.allergies || []);
@@ -65,15 +72,15 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
       await refreshTimeline();
     } catch (err) {
       if (!ctx.isCurrent()) return;
-      if (err instanceof ApiError && err.code === 'no_care_relationship') clear(body).append(breakGlass(err));
+      if (err instanceof ApiError && err.code === 'no_care_relationship') clear(body).append(breakGlass(errorMessage(err)));
       else clear(body).append(alertNode(errorMessage(err)));
     } finally {
       body.removeAttribute('aria-busy');
     }
   }
 
-  /** @param {ApiError} err */
-  function breakGlass(err) {
+  /** @param {string} why */
+  function breakGlass(why) {
     const form = createForm({
       label: 'Abrir o prontuário (quebra de sigilo)',
       submitLabel: 'Abrir prontuário',
@@ -85,7 +92,7 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
         return undefined;
       },
     });
-    return h('div', null, h('p', { class: 'note note-warn', text: errorMessage(err) }), form.form);
+    return h('div', null, h('p', { class: 'note note-warn', text: sentence(why) }), form.form);
   }
 
   /** @param {any[]} list */
