@@ -135,16 +135,15 @@ fn is_disk_full(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Whether a connection coming back to the pool may be handed out again: not when it still
-/// counts an open transaction. That happens when the database ended the transaction on its
-/// own (SQLite rolls back the whole transaction on `SQLITE_FULL`, at a statement or at
-/// `COMMIT`): the `ROLLBACK` sqlx then sends fails with "no transaction is active" and its
-/// count stays at one, so every later `BEGIN` on that connection would fail. The round trip
-/// first lets the rollback queued when the transaction was dropped run.
+/// Whether an idle connection may be handed out again: not when it still counts an open
+/// transaction. That happens when the database ended the transaction on its own (SQLite
+/// rolls back the whole transaction on `SQLITE_FULL`, at a statement or at `COMMIT`): the
+/// `ROLLBACK` sqlx then sends fails with "no transaction is active" and its count stays at
+/// one, so every later `BEGIN` on that connection would fail. No round trip: the pool's own
+/// check when the connection came back already ran that rollback.
 async fn still_clean<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
-    conn.ping().await?;
     if conn.is_in_transaction() {
-        tracing::warn!("a pooled connection came back inside a transaction; it is closed");
+        tracing::warn!("a pooled connection was left inside a transaction; it is closed");
         return Ok(false);
     }
     Ok(true)
@@ -210,7 +209,7 @@ impl Store {
                 SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(20))
-                    .after_release(|conn, _| Box::pin(still_clean(conn)))
+                    .before_acquire(|conn, _| Box::pin(still_clean(conn)))
                     .connect_with(opts)
                     .await?,
             )
@@ -219,7 +218,7 @@ impl Store {
                 PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(20))
-                    .after_release(|conn, _| Box::pin(still_clean(conn)))
+                    .before_acquire(|conn, _| Box::pin(still_clean(conn)))
                     .connect(url)
                     .await?,
             )
