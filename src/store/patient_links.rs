@@ -260,19 +260,17 @@ impl Store {
     /// The accounts that hear a record's live pushes (`user:<id>`): its own account for a
     /// profile, and every account linked to it (a patient and a guardian, say), each once.
     pub async fn accounts_of_patient(&self, patient: PatientId) -> Result<Vec<UserId>, StoreError> {
-        let mut users: Vec<UserId> = on_pool!(self, p => {
+        Ok(on_pool!(self, p => {
+            // UNION, not UNION ALL: an account both owning and linked is named once.
             sqlx::query_scalar::<_, UserId>(
                 "SELECT p.user_id FROM patients p WHERE p.id = $1 AND p.user_id IS NOT NULL
-                 UNION ALL
+                 UNION
                  SELECT l.user_id FROM patient_links l
                   WHERE l.patient_id = $1 AND l.state = 'linked' AND l.user_id IS NOT NULL",
             )
             .bind(patient)
             .fetch_all(p)
             .await?
-        });
-        let mut seen = std::collections::HashSet::new();
-        users.retain(|u| seen.insert(*u));
-        Ok(users)
+        }))
     }
 }
