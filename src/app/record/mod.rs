@@ -174,37 +174,61 @@ pub async fn record_access(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<RecordAccess, AppError> {
+    Ok(match way_in(state, auth, clinic, patient).await? {
+        WayIn::Care => RecordAccess {
+            access: "care",
+            until: None,
+            message: None,
+        },
+        WayIn::Glass(until) => RecordAccess {
+            access: "break_glass",
+            until: Some(until),
+            message: None,
+        },
+        WayIn::None => RecordAccess {
+            access: "none",
+            until: None,
+            message: Some(NO_CARE_MESSAGE),
+        },
+    })
+}
+
+/// How a clinical member of the clinic gets into a registered patient's record.
+enum WayIn {
+    /// A care relationship (an appointment, or an encounter they wrote).
+    Care,
+    /// An open break-the-glass grant, until then.
+    Glass(DateTime<Utc>),
+    None,
+}
+
+/// Refuse those who may never open the record here; else how the caller gets in.
+async fn way_in(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    patient: PatientId,
+) -> Result<WayIn, AppError> {
     require_clinical_role(auth, clinic)?;
     require_registered(state, clinic, patient).await?;
-    let now = state.clock.now();
     if auth.has_role(clinic, &[Role::Professional])
         && state
             .store
             .has_care_relationship(clinic, patient, auth.user_id)
             .await?
     {
-        return Ok(RecordAccess {
-            access: "care",
-            until: None,
-            message: None,
-        });
+        return Ok(WayIn::Care);
     }
-    let until = state
-        .store
-        .access_grant_until(clinic, patient, auth.user_id, now)
-        .await?;
-    Ok(match until {
-        Some(until) => RecordAccess {
-            access: "break_glass",
-            until: Some(until),
-            message: None,
+    Ok(
+        match state
+            .store
+            .access_grant_until(clinic, patient, auth.user_id, state.clock.now())
+            .await?
+        {
+            Some(until) => WayIn::Glass(until),
+            None => WayIn::None,
         },
-        None => RecordAccess {
-            access: "none",
-            until: None,
-            message: Some(NO_CARE_MESSAGE),
-        },
-    })
+    )
 }
 
 /// Open a patient's record in a clinic for the caller, or refuse: not of the clinic
@@ -217,23 +241,13 @@ pub(crate) async fn open_record(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<Opened, AppError> {
-    require_clinical_role(auth, clinic)?;
-    require_registered(state, clinic, patient).await?;
-    let now = state.clock.now();
-    let care = auth.has_role(clinic, &[Role::Professional])
-        && state
-            .store
-            .has_care_relationship(clinic, patient, auth.user_id)
-            .await?;
-    let glass = !care
-        && state
-            .store
-            .access_grant_until(clinic, patient, auth.user_id, now)
-            .await?
-            .is_some();
-    if !care && !glass {
-        return Err(AppError::forbidden("no_care_relationship", NO_CARE_MESSAGE));
-    }
+    let glass = match way_in(state, auth, clinic, patient).await? {
+        WayIn::Care => false,
+        WayIn::Glass(_) => true,
+        WayIn::None => {
+            return Err(AppError::forbidden("no_care_relationship", NO_CARE_MESSAGE));
+        }
+    };
     lock_due_drafts(state, clinic, patient).await?;
     Ok(Opened {
         clinic,
