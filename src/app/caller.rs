@@ -135,7 +135,7 @@ pub async fn load_auth(
         .await?
         .filter(|u| u.disabled_at.is_none())
         .ok_or_else(|| AppError::unauthorized("invalid_token", "usuário inativo"))?;
-    let roles = state
+    let roles: Vec<(ClinicId, Role)> = state
         .store
         .memberships_of(user.id)
         .await?
@@ -150,7 +150,13 @@ pub async fn load_auth(
         .into_iter()
         .map(|l| (l.clinic_id, l.patient_id))
         .collect();
-    let mfa_enrolment_required = state.store.mfa_enrolment_pending(user.id).await?;
+    // Only professionals and admins can be held to a clinic's two-factor policy: patients
+    // and receptionists (most requests) skip the query.
+    let policy_applies = roles
+        .iter()
+        .any(|(_, r)| matches!(r, Role::Professional | Role::ClinicAdmin));
+    let mfa_enrolment_required =
+        policy_applies && state.store.mfa_enrolment_pending(user.id).await?;
     Ok(Auth {
         user_id: user.id,
         session_id,
