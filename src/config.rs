@@ -347,7 +347,9 @@ impl Settings {
         let mut overrides: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in env {
             if let Some(rest) = key.strip_prefix("ATENDE_") {
-                if rest == "CONFIG" {
+                // The config file's path, and the test harness's own variables
+                // (`ATENDE_TEST_SMTP`, `ATENDE_TEST_FAULTS`, `ATENDE_BENCH`…): not settings.
+                if rest == "CONFIG" || rest == "BENCH" || rest.starts_with("TEST_") {
                     continue;
                 }
                 let path = rest
@@ -815,6 +817,17 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key() {
+        // The test harness's variables share the prefix but are not settings.
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("ATENDE_TEST_SMTP", "127.0.0.1:2525"),
+                ("ATENDE_TEST_MAILDIR", "/tmp/maildir"),
+                ("ATENDE_BENCH", "1"),
+            ]),
+        )
+        .expect("the test harness's variables are ignored");
+        assert_eq!(s.server.port, 8080);
         let err = Settings::load_from(None, &env(&[("ATENDE_SERVER__PORT", "lots")]))
             .expect_err("must fail");
         assert!(err.to_string().contains("port"), "{err}");
