@@ -47,6 +47,24 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Field-encryption key tasks.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Count, per encrypted column, the values not yet under the active key.
+    Status,
+    /// Re-encrypt every value under the active key (and encrypt files stored before
+    /// encryption at rest), in batches, while the installation serves.
+    Rotate {
+        /// Rows read and rewritten per query.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -186,6 +204,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys { command } => keys(command, settings).await,
         Command::Audit {
             command: AuditCommand::Verify { anchors },
         } => {
@@ -247,6 +266,60 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
                 }
                 ChainReport::Broken { seq, reason } => {
                     println!("audit chain BROKEN at row {seq}: {reason}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+/// `atende keys …`: with the configured keys only (a key generated now could open nothing).
+async fn keys(command: KeysCommand, mut settings: Settings) -> anyhow::Result<ExitCode> {
+    settings.existing_secrets()?;
+    if settings.security.encryption_keys.is_empty() {
+        anyhow::bail!(
+            "no encryption key: set security.encryption_keys or run with the data directory \
+             whose secrets.toml holds them"
+        );
+    }
+    let cipher = atende::app::keys::field_cipher(&settings)?;
+    let store = open_store(&mut settings).await?;
+    store.migrate().await?;
+    match command {
+        KeysCommand::Status => {
+            let counts = atende::app::keys::status(&store, &cipher).await?;
+            let left: i64 = counts.iter().map(|c| c.count).sum();
+            for c in counts.iter().filter(|c| c.count > 0) {
+                println!(
+                    "{}.{}: {} value(s) not under key {}",
+                    c.table,
+                    c.column,
+                    c.count,
+                    cipher.active_key()
+                );
+            }
+            println!(
+                "{left} value(s) not under the active key {}",
+                cipher.active_key()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Rotate { batch } => {
+            let report = atende::app::keys::rotate(&store, &cipher, batch, |c| {
+                println!("{}.{}: {} rewritten", c.table, c.column, c.count);
+            })
+            .await;
+            match report {
+                Ok(report) => {
+                    println!(
+                        "{} value(s) now under the active key {}",
+                        report.total(),
+                        cipher.active_key()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("key rotation STOPPED: {e}");
                     Ok(ExitCode::from(1))
                 }
             }

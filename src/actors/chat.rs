@@ -14,6 +14,7 @@ use super::{Entity, EntityDeps, SendRate, persist_event, stop_when_idle, supervi
 use crate::bus::TopicEvent;
 use crate::domain::{ChatRoomId, UserId};
 use crate::security::audit::AuditEvent;
+use crate::security::crypto::FieldCipher;
 use crate::store::chat::{ChatMessageRow, ChatRoomRow, NewChatMessage};
 use crate::store::{self, Store, StoreError, Tx};
 
@@ -252,6 +253,18 @@ impl ChatMessageView {
     }
 }
 
+/// A stored message's attachment name as uploaded (stored encrypted; plain when it predates
+/// encryption at rest).
+pub fn open_attachment_name(
+    cipher: &FieldCipher,
+    m: &mut ChatMessageRow,
+) -> Result<(), crate::security::crypto::CryptoError> {
+    if let Some(name) = m.attachment_filename.take() {
+        m.attachment_filename = Some(cipher.open_text(name)?);
+    }
+    Ok(())
+}
+
 /// The payload of a `chat.message` push as the message is now.
 pub fn message_payload(room: ChatRoomId, m: &ChatMessageRow, body: Option<&str>) -> Value {
     serde_json::to_value(ChatMessageView::of(room, m, body)).unwrap_or_default()
@@ -340,7 +353,11 @@ impl Handler<PostMessage> for ChatRoom {
                 edited_at: None,
                 deleted_at: None,
                 attachment_id: attachment.as_ref().map(|a| a.id),
-                attachment_filename: attachment.as_ref().map(|a| a.filename.clone()),
+                attachment_filename: attachment
+                    .as_ref()
+                    .map(|a| deps.cipher.open_text(a.filename.clone()))
+                    .transpose()
+                    .map_err(|_| WsError::internal())?,
                 attachment_content_type: attachment.as_ref().map(|a| a.content_type.clone()),
                 attachment_size: attachment.as_ref().map(|a| a.size_bytes),
             };
@@ -427,11 +444,12 @@ async fn editable(
     id: uuid::Uuid,
     editor: UserId,
 ) -> Result<ChatMessageRow, WsError> {
-    let m = deps
+    let mut m = deps
         .store
         .chat_message_tx(tx, room, id)
         .await?
         .ok_or_else(|| WsError::not_found("mensagem não encontrada"))?;
+    open_attachment_name(&deps.cipher, &mut m).map_err(|_| WsError::internal())?;
     if m.sender_user_id != editor {
         return Err(WsError::forbidden());
     }
@@ -604,7 +622,6 @@ mod tests {
     use crate::actors::registry::Registry;
     use crate::bus::LocalBus;
     use crate::domain::{ChatRoomId, ClinicId, Role, UserId};
-    use crate::security::crypto::FieldCipher;
     use crate::store::clinics::ClinicRow;
     use crate::store::users::UserRow;
 

@@ -15,6 +15,7 @@ pub mod documents;
 pub mod error;
 pub mod guests;
 pub mod health;
+pub mod keys;
 pub mod links;
 pub mod me;
 pub mod messages;

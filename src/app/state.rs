@@ -57,16 +57,7 @@ impl AppState {
         bus: Arc<dyn EventBus>,
         port: u16,
     ) -> anyhow::Result<Self> {
-        let keys: Vec<(String, String)> = settings
-            .security
-            .encryption_keys
-            .iter()
-            .map(|(k, v)| (k.clone(), v.expose().clone()))
-            .collect();
-        let cipher = FieldCipher::new(
-            &settings.security.encryption_active_key,
-            keys.iter().map(|(k, v)| (k, v)),
-        )?;
+        let cipher = crate::app::keys::field_cipher(&settings)?;
         let tokens = TokenKeys::new(
             settings.security.jwt_secret.expose().as_bytes(),
             settings.security.access_token_ttl_secs,

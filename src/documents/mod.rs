@@ -379,9 +379,14 @@ impl Documents {
             {
                 Ok(Output::Signed { pdf, sha256 }) => {
                     let at = crate::store::now();
+                    // Stored encrypted: the file carries the whole clinical content.
+                    let stored = self
+                        .cipher
+                        .encrypt_bytes(&pdf)
+                        .map_err(|e| DocError::Invalid(e.to_string()))?;
                     if self
                         .store
-                        .document_signed(id, key_id, &pdf, &sha256, at)
+                        .document_signed(id, key_id, &stored, &sha256, at)
                         .await?
                     {
                         metrics::counter!("atende_documents_signed_total").increment(1);

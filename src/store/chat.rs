@@ -50,6 +50,8 @@ pub struct ChatMessageRow {
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub attachment_id: Option<uuid::Uuid>,
+    /// As stored: encrypted (`v1:` form), or plain for a file uploaded before encryption at
+    /// rest. Open it with [`crate::security::crypto::FieldCipher::open_text`].
     pub attachment_filename: Option<String>,
     pub attachment_content_type: Option<String>,
     pub attachment_size: Option<i64>,
@@ -61,6 +63,8 @@ pub struct AttachmentMeta {
     pub id: uuid::Uuid,
     pub room_id: ChatRoomId,
     pub uploader_user_id: UserId,
+    /// As stored: encrypted (`v1:` form), or plain for a file uploaded before encryption at
+    /// rest.
     pub filename: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -70,7 +74,7 @@ pub struct AttachmentMeta {
 
 const MESSAGE_SELECT: &str =
     "SELECT m.seq, m.id, m.sender_user_id, u.full_name AS sender_name, m.body_enc, m.created_at,
-        m.edited_at, m.deleted_at, m.attachment_id, a.filename AS attachment_filename,
+        m.edited_at, m.deleted_at, m.attachment_id, a.filename_enc AS attachment_filename,
         a.content_type AS attachment_content_type, a.size_bytes AS attachment_size
  FROM chat_messages m JOIN users u ON u.id = m.sender_user_id
  LEFT JOIN chat_attachments a ON a.id = m.attachment_id";
@@ -369,6 +373,7 @@ impl Store {
         Ok(members)
     }
 
+    /// Store an upload; `meta.filename` and `data` come already encrypted.
     pub async fn insert_chat_attachment(
         &self,
         meta: &AttachmentMeta,
@@ -376,7 +381,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             sqlx::query(
-                "INSERT INTO chat_attachments (id, room_id, uploader_user_id, filename, content_type, size_bytes, sha256, data, created_at)
+                "INSERT INTO chat_attachments (id, room_id, uploader_user_id, filename_enc, content_type, size_bytes, sha256, data, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(meta.id)
@@ -400,7 +405,7 @@ impl Store {
     ) -> Result<Option<AttachmentMeta>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, AttachmentMeta>(
-                "SELECT id, room_id, uploader_user_id, filename, content_type, size_bytes, sha256, created_at
+                "SELECT id, room_id, uploader_user_id, filename_enc AS filename, content_type, size_bytes, sha256, created_at
                  FROM chat_attachments WHERE id = $1",
             )
             .bind(id)

@@ -13,6 +13,7 @@ pub mod clinics;
 pub mod consults;
 pub mod documents;
 pub mod events;
+pub mod keys;
 pub mod mfa;
 pub mod outbox;
 pub mod password_resets;

@@ -326,3 +326,44 @@ async fn disabling_a_user_or_setting_a_password_from_the_command_line_closes_the
         );
     }
 }
+
+#[test]
+fn keys_status_and_rotate_run_from_the_command_line_and_refuse_to_run_without_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No key configured and no secrets.toml: a key made up now could open nothing.
+    let out = atende(dir.path())
+        .args(["keys", "status"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no encryption key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let with_key = |args: &[&str]| {
+        atende(dir.path())
+            .args(args)
+            .env(
+                "ATENDE_SECURITY__ENCRYPTION_KEYS__K7",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            )
+            .env("ATENDE_SECURITY__ENCRYPTION_ACTIVE_KEY", "k7")
+            .output()
+            .expect("run")
+    };
+    let out = with_key(&["keys", "rotate", "--batch", "10"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 value(s) now under the active key k7")
+    );
+    let out = with_key(&["keys", "status"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 value(s) not under the active key k7")
+    );
+}

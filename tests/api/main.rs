@@ -20,6 +20,7 @@ mod errors;
 mod faults;
 mod helpers;
 mod identity;
+mod keys;
 mod limits;
 mod logs;
 mod mail;

@@ -106,7 +106,13 @@ pub async fn upload_attachment<B: AsRef<[u8]>, E: std::fmt::Display>(
         sha256: hex::encode(sha2::Sha256::digest(&body)),
         created_at: store::now(),
     };
-    state.store.insert_chat_attachment(&meta, &body).await?;
+    // Name and bytes are stored encrypted (the name alone can say what an exam found).
+    let stored = AttachmentMeta {
+        filename: state.cipher.encrypt(&meta.filename)?,
+        ..meta.clone()
+    };
+    let data = state.cipher.encrypt_bytes(&body)?;
+    state.store.insert_chat_attachment(&stored, &data).await?;
     Ok(AttachmentView {
         id: meta.id,
         filename: meta.filename,
@@ -121,16 +127,18 @@ pub async fn attachment(
     auth: &Auth,
     id: uuid::Uuid,
 ) -> Result<Attachment, AppError> {
-    let meta = state
+    let mut meta = state
         .store
         .chat_attachment_meta(id)
         .await?
         .ok_or(AppError::NotFound)?;
     member_room(state, auth, meta.room_id).await?;
-    let data = state
+    let stored = state
         .store
         .chat_attachment_data(id)
         .await?
         .ok_or(AppError::NotFound)?;
+    meta.filename = state.cipher.open_text(meta.filename)?;
+    let data = state.cipher.open_bytes(stored)?;
     Ok(Attachment { meta, data })
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::actors::chat::{ChatMessageView, is_member};
+use crate::actors::chat::{ChatMessageView, is_member, open_attachment_name};
 use crate::actors::protocol::Topic;
 use crate::app::Auth;
 use crate::app::error::AppError;
@@ -230,13 +230,15 @@ pub async fn history(
     let before = query.before.unwrap_or(i64::MAX);
     let rows = state.store.chat_history(room.id, before, limit).await?;
     let mut messages = Vec::with_capacity(rows.len());
-    for m in &rows {
+    for stored in &rows {
+        let mut m = stored.clone();
+        open_attachment_name(&state.cipher, &mut m)?;
         let body = if m.deleted_at.is_some() {
             None
         } else {
             Some(state.cipher.decrypt(&m.body_enc)?)
         };
-        let mut view = ChatMessageView::of(room.id, m, body.as_deref());
+        let mut view = ChatMessageView::of(room.id, &m, body.as_deref());
         view.seq = Some(m.seq);
         messages.push(view);
     }

@@ -390,8 +390,8 @@ pub async fn document(
 /// The signed file of a document, or `not_signed` (still pending, or failed).
 pub(crate) async fn signed_pdf(state: &AppState, view: &DocumentView) -> Result<Pdf, AppError> {
     match state.store.document_pdf(view.d.id).await? {
-        Some(bytes) => Ok(Pdf {
-            bytes,
+        Some(stored) => Ok(Pdf {
+            bytes: state.cipher.open_bytes(stored)?,
             file_name: format!(
                 "{}-{}.pdf",
                 view.d.kind.as_str().replace('_', "-"),

@@ -183,6 +183,20 @@ async fn an_encounter_goes_from_draft_to_signed_and_is_then_corrected_only_by_ad
     )
     .await;
     assert!(refused.is_err(), "a locked encounter was changed");
+    // Not even to another value in the encrypted form under the same key (only a key
+    // rotation may rewrite it; the test key id is `t1`).
+    let refused = raw_exec(
+        &app,
+        &format!(
+            "UPDATE encounters SET content_enc = 'v1:' || substr(content_enc, 4, 2) || ':AAAA' WHERE id = {}",
+            id_literal(&app, id)
+        ),
+    )
+    .await;
+    assert!(
+        refused.is_err(),
+        "a locked encounter was rewritten under its own key"
+    );
     let refused = raw_exec(
         &app,
         &format!("DELETE FROM encounters WHERE id = {}", id_literal(&app, id)),

@@ -1,0 +1,194 @@
+//! Every column that holds a value encrypted with the field-encryption keys, and the reads
+//! and writes `atende keys rotate` needs to move them to the active key a batch at a time,
+//! while the installation keeps serving.
+//!
+//! Rows are addressed by the engine's own row address (SQLite's `rowid`, PostgreSQL's
+//! `ctid`), so one pair of queries serves every table whatever its primary key. A rewrite
+//! only applies while the row still holds the value that was read (compare and set), so a
+//! row changed meanwhile is left to the next pass.
+
+use super::{Pool, Store, StoreError, on_pool};
+
+/// How a column stores its encrypted values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Text `v1:<key id>:<base64>`.
+    Text,
+    /// The same, but rows written before the column was encrypted hold plain text.
+    TextOrPlain,
+    /// Bytes `v1:<key id>:` ‖ nonce ‖ ciphertext ‖ tag; older rows hold the plain file.
+    BytesOrPlain,
+}
+
+/// One encrypted column.
+#[derive(Debug, Clone, Copy)]
+pub struct EncryptedColumn {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub form: Form,
+}
+
+const fn text(table: &'static str, column: &'static str) -> EncryptedColumn {
+    EncryptedColumn {
+        table,
+        column,
+        form: Form::Text,
+    }
+}
+
+/// Every encrypted column of the schema. A new encrypted column joins this list, or key
+/// rotation leaves it behind (`tests/api/keys.rs` seeds one value of each and checks that
+/// rotation moves them all).
+pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
+    text("clinic_patients", "allergies_enc"),
+    text("clinic_patients", "notes_enc"),
+    text("topic_events", "payload_enc"),
+    text("chat_messages", "body_enc"),
+    EncryptedColumn {
+        table: "chat_attachments",
+        column: "filename_enc",
+        form: Form::TextOrPlain,
+    },
+    EncryptedColumn {
+        table: "chat_attachments",
+        column: "data",
+        form: Form::BytesOrPlain,
+    },
+    text("signing_ca", "key_enc"),
+    text("signing_keys", "key_enc"),
+    text("documents", "content_enc"),
+    EncryptedColumn {
+        table: "documents",
+        column: "pdf",
+        form: Form::BytesOrPlain,
+    },
+    text("outbox", "payload"),
+    text("mfa_totp", "secret"),
+    text("encounters", "content_enc"),
+    text("encounter_addenda", "text_enc"),
+    text("allergies", "substance_enc"),
+    text("allergies", "reaction_enc"),
+    text("record_access_grants", "reason_enc"),
+];
+
+/// A stored value as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// A value read for rewriting, with the address of its row.
+#[derive(Debug, Clone)]
+pub struct StoredValue {
+    pub row: String,
+    pub value: Stored,
+}
+
+/// How each engine names a row's address, reads it as text, and casts a bound length.
+fn addressing(pool: &Pool) -> (&'static str, &'static str, &'static str) {
+    match pool {
+        Pool::Sqlite(_) => ("CAST(rowid AS TEXT)", "rowid = CAST($2 AS INTEGER)", ""),
+        Pool::Postgres(_) => ("ctid::text", "ctid = $2::tid", "::int"),
+    }
+}
+
+fn read_rows<T>(rows: Vec<(String, T)>, wrap: fn(T) -> Stored) -> Vec<StoredValue> {
+    rows.into_iter()
+        .map(|(row, v)| StoredValue {
+            row,
+            value: wrap(v),
+        })
+        .collect()
+}
+
+impl Store {
+    /// Up to `limit` values of `col` that are not under the key `prefix` names
+    /// (`v1:<key id>:`), NULLs left out.
+    pub async fn values_not_under(
+        &self,
+        col: &EncryptedColumn,
+        prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredValue>, StoreError> {
+        let (t, c) = (col.table, col.column);
+        let (address, _, cast) = addressing(self.pool());
+        let sql = format!(
+            "SELECT {address}, {c} FROM {t}
+             WHERE {c} IS NOT NULL AND substr({c}, 1, $1{cast}) <> $2 LIMIT $3"
+        );
+        let n = prefix.len() as i64;
+        let bytes = col.form == Form::BytesOrPlain;
+        Ok(on_pool!(self, p => {
+            if bytes {
+                let rows = sqlx::query_as::<_, (String, Vec<u8>)>(sqlx::AssertSqlSafe(sql))
+                    .bind(n)
+                    .bind(prefix.as_bytes())
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?;
+                read_rows(rows, Stored::Bytes)
+            } else {
+                let rows = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql))
+                    .bind(n)
+                    .bind(prefix)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?;
+                read_rows(rows, Stored::Text)
+            }
+        }))
+    }
+
+    /// How many values of `col` are not under the key `prefix` names.
+    pub async fn count_not_under(
+        &self,
+        col: &EncryptedColumn,
+        prefix: &str,
+    ) -> Result<i64, StoreError> {
+        let (t, c) = (col.table, col.column);
+        let (_, _, cast) = addressing(self.pool());
+        let sql = format!(
+            "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND substr({c}, 1, $1{cast}) <> $2"
+        );
+        let n = prefix.len() as i64;
+        let bytes = col.form == Form::BytesOrPlain;
+        Ok(on_pool!(self, p => {
+            let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(n);
+            if bytes {
+                q.bind(prefix.as_bytes()).fetch_one(p).await?
+            } else {
+                q.bind(prefix).fetch_one(p).await?
+            }
+        }))
+    }
+
+    /// Replace one value if its row still holds `old`; false when it changed meanwhile.
+    pub async fn rewrite_value(
+        &self,
+        col: &EncryptedColumn,
+        row: &str,
+        old: &Stored,
+        new: &Stored,
+    ) -> Result<bool, StoreError> {
+        let (t, c) = (col.table, col.column);
+        let (_, at_row, _) = addressing(self.pool());
+        let sql = format!("UPDATE {t} SET {c} = $1 WHERE {at_row} AND {c} = $3");
+        let done = on_pool!(self, p => {
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let q = match new {
+                Stored::Text(v) => q.bind(v.clone()),
+                Stored::Bytes(v) => q.bind(v.clone()),
+            }
+            .bind(row.to_string());
+            match old {
+                Stored::Text(v) => q.bind(v.clone()),
+                Stored::Bytes(v) => q.bind(v.clone()),
+            }
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+}

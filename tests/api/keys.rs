@@ -1,0 +1,548 @@
+//! Encryption at rest of files (chat attachments, signed PDFs) and field-encryption key
+//! rotation: every encrypted column moves to the new key while a node keeps writing, files
+//! stored before encryption are encrypted by the rotation, and a node holding only the new
+//! key reads everything back.
+
+use std::collections::BTreeMap;
+
+use atende::config::Secret;
+use atende::security::crypto::FieldCipher;
+use atende::store::keys::{ENCRYPTED_COLUMNS, Form};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::agenda::{Agenda, agenda_fixture, book, cpf_for};
+use crate::helpers::*;
+
+/// A word that appears nowhere but in the clinical content these tests write.
+const SENTINEL: &str = "Quixabeirapurpura";
+const T1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const T2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+/// A small PDF (its content judged by its signature) that carries the sentinel.
+fn sentinel_pdf() -> Vec<u8> {
+    format!("%PDF-1.4\n% laudo {SENTINEL}\n1 0 obj << >> endobj\n%%EOF\n").into_bytes()
+}
+
+struct Seeded {
+    a: Agenda,
+    patient: String,
+    room: String,
+    topic: String,
+    attachment: String,
+    document: String,
+    encounter: String,
+    joao: Session,
+}
+
+impl Seeded {
+    fn record(&self) -> String {
+        format!(
+            "/api/clinics/{}/patients/{}/record",
+            self.a.clinic, self.patient
+        )
+    }
+}
+
+async fn created(resp: reqwest::Response) -> Value {
+    let (status, body) = json_of(resp).await;
+    assert!(
+        status == StatusCode::CREATED || status == StatusCode::OK,
+        "{status}: {body}"
+    );
+    body
+}
+
+/// Write clinical content with the sentinel into every kind of encrypted value: a chat
+/// message and its file, a signed prescription, a locked encounter with an addendum, an
+/// allergy, a break-the-glass reason, the clinic's notes on the patient, a second factor's
+/// secret, and the messages the booking queued.
+async fn seed(app: &TestApp) -> Seeded {
+    let a = agenda_fixture(app).await;
+    let chat = chat_fixture(app).await;
+    let p = created(
+        app.post(
+            &format!("/api/clinics/{}/patients", a.clinic),
+            Some(&a.recep.access),
+            &json!({"full_name": "Irene Cifrada", "cpf": cpf_for(8100), "birth_date": "1970-01-02",
+                    "email": "irene@exemplo.com.br"}),
+        )
+        .await,
+    )
+    .await;
+    let patient = p["id"].as_str().expect("id").to_string();
+    let appt = created(
+        book(
+            app,
+            &a.clinic,
+            &a.recep,
+            json!({"professional_user_id": Agenda::id(&a.helena), "patient_id": patient,
+                   "starts_at": a.at(11, 0)}),
+        )
+        .await,
+    )
+    .await;
+    let resp = app
+        .patch(
+            &format!("/api/clinics/{}/patients/{patient}", a.clinic),
+            Some(&a.helena.access),
+            &json!({"notes": format!("nota {SENTINEL}"), "allergies": SENTINEL}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK, "{:?}", resp.text().await);
+
+    // Chat: a file whose name and bytes carry the sentinel, sent with a message.
+    let att = created(
+        app.client
+            .post(app.url(&format!(
+                "/api/chat/rooms/{}/attachments?filename={SENTINEL}.pdf",
+                chat.room
+            )))
+            .bearer_auth(&chat.joao.access)
+            .header("content-type", "application/octet-stream")
+            .body(sentinel_pdf())
+            .send()
+            .await
+            .expect("upload"),
+    )
+    .await;
+    let attachment = att["id"].as_str().expect("id").to_string();
+    let mut j = app.ws(&chat.joao).await;
+    j.join(&chat.topic, None).await;
+    let r = j
+        .request(
+            &chat.topic,
+            "message.send",
+            json!({"client_id": uuid::Uuid::now_v7(), "body": format!("exame {SENTINEL}"),
+                   "attachment_id": attachment}),
+        )
+        .await;
+    assert_eq!(r["payload"]["status"], "ok", "{r}");
+
+    // A prescription, signed in the background.
+    let doc = json_of(
+        app.post(
+            "/api/documents",
+            Some(&a.helena.access),
+            &json!({"clinic_id": a.clinic, "patient_id": patient, "content": {
+                "kind": "prescription", "notes": format!("Uso contínuo {SENTINEL}"),
+                "medications": [{"name": "Losartana", "concentration": "50 mg", "form": "comprimido",
+                  "quantity": "30 comprimidos", "instructions": "1 comprimido ao dia"}]}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(doc.0, StatusCode::ACCEPTED, "{}", doc.1);
+    let document = doc.1["id"].as_str().expect("id").to_string();
+
+    // The record: an encounter signed (locked) with an addendum, an allergy, break the glass.
+    let record = format!("/api/clinics/{}/patients/{patient}/record", a.clinic);
+    let e = created(
+        app.post(
+            &format!("{record}/encounters"),
+            Some(&a.helena.access),
+            &json!({"appointment_id": appt["id"], "content": {"chief_complaint": SENTINEL,
+                "history": "", "examination": "", "plan": "", "evolution": "", "diagnoses": []}}),
+        )
+        .await,
+    )
+    .await;
+    let encounter = e["id"].as_str().expect("id").to_string();
+    created(
+        app.post(
+            &format!("{record}/encounters/{encounter}/sign"),
+            Some(&a.helena.access),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            &format!("{record}/encounters/{encounter}/addenda"),
+            Some(&a.helena.access),
+            &json!({"text": format!("adendo {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            &format!("{record}/allergies"),
+            Some(&a.helena.access),
+            &json!({"substance": SENTINEL, "reaction": SENTINEL, "severity": "mild"}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            &format!("{record}/break-glass"),
+            Some(&a.rafael.access),
+            &json!({"reason": format!("urgência {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
+    // A second factor being enrolled: its secret is stored encrypted.
+    created(
+        app.post("/api/me/mfa/totp", Some(&a.admin.access), &json!({}))
+            .await,
+    )
+    .await;
+    wait_signed(app, &a.helena, &document).await;
+    Seeded {
+        a,
+        patient,
+        room: chat.room,
+        topic: chat.topic,
+        attachment,
+        document,
+        encounter,
+        joao: chat.joao,
+    }
+}
+
+async fn wait_signed(app: &TestApp, who: &Session, id: &str) {
+    for _ in 0..600 {
+        let (_, body) = json_of(
+            app.get(&format!("/api/documents/{id}"), Some(&who.access))
+                .await,
+        )
+        .await;
+        match body["status"].as_str() {
+            Some("signed") => return,
+            Some("pending") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            _ => panic!("document not signed: {body}"),
+        }
+    }
+    panic!("document {id} still pending after 60 s");
+}
+
+async fn download(app: &TestApp, who: &Session, path: &str) -> Vec<u8> {
+    let resp = app.get(path, Some(&who.access)).await;
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    resp.bytes().await.expect("bytes").to_vec()
+}
+
+/// Run `$body` with `$c` a direct connection to the test's database (either engine).
+macro_rules! with_conn {
+    ($app:expr, $c:ident => $body:expr) => {
+        if $app.is_postgres() {
+            let mut $c = <sqlx::PgConnection as sqlx::Connection>::connect(&$app.db_url)
+                .await
+                .expect("connect");
+            $body
+        } else {
+            let mut $c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&$app.db_url)
+                .await
+                .expect("connect");
+            $body
+        }
+    };
+}
+
+/// One column's values as stored, as bytes (text columns as their UTF-8).
+async fn raw_values(app: &TestApp, table: &str, column: &str) -> Vec<Vec<u8>> {
+    let sql = format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL");
+    let bytes = ENCRYPTED_COLUMNS
+        .iter()
+        .any(|c| c.table == table && c.column == column && c.form == Form::BytesOrPlain);
+    with_conn!(app, c => {
+        if bytes {
+            sqlx::query_scalar::<_, Vec<u8>>(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut c)
+                .await
+                .expect("rows")
+        } else {
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut c)
+                .await
+                .expect("rows")
+                .into_iter()
+                .map(String::into_bytes)
+                .collect()
+        }
+    })
+}
+
+async fn raw_exec(app: &TestApp, sql: String, bind: Vec<u8>) {
+    with_conn!(app, c => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(bind)
+            .execute(&mut c)
+            .await
+            .expect("exec");
+    })
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The whole database as stored: the SQLite file and its WAL, or every PostgreSQL table as
+/// text (byte columns in hex).
+async fn whole_database(app: &TestApp) -> Vec<u8> {
+    if app.is_postgres() {
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db_url)
+            .await
+            .expect("connect");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .expect("tables");
+        let mut all = Vec::new();
+        for t in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {t} t")))
+                    .fetch_all(&mut c)
+                    .await
+                    .expect("rows");
+            for r in rows {
+                all.extend_from_slice(r.as_bytes());
+            }
+        }
+        all
+    } else {
+        let file = app.db_url.strip_prefix("sqlite://").expect("sqlite url");
+        let mut all = std::fs::read(file).expect("database file");
+        all.extend(std::fs::read(format!("{file}-wal")).unwrap_or_default());
+        all
+    }
+}
+
+#[actix_web::test]
+async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_back_whole() {
+    let app = spawn_app().await;
+    let s = seed(&app).await;
+
+    // Read back through the API: the file as uploaded, the PDF signed and whole.
+    let file = download(
+        &app,
+        &s.a.helena,
+        &format!("/api/chat/attachments/{}", s.attachment),
+    )
+    .await;
+    assert_eq!(file, sentinel_pdf());
+    let (_, history) = json_of(
+        app.get(
+            &format!("/api/chat/rooms/{}/messages", s.room),
+            Some(&s.a.helena.access),
+        )
+        .await,
+    )
+    .await;
+    let last = history["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .expect("a message");
+    assert_eq!(
+        last["attachment"]["filename"],
+        format!("{SENTINEL}.pdf"),
+        "{history}"
+    );
+    let pdf = download(
+        &app,
+        &s.a.helena,
+        &format!("/api/documents/{}/pdf", s.document),
+    )
+    .await;
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(holds(&pdf, b"/ByteRange"));
+
+    // As stored: every file in the encrypted form, never the file itself.
+    for (table, column) in [
+        ("chat_attachments", "data"),
+        ("chat_attachments", "filename_enc"),
+        ("documents", "pdf"),
+    ] {
+        let values = raw_values(&app, table, column).await;
+        assert!(!values.is_empty(), "{table}.{column} is empty");
+        for v in values {
+            assert!(
+                v.starts_with(b"v1:t1:"),
+                "{table}.{column} is not encrypted"
+            );
+        }
+    }
+    // And nowhere in the whole database: not the sentinel, not its hex (PostgreSQL prints
+    // byte columns in hex).
+    let all = whole_database(&app).await;
+    assert!(all.len() > 10_000);
+    assert!(
+        !holds(&all, SENTINEL.as_bytes()),
+        "the sentinel is stored in plaintext"
+    );
+    assert!(
+        !holds(&all, hex::encode(SENTINEL).as_bytes()),
+        "the sentinel is stored in plaintext (a byte column)"
+    );
+}
+
+#[actix_web::test]
+async fn key_rotation_moves_every_value_to_the_new_key_while_a_node_writes_and_loses_nothing() {
+    let app = spawn_app().await;
+    let s = seed(&app).await;
+    let original_pdf = download(
+        &app,
+        &s.a.helena,
+        &format!("/api/documents/{}/pdf", s.document),
+    )
+    .await;
+    // A file stored before encryption at rest: plain name and bytes. Still served as is.
+    let plain = format!("%PDF-1.4\n% antigo {SENTINEL}\n%%EOF\n").into_bytes();
+    let id_literal = if app.is_postgres() {
+        format!("'{}'", s.attachment)
+    } else {
+        format!("X'{}'", s.attachment.replace('-', ""))
+    };
+    raw_exec(
+        &app,
+        format!(
+            "UPDATE chat_attachments SET filename_enc = 'antigo.pdf', data = $1 WHERE id = {id_literal}"
+        ),
+        plain.clone(),
+    )
+    .await;
+    let path = format!("/api/chat/attachments/{}", s.attachment);
+    assert_eq!(download(&app, &s.joao, &path).await, plain);
+
+    // Every encrypted column holds values under t1 (or, for that one file, none at all).
+    let old = FieldCipher::new("t1", &BTreeMap::from([("t1".to_string(), T1.to_string())]))
+        .expect("cipher");
+    let before = atende::app::keys::status(&app.state.store, &old)
+        .await
+        .expect("status");
+    let both = FieldCipher::new(
+        "t2",
+        &BTreeMap::from([
+            ("t1".to_string(), T1.to_string()),
+            ("t2".to_string(), T2.to_string()),
+        ]),
+    )
+    .expect("cipher");
+    let pending = atende::app::keys::status(&app.state.store, &both)
+        .await
+        .expect("status");
+    for (b, p) in before.iter().zip(&pending) {
+        assert!(p.count > 0, "nothing seeded in {}.{}", p.table, p.column);
+        let legacy = b.table == "chat_attachments";
+        assert_eq!(b.count, i64::from(legacy), "{}.{}", b.table, b.column);
+    }
+
+    // The operator's order: nodes restart with both keys, the new one active; then rotate.
+    // Meanwhile a node keeps writing chat messages (under the new key).
+    let node = spawn_node(Some(app.db_url.clone()), |st| {
+        st.security.encryption_active_key = "t2".into();
+        st.security.encryption_keys = BTreeMap::from([
+            ("t1".to_string(), Secret::new(T1.to_string())),
+            ("t2".to_string(), Secret::new(T2.to_string())),
+        ]);
+    })
+    .await;
+    // The first node stops: nothing writes under the old key from now on.
+    app.shutdown.shutdown().await;
+    let mut w = node.ws(&s.joao).await;
+    w.join(&s.topic, None).await;
+    let store = node.state.store.clone();
+    let rotation =
+        actix_web::rt::spawn(
+            async move { atende::app::keys::rotate(&store, &both, 3, |_| {}).await },
+        );
+    for i in 0..20 {
+        let r = w
+            .request(
+                &s.topic,
+                "message.send",
+                json!({"client_id": uuid::Uuid::now_v7(), "body": format!("durante {i}")}),
+            )
+            .await;
+        assert_eq!(r["payload"]["status"], "ok", "{r}");
+    }
+    let report = rotation.await.expect("join").expect("rotation");
+    let rewritten: i64 = pending.iter().map(|p| p.count).sum();
+    assert!(
+        report.total() >= rewritten,
+        "{} of {rewritten} rewritten",
+        report.total()
+    );
+    for c in ENCRYPTED_COLUMNS {
+        for v in raw_values(&node, c.table, c.column).await {
+            assert!(
+                v.starts_with(b"v1:t2:"),
+                "{}.{} still holds a value not under t2",
+                c.table,
+                c.column
+            );
+        }
+    }
+
+    // A node with only the new key reads everything back as it was written.
+    let fresh = spawn_node(Some(app.db_url.clone()), |st| {
+        st.security.encryption_active_key = "t2".into();
+        st.security.encryption_keys =
+            BTreeMap::from([("t2".to_string(), Secret::new(T2.to_string()))]);
+    })
+    .await;
+    assert_eq!(download(&fresh, &s.joao, &path).await, plain);
+    assert_eq!(
+        download(
+            &fresh,
+            &s.a.helena,
+            &format!("/api/documents/{}/pdf", s.document)
+        )
+        .await,
+        original_pdf
+    );
+    let (status, history) = json_of(
+        fresh
+            .get(
+                &format!("/api/chat/rooms/{}/messages?limit=100", s.room),
+                Some(&s.a.helena.access),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let bodies: Vec<&str> = history["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert!(bodies.contains(&format!("exame {SENTINEL}").as_str()));
+    assert!(bodies.contains(&"durante 19"), "{bodies:?}");
+    let (status, e) = json_of(
+        fresh
+            .get(
+                &format!("{}/encounters/{}", s.record(), s.encounter),
+                Some(&s.a.helena.access),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(e["content"]["chief_complaint"], SENTINEL);
+    assert_eq!(e["status"], "locked");
+    assert!(e.to_string().contains(&format!("adendo {SENTINEL}")), "{e}");
+    let (status, p) = json_of(
+        fresh
+            .get(
+                &format!("/api/clinics/{}/patients/{}", s.a.clinic, s.patient),
+                Some(&s.a.helena.access),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!(p["notes"], format!("nota {SENTINEL}"));
+    // Replays of the live events decrypt too.
+    let mut h = fresh.ws(&s.a.helena).await;
+    h.join(&s.topic, Some(0)).await;
+    let first = h.push("chat.message").await;
+    assert!(!first["payload"].is_null(), "{first}");
+}
