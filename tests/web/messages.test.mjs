@@ -113,6 +113,11 @@ test('every HTTP status has its page: 403 is "sem permissão", not "não encontr
     failureText({ status: 429, message: 'muitas tentativas de login', retryAfter: 45 }),
     'Muitas tentativas de login. Tente novamente em 45 segundos.',
   );
+  assert.equal(
+    failureText({ status: 429, message: 'muitas tentativas; tente novamente em 30 s', retryAfter: 30 }),
+    'Muitas tentativas; tente novamente em 30 s.',
+    'the wait is said once',
+  );
   assert.equal(failureText({ status: 403, message: '' }), statusPage(403).text);
   assert.equal(failureText({ status: 422, message: 'informe o nome' }), 'Informe o nome.');
 });

@@ -356,7 +356,9 @@ export function statusPage(status, { retryAfter = null, online = true } = {}) {
 export function failureText(err) {
   const own = text(err.message);
   if (err.status === 429) {
-    const wait = err.retryAfter != null ? ` Tente novamente em ${waitWords(err.retryAfter)}.` : '';
+    // Said once: the server's message may already say how long.
+    const says = /tente novamente em|aguarde/i.test(own);
+    const wait = err.retryAfter != null && !says ? ` Tente novamente em ${waitWords(err.retryAfter)}.` : '';
     return `${sentenceOf(own || 'Muitas tentativas.')}${wait}`;
   }
   return own ? sentenceOf(own) : statusPage(err.status, { retryAfter: err.retryAfter }).text;
