@@ -200,13 +200,21 @@ async fn a_new_patient_books_from_the_portal_and_confirms_only_their_own() {
         .map(|c| c["name"].as_str().expect("name"))
         .collect();
     assert_eq!(names, vec!["Clínica Aurora", "Clínica Boa Vista"]);
-    assert!(
-        clinics
-            .as_array()
-            .expect("list")
-            .iter()
-            .all(|c| c["time_zone"] == "America/Sao_Paulo")
-    );
+    // Each with its own zone, the one its booking page shows the times in.
+    for c in clinics.as_array().expect("list") {
+        let (_, page) = json_of(
+            app.get(
+                &format!(
+                    "/api/public/clinics/{}/booking",
+                    c["clinic_id"].as_str().expect("id")
+                ),
+                None,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(c["time_zone"], page["time_zone"], "{c}");
+    }
     // Professionals carry what titles them: Dra. Helena (a doctor), Dr. Rafael (a dentist).
     let (_, page) = json_of(
         app.get(&format!("/api/public/clinics/{}/booking", a.clinic), None)
