@@ -195,6 +195,7 @@ async function run(browser) {
         assert(called === 1, `${called} patients shown as called on the board`);
       }
       await shot(recA.page, 'one-current-call');
+      await mine.getByRole('button', { name: `Iniciar atendimento: ${tickets[2]} — ${names[2]}` }).click();
       await mine.getByRole('button', { name: `Finalizar: ${tickets[2]} — ${names[2]}` }).click();
       await mine.getByText('Nenhum paciente chamado').waitFor();
     });
