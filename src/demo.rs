@@ -143,6 +143,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
         council: "CRM".into(),
         council_number: "123456".into(),
         council_uf: "SP".into(),
+        gender: Some("female".into()),
         specialty: Some("Clínica Médica".into()),
         rqe: Some("54321".into()),
     };
@@ -161,6 +162,7 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
             council: "CRO".into(),
             council_number: "98765".into(),
             council_uf: "SP".into(),
+            gender: Some("male".into()),
             specialty: Some("Ortodontia".into()),
             rqe: None,
         },

@@ -413,7 +413,7 @@ impl Handler<CheckIn> for WaitingQueue {
 
 /// Call the next patient for a professional, to a room.
 #[derive(Message)]
-#[rtype(result = "Result<QueueEntryRow, WsError>")]
+#[rtype(result = "Result<Called, WsError>")]
 pub struct CallNext {
     pub by: UserId,
     pub professional: UserId,
@@ -422,8 +422,17 @@ pub struct CallNext {
     pub audit: AuditEvent,
 }
 
+/// A call and the previous calls it finished.
+#[derive(Debug)]
+pub struct Called {
+    pub entry: QueueEntryRow,
+    /// The professional's entries that were called or in service before this call: calling
+    /// the next patient finishes them (`done`), so one call at a time is current.
+    pub finished: Vec<QueueEntryRow>,
+}
+
 impl Handler<CallNext> for WaitingQueue {
-    type Result = AtomicResponse<Self, Result<QueueEntryRow, WsError>>;
+    type Result = AtomicResponse<Self, Result<Called, WsError>>;
 
     fn handle(&mut self, msg: CallNext, _: &mut Self::Context) -> Self::Result {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
@@ -449,12 +458,42 @@ impl Handler<CallNext> for WaitingQueue {
                 .find(|e| e.professional_user_id.is_none_or(|p| p == msg.professional))
                 .cloned()
                 .ok_or_else(|| WsError::conflict("queue_empty", "ninguém aguardando"))?;
+            let now = store::now();
+            // The previous call ends with this one: whoever was called or in service with
+            // this professional is finished, in the same transaction as the new call.
+            let mut events = Vec::new();
+            let mut finished = Vec::new();
+            for mut prev in deps
+                .store
+                .current_calls_of_tx(&mut tx, clinic, day, msg.professional)
+                .await?
+            {
+                prev.status = prev
+                    .status
+                    .after(QueueAction::Finish)
+                    .ok_or_else(WsError::internal)?;
+                prev.finished_at = Some(now);
+                deps.store.update_queue_entry(&mut tx, &prev).await?;
+                deps.store
+                    .append_audit(
+                        &mut tx,
+                        &AuditEvent {
+                            action: QueueAction::Finish.audit_action(),
+                            details: json!({"finished_by": "call_next"}),
+                            ..msg.audit.clone()
+                        }
+                        .entity_id(prev.id),
+                    )
+                    .await?;
+                events.push(publish_change(&deps, &mut tx, &prev).await?);
+                finished.push(prev);
+            }
             entry.status = entry
                 .status
                 .after(QueueAction::Call)
                 .ok_or_else(WsError::internal)?;
             entry.room = Some(msg.room);
-            entry.called_at = Some(store::now());
+            entry.called_at = Some(now);
             entry.called_by = Some(msg.by);
             entry.professional_user_id = Some(msg.professional);
             deps.store.update_queue_entry(&mut tx, &entry).await?;
@@ -463,8 +502,8 @@ impl Handler<CallNext> for WaitingQueue {
                 .await?;
             let ev = publish_change(&deps, &mut tx, &entry).await?;
             tx.commit().await?;
-            let events = with_panel(&deps, clinic, tz, ev).await;
-            Ok((tz, entry, events))
+            events.extend(with_panel(&deps, clinic, tz, ev).await);
+            Ok((tz, Called { entry, finished }, events))
         })
     }
 }

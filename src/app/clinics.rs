@@ -9,7 +9,7 @@ use crate::app::error::AppError;
 use crate::app::state::AppState;
 use crate::bus::revocation::publish_access_changed;
 use crate::domain::{
-    ClinicId, Cnpj, Council, CouncilNumber, Email, Password, PersonName, Profession,
+    ClinicId, Cnpj, Council, CouncilNumber, Email, Gender, Password, PersonName, Profession,
     ProfessionalId, Role, Uf, UserId, ValidationError,
 };
 use crate::security::audit::AuditEvent;
@@ -85,6 +85,8 @@ pub struct ProfessionalView {
     pub council_uf: String,
     pub specialty: Option<String>,
     pub rqe: Option<String>,
+    /// `female`, `male`, or absent: the words about them agree with it (Dra./Dr.).
+    pub gender: Option<String>,
 }
 
 impl From<ProfessionalRow> for ProfessionalView {
@@ -97,6 +99,7 @@ impl From<ProfessionalRow> for ProfessionalView {
             council_uf: p.council_uf,
             specialty: p.specialty,
             rqe: p.rqe,
+            gender: p.gender,
         }
     }
 }
@@ -135,6 +138,9 @@ pub struct NewProfessionalRequest {
     pub council: String,
     pub council_number: String,
     pub council_uf: String,
+    /// `female` or `male`: titles and professions agree with it (Dra. Helena, Cirurgiã-dentista).
+    #[serde(default)]
+    pub gender: Option<String>,
     #[serde(default)]
     pub specialty: Option<String>,
     /// Registro de Qualificação de Especialista.
@@ -320,6 +326,13 @@ pub async fn enroll_professional(
     }
     let number = CouncilNumber::parse(council, &req.council_number)?;
     let uf = Uf::parse(&req.council_uf)?;
+    let gender = req
+        .gender
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(Gender::parse)
+        .transpose()?;
     let short = |v: &Option<String>,
                  code: &'static str,
                  max: usize|
@@ -364,6 +377,7 @@ pub async fn enroll_professional(
                 specialty,
                 rqe,
                 created_at: store::now(),
+                gender: gender.map(|g| g.as_str().to_string()),
             };
             state
                 .store

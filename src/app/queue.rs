@@ -12,12 +12,13 @@ use utoipa::ToSchema;
 
 use crate::actors::queue::{CheckIn, clinic_today};
 use crate::app::Auth;
+use crate::app::agenda::visit::advance_visit;
 use crate::app::clinics::clinic_tz;
 use crate::app::error::AppError;
 use crate::app::guests::TRACKER_PURPOSE;
 use crate::app::state::AppState;
 use crate::domain::queue::{Priority, QueueAction};
-use crate::domain::{ClinicId, PatientId, PersonName, UserId, ValidationError};
+use crate::domain::{BirthDate, ClinicId, PatientId, PersonName, UserId, ValidationError};
 use crate::security::audit::AuditEvent;
 use crate::store::agenda::local_midnight;
 use crate::store::queue::QueueEntryRow;
@@ -39,9 +40,15 @@ pub struct CheckInRequest {
     #[serde(default)]
     pub appointment_id: Option<uuid::Uuid>,
     /// `none`, `elderly`, `elderly_80`, `pregnant`, `breastfeeding`, `disability`, `infant`.
-    /// Age-based priority is applied from the birth date of a registered patient.
+    /// 60+ and 80+ follow the birth date (a registered patient's, or `birth_date` for a
+    /// walk-in): applied from it, and refused when it does not reach them; the others are
+    /// by declaration.
     #[serde(default)]
     pub priority: Option<String>,
+    /// A walk-in's birth date (`AAAA-MM-DD`), needed for the 60+/80+ priorities. A
+    /// registered patient's comes from their record.
+    #[serde(default)]
+    pub birth_date: Option<String>,
 }
 
 /// Check someone in (staff): a walk-in, a registered patient, or today's appointment. Shared
@@ -61,6 +68,13 @@ pub async fn check_in(
         .unwrap_or(Priority::None);
     let tz = clinic_tz(state, clinic).await?;
     let today = clinic_today(tz);
+    // Ages are counted on the application's clock, in the clinic's zone.
+    let age_day = state.clock.now().with_timezone(&tz).date_naive();
+    let walk_in_birth = body
+        .birth_date
+        .as_deref()
+        .map(|b| BirthDate::parse(b, age_day))
+        .transpose()?;
     let appointment = match body.appointment_id {
         // A registered patient who has an appointment today came for it.
         None => match body.patient_id {
@@ -122,12 +136,16 @@ pub async fn check_in(
                 .unwrap_or(p.patient.full_name.clone());
             (
                 name,
-                Priority::effective(declared, Some(p.patient.birth_date), today),
+                Priority::decide(declared, Some(p.patient.birth_date), age_day)?,
             )
         }
         None => {
             let name = PersonName::parse(body.full_name.as_deref().unwrap_or(""))?;
-            (name.into_inner(), declared)
+            let birth = walk_in_birth.map(|b| b.date());
+            (
+                name.into_inner(),
+                Priority::decide(declared, birth, age_day)?,
+            )
         }
     };
     if let Some(p) = professional
@@ -177,64 +195,39 @@ pub fn tracker_for(state: &AppState, entry: uuid::Uuid) -> String {
 /// meanwhile) keeps its status, and the reason is logged.
 pub async fn sync_appointment(state: &AppState, entry: &QueueEntryRow, action: QueueAction) {
     use crate::actors::agenda::{Change, Modify, Record};
-    use crate::domain::agenda::AppointmentStatus;
+    use crate::domain::agenda::AppointmentStatus::{CheckedIn, Done, InProgress, NoShow};
     let Some(id) = entry.appointment_id else {
         return;
     };
-    use AppointmentStatus::{CheckedIn, Done, InProgress, NoShow};
-    let steps: &[AppointmentStatus] = match action {
-        QueueAction::CheckIn => &[CheckedIn],
-        QueueAction::Start => &[InProgress],
-        QueueAction::Finish if entry.service_started_at.is_some() => &[Done],
-        // Finished straight from "called": it did happen.
-        QueueAction::Finish => &[InProgress, Done],
-        QueueAction::NoShow => &[NoShow],
-        QueueAction::Return => &[CheckedIn],
-        _ => &[],
-    };
-    if action == QueueAction::Leave {
+    let change = match action {
+        // A visit that happened: every status up to where the queue is (finished straight
+        // from "called" did happen, so it passes through in progress).
+        QueueAction::CheckIn | QueueAction::Return => {
+            return advance_visit(state, id, CheckedIn).await;
+        }
+        QueueAction::Start => return advance_visit(state, id, InProgress).await,
+        QueueAction::Finish => return advance_visit(state, id, Done).await,
+        QueueAction::NoShow => Change::Status(NoShow),
         // Left before being seen: the appointment is off, and its time goes back.
-        let sent = state
-            .registry
-            .agenda(entry.clinic_id)
-            .send(Modify {
-                id,
-                change: Change::Cancel {
-                    reason: "Paciente saiu da fila de espera".into(),
-                },
-                record: Record::default(),
-            })
-            .await;
-        if !matches!(sent, Ok(Ok(_))) {
-            tracing::warn!(appointment = %id, "appointment not cancelled after leaving the queue");
+        QueueAction::Leave => Change::Cancel {
+            reason: "Paciente saiu da fila de espera".into(),
+        },
+        QueueAction::Call | QueueAction::Recall | QueueAction::Transfer => return,
+    };
+    let sent = state
+        .registry
+        .agenda(entry.clinic_id)
+        .send(Modify {
+            id,
+            change,
+            record: Record::default(),
+        })
+        .await;
+    match sent {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(appointment = %id, action = action.audit_action(), code = e.code, "appointment not updated from the queue");
         }
-        return;
-    }
-    for to in steps {
-        let sent = state
-            .registry
-            .agenda(entry.clinic_id)
-            .send(Modify {
-                id,
-                change: Change::Status(*to),
-                record: Record::default(),
-            })
-            .await;
-        match sent {
-            Ok(Ok(_)) => {}
-            // Already there (e.g. back from "called"): nothing to do.
-            Ok(Err(e)) if e.code == "invalid_transition" => {
-                tracing::debug!(appointment = %id, to = to.as_str(), "appointment already past this status");
-                return;
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(appointment = %id, to = to.as_str(), code = e.code, "appointment status not updated from the queue");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(appointment = %id, "agenda actor unavailable");
-                return;
-            }
-        }
+        Err(_) => tracing::warn!(appointment = %id, "agenda actor unavailable"),
     }
 }

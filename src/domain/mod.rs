@@ -18,7 +18,7 @@ mod stored;
 pub use documents_br::{Cnpj, Cpf};
 pub use ids::*;
 pub use person::{BirthDate, Email, Password, PersonName, Phone};
-pub use professional::{Council, CouncilNumber, Profession, Uf};
+pub use professional::{Council, CouncilNumber, Gender, Profession, Uf};
 pub use role::Role;
 
 /// A rule broken by input: a stable snake_case code for programs and a message for people.

@@ -131,6 +131,21 @@ impl BirthDate {
     pub fn date(&self) -> NaiveDate {
         self.0
     }
+
+    /// Full years on `today` (the birthday counts from its own day).
+    pub fn age_on(&self, today: NaiveDate) -> i32 {
+        age_on(self.0, today)
+    }
+}
+
+/// Full years between a birth date and `today` (the birthday counts from its own day; a
+/// 29 February birthday counts from 1 March in other years).
+pub fn age_on(birth: NaiveDate, today: NaiveDate) -> i32 {
+    let mut years = today.year() - birth.year();
+    if (today.month(), today.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    years
 }
 
 /// A new password: 8 to 128 characters. Only ever held long enough to hash it.

@@ -57,6 +57,35 @@ impl Profession {
     }
 }
 
+/// A professional's gender, as they gave it: the words about them agree with it ("Dra.",
+/// "Médica", "Cirurgiã-dentista"). Not given, the app uses neutral forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Female,
+    Male,
+}
+
+impl Gender {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Female => "female",
+            Gender::Male => "male",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        match s {
+            "female" => Ok(Gender::Female),
+            "male" => Ok(Gender::Male),
+            _ => Err(ValidationError::new(
+                "invalid_gender",
+                "gênero deve ser female (feminino) ou male (masculino)",
+            )),
+        }
+    }
+}
+
 /// A professional council (conselho de classe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]

@@ -1,10 +1,11 @@
 //! Waiting-room rules: legal priority (Lei 10.048/2000; Estatuto da Pessoa Idosa, with 80+
 //! ahead of 60+), ticket prefixes, and the order patients are called in.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::ValidationError;
+use super::person::age_on;
 
 /// Why someone is attended first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -55,21 +56,59 @@ impl Priority {
         if self == Priority::None { "N" } else { "P" }
     }
 
-    /// The priority that applies: age, when known, is decided by the birth date, and
-    /// never lowers a declared priority.
-    pub fn effective(declared: Priority, birth: Option<NaiveDate>, today: NaiveDate) -> Priority {
-        let age = birth.map(|b| {
-            let mut years = today.year() - b.year();
-            if (today.month(), today.day()) < (b.month(), b.day()) {
-                years -= 1;
+    /// Whether the priority is the legal one by age (60+, 80+): those follow the birth
+    /// date, never a declaration. Pregnancy, lactation, disability and an infant in arms are
+    /// by declaration.
+    pub fn is_by_age(self) -> bool {
+        matches!(self, Priority::Elderly | Priority::Elderly80)
+    }
+
+    /// The priority that applies, checked against the birth date (`today` in the clinic's
+    /// zone): age decides 60+ and 80+ and never lowers a declared priority; a declared 60+
+    /// or 80+ the age does not reach is refused (`priority_age_mismatch`), and one without
+    /// a birth date too (`birth_date_required`).
+    pub fn decide(
+        declared: Priority,
+        birth: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Result<Priority, ValidationError> {
+        let Some(birth) = birth else {
+            if declared.is_by_age() {
+                return Err(ValidationError::new(
+                    "birth_date_required",
+                    "informe a data de nascimento: a prioridade 60+ ou 80+ é pela idade",
+                ));
             }
-            years
-        });
-        match age {
-            Some(a) if a >= 80 => Priority::Elderly80,
-            Some(a) if a >= 60 && declared == Priority::None => Priority::Elderly,
-            _ => declared,
+            return Ok(declared);
+        };
+        let age = age_on(birth, today);
+        let needed = match declared {
+            Priority::Elderly80 => Some(80),
+            Priority::Elderly => Some(60),
+            _ => None,
+        };
+        if let Some(min) = needed
+            && age < min
+        {
+            let years = if age == 1 {
+                "1 ano".to_string()
+            } else {
+                format!("{age} anos")
+            };
+            return Err(ValidationError::new(
+                "priority_age_mismatch",
+                format!(
+                    "a prioridade {min}+ é para quem tem {min} anos ou mais; pela data de nascimento, a pessoa tem {years}"
+                ),
+            ));
         }
+        Ok(match age {
+            a if a >= 80 => Priority::Elderly80,
+            a if a >= 60 && matches!(declared, Priority::None | Priority::Elderly) => {
+                Priority::Elderly
+            }
+            _ => declared,
+        })
     }
 }
 
@@ -499,26 +538,68 @@ mod tests {
     #[test]
     fn eighty_plus_goes_ahead_of_other_priorities_and_age_is_computed_on_the_day() {
         let today = d(2026, 11, 23);
+        let decide = |declared, birth| Priority::decide(declared, birth, today).expect("valid");
         assert_eq!(
-            Priority::effective(Priority::None, Some(d(1946, 11, 23)), today),
+            decide(Priority::None, Some(d(1946, 11, 23))),
             Priority::Elderly80
         );
         assert_eq!(
-            Priority::effective(Priority::None, Some(d(1946, 11, 24)), today),
+            decide(Priority::None, Some(d(1946, 11, 24))),
             Priority::Elderly
         );
         assert_eq!(
-            Priority::effective(Priority::Pregnant, Some(d(1990, 1, 1)), today),
+            decide(Priority::Pregnant, Some(d(1990, 1, 1))),
             Priority::Pregnant
         );
         assert_eq!(
-            Priority::effective(Priority::Disability, Some(d(1960, 1, 1)), today),
+            decide(Priority::Disability, Some(d(1960, 1, 1))),
             Priority::Disability
         );
+        assert_eq!(decide(Priority::None, None), Priority::None);
+        // Declared by age and reached: kept, or raised to 80+.
         assert_eq!(
-            Priority::effective(Priority::None, None, today),
-            Priority::None
+            decide(Priority::Elderly, Some(d(1966, 11, 23))),
+            Priority::Elderly
         );
+        assert_eq!(
+            decide(Priority::Elderly, Some(d(1940, 1, 1))),
+            Priority::Elderly80
+        );
+        // By declaration, whatever the age.
+        for p in [
+            Priority::Pregnant,
+            Priority::Breastfeeding,
+            Priority::Disability,
+            Priority::Infant,
+        ] {
+            assert_eq!(decide(p, None), p);
+            assert_eq!(decide(p, Some(d(2000, 5, 5))), p);
+        }
+    }
+
+    #[test]
+    fn age_priorities_the_birth_date_does_not_reach_are_refused() {
+        let today = d(2026, 11, 23);
+        let refused =
+            |declared, birth| Priority::decide(declared, birth, today).expect_err("refused");
+        let child = refused(Priority::Elderly, Some(d(2015, 6, 1)));
+        assert_eq!(child.code, "priority_age_mismatch");
+        assert!(child.message.contains("tem 11 anos"), "{}", child.message);
+        assert!(child.message.contains("60+"), "{}", child.message);
+        // One day short of 60.
+        let almost = refused(Priority::Elderly, Some(d(1966, 11, 24)));
+        assert!(almost.message.contains("tem 59 anos"), "{}", almost.message);
+        let seventy = refused(Priority::Elderly80, Some(d(1956, 1, 1)));
+        assert_eq!(seventy.code, "priority_age_mismatch");
+        assert!(seventy.message.contains("80+"), "{}", seventy.message);
+        assert!(
+            refused(Priority::Elderly, Some(d(2025, 1, 1)))
+                .message
+                .contains("tem 1 ano")
+        );
+        for p in [Priority::Elderly, Priority::Elderly80] {
+            assert_eq!(refused(p, None).code, "birth_date_required");
+        }
         assert!(Priority::Elderly80.rank() < Priority::Elderly.rank());
         assert!(Priority::Infant.rank() < Priority::None.rank());
         assert_eq!(ticket(Priority::Pregnant.prefix(), 7), "P007");

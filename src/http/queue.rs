@@ -77,7 +77,7 @@ pub async fn board(
     responses((status = 201, description = "The new entry with its ticket (`N001`, or `P001` for legal priority)", body = CheckedInView),
               (status = 403, body = ErrorBody),
               (status = 409, description = "`already_in_queue`: the patient has a ticket today still waiting, called or in service", body = ErrorBody),
-              (status = 422, description = "`invalid_priority`, `invalid_name`, `patient_not_registered`, `not_a_professional`, `invalid_appointment` (not today's, or no longer scheduled/confirmed)", body = ErrorBody)))]
+              (status = 422, description = "`invalid_priority`, `priority_age_mismatch` (60+/80+ the birth date does not reach), `birth_date_required` (60+/80+ for a walk-in without `birth_date`), `invalid_birth_date`, `invalid_name`, `patient_not_registered`, `not_a_professional`, `invalid_appointment` (not today's, or no longer scheduled/confirmed)", body = ErrorBody)))]
 pub async fn check_in(
     state: web::Data<AppState>,
     auth: Auth,
@@ -90,7 +90,7 @@ pub async fn check_in(
 
 #[utoipa::path(post, path = "/api/clinics/{clinic_id}/queue/call-next", tag = "queue", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid)), request_body = CallNextRequest,
-    responses((status = 200, description = "The entry now called to `room`; two callers at once never get the same patient", body = QueueEntryView),
+    responses((status = 200, description = "The entry now called to `room`; two callers at once never get the same patient. The professional's previous call (called or in service) is finished by this one (`done`)", body = QueueEntryView),
               (status = 409, description = "`queue_empty`", body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub async fn call_next(

@@ -87,6 +87,8 @@ pub struct AppointmentView {
     pub patient_name: String,
     pub patient_social_name: Option<String>,
     pub professional_name: String,
+    pub professional_profession: Option<String>,
+    pub professional_gender: Option<String>,
     pub service_name: Option<String>,
     pub clinic_name: String,
     pub clinic_time_zone: String,
@@ -139,11 +141,13 @@ const HOLDING: &str = "status NOT IN ('cancelled', 'no_show')";
 
 const VIEW_SELECT: &str =
     "SELECT a.*, p.full_name AS patient_name, p.social_name AS patient_social_name,
-        u.full_name AS professional_name, s.name AS service_name, c.name AS clinic_name,
+        u.full_name AS professional_name, pr.profession AS professional_profession,
+        pr.gender AS professional_gender, s.name AS service_name, c.name AS clinic_name,
         c.time_zone AS clinic_time_zone
      FROM appointments a
      JOIN patients p ON p.id = a.patient_id
      JOIN users u ON u.id = a.professional_user_id
+     LEFT JOIN professionals pr ON pr.user_id = a.professional_user_id
      JOIN clinics c ON c.id = a.clinic_id
      LEFT JOIN services s ON s.id = a.service_id";
 

@@ -83,6 +83,21 @@ impl Store {
         }))
     }
 
+    /// Clinics that take bookings (some professional has hours there), by name; at most
+    /// `limit`.
+    pub async fn bookable_clinics(&self, limit: i64) -> Result<Vec<ClinicRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ClinicRow>(
+                "SELECT * FROM clinics c
+                 WHERE EXISTS (SELECT 1 FROM working_hours w WHERE w.clinic_id = c.id)
+                 ORDER BY c.name LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
     /// Clinics where the user holds any role.
     pub async fn clinics_of_user(&self, user: UserId) -> Result<Vec<ClinicRow>, StoreError> {
         Ok(on_pool!(self, p => {

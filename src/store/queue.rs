@@ -235,6 +235,29 @@ impl Store {
         }))
     }
 
+    /// A professional's current calls of a day: entries called to them or in service with
+    /// them, oldest call first ("call next" finishes these before calling the next one).
+    pub async fn current_calls_of_tx(
+        &self,
+        tx: &mut Tx,
+        clinic: ClinicId,
+        day: NaiveDate,
+        professional: UserId,
+    ) -> Result<Vec<QueueEntryRow>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, QueueEntryRow>(
+                "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2
+                   AND professional_user_id = $3 AND status IN ('called', 'in_service')
+                 ORDER BY called_at",
+            )
+            .bind(clinic)
+            .bind(day)
+            .bind(professional)
+            .fetch_all(&mut **t)
+            .await?
+        }))
+    }
+
     /// Ranks of the day's calls, most recent first (for the alternate priority mode).
     pub async fn recent_call_ranks_tx(
         &self,

@@ -27,6 +27,8 @@ pub struct ProfessionalRow {
     pub specialty: Option<String>,
     pub rqe: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// `female`, `male`, or not given.
+    pub gender: Option<String>,
 }
 
 /// One clinic a user belongs to, in one role.
@@ -138,8 +140,8 @@ impl Store {
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO professionals
-                 (id, user_id, profession, council, council_number, council_uf, specialty, rqe, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 (id, user_id, profession, council, council_number, council_uf, specialty, rqe, created_at, gender)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(row.id)
             .bind(row.user_id)
@@ -150,6 +152,7 @@ impl Store {
             .bind(&row.specialty)
             .bind(&row.rqe)
             .bind(row.created_at)
+            .bind(&row.gender)
             .execute(&mut **t)
             .await
             .map_err(|e| StoreError::from(e).unique_on(&["council_number", "user_id"]))?;
@@ -163,7 +166,7 @@ impl Store {
     ) -> Result<Option<ProfessionalRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, ProfessionalRow>(
-                "SELECT id, user_id, profession, council, council_number, council_uf, specialty, rqe, created_at
+                "SELECT id, user_id, profession, council, council_number, council_uf, specialty, rqe, created_at, gender
                  FROM professionals WHERE user_id = $1",
             )
             .bind(user)
@@ -180,7 +183,7 @@ impl Store {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, ProfessionalRow>(
                 "SELECT pr.id, pr.user_id, pr.profession, pr.council, pr.council_number, pr.council_uf,
-                        pr.specialty, pr.rqe, pr.created_at
+                        pr.specialty, pr.rqe, pr.created_at, pr.gender
                  FROM professionals pr JOIN memberships m ON m.user_id = pr.user_id
                  WHERE m.clinic_id = $1 AND m.role = 'professional'",
             )

@@ -47,9 +47,24 @@ async fn a_platform_admin_creates_a_clinic_and_its_admin_builds_the_team() {
         .await;
     assert_eq!(admin.clinic("clinic_admin"), id);
 
-    // The new admin adds a physiotherapist and a receptionist.
+    // The new admin adds a physiotherapist and a receptionist. A gender, when given, is
+    // one the words can agree with.
+    assert_error(
+        app.post(
+            &format!("/api/clinics/{id}/professionals"),
+            Some(&admin.access),
+            &json!({"email": "fisio@horizonte.com.br", "full_name": "Otávio Lins", "password": "senha-inicial-2",
+                "profession": "physiotherapist", "council": "CREFITO", "council_number": "12345-F", "council_uf": "PR",
+                "gender": "x"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_gender",
+    )
+    .await;
     let physio = json!({"email": "fisio@horizonte.com.br", "full_name": "Otávio Lins", "password": "senha-inicial-2",
-        "profession": "physiotherapist", "council": "CREFITO", "council_number": "12345-F", "council_uf": "PR"});
+        "profession": "physiotherapist", "council": "CREFITO", "council_number": "12345-F", "council_uf": "PR",
+        "gender": "male"});
     let (status, member) = json_of(
         app.post(
             &format!("/api/clinics/{id}/professionals"),
@@ -61,6 +76,7 @@ async fn a_platform_admin_creates_a_clinic_and_its_admin_builds_the_team() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{member}");
     assert_eq!(member["professional"]["council"], "CREFITO");
+    assert_eq!(member["professional"]["gender"], "male");
     let recep = json!({"email": "recepcao@horizonte.com.br", "full_name": "Iara Souza", "password": "senha-inicial-3", "role": "receptionist"});
     assert_eq!(
         app.post(

@@ -576,3 +576,48 @@ async fn only_the_professional_and_the_patient_receive_the_patients_entry_link()
         assert!(link.starts_with("/#/consulta/"), "{who}: {v}");
     }
 }
+
+#[actix_web::test]
+async fn admitting_and_ending_a_teleconsultation_move_its_appointment_live() {
+    let app = spawn().await;
+    let c = consult_fixture(&app).await;
+    let topic = format!("consult:{}", c.id);
+    // The desk's agenda screen, live.
+    let mut agenda = app.ws(&c.a.recep).await;
+    agenda
+        .join(&format!("clinic:{}:agenda", c.a.clinic), None)
+        .await;
+    let mine = |p: &Value, status: &str| {
+        p["appointment"]["id"] == c.id.as_str() && p["appointment"]["status"] == status
+    };
+
+    let mut doctor = app.ws(&c.a.helena).await;
+    doctor.join(&topic, None).await;
+    ok(&mut doctor, &topic, "enter", json!({})).await;
+    let mut phone = patient_ws(&app, &c.token).await;
+    phone.join(&topic, None).await;
+    ok(&mut phone, &topic, "enter", json!({})).await;
+    ok(&mut doctor, &topic, "admit", json!({})).await;
+    agenda
+        .push_matching("agenda.updated", |p| mine(p, "in_progress"))
+        .await;
+
+    let s = ok(&mut doctor, &topic, "end", json!({})).await;
+    assert_eq!(s["status"], "ended");
+    agenda
+        .push_matching("agenda.updated", |p| mine(p, "done"))
+        .await;
+    // The patient's own list says it happened.
+    let (status, list) = json_of(
+        app.get("/api/me/appointments", Some(&c.a.joao.access))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let it = list
+        .as_array()
+        .and_then(|l| l.iter().find(|a| a["id"] == c.id.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("the appointment in the patient's list: {list}"));
+    assert_eq!(it["status"], "done", "{it}");
+}

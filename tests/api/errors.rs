@@ -227,6 +227,7 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/slots", "get"),
         ("/api/public/clinics/{clinic_id}/slots", "get"),
         ("/api/public/clinics/{clinic_id}/booking", "get"),
+        ("/api/public/clinics", "get"),
         ("/api/clinics/{clinic_id}/appointments", "get"),
         ("/api/clinics/{clinic_id}/appointments", "post"),
         (
@@ -235,6 +236,10 @@ async fn every_route_is_in_the_openapi_document() {
         ),
         (
             "/api/clinics/{clinic_id}/appointments/{appointment_id}/cancel",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/confirm",
             "post",
         ),
         (

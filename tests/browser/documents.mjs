@@ -15,7 +15,7 @@
 //   sódica", "1 comprimido de 6/6 h se dor ou febre — não exceder 4 g/dia"); an empty third
 //   line is flagged and removed; "Pré-visualizar" gives an unsigned PDF (a blob: link);
 //   "Emitir e assinar" adds the document to the list ("Assinando…" when caught) and it turns
-//   "Assinado" WITHOUT a reload (document.updated; no polling); Helena downloads it;
+//   "Assinada" (a receita: the badge agrees with the kind) WITHOUT a reload (document.updated; no polling); Helena downloads it;
 // - "Enviar ao paciente": João's page shows it live ("Novo"), and his "Baixar PDF" saves a
 //   file starting with %PDF;
 // - a third, anonymous context opens /v/<id> (the QR code's URL): it lands on
@@ -29,7 +29,7 @@
 //   then Helena goes back to the installation's certificate;
 // - the clinic admin sees João's documents read-only (download only);
 // - without the WebSocket (refused), a new exam request shows "Assinando…" and the list
-//   falls back to polling until it is "Assinado";
+//   falls back to polling until it is "Assinada";
 // - no horizontal overflow on the phone pages; no console errors, page errors or CSP
 //   violations anywhere.
 // Screenshots go to tests/browser/screenshots/documents-*.png.
@@ -262,7 +262,7 @@ async function run(browser) {
       return `${file.suggestedFilename()}, ${bytes.length} bytes`;
     });
 
-    await check('"Emitir e assinar": listed at once, then "Assinado" live (no reload, no polling)', async () => {
+    await check('"Emitir e assinar": listed at once, then "Assinada" live (no reload, no polling)', async () => {
       const stillSame = await markPage(hp);
       const form = section.locator('form.doc-form[data-kind="prescription"]');
       const polls = [];
@@ -280,7 +280,8 @@ async function run(browser) {
       const [first, firstBadge] = await item.evaluate((el) => [el.dataset.status, el.querySelector('.doc-badge').textContent]);
       await section.locator('.doc-issued', { hasText: doc.code }).waitFor();
       await section.locator(`.doc-item[data-id="${doc.id}"][data-status="signed"]`).waitFor({ timeout: 20_000 });
-      assert(await text(item.locator('.doc-badge')) === 'Assinado', 'badge is not "Assinado"');
+      const badge = await text(item.locator('.doc-badge'));
+      assert(badge === 'Assinada', `a receita's badge is "${badge}", not "Assinada"`);
       assert(await stillSame(), 'the page was reloaded');
       // One GET right after issuing (the full summary); more would be polling.
       assert(polls.length <= 1, `polled ${polls.length} times`);
@@ -455,7 +456,7 @@ async function run(browser) {
       await admin.context.close();
     });
 
-    await check('without the WebSocket: an exam request shows "Assinando…", then polling (GET every 2 s) turns it "Assinado"', async () => {
+    await check('without the WebSocket: an exam request shows "Assinando…", then polling (GET every 2 s) turns it "Assinada"', async () => {
       const offline = await openPage(browser, DESKTOP);
       pages.push(['Helena (no WebSocket)', offline]);
       const op = offline.page;

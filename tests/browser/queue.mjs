@@ -14,6 +14,8 @@
 //   both receptionist boards show her called to "Consultório 3", live;
 // - the room is remembered after a reload of Helena's page;
 // - Helena starts and finishes the service: the boards follow live;
+// - three more walk-ins, "Chamar próximo" three times: each call finishes the previous
+//   one, so "Minha fila" and both boards show exactly one patient called;
 // - the phone board has no horizontal overflow; no console errors, page errors
 //   or CSP violations anywhere.
 // Screenshots go to tests/browser/screenshots/queue-*.png.
@@ -169,6 +171,33 @@ async function run(browser) {
         await board(r.page).getByText('Ninguém chamado no momento.').waitFor();
       }
       await shot(recA.page, 'done');
+    });
+
+    await check('"Chamar próximo" three times: the previous calls end, one patient is current', async () => {
+      const names = ['Caio Prates', 'Dora Lemos', 'Enzo Vidal'];
+      const tickets = [];
+      for (const full_name of names) {
+        const e = await apiCall('POST', `/api/clinics/${clinicId}/queue`, token, { full_name });
+        tickets.push(e.ticket);
+      }
+      const mine = helena.page.locator('[data-queue="mine"]');
+      for (const t of tickets) {
+        await mine.getByRole('button', { name: 'Chamar próximo' }).click();
+        await entryByTicket(mine.locator('.queue-current'), t).waitFor();
+      }
+      const current = mine.locator('.queue-current .queue-entry');
+      const count = await current.count();
+      assert(count === 1, `${count} current patients in "Minha fila"`);
+      assert((await current.getAttribute('data-ticket')) === tickets[2], 'the last call is not the current one');
+      for (const r of [recA, recB]) {
+        await board(r.page).locator(`.queue-entry[data-ticket="${tickets[1]}"][data-status="done"]`).waitFor({ state: 'attached' });
+        const called = await board(r.page).locator('.queue-entry[data-status="called"], .queue-entry[data-status="in_service"]').count();
+        assert(called === 1, `${called} patients shown as called on the board`);
+      }
+      await shot(recA.page, 'one-current-call');
+      await mine.getByRole('button', { name: `Iniciar atendimento: ${tickets[2]} — ${names[2]}` }).click();
+      await mine.getByRole('button', { name: `Finalizar: ${tickets[2]} — ${names[2]}` }).click();
+      await mine.getByText('Nenhum paciente chamado').waitFor();
     });
 
     await check('no console errors, page errors or CSP violations', async () => {

@@ -21,6 +21,8 @@
 // the page's one client, on the browser's fetch, storages and locks. The unit tests
 // (tests/web/api.test.mjs) make their own with a fake fetch and in-memory storages.
 
+import { statusPage } from './messages.js';
+
 const ACCESS_KEY = 'atende.access';
 const ACCESS_EXPIRES_KEY = 'atende.access_expires_at';
 const SESSION_KEY = 'atende.session';
@@ -133,17 +135,13 @@ function sessionExpiredError() {
   return new ApiError(401, 'session_expired', 'Sua sessão expirou. Entre novamente.');
 }
 
-/** @param {number} status */
-function fallbackMessage(status) {
-  if (status === 400) return 'Requisição inválida.';
-  if (status === 401) return 'Não autenticado. Entre novamente.';
-  if (status === 403) return 'Você não tem permissão para esta ação.';
-  if (status === 404) return 'Não encontrado.';
-  if (status === 409) return 'Conflito com dados existentes.';
-  if (status === 422) return 'Dados inválidos.';
-  if (status === 429) return 'Muitas tentativas. Aguarde e tente novamente.';
-  if (status >= 500) return 'O servidor encontrou um erro. Tente novamente em instantes.';
-  return `Erro inesperado (HTTP ${status}).`;
+/**
+ * The text of a status without a message of its own, from the message catalog.
+ * @param {number} status
+ * @param {number|null} [retryAfter]
+ */
+function fallbackMessage(status, retryAfter = null) {
+  return statusPage(status, { retryAfter }).text;
 }
 
 /**
@@ -181,14 +179,12 @@ function toError(res, data) {
   // `{code, message}`; also accepted nested as `{error: {code, message}}`.
   const body = data && data.error && typeof data.error === 'object' ? data.error : data;
   const code = body && typeof body.code === 'string' ? body.code : `http_${res.status}`;
+  const retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
   const message =
     body && typeof body.message === 'string' && body.message
       ? body.message
-      : fallbackMessage(res.status);
-  return new ApiError(res.status, code, message, {
-    retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
-    body: data,
-  });
+      : fallbackMessage(res.status, retryAfter);
+  return new ApiError(res.status, code, message, { retryAfter, body: data });
 }
 
 /** @param {Response} res */

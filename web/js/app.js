@@ -15,6 +15,7 @@
 //   #/minha-agenda                    a professional's appointments in every clinic
 //   #/minhas-consultas                a patient's appointments (views/my-appointments.js)
 //   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
+//   #/agendar                         choose a clinic to book at (views/booking-clinics.js)
 //   #/meus-documentos                 a patient's signed documents (views/my-documents.js)
 //   #/minha-assinatura                a professional's signing certificate (views/signing-key.js)
 //   #/seguranca                       any user: change the password, two-factor, sign out everywhere (views/account-security.js)
@@ -37,6 +38,7 @@
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
 import { h, alertNode, displayName, errorMessage, loadingNode } from './ui.js';
+import { statusPage } from './messages.js';
 import { badgeText, unread, unreadText } from './unread.js';
 import { canChat, renderChat } from './views/chat.js';
 import { renderLogin, renderSignup } from './views/login.js';
@@ -51,6 +53,7 @@ import { renderMyAgenda } from './views/my-agenda.js';
 import { renderScheduleSettings } from './views/agenda-settings.js';
 import { bookingLoginNotice, renderBooking, takeReturnTo } from './views/booking.js';
 import { renderMyAppointments } from './views/my-appointments.js';
+import { renderBookingClinics } from './views/booking-clinics.js';
 import { renderLink } from './views/link.js';
 import { renderMyDocuments } from './views/my-documents.js';
 import { renderSigningKey } from './views/signing-key.js';
@@ -221,7 +224,7 @@ async function renderBookingPage(ctx, clinicId, params) {
   if (!isLoggedIn()) state.me = null;
   updateHeader();
   if (state.me) realtime.connect();
-  mount(renderBooking(ctx, clinicId, { me: state.me, params }));
+  mount(clinicId ? renderBooking(ctx, clinicId, { me: state.me, params }) : renderBookingClinics(ctx));
 }
 
 async function render() {
@@ -258,6 +261,10 @@ async function render() {
     return;
   }
 
+  if (top === 'agendar' && parts.length === 1) {
+    await renderBookingPage(ctx, null, params);
+    return;
+  }
   if (top === 'agendar' && parts.length === 2) {
     await renderBookingPage(ctx, parts[1], params);
     return;
@@ -333,7 +340,7 @@ async function render() {
       const opts = { me, membership, params, roleParam, homeHref: clinicHref(me, membership) };
       if (parts[2] === 'agenda') mount(renderClinicAgenda(ctx, opts));
       else if (membership.role !== 'receptionist') mount(renderScheduleSettings(ctx, opts));
-      else mount(notFoundView('Os horários são editados pelo profissional ou pela administração da clínica.'));
+      else mount(statusView(403, 'Os horários são editados pelo profissional ou pela administração da clínica.'));
       return;
     }
     if (parts.length === 4 && parts[2] === 'paciente') {
@@ -382,7 +389,7 @@ async function render() {
     mount(renderChat(ctx, me, parts[1] || null));
     return;
   }
-  mount(notFoundView());
+  mount(missingPageView(parts));
 }
 
 function renderHome(ctx, me) {
@@ -399,12 +406,32 @@ function renderHome(ctx, me) {
 
 // ------------------------------------------------------------ misc views ---
 
-function notFoundView(message = 'A página que você procurou não existe.') {
-  document.title = 'Página não encontrada — atende';
-  return h('div', { class: 'view view-narrow', dataset: { view: 'not-found' } },
-    h('h1', { tabindex: '-1', text: 'Página não encontrada' }),
-    h('p', { text: message }),
+/** The page of a status (403, 404…) from the message catalog, with its own text if given. */
+function statusView(status, message = '') {
+  const page = statusPage(status, { online: navigator.onLine !== false });
+  document.title = `${page.title} — atende`;
+  return h('div', { class: 'view view-narrow', dataset: { view: page.kind.replace(/_/g, '-'), status: String(status) } },
+    h('h1', { tabindex: '-1', text: page.title }),
+    h('p', { text: message || page.text }),
     h('p', null, h('a', { href: '#/', text: 'Ir para o início' })));
+}
+
+/** Pages that exist for some roles only: their section and the path lengths they take. */
+const ROLE_PAGES = {
+  plataforma: [1],
+  'minha-agenda': [1],
+  'minhas-consultas': [1],
+  'meus-documentos': [1],
+  teleconsulta: [2],
+  'minha-assinatura': [1],
+  'meus-dados': [1],
+  mensagens: [1, 2],
+};
+
+/** A page that exists but not for this user is 403 ("sem permissão"), anything else 404. */
+function missingPageView(parts) {
+  const lengths = ROLE_PAGES[parts[0]];
+  return statusView(lengths && lengths.includes(parts.length) ? 403 : 404);
 }
 
 /** A clinic page the user has no role in (any more: a role taken away ends here live). */
@@ -424,9 +451,11 @@ function noAccessView(me) {
 }
 
 function errorView(err) {
-  document.title = 'Erro — atende';
-  return h('div', { class: 'view view-narrow', dataset: { view: 'error' } },
-    h('h1', { tabindex: '-1', text: 'Não foi possível carregar' }),
+  const status = typeof err?.status === 'number' ? err.status : 0;
+  const page = statusPage(status, { retryAfter: err?.retryAfter ?? null, online: navigator.onLine !== false });
+  document.title = `${page.title} — atende`;
+  return h('div', { class: 'view view-narrow', dataset: { view: 'error', status: String(status) } },
+    h('h1', { tabindex: '-1', text: page.title }),
     alertNode(errorMessage(err)),
     h('button', { type: 'button', class: 'btn btn-primary', text: 'Tentar novamente', onclick: () => render() }));
 }

@@ -3,6 +3,7 @@
 // Everything that comes from the server is inserted as text (never as HTML).
 
 import { ApiError } from './api.js';
+import { failureText } from './messages.js';
 
 /** @typedef {import('./types.js').Named} Named */
 /** @typedef {import('./types.js').Professional} Professional */
@@ -362,7 +363,9 @@ export function sentence(text) {
  * @param {unknown} err
  */
 export function errorMessage(err) {
-  if (err instanceof ApiError) return sentence(err.message);
+  // The server's own pt-BR message (it names the rule), with the wait for a 429; the
+  // status's text from the catalog when there is none.
+  if (err instanceof ApiError) return failureText(err);
   // A bug, not an API answer: keep it visible to developers (and to the smoke test).
   console.error(err);
   return 'Ocorreu um erro inesperado. Tente novamente.';

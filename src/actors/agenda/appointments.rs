@@ -20,6 +20,9 @@ use crate::store::{self, StoreError, Tx};
 pub struct Names {
     pub patient: String,
     pub professional: String,
+    /// The professional's profession and gender: the words about them agree with these.
+    pub professional_profession: Option<String>,
+    pub professional_gender: Option<String>,
     pub service: Option<String>,
     /// The patient's accounts (the record's own, and every linked one), for pushes on
     /// their `user:<id>` topics.
@@ -32,6 +35,7 @@ pub struct Names {
 pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names, StoreError> {
     let patient = store.patient_by_id(a.patient_id).await?;
     let professional = store.user_by_id(a.professional_user_id).await?;
+    let profile = store.professional_by_user(a.professional_user_id).await?;
     let service = match a.service_id {
         Some(s) => store.service(s).await?.map(|s| s.name),
         None => None,
@@ -47,6 +51,8 @@ pub async fn names_of(store: &store::Store, a: &AppointmentRow) -> Result<Names,
             .unwrap_or_default(),
         patient_users,
         professional: professional.map(|u| u.full_name).unwrap_or_default(),
+        professional_profession: profile.as_ref().map(|p| p.profession.clone()),
+        professional_gender: profile.and_then(|p| p.gender),
         service,
     })
 }
@@ -59,6 +65,10 @@ pub struct Appointment {
     pub clinic_id: ClinicId,
     pub professional_user_id: UserId,
     pub professional_name: String,
+    /// `doctor`, `dentist`…: with the gender, how screens title the professional.
+    pub professional_profession: Option<String>,
+    /// `female`, `male`, or absent (neutral words).
+    pub professional_gender: Option<String>,
     pub patient_id: PatientId,
     /// The social name when the patient has one.
     pub patient_name: String,
@@ -89,6 +99,8 @@ impl Appointment {
             clinic_id: a.clinic_id,
             professional_user_id: a.professional_user_id,
             professional_name: n.professional.clone(),
+            professional_profession: n.professional_profession.clone(),
+            professional_gender: n.professional_gender.clone(),
             patient_id: a.patient_id,
             patient_name: n.patient.clone(),
             service_id: a.service_id,
@@ -120,6 +132,8 @@ impl From<&AppointmentView> for Appointment {
                 .clone()
                 .unwrap_or(v.patient_name.clone()),
             professional: v.professional_name.clone(),
+            professional_profession: v.professional_profession.clone(),
+            professional_gender: v.professional_gender.clone(),
             service: v.service_name.clone(),
             patient_users: Vec::new(),
             clinic: v.clinic_name.clone(),

@@ -255,6 +255,19 @@ pub async fn cancel_appointment(
     modify(state, auth, clinic, id, change, "appointment.cancelled").await
 }
 
+/// Confirm an appointment ahead (`scheduled` → `confirmed`): its patient from the portal,
+/// or the clinic's staff; anyone else gets 404, as if it did not exist.
+pub async fn confirm_appointment(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    id: uuid::Uuid,
+) -> Result<Appointment, AppError> {
+    may_change(state, auth, clinic, id).await?;
+    let change = Change::Status(AppointmentStatus::Confirmed);
+    modify(state, auth, clinic, id, change, "appointment.confirmed").await
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {

@@ -12,6 +12,7 @@ pub mod mine;
 pub mod schedule;
 pub mod services;
 pub mod slots;
+pub mod visit;
 
 use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;

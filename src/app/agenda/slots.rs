@@ -97,6 +97,8 @@ pub struct BookableProfessional {
     pub user_id: UserId,
     pub name: String,
     pub profession: String,
+    /// `female`, `male`, or absent: the page titles them to agree (Dra./Dr.).
+    pub gender: Option<String>,
     pub specialty: Option<String>,
 }
 
@@ -110,6 +112,37 @@ pub struct BookingPage {
     pub time_zone: String,
     pub professionals: Vec<BookableProfessional>,
     pub services: Vec<Service>,
+}
+
+/// A clinic that takes bookings, as the patient's "choose a clinic" step lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BookableClinic {
+    pub clinic_id: ClinicId,
+    pub name: String,
+    pub city: String,
+    pub uf: String,
+    /// The clinic's IANA zone.
+    pub time_zone: String,
+}
+
+/// The most clinics one list answers with.
+const BOOKABLE_CLINICS: i64 = 200;
+
+/// The clinics that take bookings (public, as each one's booking page is).
+pub async fn bookable_clinics(state: &AppState) -> Result<Vec<BookableClinic>, AppError> {
+    Ok(state
+        .store
+        .bookable_clinics(BOOKABLE_CLINICS)
+        .await?
+        .into_iter()
+        .map(|c| BookableClinic {
+            clinic_id: c.id,
+            time_zone: c.tz().name().to_string(),
+            name: c.name,
+            city: c.city,
+            uf: c.uf,
+        })
+        .collect())
 }
 
 /// The public booking page of a clinic (no login).
@@ -138,6 +171,7 @@ pub async fn booking_page(state: &AppState, clinic: ClinicId) -> Result<BookingP
             user_id: p.user_id,
             name,
             profession: p.profession,
+            gender: p.gender,
             specialty: p.specialty,
         });
     }

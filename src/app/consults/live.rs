@@ -8,8 +8,10 @@ use serde_json::Value;
 use crate::actors::consult::view::ConsultState;
 use crate::actors::consult::{Admit, Chat, End, Enter, Signal, UseRelay};
 use crate::actors::protocol::WsError;
+use crate::app::agenda::visit::advance_visit;
 use crate::app::state::AppState;
 use crate::domain::UserId;
+use crate::domain::agenda::AppointmentStatus;
 use crate::domain::consult::{Side, participant_key};
 use crate::security::audit::AuditEvent;
 
@@ -48,14 +50,17 @@ pub async fn enter(
         .map_err(|_| restarting())?
 }
 
-/// The professional lets the waiting patient in.
+/// The professional lets the waiting patient in: the appointment is in progress (the
+/// agenda shows it live).
 pub async fn admit(state: &AppState, id: uuid::Uuid, side: Side) -> Result<ConsultState, WsError> {
-    state
+    let admitted = state
         .registry
         .consult(id)
         .send(Admit { side })
         .await
-        .map_err(|_| restarting())?
+        .map_err(|_| restarting())??;
+    advance_visit(state, id, AppointmentStatus::InProgress).await;
+    Ok(admitted)
 }
 
 /// Relay an offer, answer, ICE candidate or restart request to the other side.
@@ -73,14 +78,15 @@ pub async fn signal(
         .map_err(|_| restarting())?
 }
 
-/// The professional ends the call (audited with the call's times and participants).
+/// The professional ends the call (audited with the call's times and participants): the
+/// appointment is attended (`done`), and the agenda shows it live.
 pub async fn end(
     state: &AppState,
     id: uuid::Uuid,
     who: &Participant,
 ) -> Result<ConsultState, WsError> {
     let audit = AuditEvent::new(who.user, "consult.end", "appointment").entity_id(id);
-    state
+    let ended = state
         .registry
         .consult(id)
         .send(End {
@@ -88,7 +94,9 @@ pub async fn end(
             audit,
         })
         .await
-        .map_err(|_| restarting())?
+        .map_err(|_| restarting())??;
+    advance_visit(state, id, AppointmentStatus::Done).await;
+    Ok(ended)
 }
 
 /// Route the call's media through the relay from now on.

@@ -92,7 +92,8 @@ pub async fn check_in_at_desk(
 }
 
 /// Call the next patient for a professional to a room; two callers at once never get the
-/// same patient (the queue actor serializes them).
+/// same patient (the queue actor serializes them). The professional's previous call (called
+/// or in service) is finished by this one, so exactly one call per professional is current.
 pub async fn call_next(
     state: &AppState,
     auth: &Auth,
@@ -120,7 +121,7 @@ pub async fn call_next(
         "apenas profissionais chamam pacientes",
     )
     .await?;
-    let entry = state
+    let called = state
         .registry
         .queue(clinic)
         .send(CallNext {
@@ -134,7 +135,11 @@ pub async fn call_next(
         })
         .await
         .map_err(|_| AppError::Unavailable)??;
-    Ok(QueueEntryView::from(&entry))
+    // The calls this one finished carry their end to their appointments (attended).
+    for prev in &called.finished {
+        sync_appointment(state, prev, QueueAction::Finish).await;
+    }
+    Ok(QueueEntryView::from(&called.entry))
 }
 
 /// Move one entry (`action` as its route names it: recall, start, finish, no-show,

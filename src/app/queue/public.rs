@@ -219,6 +219,7 @@ pub async fn self_check_in(
     let clinic = clinic_of_code(state, &body.code).await?;
     let (_, tz) = clinic_name_and_tz(state, clinic).await?;
     let today = clinic_today(tz);
+    let age_day = state.clock.now().with_timezone(&tz).date_naive();
     let not_found = || {
         ValidationError::new(
             "patient_not_found",
@@ -295,7 +296,7 @@ pub async fn self_check_in(
             patient_id: Some(patient.id),
             full_name: name,
             professional_user_id: appointment.as_ref().map(|a| a.professional_user_id),
-            priority: Priority::effective(Priority::None, Some(patient.birth_date), today),
+            priority: Priority::decide(Priority::None, Some(patient.birth_date), age_day)?,
             appointment: appointment.as_ref().map(|a| (a.id, a.starts_at)),
             reuse_active: true,
             audit: Some(

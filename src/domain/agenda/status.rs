@@ -94,6 +94,29 @@ impl AppointmentStatus {
         )
     }
 
+    /// The moves that carry a visit that happened from this status up to `to` (one of
+    /// `checked_in`, `in_progress`, `done`), each one allowed by [`Self::can_become`]: empty
+    /// when the appointment is there or past it already, or cannot get there (cancelled).
+    /// The queue's moves and a teleconsultation's admit and end walk this path, so a
+    /// visit never skips a status the agenda shows.
+    pub fn visit_steps_to(self, to: Self) -> Vec<Self> {
+        use AppointmentStatus::*;
+        const VISIT: [AppointmentStatus; 3] = [CheckedIn, InProgress, Done];
+        let Some(end) = VISIT.iter().position(|s| *s == to) else {
+            return Vec::new();
+        };
+        let start = match self {
+            Scheduled | Confirmed | NoShow => 0,
+            CheckedIn => 1,
+            InProgress => 2,
+            Held | Done | Cancelled => return Vec::new(),
+        };
+        VISIT
+            .get(start..=end)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Whether the appointment takes the professional's (and the patient's) time: all but
     /// cancelled and no-show.
     pub fn holds_time(self) -> bool {
@@ -237,6 +260,38 @@ mod tests {
         assert!(!Confirmed.can_become(Confirmed));
         assert!(Held.holds_time() && !NoShow.holds_time() && !Cancelled.holds_time());
         assert!(Scheduled.is_open() && Confirmed.is_open() && !Held.is_open());
+    }
+
+    #[test]
+    fn a_visit_walks_every_status_up_to_its_target() {
+        use AppointmentStatus::*;
+        assert_eq!(
+            Scheduled.visit_steps_to(Done),
+            vec![CheckedIn, InProgress, Done]
+        );
+        assert_eq!(
+            Confirmed.visit_steps_to(InProgress),
+            vec![CheckedIn, InProgress]
+        );
+        assert_eq!(CheckedIn.visit_steps_to(Done), vec![InProgress, Done]);
+        assert_eq!(InProgress.visit_steps_to(Done), vec![Done]);
+        assert_eq!(NoShow.visit_steps_to(CheckedIn), vec![CheckedIn]);
+        assert!(InProgress.visit_steps_to(InProgress).is_empty());
+        assert!(Done.visit_steps_to(InProgress).is_empty());
+        assert!(Done.visit_steps_to(Done).is_empty());
+        assert!(Cancelled.visit_steps_to(Done).is_empty());
+        assert!(Held.visit_steps_to(Done).is_empty());
+        assert!(Scheduled.visit_steps_to(Cancelled).is_empty());
+        // Every step is an allowed move.
+        for from in AppointmentStatus::ALL {
+            for to in [CheckedIn, InProgress, Done] {
+                let mut at = *from;
+                for step in from.visit_steps_to(to) {
+                    assert!(at.can_become(step), "{at:?} -> {step:?}");
+                    at = step;
+                }
+            }
+        }
     }
 
     #[test]

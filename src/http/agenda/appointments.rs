@@ -100,6 +100,22 @@ pub async fn cancel(
     Ok(HttpResponse::Ok().json(cancelled))
 }
 
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/appointments/{appointment_id}/confirm", tag = "agenda", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("appointment_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "Confirmed (the patient's own, or staff of the clinic)", body = Appointment),
+              (status = 404, description = "Not found, or not the caller's", body = ErrorBody),
+              (status = 409, description = "`invalid_transition` (not `scheduled`)", body = ErrorBody)))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<AppointmentPath>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let confirmed =
+        appointments::confirm_appointment(&state, &auth, p.clinic_id, p.appointment_id).await?;
+    Ok(HttpResponse::Ok().json(confirmed))
+}
+
 #[utoipa::path(post, path = "/api/clinics/{clinic_id}/appointments/{appointment_id}/status", tag = "agenda", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid), ("appointment_id" = String, Path, format = Uuid)),
     request_body = StatusRequest,

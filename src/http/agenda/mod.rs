@@ -70,6 +70,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(appointments::cancel),
     )
     .route(
+        "/clinics/{clinic_id}/appointments/{appointment_id}/confirm",
+        web::post().to(appointments::confirm),
+    )
+    .route(
         "/clinics/{clinic_id}/appointments/{appointment_id}/status",
         web::post().to(appointments::set_status),
     )
@@ -78,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/me/ical", web::get().to(ical::ical_status))
     .route("/me/ical", web::post().to(ical::create_ical))
     .route("/me/ical", web::delete().to(ical::delete_ical))
+    .route("/public/clinics", web::get().to(slots::public_clinics))
     .route(
         "/public/clinics/{clinic_id}/booking",
         web::get().to(slots::public_booking),

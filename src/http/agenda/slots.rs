@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::app::Auth;
 use crate::app::agenda::RangeQuery;
-use crate::app::agenda::slots::{self, BookingPage, Slots};
+use crate::app::agenda::slots::{self, BookableClinic, BookingPage, Slots};
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
 use crate::domain::ClinicId;
@@ -50,4 +50,10 @@ pub async fn public_booking(
 ) -> Result<HttpResponse, AppError> {
     let page = slots::booking_page(&state, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(get, path = "/api/public/clinics", tag = "agenda",
+    responses((status = 200, description = "The clinics that take bookings (some professional has hours there), by name: where a patient chooses a clinic to book at", body = [BookableClinic])))]
+pub async fn public_clinics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(slots::bookable_clinics(&state).await?))
 }

@@ -185,3 +185,134 @@ async fn patients_book_offered_slots_and_manage_only_their_own() {
         "Maria sees only her own: {hers}"
     );
 }
+
+#[actix_web::test]
+async fn a_new_patient_books_from_the_portal_and_confirms_only_their_own() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    // The clinics that take bookings, for the portal's first step (public, like the pages).
+    let (status, clinics) = json_of(app.get("/api/public/clinics", None).await).await;
+    assert_eq!(status, StatusCode::OK, "{clinics}");
+    let names: Vec<&str> = clinics
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, vec!["Clínica Aurora", "Clínica Boa Vista"]);
+    // Each with its own zone, the one its booking page shows the times in.
+    for c in clinics.as_array().expect("list") {
+        let (_, page) = json_of(
+            app.get(
+                &format!(
+                    "/api/public/clinics/{}/booking",
+                    c["clinic_id"].as_str().expect("id")
+                ),
+                None,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(c["time_zone"], page["time_zone"], "{c}");
+    }
+    // Professionals carry what titles them: Dra. Helena (a doctor), Dr. Rafael (a dentist).
+    let (_, page) = json_of(
+        app.get(&format!("/api/public/clinics/{}/booking", a.clinic), None)
+            .await,
+    )
+    .await;
+    let pro = |name: &str| {
+        page["professionals"]
+            .as_array()
+            .expect("pros")
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} on the page: {page}"))
+    };
+    assert_eq!(
+        (
+            pro("Helena Duarte")["profession"].clone(),
+            pro("Helena Duarte")["gender"].clone()
+        ),
+        (json!("doctor"), json!("female"))
+    );
+    assert_eq!(
+        (
+            pro("Rafael Nogueira")["profession"].clone(),
+            pro("Rafael Nogueira")["gender"].clone()
+        ),
+        (json!("dentist"), json!("male"))
+    );
+
+    // Someone who just signed up books with Helena from inside the app.
+    let (status, signed) = json_of(
+        app.post(
+            "/api/auth/signup",
+            None,
+            &signup_body("livia@paciente.test", &super::cpf_for(7777)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{signed}");
+    let livia = app.login("livia@paciente.test", "uma senha boa").await;
+    let start = slots(&app, &a, &a.helena).await[0];
+    let (status, booked) = json_of(
+        book(
+            &app,
+            &a.clinic,
+            &livia,
+            json!({"professional_user_id": Agenda::id(&a.helena), "starts_at": start}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    assert_eq!(booked["status"], "scheduled");
+    assert_eq!(booked["professional_profession"], "doctor");
+    assert_eq!(booked["professional_gender"], "female");
+    let id = booked["id"].as_str().expect("id");
+    let confirm = format!("/api/clinics/{}/appointments/{id}/confirm", a.clinic);
+
+    // Another patient cannot confirm it, nor learn it exists.
+    assert_error(
+        app.post(&confirm, Some(&a.joao.access), &json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // Through another clinic's path: not found either.
+    assert_error(
+        app.post(
+            &format!("/api/clinics/{}/appointments/{id}/confirm", a.boavista),
+            Some(&livia.access),
+            &json!({}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let (status, confirmed) =
+        json_of(app.post(&confirm, Some(&livia.access), &json!({})).await).await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    assert_eq!(confirmed["status"], "confirmed");
+    // Twice is a conflict, with its code.
+    assert_error(
+        app.post(&confirm, Some(&livia.access), &json!({})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    // Her list says so, with the professional's title fields.
+    let (_, mine) = json_of(app.get("/api/me/appointments", Some(&livia.access)).await).await;
+    assert_eq!(mine[0]["id"], id);
+    assert_eq!(mine[0]["status"], "confirmed");
+    assert_eq!(mine[0]["professional_gender"], "female");
+    // Audited as the patient's confirmation.
+    let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    assert!(rows.iter().any(|r| r.action == "appointment.confirmed"
+        && r.entity_id.as_deref() == Some(id)
+        && r.actor_user_id.map(|u| u.to_string()).as_deref() == livia.me["id"].as_str()));
+}

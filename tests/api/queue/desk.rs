@@ -263,11 +263,11 @@ async fn the_queue_is_staff_only_and_only_professionals_are_called_for() {
     .await;
     assert_eq!(status, StatusCode::OK, "{c}");
     assert_eq!(c["professional_user_id"], d.helena.me["id"]);
-    // Declared 80+ (no birth date on file for a walk-in) is accepted as written.
+    // 80+ for a walk-in goes by the birth date given at the desk.
     let declared = check_in(
         &app,
         &d,
-        json!({"full_name": "Seu Lauro", "priority": "elderly_80"}),
+        json!({"full_name": "Seu Lauro", "priority": "elderly_80", "birth_date": "1930-01-02"}),
     )
     .await;
     assert_eq!(declared["priority"], "elderly_80");
@@ -353,4 +353,238 @@ async fn the_queue_survives_its_actor_stopping_mid_day() {
     assert_eq!(call_next(&app, &d, &d.helena, "1").await["id"], first["id"]);
     let third = check_in(&app, &d, json!({"full_name": "Terceira Pessoa"})).await;
     assert_eq!(third["ticket"], "N002");
+}
+
+#[actix_web::test]
+async fn calling_the_next_patient_finishes_the_previous_call() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    app.cancel_todays_appointments(&d.clinic, &d.recep).await;
+    let names = ["Alice Prado", "Bruno Lopes", "Caio Nunes", "Dora Melo"];
+    for n in names {
+        check_in(&app, &d, json!({"full_name": n})).await;
+    }
+    let current = |board: &[Value]| -> Vec<String> {
+        let mut names: Vec<String> = board
+            .iter()
+            .filter(|e| matches!(e["status"].as_str(), Some("called" | "in_service")))
+            .map(|e| e["full_name"].as_str().expect("name").to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let mut called = Vec::new();
+    for _ in 0..3 {
+        called.push(call_next(&app, &d, &d.helena, "Consultório 1").await);
+    }
+    let b = board(&app, &d).await;
+    assert_eq!(current(&b), vec!["Caio Nunes"], "one current call: {b:?}");
+    for prev in &called[..2] {
+        let e = b
+            .iter()
+            .find(|e| e["id"] == prev["id"])
+            .expect("on the board");
+        assert_eq!(e["status"], "done", "{e}");
+        assert!(e["finished_at"].is_string(), "{e}");
+    }
+    // In service counts as current too: the next call finishes it.
+    let caio = called[2]["id"].as_str().expect("id");
+    let (status, started) = json_of(
+        app.post(
+            &format!("/api/clinics/{}/queue/{caio}/start", d.clinic),
+            Some(&d.helena.access),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    // Another professional's call does not end Helena's.
+    call_next(&app, &d, &d.rafael, "Consultório 2").await;
+    let b = board(&app, &d).await;
+    assert_eq!(current(&b), vec!["Caio Nunes", "Dora Melo"], "{b:?}");
+    // An empty queue refuses and changes nothing: Helena's patient stays with her.
+    assert_error(
+        app.post(
+            &format!("/api/clinics/{}/queue/call-next", d.clinic),
+            Some(&d.helena.access),
+            &json!({"room": "Consultório 1"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "queue_empty",
+    )
+    .await;
+    let b = board(&app, &d).await;
+    assert_eq!(current(&b), vec!["Caio Nunes", "Dora Melo"], "{b:?}");
+    // The finish is in the audit trail, by the caller.
+    let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
+    let first = called[0]["id"].as_str().expect("id");
+    let finishes: Vec<_> = rows
+        .iter()
+        .filter(|r| r.entity_id.as_deref() == Some(first) && r.action == "queue.finish")
+        .collect();
+    assert_eq!(finishes.len(), 1);
+    assert_eq!(
+        finishes[0].actor_user_id.map(|u| u.to_string()).as_deref(),
+        d.helena.me["id"].as_str()
+    );
+}
+
+/// A birth date `years` (and `days` more) before the test clock's day in São Paulo.
+fn born_ago(app: &TestApp, years: i32, days: i64) -> String {
+    use atende::clock::Clock as _;
+    use chrono::Datelike;
+    let today = app
+        .clock
+        .now()
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive();
+    let same_day = today.with_year(today.year() - years).unwrap_or_else(|| {
+        today
+            .with_day(28)
+            .expect("day")
+            .with_year(today.year() - years)
+            .expect("year")
+    });
+    (same_day - chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[actix_web::test]
+async fn age_priorities_are_checked_against_the_birth_date() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    // A day that is nobody's birthday by accident: the clock is set, not read from the wall.
+    app.clock.set("2026-03-10T15:00:00Z".parse().expect("time"));
+    let register = |name: &str, cpf: String, birth: String| {
+        let (app, d) = (&app, &d);
+        let body = json!({"full_name": name, "cpf": cpf, "birth_date": birth});
+        async move {
+            let (status, p) = json_of(
+                app.post(
+                    &format!("/api/clinics/{}/patients", d.clinic),
+                    Some(&d.recep.access),
+                    &body,
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{p}");
+            p["id"].clone()
+        }
+    };
+    let checkin = |body: Value| {
+        let (app, path, token) = (
+            &app,
+            format!("/api/clinics/{}/queue", d.clinic),
+            d.recep.access.clone(),
+        );
+        async move { app.post(&path, Some(&token), &body).await }
+    };
+    // An 11-year-old declared 60+: refused with a stable code and a message that says why.
+    let child = register(
+        "Lia Campos",
+        crate::agenda::cpf_for(9101),
+        born_ago(&app, 11, 3),
+    )
+    .await;
+    let refused = assert_error(
+        checkin(json!({"patient_id": child, "priority": "elderly"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "priority_age_mismatch",
+    )
+    .await;
+    assert_eq!(
+        refused["message"],
+        "a prioridade 60+ é para quem tem 60 anos ou mais; pela data de nascimento, a pessoa tem 11 anos"
+    );
+    // Nothing reached the queue.
+    assert!(
+        board(&app, &d)
+            .await
+            .iter()
+            .all(|e| e["full_name"] != "Lia Campos")
+    );
+    // 80+ declared for someone of 79 years and 364 days: refused; on the birthday it is 80+.
+    let almost = register(
+        "Olga Prates",
+        crate::agenda::cpf_for(9102),
+        born_ago(&app, 80, -1),
+    )
+    .await;
+    assert_error(
+        checkin(json!({"patient_id": almost, "priority": "elderly_80"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "priority_age_mismatch",
+    )
+    .await;
+    let (status, olga) =
+        json_of(checkin(json!({"patient_id": almost, "priority": "elderly"})).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{olga}");
+    assert_eq!(olga["priority"], "elderly");
+    let eighty = register(
+        "Ivo Teles",
+        crate::agenda::cpf_for(9103),
+        born_ago(&app, 80, 0),
+    )
+    .await;
+    let (status, ivo) = json_of(checkin(json!({"patient_id": eighty})).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{ivo}");
+    assert_eq!(
+        ivo["priority"], "elderly_80",
+        "age decides on the birthday itself"
+    );
+    // The clock decides the day: a year later Olga is 80.
+    app.clock.advance(chrono::Duration::days(365));
+    let olga_id = olga["id"].as_str().expect("id");
+    app.post(
+        &format!("/api/clinics/{}/queue/{olga_id}/leave", d.clinic),
+        Some(&d.recep.access),
+        &json!({}),
+    )
+    .await;
+    let (status, again) = json_of(checkin(json!({"patient_id": almost})).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again["priority"], "elderly_80");
+    // A walk-in: 60+ needs the birth date, and it is checked the same way.
+    assert_error(
+        checkin(json!({"full_name": "Rui Sales", "priority": "elderly"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "birth_date_required",
+    )
+    .await;
+    assert_error(
+        checkin(json!({"full_name": "Rui Sales", "priority": "elderly", "birth_date": born_ago(&app, 40, 0)})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "priority_age_mismatch",
+    )
+    .await;
+    assert_error(
+        checkin(
+            json!({"full_name": "Rui Sales", "priority": "elderly", "birth_date": "31/12/1950"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_birth_date",
+    )
+    .await;
+    let (status, rui) = json_of(
+        checkin(json!({"full_name": "Rui Sales", "priority": "elderly", "birth_date": born_ago(&app, 61, 0)})).await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{rui}");
+    assert_eq!(rui["priority"], "elderly");
+    // Pregnant, lactating, PcD and an infant in arms are by declaration, at any age.
+    for (i, p) in ["pregnant", "breastfeeding", "disability", "infant"]
+        .iter()
+        .enumerate()
+    {
+        let (status, e) =
+            json_of(checkin(json!({"full_name": format!("Declarada {i}"), "priority": p})).await)
+                .await;
+        assert_eq!(status, StatusCode::CREATED, "{e}");
+        assert_eq!(e["priority"], *p);
+    }
 }

@@ -3,6 +3,7 @@
 // status allows (confirmar, check-in, iniciar, concluir, faltou), "Remarcar" with a new free
 // slot and "Cancelar" with a reason; the professional's own teleconsultation opens from here.
 
+import { text, whenPhrase } from '../messages.js';
 import { api, qs, seg } from '../api.js';
 import { h, clear, uid } from '../ui.js';
 import {
@@ -148,7 +149,7 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
     const reason = h('textarea', { id: reasonId, name: 'reason', rows: 3, maxlength: 300, required: true });
     const confirm = h('button', { type: 'submit', class: 'btn btn-danger', text: 'Cancelar consulta' });
     const form = h('form', { class: 'form', novalidate: true, 'aria-label': 'Cancelar consulta' },
-      h('p', null, `Cancelar a consulta de ${current.patient_name || 'paciente'} em ${whenText(current.starts_at, tz)}?`),
+      h('p', null, `Cancelar a consulta de ${text(current.patient_name) || 'paciente'} de ${whenPhrase(current.starts_at, tz)}?`),
       h('div', { class: 'field' }, h('label', { for: reasonId, text: 'Motivo do cancelamento' }), reason),
       h('div', { class: 'form-actions' }, confirm, backButton()));
     form.addEventListener('submit', async (event) => {
@@ -189,7 +190,7 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
     const confirm = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Remarcar' });
     const mins = minutesBetween(current.starts_at, current.ends_at);
     const form = h('form', { class: 'form', novalidate: true, 'aria-label': 'Remarcar consulta' },
-      h('p', null, `Remarcar a consulta de ${current.patient_name || 'paciente'} (hoje em ${whenText(current.starts_at, tz)}). A duração continua ${durationText(mins)}.`),
+      h('p', null, `Remarcar a consulta de ${text(current.patient_name) || 'paciente'} (marcada para ${whenPhrase(current.starts_at, tz)}). A duração continua ${durationText(mins)}.`),
       h('div', { class: 'form-fields' },
         labeled('Nova data', dateInput),
         picker.node,

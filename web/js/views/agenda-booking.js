@@ -3,11 +3,12 @@
 // (search or quick registration), date and a free slot (or a fitted-in time), then the
 // patient's one-click links to hand over.
 
+import { professionalName, whenPhrase } from '../messages.js';
 import { api, qs, seg } from '../api.js';
 import { h, clear, copyField, uid } from '../ui.js';
 import {
   agendaError, hhmm, isCode, isYmd, KIND_LABELS, parseHhmm, servicesFor, serviceText, timeIn,
-  whenText, zonedToUtc,
+  zonedToUtc,
 } from '../agenda-util.js';
 import { errorBox, labeled, modal, patientSearch, slotPicker } from './agenda-parts.js';
 
@@ -231,7 +232,7 @@ export function openBookingDialog(host, opener, setup, preset, onBooked) {
     const pane = h('div', { class: 'ag-booked', dataset: { id: appt.id } },
       h('p', { class: 'alert alert-info ag-booked-summary', role: 'status' },
         'Consulta de ', h('strong', { text: appt.patient_name || 'paciente' }),
-        ` com ${appt.professional_name || 'o profissional'} em ${whenText(appt.starts_at, tz)}.`),
+        ` com ${professionalName({ name: appt.professional_name, profession: appt.professional_profession, gender: appt.professional_gender }) || 'o profissional'}, ${whenPhrase(appt.starts_at, tz)}.`),
       h('p', { class: 'muted small', text: 'Envie os links ao paciente (WhatsApp, SMS ou e-mail): ele confirma ou cancela sem entrar no atende. Cada link funciona uma vez e vale até o horário da consulta.' }),
       fields,
       h('div', { class: 'form-actions' }, done));

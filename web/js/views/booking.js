@@ -25,9 +25,12 @@ import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, displayName, errorMessage, loadingNode, professionLabel } from '../ui.js';
 import { waitlistJoinForm, windowText } from './waitlist.js';
 import {
+  capitalize, clinicName, join, professionalLine, professionalName, professionNoun, text, whenPhrase,
+} from '../messages.js';
+import {
   addDays, agendaError, daysBetween, durationText, isCode, isYmd, localDate, localMinutes,
   longDate, mediumDate, money, sessionGet, sessionSet, servicesFor, shortDate, slotsByDate,
-  timeIn, todayIn, weekdayShort, whenText, zoneName,
+  timeIn, todayIn, weekdayShort, zoneName,
 } from '../agenda-util.js';
 
 const PENDING_KEY = 'atende.booking.pending';
@@ -150,8 +153,8 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
 
   function renderPros() {
     const list = state.info.professionals;
-    clear(proBox).append(...list.map((p) => radioCard('pro', p.user_id, p.user_id === state.proId, p.name,
-      [professionLabel(p.profession), p.specialty].filter(Boolean).join(' · '), (value) => {
+    clear(proBox).append(...list.map((p) => radioCard('pro', p.user_id, p.user_id === state.proId, professionalName(p),
+      join([professionNoun(p.profession, p.gender) || professionLabel(p.profession), p.specialty], ' · '), (value) => {
         state.proId = value;
         state.serviceId = null;
         state.chosen = null;
@@ -308,15 +311,15 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     const p = pro();
     const s = service();
     return h('dl', { class: 'details bk-summary' },
-      row('Profissional', p ? p.name : ''),
+      row('Profissional', professionalLine(p)),
       row('Serviço', s ? `${s.name} (${durationText(s.duration_minutes)})` : 'Consulta (30 min)'),
       s && s.price_cents ? row('Valor', money(s.price_cents)) : null,
-      row('Quando', whenText(slot.starts_at, tz())),
-      row('Local', state.info.clinic_name));
+      row('Quando', capitalize(whenPhrase(slot.starts_at, tz()))),
+      row('Local', clinicName(state.info.clinic_name)));
   }
 
   function row(label, value) {
-    return h('div', { class: 'details-row' }, h('dt', { text: label }), h('dd', { text: value }));
+    return h('div', { class: 'details-row' }, h('dt', { text: label }), h('dd', { text: text(value) || '—' }));
   }
 
   function renderConfirm() {
@@ -334,7 +337,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
       const kindBox = remote ? h('fieldset', { class: 'bk-kind' },
         h('legend', { text: 'Como você prefere ser atendido(a)?' }),
         h('div', { class: 'bk-options' },
-          radioCard('kind', 'in_person', true, 'Presencial', `Na ${state.info.clinic_name}`, () => {}),
+          radioCard('kind', 'in_person', true, 'Presencial', clinicName(state.info.clinic_name), () => {}),
           radioCard('kind', 'teleconsultation', false, 'Teleconsulta', 'Por vídeo, de onde você estiver', () => {}))) : null;
       button.addEventListener('click', async () => {
         button.disabled = true;
@@ -416,13 +419,13 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     },
     h('h2', { id: 'bk-wl-heading', text: 'Lista de espera' }),
     h('p', { text: empty
-      ? `Nenhum horário livre com ${p.name} nos dias mostrados. Entre na lista de espera: se um horário vagar, ele fica reservado para você.`
-      : `Não achou um horário bom com ${p.name}? Entre na lista de espera: se um horário vagar no período que você escolher, ele fica reservado para você.` }),
+      ? `Nenhum horário livre com ${professionalName(p)} nos dias mostrados. Entre na lista de espera: se um horário vagar, ele fica reservado para você.`
+      : `Não achou um horário bom com ${professionalName(p)}? Entre na lista de espera: se um horário vagar no período que você escolher, ele fica reservado para você.` }),
     h('p', { class: 'muted small', text: 'O horário fica reservado por alguns minutos e aparece em “Minhas consultas” para você aceitar ou recusar. Quem entrou antes na lista recebe primeiro.' }));
     if (state.waitJoined) {
       panel.append(
         h('p', { class: 'alert alert-info wl-joined', role: 'status' },
-          'Pronto! Você está na lista de espera de ', h('strong', { text: p.name }),
+          'Pronto! Você está na lista de espera de ', h('strong', { text: professionalName(p) }),
           ` (${windowText(state.waitJoined)}). Quando um horário vagar, ele aparece em “Minhas consultas” para você aceitar.`),
         h('p', null, h('a', { class: 'btn btn-secondary', href: '#/minhas-consultas', text: 'Acompanhar em Minhas consultas' })));
     } else if (me && me.patient) {
@@ -469,16 +472,29 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     waitBox.append(panel);
   }
 
+  /** The booked appointment's professional, titled from what the answer and the page know. */
+  function bookedPro(a) {
+    const p = pro() || {};
+    return {
+      name: text(a.professional_name) || p.name,
+      profession: a.professional_profession || p.profession,
+      gender: a.professional_gender || p.gender,
+      specialty: p.specialty,
+    };
+  }
+
   function renderDone() {
     const a = state.booked;
     const done = h('section', { class: 'panel bk-done', 'aria-labelledby': 'bk-done-heading', dataset: { id: a.id } },
       h('h2', { id: 'bk-done-heading', tabindex: '-1', text: 'Consulta agendada' }),
-      h('p', { class: 'alert alert-info', role: 'status', text: `Tudo certo! Sua consulta está marcada para ${whenText(a.starts_at, tz())}.` }),
+      h('p', { class: 'alert alert-info', role: 'status', text: `Tudo certo! Sua consulta está marcada para ${whenPhrase(a.starts_at, tz())}.` }),
       h('dl', { class: 'details bk-summary' },
-        row('Profissional', a.professional_name || (pro() || {}).name || ''),
-        row('Serviço', a.service_name || 'Consulta'),
-        row('Quando', whenText(a.starts_at, tz())),
-        row('Local', a.kind === 'teleconsultation' ? `Teleconsulta (${state.info.clinic_name})` : state.info.clinic_name)),
+        row('Profissional', professionalLine(bookedPro(a))),
+        row('Serviço', text(a.service_name) || 'Consulta'),
+        row('Quando', capitalize(whenPhrase(a.starts_at, tz()))),
+        row('Local', a.kind === 'teleconsultation'
+          ? `Teleconsulta (${clinicName(a.clinic_name || state.info.clinic_name)})`
+          : clinicName(a.clinic_name || state.info.clinic_name))),
       h('div', { class: 'form-actions' },
         h('a', { class: 'btn btn-primary', href: '#/minhas-consultas', text: 'Ver minhas consultas' }),
         h('button', {
@@ -580,7 +596,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
       step(1, 'Profissional', proBox),
       step(2, 'Serviço', serviceBox),
       step(3, 'Data', dateBox),
-      step(4, 'Horário', slotBox, h('p', { class: 'muted small', text: `Horários de ${state.info.clinic_name} (${zoneName(tz())}).` })),
+      step(4, 'Horário', slotBox, h('p', { class: 'muted small', text: `Horários de ${clinicName(state.info.clinic_name)} (${zoneName(tz())}).` })),
       confirmBox,
       waitBox);
     renderPros();
@@ -639,8 +655,8 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
     if (!ctx.isCurrent()) return;
     const info = state.info;
     info.professionals = [...(info.professionals || [])].sort((a, b) => String(a.name).localeCompare(String(b.name), 'pt-BR'));
-    document.title = `Agendar consulta — ${info.clinic_name} — atende`;
-    lead.textContent = info.clinic_name;
+    document.title = `Agendar consulta — ${clinicName(info.clinic_name)} — atende`;
+    lead.textContent = clinicName(info.clinic_name);
     const today = todayIn(tz());
     if (state.date && state.date < today) state.date = today;
     state.stripStart = state.date && daysBetween(today, state.date) >= STRIP_DAYS ? state.date : today;

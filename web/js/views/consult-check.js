@@ -6,9 +6,10 @@
 // the room's opening time, and "Entrar na sala de espera" once the camera was tested and
 // the room is open.
 
+import { whenPhrase } from '../messages.js';
 import { ApiError, publicGet, publicPost, qs, seg } from '../api.js';
 import { h, alertNode, clear } from '../ui.js';
-import { localDate, timeIn, todayIn, whenText } from '../agenda-util.js';
+import { localDate, timeIn, todayIn } from '../agenda-util.js';
 import {
   ConnectionCheck, mediaSupported, micMeter, openLocalMedia, playInto, stopStream,
 } from '../call.js';
@@ -69,12 +70,12 @@ function reportNumbers(r) {
 }
 
 /**
- * "às 09:30" today, else "em terça-feira, 25/11 às 09:30".
+ * "às 09:30" today, else "amanhã às 09:30" or "terça-feira, 25 de novembro, às 09:30".
  * @param {string} iso
  * @param {string} tz
  */
 function atText(iso, tz) {
-  return localDate(iso, tz) === todayIn(tz) ? `às ${timeIn(iso, tz)}` : `em ${whenText(iso, tz)}`;
+  return localDate(iso, tz) === todayIn(tz) ? `às ${timeIn(iso, tz)}` : whenPhrase(iso, tz);
 }
 
 /**

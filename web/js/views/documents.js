@@ -22,25 +22,21 @@ import { api, seg } from '../api.js';
 import { joinWithStatus, liveList } from '../live-list.js';
 import { h, clear, errorMessage, loadingNode, uid } from '../ui.js';
 import { DEFAULT_TZ, fullDate, localDate, timeIn } from '../agenda-util.js';
+import { capitalize, documentName, documentState, documentWith, documentWord } from '../messages.js';
 import { documentEditor } from './document-forms.js';
 
-/** pt-BR names of the document kinds. */
-export const DOC_KINDS = {
-  prescription: 'Receita simples',
-  special_prescription: 'Receita de controle especial',
-  certificate: 'Atestado médico',
-  exam_request: 'Solicitação de exames',
-};
+/** pt-BR names of the document kinds (from the message catalog). */
+export const DOC_KINDS = Object.fromEntries(
+  ['prescription', 'special_prescription', 'certificate', 'exam_request'].map((k) => [k, documentName(k)]),
+);
 
 export function kindLabel(kind) {
-  return DOC_KINDS[kind] || 'Documento';
+  return documentName(kind);
 }
-
-const FEMININE = new Set(['prescription', 'special_prescription', 'exam_request']);
 
 /** The kind with a participle that agrees: kindWith('prescription', 'emitid') → "Receita simples emitida". */
 export function kindWith(kind, stem) {
-  return `${kindLabel(kind)} ${stem}${FEMININE.has(kind) ? 'a' : 'o'}`;
+  return documentWith(kind, stem);
 }
 
 /** "23/11/2026 às 10:15" in the clinics' zone. */
@@ -56,16 +52,10 @@ export function docState(doc) {
   return 'pending';
 }
 
-const STATE_LABELS = {
-  pending: 'Assinando…',
-  signed: 'Assinado',
-  failed: 'Falhou',
-  revoked: 'Revogado',
-};
-
+/** The state's badge, agreeing with the kind ("Receita … Assinada", "Atestado … Assinado"). */
 export function stateBadge(doc) {
   const state = docState(doc);
-  return h('span', { class: `badge doc-badge doc-st-${state}`, text: STATE_LABELS[state] });
+  return h('span', { class: `badge doc-badge doc-st-${state}`, text: documentState(doc.kind, state) });
 }
 
 function slug(text) {
@@ -265,7 +255,7 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
         'A assinatura digital está sendo feita; a lista abaixo se atualiza sozinha.', codeText);
     } else if (state === 'signed') {
       node = h('p', { class: 'alert alert-info doc-issued', dataset: { state } },
-        h('strong', { text: `${kindWith(doc.kind, 'emitid')} e ${FEMININE.has(doc.kind) ? 'assinada' : 'assinado'} digitalmente. ` }),
+        h('strong', { text: `${kindWith(doc.kind, 'emitid')} e ${documentWord(doc.kind, 'assinad')} digitalmente. ` }),
         'Use “Enviar ao paciente” para avisá-lo pelo atende.', codeText);
     } else if (state === 'failed') {
       node = h('p', { class: 'alert alert-error doc-issued', dataset: { state } },
@@ -300,12 +290,12 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
         h('span', { class: 'card-title', text: kindLabel(doc.kind) }),
         stateBadge(doc)),
       h('span', { class: 'card-meta' },
-        h('span', { text: `Emitido em ${docWhen(doc.created_at)}` }),
+        h('span', { text: `${capitalize(documentWord(doc.kind, 'emitid'))} em ${docWhen(doc.created_at)}` }),
         doc.professional_name
           ? h('span', { text: [doc.professional_name, doc.council].filter(Boolean).join(' · ') })
           : null,
         code ? h('span', null, 'Código ', h('span', { class: 'doc-code', text: code })) : null),
-      state === 'signed' && doc.signed_at ? h('p', { class: 'small doc-info', text: `Assinado digitalmente em ${docWhen(doc.signed_at)}.` }) : null,
+      state === 'signed' && doc.signed_at ? h('p', { class: 'small doc-info', text: `${capitalize(documentWord(doc.kind, 'assinad'))} digitalmente em ${docWhen(doc.signed_at)}.` }) : null,
       doc.sent_at ? h('p', { class: 'small doc-info doc-sent', text: `Enviado ao paciente em ${docWhen(doc.sent_at)}.` }) : null,
       state === 'failed'
         ? h('p', { class: 'small doc-info doc-failure', text: `A assinatura falhou${doc.failure ? `: ${doc.failure}` : '.'}` })

@@ -32,6 +32,19 @@ import {
   whenText,
 } from '../agenda-util.js';
 import { remainingText, waitlistError, waitlistStatusBadge, windowText } from './waitlist.js';
+import {
+  capitalize, clinicName as clinicTitle, professionalLine, professionalName, text, whenPhrase,
+} from '../messages.js';
+
+/** The professional of an appointment as the catalog names them ("Dra. Helena Duarte"). */
+function apptProName(a) {
+  return professionalName({ name: a.professional_name, profession: a.professional_profession, gender: a.professional_gender });
+}
+
+/** "Dra. Helena Duarte, Médica". */
+function apptProLine(a) {
+  return professionalLine({ name: a.professional_name, profession: a.professional_profession, gender: a.professional_gender });
+}
 
 /** Appointment statuses whose teleconsultation can still be entered. */
 const TELE_OPEN = new Set(['scheduled', 'confirmed', 'checked_in', 'in_progress']);
@@ -130,9 +143,9 @@ export function renderMyAppointments(ctx, me) {
     await zonesFor([a]);
     byId.set(a.id, { ...before, ...a });
     if (fromPush && before && before.status !== a.status) {
-      announce.textContent = `Sua consulta de ${whenText(a.starts_at, tzOf(a.clinic_id))}: ${statusLabel(a.status)}.`;
+      announce.textContent = `Sua consulta de ${whenPhrase(a.starts_at, tzOf(a.clinic_id))}: ${statusLabel(a.status)}.`;
     } else if (fromPush && before && before.starts_at !== a.starts_at) {
-      announce.textContent = `Sua consulta foi remarcada para ${whenText(a.starts_at, tzOf(a.clinic_id))}.`;
+      announce.textContent = `Sua consulta foi remarcada para ${whenPhrase(a.starts_at, tzOf(a.clinic_id))}.`;
     }
     if (ctx.isCurrent()) render();
   }
@@ -153,10 +166,11 @@ export function renderMyAppointments(ctx, me) {
       : h('p', { class: 'empty', text: 'Nenhuma consulta anterior.' }));
     // Book again at the clinics the patient already knows.
     const clinics = new Map();
-    for (const a of all) if (!clinics.has(a.clinic_id)) clinics.set(a.clinic_id, a.clinic_name || 'Clínica');
-    clear(bookBox);
+    for (const a of all) if (!clinics.has(a.clinic_id)) clinics.set(a.clinic_id, clinicTitle(a.clinic_name));
+    clear(bookBox).append(h('p', null,
+      h('a', { class: 'btn btn-primary', href: '#/agendar', dataset: { action: 'book' }, text: 'Agendar consulta' })));
     if (clinics.size) {
-      bookBox.append(h('p', { class: 'ma-book-links' }, 'Agendar nova consulta: ',
+      bookBox.append(h('p', { class: 'ma-book-links' }, 'Ou de novo em: ',
         [...clinics].map(([id, name], i) => [i ? ' · ' : '', h('a', { href: `#/agendar/${seg(id)}`, text: name })])));
     }
   }
@@ -167,12 +181,12 @@ export function renderMyAppointments(ctx, me) {
     const changeable = isOpen(a.status) && Date.parse(a.starts_at) > Date.now();
     const li = h('li', { class: `card ma-item ag-st-border-${a.status}`, dataset: { id: a.id, status: a.status } },
       h('div', { class: 'card-head' },
-        h('span', { class: 'card-title ma-when', text: whenText(a.starts_at, tz) }),
+        h('span', { class: 'card-title ma-when', text: capitalize(whenPhrase(a.starts_at, tz)) }),
         h('span', { class: `badge ag-badge ag-st-${a.status} ag-status`, text: statusLabel(a.status) })),
       h('span', { class: 'card-meta' },
-        h('span', { text: a.professional_name || '' }),
-        h('span', { text: `${a.service_name || 'Consulta'} · ${durationText(mins)}` }),
-        h('span', { text: a.clinic_name || '' }),
+        h('span', { class: 'ma-pro', text: apptProLine(a) }),
+        h('span', { text: `${text(a.service_name) || 'Consulta'} · ${durationText(mins)}` }),
+        h('span', { text: clinicTitle(a.clinic_name) }),
         a.kind === 'teleconsultation' ? h('span', { class: 'badge ag-tele-badge', text: KIND_LABELS.teleconsultation }) : null),
       a.cancel_reason ? h('p', { class: 'muted small ma-reason', text: `Motivo do cancelamento: ${a.cancel_reason}` }) : null);
     if (a.kind === 'teleconsultation' && TELE_OPEN.has(a.status) && Date.parse(a.ends_at) > Date.now()) {
@@ -180,6 +194,12 @@ export function renderMyAppointments(ctx, me) {
     }
     if (changeable) {
       const actions = h('div', { class: 'queue-actions ma-actions' },
+        a.status === 'scheduled' ? h('button', {
+          type: 'button', class: 'btn btn-primary btn-small', text: 'Confirmar presença',
+          dataset: { action: 'confirm' },
+          'aria-label': `Confirmar presença na consulta de ${whenPhrase(a.starts_at, tz)}`,
+          onclick: (event) => confirmAppointment(a, /** @type {HTMLButtonElement} */ (event.currentTarget)),
+        }) : null,
         h('button', {
           type: 'button', class: 'btn btn-secondary btn-small', text: 'Remarcar',
           'aria-expanded': String(openForm.id === a.id && openForm.kind === 'reschedule'),
@@ -227,6 +247,19 @@ export function renderMyAppointments(ctx, me) {
     return h('div', { class: 'ma-tele' },
       h('p', { class: 'muted small', text: 'Consulta por vídeo: a sala de espera abre um pouco antes do horário.' }),
       button, error);
+  }
+
+  /** "Confirmar presença": the appointment becomes confirmed (the clinic sees it live). */
+  async function confirmAppointment(a, button) {
+    button.disabled = true;
+    try {
+      const updated = await api.post(`/api/clinics/${seg(a.clinic_id)}/appointments/${seg(a.id)}/confirm`, {});
+      await apply(updated);
+      announce.textContent = `Presença confirmada: ${whenPhrase(a.starts_at, tzOf(a.clinic_id))}.`;
+    } catch (err) {
+      button.disabled = false;
+      clear(errorArea).append(alertNode(agendaError(err, { patient: true })));
+    }
   }
 
   function toggle(a, kind) {
@@ -291,7 +324,7 @@ export function renderMyAppointments(ctx, me) {
     const slotsBox = h('div', { class: 'ma-slots', 'aria-live': 'polite' });
     const form = h('form', { class: 'form ma-form', novalidate: true, 'aria-label': 'Remarcar consulta' },
       errors,
-      h('p', { class: 'small', text: `Escolha um novo horário com ${a.professional_name || 'o profissional'}. A consulta atual fica mantida até você escolher.` }),
+      h('p', { class: 'small', text: `Escolha um novo horário com ${apptProName(a) || 'o profissional'}. A consulta atual fica mantida até você escolher.` }),
       h('div', { class: 'field' }, h('label', { for: dateInput.id, text: 'Nova data' }), dateInput),
       slotsBox,
       h('div', { class: 'form-actions' },
@@ -338,7 +371,7 @@ export function renderMyAppointments(ctx, me) {
               const updated = await api.post(`/api/clinics/${seg(a.clinic_id)}/appointments/${seg(a.id)}/reschedule`, { starts_at: s.starts_at });
               closeForm();
               await apply(updated);
-              announce.textContent = `Consulta remarcada para ${whenText(updated.starts_at, tz)}.`;
+              announce.textContent = `Consulta remarcada para ${whenPhrase(updated.starts_at, tz)}.`;
             } catch (err) {
               errors.textContent = agendaError(err, { patient: true });
               errors.hidden = false;
@@ -416,7 +449,7 @@ export function renderMyAppointments(ctx, me) {
 
   function proName(clinicId, userId) {
     const info = infos.get(clinicId) || {};
-    return ((info.professionals || []).find((p) => p.user_id === userId) || {}).name || '';
+    return professionalName((info.professionals || []).find((p) => p.user_id === userId));
   }
 
   function serviceName(clinicId, serviceId) {
@@ -450,7 +483,7 @@ export function renderMyAppointments(ctx, me) {
     const left = remainingText(o.expires_at);
     const errors = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
     const what = [
-      (a && a.professional_name) || (e && e.professional_user_id ? proName(o.clinic_id, e.professional_user_id) : ''),
+      (a && apptProName(a)) || (e && e.professional_user_id ? proName(o.clinic_id, e.professional_user_id) : ''),
       (a && a.service_name) || (e && e.service_id ? serviceName(o.clinic_id, e.service_id) : ''),
       clinicName(o.clinic_id) || (a && a.clinic_name) || '',
     ].filter(Boolean);
@@ -508,7 +541,7 @@ export function renderMyAppointments(ctx, me) {
         await apply(appt);
         clear(offerNotice).append(h('p', { class: 'alert alert-info wl-accepted' },
           h('strong', { text: 'Horário reservado para você! ' }),
-          `Sua consulta${appt.professional_name ? ` com ${appt.professional_name}` : ''} está marcada para ${whenText(appt.starts_at, tz)}.`));
+          `Sua consulta${appt.professional_name ? ` com ${apptProName(appt)}` : ''} está marcada para ${whenPhrase(appt.starts_at, tz)}.`));
       } else {
         clear(offerNotice).append(h('p', { class: 'alert alert-info wl-declined', text: 'Horário recusado. Ele foi oferecido à próxima pessoa da lista.' }));
       }

@@ -8,6 +8,7 @@
 // Live on the patient's `user:<id>` topic: `document.received {document}` when a
 // professional sends one, `document.updated {document}` when one is revoked.
 
+import { capitalize, documentWord } from '../messages.js';
 import { api, seg } from '../api.js';
 import { joinWithStatus, liveList } from '../live-list.js';
 import { h, clear, errorMessage, loadingNode } from '../ui.js';
@@ -115,7 +116,7 @@ export function renderMyDocuments(ctx, me) {
       h('span', { class: 'card-meta' },
         h('span', { text: [doc.professional_name, doc.council].filter(Boolean).join(' · ') }),
         doc.clinic_name ? h('span', { text: doc.clinic_name }) : null,
-        h('span', { text: `Assinado em ${docWhen(doc.signed_at || doc.created_at)}` })),
+        h('span', { text: `${capitalize(documentWord(doc.kind, 'assinad'))} em ${docWhen(doc.signed_at || doc.created_at)}` })),
       doc.code ? h('p', { class: 'small doc-info' }, 'Código de verificação: ', h('span', { class: 'doc-code', text: doc.code })) : null,
       state === 'revoked'
         ? h('p', {

@@ -4,6 +4,7 @@
 // types the code in their portal ("Vincular à clínica") and sees the clinics linked.
 
 import { api, seg } from '../api.js';
+import { clinicName } from '../messages.js';
 import { h, clear, alertNode, createForm, errorMessage, formatDateTime, loadingNode } from '../ui.js';
 
 /**
@@ -131,7 +132,7 @@ export function linkClinicPanel(linked) {
       form.reset();
       const fresh = await api.get('/api/me/links');
       render(Array.isArray(fresh) ? fresh : [record]);
-      return `Pronto: seu cadastro na ${record.clinic_name} está vinculado à sua conta.`;
+      return `Pronto: seu cadastro na ${clinicName(record.clinic_name)} está vinculado à sua conta.`;
     },
   });
   return h('section', { class: 'panel', 'aria-labelledby': 'link-clinic-heading' },

@@ -2,6 +2,7 @@
 // Platform admin home: clinic list and "Nova clínica" form.
 
 import { api } from '../api.js';
+import { capitalize, clinicName } from '../messages.js';
 import {
   h, createForm, commonCodeToField, formatAddress, formatDateTime, loadInto, plural,
   TIME_ZONES, UFS,
@@ -96,7 +97,7 @@ function newClinicForm(onCreated) {
       const clinic = await api.post('/api/clinics', body);
       ctrl.reset();
       onCreated();
-      return `Clínica ${(clinic && clinic.name) || v.name} cadastrada.`;
+      return `${capitalize(clinicName((clinic && clinic.name) || v.name))} cadastrada.`;
     },
   });
   return ctrl;

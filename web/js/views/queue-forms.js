@@ -37,6 +37,18 @@ export function checkInForm(clinicId, onCheckedIn, { appointmentsOf = () => [], 
     h('option', { value: '', text: 'Qualquer profissional' }));
   const prioSelect = h('select', { id: `${id}-prio`, name: 'priority' },
     PRIORITIES.map(([value, label]) => h('option', { value, text: label })));
+  // 60+ and 80+ go by age: a walk-in (no record) gives the birth date, which the server checks.
+  const birthInput = h('input', {
+    id: `${id}-birth`, name: 'birth_date', type: 'date', autocomplete: 'off',
+    'aria-describedby': `${id}-birth-hint`,
+  });
+  const birthWrap = h('div', { class: 'field', hidden: true },
+    h('label', { for: birthInput.id, text: 'Data de nascimento' }),
+    h('p', { class: 'field-hint', id: `${id}-birth-hint`, text: 'A prioridade 60+ ou 80+ é pela idade.' }),
+    birthInput);
+  const byAge = () => prioSelect.value === 'elderly' || prioSelect.value === 'elderly_80';
+  const showBirth = () => { birthWrap.hidden = !(byAge() && !chosen); };
+  prioSelect.addEventListener('change', showBirth);
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Registrar chegada' });
   const trackerBox = h('div', { class: 'queue-tracker', hidden: true });
 
@@ -47,6 +59,7 @@ export function checkInForm(clinicId, onCheckedIn, { appointmentsOf = () => [], 
 
   function choose(patient) {
     chosen = patient;
+    showBirth();
     clear(suggestions);
     suggestionsStatus.textContent = '';
     if (!patient) {
@@ -141,7 +154,8 @@ export function checkInForm(clinicId, onCheckedIn, { appointmentsOf = () => [], 
       h('div', { class: 'field' },
         h('label', { for: profSelect.id }, 'Profissional', h('span', { class: 'optional', text: ' (opcional)' })),
         profSelect),
-      h('div', { class: 'field' }, h('label', { for: prioSelect.id, text: 'Prioridade' }), prioSelect)),
+      h('div', { class: 'field' }, h('label', { for: prioSelect.id, text: 'Prioridade' }), prioSelect),
+      birthWrap),
     h('div', { class: 'form-actions' }, submit),
     statusBox,
     trackerBox);
@@ -186,6 +200,7 @@ export function checkInForm(clinicId, onCheckedIn, { appointmentsOf = () => [], 
         return;
       }
       body.full_name = name;
+      if (byAge() && birthInput.value) body.birth_date = birthInput.value;
     }
     submit.disabled = true;
     submit.textContent = 'Registrando…';
@@ -194,6 +209,7 @@ export function checkInForm(clinicId, onCheckedIn, { appointmentsOf = () => [], 
       onCheckedIn(entry);
       form.reset();
       choose(null);
+      showBirth();
       statusBox.textContent = `Chegada registrada: senha ${entry.ticket} — ${entry.full_name}.`;
       showTracker(entry);
       nameInput.focus();

@@ -8,6 +8,7 @@ import { realtime } from '../realtime.js';
 import { h, copyField, errorMessage } from '../ui.js';
 import { timeIn } from '../agenda-util.js';
 import { panelFeed } from '../panel-feed.js';
+import { professionalName } from '../messages.js';
 
 export const PRIORITIES = [
   ['none', 'Sem prioridade'],
@@ -344,6 +345,10 @@ export function actionButtons(entry, actions, run) {
 export function fillProfessionals(select, profs, firstLabel) {
   const keep = select.value;
   select.replaceChildren(h('option', { value: '', text: firstLabel }),
-    ...profs.map((p) => h('option', { value: p.user_id, text: p.full_name })));
+    ...profs.map((p) => h('option', {
+      value: p.user_id,
+      text: professionalName({ name: p.full_name, profession: p.professional?.profession, gender: p.professional?.gender })
+        || p.full_name,
+    })));
   if (keep) select.value = keep;
 }

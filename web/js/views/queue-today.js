@@ -4,6 +4,7 @@
 // button (`POST /queue {appointment_id}`) that puts the patient in line by the appointment's
 // time.
 
+import { professionalName } from '../messages.js';
 import { api, ApiError, qs, seg } from '../api.js';
 import { realtime } from '../realtime.js';
 import { h, alertNode, clear, errorMessage, plural, uid } from '../ui.js';
@@ -40,6 +41,12 @@ function appointmentCheckInError(err, appt, activeEntry) {
  * `onCheckedIn(entry)` after a check-in; `onZone(tz)` once the clinic's zone is known;
  * `activeEntryOf(patientId)` finds a patient's open ticket on the board (for errors).
  */
+
+/** "Dra. Helena Duarte": the appointment's professional, titled by the catalog. */
+function proName(a) {
+  return professionalName({ name: a.professional_name, profession: a.professional_profession, gender: a.professional_gender });
+}
+
 export function todayAppointments(ctx, clinicId, { onCheckedIn, onZone, activeEntryOf }) {
   const headingId = uid('appts');
   const byId = new Map();
@@ -86,7 +93,7 @@ export function todayAppointments(ctx, clinicId, { onCheckedIn, onZone, activeEn
             h('span', { class: 'card-title queue-name', text: a.patient_name || 'Paciente' }),
             h('span', { class: `badge ${a.status === 'confirmed' ? 'badge-ok' : 'badge-muted'} queue-appt-status`, text: statusLabel(a.status) })),
           h('span', { class: 'card-meta' },
-            h('span', { class: 'queue-prof', text: a.professional_name || 'Profissional' }),
+            h('span', { class: 'queue-prof', text: proName(a) || 'Profissional' }),
             a.service_name ? h('span', { class: 'queue-appt-service', text: a.service_name }) : null))),
       h('div', { class: 'queue-actions' },
         h('button', {
@@ -172,7 +179,7 @@ export function todayAppointments(ctx, clinicId, { onCheckedIn, onZone, activeEn
       apply({ id: a.id, status: 'checked_in' });
       onCheckedIn(entry);
       const at = timeIn(a.starts_at, zoneOf(a));
-      const detail = `consulta das ${at}${a.professional_name ? ` com ${a.professional_name}` : ''}`;
+      const detail = `consulta das ${at}${a.professional_name ? ` com ${proName(a)}` : ''}`;
       clear(resultBox).append(...(entry.tracker_path
         ? trackerNodes(entry, { lead: 'Check-in feito: senha ', detail })
         : [h('p', { class: 'queue-tracker-ticket' }, 'Check-in feito: senha ', h('strong', { text: entry.ticket }), ` — ${entry.full_name} · ${detail}`)]));

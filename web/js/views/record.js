@@ -3,6 +3,7 @@
 // documents), a new-encounter form whose draft saves itself, and "Assinar e bloquear".
 // A professional without a care relationship sees the break-the-glass form first.
 
+import { documentName } from '../messages.js';
 import { api, ApiError, qs, seg } from '../api.js';
 import {
   h, clear, alertNode, createForm, disclosure, errorMessage, formatDateTime, loadingNode, sentence,
@@ -12,10 +13,7 @@ import {
 const AUTOSAVE_MS = 1500;
 
 const SEVERITY = { mild: 'Leve', moderate: 'Moderada', severe: 'Grave' };
-const DOC_KIND = {
-  prescription: 'Receita', special_prescription: 'Receita de controle especial',
-  certificate: 'Atestado', exam_request: 'Pedido de exames',
-};
+
 
 /**
  * "J11.1 Influenza" lines → diagnoses.
@@ -167,7 +165,7 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
     if (item.type === 'document') {
       const d = item.document;
       return h('li', { class: 'timeline-item' }, when, ' ',
-        h('strong', { text: DOC_KIND[d.kind] || d.kind }), ` — ${d.professional_name}`,
+        h('strong', { text: documentName(d.kind, { short: true }) }), ` — ${d.professional_name}`,
         d.revoked ? h('span', { class: 'badge badge-warn', text: 'Revogado' }) : null);
     }
     if (item.type === 'addendum') {

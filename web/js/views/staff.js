@@ -7,6 +7,7 @@ import {
   formatAddress, loadInto, plural, professionLabel, roleLabel, COUNCILS,
   COUNCIL_FOR_PROFESSION, PROFESSIONS, UFS,
 } from '../ui.js';
+import { professionNoun } from '../messages.js';
 import { messagesPanel } from './chat.js';
 import { clinicSecurityPanel } from './clinic-security.js';
 import { officeHoursPanel } from './office-hours.js';
@@ -254,7 +255,7 @@ function membersList(members, clinicId, meId, onChanged) {
         h('span', { class: `badge badge-role-${m.role}`, text: roleLabel(m.role) })),
       h('span', { class: 'card-meta' },
         h('span', { class: 'break', text: m.email }),
-        prof ? h('span', { text: `${professionLabel(prof.profession)} · ${councilText(prof)}` }) : null,
+        prof ? h('span', { text: `${professionNoun(prof.profession, prof.gender) || professionLabel(prof.profession)} · ${councilText(prof)}` }) : null,
         prof && prof.specialty ? h('span', { text: prof.specialty }) : null),
       removeRoleControl(clinicId, m, String(m.user_id) === meId, onChanged)));
   }
@@ -285,6 +286,14 @@ function professionalForm(clinicId, known, onAdded) {
         required: true,
         placeholder: 'Selecione…',
         options: Object.entries(PROFESSIONS),
+      },
+      {
+        name: 'gender',
+        label: 'Tratamento',
+        type: 'select',
+        placeholder: 'Não informar',
+        options: [['female', 'Feminino (Dra., Médica, Psicóloga…)'], ['male', 'Masculino (Dr., Médico, Psicólogo…)']],
+        hint: 'Os títulos e a profissão aparecem para os pacientes de acordo com esta escolha.',
       },
       {
         name: 'council',
