@@ -15,6 +15,7 @@ const SEVERITY = { mild: 'Leve', moderate: 'Moderada', severe: 'Grave' };
 const DOC_KIND = {
   prescription: 'Receita', special_prescription: 'Receita de controle especial',
   certificate: 'Atestado', exam_request: 'Pedido de exames',
+  attendance_declaration: 'Declaração de comparecimento', psychological_report: 'Relatório psicológico',
 };
 
 /**
