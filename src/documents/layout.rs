@@ -75,8 +75,7 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
     let mut warnings = Vec::new();
     let mut out = doc.to_lopdf_document(&opts, &mut warnings);
     // printpdf compresses only when it writes the file itself; this object graph is written
-    // by the signer, so its page streams are Flate-compressed here (a prescription: ~15 KB
-    // instead of ~80 KB).
+    // by the signer, so its page streams are Flate-compressed here.
     out.compress();
     set_dates(&mut out, input.issued_at);
     out

@@ -382,7 +382,10 @@ mod chain_tests {
         let (_, other_root) = generate_ca("AC Raiz de Teste").expect("other");
         let chain = vec![leaf.clone(), root_cert.clone()];
         assert!(chains_to(&chain, std::slice::from_ref(&root_cert)));
-        assert!(chains_to(std::slice::from_ref(&leaf), std::slice::from_ref(&root_cert)));
+        assert!(chains_to(
+            std::slice::from_ref(&leaf),
+            std::slice::from_ref(&root_cert)
+        ));
         // Same name, another key: the signature decides, not the name.
         assert!(!chains_to(&chain, std::slice::from_ref(&other_root)));
         assert!(!chains_to(&chain, &[]));
