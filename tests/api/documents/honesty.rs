@@ -78,6 +78,8 @@ async fn a_signature_outside_icp_brasil_says_so_everywhere_and_one_inside_does_n
     let d = fixture(&app).await;
 
     // Signed with the installation's own certificate: disclosed.
+    let (_, key) = json_of(app.get("/api/me/signing-key", Some(&d.helena.access)).await).await;
+    assert_eq!(key["icp_brasil"], false, "{key}");
     let body = issued(&app, &d, prescription()).await;
     let (id, code) = (
         body["id"].as_str().expect("id"),
@@ -108,6 +110,7 @@ async fn a_signature_outside_icp_brasil_says_so_everywhere_and_one_inside_does_n
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!(key["icp_brasil"], true, "{key}");
     let body = issued(&app, &d, prescription()).await;
     let (icp_id, icp_code) = (
         body["id"].as_str().expect("id"),
