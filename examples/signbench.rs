@@ -27,8 +27,13 @@ fn input() -> RenderInput {
         form: f.into(),
         quantity: q.into(),
         instructions: i.into(),
+        list: None,
     };
     RenderInput {
+        title: "Receituário".into(),
+        prescription_note: None,
+        signature_notice: Some(atende::documents::NOT_ICP_NOTICE.into()),
+        issued_at: chrono::DateTime::from_timestamp(1_795_453_500, 0).unwrap_or_default(),
         content: DocumentContent::Prescription {
             medications: vec![
                 med(

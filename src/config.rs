@@ -273,6 +273,9 @@ pub struct DocumentSettings {
     /// Seconds a signer's lease on a pending document keeps other signers away; a document
     /// whose signer died is picked up again once it runs out.
     pub signing_lease_secs: u64,
+    /// PEM file of the ICP-Brasil roots; a signature not chaining to one of them carries the
+    /// "não ICP-Brasil" notice (empty: every signature does).
+    pub icp_brasil_roots: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -93,6 +93,7 @@ impl AppState {
             cipher.clone(),
             bus.clone(),
             settings.public_base_url(port),
+            crate::documents::load_icp_roots(&settings.documents.icp_brasil_roots)?,
         );
         let audit = Arc::new(crate::app::audit::AuditAnchorer::new(
             crate::security::audit::AnchorLog::new(settings.audit_anchor_path()),

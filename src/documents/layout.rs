@@ -22,6 +22,12 @@ const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
 #[derive(Debug, Clone)]
 pub struct RenderInput {
     pub content: DocumentContent,
+    /// The title printed, after the kind and the issuer's council ("Atestado Odontológico").
+    pub title: String,
+    /// A restriction the law puts on the issuer's prescriptions ("Uso odontológico …").
+    pub prescription_note: Option<String>,
+    /// Printed in the signature block when the certificate does not chain to ICP-Brasil.
+    pub signature_notice: Option<String>,
     pub clinic_name: String,
     /// Street, number, district, city/UF, CEP.
     pub clinic_address: String,
@@ -37,6 +43,8 @@ pub struct RenderInput {
     pub patient_cpf: String,
     /// e.g. "23 de novembro de 2026, 14:05 (horário de Brasília)".
     pub issued_at_text: String,
+    /// When it was issued: the file's creation and modification dates.
+    pub issued_at: chrono::DateTime<chrono::Utc>,
     pub verify_url: String,
     pub code: String,
     /// The certificate holder's name, for "assinado digitalmente por …".
@@ -48,8 +56,8 @@ pub struct RenderInput {
 /// The rendered document before its signature: printpdf's object graph as lopdf sees it.
 pub fn render(input: &RenderInput) -> lopdf::Document {
     let kind = input.content.kind();
-    let mut doc = PdfDocument::new(kind.title());
-    doc.metadata.info.document_title = format!("{} – {}", kind.title(), input.patient_name);
+    let mut doc = PdfDocument::new(&input.title);
+    doc.metadata.info.document_title = format!("{} – {}", input.title, input.patient_name);
     doc.metadata.info.author = input.professional_name.clone();
     doc.metadata.info.creator = "atende".into();
     doc.metadata.info.producer = "atende (printpdf)".into();
@@ -65,7 +73,33 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
         image_optimization: None,
     };
     let mut warnings = Vec::new();
-    doc.to_lopdf_document(&opts, &mut warnings)
+    let mut out = doc.to_lopdf_document(&opts, &mut warnings);
+    // printpdf compresses only when it writes the file itself; this object graph is written
+    // by the signer, so its page streams are Flate-compressed here.
+    out.compress();
+    set_dates(&mut out, input.issued_at);
+    out
+}
+
+/// printpdf writes 1970-01-01 as the Info dictionary's dates unless told otherwise: the
+/// document's own time goes there instead (UTC, as PDF date strings).
+fn set_dates(doc: &mut lopdf::Document, at: chrono::DateTime<chrono::Utc>) {
+    let stamp = at.format("D:%Y%m%d%H%M%S+00'00'").to_string();
+    if let Ok(info_id) = doc
+        .trailer
+        .get(b"Info")
+        .and_then(lopdf::Object::as_reference)
+        && let Ok(info) = doc
+            .get_object_mut(info_id)
+            .and_then(lopdf::Object::as_dict_mut)
+    {
+        for key in ["CreationDate", "ModDate"] {
+            info.set(
+                key,
+                lopdf::Object::String(stamp.clone().into_bytes(), lopdf::StringFormat::Literal),
+            );
+        }
+    }
 }
 
 /// One copy (one or more pages) of the document.
@@ -97,6 +131,58 @@ fn render_copy(input: &RenderInput, copy: &str) -> Vec<PdfPage> {
                 w.gap(4.0);
                 w.paragraph("Observações", Face::Bold, 10.0, 0.0);
                 w.paragraph(n, Face::Regular, 10.0, 0.0);
+            }
+            if let Some(note) = &input.prescription_note {
+                w.gap(6.0);
+                w.paragraph(note, Face::Italic, 9.0, 0.0);
+            }
+        }
+        DocumentContent::AttendanceDeclaration {
+            date,
+            from,
+            until,
+            notes,
+        } => {
+            let period = match (from, until) {
+                (Some(f), Some(u)) => {
+                    format!(", das {} às {}", f.format("%H:%M"), u.format("%H:%M"))
+                }
+                (Some(f), None) => format!(", a partir das {}", f.format("%H:%M")),
+                (None, Some(u)) => format!(", até as {}", u.format("%H:%M")),
+                (None, None) => String::new(),
+            };
+            let text = format!(
+                "Declaro, para os devidos fins, que {}, CPF {}, compareceu a atendimento \
+                 profissional neste serviço em {}{period}.",
+                input.patient_name,
+                input.patient_cpf,
+                date.format("%d/%m/%Y")
+            );
+            w.paragraph(&text, Face::Regular, 11.0, 0.0);
+            if let Some(n) = notes {
+                w.gap(8.0);
+                w.paragraph(n, Face::Regular, 10.0, 0.0);
+            }
+        }
+        DocumentContent::PsychologicalReport {
+            demand,
+            procedure,
+            analysis,
+            conclusion,
+        } => {
+            let sections = [
+                ("Descrição da demanda", Some(demand)),
+                ("Procedimento", procedure.as_ref()),
+                ("Análise", Some(analysis)),
+                ("Conclusão", Some(conclusion)),
+            ];
+            for (heading, text) in sections {
+                if let Some(t) = text {
+                    w.keep_together(3);
+                    w.paragraph(heading, Face::Bold, 11.0, 0.0);
+                    w.paragraph(t, Face::Regular, 10.5, 0.0);
+                    w.gap(8.0);
+                }
             }
         }
         DocumentContent::Certificate {
@@ -216,8 +302,7 @@ impl<'a> Writer<'a> {
         }
         self.rule(self.y);
         self.y -= 22.0;
-        let title = input.content.kind().title();
-        self.text(title, Face::Bold, 16.0, MARGIN, self.y);
+        self.text(&input.title, Face::Bold, 16.0, MARGIN, self.y);
         if !self.copy.is_empty() {
             let cw = width(self.copy, 9.0, Face::Bold);
             self.text(
@@ -249,11 +334,13 @@ impl<'a> Writer<'a> {
             "Profissional: {} — {}",
             input.professional_name, input.professional_council
         );
+        // A specialty is announced only with its registration (RQE): CFM Res. 2.336/2023
+        // forbids announcing one without it.
         if let Some(r) = &input.professional_rqe {
             prof.push_str(&format!(" — RQE {r}"));
-        }
-        if let Some(s) = &input.professional_specialty {
-            prof.push_str(&format!(" ({s})"));
+            if let Some(s) = &input.professional_specialty {
+                prof.push_str(&format!(" ({s})"));
+            }
         }
         for line in wrap(&prof, 10.0, Face::Regular, TEXT_W) {
             self.text(&line, Face::Regular, 10.0, MARGIN, self.y);
@@ -318,6 +405,18 @@ impl<'a> Writer<'a> {
         for line in wrap(&signed, 9.5, Face::Bold, text_w) {
             w.text(&line, Face::Bold, 9.5, x, y);
             y -= 12.0;
+        }
+        if let (Some(notice), false) = (&input.signature_notice, input.preview) {
+            w.ops.push(Op::SetFillColor {
+                col: rgb(0.75, 0.1, 0.1),
+            });
+            for line in wrap(notice, 9.0, Face::Bold, text_w) {
+                w.text(&line, Face::Bold, 9.0, x, y);
+                y -= 11.0;
+            }
+            w.ops.push(Op::SetFillColor {
+                col: rgb(0.0, 0.0, 0.0),
+            });
         }
         let verify = format!(
             "Verifique a autenticidade em {} com o código de verificação abaixo, ou leia o QR code.",

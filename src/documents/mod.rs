@@ -20,8 +20,9 @@ use crate::actors::protocol::Topic;
 use crate::bus::{EventBus, TopicEvent};
 use crate::config::Settings;
 use crate::documents::view::DocumentSummary;
-use crate::domain::document::{DocumentContent, DocumentStatus};
-use crate::domain::{Cpf, UserId};
+use crate::domain::document::{DocumentContent, DocumentKind, DocumentStatus};
+use crate::domain::scope;
+use crate::domain::{Council, Cpf, Profession, UserId};
 use crate::security::audit::AuditEvent;
 use crate::security::crypto::FieldCipher;
 use crate::store::documents::{CaRow, DocumentView, SigningKeyRow};
@@ -67,6 +68,53 @@ pub struct Documents {
     lease: chrono::Duration,
     /// Documents this process is working on (not dispatched twice).
     in_flight: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
+    /// The ICP-Brasil roots (DER) a signing certificate must chain to for its documents
+    /// not to carry the "não ICP-Brasil" notice (`documents.icp_brasil_roots`).
+    icp_roots: Vec<Vec<u8>>,
+}
+
+/// What a document signed with a certificate outside ICP-Brasil prints and says.
+pub const NOT_ICP_NOTICE: &str =
+    "Assinatura eletrônica não ICP-Brasil — não válida para dispensação em farmácia";
+
+/// The ICP-Brasil roots named by `documents.icp_brasil_roots` (none when it is empty).
+pub fn load_icp_roots(path: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    if path.as_os_str().is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "documents.icp_brasil_roots: cannot read {}: {e}",
+            path.display()
+        )
+    })?;
+    let roots = pki::pem_certificates(&text)
+        .map_err(|e| anyhow::anyhow!("documents.icp_brasil_roots: {}: {e}", path.display()))?;
+    if roots.is_empty() {
+        anyhow::bail!(
+            "documents.icp_brasil_roots: no certificate in {}",
+            path.display()
+        );
+    }
+    Ok(roots)
+}
+
+/// Whether a public URL points at this machine only (`localhost`, `127.0.0.0/8`, `::1`): a
+/// QR code holding it leads nowhere for a pharmacy.
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 impl Documents {
@@ -76,7 +124,15 @@ impl Documents {
         cipher: FieldCipher,
         bus: Arc<dyn EventBus>,
         public_url: String,
+        icp_roots: Vec<Vec<u8>>,
     ) -> Arc<Self> {
+        if is_loopback_url(&public_url) {
+            tracing::warn!(
+                public_url = %public_url,
+                "server.public_url points to this machine: the QR code and verification link \
+                 printed on documents lead nowhere for a pharmacy; set server.public_url"
+            );
+        }
         let faults = Arc::new(AtomicUsize::new(0));
         let threads = match settings.documents.signer_threads {
             0 => std::thread::available_parallelism().map_or(2, usize::from),
@@ -97,7 +153,18 @@ impl Documents {
             node: uuid::Uuid::now_v7().simple().to_string(),
             lease: chrono::Duration::seconds(settings.documents.signing_lease_secs as i64),
             in_flight: std::sync::Mutex::new(std::collections::HashSet::new()),
+            icp_roots,
         })
+    }
+
+    /// Whether a certificate chain (DER, signer first) leads to an ICP-Brasil root.
+    pub fn is_icp_brasil(&self, chain: &[Vec<u8>]) -> bool {
+        pki::chains_to(chain, &self.icp_roots)
+    }
+
+    /// Whether the QR codes printed now point at this machine only.
+    pub fn public_url_is_loopback(&self) -> bool {
+        is_loopback_url(&self.public_url)
     }
 
     pub fn cipher(&self) -> &FieldCipher {
@@ -366,6 +433,7 @@ impl Documents {
             }
             let (input, meta, key) = self.prepare(&view).await?;
             let key_id = key.id;
+            let icp_brasil = input.signature_notice.is_none();
             match self
                 .run(
                     pool,
@@ -386,7 +454,7 @@ impl Documents {
                         .map_err(|e| DocError::Invalid(e.to_string()))?;
                     if self
                         .store
-                        .document_signed(id, key_id, &stored, &sha256, at)
+                        .document_signed(id, key_id, &stored, &sha256, icp_brasil, at)
                         .await?
                     {
                         metrics::counter!("atende_documents_signed_total").increment(1);
@@ -453,7 +521,8 @@ impl Documents {
             .ok_or_else(|| DocError::Invalid("patient gone".into()))?;
         let key = self.key_for(&professional, &view.professional_name).await?;
         let kind = content.kind();
-        let input = render_input(
+        let chain = signer::split_chain(&key.chain_der);
+        let mut input = render_input(
             content,
             &clinic,
             &professional,
@@ -463,13 +532,16 @@ impl Documents {
             &self.verify_url(d.id),
             &d.code,
         );
+        if self.is_icp_brasil(&chain) {
+            input.signature_notice = None;
+        }
         let council = input.professional_council.clone();
         let meta = SignatureMeta {
             signer_name: view.professional_name.clone(),
-            reason: format!("{} emitido por {council}", kind.title()),
+            reason: format!("{} emitido por {council}", input.title),
             location: format!("{} - {}", clinic.city, clinic.uf),
             time: crate::store::now(),
-            iti: iti_metadata(kind.iti_oid(), &professional),
+            iti: iti_metadata(kind, &professional),
         };
         Ok((
             input,
@@ -477,7 +549,7 @@ impl Documents {
             SealedKey {
                 id: key.id,
                 key_enc: key.key_enc,
-                chain: signer::split_chain(&key.chain_der),
+                chain,
             },
         ))
     }
@@ -517,14 +589,34 @@ impl Documents {
     }
 }
 
-fn iti_metadata(kind_oid: &str, p: &ProfessionalRow) -> Vec<(String, String)> {
-    let mut v = vec![
-        (kind_oid.to_string(), String::new()),
-        ("2.16.76.1.4.2.2.1".to_string(), p.council_number.clone()),
-        ("2.16.76.1.4.2.2.2".to_string(), p.council_uf.clone()),
-    ];
-    if let Some(s) = &p.specialty {
-        v.push(("2.16.76.1.4.2.2.3".to_string(), s.clone()));
+/// The arc under which ICP-Brasil (ADE-ICP-04.01) writes a council's registration number
+/// (`.1`), UF (`.2`) and specialty (`.3`) — the same OIDs the ITI validator reads from a
+/// health document's metadata. `None` for a council ITI defines none for.
+pub fn council_oid_arc(council: Council) -> Option<&'static str> {
+    match council {
+        Council::Crm => Some("2.16.76.1.4.2.2"),
+        Council::Coren => Some("2.16.76.1.4.2.7"),
+        Council::Crefito => Some("2.16.76.1.4.2.8"),
+        Council::Crn => Some("2.16.76.1.4.2.11"),
+        Council::Cro => Some("2.16.76.1.4.2.12"),
+        Council::Crp => Some("2.16.76.1.4.2.13"),
+    }
+}
+
+/// The ITI metadata of a document: its type (where ITI defines one) and the issuer's
+/// registration under their own council's OIDs; the specialty only with its RQE.
+fn iti_metadata(kind: DocumentKind, p: &ProfessionalRow) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    if let Some(oid) = kind.iti_oid() {
+        v.push((oid.to_string(), String::new()));
+    }
+    let arc = Council::parse(&p.council).ok().and_then(council_oid_arc);
+    if let Some(arc) = arc {
+        v.push((format!("{arc}.1"), p.council_number.clone()));
+        v.push((format!("{arc}.2"), p.council_uf.clone()));
+        if let (Some(s), Some(_rqe)) = (&p.specialty, &p.rqe) {
+            v.push((format!("{arc}.3"), s.clone()));
+        }
     }
     v
 }
@@ -566,7 +658,14 @@ pub fn render_input(
     let cpf = Cpf::parse(&patient.cpf)
         .map(|c| c.to_string())
         .unwrap_or_else(|_| patient.cpf.clone());
+    let council_of = Council::parse(&professional.council).unwrap_or(Council::Crm);
+    let line = Profession::parse(&professional.profession)
+        .map(scope::scope_of)
+        .ok();
     RenderInput {
+        title: scope::document_title(content.kind(), council_of).to_string(),
+        prescription_note: line.and_then(|s| s.prescription_note).map(str::to_string),
+        signature_notice: Some(NOT_ICP_NOTICE.to_string()),
         content,
         clinic_name: clinic.name.clone(),
         clinic_address: address,
@@ -580,6 +679,7 @@ pub fn render_input(
         professional_specialty: professional.specialty.clone(),
         patient_name: patient.full_name.clone(),
         patient_cpf: cpf,
+        issued_at,
         issued_at_text: format!(
             "{} de {} de {}, {} ({})",
             local.format("%d"),
@@ -652,5 +752,30 @@ mod code_tests {
         assert_eq!(code.len(), CODE_LEN + 1);
         let typed = code.to_lowercase().replace('-', " ");
         assert_eq!(normalize_code(&typed).as_deref(), Some(code.as_str()));
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn loopback_urls_are_recognised_and_public_ones_are_not() {
+        for local in [
+            "http://localhost:8080",
+            "http://127.0.0.1:18110/",
+            "http://[::1]:80",
+            "http://0.0.0.0:8080",
+            "https://app.localhost",
+        ] {
+            assert!(is_loopback_url(local), "{local}");
+        }
+        for public in [
+            "https://clinica.example",
+            "https://10.0.0.5:8443/atende",
+            "https://localhost.example.com",
+        ] {
+            assert!(!is_loopback_url(public), "{public}");
+        }
     }
 }

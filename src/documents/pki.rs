@@ -281,3 +281,118 @@ pub fn pem(cert_der: &[u8]) -> String {
     out.push_str("-----END CERTIFICATE-----\n");
     out
 }
+
+/// DER certificates from a PEM bundle (every `CERTIFICATE` block, in order).
+pub fn pem_certificates(pem_text: &str) -> Result<Vec<Vec<u8>>, PkiError> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    let mut body: Option<String> = None;
+    for line in pem_text.lines().map(str::trim) {
+        match (line, body.as_mut()) {
+            ("-----BEGIN CERTIFICATE-----", None) => body = Some(String::new()),
+            ("-----END CERTIFICATE-----", Some(b64)) => {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_bytes())
+                    .map_err(internal)?;
+                Certificate::from_der(&der).map_err(internal)?;
+                out.push(der);
+                body = None;
+            }
+            (l, Some(b64)) => b64.push_str(l),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `chain` (DER, signer first) leads, signature by signature, to one of `roots`
+/// (DER): each certificate's issuer is looked for among the chain and the roots by name, and
+/// its signature checked with that issuer's key (RSA with SHA-256, -384 or -512, what
+/// ICP-Brasil's chains use). An empty `roots` trusts nothing.
+pub fn chains_to(chain: &[Vec<u8>], roots: &[Vec<u8>]) -> bool {
+    if roots.is_empty() || chain.is_empty() {
+        return false;
+    }
+    let parse = |d: &Vec<u8>| Certificate::from_der(d).ok().map(|c| (d.clone(), c));
+    let roots: Vec<(Vec<u8>, Certificate)> = roots.iter().filter_map(parse).collect();
+    let chain: Vec<(Vec<u8>, Certificate)> = chain.iter().filter_map(parse).collect();
+    let Some(mut current) = chain.first().cloned() else {
+        return false;
+    };
+    // A chain longer than this is not one a CA issues; it also ends any loop.
+    for _ in 0..8 {
+        if roots.iter().any(|(der, _)| *der == current.0) {
+            return true;
+        }
+        let issuer = &current.1.tbs_certificate.issuer;
+        let next = roots
+            .iter()
+            .chain(chain.iter())
+            .filter(|(der, c)| c.tbs_certificate.subject == *issuer && *der != current.0)
+            .find(|(_, c)| signed_by(&current.1, c));
+        match next {
+            Some(n) => current = n.clone(),
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Whether `issuer`'s public key verifies `cert`'s signature.
+fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::signature::Verifier;
+    let Ok(spki) = issuer.tbs_certificate.subject_public_key_info.to_der() else {
+        return false;
+    };
+    let Ok(key) = RsaPublicKey::from_public_key_der(&spki) else {
+        return false;
+    };
+    let Ok(tbs) = cert.tbs_certificate.to_der() else {
+        return false;
+    };
+    let Some(sig) = cert.signature.as_bytes() else {
+        return false;
+    };
+    let Ok(sig) = Signature::try_from(sig) else {
+        return false;
+    };
+    match cert.signature_algorithm.oid.to_string().as_str() {
+        "1.2.840.113549.1.1.11" => VerifyingKey::<Sha256>::new(key).verify(&tbs, &sig).is_ok(),
+        "1.2.840.113549.1.1.12" => VerifyingKey::<sha2::Sha384>::new(key)
+            .verify(&tbs, &sig)
+            .is_ok(),
+        "1.2.840.113549.1.1.13" => VerifyingKey::<sha2::Sha512>::new(key)
+            .verify(&tbs, &sig)
+            .is_ok(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_chains_to_its_own_root_and_to_no_other() {
+        let (root_key, root_cert) = generate_ca("AC Raiz de Teste").expect("root");
+        let root = KeyMaterial::from_der(&root_key, std::slice::from_ref(&root_cert)).expect("m");
+        let (_, leaf) = issue_signing_cert(&root, "Fulana", "CRM 1/SP").expect("leaf");
+        let (_, other_root) = generate_ca("AC Raiz de Teste").expect("other");
+        let chain = vec![leaf.clone(), root_cert.clone()];
+        assert!(chains_to(&chain, std::slice::from_ref(&root_cert)));
+        assert!(chains_to(
+            std::slice::from_ref(&leaf),
+            std::slice::from_ref(&root_cert)
+        ));
+        // Same name, another key: the signature decides, not the name.
+        assert!(!chains_to(&chain, std::slice::from_ref(&other_root)));
+        assert!(!chains_to(&chain, &[]));
+        let pem_text = format!("{}{}", pem(&other_root), pem(&root_cert));
+        assert_eq!(
+            pem_certificates(&pem_text).expect("pem"),
+            vec![other_root, root_cert]
+        );
+    }
+}

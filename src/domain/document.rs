@@ -3,7 +3,7 @@
 //! (CFM Res. 2.299/2021, Portaria SVS/MS 344/98, CFM 1.658/2002); rendering and signing live in
 //! `crate::documents`.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use super::ValidationError;
@@ -17,14 +17,20 @@ pub enum DocumentKind {
     SpecialPrescription,
     Certificate,
     ExamRequest,
+    /// Declaração de comparecimento: the patient attended, on a date (every profession).
+    AttendanceDeclaration,
+    /// Relatório psicológico (CFP Res. 06/2019): psychologists only.
+    PsychologicalReport,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 4] = [
+    pub const ALL: [DocumentKind; 6] = [
         DocumentKind::Prescription,
         DocumentKind::SpecialPrescription,
         DocumentKind::Certificate,
         DocumentKind::ExamRequest,
+        DocumentKind::AttendanceDeclaration,
+        DocumentKind::PsychologicalReport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,25 +39,36 @@ impl DocumentKind {
             DocumentKind::SpecialPrescription => "special_prescription",
             DocumentKind::Certificate => "certificate",
             DocumentKind::ExamRequest => "exam_request",
+            DocumentKind::AttendanceDeclaration => "attendance_declaration",
+            DocumentKind::PsychologicalReport => "psychological_report",
         }
     }
 
-    /// The title printed on the document (pt-BR).
+    /// The title printed on the document (pt-BR), whoever issues it; the issuer's council
+    /// may print a more precise one (`scope::document_title`).
     pub fn title(self) -> &'static str {
         match self {
             DocumentKind::Prescription => "Receituário",
             DocumentKind::SpecialPrescription => "Receituário de Controle Especial",
             DocumentKind::Certificate => "Atestado Médico",
             DocumentKind::ExamRequest => "Solicitação de Exames",
+            DocumentKind::AttendanceDeclaration => "Declaração de Comparecimento",
+            DocumentKind::PsychologicalReport => "Relatório Psicológico",
         }
     }
 
-    /// The ITI validator's document-type OID (written into the PDF's metadata).
-    pub fn iti_oid(self) -> &'static str {
+    /// The ITI validator's document-type OID (written into the PDF's metadata), where ITI
+    /// defines one: prescription .1, certificate .2, exam request .3, report .4. An
+    /// attendance declaration has none.
+    pub fn iti_oid(self) -> Option<&'static str> {
         match self {
-            DocumentKind::Prescription | DocumentKind::SpecialPrescription => "2.16.76.1.12.1.1",
-            DocumentKind::Certificate => "2.16.76.1.12.1.2",
-            DocumentKind::ExamRequest => "2.16.76.1.12.1.3",
+            DocumentKind::Prescription | DocumentKind::SpecialPrescription => {
+                Some("2.16.76.1.12.1.1")
+            }
+            DocumentKind::Certificate => Some("2.16.76.1.12.1.2"),
+            DocumentKind::ExamRequest => Some("2.16.76.1.12.1.3"),
+            DocumentKind::PsychologicalReport => Some("2.16.76.1.12.1.4"),
+            DocumentKind::AttendanceDeclaration => None,
         }
     }
 
@@ -154,6 +171,82 @@ pub struct Medication {
     pub quantity: String,
     /// How to take it, e.g. "1 cápsula de 8 em 8 horas por 7 dias".
     pub instructions: String,
+    /// The list the medicine belongs to. Default: `common` on a prescription, `c1` on a
+    /// special-control prescription.
+    #[serde(default)]
+    pub list: Option<MedicineList>,
+}
+
+/// The regulatory list of a medicine, which decides the form it is prescribed on and who
+/// may prescribe it (`scope`): Portaria SVS/MS 344/98 lists (A1–A3, B1, B2 on the official
+/// paper Notificação de Receita; C2, C3 on their own notifications; C1, C4, C5 on a
+/// special-control prescription), antimicrobials (RDC 471/2021, simple prescription
+/// retained by the pharmacy), dietary supplements (RDC 243/2018), everything else common.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicineList {
+    Common,
+    Antimicrobial,
+    Supplement,
+    C1,
+    C2,
+    C3,
+    C4,
+    C5,
+    A1,
+    A2,
+    A3,
+    B1,
+    B2,
+}
+
+impl MedicineList {
+    pub const ALL: [MedicineList; 13] = [
+        MedicineList::Common,
+        MedicineList::Antimicrobial,
+        MedicineList::Supplement,
+        MedicineList::C1,
+        MedicineList::C2,
+        MedicineList::C3,
+        MedicineList::C4,
+        MedicineList::C5,
+        MedicineList::A1,
+        MedicineList::A2,
+        MedicineList::A3,
+        MedicineList::B1,
+        MedicineList::B2,
+    ];
+
+    /// How people name it (pt-BR).
+    pub fn label(self) -> &'static str {
+        match self {
+            MedicineList::Common => "medicamento comum",
+            MedicineList::Antimicrobial => "antimicrobiano (RDC 471/2021)",
+            MedicineList::Supplement => "suplemento alimentar",
+            MedicineList::C1 => "lista C1 (Portaria 344/98)",
+            MedicineList::C2 => "lista C2 (retinoides)",
+            MedicineList::C3 => "lista C3 (imunossupressores)",
+            MedicineList::C4 => "lista C4 (antirretrovirais)",
+            MedicineList::C5 => "lista C5 (anabolizantes)",
+            MedicineList::A1 => "lista A1 (entorpecentes)",
+            MedicineList::A2 => "lista A2 (entorpecentes)",
+            MedicineList::A3 => "lista A3 (psicotrópicos)",
+            MedicineList::B1 => "lista B1 (psicotrópicos)",
+            MedicineList::B2 => "lista B2 (anorexígenos)",
+        }
+    }
+
+    /// Lists whose prescription is the official paper form (Notificação de Receita A, B,
+    /// B2, and the special notifications of C2 and C3): never a digital document.
+    pub fn needs_paper_notification(self) -> bool {
+        use MedicineList::*;
+        matches!(self, A1 | A2 | A3 | B1 | B2 | C2 | C3)
+    }
+
+    /// Lists a special-control prescription (two copies) carries.
+    pub fn is_special_control(self) -> bool {
+        matches!(self, MedicineList::C1 | MedicineList::C4 | MedicineList::C5)
+    }
 }
 
 /// One exam of an exam request.
@@ -201,6 +294,29 @@ pub enum DocumentContent {
         #[serde(default)]
         clinical_indication: Option<String>,
     },
+    AttendanceDeclaration {
+        /// The day the patient attended (at most 30 days from today).
+        date: NaiveDate,
+        /// From when to when, `HH:MM`, when stated.
+        #[serde(default)]
+        from: Option<NaiveTime>,
+        #[serde(default)]
+        until: Option<NaiveTime>,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    /// The sections of a psychological report (CFP Res. 06/2019, art. 11).
+    PsychologicalReport {
+        /// Who asked for it and why (descrição da demanda).
+        demand: String,
+        /// Procedures used (procedimento).
+        #[serde(default)]
+        procedure: Option<String>,
+        /// Analysis (análise).
+        analysis: String,
+        /// Conclusion (conclusão).
+        conclusion: String,
+    },
 }
 
 const MAX_ITEMS: usize = 40;
@@ -214,12 +330,31 @@ impl DocumentContent {
             DocumentContent::SpecialPrescription { .. } => DocumentKind::SpecialPrescription,
             DocumentContent::Certificate { .. } => DocumentKind::Certificate,
             DocumentContent::ExamRequest { .. } => DocumentKind::ExamRequest,
+            DocumentContent::AttendanceDeclaration { .. } => DocumentKind::AttendanceDeclaration,
+            DocumentContent::PsychologicalReport { .. } => DocumentKind::PsychologicalReport,
+        }
+    }
+
+    /// The medicines of a prescription with their lists (defaults applied), empty for
+    /// other kinds.
+    pub fn medicine_lists(&self) -> Vec<MedicineList> {
+        match self {
+            DocumentContent::Prescription { medications, .. } => medications
+                .iter()
+                .map(|m| m.list.unwrap_or(MedicineList::Common))
+                .collect(),
+            DocumentContent::SpecialPrescription { medications, .. } => medications
+                .iter()
+                .map(|m| m.list.unwrap_or(MedicineList::C1))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
     /// Check the content against the rules; trims text in place. `today` is the clinic's
     /// local date (a certificate may not start more than 30 days before or after it).
     pub fn validate(&mut self, today: NaiveDate) -> Result<(), ValidationError> {
+        let self_kind = self.kind();
         match self {
             DocumentContent::Prescription { medications, notes }
             | DocumentContent::SpecialPrescription { medications, notes } => {
@@ -235,8 +370,10 @@ impl DocumentContent {
                         format!("no máximo {MAX_ITEMS} medicamentos por receita"),
                     ));
                 }
+                let special = matches!(self_kind, DocumentKind::SpecialPrescription);
                 for (i, m) in medications.iter_mut().enumerate() {
                     let n = i + 1;
+                    list_fits(m, special, n)?;
                     required(&mut m.name, "medicamento", n)?;
                     optional_text(&mut m.concentration, "concentração")?;
                     optional_text(&mut m.form, "forma farmacêutica")?;
@@ -312,9 +449,86 @@ impl DocumentContent {
                 }
                 notes_text(clinical_indication)?;
             }
+            DocumentContent::AttendanceDeclaration {
+                date,
+                from,
+                until,
+                notes,
+            } => {
+                if !(-30..=30).contains(&(*date - today).num_days()) {
+                    return Err(ValidationError::new(
+                        "invalid_date",
+                        "a data do comparecimento deve estar a no máximo 30 dias de hoje",
+                    ));
+                }
+                if let (Some(f), Some(u)) = (from, until)
+                    && u <= f
+                {
+                    return Err(ValidationError::new(
+                        "invalid_period",
+                        "o horário final deve ser depois do inicial",
+                    ));
+                }
+                notes_text(notes)?;
+            }
+            DocumentContent::PsychologicalReport {
+                demand,
+                procedure,
+                analysis,
+                conclusion,
+            } => {
+                for (text, what) in [
+                    (demand, "descrição da demanda"),
+                    (analysis, "análise"),
+                    (conclusion, "conclusão"),
+                ] {
+                    *text = text.trim().to_string();
+                    if text.is_empty() {
+                        return Err(ValidationError::new(
+                            "missing_field",
+                            format!("informe {what}"),
+                        ));
+                    }
+                    printable(text, what, MAX_NOTES)?;
+                }
+                notes_text(procedure)?;
+            }
         }
         Ok(())
     }
+}
+
+/// A medicine's list must fit the form: a simple prescription carries common medicines,
+/// antimicrobials and supplements; a special-control one lists C1, C4 and C5; lists on the
+/// official paper notification are refused with that explanation.
+fn list_fits(m: &mut Medication, special: bool, line: usize) -> Result<(), ValidationError> {
+    let list = *m.list.get_or_insert(if special {
+        MedicineList::C1
+    } else {
+        MedicineList::Common
+    });
+    if list.needs_paper_notification() {
+        return Err(ValidationError::new(
+            "notification_required",
+            format!(
+                "item {line}: {} exige a Notificação de Receita oficial em papel \
+                 (Portaria SVS/MS 344/98); não pode ser emitida digitalmente",
+                list.label()
+            ),
+        ));
+    }
+    if special != list.is_special_control() {
+        let needs = if list.is_special_control() {
+            "receita de controle especial"
+        } else {
+            "receita simples"
+        };
+        return Err(ValidationError::new(
+            "wrong_prescription_form",
+            format!("item {line}: {} vai em {needs}", list.label()),
+        ));
+    }
+    Ok(())
 }
 
 /// `A00`–`Z99`, optionally followed by `.` and one digit.

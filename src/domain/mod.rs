@@ -13,6 +13,7 @@ pub mod queue;
 pub mod record;
 pub mod reminders;
 pub mod role;
+pub mod scope;
 mod stored;
 
 pub use documents_br::{Cnpj, Cpf};

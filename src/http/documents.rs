@@ -12,8 +12,8 @@ use crate::app::documents::access::{self, DocumentGrants};
 use crate::app::documents::keys::{self, ImportKeyRequest, SigningKeyView};
 use crate::app::documents::verify::{self, FileCheck, ItiAnswer, ItiEntry, PublicDocument};
 use crate::app::documents::{
-    self as documents, DocumentDetails, DocumentList, IssueRequest, IssuedDocument, MAX_UPLOAD,
-    OwnDocuments, Pdf, RevokeRequest,
+    self as documents, DocumentDetails, DocumentList, IssueRequest, IssuedDocument, IssuerScope,
+    MAX_UPLOAD, OwnDocuments, Pdf, RevokeRequest,
 };
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
@@ -38,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(put_grants)),
         )
         .route("/me/documents", web::get().to(mine))
+        .route("/me/document-scope", web::get().to(my_scope))
         .service(
             web::resource("/me/signing-key")
                 // A PKCS#12 file with a long chain, base64, is larger than other JSON bodies.
@@ -205,6 +206,14 @@ pub async fn mine(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(get, path = "/api/me/document-scope", tag = "documents", security(("bearer" = [])),
+    responses((status = 200, description = "What the caller may issue: their profession's line of the scope-of-practice table (kinds, medicine lists, CID limits on certificates, legal source), and a warning while the verification URL printed on documents points to this machine", body = IssuerScope),
+              (status = 422, description = "`not_a_professional`", body = ErrorBody)))]
+pub async fn my_scope(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
+    let scope = documents::issuer_scope(&state, &auth).await?;
+    Ok(HttpResponse::Ok().json(scope))
+}
+
 #[utoipa::path(get, path = "/api/me/signing-key", tag = "documents", security(("bearer" = [])),
     responses((status = 200, description = "The professional's signing certificate (`installation_ca` or `imported`), issuing one under the installation CA if they have none", body = SigningKeyView),
               (status = 422, description = "`not_a_professional`", body = ErrorBody)))]
@@ -311,10 +320,11 @@ pub struct ItiQuery {
     params(("id" = String, Path, format = Uuid),
            ("_format" = Option<String>, Query, description = "`application/validador-iti+json` for the ITI validator"),
            ("_secretCode" = Option<String>, Query, description = "The verification code printed on the document")),
-    responses((status = 200, description = "ITI protocol: `{\"version\":\"1.0.0\",\"prescription\":{\"signatureFiles\":[{\"url\":…}]}}`", body = ItiAnswer),
+    responses((status = 200, description = "ITI protocol: `{\"version\":\"1.0.0\",\"prescription\":{\"signatureFiles\":[{\"url\":…}],\"icpBrasil\":false,\"notice\":\"Assinatura eletrônica não ICP-Brasil…\"}}`", body = ItiAnswer),
               (status = 303, description = "A person: to the verification page"),
               (status = 401, description = "ITI protocol: wrong code", body = ErrorBody),
               (status = 404, description = "Unknown document", body = ErrorBody),
+              (status = 410, description = "ITI protocol: `document_revoked` — the issuer revoked it (the message says when and why); the file is not offered", body = ErrorBody),
               (status = 429, description = "`too_many_attempts`: too many unknown documents or wrong codes from this address; Retry-After", body = ErrorBody)))]
 pub async fn iti_entry(
     state: web::Data<AppState>,
@@ -342,5 +352,10 @@ pub async fn iti_entry(
             .insert_header((header::LOCATION, format!("/#/verificar/{id}")))
             .finish(),
         ItiEntry::Validator(answer) => HttpResponse::Ok().json(answer),
+        ItiEntry::Revoked { message } => HttpResponse::Gone().json(ErrorBody {
+            code: "document_revoked".into(),
+            message,
+            current_version: None,
+        }),
     })
 }

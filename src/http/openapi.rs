@@ -110,7 +110,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         documents::revoke, documents::send, documents::list_for_patient, documents::mine,
         documents::get_signing_key, documents::import_signing_key, documents::reset_signing_key,
         documents::ca_pem, documents::public_view, documents::public_pdf, documents::check_file,
-        documents::iti_entry, documents::get_grants, documents::put_grants,
+        documents::iti_entry, documents::get_grants, documents::put_grants, documents::my_scope,
         consults::get_consult, consults::ice, consults::public_preview,
         consult_media::check, consult_media::publishers, consult_media::publish,
         consult_media::unpublish, consult_media::subscribe, consult_media::invite,

@@ -28,6 +28,8 @@ pub struct DocumentRow {
     pub sent_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_reason: Option<String>,
+    /// Whether the certificate that signed it chains to ICP-Brasil (false until signed).
+    pub icp_brasil: bool,
 }
 
 /// A document with the names people see, for lists and the verification page.
@@ -68,7 +70,7 @@ pub struct CaRow {
 const DOC_COLUMNS: &str =
     "d.id, d.clinic_id, d.professional_id, d.patient_id, d.kind, d.content_enc,
     d.code, d.status, d.failure, d.attempts, d.signing_key_id, d.sha256, d.created_at, d.signed_at,
-    d.sent_at, d.revoked_at, d.revoked_reason";
+    d.sent_at, d.revoked_at, d.revoked_reason, d.icp_brasil";
 
 fn view_sql(filter: &str) -> String {
     format!(
@@ -255,18 +257,21 @@ impl Store {
         key: uuid::Uuid,
         pdf: &[u8],
         sha256: &str,
+        icp_brasil: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = on_pool!(self, p => {
             sqlx::query(
                 "UPDATE documents SET status = 'signed', pdf = $1, sha256 = $2, signed_at = $3,
-                    signing_key_id = $4, failure = NULL, lease_node = NULL, lease_until = NULL
-                 WHERE id = $5 AND status = 'pending'",
+                    signing_key_id = $4, icp_brasil = $5, failure = NULL, lease_node = NULL,
+                    lease_until = NULL
+                 WHERE id = $6 AND status = 'pending'",
             )
             .bind(pdf)
             .bind(sha256)
             .bind(at)
             .bind(key)
+            .bind(icp_brasil)
             .bind(id)
             .execute(p)
             .await?

@@ -279,6 +279,7 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/document-grants", "get"),
         ("/api/clinics/{clinic_id}/document-grants", "put"),
         ("/api/me/documents", "get"),
+        ("/api/me/document-scope", "get"),
         (
             "/api/clinics/{clinic_id}/patients/{patient_id}/links",
             "get",

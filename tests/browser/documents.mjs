@@ -6,8 +6,9 @@
 // On the demo data (Clínica Aurora):
 // - setup over HTTP: the clinic, Dra. Helena's user id and João's patient id; the
 //   documents API answers;
-// - Helena (desktop) opens João's record: the "Documentos" section is live and offers the
-//   four kinds; João (phone, second context) opens "Meus documentos" (live);
+// - Helena (desktop) opens João's record: the "Documentos" section is live and offers a
+//   doctor's five kinds (not the psychological report) and warns that the verification URL
+//   is a loopback address; João (phone, second context) opens "Meus documentos" (live);
 // - Helena's "Atestado" form: a start date two months ahead is refused by the server and its
 //   message is shown on the field; a CID without the patient's consent is stopped before
 //   sending;
@@ -19,7 +20,7 @@
 // - "Enviar ao paciente": João's page shows it live ("Novo"), and his "Baixar PDF" saves a
 //   file starting with %PDF;
 // - a third, anonymous context opens /v/<id> (the QR code's URL): it lands on
-//   #/verificar/<id>; the code says "Documento válido e assinado" with the professional,
+//   #/verificar/<id>; the code says it is signed but "não ICP-Brasil" (the demo's own CA) with the professional,
 //   clinic and patient initials; the downloaded file is "idêntico"; a modified copy is not
 //   recognised;
 // - Helena revokes (reason asked): her list and João's (live) say "Revogado"; the public
@@ -171,16 +172,22 @@ async function run(browser) {
   let pdfPath = null;
 
   try {
-    await check('Helena opens João\'s record: "Documentos" is live and offers the four kinds', async () => {
+    await check('Helena opens João\'s record: "Documentos" is live, offers a doctor\'s five kinds (no psychological report) and warns of the loopback URL', async () => {
       await loginUi(hp, HELENA);
       await hp.locator('[data-view="home-professional"]').waitFor();
       await hp.goto(`${BASE_URL}/#/clinica/${clinicId}/paciente/${joaoId}`);
       await hp.locator('[data-view="patient-detail"]').waitFor();
       await section.getByRole('heading', { name: 'Documentos', exact: true }).waitFor();
       await hp.locator('[data-documents="staff"][data-live="true"]').waitFor();
-      for (const name of ['Receita simples', 'Receita de controle especial', 'Atestado', 'Solicitação de exames']) {
+      for (const name of ['Receita simples', 'Receita de controle especial', 'Atestado', 'Solicitação de exames', 'Declaração de comparecimento']) {
         await section.getByRole('button', { name, exact: true }).waitFor();
       }
+      assert(await section.getByRole('button', { name: 'Relatório psicológico', exact: true }).isHidden(),
+        'a doctor is offered a psychological report');
+      // The demo server's public URL is 127.0.0.1: QR codes would lead nowhere.
+      const warning = section.locator('.doc-url-warning');
+      await warning.waitFor();
+      assert((await text(warning)).includes('server.public_url'), 'no loopback warning');
     });
 
     await check('João opens "Meus documentos" from the header (live)', async () => {
@@ -333,7 +340,7 @@ async function run(browser) {
       return `${file.suggestedFilename()}, ${bytes.length} bytes`;
     });
 
-    await check('anonymous: /v/<id> lands on #/verificar/<id>; the code says "válido"', async () => {
+    await check('anonymous: /v/<id> lands on #/verificar/<id>; the code says it is signed, but not ICP-Brasil', async () => {
       await ap.goto(`${BASE_URL}/v/${doc.id}`);
       await ap.locator('[data-view="verify"]').waitFor();
       assert(ap.url().endsWith(`/#/verificar/${doc.id}`), `url ${ap.url()}`);
@@ -344,7 +351,9 @@ async function run(browser) {
       const status = ap.locator('.vf-result .vf-status');
       await status.waitFor();
       const said = await text(status);
-      assert(/válido/.test(said) && (await status.getAttribute('data-tone')) === 'ok', `status "${said}"`);
+      // The demo signs with the installation's own CA: authentic, but not for a pharmacy.
+      assert(/não ICP-Brasil — não válida para dispensação em farmácia/.test(said)
+        && (await status.getAttribute('data-tone')) === 'bad', `status "${said}"`);
       const details = await text(ap.locator('.vf-details'));
       for (const part of ['Receita simples', 'Helena Duarte', 'CRM', 'Clínica Aurora', 'J.']) {
         assert(details.includes(part), `details lack "${part}": ${details}`);

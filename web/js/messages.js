@@ -115,6 +115,8 @@ const DOCUMENTS = {
   special_prescription: { name: 'Receita de controle especial', short: 'Receita de controle especial', g: 'female' },
   certificate: { name: 'Atestado médico', short: 'Atestado', g: 'male' },
   exam_request: { name: 'Solicitação de exames', short: 'Solicitação de exames', g: 'female' },
+  attendance_declaration: { name: 'Declaração de comparecimento', short: 'Declaração', g: 'female' },
+  psychological_report: { name: 'Relatório psicológico', short: 'Relatório psicológico', g: 'male' },
 };
 
 /** @param {string|null|undefined} kind */

@@ -24,16 +24,22 @@ pub struct SigningKeyView {
     pub issuer: String,
     pub not_after: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Whether the certificate chains to an ICP-Brasil root (`documents.icp_brasil_roots`);
+    /// when not, the documents it signs carry the "não ICP-Brasil" notice.
+    pub icp_brasil: bool,
 }
 
-impl From<&SigningKeyRow> for SigningKeyView {
-    fn from(k: &SigningKeyRow) -> Self {
+impl SigningKeyView {
+    fn of(state: &AppState, k: &SigningKeyRow) -> Self {
         Self {
             source: k.source.clone(),
             subject: k.subject.clone(),
             issuer: k.issuer.clone(),
             not_after: k.not_after,
             created_at: k.created_at,
+            icp_brasil: state
+                .documents
+                .is_icp_brasil(&crate::documents::signer::split_chain(&k.chain_der)),
         }
     }
 }
@@ -63,7 +69,7 @@ async fn own_professional(state: &AppState, auth: &Auth) -> Result<ProfessionalR
 pub async fn signing_key(state: &AppState, auth: &Auth) -> Result<SigningKeyView, AppError> {
     let pro = own_professional(state, auth).await?;
     let key = state.documents.key_for(&pro, &auth.full_name).await?;
-    Ok(SigningKeyView::from(&key))
+    Ok(SigningKeyView::of(state, &key))
 }
 
 /// Import a PKCS#12 file as the caller's key: the next documents are signed with it.
@@ -86,7 +92,7 @@ pub async fn import_signing_key(
         .documents
         .import_key(&pro, data, body.password, audit)
         .await?;
-    Ok(SigningKeyView::from(&key))
+    Ok(SigningKeyView::of(state, &key))
 }
 
 /// Retire the caller's key: the next document gets a certificate from the installation CA.

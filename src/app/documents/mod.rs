@@ -19,6 +19,7 @@ use crate::documents::signer::JobError;
 use crate::documents::view::DocumentSummary;
 use crate::documents::{DocError, new_code, pki};
 use crate::domain::document::{DocumentContent, DocumentKind, DocumentStatus};
+use crate::domain::scope::{self, OutsideScope, Scope};
 use crate::domain::{ClinicId, PatientId, Role, ValidationError};
 use crate::security::audit::AuditEvent;
 use crate::store::StoreError;
@@ -70,7 +71,8 @@ pub(crate) fn pkcs12_message(code: &str) -> &'static str {
 pub struct IssueRequest {
     pub clinic_id: ClinicId,
     pub patient_id: PatientId,
-    /// `{"kind": "prescription" | "special_prescription" | "certificate" | "exam_request", …}`
+    /// `{"kind": "prescription" | "special_prescription" | "certificate" | "exam_request" |
+    /// "attendance_declaration" | "psychological_report", …}`
     pub content: DocumentContent,
 }
 
@@ -188,6 +190,9 @@ async fn checked(
         .patient;
     let today = Utc::now().with_timezone(&clinic.tz()).date_naive();
     body.content.validate(today)?;
+    scope::scope_of_stored(&professional.profession)?
+        .check(&body.content)
+        .map_err(|refusal| AppError::forbidden(OutsideScope::CODE, refusal.0))?;
     Ok(Checked {
         body,
         professional,
@@ -225,6 +230,7 @@ pub async fn issue(
         sent_at: None,
         revoked_at: None,
         revoked_reason: None,
+        icp_brasil: false,
     };
     let audit = AuditEvent::new(Some(auth.user_id), "document.issue", "document")
         .entity_id(row.id)
@@ -254,6 +260,48 @@ pub async fn issue(
         verify_url: state.documents.verify_url(row.id),
         code: row.code,
     })
+}
+
+/// What the documents screen needs before offering anything to issue.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IssuerScope {
+    #[serde(flatten)]
+    pub scope: Scope,
+    /// Set while `server.public_url` points to this machine: the QR codes and links printed
+    /// on documents lead nowhere for a pharmacy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_url_warning: Option<String>,
+}
+
+/// What the caller may issue: the document kinds and medicine lists of their profession's
+/// line in the scope-of-practice table (the documents screen offers only these).
+pub async fn issuer_scope(state: &AppState, auth: &Auth) -> Result<IssuerScope, AppError> {
+    let scope = my_scope(state, auth).await?;
+    let verification_url_warning = state.documents.public_url_is_loopback().then(|| {
+        format!(
+            "O endereço de verificação impresso nos documentos ({}) aponta para este \
+             computador: farmácias não conseguem abrir o QR code. Configure server.public_url.",
+            state.documents.public_url()
+        )
+    });
+    Ok(IssuerScope {
+        scope,
+        verification_url_warning,
+    })
+}
+
+async fn my_scope(state: &AppState, auth: &Auth) -> Result<Scope, AppError> {
+    let professional = state
+        .store
+        .professional_by_user(auth.user_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::from(ValidationError::new(
+                "not_a_professional",
+                "somente profissionais emitem documentos",
+            ))
+        })?;
+    Ok(*scope::scope_of_stored(&professional.profession)?)
 }
 
 /// An unsigned PDF marked "pré-visualização" (nothing is stored).

@@ -10,7 +10,7 @@ use super::{Pdf, signed_pdf};
 use crate::app::error::AppError;
 use crate::app::state::AppState;
 use crate::documents::view::council_of;
-use crate::documents::{normalize_code, pki};
+use crate::documents::{NOT_ICP_NOTICE, normalize_code, pki};
 use crate::domain::document::{DocumentKind, DocumentStatus, PublicStatus};
 use crate::store::documents::DocumentView;
 
@@ -34,6 +34,12 @@ pub struct PublicDocument {
     pub sha256: Option<String>,
     /// Where the signed file can be downloaded.
     pub pdf_url: String,
+    /// Whether the signing certificate chains to ICP-Brasil (false while unsigned).
+    pub icp_brasil: bool,
+    /// What a pharmacist must read about the signature: the "não ICP-Brasil" notice for a
+    /// signed document whose certificate does not chain to ICP-Brasil.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_notice: Option<String>,
 }
 
 impl PublicDocument {
@@ -59,8 +65,43 @@ impl PublicDocument {
             signed_at: v.d.signed_at,
             sha256: v.d.sha256.clone(),
             pdf_url: public_pdf_url(state, &v.d.code),
+            icp_brasil: v.d.icp_brasil,
+            signature_notice: signature_notice(v),
         }
     }
+}
+
+/// The notice a signed document carries when its certificate is not ICP-Brasil.
+fn signature_notice(v: &DocumentView) -> Option<String> {
+    (v.d.status == DocumentStatus::Signed && !v.d.icp_brasil).then(|| NOT_ICP_NOTICE.to_string())
+}
+
+/// "REVOGADO em 23/11/2026 14:05 (America/Sao_Paulo) — motivo: …", in the clinic's zone.
+async fn revocation_text(state: &AppState, v: &DocumentView) -> Result<String, AppError> {
+    let tz = state
+        .store
+        .clinic_by_id(v.d.clinic_id)
+        .await?
+        .map(|c| c.tz())
+        .unwrap_or(chrono_tz::America::Sao_Paulo);
+    let when =
+        v.d.revoked_at
+            .map(|t| {
+                format!(
+                    " em {} ({})",
+                    t.with_timezone(&tz).format("%d/%m/%Y %H:%M"),
+                    tz.name()
+                )
+            })
+            .unwrap_or_default();
+    let reason =
+        v.d.revoked_reason
+            .as_deref()
+            .map(|r| format!(" — motivo: {r}"))
+            .unwrap_or_default();
+    Ok(format!(
+        "Documento REVOGADO{when}{reason}. Não deve ser aceito nem dispensado."
+    ))
 }
 
 fn public_pdf_url(state: &AppState, code: &str) -> String {
@@ -79,6 +120,12 @@ pub struct FileCheck {
     /// The document, when the file is intact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<PublicDocument>,
+    /// The file is one we signed, but its issuer revoked it: it must not be accepted.
+    pub revoked: bool,
+    /// What to tell the person checking, when the file is intact but revoked or its
+    /// signature is not ICP-Brasil.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The ITI validator's answer: where the signed file is.
@@ -93,6 +140,12 @@ pub struct ItiAnswer {
 pub struct ItiPrescription {
     #[serde(rename = "signatureFiles")]
     pub signature_files: Vec<ItiFile>,
+    /// Whether the signing certificate chains to ICP-Brasil.
+    #[serde(rename = "icpBrasil")]
+    pub icp_brasil: bool,
+    /// The "não ICP-Brasil" notice, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -106,6 +159,8 @@ pub enum ItiEntry {
     Page(uuid::Uuid),
     /// The ITI validator, with the right code.
     Validator(ItiAnswer),
+    /// The ITI validator, for a document its issuer revoked: not valid (410), with why.
+    Revoked { message: String },
 }
 
 /// The installation CA's certificate (PEM), for validators to trust.
@@ -160,15 +215,25 @@ pub async fn check_file(state: &AppState, file: &[u8]) -> Result<FileCheck, AppE
         ));
     }
     let sha256 = hex::encode(Sha256::digest(file));
-    let document = state
-        .store
-        .document_by_sha256(&sha256)
-        .await?
-        .map(|v| PublicDocument::of(state, &v));
+    let view = state.store.document_by_sha256(&sha256).await?;
+    let mut warnings = Vec::new();
+    let mut revoked = false;
+    if let Some(v) = &view {
+        if v.d.revoked_at.is_some() {
+            revoked = true;
+            warnings.push(revocation_text(state, v).await?);
+        }
+        if let Some(n) = signature_notice(v) {
+            warnings.push(n);
+        }
+    }
+    let document = view.map(|v| PublicDocument::of(state, &v));
     Ok(FileCheck {
         intact: document.is_some(),
         sha256,
         document,
+        revoked,
+        warnings,
     })
 }
 
@@ -204,12 +269,21 @@ pub async fn iti_entry(
     if view.d.status != DocumentStatus::Signed {
         return Err(AppError::NotFound);
     }
+    // A revoked document is never handed to the validator as a file to validate: its
+    // signature is still mathematically valid, and the validator would say so.
+    if view.d.revoked_at.is_some() {
+        return Ok(ItiEntry::Revoked {
+            message: revocation_text(state, &view).await?,
+        });
+    }
     Ok(ItiEntry::Validator(ItiAnswer {
         version: "1.0.0".into(),
         prescription: ItiPrescription {
             signature_files: vec![ItiFile {
                 url: public_pdf_url(state, &view.d.code),
             }],
+            icp_brasil: view.d.icp_brasil,
+            notice: signature_notice(&view),
         },
     }))
 }

@@ -5,8 +5,10 @@
 //!
 //! Here: the fixture and the helpers the test modules share.
 
+mod honesty;
 mod issuing;
 mod restarts;
+mod scope;
 mod signing;
 mod validators;
 mod verification;

@@ -105,7 +105,7 @@ fn assert_valid(v: &Verdict, what: &str) {
     );
 }
 
-fn pdftotext(dir: &Path, name: &str, pdf: &[u8]) -> String {
+pub(super) fn pdftotext(dir: &Path, name: &str, pdf: &[u8]) -> String {
     let file = dir.join(name);
     std::fs::write(&file, pdf).expect("write");
     let out = Command::new("pdftotext")

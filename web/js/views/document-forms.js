@@ -1,8 +1,10 @@
 // @ts-check
 // The forms that issue a signed document (views/documents.js opens one at a time):
-// "Receita simples" and "Receita de controle especial" (medication lines), "Atestado"
-// (days off, start, optional CID with the patient's express consent) and "Solicitação de
-// exames" (exam lines, clinical indication).
+// "Receita simples" and "Receita de controle especial" (medication lines, each with the
+// list it belongs to, among those the professional's council allows), "Atestado" (days off,
+// start, optional CID with the patient's express consent), "Solicitação de exames" (exam
+// lines, clinical indication), "Declaração de comparecimento" (date, from–until) and
+// "Relatório psicológico" (demand, procedure, analysis, conclusion).
 //
 // "Pré-visualizar" posts the content to /api/documents/preview and offers the unsigned PDF
 // as a blob: URL (new tab or download; the CSP blocks blob: frames). "Emitir e assinar"
@@ -15,9 +17,23 @@ import { DEFAULT_TZ, todayIn } from '../agenda-util.js';
 const TITLES = {
   prescription: 'Nova receita simples',
   special_prescription: 'Nova receita de controle especial',
-  certificate: 'Novo atestado médico',
+  certificate: 'Novo atestado',
   exam_request: 'Nova solicitação de exames',
+  attendance_declaration: 'Nova declaração de comparecimento',
+  psychological_report: 'Novo relatório psicológico',
 };
+
+/** pt-BR names of the medicine lists (GET /api/me/document-scope `medicine_lists`). */
+const LIST_LABELS = {
+  common: 'Comum',
+  antimicrobial: 'Antimicrobiano (RDC 471/2021)',
+  supplement: 'Suplemento alimentar',
+  c1: 'Lista C1 (controle especial)',
+  c4: 'Lista C4 (antirretrovirais)',
+  c5: 'Lista C5 (anabolizantes)',
+};
+const SIMPLE_LISTS = ['common', 'antimicrobial', 'supplement'];
+const SPECIAL_LISTS = ['c1', 'c4', 'c5'];
 
 /** Most lines per document (the API's limit). */
 const MAX_ITEMS = 40;
@@ -96,6 +112,8 @@ function lineList({ noun, fields, addLabel, onRemove }) {
         inputmode: spec.inputmode,
         maxlength: MAX_FIELD,
         wide: spec.wide,
+        options: spec.options,
+        value: spec.value,
       });
       f.input.setAttribute('autocomplete', 'off');
       inputs.set(spec.key, f);
@@ -155,10 +173,87 @@ function lineList({ noun, fields, addLabel, onRemove }) {
   };
 }
 
+/** The medication fields, with the lists `allowed` (the council's) offered for `kind`. */
+function medicationFields(kind, allowed) {
+  const lists = (kind === 'special_prescription' ? SPECIAL_LISTS : SIMPLE_LISTS)
+    .filter((l) => !allowed || allowed.includes(l));
+  return [...MEDICATION_FIELDS, {
+    key: 'list', label: 'Lista', type: 'select', required: true,
+    options: lists.map((l) => [l, LIST_LABELS[l]]), value: lists[0],
+  }];
+}
+
 /** Form fields and the content they make, per kind. */
-function kindBody(kind, onRemove) {
+function kindBody(kind, onRemove, scope) {
+  if (kind === 'attendance_declaration') {
+    const date = field({ name: 'date', label: 'Data do comparecimento', required: true, type: 'date', value: todayIn(DEFAULT_TZ) });
+    const from = field({ name: 'from', label: 'Das', type: 'time' });
+    const until = field({ name: 'until', label: 'Às', type: 'time' });
+    const notes = field({ name: 'notes', label: 'Observações', type: 'textarea', rows: 2, maxlength: MAX_NOTES, wide: true });
+    const all = { date, from, until, notes };
+    return {
+      nodes: [h('div', { class: 'form-fields doc-attendance' }, date.wrap, from.wrap, until.wrap, notes.wrap)],
+      fields: all,
+      build() {
+        let invalid = 0;
+        const mark = (f, message) => {
+          setError(f, message);
+          if (message) invalid += 1;
+        };
+        mark(date, /^\d{4}-\d{2}-\d{2}$/.test(date.input.value) ? null : 'Informe uma data válida.');
+        const a = from.input.value;
+        const b = until.input.value;
+        mark(until, a && b && b <= a ? 'O horário final deve ser depois do inicial.' : null);
+        mark(notes, checkText(notes, { max: MAX_NOTES }));
+        if (invalid) return { invalid };
+        const content = { kind, date: date.input.value };
+        if (a) content.from = a;
+        if (b) content.until = b;
+        const text = notes.input.value.trim();
+        if (text) content.notes = text;
+        return { content };
+      },
+      clearErrors() {
+        for (const f of Object.values(all)) setError(f, null);
+      },
+    };
+  }
+  if (kind === 'psychological_report') {
+    /** @type {{key: string, label: string, required: boolean}[]} */
+    const specs = [
+      { key: 'demand', label: 'Descrição da demanda', required: true },
+      { key: 'procedure', label: 'Procedimento', required: false },
+      { key: 'analysis', label: 'Análise', required: true },
+      { key: 'conclusion', label: 'Conclusão', required: true },
+    ];
+    /** @type {Record<string, any>} */
+    const all = {};
+    for (const { key, label, required } of specs) {
+      all[key] = field({ name: key, label, required, type: 'textarea', rows: 3, maxlength: MAX_NOTES, wide: true });
+    }
+    return {
+      nodes: [h('div', { class: 'form-fields doc-report' }, Object.values(all).map((f) => f.wrap))],
+      fields: all,
+      build() {
+        let invalid = 0;
+        const content = { kind };
+        for (const { key, required } of specs) {
+          const message = checkText(all[key], { required, max: MAX_NOTES });
+          setError(all[key], message);
+          if (message) invalid += 1;
+          const value = all[key].input.value.trim();
+          if (value) content[key] = value;
+        }
+        return invalid ? { invalid } : { content };
+      },
+      clearErrors() {
+        for (const f of Object.values(all)) setError(f, null);
+      },
+    };
+  }
   if (kind === 'prescription' || kind === 'special_prescription') {
-    const meds = lineList({ noun: 'medicamento', fields: MEDICATION_FIELDS, addLabel: 'Adicionar medicamento', onRemove });
+    const fields = medicationFields(kind, scope && scope.medicine_lists);
+    const meds = lineList({ noun: 'medicamento', fields, addLabel: 'Adicionar medicamento', onRemove });
     const notes = field({ name: 'notes', label: 'Observações', type: 'textarea', rows: 2, maxlength: MAX_NOTES, wide: true });
     return {
       nodes: [
@@ -167,6 +262,7 @@ function kindBody(kind, onRemove) {
           : null,
         meds.element,
         h('div', { class: 'form-fields doc-extra' }, notes.wrap),
+        scope && scope.prescription_note ? h('p', { class: 'note small doc-scope-note', text: scope.prescription_note }) : null,
       ],
       fields: { notes },
       build() {
@@ -258,11 +354,12 @@ function kindBody(kind, onRemove) {
 }
 
 /**
- * The form for one kind. `onIssued(answer, content)` after the 202; `onClose()` on
- * "Cancelar". Returns {kind, element, focus(), destroy()}.
+ * The form for one kind. `scope` is GET /api/me/document-scope (the lists offered);
+ * `onIssued(answer, content)` after the 202; `onClose()` on "Cancelar".
+ * Returns {kind, element, focus(), destroy()}.
  */
-export function documentEditor({ kind, clinicId, patient, onIssued, onClose }) {
-  const body = kindBody(kind, () => settleErrors());
+export function documentEditor({ kind, clinicId, patient, onIssued, onClose, scope = null }) {
+  const body = kindBody(kind, () => settleErrors(), scope);
   const headingId = `doc-editor-${kind}`;
   const errorBox = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
   const previewBox = h('div', { class: 'doc-preview', role: 'status' });

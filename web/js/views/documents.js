@@ -14,8 +14,10 @@
 // Pending documents are polled (GET /api/documents/{id}, every 2 s) only while that topic
 // is not joined, or for documents another professional issued (their pushes go to them).
 //
-// Professionals of the clinic issue (forms in views/document-forms.js); admins see the
-// list read-only. The PDF preview opens as a blob: URL in a new tab or downloads: the
+// Professionals of the clinic issue (forms in views/document-forms.js) only the kinds their
+// council allows (GET /api/me/document-scope: psychologists, for instance, see no
+// prescription); a banner warns while the verification URL printed on documents points to
+// this machine. Admins see the list read-only. The PDF preview opens as a blob: URL in a new tab or downloads: the
 // CSP (src/startup.rs) has no frame-src, so a blob: <iframe> would be blocked.
 
 import { api, seg } from '../api.js';
@@ -27,7 +29,7 @@ import { documentEditor } from './document-forms.js';
 
 /** pt-BR names of the document kinds (from the message catalog). */
 export const DOC_KINDS = Object.fromEntries(
-  ['prescription', 'special_prescription', 'certificate', 'exam_request'].map((k) => [k, documentName(k)]),
+  ['prescription', 'special_prescription', 'certificate', 'exam_request', 'attendance_declaration', 'psychological_report'].map((k) => [k, documentName(k)]),
 );
 
 export function kindLabel(kind) {
@@ -165,6 +167,10 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
   h('div', { class: 'doc-panel-head' }, h('h2', { id: 'pd-docs', text: 'Documentos' }), live),
   announce);
 
+  /** GET /api/me/document-scope, once loaded: what this professional may issue. */
+  let scope = null;
+  const urlWarning = h('p', { class: 'alert alert-error doc-url-warning', role: 'alert', hidden: true });
+  root.append(urlWarning);
   if (canIssue) {
     const buttons = Object.entries(DOC_KINDS).map(([kind, label]) => {
       const button = h('button', {
@@ -172,6 +178,8 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
         class: 'btn btn-secondary btn-small',
         text: kind === 'certificate' ? 'Atestado' : label,
         'aria-expanded': 'false',
+        // Shown once the scope says this professional may issue it.
+        hidden: true,
         dataset: { kind },
         onclick: () => openEditor(kind),
       });
@@ -182,6 +190,19 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
       h('div', { class: 'doc-new', role: 'group', 'aria-label': 'Emitir novo documento' },
         h('span', { class: 'doc-new-label', text: 'Emitir:' }), buttons),
       editorBox);
+    api.get('/api/me/document-scope').then((s) => {
+      if (!ctx.isCurrent()) return;
+      scope = s;
+      const kinds = new Set((s && s.kinds) || []);
+      for (const [kind, button] of kindButtons) button.hidden = !kinds.has(kind);
+      if (s && s.verification_url_warning) {
+        urlWarning.textContent = s.verification_url_warning;
+        urlWarning.hidden = false;
+      }
+    }).catch(() => {
+      // Without the scope, the server still refuses what is outside it (403).
+      for (const button of kindButtons.values()) button.hidden = false;
+    });
   } else {
     root.append(h('p', { class: 'muted small', text: 'Somente os profissionais de saúde da clínica emitem documentos.' }));
   }
@@ -451,6 +472,7 @@ export function documentsSection(ctx, { me, clinicId, patient }) {
       kind,
       clinicId,
       patient,
+      scope,
       onIssued: issued,
       onClose: () => {
         const button = kindButtons.get(kind);

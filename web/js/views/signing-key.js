@@ -2,7 +2,7 @@
 // "Minha assinatura digital" (#/minha-assinatura): the certificate a professional's
 // documents are signed with.
 //
-//   GET    /api/me/signing-key   {source: installation_ca|imported, subject, issuer, not_after, created_at}
+//   GET    /api/me/signing-key   {source: installation_ca|imported, subject, issuer, not_after, created_at, icp_brasil}
 //   PUT    /api/me/signing-key   {pkcs12: base64 of the .pfx/.p12, password} → same shape
 //   DELETE /api/me/signing-key   204: back to a certificate from the installation's own CA
 //   GET    /api/public/signing-ca.pem   the installation CA (for validators to trust)
@@ -79,6 +79,7 @@ export function renderSigningKey(ctx) {
         ['Emitido por', key.issuer],
         ['Válido até', docWhen(key.not_after)],
         ['Em uso desde', docWhen(key.created_at)],
+        ['ICP-Brasil', key.icp_brasil ? 'Sim' : 'Não — os documentos trazem o aviso “Assinatura eletrônica não ICP-Brasil”'],
       ]),
       imported
         ? h('p', { class: 'muted small', text: 'Os próximos documentos serão assinados com o seu certificado importado.' })

@@ -42,8 +42,16 @@ function verdict(view) {
         : 'Este documento não deve ser aceito.',
     };
   }
+  if (view.status === 'signed' && view.signature_notice) {
+    // Signed by a certificate outside ICP-Brasil: authentic here, but not for a pharmacy.
+    return {
+      tone: 'bad',
+      title: view.signature_notice,
+      text: 'Emitido e assinado pelo profissional abaixo e não revogado, mas com um certificado que não é ICP-Brasil: não vale para dispensação de medicamentos.',
+    };
+  }
   if (view.status === 'signed') {
-    return { tone: 'ok', title: 'Documento válido e assinado', text: 'Emitido e assinado digitalmente pelo profissional abaixo, e não revogado.' };
+    return { tone: 'ok', title: 'Documento válido e assinado (ICP-Brasil)', text: 'Emitido e assinado digitalmente pelo profissional abaixo, e não revogado.' };
   }
   if (view.status === 'failed') {
     return { tone: 'bad', title: 'Documento sem assinatura', text: 'A assinatura deste documento não foi concluída: ele não tem validade.' };
@@ -218,6 +226,9 @@ export function renderVerify(ctx, documentId) {
           revoked
             ? statusBox('bad', `Mas o documento foi REVOGADO${doc.revoked_at ? ` em ${docWhen(doc.revoked_at)}` : ''}`,
               doc.revoked_reason ? `Motivo: ${doc.revoked_reason}.` : '', { heading: 'h3' })
+            : null,
+          !revoked && doc.signature_notice
+            ? statusBox('bad', doc.signature_notice, 'O certificado que assinou este arquivo não é ICP-Brasil.', { heading: 'h3' })
             : null]);
       } else {
         fileResult.append(statusBox('bad', 'Este arquivo não corresponde a nenhum documento emitido aqui',
