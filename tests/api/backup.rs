@@ -272,7 +272,15 @@ async fn a_backup_taken_while_writes_continue_restores_every_table_and_file_and_
         .run(KEY, &["backup", "--out", &archive.display().to_string()])
         .await;
     assert_eq!(code, Some(0), "{said}");
-    assert!(said.contains("backup written to"), "{said}");
+    let kind = if src.pg.is_some() {
+        "postgres database"
+    } else {
+        "sqlite database"
+    };
+    assert!(
+        said.contains("backup written to") && said.contains(kind),
+        "{said}"
+    );
     let after_backup = created.load(Ordering::SeqCst);
     wait_for(after_backup + 5).await;
     stop_writing.store(true, Ordering::SeqCst);
