@@ -52,6 +52,28 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Write an encrypted archive of the database and the data directory (safe while serving).
+    Backup {
+        /// The archive to write (written as FILE.partial, renamed when complete).
+        #[arg(long)]
+        out: PathBuf,
+        /// After a successful backup, write its time and size to this file in Prometheus
+        /// text format (for node_exporter's textfile collector and the backup-age alert).
+        #[arg(long)]
+        metrics_file: Option<PathBuf>,
+    },
+    /// Restore an archive of `atende backup` onto an empty installation.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Exit 0 when this node's /health/ready answers 200 (a container health check).
+    Health,
+    /// Configuration tasks.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -64,6 +86,17 @@ enum KeysCommand {
         /// Rows read and rewritten per query.
         #[arg(long, default_value_t = 500)]
         batch: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration without starting: every key, the secrets, the data
+    /// directory and (unless --offline) the database and Redis.
+    Check {
+        /// Do not connect to the database or Redis.
+        #[arg(long)]
+        offline: bool,
     },
 }
 
@@ -125,6 +158,32 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Health => Ok(match atende::startup::probe_ready(&settings) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(why) => {
+                eprintln!("atende: not ready: {why}");
+                ExitCode::FAILURE
+            }
+        }),
+        Command::Backup { out, metrics_file } => {
+            Ok(backup_or_restore(&settings, &out, Some(metrics_file.as_deref())).await)
+        }
+        Command::Restore { from } => Ok(backup_or_restore(&settings, &from, None).await),
+        Command::Config {
+            command: ConfigCommand::Check { offline },
+        } => {
+            let report = atende::startup::check_config(&mut settings, !offline).await;
+            for line in &report.lines {
+                println!("{line}");
+            }
+            Ok(if report.ok {
+                println!("configuration OK");
+                ExitCode::SUCCESS
+            } else {
+                println!("configuration has problems");
+                ExitCode::from(1)
+            })
+        }
         Command::Serve { demo } => {
             let app = Application::build(settings).await?;
             let state = app.state();
@@ -325,6 +384,48 @@ async fn keys(command: KeysCommand, mut settings: Settings) -> anyhow::Result<Ex
             }
         }
     }
+}
+
+/// `atende backup` (`Some(metrics file)` or `Some(None)`) or `atende restore` (`None`);
+/// each kind of failure has its own exit status.
+async fn backup_or_restore(
+    settings: &Settings,
+    path: &std::path::Path,
+    backup: Option<Option<&std::path::Path>>,
+) -> ExitCode {
+    use atende::app::backup;
+    let done = match (backup::backup_key(settings), backup) {
+        (Ok(key), Some(_)) => backup::backup(settings, path, &key).await,
+        (Ok(key), None) => backup::restore(settings, path, &key).await,
+        (Err(e), _) => Err(e),
+    };
+    let report = match done {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("atende: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    println!(
+        "{} {} ({} database, {} file(s), {} bytes, sha256 {})",
+        if backup.is_some() {
+            "backup written to"
+        } else {
+            "restored from"
+        },
+        path.display(),
+        report.backend,
+        report.files,
+        report.bytes,
+        report.sha256
+    );
+    if let Some(Some(metrics)) = backup
+        && let Err(e) = backup::write_metrics_file(metrics, &report)
+    {
+        eprintln!("atende: the backup is complete, but {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 /// A store for commands that write audit rows: the audit key is loaded, or generated into

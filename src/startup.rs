@@ -1,5 +1,8 @@
 //! Building and running the application.
 
+mod check;
+pub use check::{ConfigReport, check_config, probe_ready};
+
 use std::net::TcpListener;
 use std::time::Instant;
 
@@ -211,6 +214,9 @@ pub struct Shutdown {
 
 impl Shutdown {
     pub async fn shutdown(&self) {
+        self.state
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let n = self
             .state
             .hub

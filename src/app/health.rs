@@ -18,6 +18,26 @@ pub struct HealthResponse {
     /// through the database (slower; presence and typing do not cross nodes).
     pub bus_ok: bool,
     pub version: &'static str,
+    /// True once this node received SIGTERM and is closing its connections.
+    pub draining: bool,
+}
+
+/// Gauges read when Prometheus scrapes: the database pool's use and the age of the oldest
+/// document waiting for its signature (0 when none waits).
+pub async fn refresh_gauges(state: &AppState) {
+    let (open, idle) = state.store.pool_usage();
+    let in_use = (open as usize).saturating_sub(idle);
+    metrics::gauge!("atende_db_pool_in_use").set(in_use as f64);
+    metrics::gauge!("atende_db_pool_max").set(f64::from(state.settings.database.max_connections));
+    match state.store.oldest_pending_document().await {
+        Ok(oldest) => {
+            let age = oldest.map_or(0.0, |at| {
+                (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            metrics::gauge!("atende_signing_oldest_pending_seconds").set(age);
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the signing backlog for /metrics failed"),
+    }
 }
 
 /// This node's health: `degraded` when the database does not answer.
@@ -31,5 +51,6 @@ pub async fn health(state: &AppState) -> HealthResponse {
         bus: state.bus.engine(),
         bus_ok,
         version: env!("CARGO_PKG_VERSION"),
+        draining: state.draining.load(std::sync::atomic::Ordering::SeqCst),
     }
 }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub clock: crate::clock::SharedClock,
     /// Per address and per account: password reset requests.
     pub reset_requests: MissThrottle,
+    /// Set when this node starts its graceful stop: `/health/ready` answers 503 from then on.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -106,6 +108,7 @@ impl AppState {
         Ok(Self {
             clock: Arc::new(crate::clock::SystemClock),
             reset_requests,
+            draining: Arc::default(),
             audit,
             documents,
             media,

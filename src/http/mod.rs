@@ -40,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .app_data(web::PathConfig::default().error_handler(path_error))
     .app_data(web::QueryConfig::default().error_handler(query_error))
     .route("/health", web::get().to(health::health))
+    .route("/health/ready", web::get().to(health::ready))
+    .route("/health/live", web::get().to(health::live))
     .route("/metrics", web::get().to(health::metrics))
     .route("/ws", web::get().to(ws::connect))
     .route("/ical/{token}", web::get().to(agenda::ical_feed))

@@ -119,7 +119,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         record::sign_encounter, record::add_addendum, record::list_allergies, record::add_allergy,
         record::update_allergy, record::break_glass, record::timeline, record::my_encounters,
         record::break_glass_log,
-        health::health, health::metrics,
+        health::health, health::ready, health::live, health::metrics,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),

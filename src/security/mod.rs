@@ -1,5 +1,6 @@
 //! Passwords, tokens, field encryption, the audit chain and rate limits.
 
+pub mod archive;
 pub mod audit;
 pub mod crypto;
 pub mod links;

@@ -8,6 +8,7 @@
 
 pub mod agenda;
 pub mod audit;
+pub mod backup;
 pub mod chat;
 pub mod clinics;
 pub mod consults;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::ws_client::{Ended, WsClient};
 
-fn atende(dir: &std::path::Path) -> Command {
+pub(crate) fn atende(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_atende"));
     c.current_dir(dir)
         .env_clear()
@@ -107,11 +107,20 @@ fn migrate_create_user_and_audit_verify_work_from_the_command_line() {
 /// Start `atende serve --demo` in `dir` on a free port; returns once a demo login works,
 /// with the child and a receptionist's access token.
 async fn serve_demo(dir: &std::path::Path) -> (std::process::Child, u16, String) {
+    serve_demo_with(dir, &[]).await
+}
+
+/// [`serve_demo`] with extra environment variables.
+pub(crate) async fn serve_demo_with(
+    dir: &std::path::Path,
+    env: &[(String, String)],
+) -> (std::process::Child, u16, String) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
     let child = atende(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["serve", "--demo"])
         .env("ATENDE_SERVER__PORT", port.to_string())
         .stdout(Stdio::piped())
@@ -155,7 +164,7 @@ async fn serve_demo(dir: &std::path::Path) -> (std::process::Child, u16, String)
 }
 
 /// SIGTERM the child and wait for it to exit successfully.
-async fn stop(mut child: std::process::Child) {
+pub(crate) async fn stop(mut child: std::process::Child) {
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -366,4 +375,81 @@ fn keys_status_and_rotate_run_from_the_command_line_and_refuse_to_run_without_ke
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("0 value(s) not under the active key k7")
     );
+}
+
+/// `atende config check` reads the configuration as `serve` would and starts nothing;
+/// `atende health` answers for a running node's readiness (the image's HEALTHCHECK).
+#[actix_web::test]
+async fn config_check_names_what_is_wrong_and_health_follows_the_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = atende(dir.path())
+        .args(["config", "check", "--offline"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("configuration OK") && text.contains("backup.key is empty"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "config check creates nothing"
+    );
+
+    // A secret file that cannot be read, and a bad key, stop at loading (status 2).
+    let out = atende(dir.path())
+        .args(["config", "check"])
+        .env("ATENDE_BACKUP__KEY_FILE", dir.path().join("sem-chave"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sem-chave"));
+    let out = atende(dir.path())
+        .args(["config", "check"])
+        .env("ATENDE_BACKUP__KEY", "curta")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backup.key"));
+
+    // A database that does not answer is a problem (status 1), named.
+    let out = atende(dir.path())
+        .args(["config", "check"])
+        .env(
+            "ATENDE_DATABASE__URL",
+            "postgres://ninguem@127.0.0.1:1/atende",
+        )
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("PROBLEM  database"), "{text}");
+
+    let key_file = dir.path().join("backup.key");
+    std::fs::write(&key_file, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n").expect("key");
+    let (child, port, _) = serve_demo(dir.path()).await;
+    let out = atende(dir.path())
+        .args(["config", "check"])
+        .env("ATENDE_BACKUP__KEY_FILE", &key_file)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("database (sqlite) reachable")
+            && text.contains("backup.key is set")
+            && text.contains("secrets: from"),
+        "{text}"
+    );
+    let health = || {
+        atende(dir.path())
+            .arg("health")
+            .env("ATENDE_SERVER__PORT", port.to_string())
+            .output()
+            .expect("run")
+    };
+    assert!(health().status.success());
+    stop(child).await;
+    assert_eq!(health().status.code(), Some(1));
 }

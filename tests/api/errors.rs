@@ -133,6 +133,30 @@ async fn health_checks_the_database_and_metrics_count_requests() {
     let metrics = app.get("/metrics", None).await.text().await.expect("text");
     assert!(metrics.contains("atende_http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/health\""), "{metrics}");
+    // The pool and the signing backlog are read at each scrape (no document waits here).
+    assert!(metrics.contains("atende_db_pool_max 5"), "{metrics}");
+    assert!(metrics.contains("atende_db_pool_in_use "), "{metrics}");
+    assert!(
+        metrics.contains("atende_signing_oldest_pending_seconds 0"),
+        "{metrics}"
+    );
+
+    // Readiness follows the database and the drain; liveness only the process.
+    let (status, body) = json_of(app.get("/health/ready", None).await).await;
+    assert_eq!(
+        (status, &body["draining"]),
+        (StatusCode::OK, &serde_json::json!(false))
+    );
+    app.state
+        .draining
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = json_of(app.get("/health/ready", None).await).await;
+    assert_eq!(
+        (status, &body["draining"]),
+        (StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!(true))
+    );
+    let live = app.get("/health/live", None).await;
+    assert_eq!(live.status(), StatusCode::OK);
 }
 
 #[actix_web::test]
@@ -183,6 +207,8 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/patients/me", "get"),
         ("/api/patients/{patient_id}", "get"),
         ("/health", "get"),
+        ("/health/ready", "get"),
+        ("/health/live", "get"),
         ("/metrics", "get"),
         ("/api/chat/rooms", "get"),
         ("/api/clinics/{clinic_id}/chat/rooms", "post"),
