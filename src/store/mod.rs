@@ -8,6 +8,7 @@
 
 pub mod agenda;
 pub mod audit;
+pub mod billing;
 pub mod chat;
 pub mod clinics;
 pub mod consults;
