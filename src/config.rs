@@ -14,7 +14,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
+mod billing;
 mod messaging;
+pub use billing::PixSettings;
 pub use messaging::{MessagingSettings, SmtpSecurity, SmtpSettings};
 
 /// The defaults shipped inside the binary, so a bare `atende serve` needs no files.
@@ -60,6 +62,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub record: RecordSettings,
     pub messaging: MessagingSettings,
+    pub pix: PixSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -444,6 +447,7 @@ impl Settings {
             return bad("media.check_max_secs", "must be between 5 and 600");
         }
         self.messaging.validate()?;
+        self.pix.validate()?;
         if self.security.refresh_token_ttl_days == 0 {
             return bad("security.refresh_token_ttl_days", "must be greater than 0");
         }

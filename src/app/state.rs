@@ -45,6 +45,8 @@ pub struct AppState {
     pub clock: crate::clock::SharedClock,
     /// Per address and per account: password reset requests.
     pub reset_requests: MissThrottle,
+    /// The PSP's API Pix, when `pix.api_url` is set.
+    pub pix: Option<Arc<dyn crate::billing::PixPsp>>,
 }
 
 impl AppState {
@@ -111,7 +113,15 @@ impl AppState {
             settings.messaging.reset_requests_per_hour,
             std::time::Duration::from_secs(3600),
         );
+        let pix: Option<Arc<dyn crate::billing::PixPsp>> = if settings.pix.enabled() {
+            Some(Arc::new(crate::billing::pix_api::PixApi::new(
+                &settings.pix,
+            )?))
+        } else {
+            None
+        };
         Ok(Self {
+            pix,
             clock: Arc::new(crate::clock::SystemClock),
             reset_requests,
             audit,
