@@ -7,6 +7,7 @@
 pub mod agenda;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod caller;
 pub mod chat;
 pub mod clinics;
