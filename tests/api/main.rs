@@ -7,6 +7,7 @@
 mod agenda;
 mod audit;
 mod auth;
+mod billing;
 mod bus_fallback;
 mod chat;
 mod chat_pressure;
