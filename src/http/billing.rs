@@ -35,9 +35,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::put().to(put_pix_settings),
         )
         .route(PAYMENT, web::get().to(get_payment))
-        .route(&format!("{PAYMENT}/pix"), web::post().to(charge))
-        .route(&format!("{PAYMENT}/refresh"), web::post().to(refresh))
-        .route(&format!("{PAYMENT}/refund"), web::post().to(refund))
+        .route(&format!("{PAYMENT}/pix"), web::post().to(charge_pix))
+        .route(
+            &format!("{PAYMENT}/refresh"),
+            web::post().to(refresh_payment),
+        )
+        .route(&format!("{PAYMENT}/refund"), web::post().to(refund_payment))
         .route(
             "/clinics/{clinic_id}/payments",
             web::get().to(list_payments),
@@ -172,7 +175,7 @@ pub async fn get_payment(
               (status = 409, description = "`already_paid`, `appointment_not_payable`, `pix_not_configured`", body = ErrorBody),
               (status = 422, description = "`nothing_to_pay`", body = ErrorBody),
               (status = 503, description = "`psp_unavailable`, `psp_refused`", body = ErrorBody)))]
-pub async fn charge(
+pub async fn charge_pix(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<PaymentPath>,
@@ -189,7 +192,7 @@ pub async fn charge(
               (status = 403, description = "The clinic's staff only", body = ErrorBody),
               (status = 409, description = "`pix_api_not_configured`", body = ErrorBody),
               (status = 503, description = "`psp_unavailable`", body = ErrorBody)))]
-pub async fn refresh(
+pub async fn refresh_payment(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<PaymentPath>,
@@ -208,7 +211,7 @@ pub async fn refresh(
               (status = 409, description = "`nothing_to_refund`, `pix_api_not_configured`", body = ErrorBody),
               (status = 422, description = "`invalid_refund_amount`, `invalid_reason`", body = ErrorBody),
               (status = 503, description = "`psp_unavailable`, `psp_refused`", body = ErrorBody)))]
-pub async fn refund(
+pub async fn refund_payment(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<PaymentPath>,

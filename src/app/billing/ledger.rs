@@ -13,6 +13,7 @@ use crate::domain::{ClinicId, Role, UserId, ValidationError};
 const MAX_LINES: i64 = 1000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     /// First day (clinic's time zone), inclusive.
     pub from: Option<NaiveDate>,

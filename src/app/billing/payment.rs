@@ -52,6 +52,7 @@ pub struct PaymentSummary {
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PaymentsQuery {
     /// First local day (clinic's zone), inclusive.
     pub from: chrono::NaiveDate,
