@@ -24,6 +24,7 @@ import { api, ApiError, qs, seg } from '../api.js';
 import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, displayName, errorMessage, loadingNode, professionLabel } from '../ui.js';
 import { waitlistJoinForm, windowText } from './waitlist.js';
+import { pixPayment } from './payment.js';
 import {
   addDays, agendaError, daysBetween, durationText, isCode, isYmd, localDate, localMinutes,
   longDate, mediumDate, money, sessionGet, sessionSet, servicesFor, shortDate, slotsByDate,
@@ -479,6 +480,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
         row('Serviço', a.service_name || 'Consulta'),
         row('Quando', whenText(a.starts_at, tz())),
         row('Local', a.kind === 'teleconsultation' ? `Teleconsulta (${state.info.clinic_name})` : state.info.clinic_name)),
+      pixPayment({ clinicId, appointmentId: a.id }).node,
       h('div', { class: 'form-actions' },
         h('a', { class: 'btn btn-primary', href: '#/minhas-consultas', text: 'Ver minhas consultas' }),
         h('button', {
