@@ -14,10 +14,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 mod backup;
+mod billing;
 mod files;
 mod messaging;
 mod secrets;
 pub use backup::BackupSettings;
+pub use billing::PixSettings;
 pub use messaging::{MessagingSettings, SmtpSecurity, SmtpSettings};
 
 /// The defaults shipped inside the binary, so a bare `atende serve` needs no files.
@@ -64,6 +66,7 @@ pub struct Settings {
     pub record: RecordSettings,
     pub messaging: MessagingSettings,
     pub backup: BackupSettings,
+    pub pix: PixSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -453,6 +456,7 @@ impl Settings {
         }
         self.messaging.validate()?;
         self.backup.validate()?;
+        self.pix.validate()?;
         if self.security.refresh_token_ttl_days == 0 {
             return bad("security.refresh_token_ttl_days", "must be greater than 0");
         }

@@ -400,6 +400,22 @@ async fn seed_agenda(
     for s in &services {
         state.store.insert_service(s).await?;
     }
+    // Aurora receives Pix (a demo random key: a bank app reads the code, no bank knows it).
+    let mut tx = state.store.begin().await?;
+    state
+        .store
+        .put_pix_settings(
+            &mut tx,
+            &crate::store::billing::PixSettingsRow {
+                clinic_id: aurora,
+                pix_key: "5f8c2a1e-7b3d-4c9a-9e21-0d4b6a8f3c57".into(),
+                merchant_name: "Clinica Aurora".into(),
+                merchant_city: "Sao Paulo".into(),
+                updated_at: store::now(),
+            },
+        )
+        .await?;
+    tx.commit().await?;
     // Today's appointments for João and Maria with Helena (14:00 and 14:30 local), fitted
     // in whatever the weekday.
     let tz = chrono_tz::America::Sao_Paulo;

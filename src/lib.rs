@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod billing;
 pub mod bus;
 pub mod clock;
 pub mod config;

@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("documents", 3),
     ("media", 3),
     ("messaging", 3),
+    ("billing", 3),
     // Storage, security primitives, the event bus.
     ("store", 2),
     ("security", 2),

@@ -8,6 +8,7 @@ pub mod agenda;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod billing;
 pub mod caller;
 pub mod chat;
 pub mod clinics;

@@ -47,6 +47,8 @@ pub struct AppState {
     pub reset_requests: MissThrottle,
     /// Set when this node starts its graceful stop: `/health/ready` answers 503 from then on.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// The PSP's API Pix, when `pix.api_url` is set.
+    pub pix: Option<Arc<dyn crate::billing::PixPsp>>,
 }
 
 impl AppState {
@@ -105,7 +107,15 @@ impl AppState {
             settings.messaging.reset_requests_per_hour,
             std::time::Duration::from_secs(3600),
         );
+        let pix: Option<Arc<dyn crate::billing::PixPsp>> = if settings.pix.enabled() {
+            Some(Arc::new(crate::billing::pix_api::PixApi::new(
+                &settings.pix,
+            )?))
+        } else {
+            None
+        };
         Ok(Self {
+            pix,
             clock: Arc::new(crate::clock::SystemClock),
             reset_requests,
             draining: Arc::default(),

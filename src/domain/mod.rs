@@ -2,6 +2,7 @@
 //! (HTTP, CLI), so code past the edge cannot hold an invalid value.
 
 pub mod agenda;
+pub mod billing;
 pub mod consult;
 pub mod document;
 pub mod documents_br;

@@ -2,6 +2,7 @@
 
 pub mod agenda;
 pub mod auth;
+pub mod billing;
 pub mod chat;
 pub mod clinics;
 pub mod consult_media;
@@ -67,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(consults::routes)
             .configure(consult_media::routes)
             .configure(record::routes)
+            .configure(billing::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

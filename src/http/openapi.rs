@@ -5,8 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, chat, clinics, consult_media, consults, documents, health, links, me, messages,
-    mfa, password_reset, patient_links, patients, queue, queue_public, record, waitlist, ws,
+    agenda, auth, billing, chat, clinics, consult_media, consults, documents, health, links, me,
+    messages, mfa, password_reset, patient_links, patients, queue, queue_public, record, waitlist,
+    ws,
 };
 
 struct BearerAuth;
@@ -119,6 +120,9 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         record::sign_encounter, record::add_addendum, record::list_allergies, record::add_allergy,
         record::update_allergy, record::break_glass, record::timeline, record::my_encounters,
         record::break_glass_log,
+        billing::price_table, billing::set_professional_price, billing::remove_professional_price,
+        billing::get_pix_settings, billing::put_pix_settings, billing::get_payment, billing::charge_pix,
+        billing::refresh_payment, billing::refund_payment, billing::list_payments, billing::get_ledger, billing::pix_webhook,
         health::health, health::ready, health::live, health::metrics,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
@@ -137,6 +141,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "consults", description = "Teleconsultations (live part on the WebSocket topic `consult:<id>`)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "messaging", description = "Messages to patients (e-mail): delivery state and each clinic's settings"),
+        (name = "billing", description = "Prices, Pix charges and refunds (API Pix), the PSP's webhook, the ledger"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

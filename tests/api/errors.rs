@@ -386,6 +386,36 @@ async fn every_route_is_in_the_openapi_document() {
         ),
         ("/api/me/record/encounters", "get"),
         ("/api/clinics/{clinic_id}/record/break-glass", "get"),
+        ("/api/clinics/{clinic_id}/prices", "get"),
+        (
+            "/api/clinics/{clinic_id}/prices/{service_id}/professionals/{user_id}",
+            "put",
+        ),
+        (
+            "/api/clinics/{clinic_id}/prices/{service_id}/professionals/{user_id}",
+            "delete",
+        ),
+        ("/api/clinics/{clinic_id}/pix/settings", "get"),
+        ("/api/clinics/{clinic_id}/pix/settings", "put"),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/payment",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/payment/pix",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/payment/refresh",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/appointments/{appointment_id}/payment/refund",
+            "post",
+        ),
+        ("/api/clinics/{clinic_id}/payments", "get"),
+        ("/api/clinics/{clinic_id}/ledger", "get"),
+        ("/api/webhooks/pix/{secret}/pix", "post"),
     ];
     for (path, method) in expected {
         assert!(

@@ -8,6 +8,7 @@ mod agenda;
 mod audit;
 mod auth;
 mod backup;
+mod billing;
 mod bus_fallback;
 mod chat;
 mod chat_pressure;

@@ -96,6 +96,8 @@
  * @property {string|null} hold_expires_at a waitlist hold's end
  * @property {string} clinic_name
  * @property {string} time_zone the clinic's IANA zone
+ * @property {string} [payment_status] the staff agenda's merge of `GET …/payments` and
+ *   `payment.updated` pushes: `pending`, `paid`, `partially_refunded`, `refunded`
  */
 
 /**

@@ -335,7 +335,8 @@ function place(el, from, to, gridStart, inset = 0) {
 function appointmentBlock(g, a, span, gridStart, lane, laneCount) {
   const { setup } = g;
   const t = `${timeIn(a.starts_at, setup.tz)}–${timeIn(a.ends_at, setup.tz)}`;
-  const label = `${t}, ${a.patient_name || 'Paciente'}${a.kind === 'teleconsultation' ? ', teleconsulta' : ''}${a.service_name ? `, ${a.service_name}` : ''}: ${statusLabel(a.status)}`;
+  const paid = a.payment_status === 'paid';
+  const label = `${t}, ${a.patient_name || 'Paciente'}${a.kind === 'teleconsultation' ? ', teleconsulta' : ''}${a.service_name ? `, ${a.service_name}` : ''}: ${statusLabel(a.status)}${paid ? ', pago' : ''}`;
   const block = h('button', {
     type: 'button',
     class: `ag-appt ag-st-${a.status}${a.status === 'held' ? ' ag-appt-held' : ''}${span.end - span.start <= 20 ? ' ag-appt-short' : ''}`,
@@ -348,6 +349,7 @@ function appointmentBlock(g, a, span, gridStart, lane, laneCount) {
     h('span', { class: 'ag-appt-status', text: statusLabel(a.status) })),
   h('span', { class: 'ag-appt-name', text: a.patient_name || 'Paciente' }),
   a.kind === 'teleconsultation' ? teleBadge() : null,
+  paid ? h('span', { class: 'badge ag-paid-badge', dataset: { paid: 'true' }, text: 'Pago' }) : null,
   a.service_name ? h('span', { class: 'ag-appt-service', text: a.service_name }) : null);
   place(block, Math.max(span.start, gridStart), span.end, gridStart, 1);
   if (laneCount > 1) {

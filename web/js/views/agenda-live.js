@@ -1,7 +1,8 @@
 // @ts-check
 // Agenda: the appointments of a clinic kept live — an HTTP snapshot per range plus the
 // `clinic:<id>:agenda` pushes (`agenda.updated {appointment}`), which are applied after the
-// snapshot when they arrive while it loads; every (re)join reloads.
+// snapshot when they arrive while it loads; every (re)join reloads. `payment.updated
+// {appointment_id, payment}` sets the appointment's `payment_status` ("Pago" on its block).
 
 import { realtime } from '../realtime.js';
 
@@ -62,6 +63,13 @@ export function liveAgenda(ctx, clinicId, { load, onChange, onState }) {
         }
         apply(a);
         onChange(a);
+      },
+      'payment.updated': (payload) => {
+        const a = payload && byId.get(payload.appointment_id);
+        if (!a || !payload.payment) return;
+        const changed = { ...a, payment_status: payload.payment.status };
+        byId.set(a.id, changed);
+        onChange(changed);
       },
     },
     // Every (re)join reloads: pushes sent while the connection was down may be gone.

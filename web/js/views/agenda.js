@@ -251,15 +251,19 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
   async function loadRange() {
     const { from, to } = range();
     const pros = visiblePros();
-    const [list, exc] = await Promise.all([
+    const [list, exc, paid] = await Promise.all([
       api.get(`/api/clinics/${seg(clinicId)}/appointments${qs({
         from, to, professional_user_id: view.mode === 'week' ? view.proId : null,
       })}`),
       api.get(`/api/clinics/${seg(clinicId)}/exceptions${qs({ from, to })}`).catch(() => []),
+      // "Pago" on the blocks: the period's payments (kept live by `payment.updated`).
+      api.get(`/api/clinics/${seg(clinicId)}/payments${qs({ from, to })}`).catch(() => []),
       ...pros.map((p) => loadSlots(p.user_id)),
     ]);
     exceptions = Array.isArray(exc) ? exc : [];
-    return Array.isArray(list) ? list : [];
+    const payments = new Map((Array.isArray(paid) ? paid : []).map((p) => [p.appointment_id, p.status]));
+    return (Array.isArray(list) ? list : [])
+      .map((a) => (payments.has(a.id) ? { ...a, payment_status: payments.get(a.id) } : a));
   }
 
   const slotSeq = new Map();

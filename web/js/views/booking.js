@@ -24,6 +24,7 @@ import { api, ApiError, qs, seg } from '../api.js';
 import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, displayName, errorMessage, loadingNode, professionLabel } from '../ui.js';
 import { waitlistJoinForm, windowText } from './waitlist.js';
+import { pixPayment } from './payment.js';
 import {
   capitalize, clinicName, join, professionalLine, professionalName, professionNoun, text, whenPhrase,
 } from '../messages.js';
@@ -495,6 +496,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
         row('Local', a.kind === 'teleconsultation'
           ? `Teleconsulta (${clinicName(a.clinic_name || state.info.clinic_name)})`
           : clinicName(a.clinic_name || state.info.clinic_name))),
+      pixPayment({ clinicId, appointmentId: a.id }).node,
       h('div', { class: 'form-actions' },
         h('a', { class: 'btn btn-primary', href: '#/minhas-consultas', text: 'Ver minhas consultas' }),
         h('button', {

@@ -32,6 +32,7 @@ import {
   whenText,
 } from '../agenda-util.js';
 import { remainingText, waitlistError, waitlistStatusBadge, windowText } from './waitlist.js';
+import { pixPayment } from './payment.js';
 import {
   capitalize, clinicName as clinicTitle, professionalLine, professionalName, text, whenPhrase,
 } from '../messages.js';
@@ -89,6 +90,8 @@ export function renderMyAppointments(ctx, me) {
       h('h2', { id: 'ma-past', text: 'Anteriores e canceladas' }), pastBox));
 
   const byId = new Map();
+  /** appointment id → its payment panel (kept across renders; updated by pushes) */
+  const payments = new Map();
   /** clinic_id → public booking info {clinic_name, time_zone, professionals, services} */
   const infos = new Map();
   /** id of the appointment whose form is open → 'cancel' | 'reschedule' */
@@ -191,6 +194,14 @@ export function renderMyAppointments(ctx, me) {
       a.cancel_reason ? h('p', { class: 'muted small ma-reason', text: `Motivo do cancelamento: ${a.cancel_reason}` }) : null);
     if (a.kind === 'teleconsultation' && TELE_OPEN.has(a.status) && Date.parse(a.ends_at) > Date.now()) {
       li.append(teleconsultEntry(a, tz));
+    }
+    if (a.status !== 'cancelled' && a.status !== 'no_show') {
+      let panel = payments.get(a.id);
+      if (!panel) {
+        panel = pixPayment({ clinicId: a.clinic_id, appointmentId: a.id });
+        payments.set(a.id, panel);
+      }
+      li.append(panel.node);
     }
     if (changeable) {
       const actions = h('div', { class: 'queue-actions ma-actions' },
@@ -715,6 +726,10 @@ export function renderMyAppointments(ctx, me) {
       },
       'waitlist.offer': (payload) => {
         onOffer(payload);
+      },
+      'payment.updated': (payload) => {
+        const panel = payload && payments.get(payload.appointment_id);
+        if (panel && payload.payment) panel.update(payload.payment);
       },
     },
     onJoin: () => {
