@@ -22,6 +22,7 @@ import {
   BASE_URL,
   PASSWORD,
   PHONE,
+  accessible,
   apiCall,
   assert,
   check,
@@ -45,11 +46,12 @@ async function noMissingText(page, where) {
   assert(!bad, `${where}: "${bad && bad[0]}"`);
 }
 
-/** Every page of the journey: readable on the phone, nothing missing. */
+/** Every page of the journey: readable on the phone, nothing missing, accessible (axe). */
 async function looksRight(page, where, name) {
   await noMissingText(page, where);
   await noHorizontalOverflow(page);
   await shot(page, name);
+  await accessible(page, where);
 }
 
 async function run(browser) {

@@ -7,7 +7,7 @@
 // ends with `main('<label>', run)`: it launches Chromium, runs the checks, prints one
 // line per check and "N passed, N failed" and exits 1 on failure.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -289,4 +289,39 @@ export function addDays(ymd, n) {
   const d = new Date(`${ymd}T12:00:00Z`);
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
+}
+
+// ------------------------------------------------------- accessibility ---
+
+let axeSource = null;
+
+/**
+ * Run axe-core (npm, the engine behind most accessibility checkers) on the page as it is
+ * and fail on any violation of serious or critical impact, naming the rule, the elements
+ * and axe's advice. axe is evaluated through the DevTools protocol, so the page's strict
+ * CSP (no inline scripts) stays as it is. Resolves with the number of rules that passed.
+ * @param {import('playwright-core').Page} page
+ * @param {string} where what the user is looking at, for the message
+ */
+export async function accessible(page, where) {
+  axeSource ??= await readFile(
+    join(dirname(fileURLToPath(import.meta.url)), 'node_modules', 'axe-core', 'axe.min.js'),
+    'utf8',
+  );
+  const loaded = await page.evaluate(() => typeof window.axe !== 'undefined');
+  if (!loaded) await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      resultTypes: ['violations'],
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    });
+    return {
+      passes: r.passes.length,
+      violations: r.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`),
+    };
+  });
+  assert(!result.violations.length, `${where}: ${result.violations.join(' | ')}`);
+  return result.passes;
 }

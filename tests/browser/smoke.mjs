@@ -22,6 +22,7 @@ import {
   PHONE,
   SHOTS,
   TIMEOUT,
+  accessible,
   BASE_URL,
   assert,
   check,
@@ -127,6 +128,10 @@ async function accountChecks(browser, account) {
 
     await check(`${label}: screenshot ${account.key}.png`, async () => {
       await page.screenshot({ path: join(SHOTS, `${account.key}.png`), fullPage: true });
+    });
+
+    await check(`${label}: accessible (axe-core: no serious or critical violation)`, async () => {
+      return `${await accessible(page, label)} rules passed`;
     });
 
     await check(`${label}: phone 390×844 without horizontal overflow`, async () => {
@@ -247,6 +252,7 @@ async function signupViewCheck(browser) {
       await page.goto(`${BASE_URL}/`);
       await page.locator('[data-view="login"]').waitFor();
       await page.screenshot({ path: join(SHOTS, 'login-phone.png'), fullPage: true });
+      await accessible(page, 'login (phone)');
       await page.getByRole('link', { name: 'Criar conta de paciente' }).click();
       await page.locator('[data-view="signup"]').waitFor();
       await settle(page);
@@ -255,6 +261,7 @@ async function signupViewCheck(browser) {
       assert(!(await checkbox.isChecked()), 'terms checkbox pre-checked');
       await noHorizontalOverflow(page);
       await page.screenshot({ path: join(SHOTS, 'signup-phone.png'), fullPage: true });
+      await accessible(page, 'sign-up (phone)');
       assert(!errors.length, errors.join(' | '));
     });
 

@@ -49,13 +49,13 @@ async function run(browser) {
       await page.locator('[data-view="home-admin"]').waitFor();
       const card = page.locator('.member-list .card').filter({ hasText: name });
       await card.waitFor();
-      await card.getByRole('button', { name: `Remover a função Recepcionista de ${name}` }).click();
+      await card.getByRole('button', { name: `Remover função Recepcionista de ${name}` }).click();
       await card.getByText(`${name} deixará de ser Recepcionista nesta clínica.`).waitFor();
       await shotOf(card, 'confirm');
       // The first click removed nothing.
       const members = await apiCall('GET', `/api/clinics/${clinic}/members`, adminToken);
       assert(members.some((m) => m.email === email), 'removed on the first click');
-      await card.getByRole('button', { name: `Remover a função Recepcionista de ${name}` }).click();
+      await card.getByRole('button', { name: `Confirmar remoção: função Recepcionista de ${name}` }).click();
       await card.waitFor({ state: 'detached' });
       await shot(page, 'admin-after');
     });

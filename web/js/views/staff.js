@@ -215,13 +215,17 @@ function removeRoleControl(clinicId, m, self, onRemoved) {
     type: 'button',
     class: 'btn btn-secondary btn-small',
     text: 'Remover função',
-    'aria-label': `Remover a função ${roleLabel(m.role)} de ${m.full_name}`,
+    'aria-label': `Remover função ${roleLabel(m.role)} de ${m.full_name}`,
   });
+  const label = (armed) => button.setAttribute('aria-label', armed
+    ? `${button.textContent}: função ${roleLabel(m.role)} de ${m.full_name}`
+    : `Remover função ${roleLabel(m.role)} de ${m.full_name}`);
   let armed = false;
   button.addEventListener('click', async () => {
     if (!armed) {
       armed = true;
       button.textContent = self ? 'Confirmar: remover a minha função' : 'Confirmar remoção';
+      label(true);
       status.textContent = self
         ? 'Você perderá o acesso desta função nesta clínica.'
         : `${m.full_name} deixará de ser ${roleLabel(m.role)} nesta clínica.`;
@@ -235,6 +239,7 @@ function removeRoleControl(clinicId, m, self, onRemoved) {
       button.disabled = false;
       armed = false;
       button.textContent = 'Remover função';
+      label(false);
       status.textContent = errorMessage(err);
     }
   });
