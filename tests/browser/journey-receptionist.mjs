@@ -18,7 +18,6 @@
 import {
   BASE_URL,
   PASSWORD,
-  accessible,
   apiCall,
   assert,
   check,
@@ -75,7 +74,6 @@ async function run(browser) {
       await page.locator('[data-queue="board"][data-live="true"]').waitFor();
       await noMissingText(page, 'desk');
       await shot(page, '01-desk');
-      await accessible(page, '01-desk');
     });
     if (!opened) throw new Error('the desk did not open');
 
@@ -92,7 +90,6 @@ async function run(browser) {
       const said = (await error.innerText()).trim();
       assert(/60 anos ou mais/.test(said) && /tem 11 anos/.test(said), `refusal: "${said}"`);
       await shot(page, '02-age-refused');
-      await accessible(page, '02-age-refused');
       await birth.fill(yearsAgo(66, 30));
       await form.getByRole('button', { name: 'Registrar chegada' }).click();
       await form.locator('.form-status', { hasText: 'Chegada registrada' }).waitFor();
@@ -124,7 +121,6 @@ async function run(browser) {
       assert(called === 1, `${called} patients shown as called`);
       await noMissingText(page, 'board after calls');
       await shot(page, '03-one-called');
-      await accessible(page, '03-one-called');
     });
 
     await check('a page for admins and professionals says "Sem permissão"', async () => {
@@ -132,7 +128,6 @@ async function run(browser) {
       await page.locator('[data-view="forbidden"]').waitFor();
       await page.getByRole('heading', { name: 'Sem permissão' }).waitFor();
       await shot(page, '04-forbidden');
-      await accessible(page, '04-forbidden');
     });
 
     await check('no console errors, page errors or CSP violations', async () => {

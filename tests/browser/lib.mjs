@@ -72,6 +72,9 @@ export async function check(name, fn) {
   } catch (err) {
     counts.failed += 1;
     console.log(`FAIL ${name}: ${firstLine(err)}`);
+    // Where in the test it stopped (the test file's own frames).
+    const at = String((err && err.stack) || '').split('\n').filter((l) => /tests\/browser\/(?!lib\.mjs)/.test(l));
+    if (at.length) console.log(`     at ${at[0].trim().replace(/^at /, '')}`);
     return false;
   }
 }
@@ -199,8 +202,10 @@ export async function loginUi(page, email, password = PASSWORD) {
  */
 export function screenshots(prefix, { fullPage: defaultFullPage = true } = {}) {
   return {
+    /** A screenshot of the page, which must also pass the accessibility check (axe). */
     shot: async (page, name, { fullPage = defaultFullPage } = {}) => {
       await page.screenshot({ path: join(SHOTS, `${prefix}-${name}.png`), fullPage });
+      await accessible(page, `${prefix}-${name}`);
     },
     shotOf: async (locator, name) => {
       await locator.screenshot({ path: join(SHOTS, `${prefix}-${name}.png`) });

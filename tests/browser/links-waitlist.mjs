@@ -342,7 +342,7 @@ async function run(browser) {
       const item = drawer.locator('.wl-item', { hasText: 'João Pereira da Silva' });
       await item.locator('.wl-status', { hasText: 'Aguardando vaga' }).waitFor();
       await item.locator('.wl-window', { hasText: 'Tarde' }).waitFor();
-      await page.getByRole('button', { name: /Lista de espera: 1 paciente/ }).waitFor({ state: 'attached' });
+      await page.getByRole('button', { name: /Lista de espera\s*:\s*1 paciente/ }).waitFor({ state: 'attached' });
       await shot(page, 'desk-drawer-added', { fullPage: false });
       await item.getByRole('button', { name: /^Remover/ }).click();
       await item.getByRole('button', { name: 'Sim, remover' }).click();

@@ -255,12 +255,16 @@ export function renderAgendaGrid(grid, g) {
       const step = stepOf(setup, col.pro.user_id);
       const blockEnd = Math.min(sEnd, sStart + Math.max(step, SLOT_MIN_GAP));
       const t = timeIn(s.starts_at, setup.tz);
+      // Read as "Horário livre 10:00 — Dra. Helena Duarte" (the visible time inside it).
       const button = h('button', {
         type: 'button',
         class: 'ag-free',
-        'aria-label': `Horário livre ${t} — ${col.pro.name}${view.mode === 'week' ? `, ${mediumDate(col.date)}` : ''}`,
         dataset: { startsAt: s.starts_at, pro: col.pro.user_id, time: t },
-      }, h('span', { class: 'ag-free-time', text: t }), h('span', { class: 'ag-free-plus', 'aria-hidden': 'true', text: '+ agendar' }));
+      },
+      h('span', { class: 'visually-hidden', text: 'Horário livre ' }),
+      h('span', { class: 'ag-free-time', text: t }),
+      h('span', { class: 'visually-hidden', text: ` — ${col.pro.name}${view.mode === 'week' ? `, ${mediumDate(col.date)}` : ''}` }),
+      h('span', { class: 'ag-free-plus', 'aria-hidden': 'true', text: '+ agendar' }));
       place(button, sStart, blockEnd, start, 1);
       button.addEventListener('click', () => g.onBook(button, {
         proId: col.pro.user_id, date: col.date, startsAt: s.starts_at,
@@ -334,23 +338,27 @@ function place(el, from, to, gridStart, inset = 0) {
  */
 function appointmentBlock(g, a, span, gridStart, lane, laneCount) {
   const { setup } = g;
-  const t = `${timeIn(a.starts_at, setup.tz)}–${timeIn(a.ends_at, setup.tz)}`;
   const paid = a.payment_status === 'paid';
-  const label = `${t}, ${a.patient_name || 'Paciente'}${a.kind === 'teleconsultation' ? ', teleconsulta' : ''}${a.service_name ? `, ${a.service_name}` : ''}: ${statusLabel(a.status)}${paid ? ', pago' : ''}`;
+  // Its name is its visible words with commas and the end time that only screen readers
+  // hear ("10:00, Agendado, João Pereira da Silva, Consulta clínica, até 10:30"): what is
+  // seen is what is said (WCAG 2.5.3).
+  const sr = (text) => h('span', { class: 'visually-hidden', text });
   const block = h('button', {
     type: 'button',
     class: `ag-appt ag-st-${a.status}${a.status === 'held' ? ' ag-appt-held' : ''}${span.end - span.start <= 20 ? ' ag-appt-short' : ''}`,
-    'aria-label': label,
     'aria-haspopup': 'dialog',
     dataset: { id: a.id, status: a.status, startsAt: a.starts_at },
   },
   h('span', { class: 'ag-appt-line' },
     h('span', { class: 'ag-appt-time', text: timeIn(a.starts_at, setup.tz) }),
+    sr(', '),
     h('span', { class: 'ag-appt-status', text: statusLabel(a.status) })),
+  sr(', '),
   h('span', { class: 'ag-appt-name', text: a.patient_name || 'Paciente' }),
-  a.kind === 'teleconsultation' ? teleBadge() : null,
-  paid ? h('span', { class: 'badge ag-paid-badge', dataset: { paid: 'true' }, text: 'Pago' }) : null,
-  a.service_name ? h('span', { class: 'ag-appt-service', text: a.service_name }) : null);
+  a.kind === 'teleconsultation' ? [sr(', '), teleBadge()] : null,
+  paid ? [sr(', '), h('span', { class: 'badge ag-paid-badge', dataset: { paid: 'true' }, text: 'Pago' })] : null,
+  a.service_name ? [sr(', '), h('span', { class: 'ag-appt-service', text: a.service_name })] : null,
+  sr(`, até ${timeIn(a.ends_at, setup.tz)}`));
   place(block, Math.max(span.start, gridStart), span.end, gridStart, 1);
   if (laneCount > 1) {
     block.style.left = `calc(${(lane * 100) / laneCount}% + 2px)`;

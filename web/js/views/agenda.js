@@ -133,9 +133,12 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
   const heading = h('h1', { tabindex: '-1', text: `Agenda — ${membership.clinic_name}` });
   const newButton = h('button', { type: 'button', class: 'btn btn-primary', text: 'Novo agendamento', disabled: true });
   const waitlistCount = h('span', { class: 'nav-badge wl-count-badge', hidden: true });
+  // Read as "Lista de espera: 3 pacientes" (the visible words first, as WCAG 2.5.3 asks).
+  const waitlistSep = h('span', { class: 'visually-hidden', text: '' });
+  const waitlistNoun = h('span', { class: 'visually-hidden', text: '' });
   const waitlistButton = h('button', {
     type: 'button', class: 'btn btn-secondary', disabled: true, 'aria-haspopup': 'dialog', dataset: { waitlist: 'open' },
-  }, 'Lista de espera', waitlistCount);
+  }, 'Lista de espera', waitlistSep, waitlistCount, waitlistNoun);
   const newButtonBox = h('div', { class: 'ag-new' }, waitlistButton, newButton);
   const liveStatus = h('p', { class: 'muted small ag-live', role: 'status', text: 'Conectando…' });
   const announce = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
@@ -157,7 +160,8 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
     const n = waitlist.entries.length;
     waitlistCount.textContent = n ? String(n) : '';
     waitlistCount.hidden = !n;
-    waitlistButton.setAttribute('aria-label', n ? `Lista de espera: ${n} ${n === 1 ? 'paciente' : 'pacientes'}` : 'Lista de espera');
+    waitlistSep.textContent = n ? ': ' : '';
+    waitlistNoun.textContent = n ? ` ${n === 1 ? 'paciente' : 'pacientes'}` : '';
   });
 
   // ----- toolbar

@@ -99,9 +99,10 @@ function fullTime(iso) {
 export function messageThread(conv, { onRetry }) {
   const { messages, reads, myId } = conv;
 
+  // A list of messages that announces the new ones (a live region: role "log" would hide
+  // the list's items from assistive technology).
   const list = h('ol', {
     class: 'chat-messages',
-    role: 'log',
     'aria-live': 'polite',
     'aria-relevant': 'additions',
     'aria-label': 'Mensagens',
