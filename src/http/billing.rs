@@ -15,6 +15,8 @@ use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, UserId};
 
+use super::agenda::appointments::AppointmentPath;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     const PAYMENT: &str = "/clinics/{clinic_id}/appointments/{appointment_id}/payment";
     cfg.route("/clinics/{clinic_id}/prices", web::get().to(price_table))
@@ -55,12 +57,6 @@ pub struct PricePath {
     pub clinic_id: ClinicId,
     pub service_id: uuid::Uuid,
     pub user_id: UserId,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PaymentPath {
-    pub clinic_id: ClinicId,
-    pub appointment_id: uuid::Uuid,
 }
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/prices", tag = "billing", security(("bearer" = [])),
@@ -159,7 +155,7 @@ pub async fn put_pix_settings(
 pub async fn get_payment(
     state: web::Data<AppState>,
     auth: Auth,
-    path: web::Path<PaymentPath>,
+    path: web::Path<AppointmentPath>,
 ) -> Result<HttpResponse, AppError> {
     let p = path.into_inner();
     let view = payment::payment_of(&state, &auth, p.clinic_id, p.appointment_id).await?;
@@ -178,7 +174,7 @@ pub async fn get_payment(
 pub async fn charge_pix(
     state: web::Data<AppState>,
     auth: Auth,
-    path: web::Path<PaymentPath>,
+    path: web::Path<AppointmentPath>,
 ) -> Result<HttpResponse, AppError> {
     let p = path.into_inner();
     let view = pix::charge_appointment(&state, &auth, p.clinic_id, p.appointment_id).await?;
@@ -195,7 +191,7 @@ pub async fn charge_pix(
 pub async fn refresh_payment(
     state: web::Data<AppState>,
     auth: Auth,
-    path: web::Path<PaymentPath>,
+    path: web::Path<AppointmentPath>,
 ) -> Result<HttpResponse, AppError> {
     let p = path.into_inner();
     let view = reconcile::refresh_payment(&state, &auth, p.clinic_id, p.appointment_id).await?;
@@ -214,7 +210,7 @@ pub async fn refresh_payment(
 pub async fn refund_payment(
     state: web::Data<AppState>,
     auth: Auth,
-    path: web::Path<PaymentPath>,
+    path: web::Path<AppointmentPath>,
     body: web::Json<RefundRequest>,
 ) -> Result<HttpResponse, AppError> {
     let p = path.into_inner();

@@ -229,9 +229,13 @@ pub async fn history(
     }
     let before = query.before.unwrap_or(i64::MAX);
     let rows = state.store.chat_history(room.id, before, limit).await?;
-    let mut messages = Vec::with_capacity(rows.len());
-    for stored in &rows {
-        let mut m = stored.clone();
+    let next_before = match rows.first() {
+        Some(first) if rows.len() as i64 == limit => Some(first.seq),
+        _ => None,
+    };
+    let count = rows.len();
+    let mut messages = Vec::with_capacity(count);
+    for mut m in rows {
         open_attachment_name(&state.cipher, &mut m)?;
         let body = if m.deleted_at.is_some() {
             None
@@ -242,10 +246,6 @@ pub async fn history(
         view.seq = Some(m.seq);
         messages.push(view);
     }
-    let next_before = match rows.first() {
-        Some(first) if rows.len() as i64 == limit => Some(first.seq),
-        _ => None,
-    };
     if auth.is_staff_of(room.clinic_id) && room.kind == "patient" {
         state
             .store
@@ -254,7 +254,7 @@ pub async fn history(
                     .entity_id(room.id)
                     .clinic(room.clinic_id)
                     .ip(auth.ip.clone())
-                    .details(json!({"messages": rows.len()})),
+                    .details(json!({"messages": count})),
             )
             .await?;
     }
