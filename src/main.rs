@@ -433,7 +433,11 @@ async fn backup_or_restore(
 async fn open_audited_store(settings: &mut Settings) -> anyhow::Result<Store> {
     settings.ensure_secrets()?;
     let keys = atende::startup::audit_keys(settings)?;
-    Ok(open_store(settings).await?.with_audit_keys(keys))
+    let cipher = atende::app::keys::field_cipher(settings)?;
+    Ok(open_store(settings)
+        .await?
+        .with_audit_keys(keys)
+        .with_field_cipher(cipher, settings.security.jwt_secret.expose().as_bytes()))
 }
 
 async fn open_store(settings: &mut Settings) -> anyhow::Result<Store> {

@@ -53,8 +53,19 @@ impl Application {
         }
         let store = Store::connect(&settings.database_url(), settings.database.max_connections)
             .await?
-            .with_audit_keys(audit_keys(&settings)?);
+            .with_audit_keys(audit_keys(&settings)?)
+            .with_field_cipher(
+                crate::app::keys::field_cipher(&settings)?,
+                settings.security.jwt_secret.expose().as_bytes(),
+            );
         store.migrate().await?;
+        let indexed = store.index_legacy_patients().await?;
+        if indexed > 0 {
+            tracing::info!(
+                patients = indexed,
+                "patient records written before identity encryption are now sealed and indexed"
+            );
+        }
         if let Some(legacy) = store.seal_legacy_audit().await? {
             tracing::info!(
                 legacy_rows = legacy,

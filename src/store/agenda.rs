@@ -72,7 +72,10 @@ pub struct AppointmentRow {
     pub block_start: DateTime<Utc>,
     pub block_end: DateTime<Utc>,
     pub hold_expires_at: Option<DateTime<Utc>>,
+    /// Plain text in the row; sealed in the database ([`super::sealed`]).
+    #[sqlx(rename = "notes_enc")]
     pub notes: String,
+    #[sqlx(rename = "cancel_reason_enc")]
     pub cancel_reason: Option<String>,
     pub booked_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
@@ -152,6 +155,18 @@ const VIEW_SELECT: &str =
      LEFT JOIN services s ON s.id = a.service_id";
 
 impl Store {
+    /// An appointment as read, its sealed text opened.
+    fn open_appointment(&self, mut a: AppointmentRow) -> Result<AppointmentRow, StoreError> {
+        a.notes = self.unseal(std::mem::take(&mut a.notes))?;
+        a.cancel_reason = self.unseal_opt(a.cancel_reason.take())?;
+        Ok(a)
+    }
+
+    fn open_view(&self, mut v: AppointmentView) -> Result<AppointmentView, StoreError> {
+        v.a = self.open_appointment(v.a)?;
+        Ok(v)
+    }
+
     /// When the bookings `user` made since `since` that are not cancelled were made, oldest
     /// first, at most `limit` of them; inside the booking's transaction. On PostgreSQL a
     /// transaction-scoped advisory lock per user serializes one user's bookings across
@@ -527,10 +542,12 @@ impl Store {
         if a.status.holds_time() {
             self.check_free(tx, a).await?;
         }
+        let notes = self.seal(&a.notes)?;
+        let reason = self.seal_opt(a.cancel_reason.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO appointments (id, clinic_id, professional_user_id, patient_id, service_id, kind, status,
-                    starts_at, ends_at, block_start, block_end, hold_expires_at, notes, cancel_reason, booked_by,
+                    starts_at, ends_at, block_start, block_end, hold_expires_at, notes_enc, cancel_reason_enc, booked_by,
                     created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
@@ -546,8 +563,8 @@ impl Store {
             .bind(a.block_start)
             .bind(a.block_end)
             .bind(a.hold_expires_at)
-            .bind(&a.notes)
-            .bind(&a.cancel_reason)
+            .bind(&notes)
+            .bind(&reason)
             .bind(a.booked_by)
             .bind(a.created_at)
             .bind(a.updated_at)
@@ -567,10 +584,12 @@ impl Store {
         if a.status.holds_time() {
             self.check_free(tx, a).await?;
         }
+        let notes = self.seal(&a.notes)?;
+        let reason = self.seal_opt(a.cancel_reason.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE appointments SET status = $1, starts_at = $2, ends_at = $3, block_start = $4, block_end = $5,
-                    hold_expires_at = $6, cancel_reason = $7, updated_at = $8, patient_id = $9, notes = $10
+                    hold_expires_at = $6, cancel_reason_enc = $7, updated_at = $8, patient_id = $9, notes_enc = $10
                  WHERE id = $11",
             )
             .bind(a.status.as_str())
@@ -579,10 +598,10 @@ impl Store {
             .bind(a.block_start)
             .bind(a.block_end)
             .bind(a.hold_expires_at)
-            .bind(&a.cancel_reason)
+            .bind(&reason)
             .bind(a.updated_at)
             .bind(a.patient_id)
-            .bind(&a.notes)
+            .bind(&notes)
             .bind(a.id)
             .execute(&mut **t)
             .await
@@ -596,12 +615,13 @@ impl Store {
         tx: &mut Tx,
         id: uuid::Uuid,
     ) -> Result<Option<AppointmentRow>, StoreError> {
-        Ok(on_tx!(tx, t => {
+        let row = on_tx!(tx, t => {
             sqlx::query_as::<_, AppointmentRow>("SELECT * FROM appointments WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut **t)
                 .await?
-        }))
+        });
+        row.map(|r| self.open_appointment(r)).transpose()
     }
 
     /// The patient's next appointment still to come in this clinic in [from, to).
@@ -612,7 +632,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Option<AppointmentRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let row = on_pool!(self, p => {
             sqlx::query_as::<_, AppointmentRow>(
                 "SELECT * FROM appointments WHERE clinic_id = $1 AND patient_id = $2
                    AND status IN ('scheduled', 'confirmed') AND starts_at >= $3 AND starts_at < $4
@@ -624,7 +644,8 @@ impl Store {
             .bind(to)
             .fetch_optional(p)
             .await?
-        }))
+        });
+        row.map(|r| self.open_appointment(r)).transpose()
     }
 
     pub async fn appointment_view(
@@ -632,12 +653,13 @@ impl Store {
         id: uuid::Uuid,
     ) -> Result<Option<AppointmentView>, StoreError> {
         let sql = format!("{VIEW_SELECT} WHERE a.id = $1");
-        Ok(on_pool!(self, p => {
+        let row = on_pool!(self, p => {
             sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        row.map(|r| self.open_view(r)).transpose()
     }
 
     /// Appointments starting in [from, to), cancelled ones included: a clinic's, or a
@@ -655,14 +677,15 @@ impl Store {
         let sql = format!(
             "{VIEW_SELECT} WHERE a.{column} = $1 AND a.starts_at >= $2 AND a.starts_at < $3 ORDER BY a.starts_at"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .bind(from)
                 .bind(to)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        rows.into_iter().map(|r| self.open_view(r)).collect()
     }
 
     pub async fn patient_appointments(
@@ -674,12 +697,13 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM waitlist_offers o WHERE o.appointment_id = a.id AND o.status <> 'accepted')
              ORDER BY a.starts_at DESC LIMIT 200"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AppointmentView>(sqlx::AssertSqlSafe(sql))
                 .bind(patient)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        rows.into_iter().map(|r| self.open_view(r)).collect()
     }
 
     /// The professional's taken time (blocks) in every clinic overlapping [from, to).

@@ -36,6 +36,15 @@ const fn text(table: &'static str, column: &'static str) -> EncryptedColumn {
     }
 }
 
+/// A column encrypted after rows were written: those hold plain text until sealed.
+const fn plain_before(table: &'static str, column: &'static str) -> EncryptedColumn {
+    EncryptedColumn {
+        table,
+        column,
+        form: Form::TextOrPlain,
+    }
+}
+
 /// Every encrypted column of the schema. A new encrypted column joins this list, or key
 /// rotation leaves it behind (`tests/api/keys.rs` seeds one value of each and checks that
 /// rotation moves them all).
@@ -69,6 +78,13 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     text("allergies", "substance_enc"),
     text("allergies", "reaction_enc"),
     text("record_access_grants", "reason_enc"),
+    plain_before("appointments", "notes_enc"),
+    plain_before("appointments", "cancel_reason_enc"),
+    plain_before("queue_entries", "full_name_enc"),
+    plain_before("patients", "cpf_enc"),
+    plain_before("patients", "birth_date_enc"),
+    plain_before("patients", "phone_enc"),
+    plain_before("patients", "email_enc"),
 ];
 
 /// A stored value as read.
@@ -104,7 +120,7 @@ fn read_rows<T>(rows: Vec<(String, T)>, wrap: fn(T) -> Stored) -> Vec<StoredValu
 
 impl Store {
     /// Up to `limit` values of `col` that are not under the key `prefix` names
-    /// (`v1:<key id>:`), NULLs left out.
+    /// (`v1:<key id>:`), NULLs and empty values (which say nothing) left out.
     pub async fn values_not_under(
         &self,
         col: &EncryptedColumn,
@@ -115,7 +131,7 @@ impl Store {
         let (address, _, cast) = addressing(self.pool());
         let sql = format!(
             "SELECT {address}, {c} FROM {t}
-             WHERE {c} IS NOT NULL AND substr({c}, 1, $1{cast}) <> $2 LIMIT $3"
+             WHERE {c} IS NOT NULL AND length({c}) > 0 AND substr({c}, 1, $1{cast}) <> $2 LIMIT $3"
         );
         let n = prefix.len() as i64;
         let bytes = col.form == Form::BytesOrPlain;
@@ -149,7 +165,8 @@ impl Store {
         let (t, c) = (col.table, col.column);
         let (_, _, cast) = addressing(self.pool());
         let sql = format!(
-            "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND substr({c}, 1, $1{cast}) <> $2"
+            "SELECT count(*) FROM {t}
+             WHERE {c} IS NOT NULL AND length({c}) > 0 AND substr({c}, 1, $1{cast}) <> $2"
         );
         let n = prefix.len() as i64;
         let bytes = col.form == Form::BytesOrPlain;

@@ -24,6 +24,7 @@ pub mod patients;
 pub mod queue;
 pub mod record;
 pub mod reminders;
+pub mod sealed;
 pub mod sessions;
 pub mod users;
 pub mod waitlist;
@@ -108,6 +109,14 @@ pub enum StoreError {
     /// This store was opened without audit keys, so it cannot seal audit rows.
     #[error("no audit key configured: audit rows cannot be written")]
     NoAuditKey,
+    /// This store was opened without the field cipher, so it cannot read or write the
+    /// encrypted identity columns.
+    #[error("no field-encryption key configured: encrypted columns cannot be used")]
+    NoFieldCipher,
+    /// A stored value that cannot be opened with the configured keys (or a value that
+    /// cannot be sealed).
+    #[error("encrypted column: {0}")]
+    Sealed(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -175,6 +184,8 @@ struct Inner {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// Seals audit rows (see [`Store::with_audit_keys`]); without them appends fail.
     audit_keys: Option<Arc<crate::security::audit::AuditKeys>>,
+    /// Seals identity and front-desk columns (see [`Store::with_field_cipher`]).
+    sealer: Option<Arc<sealed::Sealer>>,
 }
 
 /// The application's storage handle: cheap to clone, shared by every request and actor.
@@ -231,6 +242,7 @@ impl Store {
                 pool,
                 writer: Arc::new(tokio::sync::Mutex::new(())),
                 audit_keys: None,
+                sealer: None,
             }),
         })
     }
@@ -243,6 +255,25 @@ impl Store {
                 pool: self.inner.pool.clone(),
                 writer: self.inner.writer.clone(),
                 audit_keys: Some(Arc::new(keys)),
+                sealer: self.inner.sealer.clone(),
+            }),
+        }
+    }
+
+    /// The same store, encrypting the identity and front-desk columns with `cipher` and
+    /// indexing CPFs under a key derived from `index_secret` (see [`sealed`]). The server
+    /// and every command that reads patients or appointments need it.
+    pub fn with_field_cipher(
+        self,
+        cipher: crate::security::crypto::FieldCipher,
+        index_secret: &[u8],
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool: self.inner.pool.clone(),
+                writer: self.inner.writer.clone(),
+                audit_keys: self.inner.audit_keys.clone(),
+                sealer: Some(Arc::new(sealed::Sealer::new(cipher, index_secret))),
             }),
         }
     }

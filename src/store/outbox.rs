@@ -252,9 +252,9 @@ impl Store {
         user: Option<UserId>,
     ) -> Result<Option<String>, StoreError> {
         if let Some(p) = patient {
-            let found = on_pool!(self, pool => {
-                sqlx::query_scalar::<_, Option<String>>(
-                    "SELECT COALESCE(NULLIF(p.email, ''), u.email,
+            let found: Option<(Option<String>, Option<String>)> = on_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT p.email_enc, COALESCE(u.email,
                         (SELECT lu.email FROM patient_links l JOIN users lu ON lu.id = l.user_id
                           WHERE l.patient_id = p.id AND l.state = 'linked'
                           ORDER BY l.id LIMIT 1))
@@ -264,7 +264,11 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
             });
-            return Ok(found.flatten());
+            let Some((own, account)) = found else {
+                return Ok(None);
+            };
+            let own = self.unseal_opt(own)?.filter(|e| !e.is_empty());
+            return Ok(own.or(account));
         }
         let Some(u) = user else { return Ok(None) };
         Ok(on_pool!(self, pool => {

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 use crate::domain::{ClinicId, PatientId, UserId};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PatientRow {
     pub id: PatientId,
     pub user_id: Option<UserId>,
@@ -23,37 +23,100 @@ pub struct PatientRow {
 }
 
 /// A patient as one clinic sees them: identity plus that clinic's (still encrypted) text.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClinicPatientRow {
-    #[sqlx(flatten)]
     pub patient: PatientRow,
     pub allergies_enc: Option<String>,
     pub notes_enc: Option<String>,
 }
 
+/// A `patients` row as stored: CPF, birth date, phone and e-mail sealed ([`super::sealed`]).
+#[derive(sqlx::FromRow)]
+struct PatientStored {
+    id: PatientId,
+    user_id: Option<UserId>,
+    full_name: String,
+    social_name: Option<String>,
+    cpf_enc: String,
+    birth_date_enc: String,
+    phone_enc: Option<String>,
+    email_enc: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClinicPatientStored {
+    #[sqlx(flatten)]
+    patient: PatientStored,
+    allergies_enc: Option<String>,
+    notes_enc: Option<String>,
+}
+
+const PATIENT_COLUMNS: &str =
+    "p.id, p.user_id, p.full_name, p.social_name, p.cpf_enc, p.birth_date_enc,
+        p.phone_enc, p.email_enc, p.created_at, p.updated_at";
+
 const CLINIC_PATIENT_SELECT: &str =
-    "SELECT p.id, p.user_id, p.full_name, p.social_name, p.cpf, p.birth_date, p.phone, p.email,
-        p.created_at, p.updated_at, cp.allergies_enc, cp.notes_enc
+    "SELECT p.id, p.user_id, p.full_name, p.social_name, p.cpf_enc, p.birth_date_enc, p.phone_enc,
+        p.email_enc, p.created_at, p.updated_at, cp.allergies_enc, cp.notes_enc
  FROM clinic_patients cp JOIN patients p ON p.id = cp.patient_id";
 
 impl Store {
+    fn open_patient(&self, s: PatientStored) -> Result<PatientRow, StoreError> {
+        let birth = self.unseal(s.birth_date_enc)?;
+        Ok(PatientRow {
+            id: s.id,
+            user_id: s.user_id,
+            full_name: s.full_name,
+            social_name: s.social_name,
+            cpf: self.unseal(s.cpf_enc)?,
+            birth_date: NaiveDate::parse_from_str(&birth, "%Y-%m-%d")
+                .map_err(|_| StoreError::Sealed("a birth date that is not a date".into()))?,
+            phone: self.unseal_opt(s.phone_enc)?,
+            email: self.unseal_opt(s.email_enc)?,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        })
+    }
+
+    fn open_patients(&self, rows: Vec<PatientStored>) -> Result<Vec<PatientRow>, StoreError> {
+        rows.into_iter().map(|r| self.open_patient(r)).collect()
+    }
+
+    fn open_clinic_patient(&self, s: ClinicPatientStored) -> Result<ClinicPatientRow, StoreError> {
+        Ok(ClinicPatientRow {
+            patient: self.open_patient(s.patient)?,
+            allergies_enc: s.allergies_enc,
+            notes_enc: s.notes_enc,
+        })
+    }
+}
+
+impl Store {
     pub async fn insert_patient(&self, tx: &mut Tx, p: &PatientRow) -> Result<(), StoreError> {
+        let cpf = self.seal(&p.cpf)?;
+        let index = self.cpf_index(&p.cpf)?;
+        let birth = self.seal(&p.birth_date.format("%Y-%m-%d").to_string())?;
+        let phone = self.seal_opt(p.phone.as_deref())?;
+        let email = self.seal_opt(p.email.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
-                "INSERT INTO patients (id, user_id, full_name, social_name, cpf, birth_date, phone, email,
-                                       created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO patients (id, user_id, full_name, social_name, cpf_enc, birth_date_enc,
+                                       phone_enc, email_enc, created_at, updated_at, cpf_index)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(p.id)
             .bind(p.user_id)
             .bind(&p.full_name)
             .bind(&p.social_name)
-            .bind(&p.cpf)
-            .bind(p.birth_date)
-            .bind(&p.phone)
-            .bind(&p.email)
+            .bind(&cpf)
+            .bind(&birth)
+            .bind(&phone)
+            .bind(&email)
             .bind(p.created_at)
             .bind(p.updated_at)
+            .bind(&index)
             .execute(&mut **t)
             .await
             .map_err(|e| StoreError::from(e).unique_on(&["user_id"]))?;
@@ -69,16 +132,19 @@ impl Store {
         clinic: ClinicId,
         cpf: &str,
     ) -> Result<Vec<PatientRow>, StoreError> {
-        Ok(on_tx!(tx, t => {
-            sqlx::query_as::<_, PatientRow>(
-                "SELECT p.* FROM patients p JOIN clinic_patients cp ON cp.patient_id = p.id
-                 WHERE cp.clinic_id = $1 AND p.cpf = $2 ORDER BY p.created_at",
-            )
-            .bind(clinic)
-            .bind(cpf)
-            .fetch_all(&mut **t)
-            .await?
-        }))
+        let index = self.cpf_index(cpf)?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients p JOIN clinic_patients cp ON cp.patient_id = p.id
+             WHERE cp.clinic_id = $1 AND p.cpf_index = $2 ORDER BY p.created_at"
+        ));
+        let rows = on_tx!(tx, t => {
+            sqlx::query_as::<_, PatientStored>(sql)
+                .bind(clinic)
+                .bind(&index)
+                .fetch_all(&mut **t)
+                .await?
+        });
+        self.open_patients(rows)
     }
 
     /// A clinic's own records with this CPF, oldest first.
@@ -87,34 +153,45 @@ impl Store {
         clinic: ClinicId,
         cpf: &str,
     ) -> Result<Vec<PatientRow>, StoreError> {
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, PatientRow>(
-                "SELECT p.* FROM patients p JOIN clinic_patients cp ON cp.patient_id = p.id
-                 WHERE cp.clinic_id = $1 AND p.cpf = $2 ORDER BY p.created_at",
-            )
-            .bind(clinic)
-            .bind(cpf)
-            .fetch_all(p)
-            .await?
-        }))
+        let index = self.cpf_index(cpf)?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients p JOIN clinic_patients cp ON cp.patient_id = p.id
+             WHERE cp.clinic_id = $1 AND p.cpf_index = $2 ORDER BY p.created_at"
+        ));
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, PatientStored>(sql)
+                .bind(clinic)
+                .bind(&index)
+                .fetch_all(p)
+                .await?
+        });
+        self.open_patients(rows)
     }
 
     pub async fn patient_by_id(&self, id: PatientId) -> Result<Option<PatientRow>, StoreError> {
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE id = $1")
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients p WHERE p.id = $1"
+        ));
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, PatientStored>(sql)
                 .bind(id)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        row.map(|r| self.open_patient(r)).transpose()
     }
 
     pub async fn patient_by_user(&self, user: UserId) -> Result<Option<PatientRow>, StoreError> {
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, PatientRow>("SELECT * FROM patients WHERE user_id = $1")
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients p WHERE p.user_id = $1"
+        ));
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, PatientStored>(sql)
                 .bind(user)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        row.map(|r| self.open_patient(r)).transpose()
     }
 
     /// Make a new record the clinic's own (its clinical text). Returns false if it already
@@ -153,17 +230,20 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "{CLINIC_PATIENT_SELECT} WHERE cp.clinic_id = $1 AND cp.patient_id = $2"
         ));
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, ClinicPatientRow>(sql)
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, ClinicPatientStored>(sql)
                 .bind(clinic)
                 .bind(patient)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        row.map(|r| self.open_clinic_patient(r)).transpose()
     }
 
-    /// Patients of a clinic whose name, social name or CPF digits contain `query`
-    /// (case-insensitive for the name), at most `limit`, by name.
+    /// Patients of a clinic whose name or social name contains `query` (case-insensitive),
+    /// or whose CPF is the eleven digits of `query` (found by its blind index: a CPF is
+    /// never stored in the clear, so it matches whole, not by a part), at most `limit`, by
+    /// name.
     pub async fn search_clinic_patients(
         &self,
         clinic: ClinicId,
@@ -179,26 +259,29 @@ impl Store {
                 .replace('_', "\\_")
         );
         let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-        let cpf_pattern = if digits.is_empty() {
-            "-".to_string()
+        let cpf_index = if digits.len() == 11 {
+            self.cpf_index(&digits)?
         } else {
-            format!("%{digits}%")
+            "-".to_string()
         };
         let sql = sqlx::AssertSqlSafe(format!(
             "{CLINIC_PATIENT_SELECT} WHERE cp.clinic_id = $1
                AND (lower(p.full_name) LIKE $2 ESCAPE '\\' OR lower(coalesce(p.social_name, '')) LIKE $2 ESCAPE '\\'
-                    OR p.cpf LIKE $3)
+                    OR p.cpf_index = $3)
              ORDER BY p.full_name LIMIT $4"
         ));
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, ClinicPatientRow>(sql)
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, ClinicPatientStored>(sql)
                 .bind(clinic)
                 .bind(&pattern)
-                .bind(&cpf_pattern)
+                .bind(&cpf_index)
                 .bind(limit)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        rows.into_iter()
+            .map(|r| self.open_clinic_patient(r))
+            .collect()
     }
 
     /// Clinics a patient is registered with.
@@ -224,10 +307,12 @@ impl Store {
         clinic: ClinicId,
     ) -> Result<(), StoreError> {
         let now = super::now();
+        let phone = self.seal_opt(row.patient.phone.as_deref())?;
+        let email = self.seal_opt(row.patient.email.as_deref())?;
         on_tx!(tx, t => {
-            sqlx::query("UPDATE patients SET phone = $1, email = $2, social_name = $3, updated_at = $4 WHERE id = $5")
-                .bind(&row.patient.phone)
-                .bind(&row.patient.email)
+            sqlx::query("UPDATE patients SET phone_enc = $1, email_enc = $2, social_name = $3, updated_at = $4 WHERE id = $5")
+                .bind(&phone)
+                .bind(&email)
                 .bind(&row.patient.social_name)
                 .bind(now)
                 .bind(row.patient.id)

@@ -55,6 +55,8 @@ pub struct QueueEntryRow {
     pub service_date: NaiveDate,
     pub ticket: String,
     pub patient_id: Option<PatientId>,
+    /// Plain text in the row; sealed in the database ([`super::sealed`]).
+    #[sqlx(rename = "full_name_enc")]
     pub full_name: String,
     pub professional_user_id: Option<UserId>,
     #[sqlx(try_from = "String")]
@@ -82,6 +84,20 @@ impl QueueEntryRow {
 }
 
 impl Store {
+    /// An entry as read, its sealed name opened.
+    fn opened(&self, mut e: QueueEntryRow) -> Result<QueueEntryRow, StoreError> {
+        e.full_name = self.unseal(std::mem::take(&mut e.full_name))?;
+        Ok(e)
+    }
+
+    fn open_entry(&self, row: Option<QueueEntryRow>) -> Result<Option<QueueEntryRow>, StoreError> {
+        row.map(|e| self.opened(e)).transpose()
+    }
+
+    fn open_entries(&self, rows: Vec<QueueEntryRow>) -> Result<Vec<QueueEntryRow>, StoreError> {
+        rows.into_iter().map(|e| self.opened(e)).collect()
+    }
+
     /// The next ticket number for a clinic, day and prefix.
     pub async fn next_ticket_number(
         &self,
@@ -109,9 +125,10 @@ impl Store {
         tx: &mut Tx,
         e: &QueueEntryRow,
     ) -> Result<(), StoreError> {
+        let name = self.seal(&e.full_name)?;
         on_tx!(tx, t => {
             sqlx::query(
-                "INSERT INTO queue_entries (id, clinic_id, service_date, ticket, patient_id, full_name,
+                "INSERT INTO queue_entries (id, clinic_id, service_date, ticket, patient_id, full_name_enc,
                     professional_user_id, priority, priority_rank, status, room, checked_in_at, recalls,
                     appointment_id, appointment_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14)",
@@ -121,7 +138,7 @@ impl Store {
             .bind(e.service_date)
             .bind(&e.ticket)
             .bind(e.patient_id)
-            .bind(&e.full_name)
+            .bind(&name)
             .bind(e.professional_user_id)
             .bind(e.priority.as_str())
             .bind(e.priority_rank)
@@ -142,7 +159,7 @@ impl Store {
         clinic: ClinicId,
         day: NaiveDate,
     ) -> Result<Vec<QueueEntryRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, QueueEntryRow>(
                 "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2
                  ORDER BY CASE status WHEN 'waiting' THEN 0 WHEN 'called' THEN 1 WHEN 'in_service' THEN 2 ELSE 3 END,
@@ -152,7 +169,8 @@ impl Store {
             .bind(day)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_entries(rows)
     }
 
     pub async fn queue_entry_tx(
@@ -160,12 +178,13 @@ impl Store {
         tx: &mut Tx,
         id: uuid::Uuid,
     ) -> Result<Option<QueueEntryRow>, StoreError> {
-        Ok(on_tx!(tx, t => {
+        let rows = on_tx!(tx, t => {
             sqlx::query_as::<_, QueueEntryRow>("SELECT * FROM queue_entries WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut **t)
                 .await?
-        }))
+        });
+        self.open_entry(rows)
     }
 
     pub async fn update_queue_entry(
@@ -224,7 +243,7 @@ impl Store {
         clinic: ClinicId,
         day: NaiveDate,
     ) -> Result<Vec<QueueEntryRow>, StoreError> {
-        Ok(on_tx!(tx, t => {
+        let rows = on_tx!(tx, t => {
             sqlx::query_as::<_, QueueEntryRow>(
                 WAITING_SQL,
             )
@@ -232,7 +251,8 @@ impl Store {
             .bind(day)
             .fetch_all(&mut **t)
             .await?
-        }))
+        });
+        self.open_entries(rows)
     }
 
     /// A professional's current calls of a day: entries called to them or in service with
@@ -244,7 +264,7 @@ impl Store {
         day: NaiveDate,
         professional: UserId,
     ) -> Result<Vec<QueueEntryRow>, StoreError> {
-        Ok(on_tx!(tx, t => {
+        let rows = on_tx!(tx, t => {
             sqlx::query_as::<_, QueueEntryRow>(
                 "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2
                    AND professional_user_id = $3 AND status IN ('called', 'in_service')
@@ -255,7 +275,8 @@ impl Store {
             .bind(professional)
             .fetch_all(&mut **t)
             .await?
-        }))
+        });
+        self.open_entries(rows)
     }
 
     /// Ranks of the day's calls, most recent first (for the alternate priority mode).
@@ -309,12 +330,13 @@ impl Store {
     }
 
     pub async fn queue_entry(&self, id: uuid::Uuid) -> Result<Option<QueueEntryRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, QueueEntryRow>("SELECT * FROM queue_entries WHERE id = $1")
                 .bind(id)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        self.open_entry(rows)
     }
 
     /// A patient's entry of the day that is still waiting, called or in service.
@@ -329,14 +351,15 @@ impl Store {
             "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2 AND patient_id = $3
                AND status IN {ACTIVE_STATUSES} LIMIT 1"
         );
-        Ok(on_tx!(tx, t => {
+        let rows = on_tx!(tx, t => {
             sqlx::query_as::<_, QueueEntryRow>(sqlx::AssertSqlSafe(sql))
                 .bind(clinic)
                 .bind(day)
                 .bind(patient)
                 .fetch_optional(&mut **t)
                 .await?
-        }))
+        });
+        self.open_entry(rows)
     }
 
     /// Does this patient have any entry in the clinic's queue today?
@@ -489,7 +512,7 @@ impl Store {
         clinic: ClinicId,
         day: NaiveDate,
     ) -> Result<Vec<QueueEntryRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, QueueEntryRow>(
                 WAITING_SQL,
             )
@@ -497,7 +520,8 @@ impl Store {
             .bind(day)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_entries(rows)
     }
 
     /// The day's last `limit` calls that are not waiting again, newest first.
@@ -507,7 +531,7 @@ impl Store {
         day: NaiveDate,
         limit: i64,
     ) -> Result<Vec<QueueEntryRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, QueueEntryRow>(
                 "SELECT * FROM queue_entries WHERE clinic_id = $1 AND service_date = $2
                    AND called_at IS NOT NULL AND status <> 'waiting'
@@ -518,7 +542,8 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_entries(rows)
     }
 
     /// Professionals among the day's last 200 calls (bounded, however long the day).

@@ -16,6 +16,10 @@ use crate::helpers::*;
 
 /// A word that appears nowhere but in the clinical content these tests write.
 const SENTINEL: &str = "Quixabeirapurpura";
+/// The identity fields of the seeded patient, which must not be stored in the clear either.
+const IRENE_EMAIL: &str = "irene.cifrada@exemplo.com.br";
+const IRENE_PHONE: &str = "+55 11 98765-4321";
+const IRENE_BIRTH: &str = "1970-01-02";
 const T1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const T2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
@@ -65,7 +69,7 @@ async fn seed(app: &TestApp) -> Seeded {
             &format!("/api/clinics/{}/patients", a.clinic),
             Some(&a.recep.access),
             &json!({"full_name": "Irene Cifrada", "cpf": cpf_for(8100), "birth_date": "1970-01-02",
-                    "email": "irene@exemplo.com.br"}),
+                    "email": IRENE_EMAIL, "phone": IRENE_PHONE}),
         )
         .await,
     )
@@ -77,7 +81,41 @@ async fn seed(app: &TestApp) -> Seeded {
             &a.clinic,
             &a.recep,
             json!({"professional_user_id": Agenda::id(&a.helena), "patient_id": patient,
-                   "starts_at": a.at(11, 0)}),
+                   "starts_at": a.at(11, 0), "notes": format!("obs {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
+    // The front desk's text: a cancel reason, and a walk-in's name in the waiting room.
+    let other = created(
+        book(
+            app,
+            &a.clinic,
+            &a.recep,
+            json!({"professional_user_id": Agenda::id(&a.helena), "patient_id": patient,
+                   "starts_at": a.at(15, 0)}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            &format!(
+                "/api/clinics/{}/appointments/{}/cancel",
+                a.clinic,
+                other["id"].as_str().expect("id")
+            ),
+            Some(&a.recep.access),
+            &json!({"reason": format!("motivo {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            &format!("/api/clinics/{}/queue", a.clinic),
+            Some(&a.recep.access),
+            &json!({"full_name": format!("Zuleica {SENTINEL}")}),
         )
         .await,
     )
@@ -381,6 +419,63 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
         !holds(&all, hex::encode(SENTINEL).as_bytes()),
         "the sentinel is stored in plaintext (a byte column)"
     );
+    // Nor the patient's identity: CPF, e-mail, phone digits, birth date.
+    let cpf = cpf_for(8100);
+    for (what, value) in [
+        ("CPF", cpf.as_str()),
+        ("e-mail", IRENE_EMAIL),
+        ("phone", "987654321"),
+        ("birth date", IRENE_BIRTH),
+    ] {
+        assert!(
+            !holds(&all, value.as_bytes()),
+            "the patient's {what} is stored in plaintext"
+        );
+    }
+
+    // Yet the front desk reads it all back, and finds the patient by CPF.
+    let (status, found) = json_of(
+        app.get(
+            &format!("/api/clinics/{}/patients?q={cpf}", s.a.clinic),
+            Some(&s.a.recep.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let hit = found
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["id"] == s.patient.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("the patient is found by CPF: {found}"));
+    assert_eq!(hit["email"], IRENE_EMAIL, "{hit}");
+    assert_eq!(hit["birth_date"], IRENE_BIRTH, "{hit}");
+    let (_, day) = json_of(
+        app.get(
+            &format!(
+                "/api/clinics/{}/appointments?from={}&to={}",
+                s.a.clinic, s.a.day, s.a.day
+            ),
+            Some(&s.a.recep.access),
+        )
+        .await,
+    )
+    .await;
+    let text = day.to_string();
+    assert!(text.contains(&format!("obs {SENTINEL}")), "{day}");
+    assert!(text.contains(&format!("motivo {SENTINEL}")), "{day}");
+    let (_, queue) = json_of(
+        app.get(
+            &format!("/api/clinics/{}/queue", s.a.clinic),
+            Some(&s.a.recep.access),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        queue.to_string().contains(&format!("Zuleica {SENTINEL}")),
+        "{queue}"
+    );
 }
 
 #[actix_web::test]
@@ -472,8 +567,9 @@ async fn key_rotation_moves_every_value_to_the_new_key_while_a_node_writes_and_l
     );
     for c in ENCRYPTED_COLUMNS {
         for v in raw_values(&node, c.table, c.column).await {
+            // Empty values (an appointment without notes) say nothing and stay empty.
             assert!(
-                v.starts_with(b"v1:t2:"),
+                v.is_empty() || v.starts_with(b"v1:t2:"),
                 "{}.{} still holds a value not under t2",
                 c.table,
                 c.column
@@ -540,9 +636,72 @@ async fn key_rotation_moves_every_value_to_the_new_key_while_a_node_writes_and_l
     .await;
     assert_eq!(status, StatusCode::OK, "{p}");
     assert_eq!(p["notes"], format!("nota {SENTINEL}"));
+    assert_eq!(p["email"], IRENE_EMAIL, "{p}");
+    assert_eq!(p["birth_date"], IRENE_BIRTH, "{p}");
     // Replays of the live events decrypt too.
     let mut h = fresh.ws(&s.a.helena).await;
     h.join(&s.topic, Some(0)).await;
     let first = h.push("chat.message").await;
     assert!(!first["payload"].is_null(), "{first}");
+}
+
+/// An installation upgraded from a version that kept identity in the clear: its patient rows
+/// hold plain CPF, birth date, phone and e-mail and no blind index. The next start seals them
+/// and indexes the CPF, so the clinic still finds the patient by CPF and reads them whole.
+#[actix_web::test]
+async fn patient_rows_from_before_identity_encryption_are_sealed_and_indexed_at_start() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    let cpf = cpf_for(8200);
+    let p = created(
+        app.post(
+            &format!("/api/clinics/{}/patients", a.clinic),
+            Some(&a.recep.access),
+            &json!({"full_name": "Ondina Antiga", "cpf": cpf, "birth_date": "1961-03-04",
+                    "email": "ondina.antiga@exemplo.com.br"}),
+        )
+        .await,
+    )
+    .await;
+    // Put the row back the way the earlier version wrote it.
+    let legacy = format!(
+        "UPDATE patients SET cpf_enc = '{cpf}', birth_date_enc = '1961-03-04',
+            email_enc = 'ondina.antiga@exemplo.com.br', cpf_index = NULL
+         WHERE full_name = 'Ondina Antiga'"
+    );
+    with_conn!(app, c => {
+        sqlx::query(sqlx::AssertSqlSafe(legacy)).execute(&mut c).await.expect("legacy row");
+    });
+    assert!(
+        holds(&whole_database(&app).await, cpf.as_bytes()),
+        "the legacy row is in the clear"
+    );
+
+    let upgraded = spawn_node(Some(app.db_url.clone()), |_| {}).await;
+    let all = whole_database(&upgraded).await;
+    assert!(
+        !holds(&all, cpf.as_bytes()),
+        "the CPF is still in the clear"
+    );
+    assert!(
+        !holds(&all, b"ondina.antiga@exemplo.com.br"),
+        "the e-mail is still in the clear"
+    );
+    let (status, found) = json_of(
+        upgraded
+            .get(
+                &format!("/api/clinics/{}/patients?q={cpf}", a.clinic),
+                Some(&a.recep.access),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let hit = found
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["id"] == p["id"]))
+        .cloned()
+        .unwrap_or_else(|| panic!("found by CPF after the upgrade: {found}"));
+    assert_eq!(hit["birth_date"], "1961-03-04", "{hit}");
+    assert_eq!(hit["email"], "ondina.antiga@exemplo.com.br", "{hit}");
 }

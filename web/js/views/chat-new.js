@@ -49,7 +49,7 @@ export function newConversationPanel(ctx, me, clinics, onOpened) {
       clinicSelect ? h('div', { class: 'field' }, h('label', { for: clinicId, text: 'Clínica' }), clinicSelect) : null,
       h('div', { class: 'field' },
         h('label', { for: searchId, text: 'Buscar paciente' }),
-        h('p', { class: 'field-hint', id: `${searchId}-hint`, text: 'Nome, nome social ou CPF' }),
+        h('p', { class: 'field-hint', id: `${searchId}-hint`, text: 'Nome, nome social ou CPF completo' }),
         h('div', { class: 'search-row' }, search, searchButton)),
       patientSet,
       h('div', { class: 'field' }, h('label', { for: profId, text: 'Profissional' }), profSelect, profError)),

@@ -98,7 +98,7 @@ export function patientSearch({ clinicId, roleParam, headingLevel = 'h2', intro 
     },
   },
   h('label', { for: searchId, text: 'Buscar paciente' }),
-  h('p', { class: 'field-hint', id: `${searchId}-hint`, text: 'Nome, nome social ou CPF' }),
+  h('p', { class: 'field-hint', id: `${searchId}-hint`, text: 'Nome, nome social ou CPF completo' }),
   h('div', { class: 'search-row' }, input, h('button', { type: 'submit', class: 'btn btn-secondary', text: 'Buscar' })));
 
   input.addEventListener('input', () => {
