@@ -2,7 +2,9 @@
 //! tests, so a test can move time forward (a reminder falls due, a reset link expires, a
 //! retry's backoff runs out) without waiting or depending on the hour it runs at.
 //!
-//! Only what reads `AppState::clock` follows the test clock; older code still calls
+//! The use cases read `AppState::clock` and the entity actors (agenda, waiting room, chat,
+//! teleconsultation) read the same clock through `EntityDeps::clock`, so the clinic's day,
+//! holds, offers and edit windows follow a test's clock. Some older code still calls
 //! `store::now()` (the system clock) and moves to the clock as it is touched.
 
 use std::sync::{Arc, Mutex};

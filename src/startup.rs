@@ -98,8 +98,7 @@ impl Application {
             node = hub.node_id(),
             "event bus ready"
         );
-        let mut state = AppState::new(settings, store, metrics_handle(), hub, bus, port)?;
-        state.clock = clock;
+        let state = AppState::new(settings, store, metrics_handle(), hub, bus, port, clock)?;
         let state = web::Data::new(state);
         if let Some(health) = bus_health {
             crate::bus::fallback::spawn_poller(

@@ -16,7 +16,7 @@ use crate::domain::{ChatRoomId, UserId};
 use crate::security::audit::AuditEvent;
 use crate::security::crypto::FieldCipher;
 use crate::store::chat::{ChatMessageRow, ChatRoomRow, NewChatMessage};
-use crate::store::{self, Store, StoreError, Tx};
+use crate::store::{Store, StoreError, Tx};
 
 /// Longest message body, in characters.
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -342,7 +342,7 @@ impl Handler<PostMessage> for ChatRoom {
                     meta
                 }
             };
-            let now = store::now();
+            let now = deps.clock.now();
             let row = ChatMessageRow {
                 seq: 0,
                 id: msg.client_id,
@@ -457,7 +457,7 @@ async fn editable(
         return Err(WsError::conflict("message_deleted", "mensagem já apagada"));
     }
     let window = chrono::Duration::seconds(deps.chat.edit_window_secs as i64);
-    if store::now() > m.created_at + window {
+    if deps.clock.now() > m.created_at + window {
         return Err(WsError::conflict(
             "edit_window_expired",
             "o prazo para editar ou apagar esta mensagem terminou",
@@ -482,7 +482,7 @@ impl Handler<EditMessage> for ChatRoom {
             let topic = Topic::Chat(id).to_string();
             let mut tx = deps.store.begin().await?;
             let mut m = editable(&deps, &mut tx, id, msg.id, msg.editor).await?;
-            let now = store::now();
+            let now = deps.clock.now();
             let body_enc = deps
                 .cipher
                 .encrypt(&body)
@@ -531,7 +531,7 @@ impl Handler<DeleteMessage> for ChatRoom {
             let topic = Topic::Chat(id).to_string();
             let mut tx = deps.store.begin().await?;
             let mut m = editable(&deps, &mut tx, id, msg.id, msg.editor).await?;
-            let now = store::now();
+            let now = deps.clock.now();
             deps.store
                 .delete_chat_message(&mut tx, id, msg.id, now)
                 .await?;
@@ -657,7 +657,7 @@ mod tests {
             uf: "SP".into(),
             postal_code: "01000-000".into(),
             time_zone: "America/Sao_Paulo".into(),
-            created_at: store::now(),
+            created_at: crate::store::now(),
         };
         let user = UserRow {
             id: UserId::new(),
@@ -665,7 +665,7 @@ mod tests {
             password_hash: "x".into(),
             full_name: "Recepção".into(),
             platform_admin: false,
-            created_at: store::now(),
+            created_at: crate::store::now(),
             disabled_at: None,
         };
         let mut tx = store.begin().await.expect("tx");
@@ -683,7 +683,7 @@ mod tests {
                 kind: "staff".into(),
                 patient_id: None,
                 professional_user_id: None,
-                created_at: store::now(),
+                created_at: crate::store::now(),
             })
             .await
             .expect("room");
@@ -706,6 +706,7 @@ mod tests {
                 waitlist_hold_minutes: 15,
                 max_bookings_per_patient_per_day: 10,
             },
+            clock: Arc::new(crate::clock::SystemClock),
         };
         (dir, Registry::new(deps), store, room.id, user.id)
     }

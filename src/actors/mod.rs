@@ -42,6 +42,8 @@ pub struct EntityDeps {
     pub relay: crate::config::RelayMode,
     /// This node's media relay (a call that ends closes its relayed connections here).
     pub media: Arc<crate::media::Media>,
+    /// The application's clock (a test moves it; see [`crate::clock`]).
+    pub clock: crate::clock::SharedClock,
 }
 
 /// A bound on the work waiting for one entity actor (and on all of a node's): past it a

@@ -69,9 +69,9 @@ impl Entity for WaitingQueue {
     }
 }
 
-/// The clinic's current date.
-pub fn clinic_today(tz: chrono_tz::Tz) -> NaiveDate {
-    Utc::now().with_timezone(&tz).date_naive()
+/// The clinic's current date by `clock`.
+pub fn clinic_today(clock: &dyn crate::clock::Clock, tz: chrono_tz::Tz) -> NaiveDate {
+    clock.now().with_timezone(&tz).date_naive()
 }
 
 /// An entry as staff see it (and as `queue.updated` carries it).
@@ -177,11 +177,12 @@ const SERVICE_SAMPLE: usize = 10;
 /// produced it: clients keep the snapshot with the highest version.
 pub async fn panel_snapshot(
     deps_store: &store::Store,
+    clock: &dyn crate::clock::Clock,
     clinic: ClinicId,
     tz: chrono_tz::Tz,
     version: i64,
 ) -> Result<PanelSnapshot, WsError> {
-    let day = clinic_today(tz);
+    let day = clinic_today(clock, tz);
     // Only what the snapshot shows: the waiting, the last calls, who is serving — not the
     // whole day, which grows with every patient.
     let mut entries = deps_store.waiting_entries(clinic, day).await?;
@@ -195,7 +196,7 @@ pub async fn panel_snapshot(
     let policy = settings.policy();
     let ranks_recent = deps_store.recent_call_ranks(clinic, day).await?;
     let times = deps_store
-        .recent_service_times(clinic, Utc::now() - Duration::days(30))
+        .recent_service_times(clinic, clock.now() - Duration::days(30))
         .await?;
     Ok(build_snapshot(
         &entries,
@@ -301,7 +302,7 @@ async fn panel_event(
     tz: chrono_tz::Tz,
     version: i64,
 ) -> Option<TopicEvent> {
-    match panel_snapshot(&deps.store, clinic, tz, version).await {
+    match panel_snapshot(&deps.store, deps.clock.as_ref(), clinic, tz, version).await {
         Ok(snapshot) => Some(TopicEvent {
             topic: Topic::ClinicPanel(clinic).to_string(),
             event: "panel.updated".into(),
@@ -355,7 +356,7 @@ impl Handler<CheckIn> for WaitingQueue {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
         supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
-            let day = clinic_today(tz);
+            let day = clinic_today(deps.clock.as_ref(), tz);
             let mut tx = deps.store.begin().await?;
             deps.store.lock_clinic_queue(&mut tx, clinic).await?;
             if let Some(pid) = msg.patient_id
@@ -388,7 +389,7 @@ impl Handler<CheckIn> for WaitingQueue {
                 priority_rank: msg.priority.rank(),
                 status: QueueEntryStatus::Waiting,
                 room: None,
-                checked_in_at: store::now(),
+                checked_in_at: deps.clock.now(),
                 called_at: None,
                 called_by: None,
                 service_started_at: None,
@@ -438,7 +439,7 @@ impl Handler<CallNext> for WaitingQueue {
         let (deps, clinic, cached) = (self.deps.clone(), self.clinic, self.tz);
         supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
-            let day = clinic_today(tz);
+            let day = clinic_today(deps.clock.as_ref(), tz);
             let mut tx = deps.store.begin().await?;
             // One caller at a time per clinic, on every node: the order depends on the
             // previous calls (alternate mode), so rows alone cannot be the lock.
@@ -458,7 +459,7 @@ impl Handler<CallNext> for WaitingQueue {
                 .find(|e| e.professional_user_id.is_none_or(|p| p == msg.professional))
                 .cloned()
                 .ok_or_else(|| WsError::conflict("queue_empty", "ninguém aguardando"))?;
-            let now = store::now();
+            let now = deps.clock.now();
             // The previous call ends with this one: whoever was called or in service with
             // this professional is finished, in the same transaction as the new call.
             let mut events = Vec::new();
@@ -534,7 +535,7 @@ impl Handler<Act> for WaitingQueue {
                 .await?
                 .filter(|e| e.clinic_id == clinic)
                 .ok_or_else(|| WsError::not_found("senha não encontrada"))?;
-            let now = store::now();
+            let now = deps.clock.now();
             let to = e.status.after(msg.action).ok_or_else(|| {
                 WsError::conflict(
                     "invalid_transition",

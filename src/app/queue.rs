@@ -67,7 +67,7 @@ pub async fn check_in(
         .transpose()?
         .unwrap_or(Priority::None);
     let tz = clinic_tz(state, clinic).await?;
-    let today = clinic_today(tz);
+    let today = clinic_today(state.clock.as_ref(), tz);
     // Ages are counted on the application's clock, in the clinic's zone.
     let age_day = state.clock.now().with_timezone(&tz).date_naive();
     let walk_in_birth = body

@@ -60,6 +60,7 @@ impl AppState {
         hub: Arc<Hub>,
         bus: Arc<dyn EventBus>,
         port: u16,
+        clock: crate::clock::SharedClock,
     ) -> anyhow::Result<Self> {
         let cipher = crate::app::keys::field_cipher(&settings)?;
         let tokens = TokenKeys::new(
@@ -90,6 +91,7 @@ impl AppState {
             links: links.clone(),
             relay: settings.media.relay,
             media: media.clone(),
+            clock: clock.clone(),
         });
         let documents = crate::documents::Documents::start(
             &settings,
@@ -116,7 +118,7 @@ impl AppState {
         };
         Ok(Self {
             pix,
-            clock: Arc::new(crate::clock::SystemClock),
+            clock,
             reset_requests,
             draining: Arc::default(),
             audit,

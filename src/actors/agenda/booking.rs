@@ -109,7 +109,7 @@ impl Handler<Book> for ClinicAgenda {
                 .await?;
             }
             let block = timing.block(msg.starts_at);
-            let now = store::now();
+            let now = deps.clock.now();
             let a = AppointmentRow {
                 id: uuid::Uuid::now_v7(),
                 clinic_id: clinic,
@@ -278,7 +278,7 @@ impl Handler<Modify> for ClinicAgenda {
                     a.status = to;
                 }
             }
-            a.updated_at = store::now();
+            a.updated_at = deps.clock.now();
             deps.store
                 .update_appointment(&mut tx, &a)
                 .await
@@ -300,7 +300,7 @@ impl Handler<Modify> for ClinicAgenda {
                     kind_tele: before.kind == "teleconsultation",
                 };
                 // The change is stored; a failed offer is logged, not reported as its failure.
-                match offer_freed(&deps, clinic, tz, freed, Utc::now()).await {
+                match offer_freed(&deps, clinic, tz, freed, deps.clock.now()).await {
                     Ok(evs) => events.extend(evs),
                     Err(e) => tracing::warn!(code = e.code, "waitlist offer failed"),
                 }

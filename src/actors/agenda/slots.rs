@@ -104,7 +104,7 @@ pub(crate) async fn require_free_slot(
     except: Option<&AppointmentRow>,
 ) -> Result<(), WsError> {
     let day = starts_at.with_timezone(&tz).date_naive();
-    let now = Utc::now();
+    let now = deps.clock.now();
     let offered =
         |slots: Vec<crate::domain::agenda::Slot>| slots.iter().any(|s| s.starts_at == starts_at);
     let mut q = SlotQuery {

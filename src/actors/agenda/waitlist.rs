@@ -17,7 +17,7 @@ use crate::domain::agenda::{AppointmentStatus, OfferStatus, WaitlistStatus, pars
 use crate::domain::{ClinicId, UserId};
 use crate::store::agenda::{AppointmentRow, timing_of};
 use crate::store::waitlist::{OfferRow, WaitlistRow};
-use crate::store::{self, Savepoint, StoreError};
+use crate::store::{Savepoint, StoreError};
 
 /// Link purposes of an offer's one-click links.
 pub const ACCEPT_LINK: &str = "offer-accept";
@@ -106,8 +106,8 @@ pub async fn offer_freed(
             notes: String::new(),
             cancel_reason: None,
             booked_by: None,
-            created_at: store::now(),
-            updated_at: store::now(),
+            created_at: deps.clock.now(),
+            updated_at: deps.clock.now(),
         };
         // The patient may be busy then, or a longer service may not fit: next one. A savepoint
         // keeps the transaction usable when PostgreSQL's constraint (not our check) refuses it.
@@ -134,7 +134,7 @@ pub async fn offer_freed(
             appointment_id: a.id,
             status: OfferStatus::Offered,
             expires_at,
-            created_at: store::now(),
+            created_at: deps.clock.now(),
             decided_at: None,
         };
         deps.store.insert_offer(&mut tx, &offer).await?;
@@ -249,7 +249,7 @@ async fn close_offer(
         .filter(|a| a.clinic_id == clinic)
         .ok_or_else(|| WsError::not_found("oferta não encontrada"))?;
     a.hold_expires_at = None;
-    a.updated_at = store::now();
+    a.updated_at = deps.clock.now();
     let names = names_of(&deps.store, &a).await?;
     let freed = if outcome == OfferStatus::Accepted {
         a.status = AppointmentStatus::Scheduled;
@@ -295,7 +295,7 @@ impl Handler<RespondOffer> for ClinicAgenda {
         let (deps, clinic, cached) = (self.deps().clone(), self.clinic(), self.cached_tz());
         supervised(self, async move {
             let tz = clinic_tz(&deps, clinic, cached).await?;
-            let now = Utc::now();
+            let now = deps.clock.now();
             let closing = Closing {
                 offer: msg.offer,
                 outcome: if msg.accept {

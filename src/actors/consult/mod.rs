@@ -172,7 +172,7 @@ impl Handler<Enter> for ConsultSession {
                     people.push(ConsultParticipant {
                         role: msg.side.as_str().to_string(),
                         name,
-                        first_at: crate::store::now(),
+                        first_at: deps.clock.now(),
                     });
                     let stored = serde_json::to_string(&people).map_err(|_| WsError::internal())?;
                     if let Some(updated) = deps
@@ -475,7 +475,7 @@ impl Handler<Chat> for ConsultSession {
                 "role": msg.side.as_str(),
                 "name": msg.name,
                 "body": body,
-                "at": crate::store::now(),
+                "at": deps.clock.now(),
             });
             let mut tx = deps.store.begin().await?;
             let event = persist_event(&deps, &mut tx, &topic(id), "consult.chat", payload).await?;
@@ -494,7 +494,7 @@ pub const ABANDONED: &str = "abandoned";
 /// store makes each end happen once): audited in the same transaction, `consult.ended`
 /// pushed and relay closed after it commits.
 pub async fn end_abandoned(deps: &EntityDeps, timeout: Duration) -> Result<usize, WsError> {
-    let cutoff = chrono::Utc::now()
+    let cutoff = deps.clock.now()
         - chrono::Duration::from_std(timeout).unwrap_or_else(|_| chrono::Duration::hours(1));
     let mut tx = deps.store.begin().await?;
     let rows = deps.store.end_abandoned_consults(&mut tx, cutoff).await?;

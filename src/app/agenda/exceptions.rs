@@ -64,7 +64,7 @@ pub async fn list_exceptions(
 ) -> Result<Vec<AgendaException>, AppError> {
     auth.require_staff(clinic)?;
     let tz = clinic_tz(state, clinic).await?;
-    let (from, to) = query.dates(tz)?;
+    let (from, to) = query.dates(state.clock.as_ref(), tz)?;
     let rows = state
         .store
         .exceptions_between(

@@ -84,7 +84,7 @@ pub async fn ical_calendar(state: &AppState, token: &str) -> Result<String, AppE
         .await?
         .map(|u| u.full_name)
         .unwrap_or_default();
-    let now = Utc::now();
+    let now = state.clock.now();
     let rows = state
         .store
         .appointments_of(

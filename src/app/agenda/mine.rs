@@ -19,7 +19,7 @@ pub async fn my_agenda(
 ) -> Result<Vec<Appointment>, AppError> {
     // Dates are each clinic's own: read a margin around them, then keep the appointments
     // whose local date (in their clinic's zone) is in range.
-    let (from, to) = query.dates(chrono_tz::America::Sao_Paulo)?;
+    let (from, to) = query.dates(state.clock.as_ref(), chrono_tz::America::Sao_Paulo)?;
     let rows = state
         .store
         .appointments_of(

@@ -14,7 +14,7 @@ pub mod services;
 pub mod slots;
 pub mod visit;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -43,11 +43,16 @@ pub struct RangeQuery {
 }
 
 impl RangeQuery {
-    /// The local dates [from, to] in `tz`, at most [`MAX_DAYS`] of them.
-    pub fn dates(&self, tz: chrono_tz::Tz) -> Result<(NaiveDate, NaiveDate), AppError> {
+    /// The local dates [from, to] in `tz`, at most [`MAX_DAYS`] of them (from today by
+    /// `clock` when no start is given).
+    pub fn dates(
+        &self,
+        clock: &dyn crate::clock::Clock,
+        tz: chrono_tz::Tz,
+    ) -> Result<(NaiveDate, NaiveDate), AppError> {
         let from = self
             .from
-            .unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
+            .unwrap_or_else(|| clock.now().with_timezone(&tz).date_naive());
         let to = self.to.unwrap_or(from + Duration::days(6));
         if to < from || (to - from).num_days() >= MAX_DAYS {
             return Err(ValidationError::new(

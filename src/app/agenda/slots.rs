@@ -1,7 +1,6 @@
 //! Free slots (for the reception and, without login, the public booking page) and what the
 //! public booking page lists.
 
-use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -45,7 +44,7 @@ pub async fn free_slots(
     query: &RangeQuery,
 ) -> Result<Slots, AppError> {
     let tz = clinic_tz(state, clinic).await?;
-    let (from, to) = query.dates(tz)?;
+    let (from, to) = query.dates(state.clock.as_ref(), tz)?;
     let pro = query.professional_user_id.ok_or_else(|| {
         ValidationError::new("not_a_professional", "informe professional_user_id")
     })?;
@@ -82,7 +81,7 @@ pub async fn free_slots(
         except: moving.as_ref(),
         ignore_busy: false,
     };
-    let slots = slots_for(&state.store, q, Utc::now()).await?;
+    let slots = slots_for(&state.store, q, state.clock.now()).await?;
     Ok(Slots {
         professional_user_id: pro,
         service_id: service.map(|s| s.id),

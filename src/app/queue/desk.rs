@@ -71,7 +71,10 @@ pub async fn board(
 ) -> Result<Vec<QueueEntryView>, AppError> {
     auth.require_staff(clinic)?;
     let tz = clinic_tz(state, clinic).await?;
-    let entries = state.store.queue_for_day(clinic, clinic_today(tz)).await?;
+    let entries = state
+        .store
+        .queue_for_day(clinic, clinic_today(state.clock.as_ref(), tz))
+        .await?;
     Ok(entries.iter().map(QueueEntryView::from).collect())
 }
 
@@ -200,5 +203,5 @@ pub async fn staff_panel(
     let tz = clinic_tz(state, clinic).await?;
     let topic = Topic::ClinicQueue(clinic).to_string();
     let version = state.store.topic_head(&topic).await?;
-    Ok(panel_snapshot(&state.store, clinic, tz, version).await?)
+    Ok(panel_snapshot(&state.store, state.clock.as_ref(), clinic, tz, version).await?)
 }

@@ -129,7 +129,7 @@ async fn public_view(
 ) -> Result<PublicQueueView, AppError> {
     let queue_topic = Topic::ClinicQueue(clinic).to_string();
     let version = state.store.topic_head(&queue_topic).await?;
-    let snapshot = panel_snapshot(&state.store, clinic, tz, version).await?;
+    let snapshot = panel_snapshot(&state.store, state.clock.as_ref(), clinic, tz, version).await?;
     Ok(PublicQueueView {
         clinic_id: clinic,
         clinic_name: name,
@@ -178,7 +178,7 @@ pub async fn track(state: &AppState, body: TrackRequest) -> Result<TrackView, Ap
     let queue = public_view(state, clinic, named).await?;
     Ok(TrackView {
         queue,
-        today: row.service_date == clinic_today(tz),
+        today: row.service_date == clinic_today(state.clock.as_ref(), tz),
         entry: own_entry(&row),
     })
 }
@@ -218,7 +218,7 @@ pub async fn self_check_in(
 ) -> Result<SelfCheckInView, AppError> {
     let clinic = clinic_of_code(state, &body.code).await?;
     let (_, tz) = clinic_name_and_tz(state, clinic).await?;
-    let today = clinic_today(tz);
+    let today = clinic_today(state.clock.as_ref(), tz);
     let age_day = state.clock.now().with_timezone(&tz).date_naive();
     let not_found = || {
         ValidationError::new(

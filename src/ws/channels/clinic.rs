@@ -37,7 +37,7 @@ pub async fn authorize_panel(
         .clinic_by_id(clinic)
         .await?
         .ok_or_else(WsError::forbidden)?;
-    let today = clinic_today(row.tz());
+    let today = clinic_today(state.clock.as_ref(), row.tz());
     if state
         .store
         .patient_in_queue_today(clinic, today, auth.user_id)

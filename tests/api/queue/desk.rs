@@ -588,3 +588,32 @@ async fn age_priorities_are_checked_against_the_birth_date() {
         assert_eq!(e["priority"], *p);
     }
 }
+
+/// The waiting room's day is the clinic's day by the application's clock (a test moves it),
+/// not the wall clock: at 23:30 in São Paulo a walk-in joins that day's line; an hour later
+/// the board is the next day's, empty, and tickets start again at N001.
+#[actix_web::test]
+async fn the_waiting_rooms_day_turns_at_the_clinics_midnight_by_the_apps_clock() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    // 02:30 UTC is 23:30 of the day before in São Paulo (UTC-3).
+    app.clock.set("2026-03-10T02:30:00Z".parse().expect("time"));
+    let late = check_in(&app, &d, json!({"full_name": "Ana Noturna"})).await;
+    assert_eq!(late["ticket"], "N001", "{late}");
+    let names = |entries: Vec<Value>| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| e["full_name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names(board(&app, &d).await), vec!["Ana Noturna"]);
+
+    app.clock.advance(chrono::Duration::hours(1));
+    assert!(
+        names(board(&app, &d).await).is_empty(),
+        "after the clinic's midnight the board is the new day's"
+    );
+    let early = check_in(&app, &d, json!({"full_name": "Bruno Madrugada"})).await;
+    assert_eq!(early["ticket"], "N001", "{early}");
+    assert_eq!(names(board(&app, &d).await), vec!["Bruno Madrugada"]);
+}
