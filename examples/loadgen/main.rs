@@ -53,6 +53,9 @@
 //! latency (send → the other side receives) p50/p99/max over all signals and the signals
 //! relayed per second.
 //!
+//! `--mode auth` measures what every authenticated request pays before its own work:
+//! `--senders` clients repeat `GET /api/me` for `--duration` seconds (requests/s, p50, p99).
+//!
 //! `--mode relay` measures the media relay: it books and opens `--rooms` teleconsultations as
 //! above (start the server with `ATENDE_MEDIA__RELAY=always`, the link lead as above and
 //! `ATENDE_MEDIA__MAX_PEERS` ≥ 4 × rooms), and in each call the professional and the patient
@@ -67,6 +70,7 @@
 #[path = "../../tests/common/webrtc_media.rs"]
 mod webrtc_media;
 
+mod authed;
 mod booking;
 mod common;
 mod consult;
@@ -182,6 +186,9 @@ async fn main() {
     }
     if args.mode == "relay" {
         return relay::relay_mode(args).await;
+    }
+    if args.mode == "auth" {
+        return authed::auth_mode(args).await;
     }
     let http = reqwest::Client::new();
     let login: Value = http

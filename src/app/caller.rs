@@ -123,46 +123,42 @@ pub async fn load_auth(
     session_id: SessionId,
     ip: Option<String>,
 ) -> Result<Auth, AppError> {
-    if !state.store.session_is_live(session_id).await? {
-        return Err(AppError::unauthorized(
-            "session_revoked",
-            "sessão encerrada; entre novamente",
-        ));
+    // Two queries, whatever the caller holds: the account with its session and own profile,
+    // then its roles and linked records.
+    let caller = state
+        .store
+        .caller(user_id, session_id)
+        .await?
+        .filter(|c| c.session_live)
+        .ok_or_else(|| {
+            AppError::unauthorized("session_revoked", "sessão encerrada; entre novamente")
+        })?;
+    if caller.disabled {
+        return Err(AppError::unauthorized("invalid_token", "usuário inativo"));
     }
-    let user = state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or_else(|| AppError::unauthorized("invalid_token", "usuário inativo"))?;
-    let roles: Vec<(ClinicId, Role)> = state
-        .store
-        .memberships_of(user.id)
-        .await?
-        .into_iter()
-        .filter_map(|m| Role::parse(&m.role).map(|r| (m.clinic_id, r)))
-        .collect();
-    let patient_id = state.store.patient_by_user(user.id).await?.map(|p| p.id);
-    let linked = state
-        .store
-        .linked_records_of(user.id)
-        .await?
-        .into_iter()
-        .map(|l| (l.clinic_id, l.patient_id))
-        .collect();
+    let mut roles: Vec<(ClinicId, Role)> = Vec::new();
+    let mut linked = Vec::new();
+    for g in state.store.caller_grants(user_id).await? {
+        if g.kind != "m" {
+            linked.push((g.clinic_id, PatientId(g.record_id)));
+        } else if let Some(r) = Role::parse(&g.role) {
+            roles.push((g.clinic_id, r));
+        }
+    }
+    let patient_id = caller.patient_id;
     // Only professionals and admins can be held to a clinic's two-factor policy: patients
     // and receptionists (most requests) skip the query.
     let policy_applies = roles
         .iter()
         .any(|(_, r)| matches!(r, Role::Professional | Role::ClinicAdmin));
     let mfa_enrolment_required =
-        policy_applies && state.store.mfa_enrolment_pending(user.id).await?;
+        policy_applies && state.store.mfa_enrolment_pending(user_id).await?;
     Ok(Auth {
-        user_id: user.id,
+        user_id,
         session_id,
-        email: user.email,
-        full_name: user.full_name,
-        platform_admin: user.platform_admin,
+        email: caller.email,
+        full_name: caller.full_name,
+        platform_admin: caller.platform_admin,
         roles,
         patient_id,
         linked,

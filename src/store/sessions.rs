@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
-use crate::domain::{SessionId, UserId};
+use crate::domain::{ClinicId, PatientId, SessionId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefreshTokenRow {
@@ -189,6 +189,70 @@ impl Store {
                 .await?
                 .rows_affected();
             a + b + c
+        }))
+    }
+}
+
+/// Who is calling, as one read of the session, the account and its own patient profile.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallerRow {
+    pub email: String,
+    pub full_name: String,
+    pub platform_admin: bool,
+    pub disabled: bool,
+    /// The session is the account's and has not been revoked.
+    pub session_live: bool,
+    pub patient_id: Option<PatientId>,
+}
+
+/// One of the caller's grants: a role in a clinic (`kind` "m") or a clinic record the
+/// account is linked to (`kind` "l").
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallerGrantRow {
+    pub kind: String,
+    pub clinic_id: ClinicId,
+    pub role: String,
+    pub record_id: uuid::Uuid,
+}
+
+impl Store {
+    /// The caller's account, session state and own patient profile in one query (`None`:
+    /// no such account). Every authenticated request and WebSocket join reads this.
+    pub async fn caller(
+        &self,
+        user: UserId,
+        session: SessionId,
+    ) -> Result<Option<CallerRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, CallerRow>(
+                "SELECT u.email, u.full_name, u.platform_admin, u.disabled_at IS NOT NULL AS disabled,
+                    EXISTS (SELECT 1 FROM auth_sessions s
+                            WHERE s.id = $2 AND s.user_id = u.id AND s.revoked_at IS NULL) AS session_live,
+                    (SELECT p.id FROM patients p WHERE p.user_id = u.id) AS patient_id
+                 FROM users u WHERE u.id = $1",
+            )
+            .bind(user)
+            .bind(session)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// The caller's roles (by clinic name, then role) and linked clinic records, in one
+    /// query.
+    pub async fn caller_grants(&self, user: UserId) -> Result<Vec<CallerGrantRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, CallerGrantRow>(
+                "SELECT 'm' AS kind, m.clinic_id, m.role, m.clinic_id AS record_id, c.name AS sort_name
+                 FROM memberships m JOIN clinics c ON c.id = m.clinic_id WHERE m.user_id = $1
+                 UNION ALL
+                 SELECT 'l', l.clinic_id, '', l.patient_id, '' FROM patient_links l
+                 WHERE l.user_id = $1 AND l.state = 'linked'
+                 ORDER BY 1, 5, 3, 4",
+            )
+            .bind(user)
+            .fetch_all(p)
+            .await?
         }))
     }
 }
