@@ -36,7 +36,13 @@ enum Command {
         demo: bool,
     },
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Change nothing: list the migrations this binary would apply and exit 0 when the
+        /// schema is current, 3 when some are pending, 4 when the database was migrated by a
+        /// newer release (it holds versions this binary does not know).
+        #[arg(long)]
+        check: bool,
+    },
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -205,7 +211,33 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             let _ = stopping.await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
+        Command::Migrate { check: true } => {
+            let store = open_store(&mut settings).await?;
+            let status = store.migration_status().await?;
+            println!(
+                "{} migrations applied ({})",
+                status.applied,
+                store.backend()
+            );
+            for (version, description) in &status.pending {
+                println!("pending: {version} {description}");
+            }
+            if !status.unknown.is_empty() {
+                let list: Vec<String> = status.unknown.iter().map(i64::to_string).collect();
+                println!(
+                    "the database holds migrations this binary does not know (a newer release migrated it): {}",
+                    list.join(", ")
+                );
+                return Ok(ExitCode::from(4));
+            }
+            if status.pending.is_empty() {
+                println!("schema is current");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::from(3))
+            }
+        }
+        Command::Migrate { check: false } => {
             let store = open_store(&mut settings).await?;
             store.migrate().await?;
             println!("migrations applied ({})", store.backend());

@@ -194,6 +194,16 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// See [`Store::migration_status`].
+#[derive(Debug, Clone)]
+pub struct MigrationStatus {
+    pub applied: usize,
+    /// Versions and descriptions of this binary's migrations not yet applied.
+    pub pending: Vec<(i64, String)>,
+    /// Applied versions this binary does not know.
+    pub unknown: Vec<i64>,
+}
+
 /// What to do with a savepoint (see [`Store::savepoint`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Savepoint {
@@ -297,11 +307,50 @@ impl Store {
 
     /// Apply the embedded migrations for this backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = self.migrator();
         match self.pool() {
-            Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
-            Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+            Pool::Sqlite(p) => migrator.run(p).await?,
+            Pool::Postgres(p) => migrator.run(p).await?,
         }
         Ok(())
+    }
+
+    /// This binary's migrations for the store's engine.
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self.pool() {
+            Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+            Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        }
+    }
+
+    /// How the database's schema stands against this binary's migrations: which of them are
+    /// not applied yet, and which applied versions this binary does not know (the database
+    /// was migrated by a newer release).
+    pub async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        let migrator = self.migrator();
+        // No table yet: nothing applied. The query fails only for that reason (or a database
+        // that is unreachable, which the connection has already ruled out).
+        let applied: Vec<(i64, bool)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(p)
+                .await
+                .unwrap_or_default()
+        });
+        let known: Vec<(i64, String)> = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| (m.version, m.description.to_string()))
+            .collect();
+        let done = |v: i64| applied.iter().any(|(a, ok)| *a == v && *ok);
+        Ok(MigrationStatus {
+            applied: applied.iter().filter(|(_, ok)| *ok).count(),
+            pending: known.iter().filter(|(v, _)| !done(*v)).cloned().collect(),
+            unknown: applied
+                .iter()
+                .filter(|(v, _)| !known.iter().any(|(k, _)| k == v))
+                .map(|(v, _)| *v)
+                .collect(),
+        })
     }
 
     /// A round trip to the database, for `/health`.

@@ -453,3 +453,48 @@ async fn config_check_names_what_is_wrong_and_health_follows_the_node() {
     stop(child).await;
     assert_eq!(health().status.code(), Some(1));
 }
+
+/// `atende migrate --check` changes nothing and tells a rolling update where the schema
+/// stands: 3 while migrations are pending, 0 once applied, 4 when a newer release migrated
+/// the database (versions this binary does not know).
+#[actix_web::test]
+async fn migrate_check_reports_pending_current_and_newer_schemas_without_changing_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let check = || {
+        atende(dir.path())
+            .args(["migrate", "--check"])
+            .output()
+            .expect("run")
+    };
+    let out = check();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("pending: 20261123000001"), "{text}");
+    // Checking twice changes nothing: still pending.
+    assert_eq!(check().status.code(), Some(3));
+
+    let out = atende(dir.path()).arg("migrate").output().expect("run");
+    assert!(out.status.success());
+    let out = check();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("schema is current"), "{text}");
+    assert!(!text.contains("pending:"), "{text}");
+
+    // A newer release applied a migration this binary does not know.
+    let url = format!("sqlite://{}", dir.path().join("data/atende.db").display());
+    let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("connect");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
+         VALUES (29991231000000, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+    )
+    .execute(&mut c)
+    .await
+    .expect("future migration");
+    let out = check();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("29991231000000"), "{text}");
+}
