@@ -99,12 +99,13 @@ impl Store {
         let index = self.cpf_index(&p.cpf)?;
         let birth = self.seal(&p.birth_date.format("%Y-%m-%d").to_string())?;
         let phone = self.seal_opt(p.phone.as_deref())?;
+        let phone_index = self.phone_index(p.phone.as_deref())?;
         let email = self.seal_opt(p.email.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO patients (id, user_id, full_name, social_name, cpf_enc, birth_date_enc,
-                                       phone_enc, email_enc, created_at, updated_at, cpf_index)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                       phone_enc, email_enc, created_at, updated_at, cpf_index, phone_index)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(p.id)
             .bind(p.user_id)
@@ -117,6 +118,7 @@ impl Store {
             .bind(p.created_at)
             .bind(p.updated_at)
             .bind(&index)
+            .bind(&phone_index)
             .execute(&mut **t)
             .await
             .map_err(|e| StoreError::from(e).unique_on(&["user_id"]))?;
@@ -308,14 +310,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = super::now();
         let phone = self.seal_opt(row.patient.phone.as_deref())?;
+        let phone_index = self.phone_index(row.patient.phone.as_deref())?;
         let email = self.seal_opt(row.patient.email.as_deref())?;
         on_tx!(tx, t => {
-            sqlx::query("UPDATE patients SET phone_enc = $1, email_enc = $2, social_name = $3, updated_at = $4 WHERE id = $5")
+            sqlx::query(
+                "UPDATE patients SET phone_enc = $1, email_enc = $2, social_name = $3, updated_at = $4,
+                    phone_index = $6
+                 WHERE id = $5",
+            )
                 .bind(&phone)
                 .bind(&email)
                 .bind(&row.patient.social_name)
                 .bind(now)
                 .bind(row.patient.id)
+                .bind(&phone_index)
                 .execute(&mut **t)
                 .await?;
             sqlx::query(

@@ -4,9 +4,9 @@
 //! only ever holds `v1:<key id>:…` (rows written before a column was encrypted hold plain
 //! text until `atende keys rotate` or the start-up sweep seals them).
 //!
-//! A CPF is found without decrypting every record through its blind index: an HMAC of its
-//! digits under a key derived from the installation secret, so a copy of the database alone
-//! cannot be searched for a known CPF.
+//! A CPF (or a phone, for replies by WhatsApp) is found without decrypting every record
+//! through its blind index: an HMAC of its digits under a key derived from the installation
+//! secret, so a copy of the database alone cannot be searched for a known CPF or phone.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -38,12 +38,21 @@ impl Sealer {
 
     /// The blind index of a CPF's eleven digits (hex of an HMAC-SHA256).
     pub fn cpf_index(&self, digits: &str) -> String {
+        self.index(b"cpf:", digits)
+    }
+
+    /// The blind index of a phone in its stored form (`+55…`).
+    pub fn phone_index(&self, phone: &str) -> String {
+        self.index(b"phone:", phone)
+    }
+
+    fn index(&self, kind: &[u8], value: &str) -> String {
         let mut mac = match HmacSha256::new_from_slice(&self.index_key) {
             Ok(m) => m,
             Err(_) => unreachable!("HMAC takes keys of any length"),
         };
-        mac.update(b"cpf:");
-        mac.update(digits.as_bytes());
+        mac.update(kind);
+        mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
 }
@@ -90,6 +99,14 @@ impl Store {
     pub(crate) fn cpf_index(&self, digits: &str) -> Result<String, StoreError> {
         Ok(self.sealer()?.cpf_index(digits))
     }
+
+    /// The blind index a phone (`+55…`) is stored and found under; none for no phone.
+    pub(crate) fn phone_index(&self, phone: Option<&str>) -> Result<Option<String>, StoreError> {
+        let sealer = self.sealer()?;
+        Ok(phone
+            .filter(|p| !p.is_empty())
+            .map(|p| sealer.phone_index(p)))
+    }
 }
 
 impl Store {
@@ -119,12 +136,14 @@ impl Store {
                 let index = self.cpf_index(&cpf_plain)?;
                 let cpf_sealed = self.seal(&cpf_plain)?;
                 let birth = self.seal(&self.unseal(birth)?)?;
-                let phone = self.seal_opt(self.unseal_opt(phone)?.as_deref())?;
+                let phone_plain = self.unseal_opt(phone)?;
+                let phone_index = self.phone_index(phone_plain.as_deref())?;
+                let phone = self.seal_opt(phone_plain.as_deref())?;
                 let email = self.seal_opt(self.unseal_opt(email)?.as_deref())?;
                 on_pool!(self, p => {
                     sqlx::query(
                         "UPDATE patients SET cpf_index = $1, cpf_enc = $2, birth_date_enc = $3,
-                            phone_enc = $4, email_enc = $5
+                            phone_enc = $4, email_enc = $5, phone_index = $8
                          WHERE id = $6 AND cpf_index IS NULL AND cpf_enc = $7",
                     )
                     .bind(&index)
@@ -134,6 +153,7 @@ impl Store {
                     .bind(&email)
                     .bind(id)
                     .bind(&cpf)
+                    .bind(&phone_index)
                     .execute(p)
                     .await?;
                 });
