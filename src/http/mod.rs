@@ -3,6 +3,7 @@
 pub mod agenda;
 pub mod auth;
 pub mod billing;
+pub mod cash;
 pub mod chat;
 pub mod clinics;
 pub mod consult_media;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(consult_media::routes)
             .configure(record::routes)
             .configure(billing::routes)
+            .configure(cash::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

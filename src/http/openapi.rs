@@ -5,9 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agenda, auth, billing, chat, clinics, consult_media, consults, documents, health, links, me,
-    messages, mfa, password_reset, patient_links, patients, queue, queue_public, record, waitlist,
-    ws,
+    agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
+    me, messages, mfa, password_reset, patient_links, patients, queue, queue_public, record,
+    waitlist, ws,
 };
 
 struct BearerAuth;
@@ -123,6 +123,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         billing::price_table, billing::set_professional_price, billing::remove_professional_price,
         billing::get_pix_settings, billing::put_pix_settings, billing::get_payment, billing::charge_pix,
         billing::refresh_payment, billing::refund_payment, billing::list_payments, billing::get_ledger, billing::pix_webhook,
+        cash::current, cash::open, cash::record, cash::close, cash::sessions, cash::adjust,
         health::health, health::ready, health::live, health::metrics,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
@@ -142,6 +143,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
         (name = "messaging", description = "Messages to patients (e-mail): delivery state and each clinic's settings"),
         (name = "billing", description = "Prices, Pix charges and refunds (API Pix), the PSP's webhook, the ledger"),
+        (name = "cash", description = "The front desk's cash register: sessions, payments at the desk, closing reports, adjustments"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

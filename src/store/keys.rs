@@ -85,6 +85,7 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     plain_before("patients", "birth_date_enc"),
     plain_before("patients", "phone_enc"),
     plain_before("patients", "email_enc"),
+    text("cash_movements", "description_enc"),
 ];
 
 /// A stored value as read.

@@ -10,6 +10,7 @@ pub mod agenda;
 pub mod audit;
 pub mod backup;
 pub mod billing;
+pub mod cash;
 pub mod chat;
 pub mod clinics;
 pub mod consults;

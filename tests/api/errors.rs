@@ -416,6 +416,15 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/payments", "get"),
         ("/api/clinics/{clinic_id}/ledger", "get"),
         ("/api/webhooks/pix/{secret}/pix", "post"),
+        ("/api/clinics/{clinic_id}/cash", "get"),
+        ("/api/clinics/{clinic_id}/cash/open", "post"),
+        ("/api/clinics/{clinic_id}/cash/movements", "post"),
+        ("/api/clinics/{clinic_id}/cash/close", "post"),
+        ("/api/clinics/{clinic_id}/cash/sessions", "get"),
+        (
+            "/api/clinics/{clinic_id}/cash/sessions/{session_id}/adjustments",
+            "post",
+        ),
     ];
     for (path, method) in expected {
         assert!(

@@ -5,6 +5,7 @@
 //! charge's amount is the appointment's price when it is created, and an appointment is
 //! paid only when the PSP's own `GET /cob/{txid}` lists the Pix.
 
+pub mod cash;
 pub mod ledger;
 pub mod payment;
 pub mod pix;

@@ -2,6 +2,7 @@
 //! No floats anywhere: an amount is an `i64` of centavos from the edge to the database.
 
 pub mod brcode;
+pub mod cash;
 pub mod ledger;
 
 use super::ValidationError;

@@ -1,6 +1,7 @@
 //! Money: the price table, Pix charges through a PSP's API Pix (a contract server written
 //! from the Central Bank's OpenAPI description), the webhook, refunds and the ledger.
 
+mod cash;
 mod pix;
 mod prices;
 pub mod psp;
