@@ -42,6 +42,10 @@ pub struct MessagingSettings {
     /// …until this one; a reminder that falls in between waits, unless the appointment
     /// starts before they end.
     pub quiet_end: String,
+    /// Reminders go by WhatsApp to patients with a phone on file who did not opt out of it
+    /// (when the installation has WhatsApp configured); by e-mail otherwise.
+    #[serde(default)]
+    pub whatsapp_enabled: bool,
 }
 
 /// The clinic's reminder rules (defaults where it set nothing).
@@ -99,6 +103,7 @@ pub async fn get_settings(
         reminder_offsets_minutes: rules.offsets,
         quiet_start: rules.quiet_start.format("%H:%M").to_string(),
         quiet_end: rules.quiet_end.format("%H:%M").to_string(),
+        whatsapp_enabled: row.whatsapp_enabled.unwrap_or(false),
     })
 }
 
@@ -144,6 +149,7 @@ pub async fn put_settings(
             &rules.offsets_text(),
             &rules.quiet_start.format("%H:%M").to_string(),
             &rules.quiet_end.format("%H:%M").to_string(),
+            body.whatsapp_enabled,
         )
         .await?;
     state

@@ -11,7 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::templates::render;
-use super::{Channel, Outgoing, SendError};
+use super::{Accepted, Channel, Outgoing, SendError};
 use crate::config::{SmtpSecurity, SmtpSettings};
 
 /// Sends the outbox's `email` messages to one SMTP server.
@@ -102,10 +102,10 @@ impl Channel for SmtpChannel {
         "email"
     }
 
-    async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
+    async fn send(&self, m: &Outgoing) -> Result<Accepted, SendError> {
         let email = self.build(m)?;
         match self.transport.send(email).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Accepted::default()),
             Err(e) if e.is_permanent() => Err(SendError::permanent(e.to_string())),
             Err(e) => Err(SendError::transient(e.to_string())),
         }

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod billing;
 pub mod chat;
 pub mod clinics;
+pub mod consents;
 pub mod consults;
 pub mod documents;
 pub mod events;

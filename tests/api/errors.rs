@@ -416,6 +416,16 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/payments", "get"),
         ("/api/clinics/{clinic_id}/ledger", "get"),
         ("/api/webhooks/pix/{secret}/pix", "post"),
+        ("/api/webhooks/whatsapp", "get"),
+        ("/api/webhooks/whatsapp", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/consents",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/consents/{channel}",
+            "put",
+        ),
     ];
     for (path, method) in expected {
         assert!(

@@ -17,7 +17,7 @@ use crate::helpers::*;
 use mailbox::*;
 
 /// The clinic's messages about an appointment (or to a patient), as its staff see them.
-async fn messages(app: &TestApp, clinic: &str, who: &Session, query: &str) -> Vec<Value> {
+pub(crate) async fn messages(app: &TestApp, clinic: &str, who: &Session, query: &str) -> Vec<Value> {
     let (status, body) = json_of(
         app.get(
             &format!("/api/clinics/{clinic}/messages?{query}"),
@@ -31,7 +31,7 @@ async fn messages(app: &TestApp, clinic: &str, who: &Session, query: &str) -> Ve
 }
 
 /// Wait (up to 20 s) until a message matching `want` is listed; that message.
-async fn wait_message(
+pub(crate) async fn wait_message(
     app: &TestApp,
     clinic: &str,
     who: &Session,
@@ -49,7 +49,7 @@ async fn wait_message(
     panic!("no such message within 20 s; the clinic sees {last:#?}");
 }
 
-fn starts(a: &Value) -> DateTime<Utc> {
+pub(crate) fn starts(a: &Value) -> DateTime<Utc> {
     a["starts_at"]
         .as_str()
         .expect("starts_at")
