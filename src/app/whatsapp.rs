@@ -124,27 +124,28 @@ async fn handle(state: &AppState, event: Inbound) -> Result<(), AppError> {
             let at = timestamp
                 .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                 .unwrap_or_else(|| state.clock.now());
-            let (state_name, moved) = match receipt {
+            let receipt_name = match &receipt {
                 Receipt::Sent => return Ok(()),
-                Receipt::Delivered | Receipt::Read => {
-                    let r = if receipt == Receipt::Read {
-                        "read"
-                    } else {
-                        "delivered"
-                    };
+                Receipt::Delivered => Some("delivered"),
+                Receipt::Read => Some("read"),
+                Receipt::Failed(_) => None,
+            };
+            let (state_name, moved) = match (receipt_name, receipt) {
+                (Some(r), _) => {
                     let moved = state
                         .store
                         .record_receipt(PROVIDER, &provider_id, r, at)
                         .await?;
                     (r, moved)
                 }
-                Receipt::Failed(reason) => {
+                (None, Receipt::Failed(reason)) => {
                     let moved = state
                         .store
                         .record_undeliverable(PROVIDER, &provider_id, &reason, at)
                         .await?;
                     ("dead", moved)
                 }
+                (None, _) => return Ok(()),
             };
             if moved {
                 metrics::counter!("atende_outbox_messages_total", "channel" => PROVIDER, "state" => state_name)

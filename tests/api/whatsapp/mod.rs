@@ -225,8 +225,10 @@ async fn a_reminder_goes_as_a_template_and_its_confirm_button_confirms_live_once
     assert_eq!(again["duplicates"], 1);
     assert_eq!(again["handled"], 0);
     assert_eq!(f.status_of(&appt).await, "confirmed");
-    let audit = f.app.verify_audit().await;
-    assert!(audit.ok, "{audit:?}");
+    assert!(matches!(
+        f.app.verify_audit().await,
+        atende::security::audit::ChainReport::Intact { .. }
+    ));
 }
 
 #[actix_web::test]
@@ -525,4 +527,81 @@ async fn parar_opts_out_of_whatsapp_and_later_reminders_go_by_email_instead() {
         "unknown_channel",
     )
     .await;
+}
+
+/// Benchmark (run by hand: `ATENDE_BENCH=1`, one node, the contract server): reminders per
+/// second from the outbox to the WhatsApp Cloud API contract server. Prints the figure; see
+/// docs/performance.md.
+#[actix_web::test]
+async fn bench_outbox_to_whatsapp_messages_per_second() {
+    if std::env::var("ATENDE_BENCH").as_deref() != Ok("1") {
+        eprintln!("skipped: a benchmark (set ATENDE_BENCH=1 to run it)");
+        return;
+    }
+    let count: usize = std::env::var("ATENDE_BENCH_MESSAGES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
+    let meta = Meta::start().await;
+    let app = spawn_app_with(|s| {
+        whatsapp_settings(s, &meta);
+        s.messaging.batch_size = 50;
+        s.messaging.poll_interval_ms = 20;
+        s.database.max_connections = 10;
+    })
+    .await;
+    let store = &app.state.store;
+    let mut tx = store.begin().await.expect("tx");
+    for n in 0..count {
+        let payload = json!({"patient_name": format!("Pessoa {n}"), "professional_name": "Dra. Helena",
+            "starts_at": "2026-12-08T13:00:00Z",
+            "links": {"confirm_path": format!("/#/link/confirm/c{n}"), "cancel_path": format!("/#/link/cancel/x{n}")}});
+        let m = atende::store::outbox::NewMessage {
+            channel: "whatsapp",
+            template: "appointment_reminder".into(),
+            to_address: Some(format!("55119{n:08}")),
+            ..Default::default()
+        };
+        let enc = app
+            .state
+            .cipher
+            .encrypt(&payload.to_string())
+            .expect("encrypt");
+        store
+            .insert_message(&mut tx, &m, &enc)
+            .await
+            .expect("insert");
+    }
+    let start = std::time::Instant::now();
+    tx.commit().await.expect("commit");
+    loop {
+        let sent: i64 = store
+            .outbox_counts()
+            .await
+            .expect("counts")
+            .iter()
+            .filter(|c| c.status == "sent")
+            .map(|c| c.count)
+            .sum();
+        if sent as usize >= count {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(600),
+            "took too long"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(meta.received().len(), count, "each message once");
+    assert!(meta.refused().is_empty(), "{:?}", meta.refused());
+    println!(
+        "outbox -> WhatsApp contract server: {count} messages in {secs:.2} s = {:.0} messages/s ({})",
+        count as f64 / secs,
+        if app.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
 }
