@@ -88,7 +88,9 @@ pub async fn set_patient_consent(
                 .entity_id(patient)
                 .clinic(clinic)
                 .ip(auth.ip.clone())
-                .details(json!({"channel": channel, "opted_in": body.opted_in, "source": "clinic"})),
+                .details(
+                    json!({"channel": channel, "opted_in": body.opted_in, "source": "clinic"}),
+                ),
         )
         .await?;
     tx.commit().await?;

@@ -174,7 +174,10 @@ async fn handle(state: &AppState, event: Inbound) -> Result<(), AppError> {
                 }
             },
             InboundKind::Other(kind) => {
-                tracing::debug!(kind, "whatsapp: an inbound message of another kind, ignored");
+                tracing::debug!(
+                    kind,
+                    "whatsapp: an inbound message of another kind, ignored"
+                );
                 Ok(())
             }
         },

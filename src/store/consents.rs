@@ -110,7 +110,11 @@ impl Store {
     }
 
     /// Forget an event whose handling failed, so the provider's retry is handled.
-    pub async fn forget_webhook_event(&self, provider: &str, event: &str) -> Result<(), StoreError> {
+    pub async fn forget_webhook_event(
+        &self,
+        provider: &str,
+        event: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, t => {
             sqlx::query("DELETE FROM webhook_events WHERE provider = $1 AND event_id = $2")
@@ -124,10 +128,7 @@ impl Store {
     }
 
     /// The patient records with one of these phones (`+55…`).
-    pub async fn patients_by_phone(
-        &self,
-        phones: &[String],
-    ) -> Result<Vec<PatientId>, StoreError> {
+    pub async fn patients_by_phone(&self, phones: &[String]) -> Result<Vec<PatientId>, StoreError> {
         let (a, b) = two(phones);
         Ok(on_pool!(self, p => {
             sqlx::query_scalar::<_, PatientId>(

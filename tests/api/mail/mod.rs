@@ -17,7 +17,12 @@ use crate::helpers::*;
 use mailbox::*;
 
 /// The clinic's messages about an appointment (or to a patient), as its staff see them.
-pub(crate) async fn messages(app: &TestApp, clinic: &str, who: &Session, query: &str) -> Vec<Value> {
+pub(crate) async fn messages(
+    app: &TestApp,
+    clinic: &str,
+    who: &Session,
+    query: &str,
+) -> Vec<Value> {
     let (status, body) = json_of(
         app.get(
             &format!("/api/clinics/{clinic}/messages?{query}"),

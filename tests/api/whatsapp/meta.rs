@@ -87,7 +87,12 @@ fn validate(body: &Value) -> Result<(), String> {
         return Err(format!("recipient_type {rt} is not individual or group"));
     }
     let to = string(body, "to", "message")?;
-    if to.is_empty() || !to.trim_start_matches('+').bytes().all(|b| b.is_ascii_digit()) {
+    if to.is_empty()
+        || !to
+            .trim_start_matches('+')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
         return Err(format!("to {to:?} is not a phone number"));
     }
     if string(body, "type", "message")? != "template" {
@@ -187,11 +192,7 @@ async fn send_message(
     }
     let (version, phone) = path.into_inner();
     if version != VERSION || phone != PHONE_NUMBER_ID {
-        return error(
-            400,
-            "Unsupported post request. Object does not exist.",
-            100,
-        );
+        return error(400, "Unsupported post request. Object does not exist.", 100);
     }
     let json_type = req
         .headers()

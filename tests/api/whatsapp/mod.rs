@@ -117,11 +117,7 @@ impl Fixture {
     /// The message the contract server took for the reminder (by its recipient, the last).
     fn taken(&self) -> Received {
         let got = self.meta.received();
-        assert!(
-            self.meta.refused().is_empty(),
-            "{:?}",
-            self.meta.refused()
-        );
+        assert!(self.meta.refused().is_empty(), "{:?}", self.meta.refused());
         got.into_iter()
             .rev()
             .find(|r| r.body["to"] == JOAO_WA)
@@ -251,7 +247,10 @@ async fn delivery_receipts_move_the_state_forwards_only_and_a_failure_gives_it_u
     .await;
     assert!(m["delivered_at"].is_string(), "{m}");
     assert_eq!(deliver("read").await, 200);
-    wait_message(&f.app, &f.a.clinic, &f.a.recep, &q, |m| m["status"] == "read").await;
+    wait_message(&f.app, &f.a.clinic, &f.a.recep, &q, |m| {
+        m["status"] == "read"
+    })
+    .await;
     // Late or out-of-order callbacks never move it back, nor does a failure after reading.
     let hook = Meta::status_webhook(&wamid, "delivered", JOAO_WA);
     let mut raw = serde_json::to_vec(&hook).expect("json");
