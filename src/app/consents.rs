@@ -2,7 +2,8 @@
 //! per channel with its time and source. A patient opts out themselves by replying
 //! "PARAR"/"SAIR" on WhatsApp (`app::whatsapp`); the clinic records what the patient told it.
 //! An opt-out stops reminders on that channel; messages the patient asked for (a password
-//! reset) still go. Every change is audited.
+//! reset) still go. Every change is audited. Reminder e-mails carry a signed one-click
+//! opt-out link (`List-Unsubscribe`, RFC 8058) to [`unsubscribe`].
 
 use serde::Deserialize;
 use serde_json::json;
@@ -13,7 +14,49 @@ use crate::app::error::AppError;
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId, ValidationError};
 use crate::security::audit::AuditEvent;
+use crate::security::links::LinkSigner;
 use crate::store::consents::Consent;
+
+/// The signed link's purpose: stop reminder e-mails to one patient record.
+pub const EMAIL_OPTOUT_LINK: &str = "email-optout";
+
+/// The path of a patient's one-click opt-out of reminder e-mails (no expiry: it works for
+/// as long as the e-mail is kept).
+pub fn email_optout_path(links: &LinkSigner, patient: PatientId) -> String {
+    format!(
+        "/api/public/unsubscribe/{}",
+        links.sign(EMAIL_OPTOUT_LINK, patient.0, None)
+    )
+}
+
+/// Follow an opt-out link: the patient record it names no longer gets reminder e-mails
+/// (source `link`, audited). Using it again changes nothing more.
+pub async fn unsubscribe(state: &AppState, token: &str) -> Result<(), AppError> {
+    let (id, _) = state
+        .links
+        .verify(EMAIL_OPTOUT_LINK, token, chrono::Utc::now().timestamp())
+        .map_err(|_| AppError::unauthorized("invalid_token", "link inválido"))?;
+    let patient = PatientId(id);
+    if state.store.opted_out(patient, "email").await? {
+        return Ok(());
+    }
+    let mut tx = state.store.begin().await?;
+    state
+        .store
+        .set_consent(&mut tx, patient, "email", false, "link", state.clock.now())
+        .await?;
+    state
+        .store
+        .append_audit(
+            &mut tx,
+            &AuditEvent::new(None, "patient.consent_changed", "patient")
+                .entity_id(patient)
+                .details(json!({"channel": "email", "opted_in": false, "source": "link"})),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 /// The channels a patient can opt in to or out of.
 pub const CHANNELS: &[&str] = &["email", "whatsapp", "sms"];

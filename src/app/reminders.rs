@@ -14,6 +14,7 @@ use chrono::Duration;
 use serde_json::json;
 
 use crate::actors::agenda::AppointmentLinks;
+use crate::app::consents::email_optout_path;
 use crate::app::error::AppError;
 use crate::app::messages::reminder_rules;
 use crate::app::state::AppState;
@@ -87,6 +88,7 @@ async fn queue_reminder(
         "kind": v.a.kind,
         "offset_minutes": latest,
         "links": AppointmentLinks::new(&state.links, &v.a),
+        "optout_path": email_optout_path(&state.links, v.a.patient_id),
     });
     let enc = state.cipher.encrypt(&payload.to_string())?;
     let channel = reminder_channel(state, c, v.a.patient_id).await?;

@@ -124,6 +124,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         billing::get_pix_settings, billing::put_pix_settings, billing::get_payment, billing::charge_pix,
         billing::refresh_payment, billing::refund_payment, billing::list_payments, billing::get_ledger, billing::pix_webhook,
         whatsapp::verify, whatsapp::webhook, whatsapp::list_consents, whatsapp::set_consent,
+        messages::unsubscribe_page, messages::unsubscribe,
         health::health, health::ready, health::live, health::metrics,
     ),
     components(schemas(crate::app::session::MfaChallenge)),

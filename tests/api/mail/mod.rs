@@ -4,6 +4,7 @@
 //! two nodes draining one outbox, and password reset by e-mail.
 
 mod mailbox;
+mod optout;
 mod reset;
 
 use std::time::Duration;
@@ -62,7 +63,7 @@ pub(crate) fn starts(a: &Value) -> DateTime<Utc> {
         .expect("time")
 }
 
-fn reminders(list: &[Value]) -> Vec<&Value> {
+pub(crate) fn reminders(list: &[Value]) -> Vec<&Value> {
     list.iter()
         .filter(|m| m["template"] == "appointment_reminder")
         .collect()
