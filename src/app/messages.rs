@@ -43,9 +43,10 @@ pub struct MessagingSettings {
     /// starts before they end.
     pub quiet_end: String,
     /// Reminders go by WhatsApp to patients with a phone on file who did not opt out of it
-    /// (when the installation has WhatsApp configured); by e-mail otherwise.
+    /// (when the installation has WhatsApp configured); by e-mail otherwise. Left out of a
+    /// `PUT`: unchanged.
     #[serde(default)]
-    pub whatsapp_enabled: bool,
+    pub whatsapp_enabled: Option<bool>,
 }
 
 /// The clinic's reminder rules (defaults where it set nothing).
@@ -103,7 +104,7 @@ pub async fn get_settings(
         reminder_offsets_minutes: rules.offsets,
         quiet_start: rules.quiet_start.format("%H:%M").to_string(),
         quiet_end: rules.quiet_end.format("%H:%M").to_string(),
-        whatsapp_enabled: row.whatsapp_enabled.unwrap_or(false),
+        whatsapp_enabled: Some(row.whatsapp_enabled.unwrap_or(false)),
     })
 }
 
@@ -137,6 +138,15 @@ pub async fn put_settings(
     if let Some(r) = &reply_to {
         crate::domain::Email::parse(r)?;
     }
+    let whatsapp_enabled = match body.whatsapp_enabled {
+        Some(on) => on,
+        None => state
+            .store
+            .clinic_messaging(clinic)
+            .await?
+            .and_then(|r| r.whatsapp_enabled)
+            .unwrap_or(false),
+    };
     let mut tx = state.store.begin().await?;
     state
         .store
@@ -149,7 +159,7 @@ pub async fn put_settings(
             &rules.offsets_text(),
             &rules.quiet_start.format("%H:%M").to_string(),
             &rules.quiet_end.format("%H:%M").to_string(),
-            body.whatsapp_enabled,
+            whatsapp_enabled,
         )
         .await?;
     state

@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, web};
 
 use crate::app::Auth;
-use crate::app::error::{AppError, ErrorBody};
 use crate::app::consents;
+use crate::app::error::{AppError, ErrorBody};
 use crate::app::messages::{self, MessagesQuery, MessagingSettings};
 use crate::app::state::AppState;
 use crate::domain::ClinicId;

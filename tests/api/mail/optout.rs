@@ -42,7 +42,8 @@ async fn a_reminder_email_carries_a_one_click_opt_out_that_stops_later_email_rem
     };
     let (status, first) = json_of(book_at(10).await).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
-    app.clock.set(starts(&first) - chrono::Duration::minutes(60));
+    app.clock
+        .set(starts(&first) - chrono::Duration::minutes(60));
     let q = format!("appointment_id={}", first["id"].as_str().expect("id"));
     let sent = wait_message(&app, &a.clinic, &a.recep, &q, |m| {
         m["template"] == "appointment_reminder" && m["status"] == "sent"

@@ -63,6 +63,24 @@ async fn fixture() -> Fixture {
     .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["whatsapp_enabled"], true);
+    // Saving the settings without the field leaves WhatsApp on.
+    let mut without = rules.clone();
+    without
+        .as_object_mut()
+        .expect("object")
+        .remove("whatsapp_enabled");
+    let (status, saved) = json_of(
+        app.client
+            .put(app.url(&format!("/api/clinics/{}/messaging", a.clinic)))
+            .bearer_auth(&a.admin.access)
+            .json(&without)
+            .send()
+            .await
+            .expect("put"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["whatsapp_enabled"], true);
     let joao = Agenda::patient(&a.joao)
         .as_str()
         .expect("record")
