@@ -126,3 +126,50 @@ impl MessagingSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Settings;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn whatsapp_needs_its_token_and_takes_secrets_from_files() {
+        let err = Settings::load_from(
+            None,
+            &env(&[("ATENDE_MESSAGING__WHATSAPP__PHONE_NUMBER_ID", "1065403")]),
+        )
+        .expect_err("a phone number id without a token");
+        assert!(
+            err.to_string().contains("messaging.whatsapp.access_token"),
+            "{err}"
+        );
+        let dir = std::env::temp_dir().join(format!("atende-wa-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let token = dir.join("token");
+        std::fs::write(&token, "EAAG-de-arquivo\n").expect("write");
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("ATENDE_MESSAGING__WHATSAPP__PHONE_NUMBER_ID", "1065403"),
+                (
+                    "ATENDE_MESSAGING__WHATSAPP__ACCESS_TOKEN_FILE",
+                    token.to_str().expect("path"),
+                ),
+                ("ATENDE_MESSAGING__WHATSAPP__APP_SECRET", "s3gr3d0"),
+            ]),
+        )
+        .expect("loads");
+        let w = &s.messaging.whatsapp;
+        assert!(w.enabled());
+        assert_eq!(w.access_token.expose(), "EAAG-de-arquivo");
+        assert_eq!(w.app_secret.expose(), "s3gr3d0");
+        assert!(!format!("{w:?}").contains("EAAG"), "secrets never print");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
