@@ -275,13 +275,18 @@ pub async fn wait_for_signal() {
 }
 
 /// This node's outbox delivery worker, with the channels configured (e-mail when
-/// `messaging.smtp.host` is set).
+/// `messaging.smtp.host` is set, WhatsApp when `messaging.whatsapp.phone_number_id` is).
 fn spawn_delivery(state: &web::Data<AppState>, port: u16) -> anyhow::Result<()> {
     let m = &state.settings.messaging;
     let mut channels: Vec<std::sync::Arc<dyn crate::messaging::Channel>> = Vec::new();
     if !m.smtp.host.is_empty() {
         channels.push(std::sync::Arc::new(
             crate::messaging::email::SmtpChannel::new(&m.smtp)?,
+        ));
+    }
+    if m.whatsapp.enabled() {
+        channels.push(std::sync::Arc::new(
+            crate::messaging::whatsapp::WhatsappChannel::new(&m.whatsapp)?,
         ));
     }
     std::sync::Arc::new(crate::messaging::worker::Delivery {

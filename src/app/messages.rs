@@ -42,6 +42,11 @@ pub struct MessagingSettings {
     /// …until this one; a reminder that falls in between waits, unless the appointment
     /// starts before they end.
     pub quiet_end: String,
+    /// Reminders go by WhatsApp to patients with a phone on file who did not opt out of it
+    /// (when the installation has WhatsApp configured); by e-mail otherwise. Left out of a
+    /// `PUT`: unchanged.
+    #[serde(default)]
+    pub whatsapp_enabled: Option<bool>,
 }
 
 /// The clinic's reminder rules (defaults where it set nothing).
@@ -99,6 +104,7 @@ pub async fn get_settings(
         reminder_offsets_minutes: rules.offsets,
         quiet_start: rules.quiet_start.format("%H:%M").to_string(),
         quiet_end: rules.quiet_end.format("%H:%M").to_string(),
+        whatsapp_enabled: Some(row.whatsapp_enabled.unwrap_or(false)),
     })
 }
 
@@ -132,6 +138,15 @@ pub async fn put_settings(
     if let Some(r) = &reply_to {
         crate::domain::Email::parse(r)?;
     }
+    let whatsapp_enabled = match body.whatsapp_enabled {
+        Some(on) => on,
+        None => state
+            .store
+            .clinic_messaging(clinic)
+            .await?
+            .and_then(|r| r.whatsapp_enabled)
+            .unwrap_or(false),
+    };
     let mut tx = state.store.begin().await?;
     state
         .store
@@ -144,6 +159,7 @@ pub async fn put_settings(
             &rules.offsets_text(),
             &rules.quiet_start.format("%H:%M").to_string(),
             &rules.quiet_end.format("%H:%M").to_string(),
+            whatsapp_enabled,
         )
         .await?;
     state

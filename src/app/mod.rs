@@ -12,6 +12,7 @@ pub mod billing;
 pub mod caller;
 pub mod chat;
 pub mod clinics;
+pub mod consents;
 pub mod consults;
 pub mod documents;
 pub mod error;
@@ -31,6 +32,7 @@ pub mod reminders;
 pub mod session;
 pub mod state;
 pub mod waitlist;
+pub mod whatsapp;
 
 pub use caller::Auth;
 pub use error::AppError;

@@ -5,11 +5,16 @@
 //! so each reminder is queued once whichever node sees it first; a moved appointment has a
 //! new start and so new reminders, and a reminder queued before a move or a cancellation is
 //! dropped by the delivery worker instead of being sent.
+//!
+//! The channel: WhatsApp when the installation has it configured, the clinic turned it on,
+//! the patient has a phone on file and did not opt out of it; e-mail otherwise, unless the
+//! patient opted out of that too (then the reminder is recorded as done and nothing goes).
 
 use chrono::Duration;
 use serde_json::json;
 
 use crate::actors::agenda::AppointmentLinks;
+use crate::app::consents::email_optout_path;
 use crate::app::error::AppError;
 use crate::app::messages::reminder_rules;
 use crate::app::state::AppState;
@@ -30,6 +35,7 @@ fn rules_of(c: &ReminderCandidate) -> ReminderRules {
         reminder_offsets: c.reminder_offsets.clone(),
         quiet_start: c.quiet_start.clone(),
         quiet_end: c.quiet_end.clone(),
+        whatsapp_enabled: c.whatsapp_enabled,
     })
 }
 
@@ -82,8 +88,10 @@ async fn queue_reminder(
         "kind": v.a.kind,
         "offset_minutes": latest,
         "links": AppointmentLinks::new(&state.links, &v.a),
+        "optout_path": email_optout_path(&state.links, v.a.patient_id),
     });
     let enc = state.cipher.encrypt(&payload.to_string())?;
+    let channel = reminder_channel(state, c, v.a.patient_id).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let mut ours = false;
@@ -94,15 +102,15 @@ async fn queue_reminder(
             .await?;
         ours |= claimed && *o == latest;
     }
-    if !ours {
+    let Some(channel) = channel.filter(|_| ours) else {
         tx.commit().await?;
         return Ok(false);
-    }
+    };
     let message = NewMessage {
         clinic: Some(v.a.clinic_id),
         patient: Some(v.a.patient_id),
         appointment: Some(v.a.id),
-        channel: "email",
+        channel,
         template: REMINDER_TEMPLATE.to_string(),
         ..Default::default()
     };
@@ -113,6 +121,26 @@ async fn queue_reminder(
         .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The channel a patient's reminder goes by (module docs); None: the patient opted out of
+/// every channel there is.
+async fn reminder_channel(
+    state: &AppState,
+    c: &ReminderCandidate,
+    patient: crate::domain::PatientId,
+) -> Result<Option<&'static str>, AppError> {
+    let whatsapp = state.settings.messaging.whatsapp.enabled()
+        && c.whatsapp_enabled.unwrap_or(false)
+        && state.store.message_phone(Some(patient)).await?.is_some()
+        && !state.store.opted_out(patient, "whatsapp").await?;
+    if whatsapp {
+        return Ok(Some("whatsapp"));
+    }
+    if state.store.opted_out(patient, "email").await? {
+        return Ok(None);
+    }
+    Ok(Some("email"))
 }
 
 /// Look for due reminders on this node until the process ends.

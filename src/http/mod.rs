@@ -25,6 +25,7 @@ pub mod queue_public;
 pub mod record;
 pub mod waitlist;
 pub mod web_assets;
+pub mod whatsapp;
 pub mod ws;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -71,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(record::routes)
             .configure(billing::routes)
             .configure(cash::routes)
+            .configure(whatsapp::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use super::{
     agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
     me, messages, mfa, password_reset, patient_links, patients, queue, queue_public, record,
-    waitlist, ws,
+    waitlist, whatsapp, ws,
 };
 
 struct BearerAuth;
@@ -124,6 +124,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         billing::get_pix_settings, billing::put_pix_settings, billing::get_payment, billing::charge_pix,
         billing::refresh_payment, billing::refund_payment, billing::list_payments, billing::get_ledger, billing::pix_webhook,
         cash::current, cash::open, cash::record, cash::close, cash::sessions, cash::adjust,
+        whatsapp::verify, whatsapp::webhook, whatsapp::list_consents, whatsapp::set_consent,
+        messages::unsubscribe_page, messages::unsubscribe,
         health::health, health::ready, health::live, health::metrics,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
@@ -141,7 +143,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "record", description = "The clinical record: encounters, addenda, allergies, timeline (every read and write audited)"),
         (name = "consults", description = "Teleconsultations (live part on the WebSocket topic `consult:<id>`)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
-        (name = "messaging", description = "Messages to patients (e-mail): delivery state and each clinic's settings"),
+        (name = "messaging", description = "Messages to patients (e-mail, WhatsApp): delivery state, each clinic's settings, consent per channel, the WhatsApp webhook"),
         (name = "billing", description = "Prices, Pix charges and refunds (API Pix), the PSP's webhook, the ledger"),
         (name = "cash", description = "The front desk's cash register: sessions, payments at the desk, closing reports, adjustments"),
         (name = "operations", description = "Health and metrics"),

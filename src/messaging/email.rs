@@ -10,8 +10,10 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::templates::render;
-use super::{Channel, Outgoing, SendError};
+use lettre::message::header::{HeaderName, HeaderValue};
+
+use super::templates::{absolute, render};
+use super::{Accepted, Channel, Outgoing, SendError};
 use crate::config::{SmtpSecurity, SmtpSettings};
 
 /// Sends the outbox's `email` messages to one SMTP server.
@@ -68,6 +70,18 @@ impl SmtpChannel {
             .to(to)
             .subject(content.subject)
             .message_id(Some(self.message_id(m.id)));
+        // RFC 2369 and RFC 8058: mail readers offer "unsubscribe" and POST to it in one click.
+        if let Some(optout) = m.payload["optout_path"].as_str() {
+            b = b
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{}>", absolute(&m.base_url, optout)),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_string(),
+                ));
+        }
         if let Some(r) = m.sender.reply_to.as_deref() {
             match r.parse::<Mailbox>() {
                 Ok(mb) => b = b.reply_to(mb),
@@ -102,10 +116,10 @@ impl Channel for SmtpChannel {
         "email"
     }
 
-    async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
+    async fn send(&self, m: &Outgoing) -> Result<Accepted, SendError> {
         let email = self.build(m)?;
         match self.transport.send(email).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Accepted::default()),
             Err(e) if e.is_permanent() => Err(SendError::permanent(e.to_string())),
             Err(e) => Err(SendError::transient(e.to_string())),
         }

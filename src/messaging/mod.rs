@@ -1,9 +1,11 @@
 //! Reaching patients outside the app: the outbox's delivery workers and the channels they
-//! send through. E-mail over SMTP today; WhatsApp and SMS fit the same [`Channel`] trait
-//! (each renders a message its own way from the template name and the payload).
+//! send through. E-mail over SMTP and WhatsApp (Cloud API) today; SMS fits the same
+//! [`Channel`] trait (each renders a message its own way from the template name and the
+//! payload).
 
 pub mod email;
 pub mod templates;
+pub mod whatsapp;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
@@ -63,11 +65,19 @@ impl SendError {
     }
 }
 
-/// A way of reaching people: e-mail, and later WhatsApp and SMS.
+/// What a provider said when it took a message.
+#[derive(Debug, Clone, Default)]
+pub struct Accepted {
+    /// The provider's id of the message, which its status callbacks name (WhatsApp's
+    /// `wamid…`); none for e-mail.
+    pub provider_id: Option<String>,
+}
+
+/// A way of reaching people: e-mail, WhatsApp, and later SMS.
 #[async_trait::async_trait]
 pub trait Channel: Send + Sync {
     /// The outbox's `channel` value this adapter sends.
     fn name(&self) -> &'static str;
     /// Deliver one message to the provider.
-    async fn send(&self, message: &Outgoing) -> Result<(), SendError>;
+    async fn send(&self, message: &Outgoing) -> Result<Accepted, SendError>;
 }

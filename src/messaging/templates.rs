@@ -23,6 +23,7 @@ const LINKS: &[(&str, &str)] = &[
     ("decline_path", "Recusar"),
     ("reset_path", "Criar nova senha"),
     ("verify_url", "Ver o documento"),
+    ("optout_path", "Não receber mais lembretes por e-mail"),
 ];
 
 /// Escape text for HTML.
@@ -59,7 +60,7 @@ pub fn when(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
 }
 
 /// The absolute address of a link in the payload (paths get the base URL).
-fn absolute(base: &str, link: &str) -> String {
+pub fn absolute(base: &str, link: &str) -> String {
     if link.starts_with("http://") || link.starts_with("https://") {
         link.to_string()
     } else {

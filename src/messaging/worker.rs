@@ -2,7 +2,8 @@
 //! nodes send the same one), sends each through its channel, and records the outcome —
 //! `sent`, `failed` with the provider's reason and a retry time (exponential backoff with
 //! jitter), `dead` after the last attempt or a permanent refusal, or `cancelled` for a
-//! reminder whose appointment was cancelled or moved since it was queued.
+//! reminder whose appointment was cancelled or moved since it was queued, or whose patient
+//! opted out of the channel since.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,10 +79,18 @@ impl Delivery {
         let outcome = self.attempt(channel, &m).await;
         let now = self.clock.now();
         let (state, held) = match &outcome {
-            Ok(to) => (
+            Ok((to, provider_id)) => (
                 "sent",
                 self.store
-                    .finish_attempt(id, &self.owner, Attempt::Sent { to }, now)
+                    .finish_attempt(
+                        id,
+                        &self.owner,
+                        Attempt::Sent {
+                            to,
+                            provider_id: provider_id.as_deref(),
+                        },
+                        now,
+                    )
                     .await?,
             ),
             Err(Stop::Cancelled(reason)) => (
@@ -135,24 +144,45 @@ impl Delivery {
         Ok(())
     }
 
-    /// Send `m`: the address it went to, or why not.
-    async fn attempt(&self, channel: &dyn Channel, m: &ClaimedMessage) -> Result<String, Stop> {
+    /// Send `m`: the address it went to and the provider's id of it, or why not.
+    async fn attempt(
+        &self,
+        channel: &dyn Channel,
+        m: &ClaimedMessage,
+    ) -> Result<(String, Option<String>), Stop> {
         let payload: Value = self
             .cipher
             .decrypt(&m.payload)
             .ok()
             .and_then(|p| serde_json::from_str(&p).ok())
             .ok_or_else(|| Stop::Failed(SendError::permanent("payload cannot be decrypted")))?;
+        let store_err = |e: StoreError| Stop::Failed(SendError::transient(e.to_string()));
         if m.template == "appointment_reminder" {
             self.still_true(m, &payload).await?;
+            if let Some(p) = m.patient_id
+                && self
+                    .store
+                    .opted_out(p, &m.channel)
+                    .await
+                    .map_err(store_err)?
+            {
+                return Err(Stop::Cancelled("the patient opted out of this channel"));
+            }
         }
-        let to = match &m.to_address {
-            Some(a) => a.clone(),
-            None => self
+        let to = match (&m.to_address, m.channel.as_str()) {
+            (Some(a), _) => a.clone(),
+            (None, "whatsapp") => self
+                .store
+                .message_phone(m.patient_id)
+                .await
+                .map_err(store_err)?
+                .map(|p| super::whatsapp::wa_number(&p))
+                .ok_or_else(|| Stop::Failed(SendError::permanent("no phone on file")))?,
+            (None, _) => self
                 .store
                 .message_email(m.patient_id, m.user_id)
                 .await
-                .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?
+                .map_err(store_err)?
                 .ok_or_else(|| Stop::Failed(SendError::permanent("no e-mail address on file")))?,
         };
         let sender = self
@@ -169,8 +199,8 @@ impl Delivery {
             base_url: self.base_url.clone(),
             created_at: m.created_at,
         };
-        channel.send(&out).await.map_err(Stop::Failed)?;
-        Ok(to)
+        let accepted = channel.send(&out).await.map_err(Stop::Failed)?;
+        Ok((to, accepted.provider_id))
     }
 
     /// A reminder goes out only while its appointment is still open and at the time the
@@ -258,7 +288,7 @@ impl Delivery {
     pub fn spawn(self: Arc<Self>) {
         if self.channels.is_empty() {
             tracing::warn!(
-                "no delivery channel configured (messaging.smtp.host is empty): messages stay queued in the outbox"
+                "no delivery channel configured (messaging.smtp.host and messaging.whatsapp.phone_number_id are empty): messages stay queued in the outbox"
             );
         }
         let poll = Duration::from_millis(self.settings.poll_interval_ms);

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod cash;
 pub mod chat;
 pub mod clinics;
+pub mod consents;
 pub mod consults;
 pub mod documents;
 pub mod events;

@@ -49,12 +49,14 @@ pub struct MessageStatus {
     pub id: uuid::Uuid,
     pub patient_id: Option<PatientId>,
     pub appointment_id: Option<uuid::Uuid>,
-    /// `email` (WhatsApp and SMS later).
+    /// `email` or `whatsapp` (SMS later).
     pub channel: String,
     /// What the message says: `appointment_booked`, `appointment_reminder`, …
     pub template: String,
-    /// `queued`, `sending`, `sent`, `failed` (will be retried), `dead` (given up) or
-    /// `cancelled` (no longer true: the appointment was cancelled or moved).
+    /// `queued`, `sending`, `sent`, `delivered` and `read` (as the provider reports them,
+    /// never backwards), `failed` (will be retried), `dead` (given up, or the provider
+    /// reported it undeliverable) or `cancelled` (no longer true: the appointment was
+    /// cancelled or moved, or the patient opted out of the channel).
     pub status: String,
     pub attempts: i32,
     /// The provider's (or atende's) reason for the last failure.
@@ -64,6 +66,8 @@ pub struct MessageStatus {
     pub created_at: DateTime<Utc>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 /// Messages of one channel in one state, and the oldest one's creation.
@@ -86,6 +90,7 @@ pub struct ClinicMessagingRow {
     pub reminder_offsets: Option<String>,
     pub quiet_start: Option<String>,
     pub quiet_end: Option<String>,
+    pub whatsapp_enabled: Option<bool>,
 }
 
 const CLAIMED_COLUMNS: &str = "id, clinic_id, patient_id, user_id, appointment_id, channel, \
@@ -172,8 +177,12 @@ impl Store {
         outcome: Attempt<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let mut provider = None;
         let (status, error, retry_at, to, sent_at) = match outcome {
-            Attempt::Sent { to } => ("sent", None, None, Some(to), Some(now)),
+            Attempt::Sent { to, provider_id } => {
+                provider = provider_id;
+                ("sent", None, None, Some(to), Some(now))
+            }
             Attempt::Failed { error, retry_at } => {
                 ("failed", Some(error), Some(retry_at), None, None)
             }
@@ -185,7 +194,8 @@ impl Store {
             sqlx::query(
                 "UPDATE outbox SET status = $1, last_error = COALESCE($2, last_error),
                     next_attempt_at = $3, to_address = COALESCE($4, to_address), sent_at = $5,
-                    lease_owner = NULL, updated_at = $6
+                    lease_owner = NULL, updated_at = $6,
+                    provider_message_id = COALESCE($9, provider_message_id)
                  WHERE id = $7 AND lease_owner = $8 AND status = 'sending'",
             )
             .bind(status)
@@ -196,6 +206,7 @@ impl Store {
             .bind(now)
             .bind(id)
             .bind(owner)
+            .bind(provider)
             .execute(&mut **t)
             .await?
             .rows_affected()
@@ -226,10 +237,11 @@ impl Store {
     ) -> Result<Vec<MessageStatus>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, MessageStatus>(
-                "SELECT id, patient_id, appointment_id, channel, template, status, attempts,
-                        last_error, to_address, created_at,
+                "SELECT id, patient_id, appointment_id, channel, template,
+                        CASE WHEN status = 'sent' AND receipt IS NOT NULL THEN receipt ELSE status END AS status,
+                        attempts, last_error, to_address, created_at,
                         CASE WHEN status IN ('queued', 'failed') THEN next_attempt_at END AS next_attempt_at,
-                        sent_at
+                        sent_at, delivered_at, read_at
                  FROM outbox
                  WHERE clinic_id = $1 AND ($2 IS NULL OR patient_id = $2)
                    AND ($3 IS NULL OR appointment_id = $3)
@@ -279,6 +291,88 @@ impl Store {
         }))
     }
 
+    /// The phone a message to a patient goes to (`+55…`), if the record has one.
+    pub async fn message_phone(
+        &self,
+        patient: Option<PatientId>,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(p) = patient else { return Ok(None) };
+        let found = on_pool!(self, pool => {
+            sqlx::query_scalar::<_, Option<String>>("SELECT phone_enc FROM patients WHERE id = $1")
+                .bind(p)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(self
+            .unseal_opt(found.flatten())?
+            .filter(|p| !p.trim().is_empty()))
+    }
+
+    /// A provider's receipt (`delivered`, then `read`) for the message it names, never
+    /// moving it backwards and only once it was sent; whether it moved.
+    pub async fn record_receipt(
+        &self,
+        channel: &str,
+        provider_id: &str,
+        receipt: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let rank = |col: &str| {
+            format!("(CASE {col} WHEN 'delivered' THEN 1 WHEN 'read' THEN 2 ELSE 0 END)")
+        };
+        let sql = format!(
+            "UPDATE outbox SET receipt = $1,
+                delivered_at = COALESCE(delivered_at, $2),
+                read_at = CASE WHEN $1 = 'read' THEN COALESCE(read_at, $2) ELSE read_at END,
+                updated_at = $2
+             WHERE channel = $3 AND provider_message_id = $4 AND status = 'sent'
+               AND {} < {}",
+            rank("receipt"),
+            rank("$1")
+        );
+        let mut tx = self.begin().await?;
+        let n = on_tx!(&mut tx, t => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(receipt)
+                .bind(at)
+                .bind(channel)
+                .bind(provider_id)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    /// The provider could not deliver a message it had taken: `dead`, with its reason
+    /// (unless it was already delivered or read); whether it changed.
+    pub async fn record_undeliverable(
+        &self,
+        channel: &str,
+        provider_id: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = on_tx!(&mut tx, t => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'dead', last_error = $1, updated_at = $2
+                 WHERE channel = $3 AND provider_message_id = $4 AND status = 'sent'
+                   AND receipt IS NULL",
+            )
+            .bind(reason)
+            .bind(at)
+            .bind(channel)
+            .bind(provider_id)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
     /// A clinic's name, time zone and messaging settings (None: no such clinic).
     pub async fn clinic_messaging(
         &self,
@@ -287,7 +381,8 @@ impl Store {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, ClinicMessagingRow>(
                 "SELECT c.name AS clinic_name, c.time_zone, m.sender_name, m.reply_to,
-                        m.reminders_enabled, m.reminder_offsets, m.quiet_start, m.quiet_end
+                        m.reminders_enabled, m.reminder_offsets, m.quiet_start, m.quiet_end,
+                        m.whatsapp_enabled
                  FROM clinics c LEFT JOIN clinic_messaging m ON m.clinic_id = c.id WHERE c.id = $1",
             )
             .bind(clinic)
@@ -308,16 +403,18 @@ impl Store {
         reminder_offsets: &str,
         quiet_start: &str,
         quiet_end: &str,
+        whatsapp_enabled: bool,
     ) -> Result<(), StoreError> {
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO clinic_messaging (clinic_id, sender_name, reply_to, reminders_enabled,
-                    reminder_offsets, quiet_start, quiet_end, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    reminder_offsets, quiet_start, quiet_end, updated_at, whatsapp_enabled)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (clinic_id) DO UPDATE SET sender_name = excluded.sender_name,
                     reply_to = excluded.reply_to, reminders_enabled = excluded.reminders_enabled,
                     reminder_offsets = excluded.reminder_offsets, quiet_start = excluded.quiet_start,
-                    quiet_end = excluded.quiet_end, updated_at = excluded.updated_at",
+                    quiet_end = excluded.quiet_end, updated_at = excluded.updated_at,
+                    whatsapp_enabled = excluded.whatsapp_enabled",
             )
             .bind(clinic)
             .bind(sender_name)
@@ -327,6 +424,7 @@ impl Store {
             .bind(quiet_start)
             .bind(quiet_end)
             .bind(super::now())
+            .bind(whatsapp_enabled)
             .execute(&mut **t)
             .await?;
         });
@@ -339,6 +437,8 @@ impl Store {
 pub enum Attempt<'a> {
     Sent {
         to: &'a str,
+        /// The provider's id of the message (its status callbacks name it).
+        provider_id: Option<&'a str>,
     },
     Failed {
         error: &'a str,

@@ -425,6 +425,18 @@ async fn every_route_is_in_the_openapi_document() {
             "/api/clinics/{clinic_id}/cash/sessions/{session_id}/adjustments",
             "post",
         ),
+        ("/api/webhooks/whatsapp", "get"),
+        ("/api/webhooks/whatsapp", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/consents",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/consents/{channel}",
+            "put",
+        ),
+        ("/api/public/unsubscribe/{token}", "get"),
+        ("/api/public/unsubscribe/{token}", "post"),
     ];
     for (path, method) in expected {
         assert!(

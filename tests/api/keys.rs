@@ -120,6 +120,26 @@ async fn seed(app: &TestApp) -> Seeded {
         .await,
     )
     .await;
+    // The cash register: a movement's description.
+    created(
+        app.post(
+            &format!("/api/clinics/{}/cash/open", a.clinic),
+            Some(&a.recep.access),
+            &json!({"opening_cents": 0}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            &format!("/api/clinics/{}/cash/movements", a.clinic),
+            Some(&a.recep.access),
+            &json!({"kind": "payment", "method": "cash", "amount_cents": 100,
+                    "description": format!("caixa {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
     let resp = app
         .patch(
             &format!("/api/clinics/{}/patients/{patient}", a.clinic),

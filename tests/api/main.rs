@@ -37,5 +37,6 @@ mod sessions;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]
 mod webrtc_media;
+mod whatsapp;
 mod ws;
 mod ws_client;

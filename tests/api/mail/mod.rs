@@ -4,6 +4,7 @@
 //! two nodes draining one outbox, and password reset by e-mail.
 
 mod mailbox;
+mod optout;
 mod reset;
 
 use std::time::Duration;
@@ -17,7 +18,12 @@ use crate::helpers::*;
 use mailbox::*;
 
 /// The clinic's messages about an appointment (or to a patient), as its staff see them.
-async fn messages(app: &TestApp, clinic: &str, who: &Session, query: &str) -> Vec<Value> {
+pub(crate) async fn messages(
+    app: &TestApp,
+    clinic: &str,
+    who: &Session,
+    query: &str,
+) -> Vec<Value> {
     let (status, body) = json_of(
         app.get(
             &format!("/api/clinics/{clinic}/messages?{query}"),
@@ -31,7 +37,7 @@ async fn messages(app: &TestApp, clinic: &str, who: &Session, query: &str) -> Ve
 }
 
 /// Wait (up to 20 s) until a message matching `want` is listed; that message.
-async fn wait_message(
+pub(crate) async fn wait_message(
     app: &TestApp,
     clinic: &str,
     who: &Session,
@@ -49,7 +55,7 @@ async fn wait_message(
     panic!("no such message within 20 s; the clinic sees {last:#?}");
 }
 
-fn starts(a: &Value) -> DateTime<Utc> {
+pub(crate) fn starts(a: &Value) -> DateTime<Utc> {
     a["starts_at"]
         .as_str()
         .expect("starts_at")
@@ -57,7 +63,7 @@ fn starts(a: &Value) -> DateTime<Utc> {
         .expect("time")
 }
 
-fn reminders(list: &[Value]) -> Vec<&Value> {
+pub(crate) fn reminders(list: &[Value]) -> Vec<&Value> {
     list.iter()
         .filter(|m| m["template"] == "appointment_reminder")
         .collect()

@@ -1,0 +1,429 @@
+//! The WhatsApp channel: Meta's WhatsApp Business Cloud API, written from its published
+//! OpenAPI description (facebook/openapi, `business-messaging-api_v23.0.yaml`).
+//!
+//! Out: `POST {base}/{Version}/{Phone-Number-ID}/messages` with a bearer token and a
+//! `TemplateMessage` (`messaging_product: whatsapp`, `type: template`, a `TemplateObject`
+//! with a body component of text parameters and two quick-reply `ButtonComponent`s whose
+//! `payload` parameters carry the reminder's signed confirm and cancel tokens). The answer
+//! (`MessageResponsePayload`) names the message (`messages[0].id`, a `wamid`); refusals are an
+//! `ErrorResponse` (`error.message`, `error.code`): 429 and 5xx are worth retrying, other 4xx
+//! are not.
+//!
+//! In: the webhook (`WebhookPayload`: `entry[].changes[].value`) carries `statuses[]`
+//! (`sent`, `delivered`, `read`, `failed` with `errors[]`) and `messages[]` (`button` with
+//! the tapped button's `payload`, `text` with `text.body`, others), each signed with
+//! `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::templates::when;
+use super::{Accepted, Channel, Outgoing, SendError};
+use crate::config::WhatsappSettings;
+
+/// The outbox template sent as a WhatsApp template message.
+const REMINDER: &str = "appointment_reminder";
+
+/// Sends the outbox's `whatsapp` messages through the Cloud API.
+pub struct WhatsappChannel {
+    http: reqwest::Client,
+    /// `{base}/{version}/{phone number id}/messages`.
+    url: String,
+    token: String,
+    template: String,
+    language: String,
+}
+
+impl WhatsappChannel {
+    pub fn new(s: &WhatsappSettings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(s.timeout_secs.max(1)))
+            .build()
+            .map_err(|e| anyhow::anyhow!("messaging.whatsapp: {e}"))?;
+        Ok(Self {
+            http,
+            url: format!(
+                "{}/{}/{}/messages",
+                s.api_base_url.trim_end_matches('/'),
+                s.api_version,
+                s.phone_number_id
+            ),
+            token: s.access_token.expose().clone(),
+            template: s.reminder_template.clone(),
+            language: s.template_language.clone(),
+        })
+    }
+
+    /// The request body for a message (public for tests and the benchmark).
+    pub fn body(&self, m: &Outgoing) -> Result<Value, SendError> {
+        if m.template != REMINDER {
+            return Err(SendError::permanent(format!(
+                "whatsapp: no template for {}",
+                m.template
+            )));
+        }
+        let token = |key: &str, prefix: &str| {
+            m.payload["links"][key]
+                .as_str()
+                .and_then(|p| p.strip_prefix(prefix))
+                .map(str::to_string)
+                .ok_or_else(|| SendError::permanent("whatsapp: the reminder has no links"))
+        };
+        let confirm = token("confirm_path", "/#/link/confirm/")?;
+        let cancel = token("cancel_path", "/#/link/cancel/")?;
+        let p = &m.payload;
+        let name = p["patient_name"].as_str().unwrap_or_default();
+        let first = name.split_whitespace().next().unwrap_or(name);
+        let starts = p["starts_at"]
+            .as_str()
+            .and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok())
+            .map(|t| when(t, m.sender.time_zone))
+            .unwrap_or_default();
+        let text = |t: &str| json!({"type": "text", "text": t});
+        let button = |index: &str, payload: String| {
+            json!({"type": "button", "sub_type": "quick_reply", "index": index,
+                   "parameters": [{"type": "payload", "payload": payload}]})
+        };
+        Ok(json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": wa_number(&m.to),
+            "type": "template",
+            "template": {
+                "name": self.template,
+                "language": {"policy": "deterministic", "code": self.language},
+                "components": [
+                    {"type": "body", "parameters": [
+                        text(first),
+                        text(&m.sender.name),
+                        text(&starts),
+                        text(p["professional_name"].as_str().unwrap_or_default()),
+                    ]},
+                    button("0", button_payload(ButtonAction::Confirm, &confirm)),
+                    button("1", button_payload(ButtonAction::Cancel, &cancel)),
+                ],
+            },
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Channel for WhatsappChannel {
+    fn name(&self) -> &'static str {
+        "whatsapp"
+    }
+
+    async fn send(&self, m: &Outgoing) -> Result<Accepted, SendError> {
+        let body = self.body(m)?;
+        let resp = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::transient(format!("whatsapp: {e}")))?;
+        let status = resp.status();
+        let answer: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            let id = answer["messages"][0]["id"].as_str().map(str::to_string);
+            if id.is_none() {
+                tracing::warn!("whatsapp: the provider's answer names no message id");
+            }
+            return Ok(Accepted { provider_id: id });
+        }
+        let reason = format!(
+            "whatsapp {}: {} (code {})",
+            status.as_u16(),
+            answer["error"]["message"]
+                .as_str()
+                .unwrap_or("no error message"),
+            answer["error"]["code"]
+        );
+        if status.as_u16() == 429 || status.is_server_error() {
+            Err(SendError::transient(reason))
+        } else {
+            Err(SendError::permanent(reason))
+        }
+    }
+}
+
+/// What a quick-reply button does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonAction {
+    Confirm,
+    Cancel,
+}
+
+impl ButtonAction {
+    /// The one-click link action it stands for.
+    pub fn link_action(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
+/// A button's payload: the action and the appointment's signed link token, so a reply
+/// names its appointment and action unforgeably (`confirm:<token>`).
+pub fn button_payload(action: ButtonAction, token: &str) -> String {
+    format!("{}:{token}", action.link_action())
+}
+
+/// The action and token a button payload carries.
+pub fn parse_button(payload: &str) -> Option<(ButtonAction, &str)> {
+    let (action, token) = payload.split_once(':')?;
+    let action = match action {
+        "confirm" => ButtonAction::Confirm,
+        "cancel" => ButtonAction::Cancel,
+        _ => return None,
+    };
+    Some((action, token))
+}
+
+/// What a patient's text reply asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Confirm,
+    Cancel,
+    /// Stop reminders on this channel ("PARAR", "SAIR").
+    OptOut,
+}
+
+/// The command in a text reply: "1", "sim", "confirmo" confirm; "2", "cancelar" cancel;
+/// "parar", "sair" opt out (case, accents, spaces and final punctuation aside); anything
+/// else is no command.
+pub fn command(text: &str) -> Option<Command> {
+    let t: String = text
+        .trim()
+        .trim_end_matches(['.', '!', ' '])
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' => 'a',
+            'é' | 'ê' => 'e',
+            'í' => 'i',
+            'ó' | 'ô' | 'õ' => 'o',
+            'ú' => 'u',
+            c => c,
+        })
+        .collect();
+    match t.as_str() {
+        "1" | "sim" | "confirmo" | "confirmar" => Some(Command::Confirm),
+        "2" | "cancelar" | "cancelo" => Some(Command::Cancel),
+        "parar" | "sair" => Some(Command::OptOut),
+        _ => None,
+    }
+}
+
+/// A phone on file (`+5511912345678`) as WhatsApp's `to` (digits only).
+pub fn wa_number(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The phones on file (`+55…`) a WhatsApp sender (`wa_id`, digits) may be: itself, and for
+/// a Brazilian mobile whose WhatsApp id predates the ninth digit (`55 DD 8 digits`), the
+/// number with the 9 put back.
+pub fn phone_variants(wa_id: &str) -> Vec<String> {
+    let digits = wa_number(wa_id);
+    let mut out = vec![format!("+{digits}")];
+    if digits.len() == 12 && digits.starts_with("55") {
+        out.push(format!("+{}9{}", &digits[..4], &digits[4..]));
+    }
+    out
+}
+
+/// Whether `header` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`, compared in
+/// constant time. An empty secret verifies nothing.
+pub fn signature_valid(secret: &str, body: &[u8], header: Option<&str>) -> bool {
+    if secret.is_empty() {
+        return false;
+    }
+    let Some(sig) = header
+        .and_then(|h| h.trim().strip_prefix("sha256="))
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// A delivery receipt in a status callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    Sent,
+    Delivered,
+    Read,
+    Failed(String),
+}
+
+/// One thing a webhook reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// What became of a message we sent.
+    Status {
+        provider_id: String,
+        receipt: Receipt,
+        /// Unix seconds, as the provider reports it.
+        timestamp: Option<i64>,
+    },
+    /// A patient's message: a tapped quick-reply button, a text, or something else.
+    Message {
+        id: String,
+        from: String,
+        kind: InboundKind,
+    },
+}
+
+impl Inbound {
+    /// What makes this event the same when the provider sends it again.
+    pub fn event_id(&self) -> String {
+        match self {
+            Inbound::Status {
+                provider_id,
+                receipt,
+                ..
+            } => {
+                let s = match receipt {
+                    Receipt::Sent => "sent",
+                    Receipt::Delivered => "delivered",
+                    Receipt::Read => "read",
+                    Receipt::Failed(_) => "failed",
+                };
+                format!("status:{provider_id}:{s}")
+            }
+            Inbound::Message { id, .. } => format!("message:{id}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundKind {
+    Button { payload: String },
+    Text { body: String },
+    Other(String),
+}
+
+/// The events in a webhook body (`WebhookPayload`); an error when it is not one.
+pub fn parse_webhook(body: &[u8]) -> Result<Vec<Inbound>, &'static str> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON")?;
+    if v["object"] != "whatsapp_business_account" {
+        return Err("object is not whatsapp_business_account");
+    }
+    let entries = v["entry"].as_array().ok_or("entry is missing")?;
+    let mut out = Vec::new();
+    let changes = entries
+        .iter()
+        .filter_map(|e| e["changes"].as_array())
+        .flatten()
+        .filter(|c| c["field"] == "messages");
+    for c in changes {
+        let value = &c["value"];
+        for s in value["statuses"].as_array().into_iter().flatten() {
+            let Some(id) = s["id"].as_str() else { continue };
+            let receipt = match s["status"].as_str() {
+                Some("sent") => Receipt::Sent,
+                Some("delivered") => Receipt::Delivered,
+                Some("read") => Receipt::Read,
+                Some("failed") => {
+                    let e = &s["errors"][0];
+                    Receipt::Failed(format!(
+                        "whatsapp {}: {}{}",
+                        e["code"],
+                        e["title"].as_str().unwrap_or("failed"),
+                        e["error_data"]["details"]
+                            .as_str()
+                            .map(|d| format!(" — {d}"))
+                            .unwrap_or_default()
+                    ))
+                }
+                _ => continue,
+            };
+            out.push(Inbound::Status {
+                provider_id: id.to_string(),
+                receipt,
+                timestamp: s["timestamp"].as_str().and_then(|t| t.parse().ok()),
+            });
+        }
+        for m in value["messages"].as_array().into_iter().flatten() {
+            let (Some(id), Some(from)) = (m["id"].as_str(), m["from"].as_str()) else {
+                continue;
+            };
+            let kind = match m["type"].as_str() {
+                Some("button") => InboundKind::Button {
+                    payload: m["button"]["payload"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                },
+                Some("text") => InboundKind::Text {
+                    body: m["text"]["body"].as_str().unwrap_or_default().to_string(),
+                },
+                other => InboundKind::Other(other.unwrap_or("unknown").to_string()),
+            };
+            out.push(Inbound::Message {
+                id: id.to_string(),
+                from: from.to_string(),
+                kind,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_become_commands_whatever_their_case_and_accents() {
+        for t in ["1", "Sim", " SIM! ", "confirmo", "Confirmo."] {
+            assert_eq!(command(t), Some(Command::Confirm), "{t}");
+        }
+        for t in ["2", "Cancelar", "CANCELAR"] {
+            assert_eq!(command(t), Some(Command::Cancel), "{t}");
+        }
+        for t in ["PARAR", "sair", "Sair."] {
+            assert_eq!(command(t), Some(Command::OptOut), "{t}");
+        }
+        for t in ["", "3", "sim, mas atraso", "olá"] {
+            assert_eq!(command(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn a_signature_is_the_hmac_of_the_raw_body_under_the_app_secret() {
+        let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"segredo").expect("key");
+        mac.update(body);
+        let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert!(signature_valid("segredo", body, Some(&good)));
+        assert!(!signature_valid("outro", body, Some(&good)));
+        assert!(!signature_valid("segredo", b"{}", Some(&good)));
+        assert!(!signature_valid("segredo", body, None));
+        assert!(!signature_valid("segredo", body, Some("sha256=zz")));
+        assert!(!signature_valid("", body, Some(&good)));
+    }
+
+    #[test]
+    fn old_brazilian_whatsapp_ids_also_match_the_number_with_the_ninth_digit() {
+        assert_eq!(phone_variants("5511912345678"), vec!["+5511912345678"]);
+        assert_eq!(
+            phone_variants("551112345678"),
+            vec!["+551112345678", "+5511912345678"]
+        );
+        assert_eq!(
+            parse_button("confirm:abc.def"),
+            Some((ButtonAction::Confirm, "abc.def"))
+        );
+        assert_eq!(parse_button("reschedule:x"), None);
+    }
+}
