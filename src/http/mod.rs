@@ -15,6 +15,7 @@ pub mod logging;
 pub mod me;
 pub mod messages;
 pub mod mfa;
+pub mod oidc;
 pub mod openapi;
 pub mod password_reset;
 pub mod patient_links;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(consult_media::routes)
             .configure(record::routes)
             .configure(billing::routes)
+            .configure(oidc::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

@@ -69,6 +69,8 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     text("allergies", "substance_enc"),
     text("allergies", "reaction_enc"),
     text("record_access_grants", "reason_enc"),
+    text("clinic_oidc", "client_secret_enc"),
+    text("oidc_logins", "verifier_enc"),
 ];
 
 /// A stored value as read.
