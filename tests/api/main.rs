@@ -39,3 +39,4 @@ mod waitlist;
 mod webrtc_media;
 mod ws;
 mod ws_client;
+mod oidc;
