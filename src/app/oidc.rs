@@ -78,6 +78,7 @@ pub struct StartedLogin {
 
 /// What the provider sent back to the callback.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     #[serde(default)]
     pub state: Option<String>,
@@ -531,6 +532,7 @@ async fn callback(
             .map_err(|e| internal(&e))?;
         return Ok(LoginOutcome::SecondFactor(challenge));
     }
+    let second_factor = has_totp.then_some("provider_mfa");
     let opened = async {
         let mut tx = state.store.begin().await?;
         let (session, refresh) = open_session(state, &mut tx, user.id).await?;
@@ -545,7 +547,7 @@ async fn callback(
                     .details(serde_json::json!({
                         "method": "oidc",
                         "issuer": connection.issuer,
-                        "second_factor": if has_totp { Some("provider_mfa") } else { None },
+                        "second_factor": second_factor,
                     })),
             )
             .await?;

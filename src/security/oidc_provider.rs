@@ -303,7 +303,7 @@ impl OidcProviders {
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code),
-                ("redirect_uri", &self.redirect_uri),
+                ("redirect_uri", self.redirect_uri.as_str()),
                 ("code_verifier", verifier),
             ])
             .send()
