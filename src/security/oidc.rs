@@ -427,7 +427,7 @@ mod tests {
     fn pkce_s256_matches_the_rfc_example() {
         // RFC 7636 Appendix B.
         assert_eq!(
-            challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWlFWm0"),
+            challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert_eq!(new_verifier().len(), 43);
