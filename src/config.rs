@@ -574,10 +574,16 @@ impl Settings {
             return bad("security.mfa.max_code_failures", "must be between 1 and 20");
         }
         if !(60..=3600).contains(&self.security.oidc.login_ttl_secs) {
-            return bad("security.oidc.login_ttl_secs", "must be between 60 and 3600");
+            return bad(
+                "security.oidc.login_ttl_secs",
+                "must be between 60 and 3600",
+            );
         }
         if !(1..=120).contains(&self.security.oidc.http_timeout_secs) {
-            return bad("security.oidc.http_timeout_secs", "must be between 1 and 120");
+            return bad(
+                "security.oidc.http_timeout_secs",
+                "must be between 1 and 120",
+            );
         }
         if self.security.oidc.clock_skew_secs > 600 {
             return bad("security.oidc.clock_skew_secs", "must be at most 600");

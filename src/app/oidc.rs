@@ -180,7 +180,10 @@ pub async fn set_connection(
     let client_id = body.client_id.trim().to_string();
     let display_name = body.display_name.trim().to_string();
     if client_id.is_empty() || client_id.len() > 255 {
-        return Err(invalid("invalid_client_id", "informe o client ID do provedor"));
+        return Err(invalid(
+            "invalid_client_id",
+            "informe o client ID do provedor",
+        ));
     }
     if display_name.is_empty() || display_name.chars().count() > 80 {
         return Err(invalid(
@@ -200,7 +203,10 @@ pub async fn set_connection(
         .filter(|s| !s.is_empty());
     let client_secret_enc = match (secret, &current) {
         (Some(s), _) if s.len() > 1024 => {
-            return Err(invalid("invalid_client_secret", "client secret longo demais"));
+            return Err(invalid(
+                "invalid_client_secret",
+                "client secret longo demais",
+            ));
         }
         (Some(s), _) => state
             .cipher

@@ -30,7 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/oidc/{clinic_id}/start", web::get().to(start))
         .route("/clinics/{clinic_id}/oidc", web::get().to(get_connection))
         .route("/clinics/{clinic_id}/oidc", web::put().to(put_connection))
-        .route("/clinics/{clinic_id}/oidc", web::delete().to(delete_connection));
+        .route(
+            "/clinics/{clinic_id}/oidc",
+            web::delete().to(delete_connection),
+        );
 }
 
 fn login_cookie(value: String, max_age_secs: i64) -> Cookie<'static> {

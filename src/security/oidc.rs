@@ -351,9 +351,17 @@ mod tests {
         assert_eq!(ok.email, "ana@clinica.com.br");
         assert!(!ok.mfa);
         let mfa = with(claims(), "amr", json!(["pwd", "otp"]));
-        assert!(verify(&idp, &sign(&idp, &mfa, Some("k1"))).expect("valid").mfa);
+        assert!(
+            verify(&idp, &sign(&idp, &mfa, Some("k1")))
+                .expect("valid")
+                .mfa
+        );
         let acr = with(claims(), "acr", json!("urn:mfa"));
-        assert!(verify(&idp, &sign(&idp, &acr, Some("k1"))).expect("valid").mfa);
+        assert!(
+            verify(&idp, &sign(&idp, &acr, Some("k1")))
+                .expect("valid")
+                .mfa
+        );
         // No kid, one key: that key.
         assert!(verify(&idp, &sign(&idp, &claims(), None)).is_ok());
     }
@@ -362,20 +370,47 @@ mod tests {
     fn every_claim_the_login_relies_on_is_checked() {
         let idp = idp();
         let cases = [
-            (with(claims(), "aud", json!("another-client")), IdTokenError::Audience),
+            (
+                with(claims(), "aud", json!("another-client")),
+                IdTokenError::Audience,
+            ),
             (
                 with(claims(), "aud", json!([CLIENT, "another-client"])),
                 IdTokenError::Audience,
             ),
-            (with(claims(), "azp", json!("another-client")), IdTokenError::Audience),
-            (with(claims(), "iss", json!("https://evil.example")), IdTokenError::Issuer),
-            (with(claims(), "nonce", json!("another-login")), IdTokenError::Nonce),
+            (
+                with(claims(), "azp", json!("another-client")),
+                IdTokenError::Audience,
+            ),
+            (
+                with(claims(), "iss", json!("https://evil.example")),
+                IdTokenError::Issuer,
+            ),
+            (
+                with(claims(), "nonce", json!("another-login")),
+                IdTokenError::Nonce,
+            ),
             (with(claims(), "nonce", Value::Null), IdTokenError::Nonce),
-            (with(claims(), "exp", json!(NOW - 61)), IdTokenError::Expired),
-            (with(claims(), "iat", json!(NOW + 120)), IdTokenError::IssuedAt),
-            (with(claims(), "iat", json!(NOW - 3600)), IdTokenError::IssuedAt),
-            (with(claims(), "email_verified", json!(false)), IdTokenError::EmailUnverified),
-            (with(claims(), "email_verified", Value::Null), IdTokenError::EmailUnverified),
+            (
+                with(claims(), "exp", json!(NOW - 61)),
+                IdTokenError::Expired,
+            ),
+            (
+                with(claims(), "iat", json!(NOW + 120)),
+                IdTokenError::IssuedAt,
+            ),
+            (
+                with(claims(), "iat", json!(NOW - 3600)),
+                IdTokenError::IssuedAt,
+            ),
+            (
+                with(claims(), "email_verified", json!(false)),
+                IdTokenError::EmailUnverified,
+            ),
+            (
+                with(claims(), "email_verified", Value::Null),
+                IdTokenError::EmailUnverified,
+            ),
             (with(claims(), "email", Value::Null), IdTokenError::NoEmail),
         ];
         for (c, expected) in cases {

@@ -155,7 +155,10 @@ impl OidcProviders {
         Ok(out)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ProviderError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, ProviderError> {
         let url = self.check_url(url)?;
         let resp = self
             .http

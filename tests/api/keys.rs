@@ -222,7 +222,9 @@ async fn seed_oidc(app: &TestApp, clinic: &str, admin: &Session) {
         clinic_id: clinic,
         issuer: "https://idp.exemplo.com.br".into(),
         client_id: "atende".into(),
-        client_secret_enc: cipher.encrypt(&format!("segredo {SENTINEL}")).expect("encrypt"),
+        client_secret_enc: cipher
+            .encrypt(&format!("segredo {SENTINEL}"))
+            .expect("encrypt"),
         display_name: "Entrar".into(),
         allowed_domain: None,
         updated_at: atende::store::now(),
@@ -231,7 +233,9 @@ async fn seed_oidc(app: &TestApp, clinic: &str, admin: &Session) {
         .put_oidc_connection(&mut tx, &row, admin)
         .await
         .expect("connection");
-    let verifier = cipher.encrypt(&format!("verificador {SENTINEL}")).expect("encrypt");
+    let verifier = cipher
+        .encrypt(&format!("verificador {SENTINEL}"))
+        .expect("encrypt");
     store
         .insert_oidc_login(
             &mut tx,

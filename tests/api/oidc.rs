@@ -124,18 +124,39 @@ fn at(issuer: &str, loc: &str) -> String {
 
 /// Start a login at `clinic` and sign in at the provider as `email`: the URL the provider
 /// sends the browser back to (atende's callback, not yet followed).
-async fn to_callback(app: &TestApp, b: &mut Browser, clinic: &str, email: &str, mfa: bool) -> String {
+async fn to_callback(
+    app: &TestApp,
+    b: &mut Browser,
+    clinic: &str,
+    email: &str,
+    mfa: bool,
+) -> String {
     let issuer = issuer().expect("provider");
-    let start = b.get(&app.url(&format!("/api/auth/oidc/{clinic}/start"))).await;
+    let start = b
+        .get(&app.url(&format!("/api/auth/oidc/{clinic}/start")))
+        .await;
     assert_eq!(start.status(), StatusCode::FOUND);
     let auth_url = location(&start);
     assert!(auth_url.starts_with(&issuer), "{auth_url}");
-    for param in ["state=", "nonce=", "code_challenge=", "code_challenge_method=S256"] {
+    for param in [
+        "state=",
+        "nonce=",
+        "code_challenge=",
+        "code_challenge_method=S256",
+    ] {
         assert!(auth_url.contains(param), "{param} missing in {auth_url}");
     }
-    assert!(b.jar.contains_key("atende_oidc"), "no browser binding cookie");
+    assert!(
+        b.jar.contains_key("atende_oidc"),
+        "no browser binding cookie"
+    );
     let to_login = b.get(&auth_url).await;
-    assert_eq!(to_login.status(), StatusCode::SEE_OTHER, "{:?}", to_login.text().await);
+    assert_eq!(
+        to_login.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        to_login.text().await
+    );
     let interaction = at(&issuer, &location(&to_login));
     let form = b.get(&interaction).await;
     assert_eq!(form.status(), StatusCode::OK);
@@ -160,7 +181,10 @@ async fn to_callback(app: &TestApp, b: &mut Browser, clinic: &str, email: &str, 
 async fn follow(b: &mut Browser, callback: &str) -> (String, Option<String>) {
     let resp = b.get(callback).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    (location(&resp), refresh_cookie(&resp).filter(|r| !r.is_empty()))
+    (
+        location(&resp),
+        refresh_cookie(&resp).filter(|r| !r.is_empty()),
+    )
 }
 
 fn clinic_body(name: &str, cnpj: &str) -> Value {
@@ -200,9 +224,11 @@ async fn clinics(issuer: &str) -> Clinics {
         ("Clínica Horizonte", "12.ABC.345/01DE-35", "horizonte"),
         ("Clínica Litoral", "45.723.174/0001-10", "litoral"),
     ] {
-        let (status, clinic) =
-            json_of(app.post("/api/clinics", Some(&root.access), &clinic_body(name, cnpj)).await)
-                .await;
+        let (status, clinic) = json_of(
+            app.post("/api/clinics", Some(&root.access), &clinic_body(name, cnpj))
+                .await,
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{clinic}");
         let id = clinic["id"].as_str().expect("id").to_string();
         for (who, role) in [("gestora", "clinic_admin"), ("recepcao", "receptionist")] {
@@ -228,7 +254,15 @@ async fn clinics(issuer: &str) -> Clinics {
         admin,
         recep,
     };
-    connect(&c.app, &c.admin, &c.horizonte, issuer, "atende", &client_secret()).await;
+    connect(
+        &c.app,
+        &c.admin,
+        &c.horizonte,
+        issuer,
+        "atende",
+        &client_secret(),
+    )
+    .await;
     connect(
         &c.app,
         &litoral_admin,
@@ -241,7 +275,12 @@ async fn clinics(issuer: &str) -> Clinics {
     c
 }
 
-async fn put_connection(app: &TestApp, who: &Session, clinic: &str, body: &Value) -> reqwest::Response {
+async fn put_connection(
+    app: &TestApp,
+    who: &Session,
+    clinic: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.client
         .put(app.url(&format!("/api/clinics/{clinic}/oidc")))
         .bearer_auth(&who.access)
@@ -277,16 +316,29 @@ async fn a_staff_member_logs_in_with_the_clinics_provider_and_the_callback_works
     let c = clinics(&issuer).await;
     let app = &c.app;
     // The login page's button.
-    let (status, info) =
-        json_of(app.get(&format!("/api/auth/oidc/{}", c.horizonte), None).await).await;
+    let (status, info) = json_of(
+        app.get(&format!("/api/auth/oidc/{}", c.horizonte), None)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{info}");
     assert_eq!(info["display_name"], "Entrar com o provedor da clínica");
 
     let mut b = Browser::new();
-    let callback = to_callback(app, &mut b, &c.horizonte, "recepcao@horizonte.com.br", false).await;
+    let callback = to_callback(
+        app,
+        &mut b,
+        &c.horizonte,
+        "recepcao@horizonte.com.br",
+        false,
+    )
+    .await;
     let (to, refresh) = follow(&mut b, &callback).await;
     assert_eq!(to, "/#/sso");
-    assert!(!b.jar.contains_key("atende_oidc"), "binding cookie not cleared");
+    assert!(
+        !b.jar.contains_key("atende_oidc"),
+        "binding cookie not cleared"
+    );
     // The session is a password login's: refresh, then the API.
     let refresh = refresh.expect("the refresh cookie is set");
     let (status, s) = session_from(app.refresh(&refresh).await).await;
@@ -302,10 +354,17 @@ async fn a_staff_member_logs_in_with_the_clinics_provider_and_the_callback_works
     assert!(refresh.is_none());
 
     let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
-    assert!(audit_has(&rows, "auth.login", "\"oidc\""), "no OIDC login audited");
+    assert!(
+        audit_has(&rows, "auth.login", "\"oidc\""),
+        "no OIDC login audited"
+    );
     assert!(audit_has(&rows, "auth.oidc_refused", "oidc_state_mismatch"));
     // No code, state or token reached the audit trail.
-    let code = callback.split("code=").nth(1).and_then(|r| r.split('&').next()).expect("code");
+    let code = callback
+        .split("code=")
+        .nth(1)
+        .and_then(|r| r.split('&').next())
+        .expect("code");
     assert!(!rows.iter().any(|r| r.details.contains(code)));
 }
 
@@ -317,7 +376,14 @@ async fn a_tampered_state_or_a_callback_in_another_browser_is_refused() {
 
     // State changed on the way back.
     let mut b = Browser::new();
-    let callback = to_callback(app, &mut b, &c.horizonte, "recepcao@horizonte.com.br", false).await;
+    let callback = to_callback(
+        app,
+        &mut b,
+        &c.horizonte,
+        "recepcao@horizonte.com.br",
+        false,
+    )
+    .await;
     let tampered = callback.replacen("state=", "state=x", 1);
     let (to, refresh) = follow(&mut b, &tampered).await;
     assert!(to.starts_with("/#/sso?erro=oidc_state_mismatch"), "{to}");
@@ -326,7 +392,14 @@ async fn a_tampered_state_or_a_callback_in_another_browser_is_refused() {
     // A callback URL opened in a browser that did not start the login (a login planted by
     // someone else's link): refused, and the state is spent.
     let mut started = Browser::new();
-    let callback = to_callback(app, &mut started, &c.horizonte, "recepcao@horizonte.com.br", false).await;
+    let callback = to_callback(
+        app,
+        &mut started,
+        &c.horizonte,
+        "recepcao@horizonte.com.br",
+        false,
+    )
+    .await;
     let mut victim = Browser::new();
     let (to, refresh) = follow(&mut victim, &callback).await;
     assert!(to.starts_with("/#/sso?erro=oidc_state_mismatch"), "{to}");
@@ -383,7 +456,14 @@ async fn only_existing_verified_staff_of_that_clinic_log_in() {
     );
     // An address the provider has not verified.
     let mut b = Browser::new();
-    let callback = to_callback(app, &mut b, &c.horizonte, "unverified.gestora@horizonte.com.br", false).await;
+    let callback = to_callback(
+        app,
+        &mut b,
+        &c.horizonte,
+        "unverified.gestora@horizonte.com.br",
+        false,
+    )
+    .await;
     let (to, _) = follow(&mut b, &callback).await;
     assert!(to.starts_with("/#/sso?erro=oidc_email_unverified"), "{to}");
 
@@ -402,9 +482,19 @@ async fn only_existing_verified_staff_of_that_clinic_log_in() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["allowed_domain"], "outra.com.br");
     let mut b = Browser::new();
-    let callback = to_callback(app, &mut b, &c.horizonte, "recepcao@horizonte.com.br", false).await;
+    let callback = to_callback(
+        app,
+        &mut b,
+        &c.horizonte,
+        "recepcao@horizonte.com.br",
+        false,
+    )
+    .await;
     let (to, _) = follow(&mut b, &callback).await;
-    assert!(to.starts_with("/#/sso?erro=oidc_domain_not_allowed"), "{to}");
+    assert!(
+        to.starts_with("/#/sso?erro=oidc_domain_not_allowed"),
+        "{to}"
+    );
     let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
     assert!(audit_has(&rows, "auth.oidc_refused", "oidc_not_a_member"));
 }
@@ -424,11 +514,23 @@ async fn another_clinics_connection_cannot_log_into_this_clinic() {
     // A code issued to Litoral's client, brought back with a login started at Horizonte:
     // atende redeems it as Horizonte's client, and the provider refuses.
     let mut at_horizonte = Browser::new();
-    let horizonte_cb =
-        to_callback(app, &mut at_horizonte, &c.horizonte, "recepcao@horizonte.com.br", false).await;
+    let horizonte_cb = to_callback(
+        app,
+        &mut at_horizonte,
+        &c.horizonte,
+        "recepcao@horizonte.com.br",
+        false,
+    )
+    .await;
     let mut at_litoral = Browser::new();
-    let litoral_cb =
-        to_callback(app, &mut at_litoral, &c.litoral, "recepcao@horizonte.com.br", false).await;
+    let litoral_cb = to_callback(
+        app,
+        &mut at_litoral,
+        &c.litoral,
+        "recepcao@horizonte.com.br",
+        false,
+    )
+    .await;
     let param = |url: &str, name: &str| {
         url.split(['?', '&'])
             .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
@@ -446,7 +548,8 @@ async fn another_clinics_connection_cannot_log_into_this_clinic() {
 }
 
 #[actix_web::test]
-async fn only_a_clinic_admin_sets_the_connection_and_its_secret_is_never_shown_nor_stored_in_clear() {
+async fn only_a_clinic_admin_sets_the_connection_and_its_secret_is_never_shown_nor_stored_in_clear()
+{
     let Some(issuer) = issuer() else { return };
     let c = clinics(&issuer).await;
     let app = &c.app;
@@ -454,21 +557,45 @@ async fn only_a_clinic_admin_sets_the_connection_and_its_secret_is_never_shown_n
     let secret = client_secret();
 
     // Not an admin of this clinic: refused, both ways.
-    assert_error(app.get(&path, Some(&c.recep.access)).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_error(
+        app.get(&path, Some(&c.recep.access)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     let body = json!({"issuer": issuer, "client_id": "atende", "client_secret": "x", "display_name": "Entrar"});
-    assert_error(put_connection(app, &c.recep, &c.horizonte, &body).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_error(
+        put_connection(app, &c.recep, &c.horizonte, &body).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     let other_admin = app.login("gestora@litoral.com.br", PASSWORD).await;
-    assert_error(put_connection(app, &other_admin, &c.horizonte, &body).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_error(
+        put_connection(app, &other_admin, &c.horizonte, &body).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
 
     // An issuer without a discovery document: a clear 422.
     let bad = json!({"issuer": "http://127.0.0.1:9/nada", "client_id": "atende", "display_name": "Entrar"});
-    assert_error(put_connection(app, &c.admin, &c.horizonte, &bad).await, StatusCode::UNPROCESSABLE_ENTITY, "oidc_issuer_invalid").await;
+    assert_error(
+        put_connection(app, &c.admin, &c.horizonte, &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "oidc_issuer_invalid",
+    )
+    .await;
 
     let (status, view) = json_of(app.get(&path, Some(&c.admin.access)).await).await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["client_secret_set"], true);
     assert_eq!(view["client_id"], "atende");
-    assert!(view["redirect_uri"].as_str().is_some_and(|u| u.ends_with("/api/auth/oidc/callback")));
+    assert!(
+        view["redirect_uri"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/api/auth/oidc/callback"))
+    );
     assert!(!view.to_string().contains(&secret), "{view}");
     let row = app
         .state
@@ -478,15 +605,22 @@ async fn only_a_clinic_admin_sets_the_connection_and_its_secret_is_never_shown_n
         .expect("row")
         .expect("set");
     assert!(!row.client_secret_enc.contains(&secret));
-    assert!(row.client_secret_enc.starts_with("v1:"), "not the field cipher's form");
+    assert!(
+        row.client_secret_enc.starts_with("v1:"),
+        "not the field cipher's form"
+    );
     let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
     assert!(audit_has(&rows, "clinic.oidc_connection_set", "\"atende\""));
     assert!(!rows.iter().any(|r| r.details.contains(&secret)));
 
     // Saved without a secret: the stored one stays, and logins still work.
     let (status, _) = json_of(
-        put_connection(app, &c.admin, &c.horizonte,
-            &json!({"issuer": issuer, "client_id": "atende", "display_name": "Entrar com SSO"}))
+        put_connection(
+            app,
+            &c.admin,
+            &c.horizonte,
+            &json!({"issuer": issuer, "client_id": "atende", "display_name": "Entrar com SSO"}),
+        )
         .await,
     )
     .await;
@@ -498,14 +632,36 @@ async fn only_a_clinic_admin_sets_the_connection_and_its_secret_is_never_shown_n
     assert!(refresh.is_some());
 
     // Removed: no button, no login.
-    let resp = app.client.delete(app.url(&path)).bearer_auth(&c.admin.access).send().await.expect("delete");
+    let resp = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&c.admin.access)
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    assert_error(app.get(&path, Some(&c.admin.access)).await, StatusCode::NOT_FOUND, "not_found").await;
-    assert_error(app.get(&format!("/api/auth/oidc/{}", c.horizonte), None).await, StatusCode::NOT_FOUND, "not_found").await;
-    let resp = Browser::new().get(&app.url(&format!("/api/auth/oidc/{}/start", c.horizonte))).await;
+    assert_error(
+        app.get(&path, Some(&c.admin.access)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get(&format!("/api/auth/oidc/{}", c.horizonte), None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let resp = Browser::new()
+        .get(&app.url(&format!("/api/auth/oidc/{}/start", c.horizonte)))
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
-    assert!(rows.iter().any(|r| r.action == "clinic.oidc_connection_removed"));
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "clinic.oidc_connection_removed")
+    );
 }
 
 fn unix_now() -> u64 {
@@ -522,12 +678,21 @@ async fn an_account_with_totp_gives_its_code_after_the_provider_unless_the_provi
     let c = clinics(&issuer).await;
     let app = &c.app;
     // The admin enrols an authenticator.
-    let (status, body) = json_of(app.post("/api/me/mfa/totp", Some(&c.admin.access), &json!({})).await).await;
+    let (status, body) = json_of(
+        app.post("/api/me/mfa/totp", Some(&c.admin.access), &json!({}))
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let totp = Totp::from_url(body["otpauth_uri"].as_str().expect("uri")).expect("otpauth");
     let code = |ahead: u64| totp.generate(unix_now() + 30 * ahead).to_string();
     let (status, body) = json_of(
-        app.post("/api/me/mfa/totp/confirm", Some(&c.admin.access), &json!({"code": code(0)})).await,
+        app.post(
+            "/api/me/mfa/totp/confirm",
+            Some(&c.admin.access),
+            &json!({"code": code(0)}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -536,10 +701,17 @@ async fn an_account_with_totp_gives_its_code_after_the_provider_unless_the_provi
     let mut b = Browser::new();
     let callback = to_callback(app, &mut b, &c.horizonte, "gestora@horizonte.com.br", false).await;
     let (to, refresh) = follow(&mut b, &callback).await;
-    let token = to.strip_prefix("/#/sso?mfa=").unwrap_or_else(|| panic!("{to}"));
+    let token = to
+        .strip_prefix("/#/sso?mfa=")
+        .unwrap_or_else(|| panic!("{to}"));
     assert!(refresh.is_none());
     let (status, s) = session_from(
-        app.post("/api/auth/mfa", None, &json!({"mfa_token": token, "code": code(1)})).await,
+        app.post(
+            "/api/auth/mfa",
+            None,
+            &json!({"mfa_token": token, "code": code(1)}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{}", s.me);
