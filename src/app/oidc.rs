@@ -124,18 +124,21 @@ fn view(state: &AppState, row: OidcConnectionRow) -> OidcConnectionView {
     }
 }
 
+/// The clinic's connection, or `None` when it has none (the admin's page shows the empty
+/// form: not an error).
 pub async fn connection(
     state: &AppState,
     auth: &Auth,
     clinic: ClinicId,
-) -> Result<OidcConnectionView, AppError> {
+) -> Result<Option<OidcConnectionView>, AppError> {
     require_clinic_admin(auth, clinic)?;
-    let row = state
+    state
         .store
-        .oidc_connection(clinic)
+        .clinic_by_id(clinic)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(view(state, row))
+    let row = state.store.oidc_connection(clinic).await?;
+    Ok(row.map(|row| view(state, row)))
 }
 
 /// A domain as typed (`@Clinica.com.br `) made canonical, or 422.

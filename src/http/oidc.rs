@@ -48,9 +48,9 @@ fn login_cookie(value: String, max_age_secs: i64) -> Cookie<'static> {
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/oidc", tag = "clinics", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid)),
-    responses((status = 200, description = "The clinic's OpenID Connect connection (never the client secret)", body = OidcConnectionView),
+    responses((status = 200, description = "The clinic's OpenID Connect connection (never the client secret), or `null` when it has none", body = Option<OidcConnectionView>),
               (status = 403, description = "Clinic admins only", body = ErrorBody),
-              (status = 404, description = "No connection set", body = ErrorBody)))]
+              (status = 404, body = ErrorBody)))]
 pub async fn get_connection(
     state: web::Data<AppState>,
     auth: Auth,

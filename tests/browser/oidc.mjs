@@ -84,7 +84,7 @@ async function run(browser) {
       await panel.getByLabel('Client ID').fill('atende');
       await panel.getByLabel('Client secret').fill(SECRET);
       await panel.getByLabel('Texto do botão').fill('Entrar com a conta da clínica');
-      await panel.getByRole('button', { name: 'Salvar' }).click();
+      await panel.getByRole('button', { name: 'Salvar login único' }).click();
       await panel.getByText('Link de acesso para a equipe').waitFor();
       await panel.getByText('/api/auth/oidc/callback').waitFor();
       assert(!(await panel.innerText()).includes(SECRET), 'the secret is shown');

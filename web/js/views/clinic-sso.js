@@ -2,12 +2,12 @@
 // "Login único (SSO)" on the clinic admin's home: the clinic's OpenID Connect provider
 // (Google Workspace, Microsoft Entra, Keycloak…). The client secret is write-only.
 //
-//   GET    /api/clinics/{id}/oidc → the connection (404: none yet)
+//   GET    /api/clinics/{id}/oidc → the connection, or null when none yet
 //   PUT    /api/clinics/{id}/oidc {issuer, client_id, client_secret?, display_name, allowed_domain?}
 //          422 oidc_issuer_invalid when the issuer has no discovery document
 //   DELETE /api/clinics/{id}/oidc
 
-import { api, seg, ApiError } from '../api.js';
+import { api, seg } from '../api.js';
 import { h, clear, createForm, errorMessage, alertNode, loadingNode } from '../ui.js';
 
 /** @param {string} clinicId */
@@ -21,7 +21,7 @@ export function clinicSsoPanel(clinicId) {
     const loginUrl = `${location.origin}/#/entrar/${clinicId}`;
     const ctrl = createForm({
       label: 'Login único da clínica',
-      submitLabel: 'Salvar',
+      submitLabel: 'Salvar login único',
       busyLabel: 'Verificando o provedor…',
       codeToField: {
         oidc_issuer_invalid: 'issuer', invalid_client_id: 'client_id',
@@ -86,11 +86,7 @@ export function clinicSsoPanel(clinicId) {
     ].filter(Boolean);
   }
 
-  api.get(path).then((current) => clear(body).append(...render(current))).catch((err) => {
-    if (err instanceof ApiError && err.status === 404) {
-      clear(body).append(...render(null));
-      return;
-    }
+  api.get(path).then((current) => clear(body).append(...render(current || null))).catch((err) => {
     body.removeAttribute('aria-busy');
     clear(body).append(alertNode(errorMessage(err)));
   });
