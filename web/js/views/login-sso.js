@@ -99,7 +99,8 @@ export function lastSsoButton(ctx) {
     if (!ctx.isCurrent()) return;
     box.append(
       h('p', { class: 'muted', text: `Equipe da ${info.clinic_name}:` }),
-      providerButton(clinicId, info.display_name));
+      providerButton(clinicId, info.display_name),
+      h('p', { class: 'muted', text: 'Ou entre com e-mail e senha:' }));
     box.hidden = false;
   }).catch(() => {
     // No longer there: the password login stays.
