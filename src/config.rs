@@ -187,6 +187,8 @@ pub struct OidcSettings {
     pub clock_skew_secs: u64,
     /// `acr` values that mean the provider checked a second factor (besides `amr`).
     pub mfa_acr_values: Vec<String>,
+    /// Logins one client address may start in an hour (each keeps a row for its life).
+    pub starts_per_address_per_hour: u32,
 }
 
 impl Default for OidcSettings {
@@ -200,6 +202,7 @@ impl Default for OidcSettings {
             mfa_acr_values: vec![
                 "http://schemas.openid.net/pape/policies/2007/06/multi-factor".into(),
             ],
+            starts_per_address_per_hour: 60,
         }
     }
 }

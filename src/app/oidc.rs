@@ -322,8 +322,17 @@ pub async fn login_info(state: &AppState, clinic: ClinicId) -> Result<OidcLoginI
 
 /// Start a login at the clinic's provider: fresh `state`, `nonce` and PKCE verifier, kept
 /// server-side (hashes, and the verifier encrypted), single use, `login_ttl_secs` long, and
-/// bound to the browser by a cookie the edge sets.
-pub async fn start_login(state: &AppState, clinic: ClinicId) -> Result<StartedLogin, AppError> {
+/// bound to the browser by a cookie the edge sets. Limited per client address
+/// (`security.oidc.starts_per_address_per_hour`), since each start keeps a row.
+pub async fn start_login(
+    state: &AppState,
+    clinic: ClinicId,
+    ip: Option<String>,
+) -> Result<StartedLogin, AppError> {
+    state
+        .oidc
+        .count_start(ip.as_deref().unwrap_or("unknown"))
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let row = state
         .store
         .oidc_connection(clinic)

@@ -105,12 +105,15 @@ pub async fn login_info(
     params(("clinic_id" = String, Path, format = Uuid)),
     responses((status = 302, description = "To the clinic's provider (code flow, PKCE S256, `state`, `nonce`); sets the `atende_oidc` cookie (HttpOnly, Secure, SameSite=Lax, path /api/auth/oidc) that binds the login to this browser"),
               (status = 404, description = "No single sign-on for this clinic", body = ErrorBody),
+              (status = 429, description = "`too_many_attempts`: more than `security.oidc.starts_per_address_per_hour` logins started from this address, with Retry-After", body = ErrorBody),
               (status = 503, description = "The provider cannot be reached", body = ErrorBody)))]
 pub async fn start(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
-    let started = oidc::start_login(&state, path.into_inner()).await?;
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
+    let started = oidc::start_login(&state, path.into_inner(), ip).await?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, started.redirect_url))
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -78,6 +78,8 @@ pub struct OidcProviders {
     /// Where providers send the browser back: `<public url>/api/auth/oidc/callback`.
     redirect_uri: String,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Logins started per client address (each keeps a row until it dies).
+    starts: super::throttle::MissThrottle,
 }
 
 /// A client's credentials at its provider (the secret decrypted for this one request).
@@ -117,7 +119,19 @@ impl OidcProviders {
                 public_base_url.trim_end_matches('/')
             ),
             cache: Mutex::new(HashMap::new()),
+            starts: super::throttle::MissThrottle::new(
+                settings.starts_per_address_per_hour,
+                Duration::from_secs(3600),
+            ),
         })
+    }
+
+    /// Count a login started from `address`: `Err(seconds to wait)` past
+    /// `starts_per_address_per_hour`.
+    pub fn count_start(&self, address: &str) -> Result<(), u64> {
+        self.starts.check(address)?;
+        self.starts.missed(address);
+        Ok(())
     }
 
     pub fn redirect_uri(&self) -> &str {

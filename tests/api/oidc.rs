@@ -208,7 +208,15 @@ struct Clinics {
 }
 
 async fn clinics(issuer: &str) -> Clinics {
-    let app = spawn_app_with(|s| s.security.oidc.allow_http = true).await;
+    clinics_with(issuer, |_| {}).await
+}
+
+async fn clinics_with(issuer: &str, tweak: impl FnOnce(&mut atende::config::Settings)) -> Clinics {
+    let app = spawn_app_with(|s| {
+        s.security.oidc.allow_http = true;
+        tweak(s);
+    })
+    .await;
     atende::app::auth::create_user(
         &app.state.store,
         atende::domain::Email::parse("root@plataforma.com.br").expect("email"),
@@ -722,4 +730,17 @@ async fn an_account_with_totp_gives_its_code_after_the_provider_unless_the_provi
     assert_eq!(status, StatusCode::OK);
     let rows = app.state.store.audit_page(0, 10_000).await.expect("audit");
     assert!(audit_has(&rows, "auth.login", "provider_mfa"));
+}
+
+#[actix_web::test]
+async fn logins_started_from_one_address_are_limited() {
+    let Some(issuer) = issuer() else { return };
+    let c = clinics_with(&issuer, |s| s.security.oidc.starts_per_address_per_hour = 2).await;
+    let start = c.app.url(&format!("/api/auth/oidc/{}/start", c.horizonte));
+    for _ in 0..2 {
+        assert_eq!(Browser::new().get(&start).await.status(), StatusCode::FOUND);
+    }
+    let resp = Browser::new().get(&start).await;
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_error(resp, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
