@@ -165,6 +165,46 @@ pub struct SecuritySettings {
     pub login_throttle: ThrottleSettings,
     pub limits: AbuseLimitSettings,
     pub mfa: MfaSettings,
+    #[serde(default)]
+    pub oidc: OidcSettings,
+}
+
+/// OpenID Connect login for clinic staff (each clinic sets its own provider).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcSettings {
+    /// Accept `http://` issuers and endpoints (a provider on this machine, in tests). Off in
+    /// production: the provider's answers would travel in the clear.
+    pub allow_http: bool,
+    /// Seconds atende waits for a provider's discovery, keys or token endpoint.
+    pub http_timeout_secs: u64,
+    /// Seconds a provider's discovery document and signing keys are kept before refetching
+    /// (an unknown key id refetches at once).
+    pub cache_secs: u64,
+    /// Seconds a login sent to the provider may take to come back (the `state` dies then).
+    pub login_ttl_secs: u64,
+    /// Clock difference tolerated on an ID token's `exp` and `iat`.
+    pub clock_skew_secs: u64,
+    /// `acr` values that mean the provider checked a second factor (besides `amr`).
+    pub mfa_acr_values: Vec<String>,
+    /// Logins one client address may start in an hour (each keeps a row for its life).
+    pub starts_per_address_per_hour: u32,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            http_timeout_secs: 10,
+            cache_secs: 3600,
+            login_ttl_secs: 600,
+            clock_skew_secs: 60,
+            mfa_acr_values: vec![
+                "http://schemas.openid.net/pape/policies/2007/06/multi-factor".into(),
+            ],
+            starts_per_address_per_hour: 60,
+        }
+    }
 }
 
 /// Two-factor login (TOTP with recovery codes).
@@ -535,6 +575,21 @@ impl Settings {
         }
         if !(1..=20).contains(&self.security.mfa.max_code_failures) {
             return bad("security.mfa.max_code_failures", "must be between 1 and 20");
+        }
+        if !(60..=3600).contains(&self.security.oidc.login_ttl_secs) {
+            return bad(
+                "security.oidc.login_ttl_secs",
+                "must be between 60 and 3600",
+            );
+        }
+        if !(1..=120).contains(&self.security.oidc.http_timeout_secs) {
+            return bad(
+                "security.oidc.http_timeout_secs",
+                "must be between 1 and 120",
+            );
+        }
+        if self.security.oidc.clock_skew_secs > 600 {
+            return bad("security.oidc.clock_skew_secs", "must be at most 600");
         }
         if !(1..=3650).contains(&self.security.login_throttle.known_device_days) {
             return bad(

@@ -23,6 +23,7 @@ pub mod links;
 pub mod me;
 pub mod messages;
 pub mod mfa;
+pub mod oidc;
 pub mod password_reset;
 pub mod patient_links;
 pub mod patients;

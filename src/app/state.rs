@@ -49,6 +49,8 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The PSP's API Pix, when `pix.api_url` is set.
     pub pix: Option<Arc<dyn crate::billing::PixPsp>>,
+    /// Every clinic's OpenID Connect provider (discovery and keys cached).
+    pub oidc: Arc<crate::security::oidc_provider::OidcProviders>,
 }
 
 impl AppState {
@@ -116,8 +118,13 @@ impl AppState {
         } else {
             None
         };
+        let oidc = Arc::new(crate::security::oidc_provider::OidcProviders::new(
+            &settings.security.oidc,
+            &settings.public_base_url(port),
+        )?);
         Ok(Self {
             pix,
+            oidc,
             clock,
             reset_requests,
             draining: Arc::default(),

@@ -40,7 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The refresh cookie carrying `value`, living `max_age_secs` (0 deletes it).
-fn refresh_cookie(value: String, max_age_secs: i64) -> Cookie<'static> {
+pub(crate) fn refresh_cookie(value: String, max_age_secs: i64) -> Cookie<'static> {
     Cookie::build(REFRESH_COOKIE, value)
         .path(REFRESH_COOKIE_PATH)
         .http_only(true)
@@ -155,17 +155,21 @@ pub(crate) fn login_response(state: &AppState, outcome: LoginOutcome) -> HttpRes
         } => (tokens, known_device),
         LoginOutcome::SecondFactor(challenge) => return HttpResponse::Ok().json(challenge),
     };
+    let mut resp = HttpResponse::Ok();
+    resp.cookie(known_device_cookie(state, known_device));
+    issue(state, resp, *tokens)
+}
+
+/// The known-device cookie (see [`auth::KNOWN_DEVICE_COOKIE`]).
+pub(crate) fn known_device_cookie(state: &AppState, value: String) -> Cookie<'static> {
     let days = state.settings.security.login_throttle.known_device_days as i64;
-    let cookie = Cookie::build(auth::KNOWN_DEVICE_COOKIE, known_device)
+    Cookie::build(auth::KNOWN_DEVICE_COOKIE, value)
         .path("/api/auth/login")
         .http_only(true)
         .secure(true)
         .same_site(SameSite::Strict)
         .max_age(CookieDuration::days(days))
-        .finish();
-    let mut resp = HttpResponse::Ok();
-    resp.cookie(cookie);
-    issue(state, resp, *tokens)
+        .finish()
 }
 
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshRequest, description = "Optional: browsers send `{}` and the token comes from the `atende_refresh` cookie"),

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod me;
 pub mod messages;
 pub mod mfa;
+pub mod oidc;
 pub mod openapi;
 pub mod password_reset;
 pub mod patient_links;
@@ -73,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(billing::routes)
             .configure(cash::routes)
             .configure(whatsapp::routes)
+            .configure(oidc::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

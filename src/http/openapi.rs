@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
-    me, messages, mfa, password_reset, patient_links, patients, queue, queue_public, record,
+    me, messages, mfa, oidc, password_reset, patient_links, patients, queue, queue_public, record,
     waitlist, whatsapp, ws,
 };
 
@@ -127,6 +127,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         whatsapp::verify, whatsapp::webhook, whatsapp::list_consents, whatsapp::set_consent,
         messages::unsubscribe_page, messages::unsubscribe,
         health::health, health::ready, health::live, health::metrics,
+        oidc::get_connection, oidc::put_connection, oidc::delete_connection, oidc::login_info,
+        oidc::start, oidc::callback,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),

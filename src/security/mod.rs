@@ -5,6 +5,8 @@ pub mod audit;
 pub mod crypto;
 pub mod links;
 pub mod mfa;
+pub mod oidc;
+pub mod oidc_provider;
 pub mod password;
 pub mod throttle;
 pub mod tokens;

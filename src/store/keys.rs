@@ -86,6 +86,8 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     plain_before("patients", "phone_enc"),
     plain_before("patients", "email_enc"),
     text("cash_movements", "description_enc"),
+    text("clinic_oidc", "client_secret_enc"),
+    text("oidc_logins", "verifier_enc"),
 ];
 
 /// A stored value as read.

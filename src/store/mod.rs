@@ -19,6 +19,7 @@ pub mod documents;
 pub mod events;
 pub mod keys;
 pub mod mfa;
+pub mod oidc;
 pub mod outbox;
 pub mod password_resets;
 pub mod patient_links;

@@ -167,8 +167,8 @@ impl Store {
         }))
     }
 
-    /// Delete spent or expired WebSocket tickets, expired second-step logins, and refresh
-    /// tokens that expired more than a day before `now`. Returns how many rows went.
+    /// Delete spent or expired WebSocket tickets, expired second-step and OpenID Connect
+    /// logins, and refresh tokens that expired more than a day before `now`. Returns how many rows went.
     pub async fn prune_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let day_ago = now - chrono::Duration::days(1);
         Ok(on_pool!(self, p => {
@@ -188,7 +188,13 @@ impl Store {
                 .execute(p)
                 .await?
                 .rows_affected();
-            a + b + c
+            // OpenID Connect logins never finished (or finished): dead after their life.
+            let d = sqlx::query("DELETE FROM oidc_logins WHERE expires_at < $1")
+                .bind(now)
+                .execute(p)
+                .await?
+                .rows_affected();
+            a + b + c + d
         }))
     }
 }

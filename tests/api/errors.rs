@@ -437,6 +437,12 @@ async fn every_route_is_in_the_openapi_document() {
         ),
         ("/api/public/unsubscribe/{token}", "get"),
         ("/api/public/unsubscribe/{token}", "post"),
+        ("/api/clinics/{clinic_id}/oidc", "get"),
+        ("/api/clinics/{clinic_id}/oidc", "put"),
+        ("/api/clinics/{clinic_id}/oidc", "delete"),
+        ("/api/auth/oidc/{clinic_id}", "get"),
+        ("/api/auth/oidc/{clinic_id}/start", "get"),
+        ("/api/auth/oidc/callback", "get"),
     ];
     for (path, method) in expected {
         assert!(

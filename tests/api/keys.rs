@@ -60,7 +60,8 @@ async fn created(resp: reqwest::Response) -> Value {
 /// Write clinical content with the sentinel into every kind of encrypted value: a chat
 /// message and its file, a signed prescription, a locked encounter with an addendum, an
 /// allergy, a break-the-glass reason, the clinic's notes on the patient, a second factor's
-/// secret, and the messages the booking queued.
+/// secret, a single sign-on client secret and login verifier, and the messages the booking
+/// queued.
 async fn seed(app: &TestApp) -> Seeded {
     let a = agenda_fixture(app).await;
     let chat = chat_fixture(app).await;
@@ -248,6 +249,7 @@ async fn seed(app: &TestApp) -> Seeded {
             .await,
     )
     .await;
+    seed_oidc(app, &a.clinic, &a.admin).await;
     wait_signed(app, &a.helena, &document).await;
     Seeded {
         a,
@@ -259,6 +261,54 @@ async fn seed(app: &TestApp) -> Seeded {
         encounter,
         joao: chat.joao,
     }
+}
+
+/// A clinic's single sign-on connection and a login in flight: the client secret and the
+/// PKCE verifier are stored encrypted. Written through the store (no provider here).
+async fn seed_oidc(app: &TestApp, clinic: &str, admin: &Session) {
+    use atende::store::oidc::{NewOidcLogin, OidcConnectionRow};
+    let clinic: atende::domain::ClinicId = clinic.parse().expect("clinic id");
+    let admin: atende::domain::UserId = admin.me["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("user id");
+    let cipher = &app.state.cipher;
+    let store = &app.state.store;
+    let mut tx = store.begin().await.expect("tx");
+    let row = OidcConnectionRow {
+        clinic_id: clinic,
+        issuer: "https://idp.exemplo.com.br".into(),
+        client_id: "atende".into(),
+        client_secret_enc: cipher
+            .encrypt(&format!("segredo {SENTINEL}"))
+            .expect("encrypt"),
+        display_name: "Entrar".into(),
+        allowed_domain: None,
+        updated_at: atende::store::now(),
+    };
+    store
+        .put_oidc_connection(&mut tx, &row, admin)
+        .await
+        .expect("connection");
+    let verifier = cipher
+        .encrypt(&format!("verificador {SENTINEL}"))
+        .expect("encrypt");
+    store
+        .insert_oidc_login(
+            &mut tx,
+            &NewOidcLogin {
+                state_hash: "estado",
+                clinic,
+                browser_hash: "navegador",
+                nonce_hash: "nonce",
+                verifier_enc: &verifier,
+                expires_at: atende::store::now() + chrono::Duration::minutes(10),
+            },
+        )
+        .await
+        .expect("login");
+    tx.commit().await.expect("commit");
 }
 
 async fn wait_signed(app: &TestApp, who: &Session, id: &str) {

@@ -28,6 +28,7 @@ mod logs;
 mod mail;
 mod mfa;
 mod multinode;
+mod oidc;
 mod ordering;
 mod patients;
 mod processes;

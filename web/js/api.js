@@ -325,6 +325,15 @@ export function createApiClient(env = browserApiEnv()) {
     return data;
   }
 
+  /**
+   * Take up a session the server opened by redirect (single sign-on): its refresh
+   * cookie is set, this tab has no token yet. Resolves with the refresh answer.
+   */
+  function adoptSession() {
+    storageSet(local, SESSION_KEY, '1');
+    return refreshSession();
+  }
+
   /** Refresh the session; concurrent calls share one request. */
   function refreshSession() {
     if (!refreshInFlight) {
@@ -497,6 +506,7 @@ export function createApiClient(env = browserApiEnv()) {
     api,
     clearTokens,
     refreshSession,
+    adoptSession,
     publicPost,
     publicGet,
     publicDelete,
@@ -539,6 +549,8 @@ export const {
   clearTokens,
   /** Refresh the session; concurrent calls share one request. */
   refreshSession,
+  /** Take up a session the server opened by redirect (single sign-on). */
+  adoptSession,
   publicPost,
   publicGet,
   publicDelete,

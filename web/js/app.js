@@ -3,6 +3,8 @@
 //
 // Routes:
 //   #/entrar                          login
+//   #/entrar/{clinic_id}              the clinic's single sign-on button (views/login-sso.js)
+//   #/sso                             where the clinic's provider sends staff back
 //   #/cadastro                        patient sign-up
 //   #/                                home (chosen from /api/me)
 //   #/clinica/{id}[?papel=…]          staff home for one clinic membership
@@ -42,6 +44,7 @@ import { statusPage } from './messages.js';
 import { badgeText, unread, unreadText } from './unread.js';
 import { canChat, renderChat } from './views/chat.js';
 import { renderLogin, renderSignup } from './views/login.js';
+import { renderSsoStart, renderSsoReturn, lastSsoButton } from './views/login-sso.js';
 import { renderForgotPassword, renderResetPassword } from './views/password-reset.js';
 import { renderPatientHome } from './views/patient.js';
 import { renderCheckin, renderPanel, renderTracker } from './views/waiting-room.js';
@@ -277,12 +280,22 @@ async function render() {
       mount(renderSignup(ctx, { onLoggedIn }));
       return;
     }
+    if (top === 'sso') {
+      mount(renderSsoReturn(ctx, params, { onLoggedIn }));
+      return;
+    }
+    if (top === 'entrar' && parts.length === 2) {
+      mount(renderSsoStart(ctx, parts[1]));
+      return;
+    }
     if (top !== 'entrar') replaceHash('#/entrar');
-    mount(renderLogin(ctx, { notice: takeNotice() || bookingLoginNotice(), onLoggedIn }));
+    mount(renderLogin(ctx, {
+      notice: takeNotice() || bookingLoginNotice(), onLoggedIn, sso: lastSsoButton(ctx),
+    }));
     return;
   }
 
-  if (top === 'entrar' || top === 'cadastro') {
+  if (top === 'entrar' || top === 'cadastro' || top === 'sso') {
     replaceHash('#/');
     parts.length = 0;
   }

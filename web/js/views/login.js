@@ -15,9 +15,10 @@ function tooManyAttemptsMessage(seconds) {
 /**
  * View "login". `onLoggedIn(me)` is called after a successful login.
  * @param {import('../types.js').ViewContext} ctx
- * @param {{notice?: string|null, onLoggedIn: (user: import('../types.js').Me|null) => void}} opts
+ * @param {{notice?: string|null, onLoggedIn: (user: import('../types.js').Me|null) => void, sso?: Node}} opts
+ *   `sso`: a single sign-on button shown above the password form
  */
-export function renderLogin(ctx, { notice, onLoggedIn }) {
+export function renderLogin(ctx, { notice, onLoggedIn, sso }) {
   document.title = 'Entrar — atende';
   let countdown = 0;
 
@@ -94,8 +95,10 @@ export function renderLogin(ctx, { notice, onLoggedIn }) {
 
   const noticeBox = h('p', { class: 'alert alert-info', role: 'status', text: notice || '', hidden: !notice });
   const passwordStep = [
+    ...(sso ? [sso] : []),
     ctrl.form,
     h('p', { class: 'form-footer' }, h('a', { href: '#/esqueci-senha', text: 'Esqueci minha senha' })),
+    h('p', { class: 'form-footer muted', text: 'Equipe de clínica com login único (Google Workspace, Microsoft…): use o link de acesso que a administração da clínica enviou.' }),
     h('p', { class: 'form-footer' },
       'É paciente e ainda não tem conta? ',
       h('a', { href: '#/cadastro', text: 'Criar conta de paciente' })),
@@ -129,7 +132,7 @@ export function renderLogin(ctx, { notice, onLoggedIn }) {
  * @param {MfaRequired} challenge
  * @param {{onLoggedIn: (user: import('../types.js').Me|null) => void, restart: (why?: string) => void}} opts
  */
-function secondStep(ctx, challenge, { onLoggedIn, restart }) {
+export function secondStep(ctx, challenge, { onLoggedIn, restart }) {
   const box = h('div', { class: 'stack', dataset: { step: 'mfa' } });
   const canRecover = challenge.methods.includes('recovery_code');
 

@@ -10,6 +10,7 @@ import {
 import { professionNoun } from '../messages.js';
 import { messagesPanel } from './chat.js';
 import { clinicSecurityPanel } from './clinic-security.js';
+import { clinicSsoPanel } from './clinic-sso.js';
 import { officeHoursPanel } from './office-hours.js';
 import { isProfessionalIn, patientCreatePanel, patientSearch } from './patients.js';
 import { presencePanel } from './presence.js';
@@ -187,7 +188,8 @@ function adminContent(me, clinicId, roleParam) {
     patientsSection.querySelector('form'),
   );
 
-  return [clinicInfo, h('div', { class: 'grid-2' }, team, add), patientsSection, clinicSecurityPanel(clinicId)];
+  return [clinicInfo, h('div', { class: 'grid-2' }, team, add), patientsSection, clinicSecurityPanel(clinicId),
+    clinicSsoPanel(clinicId)];
 }
 
 function memberKey(member) {
