@@ -1,5 +1,6 @@
 //! The clinical record's pure rules: what an encounter holds and how its text is checked,
-//! CID-10 codes (shape only for now), allergy severities and statuses, encounter states.
+//! CID-10 codes (checked against the bundled table, `super::cid10`), allergy severities
+//! and statuses, problem statuses, encounter states.
 
 use serde::{Deserialize, Serialize};
 
@@ -80,8 +81,7 @@ stored_as_text!(
 );
 
 /// A CID-10 code of the right shape: a letter, two digits, optionally a subcategory digit
-/// (`J11`, `J11.1`, `J111` → `J11.1`). Whether the code exists is a later slice (a bundled
-/// CID-10 table).
+/// (`J11`, `J11.1`, `J111` → `J11.1`). Whether the code exists is [`Cid10::known`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Cid10(String);
@@ -114,6 +114,16 @@ impl Cid10 {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The code's description in the bundled CID-10 table, or 422 `unknown_cid10`.
+    pub fn known(&self) -> Result<&'static str, ValidationError> {
+        super::cid10::table().description(self).ok_or_else(|| {
+            ValidationError::new(
+                "unknown_cid10",
+                format!("código CID-10 inexistente: {}", self.0),
+            )
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Cid10 {
@@ -131,6 +141,10 @@ pub struct Diagnosis {
     pub code: Cid10,
     #[serde(default)]
     pub text: String,
+    /// The code's description in the CID-10 table, filled in by the server when saved
+    /// (whatever a client sends here is replaced).
+    #[serde(default)]
+    pub description: String,
 }
 
 /// What an encounter holds. Stored as one encrypted JSON document; every field may be
@@ -179,10 +193,57 @@ impl EncounterContent {
         for d in &mut self.diagnoses {
             d.text = d.text.trim().to_string();
             check_length("diagnoses.text", &d.text)?;
+            d.description = d.code.known()?.to_string();
         }
         Ok(())
     }
 }
+
+/// Whether a medicine, as prescribed, is (or contains) the substance of an allergy:
+/// compared word by word without case or accents. The substance may name alternatives
+/// ("AAS (ácido acetilsalicílico)", "dipirona; metamizol"): any of them counts. A match is
+/// either way round: the allergy "dipirona" matches "Dipirona sódica", and the allergy
+/// "dipirona sódica" matches a prescription of "Dipirona". Classes and synonyms (penicillin
+/// for amoxicillin) are not known: only the words written.
+pub fn allergy_matches(substance: &str, medicine: &str) -> bool {
+    use super::text::{contains_phrase, words};
+    const UNITS: &[&str] = &["mg", "g", "mcg", "ml", "ui", "gotas", "comprimido", "comprimidos"];
+    let item = words(medicine);
+    let bare: Vec<String> = item
+        .iter()
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()) && !UNITS.contains(&w.as_str()))
+        .cloned()
+        .collect();
+    std::iter::once(substance)
+        .chain(substance.split([',', ';', '/', '(', ')', '[', ']']))
+        .map(words)
+        .filter(|alt| !alt.is_empty())
+        .any(|alt| contains_phrase(&item, &alt) || contains_phrase(&alt, &bare))
+}
+
+/// Whether a problem of the problem list is current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemStatus {
+    Active,
+    Resolved,
+}
+
+impl ProblemStatus {
+    pub const ALL: [ProblemStatus; 2] = [ProblemStatus::Active, ProblemStatus::Resolved];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemStatus::Active => "active",
+            ProblemStatus::Resolved => "resolved",
+        }
+    }
+}
+stored_as_text!(
+    ProblemStatus,
+    "invalid_problem_status",
+    "estado desconhecido"
+);
 
 /// Refuse a clinical text longer than [`MAX_FIELD_CHARS`].
 pub fn check_length(field: &str, text: &str) -> Result<(), ValidationError> {
@@ -226,6 +287,35 @@ mod tests {
         for bad in ["", "J1", "11J", "J11.12", "JJ1", "J1.1.1", "J11X"] {
             assert!(Cid10::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn diagnoses_must_exist_in_the_table_and_carry_its_description() {
+        let mut c = EncounterContent {
+            diagnoses: vec![Diagnosis {
+                code: Cid10::parse("j11.1").expect("shape"),
+                text: " gripe ".into(),
+                description: "whatever the client sent".into(),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.diagnoses[0].text, "gripe");
+        assert!(c.diagnoses[0].description.starts_with("Influenza [gripe]"));
+        c.diagnoses[0].code = Cid10::parse("J11.7").expect("shape");
+        assert_eq!(c.validate().map_err(|e| e.code), Err("unknown_cid10"));
+    }
+
+    #[test]
+    fn a_medicine_matches_an_allergy_by_whole_words_either_way_round() {
+        assert!(allergy_matches("Dipirona", "DIPIRONA SÓDICA"));
+        assert!(allergy_matches("dipirona sódica", "Dipirona 500 mg"));
+        assert!(allergy_matches("AAS (ácido acetilsalicílico)", "Acido acetilsalicilico"));
+        assert!(allergy_matches("látex; penicilina", "Penicilina G benzatina"));
+        assert!(!allergy_matches("Dipirona", "Paracetamol"));
+        assert!(!allergy_matches("Penicilina", "Amoxicilina"));
+        assert!(!allergy_matches("", "Paracetamol"));
+        assert!(!allergy_matches("dipirona", "500 mg"));
     }
 
     #[test]

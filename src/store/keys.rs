@@ -69,6 +69,10 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     text("allergies", "substance_enc"),
     text("allergies", "reaction_enc"),
     text("record_access_grants", "reason_enc"),
+    text("problems", "code_enc"),
+    text("problems", "notes_enc"),
+    text("vital_signs", "values_enc"),
+    text("vital_signs", "notes_enc"),
 ];
 
 /// A stored value as read.

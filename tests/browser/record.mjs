@@ -6,9 +6,13 @@
 // - Dra. Helena, with no appointment with the patient, is asked for a reason ("quebra de
 //   sigilo"); a short one is refused by the browser, a real one opens the record;
 // - she records an allergy (shown with its severity);
-// - she types an encounter: the draft saves itself ("Rascunho salvo"); with a CID-10
-//   diagnosis she presses "Assinar e bloquear" and the timeline shows it locked, with the
-//   diagnosis and her CRM;
+// - she adds a problem found in the CID-10 by words typed without accents ("hipertensao
+//   essencial" → I10), and it is listed as active;
+// - she records vital signs: an implausible SpO2 is refused on its field, plausible ones are
+//   saved with the BMI and show on the timeline;
+// - she types an encounter: the draft saves itself ("Rascunho salvo"); she finds the
+//   diagnosis in the CID-10 search, presses "Assinar e bloquear" and the timeline shows it
+//   locked, with the diagnosis and her CRM;
 // - the receptionist's page of the same patient has no "Prontuário" section;
 // - an encounter Helena signs on João's record shows on his home ("Meus atendimentos");
 // - no console errors, page errors or CSP violations.
@@ -38,6 +42,8 @@ async function run(browser) {
   const doc = await openPage(browser, DESKTOP);
   // The record answers 403 no_care_relationship before the glass is broken.
   doc.allowed.push(/403/);
+  // The implausible vital sign is refused (422) on purpose.
+  doc.allowed.push(/422/);
   const { page } = doc;
   await loginUi(page, 'dra.helena@atende.demo');
   await loggedIn(page);
@@ -64,10 +70,46 @@ async function run(browser) {
     await page.locator('ul.allergies li', { hasText: 'Dipirona sódica' }).getByText('Grave').waitFor();
   });
 
+  await check('a problem is found in the CID-10 by words without accents and listed as active', async () => {
+    await page.getByText('Registrar problema', { exact: true }).first().click();
+    await page.getByLabel('Problema (CID-10)').fill('hipertensao essencial');
+    await page.getByRole('button', { name: /^I10 Hipertensão essencial/ }).click();
+    await page.getByText('Escolhido: I10 Hipertensão essencial (primária)').waitFor();
+    await page.getByRole('button', { name: 'Registrar problema' }).click();
+    const item = page.locator('ul.problems li', { hasText: 'I10' });
+    await item.getByText('Ativo').waitFor();
+    assert((await item.innerText()).includes('Hipertensão essencial (primária)'), 'description missing');
+  });
+
+  await check('vital signs: an implausible value is refused on its field, the rest saved with the BMI and on the timeline', async () => {
+    await page.getByText('Registrar sinais vitais', { exact: true }).first().click();
+    await page.getByLabel('SpO₂ (%)').fill('140');
+    await page.getByRole('button', { name: 'Registrar sinais vitais' }).click();
+    const spo2 = page.getByLabel('SpO₂ (%)');
+    await page.waitForFunction(() => document.querySelector('input[name="spo2_percent"]')?.getAttribute('aria-invalid') === 'true');
+    assert(await spo2.getAttribute('aria-invalid') === 'true', 'SpO2 not flagged');
+    await spo2.fill('97');
+    await page.getByLabel('PA sistólica (mmHg)').fill('130');
+    await page.getByLabel('PA diastólica (mmHg)').fill('85');
+    await page.getByLabel('Temperatura (°C)').fill('36,8');
+    await page.getByLabel('Peso (kg)').fill('70');
+    await page.getByLabel('Altura (cm)').fill('175');
+    await page.getByRole('button', { name: 'Registrar sinais vitais' }).click();
+    await page.getByText(/Registrado: PA 130\/85 mmHg/).waitFor();
+    const item = page.locator('li.timeline-item', { hasText: 'Sinais vitais' });
+    await item.getByText(/IMC 22,9/).waitFor();
+    const text = await item.innerText();
+    assert(text.includes('PA 130/85 mmHg') && text.includes('Temp. 36,8 °C'), `vitals: ${text}`);
+    await shot(page, 'lists');
+  });
+
   await check('the draft saves itself and "Assinar e bloquear" locks it on the timeline', async () => {
     await page.getByLabel('Queixa principal').fill('Febre e dor no corpo há três dias');
     await page.getByText(/Rascunho salvo às/).waitFor();
-    await page.getByLabel(/Diagnósticos/).fill('J11.1 Influenza com outras manifestações respiratórias');
+    await page.getByLabel('Buscar na CID-10').fill('influenza outras manifestacoes respirat');
+    await page.getByRole('button', { name: /^J11\.1 Influenza/ }).click();
+    const diagnoses = await page.getByLabel(/Diagnósticos/).inputValue();
+    assert(diagnoses.startsWith('J11.1 Influenza [gripe] com outras manifestações respiratórias'), `diagnoses: ${diagnoses}`);
     await page.getByLabel('Conduta').fill('Hidratação, antitérmico, retorno se piora.');
     await page.getByRole('button', { name: 'Assinar e bloquear' }).click();
     await page.getByText('Atendimento assinado e bloqueado.').waitFor();
