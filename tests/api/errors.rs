@@ -416,6 +416,28 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/payments", "get"),
         ("/api/clinics/{clinic_id}/ledger", "get"),
         ("/api/webhooks/pix/{secret}/pix", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems/{id}",
+            "patch",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/vitals",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/vitals",
+            "post",
+        ),
+        ("/api/cid10", "get"),
+        ("/api/documents/warnings", "post"),
     ];
     for (path, method) in expected {
         assert!(

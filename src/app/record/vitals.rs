@@ -5,7 +5,7 @@
 //! latest height of the record. Values and notes are encrypted at rest; sets are never
 //! changed nor deleted. Audited as `record.read` and `vitals.added`.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -86,6 +86,14 @@ pub(crate) fn view(state: &AppState, v: &VitalsRow) -> Result<VitalSigns, AppErr
     })
 }
 
+/// A time after every measurement (year 9999: stored times compare as text on SQLite, so
+/// not chrono's far larger maximum, which is written with a sign).
+fn far_future() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// The record's vital signs, newest first (the last 500; audited as `record.read`).
 pub async fn list_vitals(
     state: &AppState,
@@ -96,7 +104,7 @@ pub async fn list_vitals(
     let opened = open_record(state, auth, clinic, patient).await?;
     let vitals = state
         .store
-        .vitals_of_record(clinic, patient, DateTime::<Utc>::MAX_UTC, MAX_LIST)
+        .vitals_of_record(clinic, patient, far_future(), MAX_LIST)
         .await?
         .iter()
         .map(|v| view(state, v))

@@ -122,7 +122,7 @@ async fn an_unknown_cid10_is_refused_and_a_known_one_is_stored_with_its_descript
     // Saving a draft checks again.
     let path = format!("{}/encounters/{}", r.record(), e["id"].as_str().expect("id"));
     let mut saved = e["content"].clone();
-    saved["diagnoses"] = json!([{"code": "Z99.9", "text": ""}, {"code": "U99", "text": ""}]);
+    saved["diagnoses"] = json!([{"code": "U99", "text": ""}, {"code": "J11.9", "text": ""}]);
     assert_error(
         put(&app, &path, helena, &json!({"version": e["version"], "content": saved})).await,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -48,7 +48,7 @@ async fn a_problem_is_added_with_its_cid10_resolved_and_reactivated_and_audited(
 
     // Unknown codes, bad shapes and onsets in the future are refused.
     assert_error(
-        app.post(&problems, Some(&helena.access), &json!({"code": "E11.7"}))
+        app.post(&problems, Some(&helena.access), &json!({"code": "J11.9"}))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "unknown_cid10",
