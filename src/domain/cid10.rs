@@ -226,7 +226,12 @@ mod tests {
     use super::*;
 
     fn codes(q: &str) -> Vec<&'static str> {
-        table().search(q, 50).0.into_iter().map(|h| h.code).collect()
+        table()
+            .search(q, 50)
+            .0
+            .into_iter()
+            .map(|h| h.code)
+            .collect()
     }
 
     #[test]
@@ -239,7 +244,9 @@ mod tests {
         let j111 = Cid10::parse("j11.1").expect("shape");
         assert_eq!(
             t.description(&j111),
-            Some("Influenza [gripe] com outras manifestações respiratórias, devida a vírus não identificado")
+            Some(
+                "Influenza [gripe] com outras manifestações respiratórias, devida a vírus não identificado"
+            )
         );
         assert_eq!(t.description(&Cid10::parse("J11.7").expect("shape")), None);
     }

@@ -207,7 +207,16 @@ impl EncounterContent {
 /// for amoxicillin) are not known: only the words written.
 pub fn allergy_matches(substance: &str, medicine: &str) -> bool {
     use super::text::{contains_phrase, words};
-    const UNITS: &[&str] = &["mg", "g", "mcg", "ml", "ui", "gotas", "comprimido", "comprimidos"];
+    const UNITS: &[&str] = &[
+        "mg",
+        "g",
+        "mcg",
+        "ml",
+        "ui",
+        "gotas",
+        "comprimido",
+        "comprimidos",
+    ];
     let item = words(medicine);
     let bare: Vec<String> = item
         .iter()
@@ -310,8 +319,14 @@ mod tests {
     fn a_medicine_matches_an_allergy_by_whole_words_either_way_round() {
         assert!(allergy_matches("Dipirona", "DIPIRONA SÓDICA"));
         assert!(allergy_matches("dipirona sódica", "Dipirona 500 mg"));
-        assert!(allergy_matches("AAS (ácido acetilsalicílico)", "Acido acetilsalicilico"));
-        assert!(allergy_matches("látex; penicilina", "Penicilina G benzatina"));
+        assert!(allergy_matches(
+            "AAS (ácido acetilsalicílico)",
+            "Acido acetilsalicilico"
+        ));
+        assert!(allergy_matches(
+            "látex; penicilina",
+            "Penicilina G benzatina"
+        ));
         assert!(!allergy_matches("Dipirona", "Paracetamol"));
         assert!(!allergy_matches("Penicilina", "Amoxicilina"));
         assert!(!allergy_matches("", "Paracetamol"));

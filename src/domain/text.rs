@@ -48,12 +48,10 @@ mod tests {
     fn folding_drops_case_and_accents() {
         assert_eq!(fold("Infecção AGUDA"), "infeccao aguda");
         assert_eq!(fold("Miocárdio, Ênfase"), "miocardio, enfase");
-        assert_eq!(words("não-insulino-dependente [gripe]"), [
-            "nao",
-            "insulino",
-            "dependente",
-            "gripe"
-        ]);
+        assert_eq!(
+            words("não-insulino-dependente [gripe]"),
+            ["nao", "insulino", "dependente", "gripe"]
+        );
     }
 
     #[test]

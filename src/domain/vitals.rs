@@ -190,7 +190,10 @@ mod tests {
             ..Default::default()
         };
         let e = bad.validate().expect_err("implausible");
-        assert_eq!((e.code, e.field), ("implausible_vital", Some("spo2_percent")));
+        assert_eq!(
+            (e.code, e.field),
+            ("implausible_vital", Some("spo2_percent"))
+        );
         let nan = Vitals {
             weight_kg: Some(f64::NAN),
             ..Default::default()

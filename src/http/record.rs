@@ -12,8 +12,8 @@ use crate::app::record::allergies::{self, Allergy, AllergyList, NewAllergy, Upda
 use crate::app::record::cid10::{self, Cid10Query, Cid10Results};
 use crate::app::record::encounters::{self, NewAddendum, NewEncounter, SaveEncounter};
 use crate::app::record::problems::{self, NewProblem, Problem, ProblemList, UpdateProblem};
-use crate::app::record::vitals::{self, NewVitals, VitalSigns, VitalsList};
 use crate::app::record::timeline::{self, MyEncounters, TimelinePage, TimelineQuery};
+use crate::app::record::vitals::{self, NewVitals, VitalSigns, VitalsList};
 use crate::app::record::{
     self, Addendum, BreakGlass, BreakGlassLog, BreakGlassRequest, Encounter, RecordAccess,
 };

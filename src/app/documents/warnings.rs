@@ -71,10 +71,7 @@ pub(crate) async fn allergy_warnings(
         .filter(|a| a.status == AllergyStatus::Active)
     {
         let substance = state.cipher.decrypt(&a.substance_enc)?;
-        for m in medicines
-            .iter()
-            .filter(|m| allergy_matches(&substance, m))
-        {
+        for m in medicines.iter().filter(|m| allergy_matches(&substance, m)) {
             warnings.push(PrescriptionWarning {
                 code: "allergy",
                 medication: (*m).to_string(),

@@ -32,8 +32,7 @@ fn codes(body: &Value) -> Vec<&str> {
 }
 
 #[actix_web::test]
-async fn cid10_is_searched_by_code_with_or_without_the_dot_and_by_words_with_or_without_accents()
-{
+async fn cid10_is_searched_by_code_with_or_without_the_dot_and_by_words_with_or_without_accents() {
     let app = spawn_app().await;
     let r = fixture(&app, 21).await;
     let helena = &r.a.helena;
@@ -52,7 +51,10 @@ async fn cid10_is_searched_by_code_with_or_without_the_dot_and_by_words_with_or_
     }
     let body = search(&app, helena, "i10").await;
     assert_eq!(codes(&body)[0], "I10", "{body}");
-    assert_eq!(body["results"][0]["description"], "Hipertensão essencial (primária)");
+    assert_eq!(
+        body["results"][0]["description"],
+        "Hipertensão essencial (primária)"
+    );
 
     // By words: accents and case do not matter; the category comes first.
     let accented = search(&app, helena, "Infarto agudo do miocárdio").await;
@@ -120,11 +122,21 @@ async fn an_unknown_cid10_is_refused_and_a_known_one_is_stored_with_its_descript
         "Hipertensão essencial (primária)"
     );
     // Saving a draft checks again.
-    let path = format!("{}/encounters/{}", r.record(), e["id"].as_str().expect("id"));
+    let path = format!(
+        "{}/encounters/{}",
+        r.record(),
+        e["id"].as_str().expect("id")
+    );
     let mut saved = e["content"].clone();
     saved["diagnoses"] = json!([{"code": "U99", "text": ""}, {"code": "J11.9", "text": ""}]);
     assert_error(
-        put(&app, &path, helena, &json!({"version": e["version"], "content": saved})).await,
+        put(
+            &app,
+            &path,
+            helena,
+            &json!({"version": e["version"], "content": saved}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "unknown_cid10",
     )

@@ -55,7 +55,11 @@ async fn a_problem_is_added_with_its_cid10_resolved_and_reactivated_and_audited(
     )
     .await;
     let resp = app
-        .post(&problems, Some(&helena.access), &json!({"code": "diabetes"}))
+        .post(
+            &problems,
+            Some(&helena.access),
+            &json!({"code": "diabetes"}),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let future = (app.clock.now() + Duration::days(3)).date_naive();
@@ -124,12 +128,18 @@ async fn implausible_vitals_are_refused_naming_the_field_and_bmi_uses_the_latest
     let vitals = format!("{}/vitals", r.record());
 
     for (values, field) in [
-        (json!({"systolic_mmhg": 1200, "diastolic_mmhg": 80}), "systolic_mmhg"),
+        (
+            json!({"systolic_mmhg": 1200, "diastolic_mmhg": 80}),
+            "systolic_mmhg",
+        ),
         (json!({"spo2_percent": 101}), "spo2_percent"),
         (json!({"temperature_c": 3.7}), "temperature_c"),
         (json!({"weight_kg": 72000}), "weight_kg"),
         (json!({"heart_rate_bpm": 0}), "heart_rate_bpm"),
-        (json!({"systolic_mmhg": 80, "diastolic_mmhg": 120}), "diastolic_mmhg"),
+        (
+            json!({"systolic_mmhg": 80, "diastolic_mmhg": 120}),
+            "diastolic_mmhg",
+        ),
     ] {
         let e = assert_error(
             app.post(&vitals, Some(&helena.access), &json!({"values": values}))

@@ -43,7 +43,10 @@ async fn a_prescription_for_an_allergy_warns_before_signing_and_is_still_issued(
     }
 
     // Before signing: accents and case do not matter; each matching medicine is named.
-    let body = prescription(&r, &["DIPIRONA SODICA", "Paracetamol", "Acido Acetilsalicilico"]);
+    let body = prescription(
+        &r,
+        &["DIPIRONA SODICA", "Paracetamol", "Acido Acetilsalicilico"],
+    );
     let (status, check) = json_of(
         app.post("/api/documents/warnings", Some(&helena.access), &body)
             .await,
@@ -61,9 +64,17 @@ async fn a_prescription_for_an_allergy_warns_before_signing_and_is_still_issued(
     assert!(did(&actions(&app).await, "record.read", helena));
 
     // Issued anyway (a warning, not a block), the answer carrying the warnings.
-    let (status, issued) = json_of(app.post("/api/documents", Some(&helena.access), &body).await).await;
+    let (status, issued) = json_of(
+        app.post("/api/documents", Some(&helena.access), &body)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{issued}");
-    assert_eq!(issued["warnings"].as_array().map(Vec::len), Some(2), "{issued}");
+    assert_eq!(
+        issued["warnings"].as_array().map(Vec::len),
+        Some(2),
+        "{issued}"
+    );
     let rows = actions(&app).await;
     assert!(
         rows.iter()
