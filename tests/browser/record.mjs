@@ -72,7 +72,7 @@ async function run(browser) {
 
   await check('a problem is found in the CID-10 by words without accents and listed as active', async () => {
     await page.getByText('Registrar problema', { exact: true }).first().click();
-    await page.getByLabel('Problema (CID-10)').fill('hipertensao essencial');
+    await page.getByLabel('Problema (CID-10)', { exact: true }).fill('hipertensao essencial');
     await page.getByRole('button', { name: /^I10 Hipertensão essencial/ }).click();
     await page.getByText('Escolhido: I10 Hipertensão essencial (primária)').waitFor();
     await page.getByRole('button', { name: 'Registrar problema' }).click();
@@ -106,7 +106,7 @@ async function run(browser) {
   await check('the draft saves itself and "Assinar e bloquear" locks it on the timeline', async () => {
     await page.getByLabel('Queixa principal').fill('Febre e dor no corpo há três dias');
     await page.getByText(/Rascunho salvo às/).waitFor();
-    await page.getByLabel('Buscar na CID-10').fill('influenza outras manifestacoes respirat');
+    await page.getByLabel('Buscar na CID-10', { exact: true }).fill('influenza outras manifestacoes respirat');
     await page.getByRole('button', { name: /^J11\.1 Influenza/ }).click();
     const diagnoses = await page.getByLabel(/Diagnósticos/).inputValue();
     assert(diagnoses.startsWith('J11.1 Influenza [gripe] com outras manifestações respiratórias'), `diagnoses: ${diagnoses}`);

@@ -21,7 +21,7 @@ export function cidSearch({ id, label, onPick }) {
     'aria-describedby': `${id}-status`,
   });
   const status = h('p', { id: `${id}-status`, class: 'muted small', role: 'status' });
-  const results = h('ul', { class: 'cid-results', 'aria-label': `Resultados da CID-10 para ${label.toLowerCase()}` });
+  const results = h('ul', { class: 'cid-results', 'aria-label': 'Códigos encontrados' });
   let timer = 0;
   let asked = 0;
 
