@@ -13,6 +13,9 @@
 // - she types an encounter: the draft saves itself ("Rascunho salvo"); she finds the
 //   diagnosis in the CID-10 search, presses "Assinar e bloquear" and the timeline shows it
 //   locked, with the diagnosis and her CRM;
+// - a "Receita simples" of "DIPIRONA SODICA" for the patient allergic to "Dipirona sódica"
+//   shows the allergy before signing ("Emitir mesmo assim"), and is then issued (a warning,
+//   not a block);
 // - the receptionist's page of the same patient has no "Prontuário" section;
 // - an encounter Helena signs on João's record shows on his home ("Meus atendimentos");
 // - no console errors, page errors or CSP violations.
@@ -119,6 +122,31 @@ async function run(browser) {
     assert(text.includes('J11.1 Influenza'), `diagnosis missing: ${text}`);
     assert(/CRM/.test(text), `council missing: ${text}`);
     await shot(page, 'timeline');
+  });
+
+  await check('a prescription of the allergy\'s substance warns before signing; "Emitir mesmo assim" issues it', async () => {
+    const section = page.locator('[data-documents="staff"]');
+    await section.getByRole('button', { name: 'Receita simples', exact: true }).click();
+    const form = section.locator('form.doc-form[data-kind="prescription"]');
+    await form.waitFor();
+    const line = form.getByRole('group', { name: 'Medicamento 1', exact: true });
+    await line.getByLabel('Medicamento', { exact: true }).fill('DIPIRONA SODICA');
+    await line.getByLabel(/^Concentração/).fill('500 mg');
+    await line.getByLabel(/^Forma farmacêutica/).fill('comprimido');
+    await line.getByLabel('Quantidade', { exact: true }).fill('10 comprimidos');
+    await line.getByLabel('Posologia', { exact: true }).fill('1 comprimido de 6/6 h se dor');
+    await form.getByRole('button', { name: 'Emitir e assinar' }).click();
+    const warning = form.locator('.doc-warnings');
+    await warning.getByText(/alergia a Dipirona sódica \(grave\): Urticária e falta de ar/).waitFor();
+    const again = form.getByRole('button', { name: 'Emitir mesmo assim' });
+    await again.waitFor();
+    await shot(page, 'allergy-warning');
+    const answer = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${base}/api/documents`);
+    await again.click();
+    const res = await answer;
+    assert(res.status() === 202, `POST /api/documents → ${res.status()}`);
+    const issued = await res.json();
+    assert(issued.warnings.length === 1 && issued.warnings[0].code === 'allergy', JSON.stringify(issued.warnings));
   });
 
   await check('the receptionist sees no clinical record', async () => {
