@@ -11,6 +11,7 @@ use crate::app::error::{AppError, ErrorBody};
 use crate::app::record::allergies::{self, Allergy, AllergyList, NewAllergy, UpdateAllergy};
 use crate::app::record::cid10::{self, Cid10Query, Cid10Results};
 use crate::app::record::encounters::{self, NewAddendum, NewEncounter, SaveEncounter};
+use crate::app::record::medications::{self, MedicationList, StopMedication};
 use crate::app::record::problems::{self, NewProblem, Problem, ProblemList, UpdateProblem};
 use crate::app::record::timeline::{self, MyEncounters, TimelinePage, TimelineQuery};
 use crate::app::record::vitals::{self, NewVitals, VitalSigns, VitalsList};
@@ -48,7 +49,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&at("/problems/{id}"), web::patch().to(update_problem))
         .route(&at("/vitals"), web::get().to(list_vitals))
         .route(&at("/vitals"), web::post().to(add_vitals))
-        .route("/cid10", web::get().to(search_cid10));
+        .route("/cid10", web::get().to(search_cid10))
+        .route(&at("/medications"), web::get().to(list_medications))
+        .route(&at("/medications/stop"), web::post().to(stop_medication));
 }
 
 #[derive(Debug, Deserialize)]
@@ -399,4 +402,39 @@ pub async fn search_cid10(
     query: web::Query<Cid10Query>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(cid10::search(&auth, query.into_inner())?))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The medicines of the prescriptions issued for the patient here (not revoked nor failed), in use first, with who stopped which and why (audited as `record.read`)", body = MedicationList),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_medications(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let list = medications::list_medications(&state, &auth, p.clinic_id, p.patient_id).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications/stop", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    request_body = StopMedication,
+    responses((status = 200, description = "Stopped, for good; the record's medications (audited as `medication.stopped`)", body = MedicationList),
+              (status = 403, description = "`not_a_professional`, `no_care_relationship`, …", body = ErrorBody),
+              (status = 404, description = "No such prescription or medicine in this record (or it was revoked)", body = ErrorBody),
+              (status = 409, description = "`medication_already_stopped`", body = ErrorBody),
+              (status = 422, description = "`missing_text`, `text_too_long` (the reason)", body = ErrorBody)))]
+pub async fn stop_medication(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+    body: web::Json<StopMedication>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let list =
+        medications::stop_medication(&state, &auth, p.clinic_id, p.patient_id, body.into_inner())
+            .await?;
+    Ok(HttpResponse::Ok().json(list))
 }

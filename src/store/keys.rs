@@ -73,6 +73,7 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     text("problems", "notes_enc"),
     text("vital_signs", "values_enc"),
     text("vital_signs", "notes_enc"),
+    text("medication_stops", "reason_enc"),
 ];
 
 /// A stored value as read.

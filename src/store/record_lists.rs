@@ -1,5 +1,6 @@
-//! The record's problem list and vital signs. Clinical values arrive already encrypted
-//! (`*_enc`); rows are never deleted (the tables' triggers refuse it too).
+//! The record's problem list, vital signs and medications in use (the prescriptions issued
+//! for the patient, and the stops marked on their medicines). Clinical values arrive
+//! already encrypted (`*_enc`); rows are never deleted (the tables' triggers refuse it too).
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -42,6 +43,31 @@ pub struct VitalsRow {
     /// Not a column: who recorded it (joined).
     #[sqlx(default)]
     pub recorded_by_name: String,
+}
+
+/// A prescription issued for the patient (either kind), not revoked nor failed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PrescriptionRow {
+    pub id: uuid::Uuid,
+    pub content_enc: String,
+    pub created_at: DateTime<Utc>,
+    pub professional_name: String,
+}
+
+/// A medicine of a prescription marked as stopped.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MedicationStopRow {
+    pub id: uuid::Uuid,
+    pub clinic_id: ClinicId,
+    pub patient_id: PatientId,
+    pub document_id: uuid::Uuid,
+    pub item: i32,
+    pub reason_enc: String,
+    pub stopped_by: UserId,
+    pub stopped_at: DateTime<Utc>,
+    /// Not a column: who stopped it (joined).
+    #[sqlx(default)]
+    pub stopped_by_name: String,
 }
 
 const PROBLEM_SQL: &str = "SELECT p.id, p.clinic_id, p.patient_id, p.code_enc, p.notes_enc,
@@ -183,5 +209,78 @@ impl Store {
                 .fetch_all(p)
                 .await?
         }))
+    }
+
+    /// The prescriptions issued for the patient by the clinic, newest first (at most
+    /// `limit`): revoked and failed ones left out.
+    pub async fn prescriptions_of_record(
+        &self,
+        clinic: ClinicId,
+        patient: PatientId,
+        limit: i64,
+    ) -> Result<Vec<PrescriptionRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, PrescriptionRow>(
+                "SELECT d.id, d.content_enc, d.created_at, u.full_name AS professional_name
+                 FROM documents d JOIN professionals pr ON pr.id = d.professional_id
+                 JOIN users u ON u.id = pr.user_id
+                 WHERE d.clinic_id = $1 AND d.patient_id = $2
+                   AND d.kind IN ('prescription', 'special_prescription')
+                   AND d.revoked_at IS NULL AND d.status <> 'failed'
+                 ORDER BY d.created_at DESC, d.id DESC LIMIT $3",
+            )
+            .bind(clinic)
+            .bind(patient)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// The stops marked on the record's medicines.
+    pub async fn medication_stops_of_record(
+        &self,
+        clinic: ClinicId,
+        patient: PatientId,
+    ) -> Result<Vec<MedicationStopRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, MedicationStopRow>(
+                "SELECT m.id, m.clinic_id, m.patient_id, m.document_id, m.item, m.reason_enc,
+                    m.stopped_by, m.stopped_at, u.full_name AS stopped_by_name
+                 FROM medication_stops m JOIN users u ON u.id = m.stopped_by
+                 WHERE m.clinic_id = $1 AND m.patient_id = $2",
+            )
+            .bind(clinic)
+            .bind(patient)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Mark a medicine stopped (`Conflict("document_id")` when it already is).
+    pub async fn insert_medication_stop(
+        &self,
+        tx: &mut Tx,
+        m: &MedicationStopRow,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO medication_stops (id, clinic_id, patient_id, document_id, item,
+                    reason_enc, stopped_by, stopped_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(m.id)
+            .bind(m.clinic_id)
+            .bind(m.patient_id)
+            .bind(m.document_id)
+            .bind(m.item)
+            .bind(&m.reason_enc)
+            .bind(m.stopped_by)
+            .bind(m.stopped_at)
+            .execute(&mut **t)
+            .await
+            .map_err(|e| StoreError::from(e).unique_on(&["document_id"]))?;
+        });
+        Ok(())
     }
 }

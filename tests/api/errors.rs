@@ -438,6 +438,14 @@ async fn every_route_is_in_the_openapi_document() {
         ),
         ("/api/cid10", "get"),
         ("/api/documents/warnings", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications/stop",
+            "post",
+        ),
     ];
     for (path, method) in expected {
         assert!(

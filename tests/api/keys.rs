@@ -194,6 +194,16 @@ async fn seed(app: &TestApp) -> Seeded {
         .await,
     )
     .await;
+    // The prescription's medicine stopped, with a reason.
+    created(
+        app.post(
+            &format!("{record}/medications/stop"),
+            Some(&a.helena.access),
+            &json!({"document_id": document, "item": 0, "reason": format!("suspenso {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
     created(
         app.post(
             &format!("{record}/break-glass"),
@@ -382,6 +392,7 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
         ("problems", "notes_enc"),
         ("vital_signs", "values_enc"),
         ("vital_signs", "notes_enc"),
+        ("medication_stops", "reason_enc"),
     ] {
         let values = raw_values(&app, table, column).await;
         assert!(!values.is_empty(), "{table}.{column} is empty");

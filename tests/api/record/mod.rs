@@ -8,6 +8,7 @@ mod access;
 mod cid10;
 mod encounters;
 mod lists;
+mod medications;
 mod structured;
 mod warnings;
 
