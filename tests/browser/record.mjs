@@ -15,7 +15,8 @@
 //   locked, with the diagnosis and her CRM;
 // - a "Receita simples" of "DIPIRONA SODICA" for the patient allergic to "Dipirona sódica"
 //   shows the allergy before signing ("Emitir mesmo assim"), and is then issued (a warning,
-//   not a block);
+//   not a block); after a reload it is "Em uso" under "Medicamentos em uso", and she stops it
+//   with a reason ("Suspenso");
 // - the receptionist's page of the same patient has no "Prontuário" section;
 // - an encounter Helena signs on João's record shows on his home ("Meus atendimentos");
 // - no console errors, page errors or CSP violations.
@@ -147,6 +148,19 @@ async function run(browser) {
     assert(res.status() === 202, `POST /api/documents → ${res.status()}`);
     const issued = await res.json();
     assert(issued.warnings.length === 1 && issued.warnings[0].code === 'allergy', JSON.stringify(issued.warnings));
+  });
+
+  await check('the prescribed medicine is "Em uso" in the record and is stopped with a reason', async () => {
+    await page.reload();
+    const line = page.locator('ul.medications li', { hasText: 'DIPIRONA SODICA' });
+    await line.getByText('Em uso', { exact: true }).waitFor();
+    await line.getByText('Suspender', { exact: true }).first().click();
+    await line.getByLabel('Motivo da suspensão').fill('Alergia registrada: trocada por paracetamol');
+    await line.getByRole('button', { name: 'Suspender' }).click();
+    const stopped = page.locator('ul.medications li', { hasText: 'DIPIRONA SODICA' });
+    await stopped.getByText('Suspenso', { exact: true }).waitFor();
+    assert((await stopped.innerText()).includes('trocada por paracetamol'), 'reason missing');
+    await shot(page, 'medications');
   });
 
   await check('the receptionist sees no clinical record', async () => {

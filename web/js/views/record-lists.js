@@ -231,3 +231,50 @@ export function problemsPanel({ base, professional }) {
   load();
   return wrap;
 }
+
+/**
+ * Medications in use: the medicines of the prescriptions issued here, in use first; a
+ * professional stops one with a reason (for good: to resume, prescribe again).
+ * @param {{base: string, professional: boolean}} opts
+ */
+export function medicationsPanel({ base, professional }) {
+  const list = h('div');
+
+  /** @param {any} m */
+  function stopForm(m) {
+    const form = createForm({
+      label: `Suspender ${m.name}`,
+      submitLabel: 'Suspender',
+      busyLabel: 'Suspendendo…',
+      fields: [{ name: 'reason', label: 'Motivo da suspensão', required: true, maxlength: 500, wide: true }],
+      onSubmit: async (values) => {
+        const after = await api.post(`${base}/medications/stop`, { document_id: m.document_id, item: m.item, reason: values.reason || '' });
+        render(after.medications || []);
+        return undefined;
+      },
+    });
+    return disclosure('Suspender', form.form);
+  }
+
+  /** @param {any[]} medications */
+  function render(medications) {
+    clear(list);
+    if (!medications.length) {
+      list.append(h('p', { class: 'muted', text: 'Nenhum medicamento prescrito nesta clínica.' }));
+      return;
+    }
+    list.append(h('ul', { class: 'medications' }, medications.map((m) => h('li', null,
+      h('strong', { text: m.name }), [m.concentration, m.form].filter(Boolean).length ? ` ${[m.concentration, m.form].filter(Boolean).join(', ')}` : '',
+      ` — ${m.instructions}`, ' ',
+      h('span', { class: m.status === 'active' ? 'badge badge-ok' : 'badge badge-muted', text: m.status === 'active' ? 'Em uso' : 'Suspenso' }),
+      h('p', { class: 'small muted' },
+        `Prescrito em ${formatDateTime(m.prescribed_at)} por ${m.prescribed_by_name}`,
+        m.status === 'stopped' ? `; suspenso em ${formatDateTime(m.stopped_at)} por ${m.stopped_by_name}: ${m.stop_reason}` : ''),
+      professional && m.status === 'active' ? stopForm(m) : null))));
+  }
+
+  api.get(`${base}/medications`)
+    .then((data) => render(data.medications || []))
+    .catch((err) => clear(list).append(alertNode(errorMessage(err))));
+  return list;
+}

@@ -5,7 +5,7 @@
 // A professional without a care relationship sees the break-the-glass form first.
 
 import { documentName } from '../messages.js';
-import { cidSearch, problemsPanel, vitalsPanel, vitalsText } from './record-lists.js';
+import { cidSearch, medicationsPanel, problemsPanel, vitalsPanel, vitalsText } from './record-lists.js';
 import { api, ApiError, qs, seg } from '../api.js';
 import {
   h, clear, alertNode, createForm, disclosure, errorMessage, formatDateTime, loadingNode, sentence,
@@ -68,6 +68,7 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
       clear(body).append(
         h('h3', { text: 'Alergias e intolerâncias' }), allergies,
         h('h3', { text: 'Problemas' }), problemsPanel({ base, professional }),
+        h('h3', { text: 'Medicamentos em uso' }), medicationsPanel({ base, professional }),
         h('h3', { text: 'Sinais vitais' }), vitalsPanel({ base, professional, onAdded: () => refreshTimeline() }),
         professional ? encounterEditor() : null,
         h('h3', { text: 'Linha do tempo' }), timeline, more);
