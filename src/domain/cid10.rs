@@ -14,10 +14,63 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::record::Cid10;
+use super::ValidationError;
 use super::text::words;
+
+/// A CID-10 code of the right shape: a letter, two digits, optionally a subcategory digit
+/// (`J11`, `J11.1`, `J111` → `J11.1`). Whether the code exists in the table is [`Cid10::known`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct Cid10(String);
+
+impl Cid10 {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let bad = || ValidationError::new("invalid_cid10", format!("código CID-10 inválido: {s}"));
+        let compact: String = s
+            .trim()
+            .chars()
+            .filter(|c| *c != '.')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let b = compact.as_bytes();
+        let shape = (b.len() == 3 || b.len() == 4)
+            && b[0].is_ascii_uppercase()
+            && b[1].is_ascii_digit()
+            && b[2].is_ascii_digit()
+            && (b.len() == 3 || b[3].is_ascii_digit());
+        if !shape || s.trim().matches('.').count() > 1 {
+            return Err(bad());
+        }
+        Ok(Self(if b.len() == 4 {
+            format!("{}.{}", &compact[..3], &compact[3..])
+        } else {
+            compact
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The code's description in the bundled CID-10 table, or 422 `unknown_cid10`.
+    pub fn known(&self) -> Result<&'static str, ValidationError> {
+        table().description(self).ok_or_else(|| {
+            ValidationError::new(
+                "unknown_cid10",
+                format!("código CID-10 inexistente: {}", self.0),
+            )
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Cid10 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Cid10::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
 
 /// The bundled table: one `code<TAB>description` line per code, in code order.
 const TABLE: &str = include_str!("cid10.tsv");
@@ -224,6 +277,16 @@ impl Cid10Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cid10_codes_of_the_right_shape_are_accepted_and_normalised() {
+        assert_eq!(Cid10::parse("J11").map(|c| c.0), Ok("J11".into()));
+        assert_eq!(Cid10::parse("j11.1").map(|c| c.0), Ok("J11.1".into()));
+        assert_eq!(Cid10::parse(" J111 ").map(|c| c.0), Ok("J11.1".into()));
+        for bad in ["", "J1", "11J", "J11.12", "JJ1", "J1.1.1", "J11X"] {
+            assert!(Cid10::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     fn codes(q: &str) -> Vec<&'static str> {
         table()
