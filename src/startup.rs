@@ -121,6 +121,9 @@ impl Application {
         crate::app::reminders::spawn(state.clone());
         state.documents.requeue_pending().await?;
         state.documents.sweep_orphans();
+        // Index the bundled CID-10 now rather than on the first professional's keystroke.
+        let cid10 = crate::domain::cid10::table().len();
+        tracing::debug!(cid10, "CID-10 indexed");
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()

@@ -23,6 +23,9 @@ pub struct ErrorBody {
     /// against this version).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// With some validation errors (`implausible_vital`): the input field at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +179,10 @@ impl AppError {
             message: self.message(),
             current_version: match self {
                 AppError::VersionConflict { current_version } => Some(*current_version),
+                _ => None,
+            },
+            field: match self {
+                AppError::Validation(v) => v.field.map(str::to_string),
                 _ => None,
             },
         }

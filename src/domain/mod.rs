@@ -3,6 +3,7 @@
 
 pub mod agenda;
 pub mod billing;
+pub mod cid10;
 pub mod consult;
 pub mod document;
 pub mod documents_br;
@@ -16,6 +17,8 @@ pub mod reminders;
 pub mod role;
 pub mod scope;
 mod stored;
+pub mod text;
+pub mod vitals;
 
 pub use documents_br::{Cnpj, Cpf};
 pub use ids::*;
@@ -29,6 +32,8 @@ pub use role::Role;
 pub struct ValidationError {
     pub code: &'static str,
     pub message: String,
+    /// The input field at fault, when one is (named in the error body as `field`).
+    pub field: Option<&'static str>,
 }
 
 impl ValidationError {
@@ -36,6 +41,13 @@ impl ValidationError {
         Self {
             code,
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// The same error, naming the input field at fault.
+    pub fn field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
     }
 }

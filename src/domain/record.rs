@@ -1,9 +1,11 @@
 //! The clinical record's pure rules: what an encounter holds and how its text is checked,
-//! CID-10 codes (shape only for now), allergy severities and statuses, encounter states.
+//! CID-10 codes (checked against the bundled table, `super::cid10`), allergy severities
+//! and statuses, problem statuses, encounter states.
 
 use serde::{Deserialize, Serialize};
 
 use super::ValidationError;
+pub use super::cid10::Cid10;
 use super::stored::stored_as_text;
 
 /// Longest text accepted in one clinical field (characters).
@@ -79,50 +81,6 @@ stored_as_text!(
     "estado desconhecido"
 );
 
-/// A CID-10 code of the right shape: a letter, two digits, optionally a subcategory digit
-/// (`J11`, `J11.1`, `J111` → `J11.1`). Whether the code exists is a later slice (a bundled
-/// CID-10 table).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(transparent)]
-pub struct Cid10(String);
-
-impl Cid10 {
-    pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::new("invalid_cid10", format!("código CID-10 inválido: {s}"));
-        let compact: String = s
-            .trim()
-            .chars()
-            .filter(|c| *c != '.')
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        let b = compact.as_bytes();
-        let shape = (b.len() == 3 || b.len() == 4)
-            && b[0].is_ascii_uppercase()
-            && b[1].is_ascii_digit()
-            && b[2].is_ascii_digit()
-            && (b.len() == 3 || b[3].is_ascii_digit());
-        if !shape || s.trim().matches('.').count() > 1 {
-            return Err(bad());
-        }
-        Ok(Self(if b.len() == 4 {
-            format!("{}.{}", &compact[..3], &compact[3..])
-        } else {
-            compact
-        }))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for Cid10 {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Cid10::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
-    }
-}
-
 /// One diagnosis or diagnostic hypothesis: a CID-10 code and the professional's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +89,10 @@ pub struct Diagnosis {
     pub code: Cid10,
     #[serde(default)]
     pub text: String,
+    /// The code's description in the CID-10 table, filled in by the server when saved
+    /// (whatever a client sends here is replaced).
+    #[serde(default)]
+    pub description: String,
 }
 
 /// What an encounter holds. Stored as one encrypted JSON document; every field may be
@@ -179,10 +141,66 @@ impl EncounterContent {
         for d in &mut self.diagnoses {
             d.text = d.text.trim().to_string();
             check_length("diagnoses.text", &d.text)?;
+            d.description = d.code.known()?.to_string();
         }
         Ok(())
     }
 }
+
+/// Whether a medicine, as prescribed, is (or contains) the substance of an allergy:
+/// compared word by word without case or accents. The substance may name alternatives
+/// ("AAS (ácido acetilsalicílico)", "dipirona; metamizol"): any of them counts. A match is
+/// either way round: the allergy "dipirona" matches "Dipirona sódica", and the allergy
+/// "dipirona sódica" matches a prescription of "Dipirona". Classes and synonyms (penicillin
+/// for amoxicillin) are not known: only the words written.
+pub fn allergy_matches(substance: &str, medicine: &str) -> bool {
+    use super::text::{contains_phrase, words};
+    const UNITS: &[&str] = &[
+        "mg",
+        "g",
+        "mcg",
+        "ml",
+        "ui",
+        "gotas",
+        "comprimido",
+        "comprimidos",
+    ];
+    let item = words(medicine);
+    let bare: Vec<String> = item
+        .iter()
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()) && !UNITS.contains(&w.as_str()))
+        .cloned()
+        .collect();
+    std::iter::once(substance)
+        .chain(substance.split([',', ';', '/', '(', ')', '[', ']']))
+        .map(words)
+        .filter(|alt| !alt.is_empty())
+        .any(|alt| contains_phrase(&item, &alt) || contains_phrase(&alt, &bare))
+}
+
+/// Whether a problem of the problem list is current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemStatus {
+    Active,
+    Resolved,
+}
+
+impl ProblemStatus {
+    pub const ALL: [ProblemStatus; 2] = [ProblemStatus::Active, ProblemStatus::Resolved];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemStatus::Active => "active",
+            ProblemStatus::Resolved => "resolved",
+        }
+    }
+}
+stored_as_text!(
+    ProblemStatus,
+    "invalid_problem_status",
+    "estado desconhecido"
+);
 
 /// Refuse a clinical text longer than [`MAX_FIELD_CHARS`].
 pub fn check_length(field: &str, text: &str) -> Result<(), ValidationError> {
@@ -219,13 +237,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cid10_codes_of_the_right_shape_are_accepted_and_normalised() {
-        assert_eq!(Cid10::parse("J11").map(|c| c.0), Ok("J11".into()));
-        assert_eq!(Cid10::parse("j11.1").map(|c| c.0), Ok("J11.1".into()));
-        assert_eq!(Cid10::parse(" J111 ").map(|c| c.0), Ok("J11.1".into()));
-        for bad in ["", "J1", "11J", "J11.12", "JJ1", "J1.1.1", "J11X"] {
-            assert!(Cid10::parse(bad).is_err(), "{bad}");
-        }
+    fn diagnoses_must_exist_in_the_table_and_carry_its_description() {
+        let mut c = EncounterContent {
+            diagnoses: vec![Diagnosis {
+                code: Cid10::parse("j11.1").expect("shape"),
+                text: " gripe ".into(),
+                description: "whatever the client sent".into(),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.diagnoses[0].text, "gripe");
+        assert!(c.diagnoses[0].description.starts_with("Influenza [gripe]"));
+        c.diagnoses[0].code = Cid10::parse("J11.7").expect("shape");
+        assert_eq!(c.validate().map_err(|e| e.code), Err("unknown_cid10"));
+    }
+
+    #[test]
+    fn a_medicine_matches_an_allergy_by_whole_words_either_way_round() {
+        assert!(allergy_matches("Dipirona", "DIPIRONA SÓDICA"));
+        assert!(allergy_matches("dipirona sódica", "Dipirona 500 mg"));
+        assert!(allergy_matches(
+            "AAS (ácido acetilsalicílico)",
+            "Acido acetilsalicilico"
+        ));
+        assert!(allergy_matches(
+            "látex; penicilina",
+            "Penicilina G benzatina"
+        ));
+        assert!(!allergy_matches("Dipirona", "Paracetamol"));
+        assert!(!allergy_matches("Penicilina", "Amoxicilina"));
+        assert!(!allergy_matches("", "Paracetamol"));
+        assert!(!allergy_matches("dipirona", "500 mg"));
     }
 
     #[test]

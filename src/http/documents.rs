@@ -11,6 +11,7 @@ use crate::app::Auth;
 use crate::app::documents::access::{self, DocumentGrants};
 use crate::app::documents::keys::{self, ImportKeyRequest, SigningKeyView};
 use crate::app::documents::verify::{self, FileCheck, ItiAnswer, ItiEntry, PublicDocument};
+use crate::app::documents::warnings::Warnings;
 use crate::app::documents::{
     self as documents, DocumentDetails, DocumentList, IssueRequest, IssuedDocument, IssuerScope,
     MAX_UPLOAD, OwnDocuments, Pdf, RevokeRequest,
@@ -24,6 +25,7 @@ use crate::http::extract::client_ip;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/documents", web::post().to(issue))
         .route("/documents/preview", web::post().to(preview))
+        .route("/documents/warnings", web::post().to(warnings))
         .route("/documents/{id}", web::get().to(get_document))
         .route("/documents/{id}/pdf", web::get().to(download))
         .route("/documents/{id}/revoke", web::post().to(revoke))
@@ -97,6 +99,18 @@ pub async fn preview(
 ) -> Result<HttpResponse, AppError> {
     let pdf = documents::preview(&state, &auth, body.into_inner()).await?;
     Ok(pdf_response(pdf))
+}
+
+#[utoipa::path(post, path = "/api/documents/warnings", tag = "documents", security(("bearer" = [])),
+    request_body = IssueRequest,
+    responses((status = 200, description = "What the prescriber sees before signing: `warnings` lists each medicine matching an active allergy of the patient (`code: allergy`, substance, reaction, severity). Nothing is stored; a prescription's check is audited as `record.read`", body = Warnings),
+              (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn warnings(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<IssueRequest>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(documents::check(&state, &auth, body.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/documents/{id}", tag = "documents", security(("bearer" = [])),
@@ -356,6 +370,7 @@ pub async fn iti_entry(
             code: "document_revoked".into(),
             message,
             current_version: None,
+            field: None,
         }),
     })
 }

@@ -1,5 +1,6 @@
 //! The clinical record over HTTP: encounters (draft, save against a version, sign, addenda),
-//! allergies, break the glass, the timeline, and the patient's own locked encounters.
+//! allergies, problems, vital signs, break the glass, the timeline, the patient's own locked
+//! encounters, and the CID-10 search.
 //! Each handler parses, calls one use case in `app::record`, and maps the result.
 
 use actix_web::{HttpResponse, web};
@@ -8,8 +9,12 @@ use serde::Deserialize;
 use crate::app::Auth;
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::record::allergies::{self, Allergy, AllergyList, NewAllergy, UpdateAllergy};
+use crate::app::record::cid10::{self, Cid10Query, Cid10Results};
 use crate::app::record::encounters::{self, NewAddendum, NewEncounter, SaveEncounter};
+use crate::app::record::medications::{self, MedicationList, StopMedication};
+use crate::app::record::problems::{self, NewProblem, Problem, ProblemList, UpdateProblem};
 use crate::app::record::timeline::{self, MyEncounters, TimelinePage, TimelineQuery};
+use crate::app::record::vitals::{self, NewVitals, VitalSigns, VitalsList};
 use crate::app::record::{
     self, Addendum, BreakGlass, BreakGlassLog, BreakGlassRequest, Encounter, RecordAccess,
 };
@@ -38,7 +43,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/clinics/{clinic_id}/record/break-glass",
             web::get().to(break_glass_log),
-        );
+        )
+        .route(&at("/problems"), web::get().to(list_problems))
+        .route(&at("/problems"), web::post().to(add_problem))
+        .route(&at("/problems/{id}"), web::patch().to(update_problem))
+        .route(&at("/vitals"), web::get().to(list_vitals))
+        .route(&at("/vitals"), web::post().to(add_vitals))
+        .route("/cid10", web::get().to(search_cid10))
+        .route(&at("/medications"), web::get().to(list_medications))
+        .route(&at("/medications/stop"), web::post().to(stop_medication));
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,4 +300,141 @@ pub async fn break_glass_log(
     path: web::Path<ClinicId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(record::break_glass_log(&state, &auth, path.into_inner()).await?))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The record's problems, active first (audited as `record.read`)", body = ProblemList),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_problems(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let list = problems::list_problems(&state, &auth, p.clinic_id, p.patient_id).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    request_body = NewProblem,
+    responses((status = 201, description = "Recorded, active, with the code's description (audited as `problem.added`)", body = Problem),
+              (status = 400, description = "`invalid_body`, including a CID-10 code of the wrong shape", body = ErrorBody),
+              (status = 403, description = "`not_a_professional`, `no_care_relationship`, …", body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 422, description = "`unknown_cid10`, `invalid_onset_date`, `text_too_long`", body = ErrorBody)))]
+pub async fn add_problem(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+    body: web::Json<NewProblem>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let problem =
+        problems::add_problem(&state, &auth, p.clinic_id, p.patient_id, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(problem))
+}
+
+#[utoipa::path(patch, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems/{id}", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid), ("id" = String, Path, format = Uuid)),
+    request_body = UpdateProblem,
+    responses((status = 200, description = "Resolved (with when) or active again (audited as `problem.updated`)", body = Problem),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_problem(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<EntryPath>,
+    body: web::Json<UpdateProblem>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let problem = problems::update_problem(
+        &state,
+        &auth,
+        p.clinic_id,
+        p.patient_id,
+        p.id,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(problem))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/vitals", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The record's last 500 sets of vital signs, newest first, with the BMI (audited as `record.read`)", body = VitalsList),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_vitals(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let list = vitals::list_vitals(&state, &auth, p.clinic_id, p.patient_id).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/vitals", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    request_body = NewVitals,
+    responses((status = 201, description = "Recorded, with the BMI when there is a weight and a height (this set's or the latest); audited as `vitals.added`", body = VitalSigns),
+              (status = 403, description = "`not_a_professional`, `no_care_relationship`, …", body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 422, description = "`implausible_vital` (`field` names the measurement), `incomplete_blood_pressure`, `no_vitals`, `invalid_measured_at`, `text_too_long`", body = ErrorBody)))]
+pub async fn add_vitals(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+    body: web::Json<NewVitals>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let v = vitals::add_vitals(&state, &auth, p.clinic_id, p.patient_id, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+#[utoipa::path(get, path = "/api/cid10", tag = "record", security(("bearer" = [])),
+    params(Cid10Query),
+    responses((status = 200, description = "CID-10 codes matching the query, best first: the exact code, codes under a prefix, then words (categories before subcategories)", body = Cid10Results),
+              (status = 403, description = "`not_a_professional`", body = ErrorBody),
+              (status = 422, description = "`invalid_limit`, `query_too_long`", body = ErrorBody)))]
+pub async fn search_cid10(
+    auth: Auth,
+    query: web::Query<Cid10Query>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(cid10::search(&auth, query.into_inner())?))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The medicines of the prescriptions issued for the patient here (not revoked nor failed), in use first, with who stopped which and why (audited as `record.read`)", body = MedicationList),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_medications(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let list = medications::list_medications(&state, &auth, p.clinic_id, p.patient_id).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications/stop", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    request_body = StopMedication,
+    responses((status = 200, description = "Stopped, for good; the record's medications (audited as `medication.stopped`)", body = MedicationList),
+              (status = 403, description = "`not_a_professional`, `no_care_relationship`, …", body = ErrorBody),
+              (status = 404, description = "No such prescription or medicine in this record (or it was revoked)", body = ErrorBody),
+              (status = 409, description = "`medication_already_stopped`", body = ErrorBody),
+              (status = 422, description = "`missing_text`, `text_too_long` (the reason)", body = ErrorBody)))]
+pub async fn stop_medication(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+    body: web::Json<StopMedication>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let list =
+        medications::stop_medication(&state, &auth, p.clinic_id, p.patient_id, body.into_inner())
+            .await?;
+    Ok(HttpResponse::Ok().json(list))
 }

@@ -88,6 +88,11 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     text("cash_movements", "description_enc"),
     text("clinic_oidc", "client_secret_enc"),
     text("oidc_logins", "verifier_enc"),
+    text("problems", "code_enc"),
+    text("problems", "notes_enc"),
+    text("vital_signs", "values_enc"),
+    text("vital_signs", "notes_enc"),
+    text("medication_stops", "reason_enc"),
 ];
 
 /// A stored value as read.

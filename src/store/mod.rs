@@ -26,6 +26,7 @@ pub mod patient_links;
 pub mod patients;
 pub mod queue;
 pub mod record;
+pub mod record_lists;
 pub mod reminders;
 pub mod sealed;
 pub mod sessions;

@@ -443,6 +443,36 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/auth/oidc/{clinic_id}", "get"),
         ("/api/auth/oidc/{clinic_id}/start", "get"),
         ("/api/auth/oidc/callback", "get"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems",
+            "post",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/problems/{id}",
+            "patch",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/vitals",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/vitals",
+            "post",
+        ),
+        ("/api/cid10", "get"),
+        ("/api/documents/warnings", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications/stop",
+            "post",
+        ),
     ];
     for (path, method) in expected {
         assert!(

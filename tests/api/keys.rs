@@ -234,6 +234,35 @@ async fn seed(app: &TestApp) -> Seeded {
         .await,
     )
     .await;
+    // The problem list and vital signs: their notes carry the sentinel.
+    created(
+        app.post(
+            &format!("{record}/problems"),
+            Some(&a.helena.access),
+            &json!({"code": "I10", "notes": format!("problema {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            &format!("{record}/vitals"),
+            Some(&a.helena.access),
+            &json!({"values": {"weight_kg": 71.5}, "notes": format!("sinais {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
+    // The prescription's medicine stopped, with a reason.
+    created(
+        app.post(
+            &format!("{record}/medications/stop"),
+            Some(&a.helena.access),
+            &json!({"document_id": document, "item": 0, "reason": format!("suspenso {SENTINEL}")}),
+        )
+        .await,
+    )
+    .await;
     created(
         app.post(
             &format!("{record}/break-glass"),
@@ -467,6 +496,11 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
         ("chat_attachments", "data"),
         ("chat_attachments", "filename_enc"),
         ("documents", "pdf"),
+        ("problems", "code_enc"),
+        ("problems", "notes_enc"),
+        ("vital_signs", "values_enc"),
+        ("vital_signs", "notes_enc"),
+        ("medication_stops", "reason_enc"),
     ] {
         let values = raw_values(&app, table, column).await;
         assert!(!values.is_empty(), "{table}.{column} is empty");

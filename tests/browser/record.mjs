@@ -6,9 +6,17 @@
 // - Dra. Helena, with no appointment with the patient, is asked for a reason ("quebra de
 //   sigilo"); a short one is refused by the browser, a real one opens the record;
 // - she records an allergy (shown with its severity);
-// - she types an encounter: the draft saves itself ("Rascunho salvo"); with a CID-10
-//   diagnosis she presses "Assinar e bloquear" and the timeline shows it locked, with the
-//   diagnosis and her CRM;
+// - she adds a problem found in the CID-10 by words typed without accents ("hipertensao
+//   essencial" → I10), and it is listed as active;
+// - she records vital signs: an implausible SpO2 is refused on its field, plausible ones are
+//   saved with the BMI and show on the timeline;
+// - she types an encounter: the draft saves itself ("Rascunho salvo"); she finds the
+//   diagnosis in the CID-10 search, presses "Assinar e bloquear" and the timeline shows it
+//   locked, with the diagnosis and her CRM;
+// - a "Receita simples" of "DIPIRONA SODICA" for the patient allergic to "Dipirona sódica"
+//   shows the allergy before signing ("Emitir mesmo assim"), and is then issued (a warning,
+//   not a block); after a reload it is "Em uso" under "Medicamentos em uso", and she stops it
+//   with a reason ("Suspenso");
 // - the receptionist's page of the same patient has no "Prontuário" section;
 // - an encounter Helena signs on João's record shows on his home ("Meus atendimentos");
 // - no console errors, page errors or CSP violations.
@@ -38,6 +46,8 @@ async function run(browser) {
   const doc = await openPage(browser, DESKTOP);
   // The record answers 403 no_care_relationship before the glass is broken.
   doc.allowed.push(/403/);
+  // The implausible vital sign is refused (422) on purpose.
+  doc.allowed.push(/422/);
   const { page } = doc;
   await loginUi(page, 'dra.helena@atende.demo');
   await loggedIn(page);
@@ -64,10 +74,46 @@ async function run(browser) {
     await page.locator('ul.allergies li', { hasText: 'Dipirona sódica' }).getByText('Grave').waitFor();
   });
 
+  await check('a problem is found in the CID-10 by words without accents and listed as active', async () => {
+    await page.getByText('Registrar problema', { exact: true }).first().click();
+    await page.getByLabel('Problema (CID-10)', { exact: true }).fill('hipertensao essencial');
+    await page.getByRole('button', { name: /^I10 Hipertensão essencial/ }).click();
+    await page.getByText('Escolhido: I10 Hipertensão essencial (primária)').waitFor();
+    await page.getByRole('button', { name: 'Registrar problema' }).click();
+    const item = page.locator('ul.problems li', { hasText: 'I10' });
+    await item.getByText('Ativo').waitFor();
+    assert((await item.innerText()).includes('Hipertensão essencial (primária)'), 'description missing');
+  });
+
+  await check('vital signs: an implausible value is refused on its field, the rest saved with the BMI and on the timeline', async () => {
+    await page.getByText('Registrar sinais vitais', { exact: true }).first().click();
+    await page.getByLabel('SpO₂ (%)').fill('140');
+    await page.getByRole('button', { name: 'Registrar sinais vitais' }).click();
+    const spo2 = page.getByLabel('SpO₂ (%)');
+    await page.waitForFunction(() => document.querySelector('input[name="spo2_percent"]')?.getAttribute('aria-invalid') === 'true');
+    assert(await spo2.getAttribute('aria-invalid') === 'true', 'SpO2 not flagged');
+    await spo2.fill('97');
+    await page.getByLabel('PA sistólica (mmHg)').fill('130');
+    await page.getByLabel('PA diastólica (mmHg)').fill('85');
+    await page.getByLabel('Temperatura (°C)').fill('36,8');
+    await page.getByLabel('Peso (kg)').fill('70');
+    await page.getByLabel('Altura (cm)').fill('175');
+    await page.getByRole('button', { name: 'Registrar sinais vitais' }).click();
+    await page.getByText(/Registrado: PA 130\/85 mmHg/).waitFor();
+    const item = page.locator('li.timeline-item', { hasText: 'Sinais vitais' });
+    await item.getByText(/IMC 22,9/).waitFor();
+    const text = await item.innerText();
+    assert(text.includes('PA 130/85 mmHg') && text.includes('Temp. 36,8 °C'), `vitals: ${text}`);
+    await shot(page, 'lists');
+  });
+
   await check('the draft saves itself and "Assinar e bloquear" locks it on the timeline', async () => {
     await page.getByLabel('Queixa principal').fill('Febre e dor no corpo há três dias');
     await page.getByText(/Rascunho salvo às/).waitFor();
-    await page.getByLabel(/Diagnósticos/).fill('J11.1 Influenza com outras manifestações respiratórias');
+    await page.getByLabel('Buscar na CID-10', { exact: true }).fill('influenza outras manifestacoes respirat');
+    await page.getByRole('button', { name: /^J11\.1 Influenza/ }).click();
+    const diagnoses = await page.getByLabel(/Diagnósticos/).inputValue();
+    assert(diagnoses.startsWith('J11.1 Influenza [gripe] com outras manifestações respiratórias'), `diagnoses: ${diagnoses}`);
     await page.getByLabel('Conduta').fill('Hidratação, antitérmico, retorno se piora.');
     await page.getByRole('button', { name: 'Assinar e bloquear' }).click();
     await page.getByText('Atendimento assinado e bloqueado.').waitFor();
@@ -77,6 +123,44 @@ async function run(browser) {
     assert(text.includes('J11.1 Influenza'), `diagnosis missing: ${text}`);
     assert(/CRM/.test(text), `council missing: ${text}`);
     await shot(page, 'timeline');
+  });
+
+  await check('a prescription of the allergy\'s substance warns before signing; "Emitir mesmo assim" issues it', async () => {
+    const section = page.locator('[data-documents="staff"]');
+    await section.getByRole('button', { name: 'Receita simples', exact: true }).click();
+    const form = section.locator('form.doc-form[data-kind="prescription"]');
+    await form.waitFor();
+    const line = form.getByRole('group', { name: 'Medicamento 1', exact: true });
+    await line.getByLabel('Medicamento', { exact: true }).fill('DIPIRONA SODICA');
+    await line.getByLabel(/^Concentração/).fill('500 mg');
+    await line.getByLabel(/^Forma farmacêutica/).fill('comprimido');
+    await line.getByLabel('Quantidade', { exact: true }).fill('10 comprimidos');
+    await line.getByLabel('Posologia', { exact: true }).fill('1 comprimido de 6/6 h se dor');
+    await form.getByRole('button', { name: 'Emitir e assinar' }).click();
+    const warning = form.locator('.doc-warnings');
+    await warning.getByText(/alergia a Dipirona sódica \(grave\): Urticária e falta de ar/).waitFor();
+    const again = form.getByRole('button', { name: 'Emitir mesmo assim' });
+    await again.waitFor();
+    await shot(page, 'allergy-warning');
+    const answer = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${base}/api/documents`);
+    await again.click();
+    const res = await answer;
+    assert(res.status() === 202, `POST /api/documents → ${res.status()}`);
+    const issued = await res.json();
+    assert(issued.warnings.length === 1 && issued.warnings[0].code === 'allergy', JSON.stringify(issued.warnings));
+  });
+
+  await check('the prescribed medicine is "Em uso" in the record and is stopped with a reason', async () => {
+    await page.reload();
+    const line = page.locator('ul.medications li', { hasText: 'DIPIRONA SODICA' });
+    await line.getByText('Em uso', { exact: true }).waitFor();
+    await line.getByText('Suspender', { exact: true }).first().click();
+    await line.getByLabel('Motivo da suspensão').fill('Alergia registrada: trocada por paracetamol');
+    await line.getByRole('button', { name: 'Suspender' }).click();
+    const stopped = page.locator('ul.medications li', { hasText: 'DIPIRONA SODICA' });
+    await stopped.getByText('Suspenso', { exact: true }).waitFor();
+    assert((await stopped.innerText()).includes('trocada por paracetamol'), 'reason missing');
+    await shot(page, 'medications');
   });
 
   await check('the receptionist sees no clinical record', async () => {

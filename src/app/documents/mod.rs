@@ -7,6 +7,7 @@
 pub mod access;
 pub mod keys;
 pub mod verify;
+pub mod warnings;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,9 @@ pub struct IssuedDocument {
     pub code: String,
     /// What its QR code holds (also the ITI validator's endpoint).
     pub verify_url: String,
+    /// Medicines matching an active allergy of the patient (issued anyway: the prescriber
+    /// was shown them by `POST /api/documents/warnings` before signing).
+    pub warnings: Vec<warnings::PrescriptionWarning>,
 }
 
 /// A document as the caller may see it: the summary, and for its issuer, its patient and
@@ -211,6 +215,8 @@ pub async fn issue(
     let Checked {
         body, professional, ..
     } = checked(state, auth, body).await?;
+    let warnings =
+        warnings::allergy_warnings(state, body.clinic_id, body.patient_id, &body.content).await?;
     let content = serde_json::to_string(&body.content).map_err(anyhow::Error::new)?;
     let mut row = DocumentRow {
         id: uuid::Uuid::now_v7(),
@@ -236,7 +242,8 @@ pub async fn issue(
         .entity_id(row.id)
         .clinic(row.clinic_id)
         .ip(auth.ip.clone())
-        .details(json!({"kind": row.kind, "patient_id": row.patient_id}));
+        .details(json!({"kind": row.kind, "patient_id": row.patient_id,
+            "allergy_warnings": warnings.len()}));
     // A code collision (one in ~10^15) is retried with a fresh code, in a fresh transaction.
     loop {
         let mut tx = state.store.begin().await?;
@@ -259,7 +266,25 @@ pub async fn issue(
         kind: row.kind,
         verify_url: state.documents.verify_url(row.id),
         code: row.code,
+        warnings,
     })
+}
+
+/// What the prescriber should see before signing this document (checked as an issue
+/// would be; nothing is stored). A prescription reads the patient's active allergies
+/// (audited as `record.read`).
+pub async fn check(
+    state: &AppState,
+    auth: &Auth,
+    body: IssueRequest,
+) -> Result<warnings::Warnings, AppError> {
+    let Checked { body, .. } = checked(state, auth, body).await?;
+    let (clinic, patient) = (body.clinic_id, body.patient_id);
+    let found = warnings::allergy_warnings(state, clinic, patient, &body.content).await?;
+    if !body.content.medicine_lists().is_empty() {
+        warnings::audit_check(state, auth, clinic, patient, found.len()).await?;
+    }
+    Ok(warnings::Warnings { warnings: found })
 }
 
 /// What the documents screen needs before offering anything to issue.

@@ -69,7 +69,8 @@ fn view(state: &AppState, a: &AllergyRow) -> Result<Allergy, AppError> {
     })
 }
 
-fn require_professional(auth: &Auth, clinic: ClinicId) -> Result<(), AppError> {
+/// Refuse anyone but a professional of the clinic (403 `not_a_professional`).
+pub(crate) fn require_professional(auth: &Auth, clinic: ClinicId) -> Result<(), AppError> {
     if auth.has_role(clinic, &[Role::Professional]) {
         Ok(())
     } else {

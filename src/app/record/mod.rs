@@ -1,6 +1,7 @@
 //! The clinical record (prontuário), first slice: encounters written as drafts and locked
 //! for good (signed by their author, or by time), addenda to locked encounters, the
-//! allergy list, the timeline, and the patient's own summary.
+//! allergy list, the problem list (CID-10), vital signs, medications in use (from the
+//! prescriptions issued here), the timeline, and the patient's own summary; and the CID-10 search professionals use to code diagnoses.
 //!
 //! Who opens a record ([`open_record`]): professionals of the clinic with a care
 //! relationship with the patient (an appointment, past or future, or an encounter they
@@ -9,8 +10,12 @@
 //! Psychology notes are readable only by their author. Every read and write is audited.
 
 pub mod allergies;
+pub mod cid10;
 pub mod encounters;
+pub mod medications;
+pub mod problems;
 pub mod timeline;
+pub mod vitals;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,10 @@
-//! The record's timeline (encounters, addenda and documents issued, newest first, paged by
-//! time) and the patient's own view: the summaries of their locked encounters.
+//! The record's timeline (encounters, addenda, documents issued and vital signs, newest
+//! first, paged by time) and the patient's own view: the summaries of their locked encounters.
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::vitals::VitalSigns;
 use super::{Addendum, Encounter, addendum_view, audit_read, encounter_view, open_record};
 use crate::app::Auth;
 use crate::app::error::AppError;
@@ -40,11 +41,11 @@ pub struct TimelineDocument {
     pub council_uf: String,
 }
 
-/// One entry of the timeline: exactly one of `encounter`, `addendum`, `document` is set,
-/// as `type` says.
+/// One entry of the timeline: exactly one of `encounter`, `addendum`, `document`,
+/// `vitals` is set, as `type` says.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineItem {
-    /// `encounter`, `addendum` or `document`.
+    /// `encounter`, `addendum`, `document` or `vitals` (at the time they were measured).
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub at: DateTime<Utc>,
@@ -54,6 +55,8 @@ pub struct TimelineItem {
     pub addendum: Option<Addendum>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<TimelineDocument>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vitals: Option<VitalSigns>,
 }
 
 /// A page of the timeline.
@@ -98,6 +101,7 @@ pub async fn timeline(
             encounter: Some(encounter_view(state, e, Vec::new())?),
             addendum: None,
             document: None,
+            vitals: None,
         });
     }
     for a in store
@@ -112,6 +116,7 @@ pub async fn timeline(
             encounter: None,
             addendum: Some(addendum_view(state, a)?),
             document: None,
+            vitals: None,
         });
     }
     for d in store
@@ -133,6 +138,20 @@ pub async fn timeline(
                 council_number: d.council_number,
                 council_uf: d.council_uf,
             }),
+            vitals: None,
+        });
+    }
+    for v in store
+        .vitals_of_record(clinic, patient, before, limit)
+        .await?
+    {
+        items.push(TimelineItem {
+            kind: "vitals",
+            at: v.measured_at,
+            encounter: None,
+            addendum: None,
+            document: None,
+            vitals: Some(super::vitals::view(state, &v)?),
         });
     }
     items.sort_by_key(|i| std::cmp::Reverse(i.at));

@@ -5,8 +5,12 @@
 //! Here: the fixture and the helpers the test modules share.
 
 mod access;
+mod cid10;
 mod encounters;
 mod lists;
+mod medications;
+mod structured;
+mod warnings;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

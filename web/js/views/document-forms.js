@@ -363,6 +363,10 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose, sco
   const headingId = `doc-editor-${kind}`;
   const errorBox = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
   const previewBox = h('div', { class: 'doc-preview', role: 'status' });
+  // Allergy warnings of a prescription, shown before signing (a warning, not a block).
+  const warningBox = h('div', { class: 'alert alert-warn doc-warnings', role: 'alert', hidden: true });
+  /** The request the professional chose to issue despite its warnings. */
+  let acknowledged = '';
   const previewButton = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Pré-visualizar', dataset: { action: 'preview' } });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Emitir e assinar' });
   const cancel = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Cancelar', onclick: () => onClose() });
@@ -377,6 +381,7 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose, sco
   h('p', { class: 'muted small doc-for' }, 'Paciente: ', h('strong', { text: displayName(patient) })),
   errorBox,
   body.nodes,
+  warningBox,
   previewBox,
   h('div', { class: 'form-actions doc-form-actions' }, previewButton, submit, cancel));
 
@@ -446,7 +451,30 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose, sco
     }
   }
 
+  const SEVERITY = { mild: 'leve', moderate: 'moderada', severe: 'grave' };
+
+  /**
+   * Ask the server what to warn about; show it. Returns how many warnings there are.
+   * @param {any} req
+   */
+  async function checkWarnings(req) {
+    if (kind !== 'prescription' && kind !== 'special_prescription') return 0;
+    const { warnings } = await api.post('/api/documents/warnings', req);
+    clear(warningBox);
+    warningBox.hidden = !warnings.length;
+    if (warnings.length) {
+      warningBox.append(
+        h('p', null, h('strong', { text: warnings.length === 1 ? 'Atenção: alergia registrada' : 'Atenção: alergias registradas' })),
+        h('ul', null, warnings.map((w) => h('li', null,
+          h('strong', { text: w.medication }), ` — alergia a ${w.substance} (${SEVERITY[w.severity] || w.severity})`,
+          w.reaction ? `: ${w.reaction}` : ''))),
+        h('p', { class: 'small', text: 'Revise a prescrição. Para emitir assim mesmo, clique em “Emitir mesmo assim”.' }));
+    }
+    return warnings.length;
+  }
+
   previewButton.addEventListener('click', () => run(previewButton, 'Gerando…', async (req) => {
+    await checkWarnings(req);
     const blob = await api.postForBlob('/api/documents/preview', req);
     dropPreview();
     previewUrl = URL.createObjectURL(blob.type === 'application/pdf' ? blob : new Blob([blob], { type: 'application/pdf' }));
@@ -477,6 +505,10 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose, sco
       target.removeAttribute('aria-invalid');
       settleErrors();
     }
+    if (acknowledged) {
+      acknowledged = '';
+      submit.textContent = 'Emitir e assinar';
+    }
     if (!previewUrl || previewBox.querySelector('.doc-preview-stale')) return;
     previewBox.append(h('p', { class: 'small doc-preview-stale', text: 'O formulário mudou depois da pré-visualização: clique em “Pré-visualizar” de novo para ver a versão atual.' }));
   });
@@ -484,6 +516,15 @@ export function documentEditor({ kind, clinicId, patient, onIssued, onClose, sco
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     run(submit, 'Emitindo…', async (req) => {
+      const key = JSON.stringify(req);
+      if (acknowledged !== key && await checkWarnings(req)) {
+        acknowledged = key;
+        warningBox.setAttribute('tabindex', '-1');
+        warningBox.focus();
+        // `run` puts the label back when this returns; change it after.
+        window.setTimeout(() => { submit.textContent = 'Emitir mesmo assim'; });
+        return;
+      }
       const res = await api.post('/api/documents', req);
       onIssued(res, req.content);
     });

@@ -1,9 +1,11 @@
 // @ts-check
-// "Prontuário" on the staff patient page: allergies, the timeline (encounters, addenda,
-// documents), a new-encounter form whose draft saves itself, and "Assinar e bloquear".
+// "Prontuário" on the staff patient page: allergies, problems, vital signs (record-lists.js),
+// the timeline (encounters, addenda, documents, vital signs), a new-encounter form whose
+// draft saves itself (diagnoses found by a CID-10 search), and "Assinar e bloquear".
 // A professional without a care relationship sees the break-the-glass form first.
 
 import { documentName } from '../messages.js';
+import { cidSearch, medicationsPanel, problemsPanel, vitalsPanel, vitalsText } from './record-lists.js';
 import { api, ApiError, qs, seg } from '../api.js';
 import {
   h, clear, alertNode, createForm, disclosure, errorMessage, formatDateTime, loadingNode, sentence,
@@ -65,6 +67,9 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
       renderAllergies(list.allergies || []);
       clear(body).append(
         h('h3', { text: 'Alergias e intolerâncias' }), allergies,
+        h('h3', { text: 'Problemas' }), problemsPanel({ base, professional }),
+        h('h3', { text: 'Medicamentos em uso' }), medicationsPanel({ base, professional }),
+        h('h3', { text: 'Sinais vitais' }), vitalsPanel({ base, professional, onAdded: () => refreshTimeline() }),
         professional ? encounterEditor() : null,
         h('h3', { text: 'Linha do tempo' }), timeline, more);
       await refreshTimeline();
@@ -168,6 +173,12 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
         h('strong', { text: documentName(d.kind, { short: true }) }), ` — ${d.professional_name}`,
         d.revoked ? h('span', { class: 'badge badge-warn', text: 'Revogado' }) : null);
     }
+    if (item.type === 'vitals') {
+      const v = item.vitals;
+      return h('li', { class: 'timeline-item' }, when, ' ', h('strong', { text: 'Sinais vitais' }),
+        ` — ${v.recorded_by_name}`, h('p', { text: vitalsText(v) }),
+        v.notes ? h('p', { class: 'prewrap muted', text: v.notes }) : null);
+    }
     if (item.type === 'addendum') {
       const a = item.addendum;
       return h('li', { class: 'timeline-item' }, when, ' ', h('strong', { text: 'Adendo' }),
@@ -181,7 +192,7 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
       h('span', { class: locked ? 'badge badge-ok' : 'badge badge-muted', text: locked ? 'Assinado e bloqueado' : 'Rascunho' }),
       c.chief_complaint ? h('p', null, h('strong', { text: 'Queixa: ' }), c.chief_complaint) : null,
       c.diagnoses && c.diagnoses.length
-        ? h('p', null, h('strong', { text: 'Diagnósticos: ' }), c.diagnoses.map((d) => `${d.code} ${d.text}`).join('; '))
+        ? h('p', null, h('strong', { text: 'Diagnósticos: ' }), c.diagnoses.map((d) => `${d.code} ${d.text || d.description || ''}`.trim()).join('; '))
         : null,
       c.plan ? h('p', { class: 'prewrap' }, h('strong', { text: 'Conduta: ' }), c.plan) : null,
       c.evolution ? h('p', { class: 'prewrap', text: c.evolution }) : null,
@@ -228,7 +239,19 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
     const fields = names.map(([name, label, rows]) => {
       const id = `enc-${name}`;
       inputs[name] = h('textarea', { id, name, rows, maxlength: 20000, oninput: schedule });
-      return h('div', { class: 'field field-wide' }, h('label', { for: id, text: String(label) }), inputs[name]);
+      const wrap = h('div', { class: 'field field-wide' }, h('label', { for: id, text: String(label) }), inputs[name]);
+      if (name !== 'diagnoses') return wrap;
+      // Search the CID-10 by code or words; a chosen code becomes a line of the diagnoses.
+      const search = cidSearch({
+        id: 'enc-cid',
+        label: 'Buscar na CID-10',
+        onPick: (hit) => {
+          const box = inputs.diagnoses;
+          box.value = `${box.value.trim() ? `${box.value.trimEnd()}\n` : ''}${hit.code} ${hit.description}`;
+          schedule();
+        },
+      });
+      return h('div', { class: 'field-wide' }, search, wrap);
     });
     const sign = h('button', { type: 'button', class: 'btn btn-primary', text: 'Assinar e bloquear', disabled: true });
 

@@ -1,0 +1,20 @@
+-- Medications in use come from the prescriptions issued in atende (documents); a
+-- professional marks one of a prescription's medicines as stopped, with a reason (encrypted).
+-- A stop is final (to resume, prescribe again) and never deleted.
+CREATE TABLE medication_stops (
+    id           uuid PRIMARY KEY,
+    clinic_id    uuid NOT NULL REFERENCES clinics(id),
+    patient_id   uuid NOT NULL REFERENCES patients(id),
+    document_id  uuid NOT NULL REFERENCES documents(id),
+    -- The medicine's position in the prescription (0-based).
+    item         integer NOT NULL CHECK (item >= 0),
+    reason_enc   text NOT NULL,
+    stopped_by   uuid NOT NULL REFERENCES users(id),
+    stopped_at   timestamptz NOT NULL,
+    UNIQUE (document_id, item),
+    FOREIGN KEY (clinic_id, patient_id) REFERENCES clinic_patients(clinic_id, patient_id)
+);
+CREATE INDEX medication_stops_by_record ON medication_stops (clinic_id, patient_id);
+
+CREATE TRIGGER medication_stops_never_deleted BEFORE DELETE ON medication_stops
+    FOR EACH ROW EXECUTE FUNCTION record_never_deleted();
