@@ -22,6 +22,7 @@ pub mod links;
 pub mod me;
 pub mod messages;
 pub mod mfa;
+pub mod passkeys;
 pub mod password_reset;
 pub mod patient_links;
 pub mod patients;

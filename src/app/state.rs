@@ -49,6 +49,9 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The PSP's API Pix, when `pix.api_url` is set.
     pub pix: Option<Arc<dyn crate::billing::PixPsp>>,
+    /// The WebAuthn relying party, when the public URL allows passkeys (see
+    /// `security::passkeys::relying_party`).
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {
@@ -116,7 +119,13 @@ impl AppState {
         } else {
             None
         };
+        let passkeys = crate::security::passkeys::relying_party(&settings.public_base_url(port))
+            .and_then(|rp| crate::security::passkeys::engine(&rp, &settings.security.mfa.issuer))
+            .inspect_err(|why| tracing::warn!(why, "passkeys unavailable"))
+            .ok()
+            .map(Arc::new);
         Ok(Self {
+            passkeys,
             pix,
             clock,
             reset_requests,

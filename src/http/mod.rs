@@ -16,6 +16,7 @@ pub mod me;
 pub mod messages;
 pub mod mfa;
 pub mod openapi;
+pub mod passkeys;
 pub mod password_reset;
 pub mod patient_links;
 pub mod patients;
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(messages::routes)
             .configure(me::routes)
             .configure(mfa::routes)
+            .configure(passkeys::routes)
             .configure(clinics::routes)
             .configure(patients::routes)
             .configure(patient_links::routes)

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     agenda, auth, billing, chat, clinics, consult_media, consults, documents, health, links, me,
-    messages, mfa, password_reset, patient_links, patients, queue, queue_public, record, waitlist,
+    messages, mfa, passkeys, password_reset, patient_links, patients, queue, queue_public, record, waitlist,
     ws,
 };
 
@@ -124,6 +124,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         billing::get_pix_settings, billing::put_pix_settings, billing::get_payment, billing::charge_pix,
         billing::refresh_payment, billing::refund_payment, billing::list_payments, billing::get_ledger, billing::pix_webhook,
         health::health, health::ready, health::live, health::metrics,
+        passkeys::list, passkeys::start_registration, passkeys::finish_registration, passkeys::remove,
+        passkeys::start_second_factor, passkeys::start_login, passkeys::finish_login,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod crypto;
 pub mod links;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod throttle;
 pub mod tokens;

@@ -18,6 +18,7 @@ pub mod events;
 pub mod keys;
 pub mod mfa;
 pub mod outbox;
+pub mod passkeys;
 pub mod password_resets;
 pub mod patient_links;
 pub mod patients;
