@@ -39,3 +39,5 @@ mod waitlist;
 mod webrtc_media;
 mod ws;
 mod ws_client;
+mod passkey_authenticator;
+mod passkeys;
