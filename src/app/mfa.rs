@@ -520,8 +520,8 @@ pub async fn complete_login(
             None => (CodeCheck::Wrong, "totp"),
         },
         (None, None, Some(credential)) => {
-            let ok = passkeys::verify_second_factor(state, &mut tx, user.id, &hash, credential)
-                .await?;
+            let ok =
+                passkeys::verify_second_factor(state, &mut tx, user.id, &hash, credential).await?;
             let verdict = if ok {
                 CodeCheck::Accepted
             } else {

@@ -112,11 +112,15 @@ fn refused_registration() -> AppError {
 }
 
 fn engine(state: &AppState) -> Result<&Webauthn, AppError> {
-    state.passkeys.as_deref().ok_or_else(|| AppError::Overloaded {
-        code: "passkeys_unavailable",
-        message: "chaves de acesso indisponíveis neste endereço (use https ou http://localhost)"
-            .into(),
-    })
+    state
+        .passkeys
+        .as_deref()
+        .ok_or_else(|| AppError::Overloaded {
+            code: "passkeys_unavailable",
+            message:
+                "chaves de acesso indisponíveis neste endereço (use https ou http://localhost)"
+                    .into(),
+        })
 }
 
 fn unexpected(what: &str, e: impl std::fmt::Display) -> AppError {
@@ -346,7 +350,11 @@ pub async fn remove(
         }
     }
     let mut tx = state.store.begin().await?;
-    if !state.store.delete_passkey(&mut tx, auth.user_id, id).await? {
+    if !state
+        .store
+        .delete_passkey(&mut tx, auth.user_id, id)
+        .await?
+    {
         return Err(AppError::NotFound);
     }
     state

@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     agenda, auth, billing, chat, clinics, consult_media, consults, documents, health, links, me,
-    messages, mfa, passkeys, password_reset, patient_links, patients, queue, queue_public, record, waitlist,
-    ws,
+    messages, mfa, passkeys, password_reset, patient_links, patients, queue, queue_public, record,
+    waitlist, ws,
 };
 
 struct BearerAuth;

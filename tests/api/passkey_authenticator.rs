@@ -121,7 +121,11 @@ impl Authenticator {
         let rp_id = pk["rp"]["id"].as_str().expect("rp.id").to_string();
         let excluded: Vec<Vec<u8>> = pk["excludeCredentials"]
             .as_array()
-            .map(|a| a.iter().map(|c| unb64(c["id"].as_str().expect("id"))).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|c| unb64(c["id"].as_str().expect("id")))
+                    .collect()
+            })
             .unwrap_or_default();
         if self.credentials.iter().any(|c| excluded.contains(&c.id)) {
             return None;
@@ -140,9 +144,9 @@ impl Authenticator {
         };
         let point = cred.key.verifying_key().to_encoded_point(false);
         let cose = Cbor::Map(vec![
-            (Cbor::Int(1), Cbor::Int(2)),   // kty: EC2
-            (Cbor::Int(3), Cbor::Int(-7)),  // alg: ES256
-            (Cbor::Int(-1), Cbor::Int(1)),  // crv: P-256
+            (Cbor::Int(1), Cbor::Int(2)),  // kty: EC2
+            (Cbor::Int(3), Cbor::Int(-7)), // alg: ES256
+            (Cbor::Int(-1), Cbor::Int(1)), // crv: P-256
             (Cbor::Int(-2), Cbor::Bytes(point.x().expect("x").to_vec())),
             (Cbor::Int(-3), Cbor::Bytes(point.y().expect("y").to_vec())),
         ]);
@@ -183,7 +187,11 @@ impl Authenticator {
         let rp_id = pk["rpId"].as_str().expect("rpId").to_string();
         let allowed: Vec<Vec<u8>> = pk["allowCredentials"]
             .as_array()
-            .map(|a| a.iter().map(|c| unb64(c["id"].as_str().expect("id"))).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|c| unb64(c["id"].as_str().expect("id")))
+                    .collect()
+            })
             .unwrap_or_default();
         let cred = self
             .credentials

@@ -33,8 +33,12 @@ async fn patient(app: &TestApp, email: &str, n: usize) -> Session {
 /// Register a passkey named `name` with `device`: the stored passkey's listing.
 async fn register(app: &TestApp, s: &Session, device: &mut Authenticator, name: &str) -> Value {
     let (status, options) = json_of(
-        app.post("/api/me/passkeys/register/start", Some(&s.access), &json!({}))
-            .await,
+        app.post(
+            "/api/me/passkeys/register/start",
+            Some(&s.access),
+            &json!({}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{options}");
@@ -107,19 +111,28 @@ async fn a_registered_passkey_logs_in_without_a_password_and_with_the_same_sessi
     assert!(list[0]["last_used_at"].is_null(), "{list}");
     // The same authenticator is not registered twice (its credential is excluded).
     let (_, options) = json_of(
-        app.post("/api/me/passkeys/register/start", Some(&ana.access), &json!({}))
-            .await,
+        app.post(
+            "/api/me/passkeys/register/start",
+            Some(&ana.access),
+            &json!({}),
+        )
+        .await,
     )
     .await;
     assert!(phone.create(&options).is_none(), "{options}");
 
     let (state_id, options) = start_login(&app).await;
-    let answer = phone.get(&options).expect("a discoverable credential answers");
+    let answer = phone
+        .get(&options)
+        .expect("a discoverable credential answers");
     let resp = finish_login(&app, &state_id, &answer).await;
     let (status, s) = session_from(resp).await;
     assert_eq!(status, StatusCode::OK, "{}", s.me);
     assert_eq!(s.me["email"], "ana@exemplo.com.br");
-    assert!(!s.refresh.is_empty(), "refresh cookie set as for a password login");
+    assert!(
+        !s.refresh.is_empty(),
+        "refresh cookie set as for a password login"
+    );
     let (status, me) = json_of(app.get("/api/me", Some(&s.access)).await).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     let (status, _) = json_of(app.refresh(&s.refresh).await).await;
@@ -129,7 +142,11 @@ async fn a_registered_passkey_logs_in_without_a_password_and_with_the_same_sessi
 
     // Adding, using and the login are audited, and the chain still verifies.
     let actions: Vec<String> = sqlx_actions(&app).await;
-    for a in ["security.passkey_added", "security.passkey_used", "auth.login"] {
+    for a in [
+        "security.passkey_added",
+        "security.passkey_used",
+        "auth.login",
+    ] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
     assert!(matches!(
@@ -169,17 +186,30 @@ async fn a_passkey_answers_the_second_step_of_a_password_login() {
     let bob = patient(&app, "bob@exemplo.com.br", 2).await;
     register(&app, &bob, &mut stranger, "Chave do Bob").await;
     let (status, options) = json_of(
-        app.post("/api/auth/mfa/passkey/start", None, &json!({"mfa_token": token}))
-            .await,
+        app.post(
+            "/api/auth/mfa/passkey/start",
+            None,
+            &json!({"mfa_token": token}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{options}");
-    assert!(stranger.get(&options).is_none(), "only Ana's passkeys are allowed");
-    let challenge_b64 = options["publicKey"]["challenge"].as_str().expect("challenge");
+    assert!(
+        stranger.get(&options).is_none(),
+        "only Ana's passkeys are allowed"
+    );
+    let challenge_b64 = options["publicKey"]["challenge"]
+        .as_str()
+        .expect("challenge");
     let forged = assertion(&stranger.credentials[0], challenge_b64, &origin(&app));
     assert_error(
-        app.post("/api/auth/mfa", None, &json!({"mfa_token": token, "passkey": forged}))
-            .await,
+        app.post(
+            "/api/auth/mfa",
+            None,
+            &json!({"mfa_token": token, "passkey": forged}),
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "invalid_passkey",
     )
@@ -188,7 +218,11 @@ async fn a_passkey_answers_the_second_step_of_a_password_login() {
     // Ana's passkey completes the login.
     let answer = phone.get(&options).expect("Ana's passkey answers");
     let resp = app
-        .post("/api/auth/mfa", None, &json!({"mfa_token": token, "passkey": answer}))
+        .post(
+            "/api/auth/mfa",
+            None,
+            &json!({"mfa_token": token, "passkey": answer}),
+        )
         .await;
     let (status, s) = session_from(resp).await;
     assert_eq!(status, StatusCode::OK, "{}", s.me);
@@ -196,8 +230,12 @@ async fn a_passkey_answers_the_second_step_of_a_password_login() {
     assert!(!s.refresh.is_empty());
     // The same answer again: the login is spent.
     assert_error(
-        app.post("/api/auth/mfa", None, &json!({"mfa_token": token, "passkey": answer}))
-            .await,
+        app.post(
+            "/api/auth/mfa",
+            None,
+            &json!({"mfa_token": token, "passkey": answer}),
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "invalid_mfa_token",
     )
@@ -225,7 +263,10 @@ async fn a_replayed_passkey_answer_is_refused() {
 
     let (state_id, options) = start_login(&app).await;
     let answer = phone.get(&options).expect("answers");
-    assert_eq!(finish_login(&app, &state_id, &answer).await.status(), StatusCode::OK);
+    assert_eq!(
+        finish_login(&app, &state_id, &answer).await.status(),
+        StatusCode::OK
+    );
     // The same ceremony again.
     assert_error(
         finish_login(&app, &state_id, &answer).await,
@@ -290,7 +331,10 @@ async fn a_removed_passkey_no_longer_logs_in_nor_asks_for_a_second_step() {
     let s = app.login("ana@exemplo.com.br", PASSWORD).await;
     assert_eq!(s.me["email"], "ana@exemplo.com.br");
     let actions = sqlx_actions(&app).await;
-    assert!(actions.iter().any(|a| a == "security.passkey_removed"), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "security.passkey_removed"),
+        "{actions:?}"
+    );
 }
 
 #[actix_web::test]
@@ -307,9 +351,16 @@ async fn another_accounts_passkey_never_logs_in_as_them_nor_is_theirs_to_remove(
     let (state_id, options) = start_login(&app).await;
     let mut claimed = bob_phone.credentials[0].clone();
     claimed.user_handle = ana_phone.credentials[0].user_handle.clone();
-    let challenge = options["publicKey"]["challenge"].as_str().expect("challenge");
+    let challenge = options["publicKey"]["challenge"]
+        .as_str()
+        .expect("challenge");
     assert_error(
-        finish_login(&app, &state_id, &assertion(&claimed, challenge, &origin(&app))).await,
+        finish_login(
+            &app,
+            &state_id,
+            &assertion(&claimed, challenge, &origin(&app)),
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "invalid_passkey",
     )
@@ -319,17 +370,30 @@ async fn another_accounts_passkey_never_logs_in_as_them_nor_is_theirs_to_remove(
     let mut forged = bob_phone.credentials[0].clone();
     forged.id = ana_phone.credentials[0].id.clone();
     forged.user_handle = ana_phone.credentials[0].user_handle.clone();
-    let challenge = options["publicKey"]["challenge"].as_str().expect("challenge");
+    let challenge = options["publicKey"]["challenge"]
+        .as_str()
+        .expect("challenge");
     assert_error(
-        finish_login(&app, &state_id, &assertion(&forged, challenge, &origin(&app))).await,
+        finish_login(
+            &app,
+            &state_id,
+            &assertion(&forged, challenge, &origin(&app)),
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "invalid_passkey",
     )
     .await;
     // An answer for another site (origin) is refused.
     let (state_id, options) = start_login(&app).await;
-    let challenge = options["publicKey"]["challenge"].as_str().expect("challenge");
-    let elsewhere = assertion(&ana_phone.credentials[0], challenge, "https://phishing.example");
+    let challenge = options["publicKey"]["challenge"]
+        .as_str()
+        .expect("challenge");
+    let elsewhere = assertion(
+        &ana_phone.credentials[0],
+        challenge,
+        "https://phishing.example",
+    );
     assert_error(
         finish_login(&app, &state_id, &elsewhere).await,
         StatusCode::UNAUTHORIZED,
@@ -349,7 +413,8 @@ async fn another_accounts_passkey_never_logs_in_as_them_nor_is_theirs_to_remove(
     .await;
     // Only logged-in callers register.
     assert_error(
-        app.post("/api/me/passkeys/register/start", None, &json!({})).await,
+        app.post("/api/me/passkeys/register/start", None, &json!({}))
+            .await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
     )
@@ -362,8 +427,12 @@ async fn a_finished_registration_cannot_be_finished_again_and_a_name_is_required
     let ana = patient(&app, "ana@exemplo.com.br", 1).await;
     let mut phone = Authenticator::new(&origin(&app));
     let (_, options) = json_of(
-        app.post("/api/me/passkeys/register/start", Some(&ana.access), &json!({}))
-            .await,
+        app.post(
+            "/api/me/passkeys/register/start",
+            Some(&ana.access),
+            &json!({}),
+        )
+        .await,
     )
     .await;
     let credential = phone.create(&options).expect("creates");
@@ -405,8 +474,12 @@ async fn a_passkey_satisfies_a_clinic_that_requires_two_factor() {
     .expect("platform admin");
     let root = app.login("root@plataforma.com.br", PASSWORD).await;
     let (status, clinic) = json_of(
-        app.post("/api/clinics", Some(&root.access), &crate::mfa::clinic_body())
-            .await,
+        app.post(
+            "/api/clinics",
+            Some(&root.access),
+            &crate::mfa::clinic_body(),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{clinic}");
