@@ -77,14 +77,41 @@ pub struct SecondFactorStart {
     pub mfa_token: String,
 }
 
+/// Options for `navigator.credentials.create`: webauthn's `CreationChallengeResponse`,
+/// binary fields in base64url.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyCreationOptions {
+    /// `PublicKeyCredentialCreationOptions` (WebAuthn Level 3, §5.4).
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    pub public_key: serde_json::Value,
+}
+
+/// Options for `navigator.credentials.get`: webauthn's `RequestChallengeResponse`, binary
+/// fields in base64url.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyRequestOptions {
+    /// `PublicKeyCredentialRequestOptions` (WebAuthn Level 3, §5.5).
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    pub public_key: serde_json::Value,
+}
+
+impl PasskeyRequestOptions {
+    fn from_webauthn<T: Serialize>(rcr: &T) -> Result<Self, AppError> {
+        let mut value = serde_json::to_value(rcr).map_err(|e| unexpected("options", e))?;
+        Ok(Self {
+            public_key: value["publicKey"].take(),
+        })
+    }
+}
+
 /// A started passwordless login: the options for `navigator.credentials.get` and the id
 /// of the ceremony to finish.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PasskeyLoginChallenge {
     pub state_id: Uuid,
-    /// webauthn's `RequestChallengeResponse` (`{"publicKey": {...}}`).
-    #[schema(value_type = Object)]
-    pub options: serde_json::Value,
+    pub options: PasskeyRequestOptions,
 }
 
 /// Finishing a passwordless login: the ceremony and the browser's answer to
@@ -210,7 +237,7 @@ pub async fn list(state: &AppState, auth: &Auth) -> Result<Vec<PasskeyInfo>, App
 pub async fn start_registration(
     state: &AppState,
     auth: &Auth,
-) -> Result<serde_json::Value, AppError> {
+) -> Result<PasskeyCreationOptions, AppError> {
     let webauthn = engine(state)?;
     if !login_is_recent(state, auth).await? {
         return Err(AppError::forbidden(
@@ -244,7 +271,9 @@ pub async fn start_registration(
         sel["residentKey"] = "required".into();
         sel["requireResidentKey"] = true.into();
     }
-    Ok(options)
+    Ok(PasskeyCreationOptions {
+        public_key: options["publicKey"].take(),
+    })
 }
 
 /// Finish the registration started last (single use, five minutes): the passkey is stored
@@ -385,7 +414,7 @@ async fn passkeys_of(state: &AppState, user: UserId) -> Result<Vec<Passkey>, App
 pub async fn start_second_factor(
     state: &AppState,
     body: SecondFactorStart,
-) -> Result<serde_json::Value, AppError> {
+) -> Result<PasskeyRequestOptions, AppError> {
     let webauthn = engine(state)?;
     let hash = token_hash(body.mfa_token.trim());
     let max = i32::try_from(state.settings.security.mfa.max_code_failures).unwrap_or(5);
@@ -422,7 +451,7 @@ pub async fn start_second_factor(
     )
     .await?;
     tx.commit().await?;
-    serde_json::to_value(&rcr).map_err(|e| unexpected("options", e))
+    PasskeyRequestOptions::from_webauthn(&rcr)
 }
 
 /// Check a passkey assertion as the second factor of the login whose token hashes to
@@ -511,7 +540,7 @@ pub async fn start_login(
     tx.commit().await?;
     Ok(PasskeyLoginChallenge {
         state_id,
-        options: serde_json::to_value(&rcr).map_err(|e| unexpected("options", e))?,
+        options: PasskeyRequestOptions::from_webauthn(&rcr)?,
     })
 }
 

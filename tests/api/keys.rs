@@ -60,7 +60,7 @@ async fn created(resp: reqwest::Response) -> Value {
 /// Write clinical content with the sentinel into every kind of encrypted value: a chat
 /// message and its file, a signed prescription, a locked encounter with an addendum, an
 /// allergy, a break-the-glass reason, the clinic's notes on the patient, a second factor's
-/// secret, and the messages the booking queued.
+/// secret, a passkey and its registration's state, and the messages the booking queued.
 async fn seed(app: &TestApp) -> Seeded {
     let a = agenda_fixture(app).await;
     let chat = chat_fixture(app).await;
@@ -226,6 +226,29 @@ async fn seed(app: &TestApp) -> Seeded {
     created(
         app.post("/api/me/mfa/totp", Some(&a.admin.access), &json!({}))
             .await,
+    )
+    .await;
+    // A passkey (its credential) and the ceremony that registered it (its state).
+    let options = created(
+        app.post(
+            "/api/me/passkeys/register/start",
+            Some(&a.admin.access),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    let origin = app.address.replacen("127.0.0.1", "localhost", 1);
+    let credential = crate::passkey_authenticator::Authenticator::new(&origin)
+        .create(&options)
+        .expect("passkey");
+    created(
+        app.post(
+            "/api/me/passkeys/register/finish",
+            Some(&a.admin.access),
+            &json!({"name": "Chave", "credential": credential}),
+        )
+        .await,
     )
     .await;
     wait_signed(app, &a.helena, &document).await;
