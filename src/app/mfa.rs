@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::app::Auth;
 use crate::app::error::AppError;
+use crate::app::passkeys;
 use crate::app::session::{
     LoginOutcome, MfaChallenge, open_session, remember_device, token_response,
 };
@@ -38,6 +39,11 @@ pub struct MfaLoginRequest {
     /// One of the recovery codes (`XXXXX-XXXXX`); it is spent.
     #[serde(default)]
     pub recovery_code: Option<String>,
+    /// The browser's answer to `navigator.credentials.get` with the options from
+    /// `POST /api/auth/mfa/passkey/start` (binary fields in base64url).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub passkey: Option<Box<webauthn_rs::prelude::PublicKeyCredential>>,
 }
 
 /// The caller's two-factor state.
@@ -95,8 +101,8 @@ pub struct ClinicSecurity {
     pub require_mfa: bool,
 }
 
-/// The second factors offered today.
-const METHODS: [&str; 2] = ["totp", "recovery_code"];
+/// The second factors an authenticator app brings.
+const TOTP_METHODS: [&str; 2] = ["totp", "recovery_code"];
 
 fn now_secs() -> u64 {
     chrono::Utc::now().timestamp().max(0) as u64
@@ -401,8 +407,12 @@ async fn second_factor_ok(
     ))
 }
 
-/// Whether `user` logs in with a second step.
+/// Whether `user` logs in with a second step: a confirmed authenticator or a passkey.
 pub async fn login_needs_second_factor(state: &AppState, user: UserId) -> Result<bool, AppError> {
+    Ok(has_totp(state, user).await? || state.store.has_passkey(user).await?)
+}
+
+async fn has_totp(state: &AppState, user: UserId) -> Result<bool, AppError> {
     Ok(state
         .store
         .totp_of(user)
@@ -430,11 +440,18 @@ pub async fn open_challenge(
         )
         .await?;
     tx.commit().await?;
+    let mut methods = Vec::new();
+    if has_totp(state, user).await? {
+        methods.extend(TOTP_METHODS);
+    }
+    if state.store.has_passkey(user).await? {
+        methods.push("passkey");
+    }
     Ok(MfaChallenge {
         mfa_required: true,
         mfa_token: token,
         expires_in: ttl,
-        methods: METHODS.to_vec(),
+        methods,
     })
 }
 
@@ -446,10 +463,15 @@ pub async fn complete_login(
     ip: Option<String>,
     body: MfaLoginRequest,
 ) -> Result<LoginOutcome, AppError> {
-    if body.code.is_some() == body.recovery_code.is_some() {
+    let answers = [
+        body.code.is_some(),
+        body.recovery_code.is_some(),
+        body.passkey.is_some(),
+    ];
+    if answers.iter().filter(|a| **a).count() != 1 {
         return Err(AppError::bad_request(
             "invalid_body",
-            "envie `code` ou `recovery_code` (um deles)",
+            "envie `code`, `recovery_code` ou `passkey` (um deles)",
         ));
     }
     let hash = token_hash(body.mfa_token.trim());
@@ -485,13 +507,29 @@ pub async fn complete_login(
         .store
         .totp_of(user.id)
         .await?
-        .filter(|t| t.confirmed_at.is_some())
-        .ok_or_else(invalid_token)?;
+        .filter(|t| t.confirmed_at.is_some());
 
     let mut tx = state.store.begin().await?;
-    let (verdict, method) = match (body.code.as_deref(), body.recovery_code.as_deref()) {
-        (Some(code), None) => (check_totp(state, &mut tx, &row, code).await?, "totp"),
-        (None, Some(typed)) => {
+    let (verdict, method) = match (
+        body.code.as_deref(),
+        body.recovery_code.as_deref(),
+        body.passkey.as_deref(),
+    ) {
+        (Some(code), None, None) => match &row {
+            Some(row) => (check_totp(state, &mut tx, row, code).await?, "totp"),
+            None => (CodeCheck::Wrong, "totp"),
+        },
+        (None, None, Some(credential)) => {
+            let ok =
+                passkeys::verify_second_factor(state, &mut tx, user.id, &hash, credential).await?;
+            let verdict = if ok {
+                CodeCheck::Accepted
+            } else {
+                CodeCheck::Wrong
+            };
+            (verdict, "passkey")
+        }
+        (None, Some(typed), None) => {
             let spent = match mfa::normalise_recovery_code(typed) {
                 Some(n) => {
                     state
@@ -515,7 +553,7 @@ pub async fn complete_login(
         _ => {
             return Err(AppError::bad_request(
                 "invalid_body",
-                "envie `code` ou `recovery_code` (um deles)",
+                "envie `code`, `recovery_code` ou `passkey` (um deles)",
             ));
         }
     };
@@ -529,6 +567,9 @@ pub async fn complete_login(
         metrics::counter!("atende_mfa_failures_total").increment(1);
         tracing::info!(failures, method, "second factor refused");
         return Err(match verdict {
+            _ if method == "passkey" => {
+                AppError::unauthorized("invalid_passkey", "a chave de acesso não foi aceita")
+            }
             CodeCheck::Used => AppError::unauthorized(
                 "mfa_code_used",
                 "este código já foi usado; espere o próximo código do aplicativo",

@@ -24,6 +24,7 @@ pub mod me;
 pub mod messages;
 pub mod mfa;
 pub mod oidc;
+pub mod passkeys;
 pub mod password_reset;
 pub mod patient_links;
 pub mod patients;

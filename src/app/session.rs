@@ -42,7 +42,7 @@ pub struct MfaChallenge {
     pub mfa_token: String,
     /// Seconds the token stays valid.
     pub expires_in: u64,
-    /// Second factors the account can answer with (`totp`, `recovery_code`).
+    /// Second factors the account can answer with (`totp`, `recovery_code`, `passkey`).
     pub methods: Vec<&'static str>,
 }
 

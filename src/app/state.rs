@@ -51,6 +51,9 @@ pub struct AppState {
     pub pix: Option<Arc<dyn crate::billing::PixPsp>>,
     /// Every clinic's OpenID Connect provider (discovery and keys cached).
     pub oidc: Arc<crate::security::oidc_provider::OidcProviders>,
+    /// The WebAuthn relying party, when the public URL allows passkeys (see
+    /// `security::passkeys::relying_party`).
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {
@@ -122,7 +125,13 @@ impl AppState {
             &settings.security.oidc,
             &settings.public_base_url(port),
         )?);
+        let passkeys = crate::security::passkeys::relying_party(&settings.public_base_url(port))
+            .and_then(|rp| crate::security::passkeys::engine(&rp, &settings.security.mfa.issuer))
+            .inspect_err(|why| tracing::warn!(why, "passkeys unavailable"))
+            .ok()
+            .map(Arc::new);
         Ok(Self {
+            passkeys,
             pix,
             oidc,
             clock,

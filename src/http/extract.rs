@@ -39,12 +39,14 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 }
 
 /// Routes a session limited to enrolling a second factor may use: who am I, the
-/// enrolment itself, and logging out everywhere.
+/// enrolment itself (an authenticator or a passkey), and logging out everywhere.
 fn enrolment_route(req: &HttpRequest) -> bool {
     let path = req.path();
     path == "/api/me"
         || path == "/api/me/mfa"
         || path.starts_with("/api/me/mfa/")
+        || path == "/api/me/passkeys"
+        || path.starts_with("/api/me/passkeys/")
         || path == "/api/auth/logout-all"
 }
 

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod mfa;
 pub mod oidc;
 pub mod openapi;
+pub mod passkeys;
 pub mod password_reset;
 pub mod patient_links;
 pub mod patients;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(messages::routes)
             .configure(me::routes)
             .configure(mfa::routes)
+            .configure(passkeys::routes)
             .configure(clinics::routes)
             .configure(patients::routes)
             .configure(patient_links::routes)

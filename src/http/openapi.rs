@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
-    me, messages, mfa, oidc, password_reset, patient_links, patients, queue, queue_public, record,
-    waitlist, whatsapp, ws,
+    me, messages, mfa, oidc, passkeys, password_reset, patient_links, patients, queue,
+    queue_public, record, waitlist, whatsapp, ws,
 };
 
 struct BearerAuth;
@@ -132,6 +132,8 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         health::health, health::ready, health::live, health::metrics,
         oidc::get_connection, oidc::put_connection, oidc::delete_connection, oidc::login_info,
         oidc::start, oidc::callback,
+        passkeys::list, passkeys::start_registration, passkeys::finish_registration, passkeys::remove,
+        passkeys::start_second_factor, passkeys::start_login, passkeys::finish_login,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),

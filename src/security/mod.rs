@@ -7,6 +7,7 @@ pub mod links;
 pub mod mfa;
 pub mod oidc;
 pub mod oidc_provider;
+pub mod passkeys;
 pub mod password;
 pub mod throttle;
 pub mod tokens;

@@ -73,6 +73,8 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     },
     text("outbox", "payload"),
     text("mfa_totp", "secret"),
+    text("passkeys", "credential"),
+    text("passkey_ceremonies", "state"),
     text("encounters", "content_enc"),
     text("encounter_addenda", "text_enc"),
     text("allergies", "substance_enc"),

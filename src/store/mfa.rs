@@ -256,7 +256,7 @@ impl Store {
 
     /// Whether the user must enrol a second factor before doing anything else: a clinic
     /// that requires two-factor counts them as admin or professional, and they have no
-    /// confirmed authenticator.
+    /// confirmed authenticator and no passkey.
     pub async fn mfa_enrolment_pending(&self, user: UserId) -> Result<bool, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_scalar::<_, bool>(
@@ -264,7 +264,8 @@ impl Store {
                                 WHERE m.user_id = $1 AND c.require_mfa = $2
                                   AND m.role IN ('clinic_admin', 'professional'))
                     AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = $1
-                                      AND confirmed_at IS NOT NULL)",
+                                      AND confirmed_at IS NOT NULL)
+                    AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
             )
             .bind(user)
             .bind(true)

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
+pub mod passkeys;
 pub mod password_resets;
 pub mod patient_links;
 pub mod patients;

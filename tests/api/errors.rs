@@ -473,6 +473,13 @@ async fn every_route_is_in_the_openapi_document() {
             "/api/clinics/{clinic_id}/patients/{patient_id}/record/medications/stop",
             "post",
         ),
+        ("/api/me/passkeys", "get"),
+        ("/api/me/passkeys/register/start", "post"),
+        ("/api/me/passkeys/register/finish", "post"),
+        ("/api/me/passkeys/{id}", "delete"),
+        ("/api/auth/mfa/passkey/start", "post"),
+        ("/api/auth/passkey/start", "post"),
+        ("/api/auth/passkey/finish", "post"),
     ];
     for (path, method) in expected {
         assert!(

@@ -60,8 +60,8 @@ async fn created(resp: reqwest::Response) -> Value {
 /// Write clinical content with the sentinel into every kind of encrypted value: a chat
 /// message and its file, a signed prescription, a locked encounter with an addendum, an
 /// allergy, a break-the-glass reason, the clinic's notes on the patient, a second factor's
-/// secret, a single sign-on client secret and login verifier, and the messages the booking
-/// queued.
+/// secret, a single sign-on client secret and login verifier, a passkey and its
+/// registration's state, the front desk's text, and the messages the booking queued.
 async fn seed(app: &TestApp) -> Seeded {
     let a = agenda_fixture(app).await;
     let chat = chat_fixture(app).await;
@@ -279,6 +279,29 @@ async fn seed(app: &TestApp) -> Seeded {
     )
     .await;
     seed_oidc(app, &a.clinic, &a.admin).await;
+    // A passkey (its credential) and the ceremony that registered it (its state).
+    let options = created(
+        app.post(
+            "/api/me/passkeys/register/start",
+            Some(&a.admin.access),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    let origin = app.address.replacen("127.0.0.1", "localhost", 1);
+    let credential = crate::passkey_authenticator::Authenticator::new(&origin)
+        .create(&options)
+        .expect("passkey");
+    created(
+        app.post(
+            "/api/me/passkeys/register/finish",
+            Some(&a.admin.access),
+            &json!({"name": "Chave", "credential": credential}),
+        )
+        .await,
+    )
+    .await;
     wait_signed(app, &a.helena, &document).await;
     Seeded {
         a,

@@ -30,6 +30,8 @@ mod mfa;
 mod multinode;
 mod oidc;
 mod ordering;
+mod passkey_authenticator;
+mod passkeys;
 mod patients;
 mod processes;
 mod queue;

@@ -434,7 +434,7 @@ async fn disabling_needs_the_password_and_a_current_code_and_logins_go_back_to_o
     );
 }
 
-fn clinic_body() -> Value {
+pub(crate) fn clinic_body() -> Value {
     json!({
         "name": "Clínica Horizonte",
         "cnpj": "12.ABC.345/01DE-35",

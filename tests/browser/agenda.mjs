@@ -219,7 +219,7 @@ async function run(browser) {
       await page.getByText('para confirmar o agendamento').waitFor();
       await page.getByLabel('E-mail').fill(MARIA);
       await page.getByLabel('Senha').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Entrar' }).click();
+      await page.getByRole('button', { name: 'Entrar', exact: true }).click();
       await page.locator('[data-view="booking"]').waitFor();
       const panel = page.locator('.bk-confirm-panel');
       await panel.getByText(`às ${visitorTime}`).waitFor();

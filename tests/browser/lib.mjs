@@ -193,7 +193,7 @@ export async function loginUi(page, email, password = PASSWORD) {
   await page.locator('[data-view="login"]').waitFor();
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Senha').fill(password);
-  await page.getByRole('button', { name: 'Entrar' }).click();
+  await page.getByRole('button', { name: 'Entrar', exact: true }).click();
 }
 
 /**

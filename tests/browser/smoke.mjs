@@ -235,7 +235,7 @@ async function wrongPasswordCheck(browser) {
     await check('empty login form shows field errors', async () => {
       await page.getByLabel('E-mail').fill('');
       await page.getByLabel('Senha').fill('');
-      await page.getByRole('button', { name: 'Entrar' }).click();
+      await page.getByRole('button', { name: 'Entrar', exact: true }).click();
       const invalid = await page.locator('[data-view="login"] [aria-invalid="true"]').count();
       assert(invalid === 2, `expected 2 invalid fields, got ${invalid}`);
     });

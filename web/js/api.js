@@ -57,7 +57,7 @@ export class ApiError extends Error {
 export class MfaRequired extends Error {
   /**
    * @param {string} mfaToken
-   * @param {string[]} methods `totp`, `recovery_code`
+   * @param {string[]} methods `totp`, `recovery_code`, `passkey`
    */
   constructor(mfaToken, methods) {
     super('Informe o código de verificação.');
@@ -456,10 +456,20 @@ export function createApiClient(env = browserApiEnv()) {
    * `Me` object. Throws ApiError (401 `invalid_mfa_code`, `mfa_code_used`,
    * `invalid_mfa_token`; 429 with retryAfter).
    * @param {string} mfaToken
-   * @param {{code?: string, recovery_code?: string}} answer
+   * @param {{code?: string, recovery_code?: string, passkey?: object}} answer
    */
   function completeMfaLogin(mfaToken, answer) {
     return startSession('/api/auth/mfa', { mfa_token: mfaToken, ...answer });
+  }
+
+  /**
+   * Finish a passwordless login with a passkey's answer; resolves to the `Me` object.
+   * Throws ApiError (401 `invalid_passkey`, 429 with retryAfter).
+   * @param {string} stateId the `state_id` of `POST /api/auth/passkey/start`
+   * @param {object} credential `navigator.credentials.get`'s answer, binary fields in base64url
+   */
+  function passkeyLogin(stateId, credential) {
+    return startSession('/api/auth/passkey/finish', { state_id: stateId, credential });
   }
 
   /** Patient sign-up; resolves to the `Me` object of the new account. @param {object} payload */
@@ -517,6 +527,7 @@ export function createApiClient(env = browserApiEnv()) {
     logout,
     me,
     isLoggedIn,
+    passkeyLogin,
   };
 }
 
@@ -561,4 +572,5 @@ export const {
   logout,
   me,
   isLoggedIn,
+  passkeyLogin,
 } = client;

@@ -1,6 +1,6 @@
 // @ts-check
 // "Segurança da conta" (#/seguranca), for every logged-in user: change the password,
-// two-factor login (views/account-mfa.js), and end the sessions on every device. A session
+// two-factor login (views/account-mfa.js), passkeys (views/account-passkeys.js), and end the sessions on every device. A session
 // that a clinic's policy limits to enrolling sees only the two-factor part.
 //
 //   POST /api/auth/password    {current_password, new_password} → {sessions_ended}: the
@@ -11,6 +11,7 @@
 import { api, logout } from '../api.js';
 import { h, errorMessage, field, plural } from '../ui.js';
 import { mfaPanel } from './account-mfa.js';
+import { passkeysPanel } from './account-passkeys.js';
 
 /** How many other devices were signed out, in words. @param {number} n */
 export function endedText(n) {
@@ -29,6 +30,7 @@ export function renderAccountSecurity(ctx, { onMfaEnabled }) {
     h('h1', { tabindex: '-1', text: 'Segurança da conta' }),
     onMfaEnabled ? null : passwordPanel(ctx),
     mfaPanel(ctx, { onMfaEnabled }),
+    passkeysPanel(ctx, { onMfaEnabled }),
     everywherePanel());
   return root;
 }

@@ -1,7 +1,10 @@
 // @ts-check
 // Login (with its second step for accounts with two-factor) and patient sign-up views.
 
-import { api, login, completeMfaLogin, signup, ApiError, MfaRequired } from '../api.js';
+import {
+  api, login, completeMfaLogin, passkeyLogin, publicPost, signup, ApiError, MfaRequired,
+} from '../api.js';
+import { getPasskeyAssertion, passkeyPromptError, passkeysSupported } from '../passkeys.js';
 import {
   h, clear, alertNode, createForm, commonCodeToField, CPF_PATTERN, errorMessage, loadingNode,
 } from '../ui.js';
@@ -94,22 +97,43 @@ export function renderLogin(ctx, { notice, onLoggedIn, sso }) {
   });
 
   const noticeBox = h('p', { class: 'alert alert-info', role: 'status', text: notice || '', hidden: !notice });
+  const passkeyError = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const passkeyButton = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Entrar com chave de acesso' });
+  passkeyButton.addEventListener('click', async () => {
+    passkeyError.hidden = true;
+    passkeyButton.disabled = true;
+    try {
+      const start = await publicPost('/api/auth/passkey/start', {});
+      const credential = await getPasskeyAssertion(start.options);
+      const user = await passkeyLogin(start.state_id, credential);
+      onLoggedIn(user);
+    } catch (err) {
+      passkeyButton.disabled = false;
+      passkeyError.textContent = passkeyPromptError(err) || (err instanceof ApiError && err.code === 'invalid_passkey'
+        ? 'A chave de acesso não foi aceita. Entre com e-mail e senha ou tente outra chave.'
+        : (err instanceof ApiError && err.status === 429 ? tooManyAttemptsMessage(err.retryAfter) : errorMessage(err)));
+      passkeyError.hidden = false;
+    }
+  });
   const passwordStep = [
     ...(sso ? [sso] : []),
     ctrl.form,
+    passkeysSupported()
+      ? h('div', { class: 'stack passkey-login' }, h('p', { class: 'muted', text: 'ou' }), passkeyButton, passkeyError)
+      : null,
     h('p', { class: 'form-footer' }, h('a', { href: '#/esqueci-senha', text: 'Esqueci minha senha' })),
     h('p', { class: 'form-footer muted', text: 'Equipe de clínica com login único (Google Workspace, Microsoft…): use o link de acesso que a administração da clínica enviou.' }),
     h('p', { class: 'form-footer' },
       'É paciente e ainda não tem conta? ',
       h('a', { href: '#/cadastro', text: 'Criar conta de paciente' })),
   ];
-  const panel = h('section', { class: 'panel' }, ...passwordStep);
+  const panel = h('section', { class: 'panel' }, ...passwordStep.filter(Boolean));
 
   /** Back to e-mail and password (the second step expired or the user went back). @param {string} [why] */
   function restart(why) {
     noticeBox.textContent = why || '';
     noticeBox.hidden = !why;
-    clear(panel).append(...passwordStep);
+    clear(panel).append(...passwordStep.filter(Boolean));
     ctrl.get('password').input.focus();
   }
 
@@ -135,6 +159,46 @@ export function renderLogin(ctx, { notice, onLoggedIn, sso }) {
 export function secondStep(ctx, challenge, { onLoggedIn, restart }) {
   const box = h('div', { class: 'stack', dataset: { step: 'mfa' } });
   const canRecover = challenge.methods.includes('recovery_code');
+  const hasCode = challenge.methods.includes('totp');
+  const canPasskey = challenge.methods.includes('passkey') && passkeysSupported();
+
+  /** The passkey answer: a button that asks the authenticator. */
+  function passkeyAnswer() {
+    const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const button = h('button', { type: 'button', class: hasCode ? 'btn btn-secondary' : 'btn btn-primary', text: 'Usar chave de acesso' });
+    button.addEventListener('click', async () => {
+      error.hidden = true;
+      button.disabled = true;
+      try {
+        const options = await publicPost('/api/auth/mfa/passkey/start', { mfa_token: challenge.mfaToken });
+        const credential = await getPasskeyAssertion(options);
+        const user = await completeMfaLogin(challenge.mfaToken, { passkey: credential });
+        onLoggedIn(user);
+      } catch (err) {
+        button.disabled = false;
+        if (err instanceof ApiError && err.code === 'invalid_mfa_token') {
+          restart('A verificação expirou ou teve tentativas demais. Entre novamente com sua senha.');
+          return;
+        }
+        error.textContent = passkeyPromptError(err) || (err instanceof ApiError && err.code === 'invalid_passkey'
+          ? 'A chave de acesso não foi aceita. Tente de novo.'
+          : errorMessage(err));
+        error.hidden = false;
+      }
+    });
+    return h('div', { class: 'stack', dataset: { part: 'mfa-passkey' } }, button, error);
+  }
+
+  if (!hasCode) {
+    // Only a passkey protects this account.
+    box.append(
+      h('h2', { class: 'h3', text: 'Verificação em duas etapas' }),
+      h('p', { class: 'muted', text: 'Sua senha está certa. Para terminar de entrar, use sua chave de acesso.' }),
+      canPasskey ? passkeyAnswer() : alertNode('Este navegador não oferece chaves de acesso nesta página.'),
+      h('p', { class: 'form-footer' },
+        h('button', { type: 'button', class: 'btn btn-link', text: 'Voltar', onclick: () => restart() })));
+    return box;
+  }
 
   /** @param {boolean} recovery */
   function show(recovery) {
@@ -188,12 +252,14 @@ export function secondStep(ctx, challenge, { onLoggedIn, restart }) {
         return undefined;
       },
     });
-    clear(box).append(
+    clear(box).append(...[
       h('h2', { class: 'h3', text: 'Verificação em duas etapas' }),
       h('p', { class: 'muted', text: 'Sua senha está certa. Para terminar de entrar, confirme que é você.' }),
+      canPasskey ? passkeyAnswer() : null,
       form.form,
       h('p', { class: 'form-footer' },
-        h('button', { type: 'button', class: 'btn btn-link', text: 'Voltar', onclick: () => restart() })));
+        h('button', { type: 'button', class: 'btn btn-link', text: 'Voltar', onclick: () => restart() })),
+    ].filter((n) => n !== null));
     if (ctx.isCurrent()) form.get(name)?.input.focus();
   }
   show(false);
