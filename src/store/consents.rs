@@ -143,26 +143,27 @@ impl Store {
         }))
     }
 
-    /// The nearest open appointment after `now` whose WhatsApp reminder was sent to one of
-    /// these numbers (`+55…`, stored as the digits sent).
+    /// The nearest open appointment after `now`, of a patient with one of these numbers
+    /// (`+55…`, found by the phones' blind index), whose WhatsApp reminder was sent.
     pub async fn reminded_appointment(
         &self,
         phones: &[String],
         now: DateTime<Utc>,
     ) -> Result<Option<RemindedAppointment>, StoreError> {
         let (a, b) = two(phones);
-        let digits = |s: &str| s.trim_start_matches('+').to_string();
+        let (a, b) = (self.phone_index(Some(&a))?, self.phone_index(Some(&b))?);
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, RemindedAppointment>(
                 "SELECT a.id, a.clinic_id, a.patient_id FROM appointments a
                  WHERE a.status IN ('scheduled', 'confirmed') AND a.starts_at > $3
                    AND EXISTS (SELECT 1 FROM outbox o WHERE o.appointment_id = a.id
                        AND o.channel = 'whatsapp' AND o.template = 'appointment_reminder'
-                       AND o.status = 'sent' AND o.to_address IN ($1, $2))
+                       AND o.status = 'sent')
+                   AND a.patient_id IN (SELECT id FROM patients WHERE phone_index IN ($1, $2))
                  ORDER BY a.starts_at LIMIT 1",
             )
-            .bind(digits(&a))
-            .bind(digits(&b))
+            .bind(&a)
+            .bind(&b)
             .bind(now)
             .fetch_optional(p)
             .await?

@@ -88,6 +88,7 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     plain_before("patients", "phone_enc"),
     plain_before("patients", "email_enc"),
     text("cash_movements", "description_enc"),
+    plain_before("outbox", "to_address"),
     text("clinic_oidc", "client_secret_enc"),
     text("oidc_logins", "verifier_enc"),
     text("problems", "code_enc"),

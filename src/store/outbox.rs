@@ -106,6 +106,7 @@ impl Store {
     ) -> Result<uuid::Uuid, StoreError> {
         let id = uuid::Uuid::now_v7();
         let now = super::now();
+        let to = self.seal_opt(m.to_address.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO outbox (id, clinic_id, patient_id, user_id, appointment_id, channel,
@@ -120,7 +121,7 @@ impl Store {
             .bind(m.channel)
             .bind(&m.template)
             .bind(payload_enc)
-            .bind(&m.to_address)
+            .bind(&to)
             .bind(now)
             .execute(&mut **t)
             .await?;
@@ -164,7 +165,12 @@ impl Store {
                 .await?
         });
         tx.commit().await?;
-        Ok(rows)
+        rows.into_iter()
+            .map(|mut m| {
+                m.to_address = self.unseal_opt(m.to_address.take())?;
+                Ok(m)
+            })
+            .collect()
     }
 
     /// Record the end of an attempt by the lease's `owner`: `sent` (with the address it
@@ -189,6 +195,7 @@ impl Store {
             Attempt::Dead { error } => ("dead", Some(error), None, None, None),
             Attempt::Cancelled { reason } => ("cancelled", Some(reason), None, None, None),
         };
+        let to = self.seal_opt(to)?;
         let mut tx = self.begin().await?;
         let n = on_tx!(&mut tx, t => {
             sqlx::query(
@@ -201,7 +208,7 @@ impl Store {
             .bind(status)
             .bind(error)
             .bind(retry_at)
-            .bind(to)
+            .bind(&to)
             .bind(sent_at)
             .bind(now)
             .bind(id)
@@ -235,7 +242,7 @@ impl Store {
         appointment: Option<uuid::Uuid>,
         limit: i64,
     ) -> Result<Vec<MessageStatus>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, MessageStatus>(
                 "SELECT id, patient_id, appointment_id, channel, template,
                         CASE WHEN status = 'sent' AND receipt IS NOT NULL THEN receipt ELSE status END AS status,
@@ -253,7 +260,13 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?
-        }))
+        });
+        rows.into_iter()
+            .map(|mut m| {
+                m.to_address = self.unseal_opt(m.to_address.take())?;
+                Ok(m)
+            })
+            .collect()
     }
 
     /// The e-mail address a message goes to: the patient record's, else its own account's,

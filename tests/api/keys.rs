@@ -272,6 +272,15 @@ async fn seed(app: &TestApp) -> Seeded {
         .await,
     )
     .await;
+    // A password reset: its message knows its address when queued (sealed in the outbox).
+    let resp = app
+        .post(
+            "/api/auth/password-reset",
+            None,
+            &json!({"email": "joao@paciente.demo"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
     // A second factor being enrolled: its secret is stored encrypted.
     created(
         app.post("/api/me/mfa/totp", Some(&a.admin.access), &json!({}))

@@ -243,6 +243,30 @@ async fn a_reminder_goes_as_a_template_and_its_confirm_button_confirms_live_once
         f.app.verify_audit().await,
         atende::security::audit::ChainReport::Intact { .. }
     ));
+    // The number it went to is sealed in the outbox, like the patient's phone.
+    let sql = "SELECT to_address FROM outbox WHERE channel = 'whatsapp' AND to_address IS NOT NULL";
+    let stored: Vec<String> = if f.app.is_postgres() {
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&f.app.db_url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(sql)
+            .fetch_all(&mut c)
+            .await
+            .expect("rows")
+    } else {
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&f.app.db_url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(sql)
+            .fetch_all(&mut c)
+            .await
+            .expect("rows")
+    };
+    assert!(!stored.is_empty());
+    assert!(
+        stored.iter().all(|t| t.starts_with("v1:")),
+        "recipients stored in the clear: {stored:?}"
+    );
 }
 
 #[actix_web::test]
