@@ -139,6 +139,21 @@ fn text(value: Option<String>, max: usize, code: &'static str) -> Result<String,
     Ok(t)
 }
 
+/// The cash a session's drawer should hold: the opening plus cash taken, minus cash given
+/// back (adjustments, which come after closing, are not part of the count).
+fn expected_cash(opening: i64, movements: &[CashMovementRow]) -> i64 {
+    opening
+        + movements
+            .iter()
+            .filter(|m| m.method == "cash")
+            .filter_map(|m| {
+                Kind::parse(&m.kind)
+                    .ok()
+                    .map(|k| cash::signed(k, m.amount_cents))
+            })
+            .sum::<i64>()
+}
+
 fn view(s: CashSessionRow, movements: Vec<CashMovementRow>) -> CashSessionView {
     let totals: Vec<MethodTotal> = Method::ALL
         .iter()
@@ -160,11 +175,9 @@ fn view(s: CashSessionRow, movements: Vec<CashMovementRow>) -> CashSessionView {
             }
         })
         .collect();
-    let cash_net = totals
-        .iter()
-        .find(|t| t.method == "cash")
-        .map_or(0, |t| t.payments_cents - t.refunds_cents);
-    let expected = s.expected_cents.unwrap_or(s.opening_cents + cash_net);
+    let expected = s
+        .expected_cents
+        .unwrap_or_else(|| expected_cash(s.opening_cents, &movements));
     CashSessionView {
         id: s.id,
         clinic_id: s.clinic_id,
@@ -220,18 +233,8 @@ pub async fn open(
         expected_cents: None,
         note: None,
     };
+    // One open session per person and clinic: the unique index decides, races included.
     let mut tx = state.store.begin().await?;
-    if state
-        .store
-        .open_cash_session(&mut tx, clinic, auth.user_id)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::conflict(
-            "cash_session_open",
-            "você já tem um caixa aberto nesta clínica",
-        ));
-    }
     state
         .store
         .insert_cash_session(&mut tx, &row)
@@ -392,15 +395,7 @@ pub async fn close(
         .store
         .cash_movements(Some(&mut tx), session.id)
         .await?;
-    let cash_net: i64 = movements
-        .iter()
-        .filter(|m| m.method == "cash")
-        .map(|m| match Kind::parse(&m.kind) {
-            Ok(k) => cash::signed(k, m.amount_cents),
-            Err(_) => 0,
-        })
-        .sum();
-    let expected = session.opening_cents + cash_net;
+    let expected = expected_cash(session.opening_cents, &movements);
     let now = state.clock.now();
     session.closed_at = Some(now);
     session.closed_by = Some(auth.user_id);
