@@ -4,6 +4,7 @@ pub mod agenda;
 pub mod auth;
 pub mod billing;
 pub mod cash;
+pub mod reports;
 pub mod chat;
 pub mod clinics;
 pub mod consult_media;
@@ -75,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(record::routes)
             .configure(billing::routes)
             .configure(cash::routes)
+            .configure(reports::routes)
             .configure(whatsapp::routes)
             .configure(oidc::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))

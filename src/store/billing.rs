@@ -366,8 +366,9 @@ impl Store {
         }))
     }
 
-    /// For the clinic's appointments starting in [from, to) that ever had a Pix charge:
-    /// the last charge's status and expiry, and what was received and refunded.
+    /// For the clinic's appointments starting in [from, to) that ever had a Pix charge or a
+    /// payment at the front desk: the last charge's status and expiry, and what was received
+    /// and refunded (by Pix and at the desk).
     pub async fn payment_summaries(
         &self,
         clinic: ClinicId,
@@ -382,12 +383,17 @@ impl Store {
                     (SELECT c.expires_at FROM pix_charges c WHERE c.appointment_id = a.id
                       ORDER BY c.created_at DESC, c.txid DESC LIMIT 1) AS charge_expires_at,
                     CAST(COALESCE((SELECT SUM(p.amount_cents) FROM pix_payments p
-                      WHERE p.appointment_id = a.id), 0) AS BIGINT) AS paid_cents,
+                      WHERE p.appointment_id = a.id), 0)
+                      + COALESCE((SELECT SUM(m.amount_cents) FROM cash_movements m
+                      WHERE m.appointment_id = a.id AND m.kind = 'payment'), 0) AS BIGINT) AS paid_cents,
                     CAST(COALESCE((SELECT SUM(r.amount_cents) FROM pix_refunds r
-                      WHERE r.appointment_id = a.id AND r.status = 'returned'), 0) AS BIGINT) AS refunded_cents
+                      WHERE r.appointment_id = a.id AND r.status = 'returned'), 0)
+                      + COALESCE((SELECT SUM(m.amount_cents) FROM cash_movements m
+                      WHERE m.appointment_id = a.id AND m.kind = 'refund'), 0) AS BIGINT) AS refunded_cents
                  FROM appointments a
                  WHERE a.clinic_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3
-                   AND EXISTS (SELECT 1 FROM pix_charges c WHERE c.appointment_id = a.id)",
+                   AND (EXISTS (SELECT 1 FROM pix_charges c WHERE c.appointment_id = a.id)
+                        OR EXISTS (SELECT 1 FROM cash_movements m WHERE m.appointment_id = a.id))",
             )
             .bind(clinic)
             .bind(from)

@@ -168,6 +168,20 @@ impl Store {
     }
 
     /// A session's movements, oldest first (inside `tx` when closing).
+    /// What the front desk received for an appointment and gave back (centavos).
+    pub async fn desk_totals_of(&self, appointment: uuid::Uuid) -> Result<(i64, i64), StoreError> {
+        const SQL: &str = "SELECT
+                CAST(COALESCE(SUM(CASE WHEN kind = 'payment' THEN amount_cents END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount_cents END), 0) AS BIGINT)
+             FROM cash_movements WHERE appointment_id = $1";
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, (i64, i64)>(SQL)
+                .bind(appointment)
+                .fetch_one(p)
+                .await?
+        }))
+    }
+
     pub async fn cash_movements(
         &self,
         tx: Option<&mut Tx>,

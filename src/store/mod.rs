@@ -28,6 +28,7 @@ pub mod patients;
 pub mod queue;
 pub mod record;
 pub mod record_lists;
+pub mod reports;
 pub mod reminders;
 pub mod sealed;
 pub mod sessions;

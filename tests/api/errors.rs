@@ -425,6 +425,8 @@ async fn every_route_is_in_the_openapi_document() {
             "/api/clinics/{clinic_id}/cash/sessions/{session_id}/adjustments",
             "post",
         ),
+        ("/api/clinics/{clinic_id}/reports/revenue", "get"),
+        ("/api/clinics/{clinic_id}/reports/revenue.csv", "get"),
         ("/api/webhooks/whatsapp", "get"),
         ("/api/webhooks/whatsapp", "post"),
         (

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from '../../web/js/api.js';
 import {
   addDays, agendaError, daysBetween, durationText, hhmm, isYmd, localDate, localMinutes, longDate,
-  mediumDate, mondayOf, money, parseHhmm, servicesFor, serviceText, slotsByDate, timeIn,
+  mediumDate, mondayOf, money, monthOf, parseHhmm, parseMoney, servicesFor, serviceText, slotsByDate, timeIn,
   weekdayOf, weekdayShort, whenText, zonedToUtc,
 } from '../../web/js/agenda-util.js';
 import { durationWords, formatDuration } from '../../web/js/call-media.js';
@@ -86,6 +86,24 @@ test('hours and minutes: "HH:MM" both ways, durations in words', () => {
   assert.equal(elapsed('2026-11-25T12:59:30Z', now), 'menos de 1 min');
   assert.equal(elapsed('2026-11-25T11:40:00Z', now), '1 h 20 min');
   assert.equal(elapsed('2026-11-25T11:00:00Z', now), '2 h');
+});
+
+test('a month runs from its first to its last day, leap years and December included', () => {
+  assert.deepEqual(monthOf('2026-02-10'), { from: '2026-02-01', to: '2026-02-28' });
+  assert.deepEqual(monthOf('2028-02-29'), { from: '2028-02-01', to: '2028-02-29' });
+  assert.deepEqual(monthOf('2026-12-31'), { from: '2026-12-01', to: '2026-12-31' });
+});
+
+test('amounts typed in reais become centavos, anything else is refused', () => {
+  assert.equal(parseMoney('150'), 15000);
+  assert.equal(parseMoney('150,5'), 15050);
+  assert.equal(parseMoney('R$ 1.234,56'), 123456);
+  assert.equal(parseMoney(' 0,99 '), 99);
+  assert.equal(parseMoney('12.50'), 1250, 'a dot with two decimals is a decimal point');
+  assert.equal(parseMoney('1.234'), 123400, 'a dot before three digits groups thousands');
+  for (const bad of ['', 'abc', '-10', '1,234', '12,345', '1.23.4', '10 reais']) {
+    assert.equal(parseMoney(bad), null, bad);
+  }
 });
 
 test('money in reais, file sizes in pt-BR', () => {

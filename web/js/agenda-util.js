@@ -232,6 +232,34 @@ export function money(cents) {
   return new Intl.NumberFormat('pt-BR', { style: 'currency', currency: 'BRL' }).format(cents / 100);
 }
 
+/**
+ * Centavos from what a person types as reais: "150", "150,5", "R$ 1.234,56", "12.50".
+ * Null when it is not an amount (letters, more than two decimals, negative).
+ * @param {string} text
+ * @returns {number|null}
+ */
+export function parseMoney(text) {
+  const t = String(text || '').replace(/R\$|\s/g, '');
+  // "1.234,56" / "1234,56" / "1234" (comma decimals, dots for thousands) or "12.50".
+  const m = /^(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?$/.exec(t) || /^(\d+)\.(\d{1,2})$/.exec(t);
+  if (!m) return null;
+  const reais = Number(m[1].replace(/\./g, ''));
+  const cents = m[2] ? Number(m[2].padEnd(2, '0')) : 0;
+  const total = reais * 100 + cents;
+  return Number.isSafeInteger(total) ? total : null;
+}
+
+/**
+ * The first and last day of the month of `ymd` ("2026-02-10" → 2026-02-01 … 2026-02-28).
+ * @param {string} ymd
+ */
+export function monthOf(ymd) {
+  const [y, m] = ymd.split('-').map(Number);
+  const first = `${y}-${String(m).padStart(2, '0')}-01`;
+  const next = m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
+  return { from: first, to: addDays(next, -1) };
+}
+
 /** "30 min", "1 h", "1 h 30 min" */
 export function durationText(minutes) {
   const m = Math.max(0, Math.round(minutes));

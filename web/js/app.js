@@ -14,6 +14,8 @@
 //   #/mensagens[/{room_id}]            chat (every role)
 //   #/clinica/{id}/agenda             clinic agenda: day/week grid, booking (staff; views/agenda.js)
 //   #/clinica/{id}/horarios           working hours, exceptions, services (views/agenda-settings.js)
+//   #/clinica/{id}/caixa[?consulta=…] the front desk's cash register (views/cash.js)
+//   #/clinica/{id}/relatorios         revenue report and CSV export, clinic admins (views/reports.js)
 //   #/minha-agenda                    a professional's appointments in every clinic
 //   #/minhas-consultas                a patient's appointments (views/my-appointments.js)
 //   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
@@ -54,6 +56,8 @@ import { clinicHref, findMembership, renderStaffHome, roleParamFor, sortedMember
 import { renderClinicAgenda } from './views/agenda.js';
 import { renderMyAgenda } from './views/my-agenda.js';
 import { renderScheduleSettings } from './views/agenda-settings.js';
+import { renderCash } from './views/cash.js';
+import { renderReports } from './views/reports.js';
 import { bookingLoginNotice, renderBooking, takeReturnTo } from './views/booking.js';
 import { renderMyAppointments } from './views/my-appointments.js';
 import { renderBookingClinics } from './views/booking-clinics.js';
@@ -354,6 +358,20 @@ async function render() {
       if (parts[2] === 'agenda') mount(renderClinicAgenda(ctx, opts));
       else if (membership.role !== 'receptionist') mount(renderScheduleSettings(ctx, opts));
       else mount(statusView(403, 'Os horários são editados pelo profissional ou pela administração da clínica.'));
+      return;
+    }
+    if (parts.length === 3 && parts[2] === 'relatorios') {
+      if (membership.role === 'clinic_admin') mount(renderReports(ctx, { membership, params, homeHref: clinicHref(me, membership) }));
+      else mount(statusView(403, 'Os relatórios são da administração da clínica.'));
+      return;
+    }
+    if (parts.length === 3 && parts[2] === 'caixa') {
+      const homeHref = clinicHref(me, membership);
+      if (membership.role === 'receptionist' || membership.role === 'clinic_admin') {
+        mount(renderCash(ctx, { membership, params, homeHref }));
+      } else {
+        mount(statusView(403, 'O caixa é da recepção e da administração da clínica.'));
+      }
       return;
     }
     if (parts.length === 4 && parts[2] === 'paciente') {

@@ -307,19 +307,22 @@ pub async fn record(
         _ => {}
     }
     let description = text(req.description, 200, "invalid_description")?;
-    if let Some(a) = req.appointment_id {
-        state
-            .store
-            .appointment_view(a)
-            .await?
-            .filter(|v| v.a.clinic_id == clinic)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "unknown_appointment",
-                    "consulta não encontrada nesta clínica",
-                )
-            })?;
-    }
+    let appointment = match req.appointment_id {
+        Some(a) => Some(
+            state
+                .store
+                .appointment_view(a)
+                .await?
+                .filter(|v| v.a.clinic_id == clinic)
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        "unknown_appointment",
+                        "consulta não encontrada nesta clínica",
+                    )
+                })?,
+        ),
+        None => None,
+    };
     let mut tx = state.store.begin().await?;
     let session = state
         .store
@@ -361,6 +364,14 @@ pub async fn record(
             "method": row.method, "amount_cents": cents, "appointment_id": row.appointment_id}));
     state.store.append_audit(&mut tx, &event).await?;
     tx.commit().await?;
+    if let Some(view) = &appointment {
+        // "Pago" on reception's agenda and in the patient's list, live. The movement is
+        // committed: a failed push must not tell the desk to record it again (the screens
+        // show the right state on their next load).
+        if let Err(e) = super::announce_payment(state, view).await {
+            tracing::warn!(error = %e, appointment = %view.a.id, "payment.updated after a desk payment not sent");
+        }
+    }
     Ok(MovementView {
         id: row.id,
         kind: row.kind,

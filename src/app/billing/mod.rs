@@ -11,6 +11,7 @@ pub mod payment;
 pub mod pix;
 pub mod prices;
 pub mod reconcile;
+pub mod reports;
 
 use serde_json::json;
 
@@ -72,6 +73,21 @@ pub(crate) async fn payment_events(
         });
     }
     Ok(events)
+}
+
+/// Tell reception and the patient how an appointment's payment stands now (a Pix the PSP
+/// reported, a refund, a payment at the front desk). The change is committed
+/// already; the event is stored (for replay) and published in a small transaction after
+/// it, because the view is read from the committed state.
+pub(crate) async fn announce_payment(state: &AppState, view: &AppointmentView) -> Result<(), AppError> {
+    let payment = payment::payment_view(state, view).await?;
+    let mut tx = state.store.begin().await?;
+    let events = payment_events(state, &mut tx, view, &payment).await?;
+    tx.commit().await?;
+    for e in events {
+        state.bus.publish(e);
+    }
+    Ok(())
 }
 
 /// The clock's time, truncated to microseconds (it round-trips through both backends).

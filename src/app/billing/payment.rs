@@ -60,8 +60,8 @@ pub struct PaymentsQuery {
     pub to: chrono::NaiveDate,
 }
 
-/// The payment status of the clinic's appointments of a period that had a Pix charge (its
-/// staff): the agenda shows "Pago" from it and keeps it live with `payment.updated`.
+/// The payment status of the clinic's appointments of a period that had a Pix charge or a
+/// payment at the front desk (its staff): the agenda shows "Pago" from it and keeps it live with `payment.updated`.
 pub async fn payments_between(
     state: &AppState,
     auth: &Auth,
@@ -138,6 +138,7 @@ pub struct AppointmentPayment {
     /// Who pays: `patient` (health plans come later).
     pub payer: String,
     pub status: PaymentStatus,
+    /// Received by Pix and at the front desk (cash, card machine, Pix at the counter).
     pub paid_cents: i64,
     pub refunded_cents: i64,
     pub charge: Option<PixCharge>,
@@ -192,13 +193,15 @@ pub(crate) async fn payment_view(
             br_code: c.br_code,
             expires_at: c.expires_at,
         });
+    let (desk_paid, desk_refunded) = state.store.desk_totals_of(a.id).await?;
     let paid: i64 = state
         .store
         .pix_payments_of(a.id)
         .await?
         .iter()
         .map(|p| p.amount_cents)
-        .sum();
+        .sum::<i64>()
+        + desk_paid;
     let refunds: Vec<PixRefund> = state
         .store
         .pix_refunds_of(a.id)
@@ -215,7 +218,8 @@ pub(crate) async fn payment_view(
         .iter()
         .filter(|r| r.status == "returned")
         .map(|r| r.amount_cents)
-        .sum();
+        .sum::<i64>()
+        + desk_refunded;
     let price_cents = match &charge {
         Some(c) if c.status != "expired" => c.amount_cents,
         _ => table_price,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::payment::{AppointmentPayment, payment_view};
-use super::{appointment_in, now, payment_events};
+use super::{appointment_in, now};
 use crate::app::Auth;
 use crate::app::error::AppError;
 use crate::app::state::AppState;
@@ -210,7 +210,7 @@ pub async fn reconcile_charge(state: &AppState, charge: &PixChargeRow) -> Result
     }
     tx.commit().await?;
     if changed {
-        announce(state, &view).await?;
+        super::announce_payment(state, &view).await?;
     }
     Ok(())
 }
@@ -225,7 +225,7 @@ pub(crate) async fn settle_refund(
     let changed = settle_refund_in(state, &mut tx, view, r).await?;
     tx.commit().await?;
     if changed {
-        announce(state, view).await?;
+        super::announce_payment(state, view).await?;
     }
     Ok(())
 }
@@ -288,18 +288,4 @@ async fn settle_refund_in(
         .details(serde_json::json!({"refund_id": ours.id, "amount_cents": r.amount_cents, "rtr_id": r.rtr_id}));
     state.store.append_audit(tx, &event).await?;
     Ok(true)
-}
-
-/// Tell reception and the patient how the payment stands now. The change is committed
-/// already; the event is stored (for replay) and published in a small transaction after
-/// it, because the view is read from the committed state.
-async fn announce(state: &AppState, view: &AppointmentView) -> Result<(), AppError> {
-    let payment = payment_view(state, view).await?;
-    let mut tx = state.store.begin().await?;
-    let events = payment_events(state, &mut tx, view, &payment).await?;
-    tx.commit().await?;
-    for e in events {
-        state.bus.publish(e);
-    }
-    Ok(())
 }

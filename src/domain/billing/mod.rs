@@ -4,6 +4,7 @@
 pub mod brcode;
 pub mod cash;
 pub mod ledger;
+pub mod report;
 
 use super::ValidationError;
 

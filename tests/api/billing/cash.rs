@@ -342,3 +342,125 @@ async fn the_cash_register_closes_with_each_methods_totals_and_the_drawer_differ
         "4 movements and the adjustment"
     );
 }
+
+#[actix_web::test]
+async fn a_payment_at_the_desk_marks_the_appointment_paid_live_for_reception_and_its_patient() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    let recep = &a.recep;
+    let appt = json_of(
+        book(
+            &app,
+            &a.clinic,
+            recep,
+            json!({"professional_user_id": Agenda::id(&a.helena), "patient_id": a.joao.first_record(),
+                   "starts_at": a.at(10, 0)}),
+        )
+        .await,
+    )
+    .await
+    .1;
+    let appt_id = appt["id"].as_str().expect("id").to_string();
+    let payment_path = format!("/api/clinics/{}/appointments/{appt_id}/payment", a.clinic);
+    let payment = |who: &Session| {
+        let (app, path, token) = (&app, payment_path.clone(), who.access.clone());
+        async move { json_of(app.get(&path, Some(&token)).await).await.1 }
+    };
+    assert_eq!(payment(recep).await["status"], "unpaid");
+
+    let mut desk = app.ws(recep).await;
+    desk.join(&format!("clinic:{}:agenda", a.clinic), None)
+        .await;
+    let mut patient = app.ws(&a.joao).await;
+    patient
+        .join(
+            &format!("user:{}", a.joao.me["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+
+    let (status, _) = post(&app, &a, recep, "/open", json!({"opening_cents": 0})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let by_card = json!({"kind": "payment", "method": "card", "amount_cents": 18_000,
+        "nsu": "123456", "appointment_id": appt_id});
+    let (status, m) = post(&app, &a, recep, "/movements", by_card).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+
+    // Reception's agenda turns "Pago" live, and so does the patient's list.
+    let pushed = desk
+        .push_matching("payment.updated", |e| e["payment"]["status"] == "paid")
+        .await;
+    assert_eq!(pushed["appointment_id"], appt_id.as_str());
+    assert_eq!(pushed["payment"]["paid_cents"], 18_000);
+    patient
+        .push_matching("payment.updated", |e| e["payment"]["status"] == "paid")
+        .await;
+    let p = payment(&a.joao).await;
+    assert_eq!(
+        (p["status"].as_str(), p["paid_cents"].as_i64()),
+        (Some("paid"), Some(18_000)),
+        "{p}"
+    );
+    let (status, list) = json_of(
+        app.get(
+            &format!(
+                "/api/clinics/{}/payments?from={}&to={}",
+                a.clinic, a.day, a.day
+            ),
+            Some(&recep.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let row = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|r| r["appointment_id"] == appt_id.as_str())
+        .unwrap_or_else(|| panic!("the desk payment is in the agenda's list: {list}"));
+    assert_eq!(row["status"], "paid");
+
+    // Paid at the desk: the portal no longer opens a Pix charge for it.
+    let (status, refused) = json_of(
+        app.post(
+            &format!("{payment_path}/pix"),
+            Some(&a.joao.access),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_paid")),
+        "{refused}"
+    );
+
+    // Part of it given back in cash: partially refunded, live.
+    let back = json!({"kind": "refund", "method": "cash", "amount_cents": 3_000,
+        "appointment_id": appt_id, "description": "Desconto de retorno"});
+    let (status, m) = post(&app, &a, recep, "/movements", back).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    desk.push_matching("payment.updated", |e| {
+        e["payment"]["status"] == "partially_refunded"
+    })
+    .await;
+    let p = payment(recep).await;
+    assert_eq!(
+        (p["paid_cents"].as_i64(), p["refunded_cents"].as_i64()),
+        (Some(18_000), Some(3_000)),
+        "{p}"
+    );
+
+    // A movement without an appointment announces nothing.
+    let loose = json!({"kind": "payment", "method": "cash", "amount_cents": 500,
+        "description": "Cópia de exame"});
+    let (status, _) = post(&app, &a, recep, "/movements", loose).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        desk.try_push("payment.updated", std::time::Duration::from_millis(400))
+            .await
+            .is_none()
+    );
+}

@@ -4,6 +4,7 @@
 mod cash;
 mod pix;
 mod prices;
+mod reports;
 pub mod psp;
 
 use reqwest::StatusCode;

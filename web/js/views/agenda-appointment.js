@@ -8,8 +8,9 @@ import { api, qs, seg } from '../api.js';
 import { h, clear, uid } from '../ui.js';
 import {
   agendaError, durationText, hhmm, isCode, isYmd, KIND_LABELS, localDate, minutesBetween,
-  parseHhmm, statusLabel, timeIn, whenText, zonedToUtc,
+  parseHhmm, sessionSet, statusLabel, timeIn, whenText, zonedToUtc,
 } from '../agenda-util.js';
+import { cashPrefillKey } from './cash.js';
 import { errorBox, labeled, modal, slotPicker, teleBadge } from './agenda-parts.js';
 
 /** @typedef {import('./agenda-parts.js').AgendaSetup} AgendaSetup */
@@ -42,9 +43,11 @@ const DONE_TEXT = {
  * @param {{clinicId: string, tz: string, services?: import('../types.js').Service[]}} setup
  * @param {Appointment} appt
  * @param {(appointment: Appointment) => void} onChanged
- * @param {{patientLink?: string|null, clinicName?: string|null, meId?: string|null}} [opts]
+ * `cashHref`: the front desk's cash register with this appointment to charge ("Receber no
+ * caixa"), for the roles that work it.
+ * @param {{patientLink?: string|null, clinicName?: string|null, meId?: string|null, cashHref?: string|null}} [opts]
  */
-export function openAppointmentDialog(host, opener, setup, appt, onChanged, { patientLink = null, clinicName = null, meId = null } = {}) {
+export function openAppointmentDialog(host, opener, setup, appt, onChanged, { patientLink = null, clinicName = null, meId = null, cashHref = null } = {}) {
   const { clinicId, tz } = setup;
   const dlg = modal('Consulta', 'ag-appt-dialog');
   const errors = errorBox();
@@ -99,11 +102,23 @@ export function openAppointmentDialog(host, opener, setup, appt, onChanged, { pa
     }));
   }
 
+  /** "Receber no caixa": the desk takes this appointment's payment (not once it is paid). */
+  function cashLink(a) {
+    if (!cashHref || ['held', 'cancelled', 'no_show'].includes(a.status) || a.payment_status === 'paid') return null;
+    return h('p', { class: 'ag-cash-open' }, h('a', {
+      class: 'btn btn-secondary btn-small',
+      href: cashHref,
+      text: 'Receber no caixa',
+      dataset: { action: 'cash' },
+      onclick: () => sessionSet(cashPrefillKey(a.id), `Consulta de ${a.patient_name || 'paciente'} — ${whenText(a.starts_at, tz)}`),
+    }));
+  }
+
   function render() {
     errors.clear();
     dlg.setTitle(`Consulta — ${current.patient_name || 'Paciente'}`);
     if (pane === 'details') {
-      clear(content).append(details(current), teleconsultLink(current) || '', actionBar(current));
+      clear(content).append(details(current), teleconsultLink(current) || '', actionBar(current), cashLink(current) || '');
     }
   }
 

@@ -94,6 +94,22 @@ export function agendaLinksPanel(me, membership, roleParam) {
     links.unshift(h('a', { class: 'btn btn-primary', href: '#/minha-agenda', text: 'Minha agenda' }));
     links[1].className = 'btn btn-secondary';
   }
+  if (role === 'clinic_admin' || role === 'receptionist') {
+    links.push(h('a', {
+      class: 'btn btn-secondary',
+      href: `#/clinica/${seg(clinicId)}/caixa${qs({ papel: roleParam })}`,
+      text: 'Caixa',
+      dataset: { link: 'cash' },
+    }));
+  }
+  if (role === 'clinic_admin') {
+    links.push(h('a', {
+      class: 'btn btn-secondary',
+      href: `#/clinica/${seg(clinicId)}/relatorios${qs({ papel: roleParam })}`,
+      text: 'Relatórios',
+      dataset: { link: 'reports' },
+    }));
+  }
   if (role === 'clinic_admin' || role === 'professional') {
     links.push(h('a', {
       class: 'btn btn-secondary',
@@ -103,7 +119,7 @@ export function agendaLinksPanel(me, membership, roleParam) {
   }
   const intro = {
     clinic_admin: 'Consultas do dia por profissional, agendamentos e encaixes, horários de atendimento e serviços.',
-    receptionist: 'Consultas do dia por profissional: agende, confirme, faça o check-in, remarque ou cancele.',
+    receptionist: 'Consultas do dia por profissional: agende, confirme, faça o check-in, remarque ou cancele; receba no caixa.',
     professional: 'Suas consultas em todas as clínicas e seus horários de atendimento nesta clínica.',
   }[role] || '';
   return h('section', { class: 'panel ag-links', 'aria-labelledby': 'agenda-links-heading', dataset: { agenda: 'links' } },
@@ -376,7 +392,12 @@ export function renderClinicAgenda(ctx, { me, membership, params, roleParam, hom
     openDialog = openAppointmentDialog(root, opener, setup, appt, (updated) => {
       model.apply(updated);
       refreshSlotsSoon(updated.professional_user_id);
-    }, { patientLink: `#/clinica/${seg(clinicId)}/paciente/${seg(appt.patient_id)}${qs({ papel: roleParam })}`, meId: me.id });
+    }, {
+      patientLink: `#/clinica/${seg(clinicId)}/paciente/${seg(appt.patient_id)}${qs({ papel: roleParam })}`,
+      meId: me.id,
+      cashHref: membership.role === 'receptionist' || membership.role === 'clinic_admin'
+        ? `#/clinica/${seg(clinicId)}/caixa${qs({ papel: roleParam, consulta: appt.id })}` : null,
+    });
   }
 
   // ----- grid

@@ -1,0 +1,270 @@
+//! The clinic's revenue report (clinic administrators): a period's money in and out by day,
+//! professional, service and payment method, from the ledger; and the same lines as a CSV
+//! for the accountant, streamed page by page so a year of a large clinic is never held in
+//! memory. Every CSV export is audited (financial data leaving the system).
+
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::Auth;
+use crate::app::error::AppError;
+use crate::app::state::AppState;
+use crate::domain::billing::report::{self, Dialect, Revenue, RevenueLine, Sums};
+use crate::domain::{ClinicId, Role, ValidationError};
+use crate::security::audit::AuditEvent;
+use crate::store::Store;
+use crate::store::reports::RevenueRow;
+
+/// Ledger lines read per query.
+const PAGE: i64 = 2_000;
+/// The longest period one report covers (a leap year).
+const MAX_DAYS: i64 = 366;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First local day (clinic's zone), inclusive.
+    pub from: NaiveDate,
+    /// Last local day, inclusive (at most 366 days in all).
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CsvQuery {
+    /// First local day (clinic's zone), inclusive.
+    pub from: NaiveDate,
+    /// Last local day, inclusive (at most 366 days in all).
+    pub to: NaiveDate,
+    /// `semicolon` (default: `;` and decimal comma, for Excel in pt-BR) or `comma`.
+    #[serde(default)]
+    pub sep: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SumsView {
+    pub received_cents: i64,
+    pub refunded_cents: i64,
+    /// Received − refunded.
+    pub net_cents: i64,
+    /// Ledger postings counted.
+    pub count: i64,
+}
+
+impl From<Sums> for SumsView {
+    fn from(s: Sums) -> Self {
+        SumsView {
+            received_cents: s.received_cents,
+            refunded_cents: s.refunded_cents,
+            net_cents: s.net_cents(),
+            count: s.count,
+        }
+    }
+}
+
+/// One group of the report: a day (`YYYY-MM-DD`), a professional, a service or a method.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupView {
+    pub key: String,
+    /// In pt-BR, for the screen.
+    pub label: String,
+    pub sums: SumsView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevenueReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub time_zone: String,
+    pub total: SumsView,
+    /// Only days with money.
+    pub by_day: Vec<GroupView>,
+    pub by_professional: Vec<GroupView>,
+    pub by_service: Vec<GroupView>,
+    pub by_method: Vec<GroupView>,
+}
+
+/// The period as instants, for a clinic administrator of `clinic`.
+async fn period(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Tz, DateTime<Utc>, DateTime<Utc>), AppError> {
+    auth.require_role(clinic, &[Role::ClinicAdmin])?;
+    let tz = state
+        .store
+        .clinic_by_id(clinic)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .tz();
+    let days = (to - from).num_days();
+    if !(0..MAX_DAYS).contains(&days) {
+        return Err(ValidationError::new("invalid_period", "período de 1 a 366 dias").into());
+    }
+    let end = to
+        .succ_opt()
+        .ok_or_else(|| ValidationError::new("invalid_period", "data inválida"))?;
+    Ok((
+        tz,
+        crate::store::agenda::local_midnight(tz, from),
+        crate::store::agenda::local_midnight(tz, end),
+    ))
+}
+
+fn line(r: RevenueRow) -> RevenueLine {
+    RevenueLine {
+        at: r.created_at,
+        method: report::method_of(r.asset_account.as_deref()),
+        kind: r.kind,
+        cents: r.revenue_cents,
+        appointment_id: r.appointment_id,
+        appointment_at: r.appointment_at,
+        professional: r.professional_name,
+        service: r.service_name,
+    }
+}
+
+fn groups<K: ToString>(
+    map: impl IntoIterator<Item = (K, Sums)>,
+    label: impl Fn(&str) -> String,
+) -> Vec<GroupView> {
+    map.into_iter()
+        .map(|(k, s)| {
+            let key = k.to_string();
+            GroupView {
+                label: label(&key),
+                key,
+                sums: s.into(),
+            }
+        })
+        .collect()
+}
+
+/// The period's revenue, added up.
+pub async fn revenue(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    q: ReportQuery,
+) -> Result<RevenueReport, AppError> {
+    let (tz, from, to) = period(state, auth, clinic, q.from, q.to).await?;
+    let mut sums = Revenue::default();
+    let mut after = 0;
+    loop {
+        let page = state
+            .store
+            .revenue_page(clinic, from, to, after, PAGE)
+            .await?;
+        let Some(last) = page.last().map(|r| r.id) else {
+            break;
+        };
+        after = last;
+        let full = page.len() as i64 == PAGE;
+        for r in page {
+            sums.add(&line(r), tz);
+        }
+        if !full {
+            break;
+        }
+    }
+    let mut by_professional = groups(sums.by_professional, str::to_string);
+    let mut by_service = groups(sums.by_service, str::to_string);
+    let mut by_method = groups(sums.by_method, |m| report::method_label(m).to_string());
+    for g in [&mut by_professional, &mut by_service, &mut by_method] {
+        g.sort_by_key(|x| std::cmp::Reverse(x.sums.net_cents));
+    }
+    Ok(RevenueReport {
+        from: q.from,
+        to: q.to,
+        time_zone: tz.name().to_string(),
+        total: sums.total.into(),
+        by_day: groups(sums.by_day, str::to_string),
+        by_professional,
+        by_service,
+        by_method,
+    })
+}
+
+/// A CSV export: its file name and its bytes, produced page by page as the client reads.
+pub struct CsvExport<S> {
+    pub file_name: String,
+    pub body: S,
+}
+
+/// The period's revenue lines as CSV (audited as `report.exported`).
+pub async fn revenue_csv(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    q: CsvQuery,
+) -> Result<CsvExport<impl Stream<Item = Result<Bytes, AppError>> + use<>>, AppError> {
+    let dialect = match q.sep.as_deref() {
+        None | Some("semicolon") => Dialect::Semicolon,
+        Some("comma") => Dialect::Comma,
+        Some(_) => {
+            return Err(
+                ValidationError::new("invalid_separator", "separador: semicolon ou comma").into(),
+            );
+        }
+    };
+    let (tz, from, to) = period(state, auth, clinic, q.from, q.to).await?;
+    let event = AuditEvent::new(Some(auth.user_id), "report.exported", "clinic")
+        .entity_id(clinic.0)
+        .clinic(clinic)
+        .ip(auth.ip.clone())
+        .details(serde_json::json!({"report": "revenue", "from": q.from, "to": q.to}));
+    state.store.record_audit(&event).await?;
+    let pages = Pages {
+        store: state.store.clone(),
+        clinic,
+        from,
+        to,
+        after: 0,
+        started: false,
+        done: false,
+    };
+    let body = futures_util::stream::try_unfold(pages, move |mut p| async move {
+        if p.done {
+            return Ok(None);
+        }
+        let mut out = String::new();
+        if !p.started {
+            p.started = true;
+            out.push_str(report::BOM);
+            out.push_str(&dialect.row(report::HEADER));
+        }
+        let page = p
+            .store
+            .revenue_page(p.clinic, p.from, p.to, p.after, PAGE)
+            .await?;
+        p.done = (page.len() as i64) < PAGE;
+        if let Some(last) = page.last() {
+            p.after = last.id;
+        }
+        for r in page {
+            out.push_str(&report::csv_row(dialect, &line(r), tz));
+        }
+        Ok::<_, AppError>(Some((Bytes::from(out), p)))
+    });
+    Ok(CsvExport {
+        file_name: format!("receitas-{}-a-{}.csv", q.from, q.to),
+        body,
+    })
+}
+
+/// Where a CSV export stands between pages.
+struct Pages {
+    store: Store,
+    clinic: ClinicId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: i64,
+    started: bool,
+    done: bool,
+}

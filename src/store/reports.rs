@@ -1,0 +1,61 @@
+//! The rows behind the clinic's reports, read page by page (keyset on the ledger's id) so a
+//! year of a large clinic never sits in memory at once.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, on_pool};
+use crate::domain::ClinicId;
+
+/// One posting to `income:appointments` with what explains it: the asset account of its
+/// transaction (how it was paid) and the appointment's professional and service.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RevenueRow {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub kind: String,
+    /// + received, − given back (the income line's credit, negated).
+    pub revenue_cents: i64,
+    pub asset_account: Option<String>,
+    pub appointment_id: Option<uuid::Uuid>,
+    pub appointment_at: Option<DateTime<Utc>>,
+    pub professional_name: Option<String>,
+    pub service_name: Option<String>,
+}
+
+impl Store {
+    /// The clinic's revenue postings in [from, to) after ledger id `after`, oldest first, at
+    /// most `limit`.
+    pub async fn revenue_page(
+        &self,
+        clinic: ClinicId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RevenueRow>, StoreError> {
+        const SQL: &str = "SELECT r.id, r.created_at, r.kind,
+                CAST(-r.amount_cents AS BIGINT) AS revenue_cents,
+                (SELECT x.account FROM ledger_entries x
+                  WHERE x.txn_id = r.txn_id AND x.account LIKE 'asset:%'
+                  ORDER BY x.id LIMIT 1) AS asset_account,
+                r.appointment_id, a.starts_at AS appointment_at,
+                u.full_name AS professional_name, s.name AS service_name
+             FROM ledger_entries r
+             LEFT JOIN appointments a ON a.id = r.appointment_id
+             LEFT JOIN users u ON u.id = a.professional_user_id
+             LEFT JOIN services s ON s.id = a.service_id
+             WHERE r.clinic_id = $1 AND r.account = 'income:appointments'
+               AND r.created_at >= $2 AND r.created_at < $3 AND r.id > $4
+             ORDER BY r.id LIMIT $5";
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, RevenueRow>(SQL)
+                .bind(clinic)
+                .bind(from)
+                .bind(to)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+}
