@@ -75,6 +75,9 @@ async function run(browser) {
 
   const { page } = await openPage(browser, DESKTOP);
   await loginUi(page, RECEPTIONIST);
+  await page.locator('[data-view="home-receptionist"]').waitFor();
+  // The desk's home links to the register.
+  await page.locator('[data-agenda="links"]').getByRole('link', { name: 'Caixa' }).waitFor();
 
   await check('the appointment dialog opens the register with the appointment to charge', async () => {
     await page.goto(`${BASE_URL}/#/clinica/${clinicId}/agenda?data=${day}`);
@@ -138,6 +141,30 @@ async function run(browser) {
     await noMissingText(page, 'fechamento');
     await shot(page, '04-closed-report');
     return words.split('\n').find((l) => l.includes('Falta')) || '';
+  });
+
+  await check('the admin reads the revenue report and downloads its CSV for Excel', async () => {
+    const admin = (await openPage(browser, DESKTOP)).page;
+    await loginUi(admin, 'admin@aurora.demo');
+    await admin.locator('[data-view="home-admin"]').waitFor();
+    await admin.locator('[data-agenda="links"]').getByRole('link', { name: 'Relatórios' }).click();
+    await admin.locator('[data-view="reports"]').waitFor();
+    // Today's desk payments are in this month's report (the payments were just made).
+    const card = admin.locator('[data-report="method"] tr[data-key="card"]');
+    await card.waitFor();
+    await noMissingText(admin, 'relatórios');
+    await shot(admin, '05-report');
+    const [download] = await Promise.all([
+      admin.waitForEvent('download'),
+      admin.getByRole('button', { name: 'Baixar CSV' }).click(),
+    ]);
+    const path = await download.path();
+    const bytes = await import('node:fs/promises').then((fs) => fs.readFile(path));
+    assert(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf, 'the CSV has no BOM');
+    const text = bytes.subarray(3).toString('utf8');
+    assert(text.startsWith('Data;Hora;Lançamento;Forma;Valor (R$);'), `header: ${text.slice(0, 80)}`);
+    assert(text.includes(';Cartão;150,00;'), 'the card payment is not in the CSV');
+    return `${download.suggestedFilename()}, ${text.split('\r\n').length - 2} rows`;
   });
 }
 

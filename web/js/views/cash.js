@@ -142,8 +142,8 @@ export function renderCash(ctx, { membership, params, homeHref }) {
     const form = createForm({
       label: 'Registrar movimento',
       fields: [
-        { name: 'kind', label: 'Tipo', type: 'select', value: 'payment', options: Object.entries(KINDS).filter(([k]) => k !== 'adjustment') },
-        { name: 'method', label: 'Forma', type: 'select', value: 'cash', options: Object.entries(METHODS) },
+        { name: 'kind', label: 'Tipo', type: 'select', noOptionalTag: true, value: 'payment', options: Object.entries(KINDS).filter(([k]) => k !== 'adjustment') },
+        { name: 'method', label: 'Forma', type: 'select', noOptionalTag: true, value: 'cash', options: Object.entries(METHODS) },
         {
           name: 'amount', label: 'Valor (R$)', inputmode: 'decimal', required: true,
           value: due ? (due / 100).toFixed(2).replace('.', ',') : '',
@@ -219,7 +219,7 @@ export function renderCash(ctx, { membership, params, homeHref }) {
     const diff = s.difference_cents || 0;
     const diffText = diff === 0 ? 'Sem diferença' : diff > 0 ? `Sobra de ${brl(diff)}` : `Falta de ${brl(-diff)}`;
     return h('section', { class: 'panel', 'aria-labelledby': `cash-report-${s.id}`, dataset: { cash: 'report', session: s.id } },
-      h('h2', { id: `cash-report-${s.id}`, text: `Fechamento — ${whenText(s.opened_at, tz)} às ${s.closed_at ? timeIn(s.closed_at, tz) : '—'}` }),
+      h('h2', { id: `cash-report-${s.id}`, text: `Fechamento — aberto ${whenText(s.opened_at, tz)}${s.closed_at ? `, fechado às ${timeIn(s.closed_at, tz)}` : ''}` }),
       h('dl', { class: 'details' },
         ...[
           ['Troco inicial', brl(s.opening_cents)],
@@ -262,8 +262,8 @@ export function renderCash(ctx, { membership, params, homeHref }) {
     return createForm({
       label: 'Ajuste do caixa',
       fields: [
-        { name: 'method', label: 'Forma', type: 'select', value: 'cash', options: Object.entries(METHODS) },
-        { name: 'direction', label: 'Ajuste', type: 'select', value: 'found', options: [['found', 'Dinheiro a mais (entrada)'], ['missing', 'Dinheiro a menos (saída)']] },
+        { name: 'method', label: 'Forma', type: 'select', noOptionalTag: true, value: 'cash', options: Object.entries(METHODS) },
+        { name: 'direction', label: 'Ajuste', type: 'select', noOptionalTag: true, value: 'found', options: [['found', 'Dinheiro a mais (entrada)'], ['missing', 'Dinheiro a menos (saída)']] },
         {
           name: 'amount', label: 'Valor (R$)', inputmode: 'decimal', required: true,
           validate: (v) => (amountOf(v) === null ? 'Informe um valor maior que zero.' : null),

@@ -10,6 +10,7 @@
 
 import { api, qs, seg } from '../api.js';
 import { mediumDate, monthOf, todayIn } from '../agenda-util.js';
+import { capitalize } from '../messages.js';
 import { createForm, errorMessage, h, loadInto } from '../ui.js';
 import { brl } from './cash.js';
 import { saveBlob } from './documents.js';
@@ -32,7 +33,7 @@ export function renderReports(ctx, { membership, homeHref }) {
     fields: [
       { name: 'from', label: 'De', type: 'date', required: true, value: period.from },
       { name: 'to', label: 'Até', type: 'date', required: true, value: period.to },
-      { name: 'sep', label: 'CSV para', type: 'select', value: 'semicolon', options: [['semicolon', 'Excel (ponto e vírgula)'], ['comma', 'Outras planilhas (vírgula)']] },
+      { name: 'sep', label: 'CSV para', type: 'select', noOptionalTag: true, value: 'semicolon', options: [['semicolon', 'Excel (ponto e vírgula)'], ['comma', 'Outras planilhas (vírgula)']] },
     ],
     submitLabel: 'Ver relatório',
     busyLabel: 'Carregando…',
@@ -119,7 +120,7 @@ function table(caption, kind, rows) {
     h('h3', { text: caption }),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('caption', { class: 'visually-hidden', text: caption }),
-      h('thead', null, h('tr', null, ['', 'Recebido', 'Devolvido', 'Líquido'].map((t, i) => h('th', { scope: 'col', text: i ? t : caption.replace('Por ', '') })))),
+      h('thead', null, h('tr', null, [capitalize(caption.replace('Por ', '')), 'Recebido', 'Devolvido', 'Líquido'].map((t) => h('th', { scope: 'col', text: t })))),
       h('tbody', null, rows.map((r) => h('tr', { dataset: { key: r.key } },
         h('th', { scope: 'row', 'data-label': 'Grupo' }, r.label, bar(Math.abs(r.sums.net_cents) / max)),
         h('td', { 'data-label': 'Recebido', text: brl(r.sums.received_cents) }),
