@@ -64,7 +64,7 @@ pub async fn guest_from(
     if let Some(token) = tracker {
         let (entry, _) = state
             .links
-            .verify(TRACKER_PURPOSE, token, chrono::Utc::now().timestamp())
+            .verify(TRACKER_PURPOSE, token, state.clock.now().timestamp())
             .map_err(|_| invalid())?;
         let row = state.store.queue_entry(entry).await?.ok_or_else(invalid)?;
         return Ok(Guest::Tracker {

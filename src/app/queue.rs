@@ -185,7 +185,7 @@ pub async fn check_in(
 
 /// A tracker link for an entry, valid for a day (the page is for today's wait).
 pub fn tracker_for(state: &AppState, entry: uuid::Uuid) -> String {
-    let expires = chrono::Utc::now().timestamp() + 24 * 3600;
+    let expires = state.clock.now().timestamp() + 24 * 3600;
     state.links.sign(TRACKER_PURPOSE, entry, Some(expires))
 }
 

@@ -136,7 +136,7 @@ pub async fn join_waitlist(
         return Err(bad("período inválido (até 90 dias)").into());
     }
     let tz = clinic_tz(state, clinic).await?;
-    if req.date_to < Utc::now().with_timezone(&tz).date_naive() {
+    if req.date_to < state.clock.now().with_timezone(&tz).date_naive() {
         return Err(bad("o período já passou").into());
     }
     let time_from = req.time_from.unwrap_or_else(|| "00:00".into());

@@ -114,7 +114,7 @@ async fn room_view(
         created_at: r.room.created_at,
         unread,
         last_seq,
-        professional_available: hours.as_ref().map(|h| h.is_open(Utc::now())),
+        professional_available: hours.as_ref().map(|h| h.is_open(state.clock.now())),
         office_hours_note: hours.and_then(|h| h.note),
     })
 }

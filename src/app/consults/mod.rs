@@ -9,7 +9,7 @@ pub mod live;
 pub mod media;
 pub mod session;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use crate::actors::consult::open_appointment;
 use crate::actors::protocol::WsError;
@@ -90,7 +90,7 @@ pub async fn read_link(
     state: &AppState,
     token: &str,
 ) -> Result<(AppointmentView, Option<ConsultGuestRow>), WsError> {
-    let now = Utc::now().timestamp();
+    let now = state.clock.now().timestamp();
     let (appointment, guest) = match state.links.verify(CONSULT_LINK, token, now) {
         Ok((appointment, _)) => (appointment, None),
         Err(_) => {
@@ -142,7 +142,7 @@ pub async fn link_entry(
 }
 
 pub async fn check_window(state: &AppState, view: &AppointmentView) -> Result<(), WsError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let opens =
         view.a.starts_at - Duration::minutes(i64::from(state.settings.consult.link_lead_minutes));
     if view.a.status == AppointmentStatus::Cancelled {

@@ -84,6 +84,7 @@ pub async fn ice_servers(
         });
     }
     let ttl = cfg.turn_credential_ttl_secs as i64;
+    // The wall clock, not the app's: coturn checks the credential's expiry against its own.
     let now = Utc::now().timestamp();
     let mut expires_at = now + ttl;
     if !cfg.turn_urls.is_empty() {

@@ -9,7 +9,6 @@ pub mod keys;
 pub mod verify;
 pub mod warnings;
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -192,7 +191,7 @@ async fn checked(
             ))
         })?
         .patient;
-    let today = Utc::now().with_timezone(&clinic.tz()).date_naive();
+    let today = state.clock.now().with_timezone(&clinic.tz()).date_naive();
     body.content.validate(today)?;
     scope::scope_of_stored(&professional.profession)?
         .check(&body.content)
