@@ -1,6 +1,9 @@
 //! Demo data for `atende serve --demo`: two clinics, a doctor who works in both, a
 //! dentist, an admin and a receptionist per clinic, a platform admin and a few patients.
 //! Seeding is idempotent: a second start finds the data and only prints the logins.
+//! `serve --demo` adds a realistic week on top (`week`); the tests seed without it.
+
+pub mod week;
 
 use crate::app::auth::{PatientAccount, open_patient_account};
 use crate::app::clinics::{
@@ -46,6 +49,26 @@ pub const DEMO_LOGINS: &[(&str, &str)] = &[
 ];
 
 const AURORA_CNPJ: &str = "11222333000181";
+const BOAVISTA_CNPJ: &str = "11444777000161";
+
+/// What `serve --demo` runs: [`seed`], then, the first time only, a week of appointments
+/// and today's waiting room relative to now ([`week::seed_week`]). Returns true when it
+/// seeded.
+pub async fn seed_with_week(state: &AppState) -> Result<bool, AppError> {
+    if !seed(state).await? {
+        return Ok(false);
+    }
+    let id = |cnpj: &'static str| async move {
+        state
+            .store
+            .clinic_by_cnpj(cnpj)
+            .await?
+            .map(|c| c.id)
+            .ok_or(AppError::NotFound)
+    };
+    week::seed_week(state, id(AURORA_CNPJ).await?, id(BOAVISTA_CNPJ).await?).await?;
+    Ok(true)
+}
 
 /// Seed the demo data unless it is already there. Returns true when it seeded.
 pub async fn seed(state: &AppState) -> Result<bool, AppError> {
