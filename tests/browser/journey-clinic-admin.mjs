@@ -74,7 +74,7 @@ async function run(browser) {
       await form.getByLabel('Senha inicial').fill(NEW_PASSWORD);
       await form.getByLabel('Profissão').selectOption('psychologist');
       await form.getByLabel('Tratamento').selectOption('female');
-      await form.getByLabel('Conselho').selectOption('CRP');
+      await form.getByLabel('Conselho', { exact: true }).selectOption('CRP');
       await form.getByLabel('Número do registro').fill('06/123456');
       await form.getByLabel('UF do conselho').selectOption('SP');
       await form.getByRole('button', { name: 'Adicionar profissional' }).click();
@@ -101,10 +101,10 @@ async function run(browser) {
       await form.locator('.form-status', { hasText: `${desk.name} foi adicionado(a) à equipe como recepcionista` }).waitFor();
       await member(desk.name).filter({ hasText: 'Recepcionista' }).waitFor();
       await shot(page, '03-receptionist');
-      await member(desk.name).getByRole('button', { name: `Alterar a função de ${desk.name} para Administrador(a)` }).click();
+      await member(desk.name).getByRole('button', { name: `Tornar administrador(a) — ${desk.name}` }).click();
       await member(desk.name).filter({ hasText: 'Administrador(a)' }).waitFor();
       await member(desk.name).filter({ hasText: 'Recepcionista' }).waitFor({ state: 'detached' });
-      await member(desk.name).getByRole('button', { name: `Alterar a função de ${desk.name} para Recepcionista` }).click();
+      await member(desk.name).getByRole('button', { name: `Tornar recepcionista — ${desk.name}` }).click();
       await member(desk.name).filter({ hasText: 'Recepcionista' }).waitFor();
       await member(desk.name).filter({ hasText: 'Administrador(a)' }).waitFor({ state: 'detached' });
       await noMissingText(page, 'team');

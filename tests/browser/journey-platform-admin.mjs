@@ -99,7 +99,7 @@ async function run(browser) {
       await pro.getByLabel('Senha inicial').fill(NEW_PASSWORD);
       await pro.getByLabel('Profissão').selectOption('dentist');
       await pro.getByLabel('Tratamento').selectOption('male');
-      await pro.getByLabel('Conselho').selectOption('CRO');
+      await pro.getByLabel('Conselho', { exact: true }).selectOption('CRO');
       await pro.getByLabel('Número do registro').fill('45678');
       await pro.getByLabel('UF do conselho').selectOption('PE');
       await pro.getByRole('button', { name: 'Adicionar profissional' }).click();

@@ -123,20 +123,27 @@ export function renderMyDay(ctx, me, params) {
 
   /** One appointment of the list. */
   function row(a) {
-    return h('article', { class: `day-item ag-st-${a.status}`, dataset: { id: a.id, status: a.status } },
+    return h('article', { class: `ag-my-item day-item ag-st-${a.status}`, dataset: { id: a.id, status: a.status } },
       h('span', { class: 'ag-my-time', text: `${timeIn(a.starts_at, a.time_zone)}–${timeIn(a.ends_at, a.time_zone)}` }),
       h('span', { class: 'ag-my-main' },
         h('span', { class: 'card-title', text: text(a.patient_name) || 'Paciente' }),
-        h('span', { class: 'card-meta', text: [text(a.service_name), KIND_LABELS[a.kind] || ''].filter(Boolean).join(' · ') })),
+        h('span', { class: 'card-meta', text: kindText(a) })),
       h('span', { class: 'ag-my-badges' },
         h('span', { class: 'badge ag-clinic-badge', text: clinicName(a.clinic_name) }),
         h('span', { class: `badge ag-badge ag-st-${a.status} ag-status`, text: statusLabel(a.status) })),
       actions(a));
   }
 
-  /** "14:00 · Clínica Aurora · Presencial · Agendada". */
+  /** "Consulta clínica · Presencial"; "Teleconsulta" once when the service says it already. */
+  function kindText(a) {
+    const service = text(a.service_name);
+    const kind = KIND_LABELS[a.kind] || '';
+    return service && service.toLowerCase() === kind.toLowerCase() ? service : [service, kind].filter(Boolean).join(' · ');
+  }
+
+  /** "14:00 · Clínica Aurora · Consulta clínica · Presencial · Agendada". */
   function describe(a) {
-    return [timeIn(a.starts_at, a.time_zone), clinicName(a.clinic_name), KIND_LABELS[a.kind] || '', statusLabel(a.status)]
+    return [timeIn(a.starts_at, a.time_zone), clinicName(a.clinic_name), kindText(a), statusLabel(a.status)]
       .filter(Boolean).join(' · ');
   }
 

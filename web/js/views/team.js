@@ -66,7 +66,7 @@ function changeRoleControl(clinicId, m, onChanged) {
     type: 'button',
     class: 'btn btn-secondary btn-small',
     text: `Tornar ${roleLabel(to).toLowerCase()}`,
-    'aria-label': `Alterar a função de ${m.full_name} para ${roleLabel(to)}`,
+    'aria-label': `Tornar ${roleLabel(to).toLowerCase()} — ${m.full_name}`,
     dataset: { changeRole: to },
   });
   button.addEventListener('click', async () => {
