@@ -44,7 +44,10 @@ async function run(browser) {
   const admin = await openPage(browser, DESKTOP);
   const { page } = admin;
   const step = (key) => page.locator(`section[data-step="${key}"]`);
-  const member = (name) => step('staff').locator('.member-list .card').filter({ hasText: name });
+  // By e-mail: names repeat across runs, e-mails do not.
+  const member = (email) => step('staff').locator('.member-list .card').filter({ hasText: email });
+  /** The member's card with this role badge (exact: buttons also say "administrador(a)"). */
+  const withRole = (email, role) => member(email).filter({ has: page.locator('.badge', { hasText: new RegExp(`^${role.replace(/[()]/g, '\\$&')}$`) }) });
   try {
     const opened = await check('the admin opens the onboarding sequence from the clinic\'s home', async () => {
       await loginUi(page, ADMIN);
@@ -75,11 +78,11 @@ async function run(browser) {
       await form.getByLabel('Profissão').selectOption('psychologist');
       await form.getByLabel('Tratamento').selectOption('female');
       await form.getByLabel('Conselho', { exact: true }).selectOption('CRP');
-      await form.getByLabel('Número do registro').fill('06/123456');
+      await form.getByLabel('Número do registro').fill(`06/${String(stamp).slice(-6)}`);
       await form.getByLabel('UF do conselho').selectOption('SP');
       await form.getByRole('button', { name: 'Adicionar profissional' }).click();
       await form.locator('.form-status', { hasText: `${pro.name} foi adicionado(a) à equipe` }).waitFor();
-      const card = step('professionals').locator('.card').filter({ hasText: pro.name });
+      const card = step('professionals').locator('.card').filter({ hasText: pro.name }).filter({ hasText: 'Sem horários' }).first();
       await card.waitFor();
       const said = await text(card);
       assert(said.includes('Psicóloga') && said.includes('Sem horários'), `card: "${said}"`);
@@ -99,14 +102,14 @@ async function run(browser) {
       await form.getByLabel('Função').selectOption('receptionist');
       await form.getByRole('button', { name: 'Adicionar à equipe' }).click();
       await form.locator('.form-status', { hasText: `${desk.name} foi adicionado(a) à equipe como recepcionista` }).waitFor();
-      await member(desk.name).filter({ hasText: 'Recepcionista' }).waitFor();
+      await withRole(desk.email, 'Recepcionista').waitFor();
       await shot(page, '03-receptionist');
-      await member(desk.name).getByRole('button', { name: `Tornar administrador(a) — ${desk.name}` }).click();
-      await member(desk.name).filter({ hasText: 'Administrador(a)' }).waitFor();
-      await member(desk.name).filter({ hasText: 'Recepcionista' }).waitFor({ state: 'detached' });
-      await member(desk.name).getByRole('button', { name: `Tornar recepcionista — ${desk.name}` }).click();
-      await member(desk.name).filter({ hasText: 'Recepcionista' }).waitFor();
-      await member(desk.name).filter({ hasText: 'Administrador(a)' }).waitFor({ state: 'detached' });
+      await member(desk.email).getByRole('button', { name: `Tornar administrador(a) — ${desk.name}` }).click();
+      await withRole(desk.email, 'Administrador(a)').waitFor();
+      await withRole(desk.email, 'Recepcionista').waitFor({ state: 'detached' });
+      await member(desk.email).getByRole('button', { name: `Tornar recepcionista — ${desk.name}` }).click();
+      await withRole(desk.email, 'Recepcionista').waitFor();
+      await withRole(desk.email, 'Administrador(a)').waitFor({ state: 'detached' });
       await noMissingText(page, 'team');
     });
 
@@ -134,10 +137,10 @@ async function run(browser) {
     });
 
     await check('the admin removes the receptionist\'s role: two clicks, and he leaves the list', async () => {
-      const card = member(desk.name);
+      const card = member(desk.email);
       await card.getByRole('button', { name: `Remover função Recepcionista de ${desk.name}` }).click();
       await card.getByRole('button', { name: /Confirmar remoção/ }).click();
-      await member(desk.name).waitFor({ state: 'detached' });
+      await member(desk.email).waitFor({ state: 'detached' });
       await shot(page, '06-removed');
     });
 

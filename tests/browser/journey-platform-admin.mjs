@@ -100,7 +100,7 @@ async function run(browser) {
       await pro.getByLabel('Profissão').selectOption('dentist');
       await pro.getByLabel('Tratamento').selectOption('male');
       await pro.getByLabel('Conselho', { exact: true }).selectOption('CRO');
-      await pro.getByLabel('Número do registro').fill('45678');
+      await pro.getByLabel('Número do registro').fill(String(stamp).slice(-6));
       await pro.getByLabel('UF do conselho').selectOption('PE');
       await pro.getByRole('button', { name: 'Adicionar profissional' }).click();
       const card = step('professionals').locator('.card').filter({ hasText: dentist.name });
