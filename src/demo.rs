@@ -66,7 +66,12 @@ pub async fn seed_with_week(state: &AppState) -> Result<bool, AppError> {
             .map(|c| c.id)
             .ok_or(AppError::NotFound)
     };
-    week::seed_week(state, id(AURORA_CNPJ).await?, id(BOAVISTA_CNPJ).await?).await?;
+    let clinics = (id(AURORA_CNPJ).await?, id(BOAVISTA_CNPJ).await?);
+    let professionals = (
+        demo_user_id(state, "dra.helena@atende.demo").await?,
+        demo_user_id(state, "dr.rafael@atende.demo").await?,
+    );
+    week::seed_week(state, clinics, professionals).await?;
     Ok(true)
 }
 
@@ -323,16 +328,8 @@ async fn seed_agenda(
     use crate::domain::agenda::{AppointmentStatus, BookingRules, WorkingHours};
     use crate::store::agenda::ServiceRow;
 
-    let user = |email: &'static str| async move {
-        state
-            .store
-            .user_by_email(email)
-            .await?
-            .map(|u| u.id)
-            .ok_or(AppError::NotFound)
-    };
-    let helena = user("dra.helena@atende.demo").await?;
-    let rafael = user("dr.rafael@atende.demo").await?;
+    let helena = demo_user_id(state, "dra.helena@atende.demo").await?;
+    let rafael = demo_user_id(state, "dr.rafael@atende.demo").await?;
     let rules = BookingRules {
         min_notice_minutes: 60,
         booking_window_days: 60,
@@ -474,6 +471,16 @@ async fn seed_agenda(
             .map_err(|_| AppError::Unavailable)??;
     }
     Ok(())
+}
+
+/// A demo account's id by its e-mail.
+pub(crate) async fn demo_user_id(state: &AppState, email: &str) -> Result<UserId, AppError> {
+    state
+        .store
+        .user_by_email(email)
+        .await?
+        .map(|u| u.id)
+        .ok_or(AppError::NotFound)
 }
 
 fn demo_user(email: &str, name: &str, platform_admin: bool, password_hash: String) -> UserRow {

@@ -305,22 +305,13 @@ async fn patients(
     Ok(out)
 }
 
-/// The week, on top of the seed (see the module's documentation).
+/// The week, on top of the seed (see the module's documentation), for the two clinics and
+/// their professionals (Helena in both, Rafael in Aurora).
 pub async fn seed_week(
     state: &AppState,
-    aurora: ClinicId,
-    boavista: ClinicId,
+    (aurora, boavista): (ClinicId, ClinicId),
+    (helena, rafael): (UserId, UserId),
 ) -> Result<(), AppError> {
-    let user = |email: &'static str| async move {
-        state
-            .store
-            .user_by_email(email)
-            .await?
-            .map(|u| u.id)
-            .ok_or(AppError::NotFound)
-    };
-    let helena = user("dra.helena@atende.demo").await?;
-    let rafael = user("dr.rafael@atende.demo").await?;
     let find = |list: &[ServiceRow], pro: UserId, tele: bool| {
         list.iter()
             .find(|s| s.professional_user_id == Some(pro) && s.teleconsultation == tele)

@@ -20,6 +20,7 @@ import {
   check,
   loginUi,
   main,
+  noMissingText,
   openPage,
   screenshots,
   text,
@@ -29,12 +30,6 @@ const DESKTOP = { width: 1280, height: 900 };
 const ADMIN = 'admin@aurora.demo';
 const NEW_PASSWORD = 'senha-inicial-123';
 const { shot } = screenshots('journey-clinic-admin');
-
-async function noMissingText(page, where) {
-  const body = await page.locator('body').innerText();
-  const bad = body.match(/.{0,40}\b(null|undefined|NaN)\b.{0,40}/);
-  assert(!bad, `${where}: "${bad && bad[0]}"`);
-}
 
 async function run(browser) {
   const stamp = Date.now();

@@ -188,6 +188,32 @@ async fn landed(
     Ok(a)
 }
 
+/// Move the visit to `to`: through the waiting room when the patient's call there is in
+/// one of `from` (the queue carries the move to the appointment), else straight through
+/// the agenda ([`advance_visit`]).
+async fn move_visit(
+    state: &AppState,
+    auth: &Auth,
+    a: &Appointment,
+    from: &[QueueEntryStatus],
+    action: &str,
+    to: AppointmentStatus,
+) -> Result<(), AppError> {
+    let entry = state
+        .store
+        .active_entry_of_appointment(a.id)
+        .await?
+        .filter(|e| from.contains(&e.status));
+    match entry {
+        Some(entry) => {
+            act_on_entry(state, auth, a.clinic_id, entry.id, action, ActRequest::default())
+                .await?;
+        }
+        None => advance_visit(state, a.id, to).await,
+    }
+    Ok(())
+}
+
 /// Start the visit: the appointment goes in progress (through the queue when the patient
 /// was called there) and the encounter of the record opens (the caller's draft of this
 /// appointment, or a new one).
@@ -198,25 +224,8 @@ pub async fn start_visit(
 ) -> Result<VisitStarted, AppError> {
     let a = own_appointment(state, auth, id).await?;
     if a.status != AppointmentStatus::InProgress {
-        let called = state
-            .store
-            .active_entry_of_appointment(id)
-            .await?
-            .filter(|e| e.status == QueueEntryStatus::Called);
-        match called {
-            Some(entry) => {
-                act_on_entry(
-                    state,
-                    auth,
-                    a.clinic_id,
-                    entry.id,
-                    "start",
-                    ActRequest::default(),
-                )
-                .await?;
-            }
-            None => advance_visit(state, id, AppointmentStatus::InProgress).await,
-        }
+        let from = [QueueEntryStatus::Called];
+        move_visit(state, auth, &a, &from, "start", AppointmentStatus::InProgress).await?;
     }
     let appointment = landed(
         state,
@@ -273,30 +282,8 @@ pub async fn finish_visit(
             "inicie o atendimento antes de finalizá-lo",
         ));
     }
-    let in_queue = state
-        .store
-        .active_entry_of_appointment(id)
-        .await?
-        .filter(|e| {
-            matches!(
-                e.status,
-                QueueEntryStatus::Called | QueueEntryStatus::InService
-            )
-        });
-    match in_queue {
-        Some(entry) => {
-            act_on_entry(
-                state,
-                auth,
-                a.clinic_id,
-                entry.id,
-                "finish",
-                ActRequest::default(),
-            )
-            .await?;
-        }
-        None => advance_visit(state, id, AppointmentStatus::Done).await,
-    }
+    let from = [QueueEntryStatus::Called, QueueEntryStatus::InService];
+    move_visit(state, auth, &a, &from, "finish", AppointmentStatus::Done).await?;
     landed(
         state,
         auth,
