@@ -122,7 +122,7 @@ async fn book_week(
             };
             let ended =
                 starts_at + Duration::minutes(i64::from(plan.service.duration_minutes)) <= now;
-            let status = if !ended && n % 2 == 0 {
+            let status = if !ended && n.is_multiple_of(2) {
                 AppointmentStatus::Confirmed
             } else {
                 AppointmentStatus::Scheduled
@@ -162,11 +162,11 @@ async fn book_week(
                 }
                 continue;
             }
-            let change = if n % 7 == 0 {
+            let change = if n.is_multiple_of(7) {
                 Some(Change::Cancel {
                     reason: "Paciente desmarcou por telefone".into(),
                 })
-            } else if n % 5 == 0 {
+            } else if n.is_multiple_of(5) {
                 Some(Change::Status(AppointmentStatus::NoShow))
             } else {
                 None

@@ -206,8 +206,15 @@ async fn move_visit(
         .filter(|e| from.contains(&e.status));
     match entry {
         Some(entry) => {
-            act_on_entry(state, auth, a.clinic_id, entry.id, action, ActRequest::default())
-                .await?;
+            act_on_entry(
+                state,
+                auth,
+                a.clinic_id,
+                entry.id,
+                action,
+                ActRequest::default(),
+            )
+            .await?;
         }
         None => advance_visit(state, a.id, to).await,
     }
@@ -225,7 +232,15 @@ pub async fn start_visit(
     let a = own_appointment(state, auth, id).await?;
     if a.status != AppointmentStatus::InProgress {
         let from = [QueueEntryStatus::Called];
-        move_visit(state, auth, &a, &from, "start", AppointmentStatus::InProgress).await?;
+        move_visit(
+            state,
+            auth,
+            &a,
+            &from,
+            "start",
+            AppointmentStatus::InProgress,
+        )
+        .await?;
     }
     let appointment = landed(
         state,
