@@ -1,6 +1,9 @@
 //! Demo data for `atende serve --demo`: two clinics, a doctor who works in both, a
 //! dentist, an admin and a receptionist per clinic, a platform admin and a few patients.
 //! Seeding is idempotent: a second start finds the data and only prints the logins.
+//! `serve --demo` adds a realistic week on top (`week`); the tests seed without it.
+
+pub mod week;
 
 use crate::app::auth::{PatientAccount, open_patient_account};
 use crate::app::clinics::{
@@ -46,6 +49,31 @@ pub const DEMO_LOGINS: &[(&str, &str)] = &[
 ];
 
 const AURORA_CNPJ: &str = "11222333000181";
+const BOAVISTA_CNPJ: &str = "11444777000161";
+
+/// What `serve --demo` runs: [`seed`], then, the first time only, a week of appointments
+/// and today's waiting room relative to now ([`week::seed_week`]). Returns true when it
+/// seeded.
+pub async fn seed_with_week(state: &AppState) -> Result<bool, AppError> {
+    if !seed(state).await? {
+        return Ok(false);
+    }
+    let id = |cnpj: &'static str| async move {
+        state
+            .store
+            .clinic_by_cnpj(cnpj)
+            .await?
+            .map(|c| c.id)
+            .ok_or(AppError::NotFound)
+    };
+    let clinics = (id(AURORA_CNPJ).await?, id(BOAVISTA_CNPJ).await?);
+    let professionals = (
+        demo_user_id(state, "dra.helena@atende.demo").await?,
+        demo_user_id(state, "dr.rafael@atende.demo").await?,
+    );
+    week::seed_week(state, clinics, professionals).await?;
+    Ok(true)
+}
 
 /// Seed the demo data unless it is already there. Returns true when it seeded.
 pub async fn seed(state: &AppState) -> Result<bool, AppError> {
@@ -300,16 +328,8 @@ async fn seed_agenda(
     use crate::domain::agenda::{AppointmentStatus, BookingRules, WorkingHours};
     use crate::store::agenda::ServiceRow;
 
-    let user = |email: &'static str| async move {
-        state
-            .store
-            .user_by_email(email)
-            .await?
-            .map(|u| u.id)
-            .ok_or(AppError::NotFound)
-    };
-    let helena = user("dra.helena@atende.demo").await?;
-    let rafael = user("dr.rafael@atende.demo").await?;
+    let helena = demo_user_id(state, "dra.helena@atende.demo").await?;
+    let rafael = demo_user_id(state, "dr.rafael@atende.demo").await?;
     let rules = BookingRules {
         min_notice_minutes: 60,
         booking_window_days: 60,
@@ -451,6 +471,16 @@ async fn seed_agenda(
             .map_err(|_| AppError::Unavailable)??;
     }
     Ok(())
+}
+
+/// A demo account's id by its e-mail.
+pub(crate) async fn demo_user_id(state: &AppState, email: &str) -> Result<UserId, AppError> {
+    state
+        .store
+        .user_by_email(email)
+        .await?
+        .map(|u| u.id)
+        .ok_or(AppError::NotFound)
 }
 
 fn demo_user(email: &str, name: &str, platform_admin: bool, password_hash: String) -> UserRow {

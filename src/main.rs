@@ -195,7 +195,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             let state = app.state();
             let url = state.settings.public_base_url(app.port());
             if demo {
-                let seeded = atende::demo::seed(&state).await?;
+                let seeded = atende::demo::seed_with_week(&state).await?;
                 print_demo(&url, seeded);
             }
             println!("atende está no ar em {url}");

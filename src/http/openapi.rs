@@ -135,6 +135,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         oidc::start, oidc::callback,
         passkeys::list, passkeys::start_registration, passkeys::finish_registration, passkeys::remove,
         passkeys::start_second_factor, passkeys::start_login, passkeys::finish_login,
+        agenda::day::my_day, agenda::day::start_visit, agenda::day::finish_visit,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),

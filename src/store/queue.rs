@@ -566,4 +566,23 @@ impl Store {
             .await?
         }))
     }
+
+    /// The entry still active (waiting, called or in service) that checked in for this
+    /// appointment, if any.
+    pub async fn active_entry_of_appointment(
+        &self,
+        appointment: uuid::Uuid,
+    ) -> Result<Option<QueueEntryRow>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM queue_entries WHERE appointment_id = $1
+               AND status IN {ACTIVE_STATUSES} ORDER BY checked_in_at DESC LIMIT 1"
+        );
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, QueueEntryRow>(sqlx::AssertSqlSafe(sql))
+                .bind(appointment)
+                .fetch_optional(p)
+                .await?
+        });
+        self.open_entry(rows)
+    }
 }

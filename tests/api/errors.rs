@@ -482,6 +482,9 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/auth/mfa/passkey/start", "post"),
         ("/api/auth/passkey/start", "post"),
         ("/api/auth/passkey/finish", "post"),
+        ("/api/me/day", "get"),
+        ("/api/me/day/{appointment_id}/start", "post"),
+        ("/api/me/day/{appointment_id}/finish", "post"),
     ];
     for (path, method) in expected {
         assert!(

@@ -14,8 +14,8 @@
 //   then shows João's one-click confirm and cancel links (absolute URLs) to send;
 // - A's 10:00 slot disappears WITHOUT a reload (slots.changed over the anonymous
 //   WebSocket); a slot chosen there asks a visitor to log in or sign up;
-// - B's grid shows João's appointment ("Agendado"); its action menu "Confirmar" turns
-//   the status into "Confirmado" (dialog and grid);
+// - B's grid shows João's appointment ("Agendada"); its action menu "Confirmar" turns
+//   the status into "Confirmada" (dialog and grid);
 // - the week view, Helena's "Minha agenda" (with the clinic's name), João's "Minhas
 //   consultas" (confirmed, live) and the admin's "Horários e serviços" render;
 // - the receptionist's browser runs in Asia/Tokyo: every time shown is still the clinic's;
@@ -184,7 +184,7 @@ async function run(browser) {
       await block.waitFor();
       apptId = await block.getAttribute('data-id');
       assert((await block.getAttribute('data-status')) === 'scheduled', 'not scheduled');
-      await block.locator('.ag-appt-status', { hasText: 'Agendado' }).waitFor();
+      await block.locator('.ag-appt-status', { hasText: 'Agendada' }).waitFor();
       // The free 10:00 is gone from the grid.
       await page.locator(`.ag-free[data-pro="${helenaId}"][data-time="${TIME}"]`).waitFor({ state: 'detached' });
       return apptId;
@@ -240,17 +240,17 @@ async function run(browser) {
       await block.click();
       const dialog = page.getByRole('dialog', { name: /Consulta — João Pereira da Silva/ });
       await dialog.waitFor();
-      await dialog.locator('.ag-status', { hasText: 'Agendado' }).waitFor();
+      await dialog.locator('.ag-status', { hasText: 'Agendada' }).waitFor();
       for (const label of ['Confirmar', 'Check-in', 'Faltou', 'Remarcar', 'Cancelar']) {
         await dialog.getByRole('button', { name: label, exact: true }).waitFor();
       }
       await shot(page, 'actions', { fullPage: false });
       await dialog.getByRole('button', { name: 'Confirmar', exact: true }).click();
-      await dialog.locator('.ag-status', { hasText: 'Confirmado' }).waitFor();
+      await dialog.locator('.ag-status', { hasText: 'Confirmada' }).waitFor();
       await dialog.getByText('Consulta confirmada.').waitFor();
       await shot(page, 'actions-confirmed', { fullPage: false });
       await dialog.getByRole('button', { name: 'Fechar' }).click();
-      await page.locator(`.ag-appt[data-id="${apptId}"][data-status="confirmed"]`).locator('.ag-appt-status', { hasText: 'Confirmado' }).waitFor();
+      await page.locator(`.ag-appt[data-id="${apptId}"][data-status="confirmed"]`).locator('.ag-appt-status', { hasText: 'Confirmada' }).waitFor();
       await shot(page, 'day-confirmed');
     });
 
@@ -273,7 +273,7 @@ async function run(browser) {
       const item = page.locator(`.ag-my-item[data-id="${apptId}"]`);
       await item.waitFor();
       await item.locator('.ag-clinic-badge', { hasText: 'Clínica Aurora' }).waitFor();
-      await item.locator('.ag-status', { hasText: 'Confirmado' }).waitFor();
+      await item.locator('.ag-status', { hasText: 'Confirmada' }).waitFor();
       await shot(page, 'my-agenda');
     });
 
@@ -284,7 +284,7 @@ async function run(browser) {
       await page.goto(`${BASE_URL}/#/minhas-consultas`);
       await page.locator('[data-view="my-appointments"][data-live="true"]').waitFor();
       const item = page.locator(`.ma-item[data-id="${apptId}"]`);
-      await item.locator('.ag-status', { hasText: 'Confirmado' }).waitFor();
+      await item.locator('.ag-status', { hasText: 'Confirmada' }).waitFor();
       await item.getByRole('button', { name: /^Remarcar/ }).waitFor();
       await item.getByRole('button', { name: /^Cancelar/ }).waitFor();
       await noHorizontalOverflow(page);

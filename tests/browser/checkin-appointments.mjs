@@ -227,7 +227,7 @@ async function run(browser) {
       assert(meta.includes(target.professional_name), `no professional in "${meta}"`);
       if (target.service_name) assert(meta.includes(target.service_name), `no service in "${meta}"`);
       const status = await text(row.locator('.queue-appt-status'));
-      assert(status === (target.status === 'confirmed' ? 'Confirmado' : 'Agendado'), `status "${status}"`);
+      assert(status === (target.status === 'confirmed' ? 'Confirmada' : 'Agendada'), `status "${status}"`);
       await row.getByRole('button', { name: `Check-in: ${targetTime} — ${target.patient_name}` }).waitFor();
       // Only appointments still to arrive, in time order.
       const shown = await section.locator('.queue-appt').evaluateAll((els) => els.map((e) => e.dataset.id));

@@ -11,7 +11,7 @@
 // - confirms the booking: the confirmation names "Dra. Helena Duarte" and says when in
 //   words ("amanhã às 09:30", never "hoje em segunda-feira");
 // - sees the appointment in "Minhas consultas", confirms it ("Confirmar presença" →
-//   Confirmado), reschedules it to another free time, and cancels it with a reason;
+//   Confirmada), reschedules it to another free time, and cancels it with a reason;
 // - on every page: no "null" or "undefined" in the text, no horizontal overflow, no
 //   console errors; a page of another role says "Sem permissão" (403), a page that does
 //   not exist "Página não encontrada" (404).

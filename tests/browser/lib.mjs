@@ -330,3 +330,22 @@ export async function accessible(page, where) {
   assert(!result.violations.length, `${where}: ${result.violations.join(' | ')}`);
   return result.passes;
 }
+
+// ------------------------------------------------------------- journeys ---
+
+/**
+ * What the user sees has no "null", "undefined" or "NaN" (a value that did not arrive),
+ * nor any text matching one of `forbidden` (e.g. a title that disagrees).
+ * @param {import('playwright-core').Page} page
+ * @param {string} where what the user is looking at, for the message
+ * @param {RegExp[]} [forbidden]
+ */
+export async function noMissingText(page, where, forbidden = []) {
+  const body = await page.locator('body').innerText();
+  const bad = body.match(/.{0,40}\b(null|undefined|NaN)\b.{0,40}/);
+  assert(!bad, `${where}: "${bad && bad[0]}"`);
+  for (const re of forbidden) {
+    const hit = body.match(re);
+    assert(!hit, `${where}: "${hit && hit[0]}"`);
+  }
+}

@@ -10,16 +10,16 @@
 // - the receptionist (desktop) opens the agenda's day view for tomorrow; João is booked at
 //   10:00 over HTTP by the receptionist, whose answer carries the one-click links;
 // - a fresh phone context (no login) opens the confirm link: the preview shows the clinic,
-//   the professional, the service, 10:00 in the clinic's zone and "Agendado"; one click →
-//   "Presença confirmada!", and the receptionist's grid shows "Confirmado" live; opening the
+//   the professional, the service, 10:00 in the clinic's zone and "Agendada"; one click →
+//   "Presença confirmada!", and the receptionist's grid shows "Confirmada" live; opening the
 //   link again says it was already used; a tampered link says it is invalid; the cancel link
 //   previews "Cancelar consulta";
 // - Maria (context M) has "Minhas consultas" open; in a second tab she joins Helena's
 //   waitlist for tomorrow morning on the public booking page; the receptionist cancels
 //   João's appointment over HTTP; M shows the offer live (10:00, a running countdown,
-//   Aceitar/Recusar), the receptionist's grid shows the held slot ("Reservado (lista de
+//   Aceitar/Recusar), the receptionist's grid shows the held slot ("Reservada (lista de
 //   espera)") and the "Lista de espera" drawer shows Maria's offer; Maria accepts → her
-//   appointment is in "Próximas" as "Agendado" (and on the grid);
+//   appointment is in "Próximas" as "Agendada" (and on the grid);
 // - in the drawer the receptionist puts João on the waitlist (patient search) and removes him;
 // - Helena's "Minha agenda": "Assinar no celular (iCal)" gives an absolute URL (and a
 //   webcal:// link) that serves text/calendar; "Gerar novo endereço" replaces it (the old one
@@ -169,7 +169,7 @@ async function run(browser) {
       assert(appt.status === 'scheduled', `status ${appt.status}`);
       assert(appt.links && /^\/#\/link\/confirm\/\S+$/.test(appt.links.confirm_path), `confirm_path ${JSON.stringify(appt.links)}`);
       assert(/^\/#\/link\/cancel\/\S+$/.test(appt.links.cancel_path), 'no cancel_path');
-      await block(appt.id).locator('.ag-appt-status', { hasText: 'Agendado' }).waitFor();
+      await block(appt.id).locator('.ag-appt-status', { hasText: 'Agendada' }).waitFor();
       return appt.id;
     });
     if (!appt) throw new Error('no appointment');
@@ -185,22 +185,22 @@ async function run(browser) {
       await view.getByText('Helena Duarte').waitFor();
       await view.getByText(SERVICE).waitFor();
       await view.getByText('João S.').waitFor();
-      await view.locator('.ln-appt-status', { hasText: 'Agendado' }).waitFor();
+      await view.locator('.ln-appt-status', { hasText: 'Agendada' }).waitFor();
       assert(await page.locator('#header-user').isHidden(), 'the login header is shown');
       await noHorizontalOverflow(page);
       await shot(page, 'confirm-preview');
     });
 
-    await check('one click confirms: "Presença confirmada!", and the desk shows "Confirmado" live', async () => {
+    await check('one click confirms: "Presença confirmada!", and the desk shows "Confirmada" live', async () => {
       const { page } = phone;
       await page.getByRole('button', { name: 'Confirmar presença' }).click();
       const view = page.locator('[data-view="link"][data-state="done"]');
       await view.getByRole('heading', { name: 'Presença confirmada!' }).waitFor();
-      await view.locator('.ln-appt-status', { hasText: 'Confirmado' }).waitFor();
+      await view.locator('.ln-appt-status', { hasText: 'Confirmada' }).waitFor();
       await noHorizontalOverflow(page);
       await shot(page, 'confirm-done');
       await grid().locator(`.ag-appt[data-id="${appt.id}"][data-status="confirmed"]`)
-        .locator('.ag-appt-status', { hasText: 'Confirmado' }).waitFor();
+        .locator('.ag-appt-status', { hasText: 'Confirmada' }).waitFor();
       await shot(grid(), 'desk-confirmed');
     });
 
@@ -227,7 +227,7 @@ async function run(browser) {
       await page.goto(`${BASE_URL}${appt.links.cancel_path}`);
       const view = page.locator('[data-view="link"][data-state="preview"]');
       await view.getByRole('button', { name: 'Cancelar consulta' }).waitFor();
-      await view.locator('.ln-appt-status', { hasText: 'Confirmado' }).waitFor();
+      await view.locator('.ln-appt-status', { hasText: 'Confirmada' }).waitFor();
       await shot(page, 'cancel-preview');
     });
 
@@ -294,7 +294,7 @@ async function run(browser) {
     await check('the desk shows the held slot and Maria\'s offer in the "Lista de espera" drawer', async () => {
       const page = grid();
       const held = page.locator(`.ag-appt[data-id="${offerAppt}"][data-status="held"]`);
-      await held.locator('.ag-appt-status', { hasText: 'Reservado (lista de espera)' }).waitFor();
+      await held.locator('.ag-appt-status', { hasText: 'Reservada (lista de espera)' }).waitFor();
       await shot(page, 'desk-held');
       await held.click();
       const dialog = page.getByRole('dialog', { name: /Consulta — Maria/ });
@@ -310,12 +310,12 @@ async function run(browser) {
       await shot(page, 'desk-drawer', { fullPage: false });
     });
 
-    await check('Maria accepts: her appointment is in "Próximas" as "Agendado" (and on the desk)', async () => {
+    await check('Maria accepts: her appointment is in "Próximas" as "Agendada" (and on the desk)', async () => {
       const offer = mariaList.locator('[data-waitlist="offers"] .wl-offer').first();
       await offer.getByRole('button', { name: /^Aceitar/ }).click();
       await mariaList.locator('.wl-accepted', { hasText: 'Horário reservado para você!' }).waitFor();
       const item = mariaList.locator(`.ma-item[data-id="${offerAppt}"]`);
-      await item.locator('.ag-status', { hasText: 'Agendado' }).waitFor();
+      await item.locator('.ag-status', { hasText: 'Agendada' }).waitFor();
       await item.locator('.ma-when', { hasText: `às ${TIME}` }).waitFor();
       await mariaList.locator('[data-waitlist="offers"]').waitFor({ state: 'hidden' });
       await mariaList.locator('[data-waitlist="mine"] .wl-history summary').waitFor();

@@ -187,7 +187,7 @@ async function professionalChecks(page, label, errors) {
     await first.click();
     await page.locator('[data-view="patient-detail"]').waitFor();
     await settle(page);
-    await page.getByRole('heading', { name: 'Alergias' }).waitFor();
+    await page.getByRole('heading', { name: 'Alergias', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Salvar alterações' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'professional-patient.png'), fullPage: true });
     await page.setViewportSize(PHONE);

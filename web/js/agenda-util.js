@@ -8,22 +8,15 @@
 
 import { ApiError } from './api.js';
 import { errorMessage } from './ui.js';
+import { APPOINTMENT_STATUS_LABELS, appointmentStatus } from './messages.js';
 
 export const DEFAULT_TZ = 'America/Sao_Paulo';
 
-export const STATUS_LABELS = {
-  held: 'Reservado (lista de espera)',
-  scheduled: 'Agendado',
-  confirmed: 'Confirmado',
-  checked_in: 'Chegou',
-  in_progress: 'Em atendimento',
-  done: 'Concluído',
-  cancelled: 'Cancelado',
-  no_show: 'Faltou',
-};
+/** Appointment statuses as they read (from the message catalog: "Agendada", "Realizada"…). */
+export const STATUS_LABELS = APPOINTMENT_STATUS_LABELS;
 
 export function statusLabel(status) {
-  return STATUS_LABELS[status] || status || '';
+  return appointmentStatus(status);
 }
 
 /** Still ahead and changeable (reschedule, cancel by the patient): same rule as the server. */

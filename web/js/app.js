@@ -8,8 +8,10 @@
 //   #/cadastro                        patient sign-up
 //   #/                                home (chosen from /api/me)
 //   #/clinica/{id}[?papel=…]          staff home for one clinic membership
-//   #/clinica/{id}/paciente/{pid}     patient record (staff)
+//   #/clinica/{id}/paciente/{pid}     patient record (staff); ?atendimento={id} opens that draft
 //   #/plataforma                      platform admin
+//   #/plataforma/clinica/{id}         platform admin: a clinic's onboarding, its team (views/onboarding.js)
+//   #/clinica/{id}/implantacao        clinic admin: onboarding sequence (views/onboarding.js)
 //   #/meus-dados                      patient home
 //   #/mensagens[/{room_id}]            chat (every role)
 //   #/clinica/{id}/agenda             clinic agenda: day/week grid, booking (staff; views/agenda.js)
@@ -17,6 +19,8 @@
 //   #/clinica/{id}/caixa[?consulta=…] the front desk's cash register (views/cash.js)
 //   #/clinica/{id}/relatorios         revenue report and CSV export, clinic admins (views/reports.js)
 //   #/minha-agenda                    a professional's appointments in every clinic
+//   #/meu-dia[?data=YYYY-MM-DD]       a professional's day in every clinic: next patient,
+//                                     start/finish, record, chat (views/my-day.js)
 //   #/minhas-consultas                a patient's appointments (views/my-appointments.js)
 //   #/agendar/{clinic_id}             public booking page, with or without a login (views/booking.js)
 //   #/agendar                         choose a clinic to book at (views/booking-clinics.js)
@@ -55,6 +59,8 @@ import { renderPatientDetail } from './views/patients.js';
 import { clinicHref, findMembership, renderStaffHome, roleParamFor, sortedMemberships } from './views/staff.js';
 import { renderClinicAgenda } from './views/agenda.js';
 import { renderMyAgenda } from './views/my-agenda.js';
+import { renderMyDay } from './views/my-day.js';
+import { renderOnboarding } from './views/onboarding.js';
 import { renderScheduleSettings } from './views/agenda-settings.js';
 import { renderCash } from './views/cash.js';
 import { renderReports } from './views/reports.js';
@@ -360,6 +366,16 @@ async function render() {
       else mount(statusView(403, 'Os horários são editados pelo profissional ou pela administração da clínica.'));
       return;
     }
+    if (parts.length === 3 && parts[2] === 'implantacao') {
+      if (membership.role !== 'clinic_admin') {
+        mount(statusView(403, 'A implantação da clínica é feita pela sua administração.'));
+        return;
+      }
+      mount(renderOnboarding(ctx, me, membership.clinic_id, {
+        backHref: clinicHref(me, membership), roleParam: roleParamFor(me, membership),
+      }));
+      return;
+    }
     if (parts.length === 3 && parts[2] === 'relatorios') {
       if (membership.role === 'clinic_admin') mount(renderReports(ctx, { membership, params, homeHref: clinicHref(me, membership) }));
       else mount(statusView(403, 'Os relatórios são da administração da clínica.'));
@@ -380,9 +396,14 @@ async function render() {
         membership,
         patientId: parts[3],
         roleParam: params.get('papel'),
+        encounterId: params.get('atendimento'),
       }));
       return;
     }
+  }
+  if (section === 'plataforma' && me.platform_admin && parts.length === 3 && parts[1] === 'clinica') {
+    mount(renderOnboarding(ctx, me, parts[2], { platform: true, backHref: '#/plataforma' }));
+    return;
   }
   if (section === 'plataforma' && me.platform_admin) {
     mount(renderPlatformHome());
@@ -390,6 +411,10 @@ async function render() {
   }
   if (section === 'minha-agenda' && me.professional && parts.length === 1) {
     mount(renderMyAgenda(ctx, me, params));
+    return;
+  }
+  if (section === 'meu-dia' && me.professional && parts.length === 1) {
+    mount(renderMyDay(ctx, me, params));
     return;
   }
   if (section === 'minhas-consultas' && me.patient && parts.length === 1) {
@@ -449,8 +474,9 @@ function statusView(status, message = '') {
 
 /** Pages that exist for some roles only: their section and the path lengths they take. */
 const ROLE_PAGES = {
-  plataforma: [1],
+  plataforma: [1, 3],
   'minha-agenda': [1],
+  'meu-dia': [1],
   'minhas-consultas': [1],
   'meus-documentos': [1],
   teleconsulta: [2],
@@ -508,6 +534,7 @@ function updateHeader() {
   const links = [];
   if (me.memberships && me.memberships.length) links.push(['#/', 'Clínicas', 'clinica']);
   if (me.professional && me.memberships && me.memberships.some((m) => m.role === 'professional')) {
+    links.push(['#/meu-dia', 'Meu dia', 'meu-dia']);
     links.push(['#/minha-agenda', 'Minha agenda', 'minha-agenda']);
     links.push(['#/minha-assinatura', 'Assinatura digital', 'minha-assinatura']);
   }

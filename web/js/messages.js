@@ -371,3 +371,25 @@ function sentenceOf(t) {
   const c = capitalize(t.trim());
   return /[.!?…]$/.test(c) ? c : `${c}.`;
 }
+
+// ------------------------------------------------- appointment statuses ---
+
+/** An appointment's status as it reads, in agreement with "consulta" (feminine). */
+export const APPOINTMENT_STATUS_LABELS = {
+  held: 'Reservada (lista de espera)',
+  scheduled: 'Agendada',
+  confirmed: 'Confirmada',
+  checked_in: 'Chegou',
+  in_progress: 'Em atendimento',
+  done: 'Realizada',
+  cancelled: 'Cancelada',
+  no_show: 'Faltou',
+};
+
+/**
+ * "Agendada", "Confirmada", "Realizada"… (the code itself when unknown, never "undefined").
+ * @param {string|null|undefined} status
+ */
+export function appointmentStatus(status) {
+  return APPOINTMENT_STATUS_LABELS[status] || text(status);
+}

@@ -6,6 +6,7 @@
 //! one transaction. What several of them share lives here.
 
 pub mod appointments;
+pub mod day;
 pub mod exceptions;
 pub mod ical;
 pub mod mine;

@@ -5,6 +5,7 @@
 //! `app::agenda` and maps its result; every change is pushed live (see docs/protocol.md).
 
 pub mod appointments;
+pub mod day;
 pub mod exceptions;
 pub mod ical;
 pub mod mine;
@@ -90,5 +91,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/public/clinics/{clinic_id}/slots",
         web::get().to(slots::public_slots),
+    )
+    .route("/me/day", web::get().to(day::my_day))
+    .route(
+        "/me/day/{appointment_id}/start",
+        web::post().to(day::start_visit),
+    )
+    .route(
+        "/me/day/{appointment_id}/finish",
+        web::post().to(day::finish_visit),
     );
 }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod booking;
+mod day;
 mod ical;
 mod links;
 mod live;

@@ -340,7 +340,7 @@ function appointmentBlock(g, a, span, gridStart, lane, laneCount) {
   const { setup } = g;
   const paid = a.payment_status === 'paid';
   // Its name is its visible words with commas and the end time that only screen readers
-  // hear ("10:00, Agendado, João Pereira da Silva, Consulta clínica, até 10:30"): what is
+  // hear ("10:00, Agendada, João Pereira da Silva, Consulta clínica, até 10:30"): what is
   // seen is what is said (WCAG 2.5.3).
   const sr = (text) => h('span', { class: 'visually-hidden', text });
   const block = h('button', {

@@ -178,9 +178,9 @@ export function patientCreatePanel(options) {
 /**
  * View "patient-detail": /clinica/{cid}/paciente/{pid}.
  * @param {import('../types.js').ViewContext} ctx
- * @param {{me: import('../types.js').Me, membership: import('../types.js').Membership, patientId: string, roleParam: string|null}} opts
+ * @param {{me: import('../types.js').Me, membership: import('../types.js').Membership, patientId: string, roleParam: string|null, encounterId?: string|null}} opts
  */
-export function renderPatientDetail(ctx, { me, membership, patientId, roleParam }) {
+export function renderPatientDetail(ctx, { me, membership, patientId, roleParam, encounterId = null }) {
   const clinicId = membership.clinic_id;
   const clinical = isProfessionalIn(me, clinicId);
   const backHref = roleParam
@@ -290,7 +290,7 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam 
     // The clinical record: professionals and admins (receptionists never read it).
     const canOpenRecord = clinical || (me.memberships || []).some((m) => m.clinic_id === clinicId && m.role === 'clinic_admin');
     const record = canOpenRecord
-      ? recordSection(ctx, { clinicId, patientId, professional: clinical, userId: me.id })
+      ? recordSection(ctx, { clinicId, patientId, professional: clinical, userId: me.id, encounterId })
       : null;
     body.replaceChildren(...[summary, record, documents,
       h('section', { class: 'panel', 'aria-labelledby': 'pd-edit' },

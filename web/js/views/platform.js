@@ -1,7 +1,8 @@
 // @ts-check
-// Platform admin home: clinic list and "Nova clínica" form.
+// Platform admin home: clinic list (each with its onboarding and team page) and the
+// "Nova clínica" form, which goes on to the new clinic's onboarding.
 
-import { api } from '../api.js';
+import { api, seg } from '../api.js';
 import { capitalize, clinicName } from '../messages.js';
 import {
   h, createForm, commonCodeToField, formatAddress, formatDateTime, loadInto, plural,
@@ -40,7 +41,13 @@ function clinicList(clinics) {
         h('span', { text: `CNPJ ${c.cnpj || '—'}` }),
         h('span', { text: formatAddress(c.address) }),
         h('span', { text: `Fuso horário: ${c.time_zone || '—'}` }),
-        c.created_at ? h('span', { text: `Criada em ${formatDateTime(c.created_at)}` }) : null)));
+        c.created_at ? h('span', { text: `Criada em ${formatDateTime(c.created_at)}` }) : null),
+      h('a', {
+        class: 'btn btn-secondary btn-small',
+        href: `#/plataforma/clinica/${seg(c.id)}`,
+        text: 'Implantação e equipe',
+        'aria-label': `Implantação e equipe — ${c.name}`,
+      })));
   }
   return [h('p', { class: 'muted', text: plural(clinics.length, 'clínica', 'clínicas') }), ul];
 }
@@ -97,6 +104,8 @@ function newClinicForm(onCreated) {
       const clinic = await api.post('/api/clinics', body);
       ctrl.reset();
       onCreated();
+      // Next: its team (the clinic's admin first), on its onboarding page.
+      if (clinic && clinic.id) location.hash = `#/plataforma/clinica/${seg(clinic.id)}`;
       return `${capitalize(clinicName((clinic && clinic.name) || v.name))} cadastrada.`;
     },
   });

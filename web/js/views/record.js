@@ -37,9 +37,10 @@ function authorText(e) {
 
 /**
  * @param {import('../types.js').ViewContext} ctx
- * @param {{clinicId: string, patientId: string, professional: boolean, userId: string}} opts
+ * @param {{clinicId: string, patientId: string, professional: boolean, userId: string, encounterId?: string|null}} opts
+ *   `encounterId`: a draft to open in the editor (a consultation started from "Meu dia")
  */
-export function recordSection(ctx, { clinicId, patientId, professional, userId }) {
+export function recordSection(ctx, { clinicId, patientId, professional, userId, encounterId = null }) {
   const base = `/api/clinics/${seg(clinicId)}/patients/${seg(patientId)}/record`;
   const body = h('div');
   const section = h('section', { class: 'panel', 'aria-labelledby': 'pd-record' },
@@ -73,6 +74,11 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId }
         professional ? encounterEditor() : null,
         h('h3', { text: 'Linha do tempo' }), timeline, more);
       await refreshTimeline();
+      if (professional && encounterId && editing) {
+        const draft = await api.get(`${base}/encounters/${seg(encounterId)}`);
+        if (!ctx.isCurrent()) return;
+        if (draft.status === 'draft' && draft.author.user_id === userId) editing.load(draft);
+      }
     } catch (err) {
       if (!ctx.isCurrent()) return;
       if (err instanceof ApiError && err.code === 'no_care_relationship') clear(body).append(breakGlass(errorMessage(err)));
