@@ -35,6 +35,8 @@ pub mod session;
 pub mod state;
 pub mod waitlist;
 pub mod whatsapp;
+pub mod replies;
+pub mod sms;
 
 pub use caller::Auth;
 pub use error::AppError;

@@ -19,6 +19,7 @@ pub mod scope;
 mod stored;
 pub mod text;
 pub mod vitals;
+pub mod sms;
 
 pub use documents_br::{Cnpj, Cpf};
 pub use ids::*;

@@ -29,6 +29,7 @@ pub mod waitlist;
 pub mod web_assets;
 pub mod whatsapp;
 pub mod ws;
+pub mod sms;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(whatsapp::routes)
             .configure(oidc::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
+            .configure(sms::routes)
             .default_service(web::to(api_not_found)),
     )
     .default_service(web::get().to(web_assets::serve));

@@ -9,6 +9,7 @@ use super::{
     me, messages, mfa, oidc, passkeys, password_reset, patient_links, patients, queue,
     queue_public, record, waitlist, whatsapp, ws,
 };
+use super::sms;
 
 struct BearerAuth;
 
@@ -134,6 +135,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         oidc::start, oidc::callback,
         passkeys::list, passkeys::start_registration, passkeys::finish_registration, passkeys::remove,
         passkeys::start_second_factor, passkeys::start_login, passkeys::finish_login,
+        sms::status, sms::inbound,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),
@@ -150,7 +152,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "record", description = "The clinical record: encounters, addenda, allergies, problems, vital signs, timeline (every read and write audited); the CID-10 search"),
         (name = "consults", description = "Teleconsultations (live part on the WebSocket topic `consult:<id>`)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
-        (name = "messaging", description = "Messages to patients (e-mail, WhatsApp): delivery state, each clinic's settings, consent per channel, the WhatsApp webhook"),
+        (name = "messaging", description = "Messages to patients (e-mail, WhatsApp, SMS): delivery state, each clinic's settings, consent per channel, the WhatsApp and SMS webhooks"),
         (name = "billing", description = "Prices, Pix charges and refunds (API Pix), the PSP's webhook, the ledger"),
         (name = "cash", description = "The front desk's cash register: sessions, payments at the desk, closing reports, adjustments"),
         (name = "operations", description = "Health and metrics"),

@@ -7,6 +7,8 @@ pub mod email;
 pub mod templates;
 pub mod whatsapp;
 pub mod worker;
+pub mod replies;
+pub mod sms;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

@@ -480,6 +480,8 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/auth/mfa/passkey/start", "post"),
         ("/api/auth/passkey/start", "post"),
         ("/api/auth/passkey/finish", "post"),
+        ("/api/webhooks/sms/status", "post"),
+        ("/api/webhooks/sms/inbound", "post"),
     ];
     for (path, method) in expected {
         assert!(

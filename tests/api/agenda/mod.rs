@@ -201,3 +201,23 @@ pub async fn race(requests: Vec<reqwest::RequestBuilder>) -> (usize, usize) {
     }
     (created, taken)
 }
+
+/// An appointment's status (tomorrow's, as the receptionist lists them).
+pub async fn appointment_status(app: &TestApp, a: &Agenda, appt: &Value) -> String {
+    let day = a.day;
+    let (status, list) = json_of(
+        app.get(
+            &format!("/api/clinics/{}/appointments?from={day}&to={day}", a.clinic),
+            Some(&a.recep.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array()
+        .expect("list")
+        .iter()
+        .find(|x| x["id"] == appt["id"])
+        .map(|x| x["status"].as_str().expect("status").to_string())
+        .expect("the appointment is listed")
+}

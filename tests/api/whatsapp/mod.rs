@@ -143,26 +143,7 @@ impl Fixture {
     }
 
     async fn status_of(&self, appt: &Value) -> String {
-        let day = self.a.day;
-        let (status, list) = json_of(
-            self.app
-                .get(
-                    &format!(
-                        "/api/clinics/{}/appointments?from={day}&to={day}",
-                        self.a.clinic
-                    ),
-                    Some(&self.a.recep.access),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{list}");
-        list.as_array()
-            .expect("list")
-            .iter()
-            .find(|x| x["id"] == appt["id"])
-            .map(|x| x["status"].as_str().expect("status").to_string())
-            .expect("the appointment is listed")
+        crate::agenda::appointment_status(&self.app, &self.a, appt).await
     }
 }
 
