@@ -175,7 +175,8 @@ async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_deliv
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{preview}");
-    assert_eq!(preview["appointment"]["id"], appt["id"]);
+    assert_eq!(preview["used"], false);
+    assert_eq!(preview["appointment"]["clinic_name"], "Clínica Aurora");
     // Accented Portuguese goes as UCS-2: at most 4 parts of 67 UTF-16 units.
     assert!(body.encode_utf16().count() <= 4 * 67, "{body}");
     let id = sent["id"].as_str().expect("id").replace('-', "");
@@ -214,10 +215,11 @@ async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_deliv
     );
 
     // The administrator's outbox view: the whole clinic, by channel and state.
+    let app = &f.app;
     let outbox = |q: &str, who: &Session| {
         let url = format!("/api/clinics/{}/messages{q}", f.a.clinic);
         let access = who.access.clone();
-        async move { f.app.get(&url, Some(&access)).await }
+        async move { app.get(&url, Some(&access)).await }
     };
     let (status, all) = json_of(outbox("?channel=sms", &f.a.admin).await).await;
     assert_eq!(status, StatusCode::OK, "{all}");
@@ -260,7 +262,10 @@ async fn a_reply_1_confirms_live_cancelar_cancels_and_parar_stops_later_sms_remi
     let mut desk = f.app.ws(&f.a.recep).await;
     desk.join(&format!("clinic:{}:agenda", f.a.clinic), None)
         .await;
+    // Booked before the clock moves (a reminder never falls due before its booking).
     let first = f.book(10, 0).await;
+    let appt = f.book(10, 30).await;
+    let later = f.book(17, 0).await;
     f.reminder(&first, "sent").await;
     // Words that are no command change nothing.
     f.inbound("Bom dia, chego às 10h").await;
@@ -274,8 +279,7 @@ async fn a_reply_1_confirms_live_cancelar_cancels_and_parar_stops_later_sms_remi
         .await;
     assert_eq!(live["appointment"]["id"], first["id"]);
 
-    // A later one, reminded too: "1" confirms it (the cancelled one is not open), live.
-    let appt = f.book(16, 0).await;
+    // The next one, reminded too: "1" confirms it (the cancelled one is not open), live.
     f.reminder(&appt, "sent").await;
     f.inbound("1").await;
     let live = desk
@@ -295,7 +299,6 @@ async fn a_reply_1_confirms_live_cancelar_cancels_and_parar_stops_later_sms_remi
     assert_eq!(consents[0]["opted_in"], false);
     assert_eq!(consents[0]["source"], "reply");
     let taken = f.twilio.received().len();
-    let later = f.book(17, 0).await;
     let queued = f.reminder(&later, "queued").await;
     assert_eq!(queued["channel"], "email");
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
