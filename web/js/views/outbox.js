@@ -23,6 +23,8 @@ import { h, formatDateTime, loadInto, plural } from '../ui.js';
 /** States in the order a message lives them. */
 const STATE_ORDER = ['queued', 'sending', 'failed', 'sent', 'delivered', 'read', 'dead', 'cancelled'];
 const TZ = 'America/Sao_Paulo';
+const COLUMNS = ['Criada em', 'Canal', 'Mensagem', 'Estado', 'Destinatário', 'Paciente e consulta', 'Tentativas', 'Último erro'];
+const CELL_CLASS = /** @type {Record<number, string>} */ ({ 4: 'ob-to', 7: 'ob-error' });
 /** How each state looks: reached the patient, needs a look, or nothing more to do. */
 const BADGE = /** @type {Record<string, string>} */ ({
   sent: 'badge-ok', delivered: 'badge-ok', read: 'badge-ok',
@@ -55,16 +57,19 @@ function row(clinicId, m) {
       text: text(m.patient_name) || 'Paciente' })
     : h('span', { class: 'muted', text: '—' });
   const about = m.appointment_starts_at ? `Consulta ${formatDateTime(m.appointment_starts_at, TZ)}` : '';
+  /** A cell labelled for small screens (the table becomes cards there). */
+  const cell = (/** @type {number} */ i, /** @type {any[]} */ ...content) =>
+    h('td', { 'data-label': COLUMNS[i], class: CELL_CLASS[i] || null }, h('div', null, ...content));
   return h('tr', { dataset: { message: m.id, status: m.status, channel: m.channel } },
-    h('td', { text: formatDateTime(m.created_at, TZ) }),
-    h('td', { text: MESSAGE_CHANNELS[/** @type {keyof typeof MESSAGE_CHANNELS} */ (m.channel)] || m.channel }),
-    h('td', { text: messageKind(m.template) }),
-    h('td', null, h('span', { class: `badge ${BADGE[m.status] || ''} ob-state`, text: state }),
+    cell(0, formatDateTime(m.created_at, TZ)),
+    cell(1, MESSAGE_CHANNELS[/** @type {keyof typeof MESSAGE_CHANNELS} */ (m.channel)] || m.channel),
+    cell(2, messageKind(m.template)),
+    cell(3, h('span', { class: `badge ${BADGE[m.status] || ''} ob-state`, text: state }),
       retry ? h('div', { class: 'small muted', text: retry }) : null),
-    h('td', { class: 'ob-to', text: maskedRecipient(m.to_address) || '—' }),
-    h('td', null, patient, about ? h('div', { class: 'small muted', text: about }) : null),
-    h('td', { class: 'num', text: String(m.attempts) }),
-    h('td', { class: 'ob-error', text: text(m.last_error) || '—' }));
+    cell(4, maskedRecipient(m.to_address) || '—'),
+    cell(5, patient, about ? h('div', { class: 'small muted', text: about }) : null),
+    cell(6, String(m.attempts)),
+    cell(7, text(m.last_error) || '—'));
 }
 
 /**
@@ -101,8 +106,7 @@ export function renderOutbox(ctx, { membership, homeHref }) {
             h('table', { class: 'table ob-table' },
               h('caption', { class: 'visually-hidden', text: 'Mensagens aos pacientes, das mais recentes às mais antigas' }),
               h('thead', null, h('tr', null,
-                ['Criada em', 'Canal', 'Mensagem', 'Estado', 'Destinatário', 'Paciente e consulta', 'Tentativas', 'Último erro']
-                  .map((c) => h('th', { scope: 'col', text: c })))),
+                COLUMNS.map((c) => h('th', { scope: 'col', text: c })))),
               h('tbody', null, list.map((m) => row(clinicId, m))))),
         ];
       });
