@@ -31,12 +31,12 @@ pub mod patients;
 pub mod queue;
 pub mod record;
 pub mod reminders;
+pub mod replies;
 pub mod session;
+pub mod sms;
 pub mod state;
 pub mod waitlist;
 pub mod whatsapp;
-pub mod replies;
-pub mod sms;
 
 pub use caller::Auth;
 pub use error::AppError;

@@ -72,7 +72,9 @@ pub async fn record_receipt(
         ),
         ReceiptUpdate::Read => (
             "read",
-            store.record_receipt(channel, provider_id, "read", at).await?,
+            store
+                .record_receipt(channel, provider_id, "read", at)
+                .await?,
         ),
         ReceiptUpdate::Undeliverable(reason) => (
             "dead",

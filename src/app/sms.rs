@@ -21,24 +21,24 @@ use crate::messaging::sms::{
 const PROVIDER: &str = "sms";
 
 /// A webhook request as it arrived.
-pub struct SignedForm<'a> {
+pub struct SignedForm {
     /// The scheme and host the request came to (used when no public URL is configured).
-    pub arrived_at: &'a str,
+    pub arrived_at: String,
     /// The request's query string (part of the signed URL), without `?`.
-    pub query: &'a str,
+    pub query: String,
     /// The POST parameters in their order.
-    pub params: &'a [(String, String)],
-    pub signature: Option<&'a str>,
+    pub params: Vec<(String, String)>,
+    pub signature: Option<String>,
 }
 
 /// The URL Twilio signed: the public base (`messaging.sms.public_base_url`, else
 /// `server.public_url`, else where the request arrived), the path and the query.
-fn signed_url(state: &AppState, path: &str, req: &SignedForm<'_>) -> String {
+fn signed_url(state: &AppState, path: &str, req: &SignedForm) -> String {
     let s = &state.settings;
     let base = [&s.messaging.sms.public_base_url, &s.server.public_url]
         .into_iter()
         .find(|b| !b.is_empty())
-        .map_or(req.arrived_at, |b| b.as_str())
+        .map_or(req.arrived_at.as_str(), |b| b.as_str())
         .trim_end_matches('/');
     if req.query.is_empty() {
         format!("{base}{path}")
@@ -47,10 +47,10 @@ fn signed_url(state: &AppState, path: &str, req: &SignedForm<'_>) -> String {
     }
 }
 
-fn verify(state: &AppState, path: &str, req: &SignedForm<'_>) -> Result<(), AppError> {
+fn verify(state: &AppState, path: &str, req: &SignedForm) -> Result<(), AppError> {
     let token = state.settings.messaging.sms.auth_token.expose();
     let url = signed_url(state, path, req);
-    if signature_valid(token, &url, req.params, req.signature) {
+    if signature_valid(token, &url, &req.params, req.signature.as_deref()) {
         return Ok(());
     }
     tracing::warn!(path, "sms webhook refused: missing or invalid signature");
@@ -72,9 +72,9 @@ fn ours(state: &AppState, account: &str) -> bool {
 }
 
 /// A status callback: whether it was acted on (false: a repeat, or nothing to do).
-pub async fn status(state: &AppState, req: SignedForm<'_>) -> Result<bool, AppError> {
+pub async fn status(state: &AppState, req: SignedForm) -> Result<bool, AppError> {
     verify(state, STATUS_PATH, &req)?;
-    let cb = parse_status(req.params).map_err(|why| AppError::bad_request("invalid_body", why))?;
+    let cb = parse_status(&req.params).map_err(|why| AppError::bad_request("invalid_body", why))?;
     if !ours(state, &cb.account_sid) {
         return Ok(false);
     }
@@ -102,14 +102,21 @@ pub async fn status(state: &AppState, req: SignedForm<'_>) -> Result<bool, AppEr
 }
 
 /// An inbound SMS: whether it was acted on (false: a repeat).
-pub async fn inbound(state: &AppState, req: SignedForm<'_>) -> Result<bool, AppError> {
+pub async fn inbound(state: &AppState, req: SignedForm) -> Result<bool, AppError> {
     verify(state, INBOUND_PATH, &req)?;
-    let sms = parse_inbound(req.params).map_err(|why| AppError::bad_request("invalid_body", why))?;
+    let sms =
+        parse_inbound(&req.params).map_err(|why| AppError::bad_request("invalid_body", why))?;
     if !ours(state, &sms.account_sid) {
         return Ok(false);
     }
     let event = format!("message:{}", sms.message_sid);
-    replies::once(state, PROVIDER, &event, act_on_reply(state, &sms.from, &sms.body)).await
+    replies::once(
+        state,
+        PROVIDER,
+        &event,
+        act_on_reply(state, &sms.from, &sms.body),
+    )
+    .await
 }
 
 async fn act_on_reply(state: &AppState, from: &str, body: &str) -> Result<(), AppError> {

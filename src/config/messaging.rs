@@ -126,7 +126,10 @@ impl SmsSettings {
             s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
         };
         if !sid(&self.account_sid, "AC") {
-            return bad("messaging.sms.account_sid", "must be AC followed by 32 hex digits");
+            return bad(
+                "messaging.sms.account_sid",
+                "must be AC followed by 32 hex digits",
+            );
         }
         if self.auth_token.expose().is_empty() {
             return bad(

@@ -16,10 +16,10 @@ pub mod record;
 pub mod reminders;
 pub mod role;
 pub mod scope;
+pub mod sms;
 mod stored;
 pub mod text;
 pub mod vitals;
-pub mod sms;
 
 pub use documents_br::{Cnpj, Cpf};
 pub use ids::*;

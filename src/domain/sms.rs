@@ -208,7 +208,11 @@ mod tests {
         assert_eq!(segments(&t).units, 162);
         assert_eq!(segments(&t).count, 2);
         let t = format!("{}{}", "a".repeat(152), "€".repeat(77));
-        assert_eq!(segments(&t).units, 306, "two parts of 153 if pairs could split");
+        assert_eq!(
+            segments(&t).units,
+            306,
+            "two parts of 153 if pairs could split"
+        );
         assert_eq!(segments(&t).count, 3, "they cannot: 152 + 152 + 2");
     }
 
@@ -257,18 +261,27 @@ mod tests {
         // Three parts: the opt-out hint then the professional go; the link stays whole.
         let three = fit(&pieces, 3);
         assert_eq!(segments(&three).count, 3, "{three}");
-        assert!(!three.contains("PARAR") && !three.contains("Helena"), "{three}");
+        assert!(
+            !three.contains("PARAR") && !three.contains("Helena"),
+            "{three}"
+        );
         assert!(three.contains(&format!("Confirmar: {link}")), "{three}");
 
         // Two parts: the link goes whole (never cut); how to answer stays.
         let two = fit(&pieces, 2);
         assert!(segments(&two).count <= 2, "{two}");
-        assert!(!two.contains("https") && !two.contains("Confirmar:"), "{two}");
+        assert!(
+            !two.contains("https") && !two.contains("Confirmar:"),
+            "{two}"
+        );
         assert!(two.contains("Responda 1 para confirmar"), "{two}");
 
         // One part: only the required pieces, the clinic and the time.
         let one = fit(&pieces, 1);
-        assert_eq!(one, "Clínica São Lucas: João, sua consulta é em 08/12 às 10:00");
+        assert_eq!(
+            one,
+            "Clínica São Lucas: João, sua consulta é em 08/12 às 10:00"
+        );
     }
 
     #[test]

@@ -25,11 +25,11 @@ pub mod patients;
 pub mod queue;
 pub mod queue_public;
 pub mod record;
+pub mod sms;
 pub mod waitlist;
 pub mod web_assets;
 pub mod whatsapp;
 pub mod ws;
-pub mod sms;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -13,17 +13,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/webhooks/sms/inbound", web::post().to(inbound));
 }
 
-/// The request's parts the signature check needs, and its parameters.
-fn parts(req: &HttpRequest, body: &[u8]) -> (String, Vec<(String, String)>, Option<String>) {
+/// Hand the request (as it arrived: where, its query, its parameters, its signature) to a
+/// webhook use case; 204 when it is done.
+async fn signed<'a, F, Fut>(
+    state: &'a AppState,
+    req: &HttpRequest,
+    body: &[u8],
+    use_case: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(&'a AppState, SignedForm) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, AppError>>,
+{
     let info = req.connection_info();
-    let arrived_at = format!("{}://{}", info.scheme(), info.host());
-    let params = form_urlencoded::parse(body).into_owned().collect();
-    let signature = req
-        .headers()
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    (arrived_at, params, signature)
+    let form = SignedForm {
+        arrived_at: format!("{}://{}", info.scheme(), info.host()),
+        query: req.query_string().to_string(),
+        params: form_urlencoded::parse(body).into_owned().collect(),
+        signature: req
+            .headers()
+            .get("x-twilio-signature")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    drop(info);
+    use_case(state, form).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(post, path = "/api/webhooks/sms/status", operation_id = "sms_status_callback", tag = "messaging",
@@ -38,15 +53,7 @@ pub async fn status(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let (arrived_at, params, signature) = parts(&req, &body);
-    let form = SignedForm {
-        arrived_at: &arrived_at,
-        query: req.query_string(),
-        params: &params,
-        signature: signature.as_deref(),
-    };
-    sms::status(&state, form).await?;
-    Ok(HttpResponse::NoContent().finish())
+    signed(&state, &req, &body, sms::status).await
 }
 
 #[utoipa::path(post, path = "/api/webhooks/sms/inbound", operation_id = "sms_inbound", tag = "messaging",
@@ -60,13 +67,5 @@ pub async fn inbound(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let (arrived_at, params, signature) = parts(&req, &body);
-    let form = SignedForm {
-        arrived_at: &arrived_at,
-        query: req.query_string(),
-        params: &params,
-        signature: signature.as_deref(),
-    };
-    sms::inbound(&state, form).await?;
-    Ok(HttpResponse::NoContent().finish())
+    signed(&state, &req, &body, sms::inbound).await
 }

@@ -23,8 +23,6 @@
 //! `X-Twilio-Signature` = base64(HMAC-SHA1(auth token, full URL + each POST parameter's
 //! name and value, sorted by name)).
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
@@ -58,10 +56,7 @@ pub struct SmsChannel {
 
 impl SmsChannel {
     pub fn new(s: &SmsSettings) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(s.timeout_secs.max(1)))
-            .build()
-            .map_err(|e| anyhow::anyhow!("messaging.sms: {e}"))?;
+        let http = super::api_client("messaging.sms", s.timeout_secs)?;
         Ok(Self {
             http,
             url: format!(
@@ -95,11 +90,7 @@ impl SmsChannel {
             .and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok())
             .map(|t| when(t, m.sender.time_zone))
             .ok_or_else(|| SendError::permanent("sms: the reminder has no time"))?;
-        let link = |key: &str| {
-            p["links"][key]
-                .as_str()
-                .map(|l| absolute(&m.base_url, l))
-        };
+        let link = |key: &str| p["links"][key].as_str().map(|l| absolute(&m.base_url, l));
         let mut pieces = vec![
             Piece::text(format!("{}:", m.sender.name), Piece::REQUIRED),
             Piece::text(
@@ -185,11 +176,7 @@ impl Channel for SmsChannel {
             answer["message"].as_str().unwrap_or("no error message"),
             answer["code"]
         );
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::transient(reason))
-        } else {
-            Err(SendError::permanent(reason))
-        }
+        Err(super::refusal(status, reason))
     }
 }
 
@@ -197,7 +184,8 @@ impl Channel for SmsChannel {
 /// HMAC-SHA1, under the auth token, of the URL followed by each parameter's name and value
 /// (sorted by name, then value).
 pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(mac(auth_token, url, params).finalize().into_bytes())
+    base64::engine::general_purpose::STANDARD
+        .encode(mac(auth_token, url, params).finalize().into_bytes())
 }
 
 fn mac(auth_token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {
@@ -349,7 +337,12 @@ mod tests {
             &p,
             Some("pEjjExpqwgZOGEJ7utMWD6aGGrg=")
         ));
-        assert!(!signature_valid("54321", url, &p, Some("pEjjExpqwgZOGEJ7utMWD6aGGrg=")));
+        assert!(!signature_valid(
+            "54321",
+            url,
+            &p,
+            Some("pEjjExpqwgZOGEJ7utMWD6aGGrg=")
+        ));
         let other_url = url.replace("abc", "abd");
         assert!(!signature_valid(
             "12345",
@@ -367,7 +360,12 @@ mod tests {
         ));
         assert!(!signature_valid("12345", url, &p, None));
         assert!(!signature_valid("12345", url, &p, Some("não é base64")));
-        assert!(!signature_valid("", url, &p, Some("pEjjExpqwgZOGEJ7utMWD6aGGrg=")));
+        assert!(!signature_valid(
+            "",
+            url,
+            &p,
+            Some("pEjjExpqwgZOGEJ7utMWD6aGGrg=")
+        ));
     }
 
     #[test]
@@ -378,7 +376,10 @@ mod tests {
             ("ErrorCode", "30003"),
         ]))
         .expect("parses");
-        assert_eq!(s.status, SmsStatus::Failed("sms undelivered: error 30003".into()));
+        assert_eq!(
+            s.status,
+            SmsStatus::Failed("sms undelivered: error 30003".into())
+        );
         for (name, want) in [
             ("queued", SmsStatus::OnItsWay),
             ("sent", SmsStatus::OnItsWay),

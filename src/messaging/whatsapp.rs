@@ -14,8 +14,6 @@
 //! the tapped button's `payload`, `text` with `text.body`, others), each signed with
 //! `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`.
 
-use std::time::Duration;
-
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -39,10 +37,7 @@ pub struct WhatsappChannel {
 
 impl WhatsappChannel {
     pub fn new(s: &WhatsappSettings) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(s.timeout_secs.max(1)))
-            .build()
-            .map_err(|e| anyhow::anyhow!("messaging.whatsapp: {e}"))?;
+        let http = super::api_client("messaging.whatsapp", s.timeout_secs)?;
         Ok(Self {
             http,
             url: format!(
@@ -143,11 +138,7 @@ impl Channel for WhatsappChannel {
                 .unwrap_or("no error message"),
             answer["error"]["code"]
         );
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::transient(reason))
-        } else {
-            Err(SendError::permanent(reason))
-        }
+        Err(super::refusal(status, reason))
     }
 }
 

@@ -37,10 +37,10 @@ mod processes;
 mod queue;
 mod record;
 mod sessions;
+mod sms;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]
 mod webrtc_media;
 mod whatsapp;
 mod ws;
 mod ws_client;
-mod sms;

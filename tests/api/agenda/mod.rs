@@ -9,6 +9,7 @@ mod ical;
 mod links;
 mod live;
 mod patients;
+pub mod reminded;
 mod setup;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};

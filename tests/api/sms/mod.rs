@@ -10,11 +10,11 @@ mod twilio;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::agenda::{Agenda, agenda_fixture, appointment_status, book};
+use crate::agenda::reminded::Reminded;
 use crate::helpers::*;
-use crate::mail::{messages, starts, wait_message};
+use crate::mail::{messages, wait_message};
 use atende::config::{Secret, Settings};
 use twilio::*;
 
@@ -35,10 +35,15 @@ fn sms_settings(s: &mut Settings, twilio: &Twilio) {
 }
 
 struct Fixture {
-    app: TestApp,
-    a: Agenda,
+    r: Reminded,
     twilio: Twilio,
-    joao: String,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = Reminded;
+    fn deref(&self) -> &Reminded {
+        &self.r
+    }
 }
 
 /// The clinic sends reminders by SMS, 2 hours before; João has a phone; the demo's
@@ -46,96 +51,35 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let twilio = Twilio::start().await;
     let app = spawn_app_with(|s| sms_settings(s, &twilio)).await;
-    let a = agenda_fixture(&app).await;
-    app.cancel_todays_appointments(&a.clinic, &a.recep).await;
-    let rules = json!({"reminders_enabled": true, "reminder_offsets_minutes": [120],
-        "quiet_start": "21:00", "quiet_end": "08:00", "sms_enabled": true});
-    let (status, saved) = json_of(
-        app.client
-            .put(app.url(&format!("/api/clinics/{}/messaging", a.clinic)))
-            .bearer_auth(&a.admin.access)
-            .json(&rules)
-            .send()
-            .await
-            .expect("put"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
-    assert_eq!(saved["sms_enabled"], true);
-    assert_eq!(saved["whatsapp_enabled"], false);
-    let joao = Agenda::patient(&a.joao)
-        .as_str()
-        .expect("record")
-        .to_string();
-    let resp = app
-        .patch(
-            &format!("/api/clinics/{}/patients/{joao}", a.clinic),
-            Some(&a.recep.access),
-            &json!({"phone": JOAO_PHONE}),
-        )
+    let r = Reminded::new(app, "sms_enabled", JOAO_PHONE).await;
+    let saved = r
+        .put_rules(&json!({"reminders_enabled": true,
+        "reminder_offsets_minutes": [120], "quiet_start": "21:00", "quiet_end": "08:00"}))
         .await;
-    assert_eq!(resp.status(), StatusCode::OK, "{:?}", resp.text().await);
-    Fixture {
-        app,
-        a,
-        twilio,
-        joao,
-    }
+    assert_eq!(saved["whatsapp_enabled"], false);
+    assert_eq!(saved["sms_enabled"], true, "left out: unchanged");
+    Fixture { r, twilio }
 }
 
 impl Fixture {
-    async fn book(&self, h: u32, m: u32) -> Value {
-        let (status, appt) = json_of(
-            book(
-                &self.app,
-                &self.a.clinic,
-                &self.a.recep,
-                json!({"professional_user_id": Agenda::id(&self.a.helena),
-                       "patient_id": self.joao, "starts_at": self.a.at(h, m)}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{appt}");
-        appt
-    }
-
-    fn query(appt: &Value) -> String {
-        format!("appointment_id={}", appt["id"].as_str().expect("id"))
-    }
-
-    /// The appointment's reminder in the state `status`, once the clock is an hour before it.
-    async fn reminder(&self, appt: &Value, status: &str) -> Value {
-        self.app
-            .clock
-            .set(starts(appt) - chrono::Duration::minutes(60));
-        self.wait(appt, status).await
-    }
-
-    async fn wait(&self, appt: &Value, status: &str) -> Value {
-        wait_message(
-            &self.app,
-            &self.a.clinic,
-            &self.a.recep,
-            &Self::query(appt),
-            |m| m["template"] == "appointment_reminder" && m["status"] == status,
-        )
-        .await
-    }
-
     /// The last message Twilio took.
     fn taken(&self) -> Received {
-        assert!(self.twilio.refused().is_empty(), "{:?}", self.twilio.refused());
+        assert!(
+            self.twilio.refused().is_empty(),
+            "{:?}",
+            self.twilio.refused()
+        );
         self.twilio.received().pop().expect("a message taken")
-    }
-
-    async fn status_of(&self, appt: &Value) -> String {
-        appointment_status(&self.app, &self.a, appt).await
     }
 
     async fn inbound(&self, body: &str) {
         let resp = Twilio::inbound(&self.app.address, JOAO_E164, body).await;
-        assert_eq!(resp.status(), StatusCode::NO_CONTENT, "{:?}", resp.text().await);
+        assert_eq!(
+            resp.status(),
+            StatusCode::NO_CONTENT,
+            "{:?}",
+            resp.text().await
+        );
     }
 }
 
@@ -156,7 +100,10 @@ async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_deliv
     let body = r.get("Body").expect("Body");
     assert!(body.starts_with("Clínica Aurora: João,"), "{body}");
     assert!(body.contains("às 10:00"), "{body}");
-    assert!(body.contains("Responda 1 para confirmar ou 2 para cancelar."), "{body}");
+    assert!(
+        body.contains("Responda 1 para confirmar ou 2 para cancelar."),
+        "{body}"
+    );
     let confirm = body
         .split_whitespace()
         .find(|w| w.contains("/#/link/confirm/"))
@@ -195,7 +142,7 @@ async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_deliv
     // A late failure never moves it back.
     let resp = Twilio::callback(&r, "undelivered", Some("30003")).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let list = messages(&f.app, &f.a.clinic, &f.a.recep, &Fixture::query(&appt)).await;
+    let list = messages(&f.app, &f.a.clinic, &f.a.recep, &Reminded::query(&appt)).await;
     assert_eq!(list[0]["status"], "delivered", "{list:#?}");
 
     // Another reminder the network cannot deliver: `dead`, with Twilio's error code.
@@ -203,7 +150,9 @@ async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_deliv
     f.reminder(&other, "sent").await;
     let r = f.taken();
     assert_eq!(
-        Twilio::callback(&r, "undelivered", Some("30005")).await.status(),
+        Twilio::callback(&r, "undelivered", Some("30005"))
+            .await
+            .status(),
         StatusCode::NO_CONTENT
     );
     let dead = f.wait(&other, "dead").await;
@@ -227,7 +176,8 @@ async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_deliv
     assert_eq!(all.len(), 2, "{all:#?}");
     assert!(all.iter().all(|m| m["channel"] == "sms"));
     assert!(
-        all.iter().all(|m| m["patient_name"] == "João Pereira da Silva"),
+        all.iter()
+            .all(|m| m["patient_name"] == "João Pereira da Silva"),
         "{all:#?}"
     );
     assert!(all.iter().all(|m| m["appointment_starts_at"].is_string()));
@@ -348,7 +298,7 @@ async fn a_forged_or_missing_sms_signature_is_refused_with_401_and_changes_nothi
     )
     .await;
     assert_eq!(f.status_of(&appt).await, "scheduled");
-    let list = messages(&f.app, &f.a.clinic, &f.a.recep, &Fixture::query(&appt)).await;
+    let list = messages(&f.app, &f.a.clinic, &f.a.recep, &Reminded::query(&appt)).await;
     assert_eq!(list[0]["status"], "sent", "{list:#?}");
     let (_, consents) = json_of(
         f.app
@@ -431,12 +381,21 @@ async fn a_callback_naming_a_message_whose_node_died_keeps_the_takeover_from_sen
         ..Default::default()
     };
     let mut tx = store.begin().await.expect("tx");
-    let id = store.insert_message(&mut tx, &m, &enc).await.expect("insert");
+    let id = store
+        .insert_message(&mut tx, &m, &enc)
+        .await
+        .expect("insert");
     tx.commit().await.expect("commit");
     // Another node claims it, hands it to Twilio, and dies before recording so.
     let lease = now + chrono::Duration::seconds(60);
     let claimed = store
-        .claim_messages("sms", "no-que-caiu", now + chrono::Duration::seconds(1), lease, 10)
+        .claim_messages(
+            "sms",
+            "no-que-caiu",
+            now + chrono::Duration::seconds(1),
+            lease,
+            10,
+        )
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
@@ -464,8 +423,12 @@ async fn a_callback_naming_a_message_whose_node_died_keeps_the_takeover_from_sen
     let params = Twilio::status_params(sid, JOAO_E164, "delivered", None);
     let resp = Twilio::post(&cb, &params, Some(sign(&cb, &params, AUTH_TOKEN))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    wait_message(&f.app, &f.a.clinic, &f.a.admin, &q.replace("sent", "delivered"), |m| {
-        m["id"] == json!(id)
-    })
+    wait_message(
+        &f.app,
+        &f.a.clinic,
+        &f.a.admin,
+        &q.replace("sent", "delivered"),
+        |m| m["id"] == json!(id),
+    )
     .await;
 }

@@ -114,7 +114,11 @@ fn e164(s: &str) -> bool {
 
 /// The form checked against the description (module docs); the error to answer if not.
 fn validate(form: &[(String, String)]) -> Result<(), (u32, String)> {
-    let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some((k, _)) = form.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
         return Err((21600, format!("Unknown parameter {k}")));
     }
@@ -199,7 +203,10 @@ async fn create_message(
     let checked = if form_type {
         validate(&form)
     } else {
-        Err((21600, "Content-Type must be application/x-www-form-urlencoded".into()))
+        Err((
+            21600,
+            "Content-Type must be application/x-www-form-urlencoded".into(),
+        ))
     };
     if let Err((code, why)) = checked {
         api.refused.push(why.clone());
@@ -309,9 +316,14 @@ impl Twilio {
 
     /// The network reports `status` (with `error_code` when undelivered or failed) for a
     /// message taken: a signed post to the message's `StatusCallback`.
-    pub async fn callback(r: &Received, status: &str, error_code: Option<&str>) -> reqwest::Response {
+    pub async fn callback(
+        r: &Received,
+        status: &str,
+        error_code: Option<&str>,
+    ) -> reqwest::Response {
         let url = r.get("StatusCallback").expect("a StatusCallback");
-        let params = Self::status_params(&r.sid, r.get("To").unwrap_or_default(), status, error_code);
+        let params =
+            Self::status_params(&r.sid, r.get("To").unwrap_or_default(), status, error_code);
         let sig = sign(url, &params, AUTH_TOKEN);
         Self::post(url, &params, Some(sig)).await
     }
@@ -377,7 +389,10 @@ mod tests {
             ("To", "+5511987654321"),
             ("From", FROM),
             ("Body", "Olá"),
-            ("StatusCallback", "http://127.0.0.1:1/api/webhooks/sms/status?outbox=1"),
+            (
+                "StatusCallback",
+                "http://127.0.0.1:1/api/webhooks/sms/status?outbox=1",
+            ),
         ]);
         assert_eq!(validate(&good), Ok(()));
         let without = |name: &str| -> Vec<(String, String)> {
