@@ -158,7 +158,7 @@ fn shorten_required(kept: &[&Piece], max: u32) -> String {
         .max_by_key(|(_, p)| p.text.chars().count())
         .map(|(i, _)| i)
     else {
-        return join(&kept.to_vec());
+        return join(kept);
     };
     let words: Vec<String> = owned[longest]
         .text

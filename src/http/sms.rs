@@ -25,9 +25,12 @@ where
     F: FnOnce(&'a AppState, SignedForm) -> Fut,
     Fut: std::future::Future<Output = Result<bool, AppError>>,
 {
-    let info = req.connection_info();
+    let arrived_at = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
     let form = SignedForm {
-        arrived_at: format!("{}://{}", info.scheme(), info.host()),
+        arrived_at,
         query: req.query_string().to_string(),
         params: form_urlencoded::parse(body).into_owned().collect(),
         signature: req
@@ -36,7 +39,6 @@ where
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    drop(info);
     use_case(state, form).await?;
     Ok(HttpResponse::NoContent().finish())
 }
