@@ -20,7 +20,7 @@ mod messaging;
 mod secrets;
 pub use backup::BackupSettings;
 pub use billing::PixSettings;
-pub use messaging::{MessagingSettings, SmtpSecurity, SmtpSettings, WhatsappSettings};
+pub use messaging::{MessagingSettings, SmsSettings, SmtpSecurity, SmtpSettings, WhatsappSettings};
 
 /// The defaults shipped inside the binary, so a bare `atende serve` needs no files.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");

@@ -278,7 +278,8 @@ pub async fn wait_for_signal() {
 }
 
 /// This node's outbox delivery worker, with the channels configured (e-mail when
-/// `messaging.smtp.host` is set, WhatsApp when `messaging.whatsapp.phone_number_id` is).
+/// `messaging.smtp.host` is set, WhatsApp when `messaging.whatsapp.phone_number_id` is, SMS
+/// when `messaging.sms.account_sid` is).
 fn spawn_delivery(state: &web::Data<AppState>, port: u16) -> anyhow::Result<()> {
     let m = &state.settings.messaging;
     let mut channels: Vec<std::sync::Arc<dyn crate::messaging::Channel>> = Vec::new();
@@ -291,6 +292,11 @@ fn spawn_delivery(state: &web::Data<AppState>, port: u16) -> anyhow::Result<()> 
         channels.push(std::sync::Arc::new(
             crate::messaging::whatsapp::WhatsappChannel::new(&m.whatsapp)?,
         ));
+    }
+    if m.sms.enabled() {
+        channels.push(std::sync::Arc::new(crate::messaging::sms::SmsChannel::new(
+            &m.sms,
+        )?));
     }
     std::sync::Arc::new(crate::messaging::worker::Delivery {
         store: state.store.clone(),

@@ -13,16 +13,35 @@ use crate::domain::reminders::ReminderRules;
 use crate::domain::role::Role;
 use crate::domain::{ClinicId, PatientId, ValidationError};
 use crate::security::audit::AuditEvent;
-use crate::store::outbox::{ClinicMessagingRow, MessageStatus};
+use crate::store::outbox::{ClinicMessagingRow, MessageFilter, MessageStatus};
 
-/// Which messages to list (at least one of the two).
+/// Which messages to list: a patient's or an appointment's (any staff), or the whole
+/// clinic's (its administrators: the outbox view); by state and channel.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     pub patient_id: Option<PatientId>,
     pub appointment_id: Option<uuid::Uuid>,
+    /// `queued`, `sending`, `sent`, `delivered`, `read`, `failed`, `dead` or `cancelled`.
+    pub status: Option<String>,
+    /// `email`, `whatsapp` or `sms`.
+    pub channel: Option<String>,
 }
+
+/// The states a message is shown in.
+const STATES: &[&str] = &[
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "dead",
+    "cancelled",
+];
+/// The channels messages go by.
+const CHANNELS: &[&str] = &["email", "whatsapp", "sms"];
 
 /// How a clinic's messages go out.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -47,6 +66,11 @@ pub struct MessagingSettings {
     /// `PUT`: unchanged.
     #[serde(default)]
     pub whatsapp_enabled: Option<bool>,
+    /// Reminders go by SMS to patients with a phone on file who did not opt out of it (when
+    /// the installation has SMS configured), where WhatsApp does not reach them; by e-mail
+    /// otherwise. Left out of a `PUT`: unchanged.
+    #[serde(default)]
+    pub sms_enabled: Option<bool>,
 }
 
 /// The clinic's reminder rules (defaults where it set nothing).
@@ -64,8 +88,8 @@ pub fn reminder_rules(row: &ClinicMessagingRow) -> ReminderRules {
     .unwrap_or(d)
 }
 
-/// The delivery state of the clinic's messages to a patient or about an appointment,
-/// newest first (the clinic's staff).
+/// The delivery state of the clinic's messages to a patient or about an appointment
+/// (the clinic's staff), or of all its messages (its administrators), newest first.
 pub async fn clinic_messages(
     state: &AppState,
     auth: &Auth,
@@ -73,15 +97,25 @@ pub async fn clinic_messages(
     q: MessagesQuery,
 ) -> Result<Vec<MessageStatus>, AppError> {
     auth.require_staff(clinic)?;
-    if q.patient_id.is_none() && q.appointment_id.is_none() {
+    if q.patient_id.is_none()
+        && q.appointment_id.is_none()
+        && auth.require_role(clinic, &[Role::ClinicAdmin]).is_err()
+    {
         return Err(
             ValidationError::new("missing_filter", "informe patient_id ou appointment_id").into(),
         );
     }
-    Ok(state
-        .store
-        .clinic_messages(clinic, q.patient_id, q.appointment_id, 200)
-        .await?)
+    let known = |v: &Option<String>, list: &[&str]| v.as_deref().is_none_or(|v| list.contains(&v));
+    if !known(&q.status, STATES) || !known(&q.channel, CHANNELS) {
+        return Err(ValidationError::new("invalid_filter", "estado ou canal desconhecido").into());
+    }
+    let filter = MessageFilter {
+        patient: q.patient_id,
+        appointment: q.appointment_id,
+        status: q.status,
+        channel: q.channel,
+    };
+    Ok(state.store.clinic_messages(clinic, &filter, 200).await?)
 }
 
 /// The clinic's messaging settings (its staff).
@@ -105,6 +139,7 @@ pub async fn get_settings(
         quiet_start: rules.quiet_start.format("%H:%M").to_string(),
         quiet_end: rules.quiet_end.format("%H:%M").to_string(),
         whatsapp_enabled: Some(row.whatsapp_enabled.unwrap_or(false)),
+        sms_enabled: Some(row.sms_enabled.unwrap_or(false)),
     })
 }
 
@@ -138,15 +173,16 @@ pub async fn put_settings(
     if let Some(r) = &reply_to {
         crate::domain::Email::parse(r)?;
     }
-    let whatsapp_enabled = match body.whatsapp_enabled {
-        Some(on) => on,
-        None => state
-            .store
-            .clinic_messaging(clinic)
-            .await?
+    let saved = state.store.clinic_messaging(clinic).await?;
+    let whatsapp_enabled = body.whatsapp_enabled.unwrap_or_else(|| {
+        saved
+            .as_ref()
             .and_then(|r| r.whatsapp_enabled)
-            .unwrap_or(false),
-    };
+            .unwrap_or(false)
+    });
+    let sms_enabled = body
+        .sms_enabled
+        .unwrap_or_else(|| saved.as_ref().and_then(|r| r.sms_enabled).unwrap_or(false));
     let mut tx = state.store.begin().await?;
     state
         .store
@@ -160,6 +196,7 @@ pub async fn put_settings(
             &rules.quiet_start.format("%H:%M").to_string(),
             &rules.quiet_end.format("%H:%M").to_string(),
             whatsapp_enabled,
+            sms_enabled,
         )
         .await?;
     state

@@ -7,8 +7,9 @@
 //! dropped by the delivery worker instead of being sent.
 //!
 //! The channel: WhatsApp when the installation has it configured, the clinic turned it on,
-//! the patient has a phone on file and did not opt out of it; e-mail otherwise, unless the
-//! patient opted out of that too (then the reminder is recorded as done and nothing goes).
+//! the patient has a phone on file and did not opt out of it; else SMS on the same terms;
+//! e-mail otherwise, unless the patient opted out of that too (then the reminder is recorded
+//! as done and nothing goes).
 
 use chrono::Duration;
 use serde_json::json;
@@ -36,6 +37,7 @@ fn rules_of(c: &ReminderCandidate) -> ReminderRules {
         quiet_start: c.quiet_start.clone(),
         quiet_end: c.quiet_end.clone(),
         whatsapp_enabled: c.whatsapp_enabled,
+        sms_enabled: c.sms_enabled,
     })
 }
 
@@ -136,6 +138,13 @@ async fn reminder_channel(
         && !state.store.opted_out(patient, "whatsapp").await?;
     if whatsapp {
         return Ok(Some("whatsapp"));
+    }
+    let sms = state.settings.messaging.sms.enabled()
+        && c.sms_enabled.unwrap_or(false)
+        && state.store.message_phone(Some(patient)).await?.is_some()
+        && !state.store.opted_out(patient, "sms").await?;
+    if sms {
+        return Ok(Some("sms"));
     }
     if state.store.opted_out(patient, "email").await? {
         return Ok(None);

@@ -12,20 +12,16 @@
 //! request fails, so the retry handles it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::actors::agenda::{Change, Modify, Record};
-use crate::app::agenda::send_agenda;
 use crate::app::error::AppError;
 use crate::app::links::{LinkRequest, use_link};
+use crate::app::replies::{self, ReceiptUpdate, tolerate};
 use crate::app::state::AppState;
-use crate::domain::agenda::AppointmentStatus;
+use crate::messaging::replies::{Command, command};
 use crate::messaging::whatsapp::{
-    Command, Inbound, InboundKind, Receipt, command, parse_button, parse_webhook, phone_variants,
-    signature_valid,
+    Inbound, InboundKind, Receipt, parse_button, parse_webhook, phone_variants, signature_valid,
 };
-use crate::security::audit::AuditEvent;
 
 const PROVIDER: &str = "whatsapp";
 
@@ -95,21 +91,11 @@ pub async fn webhook(
     let mut outcome = WebhookOutcome::default();
     for event in events {
         let id = event.event_id();
-        if !state
-            .store
-            .first_webhook_event(PROVIDER, &id, state.clock.now())
-            .await?
-        {
+        if replies::once(state, PROVIDER, &id, handle(state, event)).await? {
+            outcome.handled += 1;
+        } else {
             outcome.duplicates += 1;
-            continue;
         }
-        if let Err(e) = handle(state, event).await {
-            if let Err(f) = state.store.forget_webhook_event(PROVIDER, &id).await {
-                tracing::warn!(error = %f, "whatsapp: cannot forget a failed event");
-            }
-            return Err(e);
-        }
-        outcome.handled += 1;
     }
     Ok(outcome)
 }
@@ -124,34 +110,13 @@ async fn handle(state: &AppState, event: Inbound) -> Result<(), AppError> {
             let at = timestamp
                 .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                 .unwrap_or_else(|| state.clock.now());
-            let receipt_name = match &receipt {
+            let update = match receipt {
                 Receipt::Sent => return Ok(()),
-                Receipt::Delivered => Some("delivered"),
-                Receipt::Read => Some("read"),
-                Receipt::Failed(_) => None,
+                Receipt::Delivered => ReceiptUpdate::Delivered,
+                Receipt::Read => ReceiptUpdate::Read,
+                Receipt::Failed(reason) => ReceiptUpdate::Undeliverable(reason),
             };
-            let (state_name, moved) = match (receipt_name, receipt) {
-                (Some(r), _) => {
-                    let moved = state
-                        .store
-                        .record_receipt(PROVIDER, &provider_id, r, at)
-                        .await?;
-                    (r, moved)
-                }
-                (None, Receipt::Failed(reason)) => {
-                    let moved = state
-                        .store
-                        .record_undeliverable(PROVIDER, &provider_id, &reason, at)
-                        .await?;
-                    ("dead", moved)
-                }
-                (None, _) => return Ok(()),
-            };
-            if moved {
-                metrics::counter!("atende_outbox_messages_total", "channel" => PROVIDER, "state" => state_name)
-                    .increment(1);
-            }
-            Ok(())
+            replies::record_receipt(state, PROVIDER, &provider_id, update, at).await
         }
         Inbound::Message { from, kind, .. } => match kind {
             InboundKind::Button { payload } => {
@@ -166,8 +131,12 @@ async fn handle(state: &AppState, event: Inbound) -> Result<(), AppError> {
                 tolerate(use_link(state, req).await.map(|_| ()))
             }
             InboundKind::Text { body } => match command(&body) {
-                Some(Command::OptOut) => opt_out(state, &from).await,
-                Some(c) => reply_to_reminder(state, &from, c).await,
+                Some(Command::OptOut) => {
+                    replies::opt_out(state, PROVIDER, &phone_variants(&from)).await
+                }
+                Some(c) => {
+                    replies::reply_to_reminder(state, PROVIDER, &phone_variants(&from), c).await
+                }
                 None => {
                     tracing::debug!("whatsapp: a text reply that is no command, ignored");
                     Ok(())
@@ -182,90 +151,4 @@ async fn handle(state: &AppState, event: Inbound) -> Result<(), AppError> {
             }
         },
     }
-}
-
-/// A reply that cannot act (the link was used, the appointment is no longer open, the
-/// transition is not allowed) is answered by nothing; only failures of atende itself fail
-/// the delivery (so the provider retries it).
-fn tolerate(r: Result<(), AppError>) -> Result<(), AppError> {
-    match r {
-        Err(e @ (AppError::Unexpected(_) | AppError::Unavailable)) => Err(e),
-        Err(e) => {
-            tracing::info!(code = e.code(), "whatsapp: a reply that could not act");
-            Ok(())
-        }
-        Ok(()) => Ok(()),
-    }
-}
-
-/// "1"/"sim" or "2"/"cancelar": confirm or cancel the sender's nearest upcoming appointment
-/// that had a WhatsApp reminder.
-async fn reply_to_reminder(state: &AppState, from: &str, c: Command) -> Result<(), AppError> {
-    let Some(a) = state
-        .store
-        .reminded_appointment(&phone_variants(from), state.clock.now())
-        .await?
-    else {
-        tracing::info!("whatsapp: a reply with no reminded appointment to act on");
-        return Ok(());
-    };
-    let (change, action) = if c == Command::Confirm {
-        (Change::Status(AppointmentStatus::Confirmed), "confirm")
-    } else {
-        (
-            Change::Cancel {
-                reason: "Cancelada pelo paciente (WhatsApp)".into(),
-            },
-            "cancel",
-        )
-    };
-    let record = Record {
-        audit: Some(
-            AuditEvent::new(None, "appointment.whatsapp_reply", "appointment")
-                .entity_id(a.id)
-                .clinic(a.clinic_id)
-                .details(json!({"action": action})),
-        ),
-        link: None,
-    };
-    let msg = Modify {
-        id: a.id,
-        change,
-        record,
-    };
-    let r = match send_agenda(state, a.clinic_id, msg).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(AppError::from(e)),
-        Err(e) => Err(e),
-    };
-    tolerate(r)
-}
-
-/// "PARAR"/"SAIR": every patient record with the sender's phone opts out of WhatsApp
-/// reminders (recorded with the time and the source `reply`, and audited).
-async fn opt_out(state: &AppState, from: &str) -> Result<(), AppError> {
-    let patients = state.store.patients_by_phone(&phone_variants(from)).await?;
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
-    for p in &patients {
-        state
-            .store
-            .set_consent(&mut tx, *p, PROVIDER, false, "reply", now)
-            .await?;
-        state
-            .store
-            .append_audit(
-                &mut tx,
-                &AuditEvent::new(None, "patient.consent_changed", "patient")
-                    .entity_id(p)
-                    .details(json!({"channel": PROVIDER, "opted_in": false, "source": "reply"})),
-            )
-            .await?;
-    }
-    tx.commit().await?;
-    tracing::info!(
-        patients = patients.len(),
-        "whatsapp: opted out of reminders by reply"
-    );
-    Ok(())
 }

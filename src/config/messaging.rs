@@ -24,6 +24,7 @@ pub struct MessagingSettings {
     pub reset_requests_per_hour: u32,
     pub smtp: SmtpSettings,
     pub whatsapp: WhatsappSettings,
+    pub sms: SmsSettings,
 }
 
 /// How SMTP connections are secured: STARTTLS (required), TLS from the first byte (SMTPS),
@@ -85,6 +86,83 @@ impl WhatsappSettings {
     }
 }
 
+/// `[messaging.sms]`: SMS through Twilio's Programmable Messaging API (2010-04-01).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// `https://api.twilio.com` (a contract server in tests).
+    pub api_base_url: String,
+    /// The account SID (`AC` and 32 hex digits); empty: no SMS channel.
+    pub account_sid: String,
+    /// The account's auth token: the password of HTTP Basic auth, and the key Twilio signs
+    /// its webhooks with (`X-Twilio-Signature`).
+    pub auth_token: Secret<String>,
+    /// The sender (E.164 number, short code or alphanumeric id); may be empty when a
+    /// messaging service is given.
+    pub from_number: String,
+    /// A messaging service (`MG…`) that picks the sender from its pool.
+    pub messaging_service_sid: String,
+    /// The public base URL Twilio reaches atende at (status callbacks go to
+    /// `{public_base_url}/api/webhooks/sms/status`, and signatures are checked over it);
+    /// empty: `server.public_url`.
+    pub public_base_url: String,
+    /// Most parts a message may cost: longer texts are shortened (never cutting a link).
+    pub max_segments: u32,
+    pub timeout_secs: u64,
+}
+
+impl SmsSettings {
+    /// Whether the channel is configured.
+    pub fn enabled(&self) -> bool {
+        !self.account_sid.is_empty()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if !self.enabled() {
+            return Ok(());
+        }
+        let sid = |s: &str, prefix: &str| {
+            s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+        };
+        if !sid(&self.account_sid, "AC") {
+            return bad(
+                "messaging.sms.account_sid",
+                "must be AC followed by 32 hex digits",
+            );
+        }
+        if self.auth_token.expose().is_empty() {
+            return bad(
+                "messaging.sms.auth_token",
+                "required when messaging.sms.account_sid is set",
+            );
+        }
+        if self.from_number.is_empty() && self.messaging_service_sid.is_empty() {
+            return bad(
+                "messaging.sms.from_number",
+                "a sender or messaging.sms.messaging_service_sid is required",
+            );
+        }
+        if !self.messaging_service_sid.is_empty() && !sid(&self.messaging_service_sid, "MG") {
+            return bad(
+                "messaging.sms.messaging_service_sid",
+                "must be MG followed by 32 hex digits",
+            );
+        }
+        let http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !http(&self.api_base_url) {
+            return bad("messaging.sms.api_base_url", "must be an http(s) URL");
+        }
+        if !self.public_base_url.is_empty() && !http(&self.public_base_url) {
+            return bad("messaging.sms.public_base_url", "must be an http(s) URL");
+        }
+        if !(1..=10).contains(&self.max_segments) {
+            return bad("messaging.sms.max_segments", "must be between 1 and 10");
+        }
+        Ok(())
+    }
+}
+
 impl MessagingSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
@@ -123,7 +201,7 @@ impl MessagingSettings {
                 );
             }
         }
-        Ok(())
+        self.sms.validate()
     }
 }
 
@@ -170,6 +248,58 @@ mod tests {
         assert_eq!(w.access_token.expose(), "EAAG-de-arquivo");
         assert_eq!(w.app_secret.expose(), "s3gr3d0");
         assert!(!format!("{w:?}").contains("EAAG"), "secrets never print");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn sms_needs_a_valid_account_a_token_and_a_sender_and_takes_the_token_from_a_file() {
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        for (pairs, key) in [
+            (vec![("ACCOUNT_SID", "AC123")], "messaging.sms.account_sid"),
+            (vec![("ACCOUNT_SID", sid)], "messaging.sms.auth_token"),
+            (
+                vec![("ACCOUNT_SID", sid), ("AUTH_TOKEN", "t")],
+                "messaging.sms.from_number",
+            ),
+            (
+                vec![
+                    ("ACCOUNT_SID", sid),
+                    ("AUTH_TOKEN", "t"),
+                    ("FROM_NUMBER", "+5511300000000"),
+                    ("MAX_SEGMENTS", "0"),
+                ],
+                "messaging.sms.max_segments",
+            ),
+        ] {
+            let vars: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (format!("ATENDE_MESSAGING__SMS__{k}"), v.to_string()))
+                .collect();
+            let err = Settings::load_from(None, &vars).expect_err(key);
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        let dir = std::env::temp_dir().join(format!("atende-sms-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let token = dir.join("token");
+        std::fs::write(&token, "token-de-arquivo\n").expect("write");
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("ATENDE_MESSAGING__SMS__ACCOUNT_SID", sid),
+                (
+                    "ATENDE_MESSAGING__SMS__AUTH_TOKEN_FILE",
+                    token.to_str().expect("path"),
+                ),
+                (
+                    "ATENDE_MESSAGING__SMS__MESSAGING_SERVICE_SID",
+                    "MG0123456789abcdef0123456789abcdef",
+                ),
+            ]),
+        )
+        .expect("loads");
+        assert!(s.messaging.sms.enabled());
+        assert_eq!(s.messaging.sms.auth_token.expose(), "token-de-arquivo");
+        assert!(!format!("{:?}", s.messaging.sms).contains("token-de-arquivo"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -16,6 +16,7 @@ pub mod record;
 pub mod reminders;
 pub mod role;
 pub mod scope;
+pub mod sms;
 mod stored;
 pub mod text;
 pub mod vitals;

@@ -76,9 +76,9 @@ pub async fn unsubscribe(
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/messages", operation_id = "list_clinic_messages", tag = "messaging", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid), MessagesQuery),
-    responses((status = 200, description = "The clinic's messages to the patient or about the appointment, newest first, with their delivery state", body = [MessageStatus]),
+    responses((status = 200, description = "The clinic's messages to the patient or about the appointment (any staff), or all of them (clinic administrators), newest first (at most 200), with their delivery state", body = [MessageStatus]),
               (status = 403, body = ErrorBody),
-              (status = 422, description = "`missing_filter`: give patient_id or appointment_id", body = ErrorBody)))]
+              (status = 422, description = "`missing_filter`: staff who are not administrators give patient_id or appointment_id; `invalid_filter`: unknown status or channel", body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,

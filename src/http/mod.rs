@@ -26,6 +26,7 @@ pub mod patients;
 pub mod queue;
 pub mod queue_public;
 pub mod record;
+pub mod sms;
 pub mod waitlist;
 pub mod web_assets;
 pub mod whatsapp;
@@ -80,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(whatsapp::routes)
             .configure(oidc::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
+            .configure(sms::routes)
             .default_service(web::to(api_not_found)),
     )
     .default_service(web::get().to(web_assets::serve));

@@ -4,6 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::sms;
 use super::{
     agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
     me, messages, mfa, oidc, passkeys, password_reset, patient_links, patients, queue,
@@ -136,6 +137,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         passkeys::list, passkeys::start_registration, passkeys::finish_registration, passkeys::remove,
         passkeys::start_second_factor, passkeys::start_login, passkeys::finish_login,
         agenda::day::my_day, agenda::day::start_visit, agenda::day::finish_visit,
+        sms::status, sms::inbound,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),
@@ -152,7 +154,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "record", description = "The clinical record: encounters, addenda, allergies, problems, vital signs, timeline (every read and write audited); the CID-10 search"),
         (name = "consults", description = "Teleconsultations (live part on the WebSocket topic `consult:<id>`)"),
         (name = "realtime", description = "The WebSocket (protocol in docs/protocol.md)"),
-        (name = "messaging", description = "Messages to patients (e-mail, WhatsApp): delivery state, each clinic's settings, consent per channel, the WhatsApp webhook"),
+        (name = "messaging", description = "Messages to patients (e-mail, WhatsApp, SMS): delivery state, each clinic's settings, consent per channel, the WhatsApp and SMS webhooks"),
         (name = "billing", description = "Prices, Pix charges and refunds (API Pix), the PSP's webhook, the ledger"),
         (name = "cash", description = "The front desk's cash register: sessions, payments at the desk, closing reports, adjustments"),
         (name = "operations", description = "Health and metrics"),

@@ -1,9 +1,11 @@
 //! Reaching patients outside the app: the outbox's delivery workers and the channels they
-//! send through. E-mail over SMTP and WhatsApp (Cloud API) today; SMS fits the same
-//! [`Channel`] trait (each renders a message its own way from the template name and the
-//! payload).
+//! send through — e-mail over SMTP, WhatsApp (Cloud API) and SMS (Twilio), each a
+//! [`Channel`] that renders a message its own way from the template name and the payload —
+//! and what the patients' replies say ([`replies`]).
 
 pub mod email;
+pub mod replies;
+pub mod sms;
 pub mod templates;
 pub mod whatsapp;
 pub mod worker;
@@ -32,7 +34,7 @@ pub struct Outgoing {
     pub idempotency_key: String,
     pub template: String,
     pub payload: Value,
-    /// The channel's address (an e-mail address for `email`).
+    /// The channel's address (an e-mail address for `email`, `+55…` for `sms`).
     pub to: String,
     pub sender: Sender,
     /// Links in the payload are paths; this makes them absolute.
@@ -69,15 +71,33 @@ impl SendError {
 #[derive(Debug, Clone, Default)]
 pub struct Accepted {
     /// The provider's id of the message, which its status callbacks name (WhatsApp's
-    /// `wamid…`); none for e-mail.
+    /// `wamid…`, Twilio's `SM…`); none for e-mail.
     pub provider_id: Option<String>,
 }
 
-/// A way of reaching people: e-mail, WhatsApp, and later SMS.
+/// A way of reaching people: e-mail, WhatsApp, SMS.
 #[async_trait::async_trait]
 pub trait Channel: Send + Sync {
     /// The outbox's `channel` value this adapter sends.
     fn name(&self) -> &'static str;
     /// Deliver one message to the provider.
     async fn send(&self, message: &Outgoing) -> Result<Accepted, SendError>;
+}
+
+/// An HTTP client for a provider's API (`key` names its settings in errors).
+pub(crate) fn api_client(key: &str, timeout_secs: u64) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(timeout_secs.max(1)))
+        .build()
+        .map_err(|e| anyhow::anyhow!("{key}: {e}"))
+}
+
+/// A provider's refusal of a message: a 429 or 5xx is worth retrying, another status is
+/// for good.
+pub(crate) fn refusal(status: reqwest::StatusCode, reason: String) -> SendError {
+    if status.as_u16() == 429 || status.is_server_error() {
+        SendError::transient(reason)
+    } else {
+        SendError::permanent(reason)
+    }
 }

@@ -14,8 +14,6 @@
 //! the tapped button's `payload`, `text` with `text.body`, others), each signed with
 //! `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`.
 
-use std::time::Duration;
-
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -39,10 +37,7 @@ pub struct WhatsappChannel {
 
 impl WhatsappChannel {
     pub fn new(s: &WhatsappSettings) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(s.timeout_secs.max(1)))
-            .build()
-            .map_err(|e| anyhow::anyhow!("messaging.whatsapp: {e}"))?;
+        let http = super::api_client("messaging.whatsapp", s.timeout_secs)?;
         Ok(Self {
             http,
             url: format!(
@@ -143,11 +138,7 @@ impl Channel for WhatsappChannel {
                 .unwrap_or("no error message"),
             answer["error"]["code"]
         );
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::transient(reason))
-        } else {
-            Err(SendError::permanent(reason))
-        }
+        Err(super::refusal(status, reason))
     }
 }
 
@@ -183,41 +174,6 @@ pub fn parse_button(payload: &str) -> Option<(ButtonAction, &str)> {
         _ => return None,
     };
     Some((action, token))
-}
-
-/// What a patient's text reply asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    Confirm,
-    Cancel,
-    /// Stop reminders on this channel ("PARAR", "SAIR").
-    OptOut,
-}
-
-/// The command in a text reply: "1", "sim", "confirmo" confirm; "2", "cancelar" cancel;
-/// "parar", "sair" opt out (case, accents, spaces and final punctuation aside); anything
-/// else is no command.
-pub fn command(text: &str) -> Option<Command> {
-    let t: String = text
-        .trim()
-        .trim_end_matches(['.', '!', ' '])
-        .to_lowercase()
-        .chars()
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ã' => 'a',
-            'é' | 'ê' => 'e',
-            'í' => 'i',
-            'ó' | 'ô' | 'õ' => 'o',
-            'ú' => 'u',
-            c => c,
-        })
-        .collect();
-    match t.as_str() {
-        "1" | "sim" | "confirmo" | "confirmar" => Some(Command::Confirm),
-        "2" | "cancelar" | "cancelo" => Some(Command::Cancel),
-        "parar" | "sair" => Some(Command::OptOut),
-        _ => None,
-    }
 }
 
 /// A phone on file (`+5511912345678`) as WhatsApp's `to` (digits only).
@@ -382,22 +338,6 @@ pub fn parse_webhook(body: &[u8]) -> Result<Vec<Inbound>, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn replies_become_commands_whatever_their_case_and_accents() {
-        for t in ["1", "Sim", " SIM! ", "confirmo", "Confirmo."] {
-            assert_eq!(command(t), Some(Command::Confirm), "{t}");
-        }
-        for t in ["2", "Cancelar", "CANCELAR"] {
-            assert_eq!(command(t), Some(Command::Cancel), "{t}");
-        }
-        for t in ["PARAR", "sair", "Sair."] {
-            assert_eq!(command(t), Some(Command::OptOut), "{t}");
-        }
-        for t in ["", "3", "sim, mas atraso", "olá"] {
-            assert_eq!(command(t), None, "{t}");
-        }
-    }
 
     #[test]
     fn a_signature_is_the_hmac_of_the_raw_body_under_the_app_secret() {

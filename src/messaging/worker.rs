@@ -150,6 +150,12 @@ impl Delivery {
         channel: &dyn Channel,
         m: &ClaimedMessage,
     ) -> Result<(String, Option<String>), Stop> {
+        if let Some(taken) = &m.provider_message_id {
+            // A status callback named this message while it was being sent: the provider
+            // has it (the node that sent it died before recording so). Not again.
+            tracing::info!(message = %m.id, "outbox: the provider already took this message");
+            return Ok((self.recipient(m).await?, Some(taken.clone())));
+        }
         let payload: Value = self
             .cipher
             .decrypt(&m.payload)
@@ -169,22 +175,7 @@ impl Delivery {
                 return Err(Stop::Cancelled("the patient opted out of this channel"));
             }
         }
-        let to = match (&m.to_address, m.channel.as_str()) {
-            (Some(a), _) => a.clone(),
-            (None, "whatsapp") => self
-                .store
-                .message_phone(m.patient_id)
-                .await
-                .map_err(store_err)?
-                .map(|p| super::whatsapp::wa_number(&p))
-                .ok_or_else(|| Stop::Failed(SendError::permanent("no phone on file")))?,
-            (None, _) => self
-                .store
-                .message_email(m.patient_id, m.user_id)
-                .await
-                .map_err(store_err)?
-                .ok_or_else(|| Stop::Failed(SendError::permanent("no e-mail address on file")))?,
-        };
+        let to = self.recipient(m).await?;
         let sender = self
             .sender(m)
             .await
@@ -201,6 +192,35 @@ impl Delivery {
         };
         let accepted = channel.send(&out).await.map_err(Stop::Failed)?;
         Ok((to, accepted.provider_id))
+    }
+
+    /// The channel's address of `m`'s recipient: the one it was queued with, else the
+    /// patient's phone (WhatsApp, SMS) or e-mail address on file now.
+    async fn recipient(&self, m: &ClaimedMessage) -> Result<String, Stop> {
+        let store_err = |e: StoreError| Stop::Failed(SendError::transient(e.to_string()));
+        let no_phone = || Stop::Failed(SendError::permanent("no phone on file"));
+        Ok(match (&m.to_address, m.channel.as_str()) {
+            (Some(a), _) => a.clone(),
+            (None, "whatsapp") => self
+                .store
+                .message_phone(m.patient_id)
+                .await
+                .map_err(store_err)?
+                .map(|p| super::whatsapp::wa_number(&p))
+                .ok_or_else(no_phone)?,
+            (None, "sms") => self
+                .store
+                .message_phone(m.patient_id)
+                .await
+                .map_err(store_err)?
+                .ok_or_else(no_phone)?,
+            (None, _) => self
+                .store
+                .message_email(m.patient_id, m.user_id)
+                .await
+                .map_err(store_err)?
+                .ok_or_else(|| Stop::Failed(SendError::permanent("no e-mail address on file")))?,
+        })
     }
 
     /// A reminder goes out only while its appointment is still open and at the time the
@@ -288,7 +308,7 @@ impl Delivery {
     pub fn spawn(self: Arc<Self>) {
         if self.channels.is_empty() {
             tracing::warn!(
-                "no delivery channel configured (messaging.smtp.host and messaging.whatsapp.phone_number_id are empty): messages stay queued in the outbox"
+                "no delivery channel configured (messaging.smtp.host, messaging.whatsapp.phone_number_id and messaging.sms.account_sid are empty): messages stay queued in the outbox"
             );
         }
         let poll = Duration::from_millis(self.settings.poll_interval_ms);

@@ -22,7 +22,7 @@ pub struct Consent {
     pub changed_at: DateTime<Utc>,
 }
 
-/// An upcoming appointment a WhatsApp reminder went out for.
+/// An upcoming appointment a reminder went out for (by WhatsApp or SMS).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RemindedAppointment {
     pub id: uuid::Uuid,
@@ -144,9 +144,10 @@ impl Store {
     }
 
     /// The nearest open appointment after `now`, of a patient with one of these numbers
-    /// (`+55…`, found by the phones' blind index), whose WhatsApp reminder was sent.
+    /// (`+55…`, found by the phones' blind index), whose reminder was sent on `channel`.
     pub async fn reminded_appointment(
         &self,
+        channel: &str,
         phones: &[String],
         now: DateTime<Utc>,
     ) -> Result<Option<RemindedAppointment>, StoreError> {
@@ -157,7 +158,7 @@ impl Store {
                 "SELECT a.id, a.clinic_id, a.patient_id FROM appointments a
                  WHERE a.status IN ('scheduled', 'confirmed') AND a.starts_at > $3
                    AND EXISTS (SELECT 1 FROM outbox o WHERE o.appointment_id = a.id
-                       AND o.channel = 'whatsapp' AND o.template = 'appointment_reminder'
+                       AND o.channel = $4 AND o.template = 'appointment_reminder'
                        AND o.status = 'sent')
                    AND a.patient_id IN (SELECT id FROM patients WHERE phone_index IN ($1, $2))
                  ORDER BY a.starts_at LIMIT 1",
@@ -165,6 +166,7 @@ impl Store {
             .bind(&a)
             .bind(&b)
             .bind(now)
+            .bind(channel)
             .fetch_optional(p)
             .await?
         }))

@@ -41,6 +41,9 @@ pub struct ClaimedMessage {
     pub attempts: i32,
     pub to_address: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Set before the attempt when the provider already took the message (its status
+    /// callback named it while the message was still being sent): no second send.
+    pub provider_message_id: Option<String>,
 }
 
 /// A message as the clinic's staff see it (no payload: it holds the patient's links).
@@ -49,7 +52,7 @@ pub struct MessageStatus {
     pub id: uuid::Uuid,
     pub patient_id: Option<PatientId>,
     pub appointment_id: Option<uuid::Uuid>,
-    /// `email` or `whatsapp` (SMS later).
+    /// `email`, `whatsapp` or `sms`.
     pub channel: String,
     /// What the message says: `appointment_booked`, `appointment_reminder`, …
     pub template: String,
@@ -68,6 +71,20 @@ pub struct MessageStatus {
     pub sent_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub read_at: Option<DateTime<Utc>>,
+    /// The patient's (social) name, for the clinic's outbox view.
+    pub patient_name: Option<String>,
+    /// When the appointment the message is about starts (now, not when it was queued).
+    pub appointment_starts_at: Option<DateTime<Utc>>,
+}
+
+/// Which of a clinic's messages to read.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub patient: Option<PatientId>,
+    pub appointment: Option<uuid::Uuid>,
+    /// As shown (`delivered` and `read` are receipts of sent messages).
+    pub status: Option<String>,
+    pub channel: Option<String>,
 }
 
 /// Messages of one channel in one state, and the oldest one's creation.
@@ -91,10 +108,11 @@ pub struct ClinicMessagingRow {
     pub quiet_start: Option<String>,
     pub quiet_end: Option<String>,
     pub whatsapp_enabled: Option<bool>,
+    pub sms_enabled: Option<bool>,
 }
 
 const CLAIMED_COLUMNS: &str = "id, clinic_id, patient_id, user_id, appointment_id, channel, \
-    template, payload, attempts, to_address, created_at";
+    template, payload, attempts, to_address, created_at, provider_message_id";
 
 impl Store {
     /// Queue a message for delivery (payload already encrypted), inside `tx`.
@@ -222,6 +240,34 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// A status callback named this outbox message and the provider's id of it: note the
+    /// id on a message not yet recorded as sent (a node may have died between the
+    /// provider's answer and its record), so that whoever takes it over records it as sent
+    /// instead of sending it again; whether it was noted.
+    pub async fn note_provider_id(
+        &self,
+        channel: &str,
+        id: uuid::Uuid,
+        provider_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = on_tx!(&mut tx, t => {
+            sqlx::query(
+                "UPDATE outbox SET provider_message_id = $1
+                 WHERE id = $2 AND channel = $3 AND provider_message_id IS NULL
+                   AND status IN ('queued', 'sending', 'failed')",
+            )
+            .bind(provider_id)
+            .bind(id)
+            .bind(channel)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     /// Messages by channel and state, with the oldest one's creation (for `/metrics`).
     pub async fn outbox_counts(&self) -> Result<Vec<QueueCount>, StoreError> {
         Ok(on_pool!(self, p => {
@@ -234,30 +280,38 @@ impl Store {
         }))
     }
 
-    /// A clinic's messages, newest first, about one patient and/or one appointment.
+    /// A clinic's messages, newest first, filtered by patient, appointment, state, channel.
     pub async fn clinic_messages(
         &self,
         clinic: ClinicId,
-        patient: Option<PatientId>,
-        appointment: Option<uuid::Uuid>,
+        f: &MessageFilter,
         limit: i64,
     ) -> Result<Vec<MessageStatus>, StoreError> {
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, MessageStatus>(
-                "SELECT id, patient_id, appointment_id, channel, template,
-                        CASE WHEN status = 'sent' AND receipt IS NOT NULL THEN receipt ELSE status END AS status,
-                        attempts, last_error, to_address, created_at,
-                        CASE WHEN status IN ('queued', 'failed') THEN next_attempt_at END AS next_attempt_at,
-                        sent_at, delivered_at, read_at
-                 FROM outbox
-                 WHERE clinic_id = $1 AND ($2 IS NULL OR patient_id = $2)
-                   AND ($3 IS NULL OR appointment_id = $3)
-                 ORDER BY created_at DESC, id DESC LIMIT $4",
+                "SELECT o.id, o.patient_id, o.appointment_id, o.channel, o.template,
+                        CASE WHEN o.status = 'sent' AND o.receipt IS NOT NULL THEN o.receipt ELSE o.status END AS status,
+                        o.attempts, o.last_error, o.to_address, o.created_at,
+                        CASE WHEN o.status IN ('queued', 'failed') THEN o.next_attempt_at END AS next_attempt_at,
+                        o.sent_at, o.delivered_at, o.read_at,
+                        COALESCE(pt.social_name, pt.full_name) AS patient_name,
+                        a.starts_at AS appointment_starts_at
+                 FROM outbox o
+                 LEFT JOIN patients pt ON pt.id = o.patient_id
+                 LEFT JOIN appointments a ON a.id = o.appointment_id
+                 WHERE o.clinic_id = $1 AND ($2 IS NULL OR o.patient_id = $2)
+                   AND ($3 IS NULL OR o.appointment_id = $3)
+                   AND ($5 IS NULL OR o.channel = $5)
+                   AND ($6 IS NULL OR (CASE WHEN o.status = 'sent' AND o.receipt IS NOT NULL
+                                            THEN o.receipt ELSE o.status END) = $6)
+                 ORDER BY o.created_at DESC, o.id DESC LIMIT $4",
             )
             .bind(clinic)
-            .bind(patient)
-            .bind(appointment)
+            .bind(f.patient)
+            .bind(f.appointment)
             .bind(limit)
+            .bind(&f.channel)
+            .bind(&f.status)
             .fetch_all(p)
             .await?
         });
@@ -395,7 +449,7 @@ impl Store {
             sqlx::query_as::<_, ClinicMessagingRow>(
                 "SELECT c.name AS clinic_name, c.time_zone, m.sender_name, m.reply_to,
                         m.reminders_enabled, m.reminder_offsets, m.quiet_start, m.quiet_end,
-                        m.whatsapp_enabled
+                        m.whatsapp_enabled, m.sms_enabled
                  FROM clinics c LEFT JOIN clinic_messaging m ON m.clinic_id = c.id WHERE c.id = $1",
             )
             .bind(clinic)
@@ -417,17 +471,18 @@ impl Store {
         quiet_start: &str,
         quiet_end: &str,
         whatsapp_enabled: bool,
+        sms_enabled: bool,
     ) -> Result<(), StoreError> {
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO clinic_messaging (clinic_id, sender_name, reply_to, reminders_enabled,
-                    reminder_offsets, quiet_start, quiet_end, updated_at, whatsapp_enabled)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    reminder_offsets, quiet_start, quiet_end, updated_at, whatsapp_enabled, sms_enabled)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (clinic_id) DO UPDATE SET sender_name = excluded.sender_name,
                     reply_to = excluded.reply_to, reminders_enabled = excluded.reminders_enabled,
                     reminder_offsets = excluded.reminder_offsets, quiet_start = excluded.quiet_start,
                     quiet_end = excluded.quiet_end, updated_at = excluded.updated_at,
-                    whatsapp_enabled = excluded.whatsapp_enabled",
+                    whatsapp_enabled = excluded.whatsapp_enabled, sms_enabled = excluded.sms_enabled",
             )
             .bind(clinic)
             .bind(sender_name)
@@ -438,6 +493,7 @@ impl Store {
             .bind(quiet_end)
             .bind(super::now())
             .bind(whatsapp_enabled)
+            .bind(sms_enabled)
             .execute(&mut **t)
             .await?;
         });

@@ -19,6 +19,7 @@ pub struct ReminderCandidate {
     pub quiet_start: Option<String>,
     pub quiet_end: Option<String>,
     pub whatsapp_enabled: Option<bool>,
+    pub sms_enabled: Option<bool>,
     /// The smallest offset already queued for this start, if any.
     pub done_min: Option<i32>,
 }
@@ -34,7 +35,7 @@ impl Store {
             sqlx::query_as::<_, ReminderCandidate>(
                 "SELECT a.id, a.clinic_id, a.starts_at, a.created_at, c.time_zone,
                         m.reminders_enabled, m.reminder_offsets, m.quiet_start, m.quiet_end,
-                        m.whatsapp_enabled,
+                        m.whatsapp_enabled, m.sms_enabled,
                         (SELECT MIN(r.offset_minutes) FROM appointment_reminders r
                           WHERE r.appointment_id = a.id AND r.starts_at = a.starts_at) AS done_min
                  FROM appointments a

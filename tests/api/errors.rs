@@ -485,6 +485,8 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/me/day", "get"),
         ("/api/me/day/{appointment_id}/start", "post"),
         ("/api/me/day/{appointment_id}/finish", "post"),
+        ("/api/webhooks/sms/status", "post"),
+        ("/api/webhooks/sms/inbound", "post"),
     ];
     for (path, method) in expected {
         assert!(

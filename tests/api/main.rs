@@ -37,6 +37,7 @@ mod processes;
 mod queue;
 mod record;
 mod sessions;
+mod sms;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]
 mod webrtc_media;

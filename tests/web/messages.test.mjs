@@ -138,3 +138,18 @@ test('no text says "null" or "undefined"', () => {
   ];
   for (const s of samples) assert.doesNotMatch(s, /null|undefined/);
 });
+
+test('the outbox hides most of a recipient and names states and kinds in Portuguese', async () => {
+  const { maskedRecipient, messageKind, MESSAGE_STATES, MESSAGE_CHANNELS } = await import('../../web/js/messages.js');
+  assert.equal(maskedRecipient('joao.silva@exemplo.com'), 'jo•••@exemplo.com');
+  assert.equal(maskedRecipient('a@b.com'), 'a•••@b.com');
+  assert.equal(maskedRecipient('+5511987654321'), '+55 11 •••••-4321');
+  assert.equal(maskedRecipient('5511987654321'), '+55 11 •••••-4321');
+  assert.equal(maskedRecipient('(11) 3456-7890'), '11 •••••-7890');
+  assert.equal(maskedRecipient(null), '');
+  assert.equal(maskedRecipient('123'), '•••');
+  assert.equal(messageKind('appointment_reminder'), 'Lembrete de consulta');
+  assert.equal(messageKind('novo_modelo'), 'novo modelo');
+  assert.equal(MESSAGE_STATES.dead, 'Não enviada');
+  assert.equal(MESSAGE_CHANNELS.sms, 'SMS');
+});

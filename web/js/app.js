@@ -29,6 +29,8 @@
 //   #/seguranca                       any user: change the password, two-factor, sign out everywhere (views/account-security.js)
 //   #/teleconsulta/{appointment_id}   a professional's teleconsultation: waiting room and video
 //                                     call (views/teleconsult.js)
+//   #/clinica/{id}/mensagens-enviadas the clinic's outbox: messages to patients and their
+//                                     delivery state (clinic admins; views/outbox.js)
 //
 // Public pages (no login; see views/waiting-room.js):
 //   #/painel/{token}                  TV call panel of the waiting room (no header)
@@ -74,6 +76,7 @@ import { renderAccountSecurity } from './views/account-security.js';
 import { renderVerify } from './views/verify.js';
 import { renderTeleconsult } from './views/teleconsult.js';
 import { renderConsult } from './views/consult.js';
+import { renderOutbox } from './views/outbox.js';
 
 const CLINIC_KEY = 'atende.clinic';
 
@@ -387,6 +390,14 @@ async function render() {
         mount(renderCash(ctx, { membership, params, homeHref }));
       } else {
         mount(statusView(403, 'O caixa é da recepção e da administração da clínica.'));
+      }
+      return;
+    }
+    if (parts.length === 3 && parts[2] === 'mensagens-enviadas') {
+      if (membership.role === 'clinic_admin') {
+        mount(renderOutbox(ctx, { membership, homeHref: clinicHref(me, membership) }));
+      } else {
+        mount(statusView(403, 'As mensagens enviadas aos pacientes são vistas pela administração da clínica.'));
       }
       return;
     }

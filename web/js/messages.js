@@ -393,3 +393,57 @@ export const APPOINTMENT_STATUS_LABELS = {
 export function appointmentStatus(status) {
   return APPOINTMENT_STATUS_LABELS[status] || text(status);
 }
+
+// ------------------------------------------------------------- the outbox ---
+
+/** A message's state as the clinic's outbox view names it. */
+export const MESSAGE_STATES = {
+  queued: 'Na fila',
+  sending: 'Enviando',
+  sent: 'Enviada',
+  delivered: 'Entregue',
+  read: 'Lida',
+  failed: 'Falhou (nova tentativa)',
+  dead: 'Não enviada',
+  cancelled: 'Cancelada',
+};
+
+/** The channels messages go by. */
+export const MESSAGE_CHANNELS = { email: 'E-mail', whatsapp: 'WhatsApp', sms: 'SMS' };
+
+/** What a message is, by its template. */
+const MESSAGE_TEMPLATES = {
+  appointment_reminder: 'Lembrete de consulta',
+  appointment_booked: 'Consulta agendada',
+  appointment_rescheduled: 'Consulta remarcada',
+  appointment_cancelled: 'Consulta cancelada',
+  waitlist_offer: 'Vaga da lista de espera',
+  document_sent: 'Documento assinado',
+  password_reset: 'Redefinição de senha',
+};
+
+/**
+ * A template's name for people ("Lembrete de consulta"); an unknown one as it is.
+ * @param {string|null|undefined} template
+ */
+export function messageKind(template) {
+  const t = text(template);
+  return MESSAGE_TEMPLATES[/** @type {keyof typeof MESSAGE_TEMPLATES} */ (t)] || t.replaceAll('_', ' ');
+}
+
+/**
+ * A recipient with most of it hidden, for lists: "jo•••@exemplo.com", "+55 11 •••••-4321".
+ * @param {string|null|undefined} address
+ */
+export function maskedRecipient(address) {
+  const a = text(address);
+  if (!a) return '';
+  const at = a.indexOf('@');
+  if (at > 0) return `${a.slice(0, Math.min(2, at))}•••${a.slice(at)}`;
+  const digits = a.replace(/\D/g, '');
+  if (digits.length < 8) return '•••';
+  const withCountry = digits.startsWith('55') && digits.length >= 12;
+  const national = withCountry ? digits.slice(2) : digits;
+  const area = national.length >= 10 ? `${national.slice(0, 2)} ` : '';
+  return `${withCountry ? '+55 ' : ''}${area}•••••-${digits.slice(-4)}`;
+}

@@ -10,6 +10,7 @@ mod ical;
 mod links;
 mod live;
 mod patients;
+pub mod reminded;
 mod setup;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
@@ -201,4 +202,24 @@ pub async fn race(requests: Vec<reqwest::RequestBuilder>) -> (usize, usize) {
         }
     }
     (created, taken)
+}
+
+/// An appointment's status (tomorrow's, as the receptionist lists them).
+pub async fn appointment_status(app: &TestApp, a: &Agenda, appt: &Value) -> String {
+    let day = a.day;
+    let (status, list) = json_of(
+        app.get(
+            &format!("/api/clinics/{}/appointments?from={day}&to={day}", a.clinic),
+            Some(&a.recep.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array()
+        .expect("list")
+        .iter()
+        .find(|x| x["id"] == appt["id"])
+        .map(|x| x["status"].as_str().expect("status").to_string())
+        .expect("the appointment is listed")
 }

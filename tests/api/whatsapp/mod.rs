@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::agenda::{Agenda, agenda_fixture, book};
+use crate::agenda::reminded::Reminded;
 use crate::helpers::*;
-use crate::mail::{messages, starts, wait_message};
+use crate::mail::{messages, wait_message};
 use atende::config::{Secret, Settings};
 use meta::*;
 
@@ -35,11 +35,15 @@ fn whatsapp_settings(s: &mut Settings, meta: &Meta) {
 }
 
 struct Fixture {
-    app: TestApp,
-    a: Agenda,
+    r: Reminded,
     meta: Meta,
-    /// João's record in the clinic.
-    joao: String,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = Reminded;
+    fn deref(&self) -> &Reminded {
+        &self.r
+    }
 }
 
 /// The clinic sends reminders by WhatsApp, 2 hours before; João has his own phone; the
@@ -47,91 +51,15 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let meta = Meta::start().await;
     let app = spawn_app_with(|s| whatsapp_settings(s, &meta)).await;
-    let a = agenda_fixture(&app).await;
-    app.cancel_todays_appointments(&a.clinic, &a.recep).await;
-    let rules = json!({"reminders_enabled": true, "reminder_offsets_minutes": [120],
-        "quiet_start": "21:00", "quiet_end": "08:00", "whatsapp_enabled": true});
-    let (status, saved) = json_of(
-        app.client
-            .put(app.url(&format!("/api/clinics/{}/messaging", a.clinic)))
-            .bearer_auth(&a.admin.access)
-            .json(&rules)
-            .send()
-            .await
-            .expect("put"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
-    assert_eq!(saved["whatsapp_enabled"], true);
+    let r = Reminded::new(app, "whatsapp_enabled", JOAO_PHONE).await;
     // Saving the settings without the field leaves WhatsApp on.
-    let mut without = rules.clone();
-    without
-        .as_object_mut()
-        .expect("object")
-        .remove("whatsapp_enabled");
-    let (status, saved) = json_of(
-        app.client
-            .put(app.url(&format!("/api/clinics/{}/messaging", a.clinic)))
-            .bearer_auth(&a.admin.access)
-            .json(&without)
-            .send()
-            .await
-            .expect("put"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
-    assert_eq!(saved["whatsapp_enabled"], true);
-    let joao = Agenda::patient(&a.joao)
-        .as_str()
-        .expect("record")
-        .to_string();
-    let resp = app
-        .patch(
-            &format!("/api/clinics/{}/patients/{joao}", a.clinic),
-            Some(&a.recep.access),
-            &json!({"phone": JOAO_PHONE}),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::OK, "{:?}", resp.text().await);
-    Fixture { app, a, meta, joao }
+    let rules = json!({"reminders_enabled": true, "reminder_offsets_minutes": [120],
+        "quiet_start": "21:00", "quiet_end": "08:00"});
+    assert_eq!(r.put_rules(&rules).await["whatsapp_enabled"], true);
+    Fixture { r, meta }
 }
 
 impl Fixture {
-    async fn book(&self, h: u32, m: u32) -> Value {
-        let (status, appt) = json_of(
-            book(
-                &self.app,
-                &self.a.clinic,
-                &self.a.recep,
-                json!({"professional_user_id": Agenda::id(&self.a.helena),
-                       "patient_id": self.joao, "starts_at": self.a.at(h, m)}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{appt}");
-        appt
-    }
-
-    fn query(appt: &Value) -> String {
-        format!("appointment_id={}", appt["id"].as_str().expect("id"))
-    }
-
-    /// The appointment's reminder in the state `status`, once the clock is an hour before it.
-    async fn reminder(&self, appt: &Value, status: &str) -> Value {
-        self.app
-            .clock
-            .set(starts(appt) - chrono::Duration::minutes(60));
-        wait_message(
-            &self.app,
-            &self.a.clinic,
-            &self.a.recep,
-            &Self::query(appt),
-            |m| m["template"] == "appointment_reminder" && m["status"] == status,
-        )
-        .await
-    }
-
     /// The message the contract server took for the reminder (by its recipient, the last).
     fn taken(&self) -> Received {
         let got = self.meta.received();
@@ -140,29 +68,6 @@ impl Fixture {
             .rev()
             .find(|r| r.body["to"] == JOAO_WA)
             .expect("a message to João")
-    }
-
-    async fn status_of(&self, appt: &Value) -> String {
-        let day = self.a.day;
-        let (status, list) = json_of(
-            self.app
-                .get(
-                    &format!(
-                        "/api/clinics/{}/appointments?from={day}&to={day}",
-                        self.a.clinic
-                    ),
-                    Some(&self.a.recep.access),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{list}");
-        list.as_array()
-            .expect("list")
-            .iter()
-            .find(|x| x["id"] == appt["id"])
-            .map(|x| x["status"].as_str().expect("status").to_string())
-            .expect("the appointment is listed")
     }
 }
 
@@ -275,7 +180,7 @@ async fn delivery_receipts_move_the_state_forwards_only_and_a_failure_gives_it_u
     let appt = f.book(11, 0).await;
     f.reminder(&appt, "sent").await;
     let wamid = f.taken().wamid;
-    let q = Fixture::query(&appt);
+    let q = Reminded::query(&appt);
     let deliver = |status: &'static str| {
         let hook = Meta::status_webhook(&wamid, status, JOAO_WA);
         let url = f.app.address.clone();
@@ -323,7 +228,7 @@ async fn delivery_receipts_move_the_state_forwards_only_and_a_failure_gives_it_u
         &f.app,
         &f.a.clinic,
         &f.a.recep,
-        &Fixture::query(&other),
+        &Reminded::query(&other),
         |m| m["status"] == "dead",
     )
     .await;
@@ -467,7 +372,7 @@ async fn a_provider_500_then_200_sends_the_reminder_once() {
         &f.app,
         &f.a.clinic,
         &f.a.recep,
-        &Fixture::query(&appt),
+        &Reminded::query(&appt),
         |m| m["status"] == "sent",
     )
     .await;

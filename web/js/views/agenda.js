@@ -117,8 +117,15 @@ export function agendaLinksPanel(me, membership, roleParam) {
       text: role === 'clinic_admin' ? 'Horários e serviços' : 'Meus horários',
     }));
   }
+  if (role === 'clinic_admin') {
+    links.push(h('a', {
+      class: 'btn btn-secondary',
+      href: `#/clinica/${seg(clinicId)}/mensagens-enviadas${qs({ papel: roleParam })}`,
+      text: 'Mensagens aos pacientes',
+    }));
+  }
   const intro = {
-    clinic_admin: 'Consultas do dia por profissional, agendamentos e encaixes, horários de atendimento e serviços.',
+    clinic_admin: 'Consultas do dia por profissional, agendamentos e encaixes, horários de atendimento e serviços, o caixa, os relatórios e as mensagens (lembretes, avisos) enviadas aos pacientes.',
     receptionist: 'Consultas do dia por profissional: agende, confirme, faça o check-in, remarque ou cancele; receba no caixa.',
     professional: 'Suas consultas em todas as clínicas e seus horários de atendimento nesta clínica.',
   }[role] || '';

@@ -1,0 +1,155 @@
+// Headless-browser test of the clinic admin's outbox view (#18: "Mensagens aos pacientes",
+// #/clinica/{id}/mensagens-enviadas):
+//
+//   BASE_URL=http://127.0.0.1:8080 node tests/browser/outbox.mjs
+//
+// With its own data each run: the receptionist books a fit-in for João with Dra. Helena
+// some weeks ahead and cancels it over HTTP, which queues two e-mails ("Consulta agendada",
+// "Consulta cancelada"; the demo has no SMTP server, so they stay "Na fila"). Then:
+// - the demo admin reaches the view from the clinic's home ("Mensagens aos pacientes");
+// - the table shows both messages with channel, state, kind, patient and appointment,
+//   attempts, and "—" for a recipient not yet decided (an address shows only once sent,
+//   mostly hidden: the masking is unit-tested in tests/web/messages.test.mjs);
+// - filtering by state "Enviada" or channel "SMS" leaves none of them; "Na fila" + "E-mail"
+//   keeps them;
+// - the receptionist opening the same address gets "Sem permissão" in words;
+// - the page has no horizontal overflow on a phone; no console errors or CSP violations.
+// Screenshots go to tests/browser/screenshots/outbox-*.png (each checked by axe-core).
+//
+// Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
+
+import {
+  HttpError, PHONE, addDays, apiCall, assert, check, localDate, loginApi, loginUi, main,
+  noHorizontalOverflow, openPage, screenshots, text,
+} from './lib.mjs';
+
+const DESKTOP = { width: 1280, height: 900 };
+const ADMIN = 'admin@aurora.demo';
+const RECEPTIONIST = 'recepcao@aurora.demo';
+const JOAO_CPF = '52998224725';
+
+async function run(browser) {
+  const { shot } = screenshots('outbox');
+  const recToken = await loginApi(RECEPTIONIST);
+  const me = await apiCall('GET', '/api/me', recToken);
+  const clinicId = me.memberships.find((m) => m.role === 'receptionist' && /Aurora/.test(m.clinic_name)).clinic_id;
+  const found = await apiCall('GET', `/api/clinics/${clinicId}/patients?q=${JOAO_CPF}`, recToken);
+  const joao = found.find((p) => String(p.cpf || '').replace(/\D/g, '') === JOAO_CPF);
+  assert(joao, 'João is not a patient at Aurora');
+  const helena = (await apiCall('GET', `/api/clinics/${clinicId}/members`, recToken))
+    .find((m) => m.role === 'professional' && /Helena/.test(m.full_name));
+  assert(helena, 'Dra. Helena is not a professional at Aurora');
+
+  let appt = null;
+  await check('setup: a fit-in booked and cancelled queues two e-mails', async () => {
+    // Some weeks ahead (a different day each run), the first free time from 07:00.
+    // São Paulo keeps -03:00 all year (no daylight saving since 2019).
+    const day = addDays(localDate(new Date()), 20 + (Math.floor(Date.now() / 60000) % 200));
+    for (let k = 0; k < 60 && !appt; k += 1) {
+      const minutes = 7 * 60 + k * 10;
+      const hhmm = `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+      try {
+        appt = await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
+          professional_user_id: helena.user_id, patient_id: joao.id,
+          starts_at: `${day}T${hhmm}:00-03:00`, duration_minutes: 10, fit_in: true,
+          notes: 'teste da caixa de saída (browser)',
+        });
+      } catch (err) {
+        if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      }
+    }
+    assert(appt, `no free time on ${day}`);
+    await apiCall('POST', `/api/clinics/${clinicId}/appointments/${appt.id}/cancel`, recToken,
+      { reason: 'teste da caixa de saída' });
+    const adminToken = await loginApi(ADMIN);
+    const list = await apiCall('GET', `/api/clinics/${clinicId}/messages?appointment_id=${appt.id}`, adminToken);
+    assert(list.length === 2, `${list.length} messages about the appointment`);
+    return list.map((m) => `${m.template} ${m.status}`).join(', ');
+  });
+
+  const admin = await openPage(browser, DESKTOP);
+  const desk = await openPage(browser, DESKTOP);
+  const phone = await openPage(browser, PHONE);
+  try {
+    const rowsOfAppt = (page) => page.locator('.ob-table tbody tr').filter({ hasText: 'João' })
+      .filter({ has: page.locator(`a[href$="/paciente/${joao.id}"]`) });
+
+    await check('the admin reaches "Mensagens aos pacientes" from the clinic home', async () => {
+      const { page } = admin;
+      await loginUi(page, ADMIN);
+      await page.locator('[data-view="home-admin"]').waitFor();
+      await page.getByRole('link', { name: 'Mensagens aos pacientes' }).click();
+      await page.locator('[data-view="outbox"]').waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Mensagens aos pacientes' }).waitFor();
+      await page.locator('.ob-table').waitFor();
+    });
+
+    await check('both messages are listed with channel, state, kind, patient, appointment and attempts', async () => {
+      const { page } = admin;
+      const booked = page.locator(`.ob-table tbody tr[data-status="queued"]`).filter({ hasText: 'Consulta agendada' }).first();
+      await booked.waitFor();
+      const cells = (await booked.locator('td').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      assert(cells[1] === 'E-mail', `channel: ${cells[1]}`);
+      assert(cells[2] === 'Consulta agendada', `kind: ${cells[2]}`);
+      assert(cells[3].startsWith('Na fila'), `state: ${cells[3]}`);
+      assert(cells[4] === '—', `recipient of a queued message: ${cells[4]}`);
+      assert(/João Pereira da Silva/.test(cells[5]) && /Consulta \d{2}\/\d{2}\/\d{4}/.test(cells[5]), `patient: ${cells[5]}`);
+      assert(cells[6] === '0', `attempts: ${cells[6]}`);
+      await page.locator('.ob-table tbody tr').filter({ hasText: 'Consulta cancelada' }).first().waitFor();
+      assert(await rowsOfAppt(page).count() >= 2, 'the two messages of this run are listed');
+      const body = await text(page.locator('main'));
+      assert(!/\b(null|undefined|NaN|Invalid Date)\b/.test(body), 'stray text on the page');
+      await shot(page, 'admin');
+    });
+
+    await check('the state and channel filters narrow the list', async () => {
+      const { page } = admin;
+      await page.getByLabel('Estado').selectOption('sent');
+      await page.locator('.ob-table tbody tr[data-status="queued"], .ob-empty').first().waitFor();
+      await page.waitForFunction(() => !document.querySelector('.ob-table tbody tr[data-status="queued"]'));
+      await page.getByLabel('Estado').selectOption('');
+      await page.getByLabel('Canal').selectOption('sms');
+      await page.locator('.ob-empty').waitFor();
+      assert((await text(page.locator('.ob-empty'))) === 'Nenhuma mensagem com estes filtros.', 'empty text');
+      await shot(page, 'filtered-empty');
+      await page.getByLabel('Estado').selectOption('queued');
+      await page.getByLabel('Canal').selectOption('email');
+      await page.locator('.ob-table tbody tr[data-status="queued"][data-channel="email"]').first().waitFor();
+      assert(await page.locator('.ob-table tbody tr:not([data-status="queued"])').count() === 0, 'other states listed');
+      const status = await text(page.locator('.ob-list [role="status"]'));
+      assert(/mensage(m|ns) com estes filtros/.test(status), `count: ${status}`);
+    });
+
+    await check('a receptionist opening the address is told it is for the administration', async () => {
+      const { page, allowed } = desk;
+      allowed.push(/403/);
+      await loginUi(page, RECEPTIONIST);
+      await page.locator('[data-view="home-receptionist"]').waitFor();
+      assert(await page.getByRole('link', { name: 'Mensagens aos pacientes' }).count() === 0, 'the link shows to a receptionist');
+      await page.goto(`${page.url().split('#')[0]}#/clinica/${clinicId}/mensagens-enviadas`);
+      await page.getByText('As mensagens enviadas aos pacientes são vistas pela administração da clínica.').waitFor();
+    });
+
+    await check('on a phone the table scrolls inside its box, not the page', async () => {
+      const { page } = phone;
+      await loginUi(page, ADMIN);
+      await page.locator('[data-view="home-admin"]').waitFor();
+      await page.goto(`${page.url().split('#')[0]}#/clinica/${clinicId}/mensagens-enviadas`);
+      await page.locator('.ob-table tbody tr').first().waitFor();
+      await noHorizontalOverflow(page);
+      await shot(page, 'phone', { fullPage: false });
+    });
+
+    await check('no console errors, page errors or CSP violations', async () => {
+      for (const [who, p] of [['admin', admin], ['receptionist', desk], ['phone', phone]]) {
+        assert(!p.errors.length, `${who}: ${p.errors.join(' | ')}`);
+      }
+    });
+  } finally {
+    await admin.context.close();
+    await desk.context.close();
+    await phone.context.close();
+  }
+}
+
+main('outbox', run);
