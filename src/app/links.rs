@@ -94,7 +94,10 @@ async fn offer_summary(state: &AppState, offer: uuid::Uuid) -> Result<OfferSumma
 /// this action, and not expired.
 fn verify(state: &AppState, req: &LinkRequest) -> Result<uuid::Uuid, AppError> {
     let p = purpose(&req.action)?;
-    match state.links.verify(p, &req.token, state.clock.now().timestamp()) {
+    match state
+        .links
+        .verify(p, &req.token, state.clock.now().timestamp())
+    {
         Ok((id, _)) => Ok(id),
         Err(LinkError::Expired) => Err(AppError::unauthorized(
             "link_expired",

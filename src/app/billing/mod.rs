@@ -79,7 +79,10 @@ pub(crate) async fn payment_events(
 /// reported, a refund, a payment at the front desk). The change is committed
 /// already; the event is stored (for replay) and published in a small transaction after
 /// it, because the view is read from the committed state.
-pub(crate) async fn announce_payment(state: &AppState, view: &AppointmentView) -> Result<(), AppError> {
+pub(crate) async fn announce_payment(
+    state: &AppState,
+    view: &AppointmentView,
+) -> Result<(), AppError> {
     let payment = payment::payment_view(state, view).await?;
     let mut tx = state.store.begin().await?;
     let events = payment_events(state, &mut tx, view, &payment).await?;

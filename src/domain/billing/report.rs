@@ -117,7 +117,10 @@ impl Revenue {
             .entry(service.to_string())
             .or_default()
             .add(line.cents);
-        self.by_method.entry(line.method).or_default().add(line.cents);
+        self.by_method
+            .entry(line.method)
+            .or_default()
+            .add(line.cents);
     }
 }
 
@@ -202,7 +205,9 @@ pub fn csv_row(d: Dialect, line: &RevenueLine, tz: Tz) -> String {
         d.amount(line.cents),
         d.cell(line.professional.as_deref().unwrap_or("")),
         d.cell(line.service.as_deref().unwrap_or("")),
-        line.appointment_id.map(|a| a.to_string()).unwrap_or_default(),
+        line.appointment_id
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
         appt_at,
     ];
     d.row(cells.iter().map(String::as_str))
@@ -215,7 +220,12 @@ mod tests {
     fn line(cents: i64, method: &'static str, pro: Option<&str>, at: &str) -> RevenueLine {
         RevenueLine {
             at: at.parse().expect("time"),
-            kind: if cents > 0 { "desk_payment" } else { "desk_refund" }.into(),
+            kind: if cents > 0 {
+                "desk_payment"
+            } else {
+                "desk_refund"
+            }
+            .into(),
             cents,
             method,
             appointment_id: pro.map(|_| uuid::Uuid::nil()),
