@@ -35,6 +35,7 @@ pub mod session;
 pub mod state;
 pub mod waitlist;
 pub mod whatsapp;
+pub mod lgpd;
 
 pub use caller::Auth;
 pub use error::AppError;

@@ -8,6 +8,7 @@ pub mod pades;
 pub mod pki;
 pub mod signer;
 pub mod view;
+pub mod summary;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;

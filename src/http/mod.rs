@@ -29,6 +29,7 @@ pub mod waitlist;
 pub mod web_assets;
 pub mod whatsapp;
 pub mod ws;
+pub mod lgpd;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -77,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(cash::routes)
             .configure(whatsapp::routes)
             .configure(oidc::routes)
+            .configure(lgpd::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .default_service(web::to(api_not_found)),
     )

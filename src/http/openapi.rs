@@ -9,6 +9,7 @@ use super::{
     me, messages, mfa, oidc, passkeys, password_reset, patient_links, patients, queue,
     queue_public, record, waitlist, whatsapp, ws,
 };
+use super::lgpd;
 
 struct BearerAuth;
 
@@ -134,6 +135,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         oidc::start, oidc::callback,
         passkeys::list, passkeys::start_registration, passkeys::finish_registration, passkeys::remove,
         passkeys::start_second_factor, passkeys::start_login, passkeys::finish_login,
+        lgpd::export_patient, lgpd::anonymise_patient, lgpd::export_mine,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),
@@ -154,6 +156,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "billing", description = "Prices, Pix charges and refunds (API Pix), the PSP's webhook, the ledger"),
         (name = "cash", description = "The front desk's cash register: sessions, payments at the desk, closing reports, adjustments"),
         (name = "operations", description = "Health and metrics"),
+        (name = "lgpd", description = "LGPD data-subject requests: export everything about a person, anonymise a record where the law allows (docs/lgpd.md)"),
     )
 )]
 pub struct ApiDoc;

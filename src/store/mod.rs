@@ -33,6 +33,7 @@ pub mod sealed;
 pub mod sessions;
 pub mod users;
 pub mod waitlist;
+pub mod lgpd;
 
 use std::str::FromStr as _;
 use std::sync::Arc;

@@ -43,3 +43,4 @@ mod webrtc_media;
 mod whatsapp;
 mod ws;
 mod ws_client;
+mod lgpd;

@@ -371,3 +371,14 @@ function sentenceOf(t) {
   const c = capitalize(t.trim());
   return /[.!?…]$/.test(c) ? c : `${c}.`;
 }
+
+/**
+ * The data protection officer's contact as one line, or '' when none is configured:
+ * `dpoContact({name: 'Ana Lima', email: 'dpo@clinica.com.br', phone: null})` →
+ * "Encarregado(a) de dados (LGPD): Ana Lima · dpo@clinica.com.br".
+ * @param {{name?: string|null, email?: string|null, phone?: string|null}|null|undefined} dpo
+ */
+export function dpoContact(dpo) {
+  if (!dpo || !text(dpo.name)) return '';
+  return `Encarregado(a) de dados (LGPD): ${join([dpo.name, dpo.email, dpo.phone], ' · ')}`;
+}
