@@ -532,21 +532,32 @@ async fn lgpd(command: LgpdCommand, mut settings: Settings) -> anyhow::Result<Ex
             }
             let basis = lgpd::legal_basis(legal_basis.as_deref(), Some(lgpd::CLINIC_ACCESS_BASIS))
                 .map_err(|e| anyhow::anyhow!("--legal-basis: {e}"))?;
-            export::export_clinic_record(&ctx, Requester::Operator, clinic, patient, &basis, &format)
-                .await
-                .map(|e| {
-                    let bytes = if format == "pdf" {
-                        lgpd::pdf::summary_pdf(&e)
-                    } else {
-                        serde_json::to_vec_pretty(&e).unwrap_or_default()
-                    };
-                    (e.records.len(), bytes)
+            export::export_clinic_record(
+                &ctx,
+                Requester::Operator,
+                clinic,
+                patient,
+                &basis,
+                &format,
+            )
+            .await
+            .map(|e| {
+                let bytes = if format == "pdf" {
+                    lgpd::pdf::summary_pdf(&e)
+                } else {
+                    serde_json::to_vec_pretty(&e).unwrap_or_default()
+                };
+                (e.records.len(), bytes)
+            })
+            .map(|(n, bytes)| {
+                std::fs::write(&out, &bytes).map(|()| {
+                    println!(
+                        "{n} record(s) written to {} ({} bytes)",
+                        out.display(),
+                        bytes.len()
+                    );
                 })
-                .map(|(n, bytes)| {
-                    std::fs::write(&out, &bytes).map(|()| {
-                        println!("{n} record(s) written to {} ({} bytes)", out.display(), bytes.len());
-                    })
-                })
+            })
         }
         LgpdCommand::Anonymise {
             clinic,
@@ -562,7 +573,10 @@ async fn lgpd(command: LgpdCommand, mut settings: Settings) -> anyhow::Result<Ex
             anonymise::anonymise(&ctx, Requester::Operator, clinic, patient, &req)
                 .await
                 .map(|(report, _)| {
-                    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    );
                     Ok(())
                 })
         }

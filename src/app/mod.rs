@@ -19,6 +19,7 @@ pub mod error;
 pub mod guests;
 pub mod health;
 pub mod keys;
+pub mod lgpd;
 pub mod links;
 pub mod me;
 pub mod messages;
@@ -35,7 +36,6 @@ pub mod session;
 pub mod state;
 pub mod waitlist;
 pub mod whatsapp;
-pub mod lgpd;
 
 pub use caller::Auth;
 pub use error::AppError;

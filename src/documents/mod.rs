@@ -7,8 +7,8 @@ pub mod layout;
 pub mod pades;
 pub mod pki;
 pub mod signer;
-pub mod view;
 pub mod summary;
+pub mod view;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;

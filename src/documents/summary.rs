@@ -51,7 +51,13 @@ impl Pages {
     fn text(&mut self, text: &str, face: Face, size: f32, x: f32, y: f32) {
         let shown: String = text
             .chars()
-            .map(|c| if is_winansi(c) && !c.is_control() { c } else { '?' })
+            .map(|c| {
+                if is_winansi(c) && !c.is_control() {
+                    c
+                } else {
+                    '?'
+                }
+            })
             .collect();
         self.ops.extend([
             Op::StartTextSection,
@@ -150,7 +156,9 @@ mod tests {
             intro: vec!["Gerado para teste — São Paulo".into()],
             sections: vec![Section {
                 heading: "Consultas".into(),
-                lines: (0..200).map(|i| format!("Consulta {i} com Dra. Helena")).collect(),
+                lines: (0..200)
+                    .map(|i| format!("Consulta {i} com Dra. Helena"))
+                    .collect(),
             }],
             at: chrono::Utc::now(),
         };

@@ -78,7 +78,10 @@ pub async fn export_patient(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let format = format_of(&query)?;
-    let basis = lgpd::legal_basis(query.legal_basis.as_deref(), Some(lgpd::CLINIC_ACCESS_BASIS))?;
+    let basis = lgpd::legal_basis(
+        query.legal_basis.as_deref(),
+        Some(lgpd::CLINIC_ACCESS_BASIS),
+    )?;
     let ClinicPatientPath {
         clinic_id,
         patient_id,
@@ -127,7 +130,6 @@ pub async fn anonymise_patient(
         clinic_id,
         patient_id,
     } = path.into_inner();
-    let report =
-        anonymise::anonymise_patient(&state, &auth, clinic_id, patient_id, &body).await?;
+    let report = anonymise::anonymise_patient(&state, &auth, clinic_id, patient_id, &body).await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -11,6 +11,7 @@ pub mod consults;
 pub mod documents;
 pub mod extract;
 pub mod health;
+pub mod lgpd;
 pub mod links;
 pub mod logging;
 pub mod me;
@@ -29,7 +30,6 @@ pub mod waitlist;
 pub mod web_assets;
 pub mod whatsapp;
 pub mod ws;
-pub mod lgpd;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -4,12 +4,12 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::lgpd;
 use super::{
     agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
     me, messages, mfa, oidc, passkeys, password_reset, patient_links, patients, queue,
     queue_public, record, waitlist, whatsapp, ws,
 };
-use super::lgpd;
 
 struct BearerAuth;
 

@@ -18,6 +18,7 @@ pub mod consults;
 pub mod documents;
 pub mod events;
 pub mod keys;
+pub mod lgpd;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
@@ -33,7 +34,6 @@ pub mod sealed;
 pub mod sessions;
 pub mod users;
 pub mod waitlist;
-pub mod lgpd;
 
 use std::str::FromStr as _;
 use std::sync::Arc;

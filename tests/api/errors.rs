@@ -480,8 +480,14 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/auth/mfa/passkey/start", "post"),
         ("/api/auth/passkey/start", "post"),
         ("/api/auth/passkey/finish", "post"),
-        ("/api/clinics/{clinic_id}/patients/{patient_id}/export", "get"),
-        ("/api/clinics/{clinic_id}/patients/{patient_id}/anonymise", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/export",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/anonymise",
+            "post",
+        ),
         ("/api/me/export", "get"),
     ];
     for (path, method) in expected {

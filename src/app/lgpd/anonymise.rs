@@ -15,9 +15,9 @@ use super::redact::Identifiers;
 use super::{Ctx, Requester};
 use crate::actors::agenda::appointments::Appointment;
 use crate::actors::protocol::Topic;
+use crate::app::Auth;
 use crate::app::error::AppError;
 use crate::app::state::AppState;
-use crate::app::Auth;
 use crate::bus::TopicEvent;
 use crate::domain::{ClinicId, PatientId, Role, SessionId, ValidationError};
 use crate::store::lgpd::erase::AnonymousIdentity;
@@ -141,12 +141,15 @@ pub async fn anonymise(
         &name,
     );
     let birth_year = NaiveDate::from_ymd_opt(p.birth_date.year(), 1, 1).unwrap_or(p.birth_date);
-    let birth_enc = ctx.cipher.encrypt(&birth_year.format("%Y-%m-%d").to_string())?;
+    let birth_enc = ctx
+        .cipher
+        .encrypt(&birth_year.format("%Y-%m-%d").to_string())?;
     let name_enc = ctx.cipher.encrypt(&name)?;
     let empty_enc = ctx.cipher.encrypt("{}")?;
     let reason_enc = ctx.cipher.encrypt("Cadastro anonimizado a pedido (LGPD)")?;
 
     let mut tx = store.begin().await?;
+    store.overwrite_erased(&mut tx).await?;
     match store.anonymised_at_tx(&mut tx, patient).await? {
         None => return Err(AppError::NotFound),
         Some(Some(_)) => return Err(already()),
@@ -156,7 +159,12 @@ pub async fn anonymise(
     let linked = store.delete_patient_links(&mut tx, patient).await?;
     // The stored live events that may name the person, before their topics change.
     let mut topics: Vec<String> = rooms.iter().map(|r| format!("chat:{r}")).collect();
-    topics.extend(before.appointments.iter().map(|a| format!("consult:{}", a.id)));
+    topics.extend(
+        before
+            .appointments
+            .iter()
+            .map(|a| format!("consult:{}", a.id)),
+    );
     topics.extend(linked.iter().map(|u| Topic::User(*u).to_string()));
     let mut redacted = 0u64;
     for e in store.events_about(&mut tx, clinic, &topics).await? {
@@ -242,6 +250,7 @@ pub async fn anonymise(
         }));
     store.append_audit(&mut tx, &audit).await?;
     tx.commit().await?;
+    store.checkpoint_after_erasure().await?;
     Ok((
         AnonymiseReport {
             patient_id: patient,
@@ -269,7 +278,8 @@ pub async fn anonymise_patient(
     req: &AnonymiseRequest,
 ) -> Result<AnonymiseReport, AppError> {
     let ctx = Ctx::of(state);
-    let (report, effects) = anonymise(&ctx, Requester::ClinicAdmin(auth), clinic, patient, req).await?;
+    let (report, effects) =
+        anonymise(&ctx, Requester::ClinicAdmin(auth), clinic, patient, req).await?;
     crate::bus::revocation::publish_sessions_revoked(state.bus.as_ref(), &effects.sessions);
     let events = cancelled_events(state, clinic, &effects.cancelled).await?;
     for e in events {
@@ -346,11 +356,17 @@ fn latest(times: impl IntoIterator<Item = DateTime<Utc>>) -> Option<DateTime<Utc
 
 /// The times a JSON entry of the record carries.
 fn times_of(v: &Value) -> Vec<DateTime<Utc>> {
-    ["created_at", "updated_at", "measured_at", "stopped_at", "locked_at"]
-        .iter()
-        .filter_map(|k| v.get(*k).and_then(Value::as_str))
-        .filter_map(|s| s.parse::<DateTime<Utc>>().ok())
-        .collect()
+    [
+        "created_at",
+        "updated_at",
+        "measured_at",
+        "stopped_at",
+        "locked_at",
+    ]
+    .iter()
+    .filter_map(|k| v.get(*k).and_then(Value::as_str))
+    .filter_map(|s| s.parse::<DateTime<Utc>>().ok())
+    .collect()
 }
 
 fn years_after(at: DateTime<Utc>, years: u32) -> NaiveDate {
@@ -411,9 +427,24 @@ fn retained(r: &RecordExport, cancelled: usize) -> Vec<Retained> {
             });
         }
     };
-    keep("clinical_record", entries.len(), clinical_until, CLINICAL_WHY);
-    keep("documents", r.documents.len(), clinical_until, DOCUMENTS_WHY);
-    keep("chat_messages", r.chat_messages.len(), clinical_until, CHAT_WHY);
+    keep(
+        "clinical_record",
+        entries.len(),
+        clinical_until,
+        CLINICAL_WHY,
+    );
+    keep(
+        "documents",
+        r.documents.len(),
+        clinical_until,
+        DOCUMENTS_WHY,
+    );
+    keep(
+        "chat_messages",
+        r.chat_messages.len(),
+        clinical_until,
+        CHAT_WHY,
+    );
     keep(
         "payments",
         p.charges.len() + p.movements.len() + p.ledger.len(),

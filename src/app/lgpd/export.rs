@@ -205,15 +205,15 @@ pub async fn export_clinic_record(
 /// The caller's own data: their account, their profile and every clinic record linked to
 /// their account (only those).
 pub async fn export_mine(ctx: &Ctx<'_>, auth: &Auth, format: &str) -> Result<Export, AppError> {
-    let account = ctx
-        .store
-        .account_identity(auth.user_id)
-        .await?
-        .map(|(email, full_name, created_at)| AccountExport {
-            email,
-            full_name,
-            created_at,
-        });
+    let account =
+        ctx.store
+            .account_identity(auth.user_id)
+            .await?
+            .map(|(email, full_name, created_at)| AccountExport {
+                email,
+                full_name,
+                created_at,
+            });
     let mut records = Vec::new();
     for patient in auth.patient_ids() {
         let record = gather(ctx, patient).await?;
@@ -286,9 +286,9 @@ pub async fn gather(ctx: &Ctx<'_>, patient: PatientId) -> Result<RecordExport, A
                     cnpj: i.cnpj,
                 }),
                 ClinicNotes {
-                    allergies: ctx.cipher.decrypt_opt(
-                        cp.as_ref().and_then(|r| r.allergies_enc.as_deref()),
-                    )?,
+                    allergies: ctx
+                        .cipher
+                        .decrypt_opt(cp.as_ref().and_then(|r| r.allergies_enc.as_deref()))?,
                     notes: ctx
                         .cipher
                         .decrypt_opt(cp.as_ref().and_then(|r| r.notes_enc.as_deref()))?,

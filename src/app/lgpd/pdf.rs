@@ -196,7 +196,14 @@ fn record_sections(r: &RecordExport) -> Vec<Section> {
             "Arquivos enviados no chat",
             r.chat_attachments
                 .iter()
-                .map(|f| format!("{} ({} bytes) — {}", f.filename, f.size_bytes, when(&f.created_at)))
+                .map(|f| {
+                    format!(
+                        "{} ({} bytes) — {}",
+                        f.filename,
+                        f.size_bytes,
+                        when(&f.created_at)
+                    )
+                })
                 .collect(),
         ),
         section("Pagamentos", money),
@@ -257,8 +264,14 @@ pub fn summary_pdf(e: &Export) -> Vec<u8> {
         intro.push(format!(
             "Encarregado de dados: {}{}{}",
             d.name,
-            d.email.as_deref().map(|m| format!(" — {m}")).unwrap_or_default(),
-            d.phone.as_deref().map(|p| format!(" — {p}")).unwrap_or_default()
+            d.email
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default(),
+            d.phone
+                .as_deref()
+                .map(|p| format!(" — {p}"))
+                .unwrap_or_default()
         ));
     }
     if let Some(a) = &e.account {

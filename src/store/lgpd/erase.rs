@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{ClinicId, PatientId, UserId};
-use crate::store::{Store, StoreError, Tx, on_tx};
+use crate::store::{Pool, Store, StoreError, Tx, on_tx};
 
 /// The record's new identity: a display name and what is left of the birth date.
 #[derive(Debug, Clone)]
@@ -27,6 +27,30 @@ pub struct StoredEvent {
 const PATIENT_ROOMS: &str = "SELECT id FROM chat_rooms WHERE patient_id = $1";
 
 impl Store {
+    /// On SQLite, make this transaction's connection overwrite what it deletes or rewrites
+    /// (`secure_delete`): an old value must not stay behind in the file's free space.
+    pub async fn overwrite_erased(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        if let Tx::Sqlite(t) = tx {
+            sqlx::query("PRAGMA secure_delete = ON")
+                .execute(&mut *t.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After an erasure on SQLite, copy the write-ahead log into the database and empty it,
+    /// so the log no longer holds page images from before (best effort: a reader still on
+    /// an old snapshot keeps them until the next checkpoint). PostgreSQL keeps dead row
+    /// versions until VACUUM (docs/lgpd.md).
+    pub async fn checkpoint_after_erasure(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(p) = self.pool() {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(p)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// When the record was anonymised, read under the transaction's lock on the row (two
     /// requests at once: the second waits and then sees the first).
     pub async fn anonymised_at_tx(
@@ -172,7 +196,11 @@ impl Store {
     }
 
     /// Cancel the record's open waitlist wishes.
-    pub async fn cancel_waitlist_of(&self, tx: &mut Tx, patient: PatientId) -> Result<u64, StoreError> {
+    pub async fn cancel_waitlist_of(
+        &self,
+        tx: &mut Tx,
+        patient: PatientId,
+    ) -> Result<u64, StoreError> {
         Ok(on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE waitlist_entries SET status = 'cancelled'

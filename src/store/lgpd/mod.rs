@@ -311,7 +311,10 @@ impl Store {
 
     /// Pix payments and refunds and cash-register movements of the record's appointments,
     /// in time order.
-    pub async fn export_money(&self, patient: PatientId) -> Result<Vec<MoneyExportRow>, StoreError> {
+    pub async fn export_money(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<MoneyExportRow>, StoreError> {
         let sql = format!(
             "SELECT end_to_end_id AS reference, NULL AS movement_id, appointment_id, 'payment' AS kind, 'pix' AS method, amount_cents,
                     NULL AS status, NULL AS description_enc, paid_at AS at
@@ -334,7 +337,10 @@ impl Store {
         }))
     }
 
-    pub async fn export_ledger(&self, patient: PatientId) -> Result<Vec<LedgerExportRow>, StoreError> {
+    pub async fn export_ledger(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<LedgerExportRow>, StoreError> {
         let sql = format!(
             "SELECT txn_id, account, amount_cents, kind, appointment_id, created_at FROM ledger_entries
              WHERE appointment_id IN ({PATIENT_APPOINTMENTS}) ORDER BY created_at, id"
@@ -391,7 +397,10 @@ impl Store {
     }
 
     /// The audit rows about the record (reads, changes, exports), oldest first.
-    pub async fn export_audit(&self, patient: PatientId) -> Result<Vec<AuditExportRow>, StoreError> {
+    pub async fn export_audit(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<AuditExportRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, AuditExportRow>(
                 "SELECT l.seq, l.at, l.action, u.full_name AS actor_name
