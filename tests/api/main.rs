@@ -24,6 +24,7 @@ mod helpers;
 mod identity;
 mod keys;
 mod lgpd;
+mod lgpd_cli;
 mod limits;
 mod logs;
 mod mail;

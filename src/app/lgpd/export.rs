@@ -428,7 +428,7 @@ async fn clinical_record(
     // Nobody authored an entry with the nil id: only non-psychology entries are read.
     let nobody = crate::domain::UserId(uuid::Uuid::nil());
     // The end of year 9999: later than any entry, and comparable as text on SQLite.
-    let end = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or_else(|| ctx.now);
+    let end = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(ctx.now);
     let mut out = ClinicalRecordExport::default();
     let mut encounters = store
         .encounters_of_record(clinic, patient, nobody, end, i64::MAX)

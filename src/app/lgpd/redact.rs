@@ -58,12 +58,15 @@ impl Identifiers {
                 }
                 None => false,
             },
+            // Every element is visited (no short circuit): each may hold an identifier.
             Value::Array(items) => items
                 .iter_mut()
-                .fold(false, |changed, v| self.json(v) || changed),
+                .map(|v| self.json(v))
+                .fold(false, |a, b| a | b),
             Value::Object(map) => map
                 .values_mut()
-                .fold(false, |changed, v| self.json(v) || changed),
+                .map(|v| self.json(v))
+                .fold(false, |a, b| a | b),
             _ => false,
         }
     }

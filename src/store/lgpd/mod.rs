@@ -316,11 +316,11 @@ impl Store {
         patient: PatientId,
     ) -> Result<Vec<MoneyExportRow>, StoreError> {
         let sql = format!(
-            "SELECT end_to_end_id AS reference, NULL AS movement_id, appointment_id, 'payment' AS kind, 'pix' AS method, amount_cents,
+            "SELECT end_to_end_id AS reference, CAST(NULL AS uuid) AS movement_id, appointment_id, 'payment' AS kind, 'pix' AS method, amount_cents,
                     NULL AS status, NULL AS description_enc, paid_at AS at
              FROM pix_payments WHERE appointment_id IN ({PATIENT_APPOINTMENTS})
              UNION ALL
-             SELECT id AS reference, NULL AS movement_id, appointment_id, 'refund' AS kind, 'pix' AS method, amount_cents, status,
+             SELECT id AS reference, CAST(NULL AS uuid) AS movement_id, appointment_id, 'refund' AS kind, 'pix' AS method, amount_cents, status,
                     NULL AS description_enc, requested_at AS at
              FROM pix_refunds WHERE appointment_id IN ({PATIENT_APPOINTMENTS})
              UNION ALL
