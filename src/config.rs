@@ -350,6 +350,11 @@ pub struct RecordSettings {
 pub struct LgpdSettings {
     /// Version of the terms of use and privacy policy a patient must accept at sign-up.
     pub terms_version: String,
+    /// The data protection officer (encarregado, LGPD art. 41): shown in the patient portal
+    /// and on the public booking page. Empty: not shown.
+    pub dpo_name: String,
+    pub dpo_email: String,
+    pub dpo_phone: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -620,6 +625,12 @@ impl Settings {
         }
         if self.lgpd.terms_version.trim().is_empty() {
             return bad("lgpd.terms_version", "must not be empty");
+        }
+        let dpo_email = self.lgpd.dpo_email.trim();
+        if !dpo_email.is_empty()
+            && (dpo_email.split('@').count() != 2 || dpo_email.contains(char::is_whitespace))
+        {
+            return bad("lgpd.dpo_email", "is not an e-mail address");
         }
         let url = self.database.url.expose();
         if !(url.is_empty()

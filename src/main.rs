@@ -80,6 +80,43 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// LGPD data-subject requests (docs/lgpd.md).
+    Lgpd {
+        #[command(subcommand)]
+        command: LgpdCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LgpdCommand {
+    /// Write everything a clinic holds about a patient record (decrypted) to a file; audited.
+    Export {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        patient: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// `json` (default) or `pdf` (a readable summary).
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Why (default: the data subject's request for access, LGPD art. 18 II).
+        #[arg(long)]
+        legal_basis: Option<String>,
+    },
+    /// Anonymise a clinic's patient record where the law allows; prints what went and what
+    /// stays (until when, why). Audited.
+    Anonymise {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        patient: String,
+        #[arg(long)]
+        legal_basis: String,
+        /// The patient's full name as registered, typed again.
+        #[arg(long)]
+        confirm: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -296,6 +333,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command } => keys(command, settings).await,
+        Command::Lgpd { command } => lgpd(command, settings).await,
         Command::Audit {
             command: AuditCommand::Verify { anchors },
         } => {
@@ -458,6 +496,103 @@ async fn backup_or_restore(
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+async fn lgpd(command: LgpdCommand, mut settings: Settings) -> anyhow::Result<ExitCode> {
+    use atende::app::lgpd::{self, Ctx, Requester, anonymise, export};
+    let store = open_audited_store(&mut settings).await?;
+    let cipher = atende::app::keys::field_cipher(&settings)?;
+    let ctx = Ctx {
+        store: &store,
+        cipher: &cipher,
+        settings: &settings.lgpd,
+        now: atende::store::now(),
+    };
+    let ids = |clinic: &str, patient: &str| -> anyhow::Result<_> {
+        Ok((
+            clinic
+                .parse::<atende::domain::ClinicId>()
+                .map_err(|_| anyhow::anyhow!("--clinic: not an id"))?,
+            patient
+                .parse::<atende::domain::PatientId>()
+                .map_err(|_| anyhow::anyhow!("--patient: not an id"))?,
+        ))
+    };
+    let done = match command {
+        LgpdCommand::Export {
+            clinic,
+            patient,
+            out,
+            format,
+            legal_basis,
+        } => {
+            let (clinic, patient) = ids(&clinic, &patient)?;
+            if format != "json" && format != "pdf" {
+                anyhow::bail!("--format: json or pdf");
+            }
+            let basis = lgpd::legal_basis(legal_basis.as_deref(), Some(lgpd::CLINIC_ACCESS_BASIS))
+                .map_err(|e| anyhow::anyhow!("--legal-basis: {e}"))?;
+            export::export_clinic_record(
+                &ctx,
+                Requester::Operator,
+                clinic,
+                patient,
+                &basis,
+                &format,
+            )
+            .await
+            .map(|e| {
+                let bytes = if format == "pdf" {
+                    lgpd::pdf::summary_pdf(&e)
+                } else {
+                    serde_json::to_vec_pretty(&e).unwrap_or_default()
+                };
+                (e.records.len(), bytes)
+            })
+            .map(|(n, bytes)| {
+                std::fs::write(&out, &bytes).map(|()| {
+                    println!(
+                        "{n} record(s) written to {} ({} bytes)",
+                        out.display(),
+                        bytes.len()
+                    );
+                })
+            })
+        }
+        LgpdCommand::Anonymise {
+            clinic,
+            patient,
+            legal_basis,
+            confirm,
+        } => {
+            let (clinic, patient) = ids(&clinic, &patient)?;
+            let req = anonymise::AnonymiseRequest {
+                legal_basis,
+                confirmation: confirm,
+            };
+            anonymise::anonymise(&ctx, Requester::Operator, clinic, patient, &req)
+                .await
+                .map(|(report, _)| {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    );
+                    Ok(())
+                })
+        }
+    };
+    match done {
+        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Err(io)) => Err(io.into()),
+        Err(e) => {
+            eprintln!("atende: {} ({})", e, e.code());
+            Ok(ExitCode::from(match e.kind() {
+                atende::actors::protocol::ErrorKind::NotFound => 3,
+                atende::actors::protocol::ErrorKind::Conflict => 4,
+                _ => 1,
+            }))
+        }
+    }
 }
 
 /// A store for commands that write audit rows: the audit key is loaded, or generated into

@@ -75,6 +75,8 @@ pub struct SessionsEnded {
 pub struct TermsResponse {
     pub version: String,
     pub text: String,
+    /// The data protection officer (encarregado), when configured (`[lgpd] dpo_*`).
+    pub dpo: Option<crate::app::lgpd::DpoView>,
 }
 
 /// A single-use ticket for opening the WebSocket.
@@ -94,6 +96,7 @@ pub fn terms(state: &AppState) -> TermsResponse {
 Seus dados pessoais e de saúde são tratados conforme a LGPD (Lei 13.709/2018), apenas para o seu \
 atendimento, e você pode retirar seu consentimento a qualquer momento em Privacidade."
             .into(),
+        dpo: crate::app::lgpd::dpo(&state.settings.lgpd),
     }
 }
 

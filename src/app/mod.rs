@@ -19,6 +19,7 @@ pub mod error;
 pub mod guests;
 pub mod health;
 pub mod keys;
+pub mod lgpd;
 pub mod links;
 pub mod me;
 pub mod messages;

@@ -11,12 +11,12 @@ use printpdf::{
 
 use crate::domain::document::DocumentContent;
 
-const PAGE_W: f32 = 595.28;
-const PAGE_H: f32 = 841.89;
-const MARGIN: f32 = 50.0;
+pub(crate) const PAGE_W: f32 = 595.28;
+pub(crate) const PAGE_H: f32 = 841.89;
+pub(crate) const MARGIN: f32 = 50.0;
 /// The band at the bottom of every page kept for the signature block and QR code.
 const FOOTER: f32 = 150.0;
-const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
+pub(crate) const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
 
 /// Everything printed on a document, already formatted for people.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
 
 /// printpdf writes 1970-01-01 as the Info dictionary's dates unless told otherwise: the
 /// document's own time goes there instead (UTC, as PDF date strings).
-fn set_dates(doc: &mut lopdf::Document, at: chrono::DateTime<chrono::Utc>) {
+pub(crate) fn set_dates(doc: &mut lopdf::Document, at: chrono::DateTime<chrono::Utc>) {
     let stamp = at.format("D:%Y%m%d%H%M%S+00'00'").to_string();
     if let Ok(info_id) = doc
         .trailer
@@ -251,14 +251,14 @@ fn render_copy(input: &RenderInput, copy: &str) -> Vec<PdfPage> {
 }
 
 #[derive(Clone, Copy)]
-enum Face {
+pub(crate) enum Face {
     Regular,
     Bold,
     Italic,
 }
 
 impl Face {
-    fn font(self) -> BuiltinFont {
+    pub(crate) fn font(self) -> BuiltinFont {
         match self {
             Face::Regular => BuiltinFont::Helvetica,
             Face::Bold => BuiltinFont::HelveticaBold,
@@ -555,7 +555,7 @@ impl<'a> Writer<'a> {
     }
 }
 
-fn rgb(r: f32, g: f32, b: f32) -> Color {
+pub(crate) fn rgb(r: f32, g: f32, b: f32) -> Color {
     Color::Rgb(Rgb {
         r,
         g,
@@ -575,7 +575,7 @@ const HELVETICA: [u16; 95] = [
 
 /// Width of `text` in points. Accented letters are measured as their base letter; bold is
 /// taken as 7 % wider — close enough to wrap lines, which is all this is for.
-fn width(text: &str, size: f32, face: Face) -> f32 {
+pub(crate) fn width(text: &str, size: f32, face: Face) -> f32 {
     let em: u32 = text
         .chars()
         .map(|c| {
@@ -619,7 +619,7 @@ fn fold_accent(c: char) -> char {
 }
 
 /// Greedy word wrap to `max` points; a word longer than a line is cut.
-fn wrap(text: &str, size: f32, face: Face, max: f32) -> Vec<String> {
+pub(crate) fn wrap(text: &str, size: f32, face: Face, max: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod pades;
 pub mod pki;
 pub mod signer;
+pub mod summary;
 pub mod view;
 
 use std::sync::Arc;

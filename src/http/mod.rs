@@ -11,6 +11,7 @@ pub mod consults;
 pub mod documents;
 pub mod extract;
 pub mod health;
+pub mod lgpd;
 pub mod links;
 pub mod logging;
 pub mod me;
@@ -80,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .configure(reports::routes)
             .configure(whatsapp::routes)
             .configure(oidc::routes)
+            .configure(lgpd::routes)
             .route("/ws/ticket", web::post().to(ws::ticket))
             .configure(sms::routes)
             .default_service(web::to(api_not_found)),

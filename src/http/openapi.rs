@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::sms;
+use super::lgpd;
 use super::{
     agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
     me, messages, mfa, oidc, passkeys, password_reset, patient_links, patients, queue,
@@ -138,6 +139,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         passkeys::start_second_factor, passkeys::start_login, passkeys::finish_login,
         agenda::day::my_day, agenda::day::start_visit, agenda::day::finish_visit,
         sms::status, sms::inbound,
+        lgpd::export_patient, lgpd::anonymise_patient, lgpd::export_mine,
     ),
     components(schemas(crate::app::session::MfaChallenge)),
     modifiers(&BearerAuth, &ResponseDescriptions),
@@ -158,6 +160,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         (name = "billing", description = "Prices, Pix charges and refunds (API Pix), the PSP's webhook, the ledger"),
         (name = "cash", description = "The front desk's cash register: sessions, payments at the desk, closing reports, adjustments"),
         (name = "operations", description = "Health and metrics"),
+        (name = "lgpd", description = "LGPD data-subject requests: export everything about a person, anonymise a record where the law allows (docs/lgpd.md)"),
     )
 )]
 pub struct ApiDoc;

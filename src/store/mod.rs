@@ -18,6 +18,7 @@ pub mod consults;
 pub mod documents;
 pub mod events;
 pub mod keys;
+pub mod lgpd;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;

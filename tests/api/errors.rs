@@ -487,6 +487,15 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/me/day/{appointment_id}/finish", "post"),
         ("/api/webhooks/sms/status", "post"),
         ("/api/webhooks/sms/inbound", "post"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/export",
+            "get",
+        ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/anonymise",
+            "post",
+        ),
+        ("/api/me/export", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -48,7 +48,7 @@ impl Seeded {
     }
 }
 
-async fn created(resp: reqwest::Response) -> Value {
+pub(crate) async fn created(resp: reqwest::Response) -> Value {
     let (status, body) = json_of(resp).await;
     assert!(
         status == StatusCode::CREATED || status == StatusCode::OK,
@@ -412,7 +412,7 @@ macro_rules! with_conn {
 }
 
 /// One column's values as stored, as bytes (text columns as their UTF-8).
-async fn raw_values(app: &TestApp, table: &str, column: &str) -> Vec<Vec<u8>> {
+pub(crate) async fn raw_values(app: &TestApp, table: &str, column: &str) -> Vec<Vec<u8>> {
     let sql = format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL");
     let bytes = ENCRYPTED_COLUMNS
         .iter()
@@ -445,13 +445,13 @@ async fn raw_exec(app: &TestApp, sql: String, bind: Vec<u8>) {
     })
 }
 
-fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn holds(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The whole database as stored: the SQLite file and its WAL, or every PostgreSQL table as
 /// text (byte columns in hex).
-async fn whole_database(app: &TestApp) -> Vec<u8> {
+pub(crate) async fn whole_database(app: &TestApp) -> Vec<u8> {
     if app.is_postgres() {
         let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db_url)
             .await

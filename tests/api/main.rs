@@ -23,6 +23,8 @@ mod faults;
 mod helpers;
 mod identity;
 mod keys;
+mod lgpd;
+mod lgpd_cli;
 mod limits;
 mod logs;
 mod mail;

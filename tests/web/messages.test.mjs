@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  agree, clinicName, dayPhrase, documentName, documentState, documentWith, failureText,
+  agree, clinicName, dayPhrase, documentName, documentState, documentWith, dpoContact, failureText,
   honorific, join, professionalLine, professionalName, professionNoun, statusPage, text,
   timeAt, waitWords, whenPhrase,
 } from '../../web/js/messages.js';
@@ -152,4 +152,14 @@ test('the outbox hides most of a recipient and names states and kinds in Portugu
   assert.equal(messageKind('novo_modelo'), 'novo modelo');
   assert.equal(MESSAGE_STATES.dead, 'Não enviada');
   assert.equal(MESSAGE_CHANNELS.sms, 'SMS');
+});
+
+test('the data protection officer is shown only when named, without empty parts', () => {
+  assert.equal(dpoContact(null), '');
+  assert.equal(dpoContact({ name: '  ', email: 'dpo@clinica.com.br' }), '');
+  assert.equal(
+    dpoContact({ name: 'Ana Lima', email: 'dpo@clinica.com.br', phone: null }),
+    'Encarregado(a) de dados (LGPD): Ana Lima · dpo@clinica.com.br',
+  );
+  assert.doesNotMatch(dpoContact({ name: 'Ana Lima', email: undefined, phone: 'null' }), /null|undefined|· $/);
 });

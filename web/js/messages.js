@@ -447,3 +447,14 @@ export function maskedRecipient(address) {
   const area = national.length >= 10 ? `${national.slice(0, 2)} ` : '';
   return `${withCountry ? '+55 ' : ''}${area}•••••-${digits.slice(-4)}`;
 }
+
+/**
+ * The data protection officer's contact as one line, or '' when none is configured:
+ * `dpoContact({name: 'Ana Lima', email: 'dpo@clinica.com.br', phone: null})` →
+ * "Encarregado(a) de dados (LGPD): Ana Lima · dpo@clinica.com.br".
+ * @param {{name?: string|null, email?: string|null, phone?: string|null}|null|undefined} dpo
+ */
+export function dpoContact(dpo) {
+  if (!dpo || !text(dpo.name)) return '';
+  return `Encarregado(a) de dados (LGPD): ${join([dpo.name, dpo.email, dpo.phone], ' · ')}`;
+}

@@ -4,8 +4,8 @@
 mod cash;
 mod pix;
 mod prices;
-mod reports;
 pub mod psp;
+mod reports;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

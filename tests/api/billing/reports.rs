@@ -57,17 +57,29 @@ async fn the_revenue_report_adds_up_the_ledger_and_exports_a_csv_excel_reads() {
         }
     };
     cash("/open", json!({"opening_cents": 0})).await;
-    cash("/movements", json!({"kind": "payment", "method": "card", "amount_cents": 25_000,
-        "nsu": "778899", "appointment_id": helena_appt}))
+    cash(
+        "/movements",
+        json!({"kind": "payment", "method": "card", "amount_cents": 25_000,
+        "nsu": "778899", "appointment_id": helena_appt}),
+    )
     .await;
-    cash("/movements", json!({"kind": "payment", "method": "cash", "amount_cents": 18_000,
-        "appointment_id": rafael_appt["id"]}))
+    cash(
+        "/movements",
+        json!({"kind": "payment", "method": "cash", "amount_cents": 18_000,
+        "appointment_id": rafael_appt["id"]}),
+    )
     .await;
-    cash("/movements", json!({"kind": "refund", "method": "cash", "amount_cents": 3_000,
-        "appointment_id": rafael_appt["id"]}))
+    cash(
+        "/movements",
+        json!({"kind": "refund", "method": "cash", "amount_cents": 3_000,
+        "appointment_id": rafael_appt["id"]}),
+    )
     .await;
-    cash("/movements", json!({"kind": "payment", "method": "pix", "amount_cents": 700,
-        "description": "Cópia de exame"}))
+    cash(
+        "/movements",
+        json!({"kind": "payment", "method": "pix", "amount_cents": 700,
+        "description": "Cópia de exame"}),
+    )
     .await;
 
     // The period around today (the postings carry the app's clock, which is today).

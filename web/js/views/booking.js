@@ -25,6 +25,7 @@ import { createGuestClient } from '../realtime.js';
 import { h, alertNode, clear, displayName, errorMessage, loadingNode, professionLabel } from '../ui.js';
 import { waitlistJoinForm, windowText } from './waitlist.js';
 import { pixPayment } from './payment.js';
+import { privacyFooter } from './privacy.js';
 import {
   capitalize, clinicName, join, professionalLine, professionalName, professionNoun, text, whenPhrase,
 } from '../messages.js';
@@ -89,7 +90,7 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
   const announce = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
   const body = h('div', { class: 'bk-body' }, loadingNode());
   const root = h('div', { class: 'view bk-view', dataset: { view: 'booking', live: 'false' } },
-    heading, lead, live, announce, body);
+    heading, lead, live, announce, body, privacyFooter());
 
   const state = {
     info: null,

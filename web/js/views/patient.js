@@ -11,6 +11,7 @@ import { myAppointmentsLink } from './my-appointments.js';
 import { myDocumentsLink } from './my-documents.js';
 import { linkClinicPanel } from './patient-links.js';
 import { myRecordPanel } from './record.js';
+import { dpoNode, exportPanel } from './privacy.js';
 
 /**
  * @param {import('../types.js').ViewContext} ctx
@@ -136,6 +137,8 @@ function privacySection(ctx) {
     h('div', { class: 'form-actions' }, withdrawButton),
     reconsent.element,
     status,
+    exportPanel(),
+    dpoNode('dpo'),
     dialog.element);
 }
 
