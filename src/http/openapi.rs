@@ -4,8 +4,8 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::sms;
 use super::lgpd;
+use super::sms;
 use super::{
     agenda, auth, billing, cash, chat, clinics, consult_media, consults, documents, health, links,
     me, messages, mfa, oidc, passkeys, password_reset, patient_links, patients, queue,

@@ -23,14 +23,16 @@ pub struct RevenueRow {
 }
 
 impl Store {
-    /// The clinic's revenue postings in [from, to) after ledger id `after`, oldest first, at
-    /// most `limit`.
+    /// The clinic's revenue postings in [from, to) after `after` (the last page's posting time
+    /// and id; `(from, 0)` for the first page), in time order, at most `limit`. The cursor
+    /// follows the (clinic, time) index, so each page is a short range scan however long the
+    /// period (a cursor on the id alone made every page re-read and sort the whole period).
     pub async fn revenue_page(
         &self,
         clinic: ClinicId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        after: i64,
+        after: (DateTime<Utc>, i64),
         limit: i64,
     ) -> Result<Vec<RevenueRow>, StoreError> {
         const SQL: &str = "SELECT r.id, r.created_at, r.kind,
@@ -45,14 +47,16 @@ impl Store {
              LEFT JOIN users u ON u.id = a.professional_user_id
              LEFT JOIN services s ON s.id = a.service_id
              WHERE r.clinic_id = $1 AND r.account = 'income:appointments'
-               AND r.created_at >= $2 AND r.created_at < $3 AND r.id > $4
-             ORDER BY r.id LIMIT $5";
+               AND r.created_at >= $2 AND r.created_at < $3
+               AND (r.created_at > $4 OR (r.created_at = $4 AND r.id > $5))
+             ORDER BY r.created_at, r.id LIMIT $6";
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, RevenueRow>(SQL)
                 .bind(clinic)
                 .bind(from)
                 .bind(to)
-                .bind(after)
+                .bind(after.0)
+                .bind(after.1)
                 .bind(limit)
                 .fetch_all(p)
                 .await?

@@ -155,13 +155,13 @@ pub async fn revenue(
 ) -> Result<RevenueReport, AppError> {
     let (tz, from, to) = period(state, auth, clinic, q.from, q.to).await?;
     let mut sums = Revenue::default();
-    let mut after = 0;
+    let mut after = (from, 0);
     loop {
         let page = state
             .store
             .revenue_page(clinic, from, to, after, PAGE)
             .await?;
-        let Some(last) = page.last().map(|r| r.id) else {
+        let Some(last) = page.last().map(|r| (r.created_at, r.id)) else {
             break;
         };
         after = last;
@@ -225,7 +225,7 @@ pub async fn revenue_csv(
         clinic,
         from,
         to,
-        after: 0,
+        after: (from, 0),
         started: false,
         done: false,
     };
@@ -245,7 +245,7 @@ pub async fn revenue_csv(
             .await?;
         p.done = (page.len() as i64) < PAGE;
         if let Some(last) = page.last() {
-            p.after = last.id;
+            p.after = (last.created_at, last.id);
         }
         for r in page {
             out.push_str(&report::csv_row(dialect, &line(r), tz));
@@ -264,7 +264,8 @@ struct Pages {
     clinic: ClinicId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    after: i64,
+    /// The last posting sent: its time and ledger id.
+    after: (DateTime<Utc>, i64),
     started: bool,
     done: bool,
 }
