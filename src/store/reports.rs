@@ -25,8 +25,8 @@ pub struct RevenueRow {
 impl Store {
     /// The clinic's revenue postings in [from, to) after `after` (the last page's posting time
     /// and id; `(from, 0)` for the first page), in time order, at most `limit`. The cursor
-    /// follows the (clinic, time) index, so each page is a short range scan however long the
-    /// period (a cursor on the id alone made every page re-read and sort the whole period).
+    /// bounds the (clinic, time) index range (`created_at >= $4`: the `OR` alone left PostgreSQL
+    /// scanning and sorting the whole period for every page), so each page is a short scan.
     pub async fn revenue_page(
         &self,
         clinic: ClinicId,
@@ -48,6 +48,7 @@ impl Store {
              LEFT JOIN services s ON s.id = a.service_id
              WHERE r.clinic_id = $1 AND r.account = 'income:appointments'
                AND r.created_at >= $2 AND r.created_at < $3
+               AND r.created_at >= $4
                AND (r.created_at > $4 OR (r.created_at = $4 AND r.id > $5))
              ORDER BY r.created_at, r.id LIMIT $6";
         Ok(on_pool!(self, p => {
