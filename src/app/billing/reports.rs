@@ -155,22 +155,10 @@ pub async fn revenue(
 ) -> Result<RevenueReport, AppError> {
     let (tz, from, to) = period(state, auth, clinic, q.from, q.to).await?;
     let mut sums = Revenue::default();
-    let mut after = (from, 0);
-    loop {
-        let page = state
-            .store
-            .revenue_page(clinic, from, to, after, PAGE)
-            .await?;
-        let Some(last) = page.last().map(|r| (r.created_at, r.id)) else {
-            break;
-        };
-        after = last;
-        let full = page.len() as i64 == PAGE;
+    let mut pages = Pages::new(state.store.clone(), clinic, from, to);
+    while let Some(page) = pages.next().await? {
         for r in page {
             sums.add(&line(r), tz);
-        }
-        if !full {
-            break;
         }
     }
     let mut by_professional = groups(sums.by_professional, str::to_string);
@@ -220,33 +208,18 @@ pub async fn revenue_csv(
         .ip(auth.ip.clone())
         .details(serde_json::json!({"report": "revenue", "from": q.from, "to": q.to}));
     state.store.record_audit(&event).await?;
-    let pages = Pages {
-        store: state.store.clone(),
-        clinic,
-        from,
-        to,
-        after: (from, 0),
-        started: false,
-        done: false,
-    };
+    let pages = Pages::new(state.store.clone(), clinic, from, to);
     let body = futures_util::stream::try_unfold(pages, move |mut p| async move {
-        if p.done {
-            return Ok(None);
-        }
         let mut out = String::new();
         if !p.started {
             p.started = true;
             out.push_str(report::BOM);
             out.push_str(&dialect.row(report::HEADER));
         }
-        let page = p
-            .store
-            .revenue_page(p.clinic, p.from, p.to, p.after, PAGE)
-            .await?;
-        p.done = (page.len() as i64) < PAGE;
-        if let Some(last) = page.last() {
-            p.after = (last.created_at, last.id);
-        }
+        let Some(page) = p.next().await? else {
+            // An empty period still gets its header.
+            return Ok((!out.is_empty()).then(|| (Bytes::from(out), p)));
+        };
         for r in page {
             out.push_str(&report::csv_row(dialect, &line(r), tz));
         }
@@ -268,4 +241,35 @@ struct Pages {
     after: (DateTime<Utc>, i64),
     started: bool,
     done: bool,
+}
+
+impl Pages {
+    fn new(store: Store, clinic: ClinicId, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        Pages {
+            store,
+            clinic,
+            from,
+            to,
+            after: (from, 0),
+            started: false,
+            done: false,
+        }
+    }
+
+    /// The next page of postings, or `None` once the period is read.
+    async fn next(&mut self) -> Result<Option<Vec<RevenueRow>>, AppError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .revenue_page(self.clinic, self.from, self.to, self.after, PAGE)
+            .await?;
+        self.done = (page.len() as i64) < PAGE;
+        match page.last() {
+            Some(last) => self.after = (last.created_at, last.id),
+            None => return Ok(None),
+        }
+        Ok(Some(page))
+    }
 }
