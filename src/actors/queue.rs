@@ -419,6 +419,9 @@ pub struct CallNext {
     pub by: UserId,
     pub professional: UserId,
     pub room: String,
+    /// Call this waiting entry rather than the next in the clinic's order (the
+    /// professional took that patient in from "Meu dia").
+    pub entry: Option<uuid::Uuid>,
     /// Written with the call, in its transaction; its entity is the entry called.
     pub audit: AuditEvent,
 }
@@ -456,9 +459,16 @@ impl Handler<CallNext> for WaitingQueue {
             let mut entry = call_order(&ranks, &policy, streak)
                 .into_iter()
                 .filter_map(|i| waiting.get(i))
+                .filter(|e| msg.entry.is_none_or(|id| id == e.id))
                 .find(|e| e.professional_user_id.is_none_or(|p| p == msg.professional))
                 .cloned()
-                .ok_or_else(|| WsError::conflict("queue_empty", "ninguém aguardando"))?;
+                .ok_or_else(|| match msg.entry {
+                    Some(_) => WsError::conflict(
+                        "invalid_transition",
+                        "este paciente não está aguardando na recepção",
+                    ),
+                    None => WsError::conflict("queue_empty", "ninguém aguardando"),
+                })?;
             let now = deps.clock.now();
             // The previous call ends with this one: whoever was called or in service with
             // this professional is finished, in the same transaction as the new call.

@@ -252,6 +252,7 @@ async fn queue_in_motion(
                 by: who,
                 professional: who,
                 room: room.into(),
+                entry: None,
                 audit: AuditEvent::new(Some(who), "queue.call", "queue_entry").clinic(clinic),
             })
             .await

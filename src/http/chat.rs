@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use crate::app::Auth;
 use crate::app::chat::attachments::{self, AttachmentView};
+use crate::app::chat::contacts::{self, ChatContact, StartChatRequest};
 use crate::app::chat::{self, ChatRoomView, HistoryQuery, HistoryResponse, OpenRoomRequest};
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::state::AppState;
@@ -27,6 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/chat/attachments/{attachment_id}",
             web::get().to(download_attachment),
         )
+        .route("/me/chat/contacts", web::get().to(my_contacts))
+        .route("/me/chat/rooms", web::post().to(start_room))
         .route("/me/office-hours", web::get().to(get_office_hours))
         .route("/me/office-hours", web::put().to(put_office_hours));
 }
@@ -51,6 +54,24 @@ pub async fn open_room(
 ) -> Result<HttpResponse, AppError> {
     let room = chat::open_room(&state, &auth, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(room))
+}
+
+#[utoipa::path(get, path = "/api/me/chat/contacts", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, description = "The professionals who have seen the caller (a patient) at each clinic where their record is linked — an appointment checked in, in progress or done — with the conversation when it is open", body = [ChatContact])))]
+pub async fn my_contacts(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(contacts::my_contacts(&state, &auth).await?))
+}
+
+#[utoipa::path(post, path = "/api/me/chat/rooms", tag = "chat", security(("bearer" = [])),
+    request_body = StartChatRequest,
+    responses((status = 200, description = "The caller's conversation with this professional (created if new)", body = ChatRoomView),
+              (status = 403, description = "`chat_not_allowed`: no linked record at the clinic, or the professional has not seen the patient there", body = ErrorBody)))]
+pub async fn start_room(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<StartChatRequest>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(contacts::start(&state, &auth, body.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/chat/rooms/{room_id}/messages", tag = "chat", security(("bearer" = [])),

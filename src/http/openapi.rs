@@ -93,6 +93,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         patient_links::my_links, patient_links::redeem, patient_links::revoke_mine,
         chat::my_rooms, chat::open_room, chat::history, chat::upload_attachment,
         chat::download_attachment, chat::get_office_hours, chat::put_office_hours,
+        chat::my_contacts, chat::start_room,
         ws::ticket, ws::connect,
         queue::board, queue::check_in, queue::call_next, queue::act,
         queue::staff_panel, queue::get_settings, queue::put_settings, queue::new_panel_token,

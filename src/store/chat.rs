@@ -26,6 +26,21 @@ pub struct ChatRoomListRow {
     pub professional_name: Option<String>,
 }
 
+/// A professional a patient's record may start a conversation with: one who has seen the
+/// patient in that clinic (an appointment checked in, in progress or done).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChatContactRow {
+    pub clinic_id: ClinicId,
+    pub clinic_name: String,
+    pub patient_id: PatientId,
+    pub professional_user_id: UserId,
+    pub professional_name: String,
+    pub profession: Option<String>,
+    pub gender: Option<String>,
+    /// Their conversation, when it is already open.
+    pub room_id: Option<ChatRoomId>,
+}
+
 /// A message about to be stored.
 pub struct NewChatMessage<'a> {
     pub room: ChatRoomId,
@@ -147,6 +162,38 @@ impl Store {
                  ORDER BY c.name, r.kind DESC, patient_name",
             )
             .bind(user)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// The professionals who have seen the patient of record `patient` at `clinic` (see
+    /// [`ChatContactRow`]), with their conversation if one is open.
+    pub async fn chat_contacts(
+        &self,
+        clinic: ClinicId,
+        patient: PatientId,
+    ) -> Result<Vec<ChatContactRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ChatContactRow>(
+                "SELECT c.id AS clinic_id, c.name AS clinic_name, a.patient_id,
+                        u.id AS professional_user_id, u.full_name AS professional_name,
+                        pr.profession, pr.gender,
+                        (SELECT r.id FROM chat_rooms r WHERE r.kind = 'patient' AND r.clinic_id = c.id
+                           AND r.patient_id = a.patient_id AND r.professional_user_id = u.id) AS room_id
+                 FROM (SELECT DISTINCT clinic_id, patient_id, professional_user_id FROM appointments
+                       WHERE clinic_id = $1 AND patient_id = $2
+                         AND status IN ('checked_in', 'in_progress', 'done')) a
+                 JOIN clinics c ON c.id = a.clinic_id
+                 JOIN users u ON u.id = a.professional_user_id
+                 LEFT JOIN professionals pr ON pr.user_id = u.id
+                 WHERE u.disabled_at IS NULL
+                   AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id
+                               AND m.clinic_id = c.id AND m.role = 'professional')
+                 ORDER BY u.full_name",
+            )
+            .bind(clinic)
+            .bind(patient)
             .fetch_all(p)
             .await?
         }))

@@ -279,6 +279,24 @@ impl Store {
         self.open_entries(rows)
     }
 
+    /// The room `professional` last called a patient to at `clinic`, if ever.
+    pub async fn last_room_of(
+        &self,
+        clinic: ClinicId,
+        professional: UserId,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT room FROM queue_entries WHERE clinic_id = $1 AND called_by = $2
+                   AND room IS NOT NULL ORDER BY called_at DESC LIMIT 1",
+            )
+            .bind(clinic)
+            .bind(professional)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
     /// Ranks of the day's calls, most recent first (for the alternate priority mode).
     pub async fn recent_call_ranks_tx(
         &self,

@@ -217,6 +217,8 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/chat/rooms/{room_id}/messages", "get"),
         ("/api/chat/rooms/{room_id}/attachments", "post"),
         ("/api/chat/attachments/{attachment_id}", "get"),
+        ("/api/me/chat/contacts", "get"),
+        ("/api/me/chat/rooms", "post"),
         ("/api/me/office-hours", "get"),
         ("/api/me/office-hours", "put"),
         ("/api/clinics/{clinic_id}/queue", "get"),

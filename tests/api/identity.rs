@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// A valid CPF (formatted) from nine base digits.
-fn cpf(base: u32) -> String {
+pub(crate) fn cpf(base: u32) -> String {
     let d: Vec<u32> = format!("{base:09}")
         .chars()
         .map(|c| c.to_digit(10).expect("digit"))
@@ -38,7 +38,7 @@ fn signup(email: &str, cpf: &str, birth: &str) -> Value {
            "cpf": cpf, "birth_date": birth, "accepted_terms_version": "2026-01"})
 }
 
-async fn sign_up(app: &TestApp, email: &str, cpf: &str, birth: &str) -> Session {
+pub(crate) async fn sign_up(app: &TestApp, email: &str, cpf: &str, birth: &str) -> Session {
     let (status, body) = json_of(
         app.post("/api/auth/signup", None, &signup(email, cpf, birth))
             .await,
@@ -49,7 +49,13 @@ async fn sign_up(app: &TestApp, email: &str, cpf: &str, birth: &str) -> Session 
 }
 
 /// Staff register a patient with their clinic; the new record's id.
-async fn register(app: &TestApp, staff: &Session, clinic: &str, cpf: &str, birth: &str) -> String {
+pub(crate) async fn register(
+    app: &TestApp,
+    staff: &Session,
+    clinic: &str,
+    cpf: &str,
+    birth: &str,
+) -> String {
     let (status, body) = json_of(
         app.post(
             &format!("/api/clinics/{clinic}/patients"),
@@ -65,7 +71,7 @@ async fn register(app: &TestApp, staff: &Session, clinic: &str, cpf: &str, birth
 }
 
 /// Staff fit an appointment in for a record, some days ahead; its id.
-async fn appointment(
+pub(crate) async fn appointment(
     app: &TestApp,
     staff: &Session,
     clinic: &str,
@@ -118,7 +124,12 @@ async fn join_waitlist(app: &TestApp, s: &Session, clinic: &str, professional: &
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
-async fn issue_code(app: &TestApp, staff: &Session, clinic: &str, record: &str) -> Value {
+pub(crate) async fn issue_code(
+    app: &TestApp,
+    staff: &Session,
+    clinic: &str,
+    record: &str,
+) -> Value {
     let (status, body) = json_of(
         app.post(
             &format!("/api/clinics/{clinic}/patients/{record}/links/code"),
@@ -132,7 +143,7 @@ async fn issue_code(app: &TestApp, staff: &Session, clinic: &str, record: &str) 
     body
 }
 
-async fn redeem(app: &TestApp, s: &Session, code: &str) -> reqwest::Response {
+pub(crate) async fn redeem(app: &TestApp, s: &Session, code: &str) -> reqwest::Response {
     app.post(
         "/api/me/links/redeem",
         Some(&s.access),

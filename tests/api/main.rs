@@ -12,6 +12,7 @@ mod billing;
 mod bus_fallback;
 mod chat;
 mod chat_pressure;
+mod chat_start;
 mod cli;
 mod clinics;
 mod consult_media;

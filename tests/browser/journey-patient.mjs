@@ -12,6 +12,8 @@
 //   words ("amanhã às 09:30", never "hoje em segunda-feira");
 // - sees the appointment in "Minhas consultas", confirms it ("Confirmar presença" →
 //   Confirmada), reschedules it to another free time, and cancels it with a reason;
+// - after a visit with Dra. Helena (fitted in by the reception over HTTP and seen from her
+//   "Meu dia"), opens "Mensagens", finds her under "Nova conversa" and writes first;
 // - on every page: no "null" or "undefined" in the text, no horizontal overflow, no
 //   console errors; a page of another role says "Sem permissão" (403), a page that does
 //   not exist "Página não encontrada" (404).
@@ -35,6 +37,7 @@ import {
 } from './lib.mjs';
 
 const RECEPTIONIST = 'recepcao@aurora.demo';
+const HELENA = 'dra.helena@atende.demo';
 const PATIENT_PASSWORD = 'senha do paciente 2026';
 const { shot } = screenshots('journey-patient');
 
@@ -200,11 +203,53 @@ async function run(browser) {
       await looksRight(page, 'cancelada', '08-cancelled');
     });
 
+    await check('after a visit, the patient writes first to the doctor who saw them', async () => {
+      // Seen by Helena: the reception fits an appointment in (weeks ahead, clear of the demo
+      // week) and Helena starts and finishes it from "Meu dia".
+      const patientToken = await loginApi(email, PATIENT_PASSWORD);
+      const mine = await apiCall('GET', '/api/me', patientToken);
+      const record = (mine.linked_records || []).find((r) => r.clinic_id === aurora);
+      assert(record, 'the booking linked no record at Clínica Aurora');
+      const helenaToken = await loginApi(HELENA, PASSWORD);
+      let visitId = '';
+      for (let hour = 11; hour <= 20 && !visitId; hour += 1) {
+        const day = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
+        try {
+          const made = await apiCall('POST', `/api/clinics/${aurora}/appointments`, recToken, {
+            professional_user_id: helenaId, patient_id: record.patient_id,
+            starts_at: `${day}T${String(hour).padStart(2, '0')}:00:00Z`, fit_in: true,
+          });
+          visitId = made.id;
+        } catch (err) {
+          if (err.status !== 409) throw err;
+        }
+      }
+      assert(visitId, 'no time to fit the visit in');
+      await apiCall('POST', `/api/me/day/${visitId}/start`, helenaToken, {});
+      await apiCall('POST', `/api/me/day/${visitId}/finish`, helenaToken, {});
+
+      await page.goto(`${BASE_URL}/#/mensagens`);
+      await page.locator('[data-view="chat"]').waitFor();
+      const contact = page.locator('.chat-contact', { hasText: 'Dra. Helena Duarte' });
+      await contact.waitFor();
+      const said = (await contact.innerText()).replace(/\s+/g, ' ');
+      assert(said.includes('Clínica Aurora') && !said.includes('Clínica Clínica'), `contact: "${said}"`);
+      await looksRight(page, 'nova conversa', '09-new-conversation');
+      await contact.getByRole('button', { name: /^Conversar com Dra\. Helena Duarte/ }).click();
+      await page.locator('[data-view="chat"].has-room .chat-conversation').waitFor();
+      const box = page.getByLabel(/^Mensagem para/);
+      await box.fill('Boa tarde, doutora. Posso tomar o remédio depois do almoço?');
+      await box.press('Enter');
+      await page.locator('.chat-messages li.msg-own[data-state="sent"]')
+        .filter({ hasText: 'Posso tomar o remédio' }).waitFor();
+      await looksRight(page, 'conversa', '10-conversation');
+    });
+
     await check('a page of another role says "Sem permissão"; a missing one "Página não encontrada"', async () => {
       await page.goto(`${BASE_URL}/#/minha-agenda`);
       await page.locator('[data-view="forbidden"]').waitFor();
       await page.getByRole('heading', { name: 'Sem permissão' }).waitFor();
-      await looksRight(page, '403', '09-forbidden');
+      await looksRight(page, '403', '11-forbidden');
       await page.goto(`${BASE_URL}/#/nada-por-aqui`);
       await page.locator('[data-view="not-found"]').waitFor();
       await page.getByRole('heading', { name: 'Página não encontrada' }).waitFor();

@@ -32,6 +32,20 @@ test('the day reads in one line, in agreement with the counts', () => {
   );
 });
 
+test('an appointment whose time is over with no arrival recorded is not "a seguir"', () => {
+  const now = Date.parse('2026-03-02T15:00:00Z');
+  const list = [
+    { status: 'scheduled', ends_at: '2026-03-02T12:30:00Z' },
+    { status: 'confirmed', ends_at: '2026-03-02T13:30:00Z' },
+    { status: 'checked_in', ends_at: '2026-03-02T14:30:00Z' },
+    { status: 'scheduled', ends_at: '2026-03-02T16:00:00Z' },
+  ];
+  assert.equal(daySummary(list, now), '4 consultas: 2 a seguir, 2 passaram sem registro.');
+  assert.equal(daySummary(list.slice(0, 1), now), '1 consulta: 1 passou sem registro.');
+  // The same day seen the evening before: everything is still ahead.
+  assert.equal(daySummary(list, Date.parse('2026-03-01T22:00:00Z')), '4 consultas: 4 a seguir.');
+});
+
 test('appointment statuses agree with "consulta" and never read "undefined"', async () => {
   const { appointmentStatus } = await import('../../web/js/messages.js');
   const { statusLabel } = await import('../../web/js/agenda-util.js');

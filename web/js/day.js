@@ -23,21 +23,28 @@ export function visitActions(a) {
 }
 
 /**
- * "3 consultas: 1 realizada, 2 a seguir" — the day in one line (cancelled ones apart).
- * @param {Array<{status: string}>} list
+ * "3 consultas: 1 realizada, 2 a seguir" — the day in one line (cancelled ones apart). An
+ * appointment whose time is over with nobody having checked the patient in or marked the
+ * absence is not "a seguir": it "passou sem registro" until the desk or the professional
+ * records what happened.
+ * @param {Array<{status: string, ends_at?: string}>} list
+ * @param {number} [now] milliseconds since the epoch (the page's clock; tests pass their own)
  */
-export function daySummary(list) {
+export function daySummary(list, now = Date.now()) {
   const count = (pred) => list.filter(pred).length;
   const total = count((a) => a.status !== 'cancelled' && a.status !== 'held');
   if (!total) return 'Nenhuma consulta neste dia.';
   const done = count((a) => a.status === 'done');
   const absent = count((a) => a.status === 'no_show');
-  const now = count((a) => a.status === 'in_progress');
-  const ahead = total - done - absent - now;
+  const current = count((a) => a.status === 'in_progress');
+  const unrecorded = count((a) => (a.status === 'scheduled' || a.status === 'confirmed')
+    && typeof a.ends_at === 'string' && Date.parse(a.ends_at) <= now);
+  const ahead = total - done - absent - current - unrecorded;
   const parts = [];
   if (done) parts.push(done === 1 ? '1 realizada' : `${done} realizadas`);
-  if (now) parts.push('1 em atendimento');
+  if (current) parts.push(current === 1 ? '1 em atendimento' : `${current} em atendimento`);
   if (ahead) parts.push(`${ahead} a seguir`);
+  if (unrecorded) parts.push(unrecorded === 1 ? '1 passou sem registro' : `${unrecorded} passaram sem registro`);
   if (absent) parts.push(absent === 1 ? '1 falta' : `${absent} faltas`);
   return `${total === 1 ? '1 consulta' : `${total} consultas`}: ${parts.join(', ')}.`;
 }

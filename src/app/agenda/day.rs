@@ -16,7 +16,7 @@ use super::visit::advance_visit;
 use crate::actors::agenda::Appointment;
 use crate::app::Auth;
 use crate::app::error::AppError;
-use crate::app::queue::desk::{ActRequest, act_on_entry};
+use crate::app::queue::desk::{ActRequest, act_on_entry, call_patient};
 use crate::app::record::encounters::{NewEncounter, create_encounter};
 use crate::app::state::AppState;
 use crate::domain::agenda::AppointmentStatus;
@@ -231,6 +231,16 @@ pub async fn start_visit(
 ) -> Result<VisitStarted, AppError> {
     let a = own_appointment(state, auth, id).await?;
     if a.status != AppointmentStatus::InProgress {
+        // A patient still waiting at the desk is called in first (the panel tells them
+        // where to go), so the waiting room no longer shows them waiting.
+        let waiting = state
+            .store
+            .active_entry_of_appointment(a.id)
+            .await?
+            .filter(|e| e.status == QueueEntryStatus::Waiting);
+        if let Some(entry) = waiting {
+            call_patient(state, auth, a.clinic_id, entry.id).await?;
+        }
         let from = [QueueEntryStatus::Called];
         move_visit(
             state,

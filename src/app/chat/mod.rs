@@ -5,6 +5,7 @@
 //! ([`attachments`]), and what happens live on the `chat:<room>` topic ([`live`]).
 
 pub mod attachments;
+pub mod contacts;
 pub mod live;
 
 use chrono::{DateTime, Utc};
@@ -186,14 +187,25 @@ pub async fn open_room(
             created_at: store::now(),
         })
         .await?;
+    opened_view(state, auth.user_id, body.professional_user_id, room.id).await
+}
+
+/// The room just opened, as `viewer` sees it, read from the room list of `member` (one of
+/// its two participants).
+async fn opened_view(
+    state: &AppState,
+    viewer: UserId,
+    member: UserId,
+    room: ChatRoomId,
+) -> Result<ChatRoomView, AppError> {
     let row = state
         .store
-        .chat_rooms_of(body.professional_user_id)
+        .chat_rooms_of(member)
         .await?
         .into_iter()
-        .find(|r| r.room.id == room.id)
+        .find(|r| r.room.id == room)
         .ok_or(AppError::NotFound)?;
-    room_view(state, auth.user_id, row).await
+    room_view(state, viewer, row).await
 }
 
 /// The room, if the caller belongs to it (403 otherwise, 404 when there is no such room).

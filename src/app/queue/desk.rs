@@ -117,6 +117,36 @@ pub async fn call_next(
         }
         _ => auth.user_id,
     };
+    call(state, auth, clinic, professional, room, None).await
+}
+
+/// The professional calls one waiting patient of theirs by name (starting that visit from
+/// "Meu dia"), to the room they last called anyone to at this clinic ("Consultório" when
+/// they never did): the same call as [`call_next`] — the panel shows it and their previous
+/// call ends — for that entry rather than the next in line.
+pub async fn call_patient(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    entry: uuid::Uuid,
+) -> Result<QueueEntryView, AppError> {
+    auth.require_staff(clinic)?;
+    let room = state
+        .store
+        .last_room_of(clinic, auth.user_id)
+        .await?
+        .unwrap_or_else(|| "Consultório".to_string());
+    call(state, auth, clinic, auth.user_id, room, Some(entry)).await
+}
+
+async fn call(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    professional: UserId,
+    room: String,
+    entry: Option<uuid::Uuid>,
+) -> Result<QueueEntryView, AppError> {
     require_professional(
         state,
         clinic,
@@ -135,6 +165,7 @@ pub async fn call_next(
                 .ip(auth.ip.clone())
                 .details(json!({"room": room, "professional_user_id": professional})),
             room,
+            entry,
         })
         .await
         .map_err(|_| AppError::Unavailable)??;

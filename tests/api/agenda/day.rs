@@ -275,21 +275,10 @@ async fn a_patient_called_from_the_waiting_room_is_started_and_finished_through_
     assert_eq!(status, StatusCode::OK, "{called}");
     assert_eq!(called["id"], entry["id"]);
 
-    let entry_status = || {
-        let (app, recep, clinic, id) = (&app, &recep, &clinic, entry["id"].clone());
-        async move {
-            let (_, board) = json_of(
-                app.get(&format!("/api/clinics/{clinic}/queue"), Some(&recep.access))
-                    .await,
-            )
-            .await;
-            board
-                .as_array()
-                .expect("board")
-                .iter()
-                .find(|e| e["id"] == id)
-                .map(|e| e["status"].clone())
-        }
+    let entry_status = || async {
+        board_entry(&app, &clinic, &recep, &entry["id"])
+            .await
+            .map(|e| e["status"].clone())
     };
     let (status, started) = json_of(visit(&app, &helena, &joao["id"], "start").await).await;
     assert_eq!(status, StatusCode::OK, "{started}");
@@ -382,4 +371,90 @@ async fn the_demo_week_puts_helena_in_both_clinics_today_with_history_and_a_live
     for (email, _) in atende::demo::DEMO_LOGINS {
         app.login(email, PW).await;
     }
+}
+
+/// The waiting-room entry of an appointment, as the reception board shows it.
+async fn board_entry(app: &TestApp, clinic: &str, recep: &Session, id: &Value) -> Option<Value> {
+    let (_, board) = json_of(
+        app.get(&format!("/api/clinics/{clinic}/queue"), Some(&recep.access))
+            .await,
+    )
+    .await;
+    board
+        .as_array()
+        .expect("board")
+        .iter()
+        .find(|e| &e["id"] == id)
+        .cloned()
+}
+
+#[actix_web::test]
+async fn starting_a_patient_still_waiting_calls_them_in_so_the_waiting_room_moves_on() {
+    let app = spawn_app().await;
+    let a = agenda_fixture(&app).await;
+    let maria = maria_in(&app, &a.clinic, &a.recep).await;
+    let joao = Agenda::patient(&a.joao);
+    let mut entries = Vec::new();
+    let mut appts = Vec::new();
+    for (patient, h, m) in [(&maria, 10, 0), (&joao, 10, 30)] {
+        let (status, appt) = json_of(
+            book(
+                &app,
+                &a.clinic,
+                &a.recep,
+                json!({
+                "professional_user_id": Agenda::id(&a.helena), "patient_id": patient,
+                "starts_at": a.at(h, m)}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{appt}");
+        appts.push(appt);
+    }
+    app.clock.set(a.at(9, 50));
+    for appt in &appts {
+        let (status, entry) = json_of(
+            app.post(
+                &format!("/api/clinics/{}/queue", a.clinic),
+                Some(&a.recep.access),
+                &json!({"appointment_id": appt["id"]}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{entry}");
+        entries.push(entry);
+    }
+
+    // Helena never called anyone here: the first is called to "Consultório" and started.
+    let (status, started) = json_of(visit(&app, &a.helena, &appts[0]["id"], "start").await).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    assert_eq!(started["appointment"]["status"], "in_progress");
+    let first = board_entry(&app, &a.clinic, &a.recep, &entries[0]["id"])
+        .await
+        .expect("on the board");
+    assert_eq!(first["status"], "in_service", "{first}");
+    assert_eq!(first["room"], "Consultório", "{first}");
+    assert_eq!(
+        board_entry(&app, &a.clinic, &a.recep, &entries[1]["id"])
+            .await
+            .expect("waiting")["status"],
+        "waiting"
+    );
+
+    // She finishes the first and takes the second straight from "Meu dia": called to the
+    // room she last used.
+    let resp = visit(&app, &a.helena, &appts[0]["id"], "finish").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (status, second) = json_of(visit(&app, &a.helena, &appts[1]["id"], "start").await).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let entry = board_entry(&app, &a.clinic, &a.recep, &entries[1]["id"])
+        .await
+        .expect("on the board");
+    assert_eq!(entry["status"], "in_service", "{entry}");
+    assert_eq!(entry["room"], "Consultório", "{entry}");
+    // Nobody is left waiting for an appointment that is already being seen.
+    let (_, day) = my_day(&app, &a.helena, &a.day.to_string()).await;
+    assert_eq!(day["current_id"], appts[1]["id"], "{day}");
 }

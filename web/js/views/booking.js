@@ -354,6 +354,11 @@ export function renderBooking(ctx, clinicId, { me = null, params = new URLSearch
           sessionSet(PENDING_KEY, null);
           state.booked = appt;
           renderDone();
+          // A first booking at this clinic made the patient's record there and linked it to
+          // the account: the session's profile learns it (chat, documents, "é você?").
+          if (me && !(me.linked_records || []).some((r) => String(r.clinic_id) === String(clinicId))) {
+            api.get('/api/me').then((fresh) => { Object.assign(me, fresh); }).catch(() => {});
+          }
         } catch (err) {
           errors.textContent = agendaError(err, { patient: true });
           errors.hidden = false;

@@ -6,11 +6,13 @@
 // - chat-conversation.js: the open conversation (history, socket, outbox, read receipts,
 //   typing, presence), made of chat-thread.js (the messages, editing and deleting) and
 //   chat-composer.js (writing, attaching); chat-attachments.js shows and checks files;
-// - chat-new.js: "Nova conversa", for receptionists and clinic admins.
+// - chat-new.js: "Nova conversa", for receptionists and clinic admins;
+// - chat-contacts.js: "Nova conversa" for patients, with the professionals who saw them.
 
 import { h, clear, alertNode, errorMessage, loadingNode } from '../ui.js';
 import { unread, unreadText } from '../unread.js';
 import { conversation } from './chat-conversation.js';
+import { canStartAsPatient, patientContactsPanel } from './chat-contacts.js';
 import { newConversationPanel } from './chat-new.js';
 import { openerClinics, roomList, roomSubtitle, roomTitle } from './chat-rooms.js';
 
@@ -64,11 +66,12 @@ export function renderChat(ctx, me, roomId) {
   const subtitle = h('p', { class: 'muted chat-subtitle', hidden: true });
   const listBox = h('div', { class: 'chat-rooms' });
   const openers = openerClinics(me);
+  const patientStarts = canStartAsPatient(me);
 
   const sidebar = h('section', { class: 'panel chat-sidebar', 'aria-labelledby': 'rooms-heading' },
     h('h2', { id: 'rooms-heading', text: 'Conversas' }),
     listBox,
-    roomId && openers.length
+    roomId && (openers.length || patientStarts)
       ? h('p', { class: 'chat-new-link' }, h('a', { href: '#/mensagens', text: '+ Nova conversa' }))
       : null);
   const mainBox = h('div', { class: 'chat-main' });
@@ -84,6 +87,7 @@ export function renderChat(ctx, me, roomId) {
     if (openers.length) {
       mainBox.append(newConversationPanel(ctx, me, openers, () => loadRooms()));
     }
+    if (patientStarts) mainBox.append(patientContactsPanel(ctx));
   }
 
   const rooms = roomList(listBox, me, roomId);

@@ -10,6 +10,7 @@ import {
 } from '../ui.js';
 import { canSeeDocuments, documentsSection } from './documents.js';
 import { accessCodePanel } from './patient-links.js';
+import { isClinicAdmin, lgpdPanel } from './patient-lgpd.js';
 import { recordSection } from './record.js';
 
 /**
@@ -292,11 +293,18 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam,
     const record = canOpenRecord
       ? recordSection(ctx, { clinicId, patientId, professional: clinical, userId: me.id, encounterId })
       : null;
-    body.replaceChildren(...[summary, record, documents,
-      h('section', { class: 'panel', 'aria-labelledby': 'pd-edit' },
-        h('h2', { id: 'pd-edit', text: editTitle }),
-        edit.form),
-      accessCodePanel(ctx, clinicId, patientId)].filter(Boolean));
+    const editSection = h('section', { class: 'panel', 'aria-labelledby': 'pd-edit' },
+      h('h2', { id: 'pd-edit', text: editTitle }),
+      edit.form);
+    // After an anonymisation the page shows what the record holds now (no name, no contact).
+    const onAnonymised = () => api.get(path).then((fresh) => {
+      if (!ctx.isCurrent()) return;
+      renderSummary(fresh);
+      editSection.replaceChildren(h('h2', { id: 'pd-edit', text: editTitle }), editForm(fresh).form);
+    }).catch(() => {});
+    body.replaceChildren(...[summary, record, documents, editSection,
+      accessCodePanel(ctx, clinicId, patientId),
+      isClinicAdmin(me, clinicId) ? lgpdPanel({ clinicId, patient, onAnonymised }) : null].filter(Boolean));
   }
 
   body.setAttribute('aria-busy', 'true');
