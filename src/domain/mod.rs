@@ -7,6 +7,7 @@ pub mod cid10;
 pub mod consult;
 pub mod document;
 pub mod documents_br;
+pub mod fhir;
 pub mod ids;
 pub mod office_hours;
 pub mod person;

@@ -126,6 +126,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         record::break_glass_log, record::list_problems, record::add_problem,
         record::update_problem, record::list_vitals, record::add_vitals, record::search_cid10,
         record::list_medications, record::stop_medication,
+        record::record_fhir, record::my_record_fhir,
         billing::price_table, billing::set_professional_price, billing::remove_professional_price,
         billing::get_pix_settings, billing::put_pix_settings, billing::get_payment, billing::charge_pix,
         billing::refresh_payment, billing::refund_payment, billing::list_payments, billing::get_ledger, billing::pix_webhook,

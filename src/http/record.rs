@@ -11,6 +11,7 @@ use crate::app::error::{AppError, ErrorBody};
 use crate::app::record::allergies::{self, Allergy, AllergyList, NewAllergy, UpdateAllergy};
 use crate::app::record::cid10::{self, Cid10Query, Cid10Results};
 use crate::app::record::encounters::{self, NewAddendum, NewEncounter, SaveEncounter};
+use crate::app::record::fhir;
 use crate::app::record::medications::{self, MedicationList, StopMedication};
 use crate::app::record::problems::{self, NewProblem, Problem, ProblemList, UpdateProblem};
 use crate::app::record::timeline::{self, MyEncounters, TimelinePage, TimelineQuery};
@@ -51,7 +52,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&at("/vitals"), web::post().to(add_vitals))
         .route("/cid10", web::get().to(search_cid10))
         .route(&at("/medications"), web::get().to(list_medications))
-        .route(&at("/medications/stop"), web::post().to(stop_medication));
+        .route(&at("/medications/stop"), web::post().to(stop_medication))
+        .route(&at("/fhir"), web::get().to(record_fhir))
+        .route("/me/record/fhir", web::get().to(my_record_fhir));
 }
 
 #[derive(Debug, Deserialize)]
@@ -437,4 +440,59 @@ pub async fn stop_medication(
         medications::stop_medication(&state, &auth, p.clinic_id, p.patient_id, body.into_inner())
             .await?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FhirQuery {
+    /// For a clinic admin answering a portability request: why the clinic exports
+    /// (default: the data subject's request to the clinic, LGPD art. 18).
+    #[serde(default)]
+    pub legal_basis: Option<String>,
+}
+
+/// A bundle as a download (`application/fhir+json`).
+fn fhir_download(bundle: &serde_json::Value, name: &str) -> HttpResponse {
+    let stamp = chrono::Utc::now().format("%Y%m%d");
+    HttpResponse::Ok()
+        .content_type(fhir::CONTENT_TYPE)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}-{stamp}.fhir.json\""),
+        ))
+        .body(bundle.to_string())
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients/{patient_id}/record/fhir", tag = "record", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid), FhirQuery),
+    responses((status = 200, description = "The record as a FHIR R4 Bundle (`collection`: Patient, Organization, Practitioner, Encounter, Condition, AllergyIntolerance, MedicationStatement, Observation, DocumentReference; docs/record.md): locked encounters only, no psychology notes. A professional who opens the record (audited as `record.read`, `what: fhir`), or the clinic's admin for a portability request (audited as `lgpd.exported`, `format: fhir`)", content_type = "application/fhir+json"),
+              (status = 403, description = "`forbidden` (not of this clinic), `no_clinical_access` (receptionists), `no_care_relationship`", body = ErrorBody),
+              (status = 404, description = "The patient is not registered with this clinic", body = ErrorBody),
+              (status = 422, description = "`invalid_legal_basis`", body = ErrorBody)))]
+pub async fn record_fhir(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+    query: web::Query<FhirQuery>,
+) -> Result<HttpResponse, AppError> {
+    let p = path.into_inner();
+    let bundle = fhir::clinic_record(
+        &state,
+        &auth,
+        p.clinic_id,
+        p.patient_id,
+        query.legal_basis.as_deref(),
+    )
+    .await?;
+    Ok(fhir_download(&bundle, "prontuario"))
+}
+
+#[utoipa::path(get, path = "/api/me/record/fhir", tag = "record", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's own records, every clinic, as one FHIR R4 Bundle (`collection`): locked encounters only, no psychology notes; audited as `lgpd.exported` (`format: fhir`) per record", content_type = "application/fhir+json")))]
+pub async fn my_record_fhir(
+    state: web::Data<AppState>,
+    auth: Auth,
+) -> Result<HttpResponse, AppError> {
+    let bundle = fhir::my_record(&state, &auth).await?;
+    Ok(fhir_download(&bundle, "meu-prontuario"))
 }

@@ -54,6 +54,22 @@ pub struct PrescriptionRow {
     pub professional_name: String,
 }
 
+/// A signed document of the record, with who signed it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignedDocumentRow {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    /// The verification code printed on it.
+    pub code: String,
+    pub created_at: DateTime<Utc>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub author_user_id: UserId,
+    pub author_name: String,
+    pub council: String,
+    pub council_number: String,
+    pub council_uf: String,
+}
+
 /// A medicine of a prescription marked as stopped.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MedicationStopRow {
@@ -282,5 +298,30 @@ impl Store {
             .map_err(|e| StoreError::from(e).unique_on(&["document_id"]))?;
         });
         Ok(())
+    }
+
+    /// The documents signed for the patient by the clinic and not revoked, oldest first,
+    /// with their author's council registration (the FHIR export's document references).
+    pub async fn signed_documents_of_record(
+        &self,
+        clinic: ClinicId,
+        patient: PatientId,
+    ) -> Result<Vec<SignedDocumentRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, SignedDocumentRow>(
+                "SELECT d.id, d.kind, d.code, d.created_at, d.signed_at,
+                    pr.user_id AS author_user_id, u.full_name AS author_name,
+                    pr.council, pr.council_number, pr.council_uf
+                 FROM documents d JOIN professionals pr ON pr.id = d.professional_id
+                 JOIN users u ON u.id = pr.user_id
+                 WHERE d.clinic_id = $1 AND d.patient_id = $2
+                   AND d.status = 'signed' AND d.revoked_at IS NULL
+                 ORDER BY d.created_at, d.id",
+            )
+            .bind(clinic)
+            .bind(patient)
+            .fetch_all(p)
+            .await?
+        }))
     }
 }

@@ -498,6 +498,11 @@ async fn every_route_is_in_the_openapi_document() {
             "post",
         ),
         ("/api/me/export", "get"),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/record/fhir",
+            "get",
+        ),
+        ("/api/me/record/fhir", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -18,10 +18,12 @@
 //   not a block); after a reload it is "Em uso" under "Medicamentos em uso", and she stops it
 //   with a reason ("Suspenso");
 // - the receptionist's page of the same patient has no "Prontuário" section;
-// - an encounter Helena signs on João's record shows on his home ("Meus atendimentos");
+// - an encounter Helena signs on João's record shows on his home ("Meus atendimentos"), and
+//   his "Exportar (FHIR)" there downloads a FHIR Bundle that holds it;
 // - no console errors, page errors or CSP violations.
 // Screenshots go to tests/browser/screenshots/record-*.png.
 
+import { readFile } from 'node:fs/promises';
 import {
   apiCall, assert, check, loginApi, loginUi, main, openPage, randomCpf, screenshots,
 } from './lib.mjs';
@@ -163,6 +165,21 @@ async function run(browser) {
     await shot(page, 'medications');
   });
 
+  await check('"Exportar (FHIR)" downloads the record as a FHIR Bundle', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Exportar (FHIR)' }).click(),
+    ]);
+    assert(/^prontuario-\d{4}-\d{2}-\d{2}\.fhir\.json$/.test(download.suggestedFilename()), download.suggestedFilename());
+    const bundle = JSON.parse(await readFile(await download.path(), 'utf8'));
+    const kinds = new Set(bundle.entry.map((x) => x.resource.resourceType));
+    for (const k of ['Patient', 'Encounter', 'Condition', 'AllergyIntolerance', 'Observation', 'MedicationStatement']) {
+      assert(kinds.has(k), `no ${k} in the bundle: ${[...kinds].join(', ')}`);
+    }
+    const stoppedMed = bundle.entry.map((x) => x.resource).find((r) => r.resourceType === 'MedicationStatement');
+    assert(stoppedMed.status === 'stopped', `medication: ${JSON.stringify(stoppedMed)}`);
+  });
+
   await check('the receptionist sees no clinical record', async () => {
     const recep = await openPage(browser, DESKTOP);
     await loginUi(recep.page, 'recepcao@aurora.demo');
@@ -191,6 +208,16 @@ async function run(browser) {
     await panel.waitFor();
     await panel.getByText(complaint).waitFor();
     assert((await panel.innerText()).includes('Z00.0 Exame geral'), 'diagnosis missing');
+    // "Exportar (FHIR)" downloads their record as a FHIR Bundle holding that encounter.
+    const [download] = await Promise.all([
+      joao.page.waitForEvent('download'),
+      panel.getByRole('button', { name: 'Exportar (FHIR)' }).click(),
+    ]);
+    assert(/^meu-prontuario-\d{4}-\d{2}-\d{2}\.fhir\.json$/.test(download.suggestedFilename()), download.suggestedFilename());
+    const bundle = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert(bundle.resourceType === 'Bundle' && bundle.type === 'collection', 'not a FHIR collection Bundle');
+    const encounter = bundle.entry.map((x) => x.resource).find((r) => r.id === e.id);
+    assert(encounter && encounter.resourceType === 'Encounter' && encounter.reasonCode[0].text === complaint, 'the signed encounter is not in the bundle');
     assert(joao.errors.length === 0, joao.errors.join('\n'));
   });
 

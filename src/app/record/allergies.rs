@@ -55,7 +55,7 @@ pub struct UpdateAllergy {
     pub status: AllergyStatus,
 }
 
-fn view(state: &AppState, a: &AllergyRow) -> Result<Allergy, AppError> {
+pub(crate) fn view(state: &AppState, a: &AllergyRow) -> Result<Allergy, AppError> {
     Ok(Allergy {
         id: a.id,
         substance: state.cipher.decrypt(&a.substance_enc)?,

@@ -79,6 +79,18 @@ pub async fn list_medications(
     patient: PatientId,
 ) -> Result<MedicationList, AppError> {
     let opened = open_record(state, auth, clinic, patient).await?;
+    let medications = medications_of(state, clinic, patient).await?;
+    audit_read(state, auth, opened, "medications", None).await?;
+    Ok(MedicationList { medications })
+}
+
+/// The record's medicines, in use first, then stopped (no access check, no audit: the
+/// caller opened the record).
+pub(crate) async fn medications_of(
+    state: &AppState,
+    clinic: ClinicId,
+    patient: PatientId,
+) -> Result<Vec<MedicationInUse>, AppError> {
     let stops = state
         .store
         .medication_stops_of_record(clinic, patient)
@@ -114,8 +126,7 @@ pub async fn list_medications(
         }
     }
     medications.sort_by_key(|m| m.status == "stopped");
-    audit_read(state, auth, opened, "medications", None).await?;
-    Ok(MedicationList { medications })
+    Ok(medications)
 }
 
 /// Mark a medicine of one of the record's prescriptions stopped (404 for a prescription or

@@ -12,6 +12,7 @@
 pub mod allergies;
 pub mod cid10;
 pub mod encounters;
+pub mod fhir;
 pub mod medications;
 pub mod problems;
 pub mod timeline;

@@ -62,7 +62,7 @@ pub struct UpdateProblem {
     pub status: ProblemStatus,
 }
 
-fn view(state: &AppState, p: &ProblemRow) -> Result<Problem, AppError> {
+pub(crate) fn view(state: &AppState, p: &ProblemRow) -> Result<Problem, AppError> {
     let code = Cid10::parse(&state.cipher.decrypt(&p.code_enc)?)?;
     Ok(Problem {
         id: p.id,

@@ -7,6 +7,7 @@
 mod access;
 mod cid10;
 mod encounters;
+mod fhir;
 mod lists;
 mod medications;
 mod structured;

@@ -6,6 +6,7 @@
 
 import { documentName } from '../messages.js';
 import { cidSearch, medicationsPanel, problemsPanel, vitalsPanel, vitalsText } from './record-lists.js';
+import { fhirExportButton } from './record-fhir.js';
 import { api, ApiError, qs, seg } from '../api.js';
 import {
   h, clear, alertNode, createForm, disclosure, errorMessage, formatDateTime, loadingNode, sentence,
@@ -72,7 +73,8 @@ export function recordSection(ctx, { clinicId, patientId, professional, userId, 
         h('h3', { text: 'Medicamentos em uso' }), medicationsPanel({ base, professional }),
         h('h3', { text: 'Sinais vitais' }), vitalsPanel({ base, professional, onAdded: () => refreshTimeline() }),
         professional ? encounterEditor() : null,
-        h('h3', { text: 'Linha do tempo' }), timeline, more);
+        h('h3', { text: 'Linha do tempo' }), timeline, more,
+        fhirExportButton(`${base}/fhir`, 'prontuario'));
       await refreshTimeline();
       if (professional && encounterId && editing) {
         const draft = await api.get(`${base}/encounters/${seg(encounterId)}`);
@@ -361,5 +363,6 @@ export function myRecordPanel(ctx) {
   return h('section', { class: 'panel', 'aria-labelledby': 'my-record-heading' },
     h('h2', { id: 'my-record-heading', text: 'Meus atendimentos' }),
     h('p', { class: 'muted small', text: 'Resumo dos atendimentos assinados pelos profissionais que atendem você.' }),
-    list);
+    list,
+    fhirExportButton('/api/me/record/fhir', 'meu-prontuario'));
 }
