@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::app::Auth;
 use crate::app::error::AppError;
+use crate::app::invitations;
 use crate::app::state::AppState;
 use crate::bus::revocation::publish_access_changed;
 use crate::domain::{
@@ -111,6 +112,10 @@ pub struct MemberView {
     pub email: String,
     pub role: Role,
     pub professional: Option<ProfessionalView>,
+    /// Just added with a new account and no password: an invitation e-mail with a link to
+    /// create one is on its way (only in the answer to adding; false in lists).
+    #[serde(default)]
+    pub invitation_sent: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -129,7 +134,8 @@ pub struct NewClinicRequest {
 pub struct NewProfessionalRequest {
     pub email: String,
     pub full_name: String,
-    /// Required when the e-mail has no account yet.
+    /// An initial password for a new account. Left out (or empty) for an address with no
+    /// account, the person gets an invitation e-mail to create their own.
     #[serde(default)]
     pub password: Option<String>,
     /// doctor, dentist, physiotherapist, psychologist, nutritionist, nurse
@@ -153,6 +159,7 @@ pub struct NewProfessionalRequest {
 pub struct NewStaffRequest {
     pub email: String,
     pub full_name: String,
+    /// As for a professional: left out for a new account, an invitation e-mail is sent.
     #[serde(default)]
     pub password: Option<String>,
     /// `receptionist` or `clinic_admin`.
@@ -270,36 +277,55 @@ pub async fn insert_account(state: &AppState, tx: &mut Tx, user: &UserRow) -> Re
         })
 }
 
-/// Find the account for `email`, or prepare a new one (hashing the password).
+/// A member's account: theirs when the address has one, else a new one — with the initial
+/// password given, or (none given) a password nobody knows and an invitation to follow
+/// ([`NewAccount::Invited`]).
 async fn existing_or_new_user(
     state: &AppState,
     email: &Email,
     full_name: &str,
     password: Option<&str>,
-) -> Result<(UserRow, bool), AppError> {
+) -> Result<(UserRow, NewAccount), AppError> {
     if let Some(user) = state.store.user_by_email(email.as_str()).await? {
-        return Ok((user, false));
+        return Ok((user, NewAccount::No));
     }
     let name = PersonName::parse(full_name)?;
-    let password = Password::parse(password.ok_or_else(|| {
-        ValidationError::new(
-            "password_required",
-            "informe uma senha inicial para a nova conta",
-        )
-    })?)?;
-    let hash = password::hash(password.expose().to_owned()).await?;
-    Ok((
-        UserRow {
-            id: UserId::new(),
-            email: email.as_str().to_string(),
-            password_hash: hash,
-            full_name: name.into_inner(),
-            platform_admin: false,
-            created_at: store::now(),
-            disabled_at: None,
-        },
-        true,
-    ))
+    let given = password.filter(|p| !p.is_empty());
+    let (hash, new) = match given {
+        Some(p) => {
+            let password = Password::parse(p)?;
+            (
+                password::hash(password.expose().to_owned()).await?,
+                NewAccount::WithPassword,
+            )
+        }
+        None => (
+            invitations::unknowable_password_hash().await?,
+            NewAccount::Invited,
+        ),
+    };
+    Ok((new_user_row(email, name, hash), new))
+}
+
+/// Whether adding a member made their account, and how they get in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewAccount {
+    No,
+    WithPassword,
+    /// They create their password from the invitation e-mail.
+    Invited,
+}
+
+fn new_user_row(email: &Email, name: PersonName, hash: String) -> UserRow {
+    UserRow {
+        id: UserId::new(),
+        email: email.as_str().to_string(),
+        password_hash: hash,
+        full_name: name.into_inner(),
+        platform_admin: false,
+        created_at: store::now(),
+        disabled_at: None,
+    }
 }
 
 /// Add a professional to a clinic, creating their account and council registration if
@@ -353,8 +379,10 @@ pub async fn enroll_professional(
     {
         return Err(ValidationError::new("invalid_rqe", "RQE deve conter apenas números").into());
     }
-    let (user, is_new) =
+    let (user, new) =
         existing_or_new_user(state, &email, &req.full_name, req.password.as_deref()).await?;
+    let is_new = new != NewAccount::No;
+    let invited = new == NewAccount::Invited;
     let existing_profile = if is_new {
         None
     } else {
@@ -405,9 +433,12 @@ pub async fn enroll_professional(
                 .entity_id(user.id)
                 .clinic(clinic)
                 .ip(ip)
-                .details(serde_json::json!({"role": "professional", "new_account": is_new})),
+                .details(serde_json::json!({"role": "professional", "new_account": is_new, "invited": invited})),
         )
         .await?;
+    if invited {
+        invitations::queue_invitation(state, &mut tx, &user, clinic, Role::Professional).await?;
+    }
     tx.commit().await?;
     Ok(MemberView {
         user_id: user.id,
@@ -415,6 +446,7 @@ pub async fn enroll_professional(
         email: user.email,
         role: Role::Professional,
         professional: Some(profile.into()),
+        invitation_sent: invited,
     })
 }
 
@@ -438,8 +470,10 @@ pub async fn enroll_staff(
             .into());
         }
     };
-    let (user, is_new) =
+    let (user, new) =
         existing_or_new_user(state, &email, &req.full_name, req.password.as_deref()).await?;
+    let is_new = new != NewAccount::No;
+    let invited = new == NewAccount::Invited;
     let mut tx = state.store.begin().await?;
     if is_new {
         insert_account(state, &mut tx, &user).await?;
@@ -456,9 +490,12 @@ pub async fn enroll_staff(
                 .entity_id(user.id)
                 .clinic(clinic)
                 .ip(ip)
-                .details(serde_json::json!({"role": role.as_str(), "new_account": is_new})),
+                .details(serde_json::json!({"role": role.as_str(), "new_account": is_new, "invited": invited})),
         )
         .await?;
+    if invited {
+        invitations::queue_invitation(state, &mut tx, &user, clinic, role).await?;
+    }
     tx.commit().await?;
     Ok(MemberView {
         user_id: user.id,
@@ -466,6 +503,7 @@ pub async fn enroll_staff(
         email: user.email,
         role,
         professional: None,
+        invitation_sent: invited,
     })
 }
 
@@ -546,6 +584,7 @@ pub async fn list_members(
                 email: m.email,
                 role,
                 professional,
+                invitation_sent: false,
             })
         })
         .collect())

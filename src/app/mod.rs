@@ -18,6 +18,7 @@ pub mod documents;
 pub mod error;
 pub mod guests;
 pub mod health;
+pub mod invitations;
 pub mod keys;
 pub mod lgpd;
 pub mod links;

@@ -82,7 +82,7 @@ pub async fn list_members(
     params(("clinic_id" = String, Path, format = Uuid)), request_body = NewProfessionalRequest,
     responses((status = 201, body = MemberView),
               (status = 409, description = "`council_number_taken`, `email_taken`", body = ErrorBody),
-              (status = 422, description = "`invalid_council_number`, `council_mismatch`, `invalid_uf`, `password_required`, …", body = ErrorBody)))]
+              (status = 422, description = "`invalid_council_number`, `council_mismatch`, `invalid_uf`, …", body = ErrorBody)))]
 pub async fn add_professional_handler(
     state: web::Data<AppState>,
     auth: Auth,

@@ -22,6 +22,7 @@ const LINKS: &[(&str, &str)] = &[
     ("accept_path", "Aceitar o horário"),
     ("decline_path", "Recusar"),
     ("reset_path", "Criar nova senha"),
+    ("invite_path", "Criar minha senha"),
     ("verify_url", "Ver o documento"),
     ("optout_path", "Não receber mais lembretes por e-mail"),
 ];
@@ -160,6 +161,21 @@ fn words(m: &Outgoing) -> (String, Vec<String>) {
                 hello,
                 "Recebemos um pedido para redefinir a senha da sua conta no atende. O link abaixo vale por 30 minutos e funciona uma única vez.".into(),
                 "Se não foi você, ignore esta mensagem: sua senha continua a mesma.".into(),
+            ],
+        ),
+        "staff_invitation" => (
+            format!("Convite para a equipe da {clinic} no atende"),
+            vec![
+                hello,
+                format!(
+                    "A {clinic} convidou você para usar o atende na equipe ({}).",
+                    text(p, "role")
+                ),
+                format!(
+                    "Para entrar, crie a sua senha pelo link abaixo. Ele vale por {} dias e funciona uma única vez; depois, entre com este e-mail e a senha que você escolher.",
+                    p["days"].as_i64().unwrap_or(7)
+                ),
+                "Se você não esperava este convite, ignore esta mensagem.".into(),
             ],
         ),
         _ => (

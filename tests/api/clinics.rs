@@ -319,3 +319,63 @@ async fn invalid_cnpj_council_number_and_mismatched_council_are_rejected_with_co
     )
     .await;
 }
+
+#[actix_web::test]
+async fn an_admin_adds_someone_new_by_invitation_without_ever_knowing_their_password() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let admin = app.login("admin@aurora.demo", PW).await;
+    let clinic = admin.clinic("clinic_admin");
+    let email = format!("convidada-{}@aurora.test", uuid::Uuid::new_v4().simple());
+    let (status, member) = json_of(
+        app.post(
+            &format!("/api/clinics/{clinic}/staff"),
+            Some(&admin.access),
+            &json!({"email": email, "full_name": "Renata Bastos", "role": "receptionist"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{member}");
+    assert_eq!(member["invitation_sent"], true);
+    assert_eq!(member["role"], "receptionist");
+    // Nobody can log in to the account before she creates her password.
+    for guess in ["", "uma senha boa", "atende-demo"] {
+        assert_eq!(
+            app.login_response(&email, guess).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{guess:?}"
+        );
+    }
+    // The invitation waits in the clinic's outbox, from the clinic, to her account.
+    let (status, list) = json_of(
+        app.get(
+            &format!("/api/clinics/{clinic}/messages?channel=email"),
+            Some(&admin.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let invitations: Vec<&Value> = list
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["template"] == "staff_invitation")
+        .collect();
+    assert_eq!(invitations.len(), 1, "{list}");
+    assert_eq!(invitations[0]["status"], "queued");
+
+    // Adding someone who already has an account sends nothing: they are linked.
+    let (status, helena) = json_of(
+        app.post(
+            &format!("/api/clinics/{clinic}/staff"),
+            Some(&admin.access),
+            &json!({"email": "dra.helena@atende.demo", "full_name": "Helena Duarte", "role": "clinic_admin"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{helena}");
+    assert_eq!(helena["invitation_sent"], false);
+}

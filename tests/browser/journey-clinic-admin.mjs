@@ -11,11 +11,14 @@
 // - step 4: she adds a receptionist, makes him administrator ("Alterar função"), and back;
 // - the new receptionist logs in and lands on the reception; the new psychologist logs in
 //   and has "Meu dia";
+// - someone new invited by e-mail (no password typed): "Enviamos um convite", and the
+//   invitation page refuses a token that is not one;
 // - the admin removes the receptionist's role (two clicks): he leaves the list;
 // - nowhere "null"/"undefined"; axe on every screenshot; no console errors.
 // Screenshots go to tests/browser/screenshots/journey-clinic-admin-*.png.
 
 import {
+  BASE_URL,
   assert,
   check,
   loginUi,
@@ -106,6 +109,29 @@ async function run(browser) {
       await withRole(desk.email, 'Recepcionista').waitFor();
       await withRole(desk.email, 'Administrador(a)').waitFor({ state: 'detached' });
       await noMissingText(page, 'team');
+    });
+
+    await check('someone new is invited by e-mail: no password typed, the invitation page creates it', async () => {
+      const guest = { name: 'Paula Nunes Freire', email: `paula-${stamp}@exemplo.com.br` };
+      const form = step('staff').locator('form');
+      await form.getByLabel('E-mail').fill(guest.email);
+      await form.getByLabel('Nome completo').fill(guest.name);
+      await form.getByLabel('Função').selectOption('receptionist');
+      await form.getByRole('button', { name: 'Adicionar à equipe' }).click();
+      await form.locator('.form-status', { hasText: `Enviamos um convite para ${guest.email}` }).waitFor();
+      await withRole(guest.email, 'Recepcionista').waitFor();
+      // The invitation's page (the real token only travels by e-mail: a wrong one is refused).
+      const visitor = await openPage(browser, DESKTOP);
+      visitor.allowed.push(/status of 400/);
+      await visitor.page.goto(`${BASE_URL}/#/convite/nao-e-um-convite`);
+      await visitor.page.getByRole('heading', { name: 'Boas-vindas ao atende' }).waitFor();
+      await visitor.page.getByLabel('Nova senha', { exact: true }).fill('a senha da Paula');
+      await visitor.page.getByLabel('Repita a nova senha').fill('a senha da Paula');
+      await visitor.page.getByRole('button', { name: 'Criar senha' }).click();
+      await visitor.page.getByText('Este convite é inválido, expirou ou já foi usado').waitFor();
+      await shot(visitor.page, '04-invitation-page');
+      assert(!visitor.errors.length, visitor.errors.join(' | '));
+      await visitor.context.close();
     });
 
     await check('the new receptionist lands on the reception; the new psychologist has "Meu dia"', async () => {

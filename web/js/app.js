@@ -44,6 +44,7 @@
 //                                     waiting room, video call (views/consult.js)
 //   #/esqueci-senha                   ask for a password reset link by e-mail
 //   #/redefinir-senha/{token}         choose a new password with it (views/password-reset.js)
+//   #/convite/{token}                 a clinic's invitation: create one's password (same view)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
@@ -53,7 +54,7 @@ import { badgeText, unread, unreadText } from './unread.js';
 import { canChat, renderChat } from './views/chat.js';
 import { renderLogin, renderSignup } from './views/login.js';
 import { renderSsoStart, renderSsoReturn, lastSsoButton } from './views/login-sso.js';
-import { renderForgotPassword, renderResetPassword } from './views/password-reset.js';
+import { renderForgotPassword, renderInvitation, renderResetPassword } from './views/password-reset.js';
 import { renderPatientHome } from './views/patient.js';
 import { renderCheckin, renderPanel, renderTracker } from './views/waiting-room.js';
 import { renderPlatformHome } from './views/platform.js';
@@ -185,6 +186,7 @@ const PUBLIC_PAGES = {
   checkin: renderCheckin,
   consulta: renderConsult,
   'redefinir-senha': renderResetPassword,
+  convite: renderInvitation,
 };
 
 function publicPage(parts) {

@@ -43,18 +43,34 @@ export function renderForgotPassword(_ctx) {
 }
 
 /**
+ * View "accept-invitation": a clinic invited this person (an e-mailed link); they create
+ * their password — the same token and route as a reset, other words.
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} token
+ */
+export function renderInvitation(ctx, token) {
+  return renderResetPassword(ctx, token, { invitation: true });
+}
+
+/**
  * View "reset-password": the new password, with the token from the e-mailed link.
  * @param {import('../types.js').ViewContext} _ctx
  * @param {string} token
+ * @param {{invitation?: boolean}} [opts]
  */
-export function renderResetPassword(_ctx, token) {
-  document.title = 'Criar nova senha — atende';
-  const done = h('p', { class: 'alert alert-info', role: 'status', hidden: true },
-    'Senha alterada. Por segurança, todas as sessões abertas foram encerradas. ',
-    h('a', { href: '#/entrar', text: 'Entrar com a nova senha' }));
+export function renderResetPassword(_ctx, token, { invitation = false } = {}) {
+  const title = invitation ? 'Boas-vindas ao atende' : 'Criar nova senha';
+  document.title = `${title} — atende`;
+  const done = invitation
+    ? h('p', { class: 'alert alert-info', role: 'status', hidden: true },
+      'Senha criada. Agora entre com o seu e-mail e a senha que você escolheu. ',
+      h('a', { href: '#/entrar', text: 'Entrar no atende' }))
+    : h('p', { class: 'alert alert-info', role: 'status', hidden: true },
+      'Senha alterada. Por segurança, todas as sessões abertas foram encerradas. ',
+      h('a', { href: '#/entrar', text: 'Entrar com a nova senha' }));
   const ctrl = createForm({
-    label: 'Criar nova senha',
-    submitLabel: 'Salvar nova senha',
+    label: invitation ? 'Criar minha senha' : 'Criar nova senha',
+    submitLabel: invitation ? 'Criar senha' : 'Salvar nova senha',
     busyLabel: 'Salvando…',
     codeToField: { weak_password: 'new_password' },
     fields: [
@@ -76,7 +92,9 @@ export function renderResetPassword(_ctx, token) {
         await api.post('/api/auth/password-reset/confirm', { token, new_password: values.new_password });
       } catch (err) {
         if (err instanceof ApiError && err.code === 'invalid_reset_token') {
-          throw new ApiError(400, err.code, 'Este link é inválido, expirou ou já foi usado. Peça um novo em "Esqueci minha senha".');
+          throw new ApiError(400, err.code, invitation
+            ? 'Este convite é inválido, expirou ou já foi usado. Peça à clínica um novo convite, ou use "Esqueci minha senha".'
+            : 'Este link é inválido, expirou ou já foi usado. Peça um novo em "Esqueci minha senha".');
         }
         throw err;
       }
@@ -85,8 +103,11 @@ export function renderResetPassword(_ctx, token) {
       return undefined;
     },
   });
-  return h('div', { class: 'view view-narrow', dataset: { view: 'reset-password' } },
-    h('h1', { tabindex: '-1', text: 'Criar nova senha' }),
+  return h('div', { class: 'view view-narrow', dataset: { view: invitation ? 'accept-invitation' : 'reset-password' } },
+    h('h1', { tabindex: '-1', text: title }),
+    invitation
+      ? h('p', { class: 'muted', text: 'Uma clínica convidou você para a equipe. Crie a sua senha para entrar.' })
+      : null,
     h('section', { class: 'panel' }, ctrl.form, done),
     h('p', { class: 'form-footer' }, h('a', { href: '#/esqueci-senha', text: 'Pedir um novo link' })));
 }

@@ -91,7 +91,10 @@ export function memberKey(member) {
 function addedMessage(member, values, known, roleText) {
   const name = (member && member.full_name) || values.full_name;
   if (member && known.has(memberKey(member))) return `${name} já fazia parte da equipe como ${roleText}.`;
-  return `${name} foi adicionado(a) à equipe como ${roleText}.`;
+  const added = `${name} foi adicionado(a) à equipe como ${roleText}.`;
+  return member && member.invitation_sent
+    ? `${added} Enviamos um convite para ${member.email}: pelo link do e-mail, a pessoa cria a própria senha (vale por 7 dias).`
+    : added;
 }
 
 /**
@@ -177,7 +180,7 @@ export function professionalForm(clinicId, known, onAdded) {
         type: 'password',
         autocomplete: 'new-password',
         minlength: 8,
-        hint: 'Mínimo de 8 caracteres. Deixe em branco se o profissional já tem conta no atende: ele só será vinculado a esta clínica.',
+        hint: 'Opcional. Deixe em branco para enviar um convite por e-mail (a pessoa cria a própria senha); quem já tem conta no atende só é vinculado a esta clínica.',
       },
       {
         name: 'profession',
@@ -257,7 +260,7 @@ export function staffForm(clinicId, known, onAdded) {
         type: 'password',
         autocomplete: 'new-password',
         minlength: 8,
-        hint: 'Mínimo de 8 caracteres. Deixe em branco se a pessoa já tem conta no atende.',
+        hint: 'Opcional. Deixe em branco para enviar um convite por e-mail (a pessoa cria a própria senha); quem já tem conta no atende só é vinculado a esta clínica.',
       },
       {
         name: 'role',
