@@ -320,13 +320,14 @@ async fn invalid_cnpj_council_number_and_mismatched_council_are_rejected_with_co
     .await;
 }
 
-#[actix_web::test]
-async fn an_admin_adds_someone_new_by_invitation_without_ever_knowing_their_password() {
-    let app = spawn_app().await;
-    app.seed_demo().await;
-    let admin = app.login("admin@aurora.demo", PW).await;
-    let clinic = admin.clinic("clinic_admin");
-    let email = format!("convidada-{}@aurora.test", uuid::Uuid::new_v4().simple());
+/// The admin adds Renata Bastos, who has no account, as a receptionist without a password
+/// (an invitation); the member as answered.
+pub(crate) async fn invite_receptionist(
+    app: &TestApp,
+    admin: &Session,
+    clinic: &str,
+    email: &str,
+) -> Value {
     let (status, member) = json_of(
         app.post(
             &format!("/api/clinics/{clinic}/staff"),
@@ -337,6 +338,17 @@ async fn an_admin_adds_someone_new_by_invitation_without_ever_knowing_their_pass
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{member}");
+    member
+}
+
+#[actix_web::test]
+async fn an_admin_adds_someone_new_by_invitation_without_ever_knowing_their_password() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let admin = app.login("admin@aurora.demo", PW).await;
+    let clinic = admin.clinic("clinic_admin");
+    let email = format!("convidada-{}@aurora.test", uuid::Uuid::new_v4().simple());
+    let member = invite_receptionist(&app, &admin, &clinic, &email).await;
     assert_eq!(member["invitation_sent"], true);
     assert_eq!(member["role"], "receptionist");
     // Nobody can log in to the account before she creates her password.

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::mailbox::*;
+use crate::clinics::invite_receptionist;
 use crate::helpers::*;
 
 #[actix_web::test]
@@ -18,16 +19,7 @@ async fn an_invitation_arrives_by_email_and_its_link_creates_the_password_once()
     let admin = app.login("admin@aurora.demo", PW).await;
     let clinic = admin.clinic("clinic_admin");
     let email = format!("convite-{}@example.test", uuid::Uuid::new_v4().simple());
-    let (status, member) = json_of(
-        app.post(
-            &format!("/api/clinics/{clinic}/staff"),
-            Some(&admin.access),
-            &json!({"email": email, "full_name": "Renata Bastos", "role": "receptionist"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
+    invite_receptionist(&app, &admin, &clinic, &email).await;
 
     let to = email.clone();
     let mut mails = Vec::new();
