@@ -34,6 +34,7 @@ pub mod queue;
 pub mod record;
 pub mod reminders;
 pub mod replies;
+pub mod reports;
 pub mod session;
 pub mod sms;
 pub mod state;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ValidationError;
 
+pub mod attendance;
 pub mod status;
 pub use status::{AppointmentStatus, OfferStatus, WaitlistStatus};
 
@@ -190,26 +191,44 @@ fn local_to_utc<Tz: TimeZone>(tz: &Tz, date: NaiveDate, t: NaiveTime) -> Option<
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// Minutes a professional is open on one local date (weekly hours plus extra hours, minus
+/// closures): what an agenda offers that day, for its occupancy.
+pub fn open_minutes<Tz: TimeZone>(
+    tz: &Tz,
+    hours: &[WorkingHours],
+    exceptions: &[Exception],
+    date: NaiveDate,
+) -> i64 {
+    open_spans(tz, hours, exceptions, date)
+        .iter()
+        .map(|s| (s.end - s.start).num_minutes())
+        .sum()
+}
+
 /// Open intervals of one local date: weekly hours plus extra hours, minus closures.
-fn open_spans<Tz: TimeZone>(a: &Availability<'_, Tz>, date: NaiveDate) -> Vec<Span> {
+fn open_spans<Tz: TimeZone>(
+    tz: &Tz,
+    hours: &[WorkingHours],
+    exceptions: &[Exception],
+    date: NaiveDate,
+) -> Vec<Span> {
     let wd = date.weekday().num_days_from_monday() as u8;
-    let day_start = local_to_utc(a.tz, date, NaiveTime::MIN);
+    let day_start = local_to_utc(tz, date, NaiveTime::MIN);
     let day_end = date
         .succ_opt()
-        .and_then(|next| local_to_utc(a.tz, next, NaiveTime::MIN));
-    let mut spans: Vec<Span> = a
-        .hours
+        .and_then(|next| local_to_utc(tz, next, NaiveTime::MIN));
+    let mut spans: Vec<Span> = hours
         .iter()
         .filter(|h| h.weekday == wd)
         .filter_map(|h| {
             Some(Span {
-                start: local_to_utc(a.tz, date, h.start)?,
-                end: local_to_utc(a.tz, date, h.end)?,
+                start: local_to_utc(tz, date, h.start)?,
+                end: local_to_utc(tz, date, h.end)?,
             })
         })
         .collect();
     if let (Some(ds), Some(de)) = (day_start, day_end) {
-        for e in a.exceptions {
+        for e in exceptions {
             if let Exception::Extra(s) = e {
                 let clipped = Span {
                     start: s.start.max(ds),
@@ -230,7 +249,7 @@ fn open_spans<Tz: TimeZone>(a: &Availability<'_, Tz>, date: NaiveDate) -> Vec<Sp
             _ => merged.push(s),
         }
     }
-    for e in a.exceptions {
+    for e in exceptions {
         if let Exception::Closed(c) = e {
             merged = merged
                 .into_iter()
@@ -279,7 +298,7 @@ pub fn free_slots<Tz: TimeZone>(
             .daily_limit
             .is_none_or(|limit| (a.booked_per_day)(date) < limit)
         {
-            for open in open_spans(a, date) {
+            for open in open_spans(a.tz, a.hours, a.exceptions, date) {
                 let mut start = open.start;
                 while start + length <= open.end {
                     let block = timing.block(start);

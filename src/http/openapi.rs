@@ -131,7 +131,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         billing::get_pix_settings, billing::put_pix_settings, billing::get_payment, billing::charge_pix,
         billing::refresh_payment, billing::refund_payment, billing::list_payments, billing::get_ledger, billing::pix_webhook,
         cash::current, cash::open, cash::record, cash::close, cash::sessions, cash::adjust,
-        reports::revenue, reports::revenue_csv,
+        reports::revenue, reports::revenue_csv, reports::attendance_report,
         whatsapp::verify, whatsapp::webhook, whatsapp::list_consents, whatsapp::set_consent,
         messages::unsubscribe_page, messages::unsubscribe,
         health::health, health::ready, health::live, health::metrics,

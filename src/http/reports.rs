@@ -1,11 +1,13 @@
 //! The clinic's reports over HTTP (clinic administrators): the revenue of a period as JSON
-//! for the dashboard, and the same lines as a streamed CSV download for the accountant.
+//! for the dashboard, and the same lines as a streamed CSV download for the accountant; the
+//! attendance (no-shows) and occupancy of the agendas.
 
 use actix_web::{HttpResponse, web};
 
 use crate::app::Auth;
 use crate::app::billing::reports::{self, CsvQuery, ReportQuery, RevenueReport};
 use crate::app::error::{AppError, ErrorBody};
+use crate::app::reports::{AttendanceQuery, AttendanceReport, attendance};
 use crate::app::state::AppState;
 use crate::domain::ClinicId;
 
@@ -17,6 +19,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/clinics/{clinic_id}/reports/revenue.csv",
         web::get().to(revenue_csv),
+    )
+    .route(
+        "/clinics/{clinic_id}/reports/attendance",
+        web::get().to(attendance_report),
     );
 }
 
@@ -55,4 +61,19 @@ pub async fn revenue_csv(
         ))
         .insert_header(("cache-control", "no-store"))
         .streaming(export.body))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/reports/attendance", tag = "agenda", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), AttendanceQuery),
+    responses((status = 200, description = "Per professional and in all: appointments and how they ended, the no-show rate, and the occupancy (booked over offered minutes, from the working hours and exceptions)", body = AttendanceReport),
+              (status = 403, description = "Clinic administrators only", body = ErrorBody),
+              (status = 422, description = "`invalid_period` (1 to 366 days)", body = ErrorBody)))]
+pub async fn attendance_report(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<ClinicId>,
+    q: web::Query<AttendanceQuery>,
+) -> Result<HttpResponse, AppError> {
+    let r = attendance(&state, &auth, path.into_inner(), q.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(r))
 }

@@ -4,7 +4,18 @@
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, on_pool};
-use crate::domain::ClinicId;
+use crate::domain::agenda::AppointmentStatus;
+use crate::domain::{ClinicId, UserId};
+
+/// An appointment as the attendance report counts it: whose, how it ended, how long.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttendanceRow {
+    pub professional_user_id: UserId,
+    #[sqlx(try_from = "String")]
+    pub status: AppointmentStatus,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
 
 /// One posting to `income:appointments` with what explains it: the asset account of its
 /// transaction (how it was paid) and the appointment's professional and service.
@@ -61,6 +72,27 @@ impl Store {
                 .bind(limit)
                 .fetch_all(p)
                 .await?
+        }))
+    }
+
+    /// The clinic's appointments starting in [from, to), only what the attendance report
+    /// needs (no patient data is read, nothing is decrypted).
+    pub async fn attendance_rows(
+        &self,
+        clinic: ClinicId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AttendanceRow>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, AttendanceRow>(
+                "SELECT professional_user_id, status, starts_at, ends_at FROM appointments
+                 WHERE clinic_id = $1 AND starts_at >= $2 AND starts_at < $3",
+            )
+            .bind(clinic)
+            .bind(from)
+            .bind(to)
+            .fetch_all(p)
+            .await?
         }))
     }
 }

@@ -429,6 +429,7 @@ async fn every_route_is_in_the_openapi_document() {
         ),
         ("/api/clinics/{clinic_id}/reports/revenue", "get"),
         ("/api/clinics/{clinic_id}/reports/revenue.csv", "get"),
+        ("/api/clinics/{clinic_id}/reports/attendance", "get"),
         ("/api/webhooks/whatsapp", "get"),
         ("/api/webhooks/whatsapp", "post"),
         (

@@ -14,13 +14,16 @@
 // - someone new invited by e-mail (no password typed): "Enviamos um convite", and the
 //   invitation page refuses a token that is not one;
 // - the admin removes the receptionist's role (two clicks): he leaves the list;
+// - "Relatórios": revenue and, per professional, attendance and occupancy ("Dra. Helena");
 // - nowhere "null"/"undefined"; axe on every screenshot; no console errors.
 // Screenshots go to tests/browser/screenshots/journey-clinic-admin-*.png.
 
 import {
   BASE_URL,
+  apiCall,
   assert,
   check,
+  loginApi,
   loginUi,
   main,
   noMissingText,
@@ -163,6 +166,24 @@ async function run(browser) {
       await card.getByRole('button', { name: /Confirmar remoção/ }).click();
       await member(desk.email).waitFor({ state: 'detached' });
       await shot(page, '06-removed');
+    });
+
+    await check('"Relatórios": the month\'s revenue and each professional\'s attendance and occupancy', async () => {
+      const adminMe = await apiCall('GET', '/api/me', await loginApi(ADMIN));
+      const clinicId = adminMe.memberships.find((m) => m.role === 'clinic_admin' && m.clinic_name === 'Clínica Aurora').clinic_id;
+      await page.goto(`${BASE_URL}/#/clinica/${clinicId}/relatorios`);
+      await page.locator('[data-view="reports"]').waitFor();
+      const attendance = page.locator('[data-report="attendance"]');
+      await attendance.locator('table, .empty').first().waitFor();
+      if (await attendance.locator('table').count()) {
+        const helena = attendance.locator('tbody tr', { hasText: 'Dra. Helena Duarte' });
+        await helena.waitFor();
+        const cells = (await helena.locator('td').allInnerTexts()).map((x) => x.trim());
+        assert(cells.length === 6, `cells: ${cells.join(' | ')}`);
+        assert(/^(\d+(,\d)? %|—)$/.test(cells[5]), `occupancy shown as "${cells[5]}"`);
+      }
+      await noMissingText(page, 'reports');
+      await shot(page, '06-reports');
     });
 
     await check('no console errors, page errors or CSP violations', async () => {

@@ -161,3 +161,14 @@ test('a professional\'s services, free slots grouped by the clinic\'s day', () =
   assert.deepEqual([...byDate.keys()], ['2026-11-25', '2026-11-26']);
   assert.deepEqual(byDate.get('2026-11-25').map((s) => timeIn(s.starts_at, 'America/Sao_Paulo')), ['10:00', '23:00']);
 });
+
+test('attendance figures read as a person would say them', async () => {
+  const { percent, hoursText } = await import('../../web/js/views/report-attendance.js');
+  assert.equal(percent(null), '—');
+  assert.equal(percent(0.5), '50 %');
+  assert.equal(percent(0.0625), '6,3 %');
+  assert.equal(percent(1.2), '120 %');
+  assert.equal(hoursText(45), '45 min');
+  assert.equal(hoursText(480), '8 h');
+  assert.equal(hoursText(750), '12 h 30 min');
+});

@@ -5,24 +5,22 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::Auth;
 use crate::app::error::AppError;
+use crate::app::reports::period;
 use crate::app::state::AppState;
 use crate::domain::billing::report::{self, Dialect, Revenue, RevenueLine, Sums};
-use crate::domain::{ClinicId, Role, ValidationError};
+use crate::domain::{ClinicId, ValidationError};
 use crate::security::audit::AuditEvent;
 use crate::store::Store;
 use crate::store::reports::RevenueRow;
 
 /// Ledger lines read per query.
 const PAGE: i64 = 2_000;
-/// The longest period one report covers (a leap year).
-const MAX_DAYS: i64 = 366;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -86,35 +84,6 @@ pub struct RevenueReport {
     pub by_professional: Vec<GroupView>,
     pub by_service: Vec<GroupView>,
     pub by_method: Vec<GroupView>,
-}
-
-/// The period as instants, for a clinic administrator of `clinic`.
-async fn period(
-    state: &AppState,
-    auth: &Auth,
-    clinic: ClinicId,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(Tz, DateTime<Utc>, DateTime<Utc>), AppError> {
-    auth.require_role(clinic, &[Role::ClinicAdmin])?;
-    let tz = state
-        .store
-        .clinic_by_id(clinic)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .tz();
-    let days = (to - from).num_days();
-    if !(0..MAX_DAYS).contains(&days) {
-        return Err(ValidationError::new("invalid_period", "período de 1 a 366 dias").into());
-    }
-    let end = to
-        .succ_opt()
-        .ok_or_else(|| ValidationError::new("invalid_period", "data inválida"))?;
-    Ok((
-        tz,
-        crate::store::agenda::local_midnight(tz, from),
-        crate::store::agenda::local_midnight(tz, end),
-    ))
 }
 
 fn line(r: RevenueRow) -> RevenueLine {

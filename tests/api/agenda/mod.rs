@@ -3,6 +3,7 @@
 //! module holds the fixture and the helpers the agenda's tests (and the waitlist's,
 //! the consultations' and the multi-node tests) share.
 
+mod attendance;
 mod audit;
 mod booking;
 mod day;

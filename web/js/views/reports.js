@@ -7,6 +7,8 @@
 //
 //   GET /api/clinics/{c}/reports/revenue?from=&to=
 //   GET /api/clinics/{c}/reports/revenue.csv?from=&to=&sep=semicolon|comma
+//
+// Below it, for the same period, attendance and occupancy (views/report-attendance.js).
 
 import { api, qs, seg } from '../api.js';
 import { mediumDate, monthOf, todayIn } from '../agenda-util.js';
@@ -14,6 +16,7 @@ import { capitalize } from '../messages.js';
 import { createForm, errorMessage, h, loadInto } from '../ui.js';
 import { brl } from './cash.js';
 import { saveBlob } from './documents.js';
+import { attendanceSection } from './report-attendance.js';
 
 /**
  * @param {import('../types.js').ViewContext} ctx
@@ -26,6 +29,7 @@ export function renderReports(ctx, { membership, homeHref }) {
   const result = h('div', { class: 'report-body', 'aria-live': 'polite' });
   const download = h('p', { class: 'form-status', role: 'status' });
   let period = monthOf(todayIn('America/Sao_Paulo'));
+  const attendance = attendanceSection(clinicId);
 
   const form = createForm({
     label: 'Período do relatório',
@@ -49,6 +53,7 @@ export function renderReports(ctx, { membership, homeHref }) {
   });
 
   async function show() {
+    attendance.load(period);
     await loadInto(result, () => api.get(`${base}${qs(period)}`), (r) => {
       if (!ctx.isCurrent()) return [];
       if (!r.total.count) return [h('p', { class: 'empty', text: 'Nenhum recebimento neste período.' })];
@@ -96,7 +101,8 @@ export function renderReports(ctx, { membership, homeHref }) {
     h('section', { class: 'panel', 'aria-labelledby': 'report-heading' },
       h('h2', { id: 'report-heading', text: 'Receitas' }),
       h('p', { class: 'muted', text: 'Pix, cartão e dinheiro recebidos no período, menos as devoluções, a partir do livro-caixa da clínica.' }),
-      form.form, download, result));
+      form.form, download, result),
+    attendance.node);
 }
 
 /** A bar `share` (0–1) of its cell wide (set through the CSSOM: the CSP refuses style attributes). */
