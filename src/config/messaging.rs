@@ -53,6 +53,9 @@ pub struct SmtpSettings {
     /// `From` display name when the clinic set none (and for messages of no clinic).
     pub from_name: String,
     pub timeout_secs: u64,
+    /// SMTP sessions one node keeps open (and sends over at once); each carries message
+    /// after message.
+    pub connections: u32,
 }
 
 /// `[messaging.whatsapp]`: the WhatsApp Business Cloud API (Meta's Graph API).
@@ -176,6 +179,9 @@ impl MessagingSettings {
         }
         if m.reminder_poll_secs == 0 {
             return bad("messaging.reminder_poll_secs", "must be greater than 0");
+        }
+        if !(1..=64).contains(&m.smtp.connections) {
+            return bad("messaging.smtp.connections", "must be between 1 and 64");
         }
         if !m.smtp.host.is_empty() && !m.smtp.from_address.contains('@') {
             return bad(

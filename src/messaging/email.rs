@@ -1,24 +1,22 @@
 //! The e-mail channel: SMTP through `lettre` (STARTTLS, TLS or plain; optional auth),
 //! multipart text + HTML in pt-BR, a `Message-ID` derived from the outbox id (so a retry
 //! of the same message carries the same id and mail readers show it once), the clinic as
-//! the sender's name and its reply-to address.
-
-use std::time::Duration;
+//! the sender's name and its reply-to address. The sessions with the server stay open
+//! between messages ([`super::smtp`]).
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-
 use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
 
+use super::smtp::Sessions;
 use super::templates::{absolute, render};
 use super::{Accepted, Channel, Outgoing, SendError};
-use crate::config::{SmtpSecurity, SmtpSettings};
+use crate::config::SmtpSettings;
 
 /// Sends the outbox's `email` messages to one SMTP server.
 pub struct SmtpChannel {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    sessions: Sessions,
     from: Address,
     /// The right-hand side of every `Message-ID`.
     domain: String,
@@ -27,28 +25,12 @@ pub struct SmtpChannel {
 impl SmtpChannel {
     /// A channel for the configured server (connections open on the first send).
     pub fn new(s: &SmtpSettings) -> anyhow::Result<Self> {
-        let builder = match s.security {
-            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
-                .map_err(|e| anyhow::anyhow!("messaging.smtp.host: {e}"))?,
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
-                .map_err(|e| anyhow::anyhow!("messaging.smtp.host: {e}"))?,
-            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
-        };
-        let mut builder = builder
-            .port(s.port)
-            .timeout(Some(Duration::from_secs(s.timeout_secs.max(1))));
-        if !s.username.is_empty() {
-            builder = builder.credentials(Credentials::new(
-                s.username.clone(),
-                s.password.expose().clone(),
-            ));
-        }
         let from: Address = s
             .from_address
             .parse()
             .map_err(|e| anyhow::anyhow!("messaging.smtp.from_address: {e}"))?;
         Ok(Self {
-            transport: builder.build(),
+            sessions: Sessions::new(s)?,
             domain: from.domain().to_string(),
             from,
         })
@@ -118,10 +100,9 @@ impl Channel for SmtpChannel {
 
     async fn send(&self, m: &Outgoing) -> Result<Accepted, SendError> {
         let email = self.build(m)?;
-        match self.transport.send(email).await {
-            Ok(_) => Ok(Accepted::default()),
-            Err(e) if e.is_permanent() => Err(SendError::permanent(e.to_string())),
-            Err(e) => Err(SendError::transient(e.to_string())),
-        }
+        self.sessions
+            .send(email.envelope(), &email.formatted())
+            .await?;
+        Ok(Accepted::default())
     }
 }

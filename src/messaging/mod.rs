@@ -6,6 +6,7 @@
 pub mod email;
 pub mod replies;
 pub mod sms;
+pub mod smtp;
 pub mod templates;
 pub mod whatsapp;
 pub mod worker;

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::{Channel, Outgoing, SendError, Sender};
 use crate::clock::SharedClock;
 use crate::config::MessagingSettings;
+use crate::domain::ClinicId;
 use crate::security::crypto::FieldCipher;
 use crate::store::outbox::{Attempt, ClaimedMessage};
 use crate::store::{Store, StoreError};
@@ -61,9 +62,10 @@ impl Delivery {
                 )
                 .await?;
             handled += claimed.len();
+            let senders = self.senders(&claimed).await;
             let sends = claimed
                 .into_iter()
-                .map(|m| self.deliver(channel.as_ref(), m));
+                .map(|m| self.deliver(channel.as_ref(), m, &senders));
             for r in futures_util::future::join_all(sends).await {
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "outbox: recording an attempt failed");
@@ -74,9 +76,14 @@ impl Delivery {
     }
 
     /// One attempt at one claimed message, and its outcome recorded.
-    async fn deliver(&self, channel: &dyn Channel, m: ClaimedMessage) -> Result<(), StoreError> {
+    async fn deliver(
+        &self,
+        channel: &dyn Channel,
+        m: ClaimedMessage,
+        senders: &Senders,
+    ) -> Result<(), StoreError> {
         let id = m.id;
-        let outcome = self.attempt(channel, &m).await;
+        let outcome = self.attempt(channel, &m, senders).await;
         let now = self.clock.now();
         let (state, held) = match &outcome {
             Ok((to, provider_id)) => (
@@ -149,6 +156,7 @@ impl Delivery {
         &self,
         channel: &dyn Channel,
         m: &ClaimedMessage,
+        senders: &Senders,
     ) -> Result<(String, Option<String>), Stop> {
         if let Some(taken) = &m.provider_message_id {
             // A status callback named this message while it was being sent: the provider
@@ -176,10 +184,13 @@ impl Delivery {
             }
         }
         let to = self.recipient(m).await?;
-        let sender = self
-            .sender(m)
-            .await
-            .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?;
+        let sender = match m.clinic_id.and_then(|c| senders.get(&c)) {
+            Some(s) => s.clone(),
+            None => self
+                .sender(m.clinic_id)
+                .await
+                .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?,
+        };
         let out = Outgoing {
             id: m.id,
             idempotency_key: m.id.simple().to_string(),
@@ -251,14 +262,29 @@ impl Delivery {
         }
     }
 
+    /// The sender of each clinic with messages in `batch`, read once for the batch: a
+    /// burst of reminders is mostly one clinic's, and this was one query per message. (A
+    /// clinic whose read failed is left out: its messages read it themselves.)
+    async fn senders(&self, batch: &[ClaimedMessage]) -> Senders {
+        let clinics: std::collections::BTreeSet<ClinicId> =
+            batch.iter().filter_map(|m| m.clinic_id).collect();
+        let mut senders = Senders::new();
+        for c in clinics {
+            if let Ok(s) = self.sender(Some(c)).await {
+                senders.insert(c, s);
+            }
+        }
+        senders
+    }
+
     /// The clinic as sender (its configured name, else its name; its reply-to and zone).
-    async fn sender(&self, m: &ClaimedMessage) -> Result<Sender, StoreError> {
+    async fn sender(&self, clinic: Option<ClinicId>) -> Result<Sender, StoreError> {
         let default = Sender {
             name: self.default_sender.clone(),
             reply_to: None,
             time_zone: chrono_tz::America::Sao_Paulo,
         };
-        let Some(clinic) = m.clinic_id else {
+        let Some(clinic) = clinic else {
             return Ok(default);
         };
         let Some(row) = self.store.clinic_messaging(clinic).await? else {
@@ -335,6 +361,9 @@ impl Delivery {
         });
     }
 }
+
+/// Each clinic's sender, for one batch.
+type Senders = std::collections::HashMap<ClinicId, Sender>;
 
 /// Why an attempt did not send.
 enum Stop {

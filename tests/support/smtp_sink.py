@@ -26,7 +26,8 @@ class MaildirHandler:
         for sub in ("tmp", "new", "cur"):
             os.makedirs(os.path.join(maildir, sub), exist_ok=True)
 
-    async def handle_DATA(self, server, session, envelope):
+    def write(self, envelope):
+        """The message to <maildir>/tmp, fsync'd, then renamed into <maildir>/new."""
         name = f"{uuid.uuid4().hex}.eml"
         tmp = os.path.join(self.maildir, "tmp", name)
         body = envelope.original_content or envelope.content
@@ -39,6 +40,12 @@ class MaildirHandler:
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, os.path.join(self.maildir, "new", name))
+
+    async def handle_DATA(self, server, session, envelope):
+        # The write and its fsync run on a thread: on the event loop each fsync stopped
+        # every other connection (a Python client got ~300-450 messages/s through, against
+        # ~1,100 this way; docs/performance.md). Still durable before the 250.
+        await asyncio.get_running_loop().run_in_executor(None, self.write, envelope)
         return "250 Message accepted for delivery"
 
 

@@ -3,6 +3,8 @@
 //! their one-click confirm link changing the agenda live, retries after an SMTP failure,
 //! two nodes draining one outbox, and password reset by e-mail.
 
+mod burst;
+mod crash;
 mod invite;
 mod mailbox;
 mod optout;
