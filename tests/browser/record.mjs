@@ -17,6 +17,8 @@
 //   shows the allergy before signing ("Emitir mesmo assim"), and is then issued (a warning,
 //   not a block); after a reload it is "Em uso" under "Medicamentos em uso", and she stops it
 //   with a reason ("Suspenso");
+// - vital signs over time: with an earlier set (over HTTP), weight and blood pressure are
+//   charted, each chart saying first and last values in words;
 // - the receptionist's page of the same patient has no "Prontuário" section;
 // - an encounter Helena signs on João's record shows on his home ("Meus atendimentos"), and
 //   his "Exportar (FHIR)" there downloads a FHIR Bundle that holds it;
@@ -107,6 +109,25 @@ async function run(browser) {
     const text = await item.innerText();
     assert(text.includes('PA 130/85 mmHg') && text.includes('Temp. 36,8 °C'), `vitals: ${text}`);
     await shot(page, 'lists');
+  });
+
+  await check('vital signs over time: weight and blood pressure charted once there are two sets', async () => {
+    // An earlier set, taken two months ago (recorded over HTTP with its time).
+    const helenaToken = await loginApi('dra.helena@atende.demo');
+    const earlier = new Date(Date.now() - 60 * 86_400_000).toISOString();
+    await apiCall('POST', `/api/clinics/${clinic}/patients/${patient.id}/record/vitals`, helenaToken, {
+      values: { weight_kg: 73, systolic_mmhg: 142, diastolic_mmhg: 91 }, measured_at: earlier,
+    });
+    await page.reload();
+    const weight = page.locator('svg.vitals-chart[data-chart="weight"]');
+    await weight.waitFor();
+    const said = await weight.getAttribute('aria-label');
+    assert(/^Peso: 73 kg em .* a 70 kg em .*, 2 medições$/.test(said || ''), `weight chart says "${said}"`);
+    const pressure = await page.locator('svg.vitals-chart[data-chart="pressure"]').getAttribute('aria-label');
+    assert(/^Pressão arterial: 142\/91 mmHg em .* a 130\/85 mmHg em /.test(pressure || ''), `pressure chart says "${pressure}"`);
+    assert(await page.locator('svg.vitals-chart[data-chart="glucose"]').count() === 0, 'a glucose chart with no glucose');
+    await page.locator('.vitals-charts').scrollIntoViewIfNeeded();
+    await shot(page, 'vitals-charts');
   });
 
   await check('the draft saves itself and "Assinar e bloquear" locks it on the timeline', async () => {

@@ -5,6 +5,7 @@
 
 import { api, qs, seg } from '../api.js';
 import { h, clear, alertNode, createForm, disclosure, errorMessage, formatDateTime } from '../ui.js';
+import { CHARTS, lineChart } from '../vitals-chart.js';
 
 /** Wait this long after the last keystroke before searching. */
 const SEARCH_MS = 250;
@@ -115,6 +116,12 @@ export function vitalsPanel({ base, professional, onAdded }) {
         list.append(h('ul', { class: 'vitals-list' }, vitals.slice(0, 5).map((/** @type {any} */ v) => h('li', null,
           h('time', { datetime: v.measured_at, text: formatDateTime(v.measured_at) }), ' — ', vitalsText(v),
           v.notes ? h('span', { class: 'muted', text: ` (${v.notes})` }) : null))));
+        // Over time: a chart per measure with at least two values.
+        const charts = CHARTS.map((c) => {
+          const svg = lineChart(c, vitals);
+          return svg ? h('figure', { class: 'vitals-figure' }, h('figcaption', { text: `${c.title} (${c.unit})` }), svg) : null;
+        }).filter(Boolean);
+        if (charts.length) list.append(h('div', { class: 'vitals-charts' }, charts));
       }
     } catch (err) {
       clear(list).append(alertNode(errorMessage(err)));
