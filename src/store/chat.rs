@@ -24,6 +24,8 @@ pub struct ChatRoomListRow {
     pub clinic_name: String,
     pub patient_name: Option<String>,
     pub professional_name: Option<String>,
+    pub professional_profession: Option<String>,
+    pub professional_gender: Option<String>,
 }
 
 /// A professional a patient's record may start a conversation with: one who has seen the
@@ -151,11 +153,13 @@ impl Store {
     pub async fn chat_rooms_of(&self, user: UserId) -> Result<Vec<ChatRoomListRow>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, ChatRoomListRow>(
-                "SELECT r.*, c.name AS clinic_name, COALESCE(pa.social_name, pa.full_name) AS patient_name, u.full_name AS professional_name
+                "SELECT r.*, c.name AS clinic_name, COALESCE(pa.social_name, pa.full_name) AS patient_name, u.full_name AS professional_name,
+                        pr.profession AS professional_profession, pr.gender AS professional_gender
                  FROM chat_rooms r
                  JOIN clinics c ON c.id = r.clinic_id
                  LEFT JOIN patients pa ON pa.id = r.patient_id
                  LEFT JOIN users u ON u.id = r.professional_user_id
+                 LEFT JOIN professionals pr ON pr.user_id = r.professional_user_id
                  WHERE (r.kind = 'patient' AND (r.professional_user_id = $1 OR pa.user_id = $1
                         OR r.patient_id IN (SELECT patient_id FROM patient_links WHERE user_id = $1 AND state = 'linked')))
                     OR (r.kind = 'staff' AND r.clinic_id IN (SELECT clinic_id FROM memberships WHERE user_id = $1))

@@ -289,7 +289,8 @@ async function run(browser) {
       await shot(page, 'rooms-phone', { fullPage: true });
       await openRoom(page, PROFESSIONAL.name);
       const title = (await page.locator('[data-view="chat"] h1').textContent()).trim();
-      assert(title === PROFESSIONAL.name, `conversation title is "${title}"`);
+      // Titled as patients see her everywhere: "Dra." from her profession and gender.
+      assert(title === `Dra. ${PROFESSIONAL.name}`, `conversation title is "${title}"`);
       await waitPill(page, 'connected');
     });
 

@@ -380,13 +380,20 @@ export function errorMessage(err) {
  * @param {(data: T) => Child} render
  */
 export async function loadInto(container, loader, render) {
+  // Only the newest load of a container may fill it: a slower answer to an older request
+  // (a filter changed twice quickly) must not overwrite the newer one.
+  const mine = (loadsOf.get(container) || 0) + 1;
+  loadsOf.set(container, mine);
+  const stale = () => loadsOf.get(container) !== mine;
   container.setAttribute('aria-busy', 'true');
   clear(container).append(loadingNode());
   try {
     const data = await loader();
+    if (stale()) return;
     clear(container);
     append(container, render(data));
   } catch (err) {
+    if (stale()) return;
     clear(container).append(
       alertNode(errorMessage(err)),
       h('button', {
@@ -397,9 +404,12 @@ export async function loadInto(container, loader, render) {
       }),
     );
   } finally {
-    container.removeAttribute('aria-busy');
+    if (!stale()) container.removeAttribute('aria-busy');
   }
 }
+
+/** How many loads each container has started ({@link loadInto}). */
+const loadsOf = /** @type {WeakMap<Element, number>} */ (new WeakMap());
 
 /**
  * A read-only text (a link to hand over) with a copy button: the clipboard API where the

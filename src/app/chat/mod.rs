@@ -36,6 +36,9 @@ pub struct ChatRoomView {
     pub patient_name: Option<String>,
     pub professional_user_id: Option<UserId>,
     pub professional_name: Option<String>,
+    /// The professional's profession and gender, for their title ("Dra. Helena Duarte").
+    pub professional_profession: Option<String>,
+    pub professional_gender: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Messages from others the caller has not read.
     pub unread: i64,
@@ -112,6 +115,8 @@ async fn room_view(
         patient_name: r.patient_name,
         professional_user_id: r.room.professional_user_id,
         professional_name: r.professional_name,
+        professional_profession: r.professional_profession,
+        professional_gender: r.professional_gender,
         created_at: r.room.created_at,
         unread,
         last_seq,

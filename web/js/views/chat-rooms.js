@@ -3,6 +3,7 @@
 // conversations in the sidebar, with their unread counts kept live by unread.js.
 
 import { seg } from '../api.js';
+import { professionalName } from '../messages.js';
 import { h, clear } from '../ui.js';
 import { badgeText, unread, unreadText } from '../unread.js';
 
@@ -20,6 +21,8 @@ import { badgeText, unread, unreadText } from '../unread.js';
  * @property {string|null} patient_name
  * @property {string|null} professional_user_id
  * @property {string|null} professional_name
+ * @property {string|null} [professional_profession] for the title: `doctor`, `dentist`…
+ * @property {string|null} [professional_gender] `female` or `male`
  * @property {string} created_at
  * @property {number} unread messages from others not read yet
  * @property {number} last_seq the topic's latest seq
@@ -64,9 +67,18 @@ export function isProfessionalOf(me, room) {
 /** @param {ChatRoom} room @param {Me} me */
 export function roomTitle(room, me) {
   if (room.kind === 'staff') return `Equipe — ${room.clinic_name}`;
-  if (isPatientOf(me, room)) return room.professional_name || 'Profissional';
+  if (isPatientOf(me, room)) return proTitle(room) || 'Profissional';
   if (isProfessionalOf(me, room)) return room.patient_name || 'Paciente';
-  return `${room.patient_name || 'Paciente'} e ${room.professional_name || 'profissional'}`;
+  return `${room.patient_name || 'Paciente'} e ${proTitle(room) || 'profissional'}`;
+}
+
+/** "Dra. Helena Duarte": the professional titled by profession and gender. @param {ChatRoom} room */
+function proTitle(room) {
+  return professionalName({
+    name: room.professional_name,
+    profession: room.professional_profession,
+    gender: room.professional_gender,
+  });
 }
 
 /** @param {ChatRoom} room @param {Me} me */
@@ -106,7 +118,7 @@ export function roomList(listBox, me, roomId) {
       if (me.patient) {
         listBox.append(h('p', {
           class: 'muted small',
-          text: 'Quando a clínica abrir uma conversa entre você e um profissional, ela aparecerá aqui.',
+          text: 'Suas conversas com os profissionais aparecem aqui: as que a clínica abrir e as que você começar em “Nova conversa”, depois de uma consulta.',
         }));
       }
       return;
