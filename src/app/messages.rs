@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::Auth;
 use crate::app::error::AppError;
 use crate::app::state::AppState;
+use crate::domain::recipient;
 use crate::domain::reminders::ReminderRules;
 use crate::domain::role::Role;
 use crate::domain::{ClinicId, PatientId, ValidationError};
@@ -115,7 +116,12 @@ pub async fn clinic_messages(
         status: q.status,
         channel: q.channel,
     };
-    Ok(state.store.clinic_messages(clinic, &filter, 200).await?)
+    let mut list = state.store.clinic_messages(clinic, &filter, 200).await?;
+    // Staff see which contact a message used, not the whole address.
+    for m in &mut list {
+        m.to_address = m.to_address.as_deref().map(recipient::masked);
+    }
+    Ok(list)
 }
 
 /// The clinic's messaging settings (its staff).

@@ -13,6 +13,7 @@ pub mod office_hours;
 pub mod person;
 pub mod professional;
 pub mod queue;
+pub mod recipient;
 pub mod record;
 pub mod reminders;
 pub mod role;

@@ -64,7 +64,7 @@ pub struct MessageStatus {
     pub attempts: i32,
     /// The provider's (or atende's) reason for the last failure.
     pub last_error: Option<String>,
-    /// Where it went, once sent.
+    /// Where it went, once sent (staff see it masked: `jo•••@paciente.demo`, `+55 11 •••••-4321`).
     pub to_address: Option<String>,
     pub created_at: DateTime<Utc>,
     pub next_attempt_at: Option<DateTime<Utc>>,

@@ -148,6 +148,9 @@ test('the outbox hides most of a recipient and names states and kinds in Portugu
   assert.equal(maskedRecipient('(11) 3456-7890'), '11 •••••-7890');
   assert.equal(maskedRecipient(null), '');
   assert.equal(maskedRecipient('123'), '•••');
+  // As the server sends it to staff (already masked): unchanged.
+  assert.equal(maskedRecipient('+55 11 •••••-4321'), '+55 11 •••••-4321');
+  assert.equal(maskedRecipient('jo•••@paciente.demo'), 'jo•••@paciente.demo');
   assert.equal(messageKind('appointment_reminder'), 'Lembrete de consulta');
   assert.equal(messageKind('novo_modelo'), 'novo modelo');
   assert.equal(MESSAGE_STATES.dead, 'Não enviada');

@@ -103,7 +103,7 @@ async fn a_reminder_arrives_by_email_and_its_confirm_link_confirms_the_appointme
         m["template"] == "appointment_booked" && m["status"] == "sent"
     })
     .await;
-    assert_eq!(booked["to_address"], "joao@paciente.demo");
+    assert_eq!(booked["to_address"], "jo•••@paciente.demo");
     let mail = by_message_id(&maildir, booked["id"].as_str().expect("id")).await;
     assert!(
         mail.header("Subject")
@@ -268,7 +268,7 @@ async fn cancelled_appointments_get_no_reminder_and_a_moved_one_gets_it_for_its_
         |m| m["template"] == "appointment_reminder" && m["status"] == "sent",
     )
     .await;
-    assert_eq!(maria["to_address"], "maria@paciente.demo");
+    assert_eq!(maria["to_address"], "ma•••@paciente.demo");
     let mail = by_message_id(&maildir, maria["id"].as_str().expect("id")).await;
     assert!(
         mail.header("From")

@@ -96,7 +96,7 @@ async fn a_reminder_goes_as_a_template_and_its_confirm_button_confirms_live_once
     let appt = f.book(10, 0).await;
     let sent = f.reminder(&appt, "sent").await;
     assert_eq!(sent["channel"], "whatsapp");
-    assert_eq!(sent["to_address"], JOAO_WA);
+    assert_eq!(sent["to_address"], "+55 11 •••••-4321");
     assert_eq!(sent["attempts"], 1);
 
     // The request Meta received: the approved template, pt_BR, four body variables, two
