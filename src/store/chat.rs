@@ -29,15 +29,19 @@ pub struct ChatRoomListRow {
 }
 
 /// A professional a patient's record may start a conversation with: one who has seen the
-/// patient in that clinic (an appointment checked in, in progress or done).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ChatContactRow {
+/// patient in that clinic (an appointment checked in, in progress or done). The patient's
+/// contact list answers it as it is.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct ChatContact {
     pub clinic_id: ClinicId,
     pub clinic_name: String,
+    /// The patient's record at that clinic.
     pub patient_id: PatientId,
     pub professional_user_id: UserId,
     pub professional_name: String,
+    /// `doctor`, `dentist`, … (for the title the page shows), when known.
     pub profession: Option<String>,
+    /// `female` or `male`, when the professional gave it.
     pub gender: Option<String>,
     /// Their conversation, when it is already open.
     pub room_id: Option<ChatRoomId>,
@@ -172,14 +176,14 @@ impl Store {
     }
 
     /// The professionals who have seen the patient of record `patient` at `clinic` (see
-    /// [`ChatContactRow`]), with their conversation if one is open.
+    /// [`ChatContact`]), with their conversation if one is open.
     pub async fn chat_contacts(
         &self,
         clinic: ClinicId,
         patient: PatientId,
-    ) -> Result<Vec<ChatContactRow>, StoreError> {
+    ) -> Result<Vec<ChatContact>, StoreError> {
         Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, ChatContactRow>(
+            sqlx::query_as::<_, ChatContact>(
                 "SELECT c.id AS clinic_id, c.name AS clinic_name, a.patient_id,
                         u.id AS professional_user_id, u.full_name AS professional_name,
                         pr.profession, pr.gender,

@@ -3,49 +3,18 @@
 //! ([`super::open_room`]); a patient may only reach those who already care for them, so an
 //! account cannot message every professional of a clinic it merely linked a record at.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::{ChatRoomView, opened_view};
 use crate::app::Auth;
 use crate::app::error::AppError;
 use crate::app::state::AppState;
-use crate::domain::{ChatRoomId, ClinicId, PatientId, UserId};
+use crate::domain::{ChatRoomId, ClinicId, UserId};
 use crate::security::audit::AuditEvent;
 use crate::store;
-use crate::store::chat::{ChatContactRow, ChatRoomRow};
-
-/// A professional the patient may write to.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ChatContact {
-    pub clinic_id: ClinicId,
-    pub clinic_name: String,
-    /// The patient's record at that clinic.
-    pub patient_id: PatientId,
-    pub professional_user_id: UserId,
-    pub professional_name: String,
-    /// `doctor`, `dentist`, … (for the title the page shows), when known.
-    pub profession: Option<String>,
-    /// `female` or `male`, when the professional gave it.
-    pub gender: Option<String>,
-    /// Their conversation, when it is already open.
-    pub room_id: Option<ChatRoomId>,
-}
-
-impl From<ChatContactRow> for ChatContact {
-    fn from(r: ChatContactRow) -> Self {
-        ChatContact {
-            clinic_id: r.clinic_id,
-            clinic_name: r.clinic_name,
-            patient_id: r.patient_id,
-            professional_user_id: r.professional_user_id,
-            professional_name: r.professional_name,
-            profession: r.profession,
-            gender: r.gender,
-            room_id: r.room_id,
-        }
-    }
-}
+pub use crate::store::chat::ChatContact;
+use crate::store::chat::ChatRoomRow;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,9 +28,7 @@ pub async fn my_contacts(state: &AppState, auth: &Auth) -> Result<Vec<ChatContac
     auth.require_full_session()?;
     let mut contacts = Vec::new();
     for (clinic, patient) in &auth.linked {
-        for row in state.store.chat_contacts(*clinic, *patient).await? {
-            contacts.push(ChatContact::from(row));
-        }
+        contacts.extend(state.store.chat_contacts(*clinic, *patient).await?);
     }
     Ok(contacts)
 }

@@ -8,10 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use atende::store::outbox::NewMessage;
-use serde_json::json;
-
 use super::mailbox::*;
+use super::queue_resets;
 use crate::helpers::*;
 use crate::processes::Env;
 
@@ -61,24 +59,8 @@ async fn a_node_killed_mid_burst_loses_no_email_and_repeats_only_what_it_had_not
     // SMTP server configured: it sends nothing).
     let writer = spawn_node(Some(env.db.clone()), |_| {}).await;
     let store = &writer.state.store;
-    let mut ids = Vec::new();
     let mut tx = store.begin().await.expect("tx");
-    for n in 0..BURST {
-        let payload = json!({"name": format!("Pessoa {n}"), "reset_path": "/#/x"}).to_string();
-        let m = NewMessage {
-            channel: "email",
-            template: "password_reset".into(),
-            to_address: Some(format!("p{n}@example.test")),
-            ..Default::default()
-        };
-        let enc = writer.state.cipher.encrypt(&payload).expect("encrypt");
-        ids.push(
-            store
-                .insert_message(&mut tx, &m, &enc)
-                .await
-                .expect("insert"),
-        );
-    }
+    let ids = queue_resets(&writer, &mut tx, BURST, |n| format!("p{n}@example.test")).await;
     tx.commit().await.expect("commit");
     let created: HashMap<String, uuid::Uuid> = ids
         .iter()

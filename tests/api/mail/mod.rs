@@ -20,6 +20,35 @@ use crate::agenda::{Agenda, agenda_fixture, book};
 use crate::helpers::*;
 use mailbox::*;
 
+/// Queue `count` password-reset e-mails (encrypted payloads, address known) in `tx`, the
+/// n-th to `address(n)`, as the outbox benchmarks and the crash test need them; their ids.
+pub(crate) async fn queue_resets(
+    app: &TestApp,
+    tx: &mut atende::store::Tx,
+    count: usize,
+    address: impl Fn(usize) -> String,
+) -> Vec<uuid::Uuid> {
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let payload = json!({"name": format!("Pessoa {n}"), "reset_path": "/#/x"}).to_string();
+        let m = atende::store::outbox::NewMessage {
+            channel: "email",
+            template: "password_reset".into(),
+            to_address: Some(address(n)),
+            ..Default::default()
+        };
+        let enc = app.state.cipher.encrypt(&payload).expect("encrypt");
+        ids.push(
+            app.state
+                .store
+                .insert_message(tx, &m, &enc)
+                .await
+                .expect("insert"),
+        );
+    }
+    ids
+}
+
 /// The clinic's messages about an appointment (or to a patient), as its staff see them.
 pub(crate) async fn messages(
     app: &TestApp,
@@ -424,24 +453,8 @@ async fn two_nodes_on_one_postgres_database_send_each_message_once() {
     let two = spawn_node(Some(one.db_url.clone()), tweak).await;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let store = &one.state.store;
-    let mut ids = Vec::new();
     let mut tx = store.begin().await.expect("tx");
-    for n in 0..60 {
-        let payload = json!({"name": format!("Pessoa {n}"), "reset_path": "/#/x"}).to_string();
-        let m = atende::store::outbox::NewMessage {
-            channel: "email",
-            template: "password_reset".into(),
-            to_address: Some(format!("p{n}-{run}@example.test")),
-            ..Default::default()
-        };
-        let enc = one.state.cipher.encrypt(&payload).expect("encrypt");
-        ids.push(
-            store
-                .insert_message(&mut tx, &m, &enc)
-                .await
-                .expect("insert"),
-        );
-    }
+    let ids = queue_resets(&one, &mut tx, 60, |n| format!("p{n}-{run}@example.test")).await;
     tx.commit().await.expect("commit");
     let mine = |m: &Mail| {
         m.header("To")
@@ -498,20 +511,7 @@ async fn bench_outbox_to_smtp_messages_per_second() {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let store = &app.state.store;
     let mut tx = store.begin().await.expect("tx");
-    for n in 0..count {
-        let payload = json!({"name": format!("Pessoa {n}"), "reset_path": "/#/x"}).to_string();
-        let m = atende::store::outbox::NewMessage {
-            channel: "email",
-            template: "password_reset".into(),
-            to_address: Some(format!("b{n}-{run}@example.test")),
-            ..Default::default()
-        };
-        let enc = app.state.cipher.encrypt(&payload).expect("encrypt");
-        store
-            .insert_message(&mut tx, &m, &enc)
-            .await
-            .expect("insert");
-    }
+    queue_resets(&app, &mut tx, count, |n| format!("b{n}-{run}@example.test")).await;
     let start = std::time::Instant::now();
     tx.commit().await.expect("commit");
     loop {
