@@ -14,10 +14,11 @@ use tracing_actix_web::TracingLogger;
 
 use crate::actors::hub::Hub;
 use crate::actors::protocol::close;
-use crate::app::state::AppState;
+use crate::app::state::{AppState, Shared};
 use crate::bus::redis::RedisBus;
 use crate::bus::{EventBus, LocalBus};
 use crate::config::Settings;
+use crate::security::throttle::shared::SharedCounters;
 use crate::store::Store;
 use crate::telemetry::metrics_handle;
 
@@ -84,9 +85,16 @@ impl Application {
         let hub = std::sync::Arc::new(Hub::new(node_id));
         let redis_url = settings.redis.url.expose().clone();
         let mut bus_health = None;
+        let mut counters = None;
         let bus: std::sync::Arc<dyn EventBus> = if redis_url.is_empty() {
             std::sync::Arc::new(LocalBus::new(hub.clone()))
         } else {
+            let installation = store.installation_name().await?;
+            counters = Some(std::sync::Arc::new(
+                SharedCounters::connect(&redis_url, &installation)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("redis.url: cannot connect to Redis: {e}"))?,
+            ));
             let redis = RedisBus::start(&redis_url, hub.clone())
                 .await
                 .map_err(|e| anyhow::anyhow!("redis.url: cannot connect to Redis: {e}"))?;
@@ -98,7 +106,15 @@ impl Application {
             node = hub.node_id(),
             "event bus ready"
         );
-        let state = AppState::new(settings, store, metrics_handle(), hub, bus, port, clock)?;
+        let state = AppState::new(
+            settings,
+            store,
+            metrics_handle(),
+            hub,
+            Shared { bus, counters },
+            port,
+            clock,
+        )?;
         let state = web::Data::new(state);
         if let Some(health) = bus_health {
             crate::bus::fallback::spawn_poller(

@@ -197,6 +197,7 @@ pub async fn sign_up(
     state
         .throttle
         .check_address(ip.as_deref().unwrap_or("unknown"))
+        .await
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     if let Some(address) = ip.as_deref() {
         signups_left_today(state, address).await?;
@@ -273,6 +274,7 @@ pub async fn login(
     state
         .throttle
         .check(&account, &address, known_device)
+        .await
         .map_err(|retry_after_secs| {
             metrics::counter!("atende_login_throttled_total").increment(1);
             AppError::TooManyRequests { retry_after_secs }
@@ -284,7 +286,7 @@ pub async fn login(
     )
     .await?;
     let Some(user) = user.filter(|_| ok) else {
-        state.throttle.failed(&account, &address);
+        state.throttle.failed(&account, &address).await;
         metrics::counter!("atende_login_failures_total").increment(1);
         tracing::info!(known_device, "login failed");
         return Err(invalid());
@@ -297,7 +299,10 @@ pub async fn login(
             mfa::open_challenge(state, user.id, known_device).await?,
         ));
     }
-    state.throttle.succeeded(&account, &address, known_device);
+    state
+        .throttle
+        .succeeded(&account, &address, known_device)
+        .await;
     let mut tx = state.store.begin().await?;
     let (session, refresh) = open_session(state, &mut tx, user.id).await?;
     state
@@ -497,6 +502,7 @@ pub async fn change_password(
     state
         .throttle
         .check(&account, address, true)
+        .await
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let new_password = Password::parse(&body.new_password)?;
     let user = state
@@ -505,13 +511,13 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| AppError::unauthorized("invalid_token", "usuário inativo"))?;
     if !password::verify(body.current_password, Some(user.password_hash)).await? {
-        state.throttle.failed(&account, address);
+        state.throttle.failed(&account, address).await;
         return Err(AppError::forbidden(
             "wrong_password",
             "a senha atual não confere",
         ));
     }
-    state.throttle.succeeded(&account, address, true);
+    state.throttle.succeeded(&account, address, true).await;
     let hash = password::hash(new_password.expose().to_owned()).await?;
     let mut tx = state.store.begin().await?;
     state

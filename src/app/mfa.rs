@@ -201,12 +201,13 @@ async fn confirmed_totp(state: &AppState, user: UserId) -> Result<TotpRow, AppEr
 
 /// The logged-in caller's attempts at codes share the login throttle (as a password change
 /// does): `Err` with 429 while they are over it.
-fn check_own_throttle(state: &AppState, auth: &Auth) -> Result<(String, String), AppError> {
+async fn check_own_throttle(state: &AppState, auth: &Auth) -> Result<(String, String), AppError> {
     let account = auth.email.trim().to_lowercase();
     let address = auth.ip.clone().unwrap_or_else(|| "unknown".into());
     state
         .throttle
         .check(&account, &address, true)
+        .await
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     Ok((account, address))
 }
@@ -270,7 +271,7 @@ pub async fn confirm_totp(
     auth: &Auth,
     body: TotpCodeRequest,
 ) -> Result<RecoveryCodes, AppError> {
-    let (account, address) = check_own_throttle(state, auth)?;
+    let (account, address) = check_own_throttle(state, auth).await?;
     let row = state.store.totp_of(auth.user_id).await?;
     let row = match row {
         Some(r) if r.confirmed_at.is_none() => r,
@@ -293,7 +294,7 @@ pub async fn confirm_totp(
         CodeCheck::Accepted
     ) {
         drop(tx);
-        state.throttle.failed(&account, &address);
+        state.throttle.failed(&account, &address).await;
         return Err(wrong_code());
     }
     state.store.confirm_totp(&mut tx, auth.user_id).await?;
@@ -318,7 +319,7 @@ pub async fn disable_totp(
     auth: &Auth,
     body: DisableTotpRequest,
 ) -> Result<(), AppError> {
-    let (account, address) = check_own_throttle(state, auth)?;
+    let (account, address) = check_own_throttle(state, auth).await?;
     let row = confirmed_totp(state, auth.user_id).await?;
     let user = state
         .store
@@ -326,7 +327,7 @@ pub async fn disable_totp(
         .await?
         .ok_or_else(|| AppError::unauthorized("invalid_token", "usuário inativo"))?;
     if !password::verify(body.password, Some(user.password_hash)).await? {
-        state.throttle.failed(&account, &address);
+        state.throttle.failed(&account, &address).await;
         return Err(AppError::forbidden(
             "wrong_password",
             "a senha atual não confere",
@@ -335,7 +336,7 @@ pub async fn disable_totp(
     let mut tx = state.store.begin().await?;
     if !second_factor_ok(state, &mut tx, &row, &body.code).await? {
         drop(tx);
-        state.throttle.failed(&account, &address);
+        state.throttle.failed(&account, &address).await;
         return Err(wrong_code());
     }
     state.store.delete_totp(&mut tx, auth.user_id).await?;
@@ -358,7 +359,7 @@ pub async fn regenerate_recovery_codes(
     auth: &Auth,
     body: TotpCodeRequest,
 ) -> Result<RecoveryCodes, AppError> {
-    let (account, address) = check_own_throttle(state, auth)?;
+    let (account, address) = check_own_throttle(state, auth).await?;
     let row = confirmed_totp(state, auth.user_id).await?;
     let mut tx = state.store.begin().await?;
     if !matches!(
@@ -366,7 +367,7 @@ pub async fn regenerate_recovery_codes(
         CodeCheck::Accepted
     ) {
         drop(tx);
-        state.throttle.failed(&account, &address);
+        state.throttle.failed(&account, &address).await;
         return Err(wrong_code());
     }
     let codes = issue_recovery_codes(state, &mut tx, auth.user_id).await?;
@@ -491,6 +492,7 @@ pub async fn complete_login(
     state
         .throttle
         .check(&account, &address, challenge.known_device)
+        .await
         .map_err(|retry_after_secs| {
             metrics::counter!("atende_login_throttled_total").increment(1);
             AppError::TooManyRequests { retry_after_secs }
@@ -563,7 +565,7 @@ pub async fn complete_login(
         let mut tx = state.store.begin().await?;
         let failures = state.store.fail_mfa_challenge(&mut tx, &hash).await?;
         tx.commit().await?;
-        state.throttle.failed(&account, &address);
+        state.throttle.failed(&account, &address).await;
         metrics::counter!("atende_mfa_failures_total").increment(1);
         tracing::info!(failures, method, "second factor refused");
         return Err(match verdict {
@@ -582,7 +584,8 @@ pub async fn complete_login(
     }
     state
         .throttle
-        .succeeded(&account, &address, challenge.known_device);
+        .succeeded(&account, &address, challenge.known_device)
+        .await;
     let (session, refresh) = open_session(state, &mut tx, user.id).await?;
     state
         .store

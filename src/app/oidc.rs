@@ -332,6 +332,7 @@ pub async fn start_login(
     state
         .oidc
         .count_start(ip.as_deref().unwrap_or("unknown"))
+        .await
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let row = state
         .store

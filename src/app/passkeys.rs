@@ -358,6 +358,7 @@ pub async fn remove(
         state
             .throttle
             .check(&account, &address, true)
+            .await
             .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
         let user = state
             .store
@@ -371,7 +372,7 @@ pub async fn remove(
             ));
         };
         if !password::verify(typed, Some(user.password_hash)).await? {
-            state.throttle.failed(&account, &address);
+            state.throttle.failed(&account, &address).await;
             return Err(AppError::forbidden(
                 "wrong_password",
                 "a senha atual não confere",
@@ -530,6 +531,7 @@ pub async fn start_login(
     state
         .throttle
         .check_address(&address)
+        .await
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let (rcr, authentication) = webauthn
         .start_discoverable_authentication()
@@ -558,9 +560,13 @@ pub async fn finish_login(
         metrics::counter!("atende_login_throttled_total").increment(1);
         AppError::TooManyRequests { retry_after_secs }
     };
-    state.throttle.check_address(&address).map_err(throttled)?;
-    let refuse = |account: &str| {
-        state.throttle.failed(account, &address);
+    state
+        .throttle
+        .check_address(&address)
+        .await
+        .map_err(throttled)?;
+    let refuse = async |account: &str| {
+        state.throttle.failed(account, &address).await;
         metrics::counter!("atende_login_failures_total").increment(1);
         tracing::info!("passkey login refused");
         invalid_passkey()
@@ -573,12 +579,12 @@ pub async fn finish_login(
         .await?;
     tx.commit().await?;
     let Some(ceremony) = ceremony else {
-        return Err(refuse("passkey"));
+        return Err(refuse("passkey").await);
     };
     let Ok((user_handle, credential_id)) =
         webauthn.identify_discoverable_authentication(&body.credential)
     else {
-        return Err(refuse("passkey"));
+        return Err(refuse("passkey").await);
     };
     let Some(row) = state
         .store
@@ -586,7 +592,7 @@ pub async fn finish_login(
         .await?
         .filter(|r| r.user_id.0 == user_handle)
     else {
-        return Err(refuse("passkey"));
+        return Err(refuse("passkey").await);
     };
     let Some(user) = state
         .store
@@ -594,21 +600,22 @@ pub async fn finish_login(
         .await?
         .filter(|u| u.disabled_at.is_none())
     else {
-        return Err(refuse("passkey"));
+        return Err(refuse("passkey").await);
     };
     let account = user.email.trim().to_lowercase();
     state
         .throttle
         .check(&account, &address, false)
+        .await
         .map_err(throttled)?;
     let authentication: DiscoverableAuthentication = open(state, &ceremony.state)?;
     let passkey: Passkey = open(state, &row.credential)?;
     let Ok(result) =
         webauthn.finish_discoverable_authentication_v2(&body.credential, authentication, &passkey)
     else {
-        return Err(refuse(&account));
+        return Err(refuse(&account).await);
     };
-    state.throttle.succeeded(&account, &address, false);
+    state.throttle.succeeded(&account, &address, false).await;
     let mut tx = state.store.begin().await?;
     record_use(state, &mut tx, row, &result).await?;
     let (session, refresh) = open_session(state, &mut tx, user.id).await?;

@@ -50,15 +50,15 @@ pub async fn request_reset(
     body: ResetRequest,
 ) -> Result<(), AppError> {
     let address = ip.as_deref().unwrap_or("unknown");
-    state.reset_requests.check(address).map_err(limited)?;
-    state.reset_requests.missed(address);
+    state.reset_requests.check(address).await.map_err(limited)?;
+    state.reset_requests.missed(address).await;
     let email = Email::parse(&body.email)?;
     let account_key = format!("account:{}", email.as_str());
-    if state.reset_requests.check(&account_key).is_err() {
+    if state.reset_requests.check(&account_key).await.is_err() {
         tracing::info!("password reset: per-account limit reached; nothing sent");
         return Ok(());
     }
-    state.reset_requests.missed(&account_key);
+    state.reset_requests.missed(&account_key).await;
     let Some(user) = state.store.user_by_email(email.as_str()).await? else {
         return Ok(());
     };
@@ -112,7 +112,7 @@ pub async fn confirm_reset(
     body: ResetConfirm,
 ) -> Result<SessionsEnded, AppError> {
     let address = ip.as_deref().unwrap_or("unknown");
-    state.lookups.check(address).map_err(limited)?;
+    state.lookups.check(address).await.map_err(limited)?;
     let new_password = Password::parse(&body.new_password)?;
     let invalid = || {
         AppError::bad_request(
@@ -131,7 +131,7 @@ pub async fn confirm_reset(
         .await?
     else {
         drop(tx);
-        state.lookups.missed(address);
+        state.lookups.missed(address).await;
         return Err(invalid());
     };
     state.store.set_password_hash(&mut tx, user, &hash).await?;

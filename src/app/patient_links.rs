@@ -274,12 +274,13 @@ pub async fn redeem_code(
     state
         .throttle
         .check(&account, address, false)
+        .await
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let outcome = redeem(state, &Actor::from(auth), auth.user_id, &body.code).await;
     if outcome.is_ok() {
-        state.throttle.succeeded(&account, address, false);
+        state.throttle.succeeded(&account, address, false).await;
     } else {
-        state.throttle.failed(&account, address);
+        state.throttle.failed(&account, address).await;
     }
     outcome
 }

@@ -15,6 +15,13 @@ use crate::security::throttle::{LoginThrottle, MissThrottle, UserFrameBudgets};
 use crate::security::tokens::TokenKeys;
 use crate::store::Store;
 
+/// What the nodes of an installation share: the event bus and, with Redis, the throttles'
+/// counters (`None`: each node counts in its own memory).
+pub struct Shared {
+    pub bus: Arc<dyn EventBus>,
+    pub counters: Option<Arc<crate::security::throttle::shared::SharedCounters>>,
+}
+
 /// Shared application state, cloned into every worker as `web::Data<AppState>`.
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -63,20 +70,24 @@ impl AppState {
         store: Store,
         metrics: PrometheusHandle,
         hub: Arc<Hub>,
-        bus: Arc<dyn EventBus>,
+        shared: Shared,
         port: u16,
         clock: crate::clock::SharedClock,
     ) -> anyhow::Result<Self> {
+        let Shared { bus, counters } = shared;
         let cipher = crate::app::keys::field_cipher(&settings)?;
         let tokens = TokenKeys::new(
             settings.security.jwt_secret.expose().as_bytes(),
             settings.security.access_token_ttl_secs,
         );
-        let throttle = LoginThrottle::new(&settings.security.login_throttle);
+        let throttle =
+            LoginThrottle::new(&settings.security.login_throttle).shared(counters.clone());
         let lookups = MissThrottle::new(
+            "lookups",
             settings.security.limits.verification_misses_per_address,
             std::time::Duration::from_secs(settings.security.limits.verification_window_secs),
-        );
+        )
+        .shared(counters.clone());
         let frame_budgets = UserFrameBudgets::new(
             settings.realtime.user_rate_per_sec,
             settings.realtime.user_rate_burst,
@@ -111,9 +122,11 @@ impl AppState {
             hub.node_id(),
         ));
         let reset_requests = MissThrottle::new(
+            "reset_requests",
             settings.messaging.reset_requests_per_hour,
             std::time::Duration::from_secs(3600),
-        );
+        )
+        .shared(counters.clone());
         let pix: Option<Arc<dyn crate::billing::PixPsp>> = if settings.pix.enabled() {
             Some(Arc::new(crate::billing::pix_api::PixApi::new(
                 &settings.pix,
@@ -124,6 +137,7 @@ impl AppState {
         let oidc = Arc::new(crate::security::oidc_provider::OidcProviders::new(
             &settings.security.oidc,
             &settings.public_base_url(port),
+            counters,
         )?);
         let passkeys = crate::security::passkeys::relying_party(&settings.public_base_url(port))
             .and_then(|rp| crate::security::passkeys::engine(&rp, &settings.security.mfa.issuer))

@@ -105,7 +105,11 @@ fn form_encode(s: &str) -> String {
 }
 
 impl OidcProviders {
-    pub fn new(settings: &OidcSettings, public_base_url: &str) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &OidcSettings,
+        public_base_url: &str,
+        counters: Option<std::sync::Arc<super::throttle::shared::SharedCounters>>,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.http_timeout_secs))
             .redirect(reqwest::redirect::Policy::none())
@@ -120,17 +124,19 @@ impl OidcProviders {
             ),
             cache: Mutex::new(HashMap::new()),
             starts: super::throttle::MissThrottle::new(
+                "oidc_starts",
                 settings.starts_per_address_per_hour,
                 Duration::from_secs(3600),
-            ),
+            )
+            .shared(counters),
         })
     }
 
     /// Count a login started from `address`: `Err(seconds to wait)` past
     /// `starts_per_address_per_hour`.
-    pub fn count_start(&self, address: &str) -> Result<(), u64> {
-        self.starts.check(address)?;
-        self.starts.missed(address);
+    pub async fn count_start(&self, address: &str) -> Result<(), u64> {
+        self.starts.check(address).await?;
+        self.starts.missed(address).await;
         Ok(())
     }
 

@@ -220,3 +220,24 @@ impl Store {
         Ok(done == 1)
     }
 }
+
+impl Store {
+    /// This installation's name: made by the first node that asks, the same for every node
+    /// on this database afterwards.
+    pub async fn installation_name(&self) -> Result<String, StoreError> {
+        let fresh = uuid::Uuid::new_v4().simple().to_string();
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO installation (id, name, created_at) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&fresh)
+            .bind(super::now())
+            .execute(p)
+            .await?;
+            Ok(sqlx::query_scalar::<_, String>("SELECT name FROM installation WHERE id = 1")
+                .fetch_one(p)
+                .await?)
+        })
+    }
+}

@@ -31,6 +31,7 @@ mod logs;
 mod mail;
 mod mfa;
 mod multinode;
+mod multinode_limits;
 mod oidc;
 mod ordering;
 mod passkey_authenticator;

@@ -171,23 +171,30 @@ pub async fn ca_pem(state: &AppState) -> Result<String, AppError> {
 
 /// Refuse an address that used up its misses (`security.limits.verification_*`): codes
 /// carry about 49.5 bits, and this keeps one address to a few thousand guesses a day.
-fn lookup_allowed(state: &AppState, address: &str) -> Result<(), AppError> {
-    state.lookups.check(address).map_err(|retry_after_secs| {
-        metrics::counter!("atende_verification_throttled_total").increment(1);
-        AppError::TooManyRequests { retry_after_secs }
-    })
+async fn lookup_allowed(state: &AppState, address: &str) -> Result<(), AppError> {
+    state
+        .lookups
+        .check(address)
+        .await
+        .map_err(|retry_after_secs| {
+            metrics::counter!("atende_verification_throttled_total").increment(1);
+            AppError::TooManyRequests { retry_after_secs }
+        })
 }
 
 async fn by_code(state: &AppState, code: &str, address: &str) -> Result<DocumentView, AppError> {
-    lookup_allowed(state, address)?;
+    lookup_allowed(state, address).await?;
     let found = match normalize_code(code) {
         Some(code) => state.store.document_by_code(&code).await?,
         None => None,
     };
-    found.ok_or_else(|| {
-        state.lookups.missed(address);
-        AppError::NotFound
-    })
+    match found {
+        Some(doc) => Ok(doc),
+        None => {
+            state.lookups.missed(address).await;
+            Err(AppError::NotFound)
+        }
+    }
 }
 
 /// A document by the code printed on it (case and dash optional), for `address`.
@@ -253,14 +260,14 @@ pub async fn iti_entry(
     if !iti {
         return Ok(ItiEntry::Page(id));
     }
-    lookup_allowed(state, address)?;
+    lookup_allowed(state, address).await?;
     let Some(view) = state.store.document(id).await? else {
-        state.lookups.missed(address);
+        state.lookups.missed(address).await;
         return Err(AppError::NotFound);
     };
     let given = secret_code.and_then(normalize_code).unwrap_or_default();
     if given.len() != view.d.code.len() || !subtle_eq(given.as_bytes(), view.d.code.as_bytes()) {
-        state.lookups.missed(address);
+        state.lookups.missed(address).await;
         return Err(AppError::unauthorized(
             "wrong_code",
             "código de verificação incorreto",

@@ -251,6 +251,7 @@ pub async fn self_check_in(
             state
                 .throttle
                 .check(&account, &address, false)
+                .await
                 .map_err(|wait| AppError::TooManyRequests {
                     retry_after_secs: wait,
                 })?;
@@ -261,9 +262,9 @@ pub async fn self_check_in(
                 .into_iter()
                 .find(|p| p.birth_date == birth);
             if found.is_none() {
-                state.throttle.failed(&account, &address);
+                state.throttle.failed(&account, &address).await;
             } else {
-                state.throttle.succeeded(&account, &address, false);
+                state.throttle.succeeded(&account, &address, false).await;
             }
             found
         }

@@ -1,0 +1,79 @@
+//! The login limits hold across nodes: two nodes on one database and one Redis count
+//! against one budget (issue #16, "abuse limits"), and a check and its count are one step,
+//! so concurrent attempts on both nodes cannot all take the last free place.
+
+use atende::config::{Secret, Settings};
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+use crate::multinode::redis_url;
+
+fn limits(redis: &str, per_address: u32) -> impl Fn(&mut Settings) + '_ {
+    move |s: &mut Settings| {
+        s.redis.url = Secret::new(redis.to_string());
+        s.security.login_throttle.max_attempts_per_ip = per_address;
+        s.security.login_throttle.ip_window_secs = 600;
+        s.security.login_throttle.max_failures_per_account = 3;
+        s.security.login_throttle.account_window_secs = 600;
+    }
+}
+
+#[actix_web::test]
+async fn two_nodes_share_one_budget_of_login_attempts_per_address() {
+    let Some(redis) = redis_url() else { return };
+    let node1 = spawn_node(None, limits(&redis, 10)).await;
+    let node2 = spawn_node(Some(node1.db_url.clone()), limits(&redis, 10)).await;
+    // Twenty attempts at once, half on each node, from one address (the tests' loopback),
+    // for accounts nobody has.
+    let attempts = (0..20).map(|i| {
+        let node = if i % 2 == 0 { &node1 } else { &node2 };
+        let email = format!("ninguem-{i}-{}@example.test", uuid::Uuid::new_v4().simple());
+        async move { node.login_response(&email, "senha errada").await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    let checked = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        (checked, refused.len()),
+        (10, 10),
+        "ten passwords checked in all, not ten per node: {:?}",
+        answers.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
+    for r in refused {
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=600).contains(&wait), "Retry-After {wait}");
+    }
+    // Another installation on the same Redis keeps its own budget.
+    let other = spawn_node(None, limits(&redis, 10)).await;
+    let resp = other
+        .login_response("ninguem@example.test", "senha errada")
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn failed_logins_on_one_node_slow_the_account_down_on_the_other() {
+    let Some(redis) = redis_url() else { return };
+    let node1 = spawn_node(None, limits(&redis, 1000)).await;
+    let node2 = spawn_node(Some(node1.db_url.clone()), limits(&redis, 1000)).await;
+    node1.seed_demo().await;
+    let email = "recepcao@aurora.demo";
+    for _ in 0..3 {
+        let resp = node1.login_response(email, "senha errada").await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password waits, on the node that saw none of the failures.
+    let resp = node2.login_response(email, PW).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+}
