@@ -440,6 +440,121 @@ pub async fn revoke_by_staff(
     Ok(())
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSuggestionRequest {
+    /// The staff member saw the person and an identity document with that CPF. Must be
+    /// `true`: a CPF match alone proves nothing.
+    pub identity_checked: bool,
+}
+
+/// What confirming a suggestion did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmedSuggestion {
+    pub link_id: uuid::Uuid,
+    /// Now `linked`, by method `staff_confirmed`.
+    pub state: String,
+    /// The patient's self-service record at this clinic that was folded into this one
+    /// (its bookings, waitlist entries, arrivals, conversations and messages now belong
+    /// here, and it no longer exists), if they had one.
+    pub folded_record: Option<PatientId>,
+    /// Rows moved from it.
+    pub moved_rows: u64,
+}
+
+/// Staff confirm that the account behind a suggestion is the person of this clinic's record
+/// (they saw them and their document): the account is linked to the record, and the record
+/// the patient's own booking made here is folded into it, so the clinic keeps one record of
+/// the person. A record that already carries clinical or financial rows is not folded (409
+/// `merge_blocked`): the staff issue a code instead, and both records stay.
+pub async fn confirm_suggestion(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    patient: PatientId,
+    link_id: uuid::Uuid,
+    body: ConfirmSuggestionRequest,
+) -> Result<ConfirmedSuggestion, AppError> {
+    auth.require_staff(clinic)?;
+    if !body.identity_checked {
+        return Err(ValidationError::new(
+            "identity_not_checked",
+            "confirme que conferiu a identidade da pessoa e o documento com o CPF",
+        )
+        .into());
+    }
+    let mut tx = state.store.begin().await?;
+    let mut link = state
+        .store
+        .patient_link(&mut tx, link_id)
+        .await?
+        .filter(|l| l.clinic_id == clinic && l.patient_id == patient)
+        .ok_or(AppError::NotFound)?;
+    let user = link.user_id.ok_or(AppError::NotFound)?;
+    if link.state != "suggested" {
+        return Err(AppError::conflict(
+            "not_a_suggestion",
+            "só uma sugestão pode ser confirmada",
+        ));
+    }
+    let linked = state
+        .store
+        .accounts_linked_to(&mut tx, clinic, patient)
+        .await?;
+    if linked.iter().any(|u| *u != user) {
+        return Err(AppError::conflict(
+            "record_already_linked",
+            "este cadastro já está vinculado a outra conta",
+        ));
+    }
+    let folded = state
+        .store
+        .self_service_record(&mut tx, clinic, user)
+        .await?
+        .filter(|s| *s != patient);
+    let by = Actor::from(auth);
+    let mut moved_rows = 0;
+    if let Some(from) = folded {
+        if let Some(table) = state.store.merge_blocker(&mut tx, from, patient).await? {
+            tracing::info!(table, "suggestion not folded");
+            return Err(AppError::conflict(
+                "merge_blocked",
+                "o cadastro feito pelo paciente já tem registros clínicos, financeiros ou uma \
+                 conversa com o mesmo profissional; vincule com um código e mantenha os dois",
+            ));
+        }
+        moved_rows = state.store.fold_patient(&mut tx, from, patient).await?;
+        state
+            .store
+            .append_audit(
+                &mut tx,
+                &AuditEvent::new(by.user, "patient.merged", "patient")
+                    .entity_id(patient)
+                    .clinic(clinic)
+                    .ip(by.ip.clone())
+                    .details(serde_json::json!({"folded": from, "moved_rows": moved_rows})),
+            )
+            .await?;
+    }
+    link.state = "linked".into();
+    link.method = "staff_confirmed".into();
+    link.linked_at = Some(store::now());
+    state.store.update_patient_link(&mut tx, &link).await?;
+    state
+        .store
+        .append_audit(&mut tx, &audit(&by, "patient_link.linked", &link))
+        .await?;
+    tx.commit().await?;
+    // The account's live connections re-join what it may now (the folded record is gone).
+    close_live_access(state, Some(user));
+    Ok(ConfirmedSuggestion {
+        link_id: link.id,
+        state: link.state,
+        folded_record: folded,
+        moved_rows,
+    })
+}
+
 /// The account that lost a link loses what its open connections joined through it at once,
 /// on every node: they close with 4002 `access changed` and a reconnect joins only what the
 /// account still may (the same as a role taken away).

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::app::Auth;
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::patient_links::{
-    self, IssuedCode, LinkedRecordView, PatientLinkView, RedeemRequest,
+    self, ConfirmSuggestionRequest, ConfirmedSuggestion, IssuedCode, LinkedRecordView,
+    PatientLinkView, RedeemRequest,
 };
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId};
@@ -25,6 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/revoke",
         web::post().to(revoke_by_staff),
+    )
+    .route(
+        "/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/confirm",
+        web::post().to(confirm_suggestion),
     )
     .route("/me/links", web::get().to(my_links))
     .route("/me/links/redeem", web::post().to(redeem))
@@ -94,6 +99,36 @@ pub async fn revoke_by_staff(
     } = path.into_inner();
     patient_links::revoke_by_staff(&state, &auth, clinic_id, patient_id, link_id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/confirm", tag = "patients", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid), ("link_id" = String, Path, format = Uuid)),
+    request_body = ConfirmSuggestionRequest,
+    responses((status = 200, description = "The suggestion's account is linked to this record; the record its own booking made here, if any, is folded into it", body = ConfirmedSuggestion),
+              (status = 403, body = ErrorBody), (status = 404, description = "No such suggestion of this clinic's record", body = ErrorBody),
+              (status = 409, description = "`not_a_suggestion`, `record_already_linked`, `merge_blocked` (the patient's own record there has clinical or financial rows, or a conversation with the same professional)", body = ErrorBody),
+              (status = 422, description = "`identity_not_checked`", body = ErrorBody)))]
+pub async fn confirm_suggestion(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordLinkPath>,
+    body: web::Json<ConfirmSuggestionRequest>,
+) -> Result<HttpResponse, AppError> {
+    let RecordLinkPath {
+        clinic_id,
+        patient_id,
+        link_id,
+    } = path.into_inner();
+    let done = patient_links::confirm_suggestion(
+        &state,
+        &auth,
+        clinic_id,
+        patient_id,
+        link_id,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(done))
 }
 
 #[utoipa::path(get, path = "/api/me/links", tag = "me", security(("bearer" = [])),

@@ -159,8 +159,9 @@ impl Store {
         }))
     }
 
-    /// Write back a link's state and counters (the proof itself never changes; a code that
-    /// leaves `pending` frees its selector for new codes).
+    /// Write back a link's state, method and counters (the proof itself never changes; a
+    /// code that leaves `pending` frees its selector for new codes; a suggestion staff
+    /// confirm becomes `staff_confirmed`).
     pub async fn update_patient_link(
         &self,
         tx: &mut Tx,
@@ -170,7 +171,7 @@ impl Store {
         on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE patient_links SET user_id = $1, state = $2, failed_attempts = $3, updated_at = $4,
-                     linked_at = $5, revoked_at = $6, revoked_reason = $7,
+                     linked_at = $5, revoked_at = $6, revoked_reason = $7, method = $9,
                      code_selector = CASE WHEN $2 = 'pending' THEN code_selector ELSE NULL END
                  WHERE id = $8",
             )
@@ -182,6 +183,7 @@ impl Store {
             .bind(l.revoked_at)
             .bind(&l.revoked_reason)
             .bind(l.id)
+            .bind(&l.method)
             .execute(&mut **t)
             .await?;
         });

@@ -104,9 +104,35 @@ fn migrate_create_user_and_audit_verify_work_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("port"));
 }
 
+/// A server started by a test: killed and reaped when dropped, so a failed assertion never
+/// leaves it running (holding its port, its files, and whatever its parent held).
+pub(crate) struct Served(std::process::Child);
+
+impl std::ops::Deref for Served {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Start `atende serve --demo` in `dir` on a free port; returns once a demo login works,
 /// with the child and a receptionist's access token.
-async fn serve_demo(dir: &std::path::Path) -> (std::process::Child, u16, String) {
+async fn serve_demo(dir: &std::path::Path) -> (Served, u16, String) {
     serve_demo_with(dir, &[]).await
 }
 
@@ -114,19 +140,21 @@ async fn serve_demo(dir: &std::path::Path) -> (std::process::Child, u16, String)
 pub(crate) async fn serve_demo_with(
     dir: &std::path::Path,
     env: &[(String, String)],
-) -> (std::process::Child, u16, String) {
+) -> (Served, u16, String) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let child = atende(dir)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .args(["serve", "--demo"])
-        .env("ATENDE_SERVER__PORT", port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let child = Served(
+        atende(dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(["serve", "--demo"])
+            .env("ATENDE_SERVER__PORT", port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut up = false;
@@ -164,7 +192,7 @@ pub(crate) async fn serve_demo_with(
 }
 
 /// SIGTERM the child and wait for it to exit successfully.
-pub(crate) async fn stop(mut child: std::process::Child) {
+pub(crate) async fn stop(mut child: Served) {
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")

@@ -320,6 +320,10 @@ async fn every_route_is_in_the_openapi_document() {
             "/api/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/revoke",
             "post",
         ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/confirm",
+            "post",
+        ),
         ("/api/me/links", "get"),
         ("/api/me/links/redeem", "post"),
         ("/api/me/links/{link_id}/revoke", "post"),

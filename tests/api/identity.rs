@@ -96,7 +96,7 @@ pub(crate) async fn appointment(
     body["id"].as_str().expect("id").to_string()
 }
 
-async fn my_appointment_ids(app: &TestApp, s: &Session) -> Vec<String> {
+pub(crate) async fn my_appointment_ids(app: &TestApp, s: &Session) -> Vec<String> {
     let (status, list) = json_of(app.get("/api/me/appointments", Some(&s.access)).await).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     list.as_array()
@@ -108,7 +108,7 @@ async fn my_appointment_ids(app: &TestApp, s: &Session) -> Vec<String> {
 
 /// A patient joins a clinic's waitlist for themself (unlike booking, it does not depend on
 /// the hour or the day): their record there is made, or the linked one used.
-async fn join_waitlist(app: &TestApp, s: &Session, clinic: &str, professional: &Value) {
+pub(crate) async fn join_waitlist(app: &TestApp, s: &Session, clinic: &str, professional: &Value) {
     let today = chrono::Utc::now().date_naive();
     let (status, body) = json_of(
         app.post(
@@ -122,6 +122,32 @@ async fn join_waitlist(app: &TestApp, s: &Session, clinic: &str, professional: &
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// The demo's Aurora front desk and Dra. Helena, and a person Aurora registered.
+pub(crate) struct Known {
+    pub recep: Session,
+    pub helena: Session,
+    pub clinic: String,
+    pub cpf: String,
+    pub record: String,
+}
+
+/// Seed the demo and register a person at Aurora with the CPF made from `base`.
+pub(crate) async fn known_person(app: &TestApp, base: u32, birth: &str) -> Known {
+    app.seed_demo().await;
+    let recep = app.login("recepcao@aurora.demo", PW).await;
+    let helena = app.login("dra.helena@atende.demo", PW).await;
+    let clinic = recep.clinic("receptionist");
+    let cpf = cpf(base);
+    let record = register(app, &recep, &clinic, &cpf, birth).await;
+    Known {
+        recep,
+        helena,
+        clinic,
+        cpf,
+        record,
+    }
 }
 
 pub(crate) async fn issue_code(
@@ -153,7 +179,12 @@ pub(crate) async fn redeem(app: &TestApp, s: &Session, code: &str) -> reqwest::R
 }
 
 /// A signed certificate with a CID for a record, by Dra. Helena; its id.
-async fn signed_certificate(app: &TestApp, helena: &Session, clinic: &str, record: &str) -> String {
+pub(crate) async fn signed_certificate(
+    app: &TestApp,
+    helena: &Session,
+    clinic: &str,
+    record: &str,
+) -> String {
     let today = chrono::Utc::now().date_naive();
     let (status, body) = json_of(
         app.post(
@@ -413,12 +444,14 @@ async fn nobody_learns_whether_a_cpf_or_birth_date_is_known_nor_touches_another_
 #[actix_web::test]
 async fn a_code_from_the_front_desk_links_the_account_and_revoking_ends_it() {
     let app = spawn_app().await;
-    app.seed_demo().await;
-    let recep = app.login("recepcao@aurora.demo", PW).await;
-    let helena = app.login("dra.helena@atende.demo", PW).await;
-    let clinic = recep.clinic("receptionist");
-    let (c, birth) = (cpf(161_803_398), "1985-12-01");
-    let record = register(&app, &recep, &clinic, &c, birth).await;
+    let birth = "1985-12-01";
+    let Known {
+        recep,
+        helena,
+        clinic,
+        cpf: c,
+        record,
+    } = known_person(&app, 161_803_398, birth).await;
     let appt = appointment(&app, &recep, &clinic, &helena.me["id"], &record, 4).await;
     let patient = sign_up(&app, "livia@exemplo.com.br", &c, birth).await;
     assert!(my_appointment_ids(&app, &patient).await.is_empty());

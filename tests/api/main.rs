@@ -23,6 +23,7 @@ mod errors;
 mod faults;
 mod helpers;
 mod identity;
+mod identity_merge;
 mod keys;
 mod lgpd;
 mod lgpd_cli;

@@ -83,8 +83,36 @@ export function accessCodePanel(ctx, clinicId, patientId) {
         }
       });
       const who = l.account_email ? ` — ${l.account_name || ''} <${l.account_email}>` : '';
-      return h('li', null, `${STATE_LABELS[l.state] || l.state}${who} `, revoke);
+      const actions = [revoke];
+      if (l.state === 'suggested') actions.unshift(confirmButton(l));
+      return h('li', null, `${STATE_LABELS[l.state] || l.state}${who} `, ...actions);
     })));
+  }
+
+  /**
+   * "Confirmar identidade": the person is here with a document bearing this CPF. Their own
+   * record from booking online is folded into this one.
+   * @param {PatientLink} l
+   */
+  function confirmButton(l) {
+    const confirm = h('button', { type: 'button', class: 'btn btn-primary btn-small', text: 'Confirmar identidade' });
+    confirm.addEventListener('click', async () => {
+      const ok = window.confirm(`Você conferiu pessoalmente um documento com o CPF deste cadastro de ${l.account_name || 'quem criou a conta'}? `
+        + 'A conta passa a ver este cadastro, e o cadastro que a pessoa criou ao agendar é unido a este.');
+      if (!ok) return;
+      confirm.disabled = true;
+      try {
+        const done = await api.post(`${base}/${seg(l.id)}/confirm`, { identity_checked: true });
+        clear(codeBox).append(h('p', { class: 'notice', role: 'status', text: done.folded_record
+          ? 'Identidade confirmada: a conta foi vinculada e o cadastro criado pelo paciente foi unido a este.'
+          : 'Identidade confirmada: a conta foi vinculada a este cadastro.' }));
+        load();
+      } catch (err) {
+        confirm.disabled = false;
+        clear(codeBox).append(alertNode(errorMessage(err)));
+      }
+    });
+    return confirm;
   }
 
   function load() {
