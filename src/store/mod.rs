@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod password_resets;
 pub mod patient_links;
+pub mod patient_index;
 pub mod patients;
 pub mod queue;
 pub mod record;

@@ -35,6 +35,7 @@ mod oidc;
 mod ordering;
 mod passkey_authenticator;
 mod passkeys;
+mod patient_search;
 mod patients;
 mod processes;
 mod queue;
