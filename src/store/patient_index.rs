@@ -64,7 +64,7 @@ impl Store {
                 .map(|i| format!("(${}, $1)", i + 2))
                 .collect();
             format!(
-                "INSERT INTO patient_name_tokens (patient_id, token) VALUES {}",
+                "INSERT INTO patient_name_tokens (token, patient_id) VALUES {}",
                 values.join(", ")
             )
         });
