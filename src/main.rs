@@ -420,9 +420,10 @@ async fn keys(command: KeysCommand, mut settings: Settings) -> anyhow::Result<Ex
         );
     }
     let cipher = atende::app::keys::field_cipher(&settings)?;
-    let store = open_store(&mut settings)
-        .await?
-        .with_field_cipher(cipher.clone(), settings.security.jwt_secret.expose().as_bytes());
+    let store = open_store(&mut settings).await?.with_field_cipher(
+        cipher.clone(),
+        settings.security.jwt_secret.expose().as_bytes(),
+    );
     store.migrate().await?;
     match command {
         KeysCommand::Status => {

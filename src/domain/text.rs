@@ -113,7 +113,9 @@ mod tests {
         assert_eq!(q.into_iter().collect::<Vec<_>>(), ["mar", "sil"]);
         assert!(name_query("a b 1").is_empty());
         assert_eq!(
-            name_query("abcdefghijklmnopqrstuvwxyz").first().map(String::len),
+            name_query("abcdefghijklmnopqrstuvwxyz")
+                .first()
+                .map(String::len),
             Some(NAME_PREFIX_MAX)
         );
     }

@@ -171,7 +171,10 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        found.into_iter().map(|v| self.open_document_view(v)).collect()
+        found
+            .into_iter()
+            .map(|v| self.open_document_view(v))
+            .collect()
     }
 
     /// The documents a professional issued, newest first.
@@ -186,7 +189,10 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        found.into_iter().map(|v| self.open_document_view(v)).collect()
+        found
+            .into_iter()
+            .map(|v| self.open_document_view(v))
+            .collect()
     }
 
     /// The signed PDF of a document.

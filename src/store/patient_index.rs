@@ -116,9 +116,8 @@ impl Store {
             Pool::Postgres(_) => " FOR UPDATE",
             Pool::Sqlite(_) => "",
         };
-        let sql = format!(
-            "{IDENTITY_SELECT} WHERE id > $1 AND ({filter}) ORDER BY id LIMIT $2{lock}"
-        );
+        let sql =
+            format!("{IDENTITY_SELECT} WHERE id > $1 AND ({filter}) ORDER BY id LIMIT $2{lock}");
         let mut after = PatientId(uuid::Uuid::nil());
         let mut done = Reindexed::default();
         loop {
@@ -159,7 +158,10 @@ impl Store {
         };
         let phone_index = self.phone_index(phone.as_deref().filter(|_| live))?;
         let full_name = self.seal_if_plain(r.full_name_enc)?;
-        let social_name = r.social_name_enc.map(|s| self.seal_if_plain(s)).transpose()?;
+        let social_name = r
+            .social_name_enc
+            .map(|s| self.seal_if_plain(s))
+            .transpose()?;
         let cpf_enc = self.seal_if_plain(r.cpf_enc)?;
         let birth = self.seal_if_plain(r.birth_date_enc)?;
         let phone_enc = r.phone_enc.map(|s| self.seal_if_plain(s)).transpose()?;

@@ -278,7 +278,11 @@ impl Store {
                 "AND (p.cpf_index = $2 OR p.id IN (
                     SELECT patient_id FROM patient_name_tokens WHERE token IN ({})
                     GROUP BY patient_id HAVING count(*) = {}))",
-                if params.is_empty() { "NULL".to_string() } else { params.join(", ") },
+                if params.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    params.join(", ")
+                },
                 tokens.len()
             )
         };

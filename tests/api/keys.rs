@@ -596,7 +596,11 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
     for q in ["irenil cifra", "irenaldo sigil"] {
         let (_, found) = json_of(
             app.get(
-                &format!("/api/clinics/{}/patients?q={}", s.a.clinic, q.replace(' ', "+")),
+                &format!(
+                    "/api/clinics/{}/patients?q={}",
+                    s.a.clinic,
+                    q.replace(' ', "+")
+                ),
                 Some(&s.a.recep.access),
             )
             .await,
@@ -854,7 +858,10 @@ async fn patient_rows_from_before_identity_encryption_are_sealed_and_indexed_at_
         "the e-mail is still in the clear"
     );
     for name in ["Ondina Antiga", "Dina Vetusta"] {
-        assert!(!holds(&all, name.as_bytes()), "{name} is still in the clear");
+        assert!(
+            !holds(&all, name.as_bytes()),
+            "{name} is still in the clear"
+        );
     }
     let (status, found) = json_of(
         upgraded

@@ -73,13 +73,20 @@ async fn names(app: &TestApp, clinic: &str, who: &Session, q: &str) -> Vec<Value
 }
 
 #[actix_web::test]
-async fn patients_are_found_by_the_beginnings_of_their_words_without_accents_every_word_required()
-{
+async fn patients_are_found_by_the_beginnings_of_their_words_without_accents_every_word_required() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
     let c = a.clinic.as_str();
     let r = &a.recep;
-    let joao = register(&app, c, r, "João Quixeramobim Tavares", None, &cpf_for(8301)).await;
+    let joao = register(
+        &app,
+        c,
+        r,
+        "João Quixeramobim Tavares",
+        None,
+        &cpf_for(8301),
+    )
+    .await;
     let maria = register(
         &app,
         c,
@@ -101,8 +108,14 @@ async fn patients_are_found_by_the_beginnings_of_their_words_without_accents_eve
     .await;
 
     // Word beginnings, in name order; case and accents aside.
-    assert_eq!(search(&app, c, r, "quixer").await, [joao.as_str(), maria.as_str()]);
-    assert_eq!(search(&app, c, r, "QUIXERAMOBIM").await, [joao.as_str(), maria.as_str()]);
+    assert_eq!(
+        search(&app, c, r, "quixer").await,
+        [joao.as_str(), maria.as_str()]
+    );
+    assert_eq!(
+        search(&app, c, r, "QUIXERAMOBIM").await,
+        [joao.as_str(), maria.as_str()]
+    );
     assert_eq!(search(&app, c, r, "joao quix").await, [joao.as_str()]);
     assert_eq!(search(&app, c, r, "Jo quíx").await, [joao.as_str()]);
     // Every word must match: "tav" is only João's; "mar sil" only Maria's.
@@ -111,15 +124,28 @@ async fn patients_are_found_by_the_beginnings_of_their_words_without_accents_eve
     assert!(search(&app, c, r, "joao ubatuba").await.is_empty());
     // The social name counts, alone or with the name.
     assert_eq!(search(&app, c, r, "ubatu").await, [maria.as_str()]);
-    assert_eq!(search(&app, c, r, "mariazinha quixeramobim").await, [maria.as_str()]);
+    assert_eq!(
+        search(&app, c, r, "mariazinha quixeramobim").await,
+        [maria.as_str()]
+    );
     // A word is matched from its beginning, not in its middle; one-letter words say
     // nothing (alone, nothing is found; beside others, they are left out).
     assert!(search(&app, c, r, "eramobim").await.is_empty());
     assert!(search(&app, c, r, "q").await.is_empty());
-    assert_eq!(search(&app, c, r, "j quixeramobim t").await, [joao.as_str(), maria.as_str()]);
+    assert_eq!(
+        search(&app, c, r, "j quixeramobim t").await,
+        [joao.as_str(), maria.as_str()]
+    );
     // Another clinic's record of the same name is that clinic's alone.
-    assert!(!search(&app, c, r, "quixeramobim").await.contains(&elsewhere));
-    assert_eq!(search(&app, &a.boavista, &bv, "quixeramobim").await, [elsewhere.as_str()]);
+    assert!(
+        !search(&app, c, r, "quixeramobim")
+            .await
+            .contains(&elsewhere)
+    );
+    assert_eq!(
+        search(&app, &a.boavista, &bv, "quixeramobim").await,
+        [elsewhere.as_str()]
+    );
 
     // A changed or cleared social name is found as it now is.
     for (id, social) in [(&joao, "Tavinho Ubatuba"), (&maria, "")] {
@@ -138,9 +164,14 @@ async fn a_list_of_patients_is_in_name_order_without_regard_to_case_or_accents()
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
     let (c, r) = (a.clinic.as_str(), &a.recep);
-    for (i, name) in ["Beatriz Zanzibar", "álvaro Zanzibar", "Alberto Zanzibar", "Ana Zanzibar"]
-        .into_iter()
-        .enumerate()
+    for (i, name) in [
+        "Beatriz Zanzibar",
+        "álvaro Zanzibar",
+        "Alberto Zanzibar",
+        "Ana Zanzibar",
+    ]
+    .into_iter()
+    .enumerate()
     {
         register(&app, c, r, name, None, &cpf_for(8320 + i)).await;
     }
@@ -186,7 +217,10 @@ async fn after_the_index_secret_changes_reindexing_finds_patients_by_name_and_cp
         &cpf,
     )
     .await;
-    assert_eq!(search(&app, &a.clinic, &a.recep, "ubirata").await, [id.as_str()]);
+    assert_eq!(
+        search(&app, &a.clinic, &a.recep, "ubirata").await,
+        [id.as_str()]
+    );
 
     let node = spawn_node(Some(app.db_url.clone()), |st| {
         st.security.jwt_secret = Secret::new("another-jwt-secret-9876543210-zyxwvutsrq".into());
@@ -209,11 +243,18 @@ async fn after_the_index_secret_changes_reindexing_finds_patients_by_name_and_cp
     assert!(done.name_tokens > 10, "{done:?}");
     assert!(batches >= 2, "{batches} batch(es)");
     for q in ["ubirata", "bira quixa", "QUIXABEIRA", cpf.as_str()] {
-        assert_eq!(search(&node, &a.clinic, &recep, q).await, [id.as_str()], "{q}");
+        assert_eq!(
+            search(&node, &a.clinic, &recep, q).await,
+            [id.as_str()],
+            "{q}"
+        );
     }
     // Running it again changes nothing that can be seen.
     atende::app::keys::reindex(&node.state.store, 500, |_| {})
         .await
         .expect("reindex");
-    assert_eq!(search(&node, &a.clinic, &recep, "ubi qui").await, [id.as_str()]);
+    assert_eq!(
+        search(&node, &a.clinic, &recep, "ubi qui").await,
+        [id.as_str()]
+    );
 }
