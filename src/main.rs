@@ -130,6 +130,14 @@ enum KeysCommand {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Recompute every blind index (patients' CPF, phone and name tokens) under the
+    /// current `security.jwt_secret`, in batches, while the installation serves. Run it
+    /// after changing that secret.
+    Reindex {
+        /// Patient records read and rewritten per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -412,7 +420,10 @@ async fn keys(command: KeysCommand, mut settings: Settings) -> anyhow::Result<Ex
         );
     }
     let cipher = atende::app::keys::field_cipher(&settings)?;
-    let store = open_store(&mut settings).await?;
+    let store = open_store(&mut settings).await?.with_field_cipher(
+        cipher.clone(),
+        settings.security.jwt_secret.expose().as_bytes(),
+    );
     store.migrate().await?;
     match command {
         KeysCommand::Status => {
@@ -452,6 +463,23 @@ async fn keys(command: KeysCommand, mut settings: Settings) -> anyhow::Result<Ex
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        KeysCommand::Reindex { batch } => {
+            if settings.security.jwt_secret.expose().is_empty() {
+                anyhow::bail!(
+                    "no security.jwt_secret (the blind indexes are keyed by it): set it or run \
+                     with the data directory whose secrets.toml holds it"
+                );
+            }
+            let done = atende::app::keys::reindex(&store, batch, |r| {
+                println!("{} patient record(s) reindexed", r.patients);
+            })
+            .await?;
+            println!(
+                "{} patient record(s) reindexed: CPF and phone indexes, {} name token(s)",
+                done.patients, done.name_tokens
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -64,7 +64,7 @@ impl Application {
         if indexed > 0 {
             tracing::info!(
                 patients = indexed,
-                "patient records written before identity encryption are now sealed and indexed"
+                "patient records written before identity encryption (names included) are now sealed and indexed"
             );
         }
         if let Some(legacy) = store.seal_legacy_audit().await? {

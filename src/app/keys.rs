@@ -1,10 +1,12 @@
 //! Field-encryption key rotation: `atende keys rotate` moves every encrypted value to the
 //! active key (and encrypts the files stored before encryption at rest), a batch at a time,
-//! while the installation keeps serving; `atende keys status` counts what is left.
+//! while the installation keeps serving; `atende keys status` counts what is left;
+//! `atende keys reindex` recomputes the blind indexes (after `security.jwt_secret` changed).
 
 use crate::config::Settings;
 use crate::security::crypto::{self, CryptoError, FieldCipher};
 use crate::store::keys::{ENCRYPTED_COLUMNS, EncryptedColumn, Form, Stored};
+use crate::store::patient_index::Reindexed;
 use crate::store::{Store, StoreError};
 
 /// The cipher the configuration describes (its keys and its active key).
@@ -114,6 +116,19 @@ pub async fn rotate(
         report.rewritten.push(done);
     }
     Ok(report)
+}
+
+/// Recompute every blind index (a patient's CPF, phone and name tokens) from the decrypted
+/// values under the index key the store was opened with (derived from
+/// `security.jwt_secret`), `batch` records per transaction, while the installation serves:
+/// each batch locks its rows, so a record changed meanwhile is indexed as it now is.
+/// `progress` hears the running totals.
+pub async fn reindex(
+    store: &Store,
+    batch: i64,
+    progress: impl FnMut(&Reindexed),
+) -> Result<Reindexed, StoreError> {
+    store.reindex_patients(batch, progress).await
 }
 
 /// One value under the active key.

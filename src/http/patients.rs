@@ -38,7 +38,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PatientSearch {
-    /// Part of the name, social name or CPF.
+    /// Beginnings of the words of the name or social name (every word of 2 letters or more
+    /// must match, without regard to case or accents), or the whole CPF. Empty: every
+    /// record of the clinic, by name.
     #[serde(default)]
     pub q: Option<String>,
 }
@@ -51,8 +53,9 @@ pub struct ClinicPatientPath {
 
 #[utoipa::path(get, path = "/api/clinics/{clinic_id}/patients", tag = "patients", security(("bearer" = [])),
     params(("clinic_id" = String, Path, format = Uuid), PatientSearch),
-    responses((status = 200, description = "Up to 100 matching patients, identity only (clinical text is not listed)", body = [PatientView]),
-              (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "Up to 100 matching patients by name (without regard to case or accents), identity only (clinical text is not listed)", body = [PatientView]),
+              (status = 403, body = ErrorBody),
+              (status = 422, description = "`invalid_query`: more than 100 characters", body = ErrorBody)))]
 pub async fn list_patients(
     state: web::Data<AppState>,
     auth: Auth,

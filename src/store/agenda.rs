@@ -87,6 +87,7 @@ pub struct AppointmentRow {
 pub struct AppointmentView {
     #[sqlx(flatten)]
     pub a: AppointmentRow,
+    /// Plain in the row; sealed in the database.
     pub patient_name: String,
     pub patient_social_name: Option<String>,
     pub professional_name: String,
@@ -143,7 +144,7 @@ pub const PATIENT_BUSY: &str = "patient";
 const HOLDING: &str = "status NOT IN ('cancelled', 'no_show')";
 
 const VIEW_SELECT: &str =
-    "SELECT a.*, p.full_name AS patient_name, p.social_name AS patient_social_name,
+    "SELECT a.*, p.full_name_enc AS patient_name, p.social_name_enc AS patient_social_name,
         u.full_name AS professional_name, pr.profession AS professional_profession,
         pr.gender AS professional_gender, s.name AS service_name, c.name AS clinic_name,
         c.time_zone AS clinic_time_zone
@@ -164,6 +165,8 @@ impl Store {
 
     fn open_view(&self, mut v: AppointmentView) -> Result<AppointmentView, StoreError> {
         v.a = self.open_appointment(v.a)?;
+        v.patient_name = self.unseal(std::mem::take(&mut v.patient_name))?;
+        v.patient_social_name = self.unseal_opt(v.patient_social_name.take())?;
         Ok(v)
     }
 

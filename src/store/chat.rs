@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::text::name_order;
 use crate::domain::{ChatRoomId, ClinicId, PatientId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -155,9 +156,9 @@ impl Store {
     /// record) or the
     /// professional, and the staff room of every clinic they work in.
     pub async fn chat_rooms_of(&self, user: UserId) -> Result<Vec<ChatRoomListRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ChatRoomListRow>(
-                "SELECT r.*, c.name AS clinic_name, COALESCE(pa.social_name, pa.full_name) AS patient_name, u.full_name AS professional_name,
+                "SELECT r.*, c.name AS clinic_name, COALESCE(pa.social_name_enc, pa.full_name_enc) AS patient_name, u.full_name AS professional_name,
                         pr.profession AS professional_profession, pr.gender AS professional_gender
                  FROM chat_rooms r
                  JOIN clinics c ON c.id = r.clinic_id
@@ -167,12 +168,32 @@ impl Store {
                  WHERE (r.kind = 'patient' AND (r.professional_user_id = $1 OR pa.user_id = $1
                         OR r.patient_id IN (SELECT patient_id FROM patient_links WHERE user_id = $1 AND state = 'linked')))
                     OR (r.kind = 'staff' AND r.clinic_id IN (SELECT clinic_id FROM memberships WHERE user_id = $1))
-                 ORDER BY c.name, r.kind DESC, patient_name",
+                 ORDER BY c.name, r.kind DESC",
             )
             .bind(user)
             .fetch_all(p)
             .await?
-        }))
+        });
+        let mut rooms = rows
+            .into_iter()
+            .map(|mut r| {
+                r.patient_name = self.unseal_opt(r.patient_name.take())?;
+                Ok(r)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // The patients' names are sealed: the database orders by clinic and kind, and the
+        // rooms of a clinic's kind order by name here.
+        for group in
+            rooms.chunk_by_mut(|a, b| a.clinic_name == b.clinic_name && a.room.kind == b.room.kind)
+        {
+            group.sort_by(|a, b| {
+                name_order(
+                    a.patient_name.as_deref().unwrap_or(""),
+                    b.patient_name.as_deref().unwrap_or(""),
+                )
+            });
+        }
+        Ok(rooms)
     }
 
     /// The professionals who have seen the patient of record `patient` at `clinic` (see

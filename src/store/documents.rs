@@ -76,7 +76,7 @@ fn view_sql(filter: &str) -> String {
     format!(
         "SELECT {DOC_COLUMNS}, c.name AS clinic_name, u.full_name AS professional_name,
             u.id AS professional_user_id, pr.council, pr.council_number, pr.council_uf,
-            COALESCE(p.social_name, p.full_name) AS patient_name
+            COALESCE(p.social_name_enc, p.full_name_enc) AS patient_name
          FROM documents d
          JOIN clinics c ON c.id = d.clinic_id
          JOIN professionals pr ON pr.id = d.professional_id
@@ -87,6 +87,12 @@ fn view_sql(filter: &str) -> String {
 }
 
 impl Store {
+    /// A document view as read, the patient's name (sealed) opened.
+    fn open_document_view(&self, mut v: DocumentView) -> Result<DocumentView, StoreError> {
+        v.patient_name = self.unseal(std::mem::take(&mut v.patient_name))?;
+        Ok(v)
+    }
+
     /// Store a new document inside `tx` (with its audit row); `Conflict("code")` when its
     /// verification code is taken.
     pub async fn insert_document(&self, tx: &mut Tx, d: &DocumentRow) -> Result<(), StoreError> {
@@ -113,21 +119,23 @@ impl Store {
     }
 
     pub async fn document(&self, id: uuid::Uuid) -> Result<Option<DocumentView>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let found = on_pool!(self, p => {
             sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(view_sql("WHERE d.id = $1")))
                 .bind(id)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        found.map(|v| self.open_document_view(v)).transpose()
     }
 
     pub async fn document_by_code(&self, code: &str) -> Result<Option<DocumentView>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let found = on_pool!(self, p => {
             sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(view_sql("WHERE d.code = $1")))
                 .bind(code)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        found.map(|v| self.open_document_view(v)).transpose()
     }
 
     /// The signed document whose file has this SHA-256 (hex), if it is one of ours.
@@ -135,14 +143,15 @@ impl Store {
         &self,
         sha256: &str,
     ) -> Result<Option<DocumentView>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let found = on_pool!(self, p => {
             sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(view_sql(
                 "WHERE d.sha256 = $1 AND d.status = 'signed'",
             )))
             .bind(sha256)
             .fetch_optional(p)
             .await?
-        }))
+        });
+        found.map(|v| self.open_document_view(v)).transpose()
     }
 
     /// A patient's documents, newest first; optionally only those issued in one clinic.
@@ -155,13 +164,17 @@ impl Store {
             "WHERE d.patient_id = $1 AND ($2 IS NULL OR d.clinic_id = $2)
              ORDER BY d.created_at DESC LIMIT 200",
         );
-        Ok(on_pool!(self, p => {
+        let found = on_pool!(self, p => {
             sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(sql))
                 .bind(patient)
                 .bind(clinic)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        found
+            .into_iter()
+            .map(|v| self.open_document_view(v))
+            .collect()
     }
 
     /// The documents a professional issued, newest first.
@@ -170,12 +183,16 @@ impl Store {
         professional: ProfessionalId,
     ) -> Result<Vec<DocumentView>, StoreError> {
         let sql = view_sql("WHERE d.professional_id = $1 ORDER BY d.created_at DESC LIMIT 200");
-        Ok(on_pool!(self, p => {
+        let found = on_pool!(self, p => {
             sqlx::query_as::<_, DocumentView>(sqlx::AssertSqlSafe(sql))
                 .bind(professional)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        found
+            .into_iter()
+            .map(|v| self.open_document_view(v))
+            .collect()
     }
 
     /// The signed PDF of a document.

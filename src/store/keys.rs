@@ -87,6 +87,8 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     plain_before("patients", "birth_date_enc"),
     plain_before("patients", "phone_enc"),
     plain_before("patients", "email_enc"),
+    plain_before("patients", "full_name_enc"),
+    plain_before("patients", "social_name_enc"),
     text("cash_movements", "description_enc"),
     plain_before("outbox", "to_address"),
     text("clinic_oidc", "client_secret_enc"),

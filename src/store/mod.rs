@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod outbox;
 pub mod passkeys;
 pub mod password_resets;
+pub mod patient_index;
 pub mod patient_links;
 pub mod patient_merge;
 pub mod patients;

@@ -294,7 +294,7 @@ impl Store {
                         o.attempts, o.last_error, o.to_address, o.created_at,
                         CASE WHEN o.status IN ('queued', 'failed') THEN o.next_attempt_at END AS next_attempt_at,
                         o.sent_at, o.delivered_at, o.read_at,
-                        COALESCE(pt.social_name, pt.full_name) AS patient_name,
+                        COALESCE(pt.social_name_enc, pt.full_name_enc) AS patient_name,
                         a.starts_at AS appointment_starts_at
                  FROM outbox o
                  LEFT JOIN patients pt ON pt.id = o.patient_id
@@ -318,6 +318,7 @@ impl Store {
         rows.into_iter()
             .map(|mut m| {
                 m.to_address = self.unseal_opt(m.to_address.take())?;
+                m.patient_name = self.unseal_opt(m.patient_name.take())?;
                 Ok(m)
             })
             .collect()

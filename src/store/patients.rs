@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::text::{name_order, name_query};
 use crate::domain::{ClinicId, PatientId, UserId};
 
 #[derive(Debug, Clone)]
@@ -30,13 +31,14 @@ pub struct ClinicPatientRow {
     pub notes_enc: Option<String>,
 }
 
-/// A `patients` row as stored: CPF, birth date, phone and e-mail sealed ([`super::sealed`]).
+/// A `patients` row as stored: names, CPF, birth date, phone and e-mail sealed
+/// ([`super::sealed`]).
 #[derive(sqlx::FromRow)]
 struct PatientStored {
     id: PatientId,
     user_id: Option<UserId>,
-    full_name: String,
-    social_name: Option<String>,
+    full_name_enc: String,
+    social_name_enc: Option<String>,
     cpf_enc: String,
     birth_date_enc: String,
     phone_enc: Option<String>,
@@ -54,11 +56,11 @@ struct ClinicPatientStored {
 }
 
 const PATIENT_COLUMNS: &str =
-    "p.id, p.user_id, p.full_name, p.social_name, p.cpf_enc, p.birth_date_enc,
+    "p.id, p.user_id, p.full_name_enc, p.social_name_enc, p.cpf_enc, p.birth_date_enc,
         p.phone_enc, p.email_enc, p.created_at, p.updated_at";
 
 const CLINIC_PATIENT_SELECT: &str =
-    "SELECT p.id, p.user_id, p.full_name, p.social_name, p.cpf_enc, p.birth_date_enc, p.phone_enc,
+    "SELECT p.id, p.user_id, p.full_name_enc, p.social_name_enc, p.cpf_enc, p.birth_date_enc, p.phone_enc,
         p.email_enc, p.created_at, p.updated_at, cp.allergies_enc, cp.notes_enc
  FROM clinic_patients cp JOIN patients p ON p.id = cp.patient_id";
 
@@ -68,8 +70,8 @@ impl Store {
         Ok(PatientRow {
             id: s.id,
             user_id: s.user_id,
-            full_name: s.full_name,
-            social_name: s.social_name,
+            full_name: self.unseal(s.full_name_enc)?,
+            social_name: self.unseal_opt(s.social_name_enc)?,
             cpf: self.unseal(s.cpf_enc)?,
             birth_date: NaiveDate::parse_from_str(&birth, "%Y-%m-%d")
                 .map_err(|_| StoreError::Sealed("a birth date that is not a date".into()))?,
@@ -101,16 +103,19 @@ impl Store {
         let phone = self.seal_opt(p.phone.as_deref())?;
         let phone_index = self.phone_index(p.phone.as_deref())?;
         let email = self.seal_opt(p.email.as_deref())?;
+        let full_name = self.seal(&p.full_name)?;
+        let social_name = self.seal_opt(p.social_name.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
-                "INSERT INTO patients (id, user_id, full_name, social_name, cpf_enc, birth_date_enc,
-                                       phone_enc, email_enc, created_at, updated_at, cpf_index, phone_index)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                "INSERT INTO patients (id, user_id, full_name_enc, social_name_enc, cpf_enc, birth_date_enc,
+                                       phone_enc, email_enc, created_at, updated_at, cpf_index, phone_index,
+                                       names_indexed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, TRUE)",
             )
             .bind(p.id)
             .bind(p.user_id)
-            .bind(&p.full_name)
-            .bind(&p.social_name)
+            .bind(&full_name)
+            .bind(&social_name)
             .bind(&cpf)
             .bind(&birth)
             .bind(&phone)
@@ -123,6 +128,8 @@ impl Store {
             .await
             .map_err(|e| StoreError::from(e).unique_on(&["user_id"]))?;
         });
+        self.write_name_tokens(tx, p.id, Some((&p.full_name, p.social_name.as_deref())))
+            .await?;
         Ok(())
     }
 
@@ -242,47 +249,64 @@ impl Store {
         row.map(|r| self.open_clinic_patient(r)).transpose()
     }
 
-    /// Patients of a clinic whose name or social name contains `query` (case-insensitive),
-    /// or whose CPF is the eleven digits of `query` (found by its blind index: a CPF is
-    /// never stored in the clear, so it matches whole, not by a part), at most `limit`, by
-    /// name.
+    /// Patients of a clinic, at most `limit`, by name (without regard to case or accents):
+    /// all of them for an empty `query`; else those whose name or social name holds a word
+    /// starting with each word of `query` (of 2 letters or more; "mar sil" finds "Maria da
+    /// Silva"), found through the name index ([`super::patient_index`]), or whose CPF is
+    /// the eleven digits of `query` (by its blind index: a CPF is never stored in the
+    /// clear, so it matches whole, not by a part). A query with neither finds nobody.
     pub async fn search_clinic_patients(
         &self,
         clinic: ClinicId,
         query: &str,
         limit: i64,
     ) -> Result<Vec<ClinicPatientRow>, StoreError> {
-        let pattern = format!(
-            "%{}%",
-            query
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
         let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-        let cpf_index = if digits.len() == 11 {
-            self.cpf_index(&digits)?
+        let cpf_index = (digits.len() == 11)
+            .then(|| self.cpf_index(&digits))
+            .transpose()?;
+        let tokens = self.name_indexes(&name_query(query))?;
+        let browse = query.trim().is_empty();
+        if !browse && cpf_index.is_none() && tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = if browse {
+            String::new()
         } else {
-            "-".to_string()
+            let params: Vec<String> = (0..tokens.len()).map(|i| format!("${}", i + 3)).collect();
+            format!(
+                "AND (p.cpf_index = $2 OR p.id IN (
+                    SELECT patient_id FROM patient_name_tokens WHERE token IN ({})
+                    GROUP BY patient_id HAVING count(*) = {}))",
+                if params.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    params.join(", ")
+                },
+                tokens.len()
+            )
         };
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{CLINIC_PATIENT_SELECT} WHERE cp.clinic_id = $1
-               AND (lower(p.full_name) LIKE $2 ESCAPE '\\' OR lower(coalesce(p.social_name, '')) LIKE $2 ESCAPE '\\'
-                    OR p.cpf_index = $3)
-             ORDER BY p.full_name LIMIT $4"
-        ));
+        let sql = format!("{CLINIC_PATIENT_SELECT} WHERE cp.clinic_id = $1 {filter}");
         let rows = on_pool!(self, p => {
-            sqlx::query_as::<_, ClinicPatientStored>(sql)
-                .bind(clinic)
-                .bind(&pattern)
-                .bind(&cpf_index)
-                .bind(limit)
-                .fetch_all(p)
-                .await?
+            let mut q = sqlx::query_as::<_, ClinicPatientStored>(sqlx::AssertSqlSafe(sql)).bind(clinic);
+            if !browse {
+                q = q.bind(&cpf_index);
+                for token in &tokens {
+                    q = q.bind(token);
+                }
+            }
+            q.fetch_all(p).await?
         });
-        rows.into_iter()
-            .map(|r| self.open_clinic_patient(r))
+        // The names are sealed: the order (and so the limit) is decided here.
+        let mut named = rows
+            .into_iter()
+            .map(|r| Ok((self.unseal(r.patient.full_name_enc.clone())?, r)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        named.sort_by(|(a, _), (b, _)| name_order(a, b));
+        named
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(0))
+            .map(|(_, r)| self.open_clinic_patient(r))
             .collect()
     }
 
@@ -312,15 +336,16 @@ impl Store {
         let phone = self.seal_opt(row.patient.phone.as_deref())?;
         let phone_index = self.phone_index(row.patient.phone.as_deref())?;
         let email = self.seal_opt(row.patient.email.as_deref())?;
+        let social_name = self.seal_opt(row.patient.social_name.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
-                "UPDATE patients SET phone_enc = $1, email_enc = $2, social_name = $3, updated_at = $4,
+                "UPDATE patients SET phone_enc = $1, email_enc = $2, social_name_enc = $3, updated_at = $4,
                     phone_index = $6
                  WHERE id = $5",
             )
                 .bind(&phone)
                 .bind(&email)
-                .bind(&row.patient.social_name)
+                .bind(&social_name)
                 .bind(now)
                 .bind(row.patient.id)
                 .bind(&phone_index)
@@ -338,6 +363,20 @@ impl Store {
             .execute(&mut **t)
             .await?;
         });
+        // An anonymised record stays out of the name index whatever is changed on it.
+        let anonymised = on_tx!(tx, t => {
+            sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+                "SELECT anonymised_at FROM patients WHERE id = $1",
+            )
+            .bind(row.patient.id)
+            .fetch_one(&mut **t)
+            .await?
+        });
+        let p = &row.patient;
+        let names = anonymised
+            .is_none()
+            .then_some((p.full_name.as_str(), p.social_name.as_deref()));
+        self.write_name_tokens(tx, p.id, names).await?;
         Ok(())
     }
 }

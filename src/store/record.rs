@@ -595,9 +595,9 @@ impl Store {
         clinic: ClinicId,
         limit: i64,
     ) -> Result<Vec<AccessGrantView>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AccessGrantView>(
-                "SELECT g.id, g.patient_id, COALESCE(p.social_name, p.full_name) AS patient_name,
+                "SELECT g.id, g.patient_id, COALESCE(p.social_name_enc, p.full_name_enc) AS patient_name,
                     g.user_id, u.full_name AS user_name, g.reason_enc, g.granted_at, g.expires_at
                  FROM record_access_grants g JOIN patients p ON p.id = g.patient_id
                  JOIN users u ON u.id = g.user_id
@@ -607,6 +607,12 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?
-        }))
+        });
+        rows.into_iter()
+            .map(|mut g| {
+                g.patient_name = self.unseal(std::mem::take(&mut g.patient_name))?;
+                Ok(g)
+            })
+            .collect()
     }
 }

@@ -1,18 +1,19 @@
 //! Identity and front-desk text the store encrypts on the way in and opens on the way out:
 //! appointment notes and cancel reasons, the names on the waiting-room tables, a patient's
-//! CPF, birth date, phone and e-mail. Callers keep working with plain rows; the database
+//! names, CPF, birth date, phone and e-mail. Callers keep working with plain rows; the database
 //! only ever holds `v1:<key id>:…` (rows written before a column was encrypted hold plain
 //! text until `atende keys rotate` or the start-up sweep seals them).
 //!
 //! A CPF (or a phone, for replies by WhatsApp) is found without decrypting every record
 //! through its blind index: an HMAC of its digits under a key derived from the installation
 //! secret, so a copy of the database alone cannot be searched for a known CPF or phone.
+//! A name is found the same way, through the blind index of each prefix of its words
+//! ([`crate::domain::text::name_prefixes`], `store::patient_index`).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Store, StoreError, on_pool};
-use crate::domain::PatientId;
+use super::{Store, StoreError};
 use crate::security::crypto::FieldCipher;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -44,6 +45,12 @@ impl Sealer {
     /// The blind index of a phone in its stored form (`+55…`).
     pub fn phone_index(&self, phone: &str) -> String {
         self.index(b"phone:", phone)
+    }
+
+    /// The blind index of one word prefix of a patient's name (folded, see
+    /// [`crate::domain::text::name_prefixes`]).
+    pub fn name_index(&self, prefix: &str) -> String {
+        self.index(b"name:", prefix)
     }
 
     fn index(&self, kind: &[u8], value: &str) -> String {
@@ -107,58 +114,23 @@ impl Store {
             .filter(|p| !p.is_empty())
             .map(|p| sealer.phone_index(p)))
     }
-}
 
-impl Store {
-    /// Give every patient record written before CPFs were indexed its blind index, and seal
-    /// its identity columns; a batch at a time, each row only while it still holds what was
-    /// read. Returns how many records were done (the server runs it at start).
-    pub async fn index_legacy_patients(&self) -> Result<u64, StoreError> {
-        let mut done = 0u64;
-        loop {
-            type Legacy = (PatientId, String, String, Option<String>, Option<String>);
-            let rows: Vec<Legacy> = on_pool!(self, p => {
-                sqlx::query_as(
-                    "SELECT id, cpf_enc, birth_date_enc, phone_enc, email_enc FROM patients
-                     WHERE cpf_index IS NULL LIMIT 200",
-                )
-                .fetch_all(p)
-                .await?
-            });
-            if rows.is_empty() {
-                if done > 0 {
-                    self.compact().await?;
-                }
-                return Ok(done);
-            }
-            for (id, cpf, birth, phone, email) in rows {
-                let cpf_plain = self.unseal(cpf.clone())?;
-                let index = self.cpf_index(&cpf_plain)?;
-                let cpf_sealed = self.seal(&cpf_plain)?;
-                let birth = self.seal(&self.unseal(birth)?)?;
-                let phone_plain = self.unseal_opt(phone)?;
-                let phone_index = self.phone_index(phone_plain.as_deref())?;
-                let phone = self.seal_opt(phone_plain.as_deref())?;
-                let email = self.seal_opt(self.unseal_opt(email)?.as_deref())?;
-                on_pool!(self, p => {
-                    sqlx::query(
-                        "UPDATE patients SET cpf_index = $1, cpf_enc = $2, birth_date_enc = $3,
-                            phone_enc = $4, email_enc = $5, phone_index = $8
-                         WHERE id = $6 AND cpf_index IS NULL AND cpf_enc = $7",
-                    )
-                    .bind(&index)
-                    .bind(&cpf_sealed)
-                    .bind(&birth)
-                    .bind(&phone)
-                    .bind(&email)
-                    .bind(id)
-                    .bind(&cpf)
-                    .bind(&phone_index)
-                    .execute(p)
-                    .await?;
-                });
-                done += 1;
-            }
+    /// The blind indexes of folded word prefixes (a name's, or a search's).
+    pub(crate) fn name_indexes<'a>(
+        &self,
+        prefixes: impl IntoIterator<Item = &'a String>,
+    ) -> Result<Vec<String>, StoreError> {
+        let sealer = self.sealer()?;
+        Ok(prefixes.into_iter().map(|p| sealer.name_index(p)).collect())
+    }
+
+    /// A stored value sealed if it is not yet (a row written before its column was
+    /// encrypted); a sealed one as it is.
+    pub(crate) fn seal_if_plain(&self, stored: String) -> Result<String, StoreError> {
+        if crate::security::crypto::text_key_id(&stored).is_some() {
+            Ok(stored)
+        } else {
+            self.seal(&stored)
         }
     }
 }

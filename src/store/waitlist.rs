@@ -60,7 +60,7 @@ pub struct WaitlistView {
 }
 
 const VIEW: &str =
-    "SELECT w.*, COALESCE(p.social_name, p.full_name) AS patient_name, o.id AS offer_id,
+    "SELECT w.*, COALESCE(p.social_name_enc, p.full_name_enc) AS patient_name, o.id AS offer_id,
         o.expires_at AS offer_expires_at, o.appointment_id AS offer_appointment_id,
         a.starts_at AS offer_starts_at, a.ends_at AS offer_ends_at
      FROM waitlist_entries w JOIN patients p ON p.id = w.patient_id
@@ -105,13 +105,19 @@ impl Store {
             ),
             _ => format!("{VIEW} WHERE w.patient_id = $2 ORDER BY w.created_at DESC LIMIT 100"),
         };
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, WaitlistView>(sqlx::AssertSqlSafe(sql))
                 .bind(clinic)
                 .bind(patient)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        rows.into_iter()
+            .map(|mut v| {
+                v.patient_name = self.unseal(std::mem::take(&mut v.patient_name))?;
+                Ok(v)
+            })
+            .collect()
     }
 
     pub async fn waitlist_entry(&self, id: uuid::Uuid) -> Result<Option<WaitlistRow>, StoreError> {

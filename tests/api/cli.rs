@@ -365,7 +365,7 @@ async fn disabling_a_user_or_setting_a_password_from_the_command_line_closes_the
 }
 
 #[test]
-fn keys_status_and_rotate_run_from_the_command_line_and_refuse_to_run_without_keys() {
+fn keys_status_rotate_and_reindex_run_from_the_command_line_and_refuse_to_run_without_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
     // No key configured and no secrets.toml: a key made up now could open nothing.
     let out = atende(dir.path())
@@ -402,6 +402,37 @@ fn keys_status_and_rotate_run_from_the_command_line_and_refuse_to_run_without_ke
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("0 value(s) not under the active key k7")
+    );
+    // Reindexing needs the secret the blind indexes are keyed by.
+    let out = with_key(&["keys", "reindex"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no security.jwt_secret"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = atende(dir.path())
+        .args(["keys", "reindex", "--batch", "10"])
+        .env(
+            "ATENDE_SECURITY__ENCRYPTION_KEYS__K7",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .env("ATENDE_SECURITY__ENCRYPTION_ACTIVE_KEY", "k7")
+        .env(
+            "ATENDE_SECURITY__JWT_SECRET",
+            "cli-jwt-secret-0123456789-abcdefghijklmn",
+        )
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 patient record(s) reindexed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }
 

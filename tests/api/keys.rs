@@ -20,6 +20,8 @@ const SENTINEL: &str = "Quixabeirapurpura";
 const IRENE_EMAIL: &str = "irene.cifrada@exemplo.com.br";
 const IRENE_PHONE: &str = "+55 11 98765-4321";
 const IRENE_BIRTH: &str = "1970-01-02";
+const IRENE_NAME: &str = "Irenildes Cifradelina";
+const IRENE_SOCIAL: &str = "Irenaldo Sigilosvaldo";
 const T1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const T2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
@@ -69,8 +71,8 @@ async fn seed(app: &TestApp) -> Seeded {
         app.post(
             &format!("/api/clinics/{}/patients", a.clinic),
             Some(&a.recep.access),
-            &json!({"full_name": "Irene Cifrada", "cpf": cpf_for(8100), "birth_date": "1970-01-02",
-                    "email": IRENE_EMAIL, "phone": IRENE_PHONE}),
+            &json!({"full_name": IRENE_NAME, "social_name": IRENE_SOCIAL, "cpf": cpf_for(8100),
+                    "birth_date": "1970-01-02", "email": IRENE_EMAIL, "phone": IRENE_PHONE}),
         )
         .await,
     )
@@ -555,9 +557,11 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
         !holds(&all, hex::encode(SENTINEL).as_bytes()),
         "the sentinel is stored in plaintext (a byte column)"
     );
-    // Nor the patient's identity: CPF, e-mail, phone digits, birth date.
+    // Nor the patient's identity: names, CPF, e-mail, phone digits, birth date.
     let cpf = cpf_for(8100);
     for (what, value) in [
+        ("full name", "Cifradelina"),
+        ("social name", "Sigilosvaldo"),
         ("CPF", cpf.as_str()),
         ("e-mail", IRENE_EMAIL),
         ("phone", "987654321"),
@@ -586,6 +590,24 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
         .unwrap_or_else(|| panic!("the patient is found by CPF: {found}"));
     assert_eq!(hit["email"], IRENE_EMAIL, "{hit}");
     assert_eq!(hit["birth_date"], IRENE_BIRTH, "{hit}");
+    assert_eq!(hit["full_name"], IRENE_NAME, "{hit}");
+    assert_eq!(hit["social_name"], IRENE_SOCIAL, "{hit}");
+    // And by the beginnings of the words of either name.
+    for q in ["irenil cifra", "irenaldo sigil"] {
+        let (_, found) = json_of(
+            app.get(
+                &format!(
+                    "/api/clinics/{}/patients?q={}",
+                    s.a.clinic,
+                    q.replace(' ', "+")
+                ),
+                Some(&s.a.recep.access),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(found[0]["id"], s.patient.as_str(), "{q}: {found}");
+    }
     let (_, day) = json_of(
         app.get(
             &format!(
@@ -774,6 +796,8 @@ async fn key_rotation_moves_every_value_to_the_new_key_while_a_node_writes_and_l
     assert_eq!(p["notes"], format!("nota {SENTINEL}"));
     assert_eq!(p["email"], IRENE_EMAIL, "{p}");
     assert_eq!(p["birth_date"], IRENE_BIRTH, "{p}");
+    assert_eq!(p["full_name"], IRENE_NAME, "{p}");
+    assert_eq!(p["social_name"], IRENE_SOCIAL, "{p}");
     // Replays of the live events decrypt too.
     let mut h = fresh.ws(&s.a.helena).await;
     h.join(&s.topic, Some(0)).await;
@@ -782,8 +806,9 @@ async fn key_rotation_moves_every_value_to_the_new_key_while_a_node_writes_and_l
 }
 
 /// An installation upgraded from a version that kept identity in the clear: its patient rows
-/// hold plain CPF, birth date, phone and e-mail and no blind index. The next start seals them
-/// and indexes the CPF, so the clinic still finds the patient by CPF and reads them whole.
+/// hold plain names, CPF, birth date, phone and e-mail and no blind index. The next start
+/// seals them and indexes the CPF and the names, so the clinic still finds the patient by
+/// CPF or name and reads them whole.
 #[actix_web::test]
 async fn patient_rows_from_before_identity_encryption_are_sealed_and_indexed_at_start() {
     let app = spawn_app().await;
@@ -800,13 +825,22 @@ async fn patient_rows_from_before_identity_encryption_are_sealed_and_indexed_at_
     )
     .await;
     // Put the row back the way the earlier version wrote it.
+    let id = p["id"].as_str().expect("id");
+    let id_literal = if app.is_postgres() {
+        format!("'{id}'")
+    } else {
+        format!("X'{}'", id.replace('-', ""))
+    };
     let legacy = format!(
         "UPDATE patients SET cpf_enc = '{cpf}', birth_date_enc = '1961-03-04',
-            email_enc = 'ondina.antiga@exemplo.com.br', cpf_index = NULL
-         WHERE full_name = 'Ondina Antiga'"
+            email_enc = 'ondina.antiga@exemplo.com.br', cpf_index = NULL,
+            full_name_enc = 'Ondina Antiga', social_name_enc = 'Dina Vetusta', names_indexed = FALSE
+         WHERE id = {id_literal}"
     );
+    let no_tokens = format!("DELETE FROM patient_name_tokens WHERE patient_id = {id_literal}");
     with_conn!(app, c => {
         sqlx::query(sqlx::AssertSqlSafe(legacy)).execute(&mut c).await.expect("legacy row");
+        sqlx::query(sqlx::AssertSqlSafe(no_tokens)).execute(&mut c).await.expect("no tokens");
     });
     assert!(
         holds(&whole_database(&app).await, cpf.as_bytes()),
@@ -823,6 +857,12 @@ async fn patient_rows_from_before_identity_encryption_are_sealed_and_indexed_at_
         !holds(&all, b"ondina.antiga@exemplo.com.br"),
         "the e-mail is still in the clear"
     );
+    for name in ["Ondina Antiga", "Dina Vetusta"] {
+        assert!(
+            !holds(&all, name.as_bytes()),
+            "{name} is still in the clear"
+        );
+    }
     let (status, found) = json_of(
         upgraded
             .get(
@@ -840,4 +880,17 @@ async fn patient_rows_from_before_identity_encryption_are_sealed_and_indexed_at_
         .unwrap_or_else(|| panic!("found by CPF after the upgrade: {found}"));
     assert_eq!(hit["birth_date"], "1961-03-04", "{hit}");
     assert_eq!(hit["email"], "ondina.antiga@exemplo.com.br", "{hit}");
+    assert_eq!(hit["full_name"], "Ondina Antiga", "{hit}");
+    for q in ["ondina", "dina+vetus"] {
+        let (_, found) = json_of(
+            upgraded
+                .get(
+                    &format!("/api/clinics/{}/patients?q={q}", a.clinic),
+                    Some(&a.recep.access),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(found[0]["id"], p["id"], "{q}: {found}");
+    }
 }

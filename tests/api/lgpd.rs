@@ -703,20 +703,22 @@ async fn anonymising_removes_the_identity_everywhere_keeps_the_record_and_money_
     }
     assert!(!found_in(&after, &display).is_empty());
 
-    // The CPF search no longer finds them; the other patient still is.
+    // The CPF and name searches no longer find them; the other patient still is.
     for (p, found) in [(&irene, false), (&other, true)] {
-        let (_, list) = json_of(
-            app.get(
-                &format!("/api/clinics/{}/patients?q={}", a.clinic, p.cpf),
-                Some(&a.recep.access),
+        for q in [p.cpf.as_str(), p.tag.as_str()] {
+            let (_, list) = json_of(
+                app.get(
+                    &format!("/api/clinics/{}/patients?q={q}", a.clinic),
+                    Some(&a.recep.access),
+                )
+                .await,
             )
-            .await,
-        )
-        .await;
-        let hit = list
-            .as_array()
-            .is_some_and(|l| l.iter().any(|x| x["id"] == p.id.as_str()));
-        assert_eq!(hit, found, "{list}");
+            .await;
+            let hit = list
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x["id"] == p.id.as_str()));
+            assert_eq!(hit, found, "{q}: {list}");
+        }
     }
 
     // The clinical record and the money stay, with their dates; the appointment to come is

@@ -37,6 +37,7 @@ mod oidc;
 mod ordering;
 mod passkey_authenticator;
 mod passkeys;
+mod patient_search;
 mod patients;
 mod processes;
 mod queue;

@@ -253,12 +253,16 @@ async fn clinical_text_is_not_readable_in_the_database() {
         }
         let text = String::from_utf8_lossy(&bytes);
         assert!(
-            text.contains("Caso Sigiloso"),
+            text.contains("dra.helena@atende.demo"),
             "the test must be looking at the right file"
         );
         assert!(
             !text.contains("XYZZY") && !text.contains("QWERTY"),
             "plaintext clinical text in the SQLite file"
+        );
+        assert!(
+            !text.contains("Caso Sigiloso"),
+            "a patient's name in the clear in the SQLite file"
         );
     }
 }

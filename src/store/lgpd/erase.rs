@@ -73,28 +73,31 @@ impl Store {
         }))
     }
 
-    /// Replace the identity: the display name, no social name, CPF, phone or e-mail, no
-    /// blind index (the CPF and phone searches no longer find it), no account.
+    /// Replace the identity: the display name (sealed), no social name, CPF, phone or
+    /// e-mail, no blind index and no name tokens (the CPF, phone and name searches no
+    /// longer find it), no account.
     pub async fn anonymise_patient_identity(
         &self,
         tx: &mut Tx,
         patient: PatientId,
         who: &AnonymousIdentity<'_>,
     ) -> Result<(), StoreError> {
+        let full_name = self.seal(who.full_name)?;
         on_tx!(tx, t => {
             sqlx::query(
-                "UPDATE patients SET full_name = $2, social_name = NULL, cpf_enc = '', birth_date_enc = $3,
+                "UPDATE patients SET full_name_enc = $2, social_name_enc = NULL, cpf_enc = '', birth_date_enc = $3,
                     phone_enc = NULL, email_enc = NULL, cpf_index = NULL, phone_index = NULL,
                     user_id = NULL, anonymised_at = $4, updated_at = $4
                  WHERE id = $1",
             )
             .bind(patient)
-            .bind(who.full_name)
+            .bind(&full_name)
             .bind(who.birth_date_enc)
             .bind(who.at)
             .execute(&mut **t)
             .await?;
         });
+        self.write_name_tokens(tx, patient, None).await?;
         Ok(())
     }
 
