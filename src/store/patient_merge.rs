@@ -35,8 +35,13 @@ pub const BLOCKING: &[&str] = &[
 
 /// Rows that end with the folded record: its place in the clinic, its links (their history
 /// stays in the audit log), its contact consents (those the clinic's record lacks are copied
-/// first).
-pub const ENDED: &[&str] = &["clinic_patients", "patient_links", "message_consents"];
+/// first), its name's blind-index tokens.
+pub const ENDED: &[&str] = &[
+    "clinic_patients",
+    "patient_links",
+    "message_consents",
+    "patient_name_tokens",
+];
 
 impl Store {
     /// The record `user`'s own booking made at `clinic`, if there is one and it is linked.
