@@ -12,6 +12,10 @@
 //   "Vincular à clínica" → "Pronto…", and the clinic appears in the list;
 // - the receptionist's panel now shows the account as "Vinculado"; over HTTP the patient's
 //   `/api/me/links` holds the clinic's record; the same code again is refused;
+// - a second person with a suggestion (they signed up and joined the waitlist): the
+//   receptionist clicks "Confirmar identidade", accepts the dialog, sees "Identidade
+//   confirmada…" and "Vinculado"; the account then has one record at the clinic, the
+//   clinic's, and its waitlist entry moved with it;
 // - no horizontal overflow on the phone page; no console errors, page errors or CSP
 //   violations anywhere.
 // Screenshots go to tests/browser/screenshots/identity-*.png.
@@ -110,6 +114,45 @@ async function run(browser) {
         refused = err;
       }
       assert(refused instanceof HttpError && refused.code === 'invalid_link_code', `spent code: ${refused}`);
+    });
+
+    await check('the receptionist confirms a suggested identity and the two records become one', async () => {
+      // A second person: the clinic knows them; they sign up and join the waitlist, which
+      // makes a record of their own at the clinic and a suggestion on the clinic's record.
+      const cpf2 = randomCpf();
+      const email2 = `confirma-${Date.now()}@exemplo.com.br`;
+      const known = await apiCall('POST', `/api/clinics/${clinicId}/patients`, recToken, {
+        full_name: 'Otávio Reis Lacerda', cpf: cpf2, birth_date: birth,
+      });
+      await apiCall('POST', '/api/auth/signup', null, {
+        email: email2, password: PATIENT_PASSWORD, full_name: 'Otávio Reis Lacerda', cpf: cpf2,
+        birth_date: birth, accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
+      });
+      const token = await loginApi(email2, PATIENT_PASSWORD);
+      const info = await apiCall('GET', `/api/public/clinics/${clinicId}/booking`);
+      const helena = info.professionals.find((p) => p.name === 'Helena Duarte');
+      const day = (n) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+      await apiCall('POST', `/api/clinics/${clinicId}/waitlist`, token, {
+        professional_user_id: helena.user_id, date_from: day(5), date_to: day(10),
+      });
+      const own = (await apiCall('GET', '/api/me/links', token)).find((l) => l.clinic_id === clinicId);
+      assert(own && own.patient_id !== known.id, `the waitlist made the patient's own record: ${JSON.stringify(own)}`);
+
+      const { page } = desk;
+      await page.goto(`${BASE_URL}/#/clinica/${clinicId}/paciente/${known.id}`);
+      const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Acesso do paciente' }) });
+      const row = panel.locator('li', { hasText: 'Sugestão (mesmo CPF; não dá acesso)' });
+      await row.getByText(email2).waitFor();
+      page.once('dialog', (d) => d.accept());
+      await row.getByRole('button', { name: 'Confirmar identidade' }).click();
+      await panel.getByText(/Identidade confirmada: a conta foi vinculada e o cadastro criado pelo paciente foi unido a este/).waitFor();
+      await panel.getByText(new RegExp(`Vinculado — .*${email2.replace(/[.]/g, '\\.')}`)).waitFor();
+      await shot(page, 'confirmed');
+      const links = await apiCall('GET', '/api/me/links', token);
+      const here = links.filter((l) => l.clinic_id === clinicId).map((l) => l.patient_id);
+      assert(here.length === 1 && here[0] === known.id, `one record at the clinic, the clinic's: ${JSON.stringify(links)}`);
+      const waiting = await apiCall('GET', '/api/me/waitlist', token);
+      assert(waiting.some((e) => e.professional_user_id === helena.user_id), `the waitlist entry moved along: ${JSON.stringify(waiting)}`);
     });
 
     await check('no console errors, page errors or CSP violations', async () => {
