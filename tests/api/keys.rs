@@ -281,6 +281,15 @@ async fn seed(app: &TestApp) -> Seeded {
         )
         .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    // A sign-up waiting for its link: the identity it will open the account with is sealed.
+    let resp = app
+        .post(
+            "/api/auth/signup",
+            None,
+            &signup_body("chaves@exemplo.com.br", &cpf_for(8200)),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
     // A second factor being enrolled: its secret is stored encrypted.
     created(
         app.post("/api/me/mfa/totp", Some(&a.admin.access), &json!({}))

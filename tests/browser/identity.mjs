@@ -35,6 +35,7 @@ import {
   openPage,
   randomCpf,
   screenshots,
+  signUpApi,
 } from './lib.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
@@ -55,7 +56,7 @@ async function run(browser) {
   const record = await apiCall('POST', `/api/clinics/${clinicId}/patients`, recToken, {
     full_name: 'Heloísa Prado Nunes', cpf, birth_date: birth,
   });
-  const signup = await apiCall('POST', '/api/auth/signup', null, {
+  const signup = await signUpApi({
     email, password: PATIENT_PASSWORD, full_name: 'Heloísa Prado Nunes', cpf, birth_date: birth,
     accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
   });
