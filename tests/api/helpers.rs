@@ -22,6 +22,9 @@ pub struct TestApp {
     /// The PostgreSQL database this app created (admin URL, name): dropped with it.
     owned_database: Option<(String, String)>,
     _dir: tempfile::TempDir,
+    /// The app's maildir (`messaging.mail_dir`), outside its data directory: mail is not
+    /// data (backups leave it out).
+    _mail: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -142,7 +145,8 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
     settings.database.max_connections = 5;
     // E-mail needs no SMTP server: each one is written to the app's own maildir (a test
     // that configures SMTP sends there instead).
-    settings.messaging.mail_dir = dir.path().join("mail").display().to_string();
+    let mail = tempfile::tempdir().expect("tempdir");
+    settings.messaging.mail_dir = mail.path().display().to_string();
     tweak(&mut settings);
     let clock = atende::clock::TestClock::new();
     let app = Application::build_with_clock(settings, clock.clone())
@@ -167,6 +171,7 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
         clock,
         owned_database,
         _dir: dir,
+        _mail: mail,
     }
 }
 

@@ -56,12 +56,21 @@ async fn a_sign_up_link_makes_the_account_once_and_until_then_there_is_none() {
     assert!(mail[0].text.contains("Olá, Paula."), "{}", mail[0].text);
     assert!(mail[0].html.contains(&link), "{}", mail[0].html);
 
+    // Waiting, the sign-up is sealed: neither the address nor the CPF is stored in clear.
+    let all = crate::keys::whole_database(&app).await;
+    for plain in [EMAIL, "52998224725", "529.982.247-25", "Teixeira"] {
+        assert!(
+            !crate::keys::holds(&all, plain.as_bytes()),
+            "{plain} is stored in clear"
+        );
+    }
+
     let (status, s) = session_from(app.confirm_signup(&token).await).await;
     assert_eq!(status, StatusCode::CREATED, "{}", s.me);
     assert!(!s.refresh.is_empty(), "the refresh cookie is set");
     assert_eq!(s.me["email"], EMAIL);
     assert_eq!(s.me["patient"]["cpf"], "529.982.247-25");
-    assert_eq!(s.me["patient"]["phone"], "(21) 99876-5432");
+    assert_eq!(s.me["patient"]["phone"], "+5521998765432");
     assert_eq!(s.me["consent_active"], true);
     app.login(EMAIL, "uma senha boa").await;
 
