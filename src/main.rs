@@ -229,7 +229,9 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
         }
         Command::Serve { demo } => {
             // The demo's e-mail (sign-up links, resets) lands in a maildir one can open.
-            if demo && settings.messaging.smtp.host.is_empty() && settings.messaging.mail_dir.is_empty()
+            if demo
+                && settings.messaging.smtp.host.is_empty()
+                && settings.messaging.mail_dir.is_empty()
             {
                 settings.messaging.mail_dir = settings.data.dir.join("mail").display().to_string();
             }

@@ -156,7 +156,12 @@ pub(crate) async fn open_patient_account_in(
     .await?;
     state
         .store
-        .insert_consent(tx, user.id, &state.settings.lgpd.terms_version, ip.as_deref())
+        .insert_consent(
+            tx,
+            user.id,
+            &state.settings.lgpd.terms_version,
+            ip.as_deref(),
+        )
         .await?;
     Ok(if with_session {
         Some(open_session(state, tx, user.id).await?)

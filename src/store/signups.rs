@@ -24,7 +24,15 @@ pub struct PendingSignup {
     pub expires_at: DateTime<Utc>,
 }
 
-type Row = (uuid::Uuid, String, String, String, Option<String>, DateTime<Utc>, DateTime<Utc>);
+type Row = (
+    uuid::Uuid,
+    String,
+    String,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
 impl Store {
     /// Keep a pending sign-up under its token's hash, inside `tx`; expired ones go first.

@@ -116,7 +116,10 @@ async fn signing_up_answers_the_same_for_a_known_and_an_unknown_email_and_a_cpf_
     })
     .await;
     assert_eq!(tried.len(), 1);
-    assert_eq!(tried[0].header("To").as_deref(), Some("paula@exemplo.com.br"));
+    assert_eq!(
+        tried[0].header("To").as_deref(),
+        Some("paula@exemplo.com.br")
+    );
     assert!(
         tried[0]
             .link("/#/esqueci-senha")
@@ -129,7 +132,11 @@ async fn signing_up_answers_the_same_for_a_known_and_an_unknown_email_and_a_cpf_
         "{}",
         tried[0].text
     );
-    assert_eq!(app.signup_mails("paula@exemplo.com.br").len(), 1, "only her own");
+    assert_eq!(
+        app.signup_mails("paula@exemplo.com.br").len(),
+        1,
+        "only her own"
+    );
     let token = app.signup_token("nova@exemplo.com.br", &[]).await;
     // Her password did not change and she still has one account.
     app.login("paula@exemplo.com.br", "uma senha boa").await;

@@ -282,15 +282,14 @@ impl TestApp {
             });
             if let Some(mail) = fresh.first() {
                 let link = mail.link("/#/confirmar-email/").expect("a sign-up link");
-                return link
-                    .rsplit('/')
-                    .next()
-                    .expect("token")
-                    .to_string();
+                return link.rsplit('/').next().expect("token").to_string();
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("no sign-up link for {email} within 20 s in {}", dir.display());
+        panic!(
+            "no sign-up link for {email} within 20 s in {}",
+            dir.display()
+        );
     }
 
     pub async fn seed_demo(&self) {

@@ -16,7 +16,10 @@ async fn no_token_code_password_or_link_reaches_the_logs_even_at_trace() {
     let env = Env::new(None).await.set("ATENDE_LOG__LEVEL", "trace");
     let mail_dir = env.dir.path().join("mail");
     let env = env
-        .set("ATENDE_MESSAGING__MAIL_DIR", &mail_dir.display().to_string())
+        .set(
+            "ATENDE_MESSAGING__MAIL_DIR",
+            &mail_dir.display().to_string(),
+        )
         .set("ATENDE_MESSAGING__POLL_INTERVAL_MS", "100");
     let node = env.start().await;
     let http = reqwest::Client::new();

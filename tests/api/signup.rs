@@ -12,8 +12,11 @@ const EMAIL: &str = "paula@exemplo.com.br";
 /// Ask for an account for `email`; the token of the link e-mailed for it.
 async fn request(app: &TestApp, email: &str, cpf: &str) -> String {
     let before = app.signup_mails(email);
-    let (status, body) =
-        json_of(app.post("/api/auth/signup", None, &signup_body(email, cpf)).await).await;
+    let (status, body) = json_of(
+        app.post("/api/auth/signup", None, &signup_body(email, cpf))
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body, json!({"status": "verification_sent"}));
     app.signup_token(email, &before).await
@@ -112,7 +115,8 @@ async fn a_sign_up_link_makes_the_account_once_and_until_then_there_is_none() {
 async fn a_sign_up_link_expires_after_a_day() {
     let app = spawn_app().await;
     let token = request(&app, EMAIL, "529.982.247-25").await;
-    app.clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+    app.clock
+        .advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
     assert_error(
         app.confirm_signup(&token).await,
         StatusCode::BAD_REQUEST,
