@@ -28,7 +28,11 @@ async fn reset_token(maildir: &std::path::Path, email: &str, before: usize) -> S
     let to = email.to_string();
     let mut mails = Vec::new();
     for _ in 0..200 {
-        mails = matching(maildir, &|m| m.header("To").as_deref() == Some(to.as_str()));
+        // Reset e-mails only (the account's sign-up link went to the same address).
+        mails = matching(maildir, &|m| {
+            m.header("To").as_deref() == Some(to.as_str())
+                && m.header("Subject").as_deref() == Some("Redefinição de senha")
+        });
         if mails.len() > before {
             break;
         }
