@@ -236,12 +236,24 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<ExitCod
             })
         }
         Command::Serve { demo } => {
+            // The demo's e-mail (sign-up links, resets) lands in a maildir one can open.
+            if demo
+                && settings.messaging.smtp.host.is_empty()
+                && settings.messaging.mail_dir.is_empty()
+            {
+                settings.messaging.mail_dir = settings.data.dir.join("mail").display().to_string();
+            }
             let app = Application::build(settings).await?;
             let state = app.state();
             let url = state.settings.public_base_url(app.port());
             if demo {
                 let seeded = atende::demo::seed_with_week(&state).await?;
                 print_demo(&url, seeded);
+                let m = &state.settings.messaging;
+                if m.smtp.host.is_empty() && !m.mail_dir.is_empty() {
+                    println!("E-mails da demonstração: {}/new/", m.mail_dir);
+                    println!();
+                }
             }
             println!("atende está no ar em {url}");
             tracing::info!(%url, backend = state.store.backend(), "serving");

@@ -294,7 +294,7 @@ pub async fn wait_for_signal() {
 }
 
 /// This node's outbox delivery worker, with the channels configured (e-mail when
-/// `messaging.smtp.host` is set, WhatsApp when `messaging.whatsapp.phone_number_id` is, SMS
+/// `messaging.smtp.host` is set, else into `messaging.mail_dir` when that is; WhatsApp when `messaging.whatsapp.phone_number_id` is, SMS
 /// when `messaging.sms.account_sid` is).
 fn spawn_delivery(state: &web::Data<AppState>, port: u16) -> anyhow::Result<()> {
     let m = &state.settings.messaging;
@@ -302,6 +302,13 @@ fn spawn_delivery(state: &web::Data<AppState>, port: u16) -> anyhow::Result<()> 
     if !m.smtp.host.is_empty() {
         channels.push(std::sync::Arc::new(
             crate::messaging::email::SmtpChannel::new(&m.smtp)?,
+        ));
+    } else if !m.mail_dir.is_empty() {
+        channels.push(std::sync::Arc::new(
+            crate::messaging::maildir::MaildirChannel::new(
+                std::path::Path::new(&m.mail_dir),
+                &m.smtp,
+            )?,
         ));
     }
     if m.whatsapp.enabled() {

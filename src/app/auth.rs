@@ -1,4 +1,5 @@
-//! Accounts and sessions: sign-up, login, token refresh with rotation and reuse
+//! Accounts and sessions: opening a patient's account (sign-up itself is
+//! [`crate::app::signup`]), login, token refresh with rotation and reuse
 //! detection, logout (of one session or all of them), password change, WebSocket tickets,
 //! and the platform operator's account tasks. Every session that ends is announced on the
 //! bus so its live connections close on every node.
@@ -18,12 +19,12 @@ pub use crate::app::session::{
 };
 use crate::app::state::AppState;
 use crate::bus::revocation::publish_sessions_revoked;
-use crate::domain::{Email, Password, PersonName, SessionId, UserId, ValidationError};
+use crate::domain::{Email, Password, PersonName, SessionId, UserId};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
 use crate::security::tokens::{random_token, token_hash};
 use crate::store::users::UserRow;
-use crate::store::{self, Store};
+use crate::store::{self, Store, Tx};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,11 +101,6 @@ atendimento, e você pode retirar seu consentimento a qualquer momento em Privac
     }
 }
 
-/// A blank optional field counts as absent.
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.trim().is_empty())
-}
-
 /// A patient's own account with their record, as sign-up (and the demo data) open it.
 pub struct PatientAccount {
     /// The new account (its password already hashed).
@@ -116,12 +112,26 @@ pub struct PatientAccount {
     pub audit: AuditEvent,
 }
 
-/// Open a patient's own account in one transaction: the account (`email_taken`), their
-/// own profile record (a new one whatever CPF it carries: no record anywhere is looked
-/// up, so the answer says nothing about who else knows the CPF), their consent to the current terms,
-/// the audit row, and — `with_session` — a login session with its first refresh token.
+/// Open a patient's own account in one transaction (see [`open_patient_account_in`]).
 pub async fn open_patient_account(
     state: &AppState,
+    account: PatientAccount,
+    with_session: bool,
+) -> Result<Option<(SessionId, String)>, AppError> {
+    let mut tx = state.store.begin().await?;
+    let session = open_patient_account_in(state, &mut tx, account, with_session).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Open a patient's own account inside `tx`: the account (`email_taken`), their own
+/// profile record (a new one whatever CPF it carries: no record anywhere is looked up, so
+/// the answer says nothing about who else knows the CPF), their consent to the current
+/// terms, the audit row, and — `with_session` — a login session with its first refresh
+/// token.
+pub(crate) async fn open_patient_account_in(
+    state: &AppState,
+    tx: &mut Tx,
     account: PatientAccount,
     with_session: bool,
 ) -> Result<Option<(SessionId, String)>, AppError> {
@@ -131,11 +141,10 @@ pub async fn open_patient_account(
         ip,
         audit,
     } = account;
-    let mut tx = state.store.begin().await?;
-    insert_account(state, &mut tx, &user).await?;
+    insert_account(state, tx, &user).await?;
     register_patient(
         state,
-        &mut tx,
+        tx,
         Registration {
             identity,
             email: Some(Email::parse(&user.email)?),
@@ -148,106 +157,17 @@ pub async fn open_patient_account(
     state
         .store
         .insert_consent(
-            &mut tx,
+            tx,
             user.id,
             &state.settings.lgpd.terms_version,
             ip.as_deref(),
         )
         .await?;
-    let session = if with_session {
-        Some(open_session(state, &mut tx, user.id).await?)
+    Ok(if with_session {
+        Some(open_session(state, tx, user.id).await?)
     } else {
         None
-    };
-    tx.commit().await?;
-    Ok(session)
-}
-
-/// Refuse a sign-up from an address that already made
-/// `security.limits.signups_per_address_per_day` of them in the last 24 hours (counted from
-/// the `auth.signup` audit rows, so every node and restart sees the same count).
-async fn signups_left_today(state: &AppState, address: &str) -> Result<(), AppError> {
-    let max = state.settings.security.limits.signups_per_address_per_day;
-    let now = store::now();
-    let day = Duration::hours(24);
-    let made = state
-        .store
-        .signups_from_since(address, now - day, i64::from(max))
-        .await?;
-    if made.len() < max as usize {
-        return Ok(());
-    }
-    let frees_at = made.first().map_or(now + day, |oldest| *oldest + day);
-    metrics::counter!("atende_signup_limit_refusals_total").increment(1);
-    Err(AppError::LimitedFor {
-        code: "signup_limit",
-        message: "muitas contas criadas a partir deste endereço hoje; tente novamente mais tarde"
-            .into(),
-        retry_after_secs: (frees_at - now).num_seconds().max(1) as u64,
     })
-}
-
-/// A patient creates their own account (and is logged in). Sign-up costs an Argon2 hash:
-/// it shares the per-address budget with login.
-pub async fn sign_up(
-    state: &AppState,
-    ip: Option<String>,
-    body: SignupRequest,
-) -> Result<Issued, AppError> {
-    state
-        .throttle
-        .check_address(ip.as_deref().unwrap_or("unknown"))
-        .await
-        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
-    if let Some(address) = ip.as_deref() {
-        signups_left_today(state, address).await?;
-    }
-    let email = Email::parse(&body.email)?;
-    let password = Password::parse(&body.password)?;
-    let identity = PatientIdentity::parse(
-        &body.full_name,
-        given(&body.social_name),
-        &body.cpf,
-        &body.birth_date,
-        given(&body.phone),
-    )?;
-    let terms_version = &state.settings.lgpd.terms_version;
-    if &body.accepted_terms_version != terms_version {
-        return Err(ValidationError::new(
-            "terms_not_accepted",
-            format!(
-                "é preciso aceitar os termos de uso e a política de privacidade (versão {terms_version})"
-            ),
-        )
-        .into());
-    }
-    let user = UserRow {
-        id: UserId::new(),
-        email: email.into_inner(),
-        password_hash: password::hash(password.expose().to_owned()).await?,
-        full_name: identity.full_name.as_str().to_owned(),
-        platform_admin: false,
-        created_at: store::now(),
-        disabled_at: None,
-    };
-    let user_id = user.id;
-    let audit = AuditEvent::new(Some(user_id), "auth.signup", "patient")
-        .ip(ip.clone())
-        .details(serde_json::json!({ "terms_version": terms_version }));
-    let session = open_patient_account(
-        state,
-        PatientAccount {
-            user,
-            identity,
-            ip,
-            audit,
-        },
-        true,
-    )
-    .await?;
-    let (session, refresh) = session
-        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("sign-up opened no session")))?;
-    token_response(state, user_id, session, refresh).await
 }
 
 /// Log in with e-mail and password (throttled per address, per address and account, and —

@@ -36,6 +36,7 @@ pub mod reminders;
 pub mod replies;
 pub mod reports;
 pub mod session;
+pub mod signup;
 pub mod sms;
 pub mod state;
 pub mod waitlist;

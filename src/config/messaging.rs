@@ -22,6 +22,11 @@ pub struct MessagingSettings {
     pub reminder_poll_secs: u64,
     /// Password reset requests per address, and per account, per hour.
     pub reset_requests_per_hour: u32,
+    /// A maildir that e-mail is written to when no SMTP server is configured
+    /// (`smtp.host` empty): each message, exactly as it would be sent, becomes a file in
+    /// `<mail_dir>/new/`. Empty: no such channel. `atende serve --demo` sets it to
+    /// `<data.dir>/mail` when neither is configured.
+    pub mail_dir: String,
     pub smtp: SmtpSettings,
     pub whatsapp: WhatsappSettings,
     pub sms: SmsSettings,

@@ -1,4 +1,4 @@
-//! Sign-up, login, token refresh with rotation and reuse detection, logout (of this session
+//! Sign-up (a request, then the e-mailed link's confirmation), login, token refresh with rotation and reuse detection, logout (of this session
 //! or of every session), and the refresh-token cookie with its CSRF checks.
 //!
 //! The refresh token never appears in a response body: it is set as the `atende_refresh`
@@ -20,6 +20,7 @@ use crate::app::auth::{
     SignupRequest, TermsResponse, TokenResponse,
 };
 use crate::app::error::{AppError, ErrorBody};
+use crate::app::signup::{self, SignupAccepted, SignupConfirm};
 use crate::app::state::AppState;
 
 /// The refresh token's cookie.
@@ -31,6 +32,7 @@ pub const CSRF_HEADER: &str = "x-atende-csrf";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/signup", web::post().to(signup))
+        .route("/auth/signup/confirm", web::post().to(signup_confirm))
         .route("/auth/login", web::post().to(login))
         .route("/auth/refresh", web::post().to(refresh))
         .route("/auth/logout", web::post().to(logout))
@@ -106,10 +108,9 @@ fn presented_refresh_token(req: &HttpRequest, body: Option<RefreshRequest>) -> O
 
 #[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = SignupRequest,
     responses(
-        (status = 201, description = "Patient account created and logged in; the refresh token is set as the `atende_refresh` cookie", body = TokenResponse),
-        (status = 409, description = "`email_taken` (a CPF is never refused: no CPF oracle)", body = ErrorBody),
+        (status = 202, description = "Always `{\"status\":\"verification_sent\"}` once the body is valid and the limits allow, whether or not the address has an account (no e-mail oracle): a new address gets a link (`/#/confirmar-email/<token>`, 24 h, once) that creates the account through `POST /api/auth/signup/confirm`; an address with an account gets an e-mail saying someone tried, with a link to reset the password. No account exists yet", body = SignupAccepted),
         (status = 422, description = "Invalid field (`invalid_cpf`, `weak_password`, `terms_not_accepted`, …)", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts` from this address, with Retry-After", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts` from this address, or `signup_limit` (`security.limits.signups_per_address_per_day` requests a day), with Retry-After", body = ErrorBody),
     ))]
 pub async fn signup(
     state: web::Data<AppState>,
@@ -117,7 +118,24 @@ pub async fn signup(
     body: web::Json<SignupRequest>,
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
-    let issued = auth::sign_up(&state, ip, body.into_inner()).await?;
+    let accepted = signup::request_sign_up(&state, ip, body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(accepted))
+}
+
+#[utoipa::path(post, path = "/api/auth/signup/confirm", tag = "auth", request_body = SignupConfirm,
+    responses(
+        (status = 201, description = "The e-mailed link's token is spent and the patient account is created and logged in; the refresh token is set as the `atende_refresh` cookie", body = TokenResponse),
+        (status = 400, description = "`invalid_signup_token`: unknown, already used or expired (misses count against `security.limits.verification_misses_per_address`)", body = ErrorBody),
+        (status = 409, description = "`email_taken`: the address got an account after the link was sent (the caller has proved they own the mailbox)", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong links from this address, with Retry-After", body = ErrorBody),
+    ))]
+pub async fn signup_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SignupConfirm>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req, state.settings.server.trust_proxy_headers);
+    let issued = signup::confirm_sign_up(&state, ip, body.into_inner()).await?;
     Ok(issue(&state, HttpResponse::Created(), issued))
 }
 

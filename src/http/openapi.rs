@@ -77,7 +77,7 @@ fn reason_phrase(status: &str) -> &'static str {
 malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`, a bad path parameter 400 `invalid_path`, a non-JSON body 415 `unsupported_media_type`, an oversized body 413 `body_too_large`.",
     ),
     paths(
-        auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
+        auth::signup, auth::signup_confirm, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::change_password, auth::terms,
         password_reset::request, password_reset::confirm,
         messages::list, messages::get_settings, messages::put_settings,

@@ -17,6 +17,12 @@ use crate::config::SmtpSettings;
 /// Sends the outbox's `email` messages to one SMTP server.
 pub struct SmtpChannel {
     sessions: Sessions,
+    composer: Composer,
+}
+
+/// Writes an outbox message as an e-mail (RFC 5322): the same message for every way
+/// e-mail leaves (SMTP, or a maildir when there is no server, [`super::maildir`]).
+pub struct Composer {
     from: Address,
     /// The right-hand side of every `Message-ID`.
     domain: String,
@@ -25,12 +31,31 @@ pub struct SmtpChannel {
 impl SmtpChannel {
     /// A channel for the configured server (connections open on the first send).
     pub fn new(s: &SmtpSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            sessions: Sessions::new(s)?,
+            composer: Composer::new(s)?,
+        })
+    }
+
+    /// The `Message-ID` of an outbox message.
+    pub fn message_id(&self, id: uuid::Uuid) -> String {
+        self.composer.message_id(id)
+    }
+
+    /// The e-mail for a message (public for tests and the benchmark).
+    pub fn build(&self, m: &Outgoing) -> Result<Message, SendError> {
+        self.composer.build(m)
+    }
+}
+
+impl Composer {
+    /// E-mail from the configured `messaging.smtp.from_address` and `from_name`.
+    pub fn new(s: &SmtpSettings) -> anyhow::Result<Self> {
         let from: Address = s
             .from_address
             .parse()
             .map_err(|e| anyhow::anyhow!("messaging.smtp.from_address: {e}"))?;
         Ok(Self {
-            sessions: Sessions::new(s)?,
             domain: from.domain().to_string(),
             from,
         })
@@ -41,7 +66,7 @@ impl SmtpChannel {
         message_id(id, &self.domain)
     }
 
-    /// The e-mail for a message (public for tests and the benchmark).
+    /// The e-mail for a message.
     pub fn build(&self, m: &Outgoing) -> Result<Message, SendError> {
         let to: Mailbox =
             m.to.parse()

@@ -1,9 +1,10 @@
 //! Reaching patients outside the app: the outbox's delivery workers and the channels they
-//! send through — e-mail over SMTP, WhatsApp (Cloud API) and SMS (Twilio), each a
+//! send through — e-mail over SMTP (or into a maildir, with no server), WhatsApp (Cloud API) and SMS (Twilio), each a
 //! [`Channel`] that renders a message its own way from the template name and the payload —
 //! and what the patients' replies say ([`replies`]).
 
 pub mod email;
+pub mod maildir;
 pub mod replies;
 pub mod sms;
 pub mod smtp;

@@ -22,6 +22,8 @@ const LINKS: &[(&str, &str)] = &[
     ("accept_path", "Aceitar o horário"),
     ("decline_path", "Recusar"),
     ("reset_path", "Criar nova senha"),
+    ("confirm_email_path", "Confirmar meu e-mail"),
+    ("forgot_path", "Esqueci minha senha"),
     ("invite_path", "Criar minha senha"),
     ("verify_url", "Ver o documento"),
     ("optout_path", "Não receber mais lembretes por e-mail"),
@@ -161,6 +163,23 @@ fn words(m: &Outgoing) -> (String, Vec<String>) {
                 hello,
                 "Recebemos um pedido para redefinir a senha da sua conta no atende. O link abaixo vale por 30 minutos e funciona uma única vez.".into(),
                 "Se não foi você, ignore esta mensagem: sua senha continua a mesma.".into(),
+            ],
+        ),
+        "signup_confirmation" => (
+            "Confirme seu e-mail no atende".to_string(),
+            vec![
+                hello,
+                "Recebemos um pedido para criar uma conta no atende com este endereço de e-mail. Para ativar sua conta, confirme o endereço pelo link abaixo. Ele vale por 24 horas e funciona uma única vez.".into(),
+                "Se não foi você, ignore esta mensagem: nenhuma conta será criada.".into(),
+            ],
+        ),
+        "signup_existing_account" => (
+            "Tentativa de criar conta com seu e-mail".to_string(),
+            vec![
+                hello,
+                "Alguém tentou criar uma conta no atende com este endereço de e-mail, que já tem uma conta. Nenhuma conta nova foi criada.".into(),
+                "Se foi você, entre com sua senha. Se não se lembra dela, crie uma nova pelo link abaixo.".into(),
+                "Se não foi você, ignore esta mensagem: sua conta continua como está.".into(),
             ],
         ),
         "staff_invitation" => (

@@ -334,7 +334,7 @@ impl Delivery {
     pub fn spawn(self: Arc<Self>) {
         if self.channels.is_empty() {
             tracing::warn!(
-                "no delivery channel configured (messaging.smtp.host, messaging.whatsapp.phone_number_id and messaging.sms.account_sid are empty): messages stay queued in the outbox"
+                "no delivery channel configured (messaging.smtp.host, messaging.mail_dir, messaging.whatsapp.phone_number_id and messaging.sms.account_sid are empty): messages stay queued in the outbox"
             );
         }
         let poll = Duration::from_millis(self.settings.poll_interval_ms);

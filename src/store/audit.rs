@@ -121,8 +121,8 @@ impl Store {
         Ok(Some(legacy_rows))
     }
 
-    /// When the sign-ups from `ip` since `since` happened (their `auth.signup` rows), oldest
-    /// first, at most `limit`.
+    /// When the sign-up requests from `ip` since `since` happened (their
+    /// `auth.signup_requested` rows), oldest first, at most `limit`.
     pub async fn signups_from_since(
         &self,
         ip: &str,
@@ -132,7 +132,7 @@ impl Store {
         Ok(on_pool!(self, p => {
             sqlx::query_scalar(
                 "SELECT at FROM audit_log
-                 WHERE action = 'auth.signup' AND ip = $1 AND at > $2
+                 WHERE action = 'auth.signup_requested' AND ip = $1 AND at > $2
                  ORDER BY at LIMIT $3",
             )
             .bind(ip)

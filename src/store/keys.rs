@@ -98,6 +98,7 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     text("vital_signs", "values_enc"),
     text("vital_signs", "notes_enc"),
     text("medication_stops", "reason_enc"),
+    text("pending_signups", "identity_enc"),
 ];
 
 /// A stored value as read.

@@ -35,6 +35,7 @@ pub mod reminders;
 pub mod reports;
 pub mod sealed;
 pub mod sessions;
+pub mod signups;
 pub mod users;
 pub mod waitlist;
 

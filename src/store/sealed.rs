@@ -53,6 +53,11 @@ impl Sealer {
         self.index(b"name:", prefix)
     }
 
+    /// The blind index of an e-mail address (trimmed, lower case).
+    pub fn email_index(&self, email: &str) -> String {
+        self.index(b"email:", &email.trim().to_lowercase())
+    }
+
     fn index(&self, kind: &[u8], value: &str) -> String {
         let mut mac = match HmacSha256::new_from_slice(&self.index_key) {
             Ok(m) => m,
@@ -105,6 +110,11 @@ impl Store {
     /// The blind index a CPF (its digits) is stored and found under.
     pub(crate) fn cpf_index(&self, digits: &str) -> Result<String, StoreError> {
         Ok(self.sealer()?.cpf_index(digits))
+    }
+
+    /// The blind index an e-mail address is kept under (pending sign-ups).
+    pub(crate) fn email_index(&self, email: &str) -> Result<String, StoreError> {
+        Ok(self.sealer()?.email_index(email))
     }
 
     /// The blind index a phone (`+55…`) is stored and found under; none for no phone.

@@ -194,7 +194,13 @@ impl Store {
                 .execute(p)
                 .await?
                 .rows_affected();
-            a + b + c + d
+            // Sign-ups whose link was never opened (or was): dead after their life.
+            let e = sqlx::query("DELETE FROM pending_signups WHERE expires_at < $1")
+                .bind(now)
+                .execute(p)
+                .await?
+                .rows_affected();
+            a + b + c + d + e
         }))
     }
 }

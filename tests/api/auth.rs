@@ -6,16 +6,11 @@ use crate::helpers::*;
 #[actix_web::test]
 async fn signing_up_with_consent_creates_a_logged_in_patient_with_a_recorded_consent() {
     let app = spawn_app().await;
-    let resp = app
-        .post(
-            "/api/auth/signup",
-            None,
-            &signup_body("paula@exemplo.com.br", "529.982.247-25"),
-        )
+    let (status, s) = app
+        .sign_up(&signup_body("paula@exemplo.com.br", "529.982.247-25"))
         .await;
-    let (status, body) = json_of(resp).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let s = session_of(&body);
+    assert_eq!(status, StatusCode::CREATED, "{}", s.me);
+    assert!(!s.refresh.is_empty(), "the refresh cookie is set");
     assert_eq!(s.me["patient"]["cpf"], "529.982.247-25");
     assert_eq!(s.me["consent_active"], true);
     assert!(s.me["memberships"].as_array().expect("array").is_empty());
@@ -76,44 +71,90 @@ async fn signing_up_with_bad_fields_names_the_problem() {
 }
 
 #[actix_web::test]
-async fn a_second_account_with_the_same_email_is_a_conflict_but_a_cpf_is_never_taken() {
+async fn signing_up_answers_the_same_for_a_known_and_an_unknown_email_and_a_cpf_is_never_taken() {
     let app = spawn_app().await;
-    let first = app
-        .post(
-            "/api/auth/signup",
-            None,
-            &signup_body("paula@exemplo.com.br", "529.982.247-25"),
-        )
+    let (status, first) = app
+        .sign_up(&signup_body("paula@exemplo.com.br", "529.982.247-25"))
         .await;
-    assert_eq!(first.status(), StatusCode::CREATED);
-    assert_error(
+    assert_eq!(status, StatusCode::CREATED, "{}", first.me);
+
+    // No e-mail oracle: an address with an account and one without get the same answer,
+    // and neither request makes an account.
+    let known = json_of(
         app.post(
             "/api/auth/signup",
             None,
             &signup_body("PAULA@exemplo.com.br", "111.444.777-35"),
         )
         .await,
-        StatusCode::CONFLICT,
-        "email_taken",
     )
     .await;
-    // The same CPF again: a profile of its own, as for a CPF nobody has (no oracle, and
-    // nobody "takes" a person's CPF by signing up first).
-    let (status, second) = json_of(
+    let unknown = json_of(
         app.post(
             "/api/auth/signup",
             None,
-            &signup_body("outra@exemplo.com.br", "52998224725"),
+            &signup_body("nova@exemplo.com.br", "111.444.777-35"),
         )
         .await,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{second}");
-    let (_, first) = json_of(first).await;
+    assert_eq!(known.0, StatusCode::ACCEPTED, "{}", known.1);
+    assert_eq!(known, unknown);
+    assert_eq!(known.1, json!({"status": "verification_sent"}));
+    for email in ["nova@exemplo.com.br"] {
+        assert_error(
+            app.login_response(email, "uma senha boa").await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    // Paula (the owner of the known address) is told someone tried, and where to reset her
+    // password; she gets no sign-up link. The unknown address gets its link.
+    let tried = crate::mail::mailbox::wait_for(&app.mail_dir(), "someone tried", |m| {
+        m.header("Subject").as_deref() == Some("Tentativa de criar conta com seu e-mail")
+    })
+    .await;
+    assert_eq!(tried.len(), 1);
+    assert_eq!(
+        tried[0].header("To").as_deref(),
+        Some("paula@exemplo.com.br")
+    );
+    assert!(
+        tried[0]
+            .link("/#/esqueci-senha")
+            .is_some_and(|l| l.ends_with("/#/esqueci-senha")),
+        "{}",
+        tried[0].text
+    );
+    assert!(
+        !tried[0].text.contains("confirmar-email"),
+        "{}",
+        tried[0].text
+    );
+    assert_eq!(
+        app.signup_mails("paula@exemplo.com.br").len(),
+        1,
+        "only her own"
+    );
+    let token = app.signup_token("nova@exemplo.com.br", &[]).await;
+    // Her password did not change and she still has one account.
+    app.login("paula@exemplo.com.br", "uma senha boa").await;
+
+    // The same CPF again: a profile of its own, as for a CPF nobody has (no oracle, and
+    // nobody "takes" a person's CPF by signing up first).
+    let (status, second) = app
+        .sign_up(&signup_body("outra@exemplo.com.br", "52998224725"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", second.me);
     assert_ne!(
-        first["user"]["patient"]["id"], second["user"]["patient"]["id"],
+        first.me["patient"]["id"], second.me["patient"]["id"],
         "each account has its own profile"
     );
+    // The pending one, opened now, makes its account.
+    let (status, nova) = session_from(app.confirm_signup(&token).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", nova.me);
+    assert_eq!(nova.me["email"], "nova@exemplo.com.br");
 }
 
 #[actix_web::test]

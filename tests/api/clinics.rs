@@ -343,7 +343,8 @@ pub(crate) async fn invite_receptionist(
 
 #[actix_web::test]
 async fn an_admin_adds_someone_new_by_invitation_without_ever_knowing_their_password() {
-    let app = spawn_app().await;
+    // No e-mail channel: the invitation waits in the outbox.
+    let app = spawn_app_with(|s| s.messaging.mail_dir = String::new()).await;
     app.seed_demo().await;
     let admin = app.login("admin@aurora.demo", PW).await;
     let clinic = admin.clinic("clinic_admin");

@@ -167,6 +167,7 @@ async fn every_route_is_in_the_openapi_document() {
     let paths = doc["paths"].as_object().expect("paths");
     let expected = [
         ("/api/auth/signup", "post"),
+        ("/api/auth/signup/confirm", "post"),
         ("/api/auth/login", "post"),
         ("/api/auth/mfa", "post"),
         ("/api/me/mfa", "get"),

@@ -22,6 +22,9 @@ pub struct TestApp {
     /// The PostgreSQL database this app created (admin URL, name): dropped with it.
     owned_database: Option<(String, String)>,
     _dir: tempfile::TempDir,
+    /// The app's maildir (`messaging.mail_dir`), outside its data directory: mail is not
+    /// data (backups leave it out).
+    _mail: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -140,6 +143,10 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
     };
     settings.database.url = Secret::new(db_url.clone());
     settings.database.max_connections = 5;
+    // E-mail needs no SMTP server: each one is written to the app's own maildir (a test
+    // that configures SMTP sends there instead).
+    let mail = tempfile::tempdir().expect("tempdir");
+    settings.messaging.mail_dir = mail.path().display().to_string();
     tweak(&mut settings);
     let clock = atende::clock::TestClock::new();
     let app = Application::build_with_clock(settings, clock.clone())
@@ -164,6 +171,7 @@ pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Setti
         clock,
         owned_database,
         _dir: dir,
+        _mail: mail,
     }
 }
 
@@ -214,6 +222,74 @@ impl TestApp {
 
     pub fn is_postgres(&self) -> bool {
         self.db_url.starts_with("postgres")
+    }
+
+    /// Where this app's e-mail lands: the test SMTP server's maildir when the test
+    /// configured SMTP, else the app's own `messaging.mail_dir`.
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        let m = &self.state.settings.messaging;
+        if m.smtp.host.is_empty() {
+            std::path::PathBuf::from(&m.mail_dir)
+        } else {
+            std::path::PathBuf::from(std::env::var("ATENDE_TEST_MAILDIR").unwrap_or_default())
+        }
+    }
+
+    /// Sign up as a patient the whole way, as a person does: ask (`POST /api/auth/signup`),
+    /// open the link e-mailed to the address, confirm (`POST /api/auth/signup/confirm`).
+    /// The status and caller of the confirmation — or of the request, when it was refused.
+    pub async fn sign_up(&self, body: &Value) -> (StatusCode, Session) {
+        let email = body["email"].as_str().expect("email").trim().to_lowercase();
+        let before = self.signup_mails(&email);
+        let (status, answer) = json_of(self.post("/api/auth/signup", None, body).await).await;
+        if status != StatusCode::ACCEPTED {
+            return (
+                status,
+                Session {
+                    access: String::new(),
+                    refresh: String::new(),
+                    me: answer,
+                },
+            );
+        }
+        assert_eq!(answer, json!({"status": "verification_sent"}));
+        let token = self.signup_token(&email, &before).await;
+        session_from(self.confirm_signup(&token).await).await
+    }
+
+    /// `POST /api/auth/signup/confirm` with `token`.
+    pub async fn confirm_signup(&self, token: &str) -> reqwest::Response {
+        self.post("/api/auth/signup/confirm", None, &json!({"token": token}))
+            .await
+    }
+
+    /// The `Message-ID`s of the sign-up links e-mailed to `email` so far.
+    pub fn signup_mails(&self, email: &str) -> Vec<String> {
+        crate::mail::mailbox::matching(&self.mail_dir(), &|m| is_signup_link_to(m, email))
+            .iter()
+            .filter_map(|m| m.header("Message-ID"))
+            .collect()
+    }
+
+    /// The token of the next sign-up link e-mailed to `email` (one not in `seen`), once it
+    /// arrives (within 20 s).
+    pub async fn signup_token(&self, email: &str, seen: &[String]) -> String {
+        let dir = self.mail_dir();
+        for _ in 0..200 {
+            let fresh = crate::mail::mailbox::matching(&dir, &|m| {
+                is_signup_link_to(m, email)
+                    && m.header("Message-ID").is_some_and(|id| !seen.contains(&id))
+            });
+            if let Some(mail) = fresh.first() {
+                let link = mail.link("/#/confirmar-email/").expect("a sign-up link");
+                return link.rsplit('/').next().expect("token").to_string();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no sign-up link for {email} within 20 s in {}",
+            dir.display()
+        );
     }
 
     pub async fn seed_demo(&self) {
@@ -412,6 +488,15 @@ pub async fn assert_error(resp: reqwest::Response, status: StatusCode, code: &st
         "{body}"
     );
     body
+}
+
+/// A sign-up link ("Confirme seu e-mail no atende") to `email`.
+pub fn is_signup_link_to(m: &crate::mail::mailbox::Mail, email: &str) -> bool {
+    m.header("Subject").as_deref() == Some("Confirme seu e-mail no atende")
+        && m.header("To").is_some_and(|to| {
+            let to = to.trim().to_lowercase();
+            to == email || to.ends_with(&format!("<{email}>"))
+        })
 }
 
 pub fn signup_body(email: &str, cpf: &str) -> Value {

@@ -239,18 +239,12 @@ fn export_path(a: &Agenda, p: &Person) -> String {
 
 /// A patient account (its own profile has other contacts) linked to `p`'s record.
 async fn linked_account(app: &TestApp, a: &Agenda, p: &Person) -> Session {
-    let (status, s) = session_from(
-        app.post(
-            "/api/auth/signup",
-            None,
-            &signup_body(
-                &format!("conta.{}@exemplo.com.br", p.tag.to_lowercase()),
-                &cpf_for(9900),
-            ),
-        )
-        .await,
-    )
-    .await;
+    let (status, s) = app
+        .sign_up(&signup_body(
+            &format!("conta.{}@exemplo.com.br", p.tag.to_lowercase()),
+            &cpf_for(9900),
+        ))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{}", s.me);
     let (status, code) = json_of(
         app.post(

@@ -14,6 +14,13 @@ use crate::ws_client::WsClient;
 #[actix_web::test]
 async fn no_token_code_password_or_link_reaches_the_logs_even_at_trace() {
     let env = Env::new(None).await.set("ATENDE_LOG__LEVEL", "trace");
+    let mail_dir = env.dir.path().join("mail");
+    let env = env
+        .set(
+            "ATENDE_MESSAGING__MAIL_DIR",
+            &mail_dir.display().to_string(),
+        )
+        .set("ATENDE_MESSAGING__POLL_INTERVAL_MS", "100");
     let node = env.start().await;
     let http = reqwest::Client::new();
     let base = node.base.clone();
@@ -31,6 +38,20 @@ async fn no_token_code_password_or_link_reaches_the_logs_even_at_trace() {
         .send()
         .await
         .expect("sign-up");
+    assert_eq!(resp.status(), reqwest::StatusCode::ACCEPTED, "sign-up");
+    let mail = crate::mail::mailbox::wait_for(&mail_dir, "sign-up link", |m| {
+        crate::helpers::is_signup_link_to(m, "sentinela@exemplo.com.br")
+    })
+    .await;
+    let link = mail[0].link("/#/confirmar-email/").expect("sign-up link");
+    let token = link.rsplit('/').next().expect("token").to_string();
+    secrets.push(("sign-up link token", token.clone()));
+    let resp = http
+        .post(format!("{base}/api/auth/signup/confirm"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .expect("sign-up confirmation");
     assert!(resp.status().is_success(), "sign-up: {}", resp.status());
     let signup_refresh = refresh_cookie(&resp).expect("refresh cookie");
     let signed_up: Value = resp.json().await.expect("json");

@@ -43,6 +43,7 @@ mod processes;
 mod queue;
 mod record;
 mod sessions;
+mod signup;
 mod sms;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]

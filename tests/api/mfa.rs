@@ -47,17 +47,11 @@ impl App {
 
 /// A patient's own account (sign-up), logged in.
 async fn patient(app: &TestApp, email: &str, n: usize) -> Session {
-    let (status, body) = json_of(
-        app.post(
-            "/api/auth/signup",
-            None,
-            &signup_body(email, &crate::agenda::cpf_for(n)),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    session_of(&body)
+    let (status, s) = app
+        .sign_up(&signup_body(email, &crate::agenda::cpf_for(n)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", s.me);
+    s
 }
 
 /// Start an enrolment: the app reading its QR code, and the enrolment's answer.

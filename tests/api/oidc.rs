@@ -426,16 +426,13 @@ async fn only_existing_verified_staff_of_that_clinic_log_in() {
     let c = clinics(&issuer).await;
     let app = &c.app;
     // A patient account with its own e-mail.
-    let (status, body) = json_of(
-        app.post(
-            "/api/auth/signup",
-            None,
-            &signup_body("paciente@exemplo.com.br", &crate::agenda::cpf_for(31)),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, s) = app
+        .sign_up(&signup_body(
+            "paciente@exemplo.com.br",
+            &crate::agenda::cpf_for(31),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", s.me);
     for email in [
         // Unknown to atende: no account is created.
         "estranho@exemplo.com.br",

@@ -17,17 +17,11 @@ fn origin(app: &TestApp) -> String {
 }
 
 async fn patient(app: &TestApp, email: &str, n: usize) -> Session {
-    let (status, body) = json_of(
-        app.post(
-            "/api/auth/signup",
-            None,
-            &signup_body(email, &crate::agenda::cpf_for(n)),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    session_of(&body)
+    let (status, s) = app
+        .sign_up(&signup_body(email, &crate::agenda::cpf_for(n)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", s.me);
+    s
 }
 
 /// Register a passkey named `name` with `device`: the stored passkey's listing.

@@ -39,6 +39,7 @@ import {
   openPage,
   randomCpf,
   screenshots,
+  signUpApi,
 } from './lib.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
@@ -57,7 +58,7 @@ async function refusedLogin(email, password) {
 async function run(browser) {
   const { shot } = screenshots('account-security');
   const email = `seguranca-${Date.now()}@exemplo.com.br`;
-  await apiCall('POST', '/api/auth/signup', null, {
+  await signUpApi({
     email, password: OLD_PASSWORD, full_name: 'Otávio Seguro Lima', cpf: randomCpf(),
     birth_date: '1979-09-19', accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
   });
@@ -170,7 +171,7 @@ async function logoutUi(page) {
 async function runMfa(browser) {
   const { shot } = screenshots('account-security');
   const email = `duas-etapas-${Date.now()}@exemplo.com.br`;
-  await apiCall('POST', '/api/auth/signup', null, {
+  await signUpApi({
     email, password: OLD_PASSWORD, full_name: 'Lívia Duas Etapas', cpf: randomCpf(),
     birth_date: '1985-03-14', accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
   });

@@ -39,6 +39,7 @@ import {
   openPage,
   randomCpf,
   screenshots,
+  signUpApi,
 } from './lib.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
@@ -59,7 +60,7 @@ async function run(browser) {
   const record = await apiCall('POST', `/api/clinics/${clinicId}/patients`, recToken, {
     full_name: 'Heloísa Prado Nunes', cpf, birth_date: birth,
   });
-  const signup = await apiCall('POST', '/api/auth/signup', null, {
+  const signup = await signUpApi({
     email, password: PATIENT_PASSWORD, full_name: 'Heloísa Prado Nunes', cpf, birth_date: birth,
     accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
   });
@@ -124,7 +125,7 @@ async function run(browser) {
       const known = await apiCall('POST', `/api/clinics/${clinicId}/patients`, recToken, {
         full_name: 'Otávio Reis Lacerda', cpf: cpf2, birth_date: birth,
       });
-      await apiCall('POST', '/api/auth/signup', null, {
+      await signUpApi({
         email: email2, password: PATIENT_PASSWORD, full_name: 'Otávio Reis Lacerda', cpf: cpf2,
         birth_date: birth, accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
       });

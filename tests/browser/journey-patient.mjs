@@ -2,8 +2,9 @@
 //
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/journey-patient.mjs
 //
-// A patient who has just signed up (over HTTP: a fresh account each run) logs in on a
-// phone-sized screen and, from inside the app:
+// A new patient signs up on a phone-sized screen (the form, "Enviamos um link para …", the
+// link read from the server's maildir, MAILDIR: the account opens logged in) and, from
+// inside the app:
 // - opens "Consultas", presses "Agendar consulta", chooses Clínica Aurora, Dra. Helena
 //   Duarte (titled "Dra.", "Médica"; the dentist is "Dr." and "Cirurgião-dentista"), the
 //   first day with free times and the first free time; a time the reception books
@@ -28,12 +29,13 @@ import {
   assert,
   check,
   loginApi,
-  loginUi,
   main,
   noHorizontalOverflow,
   openPage,
   randomCpf,
   screenshots,
+  signupLink,
+  signupMails,
 } from './lib.mjs';
 
 const RECEPTIONIST = 'recepcao@aurora.demo';
@@ -59,10 +61,6 @@ async function run(browser) {
   // ----------------------------------------------------------- setup ---
   const email = `jornada-${Date.now()}@paciente.test`;
   const fullName = 'Lívia Antunes Barros';
-  await apiCall('POST', '/api/auth/signup', null, {
-    email, password: PATIENT_PASSWORD, full_name: fullName, cpf: randomCpf(), birth_date: '1990-07-14',
-    accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
-  });
   const recToken = await loginApi(RECEPTIONIST, PASSWORD);
   const recMe = await apiCall('GET', '/api/me', recToken);
   const aurora = recMe.memberships.find((m) => m.role === 'receptionist').clinic_id;
@@ -75,9 +73,33 @@ async function run(browser) {
   let bookedAt = '';
   let receptionBooked = '';
   try {
-    const loggedIn = await check('the new patient logs in on the phone and opens "Consultas"', async () => {
-      await loginUi(page, email, PATIENT_PASSWORD);
+    const signedUp = await check('the patient signs up on the phone: a link by e-mail, opened, is the account', async () => {
+      await page.goto(`${BASE_URL}/#/cadastro`);
+      await page.locator('[data-view="signup"]').waitFor();
+      await page.getByLabel('Nome completo (civil)').fill(fullName);
+      await page.getByLabel('CPF').fill(randomCpf());
+      await page.getByLabel('Data de nascimento').fill('1990-07-14');
+      await page.getByLabel('E-mail').fill(email);
+      await page.getByLabel('Senha').fill(PATIENT_PASSWORD);
+      await page.getByLabel(/^Li e aceito/).check();
+      const seen = await signupMails(email);
+      await page.getByRole('button', { name: 'Criar conta' }).click();
+      await page.getByText(`Enviamos um link para ${email}. Abra-o para ativar sua conta.`).waitFor();
+      await looksRight(page, 'link enviado', '00-signup-link-sent');
+      // No account before the link is opened.
+      const before = await fetch(`${BASE_URL}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email, password: PATIENT_PASSWORD }),
+      });
+      assert(before.status === 401, `login before the link: ${before.status}`);
+      const link = await signupLink(email, seen);
+      await page.goto(`${BASE_URL}/${link}`);
       await page.locator('[data-view="home-patient"]').waitFor();
+    });
+    if (!signedUp) throw new Error('sign-up failed');
+
+    const loggedIn = await check('the new patient, logged in by the link, opens "Consultas"', async () => {
       await page.getByRole('link', { name: 'Consultas' }).first().click();
       await page.locator('[data-view="my-appointments"]').waitFor();
       await page.getByText('Você não tem consultas marcadas.').waitFor();

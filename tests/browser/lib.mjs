@@ -1,13 +1,14 @@
 // Shared scaffolding of the headless-browser tests in tests/browser/*.mjs.
 //
 // Env: BASE_URL (default http://127.0.0.1:8080), CHROMIUM (default
-// /usr/bin/chromium), DEMO_PASSWORD (default atende-demo).
+// /usr/bin/chromium), DEMO_PASSWORD (default atende-demo), MAILDIR (where the server
+// writes its e-mail, `messaging.mail_dir`; default ./data/mail, the demo's in its data dir).
 //
 // A test defines `async function run(browser)` made of `check(name, fn)` calls and
 // ends with `main('<label>', run)`: it launches Chromium, runs the checks, prints one
 // line per check and "N passed, N failed" and exits 1 on failure.
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -253,6 +254,97 @@ export async function apiCall(method, path, token, body) {
     throw new HttpError(res.status, code, `${method} ${path} → ${res.status} ${text}`);
   }
   return data;
+}
+
+// ------------------------------------------------------------- e-mail ---
+
+/** The server's maildir (`messaging.mail_dir`; `atende serve --demo`: <data dir>/mail). */
+export const MAILDIR = process.env.MAILDIR || './data/mail';
+
+/** A part's body decoded by its Content-Transfer-Encoding. @param {string} head @param {string} body */
+function decodePart(head, body) {
+  if (/content-transfer-encoding:\s*base64/i.test(head)) {
+    return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  }
+  if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
+    const bytes = body.replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    return Buffer.from(bytes, 'latin1').toString('utf8');
+  }
+  return body;
+}
+
+/** A message's headers (unfolded) and its text: every part decoded, joined. @param {string} raw */
+function readMail(raw) {
+  const cut = raw.search(/\r?\n\r?\n/);
+  const head = (cut < 0 ? raw : raw.slice(0, cut)).replace(/\r?\n[ \t]+/g, ' ');
+  const header = (/** @type {string} */ name) => {
+    const m = head.match(new RegExp(`^${name}:\\s*(.*)$`, 'im'));
+    return m ? m[1].trim() : '';
+  };
+  const parts = raw.split(/^--.*$/m).map((part) => {
+    const at = part.search(/\r?\n\r?\n/);
+    return at < 0 ? part : decodePart(part.slice(0, at), part.slice(at).trim());
+  });
+  return { header, text: parts.join('\n') };
+}
+
+/** The mails in MAILDIR/new to `to` with `subject`: [{id, text}]. */
+async function mailsTo(to, subject) {
+  let names = [];
+  try {
+    names = await readdir(join(MAILDIR, 'new'));
+  } catch {
+    return [];
+  }
+  const found = [];
+  for (const name of names) {
+    const mail = readMail(await readFile(join(MAILDIR, 'new', name), 'utf8'));
+    const rcpt = mail.header('To').toLowerCase();
+    if (mail.header('Subject') === subject && (rcpt === to || rcpt.endsWith(`<${to}>`))) {
+      found.push({ id: mail.header('Message-ID') || name, text: mail.text });
+    }
+  }
+  return found;
+}
+
+const SIGNUP_SUBJECT = 'Confirme seu e-mail no atende';
+
+/** The ids of the sign-up links e-mailed to `email` so far. @param {string} email */
+export async function signupMails(email) {
+  return new Set((await mailsTo(email.toLowerCase(), SIGNUP_SUBJECT)).map((m) => m.id));
+}
+
+/**
+ * The next sign-up link e-mailed to `email` (one whose id is not in `seen`), as a path
+ * (`/#/confirmar-email/<token>`), once it arrives in MAILDIR.
+ * @param {string} email
+ * @param {Set<string>} seen
+ */
+export async function signupLink(email, seen = new Set()) {
+  const until = Date.now() + TIMEOUT;
+  while (Date.now() < until) {
+    const fresh = (await mailsTo(email.toLowerCase(), SIGNUP_SUBJECT)).find((m) => !seen.has(m.id));
+    const link = fresh && fresh.text.match(/\/#\/confirmar-email\/[A-Za-z0-9_-]+/);
+    if (link) return link[0];
+    await new Promise((resolve) => { setTimeout(resolve, 200); });
+  }
+  throw new Error(`no sign-up link for ${email} in ${MAILDIR}/new within ${TIMEOUT / 1000} s`);
+}
+
+/**
+ * Sign up a patient through the API as a person does: ask, open the link e-mailed to the
+ * address (read from MAILDIR), confirm. Resolves to the confirmation's answer
+ * (`{access_token, user, …}`).
+ * @param {Record<string, unknown>} body the sign-up request
+ */
+export async function signUpApi(body) {
+  const email = String(body.email);
+  const seen = await signupMails(email);
+  const asked = await apiCall('POST', '/api/auth/signup', null, body);
+  assert(asked && asked.status === 'verification_sent', `sign-up answered ${JSON.stringify(asked)}`);
+  const token = (await signupLink(email, seen)).split('/').pop();
+  return apiCall('POST', '/api/auth/signup/confirm', null, { token });
 }
 
 /** A random valid CPF, formatted. */

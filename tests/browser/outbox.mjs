@@ -5,12 +5,13 @@
 //
 // With its own data each run: the receptionist books a fit-in for João with Dra. Helena
 // some weeks ahead and cancels it over HTTP, which queues two e-mails ("Consulta agendada",
-// "Consulta cancelada"; the demo has no SMTP server, so they stay "Na fila"). Then:
+// "Consulta cancelada"; the demo has no SMTP server and writes its e-mail into a maildir,
+// so they are soon "Enviada"). Then:
 // - the demo admin reaches the view from the clinic's home ("Mensagens aos pacientes");
 // - the table shows both messages with channel, state, kind, patient and appointment,
-//   attempts, and "—" for a recipient not yet decided (an address shows only once sent,
-//   mostly hidden: the masking is unit-tested in tests/web/messages.test.mjs);
-// - filtering by state "Enviada" or channel "SMS" leaves none of them; "Na fila" + "E-mail"
+//   attempts, and the address it went to, mostly hidden (the masking is unit-tested in
+//   tests/web/messages.test.mjs);
+// - filtering by state "Na fila" or channel "SMS" leaves none of them; "Enviada" + "E-mail"
 //   keeps them;
 // - the receptionist opening the same address gets "Sem permissão" in words;
 // - the page has no horizontal overflow on a phone; no console errors or CSP violations.
@@ -62,8 +63,14 @@ async function run(browser) {
     await apiCall('POST', `/api/clinics/${clinicId}/appointments/${appt.id}/cancel`, recToken,
       { reason: 'teste da caixa de saída' });
     const adminToken = await loginApi(ADMIN);
-    const list = await apiCall('GET', `/api/clinics/${clinicId}/messages?appointment_id=${appt.id}`, adminToken);
+    let list = [];
+    for (let i = 0; i < 60; i += 1) {
+      list = await apiCall('GET', `/api/clinics/${clinicId}/messages?appointment_id=${appt.id}`, adminToken);
+      if (list.length === 2 && list.every((m) => m.status === 'sent')) break;
+      await new Promise((resolve) => { setTimeout(resolve, 250); });
+    }
     assert(list.length === 2, `${list.length} messages about the appointment`);
+    assert(list.every((m) => m.status === 'sent'), list.map((m) => m.status).join(', '));
     return list.map((m) => `${m.template} ${m.status}`).join(', ');
   });
 
@@ -86,15 +93,15 @@ async function run(browser) {
 
     await check('both messages are listed with channel, state, kind, patient, appointment and attempts', async () => {
       const { page } = admin;
-      const booked = page.locator(`.ob-table tbody tr[data-status="queued"]`).filter({ hasText: 'Consulta agendada' }).first();
+      const booked = rowsOfAppt(page).and(page.locator('tr[data-status="sent"]')).filter({ hasText: 'Consulta agendada' }).first();
       await booked.waitFor();
       const cells = (await booked.locator('td').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
       assert(cells[1] === 'E-mail', `channel: ${cells[1]}`);
       assert(cells[2] === 'Consulta agendada', `kind: ${cells[2]}`);
-      assert(cells[3].startsWith('Na fila'), `state: ${cells[3]}`);
-      assert(cells[4] === '—', `recipient of a queued message: ${cells[4]}`);
+      assert(cells[3].startsWith('Enviada'), `state: ${cells[3]}`);
+      assert(/^jo•+@paciente\.demo$/.test(cells[4]), `recipient of a sent message: ${cells[4]}`);
       assert(/João Pereira da Silva/.test(cells[5]) && /Consulta \d{2}\/\d{2}\/\d{4}/.test(cells[5]), `patient: ${cells[5]}`);
-      assert(cells[6] === '0', `attempts: ${cells[6]}`);
+      assert(cells[6] === '1', `attempts: ${cells[6]}`);
       await page.locator('.ob-table tbody tr').filter({ hasText: 'Consulta cancelada' }).first().waitFor();
       assert(await rowsOfAppt(page).count() >= 2, 'the two messages of this run are listed');
       const body = await text(page.locator('main'));
@@ -104,18 +111,18 @@ async function run(browser) {
 
     await check('the state and channel filters narrow the list', async () => {
       const { page } = admin;
-      await page.getByLabel('Estado').selectOption('sent');
+      await page.getByLabel('Estado').selectOption('queued');
       await page.locator('.ob-table tbody tr[data-status="queued"], .ob-empty').first().waitFor();
-      await page.waitForFunction(() => !document.querySelector('.ob-table tbody tr[data-status="queued"]'));
+      await page.waitForFunction(() => !document.querySelector('.ob-table tbody tr[data-status="sent"]'));
       await page.getByLabel('Estado').selectOption('');
       await page.getByLabel('Canal').selectOption('sms');
       await page.locator('.ob-empty').waitFor();
       assert((await text(page.locator('.ob-empty'))) === 'Nenhuma mensagem com estes filtros.', 'empty text');
       await shot(page, 'filtered-empty');
-      await page.getByLabel('Estado').selectOption('queued');
+      await page.getByLabel('Estado').selectOption('sent');
       await page.getByLabel('Canal').selectOption('email');
-      await page.locator('.ob-table tbody tr[data-status="queued"][data-channel="email"]').first().waitFor();
-      assert(await page.locator('.ob-table tbody tr:not([data-status="queued"])').count() === 0, 'other states listed');
+      await page.locator('.ob-table tbody tr[data-status="sent"][data-channel="email"]').first().waitFor();
+      assert(await page.locator('.ob-table tbody tr:not([data-status="sent"])').count() === 0, 'other states listed');
       const status = await text(page.locator('.ob-list [role="status"]'));
       assert(/mensage(m|ns) com estes filtros/.test(status), `count: ${status}`);
     });

@@ -25,6 +25,7 @@ import {
   openPage,
   randomCpf,
   screenshots,
+  signUpApi,
 } from './lib.mjs';
 
 const ORIGIN = BASE_URL.replace('://127.0.0.1', '://localhost');
@@ -44,7 +45,7 @@ async function logoutUi(page) {
 async function run(browser) {
   const { shot } = screenshots('passkeys');
   const email = `chave-${Date.now()}@exemplo.com.br`;
-  await apiCall('POST', '/api/auth/signup', null, {
+  await signUpApi({
     email, password: PASS, full_name: 'Beatriz Chave Prado', cpf: randomCpf(),
     birth_date: '1985-03-02', accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
   });

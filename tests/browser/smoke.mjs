@@ -32,6 +32,7 @@ import {
   noHorizontalOverflow,
   openPage,
   randomCpf,
+  signupLink,
 } from './lib.mjs';
 
 const WRITE = process.env.SMOKE_WRITE === '1';
@@ -272,10 +273,13 @@ async function signupViewCheck(browser) {
       await page.getByLabel(/^Nome social/).fill('Teste');
       await page.getByLabel('CPF').fill(randomCpf());
       await page.getByLabel('Data de nascimento').fill('1990-05-07');
-      await page.getByLabel('E-mail').fill(`smoke-${stamp}@paciente.demo`);
+      const email = `smoke-${stamp}@paciente.demo`;
+      await page.getByLabel('E-mail').fill(email);
       await page.getByLabel('Senha').fill('senha-de-teste-123');
       await page.getByLabel(/^Li e aceito/).check();
       await page.getByRole('button', { name: 'Criar conta' }).click();
+      await page.getByText(`Enviamos um link para ${email}.`, { exact: false }).waitFor();
+      await page.goto(`${BASE_URL}/${await signupLink(email)}`);
       await page.locator('[data-view="home-patient"]').waitFor();
       const text = await viewHeading(page, 'home-patient');
       assert(text === 'Olá, Teste', `heading is "${text}" (social name expected)`);

@@ -472,9 +472,22 @@ export function createApiClient(env = browserApiEnv()) {
     return startSession('/api/auth/passkey/finish', { state_id: stateId, credential });
   }
 
-  /** Patient sign-up; resolves to the `Me` object of the new account. @param {object} payload */
-  function signup(payload) {
-    return startSession('/api/auth/signup', payload);
+  /**
+   * Patient sign-up, first step: the server e-mails a link to the address (the same answer
+   * whether or not the address has an account); no account exists yet. Throws ApiError
+   * (422 for a bad field, 429 with retryAfter). @param {object} payload
+   */
+  async function signup(payload) {
+    await publicPost('/api/auth/signup', payload);
+  }
+
+  /**
+   * Patient sign-up, second step: the e-mailed link's token creates the account and logs in;
+   * resolves to the `Me` object. Throws ApiError (400 `invalid_signup_token`, 409
+   * `email_taken`, 429). @param {string} token
+   */
+  function confirmSignup(token) {
+    return startSession('/api/auth/signup/confirm', { token });
   }
 
   /** Revoke the session (best effort; the server also deletes the cookie) and forget it. */
@@ -524,6 +537,7 @@ export function createApiClient(env = browserApiEnv()) {
     login,
     completeMfaLogin,
     signup,
+    confirmSignup,
     logout,
     me,
     isLoggedIn,
@@ -569,6 +583,7 @@ export const {
   login,
   completeMfaLogin,
   signup,
+  confirmSignup,
   logout,
   me,
   isLoggedIn,

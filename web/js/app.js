@@ -45,6 +45,8 @@
 //   #/esqueci-senha                   ask for a password reset link by e-mail
 //   #/redefinir-senha/{token}         choose a new password with it (views/password-reset.js)
 //   #/convite/{token}                 a clinic's invitation: create one's password (same view)
+//   #/confirmar-email/{token}         a sign-up's e-mailed link: creates the account and logs in
+//                                     (views/login.js)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
 import { realtime } from './realtime.js';
@@ -52,7 +54,7 @@ import { h, alertNode, displayName, errorMessage, loadingNode } from './ui.js';
 import { statusPage } from './messages.js';
 import { badgeText, unread, unreadText } from './unread.js';
 import { canChat, renderChat } from './views/chat.js';
-import { renderLogin, renderSignup } from './views/login.js';
+import { renderConfirmEmail, renderLogin, renderSignup } from './views/login.js';
 import { renderSsoStart, renderSsoReturn, lastSsoButton } from './views/login-sso.js';
 import { renderForgotPassword, renderInvitation, renderResetPassword } from './views/password-reset.js';
 import { renderPatientHome } from './views/patient.js';
@@ -279,6 +281,14 @@ async function render() {
     return;
   }
 
+  if (top === 'confirmar-email' && parts.length === 2) {
+    headerUser.hidden = true;
+    headerNav.hidden = true;
+    document.body.dataset.layout = 'public';
+    mount(renderConfirmEmail(ctx, parts[1], { onLoggedIn }));
+    return;
+  }
+
   if (top === 'agendar' && parts.length === 1) {
     await renderBookingPage(ctx, null, params);
     return;
@@ -292,7 +302,7 @@ async function render() {
     state.me = null;
     updateHeader();
     if (top === 'cadastro') {
-      mount(renderSignup(ctx, { onLoggedIn }));
+      mount(renderSignup(ctx));
       return;
     }
     if (top === 'sso') {

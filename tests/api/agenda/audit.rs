@@ -65,17 +65,10 @@ async fn a_booking_commits_with_its_audit_row_and_a_refused_one_leaves_nothing()
 
     // A patient new to the clinic books a taken slot on its page: refused, and neither an
     // audit row nor the link to the clinic stays behind.
-    let (status, body) = json_of(
-        app.post(
-            "/api/auth/signup",
-            None,
-            &signup_body("paula@exemplo.com.br", &cpf_for(900)),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let paula = session_of(&body);
+    let (status, paula) = app
+        .sign_up(&signup_body("paula@exemplo.com.br", &cpf_for(900)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", paula.me);
     assert_error(
         book(
             &app,

@@ -246,16 +246,10 @@ async fn a_new_patient_books_from_the_portal_and_confirms_only_their_own() {
     );
 
     // Someone who just signed up books with Helena from inside the app.
-    let (status, signed) = json_of(
-        app.post(
-            "/api/auth/signup",
-            None,
-            &signup_body("livia@paciente.test", &super::cpf_for(7777)),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{signed}");
+    let (status, signed) = app
+        .sign_up(&signup_body("livia@paciente.test", &super::cpf_for(7777)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", signed.me);
     let livia = app.login("livia@paciente.test", "uma senha boa").await;
     let start = slots(&app, &a, &a.helena).await[0];
     let (status, booked) = json_of(

@@ -56,8 +56,11 @@ async fn a_node_killed_mid_burst_loses_no_email_and_repeats_only_what_it_had_not
         .set("ATENDE_MESSAGING__LEASE_SECS", "3");
 
     // The burst, written by a process of ours on the same database and keys (it has no
-    // SMTP server configured: it sends nothing).
-    let writer = spawn_node(Some(env.db.clone()), |_| {}).await;
+    // e-mail channel, neither SMTP nor a maildir: it sends nothing).
+    let writer = spawn_node(Some(env.db.clone()), |s| {
+        s.messaging.mail_dir = String::new()
+    })
+    .await;
     let store = &writer.state.store;
     let mut tx = store.begin().await.expect("tx");
     let ids = queue_resets(&writer, &mut tx, BURST, |n| format!("p{n}@example.test")).await;

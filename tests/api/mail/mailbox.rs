@@ -1,6 +1,7 @@
-//! The test SMTP server's mailbox: `tests/support/smtp_sink.py` (aiosmtpd) writes every
-//! message it receives to a maildir; these helpers find a message there and read it as a
-//! person would (subject, text and HTML bodies decoded).
+//! The test mailboxes: `tests/support/smtp_sink.py` (aiosmtpd) writes every message it
+//! receives to a maildir, and a test app with no SMTP server writes its e-mail to its own
+//! (`messaging.mail_dir`, [`crate::helpers::TestApp::mail_dir`]); these helpers find a
+//! message in either and read it as a person would (subject, text and HTML bodies decoded).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

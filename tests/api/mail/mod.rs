@@ -6,7 +6,7 @@
 mod burst;
 mod crash;
 mod invite;
-mod mailbox;
+pub(crate) mod mailbox;
 mod optout;
 mod reset;
 

@@ -50,7 +50,12 @@ impl std::ops::Deref for Fixture {
 /// appointments of today are out of the way.
 async fn fixture() -> Fixture {
     let twilio = Twilio::start().await;
-    let app = spawn_app_with(|s| sms_settings(s, &twilio)).await;
+    // No e-mail channel: what goes by e-mail waits in the outbox.
+    let app = spawn_app_with(|s| {
+        sms_settings(s, &twilio);
+        s.messaging.mail_dir = String::new();
+    })
+    .await;
     let r = Reminded::new(app, "sms_enabled", JOAO_PHONE).await;
     let saved = r
         .put_rules(&json!({"reminders_enabled": true,

@@ -49,6 +49,39 @@ export function takeReturnTo() {
   return hash && hash.startsWith('#/agendar/') ? hash : null;
 }
 
+/** Where a booking waiting for a sign-up is kept while the e-mailed link is opened. */
+const CARRY_KEY = 'atende.signup.carry';
+/** What waits for a login in this tab (kept in sessionStorage). */
+const CARRIED = [PENDING_KEY, RETURN_KEY, WAITLIST_KEY];
+
+/**
+ * A sign-up was requested: keep the booking (or waitlist) waiting in this tab where the
+ * e-mailed link, likely opened in another tab, finds it ({@link restoreCarriedBooking}).
+ */
+export function carryBookingToSignupLink() {
+  const carried = Object.fromEntries(CARRIED.map((k) => [k, sessionGet(k)]).filter(([, v]) => v));
+  try {
+    if (Object.keys(carried).length) localStorage.setItem(CARRY_KEY, JSON.stringify(carried));
+    else localStorage.removeItem(CARRY_KEY);
+  } catch {
+    // No storage: the patient starts the booking again after the sign-up.
+  }
+}
+
+/** The sign-up link was opened: take up what was waiting for it (once). */
+export function restoreCarriedBooking() {
+  try {
+    const carried = JSON.parse(localStorage.getItem(CARRY_KEY) || 'null');
+    localStorage.removeItem(CARRY_KEY);
+    if (!carried || typeof carried !== 'object') return;
+    for (const k of CARRIED) {
+      if (typeof carried[k] === 'string' && !sessionGet(k)) sessionSet(k, carried[k]);
+    }
+  } catch {
+    // ignore
+  }
+}
+
 /** A notice for the login page while a booking waits for the login. */
 export function bookingLoginNotice() {
   const hash = sessionGet(RETURN_KEY);

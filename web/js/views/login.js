@@ -2,8 +2,10 @@
 // Login (with its second step for accounts with two-factor) and patient sign-up views.
 
 import {
-  api, login, completeMfaLogin, passkeyLogin, publicPost, signup, ApiError, MfaRequired,
+  api, login, completeMfaLogin, confirmSignup, passkeyLogin, publicPost, signup, ApiError,
+  MfaRequired,
 } from '../api.js';
+import { carryBookingToSignupLink, restoreCarriedBooking } from './booking.js';
 import { getPasskeyAssertion, passkeyPromptError, passkeysSupported } from '../passkeys.js';
 import {
   h, clear, alertNode, createForm, commonCodeToField, CPF_PATTERN, errorMessage, loadingNode,
@@ -267,11 +269,11 @@ export function secondStep(ctx, challenge, { onLoggedIn, restart }) {
 }
 
 /**
- * View "signup": patient self sign-up with terms acceptance.
+ * View "signup": patient self sign-up with terms acceptance. The account is created when
+ * the link e-mailed to the address is opened ({@link renderConfirmEmail}).
  * @param {import('../types.js').ViewContext} ctx
- * @param {{onLoggedIn: (user: import('../types.js').Me|null) => void}} opts
  */
-export function renderSignup(ctx, { onLoggedIn }) {
+export function renderSignup(ctx) {
   document.title = 'Criar conta de paciente — atende';
   const body = h('div', { class: 'stack' });
   const root = h('div', { class: 'view view-narrow', dataset: { view: 'signup' } },
@@ -286,7 +288,11 @@ export function renderSignup(ctx, { onLoggedIn }) {
     api.get('/api/terms').then((terms) => {
       if (!ctx.isCurrent()) return;
       body.removeAttribute('aria-busy');
-      clear(body).append(...signupForm(terms || {}, onLoggedIn));
+      clear(body).append(...signupForm(terms || {}, (email) => {
+        if (!ctx.isCurrent()) return;
+        clear(body).append(linkSent(email));
+        body.querySelector('h2')?.focus();
+      }));
     }).catch((err) => {
       if (!ctx.isCurrent()) return;
       body.removeAttribute('aria-busy');
@@ -300,7 +306,24 @@ export function renderSignup(ctx, { onLoggedIn }) {
   return root;
 }
 
-function signupForm(terms, onLoggedIn) {
+/**
+ * What the sign-up page says once the request went: the link is in the mailbox.
+ * @param {string} email
+ */
+function linkSent(email) {
+  return h('section', { class: 'panel', role: 'status', dataset: { state: 'link-sent' } },
+    h('h2', { class: 'h3', tabindex: '-1', text: 'Confirme seu e-mail' }),
+    h('p', { text: `Enviamos um link para ${email}. Abra-o para ativar sua conta.` }),
+    h('p', { class: 'muted', text: 'O link vale por 24 horas. Se não encontrar a mensagem, olhe a caixa de spam.' }),
+    h('p', { class: 'form-footer' }, h('a', { href: '#/entrar', text: 'Voltar para o login' })));
+}
+
+/**
+ * The sign-up form; `sent(email)` once the server took the request.
+ * @param {{version?: string, text?: string}} terms
+ * @param {(email: string) => void} sent
+ */
+function signupForm(terms, sent) {
   const version = terms.version ? String(terms.version) : '';
   const termsId = 'terms-text';
   const ctrl = createForm({
@@ -337,7 +360,7 @@ function signupForm(terms, onLoggedIn) {
       },
     ],
     onSubmit: async (v) => {
-      const user = await signup({
+      await signup({
         email: v.email,
         password: v.password,
         full_name: v.full_name,
@@ -347,7 +370,8 @@ function signupForm(terms, onLoggedIn) {
         phone: v.phone,
         accepted_terms_version: v.accepted_terms ? version : undefined,
       });
-      onLoggedIn(user);
+      carryBookingToSignupLink();
+      sent(String(v.email).trim());
       return undefined;
     },
   });
@@ -368,4 +392,40 @@ function signupForm(terms, onLoggedIn) {
 
   return [h('section', { class: 'panel' }, ctrl.form,
     h('p', { class: 'form-footer' }, 'Já tem conta? ', h('a', { href: '#/entrar', text: 'Entrar' })))];
+}
+
+/**
+ * View "confirm e-mail" (`#/confirmar-email/{token}`): the sign-up link. Opening it creates
+ * the account and logs in; `onLoggedIn(me)` then continues where sign-up was started (a
+ * booking waiting for it included).
+ * @param {import('../types.js').ViewContext} ctx
+ * @param {string} token
+ * @param {{onLoggedIn: (user: import('../types.js').Me|null) => void}} opts
+ */
+export function renderConfirmEmail(ctx, token, { onLoggedIn }) {
+  document.title = 'Confirmar e-mail — atende';
+  const body = h('div', { class: 'stack', 'aria-busy': 'true' }, loadingNode('Confirmando seu e-mail…'));
+  const root = h('div', { class: 'view view-narrow', dataset: { view: 'confirm-email' } },
+    h('h1', { tabindex: '-1', text: 'Confirmar e-mail' }),
+    body);
+  confirmSignup(token).then((user) => {
+    restoreCarriedBooking();
+    if (ctx.isCurrent()) onLoggedIn(user);
+  }).catch((err) => {
+    if (!ctx.isCurrent()) return;
+    body.removeAttribute('aria-busy');
+    let message = errorMessage(err);
+    if (err instanceof ApiError && err.code === 'invalid_signup_token') {
+      message = 'Este link é inválido, expirou ou já foi usado. Se sua conta já foi ativada, entre com seu e-mail e senha; senão, faça o cadastro de novo.';
+    } else if (err instanceof ApiError && err.code === 'email_taken') {
+      message = 'Este e-mail já tem uma conta. Entre com sua senha ou use "Esqueci minha senha".';
+    } else if (err instanceof ApiError && err.status === 429) {
+      message = tooManyAttemptsMessage(err.retryAfter);
+    }
+    clear(body).append(alertNode(message),
+      h('p', { class: 'form-footer' },
+        h('a', { href: '#/entrar', text: 'Entrar' }), ' · ',
+        h('a', { href: '#/cadastro', text: 'Criar conta de paciente' })));
+  });
+  return root;
 }
