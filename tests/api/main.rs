@@ -41,6 +41,7 @@ mod patient_search;
 mod patients;
 mod processes;
 mod queue;
+mod raw_db;
 mod record;
 mod sessions;
 mod signup;
