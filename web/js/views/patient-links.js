@@ -127,7 +127,7 @@ export function accessCodePanel(ctx, clinicId, patientId) {
 
   return h('section', { class: 'panel', 'aria-labelledby': 'pd-access' },
     h('h2', { id: 'pd-access', text: 'Acesso do paciente' }),
-    h('p', { class: 'muted small', text: 'O paciente vê consultas, documentos e conversas deste cadastro só depois de digitar, na conta dele, um código gerado aqui.' }),
+    h('p', { class: 'muted small', text: 'O paciente vê consultas, documentos e conversas deste cadastro só depois de digitar, na conta dele, um código gerado aqui — ou de a recepção, com a pessoa e um documento com o CPF à frente, confirmar a identidade numa sugestão.' }),
     h('div', { class: 'form-actions' }, button),
     codeBox, list);
 }
