@@ -28,6 +28,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod passkeys;
 pub mod password_reset;
+pub mod patient_link_mail;
 pub mod patient_links;
 pub mod patients;
 pub mod queue;

@@ -46,8 +46,10 @@ pub struct PatientLinkView {
     pub id: uuid::Uuid,
     /// `suggested`, `pending`, `linked` or `revoked`.
     pub state: String,
-    /// `front_desk_code` (proof issued by staff), `self_service` (the record was created
-    /// by the patient's own booking) or `suggestion` (a CPF match: grants nothing).
+    /// `front_desk_code` (proof issued by staff), `contact_link` (a one-time link e-mailed
+    /// to the record's address on file), `self_service` (the record was created by the
+    /// patient's own booking), `suggestion` (a CPF match: grants nothing) or
+    /// `staff_confirmed` (a suggestion the staff confirmed in person).
     pub method: String,
     /// The account on the other side (none while a proof is pending).
     pub account_name: Option<String>,
@@ -179,7 +181,7 @@ impl From<&Auth> for Actor {
     }
 }
 
-fn audit(by: &Actor, action: &'static str, l: &PatientLinkRow) -> AuditEvent {
+pub(crate) fn audit(by: &Actor, action: &'static str, l: &PatientLinkRow) -> AuditEvent {
     AuditEvent::new(by.user, action, "patient_link")
         .entity_id(l.id)
         .clinic(l.clinic_id)
@@ -349,6 +351,14 @@ pub async fn redeem(
         .append_audit(&mut tx, &audit(by, "patient_link.linked", &link))
         .await?;
     tx.commit().await?;
+    linked_view(state, link).await
+}
+
+/// A link just made, as the account that made it sees it.
+pub(crate) async fn linked_view(
+    state: &AppState,
+    link: PatientLinkRow,
+) -> Result<LinkedRecordView, AppError> {
     let clinic_name = state
         .store
         .clinic_by_id(link.clinic_id)

@@ -90,7 +90,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         patients::list_patients, patients::create_patient_handler, patients::get_clinic_patient,
         patients::update_clinic_patient, patients::my_record, patients::get_patient,
         patient_links::record_links, patient_links::issue_code, patient_links::revoke_by_staff,
-        patient_links::confirm_suggestion,
+        patient_links::confirm_suggestion, patient_links::send_link, patient_links::accept_link,
         patient_links::my_links, patient_links::redeem, patient_links::revoke_mine,
         chat::my_rooms, chat::open_room, chat::history, chat::upload_attachment,
         chat::download_attachment, chat::get_office_hours, chat::put_office_hours,

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::app::Auth;
 use crate::app::error::{AppError, ErrorBody};
+use crate::app::patient_link_mail::{self, AcceptLinkRequest, SentLink};
 use crate::app::patient_links::{
     self, ConfirmSuggestionRequest, ConfirmedSuggestion, IssuedCode, LinkedRecordView,
     PatientLinkView, RedeemRequest,
@@ -31,7 +32,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/confirm",
         web::post().to(confirm_suggestion),
     )
+    .route(
+        "/clinics/{clinic_id}/patients/{patient_id}/links/email",
+        web::post().to(send_link),
+    )
     .route("/me/links", web::get().to(my_links))
+    .route("/me/links/accept", web::post().to(accept_link))
     .route("/me/links/redeem", web::post().to(redeem))
     .route("/me/links/{link_id}/revoke", web::post().to(revoke_mine));
 }
@@ -160,4 +166,36 @@ pub async fn revoke_mine(
 ) -> Result<HttpResponse, AppError> {
     patient_links::revoke_by_patient(&state, &auth, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/patients/{patient_id}/links/email", tag = "patients", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("patient_id" = String, Path, format = Uuid)),
+    responses((status = 201, description = "A one-time link (72 h) queued to the record's e-mail on file", body = SentLink),
+              (status = 403, body = ErrorBody), (status = 404, description = "Not a record of this clinic", body = ErrorBody),
+              (status = 422, description = "`no_email_on_file`", body = ErrorBody)))]
+pub async fn send_link(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<RecordPath>,
+) -> Result<HttpResponse, AppError> {
+    let RecordPath {
+        clinic_id,
+        patient_id,
+    } = path.into_inner();
+    let sent = patient_link_mail::send_link(&state, &auth, clinic_id, patient_id).await?;
+    Ok(HttpResponse::Created().json(sent))
+}
+
+#[utoipa::path(post, path = "/api/me/links/accept", tag = "me", security(("bearer" = [])),
+    request_body = AcceptLinkRequest,
+    responses((status = 200, description = "The caller's account is linked to the record the link was sent for", body = LinkedRecordView),
+              (status = 400, description = "`invalid_link` (unknown, used or expired)", body = ErrorBody),
+              (status = 429, description = "Too many misses from this address", body = ErrorBody)))]
+pub async fn accept_link(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<AcceptLinkRequest>,
+) -> Result<HttpResponse, AppError> {
+    let linked = patient_link_mail::accept_link(&state, &auth, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(linked))
 }

@@ -25,6 +25,7 @@ const LINKS: &[(&str, &str)] = &[
     ("confirm_email_path", "Confirmar meu e-mail"),
     ("forgot_path", "Esqueci minha senha"),
     ("invite_path", "Criar minha senha"),
+    ("link_path", "Vincular meu cadastro"),
     ("verify_url", "Ver o documento"),
     ("optout_path", "Não receber mais lembretes por e-mail"),
 ];
@@ -195,6 +196,20 @@ fn words(m: &Outgoing) -> (String, Vec<String>) {
                     p["days"].as_i64().unwrap_or(7)
                 ),
                 "Se você não esperava este convite, ignore esta mensagem.".into(),
+            ],
+        ),
+        "patient_link_invitation" => (
+            format!("Acesse seu cadastro na {clinic} pelo atende"),
+            vec![
+                hello,
+                format!(
+                    "A {clinic} convida você a ver suas consultas, documentos e conversas com a clínica no atende."
+                ),
+                format!(
+                    "Abra o link abaixo e entre na sua conta (ou crie uma). Ele vale por {} horas e funciona uma única vez.",
+                    p["hours"].as_i64().unwrap_or(72)
+                ),
+                "Se você não é paciente da clínica, ignore esta mensagem: nada muda.".into(),
             ],
         ),
         _ => (

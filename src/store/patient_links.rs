@@ -159,6 +159,50 @@ impl Store {
         }))
     }
 
+    /// The pending link whose secret hashes to `hash`, by `method` (links sent to the
+    /// contact on file carry no selector: their 256-bit secret is looked up whole).
+    pub async fn pending_link_by_hash(
+        &self,
+        tx: &mut Tx,
+        hash: &str,
+        method: &str,
+    ) -> Result<Option<PatientLinkRow>, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query_as::<_, PatientLinkRow>(
+                "SELECT * FROM patient_links
+                 WHERE code_hash = $1 AND method = $2 AND state = 'pending'",
+            )
+            .bind(hash)
+            .bind(method)
+            .fetch_optional(&mut **t)
+            .await?
+        }))
+    }
+
+    /// Link a pending proof to `user`, if it is still pending: `false` when another request
+    /// spent it first (so two concurrent uses cannot both succeed).
+    pub async fn claim_pending_link(
+        &self,
+        tx: &mut Tx,
+        id: uuid::Uuid,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_tx!(tx, t => {
+            sqlx::query(
+                "UPDATE patient_links SET state = 'linked', user_id = $1, linked_at = $2,
+                     updated_at = $2, code_selector = NULL
+                 WHERE id = $3 AND state = 'pending'",
+            )
+            .bind(user)
+            .bind(at)
+            .bind(id)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        }) == 1)
+    }
+
     /// Write back a link's state, method and counters (the proof itself never changes; a
     /// code that leaves `pending` frees its selector for new codes; a suggestion staff
     /// confirm becomes `staff_confirmed`).

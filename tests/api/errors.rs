@@ -325,7 +325,12 @@ async fn every_route_is_in_the_openapi_document() {
             "/api/clinics/{clinic_id}/patients/{patient_id}/links/{link_id}/confirm",
             "post",
         ),
+        (
+            "/api/clinics/{clinic_id}/patients/{patient_id}/links/email",
+            "post",
+        ),
         ("/api/me/links", "get"),
+        ("/api/me/links/accept", "post"),
         ("/api/me/links/redeem", "post"),
         ("/api/me/links/{link_id}/revoke", "post"),
         ("/api/me/signing-key", "get"),

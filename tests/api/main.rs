@@ -23,6 +23,7 @@ mod errors;
 mod faults;
 mod helpers;
 mod identity;
+mod identity_link_mail;
 mod identity_merge;
 mod keys;
 mod lgpd;

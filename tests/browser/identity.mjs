@@ -16,6 +16,9 @@
 //   receptionist clicks "Confirmar identidade", accepts the dialog, sees "Identidade
 //   confirmada…" and "Vinculado"; the account then has one record at the clinic, the
 //   clinic's, and its waitlist entry moved with it;
+// - a third person whose record has an e-mail on file: the receptionist clicks "Enviar link
+//   por e-mail"; a fresh browser opens the e-mailed `#/vincular/<token>`, is asked to log in,
+//   logs in and reads "Pronto: seu cadastro na Clínica Aurora está vinculado";
 // - no horizontal overflow on the phone page; no console errors, page errors or CSP
 //   violations anywhere.
 // Screenshots go to tests/browser/screenshots/identity-*.png.
@@ -39,6 +42,7 @@ import {
   openPage,
   randomCpf,
   screenshots,
+  mailedLink,
   signUpApi,
 } from './lib.mjs';
 
@@ -154,6 +158,39 @@ async function run(browser) {
       assert(here.length === 1 && here[0] === known.id, `one record at the clinic, the clinic's: ${JSON.stringify(links)}`);
       const waiting = await apiCall('GET', '/api/me/waitlist', token);
       assert(waiting.some((e) => e.professional_user_id === helena.user_id), `the waitlist entry moved along: ${JSON.stringify(waiting)}`);
+    });
+
+    await check('the clinic e-mails a link; the patient opens it, logs in, and is linked', async () => {
+      const cpf3 = randomCpf();
+      const contact = `contato-${Date.now()}@exemplo.com.br`;
+      const email3 = `abre-link-${Date.now()}@exemplo.com.br`;
+      const onFile = await apiCall('POST', `/api/clinics/${clinicId}/patients`, recToken, {
+        full_name: 'Marília Couto Brandão', cpf: cpf3, birth_date: birth, email: contact,
+      });
+      await signUpApi({
+        email: email3, password: PATIENT_PASSWORD, full_name: 'Marília Couto Brandão', cpf: randomCpf(),
+        birth_date: birth, accepted_terms_version: (await apiCall('GET', '/api/terms')).version,
+      });
+      const { page } = desk;
+      await page.goto(`${BASE_URL}/#/clinica/${clinicId}/paciente/${onFile.id}`);
+      const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Acesso do paciente' }) });
+      await panel.getByRole('button', { name: 'Enviar link por e-mail' }).click();
+      await panel.getByText(/Link enviado para co•••@exemplo\.com\.br/).waitFor();
+      await panel.getByText('Link enviado por e-mail, aguardando uso').waitFor();
+      const path = await mailedLink(contact, 'Acesse seu cadastro na Clínica Aurora pelo atende', 'vincular');
+
+      // A fresh browser (nobody logged in) opens the link: the login asks, then links.
+      const fresh = await openPage(browser, PHONE);
+      pages.push(['patient (link)', fresh]);
+      await fresh.page.goto(`${BASE_URL}${path}`);
+      await fresh.page.getByText('Entre (ou crie sua conta de paciente) para vincular seu cadastro na clínica.').waitFor();
+      await loginUi(fresh.page, email3, PATIENT_PASSWORD);
+      await fresh.page.getByText('Pronto: seu cadastro na Clínica Aurora está vinculado à sua conta.').waitFor();
+      await noHorizontalOverflow(fresh.page);
+      await shot(fresh.page, 'link-accepted');
+      const token = await loginApi(email3, PATIENT_PASSWORD);
+      const links = await apiCall('GET', '/api/me/links', token);
+      assert(links.some((l) => l.patient_id === onFile.id && l.method === 'contact_link'), JSON.stringify(links));
     });
 
     await check('no console errors, page errors or CSP violations', async () => {

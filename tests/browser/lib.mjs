@@ -275,12 +275,19 @@ function decodePart(head, body) {
 }
 
 /** A message's headers (unfolded) and its text: every part decoded, joined. @param {string} raw */
+/** A header value with its RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) decoded. @param {string} v */
+function decodeWords(v) {
+  return v.replace(/=\?utf-8\?([bq])\?([^?]*)\?=(\s+(?==\?utf-8\?))?/gi, (_, kind, text) => (kind.toLowerCase() === 'b'
+    ? Buffer.from(text, 'base64').toString('utf8')
+    : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (__, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8')));
+}
+
 function readMail(raw) {
   const cut = raw.search(/\r?\n\r?\n/);
   const head = (cut < 0 ? raw : raw.slice(0, cut)).replace(/\r?\n[ \t]+/g, ' ');
   const header = (/** @type {string} */ name) => {
     const m = head.match(new RegExp(`^${name}:\\s*(.*)$`, 'im'));
-    return m ? m[1].trim() : '';
+    return m ? decodeWords(m[1].trim()) : '';
   };
   const parts = raw.split(/^--.*$/m).map((part) => {
     const at = part.search(/\r?\n\r?\n/);
@@ -322,14 +329,27 @@ export async function signupMails(email) {
  * @param {Set<string>} seen
  */
 export async function signupLink(email, seen = new Set()) {
+  return mailedLink(email, SIGNUP_SUBJECT, 'confirmar-email', seen);
+}
+
+/**
+ * The first link to `#/<page>/<token>` in an e-mail with `subject` to `email` (one whose id
+ * is not in `seen`), as a path, once it arrives in MAILDIR.
+ * @param {string} email
+ * @param {string} subject
+ * @param {string} page
+ * @param {Set<string>} seen
+ */
+export async function mailedLink(email, subject, page, seen = new Set()) {
   const until = Date.now() + TIMEOUT;
+  const pattern = new RegExp(`/#/${page}/[A-Za-z0-9_-]+`);
   while (Date.now() < until) {
-    const fresh = (await mailsTo(email.toLowerCase(), SIGNUP_SUBJECT)).find((m) => !seen.has(m.id));
-    const link = fresh && fresh.text.match(/\/#\/confirmar-email\/[A-Za-z0-9_-]+/);
+    const fresh = (await mailsTo(email.toLowerCase(), subject)).find((m) => !seen.has(m.id));
+    const link = fresh && fresh.text.match(pattern);
     if (link) return link[0];
     await new Promise((resolve) => { setTimeout(resolve, 200); });
   }
-  throw new Error(`no sign-up link for ${email} in ${MAILDIR}/new within ${TIMEOUT / 1000} s`);
+  throw new Error(`no "${subject}" link for ${email} in ${MAILDIR}/new within ${TIMEOUT / 1000} s`);
 }
 
 /**

@@ -46,6 +46,8 @@
 //   #/redefinir-senha/{token}         choose a new password with it (views/password-reset.js)
 //   #/convite/{token}                 a clinic's invitation: create one's password (same view)
 //   #/confirmar-email/{token}         a sign-up's e-mailed link: creates the account and logs in
+//   #/vincular/{token}                a clinic's e-mailed link: links the logged-in account to its record
+//                                     (kept through the login or sign-up when nobody is logged in)
 //                                     (views/login.js)
 
 import { authEvents, clearTokens, isLoggedIn, logout, me as fetchMe } from './api.js';
@@ -70,6 +72,7 @@ import { renderScheduleSettings } from './views/agenda-settings.js';
 import { renderCash } from './views/cash.js';
 import { renderReports } from './views/reports.js';
 import { bookingLoginNotice, renderBooking, takeReturnTo } from './views/booking.js';
+import { keepLinkForLogin, linkLoginNotice, renderAcceptLink, takeLinkAfterLogin } from './views/patient-links.js';
 import { renderMyAppointments } from './views/my-appointments.js';
 import { renderBookingClinics } from './views/booking-clinics.js';
 import { renderLink } from './views/link.js';
@@ -227,7 +230,7 @@ function takeNotice() {
 function onLoggedIn(user) {
   state.me = user && typeof user === 'object' && Array.isArray(user.memberships) ? user : null;
   // Back to the booking page that asked for the login, if any.
-  navigate(takeReturnTo() || '#/', { replace: true });
+  navigate(takeReturnTo() || takeLinkAfterLogin() || '#/', { replace: true });
 }
 
 /** The public booking page: works without a login; a logged-in patient books at once. */
@@ -313,9 +316,10 @@ async function render() {
       mount(renderSsoStart(ctx, parts[1]));
       return;
     }
+    if (top === 'vincular' && parts.length === 2) keepLinkForLogin(parts[1]);
     if (top !== 'entrar') replaceHash('#/entrar');
     mount(renderLogin(ctx, {
-      notice: takeNotice() || bookingLoginNotice(), onLoggedIn, sso: lastSsoButton(ctx),
+      notice: takeNotice() || bookingLoginNotice() || linkLoginNotice(), onLoggedIn, sso: lastSsoButton(ctx),
     }));
     return;
   }
@@ -458,6 +462,10 @@ async function render() {
   }
   if (section === 'seguranca' && parts.length === 1) {
     mount(renderAccountSecurity(ctx, {}));
+    return;
+  }
+  if (section === 'vincular' && parts.length === 2) {
+    mount(renderAcceptLink(ctx, me, parts[1]));
     return;
   }
   if (section === 'meus-dados' && me.patient) {

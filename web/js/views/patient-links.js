@@ -3,7 +3,7 @@
 // one-time access code for one of their patient records and see its links; the patient
 // types the code in their portal ("Vincular à clínica") and sees the clinics linked.
 
-import { api, seg } from '../api.js';
+import { api, me as fetchMe, seg } from '../api.js';
 import { clinicName } from '../messages.js';
 import { h, clear, alertNode, createForm, errorMessage, formatDateTime, loadingNode } from '../ui.js';
 
@@ -31,6 +31,7 @@ import { h, clear, alertNode, createForm, errorMessage, formatDateTime, loadingN
 const STATE_LABELS = {
   suggested: 'Sugestão (mesmo CPF; não dá acesso)',
   pending: 'Código aguardando uso',
+  pending_link: 'Link enviado por e-mail, aguardando uso',
   linked: 'Vinculado',
   revoked: 'Encerrado',
 };
@@ -46,6 +47,21 @@ export function accessCodePanel(ctx, clinicId, patientId) {
   const codeBox = h('div', { role: 'status' });
   const list = h('div');
   const button = h('button', { type: 'button', class: 'btn btn-primary', text: 'Gerar código de acesso' });
+  const mailButton = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Enviar link por e-mail' });
+
+  mailButton.addEventListener('click', async () => {
+    mailButton.disabled = true;
+    try {
+      const sent = await api.post(`${base}/email`, {});
+      clear(codeBox).append(h('p', { class: 'notice', role: 'status' },
+        `Link enviado para ${sent.sent_to} (vale uma vez, até `, formatDateTime(sent.expires_at), ').'));
+      load();
+    } catch (err) {
+      clear(codeBox).append(alertNode(errorMessage(err)));
+    } finally {
+      mailButton.disabled = false;
+    }
+  });
 
   button.addEventListener('click', async () => {
     button.disabled = true;
@@ -85,7 +101,8 @@ export function accessCodePanel(ctx, clinicId, patientId) {
       const who = l.account_email ? ` — ${l.account_name || ''} <${l.account_email}>` : '';
       const actions = [revoke];
       if (l.state === 'suggested') actions.unshift(confirmButton(l));
-      return h('li', null, `${STATE_LABELS[l.state] || l.state}${who} `, ...actions);
+      const label = l.state === 'pending' && l.method === 'contact_link' ? STATE_LABELS.pending_link : STATE_LABELS[l.state];
+      return h('li', null, `${label || l.state}${who} `, ...actions);
     })));
   }
 
@@ -128,7 +145,7 @@ export function accessCodePanel(ctx, clinicId, patientId) {
   return h('section', { class: 'panel', 'aria-labelledby': 'pd-access' },
     h('h2', { id: 'pd-access', text: 'Acesso do paciente' }),
     h('p', { class: 'muted small', text: 'O paciente vê consultas, documentos e conversas deste cadastro só depois de digitar, na conta dele, um código gerado aqui — ou de a recepção, com a pessoa e um documento com o CPF à frente, confirmar a identidade numa sugestão.' }),
-    h('div', { class: 'form-actions' }, button),
+    h('div', { class: 'form-actions' }, button, mailButton),
     codeBox, list);
 }
 
@@ -167,4 +184,57 @@ export function linkClinicPanel(linked) {
     h('h2', { id: 'link-clinic-heading', text: 'Vincular à clínica' }),
     h('p', { class: 'muted small', text: 'Suas consultas, documentos e conversas de uma clínica aparecem aqui depois que você digita o código que ela lhe deu.' }),
     list, form.form);
+}
+
+/** A clinic's e-mailed link waiting for a login in this browser (kept across tabs: the
+ * sign-up link may open in another one). */
+const LINK_KEY = 'atende.link.pending';
+
+/** @param {string} token */
+export function keepLinkForLogin(token) {
+  try { localStorage.setItem(LINK_KEY, token); } catch { /* private mode: the link just needs opening again */ }
+}
+
+/** The link page to go back to after a login, once. */
+export function takeLinkAfterLogin() {
+  let token = null;
+  try {
+    token = localStorage.getItem(LINK_KEY);
+    localStorage.removeItem(LINK_KEY);
+  } catch { /* private mode */ }
+  return token ? `#/vincular/${token}` : null;
+}
+
+/** The login page's notice while a link waits. */
+export function linkLoginNotice() {
+  try {
+    return localStorage.getItem(LINK_KEY) ? 'Entre (ou crie sua conta de paciente) para vincular seu cadastro na clínica.' : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Patient: the page a clinic's e-mailed link opens (`#/vincular/{token}`), logged in.
+ * @param {{isCurrent: () => boolean}} ctx
+ * @param {object} me the session's profile (refreshed when a record is linked)
+ * @param {string} token
+ */
+export function renderAcceptLink(ctx, me, token) {
+  const status = h('div', { role: 'status' }, loadingNode());
+  const home = h('p', null, h('a', { href: '#/', text: 'Ir para o início' }));
+  home.hidden = true;
+  api.post('/api/me/links/accept', { token }).then(async (record) => {
+    Object.assign(me, await fetchMe());
+    if (!ctx.isCurrent()) return;
+    clear(status).append(h('p', { class: 'notice', text: `Pronto: seu cadastro na ${clinicName(record.clinic_name)} está vinculado à sua conta.` }));
+    home.hidden = false;
+  }).catch((err) => {
+    if (!ctx.isCurrent()) return;
+    clear(status).append(alertNode(errorMessage(err)));
+    home.hidden = false;
+  });
+  return h('section', { class: 'panel narrow', 'data-view': 'accept-link', 'aria-labelledby': 'accept-link-heading' },
+    h('h1', { id: 'accept-link-heading', text: 'Vincular cadastro' }),
+    status, home);
 }
