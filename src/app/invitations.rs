@@ -63,7 +63,6 @@ pub async fn queue_invitation(
         "days": INVITATION_TTL_DAYS,
         "invite_path": format!("{INVITATION_PAGE}{token}"),
     });
-    let enc = state.cipher.encrypt(&payload.to_string())?;
     let message = NewMessage {
         clinic: Some(clinic),
         user: Some(user.id),
@@ -72,6 +71,6 @@ pub async fn queue_invitation(
         to_address: Some(user.email.clone()),
         ..Default::default()
     };
-    state.store.insert_message(tx, &message, &enc).await?;
+    state.store.insert_message(tx, &message, &payload).await?;
     Ok(())
 }

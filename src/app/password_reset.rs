@@ -71,7 +71,6 @@ pub async fn request_reset(
         "name": user.full_name,
         "reset_path": format!("{RESET_PAGE}{token}"),
     });
-    let enc = state.cipher.encrypt(&payload.to_string())?;
     let mut tx = state.store.begin().await?;
     state
         .store
@@ -90,7 +89,10 @@ pub async fn request_reset(
         to_address: Some(user.email.clone()),
         ..Default::default()
     };
-    state.store.insert_message(&mut tx, &message, &enc).await?;
+    state
+        .store
+        .insert_message(&mut tx, &message, &payload)
+        .await?;
     state
         .store
         .append_audit(

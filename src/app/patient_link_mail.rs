@@ -101,7 +101,6 @@ pub async fn send_link(
         "hours": CODE_TTL_HOURS,
         "link_path": format!("{LINK_PAGE}{token}"),
     });
-    let enc = state.cipher.encrypt(&payload.to_string())?;
     let message = NewMessage {
         clinic: Some(clinic),
         patient: Some(patient),
@@ -112,7 +111,10 @@ pub async fn send_link(
     };
     let mut tx = state.store.begin().await?;
     state.store.insert_patient_link(&mut tx, &link).await?;
-    state.store.insert_message(&mut tx, &message, &enc).await?;
+    state
+        .store
+        .insert_message(&mut tx, &message, &payload)
+        .await?;
     state
         .store
         .append_audit(&mut tx, &audit(&by, "patient_link.link_sent", &link))

@@ -92,7 +92,6 @@ async fn queue_reminder(
         "links": AppointmentLinks::new(&state.links, &v.a),
         "optout_path": email_optout_path(&state.links, v.a.patient_id),
     });
-    let enc = state.cipher.encrypt(&payload.to_string())?;
     let channel = reminder_channel(state, c, v.a.patient_id).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
@@ -116,7 +115,10 @@ async fn queue_reminder(
         template: REMINDER_TEMPLATE.to_string(),
         ..Default::default()
     };
-    let id = state.store.insert_message(&mut tx, &message, &enc).await?;
+    let id = state
+        .store
+        .insert_message(&mut tx, &message, &payload)
+        .await?;
     state
         .store
         .set_reminder_message(&mut tx, c.id, c.starts_at, latest as i32, id)

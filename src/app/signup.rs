@@ -211,7 +211,6 @@ async fn queue_email(
     payload: serde_json::Value,
     to: &str,
 ) -> Result<(), AppError> {
-    let enc = state.cipher.encrypt(&payload.to_string())?;
     let message = NewMessage {
         user,
         channel: "email",
@@ -219,7 +218,7 @@ async fn queue_email(
         to_address: Some(to.to_owned()),
         ..Default::default()
     };
-    state.store.insert_message(tx, &message, &enc).await?;
+    state.store.insert_message(tx, &message, &payload).await?;
     Ok(())
 }
 

@@ -797,7 +797,7 @@ impl Store {
         clinic: Option<ClinicId>,
         patient: Option<PatientId>,
         template: &str,
-        payload_enc: &str,
+        payload: &serde_json::Value,
     ) -> Result<uuid::Uuid, StoreError> {
         let m = super::outbox::NewMessage {
             clinic,
@@ -806,7 +806,7 @@ impl Store {
             template: template.to_string(),
             ..Default::default()
         };
-        self.insert_message(tx, &m, payload_enc).await
+        self.insert_message(tx, &m, payload).await
     }
 
     /// Unsent outbox messages for a patient, oldest first: (template, encrypted payload).

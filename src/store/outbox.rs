@@ -115,15 +115,16 @@ const CLAIMED_COLUMNS: &str = "id, clinic_id, patient_id, user_id, appointment_i
     template, payload, attempts, to_address, created_at, provider_message_id";
 
 impl Store {
-    /// Queue a message for delivery (payload already encrypted), inside `tx`.
+    /// Queue a message for delivery inside `tx`; its payload and address are sealed here.
     pub async fn insert_message(
         &self,
         tx: &mut Tx,
         m: &NewMessage,
-        payload_enc: &str,
+        payload: &serde_json::Value,
     ) -> Result<uuid::Uuid, StoreError> {
         let id = uuid::Uuid::now_v7();
         let now = super::now();
+        let payload_enc = self.seal(&payload.to_string())?;
         let to = self.seal_opt(m.to_address.as_deref())?;
         on_tx!(tx, t => {
             sqlx::query(
@@ -138,7 +139,7 @@ impl Store {
             .bind(m.appointment)
             .bind(m.channel)
             .bind(&m.template)
-            .bind(payload_enc)
+            .bind(&payload_enc)
             .bind(&to)
             .bind(now)
             .execute(&mut **t)

@@ -308,10 +308,6 @@ pub(crate) async fn queue_message(
     } else if a.status.is_open() {
         payload["links"] = json!(AppointmentLinks::new(&deps.links, a));
     }
-    let enc = deps.cipher.encrypt(&payload.to_string()).map_err(|e| {
-        tracing::error!(error = %e, "cannot encrypt an outbox message");
-        WsError::internal()
-    })?;
     let message = crate::store::outbox::NewMessage {
         clinic: Some(a.clinic_id),
         patient: Some(a.patient_id),
@@ -320,6 +316,6 @@ pub(crate) async fn queue_message(
         template: template.to_string(),
         ..Default::default()
     };
-    deps.store.insert_message(tx, &message, &enc).await?;
+    deps.store.insert_message(tx, &message, &payload).await?;
     Ok(())
 }

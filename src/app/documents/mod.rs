@@ -578,7 +578,6 @@ pub async fn send(
         "verify_url": state.documents.verify_url(view.d.id),
         "professional_name": view.professional_name, "clinic_name": view.clinic_name,
     });
-    let payload_enc = state.cipher.encrypt(&payload.to_string())?;
     let mut tx = state.store.begin().await?;
     state
         .store
@@ -587,7 +586,7 @@ pub async fn send(
             Some(view.d.clinic_id),
             Some(view.d.patient_id),
             "document_ready",
-            &payload_enc,
+            &payload,
         )
         .await?;
     state

@@ -147,11 +147,6 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
             "links": atende::actors::agenda::AppointmentLinks::new(&app.state.links, &row),
             "optout_path": atende::app::consents::email_optout_path(&app.state.links, row.patient_id),
         });
-        let enc = app
-            .state
-            .cipher
-            .encrypt(&payload.to_string())
-            .expect("encrypt");
         let m = NewMessage {
             clinic: Some(clinic),
             patient: Some(row.patient_id),
@@ -162,7 +157,7 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
         };
         ids.push(
             store
-                .insert_message(&mut tx, &m, &enc)
+                .insert_message(&mut tx, &m, &payload)
                 .await
                 .expect("reminder"),
         );

@@ -20,7 +20,7 @@ use crate::agenda::{Agenda, agenda_fixture, book};
 use crate::helpers::*;
 use mailbox::*;
 
-/// Queue `count` password-reset e-mails (encrypted payloads, address known) in `tx`, the
+/// Queue `count` password-reset e-mails (address known) in `tx`, the
 /// n-th to `address(n)`, as the outbox benchmarks and the crash test need them; their ids.
 pub(crate) async fn queue_resets(
     app: &TestApp,
@@ -30,18 +30,17 @@ pub(crate) async fn queue_resets(
 ) -> Vec<uuid::Uuid> {
     let mut ids = Vec::with_capacity(count);
     for n in 0..count {
-        let payload = json!({"name": format!("Pessoa {n}"), "reset_path": "/#/x"}).to_string();
+        let payload = json!({"name": format!("Pessoa {n}"), "reset_path": "/#/x"});
         let m = atende::store::outbox::NewMessage {
             channel: "email",
             template: "password_reset".into(),
             to_address: Some(address(n)),
             ..Default::default()
         };
-        let enc = app.state.cipher.encrypt(&payload).expect("encrypt");
         ids.push(
             app.state
                 .store
-                .insert_message(tx, &m, &enc)
+                .insert_message(tx, &m, &payload)
                 .await
                 .expect("insert"),
         );

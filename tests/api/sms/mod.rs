@@ -374,12 +374,6 @@ async fn a_callback_naming_a_message_whose_node_died_keeps_the_takeover_from_sen
     f.app.clock.set(now - chrono::Duration::hours(1));
     let payload = json!({"patient_name": "João Pereira", "starts_at": f.a.at(10, 0),
         "links": {"confirm_path": "/#/link/confirm/x", "cancel_path": "/#/link/cancel/y"}});
-    let enc = f
-        .app
-        .state
-        .cipher
-        .encrypt(&payload.to_string())
-        .expect("encrypt");
     let clinic: atende::domain::ClinicId = serde_json::from_value(json!(f.a.clinic)).expect("id");
     let m = atende::store::outbox::NewMessage {
         clinic: Some(clinic),
@@ -390,7 +384,7 @@ async fn a_callback_naming_a_message_whose_node_died_keeps_the_takeover_from_sen
     };
     let mut tx = store.begin().await.expect("tx");
     let id = store
-        .insert_message(&mut tx, &m, &enc)
+        .insert_message(&mut tx, &m, &payload)
         .await
         .expect("insert");
     tx.commit().await.expect("commit");

@@ -513,13 +513,8 @@ async fn bench_outbox_to_whatsapp_messages_per_second() {
             to_address: Some(format!("55119{n:08}")),
             ..Default::default()
         };
-        let enc = app
-            .state
-            .cipher
-            .encrypt(&payload.to_string())
-            .expect("encrypt");
         store
-            .insert_message(&mut tx, &m, &enc)
+            .insert_message(&mut tx, &m, &payload)
             .await
             .expect("insert");
     }
