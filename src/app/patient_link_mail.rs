@@ -73,22 +73,9 @@ pub async fn send_link(
     let expires_at = now + Duration::hours(CODE_TTL_HOURS);
     let by = Actor::from(auth);
     let link = PatientLinkRow {
-        id: uuid::Uuid::now_v7(),
-        clinic_id: clinic,
-        patient_id: patient,
-        user_id: None,
-        state: "pending".into(),
-        method: METHOD.into(),
-        code_selector: None,
         code_hash: Some(token_hash(&token)),
-        failed_attempts: 0,
         expires_at: Some(expires_at),
-        created_by: by.user,
-        created_at: now,
-        updated_at: now,
-        linked_at: None,
-        revoked_at: None,
-        revoked_reason: None,
+        ..PatientLinkRow::new(clinic, patient, None, "pending", METHOD, by.user, now)
     };
     let name = record
         .patient

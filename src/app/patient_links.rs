@@ -224,21 +224,18 @@ pub async fn issue(
         let secret = random_symbols(SECRET_LEN);
         let link = PatientLinkRow {
             id,
-            clinic_id: clinic,
-            patient_id: patient,
-            user_id: None,
-            state: "pending".into(),
-            method: "front_desk_code".into(),
             code_selector: Some(selector.clone()),
             code_hash: Some(secret_hash(state, id, &secret)),
-            failed_attempts: 0,
             expires_at: Some(expires_at),
-            created_by: by.user,
-            created_at: now,
-            updated_at: now,
-            linked_at: None,
-            revoked_at: None,
-            revoked_reason: None,
+            ..PatientLinkRow::new(
+                clinic,
+                patient,
+                None,
+                "pending",
+                "front_desk_code",
+                by.user,
+                now,
+            )
         };
         let mut tx = state.store.begin().await?;
         match state.store.insert_patient_link(&mut tx, &link).await {
@@ -681,23 +678,9 @@ pub async fn self_record(
         ..profile
     };
     let by = Actor::from(auth);
-    let new_link = |patient: PatientId, state: &str, method: &str| PatientLinkRow {
-        id: uuid::Uuid::now_v7(),
-        clinic_id: clinic,
-        patient_id: patient,
-        user_id: Some(auth.user_id),
-        state: state.into(),
-        method: method.into(),
-        code_selector: None,
-        code_hash: None,
-        failed_attempts: 0,
-        expires_at: None,
-        created_by: Some(auth.user_id),
-        created_at: now,
-        updated_at: now,
-        linked_at: (state == "linked").then_some(now),
-        revoked_at: None,
-        revoked_reason: None,
+    let me = Some(auth.user_id);
+    let new_link = |patient: PatientId, state: &str, method: &str| {
+        PatientLinkRow::new(clinic, patient, me, state, method, me, now)
     };
     let link = new_link(patient.id, "linked", "self_service");
     let mut audits = vec![

@@ -17,7 +17,7 @@ pub struct PatientLinkRow {
     pub user_id: Option<UserId>,
     /// `suggested`, `pending`, `linked` or `revoked`.
     pub state: String,
-    /// `front_desk_code`, `self_service` or `suggestion`.
+    /// `front_desk_code`, `contact_link`, `self_service`, `suggestion` or `staff_confirmed`.
     pub method: String,
     pub code_selector: Option<String>,
     pub code_hash: Option<String>,
@@ -29,6 +29,40 @@ pub struct PatientLinkRow {
     pub linked_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_reason: Option<String>,
+}
+
+impl PatientLinkRow {
+    /// A new link, proof or suggestion of `clinic`'s record `patient` for the account `user`
+    /// (none while a proof waits), made at `now` by `by`; no code, no expiry (callers set
+    /// those their proof has). A `linked` row is linked at `now`.
+    pub fn new(
+        clinic: ClinicId,
+        patient: PatientId,
+        user: Option<UserId>,
+        state: &str,
+        method: &str,
+        by: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7(),
+            clinic_id: clinic,
+            patient_id: patient,
+            user_id: user,
+            state: state.into(),
+            method: method.into(),
+            code_selector: None,
+            code_hash: None,
+            failed_attempts: 0,
+            expires_at: None,
+            created_by: by,
+            created_at: now,
+            updated_at: now,
+            linked_at: (state == "linked").then_some(now),
+            revoked_at: None,
+            revoked_reason: None,
+        }
+    }
 }
 
 /// A link row with who is on the account side, for the clinic's staff.
