@@ -2,13 +2,15 @@
 // teleconsult-relay.mjs: through the server's media relay): booking the call, reading the
 // pages' WebRTC stats, the pre-call network check and the in-call chat.
 
-import { HttpError, apiCall, assert, loginApi, text } from './lib.mjs';
+import { apiCall, assert, loginApi, text } from './lib.mjs';
 
 export const RECEPTIONIST = 'recepcao@aurora.demo';
-export const PROFESSIONAL = 'dra.helena@atende.demo';
+export const CLINIC_ADMIN = 'admin@aurora.demo';
 export const PATIENT = 'joao@paciente.demo';
 /** How long inbound video must keep growing. */
 export const FLOW_MS = 2000;
+/** The password of the professional each run adds to Aurora. */
+const PROFESSIONAL_PASSWORD = 'senha da teleconsulta 1';
 
 /** ISO (UTC, no milliseconds) of now + `minutes`, rounded up to 5 minutes. */
 export function startsIn(minutes) {
@@ -18,11 +20,13 @@ export function startsIn(minutes) {
 }
 
 /**
- * The receptionist books João a teleconsultation with Dra. Helena about ten minutes from
- * now (fitted in; later times, then shorter, when that one is taken; when the demo's own
- * appointments fill the next hour, they are cancelled). Resolves
- * {recToken, helenaToken, clinicId, appt, consult, cancel()}; `cancel()` cancels the
- * teleconsultation.
+ * The clinic admin adds a professional of the test's own to Aurora (the demo's
+ * professionals are busy at hours the test cannot know, some appointments in service and
+ * so not cancellable), and the receptionist books João a teleconsultation with her about
+ * ten minutes from now. João's own appointments that would overlap are cancelled first.
+ * Resolves {recToken, helenaToken, professional: {email, password, name}, clinicId, appt,
+ * consult, cancel()}; `cancel()` cancels the teleconsultation. (`helenaToken` and the
+ * pages' "H" name the test's professional.)
  */
 export async function bookTeleconsult() {
   const recToken = await loginApi(RECEPTIONIST);
@@ -30,51 +34,47 @@ export async function bookTeleconsult() {
   const membership = recMe.memberships.find((m) => m.role === 'receptionist' && /Aurora/.test(m.clinic_name));
   assert(membership, 'recepcao@aurora.demo has no receptionist membership at Aurora');
   const clinicId = membership.clinic_id;
-  const helenaToken = await loginApi(PROFESSIONAL);
+  const stamp = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  const professional = {
+    email: `tele.${stamp}@teste.demo`,
+    password: PROFESSIONAL_PASSWORD,
+    name: `Lívia Teste ${stamp.slice(-5)}`,
+  };
+  const adminToken = await loginApi(CLINIC_ADMIN);
+  await apiCall('POST', `/api/clinics/${clinicId}/professionals`, adminToken, {
+    email: professional.email,
+    full_name: professional.name,
+    password: professional.password,
+    profession: 'doctor',
+    council: 'CRM',
+    council_number: stamp.slice(-6),
+    council_uf: 'SP',
+    gender: 'female',
+  });
+  const helenaToken = await loginApi(professional.email, professional.password);
   const helenaMe = await apiCall('GET', '/api/me', helenaToken);
   const patients = await apiCall('GET', `/api/clinics/${clinicId}/patients?q=Jo%C3%A3o`, recToken);
   const joao = (Array.isArray(patients) ? patients : []).find((p) => /João Pereira/.test(p.full_name));
   assert(joao, `João not found: ${JSON.stringify(patients).slice(0, 200)}`);
-  // The room opens 30 minutes before the start: start within that, in the first gap of
-  // Helena's and João's day (earlier tests leave appointments around now), shortening the
-  // appointment when 30 minutes fit nowhere.
-  let lastError = null;
-  const tryBook = async () => {
-    for (const duration of [30, 20, 15, 10]) {
-      for (const minutes of [10, 15, 20, 25]) {
-        try {
-          return await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
-            professional_user_id: helenaMe.id,
-            patient_id: joao.id,
-            starts_at: startsIn(minutes),
-            kind: 'teleconsultation',
-            duration_minutes: duration,
-            fit_in: true,
-          });
-        } catch (err) {
-          if (!(err instanceof HttpError) || err.status !== 409) throw err;
-          lastError = err;
-        }
-      }
-    }
-    return null;
-  };
-  let appt = await tryBook();
-  if (!appt) {
-    // The demo books Helena with João at 14:00 and Maria at 14:30 (São Paulo) every day:
-    // between about 13:20 and 15:00 nothing fits. Cancel what holds Helena or João in the
-    // next hour, then book again.
-    await freeTheNextHour(clinicId, recToken, helenaMe.id, joao.id);
-    appt = await tryBook();
-  }
-  assert(appt, `no free time for the teleconsultation: ${lastError && lastError.message}`);
+  // The room opens 30 minutes before the start, so the call starts within that.
+  const starts_at = startsIn(10);
+  const duration = 30;
+  await freeThePatient(clinicId, recToken, joao.id, Date.parse(starts_at), duration);
+  const appt = await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
+    professional_user_id: helenaMe.id,
+    patient_id: joao.id,
+    starts_at,
+    kind: 'teleconsultation',
+    duration_minutes: duration,
+    fit_in: true,
+  });
   assert(appt.kind === 'teleconsultation', `booked kind ${appt.kind}`);
   const consult = await apiCall('GET', `/api/consults/${appt.id}`, helenaToken);
   assert(consult.status === 'scheduled', `status ${consult.status}`);
   assert(/^\/#\/consulta\/[^/]+$/.test(consult.patient_link || ''), `patient_link ${consult.patient_link}`);
   const cancel = () => apiCall('POST', `/api/clinics/${clinicId}/appointments/${appt.id}/cancel`, recToken,
     { reason: 'teste da teleconsulta' }).catch(() => {});
-  return { recToken, helenaToken, clinicId, appt, consult, cancel };
+  return { recToken, helenaToken, professional, clinicId, appt, consult, cancel };
 }
 
 /** YYYY-MM-DD of `date` in São Paulo (the demo clinic's time zone). */
@@ -82,19 +82,20 @@ function localDay(date) {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Sao_Paulo' }).format(date);
 }
 
-/** Cancel the appointments of the professional or the patient that overlap the next hour. */
-async function freeTheNextHour(clinicId, recToken, professionalId, patientId) {
-  const now = Date.now();
-  const until = now + 60 * 60_000;
-  const from = localDay(new Date(now));
-  const to = localDay(new Date(until));
-  const list = await apiCall('GET', `/api/clinics/${clinicId}/appointments?from=${from}&to=${to}`, recToken);
+/**
+ * Cancel João's appointments that overlap [start, start + minutes) (the demo books him
+ * with Dra. Helena at 14:00 every day; earlier tests may book him too). One that cannot be
+ * cancelled any more (in service, done) fails the setup with its status.
+ */
+async function freeThePatient(clinicId, recToken, patientId, start, minutes) {
+  const until = start + minutes * 60_000;
+  const list = await apiCall('GET',
+    `/api/clinics/${clinicId}/appointments?from=${localDay(new Date(start))}&to=${localDay(new Date(until))}`, recToken);
   for (const a of Array.isArray(list) ? list : []) {
-    const mine = a.professional_user_id === professionalId || a.patient_id === patientId;
-    const overlaps = Date.parse(a.starts_at) < until && Date.parse(a.ends_at) > now;
-    if (!mine || !overlaps || a.status === 'cancelled') continue;
+    const overlaps = Date.parse(a.starts_at) < until && Date.parse(a.ends_at) > start;
+    if (a.patient_id !== patientId || !overlaps || ['cancelled', 'no_show'].includes(a.status)) continue;
     await apiCall('POST', `/api/clinics/${clinicId}/appointments/${a.id}/cancel`, recToken,
-      { reason: 'liberar horário para o teste da teleconsulta' }).catch(() => {});
+      { reason: 'liberar horário para o teste da teleconsulta' });
   }
 }
 

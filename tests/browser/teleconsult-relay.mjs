@@ -5,16 +5,17 @@
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/teleconsult-relay.mjs
 //
 // On the demo data (Clínica Aurora):
-// - setup over HTTP: the receptionist books João a teleconsultation with Dra. Helena about
-//   ten minutes from now; it is cancelled at the end;
+// - setup over HTTP: the clinic admin adds a professional of the test's own ("Lívia
+//   Teste …"), the receptionist books João a teleconsultation with her about ten minutes
+//   from now; it is cancelled at the end;
 // - P (phone 390×844, the patient's link) checks camera and microphone, then the network
 //   check through the server reaches a verdict ("Sua conexão está boa." on loopback) with
 //   latency, loss and rate, and the camera as the server sent it back has a picture;
-// - P enters the waiting room; H (dra.helena@atende.demo, desktop) admits him: the state
+// - P enters the waiting room; H (that professional, desktop) admits him: the state
 //   says media "relay" (relay_mode "always") on both pages and over HTTP; each side's
 //   inbound video (getStats() of its subscription) grows: the media goes through the server;
 // - H invites "Ana Intérprete" (Intérprete): the link shows and copies; G (a third browser
-//   context, desktop) opens it: "Você foi convidado(a) por Helena … para a teleconsulta de
+//   context, desktop) opens it: "Você foi convidado(a) por Lívia … para a teleconsulta de
 //   João", checks the camera, enters and is in the call at once; G receives two remote
 //   videos that grow, and H and P each show two named remote tiles whose videos grow;
 // - chat: P sends "Olá, doutora! Ação ótima"; H (chat open) sees it; G (chat collapsed)
@@ -55,7 +56,7 @@ import {
   text,
 } from './lib.mjs';
 import {
-  PROFESSIONAL, bookTeleconsult, networkVerdict, openChat, remoteVideosFlow, seesChat, sendChat, videoSize,
+  bookTeleconsult, networkVerdict, openChat, remoteVideosFlow, seesChat, sendChat, videoSize,
 } from './teleconsult-lib.mjs';
 
 const DESKTOP = { width: 1366, height: 900 };
@@ -89,7 +90,7 @@ async function run(browser) {
   let helenaToken;
   let appt = null;
   let consult = null;
-  const setup = await check('setup: a teleconsultation for João with Dra. Helena in ~10 min (relay "always")', async () => {
+  const setup = await check('setup: a teleconsultation for João with a professional of its own ("H") in ~10 min (relay "always")', async () => {
     booking = await bookTeleconsult();
     ({ helenaToken, appt, consult } = booking);
     assert(consult.relay_mode === 'always', `relay_mode ${consult.relay_mode}: start the server with ATENDE_MEDIA__RELAY=always`);
@@ -101,7 +102,7 @@ async function run(browser) {
   const helena = await openPage(browser, DESKTOP);
   const patient = await openPage(browser, PHONE);
   const guest = await openPage(browser, DESKTOP);
-  const pages = [['Dra. Helena', helena], ['patient link', patient], ['guest link', guest]];
+  const pages = [['professional', helena], ['patient link', patient], ['guest link', guest]];
   const H = helena.page;
   const P = patient.page;
   const G = guest.page;
@@ -111,7 +112,7 @@ async function run(browser) {
 
   try {
     await check('H opens the call page: waiting room, "Convidar participante" offered', async () => {
-      await loginUi(H, PROFESSIONAL);
+      await loginUi(H, booking.professional.email, booking.professional.password);
       await H.locator('#header-user').waitFor();
       await H.goto(`${BASE_URL}/#/teleconsulta/${appt.id}`);
       await H.locator('[data-view="teleconsult"][data-live="true"][data-status="scheduled"]').waitFor();
@@ -146,7 +147,7 @@ async function run(browser) {
     });
 
     await check('the call runs through the relay: state media "relay" on both pages and over HTTP', async () => {
-      for (const [who, page] of [['Helena', H], ['patient', P]]) {
+      for (const [who, page] of [['professional', H], ['patient', P]]) {
         await page.waitForFunction(() => window.__atendeCall && window.__atendeCall.media === 'relay', null, { timeout: 10_000 })
           .catch(() => { throw new Error(`${who}: the page is not on the relay`); });
         const mode = await page.evaluate(() => [window.__atendeCall.state.media, window.__atendeCall.state.relay_mode]);
@@ -169,10 +170,10 @@ async function run(browser) {
     });
 
     await check('both sides receive the other\'s video through the server (inbound bytes and frames grow)', async () => {
-      const notes = [await remoteVideosFlow(H, 'Helena', 1), await remoteVideosFlow(P, 'patient', 1)];
+      const notes = [await remoteVideosFlow(H, 'professional', 1), await remoteVideosFlow(P, 'patient', 1)];
       await videoSize(H.locator('.tc-tile video'));
       await videoSize(P.locator('.tc-tile video'));
-      assert((await text(H.locator('.tc-conn'))) === 'Conectado', `Helena: ${await text(H.locator('.tc-conn'))}`);
+      assert((await text(H.locator('.tc-conn'))) === 'Conectado', `professional: ${await text(H.locator('.tc-conn'))}`);
       return notes.join('; ');
     });
 
@@ -194,7 +195,7 @@ async function run(browser) {
       return guestUrl.replace(/[^/]{12}$/, '…');
     });
 
-    await check('G opens the guest link: invited by Helena for João\'s teleconsultation; checks and joins the call', async () => {
+    await check('G opens the guest link: invited by the professional for João\'s teleconsultation; checks and joins the call', async () => {
       assert(guestUrl, 'no guest link');
       await G.goto(guestUrl);
       const view = G.locator('[data-view="consult"][data-as="guest"][data-stage="check"]');
@@ -210,8 +211,8 @@ async function run(browser) {
     });
 
     await check('three in the call: G receives two videos, H and P each show two named tiles, all growing', async () => {
-      const notes = [await remoteVideosFlow(G, 'guest', 2), await remoteVideosFlow(H, 'Helena', 2), await remoteVideosFlow(P, 'patient', 2)];
-      for (const [who, page] of [['Helena', H], ['patient', P], ['guest', G]]) {
+      const notes = [await remoteVideosFlow(G, 'guest', 2), await remoteVideosFlow(H, 'professional', 2), await remoteVideosFlow(P, 'patient', 2)];
+      for (const [who, page] of [['professional', H], ['patient', P], ['guest', G]]) {
         await page.waitForFunction(() => document.querySelectorAll('.tc-tile').length === 2, null, { timeout: 10_000 })
           .catch(async () => { throw new Error(`${who}: ${await page.locator('.tc-tile').count()} tiles`); });
         for (let i = 0; i < 2; i += 1) await videoSize(page.locator('.tc-tile video').nth(i));
@@ -219,7 +220,7 @@ async function run(browser) {
       const hNames = await tileNames(H);
       const pNames = await tileNames(P);
       const gNames = await tileNames(G);
-      assert(hNames.includes(GUEST_NAME) && hNames.some((n) => /^João/.test(n)), `Helena's tiles: ${hNames.join(', ')}`);
+      assert(hNames.includes(GUEST_NAME) && hNames.some((n) => /^João/.test(n)), `the professional's tiles: ${hNames.join(', ')}`);
       assert(pNames.includes(GUEST_NAME) && pNames.includes(consult.professional_name), `patient's tiles: ${pNames.join(', ')}`);
       assert(gNames.includes(consult.professional_name) && gNames.some((n) => /^João/.test(n)), `guest's tiles: ${gNames.join(', ')}`);
       const state = await apiCall('GET', `/api/consults/${appt.id}`, helenaToken);
@@ -252,7 +253,7 @@ async function run(browser) {
       await openChat(P);
       await seesChat(P, 'Você', CHAT_TEXT);
       assert((await P.locator('.tc-chat-msg').count()) === 1, `${await P.locator('.tc-chat-msg').count()} messages after the reload`);
-      const notes = [await remoteVideosFlow(P, 'patient', 2), await remoteVideosFlow(H, 'Helena', 2), await remoteVideosFlow(G, 'guest', 2)];
+      const notes = [await remoteVideosFlow(P, 'patient', 2), await remoteVideosFlow(H, 'professional', 2), await remoteVideosFlow(G, 'guest', 2)];
       return notes.join('; ');
     });
 
@@ -302,18 +303,18 @@ async function run(browser) {
     });
 
     await check('H and P are back to one remote video each (the other\'s), still growing', async () => {
-      for (const [who, page] of [['Helena', H], ['patient', P]]) {
+      for (const [who, page] of [['professional', H], ['patient', P]]) {
         await page.waitForFunction(() => document.querySelectorAll('.tc-tile').length === 1, null, { timeout: 10_000 })
           .catch(async () => { throw new Error(`${who}: ${await page.locator('.tc-tile').count()} tiles`); });
       }
       const hNames = await tileNames(H);
       const pNames = await tileNames(P);
-      assert(hNames.length === 1 && /^João/.test(hNames[0]), `Helena's tiles: ${hNames.join(', ')}`);
+      assert(hNames.length === 1 && /^João/.test(hNames[0]), `the professional's tiles: ${hNames.join(', ')}`);
       assert(pNames.length === 1 && pNames[0] === consult.professional_name, `patient's tiles: ${pNames.join(', ')}`);
       const list = await apiCall('GET', `/api/consults/${appt.id}/media`, helenaToken);
       const roles = (list.publishers || []).map((p) => p.role).sort();
       assert(roles.join(',') === 'patient,professional', `publishers ${JSON.stringify(list)}`);
-      const notes = [await remoteVideosFlow(H, 'Helena', 1), await remoteVideosFlow(P, 'patient', 1)];
+      const notes = [await remoteVideosFlow(H, 'professional', 1), await remoteVideosFlow(P, 'patient', 1)];
       await tmpShot(H, 'professional-guest-removed');
       return notes.join('; ');
     });
@@ -354,8 +355,8 @@ async function run(browser) {
       const again = await second.getByLabel(`Link de ${SECOND_GUEST}`).inputValue();
       assert(again === secondLink, `after the reload: ${again}, invited with ${secondLink}`);
       assert(await second.getByRole('button', { name: `Remover ${SECOND_GUEST}` }).count(), 'no "Remover" on the active invitation');
-      const note = await remoteVideosFlow(H, 'Helena', 1);
-      assert((await tileNames(H)).length === 1, `Helena's tiles: ${(await tileNames(H)).join(', ')}`);
+      const note = await remoteVideosFlow(H, 'professional', 1);
+      assert((await tileNames(H)).length === 1, `the professional's tiles: ${(await tileNames(H)).join(', ')}`);
       return note;
     });
 

@@ -5,19 +5,20 @@
 //   BASE_URL=http://127.0.0.1:8080 node tests/browser/teleconsult.mjs
 //
 // On the demo data (Clínica Aurora):
-// - setup over HTTP: the receptionist books João a teleconsultation with Dra. Helena ten
-//   minutes from now (fitted in; later times, then shorter, when that one is taken), Helena's
-//   token gives the patient's link; the appointment is cancelled at the end;
+// - setup over HTTP: the clinic admin adds a professional of the test's own ("Lívia
+//   Teste …": the demo's professionals are busy at hours the test cannot know), the
+//   receptionist books João a teleconsultation with her ten minutes from now, her token
+//   gives the patient's link; the appointment is cancelled at the end;
 // - J (joao@paciente.demo, phone) sees "Entrar na teleconsulta" in "Minhas consultas": it
 //   leads to the same link page;
-// - H (dra.helena@atende.demo, desktop) opens the appointment in "Minha agenda" ("Teleconsulta"
+// - H (that professional, desktop) opens the appointment in "Minha agenda" ("Teleconsulta"
 //   badge) → "Abrir teleconsulta": the waiting room says João has not arrived, "Admitir
 //   paciente" is disabled, the patient link copies, her camera preview plays;
 // - P (phone 390×844, no login) opens the link: professional, clinic and time; "Entrar na
 //   sala de espera" waits for the camera/microphone check, whose preview shows video and
 //   whose microphone meter moves; the network check through the server then shows a
 //   verdict ("Sua conexão está …") with latency, loss and rate; P enters the waiting room
-//   and sees Helena is there;
+//   and sees the professional is there;
 // - H sees João waiting live, admits him: on both sides the connection is "Conectado",
 //   the call is peer to peer (media "p2p"), the remote <video> has a picture and
 //   getStats() shows inbound video bytes and decoded frames growing over 2 s; the call
@@ -58,7 +59,7 @@ import {
   text,
 } from './lib.mjs';
 import {
-  FLOW_MS, PATIENT, PROFESSIONAL, bookTeleconsult, networkVerdict, openChat, remoteVideosFlow, seesChat, sendChat,
+  FLOW_MS, PATIENT, bookTeleconsult, networkVerdict, openChat, remoteVideosFlow, seesChat, sendChat,
   videoSize,
 } from './teleconsult-lib.mjs';
 
@@ -138,7 +139,7 @@ async function run(browser) {
   let helenaToken;
   let appt = null;
   let consult = null;
-  const setup = await check('setup: a teleconsultation for João with Dra. Helena in ~10 min', async () => {
+  const setup = await check('setup: a teleconsultation for João with a professional of its own ("H") in ~10 min', async () => {
     booking = await bookTeleconsult();
     ({ helenaToken, appt, consult } = booking);
     return `${appt.starts_at}–${appt.ends_at.slice(11, 16)}, ${consult.professional_name}`;
@@ -149,7 +150,7 @@ async function run(browser) {
   const joaoApp = await openPage(browser, PHONE);
   const helena = await openPage(browser, DESKTOP);
   const patient = await openPage(browser, PHONE);
-  const pages = [['João logged in', joaoApp], ['Dra. Helena', helena], ['patient link', patient]];
+  const pages = [['João logged in', joaoApp], ['professional', helena], ['patient link', patient]];
   const H = helena.page;
   const P = patient.page;
   // Before any page asks for the camera: granting permissions denies every other one, which
@@ -173,7 +174,7 @@ async function run(browser) {
     });
 
     await check('H: "Minha agenda" → Teleconsulta badge → "Abrir teleconsulta" opens the call page', async () => {
-      await loginUi(H, PROFESSIONAL);
+      await loginUi(H, booking.professional.email, booking.professional.password);
       await H.locator('#header-user').waitFor();
       await H.goto(`${BASE_URL}/#/minha-agenda`);
       const item = H.locator(`.ag-my-item[data-id="${appt.id}"]`);
@@ -261,12 +262,12 @@ async function run(browser) {
     });
 
     await check('call: both sides connected, remote video has a picture, inbound video grows', async () => {
-      const notes = [await videoFlows(H, 'Helena'), await videoFlows(P, 'patient')];
+      const notes = [await videoFlows(H, 'professional'), await videoFlows(P, 'patient')];
       const hs = await videoSize(H.locator('.tc-remote-video'));
       const ps = await videoSize(P.locator('.tc-remote-video'));
-      assert((await text(H.locator('.tc-conn'))) === 'Conectado', `Helena: ${await text(H.locator('.tc-conn'))}`);
+      assert((await text(H.locator('.tc-conn'))) === 'Conectado', `professional: ${await text(H.locator('.tc-conn'))}`);
       assert((await text(P.locator('.tc-conn'))) === 'Conectado', `patient: ${await text(P.locator('.tc-conn'))}`);
-      for (const [who, page] of [['Helena', H], ['patient', P]]) {
+      for (const [who, page] of [['professional', H], ['patient', P]]) {
         const mode = await page.evaluate(() => [window.__atendeCall.media, window.__atendeCall.state.media]);
         assert(mode[0] === 'p2p' && (mode[1] === 'p2p' || mode[1] === undefined), `${who}: media ${mode.join('/')}`);
       }
@@ -276,11 +277,11 @@ async function run(browser) {
     await check('call: the duration runs on both sides (from admitted_at)', async () => {
       const read = async (p) => text(p.locator('.tc-duration-value'));
       const h1 = await read(H);
-      assert(/^\d{2}:\d{2}$/.test(h1), `Helena duration "${h1}"`);
+      assert(/^\d{2}:\d{2}$/.test(h1), `professional duration "${h1}"`);
       await H.waitForTimeout(1500);
       const h2 = await read(H);
       const p2 = await read(P);
-      assert(h2 !== h1, `Helena's duration stuck at ${h1}`);
+      assert(h2 !== h1, `the professional's duration stuck at ${h1}`);
       assert(/^\d{2}:\d{2}$/.test(p2) && p2 !== '00:00', `patient duration "${p2}"`);
       await noHorizontalOverflow(P);
       await shot(H, 'professional-call');
@@ -308,7 +309,7 @@ async function run(browser) {
     await check('P reloads during the call: back in by itself, video flows again both ways, chat kept', async () => {
       await P.reload();
       await P.locator('[data-view="consult"][data-stage="call"]').waitFor({ timeout: 20_000 });
-      const notes = [await videoFlows(P, 'patient'), await videoFlows(H, 'Helena')];
+      const notes = [await videoFlows(P, 'patient'), await videoFlows(H, 'professional')];
       await videoSize(P.locator('.tc-remote-video'));
       await openChat(P);
       await seesChat(P, consult.professional_name, 'Bom dia, João! Está me ouvindo bem?');
@@ -320,7 +321,7 @@ async function run(browser) {
     await check('H reloads during the call ("Voltar à chamada"): re-offers, video flows again', async () => {
       await H.reload();
       await H.locator('[data-view="teleconsult"][data-status="in_call"]').waitFor({ timeout: 20_000 });
-      const notes = [await videoFlows(H, 'Helena'), await videoFlows(P, 'patient')];
+      const notes = [await videoFlows(H, 'professional'), await videoFlows(P, 'patient')];
       return notes.join('; ');
     });
 
@@ -328,8 +329,8 @@ async function run(browser) {
       const labels = [
         await toggleTrack(P, 'mic', 'audio', 'patient'),
         await toggleTrack(P, 'camera', 'video', 'patient'),
-        await toggleTrack(H, 'mic', 'audio', 'Helena'),
-        await toggleTrack(H, 'camera', 'video', 'Helena'),
+        await toggleTrack(H, 'mic', 'audio', 'professional'),
+        await toggleTrack(H, 'camera', 'video', 'professional'),
       ];
       assert(labels[0] === 'Ligar microfone' && labels[1] === 'Ligar câmera', `labels when off: ${labels.join(', ')}`);
       return labels.join(', ');
@@ -364,12 +365,12 @@ async function run(browser) {
       const item = panel.locator('.tc-invited-item', { hasText: 'Maria Pereira' });
       await item.waitFor();
       assert(/Familiar/.test(await text(item)), `invited item: ${await text(item)}`);
-      for (const [who, page] of [['Helena', H], ['patient', P]]) {
+      for (const [who, page] of [['professional', H], ['patient', P]]) {
         await page.waitForFunction(() => window.__atendeCall && window.__atendeCall.media === 'relay'
           && window.__atendeCall.state.media === 'relay', null, { timeout: 10_000 })
           .catch(() => { throw new Error(`${who}: the call did not move to the relay`); });
       }
-      const notes = [await remoteVideosFlow(H, 'Helena', 1), await remoteVideosFlow(P, 'patient', 1)];
+      const notes = [await remoteVideosFlow(H, 'professional', 1), await remoteVideosFlow(P, 'patient', 1)];
       await H.locator('.tc-media-mode', { hasText: 'Chamada pelo servidor do atende' }).waitFor();
       await videoSize(P.locator('.tc-tile video'));
       return notes.join('; ');
@@ -391,7 +392,7 @@ async function run(browser) {
       assert(stopped, 'the patient\'s camera/microphone still running');
       const helenaStopped = await H.evaluate(() => !window.__atendeCall.localStream
         || window.__atendeCall.localStream.getTracks().every((t) => t.readyState === 'ended'));
-      assert(helenaStopped, 'Helena\'s camera still running');
+      assert(helenaStopped, 'the professional\'s camera still running');
       await noHorizontalOverflow(P);
       await shot(P, 'patient-ended');
       await shot(H, 'professional-ended');
