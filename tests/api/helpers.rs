@@ -37,9 +37,11 @@ impl Drop for TestApp {
 }
 
 /// Drop a test database (its connections too), from a thread of its own: callable from
-/// `Drop`, inside or outside a runtime.
+/// `Drop`, inside or outside a runtime. Never panics (it runs while a failed test unwinds,
+/// where a second panic would abort the process and hide the first one's message): a
+/// thread that cannot start leaves the database to `.ci/run`'s sweep.
 pub fn drop_postgres_database(admin: String, name: String) {
-    let _ = std::thread::spawn(move || {
+    let dropping = std::thread::Builder::new().spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -52,8 +54,10 @@ pub fn drop_postgres_database(admin: String, name: String) {
                 let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
             }
         });
-    })
-    .join();
+    });
+    if let Ok(handle) = dropping {
+        let _ = handle.join();
+    }
 }
 
 /// A logged-in caller.
