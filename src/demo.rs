@@ -439,7 +439,7 @@ async fn seed_agenda(
     // Today's appointments for João and Maria with Helena (14:00 and 14:30 local), fitted
     // in whatever the weekday.
     let tz = chrono_tz::America::Sao_Paulo;
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = state.clock.now().with_timezone(&tz).date_naive();
     for (patient, h, m) in todays {
         let Some(starts_at) = chrono::TimeZone::from_local_datetime(
             &tz,
@@ -522,7 +522,14 @@ async fn patient_account(
     let user = demo_user(email, name, false, hash);
     let id = user.id;
     let audit = AuditEvent::new(Some(user.id), "auth.signup", "patient");
-    let identity = PatientIdentity::parse(name, social_name, cpf, birth_date, None)?;
+    let identity = PatientIdentity::parse(
+        name,
+        social_name,
+        cpf,
+        birth_date,
+        None,
+        state.clock.now().date_naive(),
+    )?;
     open_patient_account(
         state,
         PatientAccount {

@@ -400,7 +400,7 @@ fn spawn_offer_sweeper(state: actix_web::web::Data<AppState>) {
         let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(30));
         loop {
             every.tick().await;
-            let now = chrono::Utc::now();
+            let now = state.clock.now();
             let clinics = match state.store.clinics_with_lapsed_offers(now).await {
                 Ok(c) => c,
                 Err(e) => {

@@ -34,7 +34,7 @@ pub fn email_optout_path(links: &LinkSigner, patient: PatientId) -> String {
 pub async fn unsubscribe(state: &AppState, token: &str) -> Result<(), AppError> {
     let (id, _) = state
         .links
-        .verify(EMAIL_OPTOUT_LINK, token, chrono::Utc::now().timestamp())
+        .verify(EMAIL_OPTOUT_LINK, token, state.clock.now().timestamp())
         .map_err(|_| AppError::unauthorized("invalid_token", "link inválido"))?;
     let patient = PatientId(id);
     if state.store.opted_out(patient, "email").await? {

@@ -32,7 +32,7 @@ pub async fn refresh_gauges(state: &AppState) {
     match state.store.oldest_pending_document().await {
         Ok(oldest) => {
             let age = oldest.map_or(0.0, |at| {
-                (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+                (state.clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0
             });
             metrics::gauge!("atende_signing_oldest_pending_seconds").set(age);
         }

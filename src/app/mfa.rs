@@ -104,8 +104,10 @@ pub struct ClinicSecurity {
 /// The second factors an authenticator app brings.
 const TOTP_METHODS: [&str; 2] = ["totp", "recovery_code"];
 
-fn now_secs() -> u64 {
-    chrono::Utc::now().timestamp().max(0) as u64
+/// The app's clock in Unix seconds (TOTP time steps follow it, so a test moves time to the
+/// next step instead of waiting for it).
+fn now_secs(state: &AppState) -> u64 {
+    state.clock.now().timestamp().max(0) as u64
 }
 
 fn invalid_code() -> AppError {
@@ -152,7 +154,7 @@ async fn check_totp(
     code: &str,
 ) -> Result<CodeCheck, AppError> {
     let secret = decrypt_secret(state, row)?;
-    let Some(step) = mfa::matching_step(&secret, code, now_secs()) else {
+    let Some(step) = mfa::matching_step(&secret, code, now_secs(state)) else {
         return Ok(CodeCheck::Wrong);
     };
     let step = i64::try_from(step).unwrap_or(i64::MAX);

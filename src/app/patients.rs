@@ -124,12 +124,13 @@ impl PatientIdentity {
         cpf: &str,
         birth_date: &str,
         phone: Option<&str>,
+        today: chrono::NaiveDate,
     ) -> Result<Self, ValidationError> {
         Ok(Self {
             full_name: PersonName::parse(full_name)?,
             social_name: social_name.map(PersonName::parse).transpose()?,
             cpf: Cpf::parse(cpf)?,
-            birth: BirthDate::parse(birth_date, Utc::now().date_naive())?,
+            birth: BirthDate::parse(birth_date, today)?,
             phone: phone.map(Phone::parse).transpose()?,
         })
     }
@@ -288,6 +289,7 @@ pub async fn register_with_clinic(
         &req.cpf,
         &req.birth_date,
         opt_nonempty(req.phone.as_deref()),
+        state.clock.now().date_naive(),
     )?;
     let email = opt_nonempty(req.email.as_deref())
         .map(Email::parse)

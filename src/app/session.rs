@@ -115,7 +115,7 @@ pub fn known_device_entries<'a>(
     state: &AppState,
     cookie: Option<&'a str>,
 ) -> Vec<(UserId, &'a str)> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now().timestamp();
     cookie
         .unwrap_or_default()
         .split('~')
@@ -131,7 +131,7 @@ pub fn known_device_entries<'a>(
 /// other accounts' valid entries after it.
 pub fn remember_device(state: &AppState, cookie: Option<&str>, user: UserId) -> String {
     let days = state.settings.security.login_throttle.known_device_days as i64;
-    let expires = chrono::Utc::now().timestamp() + days * 86_400;
+    let expires = state.clock.now().timestamp() + days * 86_400;
     let fresh = state.links.sign(KNOWN_DEVICE, user.0, Some(expires));
     std::iter::once(fresh.as_str())
         .chain(

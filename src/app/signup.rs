@@ -116,6 +116,7 @@ pub async fn request_sign_up(
         &body.cpf,
         &body.birth_date,
         given(&body.phone),
+        state.clock.now().date_naive(),
     )?;
     let terms_version = &state.settings.lgpd.terms_version;
     if &body.accepted_terms_version != terms_version {
@@ -265,6 +266,7 @@ pub async fn confirm_sign_up(
         &field("cpf"),
         &field("birth_date"),
         optional("phone").as_deref(),
+        state.clock.now().date_naive(),
     )?;
     let user = UserRow {
         id: UserId::new(),

@@ -289,18 +289,24 @@ impl Documents {
             .ok_or_else(|| DocError::Invalid("key missing after issue".into()))
     }
 
-    /// Import a PKCS#12 file as the professional's key (replacing the current one). `audit`
-    /// is appended, with the certificate's subject and issuer, in the transaction that
-    /// installs it.
+    /// Import a PKCS#12 file as the professional's key (replacing the current one); its
+    /// certificate must be valid at `now` (the app's clock). `audit` is appended, with the
+    /// certificate's subject and issuer, in the transaction that installs it.
     pub async fn import_key(
         &self,
         professional: &ProfessionalRow,
         data: Vec<u8>,
         password: String,
+        now: chrono::DateTime<chrono::Utc>,
         audit: AuditEvent,
     ) -> Result<SigningKeyRow, DocError> {
         let out = self
-            .run(&self.key_pool, Job::ImportPkcs12 { data, password })
+            .run(&self.key_pool, Job::ImportPkcs12 {
+                    data,
+                    password,
+                    now,
+                },
+            )
             .await?;
         self.install(professional, out, "imported", Some(audit))
             .await?;

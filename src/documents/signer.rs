@@ -45,7 +45,12 @@ pub enum Job {
         registration: String,
     },
     /// Open and check an uploaded PKCS#12 file.
-    ImportPkcs12 { data: Vec<u8>, password: String },
+    /// A PKCS#12 file whose certificate must be valid at `now`.
+    ImportPkcs12 {
+        data: Vec<u8>,
+        password: String,
+        now: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 #[derive(Debug)]
@@ -168,8 +173,12 @@ impl Signer {
                     chain,
                 })
             }
-            Job::ImportPkcs12 { data, password } => {
-                let (key, chain) = pki::import_pkcs12(&data, &password, chrono::Utc::now())?;
+            Job::ImportPkcs12 {
+                data,
+                password,
+                now,
+            } => {
+                let (key, chain) = pki::import_pkcs12(&data, &password, now)?;
                 Ok(Output::Key {
                     key_enc: self.seal(&key)?,
                     chain,

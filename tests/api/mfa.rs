@@ -2,7 +2,8 @@
 //! handling, recovery codes, disabling, and the clinic policy that forces enrolment.
 //!
 //! Codes are computed here with totp-rs from the secret in the `otpauth://` URI the server
-//! handed out, at the system clock's time of the request (never a fixed hour).
+//! handed out, at the app's clock's time of the request (never a fixed hour): the server
+//! reads the same clock, so a test moves time instead of waiting for a time step.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -12,27 +13,26 @@ use crate::helpers::*;
 
 const PASSWORD: &str = "uma senha boa";
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
-
-/// The authenticator app of a test: the TOTP read from the enrolment's URI.
-struct App(Totp);
+/// The authenticator app of a test: the TOTP read from the enrolment's URI, and the app's
+/// clock (a phone's clock agrees with the server's).
+struct App(Totp, std::sync::Arc<atende::clock::TestClock>);
 
 impl App {
+    fn unix_now(&self) -> u64 {
+        use atende::clock::Clock as _;
+        u64::try_from(self.1.now().timestamp()).expect("clock after 1970")
+    }
+
     /// The code on screen `steps_ahead` steps from now (the server accepts one step of
     /// drift, so `1` is the next code, still valid now).
     fn code(&self, steps_ahead: u64) -> String {
-        self.0.generate(unix_now() + 30 * steps_ahead).to_string()
+        self.0.generate(self.unix_now() + 30 * steps_ahead).to_string()
     }
 
     /// A six-digit code that none of the steps around now has.
     fn wrong_code(&self) -> String {
         let valid: Vec<String> = (0..4)
-            .map(|i| self.0.generate(unix_now() + 30 * i - 30).to_string())
+            .map(|i| self.0.generate(self.unix_now() + 30 * i - 30).to_string())
             .collect();
         let mut n: u32 = valid[1].parse().expect("digits");
         loop {
@@ -74,7 +74,7 @@ async fn start_enrolment(app: &TestApp, s: &Session) -> (App, Value) {
     assert_eq!(totp.digits(), 6);
     assert_eq!(totp.step(), 30);
     assert_eq!(totp.algorithm(), totp_rs::Algorithm::SHA1);
-    (App(totp), body)
+    (App(totp, app.clock.clone()), body)
 }
 
 /// Enrol and confirm with the current code; the app and the recovery codes.
@@ -220,6 +220,28 @@ async fn an_enrolled_account_logs_in_with_a_code_from_its_authenticator_and_a_co
         .expect("read")
         .expect("row");
     assert!(!row.secret.contains(&b32) && row.secret.starts_with("v1:"));
+
+    // Time steps follow the app's clock: an hour later by it, the code on screen then logs
+    // in, and the code of the system's time (an hour behind) is refused.
+    app.clock.advance(chrono::Duration::hours(1));
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let stale = totp.0.generate(wall).to_string();
+    let later = password_step(&app, "ana@exemplo.com.br", None).await;
+    // (Unless the two steps' codes happen to be equal: one chance in a million.)
+    if stale != totp.code(0) {
+        assert_error(
+            second_step(&app, json!({"mfa_token": later, "code": stale})).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_mfa_code",
+        )
+        .await;
+    }
+    let resp = second_step(&app, json!({"mfa_token": later, "code": totp.code(0)})).await;
+    let (status, session) = session_from(resp).await;
+    assert_eq!(status, StatusCode::OK, "{}", session.me);
 }
 
 #[actix_web::test]

@@ -90,7 +90,7 @@ pub async fn import_signing_key(
         .ip(auth.ip.clone());
     let key = state
         .documents
-        .import_key(&pro, data, body.password, audit)
+        .import_key(&pro, data, body.password, state.clock.now(), audit)
         .await?;
     Ok(SigningKeyView::of(state, &key))
 }
