@@ -22,8 +22,12 @@ pub struct HealthResponse {
     pub draining: bool,
 }
 
-/// Gauges read when Prometheus scrapes: the database pool's use and the age of the oldest
-/// document waiting for its signature (0 when none waits).
+/// How far ahead `/metrics` counts a professional's signing certificate as expiring.
+pub const CERTIFICATE_WARNING_DAYS: i64 = 30;
+
+/// Gauges read when Prometheus scrapes: the database pool's use, the age of the oldest
+/// document waiting for its signature (0 when none waits), and the professionals' signing
+/// certificates that expired or expire soon (by the app's clock).
 pub async fn refresh_gauges(state: &AppState) {
     let (open, idle) = state.store.pool_usage();
     let in_use = (open as usize).saturating_sub(idle);
@@ -37,6 +41,17 @@ pub async fn refresh_gauges(state: &AppState) {
             metrics::gauge!("atende_signing_oldest_pending_seconds").set(age);
         }
         Err(e) => tracing::warn!(error = %e, "reading the signing backlog for /metrics failed"),
+    }
+    let now = state.clock.now();
+    let horizon = now + chrono::Duration::days(CERTIFICATE_WARNING_DAYS);
+    match state.store.certificate_expiry(now, horizon).await {
+        Ok(c) => {
+            metrics::gauge!("atende_signing_certificates_expired").set(c.expired as f64);
+            metrics::gauge!("atende_signing_certificates_expiring").set(c.expiring as f64);
+            metrics::gauge!("atende_signing_certificate_next_expiry_timestamp_seconds")
+                .set(c.next_expiry.map_or(0.0, |t| t.timestamp() as f64));
+        }
+        Err(e) => tracing::warn!(error = %e, "reading certificate expiries for /metrics failed"),
     }
 }
 

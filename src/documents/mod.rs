@@ -301,7 +301,9 @@ impl Documents {
         audit: AuditEvent,
     ) -> Result<SigningKeyRow, DocError> {
         let out = self
-            .run(&self.key_pool, Job::ImportPkcs12 {
+            .run(
+                &self.key_pool,
+                Job::ImportPkcs12 {
                     data,
                     password,
                     now,

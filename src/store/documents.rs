@@ -60,6 +60,17 @@ pub struct SigningKeyRow {
     pub retired_at: Option<DateTime<Utc>>,
 }
 
+/// The professionals' active signing certificates against a time (for `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct CertificateExpiry {
+    /// Expired: a document signed with one would not validate.
+    pub expired: i64,
+    /// Still valid, but expiring before the horizon.
+    pub expiring: i64,
+    /// The earliest expiry among the still valid ones.
+    pub next_expiry: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CaRow {
     pub key_enc: String,
@@ -375,6 +386,31 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// How the active signing certificates stand at `now`: expired, expiring before
+    /// `horizon`, and the next expiry.
+    pub async fn certificate_expiry(
+        &self,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+    ) -> Result<CertificateExpiry, StoreError> {
+        // Only the still valid ones have a next expiry: MIN over them, read as the key's
+        // own column so both databases decode a time.
+        const SQL: &str = "SELECT
+                COALESCE(SUM(CASE WHEN not_after <= $1 THEN 1 ELSE 0 END), 0) AS expired,
+                COALESCE(SUM(CASE WHEN not_after > $1 AND not_after <= $2 THEN 1 ELSE 0 END), 0)
+                    AS expiring,
+                (SELECT not_after FROM signing_keys WHERE retired_at IS NULL AND not_after > $1
+                 ORDER BY not_after LIMIT 1) AS next_expiry
+             FROM signing_keys WHERE retired_at IS NULL";
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, CertificateExpiry>(SQL)
+                .bind(now)
+                .bind(horizon)
+                .fetch_one(p)
+                .await?
+        }))
     }
 
     pub async fn active_signing_key(

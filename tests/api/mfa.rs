@@ -26,7 +26,9 @@ impl App {
     /// The code on screen `steps_ahead` steps from now (the server accepts one step of
     /// drift, so `1` is the next code, still valid now).
     fn code(&self, steps_ahead: u64) -> String {
-        self.0.generate(self.unix_now() + 30 * steps_ahead).to_string()
+        self.0
+            .generate(self.unix_now() + 30 * steps_ahead)
+            .to_string()
     }
 
     /// A six-digit code that none of the steps around now has.
