@@ -1,5 +1,6 @@
-//! Independent validators (poppler's pdfsig, pyHanko) accept every kind and an imported
-//! PKCS#12 certificate, and reject a changed byte.
+//! Independent validators (poppler's pdfsig, pyHanko, and OpenSSL's `cms -verify` on the
+//! signature's CMS over the signed byte ranges) accept every kind and an imported PKCS#12
+//! certificate, and reject a changed byte.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,12 +14,16 @@ use crate::helpers::*;
 /// Whether the validators are here; under CI=true their absence is a failure.
 pub(super) fn validators_available() -> bool {
     let have = |cmd: &str| Command::new(cmd).arg("--help").output().is_ok();
-    let ok = have("pdfsig") && have("pyhanko") && have("certutil") && have("pdftotext");
+    let ok = have("pdfsig")
+        && have("pyhanko")
+        && have("certutil")
+        && have("pdftotext")
+        && Command::new("openssl").arg("version").output().is_ok();
     if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but pdfsig / pyhanko / certutil / pdftotext are missing");
+        panic!("CI=true but pdfsig / pyhanko / certutil / pdftotext / openssl are missing");
     }
     if !ok {
-        eprintln!("skipping: pdfsig, pyhanko, certutil or pdftotext not installed");
+        eprintln!("skipping: pdfsig, pyhanko, certutil, pdftotext or openssl not installed");
     }
     ok
 }
@@ -27,6 +32,8 @@ struct Verdict {
     pdfsig: String,
     pyhanko_ok: bool,
     pyhanko: String,
+    openssl_ok: bool,
+    openssl: String,
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -57,6 +64,45 @@ pub(super) fn pdfsig(db: &str, file: &Path) -> String {
     run(Command::new("pdfsig").args(["-nssdir", db]).arg(file))
 }
 
+/// OpenSSL's verdict on the PDF's signature: the CMS in `/Contents` (hex, zero-padded) over
+/// the two byte ranges it signs, its chain ending at `root` (`-purpose any`: the
+/// certificate is for signing documents, not e-mail).
+fn openssl_cms(dir: &Path, name: &str, pdf: &[u8], root: &Path) -> (bool, String) {
+    let [a, b, c, d] = byte_range(pdf);
+    let hex_digits: Vec<u8> = pdf[a + b..c]
+        .iter()
+        .copied()
+        .filter(u8::is_ascii_hexdigit)
+        .collect();
+    let cms = hex::decode(&hex_digits).expect("the signature's hex");
+    let signed = [&pdf[a..a + b], &pdf[c..c + d]].concat();
+    let (cms_file, content) = (
+        dir.join(format!("{name}.p7s")),
+        dir.join(format!("{name}.signed")),
+    );
+    std::fs::write(&cms_file, cms).expect("write cms");
+    std::fs::write(&content, signed).expect("write content");
+    let out = Command::new("openssl")
+        .args([
+            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any",
+        ])
+        .arg("-in")
+        .arg(&cms_file)
+        .arg("-content")
+        .arg(&content)
+        .arg("-CAfile")
+        .arg(root)
+        .args(["-out", "/dev/null"])
+        .output()
+        .expect("openssl");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
 fn validate(dir: &Path, name: &str, pdf: &[u8], root_pem: &str) -> Verdict {
     let file = dir.join(name);
     std::fs::write(&file, pdf).expect("write pdf");
@@ -70,7 +116,10 @@ fn validate(dir: &Path, name: &str, pdf: &[u8], root_pem: &str) -> Verdict {
         .arg(&file)
         .output()
         .expect("pyhanko");
+    let (openssl_ok, openssl) = openssl_cms(dir, name, pdf, &root);
     Verdict {
+        openssl_ok,
+        openssl,
         pdfsig,
         pyhanko_ok: out.status.success(),
         pyhanko: format!(
@@ -102,6 +151,11 @@ fn assert_valid(v: &Verdict, what: &str) {
         v.pyhanko.contains("INTACT"),
         "{what}: pyhanko:\n{}",
         v.pyhanko
+    );
+    assert!(
+        v.openssl_ok && v.openssl.contains("Verification successful"),
+        "{what}: openssl cms:\n{}",
+        v.openssl
     );
 }
 
@@ -208,6 +262,11 @@ async fn independent_validators_accept_every_kind_and_reject_a_changed_byte() {
             v.pdfsig
         );
         assert!(!v.pyhanko_ok, "{name} tampered: pyhanko:\n{}", v.pyhanko);
+        assert!(
+            !v.openssl_ok,
+            "{name} tampered: openssl cms:\n{}",
+            v.openssl
+        );
     }
     // A certificate without CID says nothing about a diagnosis.
     let mut plain = certificate();
@@ -299,6 +358,11 @@ async fn an_imported_pkcs12_certificate_signs_and_validates_against_its_own_root
             !v.pdfsig.contains("Certificate is Trusted."),
             "{}",
             v.pdfsig
+        );
+        assert!(
+            !v.openssl_ok,
+            "openssl cms trusted a foreign root:\n{}",
+            v.openssl
         );
     }
     // Back to the installation's certificate.
