@@ -65,7 +65,8 @@ async fn postgres_restarted_under_load_fails_clearly_then_recovers_without_losin
     let target = Arc::new(AtomicI64::new(0));
     let joined = Arc::new(AtomicUsize::new(0));
     let subscriber = tokio::spawn(follow(
-        vec![node.base.clone()],
+        Arc::new(std::sync::Mutex::new(vec![node.base.clone()])),
+        0,
         desk.clone(),
         topic.clone(),
         target.clone(),

@@ -1,12 +1,14 @@
 //! Ordered, gap-free delivery across nodes, with real processes: two `atende serve` on one
 //! PostgreSQL and one Redis. Writers check patients in on both nodes; subscribers on both
-//! follow the clinic's queue topic; midway one node is killed with SIGKILL and its clients
-//! (writers and subscribers) move to the other, the subscribers rejoining with `since`.
-//! Every subscriber must receive every event of the topic exactly once, in seq order, and
-//! no node may pass over an event. Needs TEST_DATABASE_URL and TEST_REDIS_URL.
+//! follow the clinic's queue topic. In one test, midway one node is killed with SIGKILL
+//! and its clients (writers and subscribers) move to the other, the subscribers rejoining
+//! with `since`. In the other, a rolling update: each node in turn is replaced by a new
+//! one and stopped with SIGTERM while the load runs. Every subscriber must receive every
+//! event of the topic exactly once, in seq order, and no node may pass over an event.
+//! Needs TEST_DATABASE_URL and TEST_REDIS_URL.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 use sqlx::Connection as _;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::processes::{Env, clinic, login};
+use crate::processes::{Env, Node, clinic, login};
 
 const WRITERS: usize = 16;
 const CHECK_INS_PER_WRITER: usize = 80;
@@ -67,16 +69,27 @@ async fn reply(ws: &mut Ws, reference: &str) -> Option<Value> {
     }
 }
 
-/// Follow `topic`, moving to the survivor when the connection drops, until `target` is
-/// known and reached. Returns the first seq expected and every seq received, in order.
+/// The nodes a load balancer sends new connections to, as the test changes them.
+pub(crate) type Live = Arc<Mutex<Vec<String>>>;
+
+/// The `i`-th live node (round robin).
+fn live_node(live: &Live, i: usize) -> String {
+    let nodes = live.lock().unwrap_or_else(|e| e.into_inner());
+    nodes[i % nodes.len()].clone()
+}
+
+/// Follow `topic` from the `first`-th live node, moving to another live node when the
+/// connection drops, until `target` is known and reached. Returns the first seq expected
+/// and every seq received, in order.
 pub(crate) async fn follow(
-    nodes: Vec<String>,
+    live: Live,
+    first: usize,
     token: String,
     topic: String,
     target: Arc<AtomicI64>,
     joined: Arc<AtomicUsize>,
 ) -> (i64, Vec<i64>) {
-    let (mut ws, head) = subscribe(&nodes[0], &token, &topic, None)
+    let (mut ws, head) = subscribe(&live_node(&live, first), &token, &topic, None)
         .await
         .expect("first join");
     joined.fetch_add(1, Ordering::SeqCst);
@@ -102,9 +115,10 @@ pub(crate) async fn follow(
             Ok(None) | Ok(Some(Err(_))) => {
                 // The node went away: resume on whichever node answers.
                 let mut back = None;
+                // The balancer's choice now (the nodes may have changed since).
                 for attempt in 0..100 {
-                    let node = &nodes[(attempt + 1) % nodes.len()];
-                    if let Some(x) = subscribe(node, &token, &topic, Some(last)).await {
+                    let node = live_node(&live, first + attempt);
+                    if let Some(x) = subscribe(&node, &token, &topic, Some(last)).await {
                         back = Some(x);
                         break;
                     }
@@ -116,117 +130,160 @@ pub(crate) async fn follow(
     }
 }
 
-#[actix_web::test]
-async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_kill() {
-    let Some(redis) = crate::multinode::redis_url() else {
-        return;
-    };
-    // A client that comes back after the kill may have missed many events.
-    let env = Env::new(Some(redis))
-        .await
-        .set("ATENDE_REALTIME__REPLAY_LIMIT", "100000");
-    let a = env.start().await;
-    let mut b = Some(env.start().await);
-    let (base_a, base_b) = (a.base.clone(), b.as_ref().expect("b").base.clone());
-    let http = reqwest::Client::new();
-    let clinic = clinic(&http, &base_a, "ordem", "11.222.333/0001-81").await;
-    let desk = login(&http, &base_a, "recepcao@ordem.test").await;
-    let topic = format!("clinic:{clinic}:queue");
-
-    // Subscribers, half on each node.
-    let target = Arc::new(AtomicI64::new(0));
+/// Subscribers to the clinic's waiting room, `count` of them spread over the live nodes
+/// (as its receptionist), every one joined.
+async fn subscribers(
+    setup: &Setup,
+    count: usize,
+    target: &Arc<AtomicI64>,
+) -> Vec<tokio::task::JoinHandle<(i64, Vec<i64>)>> {
+    let (live, token, topic) = (&setup.live, &setup.desk, &setup.topic);
     let joined = Arc::new(AtomicUsize::new(0));
-    let mut subscribers = Vec::new();
-    for i in 0..SUBSCRIBERS_PER_NODE * 2 {
-        let nodes = if i % 2 == 0 {
-            vec![base_a.clone(), base_b.clone()]
-        } else {
-            vec![base_b.clone(), base_a.clone()]
-        };
-        subscribers.push(tokio::spawn(follow(
-            nodes,
-            desk.clone(),
-            topic.clone(),
-            target.clone(),
-            joined.clone(),
-        )));
-    }
+    let handles: Vec<_> = (0..count)
+        .map(|i| {
+            tokio::spawn(follow(
+                live.clone(),
+                i,
+                token.to_string(),
+                topic.to_string(),
+                target.clone(),
+                joined.clone(),
+            ))
+        })
+        .collect();
     for _ in 0..600 {
-        if joined.load(Ordering::SeqCst) == SUBSCRIBERS_PER_NODE * 2 {
+        if joined.load(Ordering::SeqCst) == count {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(
         joined.load(Ordering::SeqCst),
-        SUBSCRIBERS_PER_NODE * 2,
+        count,
         "every subscriber joined"
     );
+    handles
+}
 
-    // Writers, half on each node; a writer whose node dies carries on on the other.
-    let done = Arc::new(AtomicUsize::new(0));
-    let b_dead = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let (http, desk, done, b_dead) = (http.clone(), desk.clone(), done.clone(), b_dead.clone());
-        let (home, survivor) = if w % 2 == 0 {
-            (base_a.clone(), base_a.clone())
-        } else {
-            (base_b.clone(), base_a.clone())
-        };
-        let clinic = clinic.clone();
-        writers.push(tokio::spawn(async move {
-            for k in 0..CHECK_INS_PER_WRITER {
-                let body = json!({"full_name": walk_in_name(w * CHECK_INS_PER_WRITER + k)});
-                loop {
-                    let base = if b_dead.load(Ordering::SeqCst) {
-                        &survivor
-                    } else {
-                        &home
-                    };
-                    let sent = http
-                        .post(format!("{base}/api/clinics/{clinic}/queue"))
-                        .bearer_auth(&desk)
-                        .json(&body)
-                        .timeout(Duration::from_secs(10))
-                        .send()
-                        .await;
-                    match sent {
-                        Ok(r) if r.status().is_success() => break,
-                        Ok(r) if r.status().is_server_error() => {}
-                        Ok(r) => panic!(
-                            "check-in refused: {} {}",
-                            r.status(),
-                            r.text().await.unwrap_or_default()
-                        ),
-                        Err(_) => {}
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                done.fetch_add(1, Ordering::SeqCst);
+/// Writer `w`: `count` walk-in check-ins, each sent to the writer's live node and sent
+/// again (to whichever node is live then) when a node is gone or answers 5xx.
+async fn check_ins(
+    http: reqwest::Client,
+    live: Live,
+    desk: String,
+    clinic: String,
+    w: usize,
+    count: usize,
+    done: Arc<AtomicUsize>,
+) {
+    for k in 0..count {
+        let body = json!({"full_name": walk_in_name(w * count + k)});
+        loop {
+            let base = live_node(&live, w);
+            let sent = http
+                .post(format!("{base}/api/clinics/{clinic}/queue"))
+                .bearer_auth(&desk)
+                .json(&body)
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => break,
+                Ok(r) if r.status().is_server_error() => {}
+                Ok(r) => panic!(
+                    "check-in refused: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                ),
+                Err(_) => {}
             }
-        }));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        done.fetch_add(1, Ordering::SeqCst);
     }
-    while done.load(Ordering::SeqCst) < KILL_AFTER {
+}
+
+/// `count` writers of `per_writer` check-ins each, started; and their count of done ones.
+fn start_writers(
+    setup: &Setup,
+    count: usize,
+    per_writer: usize,
+) -> (Vec<tokio::task::JoinHandle<()>>, Arc<AtomicUsize>) {
+    let done = Arc::new(AtomicUsize::new(0));
+    let writers = (0..count)
+        .map(|w| {
+            tokio::spawn(check_ins(
+                setup.http.clone(),
+                setup.live.clone(),
+                setup.desk.clone(),
+                setup.clinic.clone(),
+                w,
+                per_writer,
+                done.clone(),
+            ))
+        })
+        .collect();
+    (writers, done)
+}
+
+/// Two nodes on one PostgreSQL and Redis, both live, and a clinic set up through them.
+struct Setup {
+    env: Env,
+    nodes: Vec<Node>,
+    live: Live,
+    http: reqwest::Client,
+    clinic: String,
+    /// The clinic's receptionist's access token.
+    desk: String,
+    /// The clinic's waiting room's topic.
+    topic: String,
+}
+
+async fn two_nodes(redis: String, slug: &str) -> Setup {
+    // A client that comes back after its node went away may have missed many events.
+    let env = Env::new(Some(redis))
+        .await
+        .set("ATENDE_REALTIME__REPLAY_LIMIT", "100000");
+    let nodes = vec![env.start().await, env.start().await];
+    let live: Live = Arc::new(Mutex::new(nodes.iter().map(|n| n.base.clone()).collect()));
+    let http = reqwest::Client::new();
+    let clinic = clinic(&http, &nodes[0].base, slug, "11.222.333/0001-81").await;
+    let desk = login(&http, &nodes[0].base, &format!("recepcao@{slug}.test")).await;
+    let topic = format!("clinic:{clinic}:queue");
+    Setup {
+        env,
+        nodes,
+        live,
+        http,
+        clinic,
+        desk,
+        topic,
+    }
+}
+
+/// Wait until `done` reaches `n`.
+async fn until_done(done: &AtomicUsize, n: usize) {
+    while done.load(Ordering::SeqCst) < n {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    drop(b.take()); // SIGKILL
-    b_dead.store(true, Ordering::SeqCst);
-    for w in writers {
-        w.await.expect("writer");
-    }
+}
 
-    // Every event is in the database; each subscriber must have all of them.
-    let mut conn = sqlx::PgConnection::connect(&env.db).await.expect("pg");
+/// The topic's head in the database; every subscriber must then reach it having received
+/// each event from its join to the head exactly once, in seq order.
+async fn every_subscriber_got_every_event(
+    db: &str,
+    topic: &str,
+    at_least: usize,
+    target: &AtomicI64,
+    subscribers: Vec<tokio::task::JoinHandle<(i64, Vec<i64>)>>,
+) -> i64 {
+    let mut conn = sqlx::PgConnection::connect(db).await.expect("pg");
     let head: i64 = sqlx::query_scalar("SELECT last_seq FROM topic_seqs WHERE topic = $1")
-        .bind(&topic)
+        .bind(topic)
         .fetch_one(&mut conn)
         .await
         .expect("head");
-    assert!(
-        head >= (WRITERS * CHECK_INS_PER_WRITER) as i64,
-        "head {head}"
-    );
+    assert!(head >= at_least as i64, "head {head}");
     target.store(head, Ordering::SeqCst);
     for (i, s) in subscribers.into_iter().enumerate() {
         let (first, seqs) = tokio::time::timeout(Duration::from_secs(120), s)
@@ -249,29 +306,125 @@ async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_
             );
         }
     }
-    let log = a.log_text();
-    assert!(
-        !log.contains("passing over") && !log.contains("closing so the client resumes"),
-        "the surviving node passed over events or gave up on a gap:\n{log}"
-    );
-    let metrics = reqwest::get(format!("{base_a}/metrics"))
+    head
+}
+
+/// No node passed over an event or gave up on a gap.
+fn passed_over_nothing(nodes: &[&Node]) {
+    for node in nodes {
+        let log = node.log_text();
+        assert!(
+            !log.contains("passing over") && !log.contains("closing so the client resumes"),
+            "{} passed over events or gave up on a gap:\n{log}",
+            node.base
+        );
+    }
+}
+
+/// A counter of a node's `/metrics` ("0" when it has not been counted yet).
+async fn counter(base: &str, name: &str) -> String {
+    let metrics = reqwest::get(format!("{base}/metrics"))
         .await
         .expect("metrics")
         .text()
         .await
         .expect("metrics text");
-    let count = |name: &str| {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().last())
-            .unwrap_or("0")
-            .to_string()
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or("0")
+        .to_string()
+}
+
+#[actix_web::test]
+async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_kill() {
+    let Some(redis) = crate::multinode::redis_url() else {
+        return;
     };
+    let mut setup = two_nodes(redis, "ordem").await;
+    let b = setup.nodes.pop().expect("b");
+    let a = setup.nodes.pop().expect("a");
+    let (base_a, base_b) = (a.base.clone(), b.base.clone());
+
+    // Subscribers, half on each node; writers, half on each node.
+    let target = Arc::new(AtomicI64::new(0));
+    let subs = subscribers(&setup, SUBSCRIBERS_PER_NODE * 2, &target).await;
+    let (writers, done) = start_writers(&setup, WRITERS, CHECK_INS_PER_WRITER);
+    until_done(&done, KILL_AFTER).await;
+    b.kill(); // SIGKILL; its clients carry on on the other node.
+    setup
+        .live
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|n| n != &base_b);
+    for w in writers {
+        w.await.expect("writer");
+    }
+
+    let head = every_subscriber_got_every_event(
+        &setup.env.db,
+        &setup.topic,
+        WRITERS * CHECK_INS_PER_WRITER,
+        &target,
+        subs,
+    )
+    .await;
+    passed_over_nothing(&[&a]);
     eprintln!(
         "{head} events; surviving node: {} deliveries, {} gap holds, {} gap fills",
-        count("atende_ws_deliveries_total"),
-        count("atende_ws_gap_holds_total"),
-        count("atende_ws_gap_fills_total")
+        counter(&base_a, "atende_ws_deliveries_total").await,
+        counter(&base_a, "atende_ws_gap_holds_total").await,
+        counter(&base_a, "atende_ws_gap_fills_total").await
+    );
+}
+
+/// A rolling update: each node in turn is replaced by a new one (the same binary stands in
+/// for the new release) while writers and subscribers run: the new node joins the load
+/// balancer, the old one leaves it and is stopped with SIGTERM, draining its clients
+/// (close 1012), which resume on the live nodes.
+#[actix_web::test]
+async fn a_rolling_restart_of_both_nodes_under_load_loses_and_repeats_no_event() {
+    const ROLL_WRITERS: usize = 8;
+    const ROLL_CHECK_INS: usize = 60;
+    let Some(redis) = crate::multinode::redis_url() else {
+        return;
+    };
+    let mut setup = two_nodes(redis, "rolagem").await;
+    let target = Arc::new(AtomicI64::new(0));
+    let subs = subscribers(&setup, SUBSCRIBERS_PER_NODE * 2, &target).await;
+    let (writers, done) = start_writers(&setup, ROLL_WRITERS, ROLL_CHECK_INS);
+    let total = ROLL_WRITERS * ROLL_CHECK_INS;
+    let mut new = Vec::new();
+    let old: Vec<Node> = setup.nodes.drain(..).collect();
+    for (i, node) in old.into_iter().enumerate() {
+        until_done(&done, total * (i + 1) / 3).await;
+        let fresh = setup.env.start().await;
+        {
+            let mut l = setup.live.lock().unwrap_or_else(|e| e.into_inner());
+            l.push(fresh.base.clone());
+            l.retain(|n| n != &node.base);
+        }
+        let base = node.base.clone();
+        let log = node.log.clone();
+        let status = node.terminate().await;
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            status.success(),
+            "{base} exited with {status} after SIGTERM:\n{said}"
+        );
+        new.push(fresh);
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+
+    let head =
+        every_subscriber_got_every_event(&setup.env.db, &setup.topic, total, &target, subs).await;
+    passed_over_nothing(&new.iter().collect::<Vec<_>>());
+    eprintln!(
+        "{head} events over a rolling restart of two nodes; new nodes: {} and {} deliveries",
+        counter(&new[0].base, "atende_ws_deliveries_total").await,
+        counter(&new[1].base, "atende_ws_deliveries_total").await
     );
 }
