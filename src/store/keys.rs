@@ -236,6 +236,7 @@ impl Store {
     pub async fn seal_plain_values(&self, col: &EncryptedColumn) -> Result<u64, StoreError> {
         let mut sealed = 0;
         loop {
+            // Every sealed text starts `v1:`, whatever its key: the rest are plain.
             let rows = self.values_not_under(col, "v1:", 200).await?;
             let mut moved = 0;
             for row in &rows {
