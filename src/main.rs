@@ -484,12 +484,16 @@ async fn keys(command: KeysCommand, mut settings: Settings) -> anyhow::Result<Ex
                 );
             }
             let done = atende::app::keys::reindex(&store, batch, |r| {
-                println!("{} patient record(s) reindexed", r.patients);
+                println!(
+                    "{} patient record(s), {} pending sign-up(s) reindexed",
+                    r.patients, r.pending_signups
+                );
             })
             .await?;
             println!(
-                "{} patient record(s) reindexed: CPF and phone indexes, {} name token(s)",
-                done.patients, done.name_tokens
+                "{} patient record(s) reindexed: CPF and phone indexes, {} name token(s); \
+                 {} pending sign-up(s): e-mail index",
+                done.patients, done.name_tokens, done.pending_signups
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -67,6 +67,13 @@ impl Application {
                 "patient records written before identity encryption (names included) are now sealed and indexed"
             );
         }
+        let names = store.seal_legacy_values().await?;
+        if names > 0 {
+            tracing::info!(
+                accounts = names,
+                "account names written before their encryption are now sealed"
+            );
+        }
         if let Some(legacy) = store.seal_legacy_audit().await? {
             tracing::info!(
                 legacy_rows = legacy,

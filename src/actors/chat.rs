@@ -638,12 +638,15 @@ mod tests {
             "t1".to_string(),
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
         );
+        let cipher = FieldCipher::new("k", &BTreeMap::from([("k".to_string(), key.1.clone())]))
+            .expect("cipher");
         let store = Store::connect(&url, 2)
             .await
             .expect("connect")
             .with_audit_keys(
                 crate::security::audit::AuditKeys::new("t1", [(&key.0, &key.1)]).expect("keys"),
-            );
+            )
+            .with_field_cipher(cipher.clone(), b"test");
         store.migrate().await.expect("migrate");
         let clinic = ClinicRow {
             id: ClinicId::new(),
@@ -687,9 +690,6 @@ mod tests {
             })
             .await
             .expect("room");
-        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
-        let cipher =
-            FieldCipher::new("k", &BTreeMap::from([("k".to_string(), key)])).expect("cipher");
         let settings = crate::config::Settings::load_from(None, &[]).expect("defaults");
         let bus: Arc<dyn crate::bus::EventBus> =
             Arc::new(LocalBus::new(Arc::new(Hub::new("test".into()))));

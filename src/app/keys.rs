@@ -118,17 +118,27 @@ pub async fn rotate(
     Ok(report)
 }
 
-/// Recompute every blind index (a patient's CPF, phone and name tokens) from the decrypted
-/// values under the index key the store was opened with (derived from
-/// `security.jwt_secret`), `batch` records per transaction, while the installation serves:
+/// Recompute every blind index (a patient's CPF, phone and name tokens, a pending sign-up's
+/// e-mail) from the decrypted values under the index key the store was opened with (derived
+/// from `security.jwt_secret`), `batch` records per transaction, while the installation serves:
 /// each batch locks its rows, so a record changed meanwhile is indexed as it now is.
 /// `progress` hears the running totals.
 pub async fn reindex(
     store: &Store,
     batch: i64,
-    progress: impl FnMut(&Reindexed),
+    mut progress: impl FnMut(&Reindexed),
 ) -> Result<Reindexed, StoreError> {
-    store.reindex_patients(batch, progress).await
+    let mut done = store.reindex_patients(batch, &mut progress).await?;
+    let patients = done;
+    done.pending_signups = store
+        .reindex_pending_signups(batch, |n| {
+            progress(&Reindexed {
+                pending_signups: n,
+                ..patients
+            })
+        })
+        .await?;
+    Ok(done)
 }
 
 /// One value under the active key.

@@ -145,7 +145,7 @@ const HOLDING: &str = "status NOT IN ('cancelled', 'no_show')";
 
 const VIEW_SELECT: &str =
     "SELECT a.*, p.full_name_enc AS patient_name, p.social_name_enc AS patient_social_name,
-        u.full_name AS professional_name, pr.profession AS professional_profession,
+        u.full_name_enc AS professional_name, pr.profession AS professional_profession,
         pr.gender AS professional_gender, s.name AS service_name, c.name AS clinic_name,
         c.time_zone AS clinic_time_zone
      FROM appointments a
@@ -167,6 +167,7 @@ impl Store {
         v.a = self.open_appointment(v.a)?;
         v.patient_name = self.unseal(std::mem::take(&mut v.patient_name))?;
         v.patient_social_name = self.unseal_opt(v.patient_social_name.take())?;
+        v.professional_name = self.unseal(std::mem::take(&mut v.professional_name))?;
         Ok(v)
     }
 

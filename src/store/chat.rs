@@ -95,7 +95,7 @@ pub struct AttachmentMeta {
 }
 
 const MESSAGE_SELECT: &str =
-    "SELECT m.seq, m.id, m.sender_user_id, u.full_name AS sender_name, m.body_enc, m.created_at,
+    "SELECT m.seq, m.id, m.sender_user_id, u.full_name_enc AS sender_name, m.body_enc, m.created_at,
         m.edited_at, m.deleted_at, m.attachment_id, a.filename_enc AS attachment_filename,
         a.content_type AS attachment_content_type, a.size_bytes AS attachment_size
  FROM chat_messages m JOIN users u ON u.id = m.sender_user_id
@@ -158,7 +158,7 @@ impl Store {
     pub async fn chat_rooms_of(&self, user: UserId) -> Result<Vec<ChatRoomListRow>, StoreError> {
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ChatRoomListRow>(
-                "SELECT r.*, c.name AS clinic_name, COALESCE(pa.social_name_enc, pa.full_name_enc) AS patient_name, u.full_name AS professional_name,
+                "SELECT r.*, c.name AS clinic_name, COALESCE(pa.social_name_enc, pa.full_name_enc) AS patient_name, u.full_name_enc AS professional_name,
                         pr.profession AS professional_profession, pr.gender AS professional_gender
                  FROM chat_rooms r
                  JOIN clinics c ON c.id = r.clinic_id
@@ -178,6 +178,7 @@ impl Store {
             .into_iter()
             .map(|mut r| {
                 r.patient_name = self.unseal_opt(r.patient_name.take())?;
+                r.professional_name = self.unseal_opt(r.professional_name.take())?;
                 Ok(r)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -203,10 +204,10 @@ impl Store {
         clinic: ClinicId,
         patient: PatientId,
     ) -> Result<Vec<ChatContact>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ChatContact>(
                 "SELECT c.id AS clinic_id, c.name AS clinic_name, a.patient_id,
-                        u.id AS professional_user_id, u.full_name AS professional_name,
+                        u.id AS professional_user_id, u.full_name_enc AS professional_name,
                         pr.profession, pr.gender,
                         (SELECT r.id FROM chat_rooms r WHERE r.kind = 'patient' AND r.clinic_id = c.id
                            AND r.patient_id = a.patient_id AND r.professional_user_id = u.id) AS room_id
@@ -218,14 +219,16 @@ impl Store {
                  LEFT JOIN professionals pr ON pr.user_id = u.id
                  WHERE u.disabled_at IS NULL
                    AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id
-                               AND m.clinic_id = c.id AND m.role = 'professional')
-                 ORDER BY u.full_name",
+                               AND m.clinic_id = c.id AND m.role = 'professional')",
             )
             .bind(clinic)
             .bind(patient)
             .fetch_all(p)
             .await?
-        }))
+        });
+        let mut contacts = self.open_names(rows, |r| &mut r.professional_name)?;
+        contacts.sort_by(|a, b| name_order(&a.professional_name, &b.professional_name));
+        Ok(contacts)
     }
 
     /// Seq of an already stored message with this client-generated id, if any.
@@ -297,7 +300,7 @@ impl Store {
                 .await?
         });
         rows.reverse();
-        Ok(rows)
+        self.open_names(rows, |m| &mut m.sender_name)
     }
 
     pub async fn chat_message_tx(
@@ -309,13 +312,14 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "{MESSAGE_SELECT} WHERE m.room_id = $1 AND m.id = $2"
         ));
-        Ok(on_tx!(tx, t => {
+        let rows = on_tx!(tx, t => {
             sqlx::query_as::<_, ChatMessageRow>(sql)
                 .bind(room)
                 .bind(id)
                 .fetch_optional(&mut **t)
                 .await?
-        }))
+        });
+        self.open_name_opt(rows, |r| &mut r.sender_name)
     }
 
     pub async fn edit_chat_message(

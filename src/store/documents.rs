@@ -85,7 +85,7 @@ const DOC_COLUMNS: &str =
 
 fn view_sql(filter: &str) -> String {
     format!(
-        "SELECT {DOC_COLUMNS}, c.name AS clinic_name, u.full_name AS professional_name,
+        "SELECT {DOC_COLUMNS}, c.name AS clinic_name, u.full_name_enc AS professional_name,
             u.id AS professional_user_id, pr.council, pr.council_number, pr.council_uf,
             COALESCE(p.social_name_enc, p.full_name_enc) AS patient_name
          FROM documents d
@@ -98,9 +98,10 @@ fn view_sql(filter: &str) -> String {
 }
 
 impl Store {
-    /// A document view as read, the patient's name (sealed) opened.
+    /// A document view as read, the patient's and the professional's names (sealed) opened.
     fn open_document_view(&self, mut v: DocumentView) -> Result<DocumentView, StoreError> {
         v.patient_name = self.unseal(std::mem::take(&mut v.patient_name))?;
+        v.professional_name = self.unseal(std::mem::take(&mut v.professional_name))?;
         Ok(v)
     }
 

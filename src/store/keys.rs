@@ -89,6 +89,7 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     plain_before("patients", "email_enc"),
     plain_before("patients", "full_name_enc"),
     plain_before("patients", "social_name_enc"),
+    plain_before("users", "full_name_enc"),
     text("cash_movements", "description_enc"),
     plain_before("outbox", "to_address"),
     text("clinic_oidc", "client_secret_enc"),
@@ -224,7 +225,50 @@ impl Store {
     }
 }
 
+/// The text columns the start-up sweep seals where rows from before their encryption still
+/// hold plain text (a patient record's identity has its own sweep, which indexes it too).
+pub const SEALED_AT_START: &[EncryptedColumn] = &[plain_before("users", "full_name_enc")];
+
 impl Store {
+    /// Seal, in place, the plain values rows of `col` still hold from before the column was
+    /// encrypted (under the active key); a batch at a time, each value only if its row still
+    /// holds it. Returns how many were sealed.
+    pub async fn seal_plain_values(&self, col: &EncryptedColumn) -> Result<u64, StoreError> {
+        let mut sealed = 0;
+        loop {
+            // Every sealed text starts `v1:`, whatever its key: the rest are plain.
+            let rows = self.values_not_under(col, "v1:", 200).await?;
+            let mut moved = 0;
+            for row in &rows {
+                let Stored::Text(plain) = &row.value else {
+                    continue;
+                };
+                let new = Stored::Text(self.seal(plain)?);
+                if self.rewrite_value(col, &row.row, &row.value, &new).await? {
+                    moved += 1;
+                }
+            }
+            sealed += moved;
+            if moved == 0 {
+                return Ok(sealed);
+            }
+        }
+    }
+
+    /// [`Store::seal_plain_values`] for every column of [`SEALED_AT_START`], then (when
+    /// any was sealed) the file compacted so the plain text does not linger. Returns how
+    /// many values were sealed.
+    pub async fn seal_legacy_values(&self) -> Result<u64, StoreError> {
+        let mut sealed = 0;
+        for col in SEALED_AT_START {
+            sealed += self.seal_plain_values(col).await?;
+        }
+        if sealed > 0 {
+            self.compact().await?;
+        }
+        Ok(sealed)
+    }
+
     /// This installation's name: made by the first node that asks, the same for every node
     /// on this database afterwards.
     pub async fn installation_name(&self) -> Result<String, StoreError> {

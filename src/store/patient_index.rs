@@ -22,6 +22,8 @@ pub struct Reindexed {
     pub patients: u64,
     /// Name tokens written for them.
     pub name_tokens: u64,
+    /// Pending sign-ups whose e-mail index was written (`atende keys reindex` only).
+    pub pending_signups: u64,
 }
 
 /// A patient's identity as stored, for the sweep and the reindex.

@@ -274,9 +274,9 @@ impl Store {
         clinic: ClinicId,
         patient: PatientId,
     ) -> Result<Vec<PatientLinkListRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, PatientLinkListRow>(
-                "SELECT l.*, u.full_name AS account_name, u.email AS account_email
+                "SELECT l.*, u.full_name_enc AS account_name, u.email AS account_email
                  FROM patient_links l LEFT JOIN users u ON u.id = l.user_id
                  WHERE l.clinic_id = $1 AND l.patient_id = $2
                  ORDER BY l.created_at DESC LIMIT 100",
@@ -285,7 +285,8 @@ impl Store {
             .bind(patient)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.account_name)
     }
 
     /// The clinic records an account is linked to (state `linked`), oldest link first.

@@ -125,19 +125,19 @@ pub struct AccessGrantRow {
 const ENCOUNTER_SQL: &str = "SELECT e.id, e.clinic_id, e.patient_id, e.professional_id,
     e.author_user_id, e.appointment_id, e.psychology, e.council, e.council_number, e.council_uf,
     e.content_enc, e.version, e.status, e.lock_kind, e.locked_at, e.locked_by, e.created_at,
-    e.updated_at, u.full_name AS author_name, c.name AS clinic_name
+    e.updated_at, u.full_name_enc AS author_name, c.name AS clinic_name
     FROM encounters e JOIN users u ON u.id = e.author_user_id JOIN clinics c ON c.id = e.clinic_id";
 
 const ADDENDUM_SQL: &str = "SELECT a.id, a.encounter_id, a.clinic_id, a.patient_id,
     a.author_user_id, a.council, a.council_number, a.council_uf, a.text_enc, a.created_at,
-    u.full_name AS author_name, e.psychology AS encounter_psychology,
+    u.full_name_enc AS author_name, e.psychology AS encounter_psychology,
     e.author_user_id AS encounter_author
     FROM encounter_addenda a JOIN users u ON u.id = a.author_user_id
     JOIN encounters e ON e.id = a.encounter_id";
 
 const ALLERGY_SQL: &str = "SELECT a.id, a.clinic_id, a.patient_id, a.substance_enc,
     a.reaction_enc, a.severity, a.status, a.recorded_by, a.created_at, a.updated_by, a.updated_at,
-    u.full_name AS recorded_by_name
+    u.full_name_enc AS recorded_by_name
     FROM allergies a JOIN users u ON u.id = a.recorded_by";
 
 impl Store {
@@ -179,14 +179,15 @@ impl Store {
     ) -> Result<Option<EncounterRow>, StoreError> {
         let sql =
             format!("{ENCOUNTER_SQL} WHERE e.id = $1 AND e.clinic_id = $2 AND e.patient_id = $3");
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, EncounterRow>(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .bind(clinic)
                 .bind(patient)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        self.open_name_opt(rows, |r| &mut r.author_name)
     }
 
     /// The record's encounters created before `before` that `viewer` may read (psychology
@@ -204,7 +205,7 @@ impl Store {
                AND (e.psychology = $5 OR e.author_user_id = $6)
              ORDER BY e.created_at DESC, e.id DESC LIMIT $4"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, EncounterRow>(sqlx::AssertSqlSafe(sql))
                 .bind(clinic)
                 .bind(patient)
@@ -214,7 +215,8 @@ impl Store {
                 .bind(viewer)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.author_name)
     }
 
     /// The locked encounters of a patient record in every clinic, newest first (what the
@@ -227,12 +229,13 @@ impl Store {
             "{ENCOUNTER_SQL} WHERE e.patient_id = $1 AND e.status = 'locked'
              ORDER BY e.created_at DESC LIMIT 500"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, EncounterRow>(sqlx::AssertSqlSafe(sql))
                 .bind(patient)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.author_name)
     }
 
     /// Save a draft's content if it is still a draft at `expected` version; the new
@@ -370,12 +373,13 @@ impl Store {
         encounter: uuid::Uuid,
     ) -> Result<Vec<AddendumRow>, StoreError> {
         let sql = format!("{ADDENDUM_SQL} WHERE a.encounter_id = $1 ORDER BY a.created_at, a.id");
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AddendumRow>(sqlx::AssertSqlSafe(sql))
                 .bind(encounter)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.author_name)
     }
 
     /// The record's addenda written before `before` that `viewer` may read (those of a
@@ -393,7 +397,7 @@ impl Store {
                AND (e.psychology = $5 OR e.author_user_id = $6)
              ORDER BY a.created_at DESC, a.id DESC LIMIT $4"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AddendumRow>(sqlx::AssertSqlSafe(sql))
                 .bind(clinic)
                 .bind(patient)
@@ -403,7 +407,8 @@ impl Store {
                 .bind(viewer)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.author_name)
     }
 
     /// Documents issued for the patient by the clinic before `before`, newest first.
@@ -414,10 +419,10 @@ impl Store {
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<TimelineDocumentRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, TimelineDocumentRow>(
                 "SELECT d.id, d.kind, d.status, d.created_at, d.revoked_at,
-                    u.full_name AS professional_name, pr.council, pr.council_number, pr.council_uf
+                    u.full_name_enc AS professional_name, pr.council, pr.council_number, pr.council_uf
                  FROM documents d JOIN professionals pr ON pr.id = d.professional_id
                  JOIN users u ON u.id = pr.user_id
                  WHERE d.clinic_id = $1 AND d.patient_id = $2 AND d.created_at < $3
@@ -429,7 +434,8 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.professional_name)
     }
 
     pub async fn insert_allergy(&self, tx: &mut Tx, a: &AllergyRow) -> Result<(), StoreError> {
@@ -465,13 +471,14 @@ impl Store {
         let sql = format!(
             "{ALLERGY_SQL} WHERE a.clinic_id = $1 AND a.patient_id = $2 ORDER BY a.created_at, a.id"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AllergyRow>(sqlx::AssertSqlSafe(sql))
                 .bind(clinic)
                 .bind(patient)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.recorded_by_name)
     }
 
     pub async fn allergy(
@@ -482,14 +489,15 @@ impl Store {
     ) -> Result<Option<AllergyRow>, StoreError> {
         let sql =
             format!("{ALLERGY_SQL} WHERE a.id = $1 AND a.clinic_id = $2 AND a.patient_id = $3");
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AllergyRow>(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .bind(clinic)
                 .bind(patient)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        self.open_name_opt(rows, |r| &mut r.recorded_by_name)
     }
 
     pub async fn set_allergy_status(
@@ -598,7 +606,7 @@ impl Store {
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AccessGrantView>(
                 "SELECT g.id, g.patient_id, COALESCE(p.social_name_enc, p.full_name_enc) AS patient_name,
-                    g.user_id, u.full_name AS user_name, g.reason_enc, g.granted_at, g.expires_at
+                    g.user_id, u.full_name_enc AS user_name, g.reason_enc, g.granted_at, g.expires_at
                  FROM record_access_grants g JOIN patients p ON p.id = g.patient_id
                  JOIN users u ON u.id = g.user_id
                  WHERE g.clinic_id = $1 ORDER BY g.granted_at DESC LIMIT $2",
@@ -611,6 +619,7 @@ impl Store {
         rows.into_iter()
             .map(|mut g| {
                 g.patient_name = self.unseal(std::mem::take(&mut g.patient_name))?;
+                g.user_name = self.unseal(std::mem::take(&mut g.user_name))?;
                 Ok(g)
             })
             .collect()

@@ -88,11 +88,11 @@ pub struct MedicationStopRow {
 
 const PROBLEM_SQL: &str = "SELECT p.id, p.clinic_id, p.patient_id, p.code_enc, p.notes_enc,
     p.status, p.onset_date, p.resolved_at, p.recorded_by, p.created_at, p.updated_by,
-    p.updated_at, u.full_name AS recorded_by_name
+    p.updated_at, u.full_name_enc AS recorded_by_name
     FROM problems p JOIN users u ON u.id = p.recorded_by";
 
 const VITALS_SQL: &str = "SELECT v.id, v.clinic_id, v.patient_id, v.values_enc, v.notes_enc,
-    v.measured_at, v.recorded_by, v.created_at, u.full_name AS recorded_by_name
+    v.measured_at, v.recorded_by, v.created_at, u.full_name_enc AS recorded_by_name
     FROM vital_signs v JOIN users u ON u.id = v.recorded_by";
 
 impl Store {
@@ -130,13 +130,14 @@ impl Store {
         let sql = format!(
             "{PROBLEM_SQL} WHERE p.clinic_id = $1 AND p.patient_id = $2 ORDER BY p.created_at, p.id"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ProblemRow>(sqlx::AssertSqlSafe(sql))
                 .bind(clinic)
                 .bind(patient)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.recorded_by_name)
     }
 
     pub async fn problem(
@@ -147,14 +148,15 @@ impl Store {
     ) -> Result<Option<ProblemRow>, StoreError> {
         let sql =
             format!("{PROBLEM_SQL} WHERE p.id = $1 AND p.clinic_id = $2 AND p.patient_id = $3");
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ProblemRow>(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .bind(clinic)
                 .bind(patient)
                 .fetch_optional(p)
                 .await?
-        }))
+        });
+        self.open_name_opt(rows, |r| &mut r.recorded_by_name)
     }
 
     /// Set a problem's status (and when it was resolved, or none when it is active again).
@@ -216,7 +218,7 @@ impl Store {
             "{VITALS_SQL} WHERE v.clinic_id = $1 AND v.patient_id = $2 AND v.measured_at < $3
              ORDER BY v.measured_at DESC, v.id DESC LIMIT $4"
         );
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, VitalsRow>(sqlx::AssertSqlSafe(sql))
                 .bind(clinic)
                 .bind(patient)
@@ -224,7 +226,8 @@ impl Store {
                 .bind(limit)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.recorded_by_name)
     }
 
     /// The prescriptions issued for the patient by the clinic, newest first (at most
@@ -235,9 +238,9 @@ impl Store {
         patient: PatientId,
         limit: i64,
     ) -> Result<Vec<PrescriptionRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, PrescriptionRow>(
-                "SELECT d.id, d.content_enc, d.created_at, u.full_name AS professional_name
+                "SELECT d.id, d.content_enc, d.created_at, u.full_name_enc AS professional_name
                  FROM documents d JOIN professionals pr ON pr.id = d.professional_id
                  JOIN users u ON u.id = pr.user_id
                  WHERE d.clinic_id = $1 AND d.patient_id = $2
@@ -250,7 +253,8 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.professional_name)
     }
 
     /// The stops marked on the record's medicines.
@@ -259,10 +263,10 @@ impl Store {
         clinic: ClinicId,
         patient: PatientId,
     ) -> Result<Vec<MedicationStopRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, MedicationStopRow>(
                 "SELECT m.id, m.clinic_id, m.patient_id, m.document_id, m.item, m.reason_enc,
-                    m.stopped_by, m.stopped_at, u.full_name AS stopped_by_name
+                    m.stopped_by, m.stopped_at, u.full_name_enc AS stopped_by_name
                  FROM medication_stops m JOIN users u ON u.id = m.stopped_by
                  WHERE m.clinic_id = $1 AND m.patient_id = $2",
             )
@@ -270,7 +274,8 @@ impl Store {
             .bind(patient)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.stopped_by_name)
     }
 
     /// Mark a medicine stopped (`Conflict("document_id")` when it already is).
@@ -307,10 +312,10 @@ impl Store {
         clinic: ClinicId,
         patient: PatientId,
     ) -> Result<Vec<SignedDocumentRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, SignedDocumentRow>(
                 "SELECT d.id, d.kind, d.code, d.created_at, d.signed_at,
-                    pr.user_id AS author_user_id, u.full_name AS author_name,
+                    pr.user_id AS author_user_id, u.full_name_enc AS author_name,
                     pr.council, pr.council_number, pr.council_uf
                  FROM documents d JOIN professionals pr ON pr.id = d.professional_id
                  JOIN users u ON u.id = pr.user_id
@@ -322,6 +327,7 @@ impl Store {
             .bind(patient)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.author_name)
     }
 }

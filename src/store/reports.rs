@@ -52,7 +52,7 @@ impl Store {
                   WHERE x.txn_id = r.txn_id AND x.account LIKE 'asset:%'
                   ORDER BY x.id LIMIT 1) AS asset_account,
                 r.appointment_id, a.starts_at AS appointment_at,
-                u.full_name AS professional_name, s.name AS service_name
+                u.full_name_enc AS professional_name, s.name AS service_name
              FROM ledger_entries r
              LEFT JOIN appointments a ON a.id = r.appointment_id
              LEFT JOIN users u ON u.id = a.professional_user_id
@@ -62,7 +62,7 @@ impl Store {
                AND r.created_at >= $4
                AND (r.created_at > $4 OR (r.created_at = $4 AND r.id > $5))
              ORDER BY r.created_at, r.id LIMIT $6";
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, RevenueRow>(SQL)
                 .bind(clinic)
                 .bind(from)
@@ -72,7 +72,8 @@ impl Store {
                 .bind(limit)
                 .fetch_all(p)
                 .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.professional_name)
     }
 
     /// The clinic's appointments starting in [from, to), only what the attendance report

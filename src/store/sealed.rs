@@ -69,6 +69,26 @@ impl Sealer {
     }
 }
 
+/// A plain field of a row that was read holding its sealed value.
+pub(crate) trait SealedText {
+    /// Replace the sealed value with the plain one.
+    fn open_in(&mut self, store: &Store) -> Result<(), StoreError>;
+}
+
+impl SealedText for String {
+    fn open_in(&mut self, store: &Store) -> Result<(), StoreError> {
+        *self = store.unseal(std::mem::take(self))?;
+        Ok(())
+    }
+}
+
+impl SealedText for Option<String> {
+    fn open_in(&mut self, store: &Store) -> Result<(), StoreError> {
+        *self = store.unseal_opt(self.take())?;
+        Ok(())
+    }
+}
+
 impl Store {
     fn sealer(&self) -> Result<&Sealer, StoreError> {
         self.inner
@@ -105,6 +125,37 @@ impl Store {
 
     pub(crate) fn unseal_opt(&self, stored: Option<String>) -> Result<Option<String>, StoreError> {
         stored.map(|s| self.unseal(s)).transpose()
+    }
+
+    /// A row read with sealed text in a plain field (an account's name read as
+    /// `u.full_name_enc AS professional_name`), that field opened.
+    pub(crate) fn open_name<T, F: SealedText>(
+        &self,
+        mut row: T,
+        field: impl Fn(&mut T) -> &mut F,
+    ) -> Result<T, StoreError> {
+        field(&mut row).open_in(self)?;
+        Ok(row)
+    }
+
+    /// [`Store::open_name`] for each row.
+    pub(crate) fn open_names<T, F: SealedText>(
+        &self,
+        rows: Vec<T>,
+        field: impl Fn(&mut T) -> &mut F,
+    ) -> Result<Vec<T>, StoreError> {
+        rows.into_iter()
+            .map(|r| self.open_name(r, &field))
+            .collect()
+    }
+
+    /// [`Store::open_name`] for a row that may not be there.
+    pub(crate) fn open_name_opt<T, F: SealedText>(
+        &self,
+        row: Option<T>,
+        field: impl Fn(&mut T) -> &mut F,
+    ) -> Result<Option<T>, StoreError> {
+        row.map(|r| self.open_name(r, field)).transpose()
     }
 
     /// The blind index a CPF (its digits) is stored and found under.

@@ -235,9 +235,9 @@ impl Store {
         user: UserId,
         session: SessionId,
     ) -> Result<Option<CallerRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let row = on_pool!(self, p => {
             sqlx::query_as::<_, CallerRow>(
-                "SELECT u.email, u.full_name, u.platform_admin, u.disabled_at IS NOT NULL AS disabled,
+                "SELECT u.email, u.full_name_enc AS full_name, u.platform_admin, u.disabled_at IS NOT NULL AS disabled,
                     EXISTS (SELECT 1 FROM auth_sessions s
                             WHERE s.id = $2 AND s.user_id = u.id AND s.revoked_at IS NULL) AS session_live,
                     (SELECT p.id FROM patients p WHERE p.user_id = u.id) AS patient_id
@@ -247,7 +247,8 @@ impl Store {
             .bind(session)
             .fetch_optional(p)
             .await?
-        }))
+        });
+        self.open_name_opt(row, |c| &mut c.full_name)
     }
 
     /// The caller's roles (by clinic name, then role) and linked clinic records, in one

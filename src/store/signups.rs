@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, Tx, on_tx};
+use super::{Pool, Store, StoreError, Tx, on_tx};
 
 /// A sign-up waiting for its e-mail to be confirmed (identity as the request gave it).
 #[derive(Debug, Clone)]
@@ -105,5 +105,57 @@ impl Store {
             created_at,
             expires_at,
         }))
+    }
+}
+
+impl Store {
+    /// Recompute every pending sign-up's e-mail blind index from its sealed identity under
+    /// the current index key (`atende keys reindex`, after `security.jwt_secret` changed),
+    /// `batch` rows per transaction with the rows locked; `progress` hears the running
+    /// count. Returns how many were reindexed.
+    pub async fn reindex_pending_signups(
+        &self,
+        batch: i64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let lock = match self.pool() {
+            Pool::Postgres(_) => " FOR UPDATE",
+            Pool::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "SELECT id, identity_enc FROM pending_signups WHERE id > $1 ORDER BY id LIMIT $2{lock}"
+        );
+        let mut after = uuid::Uuid::nil();
+        let mut done = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let rows: Vec<(uuid::Uuid, String)> = on_tx!(&mut tx, t => {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(after)
+                    .bind(batch.max(1))
+                    .fetch_all(&mut **t)
+                    .await?
+            });
+            let Some(last) = rows.last().map(|r| r.0) else {
+                tx.commit().await?;
+                return Ok(done);
+            };
+            for (id, sealed) in rows {
+                let identity: serde_json::Value = serde_json::from_str(&self.unseal(sealed)?)
+                    .map_err(|e| StoreError::Sealed(e.to_string()))?;
+                let index = self.email_index(identity["email"].as_str().unwrap_or_default())?;
+                on_tx!(&mut tx, t => {
+                    sqlx::query("UPDATE pending_signups SET email_index = $1 WHERE id = $2")
+                        .bind(&index)
+                        .bind(id)
+                        .execute(&mut **t)
+                        .await?;
+                });
+                done += 1;
+            }
+            tx.commit().await?;
+            after = last;
+            progress(done);
+        }
     }
 }

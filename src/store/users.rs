@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
+use crate::domain::text::name_order;
 use crate::domain::{ClinicId, ProfessionalId, Role, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -55,17 +56,23 @@ pub struct ConsentRow {
     pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
+/// A user as read: the name (sealed) in `full_name`, opened before it leaves the store.
+const USER_SELECT: &str =
+    "SELECT id, email, password_hash, full_name_enc AS full_name, platform_admin, created_at, disabled_at
+     FROM users";
+
 impl Store {
     pub async fn insert_user(&self, tx: &mut Tx, user: &UserRow) -> Result<(), StoreError> {
+        let full_name = self.seal(&user.full_name)?;
         on_tx!(tx, t => {
             sqlx::query(
-                "INSERT INTO users (id, email, password_hash, full_name, platform_admin, created_at)
+                "INSERT INTO users (id, email, password_hash, full_name_enc, platform_admin, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(user.id)
             .bind(&user.email)
             .bind(&user.password_hash)
-            .bind(&user.full_name)
+            .bind(&full_name)
             .bind(user.platform_admin)
             .bind(user.created_at)
             .execute(&mut **t)
@@ -76,27 +83,23 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, UserRow>(
-                "SELECT id, email, password_hash, full_name, platform_admin, created_at, disabled_at
-                 FROM users WHERE email = $1",
-            )
-            .bind(email)
-            .fetch_optional(p)
-            .await?
-        }))
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("{USER_SELECT} WHERE email = $1")))
+                .bind(email)
+                .fetch_optional(p)
+                .await?
+        });
+        self.open_name_opt(row, |u| &mut u.full_name)
     }
 
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
-        Ok(on_pool!(self, p => {
-            sqlx::query_as::<_, UserRow>(
-                "SELECT id, email, password_hash, full_name, platform_admin, created_at, disabled_at
-                 FROM users WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(p)
-            .await?
-        }))
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("{USER_SELECT} WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        });
+        self.open_name_opt(row, |u| &mut u.full_name)
     }
 
     pub async fn set_password_hash(
@@ -286,16 +289,21 @@ impl Store {
     }
 
     pub async fn members_of_clinic(&self, clinic: ClinicId) -> Result<Vec<MemberRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, MemberRow>(
-                "SELECT u.id AS user_id, u.full_name, u.email, m.role
+                "SELECT u.id AS user_id, u.full_name_enc AS full_name, u.email, m.role
                  FROM memberships m JOIN users u ON u.id = m.user_id
-                 WHERE m.clinic_id = $1 ORDER BY u.full_name, m.role",
+                 WHERE m.clinic_id = $1",
             )
             .bind(clinic)
             .fetch_all(p)
             .await?
-        }))
+        });
+        let mut rows = self.open_names(rows, |m| &mut m.full_name)?;
+        rows.sort_by(|a, b| {
+            name_order(&a.full_name, &b.full_name).then_with(|| a.role.cmp(&b.role))
+        });
+        Ok(rows)
     }
 
     pub async fn insert_consent(

@@ -317,7 +317,19 @@ async fn disabling_a_user_or_setting_a_password_from_the_command_line_closes_the
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |args: &[&str], stdin: &'static [u8]| {
         let mut cmd = atende(dir.path());
+        // Run with the server's keys, as an operator runs it with the server's
+        // configuration: account names are sealed under them.
         cmd.env("ATENDE_DATABASE__URL", &app.db_url)
+            .env(
+                "ATENDE_SECURITY__ENCRYPTION_KEYS__T1",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            )
+            .env("ATENDE_SECURITY__ENCRYPTION_ACTIVE_KEY", "t1")
+            .env(
+                "ATENDE_SECURITY__AUDIT_KEYS__TA1",
+                "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+            )
+            .env("ATENDE_SECURITY__AUDIT_ACTIVE_KEY", "ta1")
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

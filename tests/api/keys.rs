@@ -24,6 +24,9 @@ const IRENE_PHONE: &str = "+55 11 98765-4321";
 const IRENE_BIRTH: &str = "1970-01-02";
 const IRENE_NAME: &str = "Irenildes Cifradelina";
 const IRENE_SOCIAL: &str = "Irenaldo Sigilosvaldo";
+/// The name a patient types when signing up, and a staff member's: account names are sealed.
+const ACCOUNT_NAME: &str = "Nomelinda Contasigilosa";
+const STAFF_NAME: &str = "Funcionalda Equipasigilosa";
 const T1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const T2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
@@ -411,6 +414,22 @@ async fn download(app: &TestApp, who: &Session, path: &str) -> Vec<u8> {
 async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_back_whole() {
     let app = spawn_app().await;
     let s = seed(&app).await;
+    // A patient's own account, named as typed at sign-up, and a new staff member.
+    let mut body = signup_body("contasigilosa@exemplo.com.br", &cpf_for(8300));
+    body["full_name"] = json!(ACCOUNT_NAME);
+    let (status, account) = app.sign_up(&body).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", account.me);
+    assert_eq!(account.me["full_name"], ACCOUNT_NAME);
+    created(
+        app.post(
+            &format!("/api/clinics/{}/staff", s.a.clinic),
+            Some(&s.a.admin.access),
+            &json!({"email": "equipasigilosa@aurora.demo", "full_name": STAFF_NAME,
+                    "password": "senha-inicial-1", "role": "receptionist"}),
+        )
+        .await,
+    )
+    .await;
 
     // Read back through the API: the file as uploaded, the PDF signed and whole.
     let file = download(
@@ -479,21 +498,48 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
         !holds(&all, hex::encode(SENTINEL).as_bytes()),
         "the sentinel is stored in plaintext (a byte column)"
     );
-    // Nor the patient's identity: names, CPF, e-mail, phone digits, birth date.
+    // Nor the patient's identity (names, CPF, e-mail, phone digits, birth date), nor the
+    // names of accounts.
     let cpf = cpf_for(8100);
     for (what, value) in [
-        ("full name", "Cifradelina"),
-        ("social name", "Sigilosvaldo"),
-        ("CPF", cpf.as_str()),
-        ("e-mail", IRENE_EMAIL),
-        ("phone", "987654321"),
-        ("birth date", IRENE_BIRTH),
+        ("the patient's full name", "Cifradelina"),
+        ("the patient's social name", "Sigilosvaldo"),
+        ("the patient's CPF", cpf.as_str()),
+        ("the patient's e-mail", IRENE_EMAIL),
+        ("the patient's phone", "987654321"),
+        ("the patient's birth date", IRENE_BIRTH),
+        ("the name typed at sign-up", "Contasigilosa"),
+        ("a staff member's name", "Equipasigilosa"),
     ] {
         assert!(
             !holds(&all, value.as_bytes()),
-            "the patient's {what} is stored in plaintext"
+            "{what} is stored in plaintext"
         );
     }
+    // Yet the staff list shows the new member's name (sorted as people read names), and the
+    // account reads its own.
+    let (_, members) = json_of(
+        app.get(
+            &format!("/api/clinics/{}/members", s.a.clinic),
+            Some(&s.a.admin.access),
+        )
+        .await,
+    )
+    .await;
+    let names: Vec<&str> = members
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["full_name"].as_str())
+        .collect();
+    assert!(names.contains(&STAFF_NAME), "{members}");
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| atende::domain::text::name_order(a, b));
+    assert_eq!(names, sorted);
+    let me = app
+        .login("contasigilosa@exemplo.com.br", "uma senha boa")
+        .await;
+    assert_eq!(me.me["full_name"], ACCOUNT_NAME);
 
     // Yet the front desk reads it all back, and finds the patient by CPF.
     let (status, found) = json_of(

@@ -4,6 +4,7 @@
 //! (SQLite by default; a new PostgreSQL database per test when TEST_DATABASE_URL is set)
 //! and talks HTTP to it.
 
+mod account_names;
 mod agenda;
 mod audit;
 mod auth;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::agenda::{agenda_fixture, cpf_for};
 use crate::helpers::*;
-use crate::keys::created;
+use crate::keys::{created, raw_values};
 
 async fn register(
     app: &TestApp,
@@ -221,6 +221,10 @@ async fn after_the_index_secret_changes_reindexing_finds_patients_by_name_and_cp
         search(&app, &a.clinic, &a.recep, "ubirata").await,
         [id.as_str()]
     );
+    // A sign-up waiting for its link: its address's blind index is keyed the same way.
+    let signup = signup_body("reindexada@exemplo.com.br", &cpf_for(8341));
+    let resp = app.post("/api/auth/signup", None, &signup).await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
 
     let node = spawn_node(Some(app.db_url.clone()), |st| {
         st.security.jwt_secret = Secret::new("another-jwt-secret-9876543210-zyxwvutsrq".into());
@@ -235,13 +239,23 @@ async fn after_the_index_secret_changes_reindexing_finds_patients_by_name_and_cp
         );
     }
 
+    // The same address asked again under the new key: indexed apart from the first.
+    let resp = node.post("/api/auth/signup", None, &signup).await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let indexes = raw_values(&node, "pending_signups", "email_index").await;
+    assert_eq!(indexes.len(), 2);
+    assert_ne!(indexes[0], indexes[1]);
+
     let mut batches = 0;
     let done = atende::app::keys::reindex(&node.state.store, 3, |_| batches += 1)
         .await
         .expect("reindex");
     assert!(done.patients >= 4, "{done:?}");
     assert!(done.name_tokens > 10, "{done:?}");
+    assert_eq!(done.pending_signups, 2, "{done:?}");
     assert!(batches >= 2, "{batches} batch(es)");
+    let indexes = raw_values(&node, "pending_signups", "email_index").await;
+    assert_eq!(indexes[0], indexes[1], "both under the new key");
     for q in ["ubirata", "bira quixa", "QUIXABEIRA", cpf.as_str()] {
         assert_eq!(
             search(&node, &a.clinic, &recep, q).await,

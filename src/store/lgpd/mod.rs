@@ -180,10 +180,10 @@ impl Store {
         &self,
         patient: PatientId,
     ) -> Result<Vec<AppointmentExportRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AppointmentExportRow>(
                 "SELECT a.id, a.kind, a.status, a.starts_at, a.ends_at, a.notes_enc, a.cancel_reason_enc,
-                        u.full_name AS professional_name, s.name AS service_name, a.created_at
+                        u.full_name_enc AS professional_name, s.name AS service_name, a.created_at
                  FROM appointments a JOIN users u ON u.id = a.professional_user_id
                  LEFT JOIN services s ON s.id = a.service_id
                  WHERE a.patient_id = $1 ORDER BY a.starts_at, a.id",
@@ -191,7 +191,8 @@ impl Store {
             .bind(patient)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.professional_name)
     }
 
     pub async fn export_queue_entries(
@@ -228,9 +229,9 @@ impl Store {
         &self,
         patient: PatientId,
     ) -> Result<Vec<ChatExportRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ChatExportRow>(
-                "SELECT m.room_id, m.id, u.full_name AS sender_name, m.body_enc, m.created_at,
+                "SELECT m.room_id, m.id, u.full_name_enc AS sender_name, m.body_enc, m.created_at,
                         m.edited_at, m.deleted_at, m.attachment_id
                  FROM chat_messages m JOIN chat_rooms r ON r.id = m.room_id
                  JOIN users u ON u.id = m.sender_user_id
@@ -239,7 +240,8 @@ impl Store {
             .bind(patient)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.sender_name)
     }
 
     pub async fn export_chat_attachments(
@@ -262,9 +264,9 @@ impl Store {
         &self,
         patient: PatientId,
     ) -> Result<Vec<DocumentExportRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, DocumentExportRow>(
-                "SELECT d.id, d.kind, d.code, d.status, d.content_enc, u.full_name AS professional_name,
+                "SELECT d.id, d.kind, d.code, d.status, d.content_enc, u.full_name_enc AS professional_name,
                         d.created_at, d.signed_at, d.revoked_at
                  FROM documents d JOIN professionals pr ON pr.id = d.professional_id
                  JOIN users u ON u.id = pr.user_id
@@ -273,7 +275,8 @@ impl Store {
             .bind(patient)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.professional_name)
     }
 
     /// Psychology encounters of the record: readable by their author only, so an export
@@ -282,16 +285,17 @@ impl Store {
         &self,
         patient: PatientId,
     ) -> Result<Vec<(DateTime<Utc>, String)>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, (DateTime<Utc>, String)>(
-                "SELECT e.created_at, u.full_name FROM encounters e JOIN users u ON u.id = e.author_user_id
+                "SELECT e.created_at, u.full_name_enc FROM encounters e JOIN users u ON u.id = e.author_user_id
                  WHERE e.patient_id = $1 AND e.psychology = $2 ORDER BY e.created_at",
             )
             .bind(patient)
             .bind(true)
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.1)
     }
 
     pub async fn export_charges(
@@ -401,16 +405,17 @@ impl Store {
         &self,
         patient: PatientId,
     ) -> Result<Vec<AuditExportRow>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, AuditExportRow>(
-                "SELECT l.seq, l.at, l.action, u.full_name AS actor_name
+                "SELECT l.seq, l.at, l.action, u.full_name_enc AS actor_name
                  FROM audit_log l LEFT JOIN users u ON u.id = l.actor_user_id
                  WHERE l.entity_id = $1 ORDER BY l.seq",
             )
             .bind(patient.to_string())
             .fetch_all(p)
             .await?
-        }))
+        });
+        self.open_names(rows, |r| &mut r.actor_name)
     }
 
     /// When the record was anonymised, if it was.
@@ -434,13 +439,14 @@ impl Store {
         &self,
         user: UserId,
     ) -> Result<Option<(String, String, DateTime<Utc>)>, StoreError> {
-        Ok(on_pool!(self, p => {
+        let rows = on_pool!(self, p => {
             sqlx::query_as::<_, (String, String, DateTime<Utc>)>(
-                "SELECT email, full_name, created_at FROM users WHERE id = $1",
+                "SELECT email, full_name_enc, created_at FROM users WHERE id = $1",
             )
             .bind(user)
             .fetch_optional(p)
             .await?
-        }))
+        });
+        self.open_name_opt(rows, |r| &mut r.1)
     }
 }
