@@ -14,14 +14,14 @@ use crate::helpers::*;
 use crate::multinode::redis_url;
 
 /// A TCP proxy in front of Redis that can cut every connection and refuse new ones.
-struct Proxy {
-    url: String,
+pub(crate) struct Proxy {
+    pub(crate) url: String,
     cut: Arc<AtomicBool>,
     links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Proxy {
-    async fn start(redis: &str) -> Self {
+    pub(crate) async fn start(redis: &str) -> Self {
         let upstream = redis
             .trim_start_matches("redis://")
             .split('/')
@@ -51,14 +51,14 @@ impl Proxy {
     }
 
     /// Cut every open connection and refuse new ones.
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
         for link in self.links.lock().expect("links").drain(..) {
             link.abort();
         }
     }
 
-    fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
     }
 }

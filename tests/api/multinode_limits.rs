@@ -77,3 +77,84 @@ async fn failed_logins_on_one_node_slow_the_account_down_on_the_other() {
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
 }
+
+/// The node's `atende_throttle_fallbacks_total`.
+async fn fallbacks(node: &TestApp) -> f64 {
+    let metrics = node.get("/metrics", None).await.text().await.expect("text");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("atende_throttle_fallbacks_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Wait until a throttled request (a miss at the public document lookup, whose budget
+/// the test leaves large) no longer falls back to the node's memory.
+async fn until_counting_in_redis(node: &TestApp) {
+    for _ in 0..100 {
+        let before = fallbacks(node).await;
+        let probe = node.get("/api/public/documents/AAAAA-BBBBB", None).await;
+        assert_eq!(probe.status(), StatusCode::NOT_FOUND);
+        if fallbacks(node).await == before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the node never counted in Redis again");
+}
+
+/// The statuses of `n` failed logins from the tests' address on `node`, one after another.
+async fn failed_logins(node: &TestApp, n: usize) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        let email = format!("ninguem-{}@example.test", uuid::Uuid::new_v4().simple());
+        statuses.push(node.login_response(&email, "senha errada").await.status());
+    }
+    statuses
+}
+
+#[actix_web::test]
+async fn with_redis_cut_off_each_node_counts_on_its_own_and_says_so_then_the_budget_is_shared_again()
+ {
+    let Some(redis) = redis_url() else { return };
+    let proxy = crate::bus_fallback::Proxy::start(&redis).await;
+    let settings = |s: &mut Settings| {
+        limits(&proxy.url, 4)(s);
+        s.security.limits.verification_misses_per_address = 1000;
+    };
+    let node1 = spawn_node(None, settings).await;
+    let node2 = spawn_node(Some(node1.db_url.clone()), settings).await;
+    use StatusCode as S;
+    const CHECKED: S = S::UNAUTHORIZED;
+    const REFUSED: S = S::TOO_MANY_REQUESTS;
+
+    // Redis unreachable: the limit still holds, counted in each node's memory (so each node
+    // has the whole budget), and each node counts the fallbacks.
+    proxy.cut();
+    assert_eq!(
+        failed_logins(&node1, 5).await,
+        [CHECKED, CHECKED, CHECKED, CHECKED, REFUSED]
+    );
+    assert_eq!(
+        failed_logins(&node2, 5).await,
+        [CHECKED, CHECKED, CHECKED, CHECKED, REFUSED]
+    );
+    for node in [&node1, &node2] {
+        let fallbacks = fallbacks(node).await;
+        assert!(fallbacks >= 5.0, "{fallbacks} fallbacks");
+    }
+
+    // Redis back: once each node's connection to it is up again (its connection manager
+    // reconnects after a failed command), one budget for both nodes again, which the
+    // attempts counted in memory meanwhile did not spend.
+    proxy.restore();
+    for node in [&node1, &node2] {
+        until_counting_in_redis(node).await;
+    }
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &node1 } else { &node2 };
+        statuses.extend(failed_logins(node, 1).await);
+    }
+    assert_eq!(statuses, [CHECKED, CHECKED, CHECKED, CHECKED, REFUSED]);
+}
