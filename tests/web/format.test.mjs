@@ -15,6 +15,7 @@ import {
   masks, plural, sentence,
 } from '../../web/js/ui.js';
 import { formatSize } from '../../web/js/views/chat-attachments.js';
+import { expiryNotice } from '../../web/js/views/signing-key.js';
 import { elapsed } from '../../web/js/views/queue-parts.js';
 
 const NBSP = '\u00a0';
@@ -171,4 +172,16 @@ test('attendance figures read as a person would say them', async () => {
   assert.equal(hoursText(45), '45 min');
   assert.equal(hoursText(480), '8 h');
   assert.equal(hoursText(750), '12 h 30 min');
+});
+
+test('a signing certificate warns 30 days before it expires and says so once expired', () => {
+  const now = new Date('2027-03-01T12:00:00Z');
+  assert.equal(expiryNotice('2027-04-01T12:00:00Z', now), null, '31 days left: nothing to say');
+  assert.deepEqual(expiryNotice('2027-03-31T12:00:00Z', now)?.level, 'warn');
+  assert.match(expiryNotice('2027-03-31T12:00:00Z', now)?.text ?? '', /vence em 30 dias/);
+  assert.match(expiryNotice('2027-03-01T18:00:00Z', now)?.text ?? '', /vence em 1 dia\./);
+  const expired = expiryNotice('2027-03-01T11:59:59Z', now);
+  assert.equal(expired?.level, 'error');
+  assert.match(expired?.text ?? '', /está vencido/);
+  assert.equal(expiryNotice('não é data', now), null);
 });

@@ -29,6 +29,36 @@ function toBase64(buffer) {
   return btoa(binary);
 }
 
+/** How far ahead the page (and the operators' alert) warns of an expiring certificate. */
+const WARN_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/**
+ * What to tell a professional about their certificate's expiry at `now`: nothing while it
+ * has more than 30 days left; a warning with the days left (rounded up) before; an error
+ * once expired, since documents signed with it would not validate.
+ * @param {string} notAfter ISO time
+ * @param {Date} now
+ * @returns {{level: 'warn' | 'error', text: string} | null}
+ */
+export function expiryNotice(notAfter, now) {
+  const end = Date.parse(notAfter);
+  if (Number.isNaN(end)) return null;
+  const left = end - now.getTime();
+  if (left <= 0) {
+    return {
+      level: 'error',
+      text: 'Este certificado está vencido: os documentos assinados com ele não são aceitos pelos validadores. Importe um certificado válido antes de emitir novos documentos.',
+    };
+  }
+  if (left > WARN_DAYS * DAY_MS) return null;
+  const days = Math.ceil(left / DAY_MS);
+  return {
+    level: 'warn',
+    text: `Este certificado vence em ${days} ${days === 1 ? 'dia' : 'dias'}. Antes do vencimento, importe abaixo um certificado válido (renovado com a sua autoridade certificadora).`,
+  };
+}
+
 export function caLink(text = 'Baixar o certificado da AC da instalação (.pem)') {
   return h('a', { href: '/api/public/signing-ca.pem', download: 'atende-ac.pem', text });
 }
@@ -68,7 +98,14 @@ export function renderSigningKey(ctx) {
 
   function showKey() {
     const imported = key.source === 'imported';
+    const expiry = expiryNotice(key.not_after, new Date());
     append(clear(current), [
+      expiry ? h('p', {
+        class: `alert ${expiry.level === 'error' ? 'alert-error' : 'alert-warn'} sk-expiry`,
+        role: expiry.level === 'error' ? 'alert' : 'status',
+        dataset: { level: expiry.level },
+        text: expiry.text,
+      }) : null,
       h('p', null, h('span', {
         class: `badge ${imported ? 'badge-ok' : 'badge-warn'} sk-source`,
         dataset: { source: key.source || '' },
