@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::app::Auth;
 use crate::app::error::AppError;
 use crate::app::patient_links::{Actor, CODE_TTL_HOURS, LinkedRecordView, audit, linked_view};
+use crate::app::patients::staff_record;
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId, ValidationError};
 use crate::security::tokens::{random_token, token_hash};
@@ -55,12 +56,7 @@ pub async fn send_link(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<SentLink, AppError> {
-    auth.require_staff(clinic)?;
-    let record = state
-        .store
-        .clinic_patient(clinic, patient)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let record = staff_record(state, auth, clinic, patient).await?;
     let Some(email) = record.patient.email.filter(|e| !e.trim().is_empty()) else {
         return Err(ValidationError::new(
             "no_email_on_file",

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 
 use crate::app::Auth;
 use crate::app::error::AppError;
+use crate::app::patients::staff_record;
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId, UserId, ValidationError};
 use crate::security::audit::AuditEvent;
@@ -197,12 +198,7 @@ pub async fn issue_code(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<IssuedCode, AppError> {
-    auth.require_staff(clinic)?;
-    state
-        .store
-        .clinic_patient(clinic, patient)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    staff_record(state, auth, clinic, patient).await?;
     issue(state, &Actor::from(auth), clinic, patient).await
 }
 
@@ -398,12 +394,7 @@ pub async fn record_links(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<Vec<PatientLinkView>, AppError> {
-    auth.require_staff(clinic)?;
-    state
-        .store
-        .clinic_patient(clinic, patient)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    staff_record(state, auth, clinic, patient).await?;
     Ok(state
         .store
         .links_of_record(clinic, patient)

@@ -382,6 +382,22 @@ pub async fn list_patients(
         .collect())
 }
 
+/// The clinic's record of `patient`, for the clinic's staff only (404 when it is not a
+/// record of this clinic).
+pub async fn staff_record(
+    state: &AppState,
+    auth: &Auth,
+    clinic: ClinicId,
+    patient: PatientId,
+) -> Result<ClinicPatientRow, AppError> {
+    auth.require_staff(clinic)?;
+    state
+        .store
+        .clinic_patient(clinic, patient)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// A patient as the clinic sees them (notes for its professionals only).
 pub async fn get_clinic_patient(
     state: &AppState,
@@ -389,12 +405,7 @@ pub async fn get_clinic_patient(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<PatientView, AppError> {
-    auth.require_staff(clinic)?;
-    let row = state
-        .store
-        .clinic_patient(clinic, patient)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = staff_record(state, auth, clinic, patient).await?;
     audit_read(
         state,
         auth,

@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::processes::{exit_within, sigterm};
 use crate::ws_client::{Ended, WsClient};
 
 pub(crate) fn atende(dir: &std::path::Path) -> Command {
@@ -193,26 +194,8 @@ pub(crate) async fn serve_demo_with(
 
 /// SIGTERM the child and wait for it to exit successfully.
 pub(crate) async fn stop(mut child: Served) {
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
-    let mut exited = None;
-    for _ in 0..150 {
-        if let Some(status) = child.try_wait().expect("wait") {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let status = exited.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("server did not exit after SIGTERM");
-    });
+    sigterm(&child);
+    let status = exit_within(&mut child, Duration::from_secs(15)).await;
     assert!(status.success(), "exit status {status}");
 }
 
@@ -280,30 +263,12 @@ async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
         .await;
     assert_eq!(r["payload"]["status"], "ok");
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
+    sigterm(&child);
     assert_eq!(
         ws.ended(Duration::from_secs(10)).await,
         Ended::Closed(Some(1012))
     );
-    let mut exited = None;
-    for _ in 0..150 {
-        if let Some(status) = child.try_wait().expect("wait") {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let status = exited.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("server did not exit after SIGTERM");
-    });
+    let status = exit_within(&mut child, Duration::from_secs(15)).await;
     assert!(status.success(), "exit status {status}");
 }
 

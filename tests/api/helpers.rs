@@ -60,6 +60,12 @@ pub fn drop_postgres_database(admin: String, name: String) {
     }
 }
 
+/// The value of an unlabelled metric in a Prometheus text page.
+pub fn metric_value(page: &str, name: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 /// A logged-in caller.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -298,6 +304,13 @@ impl TestApp {
 
     pub async fn seed_demo(&self) {
         atende::demo::seed(&self.state).await.expect("demo seed");
+    }
+
+    /// The value of an unlabelled metric on this app's `/metrics` (`None`: not counted yet;
+    /// a metric shows up only after its first update).
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let page = self.get("/metrics", None).await.text().await.expect("text");
+        metric_value(&page, name)
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {

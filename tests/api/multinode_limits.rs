@@ -80,11 +80,8 @@ async fn failed_logins_on_one_node_slow_the_account_down_on_the_other() {
 
 /// The node's `atende_throttle_fallbacks_total`.
 async fn fallbacks(node: &TestApp) -> f64 {
-    let metrics = node.get("/metrics", None).await.text().await.expect("text");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("atende_throttle_fallbacks_total "))
-        .and_then(|v| v.trim().parse().ok())
+    node.metric("atende_throttle_fallbacks_total")
+        .await
         .unwrap_or(0.0)
 }
 

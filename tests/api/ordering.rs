@@ -321,20 +321,15 @@ fn passed_over_nothing(nodes: &[&Node]) {
     }
 }
 
-/// A counter of a node's `/metrics` ("0" when it has not been counted yet).
-async fn counter(base: &str, name: &str) -> String {
-    let metrics = reqwest::get(format!("{base}/metrics"))
+/// A counter of a node's `/metrics` (0 when it has not been counted yet).
+async fn counter(base: &str, name: &str) -> f64 {
+    let page = reqwest::get(format!("{base}/metrics"))
         .await
         .expect("metrics")
         .text()
         .await
         .expect("metrics text");
-    metrics
-        .lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().last())
-        .unwrap_or("0")
-        .to_string()
+    crate::helpers::metric_value(&page, name).unwrap_or(0.0)
 }
 
 #[actix_web::test]

@@ -51,17 +51,33 @@ impl Node {
     /// SIGTERM, as an orchestrator stops a node: it drains (its WebSocket clients get 1012
     /// and resume elsewhere) and exits. Its exit status, within 30 s or the test fails.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
-        for _ in 0..300 {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("node {} did not exit within 30 s of SIGTERM", self.base);
+        sigterm(&self.child);
+        exit_within(&mut self.child, Duration::from_secs(30)).await
     }
+}
+
+/// Send SIGTERM to a server process (as an orchestrator stopping it would).
+pub fn sigterm(child: &Child) {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+}
+
+/// The process's exit status once it exits, within `limit`; past it the process is killed
+/// and the test fails.
+pub async fn exit_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    panic!(
+        "process {} did not exit within {limit:?} of SIGTERM",
+        child.id()
+    );
 }
 
 impl Drop for Env {

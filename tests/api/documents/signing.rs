@@ -142,14 +142,6 @@ async fn issuing_a_professionals_certificate_is_audited_once() {
     assert_eq!(issued, 1, "one certificate issued for Rafael, audited once");
 }
 
-/// The value of an unlabelled gauge in a `/metrics` page.
-fn gauge(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} not in /metrics:\n{metrics}"))
-}
-
 #[actix_web::test]
 async fn metrics_warn_of_a_signing_certificate_that_expires_within_30_days_then_of_one_expired() {
     let app = spawn_app().await;
@@ -161,35 +153,31 @@ async fn metrics_warn_of_a_signing_certificate_that_expires_within_30_days_then_
         .expect("not_after")
         .parse()
         .expect("time");
-    let scrape = || async { app.get("/metrics", None).await.text().await.expect("text") };
+    let app = &app;
+    let gauge = |name: &'static str| async move {
+        app.metric(name)
+            .await
+            .unwrap_or_else(|| panic!("{name} not in /metrics"))
+    };
 
-    let m = scrape().await;
-    assert_eq!(gauge(&m, "atende_signing_certificates_expired"), 0.0);
-    assert_eq!(gauge(&m, "atende_signing_certificates_expiring"), 0.0);
+    assert_eq!(gauge("atende_signing_certificates_expired").await, 0.0);
+    assert_eq!(gauge("atende_signing_certificates_expiring").await, 0.0);
     assert_eq!(
-        gauge(
-            &m,
-            "atende_signing_certificate_next_expiry_timestamp_seconds"
-        ),
+        gauge("atende_signing_certificate_next_expiry_timestamp_seconds").await,
         not_after.timestamp() as f64
     );
 
     // Ten days before it expires (by the app's clock): expiring.
     app.clock.set(not_after - chrono::Duration::days(10));
-    let m = scrape().await;
-    assert_eq!(gauge(&m, "atende_signing_certificates_expiring"), 1.0);
-    assert_eq!(gauge(&m, "atende_signing_certificates_expired"), 0.0);
+    assert_eq!(gauge("atende_signing_certificates_expiring").await, 1.0);
+    assert_eq!(gauge("atende_signing_certificates_expired").await, 0.0);
 
     // A day after: expired, and no valid certificate is left to expire next.
     app.clock.set(not_after + chrono::Duration::days(1));
-    let m = scrape().await;
-    assert_eq!(gauge(&m, "atende_signing_certificates_expired"), 1.0);
-    assert_eq!(gauge(&m, "atende_signing_certificates_expiring"), 0.0);
+    assert_eq!(gauge("atende_signing_certificates_expired").await, 1.0);
+    assert_eq!(gauge("atende_signing_certificates_expiring").await, 0.0);
     assert_eq!(
-        gauge(
-            &m,
-            "atende_signing_certificate_next_expiry_timestamp_seconds"
-        ),
+        gauge("atende_signing_certificate_next_expiry_timestamp_seconds").await,
         0.0
     );
 }
