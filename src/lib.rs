@@ -16,6 +16,7 @@ pub mod http;
 pub mod media;
 pub mod messaging;
 pub mod qr;
+pub mod runtime;
 pub mod security;
 pub mod startup;
 pub mod store;

@@ -4,7 +4,8 @@
 //!   `ws/`) → `app/` → `actors/`, `documents/`, `media/`, `messaging/` → `store/`,
 //!   `security/`, `bus/` → `domain/` → the foundation (`config`, `sync`, `qr`);
 //! - no import circle between files, whatever their layers;
-//! - no source file is over 900 lines.
+//! - no source file is over 900 lines;
+//! - every actix test runs on `atende::runtime::System` (see that module for why).
 //!
 //! The import scan reads `use` trees and inline `crate::`/`super::`/`self::` paths with
 //! comments, string literals and `#[cfg(test)]` modules removed, and resolves each path to
@@ -45,6 +46,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("sync", 0),
     ("qr", 0),
     ("clock", 0),
+    ("runtime", 0),
 ];
 
 const MAX_LINES: usize = 900;
@@ -466,6 +468,42 @@ fn no_source_file_is_over_900_lines() {
         long.is_empty(),
         "split these by responsibility (at most {MAX_LINES} lines a file):\n  {}",
         long.join("\n  ")
+    );
+}
+
+/// On the plain actix system, a task holding a database connection as the system stops
+/// panics in sqlx's destructor (`src/runtime.rs`).
+#[test]
+fn every_actix_test_runs_on_atendes_system() {
+    let mut list = Vec::new();
+    for dir in ["src", "tests", "benches", "examples"] {
+        files_under(&root().join(dir), &["rs"], &mut list);
+    }
+    let plain = [
+        "#[actix_web::test]",
+        "#[actix_rt::test]",
+        "#[actix::test]",
+        "#[actix_web::rt::test]",
+    ];
+    let mut found: Vec<String> = Vec::new();
+    for f in &list {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            if plain.iter().any(|p| line.trim() == *p) {
+                found.push(format!(
+                    "{}:{}",
+                    f.strip_prefix(root()).unwrap_or(f).display(),
+                    i + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "use #[actix_web::rt::test(system = \"atende::runtime::System\")] at:\n  {}",
+        found.join("\n  ")
     );
 }
 

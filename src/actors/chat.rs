@@ -727,7 +727,7 @@ mod tests {
         }
     }
 
-    #[actix_web::test]
+    #[actix_web::rt::test(system = "crate::runtime::System")]
     async fn a_panicking_room_is_restarted_and_loses_nothing_stored() {
         let (_dir, registry, store, room, user) = setup().await;
         let first = registry
@@ -756,7 +756,7 @@ mod tests {
         assert_eq!(store.chat_message_count(room).await.expect("count"), 2);
     }
 
-    #[actix_web::test]
+    #[actix_web::rt::test(system = "crate::runtime::System")]
     async fn a_retried_send_is_stored_once() {
         let (_dir, registry, store, room, user) = setup().await;
         let msg = post(user, "olá");
@@ -781,7 +781,7 @@ mod tests {
         assert_eq!(store.chat_message_count(room).await.expect("count"), 1);
     }
 
-    #[actix_web::test]
+    #[actix_web::rt::test(system = "crate::runtime::System")]
     async fn outsiders_and_empty_messages_are_refused() {
         let (_dir, registry, _store, room, user) = setup().await;
         let err = registry
@@ -807,7 +807,7 @@ mod idle_tests {
 
     use super::tests_support::*;
 
-    #[actix_web::test]
+    #[actix_web::rt::test(system = "crate::runtime::System")]
     async fn an_idle_room_stops_and_restarts_on_next_use() {
         let (_dir, registry, _store, room, user) = idle_setup(Duration::from_millis(200)).await;
         let first = registry

@@ -10,7 +10,7 @@ use crate::agenda::agenda_fixture;
 use crate::helpers::*;
 use crate::raw_db::{holds, whole_database, with_conn};
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn account_names_from_before_their_encryption_are_sealed_at_start_and_read_whole() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

@@ -21,7 +21,7 @@ async fn tamper(app: &TestApp, sql_pg: &[&'static str], sql_lite: &[&'static str
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn staff_reads_of_patient_data_are_audited_and_the_chain_verifies() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -50,7 +50,7 @@ async fn staff_reads_of_patient_data_are_audited_and_the_chain_verifies() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_audit_log_refuses_changes_through_the_database() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -75,7 +75,7 @@ async fn the_audit_log_refuses_changes_through_the_database() {
     assert!(err.to_string().contains("append-only"), "{err}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn verification_finds_a_changed_row() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -105,7 +105,7 @@ async fn verification_finds_a_changed_row() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn verification_finds_a_deleted_row() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -228,7 +228,7 @@ fn broken_at(report: &ChainReport) -> Option<i64> {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_untouched_log_verifies_with_its_macs_and_anchors() {
     let app = spawn_app().await;
     let n = seeded_log(&app).await;
@@ -263,7 +263,7 @@ async fn an_untouched_log_verifies_with_its_macs_and_anchors() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_row_edited_and_the_rest_rehashed_without_the_key_is_named() {
     // Plain SHA-256 is all an attacker without the audit key can recompute: the hash chain
     // is consistent again, the edited row's MAC is not.
@@ -280,7 +280,7 @@ async fn a_row_edited_and_the_rest_rehashed_without_the_key_is_named() {
     assert!(n > 3);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_middle_row_deleted_and_the_rest_renumbered_and_rehashed_is_named() {
     let app = spawn_app().await;
     let n = seeded_log(&app).await;
@@ -300,7 +300,7 @@ async fn a_middle_row_deleted_and_the_rest_renumbered_and_rehashed_is_named() {
     assert_eq!(broken_at(&report), Some(4), "{report:?}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn truncating_the_tail_past_the_last_anchor_is_detected() {
     let app = spawn_app().await;
     let n = seeded_log(&app).await;
@@ -311,7 +311,7 @@ async fn truncating_the_tail_past_the_last_anchor_is_detected() {
     assert!(format!("{report:?}").contains("truncated"), "{report:?}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn macs_stripped_from_every_row_and_the_chain_rehashed_are_detected() {
     // Without MACs the rows would look like rows from before the audit key; the anchor
     // says from which row on every row is keyed.
@@ -331,7 +331,7 @@ async fn macs_stripped_from_every_row_and_the_chain_rehashed_are_detected() {
     assert_eq!(broken_at(&report), Some(1), "{report:?}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_anchor_changed_in_its_file_is_refused() {
     let app = spawn_app().await;
     seeded_log(&app).await;
@@ -357,7 +357,7 @@ async fn an_anchor_changed_in_its_file_is_refused() {
     assert!(problem.reason.contains("MAC"), "{problem:?}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn rows_from_before_the_audit_key_are_sealed_at_start_and_checked_by_hash() {
     // A log written by the old code (no MAC column values): the next start seals it with an
     // `audit.keyed` row, and rewriting a legacy row afterwards breaks that seal.
@@ -404,7 +404,7 @@ async fn rows_from_before_the_audit_key_are_sealed_at_start_and_checked_by_hash(
     assert_eq!(broken_at(&report), Some(legacy + 1), "{report:?}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn two_nodes_anchor_what_each_sees_and_verification_accepts_any_matching_anchor() {
     let a = spawn_app().await;
     let n = seeded_log(&a).await;

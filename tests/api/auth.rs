@@ -3,7 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn signing_up_with_consent_creates_a_logged_in_patient_with_a_recorded_consent() {
     let app = spawn_app().await;
     let (status, s) = app
@@ -27,7 +27,7 @@ async fn signing_up_with_consent_creates_a_logged_in_patient_with_a_recorded_con
     assert_eq!(again.me["patient"]["full_name"], "Paula Teixeira");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn signing_up_without_accepting_the_current_terms_is_refused() {
     let app = spawn_app().await;
     let mut body = signup_body("paula@exemplo.com.br", "529.982.247-25");
@@ -48,7 +48,7 @@ async fn signing_up_without_accepting_the_current_terms_is_refused() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn signing_up_with_bad_fields_names_the_problem() {
     let app = spawn_app().await;
     let cases = [
@@ -70,7 +70,7 @@ async fn signing_up_with_bad_fields_names_the_problem() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn signing_up_answers_the_same_for_a_known_and_an_unknown_email_and_a_cpf_is_never_taken() {
     let app = spawn_app().await;
     let (status, first) = app
@@ -157,7 +157,7 @@ async fn signing_up_answers_the_same_for_a_known_and_an_unknown_email_and_a_cpf_
     assert_eq!(nova.me["email"], "nova@exemplo.com.br");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn logging_in_with_a_wrong_password_or_unknown_email_is_the_same_401() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -189,7 +189,7 @@ async fn logging_in_with_a_wrong_password_or_unknown_email_is_the_same_401() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn refreshing_rotates_the_pair_and_a_replayed_refresh_token_revokes_the_whole_session() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -232,7 +232,7 @@ async fn refreshing_rotates_the_pair_and_a_replayed_refresh_token_revokes_the_wh
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn concurrent_refreshes_with_one_token_yield_at_most_one_new_pair() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -246,7 +246,7 @@ async fn concurrent_refreshes_with_one_token_yield_at_most_one_new_pair() {
     assert!(ok <= 1, "{ok} refreshes succeeded with one token");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn logging_out_ends_the_session_for_both_tokens() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -273,7 +273,7 @@ async fn logging_out_ends_the_session_for_both_tokens() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
     let app = spawn_app_with(|s| {
         s.security.login_throttle.max_failures_per_account = 3;
@@ -306,7 +306,7 @@ async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
     app.login("recepcao@aurora.demo", PW).await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn too_many_attempts_from_one_address_are_throttled() {
     let app = spawn_app_with(|s| {
         s.security.login_throttle.max_attempts_per_ip = 4;
@@ -323,7 +323,7 @@ async fn too_many_attempts_from_one_address_are_throttled() {
     assert_error(resp, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_patient_can_withdraw_and_give_consent_again() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -353,7 +353,7 @@ async fn a_patient_can_withdraw_and_give_consent_again() {
     assert_eq!(me["consent_active"], true);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_disabled_account_cannot_log_in_and_its_sessions_end() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -378,7 +378,7 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn behind_a_trusted_proxy_the_address_the_proxy_appended_is_used() {
     let app = spawn_app_with(|s| s.server.trust_proxy_headers = true).await;
     app.seed_demo().await;
@@ -404,7 +404,7 @@ async fn behind_a_trusted_proxy_the_address_the_proxy_appended_is_used() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn housekeeping_prunes_spent_tickets_and_long_expired_tokens() {
     let app = spawn_app().await;
     app.seed_demo().await;

@@ -210,7 +210,7 @@ async fn patients_but(url: &str, except: &BTreeSet<String>) -> Vec<String> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_backup_taken_while_writes_continue_restores_every_table_and_file_and_a_bad_key_or_archive_is_refused()
  {
     let src = Install::new().await;

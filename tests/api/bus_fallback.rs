@@ -85,7 +85,7 @@ async fn bus_ok_on_both(a: &TestApp, b: &TestApp, want: bool) {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn with_redis_cut_off_nodes_follow_each_other_through_the_database_then_resume() {
     let Some(redis) = redis_url() else { return };
     let proxy = Proxy::start(&redis).await;

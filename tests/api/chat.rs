@@ -20,7 +20,7 @@ async fn rooms(app: &TestApp, s: &Session) -> Vec<Value> {
     list.as_array().expect("array").clone()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn history_pages_backwards_and_read_positions_drive_unread_counts() {
     let app = spawn_app().await;
     let (joao, helena, _, room, topic) = setup(&app).await;
@@ -126,7 +126,7 @@ async fn history_pages_backwards_and_read_positions_drive_unread_counts() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn senders_edit_and_delete_within_the_window_and_replays_show_the_current_text() {
     let app = spawn_app_with(|s| s.chat.edit_window_secs = 2).await;
     let (joao, helena, _, room, topic) = setup(&app).await;
@@ -239,7 +239,7 @@ async fn upload(
         .expect("upload")
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn attachments_are_checked_by_content_and_served_only_to_members() {
     let app = spawn_app_with(|s| s.chat.max_attachment_bytes = 4096).await;
     let (joao, helena, _, room, topic) = setup(&app).await;
@@ -341,7 +341,7 @@ async fn attachments_are_checked_by_content_and_served_only_to_members() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_sender_over_the_per_room_budget_is_refused_and_others_are_not() {
     let app = spawn_app_with(|s| s.chat.max_messages_per_minute = 3).await;
     let (joao, helena, _, _, topic) = setup(&app).await;
@@ -363,7 +363,7 @@ async fn a_sender_over_the_per_room_budget_is_refused_and_others_are_not() {
     h.say(&topic, "a doutora ainda pode responder").await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn office_hours_tell_patients_when_answers_come() {
     let app = spawn_app().await;
     let (joao, helena, recep, room, _) = setup(&app).await;
@@ -429,7 +429,7 @@ async fn office_hours_tell_patients_when_answers_come() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn non_members_cannot_read_history_and_staff_reads_are_audited() {
     let app = spawn_app().await;
     let (joao, helena, recep, room, topic) = setup(&app).await;
@@ -486,7 +486,7 @@ async fn non_members_cannot_read_history_and_staff_reads_are_audited() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn deleting_a_message_removes_its_text_from_every_replay_and_its_file() {
     let app = spawn_app().await;
     let (joao, helena, _, _room, topic) = setup(&app).await;

@@ -29,7 +29,7 @@ async fn stored_client_ids(app: &TestApp, who: &Session, room: &str) -> HashSet<
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_saturated_room_refuses_with_a_retry_hint_and_a_retry_stores_each_message_once() {
     let app = spawn_app_with(|s| {
         s.chat.max_waiting_per_room = 2;
@@ -104,7 +104,7 @@ async fn a_saturated_room_refuses_with_a_retry_hint_and_a_retry_stores_each_mess
     assert_eq!(stored, ids.into_iter().collect::<HashSet<_>>());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_message_whose_sender_hangs_up_at_once_is_still_stored() {
     let app = spawn_app().await;
     let f = chat_fixture(&app).await;

@@ -29,7 +29,7 @@ async fn start(
     .await
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_patient_writes_first_only_to_a_professional_who_has_seen_them() {
     let app = spawn_app().await;
     app.seed_demo().await;

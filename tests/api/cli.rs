@@ -199,7 +199,7 @@ pub(crate) async fn stop(mut child: Served) {
     assert!(status.success(), "exit status {status}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_stopping_server_anchors_the_audit_head_and_verify_then_detects_a_truncated_tail() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (child, _, _) = serve_demo(dir.path()).await;
@@ -251,7 +251,7 @@ async fn a_stopping_server_anchors_the_audit_head_and_verify_then_detects_a_trun
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, port, token) = serve_demo(dir.path()).await;
@@ -275,7 +275,7 @@ async fn sigterm_closes_websockets_with_1012_and_exits_cleanly() {
 /// `atende admin disable-user` and `set-password` run in a process of their own, with no
 /// bus to the running server: the server still closes the user's sockets within a second
 /// (its revocation watch reads the revoked sessions from the database).
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn disabling_a_user_or_setting_a_password_from_the_command_line_closes_their_sockets() {
     let app = crate::helpers::spawn_app().await;
     app.seed_demo().await;
@@ -415,7 +415,7 @@ fn keys_status_rotate_and_reindex_run_from_the_command_line_and_refuse_to_run_wi
 
 /// `atende config check` reads the configuration as `serve` would and starts nothing;
 /// `atende health` answers for a running node's readiness (the image's HEALTHCHECK).
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn config_check_names_what_is_wrong_and_health_follows_the_node() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = atende(dir.path())
@@ -493,7 +493,7 @@ async fn config_check_names_what_is_wrong_and_health_follows_the_node() {
 /// `atende migrate --check` changes nothing and tells a rolling update where the schema
 /// stands: 3 while migrations are pending, 0 once applied, 4 when a newer release migrated
 /// the database (versions this binary does not know).
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn migrate_check_reports_pending_current_and_newer_schemas_without_changing_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let check = || {

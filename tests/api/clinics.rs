@@ -13,7 +13,7 @@ fn clinic_body(cnpj: &str) -> Value {
     })
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_platform_admin_creates_a_clinic_and_its_admin_builds_the_team() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -114,7 +114,7 @@ async fn a_platform_admin_creates_a_clinic_and_its_admin_builds_the_team() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_professional_can_work_in_two_clinics() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -162,7 +162,7 @@ async fn check_third_clinic(app: &TestApp, root: &Session, id: &str) {
     assert_eq!(helena.me["memberships"].as_array().expect("array").len(), 3);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_receptionist_of_one_clinic_cannot_read_another_clinic() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -206,7 +206,7 @@ async fn a_receptionist_of_one_clinic_cannot_read_another_clinic() {
     assert_eq!(list.as_array().expect("array").len(), 1);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn only_admins_manage_members_and_only_platform_admins_create_clinics() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -245,7 +245,7 @@ async fn only_admins_manage_members_and_only_platform_admins_create_clinics() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn invalid_cnpj_council_number_and_mismatched_council_are_rejected_with_codes() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -341,7 +341,7 @@ pub(crate) async fn invite_receptionist(
     member
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_admin_adds_someone_new_by_invitation_without_ever_knowing_their_password() {
     // No e-mail channel: the invitation waits in the outbox.
     let app = spawn_app_with(|s| s.messaging.mail_dir = String::new()).await;

@@ -43,7 +43,7 @@ async fn post_sdp(
     json_of(app.post(path, bearer, &body).await).await
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_pre_call_check_sends_the_video_back_and_judges_the_connection() {
     let app = crate::consults::spawn().await;
     let c = consult_fixture(&app).await;
@@ -199,7 +199,7 @@ impl Auth<'_> {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_interpreter_joins_and_video_flows_between_all_three_through_the_relay() {
     let app = crate::consults::spawn_with(|s| {
         s.media.relay = RelayMode::Always;
@@ -447,7 +447,7 @@ async fn an_interpreter_joins_and_video_flows_between_all_three_through_the_rela
     refusal(status, &body, StatusCode::CONFLICT, "consult_ended");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn fallback_moves_a_failed_call_onto_the_relay_and_never_mode_refuses_it() {
     let app = crate::consults::spawn().await;
     let c = consult_fixture(&app).await;
@@ -520,7 +520,7 @@ async fn fallback_moves_a_failed_call_onto_the_relay_and_never_mode_refuses_it()
     refusal(status, &body, StatusCode::CONFLICT, "relay_disabled");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_call_chat_reaches_everyone_and_survives_a_reconnect() {
     let app = crate::consults::spawn().await;
     let c = consult_fixture(&app).await;
@@ -628,7 +628,7 @@ async fn the_call_chat_reaches_everyone_and_survives_a_reconnect() {
     assert_eq!(r["payload"]["status"], "error", "{r}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_call_nobody_attends_ends_by_itself() {
     let app = crate::consults::spawn_with(|s| {
         s.consult.empty_call_timeout_secs = 3;
@@ -681,7 +681,7 @@ async fn a_call_nobody_attends_ends_by_itself() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_node_holding_its_maximum_of_server_peers_refuses_more_clearly() {
     let app = crate::consults::spawn_with(|s| {
         s.media.max_peers = 1;
@@ -728,7 +728,7 @@ async fn start_check(app: &TestApp, path: &str, bearer: Option<&str>) -> Client 
     phone
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_link_runs_one_pre_call_check_at_a_time() {
     let app = crate::consults::spawn().await;
     let c = consult_fixture(&app).await;
@@ -748,7 +748,7 @@ async fn a_link_runs_one_pre_call_check_at_a_time() {
     peers_settle_at(&app, 2).await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_professional_takes_an_invitation_back_and_the_guest_is_out() {
     let app = crate::consults::spawn_with(|s| {
         s.media.relay = RelayMode::Always;

@@ -308,7 +308,7 @@ async fn open_channel(
     (dc, pro_rx, pat_dc, pat_rx)
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn two_webrtc_peers_talk_through_atende_and_survive_an_ice_restart_and_a_reconnect() {
     let app = spawn().await;
     let c = consult_fixture(&app).await;
@@ -418,7 +418,7 @@ fn ice_servers(body: &Value) -> Vec<RTCIceServer> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn relay_only_ice_connects_through_coturn_with_the_credentials_atende_hands_out() {
     let Some((turn_url, secret)) = turn_from_env() else {
         return;

@@ -106,7 +106,7 @@ pub async fn refused(ws: &mut WsClient, topic: &str, event: &str, payload: Value
         .to_string()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_patient_waits_is_admitted_and_signaling_flows_both_ways_across_a_reconnect() {
     let app = spawn().await;
     let c = consult_fixture(&app).await;
@@ -313,7 +313,7 @@ pub fn assert_error_code(got: String, want: &str) {
     assert_eq!(got, want);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn other_people_tampered_links_and_other_appointments_are_refused() {
     let app = spawn().await;
     let c = consult_fixture(&app).await;
@@ -405,7 +405,7 @@ async fn other_people_tampered_links_and_other_appointments_are_refused() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn ice_servers_carry_short_lived_coturn_credentials() {
     let app = spawn().await;
     let c = consult_fixture(&app).await;
@@ -457,7 +457,7 @@ async fn ice_servers_carry_short_lived_coturn_credentials() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn cancelling_the_appointment_releases_the_waiting_patient() {
     let app = spawn().await;
     let c = consult_fixture(&app).await;
@@ -496,7 +496,7 @@ async fn cancelling_the_appointment_releases_the_waiting_patient() {
     assert_eq!(r["payload"]["code"], "consult_cancelled", "{r}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_link_opens_the_room_only_shortly_before_the_start() {
     let app = spawn_app_with(|s| s.consult.link_lead_minutes = 30).await;
     let a = agenda_fixture(&app).await;
@@ -554,7 +554,7 @@ async fn the_link_opens_the_room_only_shortly_before_the_start() {
 /// Least privilege: the patient's entry link is a secret that lets its holder into the
 /// call as the patient. The professional and the patient get it; the clinic's reception
 /// and admin see that it exists, not the link.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn only_the_professional_and_the_patient_receive_the_patients_entry_link() {
     let app = spawn().await;
     let c = consult_fixture(&app).await;
@@ -577,7 +577,7 @@ async fn only_the_professional_and_the_patient_receive_the_patients_entry_link()
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn admitting_and_ending_a_teleconsultation_move_its_appointment_live() {
     let app = spawn().await;
     let c = consult_fixture(&app).await;

@@ -2,7 +2,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn malformed_json_and_wrong_types_get_400_with_a_code() {
     let app = spawn_app().await;
     let raw = |body: &'static str| {
@@ -77,7 +77,7 @@ async fn malformed_json_and_wrong_types_get_400_with_a_code() {
     assert_eq!(app.get("/health", None).await.status(), StatusCode::OK);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn bad_path_ids_and_unknown_api_routes_get_json_errors() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -116,7 +116,7 @@ async fn bad_path_ids_and_unknown_api_routes_get_json_errors() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn health_checks_the_database_and_metrics_count_requests() {
     let app = spawn_app().await;
     let (status, body) = json_of(app.get("/health", None).await).await;
@@ -159,7 +159,7 @@ async fn health_checks_the_database_and_metrics_count_requests() {
     assert_eq!(live.status(), StatusCode::OK);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn every_route_is_in_the_openapi_document() {
     let app = spawn_app().await;
     let (status, doc) = json_of(app.get("/api/openapi.json", None).await).await;
@@ -533,7 +533,7 @@ async fn every_route_is_in_the_openapi_document() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn pages_carry_security_headers() {
     let app = spawn_app().await;
     let resp = app.get("/", None).await;
@@ -560,7 +560,7 @@ async fn pages_carry_security_headers() {
     assert!(body.contains("lang=\"pt-BR\""));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn responses_are_compressed_when_the_client_accepts_it() {
     let app = spawn_app().await;
     let resp = app

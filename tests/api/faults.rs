@@ -45,7 +45,7 @@ fn postgres_cluster() -> (String, String) {
 /// PostgreSQL restarted under load: while it is down, requests fail fast with a clear
 /// error (never hang, never a half-written change); afterwards they succeed again, and a
 /// live subscriber has every event of the topic, once, in order.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn postgres_restarted_under_load_fails_clearly_then_recovers_without_losing_events() {
     if !faults_run("PostgreSQL") {
         return;
@@ -158,7 +158,7 @@ async fn postgres_restarted_under_load_fails_clearly_then_recovers_without_losin
 
 /// The SQLite disk full: writes answer `storage_full` (507-class, clear), nothing is
 /// half-written (the audit chain still verifies), and once space is freed writes succeed.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_full_sqlite_disk_refuses_writes_clearly_and_loses_nothing() {
     if !faults_run("full-disk") {
         return;

@@ -111,8 +111,33 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_node(None, tweak).await
 }
 
+/// Keep a failing test's own panic message in view: the default hook prints every panic
+/// after the first on a thread (a destructor that panics while the test unwinds) with a
+/// forced full backtrace, which pushes the first message out of the log tail CI shows. Here
+/// the first panic on a thread is printed as usual, later ones in one line.
+fn compact_repeated_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            thread_local!(static SEEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+            let earlier = SEEN.with(|n| n.replace(n.get() + 1));
+            if earlier == 0 {
+                default(info);
+            } else {
+                eprintln!(
+                    "thread '{}' panicked again ({} after its first panic): {info}",
+                    std::thread::current().name().unwrap_or("?"),
+                    earlier
+                );
+            }
+        }));
+    });
+}
+
 /// Start a node; with `shared_db` it joins an existing database (multi-node tests).
 pub async fn spawn_node(shared_db: Option<String>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    compact_repeated_panics();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::load_from(None, &[]).expect("default settings");
     settings.server.port = 0;

@@ -210,7 +210,7 @@ pub(crate) async fn signed_certificate(
     panic!("document {id} never signed");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_squatter_who_signed_up_first_with_the_victims_cpf_sees_none_of_the_clinics_record() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -305,7 +305,7 @@ async fn a_squatter_who_signed_up_first_with_the_victims_cpf_sees_none_of_the_cl
     assert!(!docs.to_string().contains(&doc), "{docs}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn nobody_learns_whether_a_cpf_or_birth_date_is_known_nor_touches_another_clinics_record() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -433,7 +433,7 @@ async fn nobody_learns_whether_a_cpf_or_birth_date_is_known_nor_touches_another_
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_code_from_the_front_desk_links_the_account_and_revoking_ends_it() {
     let app = spawn_app().await;
     let birth = "1985-12-01";
@@ -548,7 +548,7 @@ async fn a_code_from_the_front_desk_links_the_account_and_revoking_ends_it() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn five_wrong_tries_kill_a_code() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -602,7 +602,7 @@ async fn five_wrong_tries_kill_a_code() {
     assert_eq!(patient.me["linked_records"], json!([]));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn only_the_clinic_that_owns_a_record_issues_or_revokes_its_proofs() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -685,7 +685,7 @@ async fn only_the_clinic_that_owns_a_record_issues_or_revokes_its_proofs() {
     assert_eq!(patient.record_at(&aurora), record);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_professional_in_two_clinics_sees_each_clinics_record_only_in_that_clinic() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -774,7 +774,7 @@ async fn a_professional_in_two_clinics_sees_each_clinics_record_only_in_that_cli
 
 /// A record linked to two accounts (the patient's and a guardian's) is followed live by
 /// both: a booking, and a document sent to the patient, reach each account's `user:` topic.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn every_account_linked_to_a_record_hears_its_live_updates() {
     let app = spawn_app().await;
     app.seed_demo().await;

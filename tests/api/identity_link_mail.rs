@@ -69,7 +69,7 @@ async fn link_token(app: &TestApp, to: &str, n: usize) -> String {
     panic!("no link e-mailed to {to} in {}", dir.display());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_link_sent_to_the_email_on_file_links_whoever_opens_it_once() {
     let app = spawn_app().await;
     let k = known_person(&app, 202_612_071, "1990-02-02").await;
@@ -156,7 +156,7 @@ async fn a_link_sent_to_the_email_on_file_links_whoever_opens_it_once() {
     assert_eq!(other.me["linked_records"], json!([]));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_link_expires_after_72_hours_and_two_openings_at_once_link_one_account() {
     let app = spawn_app().await;
     let k = known_person(&app, 202_612_081, "1990-02-02").await;

@@ -46,7 +46,7 @@ async fn confirm(
     .await
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn confirming_a_suggestion_links_the_account_and_folds_its_own_record_into_the_clinics() {
     let app = spawn_app().await;
     let birth = "1975-11-30";
@@ -173,7 +173,7 @@ async fn confirming_a_suggestion_links_the_account_and_folds_its_own_record_into
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_record_with_clinical_rows_is_never_folded() {
     let app = spawn_app().await;
     let birth = "1980-01-15";
@@ -224,7 +224,7 @@ async fn a_record_with_clinical_rows_is_never_folded() {
 
 /// Every table that names a patient is classified for a fold: moved, blocking, or ended
 /// with the folded record. A new table with a `patient_id` must be placed in one list.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn every_table_naming_a_patient_is_classified_for_a_fold() {
     use atende::store::patient_merge::{BLOCKING, ENDED, MOVED};
     let app = spawn_app().await;

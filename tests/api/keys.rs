@@ -410,7 +410,7 @@ async fn download(app: &TestApp, who: &Session, path: &str) -> Vec<u8> {
     resp.bytes().await.expect("bytes").to_vec()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_back_whole() {
     let app = spawn_app().await;
     let s = seed(&app).await;
@@ -604,7 +604,7 @@ async fn files_and_clinical_text_are_unreadable_in_the_raw_database_and_read_bac
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn key_rotation_moves_every_value_to_the_new_key_while_a_node_writes_and_loses_nothing() {
     // No e-mail channel: a message sent meanwhile would be rewritten by its delivery (the
     // address it went to, under the new key), not by the rotation this test counts.
@@ -780,7 +780,7 @@ async fn key_rotation_moves_every_value_to_the_new_key_while_a_node_writes_and_l
 /// hold plain names, CPF, birth date, phone and e-mail and no blind index. The next start
 /// seals them and indexes the CPF and the names, so the clinic still finds the patient by
 /// CPF or name and reads them whole.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn patient_rows_from_before_identity_encryption_are_sealed_and_indexed_at_start() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

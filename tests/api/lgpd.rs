@@ -269,7 +269,7 @@ async fn linked_account(app: &TestApp, a: &Agenda, p: &Person) -> Session {
     s
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_export_holds_every_kind_of_the_patients_data_decrypted_and_nothing_of_another() {
     let app = spawn_app().await;
     let (a, irene, other) = two_people(&app).await;
@@ -422,7 +422,7 @@ async fn an_export_holds_every_kind_of_the_patients_data_decrypted_and_nothing_o
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_patient_exports_their_own_linked_records_only() {
     let app = spawn_app().await;
     let (a, irene, other) = two_people(&app).await;
@@ -564,7 +564,7 @@ fn identifiers(p: &Person) -> Vec<(&'static str, String)> {
     ]
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn anonymising_removes_the_identity_everywhere_keeps_the_record_and_money_and_refuses_twice()
 {
     let app = spawn_app().await;

@@ -33,7 +33,7 @@ fn cli_config(app: &TestApp, dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_lgpd_commands_export_and_anonymise_from_the_command_line() {
     let app = spawn_app().await;
     let (a, irene, other) = two_people(&app).await;

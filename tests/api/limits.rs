@@ -23,7 +23,7 @@ async fn refused(resp: reqwest::Response, code: &str) -> u64 {
     retry
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_patient_booking_in_a_burst_is_refused_past_the_daily_quota() {
     let app = spawn_app_with(|s| s.agenda.max_bookings_per_patient_per_day = 3).await;
     let a: Agenda = agenda_fixture(&app).await;
@@ -100,7 +100,7 @@ async fn a_patient_booking_in_a_burst_is_refused_past_the_daily_quota() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn sign_ups_from_one_address_are_limited_per_day() {
     let app = spawn_app_with(|s| s.security.limits.signups_per_address_per_day = 2).await;
     // Requests count, whatever becomes of them: one confirmed, one to an address that
@@ -133,7 +133,7 @@ async fn sign_ups_from_one_address_are_limited_per_day() {
     assert!(retry > 86_000 && retry <= 86_400, "{retry}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn guessing_verification_codes_is_refused_past_a_few_misses_per_address() {
     let app = spawn_app_with(|s| s.security.limits.verification_misses_per_address = 3).await;
     for guess in ["AAAAA-BBBBB", "CCCCC-DDDDD", "abcde"] {
@@ -179,7 +179,7 @@ async fn login_from(
     req.send().await.expect("request")
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_stranger_is_locked_out_while_the_owner_still_logs_in_from_her_usual_device() {
     let app = spawn_app_with(|s| {
         s.server.trust_proxy_headers = true;

@@ -11,7 +11,7 @@ use crate::helpers::refresh_cookie;
 use crate::processes::{Env, PASSWORD, clinic, login, post};
 use crate::ws_client::WsClient;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn no_token_code_password_or_link_reaches_the_logs_even_at_trace() {
     let env = Env::new(None).await.set("ATENDE_LOG__LEVEL", "trace");
     let mail_dir = env.dir.path().join("mail");

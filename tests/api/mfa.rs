@@ -130,7 +130,7 @@ fn audit_actions(rows: &[atende::security::audit::AuditRow]) -> Vec<String> {
     rows.iter().map(|r| r.action.clone()).collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_enrolled_account_logs_in_with_a_code_from_its_authenticator_and_a_code_works_once() {
     let app = spawn_app().await;
     let s = patient(&app, "ana@exemplo.com.br", 11).await;
@@ -246,7 +246,7 @@ async fn an_enrolled_account_logs_in_with_a_code_from_its_authenticator_and_a_co
     assert_eq!(status, StatusCode::OK, "{}", session.me);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn wrong_codes_are_refused_then_throttled_and_five_of_them_kill_the_mfa_token() {
     let app = spawn_app().await;
     let s = patient(&app, "bia@exemplo.com.br", 12).await;
@@ -319,7 +319,7 @@ async fn wrong_codes_are_refused_then_throttled_and_five_of_them_kill_the_mfa_to
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_recovery_code_logs_in_once_and_regenerated_codes_replace_the_old_ones() {
     let app = spawn_app().await;
     let s = patient(&app, "caio@exemplo.com.br", 13).await;
@@ -401,7 +401,7 @@ async fn a_recovery_code_logs_in_once_and_regenerated_codes_replace_the_old_ones
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn disabling_needs_the_password_and_a_current_code_and_logins_go_back_to_one_step() {
     let app = spawn_app().await;
     let s = patient(&app, "davi@exemplo.com.br", 14).await;
@@ -462,7 +462,7 @@ pub(crate) fn clinic_body() -> Value {
     })
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_clinic_requiring_two_factor_limits_an_unenrolled_professional_to_enrolment_but_never_a_patient()
  {
     let app = spawn_app().await;

@@ -31,7 +31,7 @@ async fn two_nodes(redis: &str) -> (TestApp, TestApp) {
     (node1, node2)
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn clients_on_two_nodes_see_each_others_events_in_the_same_order() {
     let Some(redis) = redis_url() else { return };
     let (node1, node2) = two_nodes(&redis).await;
@@ -104,7 +104,7 @@ async fn clients_on_two_nodes_see_each_others_events_in_the_same_order() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn presence_crosses_nodes() {
     let Some(redis) = redis_url() else { return };
     let (node1, node2) = two_nodes(&redis).await;
@@ -124,7 +124,7 @@ async fn presence_crosses_nodes() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_hundred_bookings_for_one_slot_over_two_nodes_book_exactly_one() {
     use crate::agenda::{Agenda, agenda_fixture, many_patients, race};
     let Some(redis) = redis_url() else { return };

@@ -18,7 +18,7 @@ fn limits(redis: &str, per_address: u32) -> impl Fn(&mut Settings) + '_ {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn two_nodes_share_one_budget_of_login_attempts_per_address() {
     let Some(redis) = redis_url() else { return };
     let node1 = spawn_node(None, limits(&redis, 10)).await;
@@ -61,7 +61,7 @@ async fn two_nodes_share_one_budget_of_login_attempts_per_address() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn failed_logins_on_one_node_slow_the_account_down_on_the_other() {
     let Some(redis) = redis_url() else { return };
     let node1 = spawn_node(None, limits(&redis, 1000)).await;
@@ -110,7 +110,7 @@ async fn failed_logins(node: &TestApp, n: usize) -> Vec<StatusCode> {
     statuses
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn with_redis_cut_off_each_node_counts_on_its_own_and_says_so_then_the_budget_is_shared_again()
  {
     let Some(redis) = redis_url() else { return };

@@ -318,7 +318,7 @@ fn audit_has(rows: &[atende::security::audit::AuditRow], action: &str, detail: &
         .any(|r| r.action == action && r.details.contains(detail))
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_staff_member_logs_in_with_the_clinics_provider_and_the_callback_works_once() {
     let Some(issuer) = issuer() else { return };
     let c = clinics(&issuer).await;
@@ -376,7 +376,7 @@ async fn a_staff_member_logs_in_with_the_clinics_provider_and_the_callback_works
     assert!(!rows.iter().any(|r| r.details.contains(code)));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_tampered_state_or_a_callback_in_another_browser_is_refused() {
     let Some(issuer) = issuer() else { return };
     let c = clinics(&issuer).await;
@@ -420,7 +420,7 @@ async fn a_tampered_state_or_a_callback_in_another_browser_is_refused() {
     assert_eq!(to, "/#/sso?erro=oidc_state_mismatch");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn only_existing_verified_staff_of_that_clinic_log_in() {
     let Some(issuer) = issuer() else { return };
     let c = clinics(&issuer).await;
@@ -504,7 +504,7 @@ async fn only_existing_verified_staff_of_that_clinic_log_in() {
     assert!(audit_has(&rows, "auth.oidc_refused", "oidc_not_a_member"));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn another_clinics_connection_cannot_log_into_this_clinic() {
     let Some(issuer) = issuer() else { return };
     let c = clinics(&issuer).await;
@@ -552,7 +552,7 @@ async fn another_clinics_connection_cannot_log_into_this_clinic() {
     assert!(refresh.is_none());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn only_a_clinic_admin_sets_the_connection_and_its_secret_is_never_shown_nor_stored_in_clear()
 {
     let Some(issuer) = issuer() else { return };
@@ -672,7 +672,7 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_account_with_totp_gives_its_code_after_the_provider_unless_the_provider_checked_a_second_factor()
  {
     let Some(issuer) = issuer() else { return };
@@ -729,7 +729,7 @@ async fn an_account_with_totp_gives_its_code_after_the_provider_unless_the_provi
     assert!(audit_has(&rows, "auth.login", "provider_mfa"));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn logins_started_from_one_address_are_limited() {
     let Some(issuer) = issuer() else { return };
     let c = clinics_with(&issuer, |s| s.security.oidc.starts_per_address_per_hour = 2).await;

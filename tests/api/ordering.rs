@@ -332,7 +332,7 @@ async fn counter(base: &str, name: &str) -> f64 {
     crate::helpers::metric_value(&page, name).unwrap_or(0.0)
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_kill() {
     let Some(redis) = crate::multinode::redis_url() else {
         return;
@@ -378,7 +378,7 @@ async fn every_subscriber_gets_every_event_once_in_order_across_two_nodes_and_a_
 /// for the new release) while writers and subscribers run: the new node joins the load
 /// balancer, the old one leaves it and is stopped with SIGTERM, draining its clients
 /// (close 1012), which resume on the live nodes.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_rolling_restart_of_both_nodes_under_load_loses_and_repeats_no_event() {
     const ROLL_WRITERS: usize = 8;
     const ROLL_CHECK_INS: usize = 60;

@@ -93,7 +93,7 @@ async fn delete(app: &TestApp, s: &Session, id: &str, body: &Value) -> reqwest::
         .expect("delete")
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_registered_passkey_logs_in_without_a_password_and_with_the_same_session_cookies() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@exemplo.com.br", 1).await;
@@ -161,7 +161,7 @@ async fn sqlx_actions(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_passkey_answers_the_second_step_of_a_password_login() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@exemplo.com.br", 1).await;
@@ -248,7 +248,7 @@ async fn a_passkey_answers_the_second_step_of_a_password_login() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_replayed_passkey_answer_is_refused() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@exemplo.com.br", 1).await;
@@ -295,7 +295,7 @@ async fn a_replayed_passkey_answer_is_refused() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_removed_passkey_no_longer_logs_in_nor_asks_for_a_second_step() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@exemplo.com.br", 1).await;
@@ -331,7 +331,7 @@ async fn a_removed_passkey_no_longer_logs_in_nor_asks_for_a_second_step() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn another_accounts_passkey_never_logs_in_as_them_nor_is_theirs_to_remove() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@exemplo.com.br", 1).await;
@@ -415,7 +415,7 @@ async fn another_accounts_passkey_never_logs_in_as_them_nor_is_theirs_to_remove(
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_finished_registration_cannot_be_finished_again_and_a_name_is_required() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@exemplo.com.br", 1).await;
@@ -454,7 +454,7 @@ async fn a_finished_registration_cannot_be_finished_again_and_a_name_is_required
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_passkey_satisfies_a_clinic_that_requires_two_factor() {
     let app = spawn_app().await;
     atende::app::auth::create_user(

@@ -72,7 +72,7 @@ async fn names(app: &TestApp, clinic: &str, who: &Session, q: &str) -> Vec<Value
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn patients_are_found_by_the_beginnings_of_their_words_without_accents_every_word_required() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -159,7 +159,7 @@ async fn patients_are_found_by_the_beginnings_of_their_words_without_accents_eve
     assert_eq!(search(&app, c, r, "maria quix").await, [maria.as_str()]);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_list_of_patients_is_in_name_order_without_regard_to_case_or_accents() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -203,7 +203,7 @@ async fn a_list_of_patients_is_in_name_order_without_regard_to_case_or_accents()
 
 /// The blind indexes are keyed by `security.jwt_secret`: after it changes, the records
 /// written before are not found by name or CPF until `atende keys reindex` rebuilt them.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn after_the_index_secret_changes_reindexing_finds_patients_by_name_and_cpf_again() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

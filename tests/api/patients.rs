@@ -3,7 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_patient_sees_their_own_record_and_nobody_elses() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -56,7 +56,7 @@ async fn a_patient_sees_their_own_record_and_nobody_elses() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn staff_register_patients_and_only_professionals_see_and_change_clinical_notes() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -185,7 +185,7 @@ async fn staff_register_patients_and_only_professionals_see_and_change_clinical_
     assert_eq!(found.as_array().map(Vec::len), Some(0), "{found}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn registering_a_patient_with_an_invalid_cpf_or_birth_date_is_rejected() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -209,7 +209,7 @@ async fn registering_a_patient_with_an_invalid_cpf_or_birth_date_is_rejected() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn clinical_text_is_not_readable_in_the_database() {
     let app = spawn_app().await;
     app.seed_demo().await;

@@ -44,7 +44,7 @@ async fn joined(app: &TestApp, s: &Session, clinic: &str) -> WsClient {
     ws
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn changing_the_password_closes_the_other_sessions_sockets_at_once() {
     let app = spawn_app().await;
     let (_, clinic, me, other, email) = new_receptionist(&app).await;
@@ -107,7 +107,7 @@ async fn changing_the_password_closes_the_other_sessions_sockets_at_once() {
     ));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn disabling_the_account_without_the_bus_closes_its_sockets_within_a_second() {
     let app = spawn_app().await;
     let (_, clinic, first, second, email) = new_receptionist(&app).await;
@@ -123,7 +123,7 @@ async fn disabling_the_account_without_the_bus_closes_its_sockets_within_a_secon
     assert_eq!(b.ended(CLOSE_WAIT).await, Ended::Closed(Some(1008)));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn setting_the_password_from_the_command_line_closes_the_users_sockets() {
     let app = spawn_app().await;
     let (_, clinic, first, _, email) = new_receptionist(&app).await;
@@ -137,7 +137,7 @@ async fn setting_the_password_from_the_command_line_closes_the_users_sockets() {
     assert_eq!(a.ended(CLOSE_WAIT).await, Ended::Closed(Some(1008)));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn logging_out_everywhere_closes_every_sessions_sockets() {
     let app = spawn_app().await;
     let (_, clinic, first, second, _) = new_receptionist(&app).await;
@@ -168,7 +168,7 @@ async fn logging_out_everywhere_closes_every_sessions_sockets() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn removing_a_role_closes_the_members_sockets_and_the_clinic_cannot_be_joined_again() {
     let app = spawn_app().await;
     let (admin, clinic, rec, _, _) = new_receptionist(&app).await;
@@ -226,7 +226,7 @@ async fn removing_a_role_closes_the_members_sockets_and_the_clinic_cannot_be_joi
     assert_error(resp, StatusCode::CONFLICT, "last_admin").await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn role_removal_and_logout_everywhere_on_one_node_close_sockets_on_another_over_redis() {
     let Some(redis) = crate::multinode::redis_url() else {
         return;
@@ -266,7 +266,7 @@ async fn role_removal_and_logout_everywhere_on_one_node_close_sockets_on_another
     assert_eq!(far.ended(CLOSE_WAIT).await, Ended::Closed(Some(1008)));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_socket_is_closed_for_reauthentication_after_its_maximum_lifetime() {
     let app = spawn_app_with(|s| s.realtime.max_socket_secs = 1).await;
     let (_, clinic, s, _, _) = new_receptionist(&app).await;
@@ -293,7 +293,7 @@ fn cookie_attributes(resp: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_refresh_token_lives_only_in_an_http_only_strict_cookie_on_the_auth_path() {
     let app = spawn_app().await;
     app.seed_demo().await;

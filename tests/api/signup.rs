@@ -43,7 +43,7 @@ async fn audit_of(app: &TestApp, action: &str) -> Vec<atende::security::audit::A
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_sign_up_link_makes_the_account_once_and_until_then_there_is_none() {
     let app = spawn_app().await;
     let token = request(&app, EMAIL, "529.982.247-25").await;
@@ -111,7 +111,7 @@ async fn a_sign_up_link_makes_the_account_once_and_until_then_there_is_none() {
     ));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_sign_up_link_expires_after_a_day() {
     let app = spawn_app().await;
     let token = request(&app, EMAIL, "529.982.247-25").await;
@@ -126,7 +126,7 @@ async fn a_sign_up_link_expires_after_a_day() {
     no_account(&app, EMAIL).await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn two_confirmations_of_one_link_at_once_make_one_account() {
     let app = spawn_app().await;
     let token = request(&app, EMAIL, "529.982.247-25").await;
@@ -137,7 +137,7 @@ async fn two_confirmations_of_one_link_at_once_make_one_account() {
     assert_eq!(audit_of(&app, "auth.signup").await.len(), 1);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_second_link_for_an_address_that_got_its_account_meanwhile_is_email_taken() {
     let app = spawn_app().await;
     let first = request(&app, EMAIL, "529.982.247-25").await;
@@ -154,7 +154,7 @@ async fn a_second_link_for_an_address_that_got_its_account_meanwhile_is_email_ta
     assert_eq!(s.me["patient"]["cpf"], "111.444.777-35");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn guessing_sign_up_links_is_refused_past_a_few_misses_per_address() {
     let app = spawn_app_with(|s| s.security.limits.verification_misses_per_address = 2).await;
     for guess in ["aaaa", "bbbb"] {

@@ -78,7 +78,7 @@ fn token(path: &Value) -> String {
         .to_string()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_freed_slot_is_offered_held_and_booked_by_accepting() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -192,7 +192,7 @@ async fn a_freed_slot_is_offered_held_and_booked_by_accepting() {
     assert!(staff_list(&app, &a).await.is_empty());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn declining_or_letting_an_offer_lapse_moves_it_to_the_next_patient() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -351,7 +351,7 @@ async fn declining_or_letting_an_offer_lapse_moves_it_to_the_next_patient() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn waitlist_input_is_checked() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -418,7 +418,7 @@ async fn waitlist_input_is_checked() {
     assert_eq!(c["status"], "cancelled");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_desk_releases_a_hold_when_the_patient_declines_by_phone() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -450,7 +450,7 @@ async fn the_desk_releases_a_hold_when_the_patient_declines_by_phone() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_hold_never_outlasts_the_start_of_the_appointment() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -495,7 +495,7 @@ async fn a_hold_never_outlasts_the_start_of_the_appointment() {
     assert_eq!(expires, soon);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_savepoint_keeps_a_transaction_usable_after_a_refused_statement() {
     use atende::store::Savepoint;
     let app = spawn_app().await;

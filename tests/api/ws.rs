@@ -15,7 +15,7 @@ fn code(reply: &Value) -> &str {
     reply["payload"]["code"].as_str().unwrap_or("")
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn bad_frames_get_error_replies_and_the_connection_lives_on() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -73,7 +73,7 @@ async fn bad_frames_get_error_replies_and_the_connection_lives_on() {
     assert_eq!(r["payload"]["status"], "ok");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_ticket_opens_one_connection_only() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -96,7 +96,7 @@ async fn a_ticket_opens_one_connection_only() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_oversized_frame_closes_the_connection_with_1009() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -113,7 +113,7 @@ async fn an_oversized_frame_closes_the_connection_with_1009() {
     assert_eq!(r["payload"]["status"], "ok");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_silent_client_is_dropped_after_the_heartbeat_timeout() {
     let app = spawn_app_with(|s| {
         s.realtime.heartbeat_interval_secs = 1;
@@ -130,7 +130,7 @@ async fn a_silent_client_is_dropped_after_the_heartbeat_timeout() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_unauthenticated_connection_is_closed_after_the_auth_timeout() {
     let app = spawn_app_with(|s| s.realtime.auth_timeout_secs = 1).await;
     let mut ws = WsClient::connect(&app.ws_url("")).await.expect("connect");
@@ -140,7 +140,7 @@ async fn an_unauthenticated_connection_is_closed_after_the_auth_timeout() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_flood_is_rate_limited_with_an_error_reply_and_then_cut() {
     let app = spawn_app_with(|s| {
         s.realtime.rate_per_sec = 5;
@@ -173,7 +173,7 @@ async fn a_flood_is_rate_limited_with_an_error_reply_and_then_cut() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_client_that_stays_over_its_budget_at_a_modest_rate_is_closed() {
     let app = spawn_app_with(|s| {
         s.realtime.rate_per_sec = 10;
@@ -197,7 +197,7 @@ async fn a_client_that_stays_over_its_budget_at_a_modest_rate_is_closed() {
     assert_eq!(closed, Some(Ended::Closed(Some(1008))));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn one_user_cannot_buy_more_budget_with_more_sockets() {
     let app = spawn_app_with(|s| {
         s.realtime.user_rate_per_sec = 2;
@@ -226,7 +226,7 @@ async fn one_user_cannot_buy_more_budget_with_more_sockets() {
     assert!(limited >= 1, "the user's budget refused nothing");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn two_members_chat_live_and_outsiders_cannot_join() {
     let app = spawn_app().await;
     let (joao, helena, recep, topic) = chat_setup(&app).await;
@@ -271,7 +271,7 @@ async fn two_members_chat_live_and_outsiders_cannot_join() {
     assert_eq!(code(&r), "not_joined");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_retried_send_is_acknowledged_once_and_delivered_once() {
     let app = spawn_app().await;
     let (joao, helena, _, topic) = chat_setup(&app).await;
@@ -294,7 +294,7 @@ async fn a_retried_send_is_acknowledged_once_and_delivered_once() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_client_that_reconnects_with_since_gets_exactly_what_it_missed() {
     let app = spawn_app().await;
     let (joao, helena, _, topic) = chat_setup(&app).await;
@@ -330,7 +330,7 @@ async fn a_client_that_reconnects_with_since_gets_exactly_what_it_missed() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn concurrent_senders_get_distinct_seqs_and_every_listener_sees_one_order() {
     let app = spawn_app().await;
     let (joao, helena, _, topic) = chat_setup(&app).await;
@@ -372,7 +372,7 @@ async fn concurrent_senders_get_distinct_seqs_and_every_listener_sees_one_order(
     assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn presence_shows_who_is_online_on_a_clinic_topic() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -408,7 +408,7 @@ async fn presence_shows_who_is_online_on_a_clinic_topic() {
     assert_eq!(code(&reply), "forbidden");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn shutting_down_closes_sessions_with_1012() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -423,7 +423,7 @@ async fn shutting_down_closes_sessions_with_1012() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn logging_out_closes_the_sessions_live_connections() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -450,7 +450,7 @@ async fn logging_out_closes_the_sessions_live_connections() {
     assert_eq!(r["payload"]["status"], "ok", "{r}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     let app = spawn_app_with(|s| {
         s.realtime.outbound_buffer = 8;
@@ -514,7 +514,7 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn typing_reaches_the_other_member_and_leaving_stops_pushes() {
     let app = spawn_app().await;
     let (joao, helena, _, topic) = chat_setup(&app).await;

@@ -243,7 +243,7 @@ mod tests {
         }
     }
 
-    #[actix_web::test]
+    #[actix_web::rt::test(system = "crate::runtime::System")]
     async fn an_account_is_blocked_after_repeated_failures_and_freed_by_success() {
         let t = LoginThrottle::new(&settings());
         for i in 0..3 {
@@ -265,7 +265,7 @@ mod tests {
         assert!(t.check("ana@x.com", "d", false).await.is_ok());
     }
 
-    #[actix_web::test]
+    #[actix_web::rt::test(system = "crate::runtime::System")]
     async fn an_address_is_blocked_after_too_many_attempts() {
         let t = LoginThrottle::new(&settings());
         for i in 0..5 {
@@ -279,7 +279,7 @@ mod tests {
         assert!(t.check("other@x.com", "5.6.7.8", false).await.is_ok());
     }
 
-    #[actix_web::test]
+    #[actix_web::rt::test(system = "crate::runtime::System")]
     async fn only_misses_use_up_the_lookup_budget() {
         let t = MissThrottle::new("test", 2, Duration::from_secs(60));
         assert!(t.check("1.1.1.1").await.is_ok());

@@ -28,7 +28,7 @@ async fn booked(app: &TestApp, a: &Agenda, patient: &Value, starts: DateTime<Utc
     appt
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn attendance_counts_how_visits_ended_and_how_full_the_agenda_was() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

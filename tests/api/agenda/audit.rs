@@ -33,7 +33,7 @@ async fn registered(app: &TestApp, a: &Agenda, name: &str) -> usize {
     list.as_array().expect("list").len()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_booking_commits_with_its_audit_row_and_a_refused_one_leaves_nothing() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -125,7 +125,7 @@ async fn a_booking_commits_with_its_audit_row_and_a_refused_one_leaves_nothing()
     ));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn moves_cancellations_statuses_links_and_schedules_are_audited_only_when_they_happen() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{Agenda, agenda_fixture, book, many_patients, maria_in, race, slots};
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn booking_follows_availability_and_never_double_books_anyone() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -171,7 +171,7 @@ async fn booking_follows_availability_and_never_double_books_anyone() {
     assert_eq!(mine.as_array().expect("list").len(), 2);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_hundred_concurrent_requests_for_one_slot_book_exactly_one() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -206,7 +206,7 @@ async fn a_hundred_concurrent_requests_for_one_slot_book_exactly_one() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn statuses_move_forward_only_and_a_no_show_frees_the_time() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -252,7 +252,7 @@ async fn statuses_move_forward_only_and_a_no_show_frees_the_time() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_database_refuses_an_overlap_that_two_open_transactions_both_checked() {
     use atende::store::StoreError;
     use atende::store::agenda::{AppointmentRow, PROFESSIONAL_BUSY};

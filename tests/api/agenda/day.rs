@@ -47,7 +47,7 @@ async fn two_clinics(app: &TestApp, a: &Agenda) -> (Value, Value) {
     (aurora, boavista)
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_professionals_day_lists_both_clinics_in_time_order_with_the_next_patient() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -90,7 +90,7 @@ async fn a_professionals_day_lists_both_clinics_in_time_order_with_the_next_pati
     assert_eq!(rafael["appointments"], json!([]));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_day_is_refused_to_receptionists_admins_patients_and_strangers() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -106,7 +106,7 @@ async fn the_day_is_refused_to_receptionists_admins_patients_and_strangers() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn starting_a_visit_opens_its_encounter_and_finishing_makes_it_attended() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -229,7 +229,7 @@ async fn starting_a_visit_opens_its_encounter_and_finishing_makes_it_attended() 
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_patient_called_from_the_waiting_room_is_started_and_finished_through_the_queue() {
     let app = spawn_app().await;
     app.seed_demo().await;
@@ -292,7 +292,7 @@ async fn a_patient_called_from_the_waiting_room_is_started_and_finished_through_
     assert!(after.is_none() || after == Some(json!("done")), "{after:?}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_demo_week_puts_helena_in_both_clinics_today_with_history_and_a_live_queue() {
     let app = spawn_app().await;
     assert!(
@@ -388,7 +388,7 @@ async fn board_entry(app: &TestApp, clinic: &str, recep: &Session, id: &Value) -
         .cloned()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn starting_a_patient_still_waiting_calls_them_in_so_the_waiting_room_moves_on() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{Agenda, agenda_fixture, book, maria_in};
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_professional_subscribes_to_a_secret_calendar_feed_and_can_revoke_it() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

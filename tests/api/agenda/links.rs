@@ -33,7 +33,7 @@ pub fn token_of(path: &Value) -> (String, String) {
     )
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn one_click_links_confirm_and_cancel_once_and_the_desk_sees_it_live() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{Agenda, agenda_fixture, book, maria_in};
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_agenda_and_public_booking_pages_update_live() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{Agenda, agenda_fixture, book, slots};
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn patients_book_offered_slots_and_manage_only_their_own() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -186,7 +186,7 @@ async fn patients_book_offered_slots_and_manage_only_their_own() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_new_patient_books_from_the_portal_and_confirms_only_their_own() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{Agenda, agenda_fixture, book, slots};
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn schedules_rules_and_exceptions_shape_the_slots() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -173,7 +173,7 @@ async fn schedules_rules_and_exceptions_shape_the_slots() {
     assert_eq!(slots(&app, &a, &a.rafael).await.len(), 20);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn services_are_edited_and_withdrawn_and_professionals_manage_their_own_exceptions() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

@@ -69,7 +69,7 @@ async fn balances(app: &TestApp, a: &Agenda) -> std::collections::BTreeMap<Strin
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_cash_register_closes_with_each_methods_totals_and_the_drawer_difference() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;
@@ -343,7 +343,7 @@ async fn the_cash_register_closes_with_each_methods_totals_and_the_drawer_differ
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_payment_at_the_desk_marks_the_appointment_paid_live_for_reception_and_its_patient() {
     let app = spawn_app().await;
     let a = agenda_fixture(&app).await;

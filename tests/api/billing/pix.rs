@@ -25,7 +25,7 @@ fn audit_count(rows: &[atende::security::audit::AuditRow], action: &str) -> usiz
     rows.iter().filter(|r| r.action == action).count()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_pix_charge_is_paid_by_the_psps_webhook_live_at_the_reception_and_refunded() {
     let psp = Psp::start().await;
     let app = app_with_psp(&psp, Vec::new()).await;
@@ -224,7 +224,7 @@ async fn a_pix_charge_is_paid_by_the_psps_webhook_live_at_the_reception_and_refu
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn forged_webhooks_are_refused_and_change_nothing() {
     let psp = Psp::start().await;
     let app = app_with_psp(&psp, Vec::new()).await;
@@ -274,7 +274,7 @@ async fn forged_webhooks_are_refused_and_change_nothing() {
     assert_error(resp, StatusCode::BAD_REQUEST, "invalid_body").await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_webhook_takes_calls_only_from_the_allowed_addresses() {
     let psp = Psp::start().await;
     let app = app_with_psp(&psp, vec!["10.9.8.7".into()]).await;
@@ -293,7 +293,7 @@ async fn the_webhook_takes_calls_only_from_the_allowed_addresses() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn without_an_api_pix_the_charge_is_a_static_br_code_with_amount_and_txid() {
     let app = spawn_app().await;
     let m = money_fixture(&app).await;

@@ -8,7 +8,7 @@ use super::money_fixture;
 use crate::agenda::Agenda;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_professionals_own_price_wins_and_only_administrators_set_prices() {
     let app = spawn_app().await;
     let m = money_fixture(&app).await;
@@ -117,7 +117,7 @@ async fn a_professionals_own_price_wins_and_only_administrators_set_prices() {
     assert!(rows.iter().any(|r| r.action == "price.removed"));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_free_service_has_nothing_to_pay_and_a_clinic_without_pix_says_so() {
     let app = spawn_app().await;
     let a = crate::agenda::agenda_fixture(&app).await;

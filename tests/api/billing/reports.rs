@@ -16,7 +16,7 @@ fn group<'v>(report: &'v Value, by: &str, key: &str) -> &'v Value {
         .unwrap_or_else(|| panic!("no {key} in {by}: {report}"))
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_revenue_report_adds_up_the_ledger_and_exports_a_csv_excel_reads() {
     let app = spawn_app().await;
     let m = money_fixture(&app).await;

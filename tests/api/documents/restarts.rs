@@ -39,7 +39,7 @@ async fn pending(env: &Env) -> i64 {
     .await[0]
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn documents_in_flight_across_repeated_kills_are_each_signed_once() {
     // Short leases so a killed signer's documents come back within the test.
     let env = Env::new(None)

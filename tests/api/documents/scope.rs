@@ -145,7 +145,7 @@ async fn refused(resp: reqwest::Response, what: &str) -> String {
     body["message"].as_str().expect("message").to_string()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn every_profession_issues_its_own_kinds_and_is_refused_the_others() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
@@ -215,7 +215,7 @@ async fn every_profession_issues_its_own_kinds_and_is_refused_the_others() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn medicine_lists_and_diagnoses_stay_inside_each_councils_field() {
     let app = spawn_app().await;
     let d = fixture(&app).await;

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use super::*;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_crashing_signer_loses_no_document() {
     let app = spawn_app_with(|s| s.documents.signer_threads = 2).await;
     let d = fixture(&app).await;
@@ -67,7 +67,7 @@ async fn a_crashing_signer_loses_no_document() {
     assert_eq!(settled(&app, &d.helena, &after).await["status"], "signed");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn documents_accepted_by_a_node_that_does_not_sign_are_signed_at_the_next_start() {
     let a = spawn_app_with(|s| s.documents.sign_on_this_node = false).await;
     let d = fixture(&a).await;
@@ -91,7 +91,7 @@ async fn documents_accepted_by_a_node_that_does_not_sign_are_signed_at_the_next_
 /// Only a signed document can be revoked: a pending one (here on a node that does not sign)
 /// answers 409 `not_signed` and stays pending, so it is not signed after a "revocation" that
 /// never applied.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_document_not_yet_signed_cannot_be_revoked() {
     let app = spawn_app_with(|s| s.documents.sign_on_this_node = false).await;
     let d = fixture(&app).await;
@@ -120,7 +120,7 @@ async fn a_document_not_yet_signed_cannot_be_revoked() {
 }
 
 /// The installation CA issuing a professional's certificate on first need is audited, once.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn issuing_a_professionals_certificate_is_audited_once() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
@@ -142,7 +142,7 @@ async fn issuing_a_professionals_certificate_is_audited_once() {
     assert_eq!(issued, 1, "one certificate issued for Rafael, audited once");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn metrics_warn_of_a_signing_certificate_that_expires_within_30_days_then_of_one_expired() {
     let app = spawn_app().await;
     let d = fixture(&app).await;

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn pharmacies_verify_by_code_by_file_and_through_the_iti_protocol() {
     let app = spawn_app().await;
     let d = fixture(&app).await;

@@ -42,7 +42,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// `ATENDE_BENCH_MESSAGES` (10,000) reminders, `ATENDE_BENCH_NODES` (1; 2 needs
 /// PostgreSQL), `ATENDE_BENCH_CONNECTIONS` SMTP sessions per node (4),
 /// `ATENDE_BENCH_BATCH` messages claimed per look (50).
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
     if std::env::var("ATENDE_BENCH").as_deref() != Ok("1") {
         eprintln!("skipped: a benchmark (set ATENDE_BENCH=1 to run it)");

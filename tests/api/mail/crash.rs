@@ -33,7 +33,7 @@ fn files(maildir: &Path) -> usize {
     std::fs::read_dir(maildir.join("new")).map_or(0, |d| d.count())
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_node_killed_mid_burst_loses_no_email_and_repeats_only_what_it_had_not_recorded() {
     let Some(_) = smtp_server() else {
         return;

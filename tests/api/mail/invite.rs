@@ -9,7 +9,7 @@ use super::mailbox::*;
 use crate::clinics::invite_receptionist;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_invitation_arrives_by_email_and_its_link_creates_the_password_once() {
     let Some((host, port, maildir)) = smtp_server() else {
         return;

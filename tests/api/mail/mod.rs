@@ -100,7 +100,7 @@ pub(crate) fn reminders(list: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_reminder_arrives_by_email_and_its_confirm_link_confirms_the_appointment_live() {
     let Some((host, port, maildir)) = smtp_server() else {
         return;
@@ -206,7 +206,7 @@ async fn a_reminder_arrives_by_email_and_its_confirm_link_confirms_the_appointme
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn cancelled_appointments_get_no_reminder_and_a_moved_one_gets_it_for_its_new_time() {
     let Some((host, port, maildir)) = smtp_server() else {
         return;
@@ -350,7 +350,7 @@ async fn cancelled_appointments_get_no_reminder_and_a_moved_one_gets_it_for_its_
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_smtp_failure_then_success_sends_the_message_once() {
     let Some(_) = smtp_server() else {
         return;
@@ -431,7 +431,7 @@ async fn an_smtp_failure_then_success_sends_the_message_once() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn two_nodes_on_one_postgres_database_send_each_message_once() {
     let Some((host, port, maildir)) = smtp_server() else {
         return;
@@ -487,7 +487,7 @@ impl TestApp {
 
 /// Benchmark (run by hand: `ATENDE_BENCH=1`, one node, the test SMTP server): messages per
 /// second from the outbox to the SMTP server. Prints the figure; see docs/performance.md.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn bench_outbox_to_smtp_messages_per_second() {
     if std::env::var("ATENDE_BENCH").as_deref() != Ok("1") {
         eprintln!("skipped: a benchmark (set ATENDE_BENCH=1 to run it)");

@@ -11,7 +11,7 @@ use super::{messages, reminders, starts, wait_message};
 use crate::agenda::{Agenda, agenda_fixture, book};
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_reminder_email_carries_a_one_click_opt_out_that_stops_later_email_reminders() {
     let Some((host, port, maildir)) = smtp_server() else {
         return;

@@ -58,7 +58,7 @@ async fn reset_token(maildir: &std::path::Path, email: &str, before: usize) -> S
     link.rsplit('/').next().expect("token").to_string()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_password_reset_link_arrives_by_email_works_once_expires_and_ends_every_session() {
     let Some((host, port, maildir)) = smtp_server() else {
         return;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn patients_check_themselves_in_with_the_reception_qr_code() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -159,7 +159,7 @@ async fn patients_check_themselves_in_with_the_reception_qr_code() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn queue_moves_feed_the_linked_appointments_status() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -271,7 +271,7 @@ async fn queue_moves_feed_the_linked_appointments_status() {
     assert_eq!(status_of(maria["id"].clone()).await, "no_show");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn checking_in_from_the_agenda_puts_the_patient_in_the_queue() {
     let app = spawn_app().await;
     let d = desk(&app).await;

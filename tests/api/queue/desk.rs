@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn legal_priority_orders_the_queue_with_eighty_plus_first() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -57,7 +57,7 @@ async fn legal_priority_orders_the_queue_with_eighty_plus_first() {
     assert_eq!(called["room"], "Consultório 1");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn concurrent_call_next_never_calls_the_same_patient_twice() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -94,7 +94,7 @@ async fn concurrent_call_next_never_calls_the_same_patient_twice() {
     assert_eq!(empty, 2);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_entry_moves_through_its_states_and_bad_moves_are_refused() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -217,7 +217,7 @@ async fn an_entry_moves_through_its_states_and_bad_moves_are_refused() {
     assert_eq!(moves, expected);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_queue_is_staff_only_and_only_professionals_are_called_for() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -296,7 +296,7 @@ async fn the_queue_is_staff_only_and_only_professionals_are_called_for() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_board_updates_live_and_resumes_after_a_reconnect() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -321,7 +321,7 @@ async fn the_board_updates_live_and_resumes_after_a_reconnect() {
     assert_eq!(missed["seq"].as_i64(), Some(seen + 1));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_queue_survives_its_actor_stopping_mid_day() {
     let app = spawn_app_with(|s| s.realtime.entity_idle_secs = 1).await;
     let d = desk(&app).await;
@@ -355,7 +355,7 @@ async fn the_queue_survives_its_actor_stopping_mid_day() {
     assert_eq!(third["ticket"], "N002");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn calling_the_next_patient_finishes_the_previous_call() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -452,7 +452,7 @@ fn born_ago(app: &TestApp, years: i32, days: i64) -> String {
         .to_string()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn age_priorities_are_checked_against_the_birth_date() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -592,7 +592,7 @@ async fn age_priorities_are_checked_against_the_birth_date() {
 /// The waiting room's day is the clinic's day by the application's clock (a test moves it),
 /// not the wall clock: at 23:30 in São Paulo a walk-in joins that day's line; an hour later
 /// the board is the next day's, empty, and tickets start again at N001.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_waiting_rooms_day_turns_at_the_clinics_midnight_by_the_apps_clock() {
     let app = spawn_app().await;
     let d = desk(&app).await;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_tv_panel_and_the_patients_phone_follow_the_queue_without_names_or_cpfs() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -163,7 +163,7 @@ async fn the_tv_panel_and_the_patients_phone_follow_the_queue_without_names_or_c
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_clinic_can_alternate_priority_and_regular_tickets() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -260,7 +260,7 @@ async fn a_clinic_can_alternate_priority_and_regular_tickets() {
     assert_eq!(called, vec!["P001", "N001", "P002", "N002"]);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn estimated_waits_follow_each_professionals_recent_service_times() {
     let app = spawn_app().await;
     let d = desk(&app).await;
@@ -348,7 +348,7 @@ async fn estimated_waits_follow_each_professionals_recent_service_times() {
     assert_eq!(etas, vec![0, 30, 0, 60]);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_panel_stays_connected_past_the_authentication_timeout() {
     let app = spawn_app_with(|s| s.realtime.auth_timeout_secs = 1).await;
     let d = desk(&app).await;

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_professional_without_care_relationship_is_refused_until_breaking_the_glass() {
     let app = spawn_app().await;
     let r = fixture(&app, 3).await;
@@ -133,7 +133,7 @@ async fn a_professional_without_care_relationship_is_refused_until_breaking_the_
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn receptionists_and_other_clinics_never_read_the_record() {
     let app = spawn_app().await;
     let r = fixture(&app, 4).await;
@@ -205,7 +205,7 @@ async fn receptionists_and_other_clinics_never_read_the_record() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn psychology_notes_are_read_by_their_author_only_and_patients_see_only_locked_entries() {
     let app = spawn_app().await;
     let r = fixture(&app, 5).await;

@@ -31,7 +31,7 @@ fn codes(body: &Value) -> Vec<&str> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn cid10_is_searched_by_code_with_or_without_the_dot_and_by_words_with_or_without_accents() {
     let app = spawn_app().await;
     let r = fixture(&app, 21).await;
@@ -101,7 +101,7 @@ async fn cid10_is_searched_by_code_with_or_without_the_dot_and_by_words_with_or_
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_unknown_cid10_is_refused_and_a_known_one_is_stored_with_its_description() {
     let app = spawn_app().await;
     let r = fixture(&app, 22).await;

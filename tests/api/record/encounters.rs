@@ -8,7 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_encounter_goes_from_draft_to_signed_and_is_then_corrected_only_by_addenda() {
     let app = spawn_app().await;
     let r = fixture(&app, 1).await;
@@ -224,7 +224,7 @@ async fn raw_exec(app: &TestApp, sql: &str) -> Result<(), sqlx::Error> {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_draft_locks_by_itself_after_24_hours_on_the_clock() {
     let app = spawn_app().await;
     let r = fixture(&app, 2).await;
@@ -275,7 +275,7 @@ async fn a_draft_locks_by_itself_after_24_hours_on_the_clock() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn no_clinical_text_is_stored_in_plaintext() {
     let app = spawn_app().await;
     let r = fixture(&app, 8).await;

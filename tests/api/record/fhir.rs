@@ -219,7 +219,7 @@ fn assert_self_contained(b: &Value) {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_bundle_holds_the_locked_record_coded_and_self_contained() {
     let app = spawn_app().await;
     let w = write_record(&app).await;
@@ -375,7 +375,7 @@ async fn the_bundle_holds_the_locked_record_coded_and_self_contained() {
     assert!(resources(&hers, "Encounter").is_empty());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn only_who_opens_the_record_or_the_clinic_admin_exports_it() {
     let app = spawn_app().await;
     let r = fixture(&app, 41).await;
@@ -475,7 +475,7 @@ fn fhir_python() -> Option<String> {
     Some(python)
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_independent_validator_accepts_the_bundle_as_fhir_r4b() {
     let Some(python) = fhir_python() else {
         return;

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn allergies_are_added_listed_and_inactivated_and_the_timeline_pages_newest_first() {
     let app = spawn_app().await;
     let r = fixture(&app, 6).await;

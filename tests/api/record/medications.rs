@@ -43,7 +43,7 @@ fn names(list: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn medications_come_from_prescriptions_and_are_stopped_once_with_a_reason() {
     let app = spawn_app().await;
     let r = fixture(&app, 27).await;

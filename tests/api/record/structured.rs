@@ -19,7 +19,7 @@ async fn patch(app: &TestApp, path: &str, who: &Session, body: &Value) -> reqwes
         .expect("patch")
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_problem_is_added_with_its_cid10_resolved_and_reactivated_and_audited() {
     let app = spawn_app().await;
     let r = fixture(&app, 23).await;
@@ -120,7 +120,7 @@ async fn a_problem_is_added_with_its_cid10_resolved_and_reactivated_and_audited(
     assert!(did(&rows, "problem.added", helena) && did(&rows, "problem.updated", helena));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn implausible_vitals_are_refused_naming_the_field_and_bmi_uses_the_latest_height() {
     let app = spawn_app().await;
     let r = fixture(&app, 24).await;
@@ -244,7 +244,7 @@ async fn implausible_vitals_are_refused_naming_the_field_and_bmi_uses_the_latest
     assert!(did(&actions(&app).await, "vitals.added", helena));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn receptionists_patients_and_other_clinics_are_refused_on_problems_and_vitals() {
     let app = spawn_app().await;
     let r = fixture(&app, 25).await;

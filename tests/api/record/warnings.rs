@@ -19,7 +19,7 @@ fn prescription(r: &Rec, names: &[&str]) -> Value {
            "content": {"kind": "prescription", "medications": medications}})
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_prescription_for_an_allergy_warns_before_signing_and_is_still_issued() {
     let app = spawn_app().await;
     let r = fixture(&app, 26).await;

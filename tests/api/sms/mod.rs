@@ -88,7 +88,7 @@ impl Fixture {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_delivered() {
     let f = fixture().await;
     let appt = f.book(10, 0).await;
@@ -214,7 +214,7 @@ async fn a_reminder_by_sms_names_the_clinic_and_a_signed_callback_marks_it_deliv
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_reply_1_confirms_live_cancelar_cancels_and_parar_stops_later_sms_reminders() {
     let f = fixture().await;
     let mut desk = f.app.ws(&f.a.recep).await;
@@ -267,7 +267,7 @@ async fn a_reply_1_confirms_live_cancelar_cancels_and_parar_stops_later_sms_remi
     ));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_forged_or_missing_sms_signature_is_refused_with_401_and_changes_nothing() {
     let f = fixture().await;
     let appt = f.book(9, 30).await;
@@ -325,7 +325,7 @@ async fn a_forged_or_missing_sms_signature_is_refused_with_401_and_changes_nothi
     assert_eq!(f.status_of(&appt).await, "confirmed");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_provider_500_then_201_sends_the_sms_once_and_a_400_gives_it_up() {
     let f = fixture().await;
     f.twilio.fail_next(&[500]);
@@ -365,7 +365,7 @@ async fn a_provider_500_then_201_sends_the_sms_once_and_a_400_gives_it_up() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_callback_naming_a_message_whose_node_died_keeps_the_takeover_from_sending_it_again() {
     let f = fixture().await;
     let store = &f.app.state.store;

@@ -92,7 +92,7 @@ fn payloads(body: &Value) -> Vec<String> {
         .collect()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_reminder_goes_as_a_template_and_its_confirm_button_confirms_live_once() {
     let f = fixture().await;
     let mut desk = f.app.ws(&f.a.recep).await;
@@ -179,7 +179,7 @@ async fn a_reminder_goes_as_a_template_and_its_confirm_button_confirms_live_once
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn delivery_receipts_move_the_state_forwards_only_and_a_failure_gives_it_up() {
     let f = fixture().await;
     let appt = f.book(11, 0).await;
@@ -245,7 +245,7 @@ async fn delivery_receipts_move_the_state_forwards_only_and_a_failure_gives_it_u
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_text_reply_2_cancels_and_sim_confirms_the_nearest_reminded_appointment() {
     let f = fixture().await;
     let mut desk = f.app.ws(&f.a.recep).await;
@@ -282,7 +282,7 @@ async fn a_text_reply_2_cancels_and_sim_confirms_the_nearest_reminded_appointmen
     assert_eq!(f.status_of(&appt).await, "cancelled");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_forged_or_missing_signature_is_refused_with_401_and_changes_nothing() {
     let f = fixture().await;
     let appt = f.book(9, 30).await;
@@ -328,7 +328,7 @@ async fn a_forged_or_missing_signature_is_refused_with_401_and_changes_nothing()
     assert_eq!(f.status_of(&appt).await, "confirmed");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_verification_handshake_echoes_the_challenge_only_for_our_verify_token() {
     let meta = Meta::start().await;
     let app = spawn_app_with(|s| whatsapp_settings(s, &meta)).await;
@@ -353,7 +353,7 @@ async fn the_verification_handshake_echoes_the_challenge_only_for_our_verify_tok
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_provider_500_then_200_sends_the_reminder_once() {
     let f = fixture().await;
     f.meta.fail_next(&[500]);
@@ -400,7 +400,7 @@ async fn a_provider_500_then_200_sends_the_reminder_once() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn parar_opts_out_of_whatsapp_and_later_reminders_go_by_email_instead() {
     let f = fixture().await;
     let first = f.book(10, 0).await;
@@ -483,7 +483,7 @@ async fn parar_opts_out_of_whatsapp_and_later_reminders_go_by_email_instead() {
 /// Benchmark (run by hand: `ATENDE_BENCH=1`, one node, the contract server): reminders per
 /// second from the outbox to the WhatsApp Cloud API contract server. Prints the figure; see
 /// docs/performance.md.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn bench_outbox_to_whatsapp_messages_per_second() {
     if std::env::var("ATENDE_BENCH").as_deref() != Ok("1") {
         eprintln!("skipped: a benchmark (set ATENDE_BENCH=1 to run it)");
