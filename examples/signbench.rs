@@ -104,9 +104,15 @@ fn main() {
         .nth(1)
         .map(|s| s.parse().expect("seconds"))
         .unwrap_or(5);
-    let (ca_key, ca_cert) = pki::generate_ca("Bench CA").unwrap();
+    let (ca_key, ca_cert) = pki::generate_ca("Bench CA", std::time::SystemTime::now()).unwrap();
     let ca = KeyMaterial::from_der(&ca_key, std::slice::from_ref(&ca_cert)).unwrap();
-    let (key, cert) = pki::issue_signing_cert(&ca, "Helena Duarte", "CRM 123456/SP").unwrap();
+    let (key, cert) = pki::issue_signing_cert(
+        &ca,
+        "Helena Duarte",
+        "CRM 123456/SP",
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
     let material = Arc::new(KeyMaterial::from_der(&key, &[cert, ca_cert]).unwrap());
     let meta = SignatureMeta {
         signer_name: "Helena Duarte".into(),

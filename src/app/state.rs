@@ -116,6 +116,7 @@ impl AppState {
             bus.clone(),
             settings.public_base_url(port),
             crate::documents::load_icp_roots(&settings.documents.icp_brasil_roots)?,
+            clock.clone(),
         );
         let audit = Arc::new(crate::app::audit::AuditAnchorer::new(
             crate::security::audit::AnchorLog::new(settings.audit_anchor_path()),

@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::actors::protocol::Topic;
 use crate::bus::{EventBus, TopicEvent};
+use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::documents::view::DocumentSummary;
 use crate::domain::document::{DocumentContent, DocumentKind, DocumentStatus};
@@ -33,7 +34,6 @@ use layout::RenderInput;
 use pades::SignatureMeta;
 use signer::{Job, JobError, Output, SealedKey, Signer};
 
-/// Attempts before a document that keeps crashing its signer is marked failed.
 /// Signer failures (a panic on this document) before it is given up as `signer_crashed`.
 const MAX_SIGNER_FAILURES: i32 = 3;
 
@@ -47,7 +47,15 @@ pub enum DocError {
     PoolGone,
     #[error("{0}")]
     Invalid(String),
+    /// The professional's imported certificate is no longer valid: nothing is signed with
+    /// it (an installation-CA certificate is renewed instead).
+    #[error("the signing certificate expired at {0}")]
+    CertificateExpired(DateTime<Utc>),
 }
+
+/// How long before its end an installation-CA certificate is replaced by a new one (the
+/// same window as the expiry warning on the signing page and in the metrics).
+pub const RENEW_BEFORE_DAYS: i64 = 30;
 
 /// The async side of documents, shared by handlers.
 pub struct Documents {
@@ -72,6 +80,8 @@ pub struct Documents {
     /// The ICP-Brasil roots (DER) a signing certificate must chain to for its documents
     /// not to carry the "não ICP-Brasil" notice (`documents.icp_brasil_roots`).
     icp_roots: Vec<Vec<u8>>,
+    /// The app's clock: certificates' validity, renewals and signing times.
+    clock: SharedClock,
 }
 
 /// What a document signed with a certificate outside ICP-Brasil prints and says.
@@ -126,6 +136,7 @@ impl Documents {
         bus: Arc<dyn EventBus>,
         public_url: String,
         icp_roots: Vec<Vec<u8>>,
+        clock: SharedClock,
     ) -> Arc<Self> {
         if is_loopback_url(&public_url) {
             tracing::warn!(
@@ -155,6 +166,7 @@ impl Documents {
             lease: chrono::Duration::seconds(settings.documents.signing_lease_secs as i64),
             in_flight: std::sync::Mutex::new(std::collections::HashSet::new()),
             icp_roots,
+            clock,
         })
     }
 
@@ -200,6 +212,7 @@ impl Documents {
                     &self.key_pool,
                     Job::CreateCa {
                         common_name: self.ca_name.clone(),
+                        now: self.clock.now(),
                     },
                 )
                 .await?;
@@ -242,19 +255,52 @@ impl Documents {
             .unwrap_or_default())
     }
 
-    /// The professional's active signing key, issuing one under the installation CA if
-    /// they have none.
+    /// The key the professional's next document is signed with: [`Self::current_key`],
+    /// refused with [`DocError::CertificateExpired`] when it is an imported certificate
+    /// past its end.
     pub async fn key_for(
         &self,
         professional: &ProfessionalRow,
         name: &str,
     ) -> Result<SigningKeyRow, DocError> {
-        if let Some(k) = self.store.active_signing_key(professional.id).await? {
+        let key = self.current_key(professional, name).await?;
+        if key.not_after <= self.clock.now() {
+            return Err(DocError::CertificateExpired(key.not_after));
+        }
+        Ok(key)
+    }
+
+    /// Refuse a document up front when the professional's active key is an imported
+    /// certificate past its end (it would fail at signing); cheap, issues nothing.
+    pub async fn check_usable_key(&self, professional: &ProfessionalRow) -> Result<(), DocError> {
+        match self.store.active_signing_key(professional.id).await? {
+            Some(k) if k.source != "installation_ca" && k.not_after <= self.clock.now() => {
+                Err(DocError::CertificateExpired(k.not_after))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The professional's active signing key. One is issued under the installation CA if
+    /// they have none, and an installation-CA certificate within [`RENEW_BEFORE_DAYS`] of
+    /// its end (or past it) is replaced by a new one. An imported certificate is returned
+    /// as it is, expired or not: only its holder can renew it.
+    pub async fn current_key(
+        &self,
+        professional: &ProfessionalRow,
+        name: &str,
+    ) -> Result<SigningKeyRow, DocError> {
+        if let Some(k) = self.store.active_signing_key(professional.id).await?
+            && !self.due_for_renewal(&k)
+        {
             return Ok(k);
         }
         let _one_at_a_time = self.issuing.lock().await;
-        if let Some(k) = self.store.active_signing_key(professional.id).await? {
-            return Ok(k);
+        let previous = self.store.active_signing_key(professional.id).await?;
+        if let Some(k) = &previous
+            && !self.due_for_renewal(k)
+        {
+            return Ok(previous.unwrap_or_else(|| unreachable!()));
         }
         let ca = self.ca().await?;
         let registration = format!(
@@ -263,6 +309,7 @@ impl Documents {
             professional.council_number,
             professional.council_uf
         );
+        let now = self.clock.now();
         let out = self
             .run(
                 &self.key_pool,
@@ -270,23 +317,40 @@ impl Documents {
                     ca,
                     holder: name.to_string(),
                     registration,
+                    now,
                 },
             )
             .await?;
         // Issued on first need (the professional's first look at their key, or their first
-        // document): audited like an import, in the transaction that installs it.
-        let audit = AuditEvent::new(
-            Some(professional.user_id),
-            "signing_key.issue",
-            "professional",
-        )
+        // document), or renewed near its end: audited like an import, in the transaction
+        // that installs it (and retires the old one).
+        let audit = match &previous {
+            None => AuditEvent::new(
+                Some(professional.user_id),
+                "signing_key.issue",
+                "professional",
+            ),
+            Some(old) => AuditEvent::new(None, "signing_key.renew", "professional")
+                .details(json!({"previous_not_after": old.not_after})),
+        }
         .entity_id(professional.id);
-        self.install(professional, out, "installation_ca", Some(audit))
+        let replaces = previous.as_ref().map(|k| k.id);
+        self.install(professional, out, "installation_ca", replaces, audit)
             .await?;
+        if let Some(old) = &previous {
+            tracing::info!(professional = %professional.id, previous_not_after = %old.not_after,
+                "installation-CA signing certificate renewed");
+        }
         self.store
             .active_signing_key(professional.id)
             .await?
             .ok_or_else(|| DocError::Invalid("key missing after issue".into()))
+    }
+
+    /// Whether `key` is an installation-CA certificate this installation should replace.
+    fn due_for_renewal(&self, key: &SigningKeyRow) -> bool {
+        key.source == "installation_ca"
+            && key.not_after - self.clock.now() <= chrono::Duration::days(RENEW_BEFORE_DAYS)
     }
 
     /// Import a PKCS#12 file as the professional's key (replacing the current one); its
@@ -310,7 +374,7 @@ impl Documents {
                 },
             )
             .await?;
-        self.install(professional, out, "imported", Some(audit))
+        self.install(professional, out, "imported", None, audit)
             .await?;
         self.store
             .active_signing_key(professional.id)
@@ -318,12 +382,16 @@ impl Documents {
             .ok_or_else(|| DocError::Invalid("key missing after import".into()))
     }
 
+    /// Store a new key as the professional's active one (`replaces`: the installation-CA
+    /// key it renews), with `audit` (its details gain the certificate's subject and issuer)
+    /// in the same transaction.
     async fn install(
         &self,
         professional: &ProfessionalRow,
         out: Output,
         source: &str,
-        audit: Option<AuditEvent>,
+        replaces: Option<uuid::Uuid>,
+        audit: AuditEvent,
     ) -> Result<(), DocError> {
         let Output::Key { key_enc, chain } = out else {
             return Err(DocError::Invalid("unexpected signer answer".into()));
@@ -334,8 +402,13 @@ impl Documents {
         let cert = <x509_cert::Certificate as der::Decode>::from_der(first)
             .map_err(|e| DocError::Invalid(e.to_string()))?;
         let info = pki::cert_info(&cert);
-        let audit =
-            audit.map(|a| a.details(json!({"subject": info.subject, "issuer": info.issuer})));
+        let mut details = match &audit.details {
+            serde_json::Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        details.insert("subject".into(), json!(info.subject));
+        details.insert("issuer".into(), json!(info.issuer));
+        let audit = audit.details(serde_json::Value::Object(details));
         self.store
             .install_signing_key(
                 &SigningKeyRow {
@@ -347,10 +420,11 @@ impl Documents {
                     subject: info.subject,
                     issuer: info.issuer,
                     not_after: info.not_after,
-                    created_at: crate::store::now(),
+                    created_at: self.clock.now(),
                     retired_at: None,
                 },
-                audit.as_ref(),
+                replaces,
+                &audit,
             )
             .await?;
         Ok(())
@@ -440,7 +514,21 @@ impl Documents {
             {
                 return Ok(());
             }
-            let (input, meta, key) = self.prepare(&view).await?;
+            let (input, meta, key) = match self.prepare(&view).await {
+                Err(DocError::CertificateExpired(at)) => {
+                    tracing::warn!(document = %id, expired_at = %at,
+                        "document not signed: the professional's certificate has expired");
+                    if self
+                        .store
+                        .document_failed(id, "certificate_expired")
+                        .await?
+                    {
+                        self.announce(id).await;
+                    }
+                    return Ok(());
+                }
+                prepared => prepared?,
+            };
             let key_id = key.id;
             let icp_brasil = input.signature_notice.is_none();
             match self
@@ -549,7 +637,7 @@ impl Documents {
             signer_name: view.professional_name.clone(),
             reason: format!("{} emitido por {council}", input.title),
             location: format!("{} - {}", clinic.city, clinic.uf),
-            time: crate::store::now(),
+            time: self.clock.now(),
             iti: iti_metadata(kind, &professional),
         };
         Ok((

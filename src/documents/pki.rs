@@ -4,7 +4,7 @@
 //! PKCS#12 (ICP-Brasil A1) files. Everything here is CPU-bound and runs on the signer pool.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use der::{Decode, Encode};
 use rsa::pkcs1v15::SigningKey;
@@ -18,7 +18,7 @@ use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
-use x509_cert::time::Validity;
+use x509_cert::time::{Time, Validity};
 
 /// RSA modulus size of every key this installation creates.
 pub const KEY_BITS: usize = 2048;
@@ -141,19 +141,20 @@ fn spki(key: &RsaPrivateKey) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
     SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(internal)
 }
 
-/// A new self-signed CA: (PKCS#8 key, DER certificate). Valid for ten years.
-pub fn generate_ca(common_name: &str) -> Result<(Vec<u8>, Vec<u8>), PkiError> {
+/// A new self-signed CA: (PKCS#8 key, DER certificate). Valid for ten years from `now`.
+pub fn generate_ca(common_name: &str, now: SystemTime) -> Result<(Vec<u8>, Vec<u8>), PkiError> {
     let key = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(internal)?;
     let subject = format!("CN={},O=atende", dn_value(common_name));
-    certify(&key, &key, Profile::Root, &subject, 10)
+    certify(&key, &key, Profile::Root, &subject, now, 10)
 }
 
-/// A new key and a certificate for `holder` signed by `ca` (valid three years):
+/// A new key and a certificate for `holder` signed by `ca` (valid three years from `now`):
 /// (PKCS#8 key, DER certificate).
 pub fn issue_signing_cert(
     ca: &KeyMaterial,
     holder: &str,
     registration: &str,
+    now: SystemTime,
 ) -> Result<(Vec<u8>, Vec<u8>), PkiError> {
     let key = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(internal)?;
     let subject = format!(
@@ -166,7 +167,7 @@ pub fn issue_signing_cert(
         enable_key_agreement: false,
         enable_key_encipherment: false,
     };
-    certify(&key, &ca.key, profile, &subject, 3)
+    certify(&key, &ca.key, profile, &subject, now, 3)
 }
 
 /// A certificate for `key`'s public half, signed by `issuer` (blinded signature):
@@ -176,13 +177,19 @@ fn certify(
     issuer: &RsaPrivateKey,
     profile: Profile,
     subject: &str,
+    now: SystemTime,
     years: u64,
 ) -> Result<(Vec<u8>, Vec<u8>), PkiError> {
     let signer = SigningKey::<Sha256>::new(issuer.clone());
+    let validity = Validity {
+        not_before: Time::try_from(now).map_err(internal)?,
+        not_after: Time::try_from(now + Duration::from_secs(years * 365 * 86_400))
+            .map_err(internal)?,
+    };
     let cert = CertificateBuilder::new(
         profile,
         serial()?,
-        Validity::from_now(Duration::from_secs(years * 365 * 86_400)).map_err(internal)?,
+        validity,
         Name::from_str(subject).map_err(internal)?,
         spki(key)?,
         &signer,
@@ -376,10 +383,12 @@ mod chain_tests {
 
     #[test]
     fn a_certificate_chains_to_its_own_root_and_to_no_other() {
-        let (root_key, root_cert) = generate_ca("AC Raiz de Teste").expect("root");
+        let (root_key, root_cert) =
+            generate_ca("AC Raiz de Teste", SystemTime::now()).expect("root");
         let root = KeyMaterial::from_der(&root_key, std::slice::from_ref(&root_cert)).expect("m");
-        let (_, leaf) = issue_signing_cert(&root, "Fulana", "CRM 1/SP").expect("leaf");
-        let (_, other_root) = generate_ca("AC Raiz de Teste").expect("other");
+        let (_, leaf) =
+            issue_signing_cert(&root, "Fulana", "CRM 1/SP", SystemTime::now()).expect("leaf");
+        let (_, other_root) = generate_ca("AC Raiz de Teste", SystemTime::now()).expect("other");
         let chain = vec![leaf.clone(), root_cert.clone()];
         assert!(chains_to(&chain, std::slice::from_ref(&root_cert)));
         assert!(chains_to(

@@ -36,16 +36,19 @@ pub enum Job {
     },
     /// Render an unsigned preview.
     Preview { input: Box<RenderInput> },
-    /// Create the installation CA.
-    CreateCa { common_name: String },
-    /// Issue a key and certificate under the installation CA.
+    /// Create the installation CA, valid from `now` (the app's clock).
+    CreateCa {
+        common_name: String,
+        now: chrono::DateTime<chrono::Utc>,
+    },
+    /// Issue a key and certificate under the installation CA, valid from `now`.
     IssueKey {
         ca: SealedKey,
         holder: String,
         registration: String,
+        now: chrono::DateTime<chrono::Utc>,
     },
-    /// Open and check an uploaded PKCS#12 file.
-    /// A PKCS#12 file whose certificate must be valid at `now`.
+    /// Open and check an uploaded PKCS#12 file: a PKCS#12 file whose certificate must be valid at `now`.
     ImportPkcs12 {
         data: Vec<u8>,
         password: String,
@@ -152,8 +155,8 @@ impl Signer {
                     .map_err(|e| JobError::Failed(e.to_string()))?;
                 Ok(Output::Preview { pdf })
             }
-            Job::CreateCa { common_name } => {
-                let (key, cert) = pki::generate_ca(&common_name)?;
+            Job::CreateCa { common_name, now } => {
+                let (key, cert) = pki::generate_ca(&common_name, now.into())?;
                 Ok(Output::Key {
                     key_enc: self.seal(&key)?,
                     chain: vec![cert],
@@ -163,9 +166,10 @@ impl Signer {
                 ca,
                 holder,
                 registration,
+                now,
             } => {
                 let ca = self.material(&ca)?;
-                let (key, cert) = pki::issue_signing_cert(&ca, &holder, &registration)?;
+                let (key, cert) = pki::issue_signing_cert(&ca, &holder, &registration, now.into())?;
                 let mut chain = vec![cert];
                 chain.extend(ca.chain.iter().filter_map(|c| der::Encode::to_der(c).ok()));
                 Ok(Output::Key {

@@ -24,8 +24,8 @@ pub struct DocumentSummary {
     pub id: uuid::Uuid,
     pub kind: DocumentKind,
     pub status: DocumentStatus,
-    /// Why signing failed: `key_unusable`, `signing_failed`, `signer_crashed`,
-    /// `internal_error`.
+    /// Why signing failed: `key_unusable`, `certificate_expired`, `signing_failed`,
+    /// `signer_crashed`, `internal_error`.
     pub failure: Option<String>,
     pub clinic_id: ClinicId,
     pub clinic_name: String,

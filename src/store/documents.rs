@@ -429,15 +429,27 @@ impl Store {
     }
 
     /// Make `key` the professional's active key. An installation-CA key is only added when
-    /// the professional has none (a concurrent issue keeps the first); an imported key
-    /// retires the current one. `audit`, when given, is appended in the same transaction.
+    /// the professional has none (a concurrent issue keeps the first); one that `replaces`
+    /// an expiring key retires that key first, if it is still the active one (a concurrent
+    /// renewal keeps the first); an imported key retires the current one. `audit` is
+    /// appended in the same transaction, when the key went in.
     pub async fn install_signing_key(
         &self,
         key: &SigningKeyRow,
-        audit: Option<&AuditEvent>,
+        replaces: Option<uuid::Uuid>,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        super::on_tx!(&mut tx, t => {
+        let inserted = super::on_tx!(&mut tx, t => {
+            if let Some(old) = replaces {
+                sqlx::query(
+                    "UPDATE signing_keys SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL",
+                )
+                .bind(key.created_at)
+                .bind(old)
+                .execute(&mut **t)
+                .await?;
+            }
             if key.source == "imported" {
                 sqlx::query(
                     "UPDATE signing_keys SET retired_at = $1 WHERE professional_id = $2 AND retired_at IS NULL",
@@ -464,9 +476,12 @@ impl Store {
             .bind(key.created_at)
             .execute(&mut **t)
             .await
-            .map_err(|e| StoreError::from(e).unique_on(&["professional_id"]))?;
+            .map_err(|e| StoreError::from(e).unique_on(&["professional_id"]))?
+            .rows_affected()
         });
-        if let Some(audit) = audit {
+        // Another node's issue or renewal got there first: its key stands, and so does its
+        // audit row (one per key installed).
+        if inserted > 0 {
             self.append_audit(&mut tx, audit).await?;
         }
         tx.commit().await

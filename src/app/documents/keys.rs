@@ -65,10 +65,12 @@ async fn own_professional(state: &AppState, auth: &Auth) -> Result<ProfessionalR
         })
 }
 
-/// The caller's signing certificate, issuing one under the installation CA if they have none.
+/// The caller's signing certificate, issuing one under the installation CA if they have none
+/// (or renewing one near its end). An expired imported certificate is shown as it is: the
+/// page tells its holder to import the renewed one.
 pub async fn signing_key(state: &AppState, auth: &Auth) -> Result<SigningKeyView, AppError> {
     let pro = own_professional(state, auth).await?;
-    let key = state.documents.key_for(&pro, &auth.full_name).await?;
+    let key = state.documents.current_key(&pro, &auth.full_name).await?;
     Ok(SigningKeyView::of(state, &key))
 }
 

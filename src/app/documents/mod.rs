@@ -36,6 +36,14 @@ impl From<DocError> for AppError {
         match e {
             DocError::Store(s) => s.into(),
             DocError::PoolGone => AppError::Unavailable,
+            DocError::CertificateExpired(at) => AppError::conflict(
+                "certificate_expired",
+                format!(
+                    "seu certificado digital venceu em {}: importe o certificado renovado ou \
+                     volte ao certificado da instalação",
+                    at.format("%d/%m/%Y")
+                ),
+            ),
             DocError::Job(JobError::Pki(p)) => {
                 let code = match p {
                     pki::PkiError::BadPkcs12 => "invalid_pkcs12",
@@ -214,6 +222,7 @@ pub async fn issue(
     let Checked {
         body, professional, ..
     } = checked(state, auth, body).await?;
+    state.documents.check_usable_key(&professional).await?;
     let warnings =
         warnings::allergy_warnings(state, body.clinic_id, body.patient_id, &body.content).await?;
     let content = serde_json::to_string(&body.content).map_err(anyhow::Error::new)?;

@@ -44,34 +44,12 @@ async fn check(app: &TestApp, pdf: Vec<u8>) -> Value {
     .1
 }
 
-/// A PKCS#12 file for Helena under `root`.
-fn helena_pfx(root_key: &[u8], root_cert: &[u8]) -> String {
-    let root = pki::KeyMaterial::from_der(root_key, &[root_cert.to_vec()]).expect("root material");
-    let (leaf_key, leaf_cert) =
-        pki::issue_signing_cert(&root, "HELENA DUARTE:12345678900", "CRM 123456/SP").expect("leaf");
-    let mut store = p12_keystore::KeyStore::new();
-    let chain = p12_keystore::PrivateKeyChain::new(
-        vec![7u8; 20],
-        p12_keystore::PrivateKey::from_der(&leaf_key).expect("key"),
-        [
-            p12_keystore::Certificate::from_der(&leaf_cert).expect("leaf"),
-            p12_keystore::Certificate::from_der(root_cert).expect("root"),
-        ],
-    );
-    store.add_entry(
-        "helena",
-        p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
-    );
-    let pfx = store.writer("s3nha-forte").write().expect("pfx");
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(&pfx)
-}
-
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_signature_outside_icp_brasil_says_so_everywhere_and_one_inside_does_not() {
     // The installation's ICP-Brasil roots: a test root standing in for AC Raiz.
     let dir = tempfile::tempdir().expect("tmp");
-    let (root_key, root_cert) = pki::generate_ca("AC Raiz Teste ICP").expect("root");
+    let (root_key, root_cert) =
+        pki::generate_ca("AC Raiz Teste ICP", std::time::SystemTime::now()).expect("root");
     let roots = dir.path().join("icp-roots.pem");
     std::fs::write(&roots, pki::pem(&root_cert)).expect("write roots");
     let app = spawn_app_with(|s| s.documents.icp_brasil_roots = roots.clone()).await;
@@ -99,16 +77,8 @@ async fn a_signature_outside_icp_brasil_says_so_everywhere_and_one_inside_does_n
     assert!(c["warnings"].to_string().contains("não ICP-Brasil"), "{c}");
 
     // Helena imports an A1 certificate that chains to the configured root: not disclosed.
-    let (status, key) = json_of(
-        app.client
-            .put(app.url("/api/me/signing-key"))
-            .bearer_auth(&d.helena.access)
-            .json(&json!({"pkcs12": helena_pfx(&root_key, &root_cert), "password": "s3nha-forte"}))
-            .send()
-            .await
-            .expect("put"),
-    )
-    .await;
+    let pfx = helena_pfx(&root_key, &root_cert, std::time::SystemTime::now());
+    let (status, key) = json_of(import_key(&app, &d.helena, &pfx, "s3nha-forte").await).await;
     assert_eq!(status, StatusCode::OK, "{key}");
     assert_eq!(key["icp_brasil"], true, "{key}");
     let body = issued(&app, &d, prescription()).await;
@@ -138,7 +108,7 @@ async fn a_signature_outside_icp_brasil_says_so_everywhere_and_one_inside_does_n
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_revoked_document_is_refused_to_the_iti_validator_and_flagged_by_page_and_upload() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
@@ -201,7 +171,7 @@ async fn a_revoked_document_is_refused_to_the_iti_validator_and_flagged_by_page_
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_file_carries_its_own_dates_compressed_streams_and_the_issuers_council() {
     let app = spawn_app().await;
     let d = fixture(&app).await;

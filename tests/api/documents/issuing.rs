@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::helpers::*;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn every_kind_is_issued_signed_and_covers_the_whole_file() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
@@ -77,7 +77,7 @@ async fn every_kind_is_issued_signed_and_covers_the_whole_file() {
     ));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn the_professional_gets_the_status_live() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
@@ -110,7 +110,7 @@ async fn the_professional_gets_the_status_live() {
     assert!(got["payload"]["document"].get("content").is_none());
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn documents_are_private_to_issuer_patient_and_clinic() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
@@ -200,7 +200,7 @@ async fn documents_are_private_to_issuer_patient_and_clinic() {
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn bad_input_gets_clear_errors_and_stores_nothing() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
@@ -302,14 +302,7 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
         .await
         .expect("post");
     assert_error(resp, StatusCode::BAD_REQUEST, "not_a_pdf").await;
-    let resp = app
-        .client
-        .put(app.url("/api/me/signing-key"))
-        .bearer_auth(&d.helena.access)
-        .json(&json!({"pkcs12": "bm90IGEgcGZ4", "password": "x"}))
-        .send()
-        .await
-        .expect("put");
+    let resp = import_key(&app, &d.helena, "bm90IGEgcGZ4", "x").await;
     assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "invalid_pkcs12").await;
 }
 
@@ -317,7 +310,7 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
 /// the patient — through the API and through the signed PDF. The clinic's admin and its
 /// other professionals see that the document exists, not what it says, until the clinic
 /// grants their role; every such read is audited.
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_certificates_cid_reaches_only_the_issuer_the_patient_and_granted_roles() {
     let app = spawn_app().await;
     let d = fixture(&app).await;

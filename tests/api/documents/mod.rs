@@ -7,6 +7,7 @@
 
 mod honesty;
 mod issuing;
+mod renewal;
 mod restarts;
 mod scope;
 mod signing;
@@ -146,4 +147,58 @@ fn byte_range(pdf: &[u8]) -> [usize; 4] {
         .map(|n| n.parse().expect("number"))
         .collect();
     [nums[0], nums[1], nums[2], nums[3]]
+}
+
+/// A PKCS#12 file (base64, password `s3nha-forte`) holding Helena's A1 certificate under
+/// `root`, valid three years from `from`.
+fn helena_pfx(root_key: &[u8], root_cert: &[u8], from: std::time::SystemTime) -> String {
+    use atende::documents::pki;
+    use base64::Engine;
+    let root = pki::KeyMaterial::from_der(root_key, &[root_cert.to_vec()]).expect("root material");
+    let (leaf_key, leaf_cert) =
+        pki::issue_signing_cert(&root, "HELENA DUARTE:12345678900", "CRM 123456/SP", from)
+            .expect("leaf");
+    let mut store = p12_keystore::KeyStore::new();
+    let chain = p12_keystore::PrivateKeyChain::new(
+        vec![7u8; 20],
+        p12_keystore::PrivateKey::from_der(&leaf_key).expect("key"),
+        [
+            p12_keystore::Certificate::from_der(&leaf_cert).expect("leaf"),
+            p12_keystore::Certificate::from_der(root_cert).expect("root"),
+        ],
+    );
+    store.add_entry(
+        "helena",
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
+    );
+    let pfx = store.writer("s3nha-forte").write().expect("pfx");
+    base64::engine::general_purpose::STANDARD.encode(&pfx)
+}
+
+/// `PUT /api/me/signing-key`: import a PKCS#12 file (base64) as the caller's key.
+async fn import_key(
+    app: &TestApp,
+    who: &Session,
+    pkcs12: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .put(app.url("/api/me/signing-key"))
+        .bearer_auth(&who.access)
+        .json(&json!({"pkcs12": pkcs12, "password": password}))
+        .send()
+        .await
+        .expect("put")
+}
+
+/// `DELETE /api/me/signing-key`: back to the installation's certificate.
+async fn back_to_installation_key(app: &TestApp, who: &Session) {
+    let resp = app
+        .client
+        .delete(app.url("/api/me/signing-key"))
+        .bearer_auth(&who.access)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
 }

@@ -171,7 +171,7 @@ pub(super) fn pdftotext(dir: &Path, name: &str, pdf: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn independent_validators_accept_every_kind_and_reject_a_changed_byte() {
     if !validators_available() {
         return;
@@ -281,47 +281,23 @@ async fn independent_validators_accept_every_kind_and_reject_a_changed_byte() {
     assert!(!text.contains("CID"), "{text}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "atende::runtime::System")]
 async fn an_imported_pkcs12_certificate_signs_and_validates_against_its_own_root() {
     use atende::documents::pki;
     let app = spawn_app().await;
     let d = fixture(&app).await;
     // An outside CA (standing in for ICP-Brasil) and Helena's A1 certificate from it.
-    let (root_key, root_cert) = pki::generate_ca("AC Teste ICP").expect("root");
-    let root = pki::KeyMaterial::from_der(&root_key, std::slice::from_ref(&root_cert))
-        .expect("root material");
-    let (leaf_key, leaf_cert) =
-        pki::issue_signing_cert(&root, "HELENA DUARTE:12345678900", "CRM 123456/SP").expect("leaf");
-    let mut store = p12_keystore::KeyStore::new();
-    let chain = p12_keystore::PrivateKeyChain::new(
-        vec![1u8; 20],
-        p12_keystore::PrivateKey::from_der(&leaf_key).expect("key"),
-        [
-            p12_keystore::Certificate::from_der(&leaf_cert).expect("leaf"),
-            p12_keystore::Certificate::from_der(&root_cert).expect("root"),
-        ],
-    );
-    store.add_entry(
-        "helena",
-        p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
-    );
-    let pfx = store.writer("s3nha-forte").write().expect("pfx");
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&pfx);
-    let put = |password: &str| {
-        app.client
-            .put(app.url("/api/me/signing-key"))
-            .bearer_auth(&d.helena.access)
-            .json(&json!({"pkcs12": b64, "password": password}))
-            .send()
-    };
+    let (root_key, root_cert) =
+        pki::generate_ca("AC Teste ICP", std::time::SystemTime::now()).expect("root");
+    let b64 = helena_pfx(&root_key, &root_cert, std::time::SystemTime::now());
+    let put = |password: &'static str| import_key(&app, &d.helena, &b64, password);
     assert_error(
-        put("errada").await.expect("put"),
+        put("errada").await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_pkcs12",
     )
     .await;
-    let (status, key) = json_of(put("s3nha-forte").await.expect("put")).await;
+    let (status, key) = json_of(put("s3nha-forte").await).await;
     assert_eq!(status, StatusCode::OK, "{key}");
     assert_eq!(key["source"], "imported");
     assert!(
@@ -366,14 +342,7 @@ async fn an_imported_pkcs12_certificate_signs_and_validates_against_its_own_root
         );
     }
     // Back to the installation's certificate.
-    let resp = app
-        .client
-        .delete(app.url("/api/me/signing-key"))
-        .bearer_auth(&d.helena.access)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    back_to_installation_key(&app, &d.helena).await;
     let (_, shown) = json_of(app.get("/api/me/signing-key", Some(&d.helena.access)).await).await;
     assert_eq!(shown["source"], "installation_ca");
 }
