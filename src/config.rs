@@ -362,6 +362,11 @@ pub struct LgpdSettings {
 pub struct LogSettings {
     pub level: String,
     pub format: LogFormat,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): spans are
+    /// sent to `<it>/v1/traces`. Empty: no traces.
+    pub otlp_endpoint: String,
+    /// The `service.name` the traces carry.
+    pub service_name: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -507,6 +512,16 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be greater than 0");
+        }
+        let otlp = &self.log.otlp_endpoint;
+        if !otlp.is_empty() && !otlp.starts_with("http://") {
+            return bad(
+                "log.otlp_endpoint",
+                "must be an http:// URL (a collector on the node or its network; see docs/operations.md)",
+            );
+        }
+        if self.log.service_name.trim().is_empty() {
+            return bad("log.service_name", "must not be empty");
         }
         let rt = &self.realtime;
         if rt.heartbeat_interval_secs == 0 || rt.client_timeout_secs <= rt.heartbeat_interval_secs {

@@ -196,8 +196,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    atende::telemetry::init_logging(&settings.log);
-    let result = actix_web::rt::System::new().block_on(run(cli.command, settings));
+    let telemetry = atende::telemetry::init_logging(&settings.log);
+    let result = atende::runtime::System::new().block_on(run(cli.command, settings));
+    telemetry.shutdown();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -152,6 +152,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap(middleware::from_fn(record_metrics))
+                .wrap(middleware::from_fn(crate::http::logging::expose_request_id))
                 .wrap(middleware::Compress::default())
                 .wrap(
                     middleware::DefaultHeaders::new()

@@ -48,6 +48,7 @@ mod record;
 mod sessions;
 mod signup;
 mod sms;
+mod traces;
 mod waitlist;
 #[path = "../common/webrtc_media.rs"]
 mod webrtc_media;
