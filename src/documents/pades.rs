@@ -15,9 +15,6 @@ use cms::signed_data::{
 use der::asn1::{ObjectIdentifier, OctetString, SetOfVec};
 use der::{Any, Encode, Sequence};
 use lopdf::{Dictionary, Object, StringFormat};
-use rsa::pkcs1v15::SigningKey;
-use rsa::rand_core::OsRng;
-use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use sha2::{Digest, Sha256};
 use x509_cert::attr::Attribute;
 use x509_cert::spki::AlgorithmIdentifierOwned;
@@ -32,10 +29,12 @@ const BYTE_RANGE_PLACEHOLDER: i64 = 9_999_999_999;
 const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+pub(crate) const ID_MESSAGE_DIGEST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
-const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+pub(crate) const ID_SHA256: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +222,7 @@ fn patch_byte_range(bytes: &mut [u8], reserved: usize) -> Result<(usize, usize),
     Ok((a, b))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -290,8 +289,7 @@ pub fn signed_data(digest: &[u8], key: &KeyMaterial) -> Result<Vec<u8>, PadesErr
         .map_err(cms_err)?;
     // The signature covers the attributes' DER as a SET (tag 0x31), not as [0] IMPLICIT.
     let to_sign = attrs.to_der().map_err(cms_err)?;
-    let signer = SigningKey::<Sha256>::new(key.key.clone());
-    let signature = signer.sign_with_rng(&mut OsRng, &to_sign).to_vec();
+    let signature = key.sign_sha256(&to_sign).map_err(cms_err)?;
 
     let sha256 = AlgorithmIdentifierOwned {
         oid: ID_SHA256,

@@ -50,6 +50,10 @@ fn internal(e: impl std::fmt::Display) -> PkiError {
 /// A private key and its certificate chain (signer first), ready to sign.
 pub struct KeyMaterial {
     pub key: RsaPrivateKey,
+    /// The same key for `ring`, which signs documents (constant-time, about three times the
+    /// `rsa` crate's speed); `None` for a key `ring` does not take (under 2048 or over 8192
+    /// bits), which the `rsa` crate signs instead.
+    fast: Option<ring::signature::RsaKeyPair>,
     pub chain: Vec<Certificate>,
 }
 
@@ -57,6 +61,7 @@ impl KeyMaterial {
     /// Parse stored material: a PKCS#8 key and DER certificates, signer first.
     pub fn from_der(pkcs8: &[u8], chain: &[Vec<u8>]) -> Result<Self, PkiError> {
         let key = RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(|_| PkiError::NotRsa)?;
+        let fast = ring::signature::RsaKeyPair::from_pkcs8(pkcs8).ok();
         let chain = chain
             .iter()
             .map(|c| Certificate::from_der(c).map_err(internal))
@@ -64,7 +69,35 @@ impl KeyMaterial {
         if chain.is_empty() {
             return Err(PkiError::NoKey);
         }
-        Ok(Self { key, chain })
+        Ok(Self { key, fast, chain })
+    }
+
+    /// An RSASSA-PKCS1-v1_5 signature over SHA-256 of `message`: through `ring` when it
+    /// holds the key, else the `rsa` crate (blinded).
+    pub fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        match &self.fast {
+            Some(pair) => {
+                let mut signature = vec![0; pair.public().modulus_len()];
+                pair.sign(
+                    &ring::signature::RSA_PKCS1_SHA256,
+                    &ring::rand::SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(internal)?;
+                Ok(signature)
+            }
+            None => {
+                use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
+                let signer = SigningKey::<Sha256>::new(self.key.clone());
+                Ok(signer.sign_with_rng(&mut OsRng, message).to_vec())
+            }
+        }
+    }
+
+    /// Whether documents are signed through `ring` (see [`Self::sign_sha256`]).
+    pub fn signs_with_ring(&self) -> bool {
+        self.fast.is_some()
     }
 
     pub fn certificate(&self) -> &Certificate {
@@ -278,14 +311,19 @@ fn may_sign(cert: &Certificate) -> bool {
 
 /// PEM of a DER certificate.
 pub fn pem(cert_der: &[u8]) -> String {
+    pem_block("CERTIFICATE", cert_der)
+}
+
+/// A PEM block (`label`: `CERTIFICATE`, `PRIVATE KEY`, …) of DER bytes.
+pub fn pem_block(label: &str, der: &[u8]) -> String {
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(cert_der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(chunk));
         out.push('\n');
     }
-    out.push_str("-----END CERTIFICATE-----\n");
+    out.push_str(&format!("-----END {label}-----\n"));
     out
 }
 
@@ -403,5 +441,45 @@ mod chain_tests {
             pem_certificates(&pem_text).expect("pem"),
             vec![other_root, root_cert]
         );
+    }
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use rsa::pkcs1v15::VerifyingKey;
+    use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Verifier as _};
+
+    use super::*;
+
+    fn material(bits: usize) -> KeyMaterial {
+        let key = RsaPrivateKey::new(&mut OsRng, bits).expect("key");
+        let pkcs8 = key.to_pkcs8_der().expect("pkcs8").as_bytes().to_vec();
+        let (_, cert) = generate_ca("Chave de Teste", SystemTime::now()).expect("cert");
+        KeyMaterial::from_der(&pkcs8, &[cert]).expect("material")
+    }
+
+    /// PKCS#1 v1.5 is deterministic: ring must give the very bytes the `rsa` crate gives,
+    /// and they verify under the public key.
+    #[test]
+    fn ring_signs_exactly_as_the_rsa_crate_and_small_keys_fall_back_to_it() {
+        let m = material(KEY_BITS);
+        assert!(m.signs_with_ring());
+        let message = b"atributos assinados";
+        let ours = m.sign_sha256(message).expect("sign");
+        let theirs = SigningKey::<Sha256>::new(m.key.clone())
+            .sign_with_rng(&mut OsRng, message)
+            .to_vec();
+        assert_eq!(ours, theirs);
+        let verifier = VerifyingKey::<Sha256>::new(m.key.to_public_key());
+        let sig = rsa::pkcs1v15::Signature::try_from(ours.as_slice()).expect("signature");
+        assert!(verifier.verify(message, &sig).is_ok());
+
+        // ring refuses keys under 2048 bits; such an imported key still signs.
+        let small = material(1024);
+        assert!(!small.signs_with_ring());
+        let sig = small.sign_sha256(message).expect("sign");
+        let verifier = VerifyingKey::<Sha256>::new(small.key.to_public_key());
+        let sig = rsa::pkcs1v15::Signature::try_from(sig.as_slice()).expect("signature");
+        assert!(verifier.verify(message, &sig).is_ok());
     }
 }
