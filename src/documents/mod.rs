@@ -3,6 +3,7 @@
 //! a document is stored `pending` before it is queued, queued to the pool, and its status
 //! (signed, or failed with a reason) stored and pushed live to the professional.
 
+pub mod incremental;
 pub mod layout;
 pub mod pades;
 pub mod pki;

@@ -309,7 +309,7 @@ pub async fn public_pdf(
 
 #[utoipa::path(post, path = "/api/public/documents/check", tag = "verification",
     request_body(content = String, content_type = "application/pdf", description = "The PDF file (up to 10 MB)"),
-    responses((status = 200, description = "`intact` with the document when the file is, byte for byte, one we signed; `intact: false` otherwise", body = FileCheck),
+    responses((status = 200, description = "`intact` with the document when the file is, byte for byte, one we signed, or one we signed with only signatures added later (`further_signatures`); `intact: false` otherwise (`changed_after_signing` when it starts with one we signed)", body = FileCheck),
               (status = 400, description = "`not_a_pdf`", body = ErrorBody),
               (status = 413, body = ErrorBody)))]
 pub async fn check_file(

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::{Pdf, signed_pdf};
 use crate::app::error::AppError;
 use crate::app::state::AppState;
+use crate::documents::incremental::{self, AddedSignature};
 use crate::documents::view::council_of;
 use crate::documents::{NOT_ICP_NOTICE, normalize_code, pki};
 use crate::domain::document::{DocumentKind, DocumentStatus, PublicStatus};
@@ -126,6 +127,13 @@ pub struct FileCheck {
     /// signature is not ICP-Brasil.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Signatures added to the file after atende signed it (a pharmacist's, a
+    /// counter-signature), in file order, when the file is otherwise the one signed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub further_signatures: Vec<AddedSignature>,
+    /// The file starts with a document atende signed but was changed afterwards beyond
+    /// adding signatures: it is not what was signed.
+    pub changed_after_signing: bool,
 }
 
 /// The ITI validator's answer: where the signed file is.
@@ -222,7 +230,28 @@ pub async fn check_file(state: &AppState, file: &[u8]) -> Result<FileCheck, AppE
         ));
     }
     let sha256 = hex::encode(Sha256::digest(file));
-    let view = state.store.document_by_sha256(&sha256).await?;
+    let mut view = state.store.document_by_sha256(&sha256).await?;
+    let mut further_signatures = Vec::new();
+    let mut changed_after_signing = false;
+    if view.is_none()
+        && let Some(len) = incremental::first_revision_len(file)
+        && len < file.len()
+    {
+        // Ours with an incremental update appended? Our file is then its first revision.
+        let original = hex::encode(Sha256::digest(&file[..len]));
+        if let Some(v) = state.store.document_by_sha256(&original).await? {
+            match incremental::update_after(file, len) {
+                incremental::Update::Signatures(added) => {
+                    further_signatures = added;
+                    view = Some(v);
+                }
+                incremental::Update::Changed(why) => {
+                    tracing::info!(document = %v.d.id, %why, "uploaded file changed after signing");
+                    changed_after_signing = true;
+                }
+            }
+        }
+    }
     let mut warnings = Vec::new();
     let mut revoked = false;
     if let Some(v) = &view {
@@ -234,6 +263,29 @@ pub async fn check_file(state: &AppState, file: &[u8]) -> Result<FileCheck, AppE
             warnings.push(n);
         }
     }
+    if !further_signatures.is_empty() {
+        let names: Vec<String> = further_signatures
+            .iter()
+            .map(|s| {
+                let who = if s.signer.is_empty() {
+                    "signatário sem nome"
+                } else {
+                    &s.signer
+                };
+                if s.verified {
+                    who.to_string()
+                } else {
+                    format!("{who} (assinatura que não confere)")
+                }
+            })
+            .collect();
+        warnings.push(format!(
+            "O documento original está íntegro; depois dele, {} assinatura(s) foram \
+             acrescentadas ao arquivo: {}.",
+            further_signatures.len(),
+            names.join("; ")
+        ));
+    }
     let document = view.map(|v| PublicDocument::of(state, &v));
     Ok(FileCheck {
         intact: document.is_some(),
@@ -241,6 +293,8 @@ pub async fn check_file(state: &AppState, file: &[u8]) -> Result<FileCheck, AppE
         document,
         revoked,
         warnings,
+        further_signatures,
+        changed_after_signing,
     })
 }
 

@@ -30,20 +30,6 @@ async fn public(app: &TestApp, code: &str) -> Value {
     v
 }
 
-async fn check(app: &TestApp, pdf: Vec<u8>) -> Value {
-    json_of(
-        app.client
-            .post(app.url("/api/public/documents/check"))
-            .header("content-type", "application/pdf")
-            .body(pdf)
-            .send()
-            .await
-            .expect("post"),
-    )
-    .await
-    .1
-}
-
 #[actix_web::rt::test(system = "atende::runtime::System")]
 async fn a_signature_outside_icp_brasil_says_so_everywhere_and_one_inside_does_not() {
     // The installation's ICP-Brasil roots: a test root standing in for AC Raiz.
@@ -72,7 +58,7 @@ async fn a_signature_outside_icp_brasil_says_so_everywhere_and_one_inside_does_n
     assert_eq!(status, StatusCode::OK, "{j}");
     assert_eq!(j["prescription"]["icpBrasil"], false);
     assert_eq!(j["prescription"]["notice"], NOT_ICP_NOTICE);
-    let c = check(&app, pdf.clone()).await;
+    let c = check_upload(&app, pdf.clone()).await;
     assert_eq!(c["intact"], true);
     assert!(c["warnings"].to_string().contains("não ICP-Brasil"), "{c}");
 
@@ -159,7 +145,7 @@ async fn a_revoked_document_is_refused_to_the_iti_validator_and_flagged_by_page_
     assert!(v["revoked_at"].is_string());
 
     // The upload check: the file is the one signed, and it is revoked.
-    let c = check(&app, pdf).await;
+    let c = check_upload(&app, pdf).await;
     assert_eq!(c["intact"], true, "{c}");
     assert_eq!(c["revoked"], true, "{c}");
     assert!(

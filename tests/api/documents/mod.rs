@@ -5,6 +5,7 @@
 //!
 //! Here: the fixture and the helpers the test modules share.
 
+mod countersign;
 mod honesty;
 mod issuing;
 mod renewal;
@@ -201,4 +202,31 @@ async fn back_to_installation_key(app: &TestApp, who: &Session) {
         .await
         .expect("delete");
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+}
+
+/// `POST /api/public/documents/check` with `pdf`: the 200 answer.
+async fn check_upload(app: &TestApp, pdf: Vec<u8>) -> Value {
+    let (status, body) = json_of(
+        app.client
+            .post(app.url("/api/public/documents/check"))
+            .header("content-type", "application/pdf")
+            .body(pdf)
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// A prescription Helena issued for João, once signed: its id and file.
+async fn signed_prescription(app: &TestApp, d: &Docs) -> (String, Vec<u8>) {
+    let id = issued(app, d, prescription()).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(settled(app, &d.helena, &id).await["status"], "signed");
+    let pdf = pdf_of(app, &d.helena, &id).await;
+    (id, pdf)
 }

@@ -6,7 +6,8 @@
 //
 //   GET  /api/public/documents/{code}   kind, professional + council, clinic, patient
 //                                       initials, dates, status, SHA-256, pdf_url; 404 unknown
-//   POST /api/public/documents/check    the raw bytes of a PDF → {intact, sha256, document?}
+//   POST /api/public/documents/check    the raw bytes of a PDF → {intact, sha256, document?,
+//                                       further_signatures?, changed_after_signing}
 //   GET  /api/public/signing-ca.pem     the installation CA's certificate
 //
 // Pharmacies can also check the signature itself at validar.iti.gov.br.
@@ -219,8 +220,11 @@ export function renderVerify(ctx, documentId) {
       if (res && res.intact) {
         const doc = res.document || {};
         const revoked = doc.status === 'revoked';
+        const further = res.further_signatures || [];
         append(fileResult, [
-          statusBox('ok', 'O arquivo é idêntico ao documento assinado',
+          statusBox('ok', further.length
+            ? 'O documento assinado está íntegro dentro do arquivo'
+            : 'O arquivo é idêntico ao documento assinado',
             `${kindLabel(doc.kind)}${doc.professional_name ? ` de ${doc.professional_name}` : ''}${doc.signed_at ? `, assinado em ${docWhen(doc.signed_at)}` : ''}.`,
             { heading: 'h3' }),
           revoked
@@ -229,7 +233,17 @@ export function renderVerify(ctx, documentId) {
             : null,
           !revoked && doc.signature_notice
             ? statusBox('bad', doc.signature_notice, 'O certificado que assinou este arquivo não é ICP-Brasil.', { heading: 'h3' })
+            : null,
+          further.length
+            ? h('div', { class: 'vf-further' },
+              h('h3', { text: `Assinaturas acrescentadas depois (${further.length})` }),
+              h('ul', {}, ...further.map((s) => h('li', {
+                text: `${s.signer || 'Signatário sem nome'} — ${s.verified ? 'assinatura confere' : 'assinatura NÃO confere'}`,
+              }))))
             : null]);
+      } else if (res && res.changed_after_signing) {
+        fileResult.append(statusBox('bad', 'Este arquivo foi alterado depois de assinado',
+          'Ele começa com um documento emitido aqui, mas o conteúdo foi modificado depois da assinatura: não o aceite.', { heading: 'h3' }));
       } else {
         fileResult.append(statusBox('bad', 'Este arquivo não corresponde a nenhum documento emitido aqui',
           'Ele foi alterado depois de assinado ou não foi emitido pelo atende.', { heading: 'h3' }));
