@@ -22,7 +22,8 @@
 // - a third, anonymous context opens /v/<id> (the QR code's URL): it lands on
 //   #/verificar/<id>; the code says it is signed but "não ICP-Brasil" (the demo's own CA) with the professional,
 //   clinic and patient initials; the downloaded file is "idêntico"; a modified copy is not
-//   recognised;
+//   recognised; a copy a pharmacy counter-signed (pyHanko) is the signed document with one
+//   further signature, which verifies;
 // - Helena revokes (reason asked): her list and João's (live) say "Revogado"; the public
 //   page, reloaded, says "REVOGADO" with the reason;
 // - "Assinatura digital": the certificate in use is shown; a wrong file is refused with the
@@ -114,6 +115,23 @@ async function markPage(page) {
     window.__docsMarker = 'same-page';
   });
   return async () => page.evaluate(() => window.__docsMarker === 'same-page');
+}
+
+/**
+ * `pdf` counter-signed by pyHanko as a pharmacist (a self-signed openssl certificate), in a
+ * new signature field: the path of the new file. Throws without openssl or pyhanko (CI
+ * installs both).
+ */
+function countersign(dir, pdf) {
+  const key = join(dir, 'farmacia-key.pem');
+  const cert = join(dir, 'farmacia-cert.pem');
+  const out = join(dir, 'receita-dispensada.pdf');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '30', '-subj', '/C=BR/O=Farmacia Teste/CN=Farmaceutica Teste',
+    '-addext', 'keyUsage=critical,digitalSignature,nonRepudiation'], { stdio: 'ignore' });
+  execFileSync('pyhanko', ['sign', 'addsig', '--field', '1/40,40,240,90/Farmacia', '--reason', 'Dispensado',
+    'pemder', '--key', key, '--cert', cert, '--no-pass', pdf, out], { stdio: 'ignore' });
+  return out;
 }
 
 /** A self-signed RSA certificate for digital signature, as a .p12 (null without openssl). */
@@ -385,6 +403,20 @@ async function run(browser) {
       await ap.getByRole('button', { name: 'Verificar arquivo' }).click();
       await ap.locator('.vf-file-result[data-intact="false"]').getByText(/não corresponde a nenhum documento/).waitFor();
       await shot(ap, 'verify-file');
+    });
+
+    await check('anonymous: a copy the pharmacy counter-signed is the signed document, with its further signature', async () => {
+      assert(pdfPath, 'no downloaded PDF');
+      const signedTwice = countersign(work, pdfPath);
+      await ap.getByLabel('Arquivo PDF recebido').setInputFiles(signedTwice);
+      await ap.getByRole('button', { name: 'Verificar arquivo' }).click();
+      const result = ap.locator('.vf-file-result[data-intact="true"]');
+      await result.getByText('O documento assinado está íntegro dentro do arquivo').waitFor();
+      const further = await text(result.locator('.vf-further'));
+      assert(/Assinaturas acrescentadas depois \(1\)/.test(further) && /Farmaceutica Teste — assinatura confere/.test(further),
+        `further signatures: ${further}`);
+      await noHorizontalOverflow(ap);
+      await shot(ap, 'verify-countersigned');
     });
 
     await check('Helena revokes (reason asked): "Revogado" for her and, live, for João', async () => {
