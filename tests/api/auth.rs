@@ -306,6 +306,37 @@ async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
     app.login("recepcao@aurora.demo", PW).await;
 }
 
+/// A successful login forgets the failures before it: as many again afterwards do not lock
+/// the account. On the node's own counters and, with TEST_REDIS_URL, on Redis's, where the
+/// account-and-address backoff once outlived the success.
+#[actix_web::rt::test(system = "atende::runtime::System")]
+async fn a_successful_login_forgets_the_failures_before_it() {
+    let redis = crate::multinode::redis_url();
+    for shared in [None, redis] {
+        let app = spawn_app_with(|s| {
+            s.security.login_throttle.max_failures_per_account = 3;
+            s.security.login_throttle.max_attempts_per_ip = 1000;
+            if let Some(url) = &shared {
+                s.redis.url = atende::config::Secret::new(url.clone());
+            }
+        })
+        .await;
+        app.seed_demo().await;
+        for _ in 0..2 {
+            for _ in 0..2 {
+                assert_error(
+                    app.login_response("admin@aurora.demo", "chute-errado")
+                        .await,
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_credentials",
+                )
+                .await;
+            }
+            app.login("admin@aurora.demo", PW).await;
+        }
+    }
+}
+
 #[actix_web::rt::test(system = "atende::runtime::System")]
 async fn too_many_attempts_from_one_address_are_throttled() {
     let app = spawn_app_with(|s| {

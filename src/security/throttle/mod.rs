@@ -67,30 +67,12 @@ impl LoginThrottle {
     /// `known_device`: the request carries this account's signed known-device cookie.
     pub async fn check(&self, account: &str, address: &str, known_device: bool) -> Result<(), u64> {
         if let Some(s) = &self.shared {
-            let shared = async {
-                let (a, p) = (&self.addresses, &self.pairs);
-                if let Some(wait) = s
-                    .window(ADDRESSES, address, a.max, a.window, WindowOp::Take)
-                    .await?
-                {
-                    return Ok(Err(wait));
-                }
-                let pair = pair_key(account, address);
-                if let Some(wait) = s.backoff(&pair, p.free, p.cap, false).await? {
-                    return Ok(Err(wait));
-                }
-                let c = &self.accounts;
-                if !known_device
-                    && let Some(wait) = s
-                        .window(ACCOUNTS, account, c.max, c.window, WindowOp::Check)
-                        .await?
-                {
-                    return Ok(Err(wait));
-                }
-                Ok(Ok(()))
-            };
-            match shared.await {
-                Ok(answer) => return answer,
+            match s
+                .login_check(&self.budget(), account, address, !known_device)
+                .await
+            {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => return Err(wait),
                 Err(e) => fell_back(&e),
             }
         }
@@ -131,15 +113,8 @@ impl LoginThrottle {
 
     pub async fn failed(&self, account: &str, address: &str) {
         if let Some(s) = &self.shared {
-            let (c, p) = (&self.accounts, &self.pairs);
-            let shared = async {
-                s.window(ACCOUNTS, account, c.max, c.window, WindowOp::Add)
-                    .await?;
-                s.backoff(&pair_key(account, address), p.free, p.cap, true)
-                    .await
-            };
-            match shared.await {
-                Ok(_) => return,
+            match s.login_failed(&self.budget(), account, address).await {
+                Ok(()) => return,
                 Err(e) => fell_back(&e),
             }
         }
@@ -152,13 +127,7 @@ impl LoginThrottle {
     /// owner logging in must not lift a lockout a stranger ran into elsewhere.
     pub async fn succeeded(&self, account: &str, address: &str, known_device: bool) {
         if let Some(s) = &self.shared {
-            let shared = async {
-                if !known_device {
-                    s.clear(ACCOUNTS, account).await?;
-                }
-                s.clear(PAIRS, &pair_key(account, address)).await
-            };
-            match shared.await {
+            match s.login_succeeded(account, address, !known_device).await {
                 Ok(()) => return,
                 Err(e) => fell_back(&e),
             }
@@ -167,6 +136,17 @@ impl LoginThrottle {
             self.accounts.clear(account);
         }
         self.pairs.clear(&pair_key(account, address));
+    }
+}
+
+impl LoginThrottle {
+    /// The budgets, as the shared counters take them.
+    fn budget(&self) -> shared::LoginBudget {
+        shared::LoginBudget {
+            addresses: (self.addresses.max, self.addresses.window),
+            pair: (self.pairs.free, self.pairs.cap),
+            accounts: (self.accounts.max, self.accounts.window),
+        }
     }
 }
 

@@ -12,52 +12,104 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use sha2::{Digest as _, Sha256};
 
-/// A sliding window: drop events older than the window; `check` answers the wait when the
-/// key is full, `take` does the same and counts the event when it is not, `add` counts it
-/// unconditionally. The window keeps only its newest `max` events, so the oldest kept is the
-/// one whose expiry frees a place.
-const WINDOW: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local max = tonumber(ARGV[1])
-local win = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
-if ARGV[3] ~= 'add' then
-  if redis.call('ZCARD', KEYS[1]) >= max then
-    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    return math.max(1, math.ceil((tonumber(oldest[2]) + win - now) / 1000))
-  end
-  if ARGV[3] == 'check' then return 0 end
-end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(max + 1))
-redis.call('PEXPIRE', KEYS[1], win)
-return 0
-";
+use super::{ACCOUNTS, ADDRESSES, PAIRS, pair_key};
 
-/// Consecutive failures with a doubling wait (see `local::Backoff`): `fail` counts one
-/// (starting over when the key was quiet for `cap`), `check` answers the wait.
-const BACKOFF: &str = r"
+/// The Lua both scripts start with: Redis's own time, and two functions.
+///
+/// `window(key, max, win, op, member)`: a sliding window. It drops events older than the
+/// window; `check` answers the wait when the key is full, `take` does the same and counts
+/// the event when it is not, `add` counts it unconditionally. The window keeps only its
+/// newest `max` events, so the oldest kept is the one whose expiry frees a place.
+///
+/// `backoff(key, op, free, cap)`: consecutive failures with a doubling wait (see
+/// `local::Backoff`): `fail` counts one (starting over when the key was quiet for `cap`),
+/// `check` answers the wait.
+macro_rules! lua_prelude {
+    () => {
+        r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local free = math.max(1, tonumber(ARGV[2]))
-local cap = tonumber(ARGV[3])
-local v = redis.call('HMGET', KEYS[1], 'n', 'at')
-local n = tonumber(v[1]) or 0
-local at = tonumber(v[2]) or now
-if ARGV[1] == 'fail' then
-  if now - at >= cap then n = 0 end
-  n = n + 1
-  redis.call('HSET', KEYS[1], 'n', n, 'at', now)
-  redis.call('PEXPIRE', KEYS[1], cap)
+local function window(key, max, win, op, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+  if op ~= 'add' then
+    if redis.call('ZCARD', key) >= max then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      return math.max(1, math.ceil((tonumber(oldest[2]) + win - now) / 1000))
+    end
+    if op == 'check' then return 0 end
+  end
+  redis.call('ZADD', key, now, member)
+  redis.call('ZREMRANGEBYRANK', key, 0, -(max + 1))
+  redis.call('PEXPIRE', key, win)
   return 0
 end
-if n < free then return 0 end
-local wait = math.min(1000 * 2 ^ math.min(n - free, 20), cap)
-local since = now - at
-if since < wait then return math.max(1, math.ceil((wait - since) / 1000)) end
+local function backoff(key, op, free, cap)
+  free = math.max(1, free)
+  local v = redis.call('HMGET', key, 'n', 'at')
+  local n = tonumber(v[1]) or 0
+  local at = tonumber(v[2]) or now
+  if op == 'fail' then
+    if now - at >= cap then n = 0 end
+    n = n + 1
+    redis.call('HSET', key, 'n', n, 'at', now)
+    redis.call('PEXPIRE', key, cap)
+    return 0
+  end
+  if n < free then return 0 end
+  local wait = math.min(1000 * 2 ^ math.min(n - free, 20), cap)
+  local since = now - at
+  if since < wait then return math.max(1, math.ceil((wait - since) / 1000)) end
+  return 0
+end
+"
+    };
+}
+
+/// One window operation: KEYS[1]; ARGV max, window (ms), op, member.
+const WINDOW: &str = concat!(
+    lua_prelude!(),
+    "return window(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4])"
+);
+
+/// A login attempt's three checks in one round trip, in order, the first wait winning: the
+/// address's window (the attempt counted), the account-and-address backoff, and the
+/// account's failure window unless ARGV[8] is `0` (a known device). KEYS: address, pair,
+/// account; ARGV: address max, window (ms), member; pair free, cap (ms); account max,
+/// window (ms); check the account.
+const LOGIN_CHECK: &str = concat!(
+    lua_prelude!(),
+    r"
+local w = window(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 'take', ARGV[3])
+if w > 0 then return w end
+w = backoff(KEYS[2], 'check', tonumber(ARGV[4]), tonumber(ARGV[5]))
+if w > 0 then return w end
+if ARGV[8] == '1' then
+  return window(KEYS[3], tonumber(ARGV[6]), tonumber(ARGV[7]), 'check', '')
+end
 return 0
-";
+"
+);
+
+/// A failed login in one round trip: one more on the account's failure window and on the
+/// pair's backoff. KEYS: account, pair; ARGV: account max, window (ms), member; pair free,
+/// cap (ms).
+const LOGIN_FAILED: &str = concat!(
+    lua_prelude!(),
+    r"
+window(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 'add', ARGV[3])
+backoff(KEYS[2], 'fail', tonumber(ARGV[4]), tonumber(ARGV[5]))
+return 0
+"
+);
+
+/// The login throttle's budgets: (max, window) for addresses and accounts, (free failures,
+/// cap) for an account at one address.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LoginBudget {
+    pub addresses: (u32, Duration),
+    pub pair: (u32, Duration),
+    pub accounts: (u32, Duration),
+}
 
 /// What a window operation does.
 #[derive(Debug, Clone, Copy)]
@@ -136,31 +188,72 @@ impl SharedCounters {
         Ok((wait > 0).then_some(wait as u64))
     }
 
-    /// The wait of a backoff key (`fail: false`), or one more failure on it (`fail: true`).
-    pub(super) async fn backoff(
+    /// A login attempt's checks (see `LOGIN_CHECK`), one round trip; `Some(seconds)` when
+    /// one of them refuses.
+    pub(super) async fn login_check(
         &self,
-        key: &str,
-        free: u32,
-        cap: Duration,
-        fail: bool,
+        budget: &LoginBudget,
+        account: &str,
+        address: &str,
+        check_account: bool,
     ) -> redis::RedisResult<Option<u64>> {
+        let ms = |d: Duration| d.as_millis() as u64;
         let wait: i64 = redis::cmd("EVAL")
-            .arg(BACKOFF)
-            .arg(1)
-            .arg(self.key("backoff", key))
-            .arg(if fail { "fail" } else { "check" })
-            .arg(free)
-            .arg(cap.as_millis() as u64)
+            .arg(LOGIN_CHECK)
+            .arg(3)
+            .arg(self.key(ADDRESSES, address))
+            .arg(self.key(PAIRS, &pair_key(account, address)))
+            .arg(self.key(ACCOUNTS, account))
+            .arg(budget.addresses.0)
+            .arg(ms(budget.addresses.1))
+            .arg(uuid::Uuid::new_v4().simple().to_string())
+            .arg(budget.pair.0)
+            .arg(ms(budget.pair.1))
+            .arg(budget.accounts.0)
+            .arg(ms(budget.accounts.1))
+            .arg(if check_account { "1" } else { "0" })
             .query_async(&mut self.conn.clone())
             .await?;
         Ok((wait > 0).then_some(wait as u64))
     }
 
-    /// Forget a counter.
-    pub(super) async fn clear(&self, kind: &str, key: &str) -> redis::RedisResult<()> {
-        redis::cmd("DEL")
-            .arg(self.key(kind, key))
+    /// A failed login (see `LOGIN_FAILED`), one round trip.
+    pub(super) async fn login_failed(
+        &self,
+        budget: &LoginBudget,
+        account: &str,
+        address: &str,
+    ) -> redis::RedisResult<()> {
+        let ms = |d: Duration| d.as_millis() as u64;
+        redis::cmd("EVAL")
+            .arg(LOGIN_FAILED)
+            .arg(2)
+            .arg(self.key(ACCOUNTS, account))
+            .arg(self.key(PAIRS, &pair_key(account, address)))
+            .arg(budget.accounts.0)
+            .arg(ms(budget.accounts.1))
+            .arg(uuid::Uuid::new_v4().simple().to_string())
+            .arg(budget.pair.0)
+            .arg(ms(budget.pair.1))
             .query_async::<i64>(&mut self.conn.clone())
+            .await
+            .map(|_| ())
+    }
+
+    /// A successful login: the pair's backoff, and the account's failures unless it came
+    /// from a known device, forgotten in one round trip.
+    pub(super) async fn login_succeeded(
+        &self,
+        account: &str,
+        address: &str,
+        clear_account: bool,
+    ) -> redis::RedisResult<()> {
+        let mut del = redis::cmd("DEL");
+        del.arg(self.key(PAIRS, &pair_key(account, address)));
+        if clear_account {
+            del.arg(self.key(ACCOUNTS, account));
+        }
+        del.query_async::<i64>(&mut self.conn.clone())
             .await
             .map(|_| ())
     }
