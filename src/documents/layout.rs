@@ -61,9 +61,11 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
     doc.metadata.info.author = input.professional_name.clone();
     doc.metadata.info.creator = "atende".into();
     doc.metadata.info.producer = "atende (printpdf)".into();
+    // One QR code for every page of every copy: choosing its mask is most of a QR's cost.
+    let qr = crate::qr::modules(&input.verify_url);
     let mut pages = Vec::new();
     for copy in kind.copies() {
-        pages.extend(render_copy(input, copy));
+        pages.extend(render_copy(input, copy, qr.as_ref()));
     }
     doc.with_pages(pages);
     let opts = PdfSaveOptions {
@@ -76,9 +78,33 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
     let mut out = doc.to_lopdf_document(&opts, &mut warnings);
     // printpdf compresses only when it writes the file itself; this object graph is written
     // by the signer, so its page streams are Flate-compressed here.
-    out.compress();
+    compress_streams(&mut out);
     set_dates(&mut out, input.issued_at);
     out
+}
+
+/// Flate-compress every stream not compressed yet, at zlib's default level. lopdf's own
+/// `compress` uses the best level, which gives these small text streams no smaller a file
+/// (a prescription is 13.1 KB either way) for more work.
+fn compress_streams(doc: &mut lopdf::Document) {
+    use std::io::Write as _;
+    for object in doc.objects.values_mut() {
+        let lopdf::Object::Stream(stream) = object else {
+            continue;
+        };
+        if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
+            continue;
+        }
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        if encoder.write_all(&stream.content).is_ok()
+            && let Ok(packed) = encoder.finish()
+            && packed.len() + 19 < stream.content.len()
+        {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(packed);
+        }
+    }
 }
 
 /// printpdf writes 1970-01-01 as the Info dictionary's dates unless told otherwise: the
@@ -103,8 +129,8 @@ pub(crate) fn set_dates(doc: &mut lopdf::Document, at: chrono::DateTime<chrono::
 }
 
 /// One copy (one or more pages) of the document.
-fn render_copy(input: &RenderInput, copy: &str) -> Vec<PdfPage> {
-    let mut w = Writer::new(input, copy);
+fn render_copy(input: &RenderInput, copy: &str, qr: Option<&(usize, Vec<bool>)>) -> Vec<PdfPage> {
+    let mut w = Writer::new(input, copy, qr);
     match &input.content {
         DocumentContent::Prescription { medications, notes }
         | DocumentContent::SpecialPrescription { medications, notes } => {
@@ -271,16 +297,19 @@ impl Face {
 struct Writer<'a> {
     input: &'a RenderInput,
     copy: &'a str,
+    /// The verification URL's QR code (size, dark modules), drawn in every footer.
+    qr: Option<&'a (usize, Vec<bool>)>,
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
     y: f32,
 }
 
 impl<'a> Writer<'a> {
-    fn new(input: &'a RenderInput, copy: &'a str) -> Self {
+    fn new(input: &'a RenderInput, copy: &'a str, qr: Option<&'a (usize, Vec<bool>)>) -> Self {
         let mut w = Writer {
             input,
             copy,
+            qr,
             pages: Vec::new(),
             ops: Vec::new(),
             y: 0.0,
@@ -382,6 +411,7 @@ impl<'a> Writer<'a> {
         let mut w = Writer {
             input,
             copy: self.copy,
+            qr: self.qr,
             pages: Vec::new(),
             ops: Vec::new(),
             y: 0.0,
@@ -443,8 +473,8 @@ impl<'a> Writer<'a> {
             PAGE_W - MARGIN - pw,
             MARGIN - 20.0,
         );
-        if let Some((n, dark)) = crate::qr::modules(&input.verify_url) {
-            w.qr(n, &dark, MARGIN, top - 14.0 - qr_size, qr_size);
+        if let Some((n, dark)) = self.qr {
+            w.qr(*n, dark, MARGIN, top - 14.0 - qr_size, qr_size);
         }
         w.ops
     }
