@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use self::local::{Backoff, Windows};
-use self::shared::{SharedCounters, WindowOp};
+use self::shared::{ADDRESSES, SharedCounters, WindowOp, pair_key};
 use crate::config::ThrottleSettings;
 use crate::domain::UserId;
 
@@ -36,10 +36,6 @@ pub struct LoginThrottle {
     pairs: Backoff,
     shared: Option<Arc<SharedCounters>>,
 }
-
-const ADDRESSES: &str = "login_address";
-const ACCOUNTS: &str = "login_account";
-const PAIRS: &str = "login_pair";
 
 impl LoginThrottle {
     pub fn new(s: &ThrottleSettings) -> Self {
@@ -148,10 +144,6 @@ impl LoginThrottle {
             accounts: (self.accounts.max, self.accounts.window),
         }
     }
-}
-
-fn pair_key(account: &str, address: &str) -> String {
-    format!("{account}\u{0}{address}")
 }
 
 /// Per-address budget for guesses at something secret that is looked up publicly (the

@@ -12,7 +12,15 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use sha2::{Digest as _, Sha256};
 
-use super::{ACCOUNTS, ADDRESSES, PAIRS, pair_key};
+/// The login counters' kinds (part of their Redis keys).
+pub(super) const ADDRESSES: &str = "login_address";
+const ACCOUNTS: &str = "login_account";
+const PAIRS: &str = "login_pair";
+
+/// The key of an account at one address (the backoff's).
+pub(super) fn pair_key(account: &str, address: &str) -> String {
+    format!("{account}\u{0}{address}")
+}
 
 /// The Lua both scripts start with: Redis's own time, and two functions.
 ///
