@@ -265,9 +265,7 @@ impl Documents {
         name: &str,
     ) -> Result<SigningKeyRow, DocError> {
         let key = self.current_key(professional, name).await?;
-        if key.not_after <= self.clock.now() {
-            return Err(DocError::CertificateExpired(key.not_after));
-        }
+        self.refuse_expired(&key)?;
         Ok(key)
     }
 
@@ -275,11 +273,18 @@ impl Documents {
     /// certificate past its end (it would fail at signing); cheap, issues nothing.
     pub async fn check_usable_key(&self, professional: &ProfessionalRow) -> Result<(), DocError> {
         match self.store.active_signing_key(professional.id).await? {
-            Some(k) if k.source != "installation_ca" && k.not_after <= self.clock.now() => {
-                Err(DocError::CertificateExpired(k.not_after))
-            }
-            _ => Ok(()),
+            Some(k) => self.refuse_expired(&k),
+            None => Ok(()),
         }
+    }
+
+    /// The one rule for a key past its end: an imported one is refused; an installation-CA
+    /// one is not (it is renewed by [`Self::current_key`] before it is used).
+    fn refuse_expired(&self, key: &SigningKeyRow) -> Result<(), DocError> {
+        if key.source != "installation_ca" && key.not_after <= self.clock.now() {
+            return Err(DocError::CertificateExpired(key.not_after));
+        }
+        Ok(())
     }
 
     /// The professional's active signing key. One is issued under the installation CA if

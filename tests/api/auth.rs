@@ -273,6 +273,16 @@ async fn logging_out_ends_the_session_for_both_tokens() {
     .await;
 }
 
+/// A login with a wrong password, refused as such (401 `invalid_credentials`).
+async fn wrong_password(app: &TestApp, email: &str) {
+    assert_error(
+        app.login_response(email, "chute-errado").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}
+
 #[actix_web::rt::test(system = "atende::runtime::System")]
 async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
     let app = spawn_app_with(|s| {
@@ -282,13 +292,7 @@ async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
     .await;
     app.seed_demo().await;
     for _ in 0..3 {
-        assert_error(
-            app.login_response("admin@aurora.demo", "chute-errado")
-                .await,
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-        )
-        .await;
+        wrong_password(&app, "admin@aurora.demo").await;
     }
     // Even the right password is refused while the account is locked.
     let resp = app.login_response("admin@aurora.demo", PW).await;
@@ -324,13 +328,7 @@ async fn a_successful_login_forgets_the_failures_before_it() {
         app.seed_demo().await;
         for _ in 0..2 {
             for _ in 0..2 {
-                assert_error(
-                    app.login_response("admin@aurora.demo", "chute-errado")
-                        .await,
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_credentials",
-                )
-                .await;
+                wrong_password(&app, "admin@aurora.demo").await;
             }
             app.login("admin@aurora.demo", PW).await;
         }

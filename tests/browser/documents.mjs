@@ -117,18 +117,24 @@ async function markPage(page) {
   return async () => page.evaluate(() => window.__docsMarker === 'same-page');
 }
 
+/** A self-signed RSA-2048 key and certificate for digital signature (openssl): their paths. */
+function selfSigned(dir, name, subject) {
+  const key = join(dir, `${name}-key.pem`);
+  const cert = join(dir, `${name}-cert.pem`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '30', '-subj', subject,
+    '-addext', 'keyUsage=critical,digitalSignature,nonRepudiation'], { stdio: 'ignore' });
+  return { key, cert };
+}
+
 /**
  * `pdf` counter-signed by pyHanko as a pharmacist (a self-signed openssl certificate), in a
  * new signature field: the path of the new file. Throws without openssl or pyhanko (CI
  * installs both).
  */
 function countersign(dir, pdf) {
-  const key = join(dir, 'farmacia-key.pem');
-  const cert = join(dir, 'farmacia-cert.pem');
+  const { key, cert } = selfSigned(dir, 'farmacia', '/C=BR/O=Farmacia Teste/CN=Farmaceutica Teste');
   const out = join(dir, 'receita-dispensada.pdf');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '30', '-subj', '/C=BR/O=Farmacia Teste/CN=Farmaceutica Teste',
-    '-addext', 'keyUsage=critical,digitalSignature,nonRepudiation'], { stdio: 'ignore' });
   execFileSync('pyhanko', ['sign', 'addsig', '--field', '1/40,40,240,90/Farmacia', '--reason', 'Dispensado',
     'pemder', '--key', key, '--cert', cert, '--no-pass', pdf, out], { stdio: 'ignore' });
   return out;
@@ -137,12 +143,8 @@ function countersign(dir, pdf) {
 /** A self-signed RSA certificate for digital signature, as a .p12 (null without openssl). */
 function makePkcs12(dir, password) {
   try {
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
+    const { key, cert } = selfSigned(dir, 'helena', '/C=BR/O=Teste/CN=HELENA DUARTE:00000000000');
     const p12 = join(dir, 'helena.p12');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-      '-days', '30', '-subj', '/C=BR/O=Teste/CN=HELENA DUARTE:00000000000',
-      '-addext', 'keyUsage=critical,digitalSignature,nonRepudiation'], { stdio: 'ignore' });
     execFileSync('openssl', ['pkcs12', '-export', '-inkey', key, '-in', cert, '-out', p12,
       '-passout', `pass:${password}`], { stdio: 'ignore' });
     return p12;
