@@ -10,21 +10,33 @@ use std::collections::BTreeSet;
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        for l in c.to_lowercase() {
-            out.push(match l {
-                'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' | 'ª' => 'a',
-                'é' | 'è' | 'ê' | 'ë' => 'e',
-                'í' | 'ì' | 'î' | 'ï' => 'i',
-                'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'º' => 'o',
-                'ú' | 'ù' | 'û' | 'ü' => 'u',
-                'ç' => 'c',
-                'ñ' => 'n',
-                'ý' | 'ÿ' => 'y',
-                other => other,
-            });
-        }
+        out.extend(c.to_lowercase().map(unaccented));
     }
     out
+}
+
+/// A Latin letter without its accent, its case kept (`Ç` → `C`, `ã` → `a`; the ordinal
+/// indicators `ª` and `º` → `a` and `o`). Any other character as it is.
+pub fn unaccented(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' | 'ª' => 'a',
+        'Á' | 'À' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'A',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'É' | 'È' | 'Ê' | 'Ë' => 'E',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
+        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'º' => 'o',
+        'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'O',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
+        'ç' => 'c',
+        'Ç' => 'C',
+        'ñ' => 'n',
+        'Ñ' => 'N',
+        'ý' | 'ÿ' => 'y',
+        'Ý' => 'Y',
+        other => other,
+    }
 }
 
 /// The folded words of `s`: runs of letters and digits (hyphens, brackets, commas and

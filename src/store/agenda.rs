@@ -810,14 +810,15 @@ impl Store {
         self.insert_message(tx, &m, payload).await
     }
 
-    /// Unsent outbox messages for a patient, oldest first: (template, encrypted payload).
+    /// A patient's outbox messages, sent or not (the delivery worker may already have
+    /// taken one), oldest first: (template, encrypted payload).
     pub async fn outbox_for_patient(
         &self,
         patient: PatientId,
     ) -> Result<Vec<(String, String)>, StoreError> {
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, (String, String)>(
-                "SELECT template, payload FROM outbox WHERE patient_id = $1 AND sent_at IS NULL ORDER BY created_at, id",
+                "SELECT template, payload FROM outbox WHERE patient_id = $1 ORDER BY created_at, id",
             )
             .bind(patient)
             .fetch_all(p)

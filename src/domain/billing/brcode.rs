@@ -106,21 +106,7 @@ fn field(out: &mut String, id: &str, value: &str) -> Result<(), ValidationError>
 /// Printable ASCII, accents dropped (`São Paulo` → `Sao Paulo`), at most `max` characters.
 fn ascii(s: &str, max: usize) -> String {
     s.chars()
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
-            'Á' | 'À' | 'Â' | 'Ã' | 'Ä' => 'A',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'É' | 'È' | 'Ê' | 'Ë' => 'E',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
-            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
-            'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'O',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
-            'ç' => 'c',
-            'Ç' => 'C',
-            'ñ' => 'n',
-            'Ñ' => 'N',
+        .map(|c| match crate::domain::text::unaccented(c) {
             c if c.is_ascii_graphic() || c == ' ' => c,
             _ => ' ',
         })
