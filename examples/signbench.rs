@@ -71,6 +71,9 @@ fn input() -> RenderInput {
         professional_specialty: Some("Clínica Médica".into()),
         patient_name: "João Pereira da Silva".into(),
         patient_cpf: "529.982.247-25".into(),
+        patient_address: Some(
+            "Rua Augusta, 1500 (apto 42) – Consolação, São Paulo/SP – CEP 01304-001".into(),
+        ),
         issued_at_text: "23 de novembro de 2026, 14:05 (horário de Brasília)".into(),
         verify_url: "https://clinica.example/v/01a20759-de9e-7691-aa88-edbe6652b377".into(),
         code: "APSHJ-DEN5T".into(),

@@ -7,14 +7,14 @@ pub mod week;
 
 use crate::app::auth::{PatientAccount, open_patient_account};
 use crate::app::clinics::{
-    Address, NewClinicRequest, NewProfessionalRequest, NewStaffRequest, enroll_professional,
-    enroll_staff, register_clinic,
+    NewClinicRequest, NewProfessionalRequest, NewStaffRequest, enroll_professional, enroll_staff,
+    register_clinic,
 };
 use crate::app::error::AppError;
 use crate::app::patient_links::{self, Actor};
 use crate::app::patients::{NewPatientRequest, PatientIdentity, register_with_clinic};
 use crate::app::state::AppState;
-use crate::domain::{ClinicId, PatientId, Role, UserId};
+use crate::domain::{Address, ClinicId, PatientId, Role, UserId};
 use crate::security::audit::AuditEvent;
 use crate::security::password;
 use crate::store;
@@ -226,6 +226,15 @@ pub async fn seed(state: &AppState) -> Result<bool, AppError> {
             birth_date: birth.into(),
             phone: Some("(11) 91234-5678".into()),
             email: None,
+            address: Some(Address {
+                street: "Rua Augusta".into(),
+                number: "1500".into(),
+                complement: Some("apto 42".into()),
+                district: "Consolação".into(),
+                city: "São Paulo".into(),
+                uf: "SP".into(),
+                postal_code: "01304-001".into(),
+            }),
             allergies: allergies.map(Into::into),
             notes: Some("Paciente de demonstração.".into()),
         };

@@ -148,6 +148,7 @@ pub(crate) async fn open_patient_account_in(
         Registration {
             identity,
             email: Some(Email::parse(&user.email)?),
+            address: None,
             user: Some(user.id),
             clinic: None,
             audit,

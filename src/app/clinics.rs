@@ -10,8 +10,8 @@ use crate::app::invitations;
 use crate::app::state::AppState;
 use crate::bus::revocation::publish_access_changed;
 use crate::domain::{
-    ClinicId, Cnpj, Council, CouncilNumber, Email, Gender, Password, PersonName, Profession,
-    ProfessionalId, Role, Uf, UserId, ValidationError,
+    Address, ClinicId, Cnpj, Council, CouncilNumber, Email, Gender, Password, PersonName,
+    Profession, ProfessionalId, Role, Uf, UserId, ValidationError,
 };
 use crate::security::audit::AuditEvent;
 use crate::security::password;
@@ -29,21 +29,6 @@ pub async fn clinic_tz(state: &AppState, clinic: ClinicId) -> Result<chrono_tz::
         .tz())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Address {
-    pub street: String,
-    pub number: String,
-    #[serde(default)]
-    pub complement: Option<String>,
-    pub district: String,
-    pub city: String,
-    /// Two-letter federative unit, e.g. `SP`.
-    pub uf: String,
-    /// CEP, 8 digits.
-    pub postal_code: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClinicView {
     pub id: ClinicId,
@@ -59,18 +44,10 @@ pub struct ClinicView {
 impl From<ClinicRow> for ClinicView {
     fn from(c: ClinicRow) -> Self {
         Self {
+            address: c.address(),
             id: c.id,
             name: c.name,
             cnpj: Cnpj::from_stored(c.cnpj).to_string(),
-            address: Address {
-                street: c.street,
-                number: c.number,
-                complement: c.complement,
-                district: c.district,
-                city: c.city,
-                uf: c.uf,
-                postal_code: c.postal_code,
-            },
             time_zone: c.time_zone,
             created_at: c.created_at,
         }
@@ -166,41 +143,6 @@ pub struct NewStaffRequest {
     pub role: String,
 }
 
-fn parse_address(a: &Address) -> Result<Address, ValidationError> {
-    let field = |v: &str, name: &str, max: usize| -> Result<String, ValidationError> {
-        let t = v.trim();
-        if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "invalid_address",
-                format!("endereço: campo {name} inválido"),
-            ));
-        }
-        Ok(t.to_string())
-    };
-    let cep: String = a.postal_code.chars().filter(char::is_ascii_digit).collect();
-    if cep.len() != 8
-        || a.postal_code
-            .chars()
-            .any(|c| !(c.is_ascii_digit() || c == '-' || c == '.'))
-    {
-        return Err(ValidationError::new("invalid_postal_code", "CEP inválido"));
-    }
-    Ok(Address {
-        street: field(&a.street, "logradouro", 200)?,
-        number: field(&a.number, "número", 20)?,
-        complement: a
-            .complement
-            .as_deref()
-            .filter(|c| !c.trim().is_empty())
-            .map(|c| field(c, "complemento", 100))
-            .transpose()?,
-        district: field(&a.district, "bairro", 100)?,
-        city: field(&a.city, "cidade", 100)?,
-        uf: Uf::parse(&a.uf)?.as_str().to_string(),
-        postal_code: format!("{}-{}", &cep[..5], &cep[5..]),
-    })
-}
-
 /// Create a clinic, by `actor` (none: the system). Platform admins do it through
 /// [`create_clinic`]; the demo seeding calls it directly.
 pub async fn register_clinic(
@@ -214,7 +156,7 @@ pub async fn register_clinic(
         return Err(ValidationError::new("invalid_name", "nome da clínica inválido").into());
     }
     let cnpj = Cnpj::parse(&req.cnpj)?;
-    let address = parse_address(&req.address)?;
+    let address = req.address.parse()?;
     let tz = req
         .time_zone
         .as_deref()

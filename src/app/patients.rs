@@ -18,7 +18,8 @@ use crate::app::Auth;
 use crate::app::error::AppError;
 use crate::app::state::AppState;
 use crate::domain::{
-    BirthDate, ClinicId, Cpf, Email, PatientId, PersonName, Phone, Role, UserId, ValidationError,
+    Address, BirthDate, ClinicId, Cpf, Email, PatientId, PersonName, Phone, Role, UserId,
+    ValidationError,
 };
 use crate::security::audit::AuditEvent;
 use crate::store::patients::{ClinicPatientRow, PatientRow};
@@ -36,6 +37,8 @@ pub struct PatientIdentityView {
     pub birth_date: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// Postal address, when given (a special-control prescription needs it).
+    pub address: Option<Address>,
     /// Whether this record is an account's own profile (typed at sign-up). A clinic's
     /// records never are: accounts reach them only through links (`…/links`).
     pub has_account: bool,
@@ -52,6 +55,7 @@ impl From<PatientRow> for PatientIdentityView {
             birth_date: p.birth_date,
             phone: p.phone,
             email: p.email,
+            address: p.address,
             has_account: p.user_id.is_some(),
             created_at: p.created_at,
         }
@@ -82,13 +86,17 @@ pub struct NewPatientRequest {
     pub phone: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// Postal address (CEP checked).
+    #[serde(default)]
+    pub address: Option<Address>,
     #[serde(default)]
     pub allergies: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,
 }
 
-/// Fields to change; absent fields stay as they are, `""` clears a field.
+/// Fields to change; absent fields stay as they are, `""` clears a field (`null` the
+/// address).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePatientRequest {
@@ -98,10 +106,31 @@ pub struct UpdatePatientRequest {
     pub phone: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// A new postal address, or `null` to remove it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Address>)]
+    pub address: Option<Option<Address>>,
     #[serde(default)]
     pub allergies: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,
+}
+
+/// A field given, even as `null` (`Some(None)`), told apart from one left out (`None`, by
+/// `#[serde(default)]`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A patient's own address, as they give it (`null` removes it).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressRequest {
+    pub address: Option<Address>,
 }
 
 /// A patient's identity, parsed: who they are, whichever path registers them.
@@ -149,6 +178,8 @@ pub struct ClinicRecord {
 pub struct Registration {
     pub identity: PatientIdentity,
     pub email: Option<Email>,
+    /// Already checked ([`Address::parse`]).
+    pub address: Option<Address>,
     /// The patient's own account (self sign-up), already written in the transaction.
     pub user: Option<UserId>,
     /// The clinic that registers them, which owns the new record
@@ -169,6 +200,7 @@ pub async fn register_patient(
     let Registration {
         identity,
         email,
+        address,
         user,
         clinic,
         audit,
@@ -204,6 +236,7 @@ pub async fn register_patient(
         birth_date: identity.birth.date(),
         phone: identity.phone.map(Phone::into_inner),
         email: email.map(Email::into_inner),
+        address,
         created_at: now,
         updated_at: now,
     };
@@ -294,6 +327,7 @@ pub async fn register_with_clinic(
     let email = opt_nonempty(req.email.as_deref())
         .map(Email::parse)
         .transpose()?;
+    let address = req.address.as_ref().map(Address::parse).transpose()?;
     let allergies = clinical_text(req.allergies.as_deref())?;
     let notes = clinical_text(req.notes.as_deref())?;
     let sees_notes = by.is_none_or(|a| a.has_role(clinic, &[Role::Professional]));
@@ -313,6 +347,7 @@ pub async fn register_with_clinic(
         Registration {
             identity,
             email,
+            address,
             user: None,
             clinic: Some(record),
             audit: AuditEvent::new(by.map(|a| a.user_id), "patient.registered", "patient")
@@ -460,6 +495,10 @@ pub async fn update_clinic_patient(
             .map(Email::into_inner);
         changed.push("email");
     }
+    if let Some(a) = &body.address {
+        row.patient.address = a.as_ref().map(Address::parse).transpose()?;
+        changed.push("address");
+    }
     if let Some(a) = &body.allergies {
         row.allergies_enc = state
             .cipher
@@ -535,5 +574,42 @@ pub async fn get_patient(
         serde_json::json!({"view": "identity"}),
     )
     .await?;
+    Ok(PatientIdentityView::from(row))
+}
+
+/// A patient sets or removes the address on a record that is theirs: their own profile or
+/// a clinic's record linked to their account (the clinic sees the change; it is audited
+/// under that clinic).
+pub async fn set_my_address(
+    state: &AppState,
+    auth: &Auth,
+    id: PatientId,
+    body: &AddressRequest,
+) -> Result<PatientIdentityView, AppError> {
+    if !auth.owns_patient(id) {
+        return Err(AppError::Forbidden);
+    }
+    let address = body.address.as_ref().map(Address::parse).transpose()?;
+    let mut row = state
+        .store
+        .patient_by_id(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let clinics = state.store.clinics_of_patient(id).await?;
+    let mut ev = AuditEvent::new(Some(auth.user_id), "patient.updated", "patient")
+        .entity_id(id)
+        .ip(auth.ip.clone())
+        .details(serde_json::json!({"fields": ["address"], "by": "patient"}));
+    if let Some(c) = clinics.first() {
+        ev = ev.clinic(*c);
+    }
+    let mut tx = state.store.begin().await?;
+    state
+        .store
+        .set_patient_address(&mut tx, id, address.as_ref())
+        .await?;
+    state.store.append_audit(&mut tx, &ev).await?;
+    tx.commit().await?;
+    row.address = address;
     Ok(PatientIdentityView::from(row))
 }

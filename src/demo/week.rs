@@ -296,6 +296,7 @@ async fn patients(
                 birth_date: (*birth).into(),
                 phone: Some(format!("(11) 9{:04}-{:04}", 3100 + i, 2200 + i)),
                 email: None,
+                address: None,
                 allergies: None,
                 notes: Some("Paciente de demonstração.".into()),
             },

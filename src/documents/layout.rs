@@ -5,10 +5,12 @@
 //! long documents flow onto more pages, and special-control prescriptions repeat in two copies.
 
 use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
+    Color, Line, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
+    Point, Pt, Rect, Rgb, TextItem,
 };
 
+pub(crate) use super::text_metrics::Face;
+use super::text_metrics::{width, wrap};
 use crate::domain::document::DocumentContent;
 
 pub(crate) const PAGE_W: f32 = 595.28;
@@ -41,6 +43,9 @@ pub struct RenderInput {
     pub patient_name: String,
     /// Formatted CPF (000.000.000-00).
     pub patient_cpf: String,
+    /// The patient's address on one line, when known; printed on the kinds that need it
+    /// ([`crate::domain::document::DocumentKind::special_control_form`]).
+    pub patient_address: Option<String>,
     /// e.g. "23 de novembro de 2026, 14:05 (horário de Brasília)".
     pub issued_at_text: String,
     /// When it was issued: the file's creation and modification dates.
@@ -162,6 +167,9 @@ fn render_copy(input: &RenderInput, copy: &str, qr: Option<&(usize, Vec<bool>)>)
                 w.gap(6.0);
                 w.paragraph(note, Face::Italic, 9.0, 0.0);
             }
+            if input.content.kind().special_control_form() {
+                w.pharmacy_blocks();
+            }
         }
         DocumentContent::AttendanceDeclaration {
             date,
@@ -276,23 +284,6 @@ fn render_copy(input: &RenderInput, copy: &str, qr: Option<&(usize, Vec<bool>)>)
     w.finish()
 }
 
-#[derive(Clone, Copy)]
-pub(crate) enum Face {
-    Regular,
-    Bold,
-    Italic,
-}
-
-impl Face {
-    pub(crate) fn font(self) -> BuiltinFont {
-        match self {
-            Face::Regular => BuiltinFont::Helvetica,
-            Face::Bold => BuiltinFont::HelveticaBold,
-            Face::Italic => BuiltinFont::HelveticaOblique,
-        }
-    }
-}
-
 /// Lays text out top to bottom, starting a new page (with header and footer) when full.
 struct Writer<'a> {
     input: &'a RenderInput,
@@ -382,6 +373,15 @@ impl<'a> Writer<'a> {
         for line in wrap(&patient, 10.0, Face::Bold, TEXT_W) {
             self.text(&line, Face::Bold, 10.0, MARGIN, self.y);
             self.y -= 13.0;
+        }
+        if let (true, Some(address)) = (
+            input.content.kind().special_control_form(),
+            &input.patient_address,
+        ) {
+            for line in wrap(&format!("Endereço: {address}"), 10.0, Face::Regular, TEXT_W) {
+                self.text(&line, Face::Regular, 10.0, MARGIN, self.y);
+                self.y -= 13.0;
+            }
         }
         if !first {
             self.text("(continuação)", Face::Italic, 9.0, MARGIN, self.y);
@@ -479,6 +479,89 @@ impl<'a> Writer<'a> {
         w.ops
     }
 
+    /// The blocks of Portaria 344's form that the pharmacy fills in when it dispenses, side
+    /// by side at the bottom of the copy's last page, just above the signature band: the
+    /// buyer (name, identity document and its issuer, address, city and UF, phone) and the
+    /// supplier (the pharmacist's signature and the date).
+    fn pharmacy_blocks(&mut self) {
+        const HEIGHT: f32 = 118.0;
+        const GUTTER: f32 = 12.0;
+        const ROW: f32 = 18.0;
+        if self.y - HEIGHT - 8.0 < MARGIN + FOOTER {
+            self.new_page();
+        }
+        let top = MARGIN + FOOTER + HEIGHT;
+        let buyer_w = (TEXT_W - GUTTER) * 0.62;
+        let supplier_x = MARGIN + buyer_w + GUTTER;
+        let supplier_w = TEXT_W - buyer_w - GUTTER;
+        self.frame(MARGIN, top, buyer_w, HEIGHT);
+        self.frame(supplier_x, top, supplier_w, HEIGHT);
+        let (pad, size) = (6.0, 8.5);
+        let heading_y = top - 13.0;
+        self.text(
+            "IDENTIFICAÇÃO DO COMPRADOR",
+            Face::Bold,
+            8.5,
+            MARGIN + pad,
+            heading_y,
+        );
+        self.text(
+            "IDENTIFICAÇÃO DO FORNECEDOR",
+            Face::Bold,
+            8.5,
+            supplier_x + pad,
+            heading_y,
+        );
+        // Each row: labels with a line to write on after each, sharing the row's width.
+        let buyer_rows: [&[(&str, f32)]; 5] = [
+            &[("Nome:", 1.0)],
+            &[("Ident.:", 0.55), ("Órg. Emissor:", 0.45)],
+            &[("Endereço:", 1.0)],
+            &[("Cidade:", 0.75), ("UF:", 0.25)],
+            &[("Telefone:", 1.0)],
+        ];
+        let inner = buyer_w - 2.0 * pad;
+        for (i, row) in buyer_rows.iter().enumerate() {
+            let y = heading_y - ROW * (i as f32 + 1.0);
+            let mut x = MARGIN + pad;
+            for (label, share) in row.iter() {
+                let span = inner * share;
+                self.text(label, Face::Regular, size, x, y);
+                let from = x + width(label, size, Face::Regular) + 3.0;
+                self.line(from, x + span - 6.0, y - 1.5);
+                x += span;
+            }
+        }
+        let sx = supplier_x + pad;
+        let line_end = supplier_x + supplier_w - pad;
+        self.line(sx, line_end, heading_y - 3.0 * ROW);
+        self.text(
+            "Assinatura do Farmacêutico",
+            Face::Regular,
+            size,
+            sx,
+            heading_y - 3.0 * ROW - 10.0,
+        );
+        let date_y = heading_y - 5.0 * ROW;
+        self.text("Data:", Face::Regular, size, sx, date_y);
+        let from = sx + width("Data:", size, Face::Regular) + 3.0;
+        self.line(from, line_end, date_y - 1.5);
+        self.y = MARGIN + FOOTER;
+    }
+
+    /// A rectangle's outline, from its top-left corner.
+    fn frame(&mut self, x: f32, top: f32, w: f32, h: f32) {
+        let mut r = Rect::from_xywh(Pt(x), Pt(top - h), Pt(w), Pt(h));
+        r.mode = Some(PaintMode::Stroke);
+        self.ops.extend([
+            Op::SetOutlineColor {
+                col: rgb(0.35, 0.35, 0.35),
+            },
+            Op::SetOutlineThickness { pt: Pt(0.8) },
+            Op::DrawRectangle { rectangle: r },
+        ]);
+    }
+
     /// Start a new page unless `lines` more lines fit on this one.
     fn keep_together(&mut self, lines: usize) {
         if self.y - lines as f32 * 14.0 < MARGIN + FOOTER {
@@ -526,6 +609,11 @@ impl<'a> Writer<'a> {
     }
 
     fn rule(&mut self, y: f32) {
+        self.line(MARGIN, PAGE_W - MARGIN, y);
+    }
+
+    /// A thin grey horizontal line from `x1` to `x2`.
+    fn line(&mut self, x1: f32, x2: f32, y: f32) {
         self.ops.extend([
             Op::SetOutlineColor {
                 col: rgb(0.55, 0.55, 0.55),
@@ -536,14 +624,14 @@ impl<'a> Writer<'a> {
                     points: vec![
                         LinePoint {
                             p: Point {
-                                x: Pt(MARGIN),
+                                x: Pt(x1),
                                 y: Pt(y),
                             },
                             bezier: false,
                         },
                         LinePoint {
                             p: Point {
-                                x: Pt(PAGE_W - MARGIN),
+                                x: Pt(x2),
                                 y: Pt(y),
                             },
                             bezier: false,
@@ -594,108 +682,117 @@ pub(crate) fn rgb(r: f32, g: f32, b: f32) -> Color {
     })
 }
 
-/// Helvetica's advance widths (thousandths of an em) for ASCII 32–126, from its AFM.
-const HELVETICA: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
-    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
-    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
-];
-
-/// Width of `text` in points. Accented letters are measured as their base letter; bold is
-/// taken as 7 % wider — close enough to wrap lines, which is all this is for.
-pub(crate) fn width(text: &str, size: f32, face: Face) -> f32 {
-    let em: u32 = text
-        .chars()
-        .map(|c| {
-            let base = fold_accent(c);
-            match base as u32 {
-                32..=126 => u32::from(HELVETICA[base as usize - 32]),
-                _ => 600,
-            }
-        })
-        .sum();
-    let factor = if matches!(face, Face::Bold) {
-        1.07
-    } else {
-        1.0
-    };
-    em as f32 / 1000.0 * size * factor
-}
-
-fn fold_accent(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ã' | 'ä' | 'ª' => 'a',
-        'Á' | 'À' | 'Â' | 'Ã' | 'Ä' => 'A',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'É' | 'È' | 'Ê' | 'Ë' => 'E',
-        'í' | 'ì' | 'î' | 'ï' => 'i',
-        'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
-        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'º' => 'o',
-        'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'O',
-        'ú' | 'ù' | 'û' | 'ü' => 'u',
-        'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
-        'ç' => 'c',
-        'Ç' => 'C',
-        'ñ' => 'n',
-        'Ñ' => 'N',
-        '–' => '-',
-        '—' => 'M',
-        '·' | '‘' | '’' => '\'',
-        '“' | '”' => '"',
-        other => other,
-    }
-}
-
-/// Greedy word wrap to `max` points; a word longer than a line is cut.
-pub(crate) fn wrap(text: &str, size: f32, face: Face, max: f32) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if line.is_empty() {
-            word.to_string()
-        } else {
-            format!("{line} {word}")
-        };
-        if width(&candidate, size, face) <= max {
-            line = candidate;
-            continue;
-        }
-        if !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
-        }
-        let mut rest = word.to_string();
-        while width(&rest, size, face) > max {
-            let mut cut = rest.chars().count();
-            while cut > 1 && width(&rest.chars().take(cut).collect::<String>(), size, face) > max {
-                cut -= 1;
-            }
-            lines.push(rest.chars().take(cut).collect());
-            rest = rest.chars().skip(cut).collect();
-        }
-        line = rest;
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::document::Medication;
+
+    fn special(address: Option<&str>, medicines: usize) -> RenderInput {
+        let medication = |i: usize| Medication {
+            name: format!("Clonazepam nº {i}"),
+            concentration: "2 mg".into(),
+            form: "comprimido".into(),
+            quantity: "30 comprimidos (trinta)".into(),
+            instructions: "1 comprimido à noite, ao deitar.".into(),
+            list: None,
+        };
+        RenderInput {
+            content: DocumentContent::SpecialPrescription {
+                medications: (1..=medicines).map(medication).collect(),
+                notes: None,
+            },
+            title: "Receituário de Controle Especial".into(),
+            prescription_note: None,
+            signature_notice: None,
+            clinic_name: "Clínica Aurora".into(),
+            clinic_address: "Rua da Aurora, 100 – Boa Vista, Recife/PE – CEP 50050-000".into(),
+            clinic_cnpj: "11.222.333/0001-81".into(),
+            clinic_city: "Recife".into(),
+            professional_name: "Helena Duarte".into(),
+            professional_council: "CRM 123456/SP".into(),
+            professional_rqe: None,
+            professional_specialty: None,
+            patient_name: "João Pereira da Silva".into(),
+            patient_cpf: "529.982.247-25".into(),
+            patient_address: address.map(str::to_string),
+            issued_at_text: "7 de dezembro de 2026, 14:05 (horário de Brasília)".into(),
+            issued_at: chrono::DateTime::UNIX_EPOCH,
+            verify_url: "https://clinica.example/v/x".into(),
+            code: "ABCD-EFGH".into(),
+            signer_name: "Helena Duarte".into(),
+            preview: false,
+        }
+    }
+
+    /// Each page's text, as drawn.
+    fn pages_text(input: &RenderInput) -> Vec<String> {
+        input
+            .content
+            .kind()
+            .copies()
+            .iter()
+            .flat_map(|copy| render_copy(input, copy, None))
+            .map(|page| {
+                page.ops
+                    .iter()
+                    .filter_map(|op| match op {
+                        Op::ShowText { items } => Some(items),
+                        _ => None,
+                    })
+                    .flatten()
+                    .filter_map(|item| match item {
+                        TextItem::Text(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect()
+    }
 
     #[test]
-    fn wrap_respects_width_and_keeps_words() {
-        let text = "Amoxicilina tri-hidratada 500 mg, tomar uma cápsula de oito em oito horas por sete dias, mesmo que os sintomas desapareçam antes.";
-        let lines = wrap(text, 10.0, Face::Regular, 200.0);
-        assert!(lines.len() > 1);
-        for l in &lines {
-            assert!(width(l, 10.0, Face::Regular) <= 200.0, "{l}");
+    fn each_copy_of_a_special_prescription_has_the_address_and_the_pharmacy_blocks() {
+        let address = "Rua Augusta, 1500 (apto 42) – Consolação, São Paulo/SP – CEP 01304-001";
+        for medicines in [1, 9] {
+            let pages = pages_text(&special(Some(address), medicines));
+            let copies: Vec<&String> = pages
+                .iter()
+                .filter(|p| p.contains("Assinatura do Farmacêutico"))
+                .collect();
+            assert_eq!(copies.len(), 2, "{medicines} medicines: {pages:#?}");
+            for (page, via) in copies.iter().zip(["1ª via", "2ª via"]) {
+                assert!(page.contains(via), "{page}");
+                assert!(page.contains(&format!("Endereço: {address}")), "{page}");
+                for block in [
+                    "IDENTIFICAÇÃO DO COMPRADOR",
+                    "Ident.:",
+                    "Órg. Emissor:",
+                    "Telefone:",
+                    "IDENTIFICAÇÃO DO FORNECEDOR",
+                    "Data:",
+                ] {
+                    assert!(page.contains(block), "{block}: {page}");
+                }
+            }
+            let last = format!("Clonazepam nº {medicines} — 2 mg");
+            assert_eq!(pages.concat().matches(&last).count(), 2, "{pages:#?}");
+            // Every page of a copy repeats the address under the patient.
+            for page in &pages {
+                assert!(page.contains("Endereço: Rua Augusta"), "{page}");
+            }
         }
-        assert_eq!(lines.join(" "), text);
-        let long = "x".repeat(500);
-        assert!(wrap(&long, 10.0, Face::Regular, 100.0).len() > 5);
+    }
+
+    #[test]
+    fn other_kinds_print_neither_the_address_nor_the_blocks() {
+        let mut input = special(Some("Rua Augusta, 1500"), 1);
+        input.content = DocumentContent::Prescription {
+            medications: vec![],
+            notes: Some("Repouso.".into()),
+        };
+        let pages = pages_text(&input);
+        assert_eq!(pages.len(), 1);
+        assert!(!pages[0].contains("Rua Augusta"), "{}", pages[0]);
+        assert!(!pages[0].contains("COMPRADOR"));
     }
 }

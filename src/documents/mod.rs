@@ -9,6 +9,7 @@ pub mod pades;
 pub mod pki;
 pub mod signer;
 pub mod summary;
+mod text_metrics;
 pub mod view;
 
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use crate::config::Settings;
 use crate::documents::view::DocumentSummary;
 use crate::domain::document::{DocumentContent, DocumentKind, DocumentStatus};
 use crate::domain::scope;
-use crate::domain::{Council, Cpf, Profession, UserId};
+use crate::domain::{Address, Council, Cpf, Profession, UserId};
 use crate::security::audit::AuditEvent;
 use crate::security::crypto::FieldCipher;
 use crate::store::documents::{CaRow, DocumentView, SigningKeyRow};
@@ -738,20 +739,7 @@ pub fn render_input(
 ) -> RenderInput {
     let tz = clinic.tz();
     let local = issued_at.with_timezone(&tz);
-    let address = format!(
-        "{}, {}{} – {}, {}/{} – CEP {}",
-        clinic.street,
-        clinic.number,
-        clinic
-            .complement
-            .as_deref()
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default(),
-        clinic.district,
-        clinic.city,
-        clinic.uf,
-        clinic.postal_code
-    );
+    let address = clinic.address().one_line();
     let council = format!(
         "{} {}/{}",
         professional.council.to_uppercase(),
@@ -782,6 +770,7 @@ pub fn render_input(
         professional_specialty: professional.specialty.clone(),
         patient_name: patient.full_name.clone(),
         patient_cpf: cpf,
+        patient_address: patient.address.as_ref().map(Address::one_line),
         issued_at,
         issued_at_text: format!(
             "{} de {} de {}, {} ({})",

@@ -5,7 +5,8 @@
 
 use printpdf::{Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, TextItem};
 
-use super::layout::{Face, MARGIN, PAGE_H, PAGE_W, TEXT_W, rgb, set_dates, width, wrap};
+use super::layout::{MARGIN, PAGE_H, PAGE_W, TEXT_W, rgb, set_dates};
+use super::text_metrics::{Face, width, wrap};
 use crate::domain::document::is_winansi;
 
 /// One section: a heading and its lines (each wrapped to the page).

@@ -83,6 +83,14 @@ impl DocumentKind {
             _ => &[""],
         }
     }
+
+    /// Printed on the form of Portaria SVS/MS 344/98 (Anexo XVII): the patient's full
+    /// address under their name, and on each copy the blocks the pharmacy fills in when it
+    /// dispenses — the buyer's identification and the supplier's (pharmacist, date). Such a
+    /// document cannot be issued without the patient's address.
+    pub fn special_control_form(self) -> bool {
+        self == DocumentKind::SpecialPrescription
+    }
 }
 
 stored_as_text!(

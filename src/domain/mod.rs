@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no I/O. Input becomes these types at the edge
 //! (HTTP, CLI), so code past the edge cannot hold an invalid value.
 
+pub mod address;
 pub mod agenda;
 pub mod billing;
 pub mod cid10;
@@ -23,6 +24,7 @@ mod stored;
 pub mod text;
 pub mod vitals;
 
+pub use address::Address;
 pub use documents_br::{Cnpj, Cpf};
 pub use ids::*;
 pub use person::{BirthDate, Email, Password, PersonName, Phone};

@@ -89,6 +89,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         clinics::remove_member_role_handler,
         patients::list_patients, patients::create_patient_handler, patients::get_clinic_patient,
         patients::update_clinic_patient, patients::my_record, patients::get_patient,
+        patients::set_my_address,
         patient_links::record_links, patient_links::issue_code, patient_links::revoke_by_staff,
         patient_links::confirm_suggestion, patient_links::send_link, patient_links::accept_link,
         patient_links::my_links, patient_links::redeem, patient_links::revoke_mine,

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use crate::app::Auth;
 use crate::app::error::{AppError, ErrorBody};
 use crate::app::patients::{
-    self, NewPatientRequest, PatientIdentityView, PatientView, UpdatePatientRequest,
+    self, AddressRequest, NewPatientRequest, PatientIdentityView, PatientView, UpdatePatientRequest,
 };
 use crate::app::state::AppState;
 use crate::domain::{ClinicId, PatientId};
@@ -32,7 +32,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::patch().to(update_clinic_patient),
     )
     .route("/patients/me", web::get().to(my_record))
-    .route("/patients/{patient_id}", web::get().to(get_patient));
+    .route("/patients/{patient_id}", web::get().to(get_patient))
+    .route(
+        "/patients/{patient_id}/address",
+        web::put().to(set_my_address),
+    );
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -135,5 +139,21 @@ pub async fn get_patient(
     path: web::Path<PatientId>,
 ) -> Result<HttpResponse, AppError> {
     let view = patients::get_patient(&state, &auth, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[utoipa::path(put, path = "/api/patients/{patient_id}/address", tag = "patients", security(("bearer" = [])),
+    params(("patient_id" = String, Path, format = Uuid)),
+    request_body = AddressRequest,
+    responses((status = 200, description = "The record with its new address (audited under the clinic that holds it)", body = PatientIdentityView),
+              (status = 403, description = "Not the caller's own profile nor a record linked to their account", body = ErrorBody),
+              (status = 422, description = "`invalid_postal_code`, `invalid_uf`, `invalid_address`", body = ErrorBody)))]
+pub async fn set_my_address(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<PatientId>,
+    body: web::Json<AddressRequest>,
+) -> Result<HttpResponse, AppError> {
+    let view = patients::set_my_address(&state, &auth, path.into_inner(), &body).await?;
     Ok(HttpResponse::Ok().json(view))
 }

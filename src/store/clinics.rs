@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
-use crate::domain::{ClinicId, UserId};
+use crate::domain::{Address, ClinicId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClinicRow {
@@ -27,6 +27,18 @@ impl ClinicRow {
         self.time_zone
             .parse()
             .unwrap_or(chrono_tz::America::Sao_Paulo)
+    }
+
+    pub fn address(&self) -> Address {
+        Address {
+            street: self.street.clone(),
+            number: self.number.clone(),
+            complement: self.complement.clone(),
+            district: self.district.clone(),
+            city: self.city.clone(),
+            uf: self.uf.clone(),
+            postal_code: self.postal_code.clone(),
+        }
     }
 }
 

@@ -89,6 +89,7 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     plain_before("patients", "email_enc"),
     plain_before("patients", "full_name_enc"),
     plain_before("patients", "social_name_enc"),
+    text("patients", "address_enc"),
     plain_before("users", "full_name_enc"),
     text("cash_movements", "description_enc"),
     plain_before("outbox", "to_address"),

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 use crate::domain::text::{name_order, name_query};
-use crate::domain::{ClinicId, PatientId, UserId};
+use crate::domain::{Address, ClinicId, PatientId, UserId};
 
 #[derive(Debug, Clone)]
 pub struct PatientRow {
@@ -19,6 +19,8 @@ pub struct PatientRow {
     pub birth_date: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// Postal address, when given (checked: [`Address::parse`]).
+    pub address: Option<Address>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,7 +33,7 @@ pub struct ClinicPatientRow {
     pub notes_enc: Option<String>,
 }
 
-/// A `patients` row as stored: names, CPF, birth date, phone and e-mail sealed
+/// A `patients` row as stored: names, CPF, birth date, phone, e-mail and address sealed
 /// ([`super::sealed`]).
 #[derive(sqlx::FromRow)]
 struct PatientStored {
@@ -43,6 +45,7 @@ struct PatientStored {
     birth_date_enc: String,
     phone_enc: Option<String>,
     email_enc: Option<String>,
+    address_enc: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -57,11 +60,11 @@ struct ClinicPatientStored {
 
 const PATIENT_COLUMNS: &str =
     "p.id, p.user_id, p.full_name_enc, p.social_name_enc, p.cpf_enc, p.birth_date_enc,
-        p.phone_enc, p.email_enc, p.created_at, p.updated_at";
+        p.phone_enc, p.email_enc, p.address_enc, p.created_at, p.updated_at";
 
 const CLINIC_PATIENT_SELECT: &str =
     "SELECT p.id, p.user_id, p.full_name_enc, p.social_name_enc, p.cpf_enc, p.birth_date_enc, p.phone_enc,
-        p.email_enc, p.created_at, p.updated_at, cp.allergies_enc, cp.notes_enc
+        p.email_enc, p.address_enc, p.created_at, p.updated_at, cp.allergies_enc, cp.notes_enc
  FROM clinic_patients cp JOIN patients p ON p.id = cp.patient_id";
 
 impl Store {
@@ -77,9 +80,23 @@ impl Store {
                 .map_err(|_| StoreError::Sealed("a birth date that is not a date".into()))?,
             phone: self.unseal_opt(s.phone_enc)?,
             email: self.unseal_opt(s.email_enc)?,
+            address: self
+                .unseal_opt(s.address_enc)?
+                .map(|json| serde_json::from_str(&json))
+                .transpose()
+                .map_err(|_| StoreError::Sealed("an address that is not one".into()))?,
             created_at: s.created_at,
             updated_at: s.updated_at,
         })
+    }
+
+    fn seal_address(&self, a: Option<&Address>) -> Result<Option<String>, StoreError> {
+        a.map(|a| {
+            let json = serde_json::to_string(a)
+                .map_err(|e| StoreError::Sealed(format!("an address: {e}")))?;
+            self.seal(&json)
+        })
+        .transpose()
     }
 
     fn open_patients(&self, rows: Vec<PatientStored>) -> Result<Vec<PatientRow>, StoreError> {
@@ -105,12 +122,13 @@ impl Store {
         let email = self.seal_opt(p.email.as_deref())?;
         let full_name = self.seal(&p.full_name)?;
         let social_name = self.seal_opt(p.social_name.as_deref())?;
+        let address = self.seal_address(p.address.as_ref())?;
         on_tx!(tx, t => {
             sqlx::query(
                 "INSERT INTO patients (id, user_id, full_name_enc, social_name_enc, cpf_enc, birth_date_enc,
                                        phone_enc, email_enc, created_at, updated_at, cpf_index, phone_index,
-                                       names_indexed)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, TRUE)",
+                                       names_indexed, address_enc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, TRUE, $13)",
             )
             .bind(p.id)
             .bind(p.user_id)
@@ -124,6 +142,7 @@ impl Store {
             .bind(p.updated_at)
             .bind(&index)
             .bind(&phone_index)
+            .bind(&address)
             .execute(&mut **t)
             .await
             .map_err(|e| StoreError::from(e).unique_on(&["user_id"]))?;
@@ -325,6 +344,26 @@ impl Store {
         }))
     }
 
+    /// Set or remove a record's postal address.
+    pub async fn set_patient_address(
+        &self,
+        tx: &mut Tx,
+        patient: PatientId,
+        address: Option<&Address>,
+    ) -> Result<(), StoreError> {
+        let sealed = self.seal_address(address)?;
+        let now = super::now();
+        on_tx!(tx, t => {
+            sqlx::query("UPDATE patients SET address_enc = $1, updated_at = $2 WHERE id = $3")
+                .bind(&sealed)
+                .bind(now)
+                .bind(patient)
+                .execute(&mut **t)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Update contact data on the identity record and the clinic's clinical text.
     pub async fn update_clinic_patient(
         &self,
@@ -337,10 +376,11 @@ impl Store {
         let phone_index = self.phone_index(row.patient.phone.as_deref())?;
         let email = self.seal_opt(row.patient.email.as_deref())?;
         let social_name = self.seal_opt(row.patient.social_name.as_deref())?;
+        let address = self.seal_address(row.patient.address.as_ref())?;
         on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE patients SET phone_enc = $1, email_enc = $2, social_name_enc = $3, updated_at = $4,
-                    phone_index = $6
+                    phone_index = $6, address_enc = $7
                  WHERE id = $5",
             )
                 .bind(&phone)
@@ -349,6 +389,7 @@ impl Store {
                 .bind(now)
                 .bind(row.patient.id)
                 .bind(&phone_index)
+                .bind(&address)
                 .execute(&mut **t)
                 .await?;
             sqlx::query(

@@ -207,6 +207,7 @@ async fn every_route_is_in_the_openapi_document() {
         ("/api/clinics/{clinic_id}/patients/{patient_id}", "patch"),
         ("/api/patients/me", "get"),
         ("/api/patients/{patient_id}", "get"),
+        ("/api/patients/{patient_id}/address", "put"),
         ("/health", "get"),
         ("/health/ready", "get"),
         ("/health/live", "get"),

@@ -338,12 +338,24 @@ impl TestApp {
         metric_value(&page, name)
     }
 
-    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
-        let mut req = self.client.post(self.url(path)).json(body);
+    /// A request with a JSON body, as `token`'s holder (or no one).
+    async fn with_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         req.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        self.with_json(reqwest::Method::POST, path, token, body)
+            .await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -355,11 +367,13 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
-        let mut req = self.client.patch(self.url(path)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.expect("request")
+        self.with_json(reqwest::Method::PATCH, path, token, body)
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        self.with_json(reqwest::Method::PUT, path, token, body)
+            .await
     }
 
     pub async fn login_response(&self, email: &str, password: &str) -> reqwest::Response {

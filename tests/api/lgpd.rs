@@ -45,7 +45,9 @@ async fn person(app: &TestApp, a: &Agenda, n: usize, tag: &str) -> Person {
             &format!("/api/clinics/{}/patients", a.clinic),
             Some(&a.recep.access),
             &json!({"full_name": name, "cpf": cpf, "birth_date": "1971-05-06",
-                    "email": email, "phone": phone, "allergies": format!("alergia {tag}")}),
+                    "email": email, "phone": phone, "allergies": format!("alergia {tag}"),
+                    "address": {"street": format!("Rua {tag}"), "number": "12", "district": "Centro",
+                                "city": "Recife", "uf": "PE", "postal_code": "50050-000"}}),
         )
         .await,
     )
@@ -297,6 +299,7 @@ async fn an_export_holds_every_kind_of_the_patients_data_decrypted_and_nothing_o
     let tag = &irene.tag;
     // Every kind, decrypted: each section holds the tag where it was typed.
     for (section, want) in [
+        ("/patient/address/street", format!("Rua {tag}")),
         ("/clinic_notes/notes", format!("nota {tag}")),
         ("/clinic_notes/allergies", format!("alergia {tag}")),
         ("/appointments", format!("obs {tag}")),
@@ -727,7 +730,9 @@ async fn anonymising_removes_the_identity_everywhere_keeps_the_record_and_money_
     assert_eq!(r["patient"]["full_name"], display.as_str());
     assert_eq!(r["patient"]["cpf"], "");
     assert!(
-        r["patient"]["email"].is_null() && r["patient"]["phone"].is_null(),
+        r["patient"]["email"].is_null()
+            && r["patient"]["phone"].is_null()
+            && r["patient"]["address"].is_null(),
         "{}",
         r["patient"]
     );

@@ -217,7 +217,9 @@ async fn clinical_text_is_not_readable_in_the_database() {
     let clinic = helena.clinic("professional");
     let secret_note = "Suspeita de doenca rara XYZZY-4711";
     let body = json!({"full_name": "Caso Sigiloso", "cpf": "314.159.265-90", "birth_date": "1970-02-02",
-        "allergies": "ALERGIA-QWERTY-99", "notes": secret_note});
+        "allergies": "ALERGIA-QWERTY-99", "notes": secret_note,
+        "address": {"street": "Travessa PLUGH-2718", "number": "1", "district": "Centro",
+                    "city": "Olinda", "uf": "PE", "postal_code": "53020-000"}});
     let (status, created) = json_of(
         app.post(
             &format!("/api/clinics/{clinic}/patients"),
@@ -239,10 +241,15 @@ async fn clinical_text_is_not_readable_in_the_database() {
                 .fetch_all(&mut conn)
                 .await
                 .expect("query");
-        let dump = format!("{rows:?}");
+        let addresses: Vec<(Option<String>,)> =
+            sqlx::query_as("SELECT address_enc FROM patients WHERE address_enc IS NOT NULL")
+                .fetch_all(&mut conn)
+                .await
+                .expect("query");
+        let dump = format!("{rows:?} {addresses:?}");
         assert!(dump.contains("v1:t1:"), "{dump}");
         assert!(
-            !dump.contains("XYZZY") && !dump.contains("QWERTY"),
+            !dump.contains("XYZZY") && !dump.contains("QWERTY") && !dump.contains("PLUGH"),
             "plaintext in database: {dump}"
         );
     } else {
@@ -259,6 +266,10 @@ async fn clinical_text_is_not_readable_in_the_database() {
         assert!(
             !text.contains("XYZZY") && !text.contains("QWERTY"),
             "plaintext clinical text in the SQLite file"
+        );
+        assert!(
+            !text.contains("PLUGH"),
+            "a patient's address in the clear in the SQLite file"
         );
         assert!(
             !text.contains("Caso Sigiloso"),

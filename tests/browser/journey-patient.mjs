@@ -15,6 +15,8 @@
 //   Confirmada), reschedules it to another free time, and cancels it with a reason;
 // - after a visit with Dra. Helena (fitted in by the reception over HTTP and seen from her
 //   "Meu dia"), opens "Mensagens", finds her under "Nova conversa" and writes first;
+// - gives their address on "Meus dados" (CEP typed without the dash); the clinic's record
+//   of them has it (a special-control prescription needs it);
 // - on every page: no "null" or "undefined" in the text, no horizontal overflow, no
 //   console errors; a page of another role says "Sem permissão" (403), a page that does
 //   not exist "Página não encontrada" (404).
@@ -265,6 +267,29 @@ async function run(browser) {
       await page.locator('.chat-messages li.msg-own[data-state="sent"]')
         .filter({ hasText: 'Posso tomar o remédio' }).waitFor();
       await looksRight(page, 'conversa', '10-conversation');
+    });
+
+    await check('the patient gives their address on "Meus dados"; the clinic\'s record has it', async () => {
+      await page.goto(`${BASE_URL}/#/`);
+      await page.locator('[data-view="home-patient"]').waitFor();
+      await page.locator('summary', { hasText: 'Informar endereço' }).click();
+      const form = page.locator('form', { has: page.getByRole('button', { name: 'Salvar endereço' }) });
+      await form.getByLabel('Logradouro').fill('Rua Frei Caneca');
+      await form.getByLabel('Número').fill('77');
+      await form.getByLabel('Bairro').fill('Consolação');
+      await form.getByLabel('CEP').fill('01307000');
+      await form.getByLabel('Cidade').fill('São Paulo');
+      await form.getByLabel('UF').selectOption('SP');
+      await form.getByRole('button', { name: 'Salvar endereço' }).click();
+      await page.getByText('Endereço salvo.').waitFor();
+      await page.getByText('Rua Frei Caneca, 77, Consolação, São Paulo/SP, CEP 01307-000').waitFor();
+      await looksRight(page, 'endereço', '11a-address');
+      const patientToken = await loginApi(email, PATIENT_PASSWORD);
+      const mine = await apiCall('GET', '/api/me', patientToken);
+      const record = (mine.linked_records || []).find((r) => r.clinic_id === aurora);
+      const seen = await apiCall('GET', `/api/clinics/${aurora}/patients/${record.patient_id}`, recToken);
+      assert(seen.address && seen.address.postal_code === '01307-000',
+        `the clinic's record: ${JSON.stringify(seen.address)}`);
     });
 
     await check('a page of another role says "Sem permissão"; a missing one "Página não encontrada"', async () => {

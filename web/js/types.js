@@ -41,6 +41,18 @@
  */
 
 /**
+ * A postal address (a clinic's; a patient's, needed on a special-control prescription).
+ * @typedef {object} Address
+ * @property {string} street
+ * @property {string} number
+ * @property {string|null} [complement]
+ * @property {string} district
+ * @property {string} city
+ * @property {string} uf two letters
+ * @property {string} postal_code CEP, `00000-000`
+ */
+
+/**
  * A patient's identity (`GET /api/clinics/{id}/patients`, `me.patient`; PatientIdentityView
  * in src/http/patients.rs). A clinic's view adds `allergies` and `notes`.
  * @typedef {object} PatientRecord
@@ -51,6 +63,7 @@
  * @property {string} birth_date YYYY-MM-DD
  * @property {string|null} phone
  * @property {string|null} email
+ * @property {Address|null} [address] needed on a special-control prescription
  * @property {boolean} has_account
  * @property {string} created_at
  * @property {string|null} [allergies]

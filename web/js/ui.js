@@ -308,6 +308,48 @@ export function formatAddress(address) {
     .join(', ');
 }
 
+/** The parts of an address, as form fields and API keys. */
+export const ADDRESS_KEYS = ['street', 'number', 'complement', 'district', 'postal_code', 'city', 'uf'];
+
+/**
+ * Form fields for an address (logradouro, número, complemento, bairro, CEP, cidade, UF).
+ * @param {{required?: boolean, initial?: Record<string, string|null|undefined>|null}} [opts]
+ *   required: every part but the complement must be filled; initial: an address (or form
+ *   values) to start from.
+ * @returns {FieldOptions[]}
+ */
+export function addressFields({ required = false, initial = null } = {}) {
+  /** @param {string} key */
+  const v = (key) => (initial && initial[key]) || '';
+  return [
+    { name: 'street', label: 'Logradouro', required, autocomplete: 'address-line1', maxlength: 200, wide: true, value: v('street') },
+    { name: 'number', label: 'Número', required, maxlength: 20, value: v('number') },
+    { name: 'complement', label: 'Complemento', autocomplete: 'address-line2', maxlength: 100, value: v('complement') },
+    { name: 'district', label: 'Bairro', required, maxlength: 100, value: v('district') },
+    {
+      name: 'postal_code', label: 'CEP', required, inputmode: 'numeric', mask: 'cep', maxlength: 9,
+      autocomplete: 'postal-code', placeholder: '00000-000',
+      pattern: /^\d{5}-?\d{3}$/, patternMessage: 'Informe os 8 dígitos do CEP.', value: v('postal_code'),
+    },
+    { name: 'city', label: 'Cidade', required, autocomplete: 'address-level2', maxlength: 100, value: v('city') },
+    {
+      name: 'uf', label: 'UF', type: 'select', required, placeholder: 'Selecione…',
+      options: UFS.map((uf) => [uf, uf]), value: v('uf'),
+    },
+  ];
+}
+
+/**
+ * The address typed in `addressFields`, or null when every part is blank.
+ * @param {Record<string, string>} values
+ * @returns {import('./types.js').Address|null}
+ */
+export function addressFromValues(values) {
+  const a = Object.fromEntries(ADDRESS_KEYS.map((k) => [k, (values[k] || '').trim()]));
+  if (ADDRESS_KEYS.every((k) => !a[k])) return null;
+  return /** @type {import('./types.js').Address} */ ({ ...a, complement: a.complement || null });
+}
+
 /**
  * "1 paciente", "2 pacientes"
  * @param {number} n
@@ -825,6 +867,7 @@ export const commonCodeToField = {
   cnpj_taken: 'cnpj',
   invalid_postal_code: 'postal_code',
   invalid_uf: 'uf',
+  invalid_address: 'street',
   invalid_time_zone: 'time_zone',
   invalid_council: 'council',
   invalid_council_number: 'council_number',

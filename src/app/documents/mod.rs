@@ -169,7 +169,8 @@ async fn issuer(
 }
 
 /// What an issue or a preview needs once checked: the caller may issue here, the patient
-/// is the clinic's, the content is valid (and normalised).
+/// is the clinic's, the content is valid (and normalised), and a special-control
+/// prescription's patient has an address.
 struct Checked {
     body: IssueRequest,
     professional: ProfessionalRow,
@@ -204,6 +205,15 @@ async fn checked(
     scope::scope_of_stored(&professional.profession)?
         .check(&body.content)
         .map_err(|refusal| AppError::forbidden(OutsideScope::CODE, refusal.0))?;
+    if body.content.kind().special_control_form() && patient.address.is_none() {
+        return Err(ValidationError::new(
+            "patient_address_required",
+            "a receita de controle especial exige o endereço completo do paciente \
+             (Portaria SVS/MS 344/98): cadastre o endereço e tente de novo",
+        )
+        .field("address")
+        .into());
+    }
     Ok(Checked {
         body,
         professional,

@@ -200,6 +200,7 @@ async fn gather(
             birth_date: row.birth_date,
             phone: row.phone,
             email: row.email,
+            address: row.address,
         },
         clinic: None,
         encounters: Vec::new(),

@@ -46,6 +46,7 @@ pub struct Person {
     pub birth_date: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
+    pub address: Option<crate::domain::Address>,
 }
 
 /// The clinic that holds the record.
@@ -325,6 +326,13 @@ fn person(p: &Person, org: Option<uuid::Uuid>) -> Value {
     });
     if !telecom.is_empty() {
         out["telecom"] = json!(telecom);
+    }
+    if let Some(a) = &p.address {
+        let mut line = vec![format!("{}, {}", a.street, a.number)];
+        line.extend(a.complement.clone());
+        line.push(a.district.clone());
+        out["address"] = json!([{"use": "home", "type": "physical", "line": line,
+            "city": a.city, "state": a.uf, "postalCode": a.postal_code, "country": "BR"}]);
     }
     if let Some(org) = org {
         out["managingOrganization"] = reference(org);

@@ -22,6 +22,15 @@ fn sample() -> Export {
                 birth_date: NaiveDate::from_ymd_opt(1979, 3, 3).expect("date"),
                 phone: Some("+5511999990000".into()),
                 email: None,
+                address: Some(crate::domain::Address {
+                    street: "Rua da Aurora".into(),
+                    number: "100".into(),
+                    complement: Some("apto 3".into()),
+                    district: "Boa Vista".into(),
+                    city: "Recife".into(),
+                    uf: "PE".into(),
+                    postal_code: "50050-000".into(),
+                }),
             },
             clinic: Some(Clinic {
                 id: uuid::Uuid::now_v7(),
@@ -174,6 +183,12 @@ fn codes_and_units_follow_rnds_loinc_and_ucum() {
     assert_eq!(patient["identifier"][0]["system"], CPF_SYSTEM);
     assert_eq!(patient["name"][1]["use"], "usual");
     assert!(patient.get("gender").is_none());
+    assert_eq!(
+        patient["address"],
+        serde_json::json!([{"use": "home", "type": "physical",
+            "line": ["Rua da Aurora, 100", "apto 3", "Boa Vista"], "city": "Recife",
+            "state": "PE", "postalCode": "50050-000", "country": "BR"}])
+    );
     let conditions = of_type(&b, "Condition");
     assert_eq!(conditions.len(), 2);
     assert!(

@@ -73,8 +73,8 @@ impl Store {
         }))
     }
 
-    /// Replace the identity: the display name (sealed), no social name, CPF, phone or
-    /// e-mail, no blind index and no name tokens (the CPF, phone and name searches no
+    /// Replace the identity: the display name (sealed), no social name, CPF, phone,
+    /// e-mail or address, no blind index and no name tokens (the CPF, phone and name searches no
     /// longer find it), no account.
     pub async fn anonymise_patient_identity(
         &self,
@@ -87,7 +87,7 @@ impl Store {
             sqlx::query(
                 "UPDATE patients SET full_name_enc = $2, social_name_enc = NULL, cpf_enc = '', birth_date_enc = $3,
                     phone_enc = NULL, email_enc = NULL, cpf_index = NULL, phone_index = NULL,
-                    user_id = NULL, anonymised_at = $4, updated_at = $4
+                    address_enc = NULL, user_id = NULL, anonymised_at = $4, updated_at = $4
                  WHERE id = $1",
             )
             .bind(patient)

@@ -12,6 +12,7 @@ mod renewal;
 mod restarts;
 mod scope;
 mod signing;
+mod special_control;
 mod validators;
 mod verification;
 

@@ -3,8 +3,9 @@
 
 import { api } from '../api.js';
 import {
-  h, clear, alertNode, createForm, detailsList, disclosure, displayName, errorMessage,
-  formatBirth, formatDateTime, formatPhone, hasSocialName, loadingNode,
+  h, clear, alertNode, commonCodeToField, createForm, detailsList, disclosure, displayName,
+  errorMessage, formatAddress, formatBirth, formatDateTime, formatPhone, hasSocialName, loadingNode,
+  addressFields, addressFromValues,
 } from '../ui.js';
 import { messagesPanel } from './chat.js';
 import { myAppointmentsLink } from './my-appointments.js';
@@ -22,17 +23,23 @@ export function renderPatientHome(ctx, me) {
   const name = displayName(patient) || displayName(me);
   document.title = 'Minha conta — atende';
 
+  const details = h('div');
+  /** @param {import('../types.js').Address|null|undefined} address */
+  const showDetails = (address) => details.replaceChildren(detailsList([
+    hasSocialName(patient) ? ['Nome social', patient.social_name] : null,
+    [hasSocialName(patient) ? 'Nome civil' : 'Nome', patient.full_name || me.full_name],
+    ['CPF', patient.cpf],
+    ['Nascimento', formatBirth(patient.birth_date)],
+    ['Telefone', formatPhone(patient.phone)],
+    ['E-mail', patient.email || me.email],
+    ['Endereço', formatAddress(address) || 'Não informado'],
+  ].filter(Boolean)));
+  showDetails(patient.address);
   const data = h('section', { class: 'panel', 'aria-labelledby': 'my-data-heading' },
     h('h2', { id: 'my-data-heading', text: 'Meus dados' }),
-    detailsList([
-      hasSocialName(patient) ? ['Nome social', patient.social_name] : null,
-      [hasSocialName(patient) ? 'Nome civil' : 'Nome', patient.full_name || me.full_name],
-      ['CPF', patient.cpf],
-      ['Nascimento', formatBirth(patient.birth_date)],
-      ['Telefone', formatPhone(patient.phone)],
-      ['E-mail', patient.email || me.email],
-    ].filter(Boolean)),
-    h('p', { class: 'muted small', text: 'Para corrigir seus dados, fale com a recepção da sua clínica.' }));
+    details,
+    addressPanel(me, patient.address, showDetails),
+    h('p', { class: 'muted small', text: 'Para corrigir os demais dados, fale com a recepção da sua clínica.' }));
 
   return h('div', { class: 'view', dataset: { view: 'home-patient' } },
     h('h1', { tabindex: '-1', text: `Olá, ${name}` }),
@@ -41,6 +48,39 @@ export function renderPatientHome(ctx, me) {
     myRecordPanel(ctx),
     h('div', { class: 'grid-2' }, data, linkClinicPanel(me.linked_records || [])),
     privacySection(ctx));
+}
+
+/**
+ * The patient's own address: on their profile and on every clinic record linked to their
+ * account, so each clinic can print it where the law asks (receita de controle especial).
+ * @param {import('../types.js').Me} me
+ * @param {import('../types.js').Address|null|undefined} address
+ * @param {(address: import('../types.js').Address|null|undefined) => void} onSaved
+ */
+function addressPanel(me, address, onSaved) {
+  const records = [
+    ...(me.patient && me.patient.id ? [me.patient.id] : []),
+    ...(me.linked_records || []).map((r) => r.patient_id),
+  ];
+  if (!records.length) return null;
+  const ctrl = createForm({
+    label: 'Endereço',
+    submitLabel: 'Salvar endereço',
+    busyLabel: 'Salvando…',
+    codeToField: commonCodeToField,
+    className: 'form-grid',
+    fields: addressFields({ required: true, initial: address || null }),
+    onSubmit: async (values) => {
+      const body = { address: addressFromValues(values) };
+      let saved = null;
+      for (const id of records) {
+        saved = await api.put(`/api/patients/${encodeURIComponent(id)}/address`, body);
+      }
+      onSaved(saved && saved.address);
+      return 'Endereço salvo. As clínicas vinculadas à sua conta passam a vê-lo.';
+    },
+  });
+  return disclosure(address ? 'Alterar endereço' : 'Informar endereço', ctrl.form);
 }
 
 function privacySection(ctx) {

@@ -5,8 +5,8 @@
 import { api, qs, seg } from '../api.js';
 import {
   h, clear, append, createForm, commonCodeToField, CPF_PATTERN, detailsList, disclosure,
-  displayName, errorMessage, formatBirth, formatDateTime, formatPhone, hasSocialName,
-  nameNode, plural, alertNode, loadingNode,
+  displayName, errorMessage, formatAddress, formatBirth, formatDateTime, formatPhone, hasSocialName,
+  nameNode, plural, alertNode, loadingNode, ADDRESS_KEYS, addressFields, addressFromValues,
 } from '../ui.js';
 import { canSeeDocuments, documentsSection } from './documents.js';
 import { accessCodePanel } from './patient-links.js';
@@ -150,6 +150,8 @@ export function patientCreateForm({ clinicId, roleParam, onCreated, clinical = f
       { name: 'birth_date', label: 'Data de nascimento', type: 'date', required: true },
       { name: 'phone', label: 'Telefone', type: 'tel', inputmode: 'tel', mask: 'phone', autocomplete: 'off', maxlength: 15 },
       { name: 'email', label: 'E-mail', type: 'email', autocomplete: 'off', maxlength: 254 },
+      // Needed on a special-control prescription (Portaria 344/98); optional otherwise.
+      ...addressFields(),
       { name: 'allergies', label: 'Alergias', type: 'textarea', rows: 2, maxlength: 10000, wide: true },
       // Clinical notes are only readable by professionals, so only they write them here.
       clinical
@@ -157,7 +159,8 @@ export function patientCreateForm({ clinicId, roleParam, onCreated, clinical = f
         : null,
     ].filter(Boolean),
     onSubmit: async (values) => {
-      const created = await api.post(`/api/clinics/${seg(clinicId)}/patients`, values);
+      const body = withAddress(values);
+      const created = await api.post(`/api/clinics/${seg(clinicId)}/patients`, body);
       ctrl.reset();
       const name = displayName(created) || values.social_name || values.full_name;
       if (onCreated) onCreated(created);
@@ -168,6 +171,15 @@ export function patientCreateForm({ clinicId, roleParam, onCreated, clinical = f
     },
   });
   return ctrl;
+}
+
+/**
+ * Form values with the address parts gathered under `address` (null when left blank).
+ * @param {Record<string, string>} values
+ */
+function withAddress(values) {
+  const rest = Object.fromEntries(Object.entries(values).filter(([k]) => !ADDRESS_KEYS.includes(k)));
+  return { ...rest, address: addressFromValues(values) };
 }
 
 /** Collapsible "Cadastrar paciente" panel. */
@@ -211,6 +223,7 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam,
         ['Nascimento', formatBirth(patient.birth_date)],
         ['Telefone', formatPhone(patient.phone)],
         ['E-mail', patient.email],
+        ['Endereço', formatAddress(patient.address) || 'Não informado'],
         ['Cadastrado em', formatDateTime(patient.created_at)],
       ].filter(Boolean)));
 
@@ -235,10 +248,12 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam,
   function editForm(patient) {
     let current = patient;
     const saved = () => {
+      /** @type {Record<string, string>} */
       const values = {
         social_name: current.social_name || '',
         phone: formatPhone(current.phone),
         email: current.email || '',
+        ...Object.fromEntries(ADDRESS_KEYS.map((k) => [k, (current.address && current.address[k]) || ''])),
       };
       if (clinical) {
         values.allergies = current.allergies || '';
@@ -252,6 +267,7 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam,
       { name: 'social_name', label: 'Nome social', maxlength: 200, value: initial.social_name, wide: true },
       { name: 'phone', label: 'Telefone', type: 'tel', inputmode: 'tel', mask: 'phone', maxlength: 15, value: initial.phone },
       { name: 'email', label: 'E-mail', type: 'email', maxlength: 254, value: initial.email },
+      ...addressFields({ initial }),
     ];
     if (clinical) {
       fields.push(
@@ -273,6 +289,11 @@ export function renderPatientDetail(ctx, { me, membership, patientId, roleParam,
         for (const key of Object.keys(before)) {
           const now = values[key] ?? '';
           if (now !== before[key]) patch[key] = now;
+        }
+        // The address goes whole (null: removed) when any part of it changed.
+        if (ADDRESS_KEYS.some((k) => k in patch)) {
+          for (const k of ADDRESS_KEYS) delete patch[k];
+          patch.address = addressFromValues(values);
         }
         if (!Object.keys(patch).length) return 'Nenhuma alteração para salvar.';
         const updated = await api.patch(path, patch);

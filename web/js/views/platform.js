@@ -6,7 +6,7 @@ import { api, seg } from '../api.js';
 import { capitalize, clinicName } from '../messages.js';
 import {
   h, createForm, commonCodeToField, formatAddress, formatDateTime, loadInto, plural,
-  TIME_ZONES, UFS,
+  TIME_ZONES, addressFields, addressFromValues,
 } from '../ui.js';
 
 export function renderPlatformHome() {
@@ -67,20 +67,7 @@ function newClinicForm(onCreated) {
         pattern: /^[0-9A-Z]{2}\.?[0-9A-Z]{3}\.?[0-9A-Z]{3}\/?[0-9A-Z]{4}-?\d{2}$/i,
         patternMessage: 'Informe os 14 caracteres do CNPJ.',
       },
-      { name: 'street', label: 'Logradouro', required: true, autocomplete: 'address-line1', maxlength: 200, wide: true },
-      { name: 'number', label: 'Número', required: true, maxlength: 20 },
-      { name: 'complement', label: 'Complemento', autocomplete: 'address-line2', maxlength: 100 },
-      { name: 'district', label: 'Bairro', required: true, maxlength: 100 },
-      {
-        name: 'postal_code', label: 'CEP', required: true, inputmode: 'numeric', mask: 'cep', maxlength: 9,
-        autocomplete: 'postal-code', placeholder: '00000-000',
-        pattern: /^\d{5}-?\d{3}$/, patternMessage: 'Informe os 8 dígitos do CEP.',
-      },
-      { name: 'city', label: 'Cidade', required: true, autocomplete: 'address-level2', maxlength: 100 },
-      {
-        name: 'uf', label: 'UF', type: 'select', required: true, placeholder: 'Selecione…',
-        options: UFS.map((uf) => [uf, uf]),
-      },
+      ...addressFields({ required: true }),
       {
         name: 'time_zone', label: 'Fuso horário', type: 'select', wide: true, noOptionalTag: true,
         options: TIME_ZONES, value: 'America/Sao_Paulo',
@@ -90,15 +77,7 @@ function newClinicForm(onCreated) {
       const body = {
         name: v.name,
         cnpj: v.cnpj,
-        address: {
-          street: v.street,
-          number: v.number,
-          complement: v.complement,
-          district: v.district,
-          city: v.city,
-          uf: v.uf,
-          postal_code: v.postal_code,
-        },
+        address: addressFromValues(v),
         time_zone: v.time_zone,
       };
       const clinic = await api.post('/api/clinics', body);
