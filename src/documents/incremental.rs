@@ -86,7 +86,7 @@ pub fn update_after(file: &[u8], original_len: usize) -> Update {
             Some(was) if was == now => continue,
             _ if metadata.contains(id) => continue,
             Some(was) => allowed_change(was, now),
-            None => allowed_new(now),
+            None => allowed_new(&after, now),
         };
         if let Err(why) = verdict {
             return Update::Changed(format!("object {} {}: {why}", id.0, id.1));
@@ -120,7 +120,7 @@ fn is_signature_part(d: &Dictionary) -> bool {
 /// A new object: anything but a page, or an annotation that is not a signature's widget
 /// (new fonts, appearance streams and validation data are harmless until a changed
 /// object points the document at them, and changed objects are checked).
-fn allowed_new(obj: &Object) -> Result<(), String> {
+fn allowed_new(doc: &Document, obj: &Object) -> Result<(), String> {
     let Ok(d) = obj.as_dict().or_else(|_| obj.as_stream().map(|s| &s.dict)) else {
         return Ok(());
     };
@@ -128,17 +128,21 @@ fn allowed_new(obj: &Object) -> Result<(), String> {
         return Err("a new page".into());
     }
     let annotation = name_of(d, b"Type") == Some(b"Annot") || d.has(b"Rect");
-    if annotation && !(name_of(d, b"Subtype") == Some(b"Widget") && widget_of_signature(d)) {
+    if annotation && !(name_of(d, b"Subtype") == Some(b"Widget") && widget_of_signature(doc, d)) {
         return Err("a new annotation that is not a signature's".into());
     }
     Ok(())
 }
 
-/// A widget that is (or whose parent is named as) a signature field. A merged field and
-/// widget carries `/FT /Sig` itself; a separate widget has a `/Parent`, which the field
-/// check covers when the parent is new or changed.
-fn widget_of_signature(d: &Dictionary) -> bool {
-    is_signature_part(d) || d.has(b"Parent")
+/// A widget of a signature field: a merged field and widget carries `/FT /Sig` itself; a
+/// separate widget's `/Parent` must be a signature field (a widget of a text field, say,
+/// would draw what it likes on the page).
+fn widget_of_signature(doc: &Document, d: &Dictionary) -> bool {
+    is_signature_part(d)
+        || d.get(b"Parent")
+            .and_then(Object::as_reference)
+            .and_then(|id| doc.get_dictionary(id))
+            .is_ok_and(is_signature_part)
 }
 
 /// Which keys of a dictionary differ between two versions.
@@ -340,6 +344,38 @@ mod tests {
         note.set("Type", Object::Name(b"Annot".to_vec()));
         note.set("Subtype", Object::Name(b"FreeText".to_vec()));
         note.set("Rect", Object::Array(vec![]));
-        assert!(allowed_new(&Object::Dictionary(note)).is_err());
+        let doc = Document::new();
+        assert!(allowed_new(&doc, &Object::Dictionary(note)).is_err());
+    }
+
+    #[test]
+    fn a_new_widget_passes_only_as_a_signature_fields() {
+        let mut doc = Document::new();
+        let mut field = |ft: &str| {
+            let mut f = Dictionary::new();
+            f.set("FT", Object::Name(ft.as_bytes().to_vec()));
+            f.set("T", Object::string_literal("campo"));
+            doc.add_object(f)
+        };
+        let (sig, text) = (field("Sig"), field("Tx"));
+        let widget = |parent: Option<lopdf::ObjectId>| {
+            let mut w = Dictionary::new();
+            w.set("Type", Object::Name(b"Annot".to_vec()));
+            w.set("Subtype", Object::Name(b"Widget".to_vec()));
+            w.set("Rect", Object::Array(vec![]));
+            if let Some(p) = parent {
+                w.set("Parent", Object::Reference(p));
+            }
+            Object::Dictionary(w)
+        };
+        assert!(allowed_new(&doc, &widget(Some(sig))).is_ok());
+        assert!(allowed_new(&doc, &widget(Some(text))).is_err());
+        assert!(allowed_new(&doc, &widget(Some((999, 0)))).is_err());
+        assert!(allowed_new(&doc, &widget(None)).is_err());
+        let mut merged = widget(None);
+        if let Object::Dictionary(d) = &mut merged {
+            d.set("FT", Object::Name(b"Sig".to_vec()));
+        }
+        assert!(allowed_new(&doc, &merged).is_ok());
     }
 }
