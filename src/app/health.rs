@@ -44,14 +44,25 @@ pub async fn refresh_gauges(state: &AppState) {
     }
     let now = state.clock.now();
     let horizon = now + chrono::Duration::days(CERTIFICATE_WARNING_DAYS);
-    match state.store.certificate_expiry(now, horizon).await {
-        Ok(c) => {
-            metrics::gauge!("atende_signing_certificates_expired").set(c.expired as f64);
-            metrics::gauge!("atende_signing_certificates_expiring").set(c.expiring as f64);
-            metrics::gauge!("atende_signing_certificate_next_expiry_timestamp_seconds")
+    // By source: an installation-CA certificate renews itself at its next use, so only
+    // `imported` ones need someone to act.
+    for source in ["installation_ca", "imported"] {
+        match state.store.certificate_expiry(source, now, horizon).await {
+            Ok(c) => {
+                metrics::gauge!("atende_signing_certificates_expired", "source" => source)
+                    .set(c.expired as f64);
+                metrics::gauge!("atende_signing_certificates_expiring", "source" => source)
+                    .set(c.expiring as f64);
+                metrics::gauge!(
+                    "atende_signing_certificate_next_expiry_timestamp_seconds",
+                    "source" => source
+                )
                 .set(c.next_expiry.map_or(0.0, |t| t.timestamp() as f64));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading certificate expiries for /metrics failed")
+            }
         }
-        Err(e) => tracing::warn!(error = %e, "reading certificate expiries for /metrics failed"),
     }
 }
 

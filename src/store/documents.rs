@@ -391,8 +391,11 @@ impl Store {
 
     /// How the active signing certificates stand at `now`: expired, expiring before
     /// `horizon`, and the next expiry.
+    /// The active certificates of one `source` (`installation_ca`, `imported`) against
+    /// `now` and `horizon`.
     pub async fn certificate_expiry(
         &self,
+        source: &str,
         now: DateTime<Utc>,
         horizon: DateTime<Utc>,
     ) -> Result<CertificateExpiry, StoreError> {
@@ -402,13 +405,15 @@ impl Store {
                 COALESCE(SUM(CASE WHEN not_after <= $1 THEN 1 ELSE 0 END), 0) AS expired,
                 COALESCE(SUM(CASE WHEN not_after > $1 AND not_after <= $2 THEN 1 ELSE 0 END), 0)
                     AS expiring,
-                (SELECT not_after FROM signing_keys WHERE retired_at IS NULL AND not_after > $1
+                (SELECT not_after FROM signing_keys
+                 WHERE retired_at IS NULL AND source = $3 AND not_after > $1
                  ORDER BY not_after LIMIT 1) AS next_expiry
-             FROM signing_keys WHERE retired_at IS NULL";
+             FROM signing_keys WHERE retired_at IS NULL AND source = $3";
         Ok(on_pool!(self, p => {
             sqlx::query_as::<_, CertificateExpiry>(SQL)
                 .bind(now)
                 .bind(horizon)
+                .bind(source)
                 .fetch_one(p)
                 .await?
         }))

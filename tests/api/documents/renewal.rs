@@ -98,7 +98,8 @@ async fn an_installation_certificate_near_its_end_is_renewed_once_and_signs_the_
     assert_eq!(time_of(&details["previous_not_after"]), old, "{details}");
     // Nothing left near its end: the operators' alert clears.
     assert_eq!(
-        app.metric("atende_signing_certificates_expiring").await,
+        app.metric(r#"atende_signing_certificates_expiring{source="installation_ca"}"#)
+            .await,
         Some(0.0)
     );
 

@@ -143,41 +143,49 @@ async fn issuing_a_professionals_certificate_is_audited_once() {
 }
 
 #[actix_web::rt::test(system = "atende::runtime::System")]
-async fn metrics_warn_of_a_signing_certificate_that_expires_within_30_days_then_of_one_expired() {
+async fn metrics_warn_of_an_imported_certificate_that_expires_within_30_days_then_of_one_expired() {
     let app = spawn_app().await;
     let d = fixture(&app).await;
-    let (status, key) = json_of(app.get("/api/me/signing-key", Some(&d.helena.access)).await).await;
+    // Rafael signs with the installation's certificate (which renews itself); Helena with
+    // one she imported (which only she can renew).
+    let (status, _) = json_of(app.get("/api/me/signing-key", Some(&d.rafael.access)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let (root_key, root_cert) =
+        atende::documents::pki::generate_ca("AC Teste ICP", std::time::SystemTime::now())
+            .expect("root");
+    let pfx = helena_pfx(&root_key, &root_cert, std::time::SystemTime::now());
+    let (status, key) = json_of(import_key(&app, &d.helena, &pfx, "s3nha-forte").await).await;
     assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!(key["source"], "imported");
     let not_after: chrono::DateTime<chrono::Utc> = key["not_after"]
         .as_str()
         .expect("not_after")
         .parse()
         .expect("time");
     let app = &app;
-    let gauge = |name: &'static str| async move {
-        app.metric(name)
+    let gauge = |name: &'static str, source: &'static str| async move {
+        let labelled = format!("{name}{{source=\"{source}\"}}");
+        app.metric(&labelled)
             .await
-            .unwrap_or_else(|| panic!("{name} not in /metrics"))
+            .unwrap_or_else(|| panic!("{labelled} not in /metrics"))
     };
+    const EXPIRED: &str = "atende_signing_certificates_expired";
+    const EXPIRING: &str = "atende_signing_certificates_expiring";
+    const NEXT: &str = "atende_signing_certificate_next_expiry_timestamp_seconds";
 
-    assert_eq!(gauge("atende_signing_certificates_expired").await, 0.0);
-    assert_eq!(gauge("atende_signing_certificates_expiring").await, 0.0);
-    assert_eq!(
-        gauge("atende_signing_certificate_next_expiry_timestamp_seconds").await,
-        not_after.timestamp() as f64
-    );
+    assert_eq!(gauge(EXPIRED, "imported").await, 0.0);
+    assert_eq!(gauge(EXPIRING, "imported").await, 0.0);
+    assert_eq!(gauge(NEXT, "imported").await, not_after.timestamp() as f64);
+    assert!(gauge(NEXT, "installation_ca").await > 0.0);
 
     // Ten days before it expires (by the app's clock): expiring.
     app.clock.set(not_after - chrono::Duration::days(10));
-    assert_eq!(gauge("atende_signing_certificates_expiring").await, 1.0);
-    assert_eq!(gauge("atende_signing_certificates_expired").await, 0.0);
+    assert_eq!(gauge(EXPIRING, "imported").await, 1.0);
+    assert_eq!(gauge(EXPIRED, "imported").await, 0.0);
 
-    // A day after: expired, and no valid certificate is left to expire next.
+    // A day after: expired, and no valid imported certificate is left to expire next.
     app.clock.set(not_after + chrono::Duration::days(1));
-    assert_eq!(gauge("atende_signing_certificates_expired").await, 1.0);
-    assert_eq!(gauge("atende_signing_certificates_expiring").await, 0.0);
-    assert_eq!(
-        gauge("atende_signing_certificate_next_expiry_timestamp_seconds").await,
-        0.0
-    );
+    assert_eq!(gauge(EXPIRED, "imported").await, 1.0);
+    assert_eq!(gauge(EXPIRING, "imported").await, 0.0);
+    assert_eq!(gauge(NEXT, "imported").await, 0.0);
 }
