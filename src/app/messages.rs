@@ -28,7 +28,12 @@ pub struct MessagesQuery {
     pub status: Option<String>,
     /// `email`, `whatsapp` or `sms`.
     pub channel: Option<String>,
+    /// The next page: the messages older than this one (the last of the page before).
+    pub before: Option<uuid::Uuid>,
 }
+
+/// Messages in one page of the list.
+pub const MESSAGES_PAGE: i64 = 200;
 
 /// The states a message is shown in.
 const STATES: &[&str] = &[
@@ -90,7 +95,8 @@ pub fn reminder_rules(row: &ClinicMessagingRow) -> ReminderRules {
 }
 
 /// The delivery state of the clinic's messages to a patient or about an appointment
-/// (the clinic's staff), or of all its messages (its administrators), newest first.
+/// (the clinic's staff), or of all its messages (its administrators), newest first, a page
+/// of [`MESSAGES_PAGE`] at a time (`before`: the page after the one that ended there).
 pub async fn clinic_messages(
     state: &AppState,
     auth: &Auth,
@@ -115,8 +121,12 @@ pub async fn clinic_messages(
         appointment: q.appointment_id,
         status: q.status,
         channel: q.channel,
+        before: q.before,
     };
-    let mut list = state.store.clinic_messages(clinic, &filter, 200).await?;
+    let mut list = state
+        .store
+        .clinic_messages(clinic, &filter, MESSAGES_PAGE)
+        .await?;
     // Staff see which contact a message used, not the whole address.
     for m in &mut list {
         m.to_address = m.to_address.as_deref().map(recipient::masked);

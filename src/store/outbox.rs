@@ -85,6 +85,8 @@ pub struct MessageFilter {
     /// As shown (`delivered` and `read` are receipts of sent messages).
     pub status: Option<String>,
     pub channel: Option<String>,
+    /// Only those listed after this message of the clinic (older; same time: smaller id).
+    pub before: Option<uuid::Uuid>,
 }
 
 /// Messages of one channel in one state, and the oldest one's creation.
@@ -305,6 +307,10 @@ impl Store {
                    AND ($5 IS NULL OR o.channel = $5)
                    AND ($6 IS NULL OR (CASE WHEN o.status = 'sent' AND o.receipt IS NOT NULL
                                             THEN o.receipt ELSE o.status END) = $6)
+                   AND ($7 IS NULL OR EXISTS (
+                        SELECT 1 FROM outbox b WHERE b.id = $7 AND b.clinic_id = $1
+                          AND (o.created_at < b.created_at
+                               OR (o.created_at = b.created_at AND o.id < b.id))))
                  ORDER BY o.created_at DESC, o.id DESC LIMIT $4",
             )
             .bind(clinic)
@@ -313,6 +319,7 @@ impl Store {
             .bind(limit)
             .bind(&f.channel)
             .bind(&f.status)
+            .bind(f.before)
             .fetch_all(p)
             .await?
         });

@@ -8,6 +8,7 @@ mod crash;
 mod invite;
 pub(crate) mod mailbox;
 mod optout;
+mod paging;
 mod reset;
 
 use std::time::Duration;

@@ -5,13 +5,17 @@
 // patient and appointment, attempts and the provider's last error; filtered by state and
 // channel. Without a configured channel, messages stay "Na fila" here.
 //
-//   GET /api/clinics/{id}/messages?status=&channel=   at most the 200 newest (administrators)
+//   GET /api/clinics/{id}/messages?status=&channel=&before=   200 at a time, newest first
+//     (administrators); "Carregar mais antigas" asks for the page before the last one shown
 
 import { api, qs, seg } from '../api.js';
 import {
   MESSAGE_CHANNELS, MESSAGE_STATES, join, maskedRecipient, messageKind, text,
 } from '../messages.js';
-import { h, formatDateTime, loadInto, plural } from '../ui.js';
+import { h, alertNode, errorMessage, formatDateTime, loadInto, plural } from '../ui.js';
+
+/** Messages in one page of the server's list. */
+const PAGE = 200;
 
 /**
  * @typedef {{id: string, channel: string, template: string, status: string, attempts: number,
@@ -92,22 +96,52 @@ export function renderOutbox(ctx, { membership, homeHref }) {
   for (const f of [stateF, channelF]) f.select.addEventListener('change', () => load());
 
   function load() {
-    const query = qs({ status: stateF.select.value || null, channel: channelF.select.value || null });
-    return loadInto(box, () => api.get(`/api/clinics/${seg(clinicId)}/messages${query}`),
-      (/** @type {OutboxMessage[]} */ list) => {
+    const filters = { status: stateF.select.value || null, channel: channelF.select.value || null };
+    const url = (/** @type {string|null} */ before) =>
+      `/api/clinics/${seg(clinicId)}/messages${qs({ ...filters, before })}`;
+    return loadInto(box, () => api.get(url(null)),
+      (/** @type {OutboxMessage[]} */ first) => {
         if (!ctx.isCurrent()) return [];
-        if (!list.length) return [h('p', { class: 'muted ob-empty', text: 'Nenhuma mensagem com estes filtros.' })];
-        const filtered = stateF.select.value || channelF.select.value;
+        if (!first.length) return [h('p', { class: 'muted ob-empty', text: 'Nenhuma mensagem com estes filtros.' })];
+        const filtered = filters.status || filters.channel;
+        let shown = 0;
+        let last = '';
+        const status = h('p', { class: 'muted', role: 'status' });
+        const tbody = h('tbody');
+        const more = h('button', { type: 'button', class: 'btn btn-secondary ob-more', text: 'Carregar mais antigas' });
+        const moreError = h('div');
+        const add = (/** @type {OutboxMessage[]} */ page) => {
+          tbody.append(...page.map((m) => row(clinicId, m)));
+          shown += page.length;
+          if (page.length) last = page[page.length - 1].id;
+          const complete = page.length < PAGE;
+          more.hidden = complete;
+          status.textContent = join([plural(shown, 'mensagem', 'mensagens'), filtered ? 'com estes filtros' : '',
+            complete ? '' : '(as mais recentes; há mais antigas)'], ' ');
+        };
+        more.addEventListener('click', async () => {
+          more.disabled = true;
+          moreError.replaceChildren();
+          try {
+            const page = /** @type {OutboxMessage[]} */ (await api.get(url(last)));
+            if (ctx.isCurrent()) add(page);
+          } catch (err) {
+            moreError.replaceChildren(alertNode(errorMessage(err)));
+          } finally {
+            more.disabled = false;
+          }
+        });
+        add(first);
         return [
-          h('p', { class: 'muted', role: 'status',
-            text: join([plural(list.length, 'mensagem', 'mensagens'), filtered ? 'com estes filtros' : '',
-              list.length >= 200 ? '(as 200 mais recentes)' : ''], ' ') }),
+          status,
           h('div', { class: 'table-wrap' },
             h('table', { class: 'table ob-table' },
               h('caption', { class: 'visually-hidden', text: 'Mensagens aos pacientes, das mais recentes às mais antigas' }),
               h('thead', null, h('tr', null,
                 COLUMNS.map((c) => h('th', { scope: 'col', text: c })))),
-              h('tbody', null, list.map((m) => row(clinicId, m))))),
+              tbody)),
+          moreError,
+          h('div', { class: 'form-actions' }, more),
         ];
       });
   }
