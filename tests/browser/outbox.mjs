@@ -13,10 +13,11 @@
 //   tests/web/messages.test.mjs);
 // - filtering by state "Na fila" or channel "SMS" leaves none of them; "Enviada" + "E-mail"
 //   keeps them;
+// - with more than 200 messages (fit-ins booked and cancelled until there are), the list
+//   shows the newest 200 and "Carregar mais antigas" adds the older ones, none twice;
 // - the receptionist opening the same address gets "Sem permissão" in words;
 // - the page has no horizontal overflow on a phone; no console errors or CSP violations.
 // Screenshots go to tests/browser/screenshots/outbox-*.png (each checked by axe-core).
-//
 // Prints one line per check and ends with "N passed, N failed"; exits 1 on failure.
 
 import {
@@ -125,6 +126,55 @@ async function run(browser) {
       assert(await page.locator('.ob-table tbody tr:not([data-status="sent"])').count() === 0, 'other states listed');
       const status = await text(page.locator('.ob-list [role="status"]'));
       assert(/mensage(m|ns) com estes filtros/.test(status), `count: ${status}`);
+    });
+
+    await check('200 at a time: "Carregar mais antigas" brings the older ones, none twice', async () => {
+      const { page } = admin;
+      // More than a page: fit-ins booked and cancelled (two e-mails each) on days of their own.
+      const adminToken = await loginApi(ADMIN);
+      const total = async () => {
+        let n = 0;
+        let before = null;
+        for (;;) {
+          const q = before ? `?before=${before}` : '';
+          const pageOf = await apiCall('GET', `/api/clinics/${clinicId}/messages${q}`, adminToken);
+          n += pageOf.length;
+          if (pageOf.length < 200) return n;
+          before = pageOf[pageOf.length - 1].id;
+        }
+      };
+      let have = await total();
+      const first = addDays(localDate(new Date()), 300 + (Math.floor(Date.now() / 60000) % 200));
+      for (let k = 0; have <= 230 && k < 600; k += 1) {
+        const minutes = 7 * 60 + (k % 60) * 10;
+        const hhmm = `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+        try {
+          const a = await apiCall('POST', `/api/clinics/${clinicId}/appointments`, recToken, {
+            professional_user_id: helena.user_id, patient_id: joao.id,
+            starts_at: `${addDays(first, Math.floor(k / 60))}T${hhmm}:00-03:00`, duration_minutes: 10, fit_in: true,
+          });
+          await apiCall('POST', `/api/clinics/${clinicId}/appointments/${a.id}/cancel`, recToken,
+            { reason: 'teste de paginação' });
+          have += 2;
+        } catch (err) {
+          if (!(err instanceof HttpError) || err.status !== 409) throw err;
+        }
+      }
+      have = await total();
+      assert(have > 200, `only ${have} messages`);
+      await page.getByLabel('Estado').selectOption('');
+      await page.getByLabel('Canal').selectOption('');
+      await page.getByRole('button', { name: 'Atualizar' }).click();
+      const rows = page.locator('.ob-table tbody tr');
+      await page.waitForFunction(() => document.querySelectorAll('.ob-table tbody tr').length === 200);
+      const status = await text(page.locator('.ob-list [role="status"]'));
+      assert(status.includes('há mais antigas'), `status: ${status}`);
+      await page.getByRole('button', { name: 'Carregar mais antigas' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('.ob-table tbody tr').length > 200);
+      const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-message')));
+      assert(new Set(ids).size === ids.length, 'a message listed twice');
+      assert(ids.length >= Math.min(have, 400), `${ids.length} rows of ${have}`);
+      return `${ids.length} of ${have} shown`;
     });
 
     await check('a receptionist opening the address is told it is for the administration', async () => {
