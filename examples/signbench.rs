@@ -71,6 +71,7 @@ fn input() -> RenderInput {
         professional_specialty: Some("Clínica Médica".into()),
         patient_name: "João Pereira da Silva".into(),
         patient_cpf: "529.982.247-25".into(),
+        antimicrobial_valid_until: None,
         patient_address: Some(
             "Rua Augusta, 1500 (apto 42) – Consolação, São Paulo/SP – CEP 01304-001".into(),
         ),

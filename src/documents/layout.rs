@@ -46,6 +46,9 @@ pub struct RenderInput {
     /// The patient's address on one line, when known; printed on the kinds that need it
     /// ([`crate::domain::document::DocumentKind::special_control_form`]).
     pub patient_address: Option<String>,
+    /// A prescription with an antimicrobial: the last day it may be dispensed (its issue,
+    /// in the clinic's time zone, plus 10 days; RDC ANVISA 471/2021).
+    pub antimicrobial_valid_until: Option<chrono::NaiveDate>,
     /// e.g. "23 de novembro de 2026, 14:05 (horário de Brasília)".
     pub issued_at_text: String,
     /// When it was issued: the file's creation and modification dates.
@@ -60,7 +63,6 @@ pub struct RenderInput {
 
 /// The rendered document before its signature: printpdf's object graph as lopdf sees it.
 pub fn render(input: &RenderInput) -> lopdf::Document {
-    let kind = input.content.kind();
     let mut doc = PdfDocument::new(&input.title);
     doc.metadata.info.document_title = format!("{} – {}", input.title, input.patient_name);
     doc.metadata.info.author = input.professional_name.clone();
@@ -69,7 +71,7 @@ pub fn render(input: &RenderInput) -> lopdf::Document {
     // One QR code for every page of every copy: choosing its mask is most of a QR's cost.
     let qr = crate::qr::modules(&input.verify_url);
     let mut pages = Vec::new();
-    for copy in kind.copies() {
+    for copy in input.content.copies() {
         pages.extend(render_copy(input, copy, qr.as_ref()));
     }
     doc.with_pages(pages);
@@ -162,6 +164,19 @@ fn render_copy(input: &RenderInput, copy: &str, qr: Option<&(usize, Vec<bool>)>)
                 w.gap(4.0);
                 w.paragraph("Observações", Face::Bold, 10.0, 0.0);
                 w.paragraph(n, Face::Regular, 10.0, 0.0);
+            }
+            if let Some(until) = input.antimicrobial_valid_until {
+                w.gap(6.0);
+                w.paragraph(
+                    &format!(
+                        "Receita de antimicrobiano (RDC ANVISA 471/2021): válida por 10 dias a \
+                         contar da emissão, até {}.",
+                        until.format("%d/%m/%Y")
+                    ),
+                    Face::Bold,
+                    9.5,
+                    0.0,
+                );
             }
             if let Some(note) = &input.prescription_note {
                 w.gap(6.0);
@@ -715,6 +730,7 @@ mod tests {
             patient_name: "João Pereira da Silva".into(),
             patient_cpf: "529.982.247-25".into(),
             patient_address: address.map(str::to_string),
+            antimicrobial_valid_until: None,
             issued_at_text: "7 de dezembro de 2026, 14:05 (horário de Brasília)".into(),
             issued_at: chrono::DateTime::UNIX_EPOCH,
             verify_url: "https://clinica.example/v/x".into(),
@@ -728,7 +744,6 @@ mod tests {
     fn pages_text(input: &RenderInput) -> Vec<String> {
         input
             .content
-            .kind()
             .copies()
             .iter()
             .flat_map(|copy| render_copy(input, copy, None))
@@ -780,6 +795,31 @@ mod tests {
             for page in &pages {
                 assert!(page.contains("Endereço: Rua Augusta"), "{page}");
             }
+        }
+    }
+
+    #[test]
+    fn an_antimicrobial_prescription_has_two_copies_with_its_validity() {
+        let mut input = special(None, 1);
+        input.content = DocumentContent::Prescription {
+            medications: vec![Medication {
+                name: "Amoxicilina".into(),
+                concentration: "500 mg".into(),
+                form: "cápsula".into(),
+                quantity: "21 cápsulas".into(),
+                instructions: "1 cápsula de 8 em 8 horas por 7 dias".into(),
+                list: Some(crate::domain::document::MedicineList::Antimicrobial),
+            }],
+            notes: None,
+        };
+        input.antimicrobial_valid_until = chrono::NaiveDate::from_ymd_opt(2026, 12, 17);
+        let pages = pages_text(&input);
+        assert_eq!(pages.len(), 2, "{pages:#?}");
+        for (page, via) in pages.iter().zip(["1ª via – Retenção", "2ª via – Paciente"]) {
+            assert!(page.contains(via), "{page}");
+            assert!(page.contains("válida por 10 dias"), "{page}");
+            assert!(page.contains("até 17/12/2026"), "{page}");
+            assert!(!page.contains("COMPRADOR"), "{page}");
         }
     }
 

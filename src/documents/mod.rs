@@ -740,6 +740,9 @@ pub fn render_input(
     let tz = clinic.tz();
     let local = issued_at.with_timezone(&tz);
     let address = clinic.address().one_line();
+    let antimicrobial_valid_until = content
+        .has_antimicrobial()
+        .then(|| local.date_naive() + chrono::Days::new(ANTIMICROBIAL_VALID_DAYS));
     let council = format!(
         "{} {}/{}",
         professional.council.to_uppercase(),
@@ -771,6 +774,7 @@ pub fn render_input(
         patient_name: patient.full_name.clone(),
         patient_cpf: cpf,
         patient_address: patient.address.as_ref().map(Address::one_line),
+        antimicrobial_valid_until,
         issued_at,
         issued_at_text: format!(
             "{} de {} de {}, {} ({})",
@@ -789,6 +793,10 @@ pub fn render_input(
         preview: false,
     }
 }
+
+/// RDC ANVISA 471/2021: a prescription of antimicrobials is valid for 10 days from its
+/// issue.
+const ANTIMICROBIAL_VALID_DAYS: u64 = 10;
 
 const MONTHS: [&str; 12] = [
     "janeiro",

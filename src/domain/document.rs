@@ -359,6 +359,25 @@ impl DocumentContent {
         }
     }
 
+    /// Whether a prescription carries an antimicrobial (RDC ANVISA 471/2021: two copies, the
+    /// first retained by the pharmacy, valid for 10 days from its issue).
+    pub fn has_antimicrobial(&self) -> bool {
+        matches!(self, DocumentContent::Prescription { .. })
+            && self.medicine_lists().contains(&MedicineList::Antimicrobial)
+    }
+
+    /// The copies printed, one page group each: the kind's ([`DocumentKind::copies`]), and
+    /// two for a prescription with an antimicrobial.
+    pub fn copies(&self) -> &'static [&'static str] {
+        if self.has_antimicrobial() {
+            return &[
+                "1ª via – Retenção da Farmácia ou Drogaria",
+                "2ª via – Paciente",
+            ];
+        }
+        self.kind().copies()
+    }
+
     /// Check the content against the rules; trims text in place. `today` is the clinic's
     /// local date (a certificate may not start more than 30 days before or after it).
     pub fn validate(&mut self, today: NaiveDate) -> Result<(), ValidationError> {
@@ -755,6 +774,24 @@ mod tests {
         )
         .unwrap();
         assert!(c.validate(today()).is_ok());
-        assert_eq!(c.kind().copies().len(), 2);
+        assert_eq!(c.copies().len(), 2);
+        assert!(!c.has_antimicrobial());
+    }
+
+    #[test]
+    fn a_prescription_with_an_antimicrobial_goes_in_two_copies() {
+        let with = |list: &str| {
+            parse(serde_json::json!({"kind": "prescription", "medications": [
+                {"name": "Dipirona", "quantity": "1 frasco", "instructions": "se dor"},
+                {"name": "Amoxicilina", "quantity": "21 cápsulas", "instructions": "8/8 h",
+                 "list": list}]}))
+            .unwrap()
+        };
+        let amoxicillin = with("antimicrobial");
+        assert!(amoxicillin.has_antimicrobial());
+        assert_eq!(amoxicillin.copies()[1], "2ª via – Paciente");
+        let common = with("common");
+        assert!(!common.has_antimicrobial());
+        assert_eq!(common.copies(), &[""]);
     }
 }

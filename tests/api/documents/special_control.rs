@@ -1,7 +1,8 @@
 //! Special-control prescriptions (Portaria SVS/MS 344/98) need the patient's full address:
 //! the clinic or the patient gives it (CEP checked), a prescription without it is refused
 //! with a code that says why, and the signed file shows it on both copies with the blocks
-//! the pharmacy fills in.
+//! the pharmacy fills in. A prescription of antimicrobials (RDC ANVISA 471/2021) goes in two
+//! copies that say until when it may be dispensed.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -220,5 +221,56 @@ async fn a_patient_gives_their_own_address_and_the_signed_copies_carry_it_with_t
         ] {
             assert!(page.contains(block), "{block}: {page}");
         }
+    }
+}
+
+#[actix_web::rt::test(system = "atende::runtime::System")]
+async fn an_antimicrobial_prescription_is_two_copies_valid_for_ten_days() {
+    let app = spawn_app().await;
+    let d = fixture(&app).await;
+    let content = json!({"kind": "prescription", "medications": [
+        {"name": "Amoxicilina", "concentration": "500 mg", "form": "cápsula",
+         "quantity": "21 cápsulas", "instructions": "1 cápsula de 8 em 8 horas por 7 dias",
+         "list": "antimicrobial"}]});
+    let (status, doc) = json_of(issue(&app, &d.helena, &d.clinic, &d.joao_id, content).await).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{doc}");
+    let id = doc["id"].as_str().expect("id");
+    let signed = settled(&app, &d.helena, id).await;
+    assert_eq!(signed["status"], "signed", "{signed}");
+    let pdf = pdf_of(&app, &d.helena, id).await;
+    let pages = lopdf::Document::load_mem(&pdf)
+        .expect("pdf")
+        .get_pages()
+        .len();
+    assert_eq!(pages, 2, "one page per copy");
+    if !validators_available() {
+        return;
+    }
+    // Ten days from the day it was issued, in the clinic's time zone.
+    let issued: chrono::DateTime<chrono::Utc> = signed["created_at"]
+        .as_str()
+        .expect("created_at")
+        .parse()
+        .expect("time");
+    let until = issued
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive()
+        + chrono::Days::new(10);
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = pdftotext(dir.path(), "antimicrobial.pdf", &pdf);
+    let copies: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert_eq!(copies.len(), 2, "{text}");
+    for (page, via) in copies
+        .iter()
+        .zip(["1ª via – Retenção", "2ª via – Paciente"])
+    {
+        assert!(page.contains(via), "{page}");
+        assert!(
+            page.contains(&format!("até {}", until.format("%d/%m/%Y"))),
+            "{page}"
+        );
     }
 }
