@@ -64,6 +64,10 @@
 //! `--duration` seconds: media delivered to the subscribers versus sent, the server's CPU
 //! (`--server-pid`, from /proc: user + system time) and RSS, and this process's own CPU
 //! (the clients' SRTP/DTLS work competes for the same cores).
+//!
+//! `--mode record` measures the clinical record: `--senders` doctors (enrolled for the run)
+//! write `--events` encounters of one patient at once (write p50, p99), then one of them
+//! reads the timeline's first page `--rooms` times (p50, p99) — see `record.rs`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -76,6 +80,7 @@ mod common;
 mod consult;
 mod documents;
 mod queue;
+mod record;
 mod relay;
 mod rooms;
 
@@ -189,6 +194,9 @@ async fn main() {
     }
     if args.mode == "auth" {
         return authed::auth_mode(args).await;
+    }
+    if args.mode == "record" {
+        return record::record_mode(args).await;
     }
     let http = reqwest::Client::new();
     let login: Value = http
