@@ -58,7 +58,8 @@ pub(crate) async fn record_mode(args: Args) {
             &admin_token,
             json!({"email": email, "full_name": format!("Médico de Carga {i}"),
                    "password": "senha-de-carga-1", "profession": "doctor", "council": "CRM",
-                   "council_number": format!("{}", 500_000 + i), "council_uf": "SP"}),
+                   "council_number": format!("{}", 10_000_000 + (stamp % 90_000) * 100 + i as u64),
+                   "council_uf": "SP"}),
         )
         .await;
         let id = created["user_id"]
