@@ -126,11 +126,14 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// A patient's own address, as they give it (`null` removes it).
+/// A patient's own address, as they give it (`null` removes it; leaving `address` out is
+/// refused, so a mistyped body never erases it).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressRequest {
-    pub address: Option<Address>,
+    #[serde(deserialize_with = "present")]
+    #[schema(value_type = Option<Address>)]
+    pub address: Option<Option<Address>>,
 }
 
 /// A patient's identity, parsed: who they are, whichever path registers them.
@@ -516,6 +519,12 @@ pub async fn update_clinic_patient(
         .store
         .update_clinic_patient(&mut tx, &row, clinic)
         .await?;
+    if body.address.is_some() {
+        state
+            .store
+            .set_patient_address(&mut tx, patient, row.patient.address.as_ref())
+            .await?;
+    }
     state
         .store
         .append_audit(
@@ -589,7 +598,12 @@ pub async fn set_my_address(
     if !auth.owns_patient(id) {
         return Err(AppError::Forbidden);
     }
-    let address = body.address.as_ref().map(Address::parse).transpose()?;
+    let address = body
+        .address
+        .as_ref()
+        .and_then(Option::as_ref)
+        .map(Address::parse)
+        .transpose()?;
     let mut row = state
         .store
         .patient_by_id(id)

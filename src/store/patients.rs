@@ -364,7 +364,9 @@ impl Store {
         Ok(())
     }
 
-    /// Update contact data on the identity record and the clinic's clinical text.
+    /// Update contact data on the identity record and the clinic's clinical text (not the
+    /// address: [`Store::set_patient_address`], written only when it changes, so an edit of
+    /// the phone never puts back an address the patient changed meanwhile).
     pub async fn update_clinic_patient(
         &self,
         tx: &mut Tx,
@@ -376,11 +378,10 @@ impl Store {
         let phone_index = self.phone_index(row.patient.phone.as_deref())?;
         let email = self.seal_opt(row.patient.email.as_deref())?;
         let social_name = self.seal_opt(row.patient.social_name.as_deref())?;
-        let address = self.seal_address(row.patient.address.as_ref())?;
         on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE patients SET phone_enc = $1, email_enc = $2, social_name_enc = $3, updated_at = $4,
-                    phone_index = $6, address_enc = $7
+                    phone_index = $6
                  WHERE id = $5",
             )
                 .bind(&phone)
@@ -389,7 +390,6 @@ impl Store {
                 .bind(now)
                 .bind(row.patient.id)
                 .bind(&phone_index)
-                .bind(&address)
                 .execute(&mut **t)
                 .await?;
             sqlx::query(

@@ -178,6 +178,24 @@ async fn a_patient_gives_their_own_address_and_the_signed_copies_carry_it_with_t
     .await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["address"]["street"], "Rua Frei Caneca");
+    // A body without `address` is refused rather than read as "remove it".
+    assert_error(
+        app.put(&mine, Some(&d.joao.access), &json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    // A phone edit by the reception leaves the address as the patient gave it.
+    let (status, edited) = json_of(
+        app.patch(
+            &format!("/api/clinics/{}/patients/{}", d.clinic, d.joao_id),
+            Some(&d.recep.access),
+            &json!({"phone": "(11) 97777-6666"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
 
     // The clinic sees what he gave.
     let (_, seen) = json_of(

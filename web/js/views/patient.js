@@ -77,10 +77,13 @@ function addressPanel(me, address, onSaved) {
         saved = await api.put(`/api/patients/${encodeURIComponent(id)}/address`, body);
       }
       onSaved(saved && saved.address);
+      const summary = panel.querySelector('summary');
+      if (summary) summary.textContent = 'Alterar endereço';
       return 'Endereço salvo. As clínicas vinculadas à sua conta passam a vê-lo.';
     },
   });
-  return disclosure(address ? 'Alterar endereço' : 'Informar endereço', ctrl.form);
+  const panel = disclosure(address ? 'Alterar endereço' : 'Informar endereço', ctrl.form);
+  return panel;
 }
 
 function privacySection(ctx) {
