@@ -14,12 +14,7 @@ pub(crate) async fn booking_mode(args: Args) {
     let admin = login(&http, &args.url, &args.email, &args.password).await;
     let helena = login(&http, &args.url, "dra.helena@atende.demo", &args.password).await;
     let token = admin["access_token"].as_str().expect("token").to_string();
-    let clinic = admin["user"]["memberships"]
-        .as_array()
-        .and_then(|ms| ms.iter().find(|m| m["role"] == "clinic_admin"))
-        .and_then(|m| m["clinic_id"].as_str())
-        .expect("log in as a clinic admin")
-        .to_string();
+    let clinic = admin_clinic(&admin);
     let pro = helena["user"]["id"].as_str().expect("id").to_string();
     let week: Vec<Value> = (0..7)
         .map(|d| json!({"weekday": d, "start": "00:00", "end": "24:00"}))

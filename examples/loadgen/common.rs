@@ -65,6 +65,16 @@ pub(crate) async fn login(http: &reqwest::Client, url: &str, email: &str, passwo
         .expect("login json")
 }
 
+/// The clinic a login answer's user administers (the caller logged in as a clinic admin).
+pub(crate) fn admin_clinic(login: &Value) -> String {
+    login["user"]["memberships"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["role"] == "clinic_admin"))
+        .and_then(|m| m["clinic_id"].as_str())
+        .expect("log in as a clinic admin")
+        .to_string()
+}
+
 /// Register load-test patient `i` at the clinic (or find them from an earlier run).
 pub(crate) async fn load_patient(
     http: &reqwest::Client,

@@ -18,12 +18,7 @@ pub(crate) async fn queue_mode(args: Args) {
     let helena = login(&http, &args.url, "dra.helena@atende.demo", &args.password).await;
     let admin_token = admin["access_token"].as_str().expect("token").to_string();
     let helena_token = helena["access_token"].as_str().expect("token").to_string();
-    let clinic = admin["user"]["memberships"]
-        .as_array()
-        .and_then(|ms| ms.iter().find(|m| m["role"] == "clinic_admin"))
-        .and_then(|m| m["clinic_id"].as_str())
-        .expect("log in as a clinic admin")
-        .to_string();
+    let clinic = admin_clinic(&admin);
     let base = format!("{}/api/clinics/{clinic}/queue", args.url);
     let panel = post(
         &http,
