@@ -83,12 +83,15 @@ async fn the_outbox_pages_through_every_message_once_newest_first() {
         had + 260,
         "each of the clinic's messages once"
     );
-    // Newest first across the page boundary: by creation time, then by id.
-    let keys: Vec<(&str, &str)> = listed
+    // Newest first across the page boundary: by creation time, then by id. The times are
+    // compared as instants: RFC 3339 text drops trailing zeros of the fraction ("…00.120Z"
+    // against "…00.120001Z"), so its text order is not time order.
+    let keys: Vec<(chrono::DateTime<chrono::Utc>, &str)> = listed
         .iter()
         .map(|m| {
+            let at = m["created_at"].as_str().expect("created_at");
             (
-                m["created_at"].as_str().expect("created_at"),
+                at.parse().expect("an RFC 3339 time"),
                 m["id"].as_str().expect("id"),
             )
         })
