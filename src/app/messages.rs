@@ -77,6 +77,13 @@ pub struct MessagingSettings {
     /// otherwise. Left out of a `PUT`: unchanged.
     #[serde(default)]
     pub sms_enabled: Option<bool>,
+    /// Whether this installation has WhatsApp configured (`messaging.whatsapp`): without
+    /// it, `whatsapp_enabled` changes nothing. Read only (ignored in a `PUT`).
+    #[serde(default)]
+    pub whatsapp_available: bool,
+    /// Whether this installation has SMS configured (`messaging.sms`). Read only.
+    #[serde(default)]
+    pub sms_available: bool,
 }
 
 /// The clinic's reminder rules (defaults where it set nothing).
@@ -156,6 +163,8 @@ pub async fn get_settings(
         quiet_end: rules.quiet_end.format("%H:%M").to_string(),
         whatsapp_enabled: Some(row.whatsapp_enabled.unwrap_or(false)),
         sms_enabled: Some(row.sms_enabled.unwrap_or(false)),
+        whatsapp_available: state.settings.messaging.whatsapp.enabled(),
+        sms_available: state.settings.messaging.sms.enabled(),
     })
 }
 

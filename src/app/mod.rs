@@ -23,6 +23,7 @@ pub mod keys;
 pub mod lgpd;
 pub mod links;
 pub mod me;
+pub mod message_texts;
 pub mod messages;
 pub mod mfa;
 pub mod oidc;

@@ -82,6 +82,10 @@ pub struct WhatsappSettings {
     /// The approved template of reminders: body {{1}} first name, {{2}} clinic, {{3}} date
     /// and time, {{4}} professional; quick-reply buttons 0 Confirmar and 1 Cancelar.
     pub reminder_template: String,
+    /// The approved template signed documents are sent as: a document header (the PDF),
+    /// body {{1}} first name, {{2}} professional, {{3}} kind of document, {{4}} its
+    /// verification code. Empty: documents go by e-mail only.
+    pub document_template: String,
     /// The templates' language code (`pt_BR`).
     pub template_language: String,
     pub timeout_secs: u64,

@@ -44,6 +44,11 @@ impl DocumentKind {
         }
     }
 
+    /// The signed file's name: `special-prescription-ABCD2345.pdf`.
+    pub fn file_name(self, code: &str) -> String {
+        format!("{}-{code}.pdf", self.as_str().replace('_', "-"))
+    }
+
     /// The title printed on the document (pt-BR), whoever issues it; the issuer's council
     /// may print a more precise one (`scope::document_title`).
     pub fn title(self) -> &'static str {

@@ -10,6 +10,7 @@ pub mod document;
 pub mod documents_br;
 pub mod fhir;
 pub mod ids;
+pub mod message_text;
 pub mod office_hours;
 pub mod person;
 pub mod professional;

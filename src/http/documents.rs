@@ -159,7 +159,7 @@ pub async fn revoke(
 
 #[utoipa::path(post, path = "/api/documents/{id}/send", tag = "documents", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, description = "Sent: the patient's page shows it live (`document.received` on their `user:` topic) and a message is queued in the outbox", body = DocumentSummary),
+    responses((status = 200, description = "Sent: the patient's page shows it live (`document.received` on their `user:` topic) and a message is queued in the outbox: by WhatsApp with the PDF where the clinic sends by WhatsApp and the patient has a phone and did not opt out, else by e-mail with the verification link", body = DocumentSummary),
               (status = 403, body = ErrorBody),
               (status = 409, description = "`not_signed`, `revoked`", body = ErrorBody)))]
 pub async fn send(

@@ -1,11 +1,13 @@
-//! Messages to patients over HTTP: their delivery state (per patient or appointment) and
-//! each clinic's messaging settings (sender, reply-to, reminders, quiet hours).
+//! Messages to patients over HTTP: their delivery state (per patient or appointment),
+//! each clinic's messaging settings (sender, reply-to, reminders, quiet hours) and the words
+//! of its e-mails.
 
 use actix_web::{HttpResponse, web};
 
 use crate::app::Auth;
 use crate::app::consents;
 use crate::app::error::{AppError, ErrorBody};
+use crate::app::message_texts::{self, MessagePreview, MessageTextInput, MessageTextView};
 use crate::app::messages::{self, MessagesQuery, MessagingSettings};
 use crate::app::state::AppState;
 use crate::domain::ClinicId;
@@ -25,7 +27,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/public/unsubscribe/{token}",
             web::get().to(unsubscribe_page),
         )
-        .route("/public/unsubscribe/{token}", web::post().to(unsubscribe));
+        .route("/public/unsubscribe/{token}", web::post().to(unsubscribe))
+        .route(
+            "/clinics/{clinic_id}/messaging/texts",
+            web::get().to(list_texts),
+        )
+        .route(
+            "/clinics/{clinic_id}/messaging/texts/{template}",
+            web::put().to(put_text),
+        )
+        .route(
+            "/clinics/{clinic_id}/messaging/texts/{template}",
+            web::delete().to(reset_text),
+        )
+        .route(
+            "/clinics/{clinic_id}/messaging/texts/{template}/preview",
+            web::post().to(preview_text),
+        );
 }
 
 /// A plain page (the CSP allows a same-origin form, no inline style or script needed).
@@ -115,4 +133,67 @@ pub async fn put_settings(
 ) -> Result<HttpResponse, AppError> {
     let saved = messages::put_settings(&state, &auth, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(saved))
+}
+
+#[utoipa::path(get, path = "/api/clinics/{clinic_id}/messaging/texts", operation_id = "list_message_texts", tag = "messaging", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The e-mails the clinic may rewrite: each with its variables, built-in words and the clinic's own (null: the built-in ones go)", body = [MessageTextView]),
+              (status = 403, description = "Clinic administrators only", body = ErrorBody)))]
+pub async fn list_texts(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<ClinicId>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(message_texts::list(&state, &auth, path.into_inner()).await?))
+}
+
+#[utoipa::path(put, path = "/api/clinics/{clinic_id}/messaging/texts/{template}", operation_id = "put_message_text", tag = "messaging", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("template" = String, Path, description = "`appointment_reminder`, `appointment_booked`, `appointment_rescheduled`, `appointment_cancelled`, `waitlist_offer` or `document_ready`")),
+    request_body = MessageTextInput,
+    responses((status = 200, description = "Saved (audited `clinic.message_text_updated`): the clinic's e-mails of this kind go with these words, queued ones included", body = MessageTextView),
+              (status = 403, description = "Clinic administrators only", body = ErrorBody),
+              (status = 404, description = "No such editable message", body = ErrorBody),
+              (status = 422, description = "`unknown_variable`, `invalid_template` (braces), `invalid_subject`, `invalid_body_text`; `field` names `subject` or `body`", body = ErrorBody)))]
+pub async fn put_text(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(ClinicId, String)>,
+    body: web::Json<MessageTextInput>,
+) -> Result<HttpResponse, AppError> {
+    let (clinic, template) = path.into_inner();
+    let saved = message_texts::save(&state, &auth, clinic, &template, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+#[utoipa::path(delete, path = "/api/clinics/{clinic_id}/messaging/texts/{template}", operation_id = "reset_message_text", tag = "messaging", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("template" = String, Path)),
+    responses((status = 200, description = "Back to the built-in words (audited `clinic.message_text_reset` when the clinic had its own)", body = MessageTextView),
+              (status = 403, description = "Clinic administrators only", body = ErrorBody),
+              (status = 404, description = "No such editable message", body = ErrorBody)))]
+pub async fn reset_text(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(ClinicId, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (clinic, template) = path.into_inner();
+    Ok(HttpResponse::Ok().json(message_texts::reset(&state, &auth, clinic, &template).await?))
+}
+
+#[utoipa::path(post, path = "/api/clinics/{clinic_id}/messaging/texts/{template}/preview", operation_id = "preview_message_text", tag = "messaging", security(("bearer" = [])),
+    params(("clinic_id" = String, Path, format = Uuid), ("template" = String, Path)),
+    request_body = MessageTextInput,
+    responses((status = 200, description = "The e-mail these words give, for a made-up patient and appointment (or document), as the clinic's sender; nothing is saved", body = MessagePreview),
+              (status = 403, description = "Clinic administrators only", body = ErrorBody),
+              (status = 404, description = "No such editable message", body = ErrorBody),
+              (status = 422, description = "The same checks as saving", body = ErrorBody)))]
+pub async fn preview_text(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(ClinicId, String)>,
+    body: web::Json<MessageTextInput>,
+) -> Result<HttpResponse, AppError> {
+    let (clinic, template) = path.into_inner();
+    let preview =
+        message_texts::preview(&state, &auth, clinic, &template, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(preview))
 }

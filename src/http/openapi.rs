@@ -81,6 +81,7 @@ malformed JSON is 400 `malformed_json`, a wrong field type is 400 `invalid_body`
         auth::change_password, auth::terms,
         password_reset::request, password_reset::confirm,
         messages::list, messages::get_settings, messages::put_settings,
+        messages::list_texts, messages::put_text, messages::reset_text, messages::preview_text,
         me::me, me::consents, me::withdraw_consent, me::accept_consent,
         mfa::login_second_step, mfa::status, mfa::start_totp, mfa::confirm_totp, mfa::disable_totp,
         mfa::regenerate_recovery_codes, mfa::get_clinic_security, mfa::put_clinic_security,

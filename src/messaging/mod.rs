@@ -15,6 +15,10 @@ pub mod worker;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+/// The outbox template of a signed document sent to its patient (payload: `document_id`,
+/// `kind`, `code`, `verify_url`, the names).
+pub const DOCUMENT_TEMPLATE: &str = "document_ready";
+
 /// Who a message comes from, as the recipient sees it.
 #[derive(Debug, Clone)]
 pub struct Sender {
@@ -25,6 +29,23 @@ pub struct Sender {
     pub reply_to: Option<String>,
     /// The clinic's IANA zone, for the times a message shows.
     pub time_zone: chrono_tz::Tz,
+}
+
+impl Sender {
+    /// A clinic as sender: its configured name, else its name; its reply-to and zone.
+    pub fn of_clinic(row: crate::store::outbox::ClinicMessagingRow) -> Self {
+        Sender {
+            name: row
+                .sender_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(row.clinic_name),
+            reply_to: row.reply_to.filter(|r| !r.trim().is_empty()),
+            time_zone: row
+                .time_zone
+                .parse()
+                .unwrap_or(chrono_tz::America::Sao_Paulo),
+        }
+    }
 }
 
 /// One message ready for a channel: template, decrypted payload, recipient.
@@ -42,6 +63,32 @@ pub struct Outgoing {
     /// Links in the payload are paths; this makes them absolute.
     pub base_url: String,
     pub created_at: DateTime<Utc>,
+    /// A file that goes with the message, for a channel that sends it as such
+    /// ([`Channel::attaches`]): a signed document's PDF.
+    pub attachment: Option<Attachment>,
+    /// The clinic's own words for this message's template, where it rewrote them (e-mail;
+    /// `domain::message_text`); the built-in words otherwise.
+    pub text: Option<crate::domain::message_text::MessageText>,
+}
+
+/// A file sent with a message.
+#[derive(Clone)]
+pub struct Attachment {
+    /// The name the recipient sees (ASCII: `prescription-ABCD2345.pdf`).
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The bytes are a patient's document: never in a log line.
+        f.debug_struct("Attachment")
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// Why a send failed, in the provider's words where there are some.
@@ -82,6 +129,11 @@ pub struct Accepted {
 pub trait Channel: Send + Sync {
     /// The outbox's `channel` value this adapter sends.
     fn name(&self) -> &'static str;
+    /// Whether messages of `template` go with their file ([`Outgoing::attachment`]), which
+    /// the worker then reads for them; e-mail sends a link instead.
+    fn attaches(&self, _template: &str) -> bool {
+        false
+    }
     /// Deliver one message to the provider.
     async fn send(&self, message: &Outgoing) -> Result<Accepted, SendError>;
 }

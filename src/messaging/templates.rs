@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::Outgoing;
+use crate::domain::document::DocumentKind;
+use crate::domain::message_text;
 
 /// A message's words for e-mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,56 +110,37 @@ fn words(m: &Outgoing) -> (String, Vec<String>) {
         None => "Olá.".to_string(),
     };
     let appointment = format!("{starts}, com {who}{service}{teleconsult}");
+    if let Some(e) = message_text::editable(&m.template) {
+        let words = m.text.clone().unwrap_or_else(|| e.default_text());
+        let first = p["patient_name"]
+            .as_str()
+            .map(|n| n.split_whitespace().next().unwrap_or(n).to_string())
+            .unwrap_or_default();
+        let document = serde_json::from_value::<DocumentKind>(p["kind"].clone())
+            .map(|k| k.title().to_string())
+            .unwrap_or_default();
+        let value = |name: &str| {
+            Some(match name {
+                "paciente" => first.clone(),
+                "clinica" => clinic.clone(),
+                "data_hora" => starts.clone(),
+                "profissional" => who.clone(),
+                "servico" => text(p, "service_name"),
+                "consulta" => appointment.clone(),
+                "documento" => document.clone(),
+                "codigo" => text(p, "code"),
+                _ => return None,
+            })
+        };
+        let paragraphs = words
+            .body
+            .split("\n\n")
+            .map(|para| message_text::fill(para.trim(), value))
+            .filter(|para| !para.is_empty())
+            .collect();
+        return (message_text::fill(&words.subject, value), paragraphs);
+    }
     match m.template.as_str() {
-        "appointment_reminder" => (
-            format!("Lembrete: sua consulta em {starts}"),
-            vec![
-                hello,
-                format!("Lembramos da sua consulta na {clinic}: {appointment}."),
-                "Por favor, confirme sua presença ou cancele se não puder comparecer — assim o horário fica livre para outra pessoa.".into(),
-            ],
-        ),
-        "appointment_booked" => (
-            format!("Consulta agendada: {starts}"),
-            vec![
-                hello,
-                format!("Sua consulta na {clinic} está marcada: {appointment}."),
-                "Você pode confirmar ou cancelar pelos botões abaixo.".into(),
-            ],
-        ),
-        "appointment_rescheduled" => (
-            format!("Consulta remarcada para {starts}"),
-            vec![
-                hello,
-                format!("Sua consulta na {clinic} foi remarcada: {appointment}."),
-            ],
-        ),
-        "appointment_cancelled" => (
-            "Consulta cancelada".to_string(),
-            vec![
-                hello,
-                format!("Sua consulta na {clinic} de {starts} foi cancelada."),
-                "Se quiser, agende um novo horário com a clínica.".into(),
-            ],
-        ),
-        "waitlist_offer" => (
-            format!("Um horário ficou livre: {starts}"),
-            vec![
-                hello,
-                format!("Abriu uma vaga na {clinic}: {appointment}. O horário fica reservado para você por pouco tempo."),
-            ],
-        ),
-        "document_ready" => (
-            "Seu documento está disponível".to_string(),
-            vec![
-                hello,
-                format!(
-                    "{} emitiu um documento assinado digitalmente para você (código {}).",
-                    text(p, "professional_name"),
-                    text(p, "code")
-                ),
-            ],
-        ),
         "password_reset" => (
             "Redefinição de senha".to_string(),
             vec![
@@ -282,6 +265,8 @@ mod tests {
             },
             base_url: "https://atende.example/".into(),
             created_at: Utc::now(),
+            attachment: None,
+            text: None,
         }
     }
 

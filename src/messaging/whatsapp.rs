@@ -9,6 +9,13 @@
 //! `ErrorResponse` (`error.message`, `error.code`): 429 and 5xx are worth retrying, other 4xx
 //! are not.
 //!
+//! A signed document goes as the document template: its PDF is first uploaded
+//! (`POST {base}/{Version}/{Phone-Number-ID}/media`, operation `uploadImage`, `multipart/form-data`
+//! with `messaging_product` and the `file`; the answer's `id` names the media), then sent as
+//! the template's header (`HeaderComponent` with a `DocumentParameter`: a `MediaObject` with
+//! that `id` and the file name) with the words in its body. A retry uploads again: media
+//! the API never sent expire on their own.
+//!
 //! In: the webhook (`WebhookPayload`: `entry[].changes[].value`) carries `statuses[]`
 //! (`sent`, `delivered`, `read`, `failed` with `errors[]`) and `messages[]` (`button` with
 //! the tapped button's `payload`, `text` with `text.body`, others), each signed with
@@ -19,19 +26,22 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::templates::when;
-use super::{Accepted, Channel, Outgoing, SendError};
+use super::{Accepted, Attachment, Channel, DOCUMENT_TEMPLATE, Outgoing, SendError};
 use crate::config::WhatsappSettings;
+use crate::domain::document::DocumentKind;
 
-/// The outbox template sent as a WhatsApp template message.
+/// The outbox template sent as the reminder template message.
 const REMINDER: &str = "appointment_reminder";
 
 /// Sends the outbox's `whatsapp` messages through the Cloud API.
 pub struct WhatsappChannel {
     http: reqwest::Client,
-    /// `{base}/{version}/{phone number id}/messages`.
+    /// `{base}/{version}/{phone number id}`: `/messages` and `/media` under it.
     url: String,
     token: String,
     template: String,
+    /// Empty: documents are not sent by WhatsApp.
+    document_template: String,
     language: String,
 }
 
@@ -41,15 +51,77 @@ impl WhatsappChannel {
         Ok(Self {
             http,
             url: format!(
-                "{}/{}/{}/messages",
+                "{}/{}/{}",
                 s.api_base_url.trim_end_matches('/'),
                 s.api_version,
                 s.phone_number_id
             ),
             token: s.access_token.expose().clone(),
             template: s.reminder_template.clone(),
+            document_template: s.document_template.clone(),
             language: s.template_language.clone(),
         })
+    }
+
+    /// A signed document as the document template: the uploaded PDF (`media`) as its
+    /// header; the body {{1}} first name, {{2}} professional, {{3}} kind of document, {{4}}
+    /// the code that verifies it.
+    pub fn document_body(&self, m: &Outgoing, media: &str, file_name: &str) -> Value {
+        let p = &m.payload;
+        let kind = serde_json::from_value::<DocumentKind>(p["kind"].clone())
+            .map(|k| k.title())
+            .unwrap_or("Documento");
+        let text = |t: &str| json!({"type": "text", "text": t});
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": wa_number(&m.to),
+            "type": "template",
+            "template": {
+                "name": self.document_template,
+                "language": {"policy": "deterministic", "code": self.language},
+                "components": [
+                    {"type": "header", "parameters": [
+                        {"type": "document", "document": {"id": media, "filename": file_name}},
+                    ]},
+                    {"type": "body", "parameters": [
+                        text(first_name(p)),
+                        text(p["professional_name"].as_str().unwrap_or_default()),
+                        text(kind),
+                        text(p["code"].as_str().unwrap_or_default()),
+                    ]},
+                ],
+            },
+        })
+    }
+
+    /// Upload a file (`uploadImage`, multipart): the media id the API gave it.
+    async fn upload(&self, file: &Attachment) -> Result<String, SendError> {
+        let boundary = format!("atende-{}", uuid::Uuid::new_v4().simple());
+        let resp = self
+            .http
+            .post(format!("{}/media", self.url))
+            .bearer_auth(&self.token)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(multipart(&boundary, file))
+            .send()
+            .await
+            .map_err(|e| SendError::transient(format!("whatsapp media: {e}")))?;
+        let status = resp.status();
+        let answer: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(super::refusal(
+                status,
+                refusal_reason("whatsapp media", status, &answer),
+            ));
+        }
+        answer["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendError::transient("whatsapp media: the answer names no media id"))
     }
 
     /// The request body for a message (public for tests and the benchmark).
@@ -70,8 +142,7 @@ impl WhatsappChannel {
         let confirm = token("confirm_path", "/#/link/confirm/")?;
         let cancel = token("cancel_path", "/#/link/cancel/")?;
         let p = &m.payload;
-        let name = p["patient_name"].as_str().unwrap_or_default();
-        let first = name.split_whitespace().next().unwrap_or(name);
+        let first = first_name(p);
         let starts = p["starts_at"]
             .as_str()
             .and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok())
@@ -111,11 +182,26 @@ impl Channel for WhatsappChannel {
         "whatsapp"
     }
 
+    fn attaches(&self, template: &str) -> bool {
+        template == DOCUMENT_TEMPLATE && !self.document_template.is_empty()
+    }
+
     async fn send(&self, m: &Outgoing) -> Result<Accepted, SendError> {
-        let body = self.body(m)?;
+        let body = match (&m.attachment, self.attaches(&m.template)) {
+            (Some(file), true) => {
+                let media = self.upload(file).await?;
+                self.document_body(m, &media, &file.file_name)
+            }
+            (None, true) => {
+                return Err(SendError::permanent(
+                    "whatsapp: the document's file is missing",
+                ));
+            }
+            _ => self.body(m)?,
+        };
         let resp = self
             .http
-            .post(&self.url)
+            .post(format!("{}/messages", self.url))
             .bearer_auth(&self.token)
             .json(&body)
             .send()
@@ -130,16 +216,68 @@ impl Channel for WhatsappChannel {
             }
             return Ok(Accepted { provider_id: id });
         }
-        let reason = format!(
-            "whatsapp {}: {} (code {})",
-            status.as_u16(),
-            answer["error"]["message"]
-                .as_str()
-                .unwrap_or("no error message"),
-            answer["error"]["code"]
-        );
-        Err(super::refusal(status, reason))
+        Err(super::refusal(
+            status,
+            refusal_reason("whatsapp", status, &answer),
+        ))
     }
+}
+
+/// A refusal in the API's words (`ErrorResponse`).
+fn refusal_reason(what: &str, status: reqwest::StatusCode, answer: &Value) -> String {
+    format!(
+        "{what} {}: {} (code {})",
+        status.as_u16(),
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("no error message"),
+        answer["error"]["code"]
+    )
+}
+
+/// The patient's first name in a payload (`patient_name`), or nothing.
+fn first_name(p: &Value) -> &str {
+    let name = p["patient_name"].as_str().unwrap_or_default();
+    name.split_whitespace().next().unwrap_or(name)
+}
+
+/// A `multipart/form-data` body (RFC 7578) of an upload: `messaging_product`, the file's
+/// `type`, and the `file` itself.
+fn multipart(boundary: &str, file: &Attachment) -> Vec<u8> {
+    // The name goes in a quoted header parameter: keep it to characters that need no escape.
+    let name: String = file
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut out = Vec::with_capacity(file.bytes.len() + 512);
+    for (field, value) in [
+        ("messaging_product", "whatsapp"),
+        ("type", file.content_type),
+    ] {
+        out.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    out.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {}\r\n\r\n",
+            file.content_type
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&file.bytes);
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    out
 }
 
 /// What a quick-reply button does.

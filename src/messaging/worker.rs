@@ -11,10 +11,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Channel, Outgoing, SendError, Sender};
+use super::{Attachment, Channel, DOCUMENT_TEMPLATE, Outgoing, SendError, Sender};
 use crate::clock::SharedClock;
 use crate::config::MessagingSettings;
 use crate::domain::ClinicId;
+use crate::domain::message_text::MessageText;
 use crate::security::crypto::FieldCipher;
 use crate::store::outbox::{Attempt, ClaimedMessage};
 use crate::store::{Store, StoreError};
@@ -183,13 +184,20 @@ impl Delivery {
                 return Err(Stop::Cancelled("the patient opted out of this channel"));
             }
         }
+        let attachment = if m.template == DOCUMENT_TEMPLATE {
+            self.document(channel, &payload).await?
+        } else {
+            None
+        };
         let to = self.recipient(m).await?;
-        let sender = match m.clinic_id.and_then(|c| senders.get(&c)) {
-            Some(s) => s.clone(),
-            None => self
-                .sender(m.clinic_id)
-                .await
-                .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?,
+        let (sender, text) = match m.clinic_id.and_then(|c| senders.get(&c)) {
+            Some(v) => (v.sender.clone(), v.texts.get(&m.template).cloned()),
+            None => (
+                self.sender(m.clinic_id)
+                    .await
+                    .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?,
+                None,
+            ),
         };
         let out = Outgoing {
             id: m.id,
@@ -200,9 +208,53 @@ impl Delivery {
             sender,
             base_url: self.base_url.clone(),
             created_at: m.created_at,
+            attachment,
+            text,
         };
         let accepted = channel.send(&out).await.map_err(Stop::Failed)?;
         Ok((to, accepted.provider_id))
+    }
+
+    /// A document goes out only while it stands (one revoked since it was queued is not
+    /// sent); with its signed PDF for a channel that sends the file.
+    async fn document(
+        &self,
+        channel: &dyn Channel,
+        payload: &Value,
+    ) -> Result<Option<Attachment>, Stop> {
+        let store_err = |e: StoreError| Stop::Failed(SendError::transient(e.to_string()));
+        let Some(id) = payload["document_id"]
+            .as_str()
+            .and_then(|s| s.parse::<uuid::Uuid>().ok())
+        else {
+            return Err(Stop::Failed(SendError::permanent(
+                "the message names no document",
+            )));
+        };
+        let Some(view) = self.store.document(id).await.map_err(store_err)? else {
+            return Err(Stop::Cancelled("the document no longer exists"));
+        };
+        if view.d.revoked_at.is_some() {
+            return Err(Stop::Cancelled("the document was revoked"));
+        }
+        if !channel.attaches(DOCUMENT_TEMPLATE) {
+            return Ok(None);
+        }
+        let sealed = self
+            .store
+            .document_pdf(id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| Stop::Failed(SendError::permanent("the document has no signed file")))?;
+        let bytes = self
+            .cipher
+            .open_bytes(sealed)
+            .map_err(|_| Stop::Failed(SendError::permanent("the document cannot be decrypted")))?;
+        Ok(Some(Attachment {
+            file_name: view.d.kind.file_name(&view.d.code),
+            content_type: "application/pdf",
+            bytes,
+        }))
     }
 
     /// The channel's address of `m`'s recipient: the one it was queued with, else the
@@ -262,17 +314,26 @@ impl Delivery {
         }
     }
 
-    /// The sender of each clinic with messages in `batch`, read once for the batch: a
-    /// burst of reminders is mostly one clinic's, and this was one query per message. (A
-    /// clinic whose read failed is left out: its messages read it themselves.)
+    /// The sender and the rewritten texts of each clinic with messages in `batch`, read
+    /// once for the batch: a burst of reminders is mostly one clinic's, and this was one
+    /// query per message. (A clinic whose read failed is left out: its messages read their
+    /// sender themselves and go with the built-in words.)
     async fn senders(&self, batch: &[ClaimedMessage]) -> Senders {
         let clinics: std::collections::BTreeSet<ClinicId> =
             batch.iter().filter_map(|m| m.clinic_id).collect();
         let mut senders = Senders::new();
         for c in clinics {
-            if let Ok(s) = self.sender(Some(c)).await {
-                senders.insert(c, s);
-            }
+            let (Ok(sender), Ok(texts)) = (
+                self.sender(Some(c)).await,
+                self.store.clinic_message_texts(c).await,
+            ) else {
+                continue;
+            };
+            let texts = texts
+                .iter()
+                .map(|t| (t.template.clone(), t.text()))
+                .collect();
+            senders.insert(c, Voice { sender, texts });
         }
         senders
     }
@@ -290,17 +351,7 @@ impl Delivery {
         let Some(row) = self.store.clinic_messaging(clinic).await? else {
             return Ok(default);
         };
-        Ok(Sender {
-            name: row
-                .sender_name
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or(row.clinic_name),
-            reply_to: row.reply_to.filter(|r| !r.trim().is_empty()),
-            time_zone: row
-                .time_zone
-                .parse()
-                .unwrap_or(chrono_tz::America::Sao_Paulo),
-        })
+        Ok(Sender::of_clinic(row))
     }
 
     /// Publish the queue's depth by channel and the oldest waiting message's age.
@@ -362,8 +413,14 @@ impl Delivery {
     }
 }
 
-/// Each clinic's sender, for one batch.
-type Senders = std::collections::HashMap<ClinicId, Sender>;
+/// How a clinic speaks: its sender and the words it wrote for some messages.
+struct Voice {
+    sender: Sender,
+    texts: std::collections::HashMap<String, MessageText>,
+}
+
+/// Each clinic's voice, for one batch.
+type Senders = std::collections::HashMap<ClinicId, Voice>;
 
 /// Why an attempt did not send.
 enum Stop {

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod events;
 pub mod keys;
 pub mod lgpd;
+pub mod message_texts;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;

@@ -515,6 +515,16 @@ async fn every_route_is_in_the_openapi_document() {
             "get",
         ),
         ("/api/me/record/fhir", "get"),
+        ("/api/clinics/{clinic_id}/messaging/texts", "get"),
+        ("/api/clinics/{clinic_id}/messaging/texts/{template}", "put"),
+        (
+            "/api/clinics/{clinic_id}/messaging/texts/{template}",
+            "delete",
+        ),
+        (
+            "/api/clinics/{clinic_id}/messaging/texts/{template}/preview",
+            "post",
+        ),
     ];
     for (path, method) in expected {
         assert!(

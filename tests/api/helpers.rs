@@ -366,6 +366,14 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
     pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
         self.with_json(reqwest::Method::PATCH, path, token, body)
             .await

@@ -8,6 +8,12 @@
 // "Consulta cancelada"; the demo has no SMTP server and writes its e-mail into a maildir,
 // so they are soon "Enviada"). Then:
 // - the demo admin reaches the view from the clinic's home ("Mensagens aos pacientes");
+// - above the list, sets when reminders go (48 h and 24 h before), the quiet hours and the
+//   sender, is told the demo has no WhatsApp yet, and finds it all kept after a reload (the
+//   settings are put back afterwards: other browser tests share the clinic);
+// - rewrites the booking e-mail: an unknown variable is named, the preview fills the
+//   variables with made-up data and keeps the buttons, the saved text is marked
+//   "(personalizado)", and "Voltar ao texto padrão" restores the built-in words;
 // - the table shows both messages with channel, state, kind, patient and appointment,
 //   attempts, and the address it went to, mostly hidden (the masking is unit-tested in
 //   tests/web/messages.test.mjs);
@@ -90,6 +96,85 @@ async function run(browser) {
       await page.locator('[data-view="outbox"]').waitFor();
       await page.getByRole('heading', { level: 1, name: 'Mensagens aos pacientes' }).waitFor();
       await page.locator('.ob-table').waitFor();
+    });
+
+    await check('the admin sets when reminders go and who they come from, and it is kept', async () => {
+      const { page } = admin;
+      const adminToken = await loginApi(ADMIN);
+      const path = `/api/clinics/${clinicId}/messaging`;
+      const before = await apiCall('GET', path, adminToken);
+      const panel = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Como a clínica avisa os pacientes' }) });
+      await panel.getByLabel('Enviar lembretes das consultas').waitFor();
+      try {
+        // The demo has no WhatsApp: the admin is told the switch changes nothing yet.
+        assert(/ainda não tem este canal configurado/.test(await text(panel)), 'no word on the missing channel');
+        await panel.getByLabel('Enviar lembretes das consultas').check();
+        for (const m of [2880, 1440, 720, 240, 120, 60, 30]) {
+          const box = panel.getByLabel(m >= 60 ? `${m / 60} ${m === 60 ? 'hora' : 'horas'} antes` : `${m} minutos antes`, { exact: true });
+          if (m === 2880 || m === 1440) await box.check(); else await box.uncheck();
+        }
+        await panel.getByLabel('Sem lembretes a partir de').fill('22:00');
+        await panel.getByLabel('Nome do remetente').fill('Aurora — Recepção');
+        await panel.getByLabel('Respostas de e-mail para').fill('isto não é e-mail');
+        await panel.getByRole('button', { name: 'Salvar' }).click();
+        await panel.getByText('Informe um e-mail válido.').waitFor();
+        await panel.getByLabel('Respostas de e-mail para').fill('recepcao@aurora.demo');
+        await panel.getByRole('button', { name: 'Salvar' }).click();
+        await panel.getByText('Salvo: lembretes 48 horas antes, 24 horas antes da consulta.').waitFor();
+        const saved = await apiCall('GET', path, adminToken);
+        assert(JSON.stringify(saved.reminder_offsets_minutes) === '[2880,1440]', `offsets: ${saved.reminder_offsets_minutes}`);
+        assert(saved.quiet_start === '22:00' && saved.sender_name === 'Aurora — Recepção'
+          && saved.reply_to === 'recepcao@aurora.demo', JSON.stringify(saved));
+        await shot(page, 'settings');
+        // Coming back shows what was saved.
+        await page.reload();
+        await panel.getByLabel('48 horas antes', { exact: true }).waitFor();
+        assert(await panel.getByLabel('48 horas antes', { exact: true }).isChecked(), '48 h not kept');
+        assert(!(await panel.getByLabel('2 horas antes', { exact: true }).isChecked()), '2 h came back');
+        assert(await panel.getByLabel('Sem lembretes a partir de').inputValue() === '22:00', 'quiet start');
+      } finally {
+        // The other browser tests share this demo clinic.
+        await apiCall('PUT', path, adminToken, {
+          sender_name: before.sender_name, reply_to: before.reply_to, reminders_enabled: before.reminders_enabled,
+          reminder_offsets_minutes: before.reminder_offsets_minutes, quiet_start: before.quiet_start,
+          quiet_end: before.quiet_end, whatsapp_enabled: before.whatsapp_enabled, sms_enabled: before.sms_enabled,
+        });
+      }
+    });
+
+    await check('the admin rewrites the booking e-mail: a wrong variable is named, the preview fills the rest', async () => {
+      const { page, allowed } = admin;
+      // The refused preview is a 422 by design.
+      allowed.push(/422/);
+      const adminToken = await loginApi(ADMIN);
+      const path = `/api/clinics/${clinicId}/messaging/texts/appointment_booked`;
+      const panel = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Textos dos e-mails' }) });
+      try {
+        await panel.getByLabel('Mensagem').selectOption('appointment_booked');
+        await panel.getByText('{{profissional}}').first().waitFor();
+        await panel.getByLabel('Assunto').fill('{{nome}}, sua consulta está marcada');
+        await panel.getByRole('button', { name: 'Pré-visualizar' }).click();
+        await panel.getByText('variável desconhecida: {{nome}}').first().waitFor();
+        await panel.getByLabel('Assunto').fill('{{paciente}}, sua consulta está marcada');
+        await panel.getByLabel('Texto', { exact: true }).fill('Olá, {{paciente}}!\n\n{{profissional}} espera você em {{data_hora}}.\n\nTraga seus exames anteriores.');
+        await panel.getByRole('button', { name: 'Pré-visualizar' }).click();
+        await panel.locator('.mt-preview').getByText('Maria, sua consulta está marcada').waitFor();
+        const shown = await text(panel.locator('.mt-preview'));
+        assert(/Dra\. Ana Souza espera você em/.test(shown) && /Confirmar presença/.test(shown), shown);
+        await shot(page, 'texts-preview');
+        await panel.getByRole('button', { name: 'Salvar texto' }).click();
+        await panel.getByText('Salvo: as próximas mensagens saem com este texto.').waitFor();
+        const option = await panel.getByLabel('Mensagem').locator('option:checked').textContent();
+        assert(option === 'Consulta agendada (personalizado)', `option: ${option}`);
+        const list = await apiCall('GET', `/api/clinics/${clinicId}/messaging/texts`, adminToken);
+        const saved = list.find((t) => t.template === 'appointment_booked');
+        assert(saved.custom && saved.custom.subject === '{{paciente}}, sua consulta está marcada', JSON.stringify(saved));
+        await panel.getByRole('button', { name: 'Voltar ao texto padrão' }).click();
+        await panel.getByText('Pronto: as próximas mensagens saem com o texto padrão.').waitFor();
+        assert(await panel.getByLabel('Assunto').inputValue() === 'Consulta agendada: {{data_hora}}', 'subject not restored');
+      } finally {
+        await apiCall('DELETE', path, adminToken);
+      }
     });
 
     await check('both messages are listed with channel, state, kind, patient, appointment and attempts', async () => {

@@ -21,10 +21,12 @@ use crate::documents::{DocError, new_code, pki};
 use crate::domain::document::{DocumentContent, DocumentKind, DocumentStatus};
 use crate::domain::scope::{self, OutsideScope, Scope};
 use crate::domain::{ClinicId, PatientId, Role, ValidationError};
+use crate::messaging::DOCUMENT_TEMPLATE;
 use crate::security::audit::AuditEvent;
 use crate::store::StoreError;
 use crate::store::clinics::ClinicRow;
 use crate::store::documents::{DocumentRow, DocumentView};
+use crate::store::outbox::NewMessage;
 use crate::store::patients::PatientRow;
 use crate::store::users::ProfessionalRow;
 
@@ -483,11 +485,7 @@ pub(crate) async fn signed_pdf(state: &AppState, view: &DocumentView) -> Result<
     match state.store.document_pdf(view.d.id).await? {
         Some(stored) => Ok(Pdf {
             bytes: state.cipher.open_bytes(stored)?,
-            file_name: format!(
-                "{}-{}.pdf",
-                view.d.kind.as_str().replace('_', "-"),
-                view.d.code
-            ),
+            file_name: view.d.kind.file_name(&view.d.code),
         }),
         None => Err(AppError::conflict(
             "not_signed",
@@ -591,22 +589,24 @@ pub async fn send(
     if view.d.revoked_at.is_some() {
         return Err(AppError::conflict("revoked", "o documento foi revogado"));
     }
-    let now = crate::store::now();
+    let now = state.clock.now();
     let payload = json!({
         "document_id": view.d.id, "kind": view.d.kind, "code": view.d.code,
         "verify_url": state.documents.verify_url(view.d.id),
         "professional_name": view.professional_name, "clinic_name": view.clinic_name,
+        "patient_name": view.patient_name,
     });
+    let message = NewMessage {
+        clinic: Some(view.d.clinic_id),
+        patient: Some(view.d.patient_id),
+        channel: delivery_channel(state, &view).await?,
+        template: DOCUMENT_TEMPLATE.to_string(),
+        ..Default::default()
+    };
     let mut tx = state.store.begin().await?;
     state
         .store
-        .insert_outbox(
-            &mut tx,
-            Some(view.d.clinic_id),
-            Some(view.d.patient_id),
-            "document_ready",
-            &payload,
-        )
+        .insert_message(&mut tx, &message, &payload)
         .await?;
     state
         .store
@@ -621,6 +621,32 @@ pub async fn send(
         .documents
         .push(view.professional_user_id, "document.updated", &view);
     Ok(DocumentSummary::from(&view))
+}
+
+/// How a document reaches its patient: by WhatsApp, its PDF in the message, when the
+/// installation sends documents by WhatsApp, the clinic turned WhatsApp on, and the patient
+/// has a phone on file and did not opt out of it; by e-mail (a link to it) otherwise. A
+/// document is something the patient asked for: an opt-out of reminder e-mails does not
+/// hold it back.
+async fn delivery_channel(state: &AppState, view: &DocumentView) -> Result<&'static str, AppError> {
+    let w = &state.settings.messaging.whatsapp;
+    if !w.enabled() || w.document_template.is_empty() {
+        return Ok("email");
+    }
+    let clinic_on = state
+        .store
+        .clinic_messaging(view.d.clinic_id)
+        .await?
+        .and_then(|m| m.whatsapp_enabled)
+        .unwrap_or(false);
+    let patient = view.d.patient_id;
+    if clinic_on
+        && state.store.message_phone(Some(patient)).await?.is_some()
+        && !state.store.opted_out(patient, "whatsapp").await?
+    {
+        return Ok("whatsapp");
+    }
+    Ok("email")
 }
 
 /// A patient's documents issued in a clinic, newest first (its professionals and admins;

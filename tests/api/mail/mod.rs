@@ -10,6 +10,7 @@ pub(crate) mod mailbox;
 mod optout;
 mod paging;
 mod reset;
+mod texts;
 
 use std::time::Duration;
 
@@ -85,6 +86,15 @@ pub(crate) async fn wait_message(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no such message within 20 s; the clinic sees {last:#?}");
+}
+
+/// When a failed message is tried again (its `next_attempt_at`).
+pub(crate) fn retry_time(m: &Value) -> DateTime<Utc> {
+    m["next_attempt_at"]
+        .as_str()
+        .expect("retry time")
+        .parse()
+        .expect("time")
 }
 
 pub(crate) fn starts(a: &Value) -> DateTime<Utc> {
@@ -383,11 +393,7 @@ async fn an_smtp_failure_then_success_sends_the_message_once() {
         failed["last_error"].as_str().is_some_and(|e| !e.is_empty()),
         "{failed}"
     );
-    let retry_at: DateTime<Utc> = failed["next_attempt_at"]
-        .as_str()
-        .expect("retry time")
-        .parse()
-        .expect("time");
+    let retry_at = retry_time(&failed);
     assert!(
         retry_at > app.clock_now() + chrono::Duration::seconds(10),
         "backoff: {retry_at}"

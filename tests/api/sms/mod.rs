@@ -8,7 +8,7 @@
 
 mod twilio;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -339,11 +339,7 @@ async fn a_provider_500_then_201_sends_the_sms_once_and_a_400_gives_it_up() {
         "{failed}"
     );
     assert!(f.twilio.received().is_empty());
-    let retry_at: DateTime<Utc> = failed["next_attempt_at"]
-        .as_str()
-        .expect("retry time")
-        .parse()
-        .expect("time");
+    let retry_at = crate::mail::retry_time(&failed);
     f.app.clock.set(retry_at + chrono::Duration::seconds(1));
     let sent = f.wait(&appt, "sent").await;
     assert_eq!(sent["id"], failed["id"]);

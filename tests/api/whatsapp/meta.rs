@@ -12,6 +12,12 @@
 //!   (`^[2-6, 11-14]$`) contradicts its own example (`'0'`) and description ("0-9"); the
 //!   server follows the description. The answer is a `MessageResponsePayload`; refusals an
 //!   `ErrorResponse` (`error.message`, `error.type`, `error.code`).
+//! - `POST /{Version}/{Phone-Number-ID}/media` (operation `uploadImage`), `multipart/form-data`
+//!   with `messaging_product` (whatsapp) and a binary `file` part, the same bearer token;
+//!   answers `{"id": <media id>}`. A template's `header` may then carry a `document`
+//!   parameter (`DocumentParameter`): a `MediaObject` with the `id` of an uploaded file or a
+//!   `link`; "only PDF documents are supported for media-based message templates", so an id
+//!   must name an uploaded PDF.
 //! - The webhook (`WebhookPayload`: `object`, `entry[].id`, `entry[].changes[]` with
 //!   `field: messages` and a `value` that is a `StatusMessageValue` — `statuses[]` with `id`,
 //!   `status`, `timestamp`, `recipient_id`, `errors[]` — or an `IncomingMessageValueGeneral`
@@ -37,6 +43,7 @@ pub const ACCESS_TOKEN: &str = "EAAG-token-de-teste";
 pub const APP_SECRET: &str = "segredo-do-app-meta";
 pub const VERIFY_TOKEN: &str = "token-de-verificacao-atende";
 pub const TEMPLATE: &str = "lembrete_consulta";
+pub const DOCUMENT_TEMPLATE: &str = "documento_assinado";
 
 /// A message the server took.
 #[derive(Debug, Clone)]
@@ -45,9 +52,19 @@ pub struct Received {
     pub body: Value,
 }
 
+/// A file uploaded to the media endpoint.
+#[derive(Debug, Clone)]
+pub struct Media {
+    pub id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 #[derive(Default)]
 struct Graph {
     received: Vec<Received>,
+    media: Vec<Media>,
     /// Requests refused by validation, with the reason.
     refused: Vec<String>,
     /// Statuses to answer the next requests with, instead of taking them.
@@ -174,6 +191,27 @@ fn validate(body: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The refusal of a request without our token or that names another API version or
+/// phone number; None: it is ours.
+fn refused(req: &HttpRequest, (version, phone): (String, String)) -> Option<HttpResponse> {
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer != Some(ACCESS_TOKEN) {
+        return Some(error(401, "Invalid OAuth access token.", 190));
+    }
+    if version != VERSION || phone != PHONE_NUMBER_ID {
+        return Some(error(
+            400,
+            "Unsupported post request. Object does not exist.",
+            100,
+        ));
+    }
+    None
+}
+
 async fn send_message(
     st: web::Data<Arc<Mutex<Graph>>>,
     req: HttpRequest,
@@ -182,17 +220,8 @@ async fn send_message(
 ) -> HttpResponse {
     let mut g = st.lock().expect("lock");
     g.requests += 1;
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer != Some(ACCESS_TOKEN) {
-        return error(401, "Invalid OAuth access token.", 190);
-    }
-    let (version, phone) = path.into_inner();
-    if version != VERSION || phone != PHONE_NUMBER_ID {
-        return error(400, "Unsupported post request. Object does not exist.", 100);
+    if let Some(no) = refused(&req, path.into_inner()) {
+        return no;
     }
     let json_type = req
         .headers()
@@ -219,6 +248,10 @@ async fn send_message(
             return error(400, &format!("(#100) Invalid parameter: {why}"), 100);
         }
     };
+    if let Err(why) = uploaded_documents(&g.media, &body) {
+        g.refused.push(why.clone());
+        return error(400, &format!("(#100) Invalid parameter: {why}"), 100);
+    }
     let wamid = format!("wamid.{}", uuid::Uuid::new_v4().simple());
     let to = body["to"].as_str().unwrap_or_default().to_string();
     g.received.push(Received {
@@ -230,6 +263,151 @@ async fn send_message(
         "contacts": [{"input": to, "wa_id": to}],
         "messages": [{"id": wamid, "message_status": "accepted"}],
     }))
+}
+
+/// Every `document` header parameter names an uploaded PDF by `id` (or gives a `link`).
+fn uploaded_documents(media: &[Media], body: &Value) -> Result<(), String> {
+    let params = body["template"]["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["type"] == "header")
+        .filter_map(|c| c["parameters"].as_array())
+        .flatten()
+        .filter(|p| p["type"] == "document");
+    for p in params {
+        let d = &p["document"];
+        match (d["id"].as_str(), d["link"].as_str()) {
+            (Some(id), _) => {
+                let m = media
+                    .iter()
+                    .find(|m| m.id == id)
+                    .ok_or_else(|| format!("document.id {id} names no uploaded media"))?;
+                if m.content_type != "application/pdf" || !m.bytes.starts_with(b"%PDF-") {
+                    return Err(format!("document.id {id} is not a PDF"));
+                }
+            }
+            (None, Some(_)) => {}
+            (None, None) => return Err("document needs an id or a link".into()),
+        }
+    }
+    Ok(())
+}
+
+/// One part of a `multipart/form-data` body.
+struct Part {
+    name: String,
+    file_name: Option<String>,
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// The parts of a `multipart/form-data` body.
+fn form_parts(content_type: &str, body: &[u8]) -> Result<Vec<Part>, String> {
+    let boundary = content_type
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"'))
+        .filter(|b| !b.is_empty())
+        .ok_or("multipart/form-data needs a boundary")?;
+    let delimiter = format!("--{boundary}").into_bytes();
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let mut parts = Vec::new();
+    let mut at = find(body, &delimiter, 0).ok_or("no part delimiter")? + delimiter.len();
+    loop {
+        if body[at..].starts_with(b"--") {
+            return Ok(parts);
+        }
+        let start = at + 2; // CRLF after the delimiter
+        let head_end = find(body, b"\r\n\r\n", start).ok_or("a part without headers")?;
+        let head = std::str::from_utf8(&body[start..head_end]).map_err(|_| "headers not UTF-8")?;
+        let next = find(body, &delimiter, head_end).ok_or("an unterminated part")?;
+        let content = body[head_end + 4..next - 2].to_vec(); // CRLF before the delimiter
+        let mut name = None;
+        let mut file_name = None;
+        let mut kind = None;
+        for line in head.split("\r\n") {
+            let (key, value) = line.split_once(':').ok_or("a header without a colon")?;
+            match key.trim().to_ascii_lowercase().as_str() {
+                "content-disposition" => {
+                    for param in value.split(';').map(str::trim) {
+                        if let Some(v) = param.strip_prefix("name=") {
+                            name = Some(v.trim_matches('"').to_string());
+                        }
+                        if let Some(v) = param.strip_prefix("filename=") {
+                            file_name = Some(v.trim_matches('"').to_string());
+                        }
+                    }
+                }
+                "content-type" => kind = Some(value.trim().to_string()),
+                _ => {}
+            }
+        }
+        parts.push(Part {
+            name: name.ok_or("a part without a name")?,
+            file_name,
+            content_type: kind,
+            bytes: content,
+        });
+        at = next + delimiter.len();
+    }
+}
+
+async fn upload_media(
+    st: web::Data<Arc<Mutex<Graph>>>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let mut g = st.lock().expect("lock");
+    if let Some(no) = refused(&req, path.into_inner()) {
+        return no;
+    }
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let checked = if content_type.starts_with("multipart/form-data") {
+        form_parts(content_type, &body).and_then(|parts| {
+            let field = |n: &str| parts.iter().find(|p| p.name == n);
+            match field("messaging_product") {
+                Some(p) if p.bytes == b"whatsapp" => {}
+                _ => return Err("messaging_product must be whatsapp".to_string()),
+            }
+            let file = field("file").ok_or("file is required")?;
+            if file.bytes.is_empty() {
+                return Err("file is empty".into());
+            }
+            let declared = field("type").map(|t| String::from_utf8_lossy(&t.bytes).to_string());
+            Ok(Media {
+                id: String::new(),
+                file_name: file.file_name.clone().unwrap_or_default(),
+                content_type: file.content_type.clone().or(declared).unwrap_or_default(),
+                bytes: file.bytes.clone(),
+            })
+        })
+    } else {
+        Err("Content-Type must be multipart/form-data".to_string())
+    };
+    match checked {
+        Ok(mut m) => {
+            m.id = format!("{}", 4_490_709_327_384_033u64 + g.media.len() as u64);
+            let id = m.id.clone();
+            g.media.push(m);
+            HttpResponse::Ok().json(json!({"id": id}))
+        }
+        Err(why) => {
+            g.refused.push(why.clone());
+            error(400, &format!("(#100) Invalid parameter: {why}"), 100)
+        }
+    }
 }
 
 fn envelope(value: Value) -> Value {
@@ -259,7 +437,10 @@ impl Meta {
         let server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(data.clone())
+                // Meta takes documents up to 100 MB; a signed PDF is far below this.
+                .app_data(web::PayloadConfig::new(16 << 20))
                 .route("/{version}/{phone}/messages", web::post().to(send_message))
+                .route("/{version}/{phone}/media", web::post().to(upload_media))
         })
         .workers(1)
         .bind(("127.0.0.1", 0))
@@ -284,6 +465,11 @@ impl Meta {
     /// The messages taken, in order.
     pub fn received(&self) -> Vec<Received> {
         self.state.lock().expect("lock").received.clone()
+    }
+
+    /// The files uploaded, in order.
+    pub fn media(&self) -> Vec<Media> {
+        self.state.lock().expect("lock").media.clone()
     }
 
     /// Requests refused by validation, with why.
@@ -356,6 +542,20 @@ impl Meta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multipart_body_is_read_part_by_part() {
+        let body = b"--xyz\r\nContent-Disposition: form-data; name=\"messaging_product\"\r\n\r\nwhatsapp\r\n--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n--x\r\n--xyz--\r\n";
+        let parts = form_parts("multipart/form-data; boundary=xyz", body).expect("parts");
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].name, "messaging_product");
+        assert_eq!(parts[0].bytes, b"whatsapp");
+        assert_eq!(parts[1].file_name.as_deref(), Some("a.pdf"));
+        assert_eq!(parts[1].content_type.as_deref(), Some("application/pdf"));
+        // A line that merely starts like the delimiter stays in the file.
+        assert_eq!(parts[1].bytes, b"%PDF-1.7\r\n--x");
+        assert!(form_parts("multipart/form-data", body).is_err());
+    }
 
     #[test]
     fn the_schema_check_refuses_what_the_spec_requires() {

@@ -3,10 +3,11 @@
 //! text replies, signed as Meta signs them, confirm or cancel live; forged signatures change
 //! nothing; the handshake; a provider failure retried sends once; receipts move the state
 //! forwards only; "PARAR" stops later WhatsApp reminders; a repeated webhook acts once.
+//! Signed documents by WhatsApp, their PDF uploaded as media: `documents.rs`.
 
+mod documents;
 mod meta;
 
-use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -29,6 +30,7 @@ fn whatsapp_settings(s: &mut Settings, meta: &Meta) {
     w.app_secret = Secret::new(APP_SECRET.into());
     w.verify_token = Secret::new(VERIFY_TOKEN.into());
     w.reminder_template = TEMPLATE.into();
+    w.document_template = DOCUMENT_TEMPLATE.into();
     w.timeout_secs = 5;
     s.messaging.poll_interval_ms = 100;
     s.messaging.reminder_poll_secs = 1;
@@ -76,6 +78,16 @@ impl Fixture {
     }
 }
 
+/// The texts of a template message's `index`-th component's parameters.
+fn texts(template: &Value, index: usize) -> Vec<&str> {
+    template["components"][index]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["text"].as_str().expect("text"))
+        .collect()
+}
+
 /// The button payloads of a template message, by index.
 fn payloads(body: &Value) -> Vec<String> {
     body["template"]["components"]
@@ -110,12 +122,7 @@ async fn a_reminder_goes_as_a_template_and_its_confirm_button_confirms_live_once
     let t = &taken.body["template"];
     assert_eq!(t["name"], TEMPLATE);
     assert_eq!(t["language"]["code"], "pt_BR");
-    let body: Vec<&str> = t["components"][0]["parameters"]
-        .as_array()
-        .expect("parameters")
-        .iter()
-        .map(|p| p["text"].as_str().expect("text"))
-        .collect();
+    let body = texts(t, 0);
     assert_eq!(body[0], "João");
     assert_eq!(body[1], "Clínica Aurora");
     assert!(body[2].ends_with("às 10:00"), "{body:?}");
@@ -367,11 +374,7 @@ async fn a_provider_500_then_200_sends_the_reminder_once() {
         "{failed}"
     );
     assert!(f.meta.received().is_empty());
-    let retry_at: DateTime<Utc> = failed["next_attempt_at"]
-        .as_str()
-        .expect("retry time")
-        .parse()
-        .expect("time");
+    let retry_at = crate::mail::retry_time(&failed);
     f.app.clock.set(retry_at + chrono::Duration::seconds(1));
     let sent = wait_message(
         &f.app,

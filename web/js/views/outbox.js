@@ -3,7 +3,9 @@
 // view of the outbox — every message the clinic sent or means to send (reminders, booking
 // notices, documents…), newest first, with its channel, state, recipient (mostly hidden),
 // patient and appointment, attempts and the provider's last error; filtered by state and
-// channel. Without a configured channel, messages stay "Na fila" here.
+// channel. Without a configured channel, messages stay "Na fila" here. Below the list, how
+// the clinic sends them (views/messaging-settings.js) and the words of its e-mails
+// (views/message-texts.js).
 //
 //   GET /api/clinics/{id}/messages?status=&channel=&before=   200 at a time, newest first
 //     (administrators); "Carregar mais antigas" asks for the page before the last one shown
@@ -13,6 +15,8 @@ import {
   MESSAGE_CHANNELS, MESSAGE_STATES, join, maskedRecipient, messageKind, text,
 } from '../messages.js';
 import { h, alertNode, errorMessage, formatDateTime, loadInto, plural } from '../ui.js';
+import { messageTextsPanel } from './message-texts.js';
+import { messagingSettingsPanel } from './messaging-settings.js';
 
 /** Messages in one page of the server's list. */
 const PAGE = 200;
@@ -153,7 +157,9 @@ export function renderOutbox(ctx, { membership, homeHref }) {
     h('p', { class: 'lead', text: 'Lembretes, avisos de agendamento e documentos enviados por e-mail, WhatsApp e SMS: o estado de cada um, as tentativas e o motivo de cada falha.' }),
     h('section', { class: 'panel', 'aria-labelledby': 'ob-heading' },
       h('h2', { id: 'ob-heading', class: 'visually-hidden', text: 'Mensagens' }),
-      form, box));
+      form, box),
+    membership.role === 'clinic_admin' ? messagingSettingsPanel(membership.clinic_id) : null,
+    membership.role === 'clinic_admin' ? messageTextsPanel(membership.clinic_id) : null);
   load();
   return root;
 }
