@@ -171,18 +171,8 @@ impl Delivery {
             .ok()
             .and_then(|p| serde_json::from_str(&p).ok())
             .ok_or_else(|| Stop::Failed(SendError::permanent("payload cannot be decrypted")))?;
-        let store_err = |e: StoreError| Stop::Failed(SendError::transient(e.to_string()));
         if m.template == "appointment_reminder" {
             self.still_true(m, &payload).await?;
-            if let Some(p) = m.patient_id
-                && self
-                    .store
-                    .opted_out(p, &m.channel)
-                    .await
-                    .map_err(store_err)?
-            {
-                return Err(Stop::Cancelled("the patient opted out of this channel"));
-            }
         }
         let attachment = if m.template == DOCUMENT_TEMPLATE {
             self.document(channel, &payload).await?
@@ -287,28 +277,30 @@ impl Delivery {
     }
 
     /// A reminder goes out only while its appointment is still open and at the time the
-    /// reminder names (a moved appointment gets new reminders).
+    /// reminder names (a moved appointment gets new reminders), and while its patient has
+    /// not opted out of the channel since it was queued (one read for all of it).
     async fn still_true(&self, m: &ClaimedMessage, payload: &Value) -> Result<(), Stop> {
         let Some(id) = m.appointment_id else {
             return Ok(());
         };
-        let view = self
+        let check = self
             .store
-            .appointment_view(id)
+            .reminder_check(id, m.patient_id, &m.channel)
             .await
             .map_err(|e| Stop::Failed(SendError::transient(e.to_string())))?;
         let named: Option<DateTime<Utc>> =
             payload["starts_at"].as_str().and_then(|s| s.parse().ok());
-        match view {
-            Some(v) if !v.a.status.is_open() => {
+        match check {
+            Some(c) if !c.status.is_open() => {
                 Err(Stop::Cancelled("the appointment is no longer open"))
             }
-            Some(v) if Some(v.a.starts_at) != named => {
+            Some(c) if Some(c.starts_at) != named => {
                 Err(Stop::Cancelled("the appointment was moved"))
             }
-            Some(v) if v.a.starts_at <= self.clock.now() => {
+            Some(c) if c.starts_at <= self.clock.now() => {
                 Err(Stop::Cancelled("the appointment has started"))
             }
+            Some(c) if c.opted_out => Err(Stop::Cancelled("the patient opted out of this channel")),
             Some(_) => Ok(()),
             None => Err(Stop::Cancelled("the appointment no longer exists")),
         }

@@ -217,30 +217,67 @@ impl Store {
             Attempt::Cancelled { reason } => ("cancelled", Some(reason), None, None, None),
         };
         let to = self.seal_opt(to)?;
-        let mut tx = self.begin().await?;
-        let n = on_tx!(&mut tx, t => {
-            sqlx::query(
-                "UPDATE outbox SET status = $1, last_error = COALESCE($2, last_error),
-                    next_attempt_at = $3, to_address = COALESCE($4, to_address), sent_at = $5,
-                    lease_owner = NULL, updated_at = $6,
-                    provider_message_id = COALESCE($9, provider_message_id)
-                 WHERE id = $7 AND lease_owner = $8 AND status = 'sending'",
-            )
-            .bind(status)
-            .bind(error)
-            .bind(retry_at)
-            .bind(&to)
-            .bind(sent_at)
-            .bind(now)
-            .bind(id)
-            .bind(owner)
-            .bind(provider)
-            .execute(&mut **t)
-            .await?
-            .rows_affected()
-        });
-        tx.commit().await?;
+        macro_rules! finish {
+            ($executor:expr) => {
+                sqlx::query(
+                    "UPDATE outbox SET status = $1, last_error = COALESCE($2, last_error),
+                        next_attempt_at = $3, to_address = COALESCE($4, to_address), sent_at = $5,
+                        lease_owner = NULL, updated_at = $6,
+                        provider_message_id = COALESCE($9, provider_message_id)
+                     WHERE id = $7 AND lease_owner = $8 AND status = 'sending'",
+                )
+                .bind(status)
+                .bind(error)
+                .bind(retry_at)
+                .bind(&to)
+                .bind(sent_at)
+                .bind(now)
+                .bind(id)
+                .bind(owner)
+                .bind(provider)
+                .execute($executor)
+                .await?
+                .rows_affected()
+            };
+        }
+        // One statement: PostgreSQL runs it as its own transaction (a BEGIN and a COMMIT
+        // around it were two more round trips per message); SQLite takes this process's
+        // writer slot first, as every write does.
+        let n = match self.pool() {
+            Pool::Postgres(p) => finish!(p),
+            Pool::Sqlite(_) => {
+                let mut tx = self.begin().await?;
+                let n = on_tx!(&mut tx, t => finish!(&mut **t));
+                tx.commit().await?;
+                n
+            }
+        };
         Ok(n == 1)
+    }
+
+    /// What the delivery worker checks before a reminder goes, in one read: the
+    /// appointment's status and start, and whether the patient opted out of `channel`
+    /// (None: no such appointment).
+    pub async fn reminder_check(
+        &self,
+        appointment: uuid::Uuid,
+        patient: Option<PatientId>,
+        channel: &str,
+    ) -> Result<Option<ReminderCheck>, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_as::<_, ReminderCheck>(
+                "SELECT a.status, a.starts_at,
+                        EXISTS (SELECT 1 FROM message_consents c
+                                WHERE c.patient_id = $2 AND c.channel = $3 AND NOT c.opted_in)
+                            AS opted_out
+                 FROM appointments a WHERE a.id = $1",
+            )
+            .bind(appointment)
+            .bind(patient)
+            .bind(channel)
+            .fetch_optional(p)
+            .await?
+        }))
     }
 
     /// A status callback named this outbox message and the provider's id of it: note the
@@ -508,6 +545,16 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// An appointment as a reminder about it needs it (`Store::reminder_check`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReminderCheck {
+    #[sqlx(try_from = "String")]
+    pub status: crate::domain::agenda::AppointmentStatus,
+    pub starts_at: DateTime<Utc>,
+    /// The patient opted out of the reminder's channel.
+    pub opted_out: bool,
 }
 
 /// How an attempt ended.

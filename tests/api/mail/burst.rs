@@ -1,8 +1,10 @@
 //! Benchmark of issue #18's scenario (run by hand: `ATENDE_BENCH=1`): 10,000 appointment
 //! reminders fall due at the same instant and one node, or two on one PostgreSQL database,
-//! send them to the test SMTP server. Prints messages per second and the delay from due
-//! time to `sent` (p50, p99, max), and checks that each message is in the maildir exactly
-//! once (by `Message-ID`). See docs/performance.md.
+//! send them to the test SMTP server (here) or to the WhatsApp contract server
+//! (`whatsapp::burst`, the same driver: [`reminders_due_at_once`]). Prints messages per
+//! second and the delay from due time to `sent` (p50, p99, max), and checks that each
+//! message reached the server exactly once (here by `Message-ID`). See
+//! docs/performance.md.
 //!
 //! The reminders are outbox rows as the reminder scheduler writes them (template
 //! `appointment_reminder`, the appointment's and patient's ids, the payload with the signed
@@ -39,33 +41,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// `ATENDE_BENCH_MESSAGES` (10,000) reminders, `ATENDE_BENCH_NODES` (1; 2 needs
-/// PostgreSQL), `ATENDE_BENCH_CONNECTIONS` SMTP sessions per node (4),
-/// `ATENDE_BENCH_BATCH` messages claimed per look (50).
-#[actix_web::rt::test(system = "atende::runtime::System")]
-async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
-    if std::env::var("ATENDE_BENCH").as_deref() != Ok("1") {
-        eprintln!("skipped: a benchmark (set ATENDE_BENCH=1 to run it)");
-        return;
-    }
-    let Some((host, port, maildir)) = smtp_server() else {
-        return;
-    };
-    let count: usize = env_or("ATENDE_BENCH_MESSAGES", 10_000);
+/// The nodes of a benchmark: `ATENDE_BENCH_NODES` (1; 2 needs PostgreSQL) apps with
+/// `tweak`, batches of `ATENDE_BENCH_BATCH` (50), a look every 20 ms, no reminder scheduler
+/// (the reminders are written as it would write them).
+pub(crate) async fn bench_nodes(tweak: impl Fn(&mut atende::config::Settings)) -> Vec<TestApp> {
     let nodes: usize = env_or("ATENDE_BENCH_NODES", 1);
-    let connections: u32 = env_or("ATENDE_BENCH_CONNECTIONS", 4);
     let batch: u32 = env_or("ATENDE_BENCH_BATCH", 50);
-    let tweak = |s: &mut atende::config::Settings| {
-        smtp_settings(s, &host, port);
+    let settings = |s: &mut atende::config::Settings| {
+        tweak(s);
         s.messaging.batch_size = batch;
         s.messaging.poll_interval_ms = 20;
-        s.messaging.smtp.connections = connections;
-        // The scheduler looks once at start-up, before these appointments exist; the
-        // reminders are written below as it would write them.
+        // The scheduler looks once at start-up, before these appointments exist.
         s.messaging.reminder_poll_secs = 86_400;
         s.database.max_connections = 10;
     };
-    let one = spawn_app_with(tweak).await;
+    let one = spawn_app_with(settings).await;
     let mut apps = vec![one];
     if nodes > 1 {
         assert!(
@@ -73,15 +63,63 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
             "two nodes share a database on PostgreSQL only (TEST_DATABASE_URL)"
         );
         let db = apps[0].db_url.clone();
-        apps.push(spawn_node(Some(db), tweak).await);
+        apps.push(spawn_node(Some(db), settings).await);
     }
+    apps
+}
+
+/// What a burst came to.
+pub(crate) struct Burst {
+    /// The reminders' outbox ids.
+    pub ids: Vec<uuid::Uuid>,
+    /// Seconds from due time to `sent`, sorted.
+    pub delays: Vec<f64>,
+    pub backend: &'static str,
+}
+
+impl Burst {
+    /// The summary line: messages per second and the delays.
+    pub fn report(&self, nodes: usize, how: &str) -> String {
+        let count = self.ids.len();
+        let last = self.delays[count - 1];
+        format!(
+            "{count} reminders due at once, {nodes} node(s) ({}), {how}: all sent {last:.2} s after due = {:.0} messages/s ({:.0} per node); \
+             delay from due to sent p50 {:.2} s, p99 {:.2} s, max {last:.2} s",
+            self.backend,
+            count as f64 / last,
+            count as f64 / last / nodes as f64,
+            percentile(&self.delays, 0.50),
+            percentile(&self.delays, 0.99),
+        )
+    }
+}
+
+/// `ATENDE_BENCH_MESSAGES` (10,000) reminders by `channel`, each about an open appointment
+/// of its own (João's and Maria's, who have phones for WhatsApp), written while the nodes'
+/// clocks stand an hour back, then all due at once; returns when none is left to send,
+/// every one of them `sent`.
+pub(crate) async fn reminders_due_at_once(apps: &[TestApp], channel: &'static str) -> Burst {
+    let count: usize = env_or("ATENDE_BENCH_MESSAGES", 10_000);
     let app = &apps[0];
     let a = agenda_fixture(app).await;
+    for (n, p) in [&a.joao, &a.maria].iter().enumerate() {
+        let resp = app
+            .patch(
+                &format!(
+                    "/api/clinics/{}/patients/{}",
+                    a.clinic,
+                    Agenda::patient(p).as_str().expect("id")
+                ),
+                Some(&a.recep.access),
+                &json!({"phone": format!("(11) 98765-432{n}")}),
+            )
+            .await;
+        assert!(resp.status().is_success(), "phone: {}", resp.status());
+    }
     // Nothing falls due while the rows are written.
-    for n in &apps {
+    for n in apps {
         n.clock.advance(chrono::Duration::hours(-1));
     }
-
     let store = &app.state.store;
     let clinic: ClinicId = a.clinic.parse().expect("clinic id");
     let helena: UserId = Agenda::id(&a.helena)
@@ -151,7 +189,7 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
             clinic: Some(clinic),
             patient: Some(row.patient_id),
             appointment: Some(row.id),
-            channel: "email",
+            channel,
             template: atende::app::reminders::REMINDER_TEMPLATE.into(),
             ..Default::default()
         };
@@ -169,13 +207,13 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
     );
 
     // Every reminder falls due now.
-    for n in &apps {
+    for n in apps {
         n.clock.set(chrono::Utc::now());
     }
     let due = app.clock.now();
     let start = std::time::Instant::now();
     let filter = MessageFilter {
-        channel: Some("email".into()),
+        channel: Some(channel.into()),
         ..Default::default()
     };
     // Watched with the cheap count (reading 10,000 rows every look took CPU from the nodes).
@@ -185,7 +223,7 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
             .await
             .expect("counts")
             .iter()
-            .filter(|c| c.channel == "email")
+            .filter(|c| c.channel == channel)
             .filter(|c| matches!(c.status.as_str(), "queued" | "sending" | "failed"))
             .map(|c| c.count)
             .sum();
@@ -215,10 +253,40 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
         .map(|m| (m.sent_at.expect("sent_at") - due).num_milliseconds() as f64 / 1000.0)
         .collect();
     delays.sort_by(f64::total_cmp);
-    let last = delays[delays.len() - 1];
+    Burst {
+        ids,
+        delays,
+        backend: if app.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+    }
+}
+
+/// `ATENDE_BENCH_CONNECTIONS` SMTP sessions per node (4); the rest as
+/// [`reminders_due_at_once`] and [`bench_nodes`] say.
+#[actix_web::rt::test(system = "atende::runtime::System")]
+async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
+    if std::env::var("ATENDE_BENCH").as_deref() != Ok("1") {
+        eprintln!("skipped: a benchmark (set ATENDE_BENCH=1 to run it)");
+        return;
+    }
+    let Some((host, port, maildir)) = smtp_server() else {
+        return;
+    };
+    let connections: u32 = env_or("ATENDE_BENCH_CONNECTIONS", 4);
+    let apps = bench_nodes(|s| {
+        smtp_settings(s, &host, port);
+        s.messaging.smtp.connections = connections;
+    })
+    .await;
+    let burst = reminders_due_at_once(&apps, "email").await;
+    let count = burst.ids.len();
 
     // Each exactly once in the maildir.
-    let by_id: HashMap<String, uuid::Uuid> = ids
+    let by_id: HashMap<String, uuid::Uuid> = burst
+        .ids
         .iter()
         .map(|i| (message_id(&i.to_string()), *i))
         .collect();
@@ -234,18 +302,14 @@ async fn bench_ten_thousand_reminders_due_at_once_to_smtp() {
     assert_eq!(copies.len(), count, "every reminder in the maildir");
     assert_eq!(twice, 0, "none twice");
     println!(
-        "{count} reminders due at once, {nodes} node(s) ({}), {connections} SMTP sessions and batches of {batch} per node: \
-         all sent {last:.2} s after due = {:.0} messages/s ({:.0} per node); delay from due to sent p50 {:.2} s, p99 {:.2} s, max {last:.2} s; \
-         each once in the maildir",
-        if app.is_postgres() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        },
-        count as f64 / last,
-        count as f64 / last / nodes as f64,
-        percentile(&delays, 0.50),
-        percentile(&delays, 0.99),
+        "{}; each once in the maildir",
+        burst.report(
+            apps.len(),
+            &format!(
+                "{connections} SMTP sessions and batches of {} per node",
+                env_or("ATENDE_BENCH_BATCH", 50)
+            )
+        )
     );
     drop(apps);
 }

@@ -3,7 +3,7 @@
 //! their one-click confirm link changing the agenda live, retries after an SMTP failure,
 //! two nodes draining one outbox, and password reset by e-mail.
 
-mod burst;
+pub(crate) mod burst;
 mod crash;
 mod invite;
 pub(crate) mod mailbox;

@@ -5,6 +5,7 @@
 //! forwards only; "PARAR" stops later WhatsApp reminders; a repeated webhook acts once.
 //! Signed documents by WhatsApp, their PDF uploaded as media: `documents.rs`.
 
+mod burst;
 mod documents;
 mod meta;
 
