@@ -44,6 +44,12 @@ fn text(p: &Value, key: &str) -> String {
     p[key].as_str().unwrap_or_default().to_string()
 }
 
+/// The patient's first name in a payload (`patient_name`), or nothing.
+pub fn first_name(p: &Value) -> &str {
+    let name = p["patient_name"].as_str().unwrap_or_default();
+    name.split_whitespace().next().unwrap_or(name)
+}
+
 /// `terça-feira, 08/12/2026 às 08:30` in the clinic's zone.
 pub fn when(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     const DAYS: [&str; 7] = [
@@ -112,10 +118,7 @@ fn words(m: &Outgoing) -> (String, Vec<String>) {
     let appointment = format!("{starts}, com {who}{service}{teleconsult}");
     if let Some(e) = message_text::editable(&m.template) {
         let words = m.text.clone().unwrap_or_else(|| e.default_text());
-        let first = p["patient_name"]
-            .as_str()
-            .map(|n| n.split_whitespace().next().unwrap_or(n).to_string())
-            .unwrap_or_default();
+        let first = first_name(p).to_string();
         let document = serde_json::from_value::<DocumentKind>(p["kind"].clone())
             .map(|k| k.title().to_string())
             .unwrap_or_default();

@@ -25,7 +25,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::templates::when;
+use super::templates::{first_name, when};
 use super::{Accepted, Attachment, Channel, DOCUMENT_TEMPLATE, Outgoing, SendError};
 use crate::config::WhatsappSettings;
 use crate::domain::document::DocumentKind;
@@ -233,12 +233,6 @@ fn refusal_reason(what: &str, status: reqwest::StatusCode, answer: &Value) -> St
             .unwrap_or("no error message"),
         answer["error"]["code"]
     )
-}
-
-/// The patient's first name in a payload (`patient_name`), or nothing.
-fn first_name(p: &Value) -> &str {
-    let name = p["patient_name"].as_str().unwrap_or_default();
-    name.split_whitespace().next().unwrap_or(name)
 }
 
 /// A `multipart/form-data` body (RFC 7578) of an upload: `messaging_product`, the file's
